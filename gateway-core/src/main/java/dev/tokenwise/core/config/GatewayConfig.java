@@ -1,0 +1,57 @@
+package dev.tokenwise.core.config;
+
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * The whole, validated configuration: an immutable snapshot.
+ *
+ * @param server listener settings
+ * @param adminKey the admin key, or {@code null} when the admin API is disabled
+ * @param storagePath the ledger file
+ * @param providers providers by name, in config order
+ * @param models models by client-facing name, in config order
+ * @param teams teams, in config order
+ */
+public record GatewayConfig(ServerConfig server, String adminKey, String storagePath,
+                            Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
+                            List<TeamConfig> teams) {
+
+    public GatewayConfig {
+        Objects.requireNonNull(server, "server");
+        if (adminKey != null && adminKey.isBlank()) {
+            adminKey = null;
+        }
+        providers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(providers));
+        models = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(models));
+        teams = List.copyOf(teams);
+        for (ModelConfig m : models.values()) {
+            if (!providers.containsKey(m.provider())) {
+                throw new ConfigException("models[" + m.name() + "].provider: " + m.provider()
+                        + " (expected one of: " + providers.keySet() + ")");
+            }
+        }
+        Set<String> teamNames = new HashSet<>();
+        Set<String> keys = new HashSet<>();
+        for (TeamConfig t : teams) {
+            if (!teamNames.add(t.name())) {
+                throw new ConfigException("teams[].name: " + t.name() + " (expected: unique team names)");
+            }
+            for (KeyConfig k : t.keys()) {
+                if (!keys.add(k.key())) {
+                    throw new ConfigException("teams[" + t.name() + "].keys: a key is listed twice (expected: unique keys)");
+                }
+                for (String model : k.models()) {
+                    if (!models.containsKey(model)) {
+                        throw new ConfigException("teams[" + t.name() + "].keys[].models: " + model
+                                + " (expected a model listed under models:)");
+                    }
+                }
+            }
+        }
+    }
+}

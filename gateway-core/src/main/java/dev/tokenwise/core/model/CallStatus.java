@@ -1,0 +1,23 @@
+package dev.tokenwise.core.model;
+
+import java.util.Locale;
+
+/** How a proxied call ended; written to its {@link UsageRecord} in lower case. */
+public enum CallStatus {
+    /** The upstream answered 2xx and the whole response reached the client. */
+    OK,
+    /** The upstream answered with an HTTP error, relayed to the client. */
+    UPSTREAM_ERROR,
+    /** The upstream could not be reached (connect failure, TLS failure). */
+    UPSTREAM_UNREACHABLE,
+    /** The upstream connection dropped before the response was complete. */
+    UPSTREAM_RESET,
+    /** The upstream went silent for longer than its read timeout. */
+    UPSTREAM_TIMEOUT,
+    /** The client went away before the response was complete; the upstream call was cancelled. */
+    CLIENT_CANCELLED;
+
+    public String label() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+}

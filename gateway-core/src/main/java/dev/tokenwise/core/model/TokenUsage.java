@@ -1,0 +1,36 @@
+package dev.tokenwise.core.model;
+
+/**
+ * Token usage of one call, normalised to OpenAI's meaning: {@code inputTokens} includes cached and
+ * cache-write tokens, {@code outputTokens} includes reasoning tokens. Adapters of providers that
+ * report them separately (Anthropic) add them up.
+ *
+ * @param inputTokens all prompt tokens
+ * @param cachedInputTokens prompt tokens read from the provider's cache (part of {@code inputTokens})
+ * @param cacheWriteTokens prompt tokens written to the provider's cache (part of {@code inputTokens})
+ * @param outputTokens all completion tokens
+ * @param reasoningTokens hidden reasoning tokens (part of {@code outputTokens})
+ */
+public record TokenUsage(long inputTokens, long cachedInputTokens, long cacheWriteTokens,
+                         long outputTokens, long reasoningTokens) {
+
+    public static final TokenUsage ZERO = new TokenUsage(0, 0, 0, 0, 0);
+
+    public TokenUsage {
+        if (inputTokens < 0 || cachedInputTokens < 0 || cacheWriteTokens < 0 || outputTokens < 0 || reasoningTokens < 0) {
+            throw new IllegalArgumentException("token counts must be >= 0");
+        }
+        if (cachedInputTokens + cacheWriteTokens > inputTokens) {
+            throw new IllegalArgumentException("cached + cache-write tokens (" + (cachedInputTokens + cacheWriteTokens)
+                    + ") exceed input tokens (" + inputTokens + ")");
+        }
+        if (reasoningTokens > outputTokens) {
+            throw new IllegalArgumentException("reasoning tokens (" + reasoningTokens
+                    + ") exceed output tokens (" + outputTokens + ")");
+        }
+    }
+
+    public static TokenUsage of(long inputTokens, long outputTokens) {
+        return new TokenUsage(inputTokens, 0, 0, outputTokens, 0);
+    }
+}

@@ -1,0 +1,36 @@
+package dev.tokenwise.core.model;
+
+/**
+ * One finished call: what was asked, what the provider billed, what the gateway counted, what it cost.
+ * Immutable; produced exactly once per call when the call settles.
+ *
+ * @param id the request id (also in the {@code X-Request-Id} response header)
+ * @param team the team that paid
+ * @param keyId the id of the virtual key used (never the key itself)
+ * @param model the client-facing model id
+ * @param provider the provider name that served the call
+ * @param endpoint the endpoint called
+ * @param stream whether the response was streamed
+ * @param status how the call ended
+ * @param httpStatus the status the client received
+ * @param usage the billed usage: provider-reported, or the local count when the provider reported none
+ * @param usageFromProvider {@code true} when {@code usage} came from the provider
+ * @param localInputTokens tokens the gateway counted in the request
+ * @param localOutputTokens tokens the gateway counted in the response text
+ * @param localEstimated {@code true} when the local count is an estimate (no exact tokenizer, or non-text parts)
+ * @param costNanos the cost in nano-USD
+ * @param taskId the client's {@code X-Task-Id}, or {@code null}
+ * @param taskAttempt the client's {@code X-Task-Attempt}, {@code 0} when absent
+ * @param finishReason the provider's finish reason, or {@code null}
+ * @param createdAtMillis when the request arrived (epoch milliseconds)
+ * @param latencyMicros from request arrival to the last byte written to the client
+ * @param upstreamLatencyMicros from the upstream request written to the last upstream byte
+ * @param ttftMicros from request arrival to the first response byte written (streams), {@code 0} if none
+ */
+public record UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
+                          boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
+                          boolean usageFromProvider, long localInputTokens, long localOutputTokens,
+                          boolean localEstimated, long costNanos, String taskId, int taskAttempt,
+                          String finishReason, long createdAtMillis, long latencyMicros,
+                          long upstreamLatencyMicros, long ttftMicros) {
+}
