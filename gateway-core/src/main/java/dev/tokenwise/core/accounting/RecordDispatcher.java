@@ -1,0 +1,145 @@
+package dev.tokenwise.core.accounting;
+
+import dev.tokenwise.core.model.UsageRecord;
+import dev.tokenwise.core.spi.UsageSink;
+import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Hands usage records to the sinks on one dispatcher thread, in order.
+ *
+ * <p>Implementation note: producers (event loops, worker threads) {@code offer} into a bounded
+ * queue and never block. When the queue is full a sink is falling behind: the record goes to an
+ * unbounded overflow queue instead, a counter is raised and a warning logged (at most every 10
+ * seconds), so the lag is visible and no record is dropped. The dispatcher drains the bounded queue
+ * first and the overflow after it, so records of one producer may be delivered out of order only
+ * while the queue is overflowing. {@link #close} stops intake, drains both queues and closes the sinks.
+ */
+public final class RecordDispatcher implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(RecordDispatcher.class);
+    private static final long WARN_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+    private final List<UsageSink> sinks;
+    private final BlockingQueue<UsageRecord> queue;
+    private final Queue<UsageRecord> overflow = new ConcurrentLinkedQueue<>();
+    private final LongAdder overflowed = new LongAdder();
+    private final LongAdder offered = new LongAdder();
+    private final LongAdder delivered = new LongAdder();
+    private final LongAdder sinkFailures = new LongAdder();
+    private final AtomicLong lastWarnNanos = new AtomicLong(System.nanoTime() - WARN_EVERY_NANOS);
+    private final Thread thread;
+    private volatile boolean closing;
+
+    public RecordDispatcher(List<UsageSink> sinks, int capacity) {
+        this.sinks = List.copyOf(sinks);
+        this.queue = new ArrayBlockingQueue<>(capacity);
+        this.thread = new Thread(this::run, "tokenwise-record-dispatcher");
+        this.thread.setDaemon(true);
+        this.thread.start();
+    }
+
+    /** Queues a record; never blocks and never drops. */
+    public void offer(UsageRecord record) {
+        offered.increment();
+        if (queue.offer(record)) {
+            return;
+        }
+        overflow.add(record);
+        overflowed.increment();
+        long now = System.nanoTime();
+        long last = lastWarnNanos.get();
+        if (now - last >= WARN_EVERY_NANOS && lastWarnNanos.compareAndSet(last, now)) {
+            log.warn("Usage sinks are falling behind: {} records queued beyond the bounded queue of {} ({} in total so far)",
+                    overflow.size(), queue.remainingCapacity() + queue.size(), overflowed.sum());
+        }
+    }
+
+    /** Records waiting to be handed to the sinks. */
+    public int depth() {
+        return queue.size() + overflow.size();
+    }
+
+    /** Records that went to the overflow queue because the bounded queue was full. */
+    public long overflowed() {
+        return overflowed.sum();
+    }
+
+    public long delivered() {
+        return delivered.sum();
+    }
+
+    public long sinkFailures() {
+        return sinkFailures.sum();
+    }
+
+    private void run() {
+        while (true) {
+            UsageRecord record = queue.poll();
+            if (record == null) {
+                record = overflow.poll();
+            }
+            if (record == null) {
+                try {
+                    record = queue.poll(50, TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    closing = true;
+                }
+            }
+            if (record != null) {
+                deliver(record);
+            } else if (closing && queue.isEmpty() && overflow.isEmpty()) {
+                return;
+            }
+        }
+    }
+
+    private void deliver(UsageRecord record) {
+        for (UsageSink sink : sinks) {
+            try {
+                sink.accept(record);
+            } catch (RuntimeException e) {
+                sinkFailures.increment();
+                log.error("Usage sink {} failed on record {}", sink.getClass().getSimpleName(), record.id(), e);
+            }
+        }
+        delivered.increment();
+    }
+
+    /** Waits until every record offered before this call was handed to all sinks, or the timeout passes. */
+    public boolean awaitDrained(long timeout, TimeUnit unit) throws InterruptedException {
+        long target = offered.sum();
+        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        while (delivered.sum() < target) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(1);
+        }
+        return true;
+    }
+
+    @Override
+    public void close() {
+        closing = true;
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (UsageSink sink : sinks) {
+            try {
+                sink.close();
+            } catch (RuntimeException e) {
+                log.error("Usage sink {} failed to close", sink.getClass().getSimpleName(), e);
+            }
+        }
+    }
+}

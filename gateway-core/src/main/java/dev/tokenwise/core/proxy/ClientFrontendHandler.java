@@ -1,0 +1,469 @@
+package dev.tokenwise.core.proxy;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tokenwise.core.auth.KeyHashes;
+import dev.tokenwise.core.auth.KeyRegistry;
+import dev.tokenwise.core.auth.Principal;
+import dev.tokenwise.core.error.ErrorResponses;
+import dev.tokenwise.core.error.ErrorType;
+import dev.tokenwise.core.error.GatewayException;
+import dev.tokenwise.core.model.Endpoint;
+import dev.tokenwise.core.model.TokenCount;
+import dev.tokenwise.core.spi.ApiRoute;
+import dev.tokenwise.core.spi.ProviderAdapter;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.AsciiString;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The client end of every connection: authenticates, validates and routes each request, then either
+ * starts a {@link ProxyCall} or answers from a local {@link ApiRoute}.
+ *
+ * <p>One request per connection is in progress at a time: while it is, the channel does not read
+ * (autoRead off), and pipelined requests that were already decoded wait in order. Every request
+ * buffer is released on every path: forwarded upstream as a retained duplicate, or released here.
+ */
+final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(ClientFrontendHandler.class);
+    static final AsciiString REQUEST_ID = AsciiString.cached("x-request-id");
+    private static final AsciiString X_API_KEY = AsciiString.cached("x-api-key");
+    private static final AsciiString X_TASK_ID = AsciiString.cached("x-task-id");
+    private static final AsciiString X_TASK_ATTEMPT = AsciiString.cached("x-task-attempt");
+    private static final int MAX_TASK_ID_LENGTH = 128;
+
+    private final ProxyContext proxy;
+    private final ArrayDeque<FullHttpRequest> pipelined = new ArrayDeque<>();
+    private boolean busy;
+    private ProxyCall current;
+    private ChannelHandlerContext ctx;
+
+    ClientFrontendHandler(ProxyContext proxy) {
+        this.proxy = proxy;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof FullHttpRequest request)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (busy) {
+            pipelined.add(request);
+            return;
+        }
+        handle(request);
+    }
+
+    private void handle(FullHttpRequest request) {
+        busy = true;
+        ctx.channel().config().setAutoRead(false);
+        long startNanos = System.nanoTime();
+        boolean keepAlive = HttpUtil.isKeepAlive(request);
+        try {
+            DecoderResult decoded = request.decoderResult();
+            if (decoded.isFailure()) {
+                rejectUndecodable(decoded.cause());
+                return;
+            }
+            String uri = request.uri();
+            int q = uri.indexOf('?');
+            String path = q < 0 ? uri : uri.substring(0, q);
+            Endpoint endpoint = Endpoint.ofPath(path);
+            if (endpoint != null) {
+                String requestId = RequestIds.next();
+                try {
+                    startCall(request, endpoint, requestId, startNanos, keepAlive);
+                } catch (GatewayException e) {
+                    sendError(ctx, e.type(), e.getMessage(), requestId, keepAlive).addListener(f -> requestFinished());
+                }
+                return;
+            }
+            handleLocal(request, path, q < 0 ? "" : uri.substring(q), keepAlive);
+        } catch (GatewayException e) {
+            sendError(ctx, e.type(), e.getMessage(), null, keepAlive).addListener(f -> requestFinished());
+        } catch (RuntimeException e) {
+            log.error("Unexpected failure handling {} {}", request.method(), request.uri(), e);
+            sendError(ctx, ErrorType.INTERNAL, "internal error", null, false);
+        } finally {
+            request.release();
+        }
+    }
+
+    private void rejectUndecodable(Throwable cause) {
+        ErrorType type = ErrorType.BAD_REQUEST;
+        String message = "malformed HTTP request";
+        if (cause instanceof TooLongHttpHeaderException) {
+            type = ErrorType.HEADERS_TOO_LARGE;
+            message = "request headers are too large";
+        } else if (cause instanceof TooLongHttpLineException) {
+            type = ErrorType.URI_TOO_LONG;
+            message = "request line is too long";
+        } else if (cause instanceof TooLongFrameException) {
+            type = ErrorType.REQUEST_TOO_LARGE;
+            message = "request is too large";
+        }
+        sendError(ctx, type, message, null, false);
+    }
+
+    private void startCall(FullHttpRequest request, Endpoint endpoint, String requestId, long startNanos,
+                           boolean keepAlive) {
+        if (!HttpMethod.POST.equals(request.method())) {
+            throw new GatewayException(ErrorType.METHOD_NOT_ALLOWED,
+                    request.method() + " is not allowed on " + endpoint.clientPath() + " (use POST)");
+        }
+        KeyRegistry.KeyEntry key = authenticate(request);
+        ObjectNode body = parseBody(request.content());
+        JsonNode modelNode = body.get("model");
+        if (modelNode == null || modelNode.isNull()) {
+            throw new GatewayException(ErrorType.BAD_REQUEST, "missing required field: model");
+        }
+        if (!modelNode.isTextual()) {
+            throw new GatewayException(ErrorType.BAD_REQUEST, "field model must be a string");
+        }
+        String model = modelNode.textValue();
+        Deployment deployment = proxy.deployments().get(model);
+        if (deployment == null) {
+            throw new GatewayException(ErrorType.MODEL_NOT_FOUND, "model " + model
+                    + " is not served by this gateway (GET /v1/models lists the models it serves)");
+        }
+        if (!deployment.provider().enabled()) {
+            throw new GatewayException(ErrorType.MODEL_NOT_FOUND, "model " + model + " is unavailable: provider "
+                    + deployment.provider().name() + " is disabled (" + deployment.provider().disabledReason() + ")");
+        }
+        if (!key.allows(model)) {
+            throw new GatewayException(ErrorType.MODEL_NOT_ALLOWED,
+                    "key " + key.id() + " is not allowed to use model " + model);
+        }
+        ProviderAdapter adapter = deployment.adapter();
+        if (!adapter.supports(endpoint)) {
+            throw new GatewayException(ErrorType.BAD_REQUEST, "model " + model + " (provider "
+                    + deployment.provider().name() + ") does not serve " + endpoint.clientPath());
+        }
+        boolean stream = booleanField(body, "stream");
+        String taskId = taskId(request);
+        int taskAttempt = taskAttempt(request);
+
+        String upstreamModel = deployment.model().upstreamName();
+        ProviderAdapter.Rewrite rewrite = adapter.rewrite(endpoint, body, upstreamModel, stream);
+        ByteBuf upstreamBody;
+        if (rewrite.bodyChanged()) {
+            try {
+                upstreamBody = Unpooled.wrappedBuffer(proxy.json().writeValueAsBytes(body));
+            } catch (JsonProcessingException e) {
+                throw new GatewayException(ErrorType.INTERNAL, "could not re-encode the request body");
+            }
+        } else {
+            upstreamBody = request.content().retainedDuplicate();
+        }
+        // Counted after the rewrite: the counter may read the body on a worker thread, so nothing may change it now.
+        CompletableFuture<TokenCount> inputCount = proxy.counter().countInput(model, endpoint, body);
+
+        FullHttpRequest upstreamRequest = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST,
+                deployment.origin().basePath() + adapter.upstreamPath(endpoint, upstreamModel), upstreamBody);
+        HeaderFilter.copyRequestHeaders(request.headers(), upstreamRequest.headers());
+        upstreamRequest.headers()
+                .set(HttpHeaderNames.HOST, deployment.origin().hostHeader())
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, upstreamBody.readableBytes());
+        adapter.authorize(upstreamRequest.headers());
+
+        proxy.accounting().begin(requestId);
+        ProxyCall call = new ProxyCall(proxy, this, ctx, requestId, startNanos, System.currentTimeMillis(),
+                key.team(), key.id(), deployment, endpoint, keepAlive, taskId, taskAttempt, inputCount, rewrite,
+                stream, upstreamRequest);
+        current = call;
+        call.start();
+    }
+
+    private KeyRegistry.KeyEntry authenticate(FullHttpRequest request) {
+        String secret = presentedKey(request);
+        if (secret == null) {
+            throw new GatewayException(ErrorType.INVALID_API_KEY,
+                    "missing API key: send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'");
+        }
+        KeyRegistry.KeyEntry key = proxy.keys().find(secret);
+        if (key == null) {
+            throw new GatewayException(ErrorType.INVALID_API_KEY, "invalid API key");
+        }
+        return key;
+    }
+
+    private Principal principal(FullHttpRequest request) {
+        String secret = presentedKey(request);
+        if (secret == null) {
+            return null;
+        }
+        String adminKey = proxy.config().adminKey();
+        if (adminKey != null && KeyHashes.secretEquals(secret, adminKey)) {
+            return Principal.ADMIN;
+        }
+        KeyRegistry.KeyEntry key = proxy.keys().find(secret);
+        return key == null ? null : Principal.key(key.team(), key.id());
+    }
+
+    private static String presentedKey(FullHttpRequest request) {
+        String authorization = request.headers().get(HttpHeaderNames.AUTHORIZATION);
+        if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            String key = authorization.substring(7).trim();
+            return key.isEmpty() ? null : key;
+        }
+        String apiKey = request.headers().get(X_API_KEY);
+        return apiKey == null || apiKey.isBlank() ? null : apiKey.trim();
+    }
+
+    private ObjectNode parseBody(ByteBuf content) {
+        if (!content.isReadable()) {
+            throw new GatewayException(ErrorType.BAD_REQUEST, "request body is empty (expected a JSON object)");
+        }
+        JsonNode node;
+        try (ByteBufInputStream in = new ByteBufInputStream(content.duplicate())) {
+            node = proxy.json().readTree((java.io.InputStream) in);
+        } catch (JsonProcessingException e) {
+            throw new GatewayException(ErrorType.BAD_REQUEST, "malformed JSON body: " + e.getOriginalMessage()
+                    + " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr());
+        } catch (IOException e) {
+            throw new GatewayException(ErrorType.BAD_REQUEST, "unreadable request body: " + e.getMessage());
+        }
+        if (!(node instanceof ObjectNode object)) {
+            throw new GatewayException(ErrorType.BAD_REQUEST, "request body must be a JSON object");
+        }
+        return object;
+    }
+
+    private static boolean booleanField(ObjectNode body, String field) {
+        JsonNode node = body.get(field);
+        if (node == null || node.isNull()) {
+            return false;
+        }
+        if (!node.isBoolean()) {
+            throw new GatewayException(ErrorType.BAD_REQUEST, "field " + field + " must be a boolean");
+        }
+        return node.booleanValue();
+    }
+
+    private static String taskId(FullHttpRequest request) {
+        String taskId = request.headers().get(X_TASK_ID);
+        if (taskId == null) {
+            return null;
+        }
+        if (taskId.isEmpty() || taskId.length() > MAX_TASK_ID_LENGTH) {
+            throw new GatewayException(ErrorType.BAD_REQUEST,
+                    "X-Task-Id must be 1 to " + MAX_TASK_ID_LENGTH + " printable characters");
+        }
+        for (int i = 0; i < taskId.length(); i++) {
+            char c = taskId.charAt(i);
+            if (c < 0x20 || c > 0x7E) {
+                throw new GatewayException(ErrorType.BAD_REQUEST,
+                        "X-Task-Id must be 1 to " + MAX_TASK_ID_LENGTH + " printable characters");
+            }
+        }
+        return taskId;
+    }
+
+    private static int taskAttempt(FullHttpRequest request) {
+        String attempt = request.headers().get(X_TASK_ATTEMPT);
+        if (attempt == null) {
+            return 0;
+        }
+        try {
+            int n = Integer.parseInt(attempt.trim());
+            if (n >= 1) {
+                return n;
+            }
+        } catch (NumberFormatException ignored) {
+            // answered below
+        }
+        throw new GatewayException(ErrorType.BAD_REQUEST, "X-Task-Attempt must be a positive integer");
+    }
+
+    private void handleLocal(FullHttpRequest request, String path, String query, boolean keepAlive) {
+        HttpMethod method = request.method();
+        if ("/healthz".equals(path) && (HttpMethod.GET.equals(method) || HttpMethod.HEAD.equals(method))) {
+            writeLocal(ApiRoute.Response.json(200, "{\"status\":\"ok\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                    keepAlive);
+            return;
+        }
+        if ("/v1/models".equals(path)) {
+            if (!HttpMethod.GET.equals(method)) {
+                throw new GatewayException(ErrorType.METHOD_NOT_ALLOWED, method + " is not allowed on /v1/models (use GET)");
+            }
+            Principal principal = principal(request);
+            if (principal == null) {
+                authenticate(request); // throws the precise 401
+            }
+            writeLocal(ApiRoute.Response.json(200, ModelList.json(proxy, principal)), keepAlive);
+            return;
+        }
+        boolean pathKnown = false;
+        for (ApiRoute route : proxy.routes()) {
+            if (route.matches(method, path)) {
+                byte[] body = new byte[request.content().readableBytes()];
+                request.content().getBytes(request.content().readerIndex(), body);
+                ApiRoute.Request apiRequest = new ApiRoute.Request(method, path,
+                        new QueryStringDecoder(query, false).parameters(), request.headers().copy(), body,
+                        principal(request));
+                CompletableFuture<ApiRoute.Response> answer;
+                try {
+                    answer = route.handle(apiRequest);
+                } catch (RuntimeException e) {
+                    answer = CompletableFuture.failedFuture(e);
+                }
+                answer.whenComplete((response, error) -> {
+                    if (ctx.executor().inEventLoop()) {
+                        writeRouteAnswer(response, error, keepAlive);
+                    } else {
+                        ctx.executor().execute(() -> writeRouteAnswer(response, error, keepAlive));
+                    }
+                });
+                return;
+            }
+            pathKnown |= route.matchesPath(path);
+        }
+        if (pathKnown) {
+            throw new GatewayException(ErrorType.METHOD_NOT_ALLOWED, method + " is not allowed on " + path);
+        }
+        throw new GatewayException(ErrorType.NOT_FOUND, "no such endpoint: " + method + " " + path);
+    }
+
+    private void writeRouteAnswer(ApiRoute.Response response, Throwable error, boolean keepAlive) {
+        if (error != null) {
+            Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+            if (cause instanceof GatewayException e) {
+                sendError(ctx, e.type(), e.getMessage(), null, keepAlive).addListener(f -> requestFinished());
+            } else {
+                log.error("Local route failed", cause);
+                sendError(ctx, ErrorType.INTERNAL, "internal error", null, false);
+            }
+            return;
+        }
+        writeLocal(response, keepAlive);
+    }
+
+    private void writeLocal(ApiRoute.Response answer, boolean keepAlive) {
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                HttpResponseStatus.valueOf(answer.status()), Unpooled.wrappedBuffer(answer.body()));
+        response.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, answer.contentType())
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, answer.body().length);
+        answer.headers().forEach(response.headers()::set);
+        write(response, keepAlive).addListener(f -> requestFinished());
+    }
+
+    /** Writes a JSON error; closes the connection after it unless {@code keepAlive}. */
+    ChannelFuture sendError(ChannelHandlerContext ctx, ErrorType type, String message, String requestId,
+                            boolean keepAlive) {
+        FullHttpResponse response = ErrorResponses.response(ctx.alloc(), type, message);
+        if (requestId != null) {
+            response.headers().set(REQUEST_ID, requestId);
+        }
+        if (type == ErrorType.METHOD_NOT_ALLOWED) {
+            response.headers().set(HttpHeaderNames.ALLOW, "GET, POST, PUT, DELETE");
+        }
+        return write(response, keepAlive);
+    }
+
+    private ChannelFuture write(FullHttpResponse response, boolean keepAlive) {
+        if (!keepAlive) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        ChannelFuture future = ctx.writeAndFlush(response);
+        if (!keepAlive) {
+            future.addListener(ChannelFutureListener.CLOSE);
+        }
+        return future;
+    }
+
+    /** A proxied call is over and its response fully written: read the next request. */
+    void callFinished(ProxyCall call) {
+        if (current == call) {
+            current = null;
+        }
+        requestFinished();
+    }
+
+    private void requestFinished() {
+        busy = false;
+        current = null;
+        if (!ctx.channel().isActive()) {
+            return;
+        }
+        FullHttpRequest next = pipelined.poll();
+        if (next != null) {
+            handle(next);
+        } else {
+            ctx.channel().config().setAutoRead(true);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (current != null) {
+            current.onClientWritable();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        ProxyCall call = current;
+        current = null;
+        if (call != null) {
+            call.onClientClosed();
+        }
+        FullHttpRequest pending;
+        while ((pending = pipelined.poll()) != null) {
+            pending.release();
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent && !busy) {
+            // No complete request within the read timeout: a slow, half-sent or idle connection.
+            ctx.close();
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("Client connection failed: {}", cause.toString());
+        ctx.close();
+    }
+}

@@ -1,0 +1,55 @@
+package dev.tokenwise.core.proxy;
+
+import dev.tokenwise.core.error.ErrorResponses;
+import dev.tokenwise.core.error.ErrorType;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.concurrent.TimeUnit;
+
+/** The client pipeline: read timeout, HTTP codec, bounded aggregation (JSON 413 above the limit), the frontend. */
+final class GatewayChannelInitializer extends ChannelInitializer<SocketChannel> {
+    private final ProxyContext proxy;
+
+    GatewayChannelInitializer(ProxyContext proxy) {
+        this.proxy = proxy;
+    }
+
+    @Override
+    protected void initChannel(SocketChannel ch) {
+        var server = proxy.config().server();
+        ChannelPipeline p = ch.pipeline();
+        p.addLast("read-timeout", new IdleStateHandler(server.requestReadTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
+        p.addLast("codec", new HttpServerCodec(8192, server.maxHeaderBytes(), 64 * 1024));
+        p.addLast("aggregator", new JsonErrorAggregator((int) server.maxRequestBytes()));
+        p.addLast("frontend", new ClientFrontendHandler(proxy));
+    }
+
+    /** {@link HttpObjectAggregator} whose 413 (decided from Content-Length, before the body is read) is a JSON error. */
+    private static final class JsonErrorAggregator extends HttpObjectAggregator {
+        private final int maxContentLength;
+
+        JsonErrorAggregator(int maxContentLength) {
+            super(maxContentLength, true);
+            this.maxContentLength = maxContentLength;
+        }
+
+        @Override
+        protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
+            // The aggregator releases the oversized message itself.
+            FullHttpResponse response = ErrorResponses.response(ctx.alloc(), ErrorType.REQUEST_TOO_LARGE,
+                    "request body exceeds " + maxContentLength + " bytes (server.max_request_bytes)");
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+}

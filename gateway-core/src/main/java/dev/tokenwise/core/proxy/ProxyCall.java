@@ -1,0 +1,474 @@
+package dev.tokenwise.core.proxy;
+
+import dev.tokenwise.core.error.ErrorType;
+import dev.tokenwise.core.model.CallStatus;
+import dev.tokenwise.core.model.Endpoint;
+import dev.tokenwise.core.model.ModelPrice;
+import dev.tokenwise.core.model.TokenCount;
+import dev.tokenwise.core.model.TokenUsage;
+import dev.tokenwise.core.model.UsageRecord;
+import dev.tokenwise.core.spi.ProviderAdapter;
+import dev.tokenwise.core.spi.ResponseObserver;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One proxied call, from the accepted request to its settlement. Lives on the client channel's event
+ * loop; every method runs there.
+ *
+ * <p>Buffer ownership: the call owns the upstream request until it is written (each attempt writes a
+ * retained duplicate; the call's own reference is released when it ends). Response content handed
+ * in by {@link UpstreamBackendHandler} is owned by the call, which forwards it to the client (the
+ * client pipeline then releases it) or releases it. SSE events are forwarded as retained slices.
+ *
+ * <p>Settlement happens exactly once ({@link #settled}), on completion, upstream failure, timeout or
+ * client disconnect, and hands one {@link UsageRecord} to the accounting core.
+ */
+final class ProxyCall {
+    private static final Logger log = LoggerFactory.getLogger(ProxyCall.class);
+    /** Largest non-streamed response body kept to read its usage; larger ones fall back to local counts. */
+    private static final int MAX_CAPTURED_BODY = 16 * 1024 * 1024;
+
+    private final ProxyContext proxy;
+    private final ClientFrontendHandler frontend;
+    private final ChannelHandlerContext client;
+    private final String requestId;
+    private final long startNanos;
+    private final long createdAtMillis;
+    private final String team;
+    private final String keyId;
+    private final Deployment deployment;
+    private final Endpoint endpoint;
+    private final boolean keepAlive;
+    private final String taskId;
+    private final int taskAttempt;
+    private final CompletableFuture<TokenCount> inputCount;
+    private final ResponseObserver observer;
+    private FullHttpRequest upstreamRequest;
+
+    private Channel upstream;
+    private boolean retried;
+    private boolean reused;
+    private long upstreamStartNanos;
+    private long upstreamEndNanos;
+    private long firstByteNanos;
+    private long lastUpstreamActivityNanos;
+    private ScheduledFuture<?> readTimeoutCheck;
+    private boolean requestSent;
+    private boolean headSent;
+    private int status;
+    private boolean success;
+    private boolean sse;
+    private SseEventSplitter splitter;
+    private ByteBuf captured;
+    private boolean captureOverflowed;
+    private boolean upstreamKeepAlive;
+    private boolean done;
+    private boolean settled;
+
+    ProxyCall(ProxyContext proxy, ClientFrontendHandler frontend, ChannelHandlerContext client, String requestId,
+              long startNanos, long createdAtMillis, String team, String keyId, Deployment deployment,
+              Endpoint endpoint, boolean keepAlive, String taskId, int taskAttempt,
+              CompletableFuture<TokenCount> inputCount, ProviderAdapter.Rewrite rewrite, boolean stream,
+              FullHttpRequest upstreamRequest) {
+        this.proxy = proxy;
+        this.frontend = frontend;
+        this.client = client;
+        this.requestId = requestId;
+        this.startNanos = startNanos;
+        this.createdAtMillis = createdAtMillis;
+        this.team = team;
+        this.keyId = keyId;
+        this.deployment = deployment;
+        this.endpoint = endpoint;
+        this.keepAlive = keepAlive;
+        this.taskId = taskId;
+        this.taskAttempt = taskAttempt;
+        this.inputCount = inputCount;
+        this.observer = deployment.adapter().observer(endpoint, stream, rewrite);
+        this.upstreamRequest = upstreamRequest;
+    }
+
+    String requestId() {
+        return requestId;
+    }
+
+    /** Connects (or reuses a connection) and sends the request upstream. */
+    void start() {
+        acquireAndSend(false);
+    }
+
+    private void acquireAndSend(boolean fresh) {
+        Future<Channel> acquired = proxy.pool().acquire(deployment.origin(), client.channel().eventLoop(),
+                (int) deployment.provider().connectTimeout().toMillis(), fresh);
+        if (acquired.isDone()) {
+            onAcquired(acquired);
+        } else {
+            acquired.addListener(f -> onAcquired(acquired));
+        }
+    }
+
+    private void onAcquired(Future<Channel> acquired) {
+        if (done) {
+            // The client left while we were connecting.
+            if (acquired.isSuccess()) {
+                acquired.getNow().close();
+            }
+            return;
+        }
+        if (!acquired.isSuccess()) {
+            Throwable cause = acquired.cause();
+            log.warn("Upstream {} unreachable for {}: {}", deployment.provider().name(), requestId, cause.toString());
+            failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.UPSTREAM_FAILED,
+                    "could not reach provider " + deployment.provider().name() + ": " + describe(cause));
+            return;
+        }
+        upstream = acquired.getNow();
+        reused = Boolean.TRUE.equals(upstream.attr(UpstreamPool.REUSED).get());
+        upstream.pipeline().get(UpstreamBackendHandler.class).bind(this);
+        upstreamStartNanos = System.nanoTime();
+        lastUpstreamActivityNanos = upstreamStartNanos;
+        scheduleReadTimeout(deployment.provider().readTimeout().toNanos());
+        upstream.writeAndFlush(upstreamRequest.retainedDuplicate()).addListener(f -> {
+            if (f.isSuccess()) {
+                requestSent = true;
+            }
+            // A failed write closes the channel; onUpstreamClosed decides about a retry.
+        });
+    }
+
+    private void scheduleReadTimeout(long delayNanos) {
+        readTimeoutCheck = client.executor().schedule(this::checkReadTimeout, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void checkReadTimeout() {
+        if (done) {
+            return;
+        }
+        long timeoutNanos = deployment.provider().readTimeout().toNanos();
+        long silentNanos = System.nanoTime() - lastUpstreamActivityNanos;
+        if (silentNanos < timeoutNanos) {
+            scheduleReadTimeout(timeoutNanos - silentNanos);
+            return;
+        }
+        log.warn("Upstream {} silent for {} ms on {}; giving up", deployment.provider().name(),
+                TimeUnit.NANOSECONDS.toMillis(silentNanos), requestId);
+        closeUpstream();
+        if (!headSent) {
+            failBeforeResponse(CallStatus.UPSTREAM_TIMEOUT, ErrorType.UPSTREAM_TIMEOUT,
+                    "provider " + deployment.provider().name() + " sent nothing for "
+                            + deployment.provider().readTimeout().toMillis() + " ms");
+        } else {
+            abortStream(CallStatus.UPSTREAM_TIMEOUT);
+        }
+    }
+
+    void onResponseHead(HttpResponse head) {
+        if (done) {
+            return;
+        }
+        lastUpstreamActivityNanos = System.nanoTime();
+        firstByteNanos = lastUpstreamActivityNanos;
+        status = head.status().code();
+        success = status >= 200 && status < 300;
+        upstreamKeepAlive = HttpUtil.isKeepAlive(head);
+        String contentType = head.headers().get(HttpHeaderNames.CONTENT_TYPE, "");
+        sse = success && contentType.toLowerCase(Locale.ROOT).startsWith("text/event-stream");
+
+        HttpResponse out = new DefaultHttpResponse(HttpVersion.HTTP_1_1, head.status());
+        HttpHeaders headers = out.headers();
+        HeaderFilter.copyResponseHeaders(head.headers(), headers);
+        headers.set(ClientFrontendHandler.REQUEST_ID, requestId);
+        if (sse) {
+            // Events may be dropped (the injected usage chunk), so the length is not known up front.
+            headers.remove(HttpHeaderNames.CONTENT_LENGTH);
+            headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+            splitter = new SseEventSplitter(client.alloc());
+        } else if (!headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+            headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        }
+        if (!keepAlive) {
+            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        headSent = true;
+        client.write(out);
+    }
+
+    void onResponseContent(HttpContent content) {
+        if (done) {
+            content.release();
+            return;
+        }
+        lastUpstreamActivityNanos = System.nanoTime();
+        boolean last = content instanceof LastHttpContent;
+        try {
+            if (sse) {
+                splitter.feed(content.content(), this::relayEvent);
+                if (last) {
+                    ByteBuf rest = splitter.drain();
+                    if (rest != null) {
+                        relayEvent(rest);
+                    }
+                }
+            } else {
+                ByteBuf bytes = content.content();
+                if (success) {
+                    capture(bytes);
+                }
+                if (bytes.isReadable()) {
+                    client.write(new DefaultHttpContent(bytes.retain()));
+                }
+            }
+        } finally {
+            content.release();
+        }
+        if (last) {
+            finishResponse();
+        } else {
+            client.flush();
+            if (!client.channel().isWritable()) {
+                upstream.config().setAutoRead(false);
+            }
+        }
+    }
+
+    private void relayEvent(ByteBuf event) {
+        boolean forward;
+        try {
+            forward = observer.onEvent(event);
+        } catch (RuntimeException e) {
+            log.warn("Could not read an event of {} from {}: {}", requestId, deployment.provider().name(), e.toString());
+            forward = true;
+        }
+        if (forward) {
+            client.write(new DefaultHttpContent(event));
+        } else {
+            event.release();
+        }
+    }
+
+    private void capture(ByteBuf bytes) {
+        if (captureOverflowed) {
+            return;
+        }
+        if (captured == null) {
+            captured = client.alloc().heapBuffer(Math.max(256, bytes.readableBytes()));
+        }
+        if (captured.readableBytes() + bytes.readableBytes() > MAX_CAPTURED_BODY) {
+            log.warn("Response of {} exceeds {} bytes; its usage is counted locally", requestId, MAX_CAPTURED_BODY);
+            captureOverflowed = true;
+            captured.release();
+            captured = null;
+            return;
+        }
+        captured.writeBytes(bytes, bytes.readerIndex(), bytes.readableBytes());
+    }
+
+    private void finishResponse() {
+        upstreamEndNanos = System.nanoTime();
+        done = true;
+        cancelReadTimeout();
+        if (!sse && success && captured != null && captured.isReadable()) {
+            try {
+                observer.onBody(captured);
+            } catch (RuntimeException e) {
+                log.warn("Could not read the usage of {} from {}: {}", requestId, deployment.provider().name(), e.toString());
+            }
+        }
+        releaseBuffers();
+        Channel up = upstream;
+        upstream = null;
+        if (up != null) {
+            up.pipeline().get(UpstreamBackendHandler.class).unbind();
+            if (upstreamKeepAlive) {
+                proxy.pool().release(up, deployment.provider().maxIdlePerLoop());
+            } else {
+                up.close();
+            }
+        }
+        CallStatus callStatus = success ? CallStatus.OK : CallStatus.UPSTREAM_ERROR;
+        client.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(f -> {
+            settle(f.isSuccess() ? callStatus : CallStatus.CLIENT_CANCELLED, status);
+            if (!keepAlive || !f.isSuccess()) {
+                client.close();
+            } else {
+                frontend.callFinished(this);
+            }
+        });
+    }
+
+    /** The upstream connection closed or failed while this call was bound to it. */
+    void onUpstreamClosed(Throwable cause) {
+        if (done) {
+            return;
+        }
+        upstream = null;
+        if (!headSent && !retried && reused) {
+            // A keep-alive connection the server closed as we reused it: try once on a fresh one.
+            retried = true;
+            cancelReadTimeout();
+            log.debug("Reused upstream connection closed before answering {}; retrying on a new one", requestId);
+            acquireAndSend(true);
+            return;
+        }
+        String why = cause == null ? "connection closed" : describe(cause);
+        if (!headSent) {
+            failBeforeResponse(requestSent ? CallStatus.UPSTREAM_RESET : CallStatus.UPSTREAM_UNREACHABLE,
+                    ErrorType.UPSTREAM_FAILED,
+                    "provider " + deployment.provider().name() + " failed before answering: " + why);
+        } else {
+            log.warn("Provider {} dropped {} mid-response: {}", deployment.provider().name(), requestId, why);
+            abortStream(CallStatus.UPSTREAM_RESET);
+        }
+    }
+
+    /** The client went away: cancel upstream at once and settle for what was produced. */
+    void onClientClosed() {
+        if (done) {
+            return;
+        }
+        done = true;
+        cancelReadTimeout();
+        closeUpstream();
+        releaseBuffers();
+        settle(CallStatus.CLIENT_CANCELLED, 499);
+    }
+
+    void onClientWritable() {
+        if (upstream != null && client.channel().isWritable()) {
+            upstream.config().setAutoRead(true);
+        }
+    }
+
+    private void failBeforeResponse(CallStatus callStatus, ErrorType type, String message) {
+        if (settled) {
+            return;
+        }
+        done = true;
+        cancelReadTimeout();
+        closeUpstream();
+        releaseBuffers();
+        upstreamEndNanos = System.nanoTime();
+        frontend.sendError(client, type, message, requestId, keepAlive).addListener(f -> {
+            settle(callStatus, type.status());
+            if (f.isSuccess() && keepAlive) {
+                frontend.callFinished(this);
+            }
+        });
+    }
+
+    /** Ends a response whose head was already sent: the client sees the connection close mid-body. */
+    private void abortStream(CallStatus callStatus) {
+        done = true;
+        cancelReadTimeout();
+        upstreamEndNanos = System.nanoTime();
+        releaseBuffers();
+        client.flush();
+        client.close();
+        settle(callStatus, status);
+    }
+
+    private void closeUpstream() {
+        Channel up = upstream;
+        upstream = null;
+        if (up != null) {
+            up.pipeline().get(UpstreamBackendHandler.class).unbind();
+            up.close();
+        }
+    }
+
+    private void cancelReadTimeout() {
+        if (readTimeoutCheck != null) {
+            readTimeoutCheck.cancel(false);
+            readTimeoutCheck = null;
+        }
+    }
+
+    private void releaseBuffers() {
+        if (splitter != null) {
+            splitter.release();
+        }
+        if (captured != null) {
+            captured.release();
+            captured = null;
+        }
+        if (upstreamRequest != null) {
+            ReferenceCountUtil.release(upstreamRequest);
+            upstreamRequest = null;
+        }
+    }
+
+    /** Books the call once: usage from the provider when it reported any, else from the local counts. */
+    private void settle(CallStatus callStatus, int httpStatus) {
+        if (settled) {
+            return;
+        }
+        settled = true;
+        releaseBuffers();
+        long endNanos = System.nanoTime();
+        long latencyMicros = (endNanos - startNanos) / 1000;
+        long upstreamMicros = upstreamStartNanos == 0 ? 0
+                : ((upstreamEndNanos == 0 ? endNanos : upstreamEndNanos) - upstreamStartNanos) / 1000;
+        long ttftMicros = firstByteNanos == 0 ? 0 : (firstByteNanos - startNanos) / 1000;
+        TokenUsage reported = observer.usage();
+        String text = observer.outputText();
+        String finishReason = observer.finishReason();
+        String model = deployment.model().name();
+        CompletableFuture<TokenCount> outputCount = text == null || text.isEmpty()
+                ? CompletableFuture.completedFuture(TokenCount.ZERO)
+                : proxy.counter().countOutput(model, text);
+        inputCount.thenCombine(outputCount, (in, out) -> {
+            TokenUsage usage;
+            boolean fromProvider = reported != null;
+            if (fromProvider) {
+                usage = reported;
+            } else if (callStatus == CallStatus.UPSTREAM_ERROR || !requestSent) {
+                // Providers do not bill rejected requests, nor requests they never received.
+                usage = TokenUsage.ZERO;
+            } else {
+                usage = TokenUsage.of(in.tokens(), out.tokens());
+            }
+            ModelPrice price = deployment.model().price();
+            long costNanos = price == null ? 0 : price.costNanos(usage);
+            return new UsageRecord(requestId, team, keyId, model, deployment.provider().name(), endpoint, sse,
+                    callStatus, httpStatus, usage, fromProvider, in.tokens(), out.tokens(),
+                    in.estimated() || out.estimated(), costNanos, taskId, taskAttempt, finishReason,
+                    createdAtMillis, latencyMicros, upstreamMicros, ttftMicros);
+        }).whenComplete((record, error) -> {
+            if (error != null) {
+                log.error("Could not settle {}; booking it without local counts", requestId, error);
+                record = new UsageRecord(requestId, team, keyId, model, deployment.provider().name(), endpoint, sse,
+                        callStatus, httpStatus, reported == null ? TokenUsage.ZERO : reported, reported != null, 0, 0,
+                        true, reported == null || deployment.model().price() == null ? 0
+                                : deployment.model().price().costNanos(reported),
+                        taskId, taskAttempt, finishReason, createdAtMillis, latencyMicros, upstreamMicros, ttftMicros);
+            }
+            proxy.accounting().settle(record);
+        });
+    }
+
+    private static String describe(Throwable cause) {
+        String message = cause.getMessage();
+        return message == null ? cause.getClass().getSimpleName() : message;
+    }
+}

@@ -1,0 +1,20 @@
+package dev.tokenwise.core.proxy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tokenwise.core.accounting.AccountingCore;
+import dev.tokenwise.core.auth.KeyRegistry;
+import dev.tokenwise.core.config.GatewayConfig;
+import dev.tokenwise.core.spi.ApiRoute;
+import dev.tokenwise.core.spi.TokenCounter;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What every connection handler shares: the config snapshot, the model routes, the key registry, the
+ * counter, the accounting core, the upstream pool and the local routes. Immutable apart from the
+ * thread-safe parts it holds.
+ */
+record ProxyContext(GatewayConfig config, Map<String, Deployment> deployments, KeyRegistry keys,
+                    TokenCounter counter, AccountingCore accounting, UpstreamPool pool, List<ApiRoute> routes,
+                    ObjectMapper json) {
+}

@@ -1,0 +1,72 @@
+package dev.tokenwise.core.proxy;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * The upstream end of a proxied call: hands the response head and each piece of content to the
+ * {@link ProxyCall} bound to this channel. While the channel sits idle in the pool nothing is bound;
+ * anything that arrives then is discarded and the channel closed.
+ */
+final class UpstreamBackendHandler extends ChannelInboundHandlerAdapter {
+    private ProxyCall call;
+
+    void bind(ProxyCall call) {
+        this.call = call;
+    }
+
+    void unbind() {
+        this.call = null;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ProxyCall current = call;
+        if (current == null) {
+            ReferenceCountUtil.release(msg);
+            ctx.close();
+            return;
+        }
+        // The call takes ownership of msg (it forwards or releases it).
+        if (msg instanceof HttpResponse head) {
+            current.onResponseHead(head);
+        }
+        if (msg instanceof HttpContent content) {
+            current.onResponseContent(content);
+        } else if (!(msg instanceof HttpResponse)) {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        ProxyCall current = call;
+        call = null;
+        if (current != null) {
+            current.onUpstreamClosed(null);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ProxyCall current = call;
+        call = null;
+        ctx.close();
+        if (current != null) {
+            current.onUpstreamClosed(cause);
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent && call == null) {
+            ctx.close();
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+}

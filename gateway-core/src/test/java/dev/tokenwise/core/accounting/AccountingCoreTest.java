@@ -1,0 +1,94 @@
+package dev.tokenwise.core.accounting;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tokenwise.core.model.CallStatus;
+import dev.tokenwise.core.model.Endpoint;
+import dev.tokenwise.core.model.TokenUsage;
+import dev.tokenwise.core.model.UsageRecord;
+import dev.tokenwise.core.spi.UsageSink;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class AccountingCoreTest {
+
+    static UsageRecord record(String id, String team, String model, long in, long out, long costNanos) {
+        return new UsageRecord(id, team, "key-1", model, "sim", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK, 200,
+                TokenUsage.of(in, out), true, in, out, false, costNanos, null, 0, "stop", 0, 10, 5, 0);
+    }
+
+    @Test
+    void answersALookupOfACallInFlightWhenItSettles() throws Exception {
+        try (AccountingCore core = new AccountingCore(List.of(), 16, 100)) {
+            core.begin("req_1");
+            CompletableFuture<UsageRecord> pending = core.lookup("req_1");
+            assertFalse(pending.isDone());
+            UsageRecord r = record("req_1", "demo", "sim-small", 10, 20, 30);
+            core.settle(r);
+            assertSame(r, pending.get(1, TimeUnit.SECONDS));
+            assertSame(r, core.lookup("req_1").getNow(null));
+            assertNull(core.lookup("req_unknown"));
+        }
+    }
+
+    @Test
+    void sumsConcurrentSettlementsExactly() throws Exception {
+        List<UsageRecord> seen = new CopyOnWriteArrayList<>();
+        UsageSink sink = seen::add;
+        int threads = 4;
+        int perThread = 5_000;
+        try (AccountingCore core = new AccountingCore(List.of(sink), 64, 1000)) {
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            CountDownLatch go = new CountDownLatch(1);
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                pool.execute(() -> {
+                    try {
+                        go.await();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    for (int i = 0; i < perThread; i++) {
+                        core.settle(record("req_" + thread + "_" + i, "demo", "sim-small", 3, 7, 11));
+                    }
+                });
+            }
+            go.countDown();
+            pool.shutdown();
+            assertTrue(pool.awaitTermination(30, TimeUnit.SECONDS));
+            UsageTotals totals = core.totals().get(new AccountingCore.UsageKey("demo", "key-1", "sim-small"));
+            long calls = (long) threads * perThread;
+            assertEquals(calls, totals.calls());
+            assertEquals(3 * calls, totals.inputTokens());
+            assertEquals(7 * calls, totals.outputTokens());
+            assertEquals(11 * calls, totals.costNanos());
+            // The queue of 64 overflowed, and still every record reached the sink.
+            assertTrue(core.dispatcher().awaitDrained(30, TimeUnit.SECONDS));
+            assertEquals(calls, seen.size());
+        }
+    }
+
+    @Test
+    void keepsDeliveringToOtherSinksWhenOneThrows() throws Exception {
+        List<UsageRecord> seen = new CopyOnWriteArrayList<>();
+        UsageSink broken = r -> {
+            throw new IllegalStateException("disk on fire");
+        };
+        try (AccountingCore core = new AccountingCore(List.of(broken, seen::add), 16, 100)) {
+            core.settle(record("req_a", "demo", "m", 1, 1, 1));
+            assertTrue(core.dispatcher().awaitDrained(5, TimeUnit.SECONDS));
+            assertEquals(1, seen.size());
+            assertEquals(1, core.dispatcher().sinkFailures());
+        }
+    }
+}
