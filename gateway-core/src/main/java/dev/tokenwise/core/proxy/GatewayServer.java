@@ -70,7 +70,7 @@ public final class GatewayServer implements AutoCloseable {
         int threads = config.server().ioThreads() > 0 ? config.server().ioThreads()
                 : Runtime.getRuntime().availableProcessors();
         EventLoopGroup group = transport.newGroup(threads, new DefaultThreadFactory("tokenwise-io", true));
-        ProxyContext proxy = new ProxyContext(config, Map.copyOf(deployments), keys, counter, accounting,
+        ProxyContext proxy = new ProxyContext(config, java.util.Collections.unmodifiableMap(deployments), keys, counter, accounting,
                 new UpstreamPool(transport, 60), List.copyOf(routes), new ObjectMapper());
         try {
             Channel listener = new ServerBootstrap()

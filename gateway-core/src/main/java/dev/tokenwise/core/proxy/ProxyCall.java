@@ -188,7 +188,6 @@ final class ProxyCall {
             return;
         }
         lastUpstreamActivityNanos = System.nanoTime();
-        firstByteNanos = lastUpstreamActivityNanos;
         status = head.status().code();
         success = status >= 200 && status < 300;
         upstreamKeepAlive = HttpUtil.isKeepAlive(head);
@@ -220,6 +219,9 @@ final class ProxyCall {
             return;
         }
         lastUpstreamActivityNanos = System.nanoTime();
+        if (firstByteNanos == 0 && content.content().isReadable()) {
+            firstByteNanos = lastUpstreamActivityNanos;
+        }
         boolean last = content instanceof LastHttpContent;
         try {
             if (sse) {

@@ -1,0 +1,55 @@
+package dev.tokenwise.metrics.api;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.tokenwise.core.model.Money;
+import dev.tokenwise.core.model.UsageRecord;
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.time.Instant;
+
+/** Writes a {@link UsageRecord} as the JSON object of {@code GET /api/v1/requests/{id}}. */
+public final class UsageRecordJson {
+    private UsageRecordJson() {
+    }
+
+    public static void write(JsonGenerator g, UsageRecord r) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("id", r.id());
+        g.writeStringField("team", r.team());
+        g.writeStringField("key_id", r.keyId());
+        g.writeStringField("model", r.model());
+        g.writeStringField("provider", r.provider());
+        g.writeStringField("endpoint", r.endpoint().clientPath());
+        g.writeBooleanField("stream", r.stream());
+        g.writeStringField("status", r.status().label());
+        g.writeNumberField("http_status", r.httpStatus());
+        g.writeNumberField("input_tokens", r.usage().inputTokens());
+        g.writeNumberField("output_tokens", r.usage().outputTokens());
+        g.writeNumberField("cached_input_tokens", r.usage().cachedInputTokens());
+        g.writeNumberField("cache_write_tokens", r.usage().cacheWriteTokens());
+        g.writeNumberField("reasoning_tokens", r.usage().reasoningTokens());
+        g.writeStringField("usage_source", r.usageFromProvider() ? "provider" : "local");
+        g.writeNumberField("local_input_tokens", r.localInputTokens());
+        g.writeNumberField("local_output_tokens", r.localOutputTokens());
+        g.writeBooleanField("local_estimated", r.localEstimated());
+        g.writeFieldName("cost_usd");
+        g.writeNumber(Money.toUsd(r.costNanos()).toPlainString());
+        g.writeNumberField("cost_nanos", r.costNanos());
+        g.writeStringField("task_id", r.taskId());
+        if (r.taskAttempt() > 0) {
+            g.writeNumberField("task_attempt", r.taskAttempt());
+        } else {
+            g.writeNullField("task_attempt");
+        }
+        g.writeStringField("finish_reason", r.finishReason());
+        g.writeNumberField("latency_ms", millis(r.latencyMicros()));
+        g.writeNumberField("upstream_latency_ms", millis(r.upstreamLatencyMicros()));
+        g.writeNumberField("ttft_ms", millis(r.ttftMicros()));
+        g.writeStringField("created_at", Instant.ofEpochMilli(r.createdAtMillis()).toString());
+        g.writeEndObject();
+    }
+
+    private static BigDecimal millis(long micros) {
+        return BigDecimal.valueOf(micros, 3);
+    }
+}

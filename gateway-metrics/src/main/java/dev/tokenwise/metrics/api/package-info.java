@@ -1,0 +1,2 @@
+/** The JSON usage APIs: call records, usage totals. */
+package dev.tokenwise.metrics.api;

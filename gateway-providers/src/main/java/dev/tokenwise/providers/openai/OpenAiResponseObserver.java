@@ -1,0 +1,214 @@
+package dev.tokenwise.providers.openai;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tokenwise.core.model.TokenUsage;
+import dev.tokenwise.core.spi.ResponseObserver;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+
+/**
+ * Reads usage, produced text and finish reason from OpenAI responses: chat completion objects and
+ * chunks, embeddings, and Responses API objects and events ({@code response.output_text.delta},
+ * {@code response.completed}).
+ */
+final class OpenAiResponseObserver implements ResponseObserver {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final boolean dropUsageChunk;
+    private final StringBuilder text = new StringBuilder();
+    private TokenUsage usage;
+    private String finishReason;
+
+    OpenAiResponseObserver(boolean dropUsageChunk) {
+        this.dropUsageChunk = dropUsageChunk;
+    }
+
+    @Override
+    public boolean onEvent(ByteBuf event) {
+        boolean forward = true;
+        int end = event.writerIndex();
+        int lineStart = event.readerIndex();
+        while (lineStart < end) {
+            int lineEnd = event.indexOf(lineStart, end, (byte) '\n');
+            if (lineEnd < 0) {
+                lineEnd = end;
+            }
+            int contentEnd = lineEnd > lineStart && event.getByte(lineEnd - 1) == '\r' ? lineEnd - 1 : lineEnd;
+            if (startsWith(event, lineStart, contentEnd, "data:")) {
+                int from = lineStart + 5;
+                if (from < contentEnd && event.getByte(from) == ' ') {
+                    from++;
+                }
+                forward &= onData(event, from, contentEnd);
+            }
+            lineStart = lineEnd + 1;
+        }
+        return forward;
+    }
+
+    private boolean onData(ByteBuf event, int from, int to) {
+        if (to - from == 6 && startsWith(event, from, to, "[DONE]")) {
+            return true;
+        }
+        JsonNode node = read(event.slice(from, to - from));
+        String type = node.path("type").asText("");
+        if (type.startsWith("response.")) {
+            onResponsesEvent(type, node);
+            return true;
+        }
+        JsonNode usageNode = node.get("usage");
+        if (usageNode != null && usageNode.isObject()) {
+            usage = parseUsage(usageNode);
+        }
+        JsonNode choices = node.get("choices");
+        if (choices != null && choices.isArray()) {
+            for (JsonNode choice : choices) {
+                JsonNode content = choice.path("delta").get("content");
+                if (content != null && content.isTextual()) {
+                    text.append(content.textValue());
+                }
+                appendToolArguments(choice.path("delta"));
+                JsonNode reason = choice.get("finish_reason");
+                if (reason != null && reason.isTextual()) {
+                    finishReason = reason.textValue();
+                }
+            }
+            if (dropUsageChunk && usageNode != null && usageNode.isObject() && choices.isEmpty()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void onResponsesEvent(String type, JsonNode node) {
+        if ("response.output_text.delta".equals(type)) {
+            text.append(node.path("delta").asText(""));
+        } else if ("response.completed".equals(type) || "response.incomplete".equals(type)
+                || "response.failed".equals(type)) {
+            JsonNode response = node.path("response");
+            JsonNode usageNode = response.get("usage");
+            if (usageNode != null && usageNode.isObject()) {
+                usage = parseUsage(usageNode);
+            }
+            finishReason = responsesFinishReason(response);
+        }
+    }
+
+    @Override
+    public void onBody(ByteBuf body) {
+        JsonNode node = read(body.duplicate());
+        JsonNode usageNode = node.get("usage");
+        if (usageNode != null && usageNode.isObject()) {
+            usage = parseUsage(usageNode);
+        }
+        JsonNode choices = node.get("choices");
+        if (choices != null && choices.isArray()) {
+            for (JsonNode choice : choices) {
+                JsonNode message = choice.path("message");
+                JsonNode content = message.get("content");
+                if (content != null && content.isTextual()) {
+                    text.append(content.textValue());
+                }
+                appendToolArguments(message);
+                JsonNode reason = choice.get("finish_reason");
+                if (reason != null && reason.isTextual()) {
+                    finishReason = reason.textValue();
+                }
+            }
+        }
+        if ("response".equals(node.path("object").asText())) {
+            for (JsonNode item : node.path("output")) {
+                for (JsonNode part : item.path("content")) {
+                    if ("output_text".equals(part.path("type").asText())) {
+                        text.append(part.path("text").asText(""));
+                    }
+                }
+            }
+            finishReason = responsesFinishReason(node);
+        }
+    }
+
+    private void appendToolArguments(JsonNode message) {
+        for (JsonNode call : message.path("tool_calls")) {
+            JsonNode function = call.path("function");
+            JsonNode name = function.get("name");
+            if (name != null && name.isTextual()) {
+                text.append(name.textValue());
+            }
+            JsonNode arguments = function.get("arguments");
+            if (arguments != null && arguments.isTextual()) {
+                text.append(arguments.textValue());
+            }
+        }
+    }
+
+    private static String responsesFinishReason(JsonNode response) {
+        String status = response.path("status").asText("");
+        if ("incomplete".equals(status)) {
+            String reason = response.path("incomplete_details").path("reason").asText("");
+            return "max_output_tokens".equals(reason) ? "length" : reason.isEmpty() ? "incomplete" : reason;
+        }
+        return "completed".equals(status) ? "stop" : status.isEmpty() ? null : status;
+    }
+
+    /** OpenAI usage in either naming: chat ({@code prompt_tokens}) or Responses ({@code input_tokens}). */
+    static TokenUsage parseUsage(JsonNode u) {
+        long input = firstLong(u, "prompt_tokens", "input_tokens");
+        long output = firstLong(u, "completion_tokens", "output_tokens");
+        long cached = Math.max(u.path("prompt_tokens_details").path("cached_tokens").asLong(0),
+                u.path("input_tokens_details").path("cached_tokens").asLong(0));
+        long reasoning = Math.max(u.path("completion_tokens_details").path("reasoning_tokens").asLong(0),
+                u.path("output_tokens_details").path("reasoning_tokens").asLong(0));
+        input = Math.max(0, input);
+        output = Math.max(0, output);
+        return new TokenUsage(input, Math.min(Math.max(0, cached), input), 0, output,
+                Math.min(Math.max(0, reasoning), output));
+    }
+
+    private static long firstLong(JsonNode node, String a, String b) {
+        JsonNode v = node.get(a);
+        if (v == null || !v.isNumber()) {
+            v = node.get(b);
+        }
+        return v == null || !v.isNumber() ? 0 : v.asLong();
+    }
+
+    private static JsonNode read(ByteBuf bytes) {
+        try (InputStream in = new ByteBufInputStream(bytes)) {
+            return JSON.readTree(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException("not JSON: " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean startsWith(ByteBuf buf, int from, int to, String prefix) {
+        if (to - from < prefix.length()) {
+            return false;
+        }
+        for (int i = 0; i < prefix.length(); i++) {
+            if (buf.getByte(from + i) != prefix.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public TokenUsage usage() {
+        return usage;
+    }
+
+    @Override
+    public String outputText() {
+        return text.toString();
+    }
+
+    @Override
+    public String finishReason() {
+        return finishReason;
+    }
+}

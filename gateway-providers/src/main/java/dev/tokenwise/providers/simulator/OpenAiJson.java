@@ -1,0 +1,238 @@
+package dev.tokenwise.providers.simulator;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.ByteBufOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
+
+/** Builds and writes the OpenAI API's JSON objects, field for field in OpenAI's order. */
+final class OpenAiJson {
+
+    static final String SYSTEM_FINGERPRINT = "tokenwise-simulator";
+    static final String OWNER = "tokenwise-simulator";
+    /** A fixed {@code created} for listed models, so {@code GET /v1/models} is byte-for-byte stable. */
+    static final long MODELS_CREATED = 1_735_689_600L;
+
+    private static final JsonMapper MAPPER = JsonMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
+    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+    private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] EVENT_END = "\n\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
+
+    private OpenAiJson() {
+    }
+
+    /** Parses a request body, rejecting trailing garbage; the buffer stays owned by the caller. */
+    static JsonNode parse(ByteBuf content) throws IOException {
+        try (ByteBufInputStream in = new ByteBufInputStream(content.duplicate())) {
+            return MAPPER.readTree((InputStream) in);
+        }
+    }
+
+    static ObjectNode chatCompletion(String id, long created, String model, SimulatedCompletion completion) {
+        ObjectNode root = NODES.objectNode();
+        root.put("id", id);
+        root.put("object", "chat.completion");
+        root.put("created", created);
+        root.put("model", model);
+        ObjectNode choice = root.putArray("choices").addObject();
+        choice.put("index", 0);
+        ObjectNode message = choice.putObject("message");
+        message.put("role", "assistant");
+        message.put("content", completion.text());
+        message.putNull("refusal");
+        message.putArray("annotations");
+        choice.putNull("logprobs");
+        choice.put("finish_reason", completion.finishReason());
+        root.set("usage", chatUsage(completion));
+        root.put("service_tier", "default");
+        root.put("system_fingerprint", SYSTEM_FINGERPRINT);
+        return root;
+    }
+
+    static ObjectNode chatUsage(SimulatedCompletion completion) {
+        ObjectNode usage = NODES.objectNode();
+        usage.put("prompt_tokens", completion.promptTokens());
+        usage.put("completion_tokens", completion.completionTokens());
+        usage.put("total_tokens", completion.promptTokens() + completion.completionTokens());
+        ObjectNode prompt = usage.putObject("prompt_tokens_details");
+        prompt.put("cached_tokens", 0);
+        prompt.put("audio_tokens", 0);
+        ObjectNode output = usage.putObject("completion_tokens_details");
+        output.put("reasoning_tokens", 0);
+        output.put("audio_tokens", 0);
+        output.put("accepted_prediction_tokens", 0);
+        output.put("rejected_prediction_tokens", 0);
+        return usage;
+    }
+
+    /**
+     * A {@code chat.completion.chunk} with one choice, or with {@code "choices":[]} when {@code delta} is
+     * {@code null}.
+     *
+     * @param usage written as the chunk's {@code usage}; {@code null} writes {@code "usage":null} when
+     *     {@code withUsageField}, and no field otherwise
+     */
+    static ObjectNode chunk(String id, long created, String model, ObjectNode delta, String finishReason,
+                            boolean withUsageField, ObjectNode usage) {
+        ObjectNode root = NODES.objectNode();
+        root.put("id", id);
+        root.put("object", "chat.completion.chunk");
+        root.put("created", created);
+        root.put("model", model);
+        root.put("service_tier", "default");
+        root.put("system_fingerprint", SYSTEM_FINGERPRINT);
+        ArrayNode choices = root.putArray("choices");
+        if (delta != null) {
+            ObjectNode choice = choices.addObject();
+            choice.put("index", 0);
+            choice.set("delta", delta);
+            choice.putNull("logprobs");
+            if (finishReason == null) {
+                choice.putNull("finish_reason");
+            } else {
+                choice.put("finish_reason", finishReason);
+            }
+        }
+        if (withUsageField) {
+            root.set("usage", usage == null ? NODES.nullNode() : usage);
+        }
+        return root;
+    }
+
+    static ObjectNode roleDelta() {
+        ObjectNode delta = NODES.objectNode();
+        delta.put("role", "assistant");
+        delta.put("content", "");
+        delta.putNull("refusal");
+        return delta;
+    }
+
+    static ObjectNode contentDelta(String content) {
+        return NODES.objectNode().put("content", content);
+    }
+
+    static ObjectNode emptyDelta() {
+        return NODES.objectNode();
+    }
+
+    static ObjectNode embeddings(EmbeddingRequest request, List<float[]> vectors, long promptTokens) {
+        ObjectNode root = NODES.objectNode();
+        root.put("object", "list");
+        ArrayNode data = root.putArray("data");
+        for (int i = 0; i < vectors.size(); i++) {
+            ObjectNode item = data.addObject();
+            item.put("object", "embedding");
+            item.put("index", i);
+            float[] vector = vectors.get(i);
+            if (request.base64()) {
+                item.put("embedding", base64(vector));
+            } else {
+                ArrayNode values = item.putArray("embedding");
+                for (float v : vector) {
+                    values.add(v);
+                }
+            }
+        }
+        root.put("model", request.model());
+        ObjectNode usage = root.putObject("usage");
+        usage.put("prompt_tokens", promptTokens);
+        usage.put("total_tokens", promptTokens);
+        return root;
+    }
+
+    static ObjectNode model(String id) {
+        ObjectNode model = NODES.objectNode();
+        model.put("id", id);
+        model.put("object", "model");
+        model.put("created", MODELS_CREATED);
+        model.put("owned_by", OWNER);
+        return model;
+    }
+
+    static ObjectNode models(List<String> ids) {
+        ObjectNode root = NODES.objectNode();
+        root.put("object", "list");
+        ArrayNode data = root.putArray("data");
+        for (String id : ids) {
+            data.add(model(id));
+        }
+        return root;
+    }
+
+    static ObjectNode error(String message, String type, String param, String code) {
+        ObjectNode root = NODES.objectNode();
+        ObjectNode error = root.putObject("error");
+        error.put("message", message);
+        error.put("type", type);
+        error.put("param", param);
+        error.put("code", code);
+        return root;
+    }
+
+    /** The node as JSON in a new buffer the caller owns. */
+    static ByteBuf write(ByteBufAllocator alloc, JsonNode node) {
+        ByteBuf buf = alloc.buffer();
+        boolean written = false;
+        try {
+            MAPPER.writeValue((OutputStream) new ByteBufOutputStream(buf), node);
+            written = true;
+            return buf;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            if (!written) {
+                buf.release();
+            }
+        }
+    }
+
+    /** The node as one server-sent event, {@code data: {...}\n\n}, in a new buffer the caller owns. */
+    static ByteBuf event(ByteBufAllocator alloc, JsonNode node) {
+        ByteBuf buf = alloc.buffer();
+        boolean written = false;
+        try {
+            buf.writeBytes(DATA);
+            MAPPER.writeValue((OutputStream) new ByteBufOutputStream(buf), node);
+            buf.writeBytes(EVENT_END);
+            written = true;
+            return buf;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            if (!written) {
+                buf.release();
+            }
+        }
+    }
+
+    /** {@code data: [DONE]\n\n} appended to {@code buf}. */
+    static ByteBuf done(ByteBuf buf) {
+        return buf.writeBytes(DONE);
+    }
+
+    private static String base64(float[] vector) {
+        ByteBuffer bytes = ByteBuffer.allocate(vector.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : vector) {
+            bytes.putFloat(v);
+        }
+        return Base64.getEncoder().encodeToString(bytes.array());
+    }
+}

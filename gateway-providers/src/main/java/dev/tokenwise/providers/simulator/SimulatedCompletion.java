@@ -1,0 +1,62 @@
+package dev.tokenwise.providers.simulator;
+
+import dev.tokenwise.core.model.Endpoint;
+import dev.tokenwise.core.model.TokenCount;
+import dev.tokenwise.core.spi.TokenCounter;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One simulated chat answer with its usage, the same whether it is streamed or not.
+ *
+ * @param pieces the answer, one word per piece with its leading space (see {@link AnswerGenerator})
+ * @param finishReason {@code stop}, or {@code length} when the token limit cut the answer
+ */
+record SimulatedCompletion(List<String> pieces, String finishReason, long promptTokens, long completionTokens) {
+
+    SimulatedCompletion {
+        pieces = List.copyOf(pieces);
+    }
+
+    String text() {
+        return AnswerGenerator.text(pieces, pieces.size());
+    }
+
+    /**
+     * Generates the answer and counts its tokens with {@code counter}. Nothing here blocks: the future
+     * completes on whichever thread the counter completes it, so callers on an event loop must hop back.
+     *
+     * <p>A token limit below the answer's count cuts the answer after the most words whose count still fits,
+     * found by a binary search over word prefixes (the counter has no token-level decoding). So
+     * {@code completionTokens} may fall a little short of the limit, and it is always the count of the text
+     * actually returned, which is what the gateway counts when it checks the upstream's usage.
+     */
+    static CompletableFuture<SimulatedCompletion> compute(ChatRequest request, int maxOutputWords,
+                                                          TokenCounter counter) {
+        List<String> pieces = AnswerGenerator.pieces(request.messages().toString(), maxOutputWords);
+        String model = request.model();
+        CompletableFuture<TokenCount> input = counter.countInput(model, Endpoint.CHAT_COMPLETIONS, request.body());
+        CompletableFuture<Cut> output = counter.countOutput(model, AnswerGenerator.text(pieces, pieces.size()))
+                .thenCompose(full -> request.maxTokens() < 0 || full.tokens() <= request.maxTokens()
+                        ? CompletableFuture.completedFuture(new Cut(pieces.size(), full.tokens(), "stop"))
+                        : longestPrefixWithin(counter, model, pieces, request.maxTokens(), 0, 0, pieces.size()));
+        return input.thenCombine(output, (in, cut) ->
+                new SimulatedCompletion(pieces.subList(0, cut.words), cut.finishReason, in.tokens(), cut.tokens));
+    }
+
+    /** Invariant: the first {@code fits} words count {@code fitsTokens <= limit}; the first {@code overflows} exceed it. */
+    private static CompletableFuture<Cut> longestPrefixWithin(TokenCounter counter, String model, List<String> pieces,
+                                                              long limit, int fits, long fitsTokens, int overflows) {
+        if (overflows - fits <= 1) {
+            return CompletableFuture.completedFuture(new Cut(fits, fitsTokens, "length"));
+        }
+        int mid = (fits + overflows) >>> 1;
+        return counter.countOutput(model, AnswerGenerator.text(pieces, mid)).thenCompose(count ->
+                count.tokens() <= limit
+                        ? longestPrefixWithin(counter, model, pieces, limit, mid, count.tokens(), overflows)
+                        : longestPrefixWithin(counter, model, pieces, limit, fits, fitsTokens, mid));
+    }
+
+    private record Cut(int words, long tokens, String finishReason) {
+    }
+}

@@ -1,0 +1,187 @@
+package dev.tokenwise.providers.tokenizer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.knuddels.jtokkit.api.Encoding;
+import dev.tokenwise.core.model.Endpoint;
+import dev.tokenwise.core.model.TokenCount;
+import dev.tokenwise.core.spi.TokenCounter;
+import dev.tokenwise.providers.tokenizer.PromptPlan.Piece;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+
+/**
+ * A {@link TokenCounter} on jtokkit, the Java port of OpenAI's tiktoken, with the encoding chosen by
+ * {@link TokenizerTable}.
+ *
+ * <p>Input accounting per endpoint:
+ * <ul>
+ *   <li>{@link Endpoint#CHAT_COMPLETIONS}: OpenAI's documented rule (3 tokens per message, plus the
+ *       tokens of role, content and name, plus 1 per name, plus 3 priming the reply); equal to
+ *       {@code usage.prompt_tokens} for text messages. Image, audio and file parts are estimates: an image
+ *       costs 85 tokens at {@code detail: low}, else a fixed 765 (OpenAI's figure for 1024×1024, as the
+ *       real size is unknown), audio about 10 tokens a second judged from its size, a file 765. Tool calls and {@code tools} definitions are counted as the JSON text
+ *       of their names, arguments and schemas: OpenAI does not document how it renders them, so any
+ *       request with tools is {@linkplain TokenCount#estimated() estimated}. A body without a
+ *       {@code messages} array counts 3, the reply priming; validating the body is done elsewhere.</li>
+ *   <li>{@link Endpoint#EMBEDDINGS}: the tokens of {@code input} (a string, strings, token ids, or
+ *       arrays of token ids, which count their length).</li>
+ *   <li>{@link Endpoint#RESPONSES}: a string {@code input} is one user message under the chat rule;
+ *       item arrays reuse the chat rule and are estimates.</li>
+ *   <li>{@link Endpoint#MESSAGES}: Anthropic's {@code system} and {@code messages} under the chat rule,
+ *       always an estimate (Claude's tokenizer is not public).</li>
+ * </ul>
+ * User text is always counted as ordinary text ({@code countTokensOrdinary}), so a prompt containing
+ * {@code <|endoftext|>} is counted like the API counts it instead of throwing.
+ *
+ * <p>Never blocks the caller for long: each message's token count is cached under a 64-bit hash of
+ * the encoding and the message's texts. When every message is cached, or the uncached text is shorter
+ * than {@link #SYNC_CHAR_LIMIT} characters, the count is done on the calling thread and the returned
+ * future is already complete; otherwise it is done on the worker executor. An encoding that is not
+ * loaded yet is always loaded on the worker. If the worker rejects the task, the future completes with
+ * a rough estimate (a token per 4 characters) rather than failing.
+ *
+ * <pre>{@code
+ * TokenCounter counter = new JtokkitTokenCounter(workerPool);
+ * counter.countInput("gpt-4o-mini", Endpoint.CHAT_COMPLETIONS, body)
+ *        .thenAcceptAsync(count -> reserve(count.tokens()), channel.eventLoop());
+ * }</pre>
+ */
+public final class JtokkitTokenCounter implements TokenCounter {
+
+    /** Uncached text shorter than this many characters is counted on the calling thread. */
+    public static final int SYNC_CHAR_LIMIT = 4096;
+    /** Default number of cached per-message counts. */
+    public static final long DEFAULT_CACHE_ENTRIES = 50_000;
+
+    private static final int CHARS_PER_TOKEN_FALLBACK = 4;
+
+    private final TokenizerTable table;
+    private final Executor workerPool;
+    private final Cache<Long, Integer> cache;
+    private final long hashSeed;
+
+    /** A counter with its own {@link TokenizerTable} and {@link #DEFAULT_CACHE_ENTRIES} cache entries. */
+    public JtokkitTokenCounter(Executor workerPool) {
+        this(new TokenizerTable(), workerPool, DEFAULT_CACHE_ENTRIES);
+    }
+
+    /** A counter with its own {@link TokenizerTable}. */
+    public JtokkitTokenCounter(Executor workerPool, long cacheEntries) {
+        this(new TokenizerTable(), workerPool, cacheEntries);
+    }
+
+    /**
+     * @param table the model-to-encoding table (shared, so encodings load once)
+     * @param workerPool runs counts too long for the calling thread; must not be an event loop
+     * @param cacheEntries how many per-message counts to keep, {@code >= 0}
+     */
+    public JtokkitTokenCounter(TokenizerTable table, Executor workerPool, long cacheEntries) {
+        if (cacheEntries < 0) {
+            throw new IllegalArgumentException("cacheEntries: " + cacheEntries + " (expected: >= 0)");
+        }
+        this.table = Objects.requireNonNull(table, "table");
+        this.workerPool = Objects.requireNonNull(workerPool, "workerPool");
+        this.cache = Caffeine.newBuilder().maximumSize(cacheEntries).build();
+        this.hashSeed = new SecureRandom().nextLong();
+    }
+
+    @Override
+    public CompletableFuture<TokenCount> countInput(String model, Endpoint endpoint, JsonNode body) {
+        Objects.requireNonNull(endpoint, "endpoint");
+        PromptPlan plan = switch (endpoint) {
+            case CHAT_COMPLETIONS -> PromptPlan.ofChat(body);
+            case EMBEDDINGS -> PromptPlan.ofEmbeddings(body);
+            case RESPONSES -> PromptPlan.ofResponses(body);
+            case MESSAGES -> PromptPlan.ofAnthropicMessages(body);
+        };
+        return count(table.resolve(model), plan, true);
+    }
+
+    /** Counts {@code text} as ordinary text; output is not cached, as completions rarely repeat. */
+    @Override
+    public CompletableFuture<TokenCount> countOutput(String model, String text) {
+        return count(table.resolve(model), PromptPlan.ofText(text), false);
+    }
+
+    @Override
+    public boolean isExact(String model) {
+        return table.isExact(model);
+    }
+
+    /** The number of cached per-message counts (approximate). */
+    public long cachedEntries() {
+        return cache.estimatedSize();
+    }
+
+    private CompletableFuture<TokenCount> count(TokenizerTable.Resolution resolution, PromptPlan plan, boolean cacheable) {
+        boolean estimated = plan.estimated || !resolution.exact();
+        long tokens = plan.fixedTokens;
+        List<Piece> pending = plan.pieces;
+        long pendingChars = 0;
+        if (cacheable) {
+            String encodingName = resolution.encodingType().getName();
+            pending = new ArrayList<>(plan.pieces.size());
+            for (Piece piece : plan.pieces) {
+                piece.key = key(encodingName, piece);
+                Integer cached = cache.getIfPresent(piece.key);
+                if (cached != null) {
+                    tokens += cached;
+                } else {
+                    pending.add(piece);
+                    pendingChars += piece.chars;
+                }
+            }
+        } else {
+            for (Piece piece : pending) {
+                pendingChars += piece.chars;
+            }
+        }
+        if (pending.isEmpty()) {
+            return CompletableFuture.completedFuture(new TokenCount(tokens, estimated));
+        }
+        if (pendingChars < SYNC_CHAR_LIMIT && table.isLoaded(resolution.encodingType())) {
+            long total = tokens + countPieces(resolution, pending, cacheable);
+            return CompletableFuture.completedFuture(new TokenCount(total, estimated));
+        }
+        long known = tokens;
+        List<Piece> work = pending;
+        try {
+            return CompletableFuture.supplyAsync(
+                    () -> new TokenCount(known + countPieces(resolution, work, cacheable), estimated), workerPool);
+        } catch (RejectedExecutionException e) {
+            long rough = (pendingChars + CHARS_PER_TOKEN_FALLBACK - 1) / CHARS_PER_TOKEN_FALLBACK;
+            return CompletableFuture.completedFuture(new TokenCount(known + rough, true));
+        }
+    }
+
+    private long countPieces(TokenizerTable.Resolution resolution, List<Piece> pieces, boolean cacheable) {
+        Encoding encoding = table.encoding(resolution.encodingType());
+        long total = 0;
+        for (Piece piece : pieces) {
+            int tokens = 0;
+            for (String text : piece.texts) {
+                tokens += encoding.countTokensOrdinary(text);
+            }
+            if (cacheable) {
+                cache.put(piece.key, tokens);
+            }
+            total += tokens;
+        }
+        return total;
+    }
+
+    private long key(String encodingName, Piece piece) {
+        Hash64 hash = new Hash64(hashSeed).add(encodingName);
+        for (String text : piece.texts) {
+            hash.add(text);
+        }
+        return hash.finish();
+    }
+}

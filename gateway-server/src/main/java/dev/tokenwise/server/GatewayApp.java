@@ -1,0 +1,173 @@
+package dev.tokenwise.server;
+
+import dev.tokenwise.core.accounting.AccountingCore;
+import dev.tokenwise.core.auth.KeyHashes;
+import dev.tokenwise.core.auth.KeyRegistry;
+import dev.tokenwise.core.config.GatewayConfig;
+import dev.tokenwise.core.config.KeyConfig;
+import dev.tokenwise.core.config.ModelConfig;
+import dev.tokenwise.core.config.ProviderConfig;
+import dev.tokenwise.core.config.TeamConfig;
+import dev.tokenwise.core.proxy.GatewayServer;
+import dev.tokenwise.core.spi.ApiRoute;
+import dev.tokenwise.core.spi.ProviderAdapter;
+import dev.tokenwise.core.spi.TokenCounter;
+import dev.tokenwise.core.spi.UsageSink;
+import dev.tokenwise.metrics.api.RequestsRoute;
+import dev.tokenwise.providers.openai.OpenAiAdapter;
+import dev.tokenwise.providers.simulator.SimulatorServer;
+import dev.tokenwise.providers.simulator.SimulatorSettings;
+import dev.tokenwise.providers.tokenizer.JtokkitTokenCounter;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running gateway: simulator providers, worker pool, token counter, accounting core, local
+ * routes and the Netty server, started in that order and closed in reverse.
+ *
+ * <pre>{@code
+ * try (GatewayApp app = GatewayApp.start(ConfigLoader.load(path, System.getenv(), YamlPriceCatalog::load))) {
+ *     app.awaitShutdown();
+ * }
+ * }</pre>
+ */
+public final class GatewayApp implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(GatewayApp.class);
+    private static final int RECORD_QUEUE_CAPACITY = 65_536;
+    private static final long RECENT_RECORDS = 100_000;
+
+    private final GatewayConfig config;
+    private final List<SimulatorServer> simulators;
+    private final ExecutorService workers;
+    private final AccountingCore accounting;
+    private final KeyRegistry keys;
+    private final GatewayServer server;
+
+    private GatewayApp(GatewayConfig config, List<SimulatorServer> simulators, ExecutorService workers,
+                       AccountingCore accounting, KeyRegistry keys, GatewayServer server) {
+        this.config = config;
+        this.simulators = simulators;
+        this.workers = workers;
+        this.accounting = accounting;
+        this.keys = keys;
+        this.server = server;
+    }
+
+    public static GatewayApp start(GatewayConfig config) throws InterruptedException {
+        return start(config, List.of());
+    }
+
+    /** Starts the gateway; {@code extraSinks} also receive every usage record (tests, embedders). */
+    public static GatewayApp start(GatewayConfig config, List<UsageSink> extraSinks) throws InterruptedException {
+        ExecutorService workers = Executors.newFixedThreadPool(config.server().workerThreads(),
+                new DefaultThreadFactory("tokenwise-worker", true));
+        List<SimulatorServer> simulators = new ArrayList<>();
+        AccountingCore accounting = null;
+        try {
+            TokenCounter counter = new JtokkitTokenCounter(workers);
+            Map<String, ProviderConfig> providers = new LinkedHashMap<>();
+            Map<String, ProviderAdapter> adapters = new LinkedHashMap<>();
+            for (ProviderConfig provider : config.providers().values()) {
+                if (!provider.enabled()) {
+                    providers.put(provider.name(), provider);
+                    continue;
+                }
+                if ("simulator".equals(provider.type())) {
+                    SimulatorSettings settings = withModels(SimulatorSettings.fromOptions(provider.name(),
+                            provider.options()), config, provider.name());
+                    SimulatorServer simulator = SimulatorServer.start(settings, counter);
+                    simulators.add(simulator);
+                    provider = provider.withBaseUrl(simulator.baseUrl());
+                    log.warn("Provider {} is the built-in SIMULATOR: its models ({}) give synthetic answers, not a real model's",
+                            provider.name(), String.join(", ", settings.models()));
+                }
+                providers.put(provider.name(), provider);
+                adapters.put(provider.name(), new OpenAiAdapter(provider.apiKey()));
+            }
+            GatewayConfig running = new GatewayConfig(config.server(), config.adminKey(), config.storagePath(),
+                    providers, config.models(), config.teams());
+
+            KeyRegistry keys = new KeyRegistry();
+            for (TeamConfig team : running.teams()) {
+                for (KeyConfig key : team.keys()) {
+                    String id = key.name() != null && !key.name().isBlank() ? key.name() : KeyHashes.defaultKeyId(key.key());
+                    keys.register(key.key(), id, team.name(), key.models());
+                }
+            }
+            List<UsageSink> sinks = new ArrayList<>(extraSinks);
+            accounting = new AccountingCore(sinks, RECORD_QUEUE_CAPACITY, RECENT_RECORDS);
+            List<ApiRoute> routes = List.of(new RequestsRoute(accounting));
+            GatewayServer server = GatewayServer.start(running, adapters, counter, accounting, keys, routes);
+            if (running.adminKey() == null) {
+                log.info("No admin key set (TOKENWISE_ADMIN_KEY): the admin API is disabled");
+            }
+            return new GatewayApp(running, simulators, workers, accounting, keys, server);
+        } catch (InterruptedException | RuntimeException e) {
+            simulators.forEach(SimulatorServer::close);
+            if (accounting != null) {
+                accounting.close();
+            }
+            workers.shutdownNow();
+            throw e;
+        }
+    }
+
+    private static SimulatorSettings withModels(SimulatorSettings settings, GatewayConfig config, String provider) {
+        List<String> models = config.models().values().stream()
+                .filter(m -> m.provider().equals(provider))
+                .map(ModelConfig::upstreamName)
+                .toList();
+        if (models.isEmpty() || settings.models().containsAll(models) && models.containsAll(settings.models())) {
+            return settings;
+        }
+        return new SimulatorSettings(settings.port(), settings.firstTokenDelay(), settings.chunkDelay(),
+                settings.wordsPerChunk(), settings.maxOutputWords(), settings.embeddingDimensions(), models,
+                settings.ioThreads());
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    public GatewayConfig config() {
+        return config;
+    }
+
+    public AccountingCore accounting() {
+        return accounting;
+    }
+
+    public KeyRegistry keys() {
+        return keys;
+    }
+
+    public GatewayServer server() {
+        return server;
+    }
+
+    /** Stops accepting, lets in-flight calls finish for up to {@code graceMillis}, flushes every record. */
+    public void shutdown(long graceMillis) {
+        server.shutdown(graceMillis);
+        accounting.close();
+        simulators.forEach(SimulatorServer::close);
+        workers.shutdown();
+        try {
+            workers.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        shutdown(0);
+    }
+}

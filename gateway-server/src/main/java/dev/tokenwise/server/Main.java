@@ -1,0 +1,59 @@
+package dev.tokenwise.server;
+
+import dev.tokenwise.core.config.ConfigException;
+import dev.tokenwise.core.config.GatewayConfig;
+import dev.tokenwise.providers.pricing.YamlPriceCatalog;
+import dev.tokenwise.server.config.ConfigLoader;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** {@code java -jar tokenwise-gateway.jar [--config config/gateway.yaml]}: runs the gateway until SIGTERM or Ctrl-C. */
+public final class Main {
+    private static final long SHUTDOWN_GRACE_MILLIS = 10_000;
+
+    private Main() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path configPath = Path.of("config", "gateway.yaml");
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--config", "-c" -> {
+                    if (i + 1 >= args.length) {
+                        usage("--config needs a path");
+                    }
+                    configPath = Path.of(args[++i]);
+                }
+                case "--help", "-h" -> {
+                    System.out.println("usage: gateway [--config PATH]   (default: config/gateway.yaml)");
+                    return;
+                }
+                default -> usage("unknown argument: " + args[i]);
+            }
+        }
+        Logger log = LoggerFactory.getLogger(Main.class);
+        GatewayConfig config;
+        try {
+            config = ConfigLoader.load(configPath, System.getenv(), YamlPriceCatalog::load);
+        } catch (ConfigException e) {
+            System.err.println("tokenwise: invalid configuration: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        GatewayApp app = GatewayApp.start(config);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            log.info("Shutting down: finishing in-flight calls (up to {} ms) and flushing records", SHUTDOWN_GRACE_MILLIS);
+            app.shutdown(SHUTDOWN_GRACE_MILLIS);
+            stopped.countDown();
+        }, "tokenwise-shutdown"));
+        stopped.await();
+    }
+
+    private static void usage(String problem) {
+        System.err.println("tokenwise: " + problem + "\nusage: gateway [--config PATH]");
+        System.exit(2);
+    }
+}

@@ -1,0 +1,514 @@
+package dev.tokenwise.server.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.tokenwise.core.config.BudgetConfig;
+import dev.tokenwise.core.config.BudgetPeriod;
+import dev.tokenwise.core.config.ConfigException;
+import dev.tokenwise.core.config.GatewayConfig;
+import dev.tokenwise.core.config.KeyConfig;
+import dev.tokenwise.core.config.ModelConfig;
+import dev.tokenwise.core.config.ProviderConfig;
+import dev.tokenwise.core.config.ServerConfig;
+import dev.tokenwise.core.config.TeamConfig;
+import dev.tokenwise.core.model.ModelPrice;
+import dev.tokenwise.core.model.Money;
+import dev.tokenwise.core.spi.PriceCatalog;
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Loads {@code gateway.yaml} into a validated {@link GatewayConfig}.
+ *
+ * <p>The YAML is read into a tree first; every scalar is then expanded from the environment
+ * ({@code ${VAR}}, {@code ${VAR:-default}}, {@code $$}, see {@link EnvExpander}) and typed by hand, so a
+ * variable's value can never add YAML structure and money is read from its text as {@link BigDecimal}, never
+ * through a {@code double}. Every error is a {@link ConfigException} whose message starts with the file name
+ * and names the YAML path, e.g. {@code "config/gateway.yaml: server.port: 'abc' (expected: an integer)"}.
+ *
+ * <p>Soft problems are logged once each as warnings instead of failing: a provider whose {@code api_key}
+ * expands to empty is disabled, a model without a price is recorded at cost 0, a configured price catalog
+ * file that does not exist is replaced by an empty one.
+ *
+ * <pre>{@code
+ * GatewayConfig config = ConfigLoader.load(Path.of("config/gateway.yaml"), System.getenv(),
+ *         catalogFile -> PriceCatalogs.fromYaml(catalogFile));
+ * }</pre>
+ */
+public final class ConfigLoader {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ConfigLoader.class);
+
+    /** The catalog looked for beside the config file when it has no {@code pricing:} section. */
+    static final String DEFAULT_CATALOG = "prices.yaml";
+    static final String DEFAULT_STORAGE_PATH = "data/tokenwise.db";
+    static final long DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+    static final long DEFAULT_READ_TIMEOUT_MS = 120_000;
+    static final int DEFAULT_MAX_IDLE_CONNECTIONS = 64;
+
+    private static final List<String> TOP_KEYS =
+            List.of("server", "admin", "storage", "pricing", "providers", "models", "teams");
+    private static final List<String> SERVER_KEYS = List.of("host", "port", "max_request_bytes",
+            "max_header_bytes", "io_threads", "worker_threads", "request_read_timeout_ms");
+    private static final List<String> MODEL_KEYS = List.of("name", "provider", "upstream_name", "price");
+    private static final List<String> PRICE_KEYS = List.of("input_per_mtok", "output_per_mtok",
+            "cached_input_per_mtok", "cache_write_per_mtok", "reasoning_per_mtok", "max_output_tokens");
+    private static final List<String> TEAM_KEYS = List.of("name", "budget", "keys");
+    private static final List<String> BUDGET_KEYS = List.of("limit_usd", "period");
+    private static final List<String> KEY_KEYS = List.of("key", "name", "models");
+
+    private static final PriceCatalog EMPTY_CATALOG = model -> Optional.empty();
+
+    private ConfigLoader() {
+    }
+
+    /**
+     * Reads and validates {@code file}; a relative {@code pricing.catalog} is resolved against the file's directory.
+     *
+     * @param env the environment used for {@code ${VAR}} expansion, normally {@link System#getenv()}
+     * @param catalogLoader reads a price catalog file; called at most once, only for a file that exists
+     * @throws ConfigException when the file is missing or invalid; the message starts with the file name
+     */
+    public static GatewayConfig load(Path file, Map<String, String> env, Function<Path, PriceCatalog> catalogLoader) {
+        return logged(read(file, env, catalogLoader));
+    }
+
+    /**
+     * Parses and validates {@code yaml}, e.g. a config held in memory by a test.
+     *
+     * @param baseDir the directory a relative {@code pricing.catalog} is resolved against; {@code null} means
+     *     the working directory
+     */
+    public static GatewayConfig parse(String yaml, Path baseDir, Map<String, String> env,
+                                      Function<Path, PriceCatalog> catalogLoader) {
+        return logged(read(yaml, null, baseDir, env, catalogLoader));
+    }
+
+    /** A loaded config and the warnings {@link #load} logs for it, in order. */
+    record Loaded(GatewayConfig config, List<String> warnings) {
+        Loaded {
+            warnings = List.copyOf(warnings);
+        }
+    }
+
+    static Loaded read(Path file, Map<String, String> env, Function<Path, PriceCatalog> catalogLoader) {
+        String yaml;
+        try {
+            yaml = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException("config file not found: " + file.toAbsolutePath().normalize(), e);
+        } catch (IOException e) {
+            throw new ConfigException("config file " + file + " cannot be read: " + e, e);
+        }
+        return read(yaml, file.toString(), file.toAbsolutePath().getParent(), env, catalogLoader);
+    }
+
+    static Loaded read(String yaml, String source, Path baseDir, Map<String, String> env,
+                       Function<Path, PriceCatalog> catalogLoader) {
+        String prefix = source == null ? "" : source + ": ";
+        try {
+            return new Reader(env, baseDir == null ? Path.of("") : baseDir, catalogLoader).read(yaml);
+        } catch (ConfigException e) {
+            throw source == null ? e : new ConfigException(prefix + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw new ConfigException(prefix + "invalid configuration: " + e, e);
+        }
+    }
+
+    private static GatewayConfig logged(Loaded loaded) {
+        for (String warning : loaded.warnings()) {
+            LOG.warn("{}", warning);
+        }
+        return loaded.config();
+    }
+
+    /** The label of a key written without a {@code name}: {@code "key-"} and 8 hex digits of its SHA-256. */
+    static String defaultKeyName(String key) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+            return "key-" + HexFormat.of().formatHex(digest, 0, 4);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    /** One pass over one document; collects warnings instead of logging them, so a failed load logs nothing. */
+    private static final class Reader {
+        private final EnvExpander env;
+        private final Path baseDir;
+        private final Function<Path, PriceCatalog> catalogLoader;
+        private final List<String> catalogWarnings = new ArrayList<>();
+        private final List<String> unpricedWarnings = new ArrayList<>();
+        /** Disabled providers by name, with the variables their {@code api_key} refers to. */
+        private final Map<String, List<String>> disabled = new LinkedHashMap<>();
+
+        Reader(Map<String, String> env, Path baseDir, Function<Path, PriceCatalog> catalogLoader) {
+            this.env = new EnvExpander(env);
+            this.baseDir = baseDir;
+            this.catalogLoader = Objects.requireNonNull(catalogLoader, "catalogLoader");
+        }
+
+        Loaded read(String yaml) {
+            ConfigSection root = ConfigSection.of(YamlTreeReader.read(yaml), "", env);
+            root.allowOnly(TOP_KEYS);
+            ServerConfig server = server(root.section("server"));
+            ConfigSection admin = root.section("admin");
+            admin.allowOnly(List.of("key"));
+            String adminKey = admin.string("key").orElse(null);
+            ConfigSection storage = root.section("storage");
+            storage.allowOnly(List.of("path"));
+            String storagePath = storage.string("path").orElse(DEFAULT_STORAGE_PATH);
+            PriceCatalog catalog = catalog(root);
+            Map<String, ProviderConfig> providers = providers(root.section("providers"));
+            Map<String, ModelConfig> models = models(root, providers, catalog);
+            List<TeamConfig> teams = teams(root, models);
+            GatewayConfig config = new GatewayConfig(server, adminKey, storagePath, providers, models, teams);
+            // Catalog first, then providers, then unpriced models: the order in which one would fix them.
+            List<String> all = new ArrayList<>(catalogWarnings);
+            disabled.forEach((name, variables) -> all.add(disabledWarning(name, variables, models)));
+            all.addAll(unpricedWarnings);
+            return new Loaded(config, all);
+        }
+
+        private ServerConfig server(ConfigSection s) {
+            s.allowOnly(SERVER_KEYS);
+            ServerConfig d = ServerConfig.defaults();
+            return new ServerConfig(
+                    s.string("host").orElse(d.host()),
+                    (int) s.integer("port", d.port(), 0, 65_535),
+                    s.integer("max_request_bytes", d.maxRequestBytes(), 1, Integer.MAX_VALUE - 8),
+                    (int) s.integer("max_header_bytes", d.maxHeaderBytes(), 1, Integer.MAX_VALUE),
+                    (int) s.integer("io_threads", d.ioThreads(), 0, Integer.MAX_VALUE),
+                    (int) s.integer("worker_threads", d.workerThreads(), 1, Integer.MAX_VALUE),
+                    Duration.ofMillis(s.integer("request_read_timeout_ms", d.requestReadTimeout().toMillis(),
+                            1, Long.MAX_VALUE)));
+        }
+
+        private PriceCatalog catalog(ConfigSection root) {
+            Path file;
+            if (root.has("pricing")) {
+                ConfigSection pricing = root.section("pricing");
+                pricing.allowOnly(List.of("catalog"));
+                Optional<String> name = pricing.string("catalog");
+                if (name.isEmpty()) {
+                    return EMPTY_CATALOG;
+                }
+                file = baseDir.resolve(name.get());
+                if (!Files.isRegularFile(file)) {
+                    catalogWarnings.add("pricing.catalog: " + file + " not found; using an empty price catalog, so only"
+                            + " models with a price: block are priced");
+                    return EMPTY_CATALOG;
+                }
+            } else {
+                file = baseDir.resolve(DEFAULT_CATALOG);
+                if (!Files.isRegularFile(file)) {
+                    return EMPTY_CATALOG;
+                }
+            }
+            PriceCatalog catalog;
+            try {
+                catalog = catalogLoader.apply(file);
+            } catch (ConfigException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw new ConfigException("pricing.catalog: " + file + " cannot be loaded: " + e.getMessage(), e);
+            }
+            return catalog == null ? EMPTY_CATALOG : catalog;
+        }
+
+        private Map<String, ProviderConfig> providers(ConfigSection all) {
+            Map<String, ProviderConfig> providers = new LinkedHashMap<>();
+            for (String name : all.keys()) {
+                providers.put(name, provider(name, all.section(name)));
+            }
+            return providers;
+        }
+
+        private ProviderConfig provider(String name, ConfigSection p) {
+            ProviderType type = ProviderType.parse(p.requiredString("type"), p.pathOf("type"));
+            if (type.baseUrl() == ProviderType.BaseUrl.FORBIDDEN && p.has("base_url")) {
+                throw new ConfigException(p.pathOf("base_url") + ": not allowed for type " + type.label()
+                        + " (it runs inside the gateway)");
+            }
+            Map<String, String> options = new LinkedHashMap<>();
+            if (type.extraKeysAreOptions()) {
+                for (String key : p.keys()) {
+                    if (!ProviderType.COMMON_KEYS.contains(key)) {
+                        option(p, key).ifPresent(value -> options.put(key, value));
+                    }
+                }
+            } else {
+                p.allowOnly(type.keys());
+            }
+            URI baseUrl = null;
+            if (type.baseUrl() != ProviderType.BaseUrl.FORBIDDEN) {
+                Optional<String> url = p.string("base_url");
+                if (url.isEmpty() && type.baseUrl() == ProviderType.BaseUrl.REQUIRED) {
+                    throw new ConfigException(p.pathOf("base_url") + ": missing (required for type " + type.label()
+                            + ", e.g. https://api.openai.com/v1)");
+                }
+                baseUrl = url.map(u -> baseUrl(u, p.pathOf("base_url"))).orElse(null);
+            }
+            String apiKey = null;
+            String disabledReason = null;
+            if (p.has("api_key")) {
+                apiKey = p.string("api_key").orElse(null);
+                if (apiKey == null) {
+                    String raw = p.raw("api_key");
+                    List<String> variables = raw == null ? List.of() : EnvExpander.variables(raw);
+                    disabledReason = variables.isEmpty()
+                            ? "api_key is empty"
+                            : "api_key is empty (set " + String.join(" or ", variables) + ")";
+                    disabled.put(name, variables);
+                }
+            }
+            return new ProviderConfig(name, type.label(), baseUrl, apiKey, disabledReason,
+                    Duration.ofMillis(p.integer("connect_timeout_ms", DEFAULT_CONNECT_TIMEOUT_MS, 1, Long.MAX_VALUE)),
+                    Duration.ofMillis(p.integer("read_timeout_ms", DEFAULT_READ_TIMEOUT_MS, 1, Long.MAX_VALUE)),
+                    (int) p.integer("max_idle_connections", DEFAULT_MAX_IDLE_CONNECTIONS, 1, Integer.MAX_VALUE),
+                    options);
+        }
+
+        /** A provider option as a string: a scalar, or a list of scalars joined with commas; empty means unset. */
+        private Optional<String> option(ConfigSection p, String key) {
+            JsonNode value = p.node(key);
+            String path = p.pathOf(key);
+            if (value.isArray()) {
+                List<String> parts = new ArrayList<>();
+                int i = 0;
+                for (JsonNode item : value) {
+                    ConfigSection.checkScalar(item, path + "[" + i + "]", "a scalar");
+                    ConfigSection.scalar(item, path + "[" + i++ + "]", env).ifPresent(parts::add);
+                }
+                return parts.isEmpty() ? Optional.empty() : Optional.of(String.join(",", parts));
+            }
+            ConfigSection.checkScalar(value, path, "a scalar or a list of scalars");
+            return ConfigSection.scalar(value, path, env);
+        }
+
+        private static URI baseUrl(String text, String path) {
+            String trimmed = text;
+            while (trimmed.endsWith("/")) {
+                trimmed = trimmed.substring(0, trimmed.length() - 1);
+            }
+            try {
+                URI uri = new URI(trimmed);
+                String scheme = uri.getScheme();
+                if (("http".equals(scheme) || "https".equals(scheme)) && uri.getHost() != null) {
+                    return uri;
+                }
+            } catch (URISyntaxException e) {
+                // Reported below with the expected form.
+            }
+            throw new ConfigException(path + ": '" + text + "' (expected: an absolute http:// or https:// URL)");
+        }
+
+        private Map<String, ModelConfig> models(ConfigSection root, Map<String, ProviderConfig> providers,
+                                                PriceCatalog catalog) {
+            Map<String, ModelConfig> models = new LinkedHashMap<>();
+            Map<String, String> firstPath = new HashMap<>();
+            List<JsonNode> items = root.list("models");
+            for (int i = 0; i < items.size(); i++) {
+                ConfigSection m = ConfigSection.of(items.get(i), "models[" + i + "]", env);
+                m.allowOnly(MODEL_KEYS);
+                String name = m.requiredString("name");
+                String earlier = firstPath.putIfAbsent(name, m.path());
+                if (earlier != null) {
+                    throw new ConfigException(m.pathOf("name") + ": '" + name
+                            + "' (expected: a unique name; already used by " + earlier + ")");
+                }
+                String provider = m.requiredString("provider");
+                if (!providers.containsKey(provider)) {
+                    throw new ConfigException(m.pathOf("provider") + ": '" + provider + "' ("
+                            + (providers.isEmpty() ? "expected: a provider defined under providers:, which has none"
+                                    : "expected one of: " + String.join(", ", providers.keySet())) + ")");
+                }
+                String upstreamName = m.string("upstream_name").orElse(null);
+                JsonNode priceNode = m.node("price");
+                ModelPrice price;
+                if (priceNode != null && !priceNode.isNull()) {
+                    price = price(m.section("price"));
+                } else {
+                    price = catalog.find(name)
+                            .or(() -> upstreamName == null ? Optional.empty() : catalog.find(upstreamName))
+                            .orElse(null);
+                }
+                if (price == null) {
+                    unpricedWarnings.add("model " + name + " has no price: its calls are recorded at cost 0");
+                }
+                models.put(name, new ModelConfig(name, provider, upstreamName, price));
+            }
+            return models;
+        }
+
+        private static ModelPrice price(ConfigSection p) {
+            p.allowOnly(PRICE_KEYS);
+            long input = perMtok(p, "input_per_mtok", null);
+            long output = perMtok(p, "output_per_mtok", null);
+            return new ModelPrice(input, output,
+                    perMtok(p, "cached_input_per_mtok", input),
+                    perMtok(p, "cache_write_per_mtok", input),
+                    perMtok(p, "reasoning_per_mtok", output),
+                    p.integer("max_output_tokens", 0, 0, Long.MAX_VALUE));
+        }
+
+        /** A USD-per-Mtok price in nano-USD per Mtok; {@code defaultNanos == null} means required. */
+        private static long perMtok(ConfigSection p, String key, Long defaultNanos) {
+            Optional<BigDecimal> usd = p.decimal(key);
+            if (usd.isEmpty()) {
+                if (defaultNanos == null) {
+                    throw p.missing(key);
+                }
+                return defaultNanos;
+            }
+            checkUsd(usd.get(), p.pathOf(key));
+            return ModelPrice.usdPerMtokToNanos(usd.get());
+        }
+
+        /** Checks what the core conversions would refuse, so the message names the YAML path. */
+        private static void checkUsd(BigDecimal usd, String path) {
+            // Plain digits read best, but 1e400 would print 400 of them.
+            String shown = usd.toPlainString().length() <= 32 ? usd.toPlainString() : usd.toString();
+            if (usd.signum() < 0) {
+                throw new ConfigException(path + ": " + shown + " (expected: >= 0)");
+            }
+            if (usd.stripTrailingZeros().scale() > 9) {
+                throw new ConfigException(path + ": " + shown
+                        + " (expected: at most 9 decimals, the precision of nano-USD)");
+            }
+            if (usd.compareTo(BigDecimal.valueOf(Long.MAX_VALUE, 9)) > 0) {
+                throw new ConfigException(path + ": " + shown + " (expected: < 9223372036, the nano-USD range)");
+            }
+        }
+
+        private List<TeamConfig> teams(ConfigSection root, Map<String, ModelConfig> models) {
+            List<TeamConfig> teams = new ArrayList<>();
+            Map<String, String> teamPaths = new HashMap<>();
+            Map<String, String> keyPaths = new HashMap<>();
+            List<JsonNode> items = root.list("teams");
+            for (int i = 0; i < items.size(); i++) {
+                ConfigSection t = ConfigSection.of(items.get(i), "teams[" + i + "]", env);
+                t.allowOnly(TEAM_KEYS);
+                String name = t.requiredString("name");
+                String earlier = teamPaths.putIfAbsent(name, t.path());
+                if (earlier != null) {
+                    throw new ConfigException(t.pathOf("name") + ": '" + name
+                            + "' (expected: a unique name; already used by " + earlier + ")");
+                }
+                JsonNode budgetNode = t.node("budget");
+                BudgetConfig budget = budgetNode == null || budgetNode.isNull() ? null : budget(t.section("budget"));
+                List<KeyConfig> keys = new ArrayList<>();
+                Map<String, String> keyNames = new HashMap<>();
+                List<JsonNode> keyItems = t.list("keys");
+                for (int j = 0; j < keyItems.size(); j++) {
+                    ConfigSection k = ConfigSection.of(keyItems.get(j), t.pathOf("keys") + "[" + j + "]", env);
+                    keys.add(key(k, name, models, keyPaths, keyNames));
+                }
+                teams.add(new TeamConfig(name, budget, keys));
+            }
+            return teams;
+        }
+
+        private static BudgetConfig budget(ConfigSection b) {
+            b.allowOnly(BUDGET_KEYS);
+            BigDecimal limitUsd = b.requiredDecimal("limit_usd");
+            checkUsd(limitUsd, b.pathOf("limit_usd"));
+            String period = b.string("period").orElseThrow(() -> new ConfigException(b.pathOf("period")
+                    + ": missing (expected: daily, weekly, monthly or total)"));
+            return new BudgetConfig(Money.fromUsd(limitUsd), BudgetPeriod.parse(period, b.pathOf("period")));
+        }
+
+        private KeyConfig key(ConfigSection k, String team, Map<String, ModelConfig> models,
+                              Map<String, String> keyPaths, Map<String, String> keyNames) {
+            k.allowOnly(KEY_KEYS);
+            if (!k.has("key")) {
+                throw k.missing("key");
+            }
+            Optional<String> secret = k.string("key");
+            if (secret.isEmpty()) {
+                String raw = k.raw("key");
+                List<String> variables = raw == null ? List.of() : EnvExpander.variables(raw);
+                throw new ConfigException(k.pathOf("key") + ": empty (team " + team + " needs a non-empty key"
+                        + (variables.isEmpty() ? "" : "; set " + String.join(" or ", variables)) + ")");
+            }
+            String earlier = keyPaths.putIfAbsent(secret.get(), k.path());
+            if (earlier != null) {
+                // Never echo the key itself.
+                throw new ConfigException(k.pathOf("key") + ": the same key as " + earlier
+                        + " (expected: unique keys)");
+            }
+            String name = k.string("name").orElseGet(() -> defaultKeyName(secret.get()));
+            String sameName = keyNames.putIfAbsent(name, k.path());
+            if (sameName != null) {
+                throw new ConfigException(k.pathOf("name") + ": '" + name + "' (expected: a unique name within team "
+                        + team + "; already used by " + sameName + ")");
+            }
+            List<String> allowed = new ArrayList<>();
+            List<JsonNode> items = k.list("models");
+            for (int i = 0; i < items.size(); i++) {
+                String path = k.pathOf("models") + "[" + i + "]";
+                String model = ConfigSection.scalar(items.get(i), path, env)
+                        .orElseThrow(() -> new ConfigException(path + ": missing"));
+                if (!models.containsKey(model)) {
+                    throw new ConfigException(path + ": '" + model + "' ("
+                            + (models.isEmpty() ? "expected: a model defined under models:, which has none"
+                                    : "expected one of: " + String.join(", ", models.keySet())) + ")");
+                }
+                allowed.add(model);
+            }
+            return new KeyConfig(secret.get(), name, allowed);
+        }
+
+        /** E.g. {@code "Provider openai disabled: OPENAI_API_KEY is not set; its models (a, b) answer 404 until it is"}. */
+        private String disabledWarning(String provider, List<String> variables, Map<String, ModelConfig> models) {
+            List<String> served = models.values().stream()
+                    .filter(m -> m.provider().equals(provider))
+                    .map(ModelConfig::name)
+                    .toList();
+            String cause;
+            String until;
+            if (variables.isEmpty()) {
+                cause = "its api_key is empty";
+                until = "a key is configured";
+            } else if (variables.size() == 1) {
+                String variable = variables.get(0);
+                cause = variable + (env.isSet(variable) ? " is empty" : " is not set");
+                until = env.isSet(variable) ? "it is set" : "it is";
+            } else {
+                cause = variables.stream()
+                        .map(v -> v + (env.isSet(v) ? " is empty" : " is not set"))
+                        .collect(Collectors.joining(", "));
+                until = "one is set";
+            }
+            String effect;
+            if (served.isEmpty()) {
+                effect = "no model uses it";
+            } else if (served.size() == 1) {
+                effect = "its model " + served.get(0) + " answers 404 until " + until;
+            } else {
+                effect = "its models (" + String.join(", ", served) + ") answer 404 until " + until;
+            }
+            return "Provider " + provider + " disabled: " + cause + "; " + effect;
+        }
+    }
+}

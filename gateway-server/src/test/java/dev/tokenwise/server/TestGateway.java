@@ -1,0 +1,116 @@
+package dev.tokenwise.server;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tokenwise.core.config.GatewayConfig;
+import dev.tokenwise.core.model.UsageRecord;
+import dev.tokenwise.providers.pricing.YamlPriceCatalog;
+import dev.tokenwise.server.config.ConfigLoader;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+/** A real gateway on a random port, configured from YAML, plus a plain HTTP client to call it. */
+final class TestGateway implements AutoCloseable {
+    static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+    static final String ADMIN_KEY = "tw-admin-test";
+
+    final GatewayApp app;
+    final List<UsageRecord> sunk = new CopyOnWriteArrayList<>();
+    final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
+
+    private TestGateway(GatewayConfig config) throws InterruptedException {
+        this.app = GatewayApp.start(config, List.of(sunk::add));
+    }
+
+    /**
+     * Starts a gateway whose YAML has {@code providersAndModels} spliced in, a team {@code demo} with key
+     * {@code tw-test-key} and a team {@code other} with key {@code tw-other-key}.
+     */
+    static TestGateway start(String providersAndModels) throws InterruptedException {
+        String yaml = """
+                server: {host: 127.0.0.1, port: 0, max_request_bytes: 65536, max_header_bytes: 8192}
+                admin: {key: %s}
+                storage: {path: target/test-ledger.db}
+                pricing: {catalog: ../config/prices.yaml}
+                %s
+                teams:
+                  - name: demo
+                    budget: {limit_usd: 5, period: daily}
+                    keys: [{key: tw-test-key, name: demo-key}]
+                  - name: other
+                    keys: [{key: tw-other-key, name: other-key}]
+                """.formatted(ADMIN_KEY, providersAndModels);
+        GatewayConfig config = ConfigLoader.parse(yaml, Path.of("."), Map.of(), YamlPriceCatalog::load);
+        return new TestGateway(config);
+    }
+
+    static TestGateway withSimulator() throws InterruptedException {
+        return start("""
+                providers:
+                  sim: {type: simulator, chunk_delay_ms: 2, first_token_delay_ms: 5}
+                models:
+                  - {name: sim-small, provider: sim}
+                  - {name: sim-embed, provider: sim}
+                """);
+    }
+
+    URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + app.port() + path);
+    }
+
+    HttpResponse<String> post(String path, String key, String body, String... headers) throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(20))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (key != null) {
+            b.header("Authorization", "Bearer " + key);
+        }
+        if (headers.length > 0) {
+            b.headers(headers);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    HttpResponse<String> get(String path, String key) throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(20)).GET();
+        if (key != null) {
+            b.header("Authorization", "Bearer " + key);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The record of a call, as the API returns it. */
+    JsonNode record(HttpResponse<?> response) throws IOException, InterruptedException {
+        String id = response.headers().firstValue("x-request-id").orElseThrow();
+        HttpResponse<String> r = get("/api/v1/requests/" + id, ADMIN_KEY);
+        assertTrue(r.statusCode() == 200, "record lookup: " + r.statusCode() + " " + r.body());
+        return JSON.readTree(r.body());
+    }
+
+    /** Waits until the sinks have seen every record settled so far. */
+    void awaitSinks() throws InterruptedException {
+        assertTrue(app.accounting().dispatcher().awaitDrained(10, TimeUnit.SECONDS));
+    }
+
+    static JsonNode json(String body) throws IOException {
+        return JSON.readTree(body);
+    }
+
+    @Override
+    public void close() {
+        app.close();
+    }
+}

@@ -1,0 +1,657 @@
+package dev.tokenwise.server.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tokenwise.core.config.BudgetPeriod;
+import dev.tokenwise.core.config.ConfigException;
+import dev.tokenwise.core.config.GatewayConfig;
+import dev.tokenwise.core.config.KeyConfig;
+import dev.tokenwise.core.config.ProviderConfig;
+import dev.tokenwise.core.config.ServerConfig;
+import dev.tokenwise.core.model.ModelPrice;
+import dev.tokenwise.core.spi.PriceCatalog;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+
+    private static final ModelPrice MINI = new ModelPrice(150_000_000, 600_000_000, 75_000_000, 150_000_000,
+            600_000_000, 16_384);
+    private static final PriceCatalog CATALOG = model -> Optional.ofNullable(Map.of(
+            "gpt-4o-mini", MINI,
+            "gpt-4o-2024-08-06", ModelPrice.of(2_500_000_000L, 10_000_000_000L)).get(model));
+    private static final Function<Path, PriceCatalog> NO_CATALOG_FILE = file -> {
+        throw new AssertionError("no catalog file expected, got " + file);
+    };
+
+    /** Minimal valid sections to which a test adds the part it is about. */
+    private static final String PROVIDERS = """
+            providers:
+              openai: {type: openai, base_url: https://api.openai.com/v1, api_key: ${OPENAI_API_KEY}}
+              sim: {type: simulator}
+            """;
+
+    @TempDir
+    Path dir;
+
+    @BeforeEach
+    void writeCatalogBesideConfig() throws Exception {
+        // Without a pricing: section the loader reads prices.yaml beside the config; here that is CATALOG.
+        Files.writeString(dir.resolve("prices.yaml"), "# stands for CATALOG");
+    }
+
+    private ConfigLoader.Loaded read(String yaml, Map<String, String> env) {
+        return ConfigLoader.read(yaml, null, dir, env, file -> CATALOG);
+    }
+
+    private GatewayConfig parse(String yaml, Map<String, String> env) {
+        return read(yaml, env).config();
+    }
+
+    private GatewayConfig parse(String yaml) {
+        return parse(yaml, Map.of());
+    }
+
+    private String error(String yaml) {
+        return error(yaml, Map.of());
+    }
+
+    private String error(String yaml, Map<String, String> env) {
+        return assertThrows(ConfigException.class, () -> parse(yaml, env)).getMessage();
+    }
+
+    // ---- the contract's shape
+
+    @Test
+    void parsesContractExampleWithVariablesInsideFlowMappings() {
+        String yaml = """
+                server:   {host: 127.0.0.1, port: 8080, max_request_bytes: 33554432}
+                admin:    {key: ${TOKENWISE_ADMIN_KEY:-}}
+                storage:  {path: data/tokenwise.db}
+                pricing:  {catalog: prices.yaml}          # optional; relative to this file's directory
+                providers:
+                  openai:  {type: openai, base_url: https://api.openai.com/v1, api_key: ${OPENAI_API_KEY}}
+                  sim:     {type: simulator}
+                models:
+                  - {name: gpt-4o-mini, provider: openai, price: {input_per_mtok: 0.15, output_per_mtok: 0.60, cached_input_per_mtok: 0.075}}
+                teams:
+                  - name: demo
+                    budget: {limit_usd: 5, period: daily}
+                    keys: [{key: ${TOKENWISE_DEMO_KEY:-tw-demo-key}}]
+                """;
+        ConfigLoader.Loaded loaded = read(yaml, Map.of("OPENAI_API_KEY", "sk-1", "TOKENWISE_ADMIN_KEY", "adm"));
+        GatewayConfig config = loaded.config();
+
+        assertEquals("adm", config.adminKey());
+        assertEquals("sk-1", config.providers().get("openai").apiKey());
+        assertTrue(config.providers().get("openai").enabled());
+        assertEquals(new ModelPrice(150_000_000, 600_000_000, 75_000_000, 150_000_000, 600_000_000, 0),
+                config.models().get("gpt-4o-mini").price());
+        assertEquals("tw-demo-key", config.teams().get(0).keys().get(0).key());
+        assertEquals(List.of(), loaded.warnings());
+    }
+
+    @Test
+    void appliesDefaultsForAbsentSections() {
+        GatewayConfig config = parse("");
+        ServerConfig defaults = ServerConfig.defaults();
+
+        assertEquals(defaults, config.server());
+        assertNull(config.adminKey());
+        assertEquals("data/tokenwise.db", config.storagePath());
+        assertTrue(config.providers().isEmpty());
+        assertTrue(config.models().isEmpty());
+        assertTrue(config.teams().isEmpty());
+    }
+
+    @Test
+    void readsEveryServerKey() {
+        ServerConfig server = parse("""
+                server:
+                  host: 0.0.0.0
+                  port: 0
+                  max_request_bytes: 1_048_576
+                  max_header_bytes: 8192
+                  io_threads: 2
+                  worker_threads: 3
+                  request_read_timeout_ms: 1500
+                """).server();
+
+        assertEquals(new ServerConfig("0.0.0.0", 0, 1_048_576, 8192, 2, 3, Duration.ofMillis(1500)), server);
+    }
+
+    @Test
+    void readsEveryProviderKey() {
+        ProviderConfig openai = parse("""
+                providers:
+                  openai:
+                    type: openai
+                    base_url: http://localhost:11434/v1/
+                    connect_timeout_ms: 250
+                    read_timeout_ms: 9000
+                    max_idle_connections: 4
+                """).providers().get("openai");
+
+        assertEquals("http://localhost:11434/v1", openai.baseUrl().toString(), "a trailing slash is dropped");
+        assertEquals(Duration.ofMillis(250), openai.connectTimeout());
+        assertEquals(Duration.ofMillis(9000), openai.readTimeout());
+        assertEquals(4, openai.maxIdlePerLoop());
+        assertTrue(openai.enabled(), "a provider without an api_key entry needs no key");
+        assertNull(openai.apiKey());
+    }
+
+    @Test
+    void collectsOtherSimulatorKeysAsStringOptions() {
+        ProviderConfig sim = parse("""
+                providers:
+                  sim:
+                    type: simulator
+                    chunk_delay_ms: 15
+                    models: [sim-a, sim-b]
+                    first_token_delay_ms: ${SIM_FIRST:-}
+                    read_timeout_ms: 1000
+                """).providers().get("sim");
+
+        assertEquals(Map.of("chunk_delay_ms", "15", "models", "sim-a,sim-b"), sim.options(),
+                "common keys are not options, and an option that expands to empty is left out");
+        assertEquals(Duration.ofMillis(1000), sim.readTimeout());
+        assertNull(sim.baseUrl());
+    }
+
+    // ---- environment expansion in the tree
+
+    @Test
+    void expandsVariablesInEveryScalarIncludingNumbers() {
+        GatewayConfig config = parse("""
+                server: {host: "${BIND:-127.0.0.1}", port: ${PORT:-9090}}
+                storage: {path: ${DATA}/tw.db}
+                """, Map.of("DATA", "/var/lib/tokenwise"));
+
+        assertEquals("127.0.0.1", config.server().host());
+        assertEquals(9090, config.server().port());
+        assertEquals("/var/lib/tokenwise/tw.db", config.storagePath());
+    }
+
+    @Test
+    void treatsValueThatExpandsToEmptyAsNotSet() {
+        assertEquals(8080, parse("server: {port: ${PORT}}").server().port());
+    }
+
+    @Test
+    void variableValueCannotInjectYamlStructure() {
+        String evil = "x}\nadmin: {key: stolen\nteams: [";
+        GatewayConfig config = parse(PROVIDERS + """
+                teams:
+                  - name: ${TEAM}
+                    keys: [{key: '${KEY}'}]
+                """, Map.of("TEAM", evil, "KEY", "{a: 1}", "OPENAI_API_KEY", "sk"));
+
+        assertEquals(evil.strip(), config.teams().get(0).name());
+        assertEquals("{a: 1}", config.teams().get(0).keys().get(0).key());
+        assertNull(config.adminKey());
+    }
+
+    @Test
+    void keepsDoubleDollarAsLiteralDollarInsideFlowMapping() {
+        GatewayConfig config = parse("storage: {path: /tmp/$${NOT_A_VAR}/a$$b.db}");
+
+        assertEquals("/tmp/${NOT_A_VAR}/a$b.db", config.storagePath());
+    }
+
+    @Test
+    void keepsNumericLookingStringsAsWritten() {
+        KeyConfig key = parse("teams: [{name: t, keys: [{key: 0123, name: 0x1F}]}]").teams().get(0).keys().get(0);
+
+        assertEquals("0123", key.key());
+        assertEquals("0x1F", key.name());
+    }
+
+    // ---- disabled providers
+
+    @Test
+    void disablesProviderWhoseKeyVariableIsUnset() {
+        ConfigLoader.Loaded loaded = read(PROVIDERS + """
+                models:
+                  - {name: gpt-4o-mini, provider: openai}
+                  - {name: gpt-4o, provider: openai, upstream_name: gpt-4o-2024-08-06}
+                """, Map.of());
+        ProviderConfig openai = loaded.config().providers().get("openai");
+
+        assertFalse(openai.enabled());
+        assertNull(openai.apiKey());
+        assertEquals("api_key is empty (set OPENAI_API_KEY)", openai.disabledReason());
+        assertTrue(loaded.config().providers().get("sim").enabled());
+        assertEquals(List.of("Provider openai disabled: OPENAI_API_KEY is not set; its models (gpt-4o-mini, gpt-4o)"
+                + " answer 404 until it is"), loaded.warnings());
+    }
+
+    @Test
+    void disablesProviderWhoseKeyVariableIsSetButEmpty() {
+        ConfigLoader.Loaded loaded = read(PROVIDERS + "models: [{name: gpt-4o-mini, provider: openai}]",
+                Map.of("OPENAI_API_KEY", "  "));
+
+        assertFalse(loaded.config().providers().get("openai").enabled());
+        assertEquals(List.of("Provider openai disabled: OPENAI_API_KEY is empty; its model gpt-4o-mini answers 404"
+                + " until it is set"), loaded.warnings());
+    }
+
+    @Test
+    void disablesProviderWithLiterallyEmptyKeyWithoutNamingAVariable() {
+        ConfigLoader.Loaded loaded = read("providers: {local: {type: openai, base_url: 'http://127.0.0.1:1/v1',"
+                + " api_key: ''}}", Map.of());
+
+        assertEquals("api_key is empty", loaded.config().providers().get("local").disabledReason());
+        assertEquals(List.of("Provider local disabled: its api_key is empty; no model uses it"), loaded.warnings());
+    }
+
+    @Test
+    void enablesProviderWhoseKeyVariableIsSet() {
+        GatewayConfig config = parse(PROVIDERS, Map.of("OPENAI_API_KEY", "sk-live\n"));
+
+        assertTrue(config.providers().get("openai").enabled());
+        assertEquals("sk-live", config.providers().get("openai").apiKey(), "surrounding whitespace is stripped");
+        assertFalse(config.providers().get("openai").toString().contains("sk-live"));
+    }
+
+    // ---- prices
+
+    @Test
+    void takesPriceFromInlineBlockOverCatalog() {
+        ModelPrice price = parse(PROVIDERS + """
+                models:
+                  - name: gpt-4o-mini
+                    provider: openai
+                    price:
+                      input_per_mtok: 1
+                      output_per_mtok: 2
+                      cached_input_per_mtok: 0.5
+                      cache_write_per_mtok: 1.25
+                      reasoning_per_mtok: 3
+                      max_output_tokens: 4096
+                """).models().get("gpt-4o-mini").price();
+
+        assertEquals(new ModelPrice(1_000_000_000, 2_000_000_000, 500_000_000, 1_250_000_000, 3_000_000_000L, 4096),
+                price);
+    }
+
+    @Test
+    void defaultsCachedAndCacheWriteToInputAndReasoningToOutput() {
+        ModelPrice price = parse(PROVIDERS + """
+                models: [{name: m, provider: sim, price: {input_per_mtok: 0.3, output_per_mtok: 1.2}}]
+                """).models().get("m").price();
+
+        assertEquals(new ModelPrice(300_000_000, 1_200_000_000, 300_000_000, 300_000_000, 1_200_000_000, 0), price);
+    }
+
+    @Test
+    void takesPriceFromCatalogByNameThenByUpstreamName() {
+        ConfigLoader.Loaded loaded = read(PROVIDERS + """
+                models:
+                  - {name: gpt-4o-mini, provider: openai}
+                  - {name: smart, provider: openai, upstream_name: gpt-4o-2024-08-06}
+                """, Map.of("OPENAI_API_KEY", "sk"));
+
+        assertSame(MINI, loaded.config().models().get("gpt-4o-mini").price());
+        assertEquals(ModelPrice.of(2_500_000_000L, 10_000_000_000L), loaded.config().models().get("smart").price());
+        assertEquals("gpt-4o-2024-08-06", loaded.config().models().get("smart").upstreamName());
+        assertEquals(List.of(), loaded.warnings());
+    }
+
+    @Test
+    void leavesModelUnpricedAndWarnsOnce() {
+        ConfigLoader.Loaded loaded = read(PROVIDERS + "models: [{name: sim-x, provider: sim}]", Map.of());
+
+        assertNull(loaded.config().models().get("sim-x").price());
+        assertEquals(List.of("Provider openai disabled: OPENAI_API_KEY is not set; no model uses it",
+                "model sim-x has no price: its calls are recorded at cost 0"), loaded.warnings());
+    }
+
+    @Test
+    void parsesMoneyExactlyAsBigDecimal() {
+        GatewayConfig config = parse(PROVIDERS + """
+                models: [{name: m, provider: sim, price: {input_per_mtok: 0.000000001, output_per_mtok: 0.075}}]
+                teams:
+                  - {name: a, budget: {limit_usd: 0.1, period: weekly}}
+                  - {name: b, budget: {limit_usd: 0.30000000, period: monthly}}
+                  - {name: c, budget: {limit_usd: "1e2", period: total}}
+                """);
+
+        assertEquals(100_000_000L, config.teams().get(0).budget().limitNanos());
+        assertEquals(BudgetPeriod.WEEKLY, config.teams().get(0).budget().period());
+        assertEquals(300_000_000L, config.teams().get(1).budget().limitNanos());
+        assertEquals(100_000_000_000L, config.teams().get(2).budget().limitNanos());
+        assertEquals(1L, config.models().get("m").price().inputNanosPerMtok());
+        assertEquals(75_000_000L, config.models().get("m").price().outputNanosPerMtok());
+    }
+
+    @Test
+    void rejectsMoneyFinerThanNanoUsd() {
+        assertEquals("teams[0].budget.limit_usd: 0.0000000001 (expected: at most 9 decimals, the precision of"
+                + " nano-USD)", error("teams: [{name: a, budget: {limit_usd: 0.0000000001, period: daily}}]"));
+    }
+
+    @Test
+    void rejectsNegativeMoney() {
+        assertEquals("models[0].price.output_per_mtok: -1 (expected: >= 0)",
+                error(PROVIDERS + "models: [{name: m, provider: sim, price: {input_per_mtok: 1, output_per_mtok: -1}}]"));
+    }
+
+    // ---- the pricing catalog file
+
+    @Test
+    void resolvesCatalogRelativeToConfigFile() throws Exception {
+        Path configDir = Files.createDirectories(dir.resolve("etc"));
+        Files.writeString(configDir.resolve("my-prices.yaml"), "# a catalog");
+        Path file = Files.writeString(configDir.resolve("gateway.yaml"),
+                "pricing: {catalog: my-prices.yaml}\n" + PROVIDERS + "models: [{name: gpt-4o-mini, provider: sim}]");
+        List<Path> asked = new ArrayList<>();
+
+        GatewayConfig config = ConfigLoader.load(file, Map.of(), path -> {
+            asked.add(path);
+            return CATALOG;
+        });
+
+        assertEquals(List.of(configDir.toAbsolutePath().resolve("my-prices.yaml")), asked);
+        assertSame(MINI, config.models().get("gpt-4o-mini").price());
+    }
+
+    @Test
+    void usesPricesYamlBesideConfigWhenPricingIsAbsent() throws Exception {
+        Path file = Files.writeString(dir.resolve("gateway.yaml"), PROVIDERS + "models: [{name: gpt-4o-mini, provider: sim}]");
+        List<Path> asked = new ArrayList<>();
+
+        ConfigLoader.Loaded loaded = ConfigLoader.read(file, Map.of("OPENAI_API_KEY", "sk"), path -> {
+            asked.add(path);
+            return CATALOG;
+        });
+
+        assertEquals(List.of(dir.toAbsolutePath().resolve("prices.yaml")), asked);
+        assertSame(MINI, loaded.config().models().get("gpt-4o-mini").price());
+        assertEquals(List.of(), loaded.warnings());
+    }
+
+    @Test
+    void usesEmptyCatalogSilentlyWhenPricingIsAbsentAndNoPricesYamlExists() throws Exception {
+        Path file = Files.writeString(Files.createDirectories(dir.resolve("bare")).resolve("gateway.yaml"),
+                "storage: {path: x.db}");
+
+        ConfigLoader.Loaded loaded = ConfigLoader.read(file, Map.of(), NO_CATALOG_FILE);
+
+        assertEquals(List.of(), loaded.warnings());
+    }
+
+    @Test
+    void warnsOnceAndUsesEmptyCatalogWhenCatalogFileIsMissing() {
+        ConfigLoader.Loaded loaded = ConfigLoader.read(PROVIDERS + """
+                pricing: {catalog: nowhere/prices.yaml}
+                models: [{name: gpt-4o-mini, provider: sim}]
+                """, null, dir, Map.of("OPENAI_API_KEY", "sk"), NO_CATALOG_FILE);
+
+        assertNull(loaded.config().models().get("gpt-4o-mini").price());
+        assertEquals(List.of("pricing.catalog: " + dir.resolve("nowhere/prices.yaml") + " not found; using an empty"
+                        + " price catalog, so only models with a price: block are priced",
+                "model gpt-4o-mini has no price: its calls are recorded at cost 0"), loaded.warnings());
+    }
+
+    @Test
+    void wrapsCatalogLoaderFailureNamingTheCatalog() throws Exception {
+        Path catalog = dir.resolve("prices.yaml");
+        Path file = Files.writeString(dir.resolve("gateway.yaml"), "storage: {path: x.db}");
+
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, Map.of(), path -> {
+            throw new IllegalStateException("line 1: not a mapping");
+        }));
+
+        assertEquals(file + ": pricing.catalog: " + catalog.toAbsolutePath() + " cannot be loaded: line 1: not a mapping",
+                e.getMessage());
+    }
+
+    // ---- teams and keys
+
+    @Test
+    void derivesKeyNameFromSha256OfKey() throws Exception {
+        KeyConfig key = parse("teams: [{name: t, keys: [{key: tw-demo-key}]}]").teams().get(0).keys().get(0);
+        byte[] digest = MessageDigest.getInstance("SHA-256").digest("tw-demo-key".getBytes(StandardCharsets.UTF_8));
+
+        assertEquals("key-" + HexFormat.of().formatHex(digest).substring(0, 8), key.name());
+        assertEquals(12, key.name().length());
+    }
+
+    @Test
+    void readsKeyNameAndAllowedModels() {
+        KeyConfig key = parse(PROVIDERS + """
+                models: [{name: a, provider: sim}, {name: b, provider: sim}]
+                teams: [{name: t, keys: [{key: k1, name: ci, models: [b]}]}]
+                """).teams().get(0).keys().get(0);
+
+        assertEquals("ci", key.name());
+        assertEquals(List.of("b"), key.models());
+    }
+
+    @Test
+    void allowsTeamWithoutBudgetOrKeys() {
+        GatewayConfig config = parse("teams: [{name: solo}]");
+
+        assertNull(config.teams().get(0).budget());
+        assertTrue(config.teams().get(0).keys().isEmpty());
+    }
+
+    // ---- error messages
+
+    @Test
+    void rejectsUnknownKeyNamingItsPath() {
+        assertEquals("providers.openai.base_ulr: unknown key (expected one of: type, base_url, api_key,"
+                        + " connect_timeout_ms, read_timeout_ms, max_idle_connections)",
+                error("providers: {openai: {type: openai, base_ulr: 'https://x'}}"));
+        assertEquals("teams[0].keys[1].modles: unknown key (expected one of: key, name, models)",
+                error("teams: [{name: t, keys: [{key: a}, {key: b, modles: []}]}]"));
+        assertEquals("models[0].price.input: unknown key (expected one of: input_per_mtok, output_per_mtok,"
+                        + " cached_input_per_mtok, cache_write_per_mtok, reasoning_per_mtok, max_output_tokens)",
+                error(PROVIDERS + "models: [{name: m, provider: sim, price: {input: 1}}]"));
+    }
+
+    @Test
+    void rejectsUnknownTopLevelKey() {
+        assertEquals("model: unknown key (expected one of: server, admin, storage, pricing, providers, models, teams)",
+                error("model: []"));
+    }
+
+    @Test
+    void rejectsWrongTypeNamingPathAndValue() {
+        assertEquals("server.port: 'abc' (expected: an integer)", error("server: {port: abc}"));
+        assertEquals("server.port: '80.5' (expected: an integer)", error("server: {port: 80.5}"));
+        assertEquals("server.port: 'abc' from ${PORT} (expected: an integer)",
+                error("server: {port: '${PORT}'}", Map.of("PORT", "abc")));
+        assertEquals("teams[0].budget.limit_usd: 'five' (expected: a decimal number)",
+                error("teams: [{name: t, budget: {limit_usd: five, period: daily}}]"));
+        assertEquals("server: a list (expected: a mapping)", error("server: [1, 2]"));
+        assertEquals("models: a mapping (expected: a list)", error("models: {name: a}"));
+        assertEquals("server.host: a list (expected: a string)", error("server: {host: [a]}"));
+        assertEquals("(top level): a list (expected: a mapping)", error("- a"));
+    }
+
+    @Test
+    void rejectsOutOfRangeNumberNamingItsRange() {
+        assertEquals("server.port: 70000 (expected: 0..65535)", error("server: {port: 70000}"));
+        assertEquals("server.io_threads: -1 (expected: >= 0)", error("server: {io_threads: -1}"));
+        assertEquals("server.worker_threads: 0 (expected: > 0)", error("server: {worker_threads: 0}"));
+        assertEquals("providers.sim.read_timeout_ms: 0 (expected: > 0)",
+                error("providers: {sim: {type: simulator, read_timeout_ms: 0}}"));
+    }
+
+    @Test
+    void rejectsMissingRequiredKeyNamingItsPath() {
+        assertEquals("models[2].provider: missing", error(PROVIDERS + """
+                models:
+                  - {name: a, provider: sim}
+                  - {name: b, provider: sim}
+                  - {name: c}
+                """));
+        assertEquals("models[0].price.output_per_mtok: missing",
+                error(PROVIDERS + "models: [{name: m, provider: sim, price: {input_per_mtok: 1}}]"));
+        assertEquals("providers.x.type: missing", error("providers: {x: {base_url: 'https://x'}}"));
+        assertEquals("teams[0].name: missing", error("teams: [{keys: []}]"));
+        assertEquals("teams[0].budget.period: missing (expected: daily, weekly, monthly or total)",
+                error("teams: [{name: t, budget: {limit_usd: 1}}]"));
+        assertEquals("teams[0].keys[0].key: missing", error("teams: [{name: t, keys: [{name: k}]}]"));
+    }
+
+    @Test
+    void rejectsUnknownProviderTypeListingAllowedTypes() {
+        assertEquals("providers.x.type: 'bedrock' (expected one of: openai, simulator)",
+                error("providers: {x: {type: bedrock}}"));
+    }
+
+    @Test
+    void rejectsOpenAiProviderWithoutBaseUrl() {
+        assertEquals("providers.openai.base_url: missing (required for type openai, e.g. https://api.openai.com/v1)",
+                error("providers: {openai: {type: openai, api_key: sk}}"));
+    }
+
+    @Test
+    void rejectsBaseUrlOnSimulator() {
+        assertEquals("providers.sim.base_url: not allowed for type simulator (it runs inside the gateway)",
+                error("providers: {sim: {type: simulator, base_url: 'http://localhost:1'}}"));
+    }
+
+    @Test
+    void rejectsMalformedBaseUrl() {
+        assertEquals("providers.openai.base_url: 'api.openai.com/v1' (expected: an absolute http:// or https:// URL)",
+                error("providers: {openai: {type: openai, base_url: api.openai.com/v1}}"));
+        assertEquals("providers.openai.base_url: 'ftp://x/v1' (expected: an absolute http:// or https:// URL)",
+                error("providers: {openai: {type: openai, base_url: 'ftp://x/v1'}}"));
+    }
+
+    @Test
+    void rejectsModelOfUnknownProvider() {
+        assertEquals("models[0].provider: 'anthropic' (expected one of: openai, sim)",
+                error(PROVIDERS + "models: [{name: claude, provider: anthropic}]"));
+    }
+
+    @Test
+    void rejectsDuplicateModelNames() {
+        assertEquals("models[1].name: 'm' (expected: a unique name; already used by models[0])",
+                error(PROVIDERS + "models: [{name: m, provider: sim}, {name: m, provider: openai}]"));
+    }
+
+    @Test
+    void rejectsDuplicateTeamNames() {
+        assertEquals("teams[1].name: 't' (expected: a unique name; already used by teams[0])",
+                error("teams: [{name: t}, {name: t}]"));
+    }
+
+    @Test
+    void rejectsDuplicateYamlKey() {
+        assertEquals("server.port: duplicate key (expected: each key once)",
+                error("server:\n  port: 1\n  port: 2\n"));
+    }
+
+    @Test
+    void rejectsEmptyTeamKeyNamingTeamAndVariable() {
+        assertEquals("teams[0].keys[0].key: empty (team demo needs a non-empty key; set TOKENWISE_DEMO_KEY)",
+                error("teams: [{name: demo, keys: [{key: '${TOKENWISE_DEMO_KEY}'}]}]"));
+        assertEquals("teams[0].keys[0].key: empty (team demo needs a non-empty key)",
+                error("teams: [{name: demo, keys: [{key: ''}]}]"));
+    }
+
+    @Test
+    void rejectsDuplicateKeyWithoutEchoingIt() {
+        String message = error("teams: [{name: a, keys: [{key: secret-1}]}, {name: b, keys: [{key: secret-1}]}]");
+
+        assertEquals("teams[1].keys[0].key: the same key as teams[0].keys[0] (expected: unique keys)", message);
+        assertFalse(message.contains("secret-1"));
+    }
+
+    @Test
+    void rejectsDuplicateKeyNameWithinTeam() {
+        assertEquals("teams[0].keys[1].name: 'ci' (expected: a unique name within team t; already used by"
+                        + " teams[0].keys[0])",
+                error("teams: [{name: t, keys: [{key: a, name: ci}, {key: b, name: ci}]}]"));
+    }
+
+    @Test
+    void rejectsKeyModelNotListedUnderModels() {
+        assertEquals("teams[0].keys[0].models[1]: 'gpt-5' (expected one of: a)",
+                error(PROVIDERS + "models: [{name: a, provider: sim}]\nteams: [{name: t, keys: [{key: k, models: [a, gpt-5]}]}]"));
+    }
+
+    @Test
+    void rejectsUnknownBudgetPeriod() {
+        assertEquals("teams[0].budget.period: hourly (expected: daily, weekly, monthly or total)",
+                error("teams: [{name: t, budget: {limit_usd: 1, period: hourly}}]"));
+    }
+
+    @Test
+    void rejectsYamlSyntaxErrorWithItsLine() {
+        String message = error("server:\n  port: 1\n bad: [\n");
+
+        assertTrue(message.startsWith("line 3"), message);
+        assertTrue(message.contains("YAML syntax error"), message);
+    }
+
+    @Test
+    void rejectsYamlAliases() {
+        assertEquals("storage.path: the alias *p (expected: a value; YAML anchors and aliases are not supported)",
+                error("server: {host: &p x}\nstorage: {path: *p}"));
+    }
+
+    @Test
+    void rejectsBadReferenceNamingItsPath() {
+        assertEquals("admin.key: unterminated ${ (expected: ${VAR} or ${VAR:-default})", error("admin: {key: '${X'}"));
+    }
+
+    // ---- files
+
+    @Test
+    void prefixesErrorsWithFileName() throws Exception {
+        Path file = Files.writeString(dir.resolve("gateway.yaml"), "server: {port: abc}\n");
+
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, Map.of(), NO_CATALOG_FILE));
+
+        assertEquals(file + ": server.port: 'abc' (expected: an integer)", e.getMessage());
+    }
+
+    @Test
+    void wrapsUnexpectedExceptionWithFileName() throws Exception {
+        Path file = Files.writeString(dir.resolve("gateway.yaml"), PROVIDERS + "models: [{name: m, provider: sim}]");
+        PriceCatalog failing = model -> {
+            throw new IllegalStateException("catalog index corrupt");
+        };
+
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, Map.of(), p -> failing));
+
+        assertEquals(file + ": invalid configuration: java.lang.IllegalStateException: catalog index corrupt",
+                e.getMessage());
+    }
+
+    @Test
+    void treatsEmptyHostAsNotSet() {
+        assertEquals("127.0.0.1", parse("server: {host: ''}").server().host());
+    }
+
+    @Test
+    void reportsMissingConfigFile() {
+        Path file = dir.resolve("absent.yaml");
+
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, Map.of(), NO_CATALOG_FILE));
+
+        assertEquals("config file not found: " + file.toAbsolutePath().normalize(), e.getMessage());
+    }
+}
