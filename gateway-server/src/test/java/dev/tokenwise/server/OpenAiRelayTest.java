@@ -262,4 +262,52 @@ class OpenAiRelayTest {
                 .withHeader("Authorization", equalTo("Bearer sk-upstream-secret"))
                 .withRequestBody(equalToJson(CHAT)));
     }
+
+    @Test
+    void booksTheUsageOfAResponsesApiCallWithCachedAndReasoningTokens() throws Exception {
+        String body = "{\"id\":\"resp_67cb\",\"object\":\"response\",\"created_at\":1741476542,\"status\":\"completed\","
+                + "\"model\":\"gpt-4o-mini\",\"output\":[{\"type\":\"message\",\"id\":\"msg_67cb\",\"status\":\"completed\","
+                + "\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":\"In a peaceful grove.\","
+                + "\"annotations\":[]}]}],\"usage\":{\"input_tokens\":36,\"input_tokens_details\":{\"cached_tokens\":10},"
+                + "\"output_tokens\":87,\"output_tokens_details\":{\"reasoning_tokens\":20},\"total_tokens\":123}}";
+        upstream.stubFor(post(urlEqualTo("/v1/responses")).willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "application/json").withBody(body)));
+
+        HttpResponse<String> response = gateway.post("/v1/responses", "tw-test-key",
+                "{\"model\":\"gpt-4o-mini\",\"input\":\"Tell me a three sentence bedtime story about a unicorn.\"}");
+
+        assertEquals(body, response.body());
+        JsonNode record = gateway.record(response);
+        assertEquals(36, record.get("input_tokens").asLong());
+        assertEquals(10, record.get("cached_input_tokens").asLong());
+        assertEquals(87, record.get("output_tokens").asLong());
+        assertEquals(20, record.get("reasoning_tokens").asLong());
+        assertEquals("stop", record.get("finish_reason").asText());
+        // 26 x 0.15 + 10 x 0.075 + 67 x 0.60 + 20 x 0.60 (reasoning at the output rate), in nano-USD
+        assertEquals(26 * 150 + 10 * 75 + 67 * 600 + 20 * 600, record.get("cost_nanos").asLong());
+    }
+
+    @Test
+    void readsUsageFromTheCompletedEventOfAResponsesStream() throws Exception {
+        String events = "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_1\",\"status\":\"in_progress\"}}\n\n"
+                + "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"item_id\":\"msg_1\",\"output_index\":0,\"content_index\":0,\"delta\":\"Hi\"}\n\n"
+                + "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"item_id\":\"msg_1\",\"output_index\":0,\"content_index\":0,\"delta\":\" there\"}\n\n"
+                + "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"id\":\"resp_1\",\"status\":\"completed\","
+                + "\"usage\":{\"input_tokens\":12,\"input_tokens_details\":{\"cached_tokens\":0},\"output_tokens\":2,"
+                + "\"output_tokens_details\":{\"reasoning_tokens\":0},\"total_tokens\":14}}}\n\n";
+        upstream.stubFor(post(urlEqualTo("/v1/responses")).willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "text/event-stream").withBody(events)));
+
+        HttpResponse<String> response = gateway.post("/v1/responses", "tw-test-key",
+                "{\"model\":\"gpt-4o-mini\",\"input\":\"Say hi\",\"stream\":true}");
+
+        assertEquals(events, response.body(), "Responses streams are relayed untouched");
+        upstream.verify(postRequestedFor(urlEqualTo("/v1/responses"))
+                .withRequestBody(equalTo("{\"model\":\"gpt-4o-mini\",\"input\":\"Say hi\",\"stream\":true}")));
+        JsonNode record = gateway.record(response);
+        assertEquals(12, record.get("input_tokens").asLong());
+        assertEquals(2, record.get("output_tokens").asLong());
+        assertEquals(2, record.get("local_output_tokens").asLong()); // "Hi there"
+        assertEquals("provider", record.get("usage_source").asText());
+    }
 }

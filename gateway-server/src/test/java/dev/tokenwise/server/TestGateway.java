@@ -105,6 +105,20 @@ final class TestGateway implements AutoCloseable {
         assertTrue(app.accounting().dispatcher().awaitDrained(10, TimeUnit.SECONDS));
     }
 
+    /** The first sunk record matching {@code match}, waiting up to 10 s for it to settle and reach the sinks. */
+    UsageRecord awaitRecord(java.util.function.Predicate<UsageRecord> match) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            for (UsageRecord r : sunk) {
+                if (match.test(r)) {
+                    return r;
+                }
+            }
+            Thread.sleep(5);
+        }
+        throw new AssertionError("no matching record among " + sunk.size());
+    }
+
     static JsonNode json(String body) throws IOException {
         return JSON.readTree(body);
     }
