@@ -3,6 +3,7 @@ package dev.tokenwise.server;
 import dev.tokenwise.core.accounting.AccountingCore;
 import dev.tokenwise.core.auth.KeyHashes;
 import dev.tokenwise.core.auth.KeyRegistry;
+import dev.tokenwise.core.budget.BudgetBook;
 import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.config.KeyConfig;
 import dev.tokenwise.core.config.ModelConfig;
@@ -18,6 +19,7 @@ import dev.tokenwise.providers.openai.OpenAiAdapter;
 import dev.tokenwise.providers.simulator.SimulatorServer;
 import dev.tokenwise.providers.simulator.SimulatorSettings;
 import dev.tokenwise.providers.tokenizer.JtokkitTokenCounter;
+import dev.tokenwise.providers.tokenizer.TokenizerTable;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -43,20 +45,23 @@ public final class GatewayApp implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(GatewayApp.class);
     private static final int RECORD_QUEUE_CAPACITY = 65_536;
     private static final long RECENT_RECORDS = 100_000;
+    private static final long REAP_EVERY_MILLIS = 1_000;
 
     private final GatewayConfig config;
     private final List<SimulatorServer> simulators;
     private final ExecutorService workers;
     private final AccountingCore accounting;
+    private final BudgetBook budgets;
     private final KeyRegistry keys;
     private final GatewayServer server;
 
     private GatewayApp(GatewayConfig config, List<SimulatorServer> simulators, ExecutorService workers,
-                       AccountingCore accounting, KeyRegistry keys, GatewayServer server) {
+                       AccountingCore accounting, BudgetBook budgets, KeyRegistry keys, GatewayServer server) {
         this.config = config;
         this.simulators = simulators;
         this.workers = workers;
         this.accounting = accounting;
+        this.budgets = budgets;
         this.keys = keys;
         this.server = server;
     }
@@ -71,8 +76,12 @@ public final class GatewayApp implements AutoCloseable {
                 new DefaultThreadFactory("tokenwise-worker", true));
         List<SimulatorServer> simulators = new ArrayList<>();
         AccountingCore accounting = null;
+        BudgetBook budgets = null;
         try {
-            TokenCounter counter = new JtokkitTokenCounter(workers);
+            // Load the encodings now, on this thread, so no first call waits for a vocabulary to load.
+            TokenizerTable tokenizers = new TokenizerTable();
+            tokenizers.warmUp();
+            TokenCounter counter = new JtokkitTokenCounter(tokenizers, workers, JtokkitTokenCounter.DEFAULT_CACHE_ENTRIES);
             Map<String, ProviderConfig> providers = new LinkedHashMap<>();
             Map<String, ProviderAdapter> adapters = new LinkedHashMap<>();
             for (ProviderConfig provider : config.providers().values()) {
@@ -93,7 +102,14 @@ public final class GatewayApp implements AutoCloseable {
                 adapters.put(provider.name(), new OpenAiAdapter(provider.apiKey()));
             }
             GatewayConfig running = new GatewayConfig(config.server(), config.adminKey(), config.storagePath(),
-                    providers, config.models(), config.teams());
+                    providers, config.models(), config.teams(), config.budgets());
+            budgets = new BudgetBook(running.budgets().zone(), running.budgets().softThresholdPercent(),
+                    System::currentTimeMillis, REAP_EVERY_MILLIS);
+            for (TeamConfig team : running.teams()) {
+                if (team.budget() != null) {
+                    budgets.setTeamBudget(team.name(), team.budget(), 0);
+                }
+            }
 
             KeyRegistry keys = new KeyRegistry();
             for (TeamConfig team : running.teams()) {
@@ -105,15 +121,18 @@ public final class GatewayApp implements AutoCloseable {
             List<UsageSink> sinks = new ArrayList<>(extraSinks);
             accounting = new AccountingCore(sinks, RECORD_QUEUE_CAPACITY, RECENT_RECORDS);
             List<ApiRoute> routes = List.of(new RequestsRoute(accounting));
-            GatewayServer server = GatewayServer.start(running, adapters, counter, accounting, keys, routes);
+            GatewayServer server = GatewayServer.start(running, adapters, counter, accounting, budgets, keys, routes);
             if (running.adminKey() == null) {
                 log.info("No admin key set (TOKENWISE_ADMIN_KEY): the admin API is disabled");
             }
-            return new GatewayApp(running, simulators, workers, accounting, keys, server);
+            return new GatewayApp(running, simulators, workers, accounting, budgets, keys, server);
         } catch (InterruptedException | RuntimeException e) {
             simulators.forEach(SimulatorServer::close);
             if (accounting != null) {
                 accounting.close();
+            }
+            if (budgets != null) {
+                budgets.close();
             }
             workers.shutdownNow();
             throw e;
@@ -145,6 +164,10 @@ public final class GatewayApp implements AutoCloseable {
         return accounting;
     }
 
+    public BudgetBook budgets() {
+        return budgets;
+    }
+
     public KeyRegistry keys() {
         return keys;
     }
@@ -157,6 +180,7 @@ public final class GatewayApp implements AutoCloseable {
     public void shutdown(long graceMillis) {
         server.shutdown(graceMillis);
         accounting.close();
+        budgets.close();
         simulators.forEach(SimulatorServer::close);
         workers.shutdown();
         try {

@@ -35,24 +35,30 @@ final class TestGateway implements AutoCloseable {
         this.app = GatewayApp.start(config, List.of(sunk::add));
     }
 
-    /**
-     * Starts a gateway whose YAML has {@code providersAndModels} spliced in, a team {@code demo} with key
-     * {@code tw-test-key} and a team {@code other} with key {@code tw-other-key}.
-     */
+    /** Team {@code demo} ($5 a day) with key {@code tw-test-key}, team {@code other} with key {@code tw-other-key}. */
+    static final String DEFAULT_TEAMS = """
+            teams:
+              - name: demo
+                budget: {limit_usd: 5, period: daily}
+                keys: [{key: tw-test-key, name: demo-key}]
+              - name: other
+                keys: [{key: tw-other-key, name: other-key}]
+            """;
+
     static TestGateway start(String providersAndModels) throws InterruptedException {
+        return start(providersAndModels, DEFAULT_TEAMS);
+    }
+
+    /** Starts a gateway from YAML: fixed server/admin/pricing sections plus the given providers, models and teams. */
+    static TestGateway start(String providersAndModels, String teams) throws InterruptedException {
         String yaml = """
                 server: {host: 127.0.0.1, port: 0, max_request_bytes: 65536, max_header_bytes: 8192}
                 admin: {key: %s}
                 storage: {path: target/test-ledger.db}
                 pricing: {catalog: ../config/prices.yaml}
                 %s
-                teams:
-                  - name: demo
-                    budget: {limit_usd: 5, period: daily}
-                    keys: [{key: tw-test-key, name: demo-key}]
-                  - name: other
-                    keys: [{key: tw-other-key, name: other-key}]
-                """.formatted(ADMIN_KEY, providersAndModels);
+                %s
+                """.formatted(ADMIN_KEY, providersAndModels, teams);
         GatewayConfig config = ConfigLoader.parse(yaml, Path.of("."), Map.of(), YamlPriceCatalog::load);
         return new TestGateway(config);
     }
@@ -117,6 +123,16 @@ final class TestGateway implements AutoCloseable {
             Thread.sleep(5);
         }
         throw new AssertionError("no matching record among " + sunk.size());
+    }
+
+    /** The first {@code n} sunk records, waiting up to 10 s for them. */
+    List<UsageRecord> awaitRecords(int n) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (sunk.size() < n && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertTrue(sunk.size() >= n, "expected " + n + " records, got " + sunk.size());
+        return List.copyOf(sunk.subList(0, n));
     }
 
     static JsonNode json(String body) throws IOException {

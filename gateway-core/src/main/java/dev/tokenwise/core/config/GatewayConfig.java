@@ -16,13 +16,22 @@ import java.util.Set;
  * @param providers providers by name, in config order
  * @param models models by client-facing name, in config order
  * @param teams teams, in config order
+ * @param budgets how budgets are enforced
  */
 public record GatewayConfig(ServerConfig server, String adminKey, String storagePath,
                             Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
-                            List<TeamConfig> teams) {
+                            List<TeamConfig> teams, BudgetSettings budgets) {
+
+    /** A config with default budget settings. */
+    public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
+                         Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
+                         List<TeamConfig> teams) {
+        this(server, adminKey, storagePath, providers, models, teams, BudgetSettings.defaults());
+    }
 
     public GatewayConfig {
         Objects.requireNonNull(server, "server");
+        Objects.requireNonNull(budgets, "budgets");
         if (adminKey != null && adminKey.isBlank()) {
             adminKey = null;
         }

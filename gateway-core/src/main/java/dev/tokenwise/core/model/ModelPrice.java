@@ -59,4 +59,15 @@ public record ModelPrice(long inputNanosPerMtok, long outputNanosPerMtok, long c
         nanoMtok = Math.addExact(nanoMtok, Math.multiplyExact(usage.reasoningTokens(), reasoningNanosPerMtok));
         return (nanoMtok + MTOK / 2) / MTOK;
     }
+
+    /**
+     * The most {@code inputTokens} in and {@code outputTokens} out can cost: every input token at the
+     * dearer of the input and cache-write rates, every output token at the dearer of the output and
+     * reasoning rates. Used to reserve budget before a call.
+     */
+    public long worstCaseNanos(long inputTokens, long outputTokens) {
+        long nanoMtok = Math.addExact(Math.multiplyExact(inputTokens, Math.max(inputNanosPerMtok, cacheWriteNanosPerMtok)),
+                Math.multiplyExact(outputTokens, Math.max(outputNanosPerMtok, reasoningNanosPerMtok)));
+        return (nanoMtok + MTOK - 1) / MTOK;
+    }
 }

@@ -6,10 +6,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tokenwise.core.auth.KeyHashes;
 import dev.tokenwise.core.auth.KeyRegistry;
 import dev.tokenwise.core.auth.Principal;
+import dev.tokenwise.core.budget.BudgetBook;
 import dev.tokenwise.core.error.ErrorResponses;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Endpoint;
+import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.TokenCount;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.ProviderAdapter;
@@ -60,6 +62,9 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
     private static final AsciiString X_TASK_ID = AsciiString.cached("x-task-id");
     private static final AsciiString X_TASK_ATTEMPT = AsciiString.cached("x-task-attempt");
     private static final int MAX_TASK_ID_LENGTH = 128;
+    private static final HttpMethod[] ROUTE_METHODS = {HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT,
+            HttpMethod.PATCH, HttpMethod.DELETE};
+    private static final String[] MAX_OUTPUT_FIELDS = {"max_completion_tokens", "max_tokens", "max_output_tokens"};
 
     private final ProxyContext proxy;
     private final ArrayDeque<FullHttpRequest> pipelined = new ArrayDeque<>();
@@ -109,13 +114,13 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
                 try {
                     startCall(request, endpoint, requestId, startNanos, keepAlive);
                 } catch (GatewayException e) {
-                    sendError(ctx, e.type(), e.getMessage(), requestId, keepAlive).addListener(f -> requestFinished());
+                    sendError(ctx, e, requestId, keepAlive).addListener(f -> requestFinished());
                 }
                 return;
             }
             handleLocal(request, path, q < 0 ? "" : uri.substring(q), keepAlive);
         } catch (GatewayException e) {
-            sendError(ctx, e.type(), e.getMessage(), null, keepAlive).addListener(f -> requestFinished());
+            sendError(ctx, e, null, keepAlive).addListener(f -> requestFinished());
         } catch (RuntimeException e) {
             log.error("Unexpected failure handling {} {}", request.method(), request.uri(), e);
             sendError(ctx, ErrorType.INTERNAL, "internal error", null, false);
@@ -143,8 +148,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
     private void startCall(FullHttpRequest request, Endpoint endpoint, String requestId, long startNanos,
                            boolean keepAlive) {
         if (!HttpMethod.POST.equals(request.method())) {
-            throw new GatewayException(ErrorType.METHOD_NOT_ALLOWED,
-                    request.method() + " is not allowed on " + endpoint.clientPath() + " (use POST)");
+            throw GatewayException.methodNotAllowed(request.method().name(), endpoint.clientPath(), "POST");
         }
         KeyRegistry.KeyEntry key = authenticate(request);
         ObjectNode body = parseBody(request.content());
@@ -180,18 +184,24 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
 
         String upstreamModel = deployment.model().upstreamName();
         ProviderAdapter.Rewrite rewrite = adapter.rewrite(endpoint, body, upstreamModel, stream);
+        long maxOutputTokens = maxOutputTokens(body);
+        // Counted after the rewrite: the counter may read the body on a worker thread, so nothing may change it now.
+        CompletableFuture<TokenCount> inputCount = proxy.counter().countInput(model, endpoint, body);
+        BudgetBook.Reservation reservation = reserve(requestId, key, deployment, inputCount,
+                request.content().readableBytes(), maxOutputTokens);
         ByteBuf upstreamBody;
         if (rewrite.bodyChanged()) {
             try {
                 upstreamBody = Unpooled.wrappedBuffer(proxy.json().writeValueAsBytes(body));
             } catch (JsonProcessingException e) {
+                if (reservation != null) {
+                    proxy.budgets().cancel(reservation);
+                }
                 throw new GatewayException(ErrorType.INTERNAL, "could not re-encode the request body");
             }
         } else {
             upstreamBody = request.content().retainedDuplicate();
         }
-        // Counted after the rewrite: the counter may read the body on a worker thread, so nothing may change it now.
-        CompletableFuture<TokenCount> inputCount = proxy.counter().countInput(model, endpoint, body);
 
         FullHttpRequest upstreamRequest = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST,
                 deployment.origin().basePath() + adapter.upstreamPath(endpoint, upstreamModel), upstreamBody);
@@ -204,9 +214,56 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         proxy.accounting().begin(requestId);
         ProxyCall call = new ProxyCall(proxy, this, ctx, requestId, startNanos, System.currentTimeMillis(),
                 key.team(), key.id(), deployment, endpoint, keepAlive, taskId, taskAttempt, inputCount, rewrite,
-                stream, upstreamRequest);
+                stream, upstreamRequest, reservation);
         current = call;
         call.start();
+    }
+
+    /**
+     * Reserves the worst-case cost of the call from the team's and key's budgets, or answers 402 by
+     * throwing. Returns {@code null} when no budget applies (unpriced model, holders without budgets).
+     * The input side is the exact count when it is already known (cached or short text), else the body's
+     * size in bytes: no BPE tokenizer produces more tokens than UTF-8 bytes, so that bound is safe (estimated
+     * parts such as images may count more than their bytes, hence the maximum of both).
+     */
+    private BudgetBook.Reservation reserve(String requestId, KeyRegistry.KeyEntry key, Deployment deployment,
+                                           CompletableFuture<TokenCount> inputCount, int bodyBytes,
+                                           long maxOutputTokens) {
+        ModelPrice price = deployment.model().price();
+        BudgetBook budgets = proxy.budgets();
+        if (price == null || budgets.team(key.team()) == null && budgets.key(key.id()) == null) {
+            return null;
+        }
+        TokenCount counted = inputCount.getNow(null);
+        long inputTokens = counted == null ? bodyBytes
+                : counted.estimated() ? Math.max(bodyBytes, counted.tokens()) : counted.tokens();
+        long outputTokens = maxOutputTokens > 0 ? maxOutputTokens
+                : price.maxOutputTokens() > 0 ? price.maxOutputTokens()
+                : proxy.config().budgets().defaultMaxOutputTokens();
+        long worstCaseNanos = price.worstCaseNanos(inputTokens, outputTokens);
+        BudgetBook.Admission admission = budgets.reserve(requestId, key.team(), key.id(), worstCaseNanos,
+                proxy.config().budgets().reservationTimeout().toNanos());
+        if (!admission.admitted()) {
+            String kind = admission.outcome() == BudgetBook.Outcome.TEAM_EXCEEDED ? "team" : "key";
+            throw new GatewayException(ErrorType.BUDGET_EXCEEDED, "budget exceeded: "
+                    + BudgetBook.refusal(admission, kind, worstCaseNanos));
+        }
+        return admission.reservation();
+    }
+
+    /** The request's cap on output tokens ({@code max_completion_tokens}, {@code max_tokens} or {@code max_output_tokens}), 0 if none. */
+    private static long maxOutputTokens(ObjectNode body) {
+        for (String field : MAX_OUTPUT_FIELDS) {
+            JsonNode node = body.get(field);
+            if (node == null || node.isNull()) {
+                continue;
+            }
+            if (!node.canConvertToLong() || !node.isIntegralNumber() || node.longValue() < 1) {
+                throw new GatewayException(ErrorType.BAD_REQUEST, "field " + field + " must be a positive integer");
+            }
+            return node.longValue();
+        }
+        return 0;
     }
 
     private KeyRegistry.KeyEntry authenticate(FullHttpRequest request) {
@@ -319,7 +376,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         }
         if ("/v1/models".equals(path)) {
             if (!HttpMethod.GET.equals(method)) {
-                throw new GatewayException(ErrorType.METHOD_NOT_ALLOWED, method + " is not allowed on /v1/models (use GET)");
+                throw GatewayException.methodNotAllowed(method.name(), "/v1/models", "GET");
             }
             Principal principal = principal(request);
             if (principal == null) {
@@ -328,7 +385,10 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             writeLocal(ApiRoute.Response.json(200, ModelList.json(proxy, principal)), keepAlive);
             return;
         }
-        boolean pathKnown = false;
+        if ("/healthz".equals(path)) {
+            throw GatewayException.methodNotAllowed(method.name(), path, "GET, HEAD");
+        }
+        java.util.Set<String> allowed = new java.util.LinkedHashSet<>();
         for (ApiRoute route : proxy.routes()) {
             if (route.matches(method, path)) {
                 byte[] body = new byte[request.content().readableBytes()];
@@ -351,10 +411,14 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
                 });
                 return;
             }
-            pathKnown |= route.matchesPath(path);
+            for (HttpMethod candidate : ROUTE_METHODS) {
+                if (route.matches(candidate, path)) {
+                    allowed.add(candidate.name());
+                }
+            }
         }
-        if (pathKnown) {
-            throw new GatewayException(ErrorType.METHOD_NOT_ALLOWED, method + " is not allowed on " + path);
+        if (!allowed.isEmpty()) {
+            throw GatewayException.methodNotAllowed(method.name(), path, String.join(", ", allowed));
         }
         throw new GatewayException(ErrorType.NOT_FOUND, "no such endpoint: " + method + " " + path);
     }
@@ -363,7 +427,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         if (error != null) {
             Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
             if (cause instanceof GatewayException e) {
-                sendError(ctx, e.type(), e.getMessage(), null, keepAlive).addListener(f -> requestFinished());
+                sendError(ctx, e, null, keepAlive).addListener(f -> requestFinished());
             } else {
                 log.error("Local route failed", cause);
                 sendError(ctx, ErrorType.INTERNAL, "internal error", null, false);
@@ -390,8 +454,16 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         if (requestId != null) {
             response.headers().set(REQUEST_ID, requestId);
         }
-        if (type == ErrorType.METHOD_NOT_ALLOWED) {
-            response.headers().set(HttpHeaderNames.ALLOW, "GET, POST, PUT, DELETE");
+        return write(response, keepAlive);
+    }
+
+    private ChannelFuture sendError(ChannelHandlerContext ctx, GatewayException e, String requestId, boolean keepAlive) {
+        FullHttpResponse response = ErrorResponses.response(ctx.alloc(), e);
+        if (requestId != null) {
+            response.headers().set(REQUEST_ID, requestId);
+        }
+        if (e.allow() != null) {
+            response.headers().set(HttpHeaderNames.ALLOW, e.allow());
         }
         return write(response, keepAlive);
     }

@@ -44,10 +44,27 @@ final class GatewayChannelInitializer extends ChannelInitializer<SocketChannel> 
         }
 
         @Override
+        protected Object newContinueResponse(HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
+            Object answer = super.newContinueResponse(start, maxContentLength, pipeline);
+            if (answer instanceof FullHttpResponse plain && plain.status().code() == 413) {
+                // Expect: 100-continue with a Content-Length above the limit: refuse with the JSON error.
+                plain.release();
+                FullHttpResponse response = ErrorResponses.response(pipeline.channel().alloc(),
+                        ErrorType.REQUEST_TOO_LARGE, tooLarge());
+                response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                return response;
+            }
+            return answer;
+        }
+
+        private String tooLarge() {
+            return "request body exceeds " + maxContentLength + " bytes (server.max_request_bytes)";
+        }
+
+        @Override
         protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
             // The aggregator releases the oversized message itself.
-            FullHttpResponse response = ErrorResponses.response(ctx.alloc(), ErrorType.REQUEST_TOO_LARGE,
-                    "request body exceeds " + maxContentLength + " bytes (server.max_request_bytes)");
+            FullHttpResponse response = ErrorResponses.response(ctx.alloc(), ErrorType.REQUEST_TOO_LARGE, tooLarge());
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
         }

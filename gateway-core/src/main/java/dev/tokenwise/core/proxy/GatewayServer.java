@@ -3,6 +3,7 @@ package dev.tokenwise.core.proxy;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokenwise.core.accounting.AccountingCore;
 import dev.tokenwise.core.auth.KeyRegistry;
+import dev.tokenwise.core.budget.BudgetBook;
 import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.config.ModelConfig;
 import dev.tokenwise.core.config.ProviderConfig;
@@ -28,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * The Netty server: binds the listener and wires the proxy's shared parts into each connection.
  *
  * <pre>{@code
- * GatewayServer server = GatewayServer.start(config, adapters, counter, accounting, keys, routes);
+ * GatewayServer server = GatewayServer.start(config, adapters, counter, accounting, budgets, keys, routes);
  * int port = server.port();
  * ...
  * server.close();
@@ -54,8 +55,8 @@ public final class GatewayServer implements AutoCloseable {
      * @param routes local endpoints (usage API, admin API, metrics, dashboard), tried in order
      */
     public static GatewayServer start(GatewayConfig config, Map<String, ProviderAdapter> adapters,
-                                      TokenCounter counter, AccountingCore accounting, KeyRegistry keys,
-                                      List<ApiRoute> routes) throws InterruptedException {
+                                      TokenCounter counter, AccountingCore accounting, BudgetBook budgets,
+                                      KeyRegistry keys, List<ApiRoute> routes) throws InterruptedException {
         Map<String, Deployment> deployments = new LinkedHashMap<>();
         for (ModelConfig model : config.models().values()) {
             ProviderConfig provider = config.providers().get(model.provider());
@@ -70,7 +71,7 @@ public final class GatewayServer implements AutoCloseable {
         int threads = config.server().ioThreads() > 0 ? config.server().ioThreads()
                 : Runtime.getRuntime().availableProcessors();
         EventLoopGroup group = transport.newGroup(threads, new DefaultThreadFactory("tokenwise-io", true));
-        ProxyContext proxy = new ProxyContext(config, java.util.Collections.unmodifiableMap(deployments), keys, counter, accounting,
+        ProxyContext proxy = new ProxyContext(config, java.util.Collections.unmodifiableMap(deployments), keys, counter, accounting, budgets,
                 new UpstreamPool(transport, 60), List.copyOf(routes), new ObjectMapper());
         try {
             Channel listener = new ServerBootstrap()

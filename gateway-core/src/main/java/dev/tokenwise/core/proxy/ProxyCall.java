@@ -1,5 +1,6 @@
 package dev.tokenwise.core.proxy;
 
+import dev.tokenwise.core.budget.BudgetBook;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
@@ -65,6 +66,8 @@ final class ProxyCall {
     private final CompletableFuture<TokenCount> inputCount;
     private final ResponseObserver observer;
     private FullHttpRequest upstreamRequest;
+    /** The budget reserved for this call, or {@code null} when no budget applies. */
+    private final BudgetBook.Reservation reservation;
 
     private Channel upstream;
     private boolean retried;
@@ -90,7 +93,7 @@ final class ProxyCall {
               long startNanos, long createdAtMillis, String team, String keyId, Deployment deployment,
               Endpoint endpoint, boolean keepAlive, String taskId, int taskAttempt,
               CompletableFuture<TokenCount> inputCount, ProviderAdapter.Rewrite rewrite, boolean stream,
-              FullHttpRequest upstreamRequest) {
+              FullHttpRequest upstreamRequest, BudgetBook.Reservation reservation) {
         this.proxy = proxy;
         this.frontend = frontend;
         this.client = client;
@@ -107,6 +110,7 @@ final class ProxyCall {
         this.inputCount = inputCount;
         this.observer = deployment.adapter().observer(endpoint, stream, rewrite);
         this.upstreamRequest = upstreamRequest;
+        this.reservation = reservation;
     }
 
     String requestId() {
@@ -464,6 +468,11 @@ final class ProxyCall {
                         true, reported == null || deployment.model().price() == null ? 0
                                 : deployment.model().price().costNanos(reported),
                         taskId, taskAttempt, finishReason, createdAtMillis, latencyMicros, upstreamMicros, ttftMicros);
+            }
+            if (reservation != null) {
+                proxy.budgets().settle(reservation, record.costNanos());
+            } else {
+                proxy.budgets().charge(team, keyId, record.costNanos());
             }
             proxy.accounting().settle(record);
         });

@@ -3,6 +3,7 @@ package dev.tokenwise.core.proxy;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokenwise.core.accounting.AccountingCore;
 import dev.tokenwise.core.auth.KeyRegistry;
+import dev.tokenwise.core.budget.BudgetBook;
 import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.TokenCounter;
@@ -11,10 +12,10 @@ import java.util.Map;
 
 /**
  * What every connection handler shares: the config snapshot, the model routes, the key registry, the
- * counter, the accounting core, the upstream pool and the local routes. Immutable apart from the
+ * counter, the accounting core, the budgets, the upstream pool and the local routes. Immutable apart from the
  * thread-safe parts it holds.
  */
 record ProxyContext(GatewayConfig config, Map<String, Deployment> deployments, KeyRegistry keys,
-                    TokenCounter counter, AccountingCore accounting, UpstreamPool pool, List<ApiRoute> routes,
+                    TokenCounter counter, AccountingCore accounting, BudgetBook budgets, UpstreamPool pool, List<ApiRoute> routes,
                     ObjectMapper json) {
 }

@@ -12,10 +12,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.TokenCount;
 import dev.tokenwise.core.spi.TokenCounter;
-import io.netty.buffer.AbstractByteBuf;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.PooledByteBufAllocator;
-import io.netty.util.ResourceLeakDetector;
 import java.io.BufferedInputStream;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
@@ -40,12 +37,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import dev.tokenwise.core.testing.LeakDetectingExtension;
 
+@ExtendWith(LeakDetectingExtension.class)
 class SimulatorServerTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -60,7 +59,6 @@ class SimulatorServerTest {
 
     @BeforeAll
     static void startServer() throws Exception {
-        LeakWatch.install();
         server = SimulatorServer.start(SimulatorSettings.fromOptions("sim", Map.of(
                 "first_token_delay_ms", "5", "chunk_delay_ms", "1", "max_output_words", String.valueOf(MAX_WORDS),
                 "embedding_dimensions", String.valueOf(DIMENSIONS))), new WordCountingTokenCounter());
@@ -69,7 +67,6 @@ class SimulatorServerTest {
     @AfterAll
     static void stopServerAndCheckForLeaks() throws Exception {
         server.close();
-        LeakWatch.assertNoLeaks();
     }
 
     @Test
@@ -692,34 +689,6 @@ class SimulatorServerTest {
                 }
             }
             return line.toString(StandardCharsets.US_ASCII);
-        }
-    }
-
-    /**
-     * Fails the suite on a ByteBuf leak: tests run with PARANOID detection (see the parent pom), so every
-     * buffer is tracked, and this listener records what the detector reports.
-     */
-    static final class LeakWatch {
-        private static final List<String> LEAKS = new CopyOnWriteArrayList<>();
-
-        static void install() throws ReflectiveOperationException {
-            Field field = AbstractByteBuf.class.getDeclaredField("leakDetector");
-            field.setAccessible(true);
-            ((ResourceLeakDetector<?>) field.get(null)).setLeakListener(
-                    (type, records) -> LEAKS.add(type + records));
-        }
-
-        static void assertNoLeaks() throws InterruptedException {
-            for (int round = 0; round < 5; round++) {
-                System.gc();
-                Thread.sleep(50);
-                // The detector reports collected leaks when it tracks a new buffer.
-                for (int i = 0; i < 100; i++) {
-                    ByteBuf probe = PooledByteBufAllocator.DEFAULT.buffer(8);
-                    probe.release();
-                }
-            }
-            assertEquals(List.of(), LEAKS);
         }
     }
 }
