@@ -2,6 +2,7 @@ package dev.tokenwise.server.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tokenwise.core.config.BudgetConfig;
+import dev.tokenwise.core.config.BudgetSettings;
 import dev.tokenwise.core.config.BudgetPeriod;
 import dev.tokenwise.core.config.ConfigException;
 import dev.tokenwise.core.config.GatewayConfig;
@@ -24,6 +25,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -67,7 +69,7 @@ public final class ConfigLoader {
     static final int DEFAULT_MAX_IDLE_CONNECTIONS = 64;
 
     private static final List<String> TOP_KEYS =
-            List.of("server", "admin", "storage", "pricing", "providers", "models", "teams");
+            List.of("server", "admin", "storage", "pricing", "budgets", "providers", "models", "teams");
     private static final List<String> SERVER_KEYS = List.of("host", "port", "max_request_bytes",
             "max_header_bytes", "io_threads", "worker_threads", "request_read_timeout_ms");
     private static final List<String> MODEL_KEYS = List.of("name", "provider", "upstream_name", "price");
@@ -182,12 +184,33 @@ public final class ConfigLoader {
             Map<String, ProviderConfig> providers = providers(root.section("providers"));
             Map<String, ModelConfig> models = models(root, providers, catalog);
             List<TeamConfig> teams = teams(root, models);
-            GatewayConfig config = new GatewayConfig(server, adminKey, storagePath, providers, models, teams);
+            BudgetSettings budgets = budgets(root.section("budgets"));
+            GatewayConfig config = new GatewayConfig(server, adminKey, storagePath, providers, models, teams, budgets);
             // Catalog first, then providers, then unpriced models: the order in which one would fix them.
             List<String> all = new ArrayList<>(catalogWarnings);
             disabled.forEach((name, variables) -> all.add(disabledWarning(name, variables, models)));
             all.addAll(unpricedWarnings);
             return new Loaded(config, all);
+        }
+
+        private BudgetSettings budgets(ConfigSection b) {
+            b.allowOnly(List.of("zone", "soft_threshold_percent", "default_max_output_tokens", "reservation_timeout_ms"));
+            BudgetSettings d = BudgetSettings.defaults();
+            ZoneId zone = d.zone();
+            Optional<String> zoneText = b.string("zone");
+            if (zoneText.isPresent()) {
+                try {
+                    zone = ZoneId.of(zoneText.get());
+                } catch (java.time.DateTimeException e) {
+                    throw new ConfigException("budgets.zone: '" + zoneText.get()
+                            + "' (expected: a time zone id such as UTC or Europe/Berlin)");
+                }
+            }
+            return new BudgetSettings(zone,
+                    (int) b.integer("soft_threshold_percent", d.softThresholdPercent(), 1, 100),
+                    b.integer("default_max_output_tokens", d.defaultMaxOutputTokens(), 1, Integer.MAX_VALUE),
+                    Duration.ofMillis(b.integer("reservation_timeout_ms", d.reservationTimeout().toMillis(), 1,
+                            Long.MAX_VALUE)));
         }
 
         private ServerConfig server(ConfigSection s) {

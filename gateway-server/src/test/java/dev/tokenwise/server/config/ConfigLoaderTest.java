@@ -469,7 +469,7 @@ class ConfigLoaderTest {
 
     @Test
     void rejectsUnknownTopLevelKey() {
-        assertEquals("model: unknown key (expected one of: server, admin, storage, pricing, providers, models, teams)",
+        assertEquals("model: unknown key (expected one of: server, admin, storage, pricing, budgets, providers, models, teams)",
                 error("model: []"));
     }
 
@@ -590,6 +590,27 @@ class ConfigLoaderTest {
     void rejectsKeyModelNotListedUnderModels() {
         assertEquals("teams[0].keys[0].models[1]: 'gpt-5' (expected one of: a)",
                 error(PROVIDERS + "models: [{name: a, provider: sim}]\nteams: [{name: t, keys: [{key: k, models: [a, gpt-5]}]}]"));
+    }
+
+    @Test
+    void readsBudgetEnforcementSettingsWithDefaults() {
+        assertEquals(dev.tokenwise.core.config.BudgetSettings.defaults(), parse("teams: []").budgets());
+        var budgets = parse("""
+                budgets: {zone: Europe/Berlin, soft_threshold_percent: 90, default_max_output_tokens: 2048,
+                          reservation_timeout_ms: 60000}
+                """).budgets();
+        assertEquals(java.time.ZoneId.of("Europe/Berlin"), budgets.zone());
+        assertEquals(90, budgets.softThresholdPercent());
+        assertEquals(2048, budgets.defaultMaxOutputTokens());
+        assertEquals(java.time.Duration.ofMinutes(1), budgets.reservationTimeout());
+    }
+
+    @Test
+    void rejectsAnUnknownBudgetZoneNamingIt() {
+        assertEquals("budgets.zone: 'Mars/Olympus' (expected: a time zone id such as UTC or Europe/Berlin)",
+                error("budgets: {zone: Mars/Olympus}"));
+        assertEquals("budgets.soft_threshold_percent: 120 (expected: 1..100)",
+                error("budgets: {soft_threshold_percent: 120}"));
     }
 
     @Test
