@@ -140,7 +140,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             message = "request line is too long";
         } else if (cause instanceof TooLongFrameException) {
             type = ErrorType.REQUEST_TOO_LARGE;
-            message = "request is too large";
+            message = cause.getMessage() != null ? cause.getMessage() : "request is too large";
         }
         sendError(ctx, type, message, null, false);
     }

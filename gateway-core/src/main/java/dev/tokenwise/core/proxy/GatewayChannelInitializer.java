@@ -2,7 +2,6 @@ package dev.tokenwise.core.proxy;
 
 import dev.tokenwise.core.error.ErrorResponses;
 import dev.tokenwise.core.error.ErrorType;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
@@ -13,6 +12,12 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.TooLongHttpContentException;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.buffer.Unpooled;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
 
@@ -63,10 +68,17 @@ final class GatewayChannelInitializer extends ChannelInitializer<SocketChannel> 
 
         @Override
         protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
-            // The aggregator releases the oversized message itself.
-            FullHttpResponse response = ErrorResponses.response(ctx.alloc(), ErrorType.REQUEST_TOO_LARGE, tooLarge());
-            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+            // Not answered here: the frontend answers requests in order, so a pipelined oversized request
+            // must wait for the responses before it. It gets a marker request that fails decoding; the
+            // aggregator releases the oversized message itself and discards its body.
+            if (oversized instanceof HttpRequest request) {
+                FullHttpRequest marker = new DefaultFullHttpRequest(request.protocolVersion(), request.method(),
+                        request.uri(), Unpooled.EMPTY_BUFFER);
+                marker.setDecoderResult(DecoderResult.failure(new TooLongHttpContentException(tooLarge())));
+                ctx.fireChannelRead(marker);
+            } else {
+                ctx.close();
+            }
         }
     }
 }

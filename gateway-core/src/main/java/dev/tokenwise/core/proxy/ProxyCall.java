@@ -86,6 +86,7 @@ final class ProxyCall {
     private ByteBuf captured;
     private boolean captureOverflowed;
     private boolean upstreamKeepAlive;
+    private boolean pausedForClient;
     private boolean done;
     private boolean settled;
 
@@ -171,8 +172,9 @@ final class ProxyCall {
         }
         long timeoutNanos = deployment.provider().readTimeout().toNanos();
         long silentNanos = System.nanoTime() - lastUpstreamActivityNanos;
-        if (silentNanos < timeoutNanos) {
-            scheduleReadTimeout(timeoutNanos - silentNanos);
+        if (pausedForClient || silentNanos < timeoutNanos) {
+            // While reading is paused for a slow client, the upstream's silence is ours, not its.
+            scheduleReadTimeout(pausedForClient ? timeoutNanos : timeoutNanos - silentNanos);
             return;
         }
         log.warn("Upstream {} silent for {} ms on {}; giving up", deployment.provider().name(),
@@ -253,6 +255,8 @@ final class ProxyCall {
         } else {
             client.flush();
             if (!client.channel().isWritable()) {
+                // The client is slower than the provider: stop reading upstream until it catches up.
+                pausedForClient = true;
                 upstream.config().setAutoRead(false);
             }
         }
@@ -361,7 +365,10 @@ final class ProxyCall {
     }
 
     void onClientWritable() {
-        if (upstream != null && client.channel().isWritable()) {
+        if (upstream != null && pausedForClient && client.channel().isWritable()) {
+            pausedForClient = false;
+            // The upstream was silent because we stopped reading it; its read timeout starts again now.
+            lastUpstreamActivityNanos = System.nanoTime();
             upstream.config().setAutoRead(true);
         }
     }
