@@ -1,0 +1,267 @@
+package dev.tokenwise.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * {@code compare}: the same load against the mock directly, through nginx and through the gateway, one
+ * after the other, then a table of the three. Direct is the ceiling of this machine and load generator;
+ * nginx is what plain forwarding costs; the gateway's distance from nginx is what counting, pricing and
+ * budgeting cost.
+ */
+final class CompareCommand {
+    /** What {@code compare} was asked to do. */
+    record Settings(ChatBodies body, int connections, Duration warmup, Duration duration, double ratePerSecond,
+                    Duration timeout, int clientThreads, Duration prime, MockUpstream.Options mock, Path gatewayJar,
+                    List<String> targets, Optional<Path> json, boolean keepTemp) {
+    }
+
+    private static final String PATH = "/v1/chat/completions";
+
+    private final Settings settings;
+    private final PrintStream out;
+    private final RequestBody body;
+
+    CompareCommand(Settings settings, PrintStream out) {
+        this.settings = settings;
+        this.out = out;
+        this.body = settings.body().body();
+    }
+
+    void run() throws IOException, InterruptedException {
+        out.printf(Locale.ROOT, "compare: %s, %d connections, body %s (%,d bytes%s), warmup %s + %s per target%n",
+                settings.ratePerSecond() > 0 ? String.format(Locale.ROOT, "open loop at %.0f req/s", settings.ratePerSecond()) : "closed loop",
+                settings.connections(), settings.body().name().toLowerCase(Locale.ROOT), body.typicalLength(),
+                body.varies() ? ", last message varies per request" : "", Args.human(settings.warmup()), Args.human(settings.duration()));
+        out.printf(Locale.ROOT, "machine: %d cores, load average %s, %s transport, Java %s; load generator %d thread(s),"
+                        + " mock %d thread(s), same box%n",
+                Runtime.getRuntime().availableProcessors(), loadAverage(), Transport.name(), Runtime.version(),
+                settings.clientThreads(), settings.mock().threads());
+
+        Path temp = Files.createTempDirectory("tokenwise-bench-");
+        List<LoadResult> results = new ArrayList<>();
+        try (MockUpstream mock = MockUpstream.start(settings.mock())) {
+            out.println("mock upstream: " + mock.baseUrl());
+            prime(mock.port());
+            if (settings.targets().contains("direct")) {
+                results.add(measure("direct", mock.port(), List.of()));
+            }
+            if (settings.targets().contains("nginx")) {
+                measureNginx(temp, mock.port()).ifPresent(results::add);
+            }
+            if (settings.targets().contains("gateway")) {
+                measureGateway(temp, mock.port()).ifPresent(results::add);
+            }
+        } finally {
+            if (settings.keepTemp()) {
+                out.println("configuration and logs kept in " + temp);
+            } else {
+                deleteRecursively(temp);
+            }
+        }
+        out.println();
+        printTable(results);
+        if (settings.json().isPresent()) {
+            writeJson(settings.json().get(), results);
+            out.println("results written to " + settings.json().get());
+        }
+    }
+
+    /**
+     * Closed-loop load against the mock, not reported, so that the first target measured does not pay for
+     * the JIT warming the load generator and the mock (both run in this JVM).
+     */
+    private void prime(int mockPort) throws IOException, InterruptedException {
+        if (settings.prime().isZero()) {
+            return;
+        }
+        out.printf(Locale.ROOT, "priming load generator and mock for %s (not reported)%n", Args.human(settings.prime()));
+        URI url = URI.create("http://127.0.0.1:" + mockPort + PATH);
+        new LoadGenerator(new LoadGenerator.Options(url, "POST", List.of(Map.entry("content-type", "application/json")),
+                body, settings.connections(), Duration.ZERO, settings.prime(), 0, settings.timeout(),
+                settings.clientThreads())).run("prime");
+    }
+
+    private Optional<LoadResult> measureNginx(Path temp, int mockPort) throws IOException, InterruptedException {
+        Optional<Path> nginx = NginxReference.find();
+        if (nginx.isEmpty()) {
+            out.println("nginx: not installed, skipped (apt-get install nginx-light for the plain-proxy reference)");
+            return Optional.empty();
+        }
+        int port = freePort();
+        Path dir = Files.createDirectories(temp.resolve("nginx"));
+        try {
+            ManagedProcess process = NginxReference.start(nginx.get(), dir, port, mockPort);
+            try {
+                return Optional.of(measure("nginx", port, List.of()));
+            } finally {
+                process.close();
+            }
+        } catch (IOException e) {
+            out.println("nginx: failed, skipped: " + e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    private Optional<LoadResult> measureGateway(Path temp, int mockPort) throws IOException, InterruptedException {
+        Path jar = settings.gatewayJar();
+        if (!Files.isRegularFile(jar)) {
+            out.println("gateway: " + jar.toAbsolutePath() + " not found, skipped (build it with"
+                    + " ./mvnw -q -pl gateway-server -am package -DskipTests, or pass --gateway-jar PATH)");
+            return Optional.empty();
+        }
+        int port = freePort();
+        Path dir = Files.createDirectories(temp.resolve("gateway"));
+        out.println("gateway: starting " + jar + " on port " + port);
+        try {
+            ManagedProcess process = GatewayProcess.start(jar, dir, port, mockPort);
+            try {
+                return Optional.of(measure("gateway", port,
+                        List.of(Map.entry("authorization", "Bearer " + GatewayProcess.API_KEY))));
+            } finally {
+                process.close();
+            }
+        } catch (IOException e) {
+            out.println("gateway: failed, skipped: " + e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    private LoadResult measure(String label, int port, List<Map.Entry<String, String>> extraHeaders)
+            throws IOException, InterruptedException {
+        URI url = URI.create("http://127.0.0.1:" + port + PATH);
+        List<Map.Entry<String, String>> headers = new ArrayList<>();
+        headers.add(Map.entry("content-type", "application/json"));
+        headers.addAll(extraHeaders);
+        smokeTest(label, url, headers);
+        out.printf(Locale.ROOT, "%s: measuring %s ...%n", label, url);
+        LoadGenerator.Options options = new LoadGenerator.Options(url, "POST", headers, body, settings.connections(),
+                settings.warmup(), settings.duration(), settings.ratePerSecond(), settings.timeout(), settings.clientThreads());
+        LoadResult result = new LoadGenerator(options).run(label);
+        out.println("  " + result.summary());
+        return result;
+    }
+
+    /** One request before the load, so a misconfigured target says why instead of producing a table of errors. */
+    private void smokeTest(String label, URI url, List<Map.Entry<String, String>> headers) throws InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(10))
+                .POST(HttpRequest.BodyPublishers.ofString(body.sample(9999, 0)));
+        headers.forEach(h -> request.header(h.getKey(), h.getValue()));
+        try {
+            HttpResponse<String> response = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()
+                    .send(request.build(), HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() / 100 != 2) {
+                String text = response.body();
+                out.printf(Locale.ROOT, "%s: WARNING, probe request answered %d: %s%n", label, response.statusCode(),
+                        text.length() > 300 ? text.substring(0, 300) + "..." : text);
+            }
+        } catch (IOException e) {
+            out.printf(Locale.ROOT, "%s: WARNING, probe request failed: %s%n", label, e);
+        }
+    }
+
+    private void printTable(List<LoadResult> results) {
+        boolean openLoop = settings.ratePerSecond() > 0;
+        LoadResult direct = find(results, "direct");
+        LoadResult nginx = find(results, "nginx");
+        out.println(openLoop
+                ? "ratios compare p99 latency (open loop: every target gets the same rate)"
+                : "ratios compare req/s (closed loop: maximum throughput at this concurrency)");
+        out.println("| target  |    req/s | p50 ms | p99 ms | p999 ms | errors | ratio vs direct | ratio vs nginx |");
+        out.println("|---------|---------:|-------:|-------:|--------:|-------:|----------------:|---------------:|");
+        for (LoadResult r : results) {
+            out.printf(Locale.ROOT, "| %-7s | %8.0f | %6.2f | %6.2f | %7.2f | %6d | %15s | %14s |%n",
+                    r.label(), r.requestsPerSecond(), r.percentileMillis(50), r.percentileMillis(99),
+                    r.percentileMillis(99.9), r.errors(), ratio(r, direct, openLoop), ratio(r, nginx, openLoop));
+        }
+    }
+
+    private static String ratio(LoadResult result, LoadResult reference, boolean byP99) {
+        if (reference == null) {
+            return "-";
+        }
+        double value = byP99
+                ? result.percentileMillis(99) / reference.percentileMillis(99)
+                : result.requestsPerSecond() / reference.requestsPerSecond();
+        return Double.isFinite(value) ? String.format(Locale.ROOT, "%.2fx", value) : "-";
+    }
+
+    private static LoadResult find(List<LoadResult> results, String label) {
+        return results.stream().filter(r -> r.label().equals(label)).findFirst().orElse(null);
+    }
+
+    private void writeJson(Path file, List<LoadResult> results) throws IOException {
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode root = json.createObjectNode();
+        root.put("body", settings.body().name().toLowerCase(Locale.ROOT));
+        root.put("connections", settings.connections());
+        root.put("rate_per_second", settings.ratePerSecond());
+        root.put("duration_seconds", settings.duration().toMillis() / 1000.0);
+        root.put("warmup_seconds", settings.warmup().toMillis() / 1000.0);
+        root.put("cores", Runtime.getRuntime().availableProcessors());
+        ArrayNode targets = root.putArray("results");
+        for (LoadResult r : results) {
+            ObjectNode t = targets.addObject();
+            t.put("target", r.label());
+            t.put("requests_per_second", r.requestsPerSecond());
+            t.put("p50_ms", r.percentileMillis(50));
+            t.put("p90_ms", r.percentileMillis(90));
+            t.put("p99_ms", r.percentileMillis(99));
+            t.put("p999_ms", r.percentileMillis(99.9));
+            t.put("max_ms", r.maxMillis());
+            t.put("non_2xx", r.non2xx());
+            t.put("connection_errors", r.connectionErrors());
+            t.put("timeouts", r.timeouts());
+        }
+        json.writeValue(file.toFile(), root);
+    }
+
+    /** The 1/5/15-minute load averages: on a shared box, a busy neighbour explains a bad run. */
+    private static String loadAverage() {
+        try {
+            String[] fields = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return fields[0] + " " + fields[1] + " " + fields[2];
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            socket.setReuseAddress(true);
+            return socket.getLocalPort();
+        }
+    }
+
+    private static void deleteRecursively(Path root) throws IOException {
+        try (Stream<Path> paths = Files.walk(root)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        }
+    }
+}

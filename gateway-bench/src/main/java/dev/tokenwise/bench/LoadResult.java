@@ -1,0 +1,56 @@
+package dev.tokenwise.bench;
+
+import java.util.Locale;
+import java.util.Objects;
+import org.HdrHistogram.Histogram;
+
+/**
+ * What one {@link LoadGenerator} run measured over its measurement window (warmup excluded).
+ *
+ * @param label what was measured, e.g. {@code direct}
+ * @param windowNanos length of the measurement window
+ * @param latencyMicros latency of every 2xx response completed in the window, in microseconds; in an
+ *     open-loop run measured from the intended send time
+ * @param succeeded 2xx responses completed in the window
+ * @param non2xx responses with another status completed in the window
+ * @param connectionErrors requests lost to a refused, reset or closed connection (or a malformed response)
+ * @param timeouts requests without a complete response within the timeout
+ */
+public record LoadResult(String label, long windowNanos, Histogram latencyMicros, long succeeded, long non2xx,
+                         long connectionErrors, long timeouts) {
+    public LoadResult {
+        Objects.requireNonNull(label, "label");
+        Objects.requireNonNull(latencyMicros, "latencyMicros");
+        if (windowNanos <= 0) {
+            throw new IllegalArgumentException("windowNanos: " + windowNanos + " (expected: > 0)");
+        }
+    }
+
+    /** 2xx responses per second. */
+    public double requestsPerSecond() {
+        return succeeded * 1e9 / windowNanos;
+    }
+
+    /** Latency at {@code percentile} (0..100) in milliseconds, {@code NaN} without samples. */
+    public double percentileMillis(double percentile) {
+        return latencyMicros.getTotalCount() == 0 ? Double.NaN : latencyMicros.getValueAtPercentile(percentile) / 1000.0;
+    }
+
+    public double maxMillis() {
+        return latencyMicros.getTotalCount() == 0 ? Double.NaN : latencyMicros.getMaxValue() / 1000.0;
+    }
+
+    /** Every failed request: non-2xx, connection errors and timeouts. */
+    public long errors() {
+        return non2xx + connectionErrors + timeouts;
+    }
+
+    /** One line: rate, percentiles and errors by kind. */
+    public String summary() {
+        return String.format(Locale.ROOT,
+                "%-8s %10.0f req/s  p50 %7.3f  p90 %7.3f  p99 %7.3f  p99.9 %7.3f  max %8.3f ms"
+                        + "  errors %d (non-2xx %d, connection %d, timeout %d)",
+                label, requestsPerSecond(), percentileMillis(50), percentileMillis(90), percentileMillis(99),
+                percentileMillis(99.9), maxMillis(), errors(), non2xx, connectionErrors, timeouts);
+    }
+}
