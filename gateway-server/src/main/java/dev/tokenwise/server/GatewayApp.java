@@ -1,26 +1,28 @@
 package dev.tokenwise.server;
 
 import dev.tokenwise.core.accounting.AccountingCore;
-import dev.tokenwise.core.auth.KeyHashes;
 import dev.tokenwise.core.auth.KeyRegistry;
 import dev.tokenwise.core.budget.BudgetBook;
 import dev.tokenwise.core.config.GatewayConfig;
-import dev.tokenwise.core.config.KeyConfig;
 import dev.tokenwise.core.config.ModelConfig;
 import dev.tokenwise.core.config.ProviderConfig;
-import dev.tokenwise.core.config.TeamConfig;
 import dev.tokenwise.core.proxy.GatewayServer;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.TokenCounter;
 import dev.tokenwise.core.spi.UsageSink;
 import dev.tokenwise.metrics.api.RequestsRoute;
+import dev.tokenwise.metrics.api.UsageRoute;
+import dev.tokenwise.metrics.ledger.SqliteLedger;
+import dev.tokenwise.server.admin.AdminRoutes;
+import dev.tokenwise.server.admin.TeamDirectory;
 import dev.tokenwise.providers.openai.OpenAiAdapter;
 import dev.tokenwise.providers.simulator.SimulatorServer;
 import dev.tokenwise.providers.simulator.SimulatorSettings;
 import dev.tokenwise.providers.tokenizer.JtokkitTokenCounter;
 import dev.tokenwise.providers.tokenizer.TokenizerTable;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -50,16 +52,21 @@ public final class GatewayApp implements AutoCloseable {
     private final GatewayConfig config;
     private final List<SimulatorServer> simulators;
     private final ExecutorService workers;
+    private final ExecutorService apiPool;
+    private final SqliteLedger ledger;
     private final AccountingCore accounting;
     private final BudgetBook budgets;
     private final KeyRegistry keys;
     private final GatewayServer server;
 
     private GatewayApp(GatewayConfig config, List<SimulatorServer> simulators, ExecutorService workers,
-                       AccountingCore accounting, BudgetBook budgets, KeyRegistry keys, GatewayServer server) {
+                       ExecutorService apiPool, SqliteLedger ledger, AccountingCore accounting, BudgetBook budgets,
+                       KeyRegistry keys, GatewayServer server) {
         this.config = config;
         this.simulators = simulators;
         this.workers = workers;
+        this.apiPool = apiPool;
+        this.ledger = ledger;
         this.accounting = accounting;
         this.budgets = budgets;
         this.keys = keys;
@@ -74,7 +81,10 @@ public final class GatewayApp implements AutoCloseable {
     public static GatewayApp start(GatewayConfig config, List<UsageSink> extraSinks) throws InterruptedException {
         ExecutorService workers = Executors.newFixedThreadPool(config.server().workerThreads(),
                 new DefaultThreadFactory("tokenwise-worker", true));
+        // Local APIs that read the ledger run here, never on an event loop.
+        ExecutorService apiPool = Executors.newFixedThreadPool(2, new DefaultThreadFactory("tokenwise-api", true));
         List<SimulatorServer> simulators = new ArrayList<>();
+        SqliteLedger ledger = null;
         AccountingCore accounting = null;
         BudgetBook budgets = null;
         try {
@@ -105,36 +115,38 @@ public final class GatewayApp implements AutoCloseable {
                     providers, config.models(), config.teams(), config.budgets());
             budgets = new BudgetBook(running.budgets().zone(), running.budgets().softThresholdPercent(),
                     System::currentTimeMillis, REAP_EVERY_MILLIS);
-            for (TeamConfig team : running.teams()) {
-                if (team.budget() != null) {
-                    budgets.setTeamBudget(team.name(), team.budget(), 0);
-                }
-            }
-
+            ledger = SqliteLedger.open(Path.of(running.storagePath()), SqliteLedger.Sync.NORMAL);
             KeyRegistry keys = new KeyRegistry();
-            for (TeamConfig team : running.teams()) {
-                for (KeyConfig key : team.keys()) {
-                    String id = key.name() != null && !key.name().isBlank() ? key.name() : KeyHashes.defaultKeyId(key.key());
-                    keys.register(key.key(), id, team.name(), key.models());
-                }
-            }
-            List<UsageSink> sinks = new ArrayList<>(extraSinks);
+            // Teams and keys: the store wins, the config seeds what it does not know; spend of the
+            // current period is restored from the ledger into the budgets.
+            TeamDirectory directory = TeamDirectory.load(running, ledger, ledger, keys, budgets,
+                    System::currentTimeMillis);
+            List<UsageSink> sinks = new ArrayList<>();
+            sinks.add(ledger);
+            sinks.addAll(extraSinks);
             accounting = new AccountingCore(sinks, RECORD_QUEUE_CAPACITY, RECENT_RECORDS);
-            List<ApiRoute> routes = List.of(new RequestsRoute(accounting));
+            SqliteLedger store = ledger;
+            List<ApiRoute> routes = List.of(
+                    new RequestsRoute(accounting, store::find, apiPool),
+                    new UsageRoute(store, apiPool),
+                    new AdminRoutes(running, directory, apiPool));
             GatewayServer server = GatewayServer.start(running, adapters, counter, accounting, budgets, keys, routes);
             if (running.adminKey() == null) {
                 log.info("No admin key set (TOKENWISE_ADMIN_KEY): the admin API is disabled");
             }
-            return new GatewayApp(running, simulators, workers, accounting, budgets, keys, server);
+            return new GatewayApp(running, simulators, workers, apiPool, ledger, accounting, budgets, keys, server);
         } catch (InterruptedException | RuntimeException e) {
             simulators.forEach(SimulatorServer::close);
             if (accounting != null) {
-                accounting.close();
+                accounting.close(); // closes the ledger too, after handing it every record
+            } else if (ledger != null) {
+                ledger.close();
             }
             if (budgets != null) {
                 budgets.close();
             }
             workers.shutdownNow();
+            apiPool.shutdownNow();
             throw e;
         }
     }
@@ -164,6 +176,10 @@ public final class GatewayApp implements AutoCloseable {
         return accounting;
     }
 
+    public SqliteLedger ledger() {
+        return ledger;
+    }
+
     public BudgetBook budgets() {
         return budgets;
     }
@@ -179,8 +195,9 @@ public final class GatewayApp implements AutoCloseable {
     /** Stops accepting, lets in-flight calls finish for up to {@code graceMillis}, flushes every record. */
     public void shutdown(long graceMillis) {
         server.shutdown(graceMillis);
-        accounting.close();
+        accounting.close(); // hands every record to the sinks, then closes them (the ledger commits and closes)
         budgets.close();
+        apiPool.shutdown();
         simulators.forEach(SimulatorServer::close);
         workers.shutdown();
         try {

@@ -45,6 +45,11 @@ final class TestGateway implements AutoCloseable {
                 keys: [{key: tw-other-key, name: other-key}]
             """;
 
+    /** Each gateway gets its own ledger file, so no test sees another's teams, keys or spend. */
+    static String freshLedgerPath() {
+        return "target/test-ledgers/" + java.util.UUID.randomUUID() + ".db";
+    }
+
     static TestGateway start(String providersAndModels) throws InterruptedException {
         return start(providersAndModels, DEFAULT_TEAMS);
     }
@@ -54,11 +59,11 @@ final class TestGateway implements AutoCloseable {
         String yaml = """
                 server: {host: 127.0.0.1, port: 0, max_request_bytes: 65536, max_header_bytes: 8192}
                 admin: {key: %s}
-                storage: {path: target/test-ledger.db}
+                storage: {path: %s}
                 pricing: {catalog: ../config/prices.yaml}
                 %s
                 %s
-                """.formatted(ADMIN_KEY, providersAndModels, teams);
+                """.formatted(ADMIN_KEY, freshLedgerPath(), providersAndModels, teams);
         GatewayConfig config = ConfigLoader.parse(yaml, Path.of("."), Map.of(), YamlPriceCatalog::load);
         return new TestGateway(config);
     }

@@ -1,0 +1,173 @@
+package dev.tokenwise.metrics.api;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.tokenwise.core.auth.Principal;
+import dev.tokenwise.core.error.ErrorType;
+import dev.tokenwise.core.error.GatewayException;
+import dev.tokenwise.core.model.Money;
+import dev.tokenwise.core.spi.ApiRoute;
+import dev.tokenwise.metrics.ledger.GroupBy;
+import dev.tokenwise.metrics.ledger.SqliteLedger;
+import dev.tokenwise.metrics.ledger.UsageRow;
+import io.netty.handler.codec.http.HttpMethod;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code GET /api/v1/usage?group_by=team|model|key|day&from=&to=}: usage and cost totals from the ledger.
+ *
+ * <ul>
+ *   <li>{@code group_by}: {@code team} (default), {@code model}, {@code key} (rows carry {@code team} and
+ *       {@code key_id}) or {@code day} (UTC date {@code yyyy-MM-dd}).</li>
+ *   <li>{@code from}, {@code to}: ISO-8601 instants ({@code 2026-11-28T10:15:30Z}, an offset instead of
+ *       {@code Z} is fine) or UTC dates ({@code 2026-11-28}). The range is {@code [from, to)}; a date in
+ *       {@code from} means the start of that day, a date in {@code to} the end of that day, so
+ *       {@code from=2026-11-28&to=2026-11-28} is that whole day. Defaults: all time up to now.</li>
+ *   <li>The admin key sees every team; a team key sees only its own team's rows; no key is a 401.</li>
+ * </ul>
+ *
+ * <p>The answer comes from what the ledger has committed: a call is there within milliseconds of settling.
+ * The query runs on the executor given to the constructor, never on the event loop.
+ */
+public final class UsageRoute implements ApiRoute {
+    private static final Logger log = LoggerFactory.getLogger(UsageRoute.class);
+    private static final String PATH = "/api/v1/usage";
+    private static final JsonFactory JSON = new JsonFactory();
+
+    private final SqliteLedger ledger;
+    private final Executor executor;
+    private final Clock clock;
+
+    /** A route reading {@code ledger} on {@code executor} (a worker pool, not an event loop). */
+    public UsageRoute(SqliteLedger ledger, Executor executor) {
+        this(ledger, executor, Clock.systemUTC());
+    }
+
+    UsageRoute(SqliteLedger ledger, Executor executor, Clock clock) {
+        this.ledger = Objects.requireNonNull(ledger, "ledger");
+        this.executor = Objects.requireNonNull(executor, "executor");
+        this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    @Override
+    public boolean matches(HttpMethod method, String path) {
+        return HttpMethod.GET.equals(method) && matchesPath(path);
+    }
+
+    @Override
+    public boolean matchesPath(String path) {
+        return PATH.equals(path);
+    }
+
+    @Override
+    public CompletableFuture<Response> handle(Request request) {
+        Principal principal = request.principal();
+        if (principal == null) {
+            throw new GatewayException(ErrorType.INVALID_API_KEY, "missing or invalid API key");
+        }
+        GroupBy groupBy = groupBy(request.queryParam("group_by"));
+        long nowMillis = clock.millis();
+        long fromMillis = bound("from", request.queryParam("from"), 0, false);
+        long toMillis = bound("to", request.queryParam("to"), nowMillis, true);
+        if (fromMillis > toMillis) {
+            throw new GatewayException(ErrorType.BAD_REQUEST, "from (" + Instant.ofEpochMilli(fromMillis)
+                    + ") is after to (" + Instant.ofEpochMilli(toMillis) + ")");
+        }
+        String team = principal.admin() ? null : principal.team();
+        return CompletableFuture.supplyAsync(() -> query(groupBy, fromMillis, toMillis, team), executor)
+                .thenApply(rows -> Response.json(200, toJson(groupBy, fromMillis, toMillis, rows)));
+    }
+
+    private List<UsageRow> query(GroupBy groupBy, long fromMillis, long toMillis, String team) {
+        try {
+            return ledger.usage(groupBy, fromMillis, toMillis, team);
+        } catch (RuntimeException e) {
+            log.error("Usage query on ledger {} failed", ledger.file(), e);
+            throw new GatewayException(ErrorType.UNAVAILABLE, "the usage ledger cannot be read right now");
+        }
+    }
+
+    private static GroupBy groupBy(String value) {
+        if (value == null || value.isEmpty()) {
+            return GroupBy.TEAM;
+        }
+        GroupBy groupBy = GroupBy.ofLabel(value);
+        if (groupBy == null) {
+            throw new GatewayException(ErrorType.BAD_REQUEST, "group_by: " + value + " (expected one of: "
+                    + GroupBy.labels() + ")");
+        }
+        return groupBy;
+    }
+
+    /** Epoch millis of a {@code from}/{@code to} value; a date in {@code to} means the end of that day. */
+    static long bound(String name, String value, long defaultMillis, boolean endOfDay) {
+        if (value == null || value.isEmpty()) {
+            return defaultMillis;
+        }
+        try {
+            if (value.length() == 10) {
+                LocalDate day = LocalDate.parse(value);
+                return (endOfDay ? day.plusDays(1) : day).atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
+            }
+            try {
+                return Instant.parse(value).toEpochMilli();
+            } catch (DateTimeParseException e) {
+                return OffsetDateTime.parse(value).toInstant().toEpochMilli();
+            }
+        } catch (DateTimeParseException | ArithmeticException e) {
+            throw new GatewayException(ErrorType.BAD_REQUEST, name + ": " + value
+                    + " (expected an ISO-8601 instant such as 2026-11-28T10:15:30Z or a date such as 2026-11-28)");
+        }
+    }
+
+    private static byte[] toJson(GroupBy groupBy, long fromMillis, long toMillis, List<UsageRow> rows) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256 + rows.size() * 256);
+        try (JsonGenerator g = JSON.createGenerator(out)) {
+            g.writeStartObject();
+            g.writeStringField("group_by", groupBy.label());
+            g.writeStringField("from", Instant.ofEpochMilli(fromMillis).toString());
+            g.writeStringField("to", Instant.ofEpochMilli(toMillis).toString());
+            g.writeArrayFieldStart("data");
+            for (UsageRow row : rows) {
+                g.writeStartObject();
+                switch (groupBy) {
+                    case TEAM -> g.writeStringField("team", row.team());
+                    case MODEL -> g.writeStringField("model", row.model());
+                    case KEY -> {
+                        g.writeStringField("team", row.team());
+                        g.writeStringField("key_id", row.keyId());
+                    }
+                    case DAY -> g.writeStringField("day", row.day());
+                }
+                g.writeNumberField("requests", row.requests());
+                g.writeNumberField("input_tokens", row.inputTokens());
+                g.writeNumberField("output_tokens", row.outputTokens());
+                g.writeNumberField("cached_input_tokens", row.cachedInputTokens());
+                g.writeNumberField("reasoning_tokens", row.reasoningTokens());
+                g.writeFieldName("cost_usd");
+                g.writeNumber(Money.toUsd(row.costNanos()).toPlainString());
+                g.writeNumberField("cost_nanos", row.costNanos());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+}

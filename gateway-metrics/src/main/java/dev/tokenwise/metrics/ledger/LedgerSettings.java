@@ -1,0 +1,36 @@
+package dev.tokenwise.metrics.ledger;
+
+/**
+ * Tuning of a {@link SqliteLedger}; tests shorten the timeouts.
+ *
+ * @param queueCapacity records the writer queue holds before {@link SqliteLedger#accept} blocks its caller
+ * @param batchSize the most records written in one transaction
+ * @param busyTimeoutMillis how long a statement waits for a lock held by another connection
+ * @param initialBackoffMillis the first pause after a failed write
+ * @param maxBackoffMillis the longest pause between retries (the pause doubles up to it)
+ * @param closeTimeoutMillis how long {@link SqliteLedger#close} keeps retrying a failing write
+ */
+record LedgerSettings(int queueCapacity, int batchSize, int busyTimeoutMillis, long initialBackoffMillis,
+                      long maxBackoffMillis, long closeTimeoutMillis) {
+
+    static final LedgerSettings DEFAULTS = new LedgerSettings(100_000, 500, 5_000, 50, 5_000, 30_000);
+
+    LedgerSettings {
+        check(queueCapacity, "queueCapacity");
+        check(batchSize, "batchSize");
+        check(busyTimeoutMillis, "busyTimeoutMillis");
+        check(initialBackoffMillis, "initialBackoffMillis");
+        check(maxBackoffMillis, "maxBackoffMillis");
+        check(closeTimeoutMillis, "closeTimeoutMillis");
+        if (maxBackoffMillis < initialBackoffMillis) {
+            throw new IllegalArgumentException("maxBackoffMillis: " + maxBackoffMillis
+                    + " (expected: >= initialBackoffMillis " + initialBackoffMillis + ")");
+        }
+    }
+
+    private static void check(long value, String name) {
+        if (value <= 0) {
+            throw new IllegalArgumentException(name + ": " + value + " (expected: > 0)");
+        }
+    }
+}

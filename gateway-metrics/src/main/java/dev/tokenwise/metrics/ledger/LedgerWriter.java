@@ -1,0 +1,287 @@
+package dev.tokenwise.metrics.ledger;
+
+import dev.tokenwise.core.model.UsageRecord;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The single writer of {@code usage_records}: a bounded queue drained by one thread in batched transactions.
+ *
+ * <p>Implementation note: {@link #accept} (one dispatcher thread) counts the record in {@code accepted}
+ * and then puts it in the queue, blocking only that thread when the queue is full. The writer thread
+ * takes whatever is queued, up to {@code batchSize}, inserts it with one prepared statement and commits.
+ * Records are committed in the order they were accepted, so "every record accepted before a given moment
+ * is durable" is simply {@code committed >= accepted-at-that-moment}, which is what {@link #flush} waits
+ * for. A batch that fails (locked file, full disk, I/O error) stays in the writer's hands and is retried
+ * whole on a fresh connection after a pause that doubles up to {@code maxBackoffMillis}; meanwhile
+ * records keep queueing, so nothing is dropped: at worst the queue fills and the dispatcher waits. The
+ * failure is visible through {@link #healthy}, {@link #lastError} and {@link #pendingRecords}, and logged
+ * once when it starts and once when it ends.
+ */
+final class LedgerWriter {
+    private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
+    private static final long POLL_MILLIS = 100;
+
+    private final LedgerConnections connections;
+    private final LedgerSettings settings;
+    private final BlockingQueue<UsageRecord> queue;
+    private final Thread thread;
+    private final AtomicLong accepted = new AtomicLong();
+    private final Object progress = new Object();
+    /** Records committed; written by the writer thread only, under {@code progress}. */
+    private volatile long committed;
+    private volatile long batchesCommitted;
+    private volatile int largestBatch;
+    private volatile boolean healthy = true;
+    private volatile String lastError;
+    private volatile boolean closing;
+    private volatile long closeDeadlineNanos;
+
+    // Confined to the writer thread.
+    private Connection connection;
+    private PreparedStatement insert;
+    private long failingSinceNanos;
+
+    LedgerWriter(LedgerConnections connections, LedgerSettings settings) {
+        this.connections = connections;
+        this.settings = settings;
+        this.queue = new ArrayBlockingQueue<>(settings.queueCapacity());
+        this.thread = new Thread(this::run, "tokenwise-ledger-writer");
+        this.thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    /** Queues a record; blocks the caller only while the queue is full. Never drops it. */
+    void accept(UsageRecord record) {
+        if (closing) {
+            throw new IllegalStateException("ledger " + connections.file() + " is closed: record " + record.id()
+                    + " was not written");
+        }
+        accepted.incrementAndGet();
+        boolean interrupted = false;
+        while (true) {
+            try {
+                queue.put(record);
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true; // the record is counted as accepted: it must reach the queue
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Waits until every record accepted before this call is committed; {@code false} on timeout. */
+    boolean flush(Duration timeout) {
+        long target = accepted.get();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (progress) {
+            while (committed < target) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(progress, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return committed >= target;
+                }
+            }
+        }
+        return true;
+    }
+
+    boolean healthy() {
+        return healthy;
+    }
+
+    String lastError() {
+        return lastError;
+    }
+
+    long pendingRecords() {
+        return accepted.get() - committed;
+    }
+
+    long committedRecords() {
+        return committed;
+    }
+
+    long batchesCommitted() {
+        return batchesCommitted;
+    }
+
+    int largestBatch() {
+        return largestBatch;
+    }
+
+    /** Stops intake, lets the writer commit everything queued (retrying up to the close timeout), then returns. */
+    void close() {
+        closeDeadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(settings.closeTimeoutMillis());
+        closing = true;
+        long waitMillis = settings.closeTimeoutMillis() + settings.busyTimeoutMillis() + settings.maxBackoffMillis()
+                + POLL_MILLIS + 1_000;
+        try {
+            thread.join(waitMillis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (thread.isAlive()) {
+            log.error("Usage ledger {}: the writer did not stop within {} ms; {} records not written (last error: {})",
+                    connections.file(), waitMillis, pendingRecords(), lastError);
+        }
+    }
+
+    private void run() {
+        try {
+            writeUntilClosed();
+        } catch (Throwable t) {
+            lastError = "writer thread died: " + t;
+            healthy = false;
+            log.error("Usage ledger {}: the writer thread died; {} records not written", connections.file(),
+                    pendingRecords(), t);
+            throw t;
+        } finally {
+            discardConnection();
+        }
+    }
+
+    private void writeUntilClosed() {
+        List<UsageRecord> batch = new ArrayList<>(settings.batchSize());
+        long backoffMillis = settings.initialBackoffMillis();
+        while (true) {
+            if (batch.isEmpty()) {
+                UsageRecord first = poll();
+                if (first == null) {
+                    if (closing && queue.isEmpty()) {
+                        return;
+                    }
+                    continue;
+                }
+                batch.add(first);
+                queue.drainTo(batch, settings.batchSize() - 1);
+            }
+            try {
+                write(batch);
+            } catch (SQLException | RuntimeException e) {
+                discardConnection();
+                failed(e);
+                if (closing && System.nanoTime() - closeDeadlineNanos >= 0) {
+                    log.error("Usage ledger {}: closing with {} records not written after retrying for {} ms (last error: {})",
+                            connections.file(), pendingRecords(), settings.closeTimeoutMillis(), lastError);
+                    return;
+                }
+                pause(backoffMillis);
+                backoffMillis = Math.min(backoffMillis * 2, settings.maxBackoffMillis());
+                continue;
+            }
+            int written = batch.size();
+            batch.clear();
+            backoffMillis = settings.initialBackoffMillis();
+            if (!healthy) {
+                recovered(written);
+            }
+        }
+    }
+
+    private UsageRecord poll() {
+        try {
+            return queue.poll(POLL_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            return null; // stopping is driven by the closing flag, not by interrupts
+        }
+    }
+
+    private void write(List<UsageRecord> batch) throws SQLException {
+        if (connection == null) {
+            Connection c = connections.open();
+            try {
+                // Cheap when the schema is there; recreates it if the file was deleted under us.
+                LedgerSchema.ensure(c, connections.file());
+                c.setAutoCommit(false);
+                insert = c.prepareStatement(UsageRecordRows.INSERT);
+            } catch (SQLException | RuntimeException e) {
+                LedgerConnections.closeQuietly(c);
+                throw e;
+            }
+            connection = c;
+        }
+        for (UsageRecord record : batch) {
+            UsageRecordRows.bind(insert, record);
+            insert.addBatch();
+        }
+        int[] counts = insert.executeBatch();
+        connection.commit();
+        synchronized (progress) {
+            committed += batch.size();
+            batchesCommitted++;
+            largestBatch = Math.max(largestBatch, batch.size());
+            progress.notifyAll();
+        }
+        for (int i = 0; i < counts.length; i++) {
+            if (counts[i] == 0) {
+                log.warn("Usage ledger {} already holds a record with id {}: the stored row was kept",
+                        connections.file(), batch.get(i).id());
+            }
+        }
+    }
+
+    private void failed(Exception e) {
+        String message = e.getMessage() != null ? e.getMessage() : e.getClass().getName();
+        lastError = message;
+        if (healthy) {
+            failingSinceNanos = System.nanoTime();
+            healthy = false;
+            log.warn("Usage ledger {} cannot write ({}): keeping {} records in memory and retrying",
+                    connections.file(), message, pendingRecords());
+        } else {
+            log.debug("Usage ledger {} still cannot write: {}", connections.file(), message);
+        }
+    }
+
+    private void recovered(int written) {
+        long failedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - failingSinceNanos);
+        healthy = true;
+        lastError = null;
+        log.info("Usage ledger {} writes again after {} ms of failures ({} records written, {} pending)",
+                connections.file(), failedMillis, written, pendingRecords());
+    }
+
+    private void discardConnection() {
+        if (connection == null) {
+            return;
+        }
+        try {
+            connection.rollback();
+        } catch (SQLException ignored) {
+            // the connection is closed next; SQLite rolls back an open transaction on close anyway
+        }
+        LedgerConnections.closeQuietly(insert);
+        LedgerConnections.closeQuietly(connection);
+        insert = null;
+        connection = null;
+    }
+
+    private static void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException ignored) {
+            // stopping is driven by the closing flag
+        }
+    }
+}

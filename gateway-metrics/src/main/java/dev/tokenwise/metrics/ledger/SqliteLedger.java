@@ -1,0 +1,431 @@
+package dev.tokenwise.metrics.ledger;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tokenwise.core.config.BudgetConfig;
+import dev.tokenwise.core.config.BudgetPeriod;
+import dev.tokenwise.core.model.UsageRecord;
+import dev.tokenwise.core.spi.SpendStore;
+import dev.tokenwise.core.spi.TeamStore;
+import dev.tokenwise.core.spi.UsageSink;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedded usage ledger: one SQLite file (WAL mode) holding every {@link UsageRecord}, and the teams,
+ * budgets and virtual keys changed through the admin API. Its schema is documented in {@code docs/storage.md}.
+ *
+ * <p>Records arrive through {@link #accept} on the accounting core's dispatcher thread and are written by
+ * one writer thread ({@code tokenwise-ledger-writer}) in batched transactions, so neither the event loops
+ * nor the dispatcher ever wait for the disk (the dispatcher waits only when 100 000 records are queued).
+ * A write that fails (locked file, full disk) is retried with backoff, the batch kept in memory; while it
+ * fails {@link #healthy()} is {@code false} and {@link #lastError()} says why. Reads ({@link SpendStore},
+ * {@link #find}, {@link #usage}) run on the caller's thread on a connection of their own, beside the
+ * writer; the {@link TeamStore} methods are for admin traffic and are serialised.
+ *
+ * <p>Durability: with {@link Sync#NORMAL} a committed transaction survives a kill of the process (not
+ * necessarily a power loss); with {@link Sync#STRICT} it also survives a power loss. Records are committed
+ * within milliseconds of reaching the ledger because the writer drains continuously.
+ *
+ * <pre>{@code
+ * try (SqliteLedger ledger = SqliteLedger.open(Path.of("data/tokenwise.db"), SqliteLedger.Sync.NORMAL)) {
+ *     long spent = ledger.teamSpentNanos("demo", Periods.startMillis(BudgetPeriod.DAILY, now, ZoneOffset.UTC));
+ *     AccountingCore accounting = new AccountingCore(List.of(ledger), 65_536, 100_000);
+ *     ...
+ * }
+ * }</pre>
+ */
+public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** How hard a commit is pushed to the disk. */
+    public enum Sync {
+        /** {@code synchronous=NORMAL}: a committed record survives a process kill, not necessarily a power loss. */
+        NORMAL,
+        /** {@code synchronous=FULL}: every commit is synced to the disk, so it also survives a power loss. */
+        STRICT
+    }
+
+    private final Path file;
+    private final Sync sync;
+    private final LedgerConnections connections;
+    private final LedgerWriter writer;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    /** The admin connection, guarded by {@code this}; opened on first use, dropped after a failure. */
+    private Connection admin;
+
+    private SqliteLedger(Path file, Sync sync, LedgerConnections connections, LedgerWriter writer) {
+        this.file = file;
+        this.sync = sync;
+        this.connections = connections;
+        this.writer = writer;
+    }
+
+    /**
+     * Opens (creating it and its parent directories if needed) the ledger file and starts its writer.
+     *
+     * @throws IllegalStateException when the file cannot be opened, is not a ledger, or has a newer schema
+     */
+    public static SqliteLedger open(Path file, Sync sync) {
+        return open(file, sync, LedgerSettings.DEFAULTS);
+    }
+
+    static SqliteLedger open(Path file, Sync sync, LedgerSettings settings) {
+        Objects.requireNonNull(sync, "sync");
+        Path absolute = file.toAbsolutePath().normalize();
+        try {
+            if (absolute.getParent() != null) {
+                Files.createDirectories(absolute.getParent());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the directory of ledger file " + absolute, e);
+        }
+        LedgerConnections connections = new LedgerConnections(absolute, sync, settings.busyTimeoutMillis());
+        try (Connection c = connections.open()) {
+            String mode = LedgerConnections.enableWal(c);
+            if (!"wal".equalsIgnoreCase(mode)) {
+                log.warn("Usage ledger {} runs in journal mode {} instead of WAL (does the file system support it?): "
+                        + "readers may wait for the writer", absolute, mode);
+            }
+            LedgerSchema.ensure(c, absolute);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot open ledger file " + absolute + ": " + e.getMessage(), e);
+        }
+        LedgerWriter writer = new LedgerWriter(connections, settings);
+        writer.start();
+        log.info("Usage ledger {} open (schema version {}, WAL, sync {})", absolute, LedgerSchema.VERSION,
+                sync.name().toLowerCase(Locale.ROOT));
+        return new SqliteLedger(absolute, sync, connections, writer);
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    public Sync sync() {
+        return sync;
+    }
+
+    // ---- writes -------------------------------------------------------------------------------------
+
+    /**
+     * Queues a record for the writer. Called on the dispatcher thread; blocks it only while the queue is
+     * full (the writer is failing or far behind), never drops the record.
+     *
+     * @throws IllegalStateException after {@link #close}
+     */
+    @Override
+    public void accept(UsageRecord record) {
+        Objects.requireNonNull(record.id(), "record.id");
+        Objects.requireNonNull(record.usage(), "record.usage");
+        writer.accept(record);
+    }
+
+    /** Waits until every record accepted before this call is committed; {@code false} when the timeout passed first. */
+    public boolean flush(Duration timeout) {
+        return writer.flush(timeout);
+    }
+
+    /** {@code false} while writes fail and records wait in memory. */
+    public boolean healthy() {
+        return writer.healthy();
+    }
+
+    /** Why writes fail, while they do. */
+    public Optional<String> lastError() {
+        return Optional.ofNullable(writer.lastError());
+    }
+
+    /** Records accepted but not committed yet (queued or in a batch being written or retried). */
+    public long pendingRecords() {
+        return writer.pendingRecords();
+    }
+
+    /** Records committed since this ledger was opened. */
+    public long committedRecords() {
+        return writer.committedRecords();
+    }
+
+    LedgerWriter writer() {
+        return writer;
+    }
+
+    LedgerConnections connections() {
+        return connections;
+    }
+
+    // ---- reads --------------------------------------------------------------------------------------
+
+    @Override
+    public long teamSpentNanos(String team, long fromMillis) {
+        return sum("team spend", "SELECT COALESCE(SUM(cost_nanos), 0) FROM usage_records WHERE team = ? AND created_at >= ?",
+                team, fromMillis);
+    }
+
+    @Override
+    public long keySpentNanos(String keyId, long fromMillis) {
+        return sum("key spend", "SELECT COALESCE(SUM(cost_nanos), 0) FROM usage_records WHERE key_id = ? AND created_at >= ?",
+                keyId, fromMillis);
+    }
+
+    private long sum(String what, String sql, String holder, long fromMillis) {
+        return connections.read(what, c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setString(1, holder);
+                ps.setLong(2, fromMillis);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? rs.getLong(1) : 0L;
+                }
+            }
+        });
+    }
+
+    /** The committed record of a call, if the ledger has it. */
+    public Optional<UsageRecord> find(String id) {
+        return connections.read("find", c -> {
+            try (PreparedStatement ps = c.prepareStatement(UsageRecordRows.SELECT_BY_ID)) {
+                ps.setString(1, id);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(UsageRecordRows.read(rs)) : Optional.empty();
+                }
+            }
+        });
+    }
+
+    /**
+     * Usage totals of the committed records created in {@code [fromMillis, toMillis)}, grouped and ordered by
+     * {@code groupBy}'s fields.
+     *
+     * @param teamFilter only this team's records, or {@code null} for all teams
+     */
+    public List<UsageRow> usage(GroupBy groupBy, long fromMillis, long toMillis, String teamFilter) {
+        String groupColumns = switch (groupBy) {
+            case TEAM -> "team";
+            case MODEL -> "model";
+            case KEY -> "team, key_id";
+            case DAY -> "day";
+        };
+        String selectColumns = groupBy == GroupBy.DAY
+                ? "strftime('%Y-%m-%d', created_at / 1000, 'unixepoch') AS day" : groupColumns;
+        String sql = "SELECT " + selectColumns + ", COUNT(*), SUM(input_tokens), SUM(output_tokens), "
+                + "SUM(cached_input_tokens), SUM(reasoning_tokens), SUM(cost_nanos) FROM usage_records "
+                + "WHERE created_at >= ? AND created_at < ?" + (teamFilter != null ? " AND team = ?" : "")
+                + " GROUP BY " + groupColumns + " ORDER BY " + groupColumns;
+        return connections.read("usage query", c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setLong(1, fromMillis);
+                ps.setLong(2, toMillis);
+                if (teamFilter != null) {
+                    ps.setString(3, teamFilter);
+                }
+                List<UsageRow> rows = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        int n = groupBy == GroupBy.KEY ? 3 : 2;
+                        String first = rs.getString(1);
+                        rows.add(new UsageRow(
+                                groupBy == GroupBy.TEAM || groupBy == GroupBy.KEY ? first : null,
+                                groupBy == GroupBy.KEY ? rs.getString(2) : null,
+                                groupBy == GroupBy.MODEL ? first : null,
+                                groupBy == GroupBy.DAY ? first : null,
+                                rs.getLong(n), rs.getLong(n + 1), rs.getLong(n + 2), rs.getLong(n + 3),
+                                rs.getLong(n + 4), rs.getLong(n + 5)));
+                    }
+                }
+                return rows;
+            }
+        });
+    }
+
+    /** The cost of every committed record, in nano-USD. */
+    public long totalCostNanos() {
+        return connections.read("total cost", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT COALESCE(SUM(cost_nanos), 0) FROM usage_records");
+                 ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : 0L;
+            }
+        });
+    }
+
+    // ---- teams and keys (admin API) -----------------------------------------------------------------
+
+    @Override
+    public synchronized List<StoredTeam> teams() {
+        return admin("list teams", c -> {
+            List<StoredTeam> teams = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT name, limit_nanos, period, updated_at FROM teams ORDER BY name");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    teams.add(new StoredTeam(rs.getString(1), budget(rs, 2, 3), rs.getLong(4)));
+                }
+            }
+            return teams;
+        });
+    }
+
+    @Override
+    public synchronized List<StoredKey> keys() {
+        return admin("list keys", c -> {
+            List<StoredKey> keys = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, team, hash_hex, models, limit_nanos, period, "
+                    + "created_at, revoked_at FROM api_keys ORDER BY created_at, id");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    keys.add(new StoredKey(rs.getString(1), rs.getString(2), rs.getString(3), models(rs.getString(4)),
+                            budget(rs, 5, 6), rs.getLong(7), rs.getLong(8)));
+                }
+            }
+            return keys;
+        });
+    }
+
+    @Override
+    public synchronized void saveTeam(StoredTeam team) {
+        admin("save team " + team.name(), c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO teams (name, limit_nanos, period, updated_at) "
+                    + "VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET limit_nanos = excluded.limit_nanos, "
+                    + "period = excluded.period, updated_at = excluded.updated_at")) {
+                ps.setString(1, team.name());
+                bindBudget(ps, 2, team.budget());
+                ps.setLong(4, team.updatedAtMillis());
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalArgumentException when another key id already has the same hash
+     */
+    @Override
+    public synchronized void saveKey(StoredKey key) {
+        admin("save key " + key.id(), c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO api_keys (id, team, hash_hex, models, limit_nanos, "
+                    + "period, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                    + "team = excluded.team, hash_hex = excluded.hash_hex, models = excluded.models, "
+                    + "limit_nanos = excluded.limit_nanos, period = excluded.period, created_at = excluded.created_at, "
+                    + "revoked_at = excluded.revoked_at")) {
+                ps.setString(1, key.id());
+                ps.setString(2, key.team());
+                ps.setString(3, key.hashHex());
+                ps.setString(4, modelsJson(key.models()));
+                bindBudget(ps, 5, key.budget());
+                ps.setLong(7, key.createdAtMillis());
+                if (key.revoked()) {
+                    ps.setLong(8, key.revokedAtMillis());
+                } else {
+                    ps.setNull(8, Types.INTEGER);
+                }
+                return ps.executeUpdate();
+            } catch (SQLException e) {
+                if (String.valueOf(e.getMessage()).contains("api_keys.hash_hex")) {
+                    throw new IllegalArgumentException("key " + key.id() + ": another key with the same secret is stored");
+                }
+                throw e;
+            }
+        });
+    }
+
+    @Override
+    public synchronized boolean revokeKey(String id, long atMillis) {
+        return admin("revoke key " + id, c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")) {
+                ps.setLong(1, atMillis);
+                ps.setString(2, id);
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    /** Runs admin work on the admin connection; call while holding {@code this}. */
+    private <T> T admin(String what, LedgerConnections.SqlWork<T> work) {
+        if (closed.get()) {
+            throw new IllegalStateException("ledger " + file + " is closed");
+        }
+        try {
+            if (admin == null) {
+                admin = connections.open();
+            }
+            return work.apply(admin);
+        } catch (SQLException e) {
+            LedgerConnections.closeQuietly(admin);
+            admin = null;
+            throw new IllegalStateException("ledger " + file + ": " + what + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static BudgetConfig budget(ResultSet rs, int limitColumn, int periodColumn) throws SQLException {
+        long limit = rs.getLong(limitColumn);
+        if (rs.wasNull()) {
+            return null;
+        }
+        return new BudgetConfig(limit, BudgetPeriod.valueOf(rs.getString(periodColumn).toUpperCase(Locale.ROOT)));
+    }
+
+    private static void bindBudget(PreparedStatement ps, int index, BudgetConfig budget) throws SQLException {
+        if (budget == null) {
+            ps.setNull(index, Types.INTEGER);
+            ps.setNull(index + 1, Types.VARCHAR);
+        } else {
+            ps.setLong(index, budget.limitNanos());
+            ps.setString(index + 1, budget.period().label());
+        }
+    }
+
+    private static String modelsJson(List<String> models) {
+        try {
+            return JSON.writeValueAsString(models);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write a list of strings as JSON", e);
+        }
+    }
+
+    private static List<String> models(String json) throws SQLException {
+        try {
+            return Arrays.asList(JSON.readValue(json, String[].class));
+        } catch (JsonProcessingException e) {
+            throw new SQLException("api_keys.models is not a JSON array of strings: " + json, e);
+        }
+    }
+
+    // ---- lifecycle ----------------------------------------------------------------------------------
+
+    /**
+     * Stops intake, commits every record accepted so far (retrying a failing write for up to 30 seconds,
+     * then logging how many records could not be written), and closes the file. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        writer.close();
+        synchronized (this) {
+            LedgerConnections.closeQuietly(admin);
+            admin = null;
+        }
+        connections.close();
+        log.info("Usage ledger {} closed ({} records committed since open)", file, writer.committedRecords());
+    }
+}

@@ -1,0 +1,82 @@
+package dev.tokenwise.metrics.ledger;
+
+import dev.tokenwise.core.model.CallStatus;
+import dev.tokenwise.core.model.Endpoint;
+import dev.tokenwise.core.model.TokenUsage;
+import dev.tokenwise.core.model.UsageRecord;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.util.Locale;
+
+/** Maps a {@link UsageRecord} to a row of {@code usage_records} and back. */
+final class UsageRecordRows {
+    static final String COLUMNS = "id, created_at, team, key_id, model, provider, endpoint, stream, status, http_status, "
+            + "input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, "
+            + "usage_from_provider, local_input_tokens, local_output_tokens, local_estimated, cost_nanos, "
+            + "task_id, task_attempt, finish_reason, latency_micros, upstream_latency_micros, ttft_micros";
+
+    /**
+     * {@code OR IGNORE}: a batch retried after a commit that reported failure but reached the file must not
+     * fail forever on its own rows; the writer logs every row the database already had.
+     */
+    static final String INSERT = "INSERT OR IGNORE INTO usage_records (" + COLUMNS + ") VALUES ("
+            + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+    static final String SELECT_BY_ID = "SELECT " + COLUMNS + " FROM usage_records WHERE id = ?";
+
+    private UsageRecordRows() {
+    }
+
+    static void bind(PreparedStatement ps, UsageRecord r) throws SQLException {
+        TokenUsage u = r.usage();
+        int i = 1;
+        ps.setString(i++, r.id());
+        ps.setLong(i++, r.createdAtMillis());
+        ps.setString(i++, r.team());
+        ps.setString(i++, r.keyId());
+        ps.setString(i++, r.model());
+        ps.setString(i++, r.provider());
+        ps.setString(i++, r.endpoint() == null ? null : r.endpoint().clientPath());
+        ps.setInt(i++, r.stream() ? 1 : 0);
+        ps.setString(i++, r.status() == null ? null : r.status().label());
+        ps.setInt(i++, r.httpStatus());
+        ps.setLong(i++, u.inputTokens());
+        ps.setLong(i++, u.cachedInputTokens());
+        ps.setLong(i++, u.cacheWriteTokens());
+        ps.setLong(i++, u.outputTokens());
+        ps.setLong(i++, u.reasoningTokens());
+        ps.setInt(i++, r.usageFromProvider() ? 1 : 0);
+        ps.setLong(i++, r.localInputTokens());
+        ps.setLong(i++, r.localOutputTokens());
+        ps.setInt(i++, r.localEstimated() ? 1 : 0);
+        ps.setLong(i++, r.costNanos());
+        ps.setString(i++, r.taskId());
+        if (r.taskAttempt() > 0) {
+            ps.setInt(i++, r.taskAttempt());
+        } else {
+            ps.setNull(i++, Types.INTEGER);
+        }
+        ps.setString(i++, r.finishReason());
+        ps.setLong(i++, r.latencyMicros());
+        ps.setLong(i++, r.upstreamLatencyMicros());
+        ps.setLong(i, r.ttftMicros());
+    }
+
+    /** The record of the current row of a result set selected with {@link #COLUMNS}. */
+    static UsageRecord read(ResultSet rs) throws SQLException {
+        String endpoint = rs.getString("endpoint");
+        String status = rs.getString("status");
+        TokenUsage usage = new TokenUsage(rs.getLong("input_tokens"), rs.getLong("cached_input_tokens"),
+                rs.getLong("cache_write_tokens"), rs.getLong("output_tokens"), rs.getLong("reasoning_tokens"));
+        return new UsageRecord(rs.getString("id"), rs.getString("team"), rs.getString("key_id"),
+                rs.getString("model"), rs.getString("provider"), endpoint == null ? null : Endpoint.ofPath(endpoint),
+                rs.getInt("stream") != 0, status == null ? null : CallStatus.valueOf(status.toUpperCase(Locale.ROOT)),
+                rs.getInt("http_status"), usage, rs.getInt("usage_from_provider") != 0,
+                rs.getLong("local_input_tokens"), rs.getLong("local_output_tokens"), rs.getInt("local_estimated") != 0,
+                rs.getLong("cost_nanos"), rs.getString("task_id"), rs.getInt("task_attempt"),
+                rs.getString("finish_reason"), rs.getLong("created_at"), rs.getLong("latency_micros"),
+                rs.getLong("upstream_latency_micros"), rs.getLong("ttft_micros"));
+    }
+}

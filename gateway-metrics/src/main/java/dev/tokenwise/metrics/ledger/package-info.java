@@ -1,0 +1,2 @@
+/** The durable usage ledger: every usage record, teams and virtual keys in one embedded SQLite file. */
+package dev.tokenwise.metrics.ledger;

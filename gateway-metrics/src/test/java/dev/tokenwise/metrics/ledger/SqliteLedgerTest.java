@@ -1,0 +1,413 @@
+package dev.tokenwise.metrics.ledger;
+
+import static dev.tokenwise.metrics.ledger.TestRecords.fullRecord;
+import static dev.tokenwise.metrics.ledger.TestRecords.record;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tokenwise.core.auth.KeyHashes;
+import dev.tokenwise.core.budget.Periods;
+import dev.tokenwise.core.config.BudgetConfig;
+import dev.tokenwise.core.config.BudgetPeriod;
+import dev.tokenwise.core.model.TokenUsage;
+import dev.tokenwise.core.model.UsageRecord;
+import dev.tokenwise.core.spi.TeamStore.StoredKey;
+import dev.tokenwise.core.spi.TeamStore.StoredTeam;
+import dev.tokenwise.metrics.ledger.SqliteLedger.Sync;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SqliteLedgerTest {
+    /** Short lock waits and backoff, so failure tests take milliseconds. */
+    private static final LedgerSettings FAST = new LedgerSettings(100_000, 500, 100, 10, 100, 5_000);
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void writesEveryRecordInBatchedTransactions() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        int records = 5_000;
+        long totalNanos = 0;
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            for (int i = 0; i < records; i++) {
+                ledger.accept(record("req_" + i, i % 2 == 0 ? "a" : "b", "k", "m", 1_000 + i, i));
+                totalNanos += i;
+            }
+            assertTrue(ledger.flush(WAIT));
+            assertEquals(0, ledger.pendingRecords());
+            assertEquals(records, ledger.committedRecords());
+            assertEquals(totalNanos, ledger.totalCostNanos());
+            long batches = ledger.writer().batchesCommitted();
+            int largest = ledger.writer().largestBatch();
+            assertTrue(batches < records, "expected batched transactions, got " + batches + " for " + records + " records");
+            assertTrue(largest > 1 && largest <= 500, "largest batch " + largest);
+        }
+        assertEquals(records, count(file, "usage_records"));
+    }
+
+    @Test
+    void storesEveryFieldOfARecord() {
+        UsageRecord full = fullRecord("req_full", 1_764_000_000_123L);
+        UsageRecord plain = record("req_plain", "demo", "demo-key", "sim-small", 1_764_000_000_456L, 1_500,
+                TokenUsage.of(12, 34));
+        try (SqliteLedger ledger = SqliteLedger.open(dir.resolve("ledger.db"), Sync.NORMAL)) {
+            ledger.accept(full);
+            ledger.accept(plain);
+            assertTrue(ledger.flush(WAIT));
+            assertEquals(Optional.of(full), ledger.find("req_full"));
+            assertEquals(Optional.of(plain), ledger.find("req_plain"));
+            assertEquals(Optional.empty(), ledger.find("req_unknown"));
+        }
+    }
+
+    @Test
+    void writesTheClientPathTheLowerCaseStatusAndNullForAnAbsentAttempt() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            ledger.accept(fullRecord("req_full", 1_000));
+            ledger.accept(record("req_plain", "demo", "demo-key", "sim-small", 2_000, 7));
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT id, endpoint, status, task_attempt, created_at, cost_nanos, stream "
+                     + "FROM usage_records ORDER BY created_at")) {
+            assertTrue(rs.next());
+            assertEquals("/v1/messages", rs.getString("endpoint"));
+            assertEquals("client_cancelled", rs.getString("status"));
+            assertEquals(3, rs.getInt("task_attempt"));
+            assertEquals(1_000, rs.getLong("created_at"));
+            assertEquals(123_456_789L, rs.getLong("cost_nanos"));
+            assertEquals(1, rs.getInt("stream"));
+            assertTrue(rs.next());
+            assertEquals("/v1/chat/completions", rs.getString("endpoint"));
+            assertEquals("ok", rs.getString("status"));
+            rs.getInt("task_attempt");
+            assertTrue(rs.wasNull());
+        }
+    }
+
+    @Test
+    void restoresTeamSpendOfThePeriod() {
+        Path file = dir.resolve("ledger.db");
+        long now = Instant.parse("2026-11-28T15:00:00Z").toEpochMilli();
+        long dayStart = Periods.startMillis(BudgetPeriod.DAILY, now, ZoneOffset.UTC);
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            ledger.accept(record("req_1", "a", "a1", "m", dayStart - 1, 1_000)); // yesterday
+            ledger.accept(record("req_2", "a", "a1", "m", dayStart, 200));
+            ledger.accept(record("req_3", "a", "a1", "m", now, 30));
+            ledger.accept(record("req_4", "a", "a2", "m", now, 4));
+            ledger.accept(record("req_5", "b", "b1", "m", now, 50_000));
+        }
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            assertEquals(234, ledger.teamSpentNanos("a", dayStart));
+            assertEquals(1_234, ledger.teamSpentNanos("a", 0));
+            assertEquals(230, ledger.keySpentNanos("a1", dayStart));
+            assertEquals(4, ledger.keySpentNanos("a2", dayStart));
+            assertEquals(50_000, ledger.teamSpentNanos("b", dayStart));
+            assertEquals(0, ledger.teamSpentNanos("nobody", 0));
+            assertEquals(0, ledger.keySpentNanos("no-key", 0));
+        }
+    }
+
+    @Test
+    void keepsRecordsInMemoryAndRetriesWhileTheFileIsLocked() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL, FAST)) {
+            ledger.accept(record("req_before", "a", "a1", "m", 1, 1));
+            assertTrue(ledger.flush(WAIT));
+            try (Connection lock = DriverManager.getConnection("jdbc:sqlite:" + file);
+                 Statement s = lock.createStatement()) {
+                s.execute("BEGIN EXCLUSIVE");
+                for (int i = 0; i < 100; i++) {
+                    ledger.accept(record("req_" + i, "a", "a1", "m", 2 + i, 10));
+                }
+                await(() -> !ledger.healthy());
+                String error = ledger.lastError().orElseThrow();
+                assertTrue(error.contains("SQLITE_BUSY") || error.contains("locked"), error);
+                assertFalse(ledger.flush(Duration.ofMillis(300)));
+                assertEquals(100, ledger.pendingRecords());
+                assertFalse(ledger.healthy());
+                s.execute("COMMIT");
+            }
+            assertTrue(ledger.flush(WAIT));
+            assertTrue(ledger.healthy());
+            assertEquals(Optional.empty(), ledger.lastError());
+            assertEquals(0, ledger.pendingRecords());
+            assertEquals(1 + 100 * 10, ledger.totalCostNanos());
+        }
+        assertEquals(101, count(file, "usage_records"));
+    }
+
+    @Test
+    void closeCommitsEverythingAcceptedBeforeIt() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        SqliteLedger ledger = SqliteLedger.open(file, Sync.STRICT);
+        for (int i = 0; i < 2_000; i++) {
+            ledger.accept(record("req_" + i, "a", "a1", "m", i, 1));
+        }
+        ledger.close();
+        ledger.close(); // idempotent
+        assertEquals(2_000, count(file, "usage_records"));
+        assertThrows(IllegalStateException.class, () -> ledger.accept(record("req_late", "a", "a1", "m", 1, 1)));
+    }
+
+    @Test
+    void closeGivesUpWithinItsTimeoutWhenTheFileStaysLocked() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        LedgerSettings shortClose = new LedgerSettings(1_000, 500, 50, 10, 50, 300);
+        SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL, shortClose);
+        try (Connection lock = DriverManager.getConnection("jdbc:sqlite:" + file);
+             Statement s = lock.createStatement()) {
+            s.execute("BEGIN EXCLUSIVE");
+            ledger.accept(record("req_stuck", "a", "a1", "m", 1, 1));
+            long start = System.nanoTime();
+            ledger.close();
+            long tookMillis = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(tookMillis < 5_000, "close took " + tookMillis + " ms");
+            assertEquals(1, ledger.pendingRecords());
+            assertFalse(ledger.healthy());
+            s.execute("ROLLBACK");
+        }
+    }
+
+    @Test
+    void reopensAnExistingFileWithoutLosingRows() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            for (int i = 0; i < 10; i++) {
+                ledger.accept(record("req_a" + i, "a", "a1", "m", i, 100));
+            }
+            ledger.saveTeam(new StoredTeam("a", new BudgetConfig(5_000_000_000L, BudgetPeriod.DAILY), 1));
+        }
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            assertEquals(1_000, ledger.totalCostNanos());
+            for (int i = 0; i < 5; i++) {
+                ledger.accept(record("req_b" + i, "a", "a1", "m", 100 + i, 1));
+            }
+        }
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            assertEquals(1_005, ledger.totalCostNanos());
+            assertEquals(List.of(new StoredTeam("a", new BudgetConfig(5_000_000_000L, BudgetPeriod.DAILY), 1)),
+                    ledger.teams());
+        }
+        assertEquals(15, count(file, "usage_records"));
+    }
+
+    @Test
+    void rejectsAFileWithANewerSchema() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            s.execute("PRAGMA user_version = 2");
+        }
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> SqliteLedger.open(file, Sync.NORMAL));
+        assertTrue(e.getMessage().contains("schema version 2"), e.getMessage());
+        assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
+    }
+
+    @Test
+    void rejectsAFileThatIsNotALedger() throws Exception {
+        Path file = dir.resolve("other.db");
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE notes (text TEXT)");
+        }
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> SqliteLedger.open(file, Sync.NORMAL));
+        assertTrue(e.getMessage().contains("not a Tokenwise ledger"), e.getMessage());
+    }
+
+    @Test
+    void createsTheSchemaInWalModeWithItsParentDirectories() throws Exception {
+        Path file = dir.resolve("data/nested/tokenwise.db");
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            assertTrue(Files.exists(file));
+            assertEquals(file.toAbsolutePath(), ledger.file());
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            assertEquals("wal", single(s, "PRAGMA journal_mode"));
+            assertEquals("1", single(s, "PRAGMA user_version"));
+            List<String> objects = new ArrayList<>();
+            try (ResultSet rs = s.executeQuery("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') "
+                    + "AND name NOT LIKE 'sqlite_%' ORDER BY name")) {
+                while (rs.next()) {
+                    objects.add(rs.getString(1));
+                }
+            }
+            assertEquals(List.of("api_keys", "api_keys_team", "teams", "usage_records", "usage_records_created_at",
+                    "usage_records_key_created_at", "usage_records_task_id", "usage_records_team_created_at"), objects);
+        }
+    }
+
+    @Test
+    void appliesTheSyncModeToItsConnections() {
+        try (SqliteLedger normal = SqliteLedger.open(dir.resolve("normal.db"), Sync.NORMAL);
+             SqliteLedger strict = SqliteLedger.open(dir.resolve("strict.db"), Sync.STRICT)) {
+            assertEquals(1, synchronous(normal)); // NORMAL
+            assertEquals(2, synchronous(strict)); // FULL
+        }
+    }
+
+    @Test
+    void groupsUsageByTeamModelKeyAndDay() {
+        try (SqliteLedger ledger = SqliteLedger.open(dir.resolve("ledger.db"), Sync.NORMAL)) {
+            acceptGroupingRecords(ledger);
+            assertTrue(ledger.flush(WAIT));
+
+            assertEquals(List.of(new UsageRow("a", null, null, null, 3, 300, 150, 60, 30, 700),
+                            new UsageRow("b", null, null, null, 1, 100, 50, 20, 10, 300)),
+                    ledger.usage(GroupBy.TEAM, 0, Long.MAX_VALUE, null));
+            assertEquals(List.of(new UsageRow(null, null, "m1", null, 3, 300, 150, 60, 30, 800),
+                            new UsageRow(null, null, "m2", null, 1, 100, 50, 20, 10, 200)),
+                    ledger.usage(GroupBy.MODEL, 0, Long.MAX_VALUE, null));
+            assertEquals(List.of(new UsageRow("a", "a1", null, null, 2, 200, 100, 40, 20, 500),
+                            new UsageRow("a", "a2", null, null, 1, 100, 50, 20, 10, 200),
+                            new UsageRow("b", "b1", null, null, 1, 100, 50, 20, 10, 300)),
+                    ledger.usage(GroupBy.KEY, 0, Long.MAX_VALUE, null));
+            assertEquals(List.of(new UsageRow(null, null, null, "2026-11-27", 1, 100, 50, 20, 10, 100),
+                            new UsageRow(null, null, null, "2026-11-28", 2, 200, 100, 40, 20, 500),
+                            new UsageRow(null, null, null, "2026-11-29", 1, 100, 50, 20, 10, 400)),
+                    ledger.usage(GroupBy.DAY, 0, Long.MAX_VALUE, null));
+        }
+    }
+
+    @Test
+    void limitsUsageToTheRangeAndTheTeam() {
+        try (SqliteLedger ledger = SqliteLedger.open(dir.resolve("ledger.db"), Sync.NORMAL)) {
+            acceptGroupingRecords(ledger);
+            assertTrue(ledger.flush(WAIT));
+            long day28 = millis("2026-11-28T00:00:00Z");
+            long day29 = millis("2026-11-29T00:00:00Z");
+            assertEquals(List.of(new UsageRow("a", null, null, null, 1, 100, 50, 20, 10, 200),
+                            new UsageRow("b", null, null, null, 1, 100, 50, 20, 10, 300)),
+                    ledger.usage(GroupBy.TEAM, day28, day29, null));
+            assertEquals(List.of(new UsageRow(null, null, "m1", null, 1, 100, 50, 20, 10, 300)),
+                    ledger.usage(GroupBy.MODEL, 0, Long.MAX_VALUE, "b"));
+            assertEquals(List.of(), ledger.usage(GroupBy.TEAM, 0, Long.MAX_VALUE, "nobody"));
+        }
+    }
+
+    @Test
+    void storesTeamsAndKeysChangedThroughTheAdminApi() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        String hash1 = KeyHashes.sha256Hex("secret-1");
+        String hash2 = KeyHashes.sha256Hex("secret-2");
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            ledger.saveTeam(new StoredTeam("demo", new BudgetConfig(5_000_000_000L, BudgetPeriod.DAILY), 1_000));
+            ledger.saveTeam(new StoredTeam("free", null, 1_001));
+            ledger.saveTeam(new StoredTeam("demo", new BudgetConfig(7_000_000_000L, BudgetPeriod.MONTHLY), 2_000));
+            ledger.saveKey(new StoredKey("key-1", "demo", hash1, List.of("sim-small", "gpt-4o"), null, 3_000, 0));
+            ledger.saveKey(new StoredKey("key-2", "demo", hash2, List.of(),
+                    new BudgetConfig(1_000_000_000L, BudgetPeriod.WEEKLY), 3_001, 0));
+            assertTrue(ledger.revokeKey("key-2", 4_000));
+            assertFalse(ledger.revokeKey("key-2", 5_000));
+            assertFalse(ledger.revokeKey("key-unknown", 5_000));
+            assertThrows(IllegalArgumentException.class,
+                    () -> ledger.saveKey(new StoredKey("key-3", "free", hash1, List.of(), null, 3_002, 0)));
+        }
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            assertEquals(List.of(new StoredTeam("demo", new BudgetConfig(7_000_000_000L, BudgetPeriod.MONTHLY), 2_000),
+                    new StoredTeam("free", null, 1_001)), ledger.teams());
+            List<StoredKey> keys = ledger.keys();
+            assertEquals(List.of(new StoredKey("key-1", "demo", hash1, List.of("sim-small", "gpt-4o"), null, 3_000, 0),
+                    new StoredKey("key-2", "demo", hash2, List.of(), new BudgetConfig(1_000_000_000L, BudgetPeriod.WEEKLY),
+                            3_001, 4_000)), keys);
+            assertFalse(keys.get(0).revoked());
+            assertTrue(keys.get(1).revoked());
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            assertEquals("[\"sim-small\",\"gpt-4o\"]", single(s, "SELECT models FROM api_keys WHERE id = 'key-1'"));
+            assertEquals("0", single(s, "SELECT count(*) FROM api_keys WHERE hash_hex LIKE '%secret%'"));
+            assertEquals("monthly", single(s, "SELECT period FROM teams WHERE name = 'demo'"));
+        }
+    }
+
+    @Test
+    void keepsTheStoredRowWhenAnIdComesTwiceAndKeepsWriting() {
+        try (SqliteLedger ledger = SqliteLedger.open(dir.resolve("ledger.db"), Sync.NORMAL)) {
+            ledger.accept(record("req_same", "a", "a1", "m", 1, 1));
+            ledger.accept(record("req_same", "a", "a1", "m", 2, 2));
+            ledger.accept(record("req_other", "a", "a1", "m", 3, 4));
+            assertTrue(ledger.flush(WAIT));
+            assertTrue(ledger.healthy());
+            assertEquals(5, ledger.totalCostNanos());
+            assertEquals(1, ledger.find("req_same").orElseThrow().costNanos());
+        }
+    }
+
+    @Test
+    void readsBesideTheWriter() throws Exception {
+        try (SqliteLedger ledger = SqliteLedger.open(dir.resolve("ledger.db"), Sync.NORMAL)) {
+            Thread producer = new Thread(() -> {
+                for (int i = 0; i < 20_000; i++) {
+                    ledger.accept(record("req_" + i, "a", "a1", "m", i, 1));
+                }
+            });
+            producer.start();
+            long last = 0;
+            while (producer.isAlive() || ledger.pendingRecords() > 0) {
+                long spent = ledger.teamSpentNanos("a", 0);
+                assertTrue(spent >= last, "spend went backwards: " + last + " -> " + spent);
+                last = spent;
+            }
+            producer.join();
+            assertTrue(ledger.flush(WAIT));
+            assertEquals(20_000, ledger.teamSpentNanos("a", 0));
+        }
+    }
+
+    private static void acceptGroupingRecords(SqliteLedger ledger) {
+        ledger.accept(record("req_1", "a", "a1", "m1", millis("2026-11-27T23:59:59.999Z"), 100));
+        ledger.accept(record("req_2", "a", "a2", "m2", millis("2026-11-28T00:00:00Z"), 200));
+        ledger.accept(record("req_3", "b", "b1", "m1", millis("2026-11-28T12:00:00Z"), 300));
+        ledger.accept(record("req_4", "a", "a1", "m1", millis("2026-11-29T01:00:00Z"), 400));
+    }
+
+    private static long millis(String instant) {
+        return Instant.parse(instant).toEpochMilli();
+    }
+
+    private static int synchronous(SqliteLedger ledger) {
+        return ledger.connections().read("test", c -> {
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("PRAGMA synchronous")) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        });
+    }
+
+    private static long count(Path file, String table) throws SQLException {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            return Long.parseLong(single(s, "SELECT count(*) FROM " + table));
+        }
+    }
+
+    private static String single(Statement s, String sql) throws SQLException {
+        try (ResultSet rs = s.executeQuery(sql)) {
+            assertTrue(rs.next(), sql);
+            return rs.getString(1);
+        }
+    }
+
+    private static void await(BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, "condition not met within " + WAIT);
+            Thread.sleep(5);
+        }
+    }
+}
