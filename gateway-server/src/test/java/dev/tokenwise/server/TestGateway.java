@@ -31,7 +31,7 @@ final class TestGateway implements AutoCloseable {
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
 
-    private TestGateway(GatewayConfig config) throws InterruptedException {
+    TestGateway(GatewayConfig config) throws InterruptedException {
         this.app = GatewayApp.start(config, List.of(sunk::add));
     }
 
@@ -91,6 +91,18 @@ final class TestGateway implements AutoCloseable {
         }
         if (headers.length > 0) {
             b.headers(headers);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    HttpResponse<String> send(String method, String path, String key, String body) throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(20))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (body != null) {
+            b.header("Content-Type", "application/json");
+        }
+        if (key != null) {
+            b.header("Authorization", "Bearer " + key);
         }
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
