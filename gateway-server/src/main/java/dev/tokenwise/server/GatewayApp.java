@@ -127,6 +127,7 @@ public final class GatewayApp implements AutoCloseable {
             accounting = new AccountingCore(sinks, RECORD_QUEUE_CAPACITY, RECENT_RECORDS);
             SqliteLedger store = ledger;
             List<ApiRoute> routes = List.of(
+                    new HealthRoute(store, accounting),
                     new RequestsRoute(accounting, store::find, apiPool),
                     new UsageRoute(store, apiPool),
                     new AdminRoutes(running, directory, apiPool));

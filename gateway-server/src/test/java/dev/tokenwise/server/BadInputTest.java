@@ -330,7 +330,7 @@ class BadInputTest {
             assertEquals("chat.completion", TestGateway.json(first.body()).get("object").asText(), first.body());
             assertNotNull(first.header("x-request-id"));
             assertEquals(200, second.status(), second.toString());
-            assertEquals("{\"status\":\"ok\"}", second.body());
+            assertEquals("ok", TestGateway.json(second.body()).get("status").asText(), second.body());
         }
     }
 

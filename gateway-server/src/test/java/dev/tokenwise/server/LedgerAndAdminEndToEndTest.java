@@ -63,6 +63,10 @@ class LedgerAndAdminEndToEndTest {
             assertEquals(401, gateway.get("/api/v1/teams", null).statusCode());
 
             assertTrue(gateway.app.ledger().flush(Duration.ofSeconds(10)));
+            JsonNode health = TestGateway.json(gateway.get("/healthz", null).body());
+            assertEquals("ok", health.get("status").asText());
+            assertTrue(health.at("/ledger/healthy").asBoolean());
+            assertEquals(0, health.at("/ledger/pending_records").asLong());
             JsonNode usage = TestGateway.json(gateway.get("/api/v1/usage?group_by=team", TestGateway.ADMIN_KEY).body());
             JsonNode demo = row(usage, "team", "demo");
             assertEquals(3, demo.get("requests").asInt());

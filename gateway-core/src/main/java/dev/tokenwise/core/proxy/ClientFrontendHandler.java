@@ -369,11 +369,6 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
 
     private void handleLocal(FullHttpRequest request, String path, String query, boolean keepAlive) {
         HttpMethod method = request.method();
-        if ("/healthz".equals(path) && (HttpMethod.GET.equals(method) || HttpMethod.HEAD.equals(method))) {
-            writeLocal(ApiRoute.Response.json(200, "{\"status\":\"ok\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8)),
-                    keepAlive);
-            return;
-        }
         if ("/v1/models".equals(path)) {
             if (!HttpMethod.GET.equals(method)) {
                 throw GatewayException.methodNotAllowed(method.name(), "/v1/models", "GET");
@@ -384,9 +379,6 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             }
             writeLocal(ApiRoute.Response.json(200, ModelList.json(proxy, principal)), keepAlive);
             return;
-        }
-        if ("/healthz".equals(path)) {
-            throw GatewayException.methodNotAllowed(method.name(), path, "GET, HEAD");
         }
         java.util.Set<String> allowed = new java.util.LinkedHashSet<>();
         for (ApiRoute route : proxy.routes()) {
@@ -419,6 +411,15 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         }
         if (!allowed.isEmpty()) {
             throw GatewayException.methodNotAllowed(method.name(), path, String.join(", ", allowed));
+        }
+        if ("/healthz".equals(path)) {
+            // The built-in answer when no route reports health in more detail.
+            if (HttpMethod.GET.equals(method) || HttpMethod.HEAD.equals(method)) {
+                writeLocal(ApiRoute.Response.json(200, "{\"status\":\"ok\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                        keepAlive);
+                return;
+            }
+            throw GatewayException.methodNotAllowed(method.name(), path, "GET, HEAD");
         }
         throw new GatewayException(ErrorType.NOT_FOUND, "no such endpoint: " + method + " " + path);
     }

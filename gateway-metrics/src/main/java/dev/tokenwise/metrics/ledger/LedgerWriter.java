@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -37,6 +39,7 @@ final class LedgerWriter {
     private final BlockingQueue<UsageRecord> queue;
     private final Thread thread;
     private final AtomicLong accepted = new AtomicLong();
+    private final ConcurrentHashMap<String, CompletableFuture<Void>> commitWaiters = new ConcurrentHashMap<>();
     private final Object progress = new Object();
     /** Records committed; written by the writer thread only, under {@code progress}. */
     private volatile long committed;
@@ -83,6 +86,20 @@ final class LedgerWriter {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** A future completed (on the writer thread) when the record with this id is committed. */
+    CompletableFuture<Void> whenCommitted(String id) {
+        CompletableFuture<Void> waiter = new CompletableFuture<>();
+        CompletableFuture<Void> existing = commitWaiters.putIfAbsent(id, waiter);
+        if (existing != null) {
+            return existing;
+        }
+        waiter.whenComplete((ignored, error) -> commitWaiters.remove(id, waiter)); // a cancelled waiter leaves the map
+        if (closing && !thread.isAlive()) {
+            failWaiters();
+        }
+        return waiter;
     }
 
     /** Waits until every record accepted before this call is committed; {@code false} on timeout. */
@@ -158,6 +175,17 @@ final class LedgerWriter {
             throw t;
         } finally {
             discardConnection();
+            failWaiters();
+        }
+    }
+
+    private void failWaiters() {
+        for (String id : commitWaiters.keySet()) {
+            CompletableFuture<Void> waiter = commitWaiters.remove(id);
+            if (waiter != null) {
+                waiter.completeExceptionally(new IllegalStateException("ledger " + connections.file()
+                        + " closed before record " + id + " was committed"));
+            }
         }
     }
 
@@ -232,6 +260,14 @@ final class LedgerWriter {
             batchesCommitted++;
             largestBatch = Math.max(largestBatch, batch.size());
             progress.notifyAll();
+        }
+        if (!commitWaiters.isEmpty()) {
+            for (UsageRecord record : batch) {
+                CompletableFuture<Void> waiter = commitWaiters.remove(record.id());
+                if (waiter != null) {
+                    waiter.complete(null);
+                }
+            }
         }
         for (int i = 0; i < counts.length; i++) {
             if (counts[i] == 0) {

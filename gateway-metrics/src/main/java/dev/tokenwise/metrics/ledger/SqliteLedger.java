@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -142,6 +143,17 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
     /** Waits until every record accepted before this call is committed; {@code false} when the timeout passed first. */
     public boolean flush(Duration timeout) {
         return writer.flush(timeout);
+    }
+
+    /**
+     * A future completed when the record with this id is committed, for {@code storage.sync: strict}
+     * (release a response's last bytes only once its record is durable). Register <em>before</em> the
+     * record is settled, or the commit may come first; a record already committed is not looked up. The
+     * future completes on the writer thread, so continue on your own executor (the channel's event loop),
+     * and fails if the ledger closes first. Cancel it when the call ends without a record.
+     */
+    public CompletableFuture<Void> whenCommitted(String id) {
+        return writer.whenCommitted(id);
     }
 
     /** {@code false} while writes fail and records wait in memory. */

@@ -29,6 +29,9 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -367,6 +370,31 @@ class SqliteLedgerTest {
             producer.join();
             assertTrue(ledger.flush(WAIT));
             assertEquals(20_000, ledger.teamSpentNanos("a", 0));
+        }
+    }
+
+    @Test
+    void completesACommitWaiterOnceItsRecordIsCommitted() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        SqliteLedger ledger = SqliteLedger.open(file, Sync.STRICT, FAST);
+        try (Connection lock = DriverManager.getConnection("jdbc:sqlite:" + file);
+             Statement s = lock.createStatement()) {
+            CompletableFuture<Void> committed = ledger.whenCommitted("req_strict");
+            CompletableFuture<Void> cancelled = ledger.whenCommitted("req_gone");
+            s.execute("BEGIN EXCLUSIVE");
+            ledger.accept(record("req_strict", "a", "a1", "m", 1, 1));
+            Thread.sleep(200);
+            assertFalse(committed.isDone(), "completed while the file was locked");
+            s.execute("COMMIT");
+            committed.get(30, TimeUnit.SECONDS);
+            assertEquals(1, count(file, "usage_records"));
+            cancelled.cancel(false);
+            CompletableFuture<Void> never = ledger.whenCommitted("req_never");
+            ledger.close();
+            ExecutionException e = assertThrows(ExecutionException.class, () -> never.get(5, TimeUnit.SECONDS));
+            assertTrue(e.getCause() instanceof IllegalStateException, e.getCause().toString());
+        } finally {
+            ledger.close();
         }
     }
 
