@@ -6,6 +6,7 @@ import dev.tokenwise.core.budget.BudgetBook;
 import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.config.ModelConfig;
 import dev.tokenwise.core.config.ProviderConfig;
+import dev.tokenwise.core.config.StorageSync;
 import dev.tokenwise.core.proxy.GatewayServer;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.ProviderAdapter;
@@ -111,11 +112,12 @@ public final class GatewayApp implements AutoCloseable {
                 providers.put(provider.name(), provider);
                 adapters.put(provider.name(), new OpenAiAdapter(provider.apiKey()));
             }
-            GatewayConfig running = new GatewayConfig(config.server(), config.adminKey(), config.storagePath(),
-                    providers, config.models(), config.teams(), config.budgets());
+            GatewayConfig running = config.withProviders(providers);
             budgets = new BudgetBook(running.budgets().zone(), running.budgets().softThresholdPercent(),
                     System::currentTimeMillis, REAP_EVERY_MILLIS);
-            ledger = SqliteLedger.open(Path.of(running.storagePath()), SqliteLedger.Sync.NORMAL);
+            boolean strict = running.storageSync() == StorageSync.STRICT;
+            ledger = SqliteLedger.open(Path.of(running.storagePath()),
+                    strict ? SqliteLedger.Sync.STRICT : SqliteLedger.Sync.NORMAL);
             KeyRegistry keys = new KeyRegistry();
             // Teams and keys: the store wins, the config seeds what it does not know; spend of the
             // current period is restored from the ledger into the budgets.
@@ -131,7 +133,8 @@ public final class GatewayApp implements AutoCloseable {
                     new RequestsRoute(accounting, store::find, apiPool),
                     new UsageRoute(store, apiPool),
                     new AdminRoutes(running, directory, apiPool));
-            GatewayServer server = GatewayServer.start(running, adapters, counter, accounting, budgets, keys, routes);
+            GatewayServer server = GatewayServer.start(running, adapters, counter, accounting, budgets, keys, routes,
+                    strict ? store::whenCommitted : null);
             if (running.adminKey() == null) {
                 log.info("No admin key set (TOKENWISE_ADMIN_KEY): the admin API is disabled");
             }

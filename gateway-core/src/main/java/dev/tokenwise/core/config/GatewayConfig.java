@@ -17,21 +17,28 @@ import java.util.Set;
  * @param models models by client-facing name, in config order
  * @param teams teams, in config order
  * @param budgets how budgets are enforced
+ * @param storageSync how durable a record is when its response completes
  */
 public record GatewayConfig(ServerConfig server, String adminKey, String storagePath,
                             Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
-                            List<TeamConfig> teams, BudgetSettings budgets) {
+                            List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync) {
 
     /** A config with default budget settings. */
     public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
                          Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
                          List<TeamConfig> teams) {
-        this(server, adminKey, storagePath, providers, models, teams, BudgetSettings.defaults());
+        this(server, adminKey, storagePath, providers, models, teams, BudgetSettings.defaults(), StorageSync.NORMAL);
+    }
+
+    /** The same config with other providers (the simulator's address is known only once it started). */
+    public GatewayConfig withProviders(Map<String, ProviderConfig> newProviders) {
+        return new GatewayConfig(server, adminKey, storagePath, newProviders, models, teams, budgets, storageSync);
     }
 
     public GatewayConfig {
         Objects.requireNonNull(server, "server");
         Objects.requireNonNull(budgets, "budgets");
+        Objects.requireNonNull(storageSync, "storage.sync");
         if (adminKey != null && adminKey.isBlank()) {
             adminKey = null;
         }

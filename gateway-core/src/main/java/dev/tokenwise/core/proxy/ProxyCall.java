@@ -15,6 +15,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -49,6 +50,8 @@ final class ProxyCall {
     private static final Logger log = LoggerFactory.getLogger(ProxyCall.class);
     /** Largest non-streamed response body kept to read its usage; larger ones fall back to local counts. */
     private static final int MAX_CAPTURED_BODY = 16 * 1024 * 1024;
+    /** Longest a strict-sync response waits for its record to be committed. */
+    private static final long STRICT_WAIT_SECONDS = 30;
 
     private final ProxyContext proxy;
     private final ClientFrontendHandler frontend;
@@ -87,6 +90,8 @@ final class ProxyCall {
     private boolean captureOverflowed;
     private boolean upstreamKeepAlive;
     private boolean pausedForClient;
+    /** The last piece of a response held back until its record is durable (strict sync). */
+    private ByteBuf heldTail;
     private boolean done;
     private boolean settled;
 
@@ -243,7 +248,10 @@ final class ProxyCall {
                 if (success) {
                     capture(bytes);
                 }
-                if (bytes.isReadable()) {
+                if (last && proxy.durability() != null) {
+                    // storage.sync strict: the final bytes wait until the call's record is durable.
+                    heldTail = bytes.retain();
+                } else if (bytes.isReadable()) {
                     client.write(new DefaultHttpContent(bytes.retain()));
                 }
             }
@@ -317,14 +325,35 @@ final class ProxyCall {
             }
         }
         CallStatus callStatus = success ? CallStatus.OK : CallStatus.UPSTREAM_ERROR;
-        client.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(f -> {
-            settle(f.isSuccess() ? callStatus : CallStatus.CLIENT_CANCELLED, status);
-            if (!keepAlive || !f.isSuccess()) {
-                client.close();
-            } else {
-                frontend.callFinished(this);
+        if (proxy.durability() == null) {
+            client.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(f -> {
+                settle(f.isSuccess() ? callStatus : CallStatus.CLIENT_CANCELLED, status);
+                endExchange(f.isSuccess());
+            });
+            return;
+        }
+        // Strict: book the call first, and complete the response once its record is durable.
+        client.flush();
+        CompletableFuture<Void> durable = proxy.durability().whenDurable(requestId);
+        settle(callStatus, status);
+        durable.orTimeout(STRICT_WAIT_SECONDS, TimeUnit.SECONDS).whenComplete((ok, error) -> client.executor().execute(() -> {
+            if (error != null) {
+                log.error("Record of {} not durable after {} s; completing the response anyway", requestId,
+                        STRICT_WAIT_SECONDS);
             }
-        });
+            ByteBuf tail = heldTail;
+            heldTail = null;
+            LastHttpContent end = tail == null ? LastHttpContent.EMPTY_LAST_CONTENT : new DefaultLastHttpContent(tail);
+            client.writeAndFlush(end).addListener(f -> endExchange(f.isSuccess()));
+        }));
+    }
+
+    private void endExchange(boolean written) {
+        if (!keepAlive || !written) {
+            client.close();
+        } else {
+            frontend.callFinished(this);
+        }
     }
 
     /** The upstream connection closed or failed while this call was bound to it. */
@@ -354,6 +383,10 @@ final class ProxyCall {
 
     /** The client went away: cancel upstream at once and settle for what was produced. */
     void onClientClosed() {
+        if (heldTail != null) {
+            heldTail.release();
+            heldTail = null;
+        }
         if (done) {
             return;
         }

@@ -6,6 +6,7 @@ import dev.tokenwise.core.auth.KeyRegistry;
 import dev.tokenwise.core.budget.BudgetBook;
 import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.spi.ApiRoute;
+import dev.tokenwise.core.spi.DurabilityGate;
 import dev.tokenwise.core.spi.TokenCounter;
 import java.util.List;
 import java.util.Map;
@@ -13,9 +14,9 @@ import java.util.Map;
 /**
  * What every connection handler shares: the config snapshot, the model routes, the key registry, the
  * counter, the accounting core, the budgets, the upstream pool and the local routes. Immutable apart from the
- * thread-safe parts it holds.
+ * thread-safe parts it holds. {@code durability} is {@code null} unless {@code storage.sync} is strict.
  */
 record ProxyContext(GatewayConfig config, Map<String, Deployment> deployments, KeyRegistry keys,
                     TokenCounter counter, AccountingCore accounting, BudgetBook budgets, UpstreamPool pool, List<ApiRoute> routes,
-                    ObjectMapper json) {
+                    ObjectMapper json, DurabilityGate durability) {
 }

@@ -3,6 +3,7 @@ package dev.tokenwise.server.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tokenwise.core.config.BudgetConfig;
 import dev.tokenwise.core.config.BudgetSettings;
+import dev.tokenwise.core.config.StorageSync;
 import dev.tokenwise.core.config.BudgetPeriod;
 import dev.tokenwise.core.config.ConfigException;
 import dev.tokenwise.core.config.GatewayConfig;
@@ -178,14 +179,17 @@ public final class ConfigLoader {
             admin.allowOnly(List.of("key"));
             String adminKey = admin.string("key").orElse(null);
             ConfigSection storage = root.section("storage");
-            storage.allowOnly(List.of("path"));
+            storage.allowOnly(List.of("path", "sync"));
             String storagePath = storage.string("path").orElse(DEFAULT_STORAGE_PATH);
+            StorageSync storageSync = storage.string("sync").map(v -> StorageSync.parse(v, "storage.sync"))
+                    .orElse(StorageSync.NORMAL);
             PriceCatalog catalog = catalog(root);
             Map<String, ProviderConfig> providers = providers(root.section("providers"));
             Map<String, ModelConfig> models = models(root, providers, catalog);
             List<TeamConfig> teams = teams(root, models);
             BudgetSettings budgets = budgets(root.section("budgets"));
-            GatewayConfig config = new GatewayConfig(server, adminKey, storagePath, providers, models, teams, budgets);
+            GatewayConfig config = new GatewayConfig(server, adminKey, storagePath, providers, models, teams, budgets,
+                    storageSync);
             // Catalog first, then providers, then unpriced models: the order in which one would fix them.
             List<String> all = new ArrayList<>(catalogWarnings);
             disabled.forEach((name, variables) -> all.add(disabledWarning(name, variables, models)));

@@ -606,6 +606,13 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void readsTheStorageSyncMode() {
+        assertEquals(dev.tokenwise.core.config.StorageSync.NORMAL, parse("teams: []").storageSync());
+        assertEquals(dev.tokenwise.core.config.StorageSync.STRICT, parse("storage: {sync: strict}").storageSync());
+        assertEquals("storage.sync: 'sometimes' (expected: normal or strict)", error("storage: {sync: sometimes}"));
+    }
+
+    @Test
     void rejectsAnUnknownBudgetZoneNamingIt() {
         assertEquals("budgets.zone: 'Mars/Olympus' (expected: a time zone id such as UTC or Europe/Berlin)",
                 error("budgets: {zone: Mars/Olympus}"));
