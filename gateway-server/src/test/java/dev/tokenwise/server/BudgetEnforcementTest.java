@@ -134,4 +134,31 @@ class BudgetEnforcementTest {
         assertEquals(400, response.statusCode());
         assertTrue(response.body().contains("max_tokens"), response.body());
     }
+
+    @Test
+    void enforcesAKeysOwnBudgetBesideItsTeams() throws Exception {
+        String oneCallUsd = new java.math.BigDecimal(CALL_NANOS).movePointLeft(9).toPlainString();
+        try (TestGateway keyed = TestGateway.start("""
+                providers:
+                  openai: {type: openai, base_url: "http://127.0.0.1:%d/v1", api_key: sk-upstream}
+                models:
+                  - {name: gpt-4o-mini, provider: openai}
+                """.formatted(upstream.port()), """
+                teams:
+                  - name: lab
+                    budget: {limit_usd: 10, period: monthly}
+                    keys:
+                      - {key: tw-small-key, name: small, budget: {limit_usd: %s, period: total}}
+                      - {key: tw-big-key, name: big}
+                """.formatted(oneCallUsd))) {
+            assertEquals(200, keyed.post("/v1/chat/completions", "tw-small-key", CHAT).statusCode());
+            HttpResponse<String> refused = keyed.post("/v1/chat/completions", "tw-small-key", CHAT);
+            assertEquals(402, refused.statusCode());
+            assertTrue(refused.body().contains("key small has $0.00 of $0.00000825 left in total"), refused.body());
+            assertEquals(200, keyed.post("/v1/chat/completions", "tw-big-key", CHAT).statusCode(),
+                    "the team's other key is not limited by it");
+            Budget.Snapshot team = keyed.app.budgets().team("lab").snapshot(System.currentTimeMillis());
+            assertEquals(2 * CALL_NANOS, team.spentNanos(), "the refused call left no trace in the team's budget");
+        }
+    }
 }

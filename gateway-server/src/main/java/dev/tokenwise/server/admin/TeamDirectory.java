@@ -182,7 +182,7 @@ public final class TeamDirectory {
                             + " (give it another name, or revoke the other key and rename this one)", id, t.name());
                     continue;
                 }
-                StoredKey seeded = new StoredKey(id, t.name(), hash, k.models(), null, now, 0);
+                StoredKey seeded = new StoredKey(id, t.name(), hash, k.models(), k.budget(), now, 0);
                 store.saveKey(seeded);
                 keys.put(id, seeded);
                 byHash.put(hash, seeded);

@@ -78,7 +78,7 @@ public final class ConfigLoader {
             "cached_input_per_mtok", "cache_write_per_mtok", "reasoning_per_mtok", "max_output_tokens");
     private static final List<String> TEAM_KEYS = List.of("name", "budget", "keys");
     private static final List<String> BUDGET_KEYS = List.of("limit_usd", "period");
-    private static final List<String> KEY_KEYS = List.of("key", "name", "models");
+    private static final List<String> KEY_KEYS = List.of("key", "name", "models", "budget");
 
     private static final PriceCatalog EMPTY_CATALOG = model -> Optional.empty();
 
@@ -503,7 +503,9 @@ public final class ConfigLoader {
                 }
                 allowed.add(model);
             }
-            return new KeyConfig(secret.get(), name, allowed);
+            JsonNode budgetNode = k.node("budget");
+            BudgetConfig budget = budgetNode == null || budgetNode.isNull() ? null : budget(k.section("budget"));
+            return new KeyConfig(secret.get(), name, allowed, budget);
         }
 
         /** E.g. {@code "Provider openai disabled: OPENAI_API_KEY is not set; its models (a, b) answer 404 until it is"}. */

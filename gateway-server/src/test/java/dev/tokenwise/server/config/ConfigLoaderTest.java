@@ -460,7 +460,7 @@ class ConfigLoaderTest {
         assertEquals("providers.openai.base_ulr: unknown key (expected one of: type, base_url, api_key,"
                         + " connect_timeout_ms, read_timeout_ms, max_idle_connections)",
                 error("providers: {openai: {type: openai, base_ulr: 'https://x'}}"));
-        assertEquals("teams[0].keys[1].modles: unknown key (expected one of: key, name, models)",
+        assertEquals("teams[0].keys[1].modles: unknown key (expected one of: key, name, models, budget)",
                 error("teams: [{name: t, keys: [{key: a}, {key: b, modles: []}]}]"));
         assertEquals("models[0].price.input: unknown key (expected one of: input_per_mtok, output_per_mtok,"
                         + " cached_input_per_mtok, cache_write_per_mtok, reasoning_per_mtok, max_output_tokens)",
