@@ -26,11 +26,24 @@ package dev.tokenwise.core.model;
  * @param latencyMicros from request arrival to the last byte written to the client
  * @param upstreamLatencyMicros from the upstream request written to the last upstream byte
  * @param ttftMicros from request arrival to the first response byte written (streams), {@code 0} if none
+ * @param promptHash the {@link TokenCount#contentHash} of the request's prompt, {@code 0} when unknown
  */
 public record UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
                           boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
                           boolean usageFromProvider, long localInputTokens, long localOutputTokens,
                           boolean localEstimated, long costNanos, String taskId, int taskAttempt,
                           String finishReason, long createdAtMillis, long latencyMicros,
-                          long upstreamLatencyMicros, long ttftMicros) {
+                          long upstreamLatencyMicros, long ttftMicros, long promptHash) {
+
+    /** A record without a prompt hash. */
+    public UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
+                       boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
+                       boolean usageFromProvider, long localInputTokens, long localOutputTokens,
+                       boolean localEstimated, long costNanos, String taskId, int taskAttempt,
+                       String finishReason, long createdAtMillis, long latencyMicros,
+                       long upstreamLatencyMicros, long ttftMicros) {
+        this(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider,
+                localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason,
+                createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, 0);
+    }
 }

@@ -499,7 +499,7 @@ final class ProxyCall {
             return new UsageRecord(requestId, team, keyId, model, deployment.provider().name(), endpoint, sse,
                     callStatus, httpStatus, usage, fromProvider, in.tokens(), out.tokens(),
                     in.estimated() || out.estimated(), costNanos, taskId, taskAttempt, finishReason,
-                    createdAtMillis, latencyMicros, upstreamMicros, ttftMicros);
+                    createdAtMillis, latencyMicros, upstreamMicros, ttftMicros, in.contentHash());
         }).whenComplete((record, error) -> {
             if (error != null) {
                 log.error("Could not settle {}; booking it without local counts", requestId, error);

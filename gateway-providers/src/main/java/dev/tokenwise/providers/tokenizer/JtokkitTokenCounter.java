@@ -125,11 +125,14 @@ public final class JtokkitTokenCounter implements TokenCounter {
         long tokens = plan.fixedTokens;
         List<Piece> pending = plan.pieces;
         long pendingChars = 0;
+        long contentHash = 0;
         if (cacheable) {
             String encodingName = resolution.encodingType().getName();
             pending = new ArrayList<>(plan.pieces.size());
             for (Piece piece : plan.pieces) {
                 piece.key = key(encodingName, piece);
+                // The prompt's hash: the message keys in order (equal prompts, equal hashes).
+                contentHash = (contentHash ^ piece.key) * 0x9E3779B97F4A7C15L + 1;
                 Integer cached = cache.getIfPresent(piece.key);
                 if (cached != null) {
                     tokens += cached;
@@ -144,20 +147,21 @@ public final class JtokkitTokenCounter implements TokenCounter {
             }
         }
         if (pending.isEmpty()) {
-            return CompletableFuture.completedFuture(new TokenCount(tokens, estimated));
+            return CompletableFuture.completedFuture(new TokenCount(tokens, estimated, contentHash));
         }
         if (pendingChars < SYNC_CHAR_LIMIT && table.isLoaded(resolution.encodingType())) {
             long total = tokens + countPieces(resolution, pending, cacheable);
-            return CompletableFuture.completedFuture(new TokenCount(total, estimated));
+            return CompletableFuture.completedFuture(new TokenCount(total, estimated, contentHash));
         }
         long known = tokens;
+        long hash = contentHash;
         List<Piece> work = pending;
         try {
             return CompletableFuture.supplyAsync(
-                    () -> new TokenCount(known + countPieces(resolution, work, cacheable), estimated), workerPool);
+                    () -> new TokenCount(known + countPieces(resolution, work, cacheable), estimated, hash), workerPool);
         } catch (RejectedExecutionException e) {
             long rough = (pendingChars + CHARS_PER_TOKEN_FALLBACK - 1) / CHARS_PER_TOKEN_FALLBACK;
-            return CompletableFuture.completedFuture(new TokenCount(known + rough, true));
+            return CompletableFuture.completedFuture(new TokenCount(known + rough, true, hash));
         }
     }
 

@@ -299,6 +299,21 @@ class JtokkitTokenCounterTest {
     }
 
     @Test
+    void hashesEqualPromptsEquallyAndDifferentPromptsDifferently() {
+        ObjectNode a = chat("[{\"role\":\"user\",\"content\":\"Hello there\"}]");
+        ObjectNode b = chat("[{\"role\":\"user\",\"content\":\"Hello there!\"}]");
+        ObjectNode reordered = chat("[{\"role\":\"user\",\"content\":\"Hi\"},{\"role\":\"user\",\"content\":\"Hello there\"}]");
+        ObjectNode ordered = chat("[{\"role\":\"user\",\"content\":\"Hello there\"},{\"role\":\"user\",\"content\":\"Hi\"}]");
+        long hashA = counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, a).join().contentHash();
+        assertTrue(hashA != 0);
+        assertEquals(hashA, counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, a.deepCopy()).join().contentHash());
+        assertTrue(hashA != counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, b).join().contentHash());
+        assertTrue(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, reordered).join().contentHash()
+                != counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, ordered).join().contentHash(),
+                "the order of messages matters");
+    }
+
+    @Test
     void secondCountOfTheSameMessagesCompletesSynchronously() {
         String big = "antidisestablishmentarianism ".repeat(200); // 5,800 chars
         ObjectNode body = chat("[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":"
