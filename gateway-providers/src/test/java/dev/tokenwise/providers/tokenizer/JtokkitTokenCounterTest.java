@@ -186,7 +186,7 @@ class JtokkitTokenCounterTest {
         TokenCount nullContent = countChat("gpt-4o", "[{\"role\":\"assistant\",\"content\":null}]");
         TokenCount emptyContent = countChat("gpt-4o", "[{\"role\":\"assistant\",\"content\":\"\"}]");
 
-        assertEquals(emptyContent, nullContent);
+        assertCount(emptyContent, nullContent);
     }
 
     @Test
