@@ -59,12 +59,16 @@ public final class JtokkitTokenCounter implements TokenCounter {
     public static final int SYNC_CHAR_LIMIT = 4096;
     /** Default number of cached per-message counts. */
     public static final long DEFAULT_CACHE_ENTRIES = 50_000;
+    /** Pre-tokenized pieces whose counts are kept (see {@link PieceCounter}); about 100 bytes each. */
+    static final int MAX_CACHED_PIECES = 200_000;
 
     private static final int CHARS_PER_TOKEN_FALLBACK = 4;
 
     private final TokenizerTable table;
     private final Executor workerPool;
     private final Cache<Long, Integer> cache;
+    private final java.util.Map<com.knuddels.jtokkit.api.EncodingType, PieceCounter> pieceCounters =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private final long hashSeed;
 
     /** A counter with its own {@link TokenizerTable} and {@link #DEFAULT_CACHE_ENTRIES} cache entries. */
@@ -166,12 +170,13 @@ public final class JtokkitTokenCounter implements TokenCounter {
     }
 
     private long countPieces(TokenizerTable.Resolution resolution, List<Piece> pieces, boolean cacheable) {
-        Encoding encoding = table.encoding(resolution.encodingType());
+        PieceCounter counter = pieceCounters.computeIfAbsent(resolution.encodingType(),
+                type -> new PieceCounter(table.encoding(type), MAX_CACHED_PIECES));
         long total = 0;
         for (Piece piece : pieces) {
             int tokens = 0;
             for (String text : piece.texts) {
-                tokens += encoding.countTokensOrdinary(text);
+                tokens += counter.count(text);
             }
             if (cacheable) {
                 cache.put(piece.key, tokens);
