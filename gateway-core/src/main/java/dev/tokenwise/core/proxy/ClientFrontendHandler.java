@@ -51,8 +51,9 @@ import org.slf4j.LoggerFactory;
  * The client end of every connection: authenticates, validates and routes each request, then either
  * starts a {@link ProxyCall} or answers from a local {@link ApiRoute}.
  *
- * <p>One request per connection is in progress at a time: while it is, the channel does not read
- * (autoRead off), and pipelined requests that were already decoded wait in order. Every request
+ * <p>One request per connection is in progress at a time. A request that arrives while another is in
+ * progress (HTTP/1.1 pipelining) waits in order, and the channel stops reading (autoRead off) until the
+ * queue is empty again; the common case of one request at a time never touches the channel's interest set. Every request
  * buffer is released on every path: forwarded upstream as a retained duplicate, or released here.
  */
 final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
@@ -88,7 +89,10 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (busy) {
+            // A pipelined request: it waits its turn, and the connection stops reading until then, so a
+            // client cannot queue an unbounded number of requests.
             pipelined.add(request);
+            ctx.channel().config().setAutoRead(false);
             return;
         }
         handle(request);
@@ -96,7 +100,6 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
 
     private void handle(FullHttpRequest request) {
         busy = true;
-        ctx.channel().config().setAutoRead(false);
         long startNanos = System.nanoTime();
         boolean keepAlive = HttpUtil.isKeepAlive(request);
         try {
@@ -497,7 +500,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         FullHttpRequest next = pipelined.poll();
         if (next != null) {
             handle(next);
-        } else {
+        } else if (!ctx.channel().config().isAutoRead()) {
             ctx.channel().config().setAutoRead(true);
         }
     }

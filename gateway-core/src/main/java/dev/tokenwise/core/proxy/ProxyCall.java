@@ -261,7 +261,8 @@ final class ProxyCall {
         if (last) {
             finishResponse();
         } else {
-            client.flush();
+            // Flushed once per upstream read batch (onUpstreamReadComplete), not per piece: one write
+            // system call carries everything that arrived together.
             if (!client.channel().isWritable()) {
                 // The client is slower than the provider: stop reading upstream until it catches up.
                 pausedForClient = true;
@@ -353,6 +354,13 @@ final class ProxyCall {
             client.close();
         } else {
             frontend.callFinished(this);
+        }
+    }
+
+    /** The upstream read batch ended: send what was relayed. */
+    void onUpstreamReadComplete() {
+        if (!done) {
+            client.flush();
         }
     }
 

@@ -43,6 +43,14 @@ final class UpstreamBackendHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        ProxyCall current = call;
+        if (current != null) {
+            current.onUpstreamReadComplete();
+        }
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         ProxyCall current = call;
         call = null;
