@@ -214,6 +214,11 @@ final class ProxyCall {
             headers.remove(HttpHeaderNames.CONTENT_LENGTH);
             headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
             splitter = new SseEventSplitter(client.alloc());
+        } else if (success && observer.translatesBody()) {
+            // The body is rewritten into the client's API: its length is known only at the end.
+            headers.remove(HttpHeaderNames.CONTENT_LENGTH);
+            headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+            headers.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
         } else if (!headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
             headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         }
@@ -248,7 +253,9 @@ final class ProxyCall {
                 if (success) {
                     capture(bytes);
                 }
-                if (last && proxy.durability() != null) {
+                if (success && observer.translatesBody()) {
+                    // Held whole in `captured` and translated when complete (finishResponse).
+                } else if (last && proxy.durability() != null) {
                     // storage.sync strict: the final bytes wait until the call's record is durable.
                     heldTail = bytes.retain();
                 } else if (bytes.isReadable()) {
@@ -279,10 +286,26 @@ final class ProxyCall {
             log.warn("Could not read an event of {} from {}: {}", requestId, deployment.provider().name(), e.toString());
             forward = true;
         }
-        if (forward) {
-            client.write(new DefaultHttpContent(event));
-        } else {
+        if (!forward) {
             event.release();
+            return;
+        }
+        ByteBuf translated;
+        try {
+            translated = observer.translateEvent(event, client.alloc());
+        } catch (RuntimeException e) {
+            log.warn("Could not translate an event of {} from {}: {}", requestId, deployment.provider().name(), e.toString());
+            translated = client.alloc().buffer(0);
+        }
+        if (translated == null) {
+            client.write(new DefaultHttpContent(event));
+            return;
+        }
+        event.release();
+        if (translated.isReadable()) {
+            client.write(new DefaultHttpContent(translated));
+        } else {
+            translated.release();
         }
     }
 
@@ -313,6 +336,9 @@ final class ProxyCall {
             } catch (RuntimeException e) {
                 log.warn("Could not read the usage of {} from {}: {}", requestId, deployment.provider().name(), e.toString());
             }
+        }
+        if (!sse && success && observer.translatesBody()) {
+            writeTranslatedBody();
         }
         releaseBuffers();
         Channel up = upstream;
@@ -355,6 +381,23 @@ final class ProxyCall {
         } else {
             frontend.callFinished(this);
         }
+    }
+
+    /** Sends the whole translated body of a non-streamed answer (the upstream's was held in {@code captured}). */
+    private void writeTranslatedBody() {
+        ByteBuf translated;
+        try {
+            translated = captured == null ? null : observer.translateBody(captured, client.alloc());
+        } catch (RuntimeException e) {
+            log.warn("Could not translate the answer of {} from {}: {}", requestId, deployment.provider().name(), e.toString());
+            translated = null;
+        }
+        if (translated == null) {
+            // Nothing to translate (or it failed): the client still gets a well-formed JSON error.
+            translated = io.netty.buffer.Unpooled.wrappedBuffer(dev.tokenwise.core.error.ErrorResponses.body(
+                    ErrorType.UPSTREAM_FAILED, "could not translate the answer of provider " + deployment.provider().name()));
+        }
+        client.write(new DefaultHttpContent(translated));
     }
 
     /** The upstream read batch ended: send what was relayed. */

@@ -2,6 +2,7 @@ package dev.tokenwise.core.spi;
 
 import dev.tokenwise.core.model.TokenUsage;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 
 /**
  * Watches one upstream response as it is relayed, to find the billed usage, the text produced and the
@@ -20,6 +21,29 @@ public interface ResponseObserver {
 
     /** Sees the complete body of a non-streamed response with a 2xx status. */
     void onBody(ByteBuf body);
+
+    /**
+     * For adapters that translate another provider's answer into the client's API: the bytes to send in
+     * place of {@code event} (an empty buffer to send nothing), allocated from {@code alloc} and owned by
+     * the caller; {@code null} (the default) relays the event as {@link #onEvent} decides. Called after
+     * {@link #onEvent} for the same event.
+     */
+    default ByteBuf translateEvent(ByteBuf event, ByteBufAllocator alloc) {
+        return null;
+    }
+
+    /**
+     * {@code true} when a non-streamed answer must be rewritten whole ({@link #translateBody}): the proxy
+     * then holds the body until it is complete instead of relaying it piece by piece.
+     */
+    default boolean translatesBody() {
+        return false;
+    }
+
+    /** The complete body to send in place of the upstream's (after {@link #onBody}); owned by the caller. */
+    default ByteBuf translateBody(ByteBuf body, ByteBufAllocator alloc) {
+        throw new UnsupportedOperationException("translatesBody() is false");
+    }
 
     /** The usage the provider reported, or {@code null} if it reported none (yet). */
     TokenUsage usage();

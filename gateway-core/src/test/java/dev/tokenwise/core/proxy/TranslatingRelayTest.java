@@ -1,0 +1,235 @@
+package dev.tokenwise.core.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpServer;
+import dev.tokenwise.core.accounting.AccountingCore;
+import dev.tokenwise.core.auth.KeyRegistry;
+import dev.tokenwise.core.budget.BudgetBook;
+import dev.tokenwise.core.config.GatewayConfig;
+import dev.tokenwise.core.config.ModelConfig;
+import dev.tokenwise.core.config.ProviderConfig;
+import dev.tokenwise.core.config.ServerConfig;
+import dev.tokenwise.core.model.Endpoint;
+import dev.tokenwise.core.model.ModelPrice;
+import dev.tokenwise.core.model.TokenCount;
+import dev.tokenwise.core.model.TokenUsage;
+import dev.tokenwise.core.model.UsageRecord;
+import dev.tokenwise.core.spi.ProviderAdapter;
+import dev.tokenwise.core.spi.ResponseObserver;
+import dev.tokenwise.core.spi.TokenCounter;
+import dev.tokenwise.core.testing.LeakDetectingExtension;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.ZoneId;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Adapters that translate another provider's API: the proxy relays what their observer makes of each answer. */
+@ExtendWith(LeakDetectingExtension.class)
+class TranslatingRelayTest {
+    private HttpServer upstream;
+    private GatewayServer gateway;
+    private AccountingCore accounting;
+    private BudgetBook budgets;
+    private final List<UsageRecord> records = new CopyOnWriteArrayList<>();
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    @BeforeEach
+    void start() throws Exception {
+        upstream = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        upstream.createContext("/native", exchange -> {
+            String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+            boolean stream = body.contains("\"native_stream\":true");
+            byte[] answer = (stream ? "data: hello\n\ndata: world\n\ndata: usage 7 2\n\n" : "{\"native\":\"hello world\",\"in\":7,\"out\":2}")
+                    .getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().set("Content-Type", stream ? "text/event-stream" : "application/json");
+            exchange.sendResponseHeaders(200, answer.length);
+            exchange.getResponseBody().write(answer);
+            exchange.close();
+        });
+        upstream.start();
+        ProviderConfig provider = new ProviderConfig("native", "test",
+                URI.create("http://127.0.0.1:" + upstream.getAddress().getPort()), null, null,
+                Duration.ofSeconds(2), Duration.ofSeconds(5), 8, Map.of());
+        ModelConfig model = new ModelConfig("m", "native", "m-native", ModelPrice.of(1_000_000_000L, 2_000_000_000L));
+        ServerConfig defaults = ServerConfig.defaults();
+        GatewayConfig config = new GatewayConfig(new ServerConfig("127.0.0.1", 0, 65_536, 8192, 1, 1,
+                defaults.requestReadTimeout()), null, "unused", Map.of("native", provider), Map.of("m", model), List.of());
+        KeyRegistry keys = new KeyRegistry();
+        keys.register("tw-key", "k", "team", List.of());
+        accounting = new AccountingCore(List.of(records::add), 64, 100);
+        budgets = new BudgetBook(ZoneId.of("UTC"), 80, System::currentTimeMillis, 0);
+        gateway = GatewayServer.start(config, Map.of("native", new TranslatingAdapter()), new WordCounter(), accounting,
+                budgets, keys, List.of(), null);
+    }
+
+    @AfterEach
+    void stop() {
+        gateway.close();
+        accounting.close();
+        budgets.close();
+        upstream.stop(0);
+    }
+
+    private HttpResponse<String> call(boolean stream) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.port() + "/v1/chat/completions"))
+                .header("Authorization", "Bearer tw-key")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"m\",\"stream\":" + stream
+                        + ",\"messages\":[{\"role\":\"user\",\"content\":\"hi there\"}]}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void sendsTheTranslatedBodyOfANonStreamedAnswer() throws Exception {
+        HttpResponse<String> response = call(false);
+        assertEquals(200, response.statusCode());
+        assertEquals("{\"choices\":[{\"message\":{\"content\":\"hello world\"}}]}", response.body());
+        assertTrue(response.headers().firstValue("content-type").orElse("").startsWith("application/json"));
+        UsageRecord record = awaitRecord();
+        assertEquals(TokenUsage.of(7, 2), record.usage());
+        assertEquals(7 * 1000 + 2 * 2000, record.costNanos());
+    }
+
+    @Test
+    void translatesAStreamEventByEvent() throws Exception {
+        HttpResponse<String> response = call(true);
+        assertEquals(200, response.statusCode());
+        assertEquals("data: {\"delta\":\"hello\"}\n\ndata: {\"delta\":\"world\"}\n\ndata: [DONE]\n\n", response.body());
+        UsageRecord record = awaitRecord();
+        assertEquals(TokenUsage.of(7, 2), record.usage());
+        assertEquals(2, record.localOutputTokens(), "the observer's text was counted");
+    }
+
+    private UsageRecord awaitRecord() throws InterruptedException {
+        for (int i = 0; i < 500 && records.isEmpty(); i++) {
+            Thread.sleep(10);
+        }
+        assertEquals(1, records.size());
+        return records.get(0);
+    }
+
+    /** Speaks a made-up native API: {@code native_stream} instead of {@code stream}, its own body and events. */
+    static final class TranslatingAdapter implements ProviderAdapter {
+        @Override
+        public boolean supports(Endpoint endpoint) {
+            return endpoint == Endpoint.CHAT_COMPLETIONS;
+        }
+
+        @Override
+        public String upstreamPath(Endpoint endpoint, String upstreamModel) {
+            return "/native";
+        }
+
+        @Override
+        public void authorize(HttpHeaders upstreamHeaders) {
+        }
+
+        @Override
+        public Rewrite rewrite(Endpoint endpoint, ObjectNode body, String upstreamModel, boolean stream) {
+            body.put("native_stream", stream);
+            body.remove("stream");
+            return new Rewrite(true, false);
+        }
+
+        @Override
+        public ResponseObserver observer(Endpoint endpoint, boolean stream, Rewrite rewrite) {
+            return new ResponseObserver() {
+                private final StringBuilder text = new StringBuilder();
+                private TokenUsage usage;
+
+                @Override
+                public boolean onEvent(ByteBuf event) {
+                    String data = event.toString(StandardCharsets.UTF_8).trim().substring("data: ".length());
+                    if (data.startsWith("usage ")) {
+                        String[] n = data.split(" ");
+                        usage = TokenUsage.of(Long.parseLong(n[1]), Long.parseLong(n[2]));
+                    } else {
+                        text.append(text.length() == 0 ? "" : " ").append(data);
+                    }
+                    return true;
+                }
+
+                @Override
+                public ByteBuf translateEvent(ByteBuf event, ByteBufAllocator alloc) {
+                    String data = event.toString(StandardCharsets.UTF_8).trim().substring("data: ".length());
+                    String out = data.startsWith("usage ") ? "data: [DONE]\n\n" : "data: {\"delta\":\"" + data + "\"}\n\n";
+                    return alloc.buffer().writeBytes(out.getBytes(StandardCharsets.UTF_8));
+                }
+
+                @Override
+                public void onBody(ByteBuf body) {
+                    try {
+                        JsonNode node = new com.fasterxml.jackson.databind.ObjectMapper()
+                                .readTree(body.toString(StandardCharsets.UTF_8));
+                        text.append(node.get("native").asText());
+                        usage = TokenUsage.of(node.get("in").asLong(), node.get("out").asLong());
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }
+
+                @Override
+                public boolean translatesBody() {
+                    return true;
+                }
+
+                @Override
+                public ByteBuf translateBody(ByteBuf body, ByteBufAllocator alloc) {
+                    return alloc.buffer().writeBytes(("{\"choices\":[{\"message\":{\"content\":\"" + text + "\"}}]}")
+                            .getBytes(StandardCharsets.UTF_8));
+                }
+
+                @Override
+                public TokenUsage usage() {
+                    return usage;
+                }
+
+                @Override
+                public String outputText() {
+                    return text.toString();
+                }
+
+                @Override
+                public String finishReason() {
+                    return "stop";
+                }
+            };
+        }
+    }
+
+    /** Counts whitespace-separated words; enough to see that counting happened. */
+    static final class WordCounter implements TokenCounter {
+        @Override
+        public CompletableFuture<TokenCount> countInput(String model, Endpoint endpoint, JsonNode body) {
+            return CompletableFuture.completedFuture(new TokenCount(body.toString().split("\\s+").length, true));
+        }
+
+        @Override
+        public CompletableFuture<TokenCount> countOutput(String model, String text) {
+            return CompletableFuture.completedFuture(new TokenCount(text.isBlank() ? 0 : text.trim().split("\\s+").length, true));
+        }
+
+        @Override
+        public boolean isExact(String model) {
+            return false;
+        }
+    }
+}
