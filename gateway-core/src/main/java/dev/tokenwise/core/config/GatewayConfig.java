@@ -50,6 +50,12 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
                 throw new ConfigException("models[" + m.name() + "].provider: " + m.provider()
                         + " (expected one of: " + providers.keySet() + ")");
             }
+            for (String fallback : m.fallbacks()) {
+                if (!models.containsKey(fallback)) {
+                    throw new ConfigException("models[" + m.name() + "].fallbacks: " + fallback
+                            + " (expected a model listed under models:)");
+                }
+            }
         }
         Set<String> teamNames = new HashSet<>();
         Set<String> keys = new HashSet<>();

@@ -19,10 +19,19 @@ import java.util.Map;
  * @param readTimeout longest silence from the upstream while a call is in flight
  * @param maxIdlePerLoop keep-alive connections kept idle per event loop
  * @param options type-specific settings, e.g. the simulator's {@code chunk_delay_ms}
+ * @param resilience retries, retry budget and circuit breaker
  */
 public record ProviderConfig(String name, String type, URI baseUrl, String apiKey, String disabledReason,
                              Duration connectTimeout, Duration readTimeout, int maxIdlePerLoop,
-                             Map<String, String> options) {
+                             Map<String, String> options, Resilience resilience) {
+
+    /** A provider with the default {@link Resilience}. */
+    public ProviderConfig(String name, String type, URI baseUrl, String apiKey, String disabledReason,
+                          Duration connectTimeout, Duration readTimeout, int maxIdlePerLoop,
+                          Map<String, String> options) {
+        this(name, type, baseUrl, apiKey, disabledReason, connectTimeout, readTimeout, maxIdlePerLoop, options,
+                Resilience.DEFAULTS);
+    }
 
     public ProviderConfig {
         checkNotBlank(name, "providers");
@@ -38,6 +47,7 @@ public record ProviderConfig(String name, String type, URI baseUrl, String apiKe
         checkPositive(readTimeout, "providers." + name + ".read_timeout");
         checkPositive(maxIdlePerLoop, "providers." + name + ".max_idle_connections");
         options = options == null ? Map.of() : Map.copyOf(options);
+        resilience = resilience == null ? Resilience.DEFAULTS : resilience;
     }
 
     public boolean enabled() {
@@ -47,7 +57,7 @@ public record ProviderConfig(String name, String type, URI baseUrl, String apiKe
     /** The same provider pointed at another base URL (the simulator binds its port at start-up). */
     public ProviderConfig withBaseUrl(URI newBaseUrl) {
         return new ProviderConfig(name, type, newBaseUrl, apiKey, disabledReason, connectTimeout, readTimeout,
-                maxIdlePerLoop, options);
+                maxIdlePerLoop, options, resilience);
     }
 
     @Override

@@ -27,13 +27,40 @@ package dev.tokenwise.core.model;
  * @param upstreamLatencyMicros from the upstream request written to the last upstream byte
  * @param ttftMicros from request arrival to the first response byte written (streams), {@code 0} if none
  * @param promptHash the {@link TokenCount#contentHash} of the request's prompt, {@code 0} when unknown
+ * @param requestedModel the model the client asked for; differs from {@code model} when a fallback answered
+ * @param attempts upstream attempts the gateway made for this call (1 when the first one answered)
  */
 public record UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
                           boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
                           boolean usageFromProvider, long localInputTokens, long localOutputTokens,
                           boolean localEstimated, long costNanos, String taskId, int taskAttempt,
                           String finishReason, long createdAtMillis, long latencyMicros,
-                          long upstreamLatencyMicros, long ttftMicros, long promptHash) {
+                          long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
+                          int attempts) {
+
+    public UsageRecord {
+        if (requestedModel == null) {
+            requestedModel = model;
+        }
+        attempts = Math.max(1, attempts);
+    }
+
+    /** A record of a call answered by the model asked for, at the first attempt. */
+    public UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
+                       boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
+                       boolean usageFromProvider, long localInputTokens, long localOutputTokens,
+                       boolean localEstimated, long costNanos, String taskId, int taskAttempt,
+                       String finishReason, long createdAtMillis, long latencyMicros,
+                       long upstreamLatencyMicros, long ttftMicros, long promptHash) {
+        this(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider,
+                localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason,
+                createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash, model, 1);
+    }
+
+    /** {@code true} when the gateway retried or fell back for this call. */
+    public boolean gatewayRetried() {
+        return attempts > 1;
+    }
 
     /** A record without a prompt hash. */
     public UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,

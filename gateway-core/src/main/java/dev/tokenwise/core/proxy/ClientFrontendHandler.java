@@ -30,6 +30,8 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
@@ -42,6 +44,8 @@ import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
@@ -186,11 +190,13 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         int taskAttempt = taskAttempt(request);
 
         String upstreamModel = deployment.model().upstreamName();
+        List<Deployment> chain = chain(deployment, key);
+        ObjectNode pristine = chain.size() > 1 ? body.deepCopy() : null;
         ProviderAdapter.Rewrite rewrite = adapter.rewrite(endpoint, body, upstreamModel, stream);
         long maxOutputTokens = maxOutputTokens(body);
         // Counted after the rewrite: the counter may read the body on a worker thread, so nothing may change it now.
         CompletableFuture<TokenCount> inputCount = proxy.counter().countInput(model, endpoint, body);
-        BudgetBook.Reservation reservation = reserve(requestId, key, deployment, inputCount,
+        BudgetBook.Reservation reservation = reserve(requestId, key, chain, inputCount,
                 request.content().readableBytes(), maxOutputTokens);
         ByteBuf upstreamBody;
         if (rewrite.bodyChanged()) {
@@ -205,18 +211,15 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         } else {
             upstreamBody = request.content().retainedDuplicate();
         }
-
-        FullHttpRequest upstreamRequest = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST,
-                deployment.origin().basePath() + adapter.upstreamPath(endpoint, upstreamModel), upstreamBody);
-        HeaderFilter.copyRequestHeaders(request.headers(), upstreamRequest.headers());
-        upstreamRequest.headers()
-                .set(HttpHeaderNames.HOST, deployment.origin().hostHeader())
-                .setInt(HttpHeaderNames.CONTENT_LENGTH, upstreamBody.readableBytes());
-        adapter.authorize(upstreamRequest.headers());
+        HttpHeaders forwarded = new DefaultHttpHeaders();
+        HeaderFilter.copyRequestHeaders(request.headers(), forwarded);
+        FullHttpRequest upstreamRequest = UpstreamRequests.build(deployment, endpoint, upstreamBody, forwarded);
+        UpstreamRequests fallbacks = pristine == null ? null
+                : new UpstreamRequests(endpoint, pristine, forwarded, stream, proxy.json());
 
         proxy.accounting().begin(requestId);
         ProxyCall call = new ProxyCall(proxy, this, ctx, requestId, startNanos, System.currentTimeMillis(),
-                key.team(), key.id(), deployment, endpoint, keepAlive, taskId, taskAttempt, inputCount, rewrite,
+                key.team(), key.id(), chain, fallbacks, endpoint, keepAlive, taskId, taskAttempt, inputCount, rewrite,
                 stream, upstreamRequest, reservation);
         current = call;
         call.start();
@@ -229,21 +232,33 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
      * size in bytes: no BPE tokenizer produces more tokens than UTF-8 bytes, so that bound is safe (estimated
      * parts such as images may count more than their bytes, hence the maximum of both).
      */
-    private BudgetBook.Reservation reserve(String requestId, KeyRegistry.KeyEntry key, Deployment deployment,
+    private BudgetBook.Reservation reserve(String requestId, KeyRegistry.KeyEntry key, List<Deployment> chain,
                                            CompletableFuture<TokenCount> inputCount, int bodyBytes,
                                            long maxOutputTokens) {
-        ModelPrice price = deployment.model().price();
         BudgetBook budgets = proxy.budgets();
-        if (price == null || budgets.team(key.team()) == null && budgets.key(key.id()) == null) {
+        if (budgets.team(key.team()) == null && budgets.key(key.id()) == null) {
             return null;
         }
         TokenCount counted = inputCount.getNow(null);
         long inputTokens = counted == null ? bodyBytes
                 : counted.estimated() ? Math.max(bodyBytes, counted.tokens()) : counted.tokens();
-        long outputTokens = maxOutputTokens > 0 ? maxOutputTokens
-                : price.maxOutputTokens() > 0 ? price.maxOutputTokens()
-                : proxy.config().budgets().defaultMaxOutputTokens();
-        long worstCaseNanos = price.worstCaseNanos(inputTokens, outputTokens);
+        // The dearest model of the chain (a fallback may answer) at its maximum output.
+        long worstCaseNanos = 0;
+        boolean priced = false;
+        for (Deployment d : chain) {
+            ModelPrice price = d.model().price();
+            if (price == null) {
+                continue;
+            }
+            priced = true;
+            long outputTokens = maxOutputTokens > 0 ? maxOutputTokens
+                    : price.maxOutputTokens() > 0 ? price.maxOutputTokens()
+                    : proxy.config().budgets().defaultMaxOutputTokens();
+            worstCaseNanos = Math.max(worstCaseNanos, price.worstCaseNanos(inputTokens, outputTokens));
+        }
+        if (!priced) {
+            return null;
+        }
         BudgetBook.Admission admission = budgets.reserve(requestId, key.team(), key.id(), worstCaseNanos,
                 proxy.config().budgets().reservationTimeout().toNanos());
         if (!admission.admitted()) {
@@ -252,6 +267,23 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
                     + BudgetBook.refusal(admission, kind, worstCaseNanos));
         }
         return admission.reservation();
+    }
+
+    /** The model asked for, then its fallbacks that are enabled, allowed for the key and serve the same endpoint. */
+    private List<Deployment> chain(Deployment first, KeyRegistry.KeyEntry key) {
+        List<String> fallbacks = first.model().fallbacks();
+        if (fallbacks.isEmpty()) {
+            return List.of(first);
+        }
+        List<Deployment> chain = new ArrayList<>(1 + fallbacks.size());
+        chain.add(first);
+        for (String name : fallbacks) {
+            Deployment d = proxy.deployments().get(name);
+            if (d != null && d.provider().enabled() && key.allows(name)) {
+                chain.add(d);
+            }
+        }
+        return chain;
     }
 
     /** The request's cap on output tokens ({@code max_completion_tokens}, {@code max_tokens} or {@code max_output_tokens}), 0 if none. */

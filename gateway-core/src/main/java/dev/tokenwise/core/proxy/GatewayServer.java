@@ -70,12 +70,17 @@ public final class GatewayServer implements AutoCloseable {
             Origin origin = provider.baseUrl() == null ? null : Origin.of(provider.baseUrl());
             deployments.put(model.name(), new Deployment(model, provider, adapter, origin));
         }
+        Map<String, ProviderHealth> health = new LinkedHashMap<>();
+        for (ProviderConfig provider : config.providers().values()) {
+            health.put(provider.name(), new ProviderHealth(provider.name(), provider.resilience(), System::nanoTime));
+        }
         Transport transport = Transport.best();
         int threads = config.server().ioThreads() > 0 ? config.server().ioThreads()
                 : Runtime.getRuntime().availableProcessors();
         EventLoopGroup group = transport.newGroup(threads, new DefaultThreadFactory("tokenwise-io", true));
         ProxyContext proxy = new ProxyContext(config, java.util.Collections.unmodifiableMap(deployments), keys, counter, accounting, budgets,
-                new UpstreamPool(transport, 60), List.copyOf(routes), new ObjectMapper(), durability);
+                new UpstreamPool(transport, 60), List.copyOf(routes), new ObjectMapper(), durability,
+                java.util.Collections.unmodifiableMap(health));
         try {
             Channel listener = new ServerBootstrap()
                     .group(group)
@@ -100,6 +105,11 @@ public final class GatewayServer implements AutoCloseable {
 
     public int port() {
         return ((InetSocketAddress) listener.localAddress()).getPort();
+    }
+
+    /** Each provider's circuit breaker and retry budget, by provider name. */
+    public Map<String, ProviderHealth> providerHealth() {
+        return proxy.health();
     }
 
     /** Idle pooled upstream connections (for metrics and tests). */

@@ -28,6 +28,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -52,6 +53,8 @@ final class ProxyCall {
     private static final int MAX_CAPTURED_BODY = 16 * 1024 * 1024;
     /** Longest a strict-sync response waits for its record to be committed. */
     private static final long STRICT_WAIT_SECONDS = 30;
+    /** A Retry-After longer than this is not waited for: the call falls back or fails instead. */
+    private static final long MAX_RETRY_AFTER_MILLIS = 10_000;
 
     private final ProxyContext proxy;
     private final ClientFrontendHandler frontend;
@@ -61,13 +64,24 @@ final class ProxyCall {
     private final long createdAtMillis;
     private final String team;
     private final String keyId;
-    private final Deployment deployment;
+    /** The model asked for, then its fallbacks; {@link #deployment} is the one being tried. */
+    private final List<Deployment> chain;
+    private final UpstreamRequests fallbackRequests;
+    private int chainIndex;
+    private Deployment deployment;
+    private ProviderHealth health;
+    private int attemptsOnDeployment;
+    private int totalAttempts;
+    /** Draining an error answer (429/5xx) that will be retried instead of relayed. */
+    private boolean discarding;
+    private Runnable afterDiscard;
+    private final boolean stream;
     private final Endpoint endpoint;
     private final boolean keepAlive;
     private final String taskId;
     private final int taskAttempt;
     private final CompletableFuture<TokenCount> inputCount;
-    private final ResponseObserver observer;
+    private ResponseObserver observer;
     private FullHttpRequest upstreamRequest;
     /** The budget reserved for this call, or {@code null} when no budget applies. */
     private final BudgetBook.Reservation reservation;
@@ -96,8 +110,8 @@ final class ProxyCall {
     private boolean settled;
 
     ProxyCall(ProxyContext proxy, ClientFrontendHandler frontend, ChannelHandlerContext client, String requestId,
-              long startNanos, long createdAtMillis, String team, String keyId, Deployment deployment,
-              Endpoint endpoint, boolean keepAlive, String taskId, int taskAttempt,
+              long startNanos, long createdAtMillis, String team, String keyId, List<Deployment> chain,
+              UpstreamRequests fallbackRequests, Endpoint endpoint, boolean keepAlive, String taskId, int taskAttempt,
               CompletableFuture<TokenCount> inputCount, ProviderAdapter.Rewrite rewrite, boolean stream,
               FullHttpRequest upstreamRequest, BudgetBook.Reservation reservation) {
         this.proxy = proxy;
@@ -108,7 +122,10 @@ final class ProxyCall {
         this.createdAtMillis = createdAtMillis;
         this.team = team;
         this.keyId = keyId;
-        this.deployment = deployment;
+        this.chain = chain;
+        this.fallbackRequests = fallbackRequests;
+        this.deployment = chain.get(0);
+        this.stream = stream;
         this.endpoint = endpoint;
         this.keepAlive = keepAlive;
         this.taskId = taskId;
@@ -125,7 +142,83 @@ final class ProxyCall {
 
     /** Connects (or reuses a connection) and sends the request upstream. */
     void start() {
+        attempt();
+    }
+
+    /** One attempt on the current deployment, unless its provider's circuit breaker is open. */
+    private void attempt() {
+        if (done) {
+            return;
+        }
+        health = proxy.health().get(deployment.provider().name());
+        if (!health.allowRequest()) {
+            if (nextDeployment()) {
+                attempt();
+                return;
+            }
+            failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.UNAVAILABLE, "provider "
+                    + deployment.provider().name() + " is unavailable: its circuit breaker is open after "
+                    + health.consecutiveFailures() + " consecutive failures (next probe in " + health.retryInMillis()
+                    + " ms)");
+            return;
+        }
+        if (attemptsOnDeployment == 0) {
+            health.onFirstAttempt();
+        }
+        attemptsOnDeployment++;
+        totalAttempts++;
+        resetAttemptState();
         acquireAndSend(false);
+    }
+
+    private void resetAttemptState() {
+        requestSent = false;
+        reused = false;
+        retried = false;
+        status = 0;
+        success = false;
+    }
+
+    /**
+     * After a failure before anything reached the client: a retry on the same provider (backoff with full
+     * jitter, or the provider's Retry-After), else the next fallback, else {@code null} (give up).
+     * Consumes the retry budget when it plans a retry.
+     */
+    private Runnable planRecovery(long retryAfterMillis) {
+        if (attemptsOnDeployment <= health.resilience().maxRetries() && retryAfterMillis <= MAX_RETRY_AFTER_MILLIS
+                && health.tryRetry()) {
+            long base = health.resilience().retryBackoff().toMillis() << Math.min(10, attemptsOnDeployment - 1);
+            long delay = retryAfterMillis > 0 ? retryAfterMillis
+                    : java.util.concurrent.ThreadLocalRandom.current().nextLong(base + 1);
+            log.info("Retrying {} on provider {} in {} ms (attempt {} of {})", requestId, deployment.provider().name(),
+                    delay, attemptsOnDeployment + 1, health.resilience().maxRetries() + 1);
+            return () -> client.executor().schedule(this::attempt, delay, TimeUnit.MILLISECONDS);
+        }
+        if (chainIndex + 1 < chain.size()) {
+            return () -> {
+                if (nextDeployment()) {
+                    attempt();
+                }
+            };
+        }
+        return null;
+    }
+
+    /** Moves to the next fallback model; {@code false} when there is none. */
+    private boolean nextDeployment() {
+        if (fallbackRequests == null || chainIndex + 1 >= chain.size()) {
+            return false;
+        }
+        Deployment from = deployment;
+        chainIndex++;
+        deployment = chain.get(chainIndex);
+        attemptsOnDeployment = 0;
+        UpstreamRequests.Built built = fallbackRequests.forFallback(deployment);
+        ReferenceCountUtil.release(upstreamRequest);
+        upstreamRequest = built.request();
+        observer = deployment.adapter().observer(endpoint, stream, built.rewrite());
+        log.info("Falling back from {} to {} for {}", from.model().name(), deployment.model().name(), requestId);
+        return true;
     }
 
     private void acquireAndSend(boolean fresh) {
@@ -149,6 +242,12 @@ final class ProxyCall {
         if (!acquired.isSuccess()) {
             Throwable cause = acquired.cause();
             log.warn("Upstream {} unreachable for {}: {}", deployment.provider().name(), requestId, cause.toString());
+            health.onFailure();
+            Runnable recovery = planRecovery(0);
+            if (recovery != null) {
+                recovery.run();
+                return;
+            }
             failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.UPSTREAM_FAILED,
                     "could not reach provider " + deployment.provider().name() + ": " + describe(cause));
             return;
@@ -202,6 +301,21 @@ final class ProxyCall {
         status = head.status().code();
         success = status >= 200 && status < 300;
         upstreamKeepAlive = HttpUtil.isKeepAlive(head);
+        if (success) {
+            health.onSuccess();
+        } else if (status >= 500) {
+            health.onFailure();
+        }
+        if (status == 429 || status >= 500) {
+            Runnable recovery = planRecovery(retryAfterMillis(head.headers()));
+            if (recovery != null) {
+                // Nothing has reached the client: drain this answer, then retry or fall back.
+                log.warn("Provider {} answered {} to {}", deployment.provider().name(), status, requestId);
+                discarding = true;
+                afterDiscard = recovery;
+                return;
+            }
+        }
         String contentType = head.headers().get(HttpHeaderNames.CONTENT_TYPE, "");
         sse = success && contentType.toLowerCase(Locale.ROOT).startsWith("text/event-stream");
 
@@ -232,6 +346,28 @@ final class ProxyCall {
     void onResponseContent(HttpContent content) {
         if (done) {
             content.release();
+            return;
+        }
+        if (discarding) {
+            boolean end = content instanceof LastHttpContent;
+            content.release();
+            if (end) {
+                discarding = false;
+                cancelReadTimeout();
+                Channel up = upstream;
+                upstream = null;
+                if (up != null) {
+                    up.pipeline().get(UpstreamBackendHandler.class).unbind();
+                    if (upstreamKeepAlive) {
+                        proxy.pool().release(up, deployment.provider().maxIdlePerLoop());
+                    } else {
+                        up.close();
+                    }
+                }
+                Runnable recovery = afterDiscard;
+                afterDiscard = null;
+                recovery.run();
+            }
             return;
         }
         lastUpstreamActivityNanos = System.nanoTime();
@@ -413,16 +549,27 @@ final class ProxyCall {
             return;
         }
         upstream = null;
-        if (!headSent && !retried && reused) {
+        if (discarding) {
+            // The error answer we were draining was cut short: recover as planned.
+            discarding = false;
+            cancelReadTimeout();
+            Runnable recovery = afterDiscard;
+            afterDiscard = null;
+            recovery.run();
+            return;
+        }
+        if (!headSent && status == 0 && !retried && reused) {
             // A keep-alive connection the server closed as we reused it: try once on a fresh one.
             retried = true;
             cancelReadTimeout();
             log.debug("Reused upstream connection closed before answering {}; retrying on a new one", requestId);
+            totalAttempts++;
             acquireAndSend(true);
             return;
         }
         String why = cause == null ? "connection closed" : describe(cause);
         if (!headSent) {
+            health.onFailure();
             failBeforeResponse(requestSent ? CallStatus.UPSTREAM_RESET : CallStatus.UPSTREAM_UNREACHABLE,
                     ErrorType.UPSTREAM_FAILED,
                     "provider " + deployment.provider().name() + " failed before answering: " + why);
@@ -550,7 +697,8 @@ final class ProxyCall {
             return new UsageRecord(requestId, team, keyId, model, deployment.provider().name(), endpoint, sse,
                     callStatus, httpStatus, usage, fromProvider, in.tokens(), out.tokens(),
                     in.estimated() || out.estimated(), costNanos, taskId, taskAttempt, finishReason,
-                    createdAtMillis, latencyMicros, upstreamMicros, ttftMicros, in.contentHash());
+                    createdAtMillis, latencyMicros, upstreamMicros, ttftMicros, in.contentHash(),
+                    chain.get(0).model().name(), totalAttempts);
         }).whenComplete((record, error) -> {
             if (error != null) {
                 log.error("Could not settle {}; booking it without local counts", requestId, error);
@@ -567,6 +715,25 @@ final class ProxyCall {
             }
             proxy.accounting().settle(record);
         });
+    }
+
+    /** Retry-After in milliseconds (seconds or an HTTP date), 0 when absent or unreadable. */
+    static long retryAfterMillis(HttpHeaders headers) {
+        String value = headers.get(HttpHeaderNames.RETRY_AFTER);
+        if (value == null || value.isBlank()) {
+            return 0;
+        }
+        try {
+            return Math.max(0, Long.parseLong(value.trim()) * 1000);
+        } catch (NumberFormatException notSeconds) {
+            try {
+                long at = java.time.ZonedDateTime.parse(value.trim(),
+                        java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME).toInstant().toEpochMilli();
+                return Math.max(0, at - System.currentTimeMillis());
+            } catch (java.time.DateTimeException notADate) {
+                return 0;
+            }
+        }
     }
 
     private static String describe(Throwable cause) {

@@ -18,5 +18,6 @@ import java.util.Map;
  */
 record ProxyContext(GatewayConfig config, Map<String, Deployment> deployments, KeyRegistry keys,
                     TokenCounter counter, AccountingCore accounting, BudgetBook budgets, UpstreamPool pool, List<ApiRoute> routes,
-                    ObjectMapper json, DurabilityGate durability) {
+                    ObjectMapper json, DurabilityGate durability,
+                    Map<String, ProviderHealth> health) {
 }
