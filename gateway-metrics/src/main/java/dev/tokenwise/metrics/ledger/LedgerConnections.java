@@ -8,6 +8,9 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Opens connections to the ledger file with the same pragmas, and lends read connections to callers.
@@ -15,6 +18,11 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * <p>A JDBC connection of sqlite-jdbc serves one thread at a time, so each reader borrows its own
  * connection from a small idle pool (WAL lets readers run beside the writer). A connection that failed
  * is closed rather than returned, so a broken one is never reused.
+ *
+ * <p>WAL checkpoints (copying the log back into the database file, with an fsync) are made by a
+ * checkpointer thread of their own, once a second, never by the writer: a commit that happened to cross
+ * the automatic checkpoint threshold would otherwise stall the writer behind an fsync, and records of
+ * calls that already completed would wait in memory meanwhile.
  */
 final class LedgerConnections implements AutoCloseable {
     private static final int MAX_IDLE_READERS = 4;
@@ -29,6 +37,8 @@ final class LedgerConnections implements AutoCloseable {
     private final SqliteLedger.Sync sync;
     private final int busyTimeoutMillis;
     private final Queue<Connection> idleReaders = new ConcurrentLinkedQueue<>();
+    private final ScheduledExecutorService checkpointer;
+    private Connection checkpointConnection;
     private volatile boolean closed;
 
     LedgerConnections(Path file, SqliteLedger.Sync sync, int busyTimeoutMillis) {
@@ -36,6 +46,30 @@ final class LedgerConnections implements AutoCloseable {
         this.url = "jdbc:sqlite:" + file;
         this.sync = sync;
         this.busyTimeoutMillis = busyTimeoutMillis;
+        this.checkpointer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "tokenwise-ledger-checkpoint");
+            t.setDaemon(true);
+            return t;
+        });
+        checkpointer.scheduleWithFixedDelay(this::checkpoint, 1, 1, TimeUnit.SECONDS);
+    }
+
+    /** A passive checkpoint: copies what it can without waiting for readers or the writer. */
+    private void checkpoint() {
+        if (closed) {
+            return;
+        }
+        try {
+            if (checkpointConnection == null) {
+                checkpointConnection = open();
+            }
+            try (Statement s = checkpointConnection.createStatement()) {
+                s.execute("PRAGMA wal_checkpoint(PASSIVE)");
+            }
+        } catch (SQLException | RuntimeException e) {
+            closeQuietly(checkpointConnection);
+            checkpointConnection = null; // retried on the next tick; the writer is unaffected
+        }
     }
 
     Path file() {
@@ -51,6 +85,8 @@ final class LedgerConnections implements AutoCloseable {
             // FULL also syncs the WAL at every commit.
             s.execute("PRAGMA synchronous = " + (sync == SqliteLedger.Sync.STRICT ? "FULL" : "NORMAL"));
             s.execute("PRAGMA foreign_keys = OFF");
+            // Checkpoints are the checkpointer thread's job (see the class comment).
+            s.execute("PRAGMA wal_autocheckpoint = 0");
         } catch (SQLException | RuntimeException e) {
             closeQuietly(connection);
             throw e;
@@ -122,6 +158,13 @@ final class LedgerConnections implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        checkpointer.shutdown();
+        try {
+            checkpointer.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        closeQuietly(checkpointConnection);
         closeIdle();
     }
 }
