@@ -17,7 +17,7 @@ import dev.tokenwise.metrics.api.UsageRoute;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
 import dev.tokenwise.server.admin.AdminRoutes;
 import dev.tokenwise.server.admin.TeamDirectory;
-import dev.tokenwise.providers.openai.OpenAiAdapter;
+import dev.tokenwise.providers.ProviderAdapters;
 import dev.tokenwise.providers.simulator.SimulatorServer;
 import dev.tokenwise.providers.simulator.SimulatorSettings;
 import dev.tokenwise.providers.tokenizer.JtokkitTokenCounter;
@@ -110,7 +110,7 @@ public final class GatewayApp implements AutoCloseable {
                             provider.name(), String.join(", ", settings.models()));
                 }
                 providers.put(provider.name(), provider);
-                adapters.put(provider.name(), new OpenAiAdapter(provider.apiKey()));
+                adapters.put(provider.name(), ProviderAdapters.create(provider));
             }
             GatewayConfig running = config.withProviders(providers);
             budgets = new BudgetBook(running.budgets().zone(), running.budgets().softThresholdPercent(),

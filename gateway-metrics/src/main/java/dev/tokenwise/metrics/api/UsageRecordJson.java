@@ -18,6 +18,7 @@ public final class UsageRecordJson {
         g.writeStringField("team", r.team());
         g.writeStringField("key_id", r.keyId());
         g.writeStringField("model", r.model());
+        g.writeStringField("requested_model", r.requestedModel());
         g.writeStringField("provider", r.provider());
         g.writeStringField("endpoint", r.endpoint().clientPath());
         g.writeBooleanField("stream", r.stream());
@@ -42,6 +43,7 @@ public final class UsageRecordJson {
             g.writeNullField("task_attempt");
         }
         g.writeStringField("finish_reason", r.finishReason());
+        g.writeNumberField("attempts", r.attempts());
         g.writeNumberField("latency_ms", millis(r.latencyMicros()));
         g.writeNumberField("upstream_latency_ms", millis(r.upstreamLatencyMicros()));
         g.writeNumberField("ttft_ms", millis(r.ttftMicros()));

@@ -13,7 +13,8 @@ import java.io.UncheckedIOException;
 /**
  * Reads usage, produced text and finish reason from OpenAI responses: chat completion objects and
  * chunks, embeddings, and Responses API objects and events ({@code response.output_text.delta},
- * {@code response.completed}).
+ * {@code response.completed}). OpenAI-compatible providers' own usage fields are read too (DeepSeek's
+ * {@code prompt_cache_hit_tokens}), see {@link #parseUsage}.
  */
 final class OpenAiResponseObserver implements ResponseObserver {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -155,12 +156,22 @@ final class OpenAiResponseObserver implements ResponseObserver {
         return "completed".equals(status) ? "stop" : status.isEmpty() ? null : status;
     }
 
-    /** OpenAI usage in either naming: chat ({@code prompt_tokens}) or Responses ({@code input_tokens}). */
+    /**
+     * OpenAI usage in either naming: chat ({@code prompt_tokens}) or Responses ({@code input_tokens}). Cached
+     * prompt tokens come from {@code prompt_tokens_details.cached_tokens} (OpenAI, and most compatible
+     * servers), {@code input_tokens_details.cached_tokens} (Responses) or DeepSeek's
+     * {@code prompt_cache_hit_tokens}; DeepSeek's {@code prompt_tokens} is hits plus misses, and when a server
+     * reports only {@code prompt_cache_hit_tokens} and {@code prompt_cache_miss_tokens} their sum is the input.
+     */
     static TokenUsage parseUsage(JsonNode u) {
         long input = firstLong(u, "prompt_tokens", "input_tokens");
         long output = firstLong(u, "completion_tokens", "output_tokens");
-        long cached = Math.max(u.path("prompt_tokens_details").path("cached_tokens").asLong(0),
-                u.path("input_tokens_details").path("cached_tokens").asLong(0));
+        long cacheHit = u.path("prompt_cache_hit_tokens").asLong(0);
+        if (input <= 0 && (u.has("prompt_cache_hit_tokens") || u.has("prompt_cache_miss_tokens"))) {
+            input = Math.max(0, cacheHit) + Math.max(0, u.path("prompt_cache_miss_tokens").asLong(0));
+        }
+        long cached = Math.max(Math.max(u.path("prompt_tokens_details").path("cached_tokens").asLong(0),
+                u.path("input_tokens_details").path("cached_tokens").asLong(0)), cacheHit);
         long reasoning = Math.max(u.path("completion_tokens_details").path("reasoning_tokens").asLong(0),
                 u.path("output_tokens_details").path("reasoning_tokens").asLong(0));
         input = Math.max(0, input);

@@ -3,6 +3,7 @@ package dev.tokenwise.server.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tokenwise.core.config.BudgetConfig;
 import dev.tokenwise.core.config.BudgetSettings;
+import dev.tokenwise.core.config.Resilience;
 import dev.tokenwise.core.config.StorageSync;
 import dev.tokenwise.core.config.BudgetPeriod;
 import dev.tokenwise.core.config.ConfigException;
@@ -15,6 +16,7 @@ import dev.tokenwise.core.config.TeamConfig;
 import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.Money;
 import dev.tokenwise.core.spi.PriceCatalog;
+import dev.tokenwise.providers.pricing.LiteLlmPriceImport;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.net.URI;
@@ -32,6 +34,7 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -73,7 +76,7 @@ public final class ConfigLoader {
             List.of("server", "admin", "storage", "pricing", "budgets", "providers", "models", "teams");
     private static final List<String> SERVER_KEYS = List.of("host", "port", "max_request_bytes",
             "max_header_bytes", "io_threads", "worker_threads", "request_read_timeout_ms");
-    private static final List<String> MODEL_KEYS = List.of("name", "provider", "upstream_name", "price");
+    private static final List<String> MODEL_KEYS = List.of("name", "provider", "upstream_name", "price", "fallbacks");
     private static final List<String> PRICE_KEYS = List.of("input_per_mtok", "output_per_mtok",
             "cached_input_per_mtok", "cache_write_per_mtok", "reasoning_per_mtok", "max_output_tokens");
     private static final List<String> TEAM_KEYS = List.of("name", "budget", "keys");
@@ -162,6 +165,8 @@ public final class ConfigLoader {
         private final Function<Path, PriceCatalog> catalogLoader;
         private final List<String> catalogWarnings = new ArrayList<>();
         private final List<String> unpricedWarnings = new ArrayList<>();
+        /** Prices imported from a LiteLLM price file ({@code pricing.litellm}), for models the catalog lacks. */
+        private PriceCatalog litellm = EMPTY_CATALOG;
         /** Disabled providers by name, with the variables their {@code api_key} refers to. */
         private final Map<String, List<String>> disabled = new LinkedHashMap<>();
 
@@ -184,6 +189,7 @@ public final class ConfigLoader {
             StorageSync storageSync = storage.string("sync").map(v -> StorageSync.parse(v, "storage.sync"))
                     .orElse(StorageSync.NORMAL);
             PriceCatalog catalog = catalog(root);
+            litellm = litellm(root);
             Map<String, ProviderConfig> providers = providers(root.section("providers"));
             Map<String, ModelConfig> models = models(root, providers, catalog);
             List<TeamConfig> teams = teams(root, models);
@@ -235,7 +241,7 @@ public final class ConfigLoader {
             Path file;
             if (root.has("pricing")) {
                 ConfigSection pricing = root.section("pricing");
-                pricing.allowOnly(List.of("catalog"));
+                pricing.allowOnly(List.of("catalog", "litellm"));
                 Optional<String> name = pricing.string("catalog");
                 if (name.isEmpty()) {
                     return EMPTY_CATALOG;
@@ -263,6 +269,32 @@ public final class ConfigLoader {
             return catalog == null ? EMPTY_CATALOG : catalog;
         }
 
+        /**
+         * The LiteLLM price file named by {@code pricing.litellm} (relative to the config file), or an empty
+         * catalog; a file that does not exist is a warning, one that cannot be read is an error.
+         */
+        private PriceCatalog litellm(ConfigSection root) {
+            if (!root.has("pricing")) {
+                return EMPTY_CATALOG;
+            }
+            Optional<String> name = root.section("pricing").string("litellm");
+            if (name.isEmpty()) {
+                return EMPTY_CATALOG;
+            }
+            Path file = baseDir.resolve(name.get());
+            if (!Files.isRegularFile(file)) {
+                catalogWarnings.add("pricing.litellm: " + file + " not found; models are priced from the catalog and"
+                        + " their price: blocks only");
+                return EMPTY_CATALOG;
+            }
+            try {
+                return LiteLlmPriceImport.load(file);
+            } catch (ConfigException e) {
+                // Its message starts with the file name and says what is wrong.
+                throw new ConfigException("pricing.litellm: " + e.getMessage(), e);
+            }
+        }
+
         private Map<String, ProviderConfig> providers(ConfigSection all) {
             Map<String, ProviderConfig> providers = new LinkedHashMap<>();
             for (String name : all.keys()) {
@@ -286,18 +318,27 @@ public final class ConfigLoader {
                 }
             } else {
                 p.allowOnly(type.keys());
+                for (String key : type.requiredOptions()) {
+                    options.put(key, requiredOption(p, key, type));
+                }
             }
             URI baseUrl = null;
             if (type.baseUrl() != ProviderType.BaseUrl.FORBIDDEN) {
                 Optional<String> url = p.string("base_url");
                 if (url.isEmpty() && type.baseUrl() == ProviderType.BaseUrl.REQUIRED) {
                     throw new ConfigException(p.pathOf("base_url") + ": missing (required for type " + type.label()
-                            + ", e.g. https://api.openai.com/v1)");
+                            + ", e.g. " + type.baseUrlExample() + ")");
                 }
-                baseUrl = url.map(u -> baseUrl(u, p.pathOf("base_url"))).orElse(null);
+                // An OPTIONAL base_url defaults to the provider's public API.
+                baseUrl = baseUrl(url.orElse(type.baseUrlExample()), p.pathOf("base_url"));
             }
             String apiKey = null;
             String disabledReason = null;
+            if (!p.has("api_key") && type.apiKeyRequired()) {
+                // Only OpenAI-compatible local servers run without a key; for a hosted API it is a mistake.
+                throw new ConfigException(p.pathOf("api_key") + ": missing (required for type " + type.label()
+                        + ", e.g. api_key: ${" + type.label().toUpperCase(Locale.ROOT) + "_API_KEY})");
+            }
             if (p.has("api_key")) {
                 apiKey = p.string("api_key").orElse(null);
                 if (apiKey == null) {
@@ -313,7 +354,29 @@ public final class ConfigLoader {
                     Duration.ofMillis(p.integer("connect_timeout_ms", DEFAULT_CONNECT_TIMEOUT_MS, 1, Long.MAX_VALUE)),
                     Duration.ofMillis(p.integer("read_timeout_ms", DEFAULT_READ_TIMEOUT_MS, 1, Long.MAX_VALUE)),
                     (int) p.integer("max_idle_connections", DEFAULT_MAX_IDLE_CONNECTIONS, 1, Integer.MAX_VALUE),
-                    options);
+                    options, resilience(p));
+        }
+
+        private static Resilience resilience(ConfigSection p) {
+            Resilience d = Resilience.DEFAULTS;
+            return new Resilience(
+                    (int) p.integer("max_retries", d.maxRetries(), 0, 10),
+                    Duration.ofMillis(p.integer("retry_backoff_ms", d.retryBackoff().toMillis(), 1, 60_000)),
+                    (int) p.integer("retry_budget_percent", d.retryBudgetPercent(), 0, 100),
+                    (int) p.integer("breaker_failures", d.breakerFailures(), 1, Integer.MAX_VALUE),
+                    Duration.ofMillis(p.integer("breaker_cooldown_ms", d.breakerCooldown().toMillis(), 1, Long.MAX_VALUE)));
+        }
+
+        /** A type-specific key that must be set, e.g. Azure's {@code api_version}; it is used in URLs, so it is a token. */
+        private static String requiredOption(ConfigSection p, String key, ProviderType type) {
+            String example = "api_version".equals(key) ? "2024-10-21" : "a value";
+            String value = p.string(key).orElseThrow(() -> new ConfigException(p.pathOf(key)
+                    + ": missing (required for type " + type.label() + ", e.g. " + example + ")"));
+            if (!value.matches("[A-Za-z0-9._-]+")) {
+                throw new ConfigException(p.pathOf(key) + ": '" + value + "' (expected: letters, digits, '.', '_'"
+                        + " or '-', e.g. " + example + ")");
+            }
+            return value;
         }
 
         /** A provider option as a string: a scalar, or a list of scalars joined with commas; empty means unset. */
@@ -378,12 +441,33 @@ public final class ConfigLoader {
                 } else {
                     price = catalog.find(name)
                             .or(() -> upstreamName == null ? Optional.empty() : catalog.find(upstreamName))
+                            .or(() -> litellm.find(name))
+                            .or(() -> upstreamName == null ? Optional.empty() : litellm.find(upstreamName))
                             .orElse(null);
                 }
                 if (price == null) {
                     unpricedWarnings.add("model " + name + " has no price: its calls are recorded at cost 0");
                 }
-                models.put(name, new ModelConfig(name, provider, upstreamName, price));
+                List<String> fallbacks = new ArrayList<>();
+                List<JsonNode> fallbackItems = m.list("fallbacks");
+                for (int j = 0; j < fallbackItems.size(); j++) {
+                    String path = m.pathOf("fallbacks") + "[" + j + "]";
+                    fallbacks.add(ConfigSection.scalar(fallbackItems.get(j), path, env)
+                            .orElseThrow(() -> new ConfigException(path + ": missing")));
+                }
+                models.put(name, new ModelConfig(name, provider, upstreamName, price, fallbacks));
+            }
+            // Fallbacks may name models defined further down, so they are checked once all are known.
+            for (int i = 0; i < items.size(); i++) {
+                ConfigSection m = ConfigSection.of(items.get(i), "models[" + i + "]", env);
+                ModelConfig model = models.get(m.requiredString("name"));
+                for (int j = 0; j < model.fallbacks().size(); j++) {
+                    String fallback = model.fallbacks().get(j);
+                    if (fallback.equals(model.name()) || !models.containsKey(fallback)) {
+                        throw new ConfigException(m.pathOf("fallbacks") + "[" + j + "]: '" + fallback + "' (expected: "
+                                + (fallback.equals(model.name()) ? "another model than itself" : "a model listed under models:") + ")");
+                    }
+                }
             }
             return models;
         }

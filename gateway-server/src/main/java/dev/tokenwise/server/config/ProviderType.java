@@ -4,31 +4,51 @@ import dev.tokenwise.core.config.ConfigException;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * The provider types the config accepts, and the keys each one takes. This is the one place to add a type;
  * its adapter plugs in through {@code ProviderAdapter}.
  */
 enum ProviderType {
-    /** An OpenAI-compatible HTTP API: needs {@code base_url}. */
-    OPENAI("openai", BaseUrl.REQUIRED, false),
+    /**
+     * An OpenAI-compatible HTTP API (OpenAI, DeepSeek, Mistral, Groq, OpenRouter, xAI, or a local vLLM, Ollama or
+     * llama.cpp server): needs {@code base_url}; a local server needs no {@code api_key}.
+     */
+    OPENAI("openai", BaseUrl.REQUIRED, "https://api.openai.com/v1", false, List.of(), false),
+    /** Anthropic's Messages API: {@code base_url} defaults to Anthropic's, {@code api_key} is required. */
+    ANTHROPIC("anthropic", BaseUrl.OPTIONAL, "https://api.anthropic.com/v1", true, List.of(), false),
+    /**
+     * Azure OpenAI: {@code base_url} is the resource endpoint, {@code api_key} and {@code api_version} are
+     * required; a model's {@code upstream_name} is its deployment name.
+     */
+    AZURE_OPENAI("azure_openai", BaseUrl.REQUIRED, "https://my-resource.openai.azure.com", true,
+            List.of("api_version"), false),
     /** The built-in simulator: runs inside the gateway, takes no URL, every other key is an option. */
-    SIMULATOR("simulator", BaseUrl.FORBIDDEN, true);
+    SIMULATOR("simulator", BaseUrl.FORBIDDEN, null, false, List.of(), true);
 
-    /** Whether a type needs, allows or refuses {@code base_url}. */
+    /** Whether a type needs, allows (with a default) or refuses {@code base_url}. */
     enum BaseUrl { REQUIRED, OPTIONAL, FORBIDDEN }
 
     /** Keys every provider understands, in documentation order. */
     static final List<String> COMMON_KEYS = List.of("type", "base_url", "api_key", "connect_timeout_ms",
-            "read_timeout_ms", "max_idle_connections");
+            "read_timeout_ms", "max_idle_connections", "max_retries", "retry_backoff_ms", "retry_budget_percent",
+            "breaker_failures", "breaker_cooldown_ms");
 
     private final String label;
     private final BaseUrl baseUrl;
+    private final String baseUrlExample;
+    private final boolean apiKeyRequired;
+    private final List<String> requiredOptions;
     private final boolean extraKeysAreOptions;
 
-    ProviderType(String label, BaseUrl baseUrl, boolean extraKeysAreOptions) {
+    ProviderType(String label, BaseUrl baseUrl, String baseUrlExample, boolean apiKeyRequired,
+                 List<String> requiredOptions, boolean extraKeysAreOptions) {
         this.label = label;
         this.baseUrl = baseUrl;
+        this.baseUrlExample = baseUrlExample;
+        this.apiKeyRequired = apiKeyRequired;
+        this.requiredOptions = requiredOptions;
         this.extraKeysAreOptions = extraKeysAreOptions;
     }
 
@@ -40,6 +60,24 @@ enum ProviderType {
         return baseUrl;
     }
 
+    /**
+     * For {@link BaseUrl#OPTIONAL}, the base URL used when none is given; otherwise an example for error
+     * messages; {@code null} for {@link BaseUrl#FORBIDDEN}.
+     */
+    String baseUrlExample() {
+        return baseUrlExample;
+    }
+
+    /** {@code true} when the provider cannot work without a key, so an absent {@code api_key} entry is an error. */
+    boolean apiKeyRequired() {
+        return apiKeyRequired;
+    }
+
+    /** Type-specific keys that must be set; they go to {@code ProviderConfig.options}. */
+    List<String> requiredOptions() {
+        return requiredOptions;
+    }
+
     /** {@code true} when keys outside {@link #COMMON_KEYS} go to {@code ProviderConfig.options}, else they are errors. */
     boolean extraKeysAreOptions() {
         return extraKeysAreOptions;
@@ -47,9 +85,11 @@ enum ProviderType {
 
     /** The keys this type accepts besides options. */
     List<String> keys() {
-        return baseUrl == BaseUrl.FORBIDDEN
+        List<String> common = baseUrl == BaseUrl.FORBIDDEN
                 ? COMMON_KEYS.stream().filter(k -> !k.equals("base_url")).toList()
                 : COMMON_KEYS;
+        return requiredOptions.isEmpty() ? common
+                : Stream.concat(common.stream(), requiredOptions.stream()).toList();
     }
 
     static ProviderType parse(String value, String path) {

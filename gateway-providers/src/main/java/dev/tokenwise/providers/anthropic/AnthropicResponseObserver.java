@@ -1,0 +1,195 @@
+package dev.tokenwise.providers.anthropic;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tokenwise.core.model.TokenUsage;
+import dev.tokenwise.core.spi.ResponseObserver;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+
+/**
+ * Reads usage, produced text and stop reason from Anthropic Messages responses: a {@code message} object,
+ * or the events of a stream.
+ *
+ * <p>Usage is normalised to {@link TokenUsage}'s OpenAI meaning. Anthropic reports {@code input_tokens}
+ * <em>without</em> the prompt tokens written to or read from the cache, so
+ * {@code inputTokens = input_tokens + cache_creation_input_tokens + cache_read_input_tokens},
+ * {@code cachedInputTokens = cache_read_input_tokens}, {@code cacheWriteTokens = cache_creation_input_tokens}.
+ * In a stream, {@code message_start} carries the input side and {@code message_delta} the cumulative
+ * {@code output_tokens} (and, from newer API versions, updated input counts, which replace earlier ones).
+ *
+ * <p>Stop reasons are mapped to OpenAI's finish reasons: {@code end_turn} and {@code stop_sequence} to
+ * {@code stop}, {@code max_tokens} and {@code model_context_window_exceeded} to {@code length},
+ * {@code tool_use} to {@code tool_calls}, {@code refusal} to {@code content_filter}; others are kept as sent.
+ */
+final class AnthropicResponseObserver implements ResponseObserver {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final StringBuilder text = new StringBuilder();
+    private boolean sawUsage;
+    private long inputTokens;
+    private long cacheWriteTokens;
+    private long cacheReadTokens;
+    private long outputTokens;
+    private String finishReason;
+
+    @Override
+    public boolean onEvent(ByteBuf event) {
+        int end = event.writerIndex();
+        int lineStart = event.readerIndex();
+        while (lineStart < end) {
+            int lineEnd = event.indexOf(lineStart, end, (byte) '\n');
+            if (lineEnd < 0) {
+                lineEnd = end;
+            }
+            int contentEnd = lineEnd > lineStart && event.getByte(lineEnd - 1) == '\r' ? lineEnd - 1 : lineEnd;
+            if (startsWith(event, lineStart, contentEnd, "data:")) {
+                int from = lineStart + 5;
+                if (from < contentEnd && event.getByte(from) == ' ') {
+                    from++;
+                }
+                if (from < contentEnd) {
+                    onData(read(event.slice(from, contentEnd - from)));
+                }
+            }
+            lineStart = lineEnd + 1;
+        }
+        // Nothing is injected into Anthropic streams, so every event goes to the client.
+        return true;
+    }
+
+    /** One event's data; its {@code type} equals the SSE event name, so the {@code event:} line is not needed. */
+    private void onData(JsonNode data) {
+        switch (data.path("type").asText("")) {
+            case "message_start" -> {
+                JsonNode message = data.path("message");
+                readUsage(message.get("usage"));
+                readStopReason(message.get("stop_reason"));
+            }
+            case "content_block_start" -> appendBlock(data.path("content_block"));
+            case "content_block_delta" -> appendDelta(data.path("delta"));
+            case "message_delta" -> {
+                readUsage(data.get("usage"));
+                readStopReason(data.path("delta").get("stop_reason"));
+            }
+            default -> {
+                // ping, content_block_stop, message_stop, error and types added later carry nothing to count
+            }
+        }
+    }
+
+    @Override
+    public void onBody(ByteBuf body) {
+        JsonNode message = read(body.duplicate());
+        readUsage(message.get("usage"));
+        for (JsonNode block : message.path("content")) {
+            appendBlock(block);
+        }
+        readStopReason(message.get("stop_reason"));
+    }
+
+    private void appendBlock(JsonNode block) {
+        switch (block.path("type").asText("")) {
+            case "text" -> text.append(block.path("text").asText(""));
+            case "thinking" -> text.append(block.path("thinking").asText(""));
+            case "tool_use", "server_tool_use" -> {
+                text.append(block.path("name").asText(""));
+                JsonNode input = block.get("input");
+                // In a stream the input arrives as input_json_delta; the start event holds an empty object.
+                if (input != null && input.isObject() && !input.isEmpty()) {
+                    text.append(input);
+                }
+            }
+            default -> {
+                // redacted_thinking, tool results, images: no text that the model produced
+            }
+        }
+    }
+
+    private void appendDelta(JsonNode delta) {
+        switch (delta.path("type").asText("")) {
+            case "text_delta" -> text.append(delta.path("text").asText(""));
+            case "input_json_delta" -> text.append(delta.path("partial_json").asText(""));
+            case "thinking_delta" -> text.append(delta.path("thinking").asText(""));
+            default -> {
+                // signature_delta, citations_delta: not model text
+            }
+        }
+    }
+
+    /** Reads the counts present in {@code usage}; absent or null counts keep their earlier value. */
+    private void readUsage(JsonNode usage) {
+        if (usage == null || !usage.isObject()) {
+            return;
+        }
+        sawUsage = true;
+        inputTokens = count(usage, "input_tokens", inputTokens);
+        cacheWriteTokens = count(usage, "cache_creation_input_tokens", cacheWriteTokens);
+        cacheReadTokens = count(usage, "cache_read_input_tokens", cacheReadTokens);
+        outputTokens = count(usage, "output_tokens", outputTokens);
+    }
+
+    private static long count(JsonNode usage, String field, long previous) {
+        JsonNode value = usage.get(field);
+        return value != null && value.isNumber() ? Math.max(0, value.asLong()) : previous;
+    }
+
+    private void readStopReason(JsonNode reason) {
+        if (reason != null && reason.isTextual()) {
+            finishReason = finishReason(reason.textValue());
+        }
+    }
+
+    /** Anthropic's {@code stop_reason} as an OpenAI {@code finish_reason}. */
+    static String finishReason(String stopReason) {
+        return switch (stopReason) {
+            case "end_turn", "stop_sequence" -> "stop";
+            case "max_tokens", "model_context_window_exceeded" -> "length";
+            case "tool_use" -> "tool_calls";
+            case "refusal" -> "content_filter";
+            default -> stopReason;
+        };
+    }
+
+    @Override
+    public TokenUsage usage() {
+        if (!sawUsage) {
+            return null;
+        }
+        return new TokenUsage(inputTokens + cacheWriteTokens + cacheReadTokens, cacheReadTokens, cacheWriteTokens,
+                outputTokens, 0);
+    }
+
+    @Override
+    public String outputText() {
+        return text.toString();
+    }
+
+    @Override
+    public String finishReason() {
+        return finishReason;
+    }
+
+    private static JsonNode read(ByteBuf bytes) {
+        try (InputStream in = new ByteBufInputStream(bytes)) {
+            return JSON.readTree(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException("not JSON: " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean startsWith(ByteBuf buf, int from, int to, String prefix) {
+        if (to - from < prefix.length()) {
+            return false;
+        }
+        for (int i = 0; i < prefix.length(); i++) {
+            if (buf.getByte(from + i) != prefix.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,106 @@
+package dev.tokenwise.providers.anthropic;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import dev.tokenwise.core.model.TokenUsage;
+import dev.tokenwise.core.testing.LeakDetectingExtension;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+@ExtendWith(LeakDetectingExtension.class)
+class AnthropicResponseObserverTest {
+
+    private static void feed(AnthropicResponseObserver observer, String event) {
+        ByteBuf buf = Unpooled.copiedBuffer(event, StandardCharsets.UTF_8);
+        try {
+            observer.onEvent(buf);
+        } finally {
+            buf.release();
+        }
+    }
+
+    private static void body(AnthropicResponseObserver observer, String json) {
+        ByteBuf buf = Unpooled.copiedBuffer(json, StandardCharsets.UTF_8);
+        try {
+            observer.onBody(buf);
+        } finally {
+            buf.release();
+        }
+    }
+
+    @Test
+    void mapsStopReasonsToOpenAiFinishReasons() {
+        assertEquals("stop", AnthropicResponseObserver.finishReason("end_turn"));
+        assertEquals("stop", AnthropicResponseObserver.finishReason("stop_sequence"));
+        assertEquals("length", AnthropicResponseObserver.finishReason("max_tokens"));
+        assertEquals("length", AnthropicResponseObserver.finishReason("model_context_window_exceeded"));
+        assertEquals("tool_calls", AnthropicResponseObserver.finishReason("tool_use"));
+        assertEquals("content_filter", AnthropicResponseObserver.finishReason("refusal"));
+        assertEquals("pause_turn", AnthropicResponseObserver.finishReason("pause_turn"));
+    }
+
+    @Test
+    void collectsStreamedToolInputAndReportsToolCalls() {
+        AnthropicResponseObserver observer = new AnthropicResponseObserver();
+        feed(observer, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\","
+                + "\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"claude-opus-4-5\","
+                + "\"stop_reason\":null,\"usage\":{\"input_tokens\":472,\"output_tokens\":2}}}\n\n");
+        feed(observer, "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+                + "\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_01\",\"name\":\"get_weather\",\"input\":{}}}\n\n");
+        feed(observer, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+                + "\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"location\\\": \\\"San Fra\"}}\n\n");
+        feed(observer, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+                + "\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"ncisco, CA\\\"}\"}}\n\n");
+        feed(observer, "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\","
+                + "\"stop_sequence\":null},\"usage\":{\"output_tokens\":89}}\n\n");
+
+        assertEquals("get_weather{\"location\": \"San Francisco, CA\"}", observer.outputText());
+        assertEquals("tool_calls", observer.finishReason());
+        assertEquals(TokenUsage.of(472, 89), observer.usage());
+    }
+
+    @Test
+    void takesUpdatedInputCountsFromMessageDelta() {
+        AnthropicResponseObserver observer = new AnthropicResponseObserver();
+        feed(observer, "event: message_start\r\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":"
+                + "{\"input_tokens\":10,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"output_tokens\":1}}}\r\n\r\n");
+        // Server tools (web search) add input while the message runs; message_delta then carries every count.
+        feed(observer, "event: message_delta\r\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},"
+                + "\"usage\":{\"input_tokens\":2679,\"cache_creation_input_tokens\":100,\"cache_read_input_tokens\":50,"
+                + "\"output_tokens\":510,\"server_tool_use\":{\"web_search_requests\":1}}}\r\n\r\n");
+
+        assertEquals(new TokenUsage(2679 + 100 + 50, 50, 100, 510, 0), observer.usage());
+        assertEquals("stop", observer.finishReason());
+    }
+
+    @Test
+    void countsThinkingAsProducedText() {
+        AnthropicResponseObserver observer = new AnthropicResponseObserver();
+        body(observer, """
+                {"id": "msg_2", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+                 "content": [{"type": "thinking", "thinking": "Let me add. ", "signature": "EqQBCgIYAh"},
+                             {"type": "text", "text": "2 + 2 = 4"},
+                             {"type": "tool_use", "id": "toolu_2", "name": "calc", "input": {"expr": "2+2"}}],
+                 "stop_reason": "stop_sequence", "stop_sequence": "###",
+                 "usage": {"input_tokens": 30, "output_tokens": 40}}
+                """);
+
+        assertEquals("Let me add. 2 + 2 = 4calc{\"expr\":\"2+2\"}", observer.outputText());
+        assertEquals("stop", observer.finishReason());
+        assertEquals(TokenUsage.of(30, 40), observer.usage());
+    }
+
+    @Test
+    void ignoresErrorEventsAndReportsNoUsageWithoutMessageStart() {
+        AnthropicResponseObserver observer = new AnthropicResponseObserver();
+        feed(observer, "event: error\ndata: {\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\","
+                + " \"message\": \"Overloaded\"}}\n\n");
+
+        assertNull(observer.usage());
+        assertNull(observer.finishReason());
+    }
+}
