@@ -64,6 +64,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ClientFrontendHandler.class);
     static final AsciiString REQUEST_ID = AsciiString.cached("x-request-id");
     private static final AsciiString X_API_KEY = AsciiString.cached("x-api-key");
+    private static final AsciiString X_GOOG_API_KEY = AsciiString.cached("x-goog-api-key");
     private static final AsciiString X_TASK_ID = AsciiString.cached("x-task-id");
     private static final AsciiString X_TASK_ATTEMPT = AsciiString.cached("x-task-attempt");
     private static final int MAX_TASK_ID_LENGTH = 128;
@@ -119,7 +120,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             if (endpoint != null) {
                 String requestId = RequestIds.next();
                 try {
-                    startCall(request, endpoint, requestId, startNanos, keepAlive);
+                    startCall(request, endpoint, path, requestId, startNanos, keepAlive);
                 } catch (GatewayException e) {
                     sendError(ctx, e, requestId, keepAlive).addListener(f -> requestFinished());
                 }
@@ -152,21 +153,29 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         sendError(ctx, type, message, null, false);
     }
 
-    private void startCall(FullHttpRequest request, Endpoint endpoint, String requestId, long startNanos,
-                           boolean keepAlive) {
+    private void startCall(FullHttpRequest request, Endpoint endpoint, String path, String requestId,
+                           long startNanos, boolean keepAlive) {
         if (!HttpMethod.POST.equals(request.method())) {
             throw GatewayException.methodNotAllowed(request.method().name(), endpoint.clientPath(), "POST");
         }
         KeyRegistry.KeyEntry key = authenticate(request);
         ObjectNode body = parseBody(request.content());
-        JsonNode modelNode = body.get("model");
-        if (modelNode == null || modelNode.isNull()) {
-            throw new GatewayException(ErrorType.BAD_REQUEST, "missing required field: model");
+        String model;
+        if (endpoint.modelInPath()) {
+            model = endpoint.modelOf(path);
+            if (model == null) {
+                throw new GatewayException(ErrorType.BAD_REQUEST, "the path names no model: " + path);
+            }
+        } else {
+            JsonNode modelNode = body.get("model");
+            if (modelNode == null || modelNode.isNull()) {
+                throw new GatewayException(ErrorType.BAD_REQUEST, "missing required field: model");
+            }
+            if (!modelNode.isTextual()) {
+                throw new GatewayException(ErrorType.BAD_REQUEST, "field model must be a string");
+            }
+            model = modelNode.textValue();
         }
-        if (!modelNode.isTextual()) {
-            throw new GatewayException(ErrorType.BAD_REQUEST, "field model must be a string");
-        }
-        String model = modelNode.textValue();
         Deployment deployment = proxy.deployments().get(model);
         if (deployment == null) {
             throw new GatewayException(ErrorType.MODEL_NOT_FOUND, "model " + model
@@ -185,7 +194,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             throw new GatewayException(ErrorType.BAD_REQUEST, "model " + model + " (provider "
                     + deployment.provider().name() + ") does not serve " + endpoint.clientPath());
         }
-        boolean stream = booleanField(body, "stream");
+        boolean stream = endpoint.alwaysStreams() || booleanField(body, "stream");
         String taskId = taskId(request);
         int taskAttempt = taskAttempt(request);
 
@@ -334,6 +343,9 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             return key.isEmpty() ? null : key;
         }
         String apiKey = request.headers().get(X_API_KEY);
+        if (apiKey == null || apiKey.isBlank()) {
+            apiKey = request.headers().get(X_GOOG_API_KEY); // Gemini clients
+        }
         return apiKey == null || apiKey.isBlank() ? null : apiKey.trim();
     }
 
