@@ -12,7 +12,15 @@ import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.TokenCounter;
 import dev.tokenwise.core.spi.UsageSink;
+import dev.tokenwise.core.spi.PriceCatalog;
+import dev.tokenwise.metrics.api.AlertsRoute;
+import dev.tokenwise.metrics.api.EfficiencyRoute;
 import dev.tokenwise.metrics.api.RequestsRoute;
+import dev.tokenwise.metrics.api.TasksRoute;
+import dev.tokenwise.metrics.efficiency.AlertBook;
+import dev.tokenwise.metrics.efficiency.DriftDetector;
+import dev.tokenwise.metrics.efficiency.DriftSettings;
+import dev.tokenwise.metrics.efficiency.EfficiencyTracker;
 import dev.tokenwise.metrics.api.UsageRoute;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
 import dev.tokenwise.server.admin.AdminRoutes;
@@ -28,7 +36,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -49,11 +60,15 @@ public final class GatewayApp implements AutoCloseable {
     private static final int RECORD_QUEUE_CAPACITY = 65_536;
     private static final long RECENT_RECORDS = 100_000;
     private static final long REAP_EVERY_MILLIS = 1_000;
+    /** A task with no outcome and no call for this long counts as {@code unknown}. */
+    private static final Duration TASK_IDLE = Duration.ofHours(1);
+    private static final Duration DRIFT_CHECK_EVERY = Duration.ofMinutes(15);
 
     private final GatewayConfig config;
     private final List<SimulatorServer> simulators;
     private final ExecutorService workers;
     private final ExecutorService apiPool;
+    private final ScheduledExecutorService analytics;
     private final SqliteLedger ledger;
     private final AccountingCore accounting;
     private final BudgetBook budgets;
@@ -61,12 +76,14 @@ public final class GatewayApp implements AutoCloseable {
     private final GatewayServer server;
 
     private GatewayApp(GatewayConfig config, List<SimulatorServer> simulators, ExecutorService workers,
-                       ExecutorService apiPool, SqliteLedger ledger, AccountingCore accounting, BudgetBook budgets,
+                       ExecutorService apiPool, ScheduledExecutorService analytics, SqliteLedger ledger,
+                       AccountingCore accounting, BudgetBook budgets,
                        KeyRegistry keys, GatewayServer server) {
         this.config = config;
         this.simulators = simulators;
         this.workers = workers;
         this.apiPool = apiPool;
+        this.analytics = analytics;
         this.ledger = ledger;
         this.accounting = accounting;
         this.budgets = budgets;
@@ -84,6 +101,8 @@ public final class GatewayApp implements AutoCloseable {
                 new DefaultThreadFactory("tokenwise-worker", true));
         // Local APIs that read the ledger run here, never on an event loop.
         ExecutorService apiPool = Executors.newFixedThreadPool(2, new DefaultThreadFactory("tokenwise-api", true));
+        ScheduledExecutorService analytics = Executors.newSingleThreadScheduledExecutor(
+                new DefaultThreadFactory("tokenwise-analytics", true));
         List<SimulatorServer> simulators = new ArrayList<>();
         SqliteLedger ledger = null;
         AccountingCore accounting = null;
@@ -123,22 +142,36 @@ public final class GatewayApp implements AutoCloseable {
             // current period is restored from the ledger into the budgets.
             TeamDirectory directory = TeamDirectory.load(running, ledger, ledger, keys, budgets,
                     System::currentTimeMillis);
+            // Intelligence efficiency: alerts, per-task tracking (after the ledger, which decides retries),
+            // and a drift detector over the ledger's daily buckets.
+            AlertBook alerts = new AlertBook(System::currentTimeMillis, null);
+            int softPercent = running.budgets().softThresholdPercent();
+            budgets.onSoftThreshold(snapshot -> alerts.budgetThreshold(snapshot, softPercent));
+            EfficiencyTracker efficiency = new EfficiencyTracker(alerts, counter::isExact, TASK_IDLE);
             List<UsageSink> sinks = new ArrayList<>();
             sinks.add(ledger);
+            sinks.add(efficiency);
             sinks.addAll(extraSinks);
             accounting = new AccountingCore(sinks, RECORD_QUEUE_CAPACITY, RECENT_RECORDS);
             SqliteLedger store = ledger;
+            PriceCatalog listPrices = model -> Optional.ofNullable(running.models().get(model)).map(ModelConfig::price);
+            DriftDetector drift = new DriftDetector(store.tasks(), alerts, listPrices, DriftSettings.DEFAULTS);
+            drift.schedule(analytics, DRIFT_CHECK_EVERY, System::currentTimeMillis);
             List<ApiRoute> routes = List.of(
                     new HealthRoute(store, accounting),
                     new RequestsRoute(accounting, store::find, apiPool),
                     new UsageRoute(store, apiPool),
+                    new TasksRoute(store, efficiency, apiPool),
+                    new EfficiencyRoute(store, efficiency, apiPool),
+                    new AlertsRoute(alerts),
                     new AdminRoutes(running, directory, apiPool));
             GatewayServer server = GatewayServer.start(running, adapters, counter, accounting, budgets, keys, routes,
                     strict ? store::whenCommitted : null);
             if (running.adminKey() == null) {
                 log.info("No admin key set (TOKENWISE_ADMIN_KEY): the admin API is disabled");
             }
-            return new GatewayApp(running, simulators, workers, apiPool, ledger, accounting, budgets, keys, server);
+            return new GatewayApp(running, simulators, workers, apiPool, analytics, ledger, accounting, budgets, keys,
+                    server);
         } catch (InterruptedException | RuntimeException e) {
             simulators.forEach(SimulatorServer::close);
             if (accounting != null) {
@@ -151,6 +184,7 @@ public final class GatewayApp implements AutoCloseable {
             }
             workers.shutdownNow();
             apiPool.shutdownNow();
+            analytics.shutdownNow();
             throw e;
         }
     }
@@ -199,6 +233,7 @@ public final class GatewayApp implements AutoCloseable {
     /** Stops accepting, lets in-flight calls finish for up to {@code graceMillis}, flushes every record. */
     public void shutdown(long graceMillis) {
         server.shutdown(graceMillis);
+        analytics.shutdownNow();
         accounting.close(); // hands every record to the sinks, then closes them (the ledger commits and closes)
         budgets.close();
         apiPool.shutdown();

@@ -6,16 +6,22 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The ledger's tables, versioned with {@code PRAGMA user_version}. Version 0 (a new file) gets the
- * whole schema in one transaction; a newer version than this code knows is refused, so an old gateway
- * never writes into a file a newer one migrated. Documented column by column in {@code docs/storage.md}.
+ * whole schema in one transaction; an older version is migrated in place, in one transaction, step by
+ * step (1 to 2 adds the task columns and {@code task_outcomes}); a newer version than this code knows is
+ * refused, so an old gateway never writes into a file a newer one migrated. Documented column by column
+ * in {@code docs/storage.md} and, for version 2, {@code docs/efficiency.md}.
  */
 final class LedgerSchema {
-    static final int VERSION = 1;
+    private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
 
-    private static final List<String> V1 = List.of(
+    static final int VERSION = 2;
+
+    static final List<String> V1 = List.of(
             """
             CREATE TABLE usage_records (
                 id                      TEXT NOT NULL PRIMARY KEY,
@@ -69,25 +75,63 @@ final class LedgerSchema {
             )""",
             "CREATE INDEX api_keys_team ON api_keys (team)");
 
+    /**
+     * Version 2, intelligence efficiency: the prompt hash, the retry flag, the requested model and the
+     * gateway's attempts of each call, and the outcomes of tasks. Rows written before have no hash (0); their retry flag is what {@code task_attempt} says.
+     */
+    private static final List<String> V2 = List.of(
+            "ALTER TABLE usage_records ADD COLUMN prompt_hash INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE usage_records ADD COLUMN retry INTEGER NOT NULL DEFAULT 0",
+            // The model the client asked for (differs from model when a fallback answered) and the
+            // upstream attempts the gateway made.
+            "ALTER TABLE usage_records ADD COLUMN requested_model TEXT",
+            "ALTER TABLE usage_records ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1",
+            "UPDATE usage_records SET retry = 1 WHERE task_attempt > 1",
+            // Finds an earlier call of the same task, model and prompt in O(log n) when a call is inserted,
+            // however many calls the task has; partial, so calls without a task do not pay for it.
+            "CREATE INDEX usage_records_task_prompt ON usage_records (task_id, team, model, prompt_hash) "
+                    + "WHERE task_id IS NOT NULL",
+            """
+            CREATE TABLE task_outcomes (
+                team    TEXT NOT NULL,
+                task_id TEXT NOT NULL,
+                key_id  TEXT,
+                success INTEGER NOT NULL,
+                score   REAL,
+                note    TEXT,
+                at      INTEGER NOT NULL,
+                PRIMARY KEY (team, task_id)
+            )""");
+
     private LedgerSchema() {
     }
 
-    /** Creates the schema in a new file, or checks that an existing file has a version this code reads. */
+    /**
+     * Creates the schema in a new file, migrates an older file in place, or checks that an existing file
+     * has a version this code reads.
+     */
     static void ensure(Connection connection, Path file) throws SQLException {
         if (check(userVersion(connection), file)) {
             return;
         }
         try (Statement s = connection.createStatement()) {
-            // IMMEDIATE takes the write lock at once, so two processes opening a new file do not both create it.
+            // IMMEDIATE takes the write lock at once, so two processes opening a new (or old) file do not
+            // both create (or migrate) it.
             s.execute("BEGIN IMMEDIATE");
             try {
-                if (!check(userVersion(connection), file)) {
-                    if (hasTables(connection)) {
-                        throw new IllegalStateException("ledger file " + file
-                                + " has tables but no schema version: it is not a Tokenwise ledger (choose another storage.path)");
+                int version = userVersion(connection);
+                if (!check(version, file)) {
+                    if (version == 0) {
+                        if (hasTables(connection)) {
+                            throw new IllegalStateException("ledger file " + file
+                                    + " has tables but no schema version: it is not a Tokenwise ledger (choose another storage.path)");
+                        }
+                        execute(s, V1);
+                    } else {
+                        log.info("Usage ledger {}: migrating schema version {} to {}", file, version, VERSION);
                     }
-                    for (String ddl : V1) {
-                        s.execute(ddl);
+                    if (version < 2) {
+                        execute(s, V2);
                     }
                     s.execute("PRAGMA user_version = " + VERSION);
                 }
@@ -103,7 +147,13 @@ final class LedgerSchema {
         }
     }
 
-    /** {@code true} when the file is at the current version; {@code false} when it is new (version 0). */
+    private static void execute(Statement s, List<String> statements) throws SQLException {
+        for (String sql : statements) {
+            s.execute(sql);
+        }
+    }
+
+    /** {@code true} when the file is at the current version; {@code false} when it is new or older. */
     private static boolean check(int version, Path file) {
         if (version > VERSION) {
             throw new IllegalStateException("ledger file " + file + " has schema version " + version

@@ -69,6 +69,7 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
     private final Sync sync;
     private final LedgerConnections connections;
     private final LedgerWriter writer;
+    private final TaskLedger tasks;
     private final AtomicBoolean closed = new AtomicBoolean();
     /** The admin connection, guarded by {@code this}; opened on first use, dropped after a failure. */
     private Connection admin;
@@ -78,6 +79,7 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
         this.sync = sync;
         this.connections = connections;
         this.writer = writer;
+        this.tasks = new TaskLedger(connections);
     }
 
     /**
@@ -178,6 +180,11 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
 
     LedgerWriter writer() {
         return writer;
+    }
+
+    /** Tasks, their outcomes and the sums behind the efficiency figures (schema version 2). */
+    public TaskLedger tasks() {
+        return tasks;
     }
 
     LedgerConnections connections() {
@@ -433,6 +440,7 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
             return;
         }
         writer.close();
+        tasks.close();
         synchronized (this) {
             LedgerConnections.closeQuietly(admin);
             admin = null;

@@ -10,19 +10,34 @@ import java.sql.SQLException;
 import java.sql.Types;
 import java.util.Locale;
 
-/** Maps a {@link UsageRecord} to a row of {@code usage_records} and back. */
+/**
+ * Maps a {@link UsageRecord} to a row of {@code usage_records} and back.
+ *
+ * <p>The {@code retry} column is decided by the insert itself: a call is a retry when its
+ * {@code X-Task-Attempt} is above 1, when the gateway itself made more than one upstream attempt for it,
+ * or when its task (team and task id) already has a row with the same model and the same non-zero prompt
+ * hash. Rows are inserted in the order the ledger accepted them, so
+ * "already" means "committed before, or earlier in the same batch", and a batch retried after a failed
+ * commit decides the same way again. {@code docs/efficiency.md} defines it for readers of the file.
+ */
 final class UsageRecordRows {
     static final String COLUMNS = "id, created_at, team, key_id, model, provider, endpoint, stream, status, http_status, "
             + "input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, "
             + "usage_from_provider, local_input_tokens, local_output_tokens, local_estimated, cost_nanos, "
-            + "task_id, task_attempt, finish_reason, latency_micros, upstream_latency_micros, ttft_micros";
+            + "task_id, task_attempt, finish_reason, latency_micros, upstream_latency_micros, ttft_micros, prompt_hash, "
+            + "requested_model, attempts";
+
+    /** Parameters: retry by attempt (0/1), task id, prompt hash, task id, team, model, prompt hash. */
+    private static final String RETRY = "CASE WHEN ? = 1 THEN 1 WHEN ? IS NULL OR ? = 0 THEN 0 ELSE EXISTS ("
+            + "SELECT 1 FROM usage_records p WHERE p.task_id = ? AND p.team IS ? AND p.model IS ? AND p.prompt_hash = ?"
+            + ") END";
 
     /**
      * {@code OR IGNORE}: a batch retried after a commit that reported failure but reached the file must not
      * fail forever on its own rows; the writer logs every row the database already had.
      */
-    static final String INSERT = "INSERT OR IGNORE INTO usage_records (" + COLUMNS + ") VALUES ("
-            + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    static final String INSERT = "INSERT OR IGNORE INTO usage_records (" + COLUMNS + ", retry) SELECT "
+            + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " + RETRY;
 
     static final String SELECT_BY_ID = "SELECT " + COLUMNS + " FROM usage_records WHERE id = ?";
 
@@ -61,7 +76,18 @@ final class UsageRecordRows {
         ps.setString(i++, r.finishReason());
         ps.setLong(i++, r.latencyMicros());
         ps.setLong(i++, r.upstreamLatencyMicros());
-        ps.setLong(i, r.ttftMicros());
+        ps.setLong(i++, r.ttftMicros());
+        ps.setLong(i++, r.promptHash());
+        ps.setString(i++, r.requestedModel());
+        ps.setInt(i++, r.attempts());
+        // the retry flag
+        ps.setInt(i++, r.taskAttempt() > 1 || r.gatewayRetried() ? 1 : 0);
+        ps.setString(i++, r.taskId());
+        ps.setLong(i++, r.promptHash());
+        ps.setString(i++, r.taskId());
+        ps.setString(i++, r.team());
+        ps.setString(i++, r.model());
+        ps.setLong(i, r.promptHash());
     }
 
     /** The record of the current row of a result set selected with {@link #COLUMNS}. */
@@ -77,6 +103,7 @@ final class UsageRecordRows {
                 rs.getLong("local_input_tokens"), rs.getLong("local_output_tokens"), rs.getInt("local_estimated") != 0,
                 rs.getLong("cost_nanos"), rs.getString("task_id"), rs.getInt("task_attempt"),
                 rs.getString("finish_reason"), rs.getLong("created_at"), rs.getLong("latency_micros"),
-                rs.getLong("upstream_latency_micros"), rs.getLong("ttft_micros"));
+                rs.getLong("upstream_latency_micros"), rs.getLong("ttft_micros"), rs.getLong("prompt_hash"),
+                rs.getString("requested_model"), rs.getInt("attempts"));
     }
 }

@@ -217,10 +217,10 @@ class SqliteLedgerTest {
     void rejectsAFileWithANewerSchema() throws Exception {
         Path file = dir.resolve("ledger.db");
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
-            s.execute("PRAGMA user_version = 2");
+            s.execute("PRAGMA user_version = " + (LedgerSchema.VERSION + 1));
         }
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> SqliteLedger.open(file, Sync.NORMAL));
-        assertTrue(e.getMessage().contains("schema version 2"), e.getMessage());
+        assertTrue(e.getMessage().contains("schema version " + (LedgerSchema.VERSION + 1)), e.getMessage());
         assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
     }
 
@@ -243,7 +243,7 @@ class SqliteLedgerTest {
         }
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
             assertEquals("wal", single(s, "PRAGMA journal_mode"));
-            assertEquals("1", single(s, "PRAGMA user_version"));
+            assertEquals(String.valueOf(LedgerSchema.VERSION), single(s, "PRAGMA user_version"));
             List<String> objects = new ArrayList<>();
             try (ResultSet rs = s.executeQuery("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') "
                     + "AND name NOT LIKE 'sqlite_%' ORDER BY name")) {
@@ -251,8 +251,9 @@ class SqliteLedgerTest {
                     objects.add(rs.getString(1));
                 }
             }
-            assertEquals(List.of("api_keys", "api_keys_team", "teams", "usage_records", "usage_records_created_at",
-                    "usage_records_key_created_at", "usage_records_task_id", "usage_records_team_created_at"), objects);
+            assertEquals(List.of("api_keys", "api_keys_team", "task_outcomes", "teams", "usage_records", "usage_records_created_at",
+                    "usage_records_key_created_at", "usage_records_task_id", "usage_records_task_prompt",
+                    "usage_records_team_created_at"), objects);
         }
     }
 

@@ -1,0 +1,93 @@
+package dev.tokenwise.metrics.api;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.tokenwise.core.auth.Principal;
+import dev.tokenwise.core.error.ErrorType;
+import dev.tokenwise.core.error.GatewayException;
+import dev.tokenwise.core.spi.ApiRoute;
+import dev.tokenwise.metrics.efficiency.Alert;
+import dev.tokenwise.metrics.efficiency.AlertBook;
+import io.netty.handler.codec.http.HttpMethod;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * {@code GET /api/v1/alerts}: the open alerts, oldest first, as a JSON array of
+ * {@code {type, model|team, metric, message, value, threshold, since}} ({@code metric} only where a type has
+ * several). Types: {@code budget_threshold}, {@code quality_drift}, {@code effective_price_drift},
+ * {@code billing_discrepancy}. The admin key sees all; a team key sees the model alerts and its own team's
+ * (and key's) budget alerts; no key is a 401. Answered from memory, on the event loop.
+ */
+public final class AlertsRoute implements ApiRoute {
+    private static final String PATH = "/api/v1/alerts";
+    private static final JsonFactory JSON = new JsonFactory();
+
+    private final AlertBook alerts;
+
+    public AlertsRoute(AlertBook alerts) {
+        this.alerts = Objects.requireNonNull(alerts, "alerts");
+    }
+
+    @Override
+    public boolean matches(HttpMethod method, String path) {
+        return HttpMethod.GET.equals(method) && matchesPath(path);
+    }
+
+    @Override
+    public boolean matchesPath(String path) {
+        return PATH.equals(path);
+    }
+
+    @Override
+    public CompletableFuture<Response> handle(Request request) {
+        Principal principal = request.principal();
+        if (principal == null) {
+            throw new GatewayException(ErrorType.INVALID_API_KEY, "missing or invalid API key");
+        }
+        List<Alert> visible = alerts.list().stream().filter(a -> visible(principal, a)).toList();
+        return CompletableFuture.completedFuture(Response.json(200, toJson(visible)));
+    }
+
+    private static boolean visible(Principal principal, Alert alert) {
+        return principal.admin() || alert.scope() == Alert.Scope.MODEL
+                || alert.subject().equals(principal.team()) || alert.subject().equals(principal.keyId());
+    }
+
+    static byte[] toJson(List<Alert> alerts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(64 + alerts.size() * 384);
+        try (JsonGenerator g = JSON.createGenerator(out)) {
+            g.writeStartArray();
+            for (Alert a : alerts) {
+                g.writeStartObject();
+                g.writeStringField("type", a.type().label());
+                g.writeStringField(a.scope().field(), a.subject());
+                if (a.metric() != null) {
+                    g.writeStringField("metric", a.metric());
+                }
+                g.writeStringField("message", a.message());
+                number(g, "value", a.value());
+                number(g, "threshold", a.threshold());
+                g.writeStringField("since", Instant.ofEpochMilli(a.sinceMillis()).toString());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    private static void number(JsonGenerator g, String name, double value) throws IOException {
+        if (Double.isFinite(value)) {
+            g.writeNumberField(name, value);
+        } else {
+            g.writeNullField(name);
+        }
+    }
+}

@@ -1,0 +1,20 @@
+package dev.tokenwise.metrics.efficiency;
+
+import java.util.Locale;
+
+/** The kinds of alert in an {@link AlertBook}. */
+public enum AlertType {
+    /** A team's (or key's) spend crossed the soft threshold of its budget this period. */
+    BUDGET_THRESHOLD,
+    /** A model's success rate, retry rate, truncation rate, output length or tokens per success changed significantly. */
+    QUALITY_DRIFT,
+    /** A model's cost per successful task rose significantly while its per-token prices stayed put. */
+    EFFECTIVE_PRICE_DRIFT,
+    /** A provider reports more tokens for an exactly tokenized model than the gateway counted. */
+    BILLING_DISCREPANCY;
+
+    /** The name used in the API and logs, e.g. {@code quality_drift}. */
+    public String label() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,103 @@
+package dev.tokenwise.metrics.efficiency;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tokenwise.core.budget.Budget;
+import dev.tokenwise.core.config.BudgetPeriod;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+class AlertBookTest {
+    private final AtomicLong clock = new AtomicLong(1_000_000);
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final AlertBook alerts = new AlertBook(clock::get, registry);
+
+    @Test
+    void opensOnceAndUpdatesTheOpenAlertKeepingWhenItOpened() {
+        assertTrue(alerts.open(AlertType.QUALITY_DRIFT, Alert.Scope.MODEL, "m", "success_rate", "first", 0.7, 0.85));
+        clock.addAndGet(5_000);
+        assertFalse(alerts.open(AlertType.QUALITY_DRIFT, Alert.Scope.MODEL, "m", "success_rate", "second", 0.6, 0.85));
+        List<Alert> list = alerts.list();
+        assertEquals(1, list.size());
+        Alert a = list.get(0);
+        assertEquals("second", a.message());
+        assertEquals(0.6, a.value());
+        assertEquals(1_000_000, a.sinceMillis());
+        assertEquals(1, alerts.openedCount(AlertType.QUALITY_DRIFT));
+        assertEquals(1.0, registry.counter("tokenwise.alerts.opened", "type", "quality_drift").count());
+    }
+
+    @Test
+    void closesAndOpensAgain() {
+        alerts.open(AlertType.BILLING_DISCREPANCY, Alert.Scope.MODEL, "m", "input_tokens", "x", 1.03, 1.02);
+        assertTrue(alerts.close(AlertType.BILLING_DISCREPANCY, "m", "input_tokens"));
+        assertFalse(alerts.close(AlertType.BILLING_DISCREPANCY, "m", "input_tokens"));
+        assertTrue(alerts.list().isEmpty());
+        clock.addAndGet(1_000);
+        assertTrue(alerts.open(AlertType.BILLING_DISCREPANCY, Alert.Scope.MODEL, "m", "input_tokens", "x", 1.03, 1.02));
+        assertEquals(1_001_000, alerts.list().get(0).sinceMillis());
+        assertEquals(2, alerts.openedCount(AlertType.BILLING_DISCREPANCY));
+    }
+
+    @Test
+    void keepsAlertsOfDifferentMetricsApartAndClosesThoseNotKept() {
+        alerts.open(AlertType.QUALITY_DRIFT, Alert.Scope.MODEL, "m", "success_rate", "x", 0, 0);
+        alerts.open(AlertType.QUALITY_DRIFT, Alert.Scope.MODEL, "m", "retry_rate", "x", 0, 0);
+        alerts.open(AlertType.BILLING_DISCREPANCY, Alert.Scope.MODEL, "m", "input_tokens", "x", 0, 0);
+        assertEquals(1, alerts.closeUnless(AlertType.QUALITY_DRIFT, k -> k.metric().equals("retry_rate")));
+        assertNull(alerts.find(AlertType.QUALITY_DRIFT, "m", "success_rate"));
+        assertEquals(2, alerts.list().size());
+    }
+
+    @Test
+    void opensABudgetAlertThatClosesWhenItsPeriodEnds() {
+        Budget.Snapshot s = new Budget.Snapshot("research", 10_000_000_000L, BudgetPeriod.DAILY, 0, 2_000_000,
+                8_500_000_000L, 0, 1_500_000_000L);
+        alerts.budgetThreshold(s, 80);
+        Alert a = alerts.list().get(0);
+        assertEquals(AlertType.BUDGET_THRESHOLD, a.type());
+        assertEquals(Alert.Scope.TEAM, a.scope());
+        assertEquals("research", a.subject());
+        assertEquals(85.0, a.value());
+        assertEquals(80.0, a.threshold());
+        assertTrue(a.message().contains("$8.50 of its $10.00 budget this day"), a.message());
+        clock.set(2_000_000);
+        assertTrue(alerts.list().isEmpty());
+    }
+
+    @Test
+    void countsOneOpeningWhenThreadsRaceToOpenTheSameAlert() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<Boolean>> results = new java.util.ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                double value = i;
+                results.add(pool.submit(() -> {
+                    start.await();
+                    return alerts.open(AlertType.QUALITY_DRIFT, Alert.Scope.MODEL, "m", "retry_rate", "x", value, 0);
+                }));
+            }
+            start.countDown();
+            int opened = 0;
+            for (Future<Boolean> f : results) {
+                opened += f.get(10, TimeUnit.SECONDS) ? 1 : 0;
+            }
+            assertEquals(1, opened);
+            assertEquals(1, alerts.openedCount(AlertType.QUALITY_DRIFT));
+            assertEquals(1, alerts.list().size());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+}
