@@ -75,6 +75,15 @@ class BadInputTest {
     }
 
     @Test
+    void rejectsJsonNestedBeyondTheParsersLimitWith400() throws Exception {
+        String deep = "{\"model\":\"sim-small\",\"messages\":[],\"x\":" + "[".repeat(1200) + "]".repeat(1200) + "}";
+        HttpResponse<String> r = gateway.post(PATH, KEY, deep);
+
+        JsonNode error = assertError(r, ErrorType.BAD_REQUEST);
+        assertTrue(error.get("message").asText().contains("malformed JSON"), error.toString());
+    }
+
+    @Test
     void rejectsABodyThatIsNotAJsonObjectWith400() throws Exception {
         for (String body : List.of("[1,2,3]", "\"sim-small\"", "42", "null")) {
             HttpResponse<String> r = gateway.post(PATH, KEY, body);

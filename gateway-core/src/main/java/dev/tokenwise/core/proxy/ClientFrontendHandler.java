@@ -357,8 +357,10 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         try (ByteBufInputStream in = new ByteBufInputStream(content.duplicate())) {
             node = proxy.json().readTree((java.io.InputStream) in);
         } catch (JsonProcessingException e) {
-            throw new GatewayException(ErrorType.BAD_REQUEST, "malformed JSON body: " + e.getOriginalMessage()
-                    + " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr());
+            // Some failures (nesting or size limits) carry no location.
+            String where = e.getLocation() == null ? ""
+                    : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+            throw new GatewayException(ErrorType.BAD_REQUEST, "malformed JSON body: " + e.getOriginalMessage() + where);
         } catch (IOException e) {
             throw new GatewayException(ErrorType.BAD_REQUEST, "unreadable request body: " + e.getMessage());
         }
