@@ -4,8 +4,8 @@ import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.UsageSink;
 import java.util.List;
 import java.util.Queue;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
+import io.netty.util.internal.PlatformDependent;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -16,8 +16,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Hands usage records to the sinks on one dispatcher thread, in order.
  *
- * <p>Implementation note: producers (event loops, worker threads) {@code offer} into a bounded
- * queue and never block. When the queue is full a sink is falling behind: the record goes to an
+ * <p>Implementation note: producers (event loops, worker threads) {@code offer} into a bounded,
+ * lock-free multi-producer single-consumer queue and never block; the dispatcher parks when it finds
+ * nothing and a producer unparks it only when it is parked (a volatile flag, checked after the offer). When the queue is full a sink is falling behind: the record goes to an
  * unbounded overflow queue instead, a counter is raised and a warning logged (at most every 10
  * seconds), so the lag is visible and no record is dropped. The dispatcher drains the bounded queue
  * first and the overflow after it, so records of one producer may be delivered out of order only
@@ -28,7 +29,9 @@ public final class RecordDispatcher implements AutoCloseable {
     private static final long WARN_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     private final List<UsageSink> sinks;
-    private final BlockingQueue<UsageRecord> queue;
+    private final Queue<UsageRecord> queue;
+    private final int capacity;
+    private volatile boolean parked;
     private final Queue<UsageRecord> overflow = new ConcurrentLinkedQueue<>();
     private final LongAdder overflowed = new LongAdder();
     private final LongAdder offered = new LongAdder();
@@ -40,7 +43,8 @@ public final class RecordDispatcher implements AutoCloseable {
 
     public RecordDispatcher(List<UsageSink> sinks, int capacity) {
         this.sinks = List.copyOf(sinks);
-        this.queue = new ArrayBlockingQueue<>(capacity);
+        this.queue = PlatformDependent.newFixedMpscQueue(capacity);
+        this.capacity = capacity;
         this.thread = new Thread(this::run, "tokenwise-record-dispatcher");
         this.thread.setDaemon(true);
         this.thread.start();
@@ -50,15 +54,19 @@ public final class RecordDispatcher implements AutoCloseable {
     public void offer(UsageRecord record) {
         offered.increment();
         if (queue.offer(record)) {
+            if (parked) {
+                LockSupport.unpark(thread);
+            }
             return;
         }
         overflow.add(record);
         overflowed.increment();
+        LockSupport.unpark(thread);
         long now = System.nanoTime();
         long last = lastWarnNanos.get();
         if (now - last >= WARN_EVERY_NANOS && lastWarnNanos.compareAndSet(last, now)) {
             log.warn("Usage sinks are falling behind: {} records queued beyond the bounded queue of {} ({} in total so far)",
-                    overflow.size(), queue.remainingCapacity() + queue.size(), overflowed.sum());
+                    overflow.size(), capacity, overflowed.sum());
         }
     }
 
@@ -86,10 +94,15 @@ public final class RecordDispatcher implements AutoCloseable {
             if (record == null) {
                 record = overflow.poll();
             }
-            if (record == null) {
-                try {
-                    record = queue.poll(50, TimeUnit.MILLISECONDS);
-                } catch (InterruptedException e) {
+            if (record == null && !closing) {
+                parked = true;
+                // Checked again after announcing the park, so an offer between the two polls is not missed.
+                record = queue.poll();
+                if (record == null) {
+                    LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(50));
+                }
+                parked = false;
+                if (Thread.interrupted()) {
                     closing = true;
                 }
             }
@@ -129,6 +142,7 @@ public final class RecordDispatcher implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
+        LockSupport.unpark(thread);
         try {
             thread.join(TimeUnit.SECONDS.toMillis(30));
         } catch (InterruptedException e) {
