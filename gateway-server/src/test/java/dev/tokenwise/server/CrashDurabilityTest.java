@@ -33,6 +33,11 @@ class CrashDurabilityTest {
     private static final String CHAT = "{\"model\":\"sim-small\",\"max_tokens\":20,"
             + "\"messages\":[{\"role\":\"user\",\"content\":\"Count to three.\"}]}";
     private static final long MARGIN_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /**
+     * Client threads. Two keep the gateway busy without starving its ledger writer of the machine's two
+     * cores (the clients run in this JVM, on the same cores).
+     */
+    private static final int CLIENTS = 2;
 
     private record Completed(String id, long atNanos) {
     }
@@ -76,12 +81,12 @@ class CrashDurabilityTest {
         Process gateway = startGateway(config, dir.resolve("gateway-1.log"), base);
         Process restarted = null;
         try {
-            // Load from 4 threads; kill -9 while it runs.
+            // Load from the client threads; kill -9 while it runs.
             ConcurrentLinkedQueue<Completed> completed = new ConcurrentLinkedQueue<>();
             ConcurrentLinkedQueue<String> unexpected = new ConcurrentLinkedQueue<>();
             AtomicBoolean stop = new AtomicBoolean();
             List<Thread> clients = new ArrayList<>();
-            for (int t = 0; t < 4; t++) {
+            for (int t = 0; t < CLIENTS; t++) {
                 Thread client = new Thread(() -> {
                     while (!stop.get()) {
                         try {
