@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import java.nio.channels.NotYetConnectedException;
 
 /**
  * The upstream end of a proxied call: hands the response head and each piece of content to the
@@ -61,6 +62,12 @@ final class UpstreamBackendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof NotYetConnectedException && !ctx.channel().isActive()) {
+            // With epoll, a read event left over for a just-closed channel can reach a new channel that
+            // reused its file descriptor before the new one connected. It is not this channel's failure:
+            // its connect goes on.
+            return;
+        }
         ProxyCall current = call;
         call = null;
         ctx.close();
