@@ -22,6 +22,19 @@ import dev.tokenwise.metrics.efficiency.DriftDetector;
 import dev.tokenwise.metrics.efficiency.DriftSettings;
 import dev.tokenwise.metrics.efficiency.EfficiencyTracker;
 import dev.tokenwise.metrics.api.UsageRoute;
+import dev.tokenwise.core.budget.Budget;
+import dev.tokenwise.metrics.dashboard.DashboardRoute;
+import dev.tokenwise.metrics.dashboard.DashboardSummaryRoute;
+import dev.tokenwise.metrics.dashboard.RecentCallsRoute;
+import dev.tokenwise.metrics.latency.LatencyBook;
+import dev.tokenwise.metrics.latency.LatencyRoute;
+import dev.tokenwise.metrics.meters.GatewayMeters;
+import dev.tokenwise.metrics.meters.MeterSettings;
+import dev.tokenwise.metrics.meters.MetricsRoute;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.Objects;
+import java.util.function.Supplier;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
 import dev.tokenwise.server.admin.AdminRoutes;
 import dev.tokenwise.server.admin.TeamDirectory;
@@ -74,11 +87,12 @@ public final class GatewayApp implements AutoCloseable {
     private final BudgetBook budgets;
     private final KeyRegistry keys;
     private final GatewayServer server;
+    private final PrometheusMeterRegistry meterRegistry;
 
     private GatewayApp(GatewayConfig config, List<SimulatorServer> simulators, ExecutorService workers,
                        ExecutorService apiPool, ScheduledExecutorService analytics, SqliteLedger ledger,
                        AccountingCore accounting, BudgetBook budgets,
-                       KeyRegistry keys, GatewayServer server) {
+                       KeyRegistry keys, GatewayServer server, PrometheusMeterRegistry meterRegistry) {
         this.config = config;
         this.simulators = simulators;
         this.workers = workers;
@@ -89,6 +103,7 @@ public final class GatewayApp implements AutoCloseable {
         this.budgets = budgets;
         this.keys = keys;
         this.server = server;
+        this.meterRegistry = meterRegistry;
     }
 
     public static GatewayApp start(GatewayConfig config) throws InterruptedException {
@@ -144,34 +159,54 @@ public final class GatewayApp implements AutoCloseable {
                     System::currentTimeMillis);
             // Intelligence efficiency: alerts, per-task tracking (after the ledger, which decides retries),
             // and a drift detector over the ledger's daily buckets.
-            AlertBook alerts = new AlertBook(System::currentTimeMillis, null);
+            PrometheusMeterRegistry meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            AlertBook alerts = new AlertBook(System::currentTimeMillis, meterRegistry);
             int softPercent = running.budgets().softThresholdPercent();
             budgets.onSoftThreshold(snapshot -> alerts.budgetThreshold(snapshot, softPercent));
             EfficiencyTracker efficiency = new EfficiencyTracker(alerts, counter::isExact, TASK_IDLE);
             List<UsageSink> sinks = new ArrayList<>();
             sinks.add(ledger);
             sinks.add(efficiency);
+            // Metrics (issue 5): Prometheus meters and HdrHistogram latency, fed as sinks; gauges bound to live state.
+            Supplier<List<Budget.Snapshot>> teamBudgets = () -> directory.teams().stream()
+                    .map(TeamDirectory.TeamView::budgetState).filter(Objects::nonNull).toList();
+            GatewayMeters meters = new GatewayMeters(meterRegistry, MeterSettings.DEFAULTS, running.models().keySet())
+                    .bindJvm().bindLedger(ledger).bindAlerts(alerts).bindBudgets(teamBudgets).bindEfficiency(efficiency);
+            LatencyBook latency = new LatencyBook(meters::modelLabel, System::currentTimeMillis);
+            latency.schedule(analytics, Duration.ofSeconds(1));
+            meters.bindLatency(latency);
+            sinks.add(meters);
+            sinks.add(latency);
             sinks.addAll(extraSinks);
             accounting = new AccountingCore(sinks, RECORD_QUEUE_CAPACITY, RECENT_RECORDS);
+            meters.bindAccounting(accounting);
             SqliteLedger store = ledger;
             PriceCatalog listPrices = model -> Optional.ofNullable(running.models().get(model)).map(ModelConfig::price);
             DriftDetector drift = new DriftDetector(store.tasks(), alerts, listPrices, DriftSettings.DEFAULTS);
             drift.schedule(analytics, DRIFT_CHECK_EVERY, System::currentTimeMillis);
+            java.util.concurrent.atomic.AtomicReference<GatewayServer> started = new java.util.concurrent.atomic.AtomicReference<>();
             List<ApiRoute> routes = List.of(
-                    new HealthRoute(store, accounting),
+                    new HealthRoute(store, accounting, () -> started.get() == null ? Map.of() : started.get().providerHealth()),
                     new RequestsRoute(accounting, store::find, apiPool),
                     new UsageRoute(store, apiPool),
                     new TasksRoute(store, efficiency, apiPool),
                     new EfficiencyRoute(store, efficiency, apiPool),
                     new AlertsRoute(alerts),
+                    new MetricsRoute(meterRegistry, meters, apiPool, running.adminKey() != null),
+                    new LatencyRoute(latency, apiPool),
+                    new RecentCallsRoute(store, apiPool),
+                    new DashboardSummaryRoute(store, teamBudgets, running.budgets().softThresholdPercent(), apiPool),
+                    new DashboardRoute(),
                     new AdminRoutes(running, directory, apiPool));
             GatewayServer server = GatewayServer.start(running, adapters, counter, accounting, budgets, keys, routes,
                     strict ? store::whenCommitted : null);
+            started.set(server);
+            meters.bindProviders(server.providerHealth());
             if (running.adminKey() == null) {
                 log.info("No admin key set (TOKENWISE_ADMIN_KEY): the admin API is disabled");
             }
             return new GatewayApp(running, simulators, workers, apiPool, analytics, ledger, accounting, budgets, keys,
-                    server);
+                    server, meterRegistry);
         } catch (InterruptedException | RuntimeException e) {
             simulators.forEach(SimulatorServer::close);
             if (accounting != null) {
@@ -230,12 +265,18 @@ public final class GatewayApp implements AutoCloseable {
         return server;
     }
 
+    /** The registry {@code GET /metrics} scrapes. */
+    public PrometheusMeterRegistry meterRegistry() {
+        return meterRegistry;
+    }
+
     /** Stops accepting, lets in-flight calls finish for up to {@code graceMillis}, flushes every record. */
     public void shutdown(long graceMillis) {
         server.shutdown(graceMillis);
         analytics.shutdownNow();
         accounting.close(); // hands every record to the sinks, then closes them (the ledger commits and closes)
         budgets.close();
+        meterRegistry.close();
         apiPool.shutdown();
         simulators.forEach(SimulatorServer::close);
         workers.shutdown();

@@ -67,6 +67,7 @@ class LedgerAndAdminEndToEndTest {
             assertEquals("ok", health.get("status").asText());
             assertTrue(health.at("/ledger/healthy").asBoolean());
             assertEquals(0, health.at("/ledger/pending_records").asLong());
+            assertEquals("closed", health.at("/providers/sim/circuit").asText());
             JsonNode usage = TestGateway.json(gateway.get("/api/v1/usage?group_by=team", TestGateway.ADMIN_KEY).body());
             JsonNode demo = row(usage, "team", "demo");
             assertEquals(3, demo.get("requests").asInt());

@@ -142,6 +142,8 @@ class ResilienceTest {
         upstream.verify(2, postRequestedFor(urlEqualTo("/v1/chat/completions")));
         ProviderHealth health = gateway.app.server().providerHealth().get("openai");
         assertEquals(ProviderHealth.State.OPEN, health.state());
+        assertEquals("open", TestGateway.json(gateway.get("/healthz", null).body()).at("/providers/openai/circuit").asText(),
+                "the breaker is visible in /healthz");
 
         upstream.resetAll();
         upstream.stubFor(post(urlEqualTo("/v1/chat/completions")).willReturn(aResponse().withStatus(200)
