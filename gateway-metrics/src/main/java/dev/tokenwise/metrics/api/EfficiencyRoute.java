@@ -79,16 +79,13 @@ public final class EfficiencyRoute implements ApiRoute {
             throw new GatewayException(ErrorType.INVALID_API_KEY, "missing or invalid API key");
         }
         GroupBy groupBy = groupBy(request.queryParam("group_by"));
-        long nowMillis = tracker.nowMillis();
-        long fromMillis = UsageRoute.bound("from", request.queryParam("from"), 0, false);
-        long toMillis = UsageRoute.bound("to", request.queryParam("to"), nowMillis, true);
-        if (fromMillis > toMillis) {
-            throw new GatewayException(ErrorType.BAD_REQUEST, "from (" + Instant.ofEpochMilli(fromMillis)
-                    + ") is after to (" + Instant.ofEpochMilli(toMillis) + ")");
-        }
+        TimeRange range = TimeRange.of(request, tracker.nowMillis());
+        long fromMillis = range.fromMillis();
+        long toMillis = range.toMillis();
         String team = principal.admin() ? null : principal.team();
         long idleMillis = tracker.taskIdle().toMillis();
-        return CompletableFuture.supplyAsync(() -> query(groupBy, fromMillis, toMillis, team, nowMillis - idleMillis),
+        long idleBefore = tracker.nowMillis() - idleMillis;
+        return CompletableFuture.supplyAsync(() -> query(groupBy, fromMillis, toMillis, team, idleBefore),
                         executor)
                 .thenApply(rows -> Response.json(200, toJson(groupBy, fromMillis, toMillis, idleMillis, rows)));
     }

@@ -80,13 +80,9 @@ public final class UsageRoute implements ApiRoute {
             throw new GatewayException(ErrorType.INVALID_API_KEY, "missing or invalid API key");
         }
         GroupBy groupBy = groupBy(request.queryParam("group_by"));
-        long nowMillis = clock.millis();
-        long fromMillis = bound("from", request.queryParam("from"), 0, false);
-        long toMillis = bound("to", request.queryParam("to"), nowMillis, true);
-        if (fromMillis > toMillis) {
-            throw new GatewayException(ErrorType.BAD_REQUEST, "from (" + Instant.ofEpochMilli(fromMillis)
-                    + ") is after to (" + Instant.ofEpochMilli(toMillis) + ")");
-        }
+        TimeRange range = TimeRange.of(request, clock.millis());
+        long fromMillis = range.fromMillis();
+        long toMillis = range.toMillis();
         String team = principal.admin() ? null : principal.team();
         return CompletableFuture.supplyAsync(() -> query(groupBy, fromMillis, toMillis, team), executor)
                 .thenApply(rows -> Response.json(200, toJson(groupBy, fromMillis, toMillis, rows)));
