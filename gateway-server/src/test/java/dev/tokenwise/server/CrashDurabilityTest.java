@@ -78,7 +78,7 @@ class CrashDurabilityTest {
                 """.formatted(port, TestGateway.ADMIN_KEY, ledgerFile, sync, catalog));
         URI base = URI.create("http://127.0.0.1:" + port);
 
-        Process gateway = startGateway(config, dir.resolve("gateway-1.log"), base);
+        Process gateway = GatewayProcess.start(config, dir.resolve("gateway-1.log"), base);
         Process restarted = null;
         try {
             // Load from the client threads; kill -9 while it runs.
@@ -160,7 +160,7 @@ class CrashDurabilityTest {
                     + missing.subList(0, Math.min(5, missing.size())));
 
             // Restart on the same ledger: the budget's spend comes back, with nothing reserved.
-            restarted = startGateway(config, dir.resolve("gateway-2.log"), base);
+            restarted = GatewayProcess.start(config, dir.resolve("gateway-2.log"), base);
             HttpResponse<String> team = http.send(HttpRequest.newBuilder(base.resolve("/api/v1/teams/demo"))
                     .timeout(Duration.ofSeconds(5))
                     .header("Authorization", "Bearer " + TestGateway.ADMIN_KEY).GET().build(),
@@ -179,35 +179,5 @@ class CrashDurabilityTest {
                 restarted.waitFor(10, TimeUnit.SECONDS);
             }
         }
-    }
-
-    /** Starts {@code Main} in a JVM of its own and waits for {@code /healthz} to answer 200. */
-    private Process startGateway(Path config, Path log, URI base) throws Exception {
-        String javaBin = ProcessHandle.current().info().command()
-                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        Process p = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
-                "dev.tokenwise.server.Main", "--config", config.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            if (!p.isAlive()) {
-                fail("gateway exited with " + p.exitValue() + ":\n" + Files.readString(log));
-            }
-            try {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(base.resolve("/healthz"))
-                        .timeout(Duration.ofSeconds(1)).GET().build(), HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200) {
-                    return p;
-                }
-            } catch (IOException e) {
-                // Not listening yet.
-            }
-            Thread.sleep(50);
-        }
-        p.destroyForcibly();
-        fail("gateway did not answer /healthz within 30 s:\n" + Files.readString(log));
-        return p;
     }
 }

@@ -90,7 +90,7 @@ class GracefulShutdownTest {
                     keys: [{key: tw-test-key, name: demo-key}]
                 """.formatted(port, TestGateway.ADMIN_KEY, ledgerFile, catalog));
         log = dir.resolve("gateway.log");
-        gateway = startGateway(config, log, URI.create("http://127.0.0.1:" + port));
+        gateway = GatewayProcess.start(config, log, URI.create("http://127.0.0.1:" + port));
 
         CountDownLatch streaming = new CountDownLatch(STREAMS);
         List<Thread> readers = new ArrayList<>();
@@ -241,37 +241,5 @@ class GracefulShutdownTest {
 
     private static String logText() throws IOException {
         return "--- gateway log ---\n" + Files.readString(log);
-    }
-
-    /** Starts {@code Main} in a JVM of its own and waits for {@code /healthz} to answer 200 (as CrashDurabilityTest). */
-    private static Process startGateway(Path config, Path log, URI base) throws Exception {
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(2)).build();
-        String javaBin = ProcessHandle.current().info().command()
-                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        Process p = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
-                "dev.tokenwise.server.Main", "--config", config.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            if (!p.isAlive()) {
-                fail("gateway exited with " + p.exitValue() + ":\n" + Files.readString(log));
-            }
-            try {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(base.resolve("/healthz"))
-                        .timeout(Duration.ofSeconds(1)).GET().build(), HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200) {
-                    return p;
-                }
-            } catch (IOException e) {
-                // Not listening yet.
-            }
-            Thread.sleep(50);
-        }
-        p.destroyForcibly();
-        fail("gateway did not answer /healthz within 30 s:\n" + Files.readString(log));
-        return p;
     }
 }
