@@ -199,7 +199,7 @@ public final class GatewayApp implements AutoCloseable {
                     new DashboardRoute(),
                     new AdminRoutes(running, directory, apiPool));
             GatewayServer server = GatewayServer.start(running, adapters, counter, accounting, budgets, keys, routes,
-                    strict ? store::whenCommitted : null);
+                    strict ? store::whenCommitted : null, new LearntCalibration(efficiency));
             started.set(server);
             meters.bindProviders(server.providerHealth());
             if (running.adminKey() == null) {

@@ -9,6 +9,7 @@ import dev.tokenwise.core.config.ModelConfig;
 import dev.tokenwise.core.config.ProviderConfig;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.DurabilityGate;
+import dev.tokenwise.core.spi.TokenCalibration;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.TokenCounter;
 import io.netty.bootstrap.ServerBootstrap;
@@ -30,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * The Netty server: binds the listener and wires the proxy's shared parts into each connection.
  *
  * <pre>{@code
- * GatewayServer server = GatewayServer.start(config, adapters, counter, accounting, budgets, keys, routes, null);
+ * GatewayServer server = GatewayServer.start(config, adapters, counter, accounting, budgets, keys, routes, null, null);
  * int port = server.port();
  * ...
  * server.close();
@@ -55,11 +56,12 @@ public final class GatewayServer implements AutoCloseable {
      * @param adapters the adapter of each enabled provider, by provider name
      * @param routes local endpoints (usage API, admin API, metrics, dashboard), tried in order
      * @param durability when not {@code null}, the final bytes of each response wait for its record to be durable
+     * @param calibration scales local estimates of inexactly tokenized models when a provider reports no usage
      */
     public static GatewayServer start(GatewayConfig config, Map<String, ProviderAdapter> adapters,
                                       TokenCounter counter, AccountingCore accounting, BudgetBook budgets,
-                                      KeyRegistry keys, List<ApiRoute> routes, DurabilityGate durability)
-            throws InterruptedException {
+                                      KeyRegistry keys, List<ApiRoute> routes, DurabilityGate durability,
+                                      TokenCalibration calibration) throws InterruptedException {
         Map<String, Deployment> deployments = new LinkedHashMap<>();
         for (ModelConfig model : config.models().values()) {
             ProviderConfig provider = config.providers().get(model.provider());
@@ -80,7 +82,7 @@ public final class GatewayServer implements AutoCloseable {
         EventLoopGroup group = transport.newGroup(threads, new DefaultThreadFactory("tokenwise-io", true));
         ProxyContext proxy = new ProxyContext(config, java.util.Collections.unmodifiableMap(deployments), keys, counter, accounting, budgets,
                 new UpstreamPool(transport, 60), List.copyOf(routes), new ObjectMapper(), durability,
-                java.util.Collections.unmodifiableMap(health));
+                java.util.Collections.unmodifiableMap(health), calibration == null ? TokenCalibration.NONE : calibration);
         try {
             Channel listener = new ServerBootstrap()
                     .group(group)

@@ -690,7 +690,10 @@ final class ProxyCall {
                 // Providers do not bill rejected requests, nor requests they never received.
                 usage = TokenUsage.ZERO;
             } else {
-                usage = TokenUsage.of(in.tokens(), out.tokens());
+                // Estimates of inexactly tokenized models are scaled by what the provider usually bills.
+                long input = in.estimated() ? proxy.calibration().input(model, in.tokens()) : in.tokens();
+                long output = out.estimated() ? proxy.calibration().output(model, out.tokens()) : out.tokens();
+                usage = TokenUsage.of(input, output);
             }
             ModelPrice price = deployment.model().price();
             long costNanos = price == null ? 0 : price.costNanos(usage);

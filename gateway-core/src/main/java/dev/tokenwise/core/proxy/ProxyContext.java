@@ -7,6 +7,7 @@ import dev.tokenwise.core.budget.BudgetBook;
 import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.DurabilityGate;
+import dev.tokenwise.core.spi.TokenCalibration;
 import dev.tokenwise.core.spi.TokenCounter;
 import java.util.List;
 import java.util.Map;
@@ -19,5 +20,6 @@ import java.util.Map;
 record ProxyContext(GatewayConfig config, Map<String, Deployment> deployments, KeyRegistry keys,
                     TokenCounter counter, AccountingCore accounting, BudgetBook budgets, UpstreamPool pool, List<ApiRoute> routes,
                     ObjectMapper json, DurabilityGate durability,
-                    Map<String, ProviderHealth> health) {
+                    Map<String, ProviderHealth> health,
+                    TokenCalibration calibration) {
 }

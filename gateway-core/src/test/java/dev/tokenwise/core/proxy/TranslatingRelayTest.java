@@ -78,7 +78,7 @@ class TranslatingRelayTest {
         accounting = new AccountingCore(List.of(records::add), 64, 100);
         budgets = new BudgetBook(ZoneId.of("UTC"), 80, System::currentTimeMillis, 0);
         gateway = GatewayServer.start(config, Map.of("native", new TranslatingAdapter()), new WordCounter(), accounting,
-                budgets, keys, List.of(), null);
+                budgets, keys, List.of(), null, null);
     }
 
     @AfterEach
