@@ -5,6 +5,7 @@ import dev.tokenwise.core.config.ProviderConfig;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.providers.anthropic.AnthropicAdapter;
 import dev.tokenwise.providers.azure.AzureOpenAiAdapter;
+import dev.tokenwise.providers.gemini.GeminiAdapter;
 import dev.tokenwise.providers.openai.OpenAiAdapter;
 import java.util.List;
 
@@ -20,16 +21,18 @@ import java.util.List;
 public final class ProviderAdapters {
     /** OpenAI and every OpenAI-compatible server (DeepSeek, Mistral, Groq, OpenRouter, xAI, vLLM, Ollama). */
     public static final String OPENAI = "openai";
-    /** Anthropic's native Messages API. */
+    /** Anthropic's native Messages API, and OpenAI chat completions by translation. */
     public static final String ANTHROPIC = "anthropic";
     /** Azure OpenAI deployments; needs the option {@value #API_VERSION}. */
     public static final String AZURE_OPENAI = "azure_openai";
+    /** Google's Gemini API ({@code generateContent}), and OpenAI chat completions by translation. */
+    public static final String GEMINI = "gemini";
     /** The built-in simulator, which speaks OpenAI's API. */
     public static final String SIMULATOR = "simulator";
     /** The Azure option naming the {@code api-version} query parameter. */
     public static final String API_VERSION = "api_version";
 
-    private static final List<String> TYPES = List.of(OPENAI, ANTHROPIC, AZURE_OPENAI, SIMULATOR);
+    private static final List<String> TYPES = List.of(OPENAI, ANTHROPIC, AZURE_OPENAI, GEMINI, SIMULATOR);
 
     private ProviderAdapters() {
     }
@@ -43,6 +46,7 @@ public final class ProviderAdapters {
         return switch (provider.type()) {
             case OPENAI, SIMULATOR -> new OpenAiAdapter(provider.apiKey());
             case ANTHROPIC -> new AnthropicAdapter(provider.apiKey());
+            case GEMINI -> new GeminiAdapter(provider.apiKey());
             case AZURE_OPENAI -> {
                 String apiVersion = provider.options().get(API_VERSION);
                 if (apiVersion == null || apiVersion.isBlank()) {

@@ -9,6 +9,7 @@ import dev.tokenwise.core.config.ProviderConfig;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.providers.anthropic.AnthropicAdapter;
 import dev.tokenwise.providers.azure.AzureOpenAiAdapter;
+import dev.tokenwise.providers.gemini.GeminiAdapter;
 import dev.tokenwise.providers.openai.OpenAiAdapter;
 import java.net.URI;
 import java.time.Duration;
@@ -31,6 +32,7 @@ class ProviderAdaptersTest {
         assertInstanceOf(AnthropicAdapter.class, ProviderAdapters.create(provider("anthropic", "sk-ant", Map.of())));
         assertInstanceOf(AzureOpenAiAdapter.class, ProviderAdapters.create(
                 provider("azure_openai", "k", Map.of("api_version", "2024-10-21"))));
+        assertInstanceOf(GeminiAdapter.class, ProviderAdapters.create(provider("gemini", "AIza", Map.of())));
     }
 
     @Test
@@ -45,7 +47,7 @@ class ProviderAdaptersTest {
         assertEquals("providers.p.api_version: missing (required for type azure_openai, e.g. 2024-10-21)",
                 assertThrows(ConfigException.class,
                         () -> ProviderAdapters.create(provider("azure_openai", "k", Map.of()))).getMessage());
-        assertEquals("providers.p.type: 'bedrock' (expected one of: openai, anthropic, azure_openai, simulator)",
+        assertEquals("providers.p.type: 'bedrock' (expected one of: openai, anthropic, azure_openai, gemini, simulator)",
                 assertThrows(ConfigException.class,
                         () -> ProviderAdapters.create(provider("bedrock", "k", Map.of()))).getMessage());
     }

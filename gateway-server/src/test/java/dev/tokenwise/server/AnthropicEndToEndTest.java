@@ -256,11 +256,12 @@ class AnthropicEndToEndTest {
     }
 
     @Test
-    void refusesChatCompletionsForAnAnthropicModelNamingTheEndpoint() throws Exception {
-        HttpResponse<String> r = gateway.post("/v1/chat/completions", "tw-test-key",
-                "{\"model\":\"claude-sonnet-4-5\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}");
+    void refusesEmbeddingsForAnAnthropicModelNamingTheEndpoint() throws Exception {
+        // Chat completions are served by translation (TranslationEndToEndTest); embeddings have no Anthropic equivalent.
+        HttpResponse<String> r = gateway.post("/v1/embeddings", "tw-test-key",
+                "{\"model\":\"claude-sonnet-4-5\",\"input\":\"Hi\"}");
 
         assertEquals(400, r.statusCode(), r.body());
-        assertTrue(TestGateway.json(r.body()).at("/error/message").asText().contains("/v1/chat/completions"), r.body());
+        assertTrue(TestGateway.json(r.body()).at("/error/message").asText().contains("/v1/embeddings"), r.body());
     }
 }

@@ -200,11 +200,14 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
 
         String upstreamModel = deployment.model().upstreamName();
         List<Deployment> chain = chain(deployment, key);
-        ObjectNode pristine = chain.size() > 1 ? body.deepCopy() : null;
-        ProviderAdapter.Rewrite rewrite = adapter.rewrite(endpoint, body, upstreamModel, stream);
+        boolean translated = adapter.translates(endpoint);
+        ObjectNode pristine = chain.size() > 1 || translated ? body.deepCopy() : null;
         long maxOutputTokens = maxOutputTokens(body);
-        // Counted after the rewrite: the counter may read the body on a worker thread, so nothing may change it now.
-        CompletableFuture<TokenCount> inputCount = proxy.counter().countInput(model, endpoint, body);
+        ProviderAdapter.Rewrite rewrite = adapter.rewrite(endpoint, body, upstreamModel, stream);
+        // Counted after the rewrite: the counter may read the body on a worker thread, so nothing may change it
+        // now. A translated call is counted as the client sent it (the pristine copy, never rewritten).
+        CompletableFuture<TokenCount> inputCount = proxy.counter().countInput(model, endpoint,
+                translated ? pristine : body);
         BudgetBook.Reservation reservation = reserve(requestId, key, chain, inputCount,
                 request.content().readableBytes(), maxOutputTokens);
         ByteBuf upstreamBody;

@@ -213,7 +213,14 @@ final class ProxyCall {
         chainIndex++;
         deployment = chain.get(chainIndex);
         attemptsOnDeployment = 0;
-        UpstreamRequests.Built built = fallbackRequests.forFallback(deployment);
+        UpstreamRequests.Built built;
+        try {
+            built = fallbackRequests.forFallback(deployment);
+        } catch (RuntimeException e) {
+            // This fallback cannot take the request (e.g. its translation refuses a field): try the next one.
+            log.info("Fallback {} cannot serve {}: {}", deployment.model().name(), requestId, e.getMessage());
+            return nextDeployment();
+        }
         ReferenceCountUtil.release(upstreamRequest);
         upstreamRequest = built.request();
         observer = deployment.adapter().observer(endpoint, stream, built.rewrite());

@@ -13,6 +13,14 @@ public interface ProviderAdapter {
     /** {@code true} when this adapter serves {@code endpoint}. */
     boolean supports(Endpoint endpoint);
 
+    /**
+     * {@code true} when calls to {@code endpoint} are translated into another API by {@link #rewrite}:
+     * the gateway then counts the client's body as it was, not the translation.
+     */
+    default boolean translates(Endpoint endpoint) {
+        return false;
+    }
+
     /** The path (and query) to call below the provider's base URL path, e.g. {@code /chat/completions}. */
     String upstreamPath(Endpoint endpoint, String upstreamModel);
 

@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.ResponseObserver;
+import dev.tokenwise.providers.translate.AnthropicToChat;
+import dev.tokenwise.providers.translate.CallHandoff;
+import dev.tokenwise.providers.translate.ChatToAnthropic;
+import dev.tokenwise.providers.translate.OpenAiChatRequest;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 
@@ -12,8 +16,9 @@ import io.netty.util.AsciiString;
  * Streams need no rewrite, because Anthropic always reports usage ({@code message_start} and
  * {@code message_delta}); only a renamed model changes the body.
  *
- * <p>Only {@link Endpoint#MESSAGES} is served: an OpenAI-style chat completion for an Anthropic model needs
- * translation, which this adapter does not do, so the gateway answers it with 400.
+ * <p>{@link Endpoint#CHAT_COMPLETIONS} is served by translation: the OpenAI request is rewritten into a Messages
+ * request ({@link ChatToAnthropic}, which refuses with 400 what cannot be translated) and the answer, JSON or SSE,
+ * back into OpenAI's shape ({@link AnthropicToChat}). Usage is read from Anthropic's answer either way.
  *
  * <pre>{@code
  * ProviderAdapter anthropic = new AnthropicAdapter(System.getenv("ANTHROPIC_API_KEY"));
@@ -35,12 +40,19 @@ public final class AnthropicAdapter implements ProviderAdapter {
 
     @Override
     public boolean supports(Endpoint endpoint) {
-        return endpoint == Endpoint.MESSAGES;
+        return endpoint == Endpoint.MESSAGES || endpoint == Endpoint.CHAT_COMPLETIONS;
     }
 
+    /** OpenAI chat completions are translated into this provider's API. */
+    @Override
+    public boolean translates(Endpoint endpoint) {
+        return endpoint == Endpoint.CHAT_COMPLETIONS;
+    }
+
+    /** {@code /messages}, for native and translated calls alike. */
     @Override
     public String upstreamPath(Endpoint endpoint, String upstreamModel) {
-        return endpoint.upstreamSuffix();
+        return Endpoint.MESSAGES.upstreamSuffix();
     }
 
     /**
@@ -57,8 +69,20 @@ public final class AnthropicAdapter implements ProviderAdapter {
         }
     }
 
+    /**
+     * Native calls: only the model id of a renamed model. Chat completions: the whole body is translated; for a
+     * stream, {@link Rewrite#usageEventInjected()} says that the client did <em>not</em> ask for the usage chunk
+     * ({@code stream_options.include_usage}), which Anthropic's usage always makes available, so the observer
+     * leaves it out, as for OpenAI streams whose usage the gateway asked for.
+     */
     @Override
     public Rewrite rewrite(Endpoint endpoint, ObjectNode body, String upstreamModel, boolean stream) {
+        if (endpoint == Endpoint.CHAT_COMPLETIONS) {
+            OpenAiChatRequest chat = ChatToAnthropic.translate(body, upstreamModel);
+            CallHandoff.offer(new CallHandoff.Call(chat.model(), upstreamModel, stream));
+            return new Rewrite(true, stream && !chat.includeUsage());
+        }
+        CallHandoff.clear();
         if (upstreamModel.equals(body.path("model").asText())) {
             return Rewrite.UNCHANGED;
         }
@@ -68,6 +92,11 @@ public final class AnthropicAdapter implements ProviderAdapter {
 
     @Override
     public ResponseObserver observer(Endpoint endpoint, boolean stream, Rewrite rewrite) {
-        return new AnthropicResponseObserver();
+        if (endpoint != Endpoint.CHAT_COMPLETIONS) {
+            return new AnthropicResponseObserver();
+        }
+        CallHandoff.Call call = CallHandoff.take();
+        return new AnthropicResponseObserver(new AnthropicToChat(call == null ? null : call.clientModel(),
+                !rewrite.usageEventInjected()));
     }
 }

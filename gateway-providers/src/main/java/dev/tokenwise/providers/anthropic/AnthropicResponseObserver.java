@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.spi.ResponseObserver;
+import dev.tokenwise.providers.translate.AnthropicToChat;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,17 +26,34 @@ import java.io.UncheckedIOException;
  * <p>Stop reasons are mapped to OpenAI's finish reasons: {@code end_turn} and {@code stop_sequence} to
  * {@code stop}, {@code max_tokens} and {@code model_context_window_exceeded} to {@code length},
  * {@code tool_use} to {@code tool_calls}, {@code refusal} to {@code content_filter}; others are kept as sent.
+ *
+ * <p>For an OpenAI chat completion served by translation, the same reading feeds an {@link AnthropicToChat}, and
+ * the client gets its output ({@link #translateEvent}, {@link #translateBody}) instead of Anthropic's bytes.
  */
 final class AnthropicResponseObserver implements ResponseObserver {
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** The translation into an OpenAI chat completion, or {@code null} to relay Anthropic's answer as it is. */
+    private final AnthropicToChat chat;
     private final StringBuilder text = new StringBuilder();
+    /** A translated call's whole answer, parsed once by {@link #onBody}. */
+    private JsonNode message;
     private boolean sawUsage;
     private long inputTokens;
     private long cacheWriteTokens;
     private long cacheReadTokens;
     private long outputTokens;
     private String finishReason;
+
+    /** An observer of a native Messages call, whose answer is relayed as Anthropic sent it. */
+    AnthropicResponseObserver() {
+        this(null);
+    }
+
+    /** @param chat the translation into an OpenAI chat completion, or {@code null} for a native call */
+    AnthropicResponseObserver(AnthropicToChat chat) {
+        this.chat = chat;
+    }
 
     @Override
     public boolean onEvent(ByteBuf event) {
@@ -57,8 +76,32 @@ final class AnthropicResponseObserver implements ResponseObserver {
             }
             lineStart = lineEnd + 1;
         }
-        // Nothing is injected into Anthropic streams, so every event goes to the client.
+        // Nothing is injected into Anthropic streams, so every event goes to the client (translated or not).
         return true;
+    }
+
+    @Override
+    public ByteBuf translateEvent(ByteBuf event, ByteBufAllocator alloc) {
+        if (chat == null) {
+            return null;
+        }
+        byte[] chunks = chat.drain();
+        return alloc.buffer(chunks.length).writeBytes(chunks);
+    }
+
+    @Override
+    public boolean translatesBody() {
+        return chat != null;
+    }
+
+    @Override
+    public ByteBuf translateBody(ByteBuf body, ByteBufAllocator alloc) {
+        if (chat == null) {
+            return ResponseObserver.super.translateBody(body, alloc);
+        }
+        JsonNode read = message != null ? message : read(body.duplicate());
+        byte[] completion = chat.completion(read, usage(), finishReason);
+        return alloc.buffer(completion.length).writeBytes(completion);
     }
 
     /** One event's data; its {@code type} equals the SSE event name, so the {@code event:} line is not needed. */
@@ -79,11 +122,17 @@ final class AnthropicResponseObserver implements ResponseObserver {
                 // ping, content_block_stop, message_stop, error and types added later carry nothing to count
             }
         }
+        if (chat != null) {
+            chat.onEvent(data, usage(), finishReason);
+        }
     }
 
     @Override
     public void onBody(ByteBuf body) {
         JsonNode message = read(body.duplicate());
+        if (chat != null) {
+            this.message = message; // kept for translateBody, which follows
+        }
         readUsage(message.get("usage"));
         for (JsonNode block : message.path("content")) {
             appendBlock(block);

@@ -104,6 +104,7 @@ public final class JtokkitTokenCounter implements TokenCounter {
             case EMBEDDINGS -> PromptPlan.ofEmbeddings(body);
             case RESPONSES -> PromptPlan.ofResponses(body);
             case MESSAGES -> PromptPlan.ofAnthropicMessages(body);
+            case GEMINI_GENERATE, GEMINI_STREAM_GENERATE -> PromptPlan.ofGemini(body);
         };
         return count(table.resolve(model), plan, true);
     }

@@ -172,6 +172,45 @@ final class PromptPlan {
         return plan;
     }
 
+    /**
+     * Gemini's {@code generateContent}: {@code systemInstruction} and the text parts of {@code contents}
+     * under the chat rule, always an estimate (Gemini's tokenizer is not public).
+     */
+    static PromptPlan ofGemini(JsonNode body) {
+        PromptPlan plan = new PromptPlan();
+        plan.estimated = true;
+        plan.fixedTokens = REPLY_PRIMING_TOKENS;
+        if (body == null) {
+            return plan;
+        }
+        JsonNode system = body.get("systemInstruction");
+        if (system != null && system.isObject()) {
+            plan.addMessage("system", geminiTexts(system.get("parts")), null);
+        }
+        JsonNode contents = body.get("contents");
+        if (contents != null && contents.isArray()) {
+            for (JsonNode content : contents) {
+                if (content.isObject()) {
+                    plan.addMessage(textOrNull(content.get("role")), geminiTexts(content.get("parts")), null);
+                }
+            }
+        }
+        return plan;
+    }
+
+    private static List<String> geminiTexts(JsonNode parts) {
+        List<String> texts = new ArrayList<>();
+        if (parts != null && parts.isArray()) {
+            for (JsonNode part : parts) {
+                JsonNode text = part.get("text");
+                if (text != null && text.isTextual()) {
+                    texts.add(text.textValue());
+                }
+            }
+        }
+        return texts;
+    }
+
     private void addChatMessage(JsonNode message) {
         if (!message.isObject()) {
             estimated = true;

@@ -29,7 +29,7 @@ class AnthropicAdapterContractTest extends ProviderContract {
 
     @Override
     protected Set<Endpoint> supportedEndpoints() {
-        return EnumSet.of(Endpoint.MESSAGES);
+        return EnumSet.of(Endpoint.MESSAGES, Endpoint.CHAT_COMPLETIONS); // chat completions by translation
     }
 
     @Override

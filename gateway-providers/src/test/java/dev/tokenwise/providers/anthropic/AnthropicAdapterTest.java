@@ -40,10 +40,11 @@ class AnthropicAdapterTest {
     }
 
     @Test
-    void servesOnlyMessagesSoChatCompletionsAreRefused() {
+    void servesMessagesAndChatCompletionsByTranslationButNothingElse() {
         AnthropicAdapter adapter = new AnthropicAdapter("k");
         assertTrue(adapter.supports(Endpoint.MESSAGES));
-        assertFalse(adapter.supports(Endpoint.CHAT_COMPLETIONS));
+        assertTrue(adapter.supports(Endpoint.CHAT_COMPLETIONS));
+        assertEquals("/messages", adapter.upstreamPath(Endpoint.CHAT_COMPLETIONS, "claude-sonnet-4-5"));
         assertFalse(adapter.supports(Endpoint.EMBEDDINGS));
         assertFalse(adapter.supports(Endpoint.RESPONSES));
     }

@@ -24,6 +24,11 @@ enum ProviderType {
      */
     AZURE_OPENAI("azure_openai", BaseUrl.REQUIRED, "https://my-resource.openai.azure.com", true,
             List.of("api_version"), false),
+    /**
+     * Google's Gemini API: {@code base_url} defaults to {@code https://generativelanguage.googleapis.com/v1beta},
+     * {@code api_key} is required.
+     */
+    GEMINI("gemini", BaseUrl.OPTIONAL, "https://generativelanguage.googleapis.com/v1beta", true, List.of(), false),
     /** The built-in simulator: runs inside the gateway, takes no URL, every other key is an option. */
     SIMULATOR("simulator", BaseUrl.FORBIDDEN, null, false, List.of(), true);
 

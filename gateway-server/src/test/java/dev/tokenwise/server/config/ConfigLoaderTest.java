@@ -515,7 +515,7 @@ class ConfigLoaderTest {
 
     @Test
     void rejectsUnknownProviderTypeListingAllowedTypes() {
-        assertEquals("providers.x.type: 'bedrock' (expected one of: openai, anthropic, azure_openai, simulator)",
+        assertEquals("providers.x.type: 'bedrock' (expected one of: openai, anthropic, azure_openai, gemini, simulator)",
                 error("providers: {x: {type: bedrock}}"));
     }
 

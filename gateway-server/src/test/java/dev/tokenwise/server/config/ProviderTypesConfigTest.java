@@ -65,6 +65,19 @@ class ProviderTypesConfigTest {
     }
 
     @Test
+    void geminiDefaultsToGooglesBaseUrlAndRequiresAnApiKey() {
+        GatewayConfig config = read("providers: {google: {type: gemini, api_key: ${GEMINI_API_KEY}}}",
+                Map.of("GEMINI_API_KEY", "AIza")).config();
+
+        ProviderConfig google = config.providers().get("google");
+        assertEquals("gemini", google.type());
+        assertEquals("https://generativelanguage.googleapis.com/v1beta", google.baseUrl().toString());
+        assertEquals("AIza", google.apiKey());
+        assertEquals("providers.google.api_key: missing (required for type gemini, e.g. api_key: ${GEMINI_API_KEY})",
+                error("providers: {google: {type: gemini}}"));
+    }
+
+    @Test
     void requiresAnApiKeyEntryForHostedApisButNotForOpenAiCompatibleServers() {
         assertEquals("providers.claude.api_key: missing (required for type anthropic, e.g. api_key: ${ANTHROPIC_API_KEY})",
                 error("providers: {claude: {type: anthropic}}"));

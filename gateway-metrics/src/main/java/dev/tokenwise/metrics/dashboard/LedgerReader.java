@@ -1,0 +1,128 @@
+package dev.tokenwise.metrics.dashboard;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.sqlite.SQLiteConfig;
+
+/**
+ * The dashboard's queries on the ledger file, each on a read-only connection of its own that is closed after
+ * the query: in WAL mode it reads the committed state beside the ledger's writer and can never take the write
+ * lock. Blocking: call it from a worker, never from an event loop. Table and columns: {@code docs/storage.md}.
+ */
+final class LedgerReader {
+    /** Spend and tokens of one group. */
+    record Totals(String group, long requests, long errors, long inputTokens, long outputTokens, long costNanos) {
+    }
+
+    /** A team's spend in one time bucket ({@code bucket} is its start, epoch ms). */
+    record BucketSpend(long bucket, String team, long costNanos) {
+    }
+
+    /** A recent call, as the dashboard lists it. */
+    record Call(String id, long createdAtMillis, String team, String keyId, String model, String provider,
+                boolean stream, String status, int httpStatus, long inputTokens, long outputTokens, long costNanos,
+                String taskId, String finishReason, long latencyMicros) {
+    }
+
+    private final String url;
+    private final int busyTimeoutMillis;
+
+    LedgerReader(Path file, int busyTimeoutMillis) {
+        this.url = "jdbc:sqlite:" + Objects.requireNonNull(file, "file");
+        this.busyTimeoutMillis = busyTimeoutMillis;
+    }
+
+    private Connection open() throws SQLException {
+        SQLiteConfig config = new SQLiteConfig();
+        config.setReadOnly(true);
+        config.setBusyTimeout(busyTimeoutMillis);
+        return DriverManager.getConnection(url, config.toProperties());
+    }
+
+    /** Totals per team ({@code byModel} false) or per model, of calls created at or after {@code fromMillis}. */
+    List<Totals> totals(boolean byModel, long fromMillis) throws SQLException {
+        String column = byModel ? "model" : "team";
+        String sql = "SELECT " + column + ", COUNT(*), SUM(status <> 'ok'), SUM(input_tokens), SUM(output_tokens), "
+                + "SUM(cost_nanos) FROM usage_records WHERE created_at >= ? GROUP BY " + column;
+        try (Connection c = open(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setLong(1, fromMillis);
+            List<Totals> rows = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    rows.add(new Totals(rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5),
+                            rs.getLong(6)));
+                }
+            }
+            return rows;
+        }
+    }
+
+    /** Spend per team per bucket of {@code bucketMillis} (aligned to the epoch), from {@code fromMillis}. */
+    List<BucketSpend> spendOverTime(long fromMillis, long bucketMillis) throws SQLException {
+        String sql = "SELECT (created_at / ?) * ?, team, SUM(cost_nanos) FROM usage_records WHERE created_at >= ? "
+                + "GROUP BY 1, 2";
+        try (Connection c = open(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setLong(1, bucketMillis);
+            ps.setLong(2, bucketMillis);
+            ps.setLong(3, fromMillis);
+            List<BucketSpend> rows = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    rows.add(new BucketSpend(rs.getLong(1), rs.getString(2), rs.getLong(3)));
+                }
+            }
+            return rows;
+        }
+    }
+
+    /**
+     * The most recent calls, newest first.
+     *
+     * @param team only this team's calls, or {@code null}
+     * @param keyId only this key's calls, or {@code null}
+     * @param model only this model's calls, or {@code null}
+     */
+    List<Call> recent(int limit, String team, String keyId, String model) throws SQLException {
+        StringBuilder sql = new StringBuilder("SELECT id, created_at, team, key_id, model, provider, stream, status, "
+                + "http_status, input_tokens, output_tokens, cost_nanos, task_id, finish_reason, latency_micros "
+                + "FROM usage_records WHERE 1 = 1");
+        List<String> params = new ArrayList<>();
+        if (team != null) {
+            sql.append(" AND team = ?");
+            params.add(team);
+        }
+        if (keyId != null) {
+            sql.append(" AND key_id = ?");
+            params.add(keyId);
+        }
+        if (model != null) {
+            sql.append(" AND model = ?");
+            params.add(model);
+        }
+        sql.append(" ORDER BY created_at DESC, rowid DESC LIMIT ?");
+        try (Connection c = open(); PreparedStatement ps = c.prepareStatement(sql.toString())) {
+            int i = 1;
+            for (String p : params) {
+                ps.setString(i++, p);
+            }
+            ps.setInt(i, limit);
+            List<Call> rows = new ArrayList<>(limit);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    rows.add(new Call(rs.getString(1), rs.getLong(2), rs.getString(3), rs.getString(4),
+                            rs.getString(5), rs.getString(6), rs.getInt(7) != 0, rs.getString(8), rs.getInt(9),
+                            rs.getLong(10), rs.getLong(11), rs.getLong(12), rs.getString(13), rs.getString(14),
+                            rs.getLong(15)));
+                }
+            }
+            return rows;
+        }
+    }
+}

@@ -1,0 +1,153 @@
+package dev.tokenwise.metrics.dashboard;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.tokenwise.core.auth.Principal;
+import dev.tokenwise.core.error.ErrorType;
+import dev.tokenwise.core.error.GatewayException;
+import dev.tokenwise.core.model.Money;
+import dev.tokenwise.core.spi.ApiRoute;
+import dev.tokenwise.metrics.ledger.SqliteLedger;
+import io.netty.handler.codec.http.HttpMethod;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code GET /api/v1/requests?limit=50&team=&model=}: the most recent calls committed to the ledger, newest
+ * first, each with its id (the full record is at {@code /api/v1/requests/{id}}).
+ *
+ * <ul>
+ *   <li>{@code limit}: 1 to 500, default 50.</li>
+ *   <li>{@code team}, {@code model}: optional filters.</li>
+ *   <li>The admin key sees every call; another key only the calls it made itself (as for
+ *       {@code /api/v1/requests/{id}}); no key is a 401.</li>
+ * </ul>
+ *
+ * <p>The query runs on the executor given to the constructor, never on the event loop.
+ */
+public final class RecentCallsRoute implements ApiRoute {
+    private static final Logger log = LoggerFactory.getLogger(RecentCallsRoute.class);
+    static final String PATH = "/api/v1/requests";
+    static final int DEFAULT_LIMIT = 50;
+    static final int MAX_LIMIT = 500;
+    private static final JsonFactory JSON = new JsonFactory();
+
+    private final LedgerReader reader;
+    private final Executor executor;
+
+    public RecentCallsRoute(SqliteLedger ledger, Executor executor) {
+        this(new LedgerReader(ledger.file(), 5_000), executor);
+    }
+
+    RecentCallsRoute(LedgerReader reader, Executor executor) {
+        this.reader = Objects.requireNonNull(reader, "reader");
+        this.executor = Objects.requireNonNull(executor, "executor");
+    }
+
+    @Override
+    public boolean matches(HttpMethod method, String path) {
+        return HttpMethod.GET.equals(method) && matchesPath(path);
+    }
+
+    @Override
+    public boolean matchesPath(String path) {
+        return PATH.equals(path);
+    }
+
+    @Override
+    public CompletableFuture<Response> handle(Request request) {
+        Principal principal = request.principal();
+        if (principal == null) {
+            throw new GatewayException(ErrorType.INVALID_API_KEY, "missing or invalid API key");
+        }
+        int limit = limit(request.queryParam("limit"));
+        String team = emptyToNull(request.queryParam("team"));
+        String model = emptyToNull(request.queryParam("model"));
+        String keyId = null;
+        if (!principal.admin()) {
+            if (team != null && !team.equals(principal.team())) {
+                return CompletableFuture.completedFuture(Response.json(200, toJson(List.of())));
+            }
+            team = principal.team();
+            keyId = principal.keyId();
+        }
+        String teamFilter = team;
+        String keyFilter = keyId;
+        return CompletableFuture.supplyAsync(() -> query(limit, teamFilter, keyFilter, model), executor)
+                .thenApply(calls -> Response.json(200, toJson(calls)));
+    }
+
+    private List<LedgerReader.Call> query(int limit, String team, String keyId, String model) {
+        try {
+            return reader.recent(limit, team, keyId, model);
+        } catch (SQLException | RuntimeException e) {
+            log.error("Listing recent calls from the ledger failed", e);
+            throw new GatewayException(ErrorType.UNAVAILABLE, "the usage ledger cannot be read right now");
+        }
+    }
+
+    static int limit(String value) {
+        if (value == null || value.isEmpty()) {
+            return DEFAULT_LIMIT;
+        }
+        try {
+            int n = Integer.parseInt(value);
+            if (n >= 1 && n <= MAX_LIMIT) {
+                return n;
+            }
+        } catch (NumberFormatException ignored) {
+            // answered below
+        }
+        throw new GatewayException(ErrorType.BAD_REQUEST, "limit: " + value + " (expected: an integer from 1 to "
+                + MAX_LIMIT + ")");
+    }
+
+    private static String emptyToNull(String s) {
+        return s == null || s.isEmpty() ? null : s;
+    }
+
+    static byte[] toJson(List<LedgerReader.Call> calls) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(64 + calls.size() * 400);
+        try (JsonGenerator g = JSON.createGenerator(out)) {
+            g.writeStartObject();
+            g.writeArrayFieldStart("data");
+            for (LedgerReader.Call c : calls) {
+                g.writeStartObject();
+                g.writeStringField("id", c.id());
+                g.writeStringField("created_at", Instant.ofEpochMilli(c.createdAtMillis()).toString());
+                g.writeStringField("team", c.team());
+                g.writeStringField("key_id", c.keyId());
+                g.writeStringField("model", c.model());
+                g.writeStringField("provider", c.provider());
+                g.writeBooleanField("stream", c.stream());
+                g.writeStringField("status", c.status());
+                g.writeNumberField("http_status", c.httpStatus());
+                g.writeNumberField("input_tokens", c.inputTokens());
+                g.writeNumberField("output_tokens", c.outputTokens());
+                g.writeFieldName("cost_usd");
+                g.writeNumber(Money.toUsd(c.costNanos()).toPlainString());
+                g.writeNumberField("cost_nanos", c.costNanos());
+                g.writeStringField("task_id", c.taskId());
+                g.writeStringField("finish_reason", c.finishReason());
+                g.writeFieldName("latency_ms");
+                g.writeNumber(BigDecimal.valueOf(c.latencyMicros(), 3));
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+}

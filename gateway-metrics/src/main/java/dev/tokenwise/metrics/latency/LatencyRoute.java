@@ -1,0 +1,135 @@
+package dev.tokenwise.metrics.latency;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.tokenwise.core.error.ErrorType;
+import dev.tokenwise.core.error.GatewayException;
+import dev.tokenwise.core.spi.ApiRoute;
+import io.netty.handler.codec.http.HttpMethod;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
+/**
+ * {@code GET /api/v1/latency?window=15m}: p50, p90, p99, p99.9 and max of the gateway's overhead, the upstream
+ * time and the time to first token (streams), per model and for all models, in milliseconds.
+ *
+ * <ul>
+ *   <li>{@code window}: {@code 1m} to {@code 60m} (or {@code 1h}): the current minute plus that many whole
+ *       minutes before it; {@code all}: since the gateway started. Default {@code 15m}.</li>
+ *   <li>Only calls that completed ({@code status ok}) are timed. A kind without values is {@code null}.</li>
+ *   <li>Any valid key may ask (latency is not a team's secret); no key is a 401.</li>
+ * </ul>
+ *
+ * <p>Reading flips HdrHistogram recorders and merges histograms: it runs on the executor given to the
+ * constructor, not on the event loop.
+ */
+public final class LatencyRoute implements ApiRoute {
+    private static final String PATH = "/api/v1/latency";
+    private static final JsonFactory JSON = new JsonFactory();
+    static final int DEFAULT_WINDOW_MINUTES = 15;
+
+    private final LatencyBook book;
+    private final Executor executor;
+
+    public LatencyRoute(LatencyBook book, Executor executor) {
+        this.book = Objects.requireNonNull(book, "book");
+        this.executor = Objects.requireNonNull(executor, "executor");
+    }
+
+    @Override
+    public boolean matches(HttpMethod method, String path) {
+        return HttpMethod.GET.equals(method) && matchesPath(path);
+    }
+
+    @Override
+    public boolean matchesPath(String path) {
+        return PATH.equals(path);
+    }
+
+    @Override
+    public CompletableFuture<Response> handle(Request request) {
+        if (request.principal() == null) {
+            throw new GatewayException(ErrorType.INVALID_API_KEY, "missing or invalid API key");
+        }
+        int window = windowMinutes(request.queryParam("window"));
+        return CompletableFuture.supplyAsync(() -> Response.json(200, toJson(book.report(window))), executor);
+    }
+
+    /** Minutes of a {@code window} value, {@code 0} for {@code all}. */
+    static int windowMinutes(String value) {
+        if (value == null || value.isEmpty()) {
+            return DEFAULT_WINDOW_MINUTES;
+        }
+        if ("all".equals(value)) {
+            return 0;
+        }
+        int minutes = -1;
+        if (value.length() >= 2 && value.length() <= 4) {
+            char unit = value.charAt(value.length() - 1);
+            String digits = value.substring(0, value.length() - 1);
+            if (digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                int n = Integer.parseInt(digits);
+                minutes = unit == 'm' ? n : unit == 'h' ? n * 60 : -1;
+            }
+        }
+        if (minutes < 1 || minutes > LatencyBook.MAX_WINDOW_MINUTES) {
+            throw new GatewayException(ErrorType.BAD_REQUEST, "window: " + value
+                    + " (expected: 1m to 60m, e.g. 5m, 15m or 1h, or all)");
+        }
+        return minutes;
+    }
+
+    static byte[] toJson(LatencyBook.Report report) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(512 + report.models().size() * 512);
+        try (JsonGenerator g = JSON.createGenerator(out)) {
+            g.writeStartObject();
+            g.writeStringField("window", report.windowMinutes() == 0 ? "all" : report.windowMinutes() + "m");
+            g.writeStringField("unit", "ms");
+            g.writeFieldName("overall");
+            model(g, report.overall(), false);
+            g.writeArrayFieldStart("models");
+            for (LatencyBook.ModelLatency m : report.models()) {
+                model(g, m, true);
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    private static void model(JsonGenerator g, LatencyBook.ModelLatency m, boolean named) throws IOException {
+        g.writeStartObject();
+        if (named) {
+            g.writeStringField("model", m.model());
+        }
+        for (LatencyKind kind : LatencyKind.values()) {
+            LatencySummary s = m.get(kind);
+            if (s.isEmpty()) {
+                g.writeNullField(kind.label());
+                continue;
+            }
+            g.writeObjectFieldStart(kind.label());
+            g.writeNumberField("count", s.count());
+            millis(g, "p50", s.p50Micros());
+            millis(g, "p90", s.p90Micros());
+            millis(g, "p99", s.p99Micros());
+            millis(g, "p999", s.p999Micros());
+            millis(g, "max", s.maxMicros());
+            millis(g, "mean", Math.round(s.meanMicros()));
+            g.writeEndObject();
+        }
+        g.writeEndObject();
+    }
+
+    private static void millis(JsonGenerator g, String name, long micros) throws IOException {
+        g.writeFieldName(name);
+        g.writeNumber(BigDecimal.valueOf(micros, 3));
+    }
+}

@@ -1,0 +1,194 @@
+package dev.tokenwise.metrics.dashboard;
+
+import static dev.tokenwise.metrics.ledger.TestRecords.record;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tokenwise.core.auth.Principal;
+import dev.tokenwise.core.budget.Budget;
+import dev.tokenwise.core.config.BudgetPeriod;
+import dev.tokenwise.core.error.ErrorType;
+import dev.tokenwise.core.error.GatewayException;
+import dev.tokenwise.core.model.CallStatus;
+import dev.tokenwise.core.model.Endpoint;
+import dev.tokenwise.core.model.TokenUsage;
+import dev.tokenwise.core.model.UsageRecord;
+import dev.tokenwise.core.spi.ApiRoute;
+import dev.tokenwise.metrics.ledger.SqliteLedger;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DashboardSummaryRouteTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long NOW = Instant.parse("2026-11-29T12:30:00Z").toEpochMilli();
+    private static final long HOUR = 3_600_000L;
+
+    @TempDir
+    Path dir;
+    private SqliteLedger ledger;
+    private final List<Budget.Snapshot> budgets = new ArrayList<>();
+
+    @AfterEach
+    void close() {
+        if (ledger != null) {
+            ledger.close();
+        }
+    }
+
+    private DashboardSummaryRoute route() {
+        return new DashboardSummaryRoute(new LedgerReader(ledger.file(), 5_000), () -> budgets, 80, Runnable::run, () -> NOW);
+    }
+
+    private JsonNode summary(String query) throws Exception {
+        ApiRoute.Response r = route().handle(new ApiRoute.Request(HttpMethod.GET, DashboardSummaryRoute.PATH,
+                new QueryStringDecoder(query, false).parameters(), new DefaultHttpHeaders(), new byte[0], Principal.ADMIN)).get();
+        assertEquals(200, r.status());
+        return JSON.readTree(r.body());
+    }
+
+    private void open(UsageRecord... records) {
+        ledger = SqliteLedger.open(dir.resolve("ledger.db"), SqliteLedger.Sync.NORMAL);
+        for (UsageRecord r : records) {
+            ledger.accept(r);
+        }
+        assertTrue(ledger.flush(Duration.ofSeconds(30)));
+    }
+
+    @Test
+    void saysThereIsNothingWithoutCallsOrBudgets() throws Exception {
+        open();
+        JsonNode s = summary("");
+        assertEquals("24h", s.get("range").asText());
+        assertEquals(0, s.get("totals").get("requests").asInt());
+        assertEquals(0, s.get("teams").get("shown").size());
+        assertTrue(s.get("teams").get("other").isNull());
+        assertEquals(24, s.get("spend_over_time").get("buckets").size());
+        assertEquals(0, s.get("spend_over_time").get("series").size());
+        assertEquals(0, s.get("models").get("count").asInt());
+    }
+
+    @Test
+    void showsSpendAgainstBudgetsOverTimeAndPerModel() throws Exception {
+        open(record("r1", "research", "k1", "sim-large", NOW - 2 * HOUR, 3_000_000_000L),
+                record("r2", "research", "k1", "sim-small", NOW - 10 * 60_000, 500_000_000L),
+                record("r3", "ops", "k2", "sim-small", NOW - 5 * 60_000, 250_000_000L),
+                record("old", "ops", "k2", "sim-small", NOW - 30 * HOUR, 999_000_000_000L),
+                new UsageRecord("r4", "ops", "k2", "sim-small", "sim", Endpoint.CHAT_COMPLETIONS, false,
+                        CallStatus.UPSTREAM_ERROR, 502, TokenUsage.ZERO, false, 0, 0, false, 0, null, 0, null,
+                        NOW - 60_000, 1, 1, 0));
+        budgets.add(new Budget.Snapshot("research", 10_000_000_000L, BudgetPeriod.DAILY, 0, NOW + HOUR,
+                3_500_000_000L, 200_000_000L, 6_300_000_000L));
+        budgets.add(new Budget.Snapshot("idle-team", 1_000_000_000L, BudgetPeriod.MONTHLY, 0, NOW + HOUR, 0, 0,
+                1_000_000_000L));
+        JsonNode s = summary("range=24h");
+        assertEquals(80, s.get("soft_threshold_percent").asInt());
+        JsonNode totals = s.get("totals");
+        assertEquals(4, totals.get("requests").asInt(), "the 30-hour-old call is outside the range");
+        assertEquals(1, totals.get("errors").asInt());
+        assertEquals(3.75, totals.get("cost_usd").asDouble(), 1e-12);
+
+        JsonNode teams = s.get("teams").get("shown");
+        assertEquals(3, teams.size());
+        assertEquals("research", teams.get(0).get("team").asText());
+        JsonNode budget = teams.get(0).get("budget");
+        assertEquals(10, budget.get("limit_usd").asDouble());
+        assertEquals(3.5, budget.get("spent_usd").asDouble());
+        assertEquals(6.3, budget.get("remaining_usd").asDouble());
+        assertEquals(35.0, budget.get("used_percent").asDouble());
+        assertEquals("daily", budget.get("period").asText());
+        assertEquals("ops", teams.get(1).get("team").asText());
+        assertTrue(teams.get(1).get("budget").isNull());
+        assertEquals("idle-team", teams.get(2).get("team").asText(), "a budget without calls is still shown");
+
+        JsonNode overTime = s.get("spend_over_time");
+        assertEquals("2026-11-28T13:00:00Z", overTime.get("buckets").get(0).asText());
+        assertEquals("2026-11-29T12:00:00Z", overTime.get("buckets").get(23).asText());
+        JsonNode research = overTime.get("series").get(0);
+        assertEquals("research", research.get("team").asText());
+        assertEquals(3.0, research.get("usd").get(21).asDouble(), "10:30 falls in the 10:00 bucket");
+        assertEquals(0.5, research.get("usd").get(23).asDouble());
+
+        JsonNode models = s.get("models").get("shown");
+        assertEquals("sim-large", models.get(0).get("model").asText());
+        assertEquals("sim-small", models.get(1).get("model").asText());
+        assertEquals(3, models.get(1).get("requests").asInt());
+        assertEquals(1, models.get(1).get("errors").asInt());
+        assertEquals(200, models.get(1).get("input_tokens").asInt());
+    }
+
+    @Test
+    void namesTheBiggestTeamsAndModelsAndSumsTheRestIntoOther() throws Exception {
+        List<UsageRecord> records = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            records.add(record("r" + i, "team-" + i, "k" + i, "model-" + (i % 40), NOW - 60_000, (i + 1) * 1_000L));
+        }
+        open(records.toArray(UsageRecord[]::new));
+        JsonNode s = summary("range=7d");
+        JsonNode teams = s.get("teams");
+        assertEquals(300, teams.get("count").asInt());
+        assertEquals(DashboardSummaryRoute.TOP_TEAMS, teams.get("shown").size());
+        assertEquals("team-299", teams.get("shown").get(0).get("team").asText());
+        assertEquals(300 - DashboardSummaryRoute.TOP_TEAMS, teams.get("other").get("teams").asInt());
+        JsonNode series = s.get("spend_over_time").get("series");
+        assertEquals(DashboardSummaryRoute.TOP_SERIES + 1, series.size());
+        assertEquals("other (292 teams)", series.get(DashboardSummaryRoute.TOP_SERIES).get("team").asText());
+        assertTrue(series.get(DashboardSummaryRoute.TOP_SERIES).get("other").asBoolean());
+        assertEquals(28, s.get("spend_over_time").get("buckets").size(), "7 days of 6-hour buckets");
+        JsonNode models = s.get("models");
+        assertEquals(40, models.get("count").asInt());
+        assertEquals(DashboardSummaryRoute.TOP_MODELS, models.get("shown").size());
+        assertEquals(30, models.get("other").get("models").asInt());
+        long shown = 0;
+        for (JsonNode m : models.get("shown")) {
+            shown += m.get("requests").asLong();
+        }
+        assertEquals(300, shown + models.get("other").get("requests").asLong(), "nothing is lost in other");
+    }
+
+    @Test
+    void namesTheTeamsClosestToTheirLimitAsWellAsTheBiggestSpenders() throws Exception {
+        List<UsageRecord> records = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            // big-i spend a lot against huge budgets; small-i spend little against tiny ones.
+            records.add(record("b" + i, "big-" + i, "k", "m", NOW - 60_000, 1_000_000_000L + i));
+            records.add(record("s" + i, "small-" + i, "k", "m", NOW - 60_000, 1_000L + i));
+            budgets.add(new Budget.Snapshot("big-" + i, 1_000_000_000_000L, BudgetPeriod.DAILY, 0, NOW + HOUR,
+                    1_000_000_000L + i, 0, 0));
+            budgets.add(new Budget.Snapshot("small-" + i, 1_100L + i, BudgetPeriod.DAILY, 0, NOW + HOUR, 1_000L + i, 0, 0));
+        }
+        open(records.toArray(UsageRecord[]::new));
+        List<String> named = new ArrayList<>();
+        for (JsonNode t : summary("").get("teams").get("shown")) {
+            named.add(t.get("team").asText());
+        }
+        assertEquals(DashboardSummaryRoute.TOP_TEAMS, named.size());
+        assertEquals(List.of("small-39", "big-39", "small-38", "big-38", "small-37", "big-37"), named.subList(0, 6), named.toString());
+    }
+
+    @Test
+    void isForTheAdminOnlyAndChecksTheRange() {
+        open();
+        DashboardSummaryRoute route = route();
+        GatewayException none = assertThrows(GatewayException.class, () -> route.handle(new ApiRoute.Request(
+                HttpMethod.GET, DashboardSummaryRoute.PATH, java.util.Map.of(), new DefaultHttpHeaders(), new byte[0], null)));
+        assertEquals(ErrorType.INVALID_API_KEY, none.type());
+        GatewayException team = assertThrows(GatewayException.class, () -> route.handle(new ApiRoute.Request(
+                HttpMethod.GET, DashboardSummaryRoute.PATH, java.util.Map.of(), new DefaultHttpHeaders(), new byte[0],
+                Principal.key("research", "k1"))));
+        assertEquals(ErrorType.FORBIDDEN, team.type());
+        GatewayException range = assertThrows(GatewayException.class, () -> summary("range=1y"));
+        assertEquals("range: 1y (expected: 24h, 7d or 30d)", range.getMessage());
+    }
+}

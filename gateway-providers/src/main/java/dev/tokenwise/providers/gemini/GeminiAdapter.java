@@ -1,0 +1,105 @@
+package dev.tokenwise.providers.gemini;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tokenwise.core.model.Endpoint;
+import dev.tokenwise.core.spi.ProviderAdapter;
+import dev.tokenwise.core.spi.ResponseObserver;
+import dev.tokenwise.providers.translate.CallHandoff;
+import dev.tokenwise.providers.translate.ChatToGemini;
+import dev.tokenwise.providers.translate.GeminiToChat;
+import dev.tokenwise.providers.translate.OpenAiChatRequest;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.EnumSet;
+import java.util.Set;
+
+/**
+ * Google's Gemini API: {@code POST {base_url}/models/{model}:generateContent}, and
+ * {@code :streamGenerateContent?alt=sse} for streams (server-sent events, each a {@code GenerateContentResponse}),
+ * with the provider key in {@code x-goog-api-key}. Native calls are forwarded unchanged (the model is in the URL);
+ * an OpenAI chat completion is translated ({@link ChatToGemini} there, {@link GeminiToChat} back).
+ *
+ * <pre>{@code
+ * ProviderAdapter gemini = new GeminiAdapter(System.getenv("GEMINI_API_KEY"));
+ * gemini.upstreamPath(Endpoint.GEMINI_STREAM_GENERATE, "gemini-2.5-flash");
+ * // "/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+ * }</pre>
+ */
+public final class GeminiAdapter implements ProviderAdapter {
+    static final AsciiString X_GOOG_API_KEY = AsciiString.cached("x-goog-api-key");
+    private static final Set<Endpoint> SUPPORTED = EnumSet.of(Endpoint.GEMINI_GENERATE,
+            Endpoint.GEMINI_STREAM_GENERATE, Endpoint.CHAT_COMPLETIONS);
+    /** Streams as server-sent events; without it Gemini answers one JSON array at the end. */
+    private static final String SSE = "?alt=sse";
+
+    private final String apiKey;
+
+    /** @param apiKey the provider key, or {@code null} to send none (a stub in tests) */
+    public GeminiAdapter(String apiKey) {
+        this.apiKey = apiKey == null || apiKey.isEmpty() ? null : apiKey;
+    }
+
+    @Override
+    public boolean supports(Endpoint endpoint) {
+        return SUPPORTED.contains(endpoint);
+    }
+
+    /** OpenAI chat completions are translated into this provider's API. */
+    @Override
+    public boolean translates(Endpoint endpoint) {
+        return endpoint == Endpoint.CHAT_COMPLETIONS;
+    }
+
+    /**
+     * {@code /models/{model}:generateContent}, or {@code :streamGenerateContent?alt=sse} for the native stream
+     * endpoint and for a translated chat completion that streams (known from the call's rewrite, see
+     * {@link CallHandoff}); the model id is percent-encoded.
+     */
+    @Override
+    public String upstreamPath(Endpoint endpoint, String upstreamModel) {
+        boolean stream = endpoint == Endpoint.GEMINI_STREAM_GENERATE;
+        if (endpoint == Endpoint.CHAT_COMPLETIONS) {
+            CallHandoff.Call call = CallHandoff.peek(upstreamModel);
+            stream = call != null && call.stream();
+        }
+        // URLEncoder encodes for forms: a space becomes '+', which a path must carry as %20.
+        String model = URLEncoder.encode(upstreamModel, StandardCharsets.UTF_8).replace("+", "%20");
+        return "/models/" + model + (stream ? Endpoint.GEMINI_STREAM_GENERATE.upstreamSuffix() + SSE
+                : Endpoint.GEMINI_GENERATE.upstreamSuffix());
+    }
+
+    @Override
+    public void authorize(HttpHeaders upstreamHeaders) {
+        if (apiKey != null) {
+            upstreamHeaders.set(X_GOOG_API_KEY, apiKey);
+        }
+    }
+
+    /**
+     * Native calls: nothing (the model is in the URL, and Gemini reports usage in every stream). Chat completions:
+     * the whole body is translated; for a stream, {@link Rewrite#usageEventInjected()} says that the client did
+     * <em>not</em> ask for the usage chunk, so the observer leaves it out.
+     */
+    @Override
+    public Rewrite rewrite(Endpoint endpoint, ObjectNode body, String upstreamModel, boolean stream) {
+        if (endpoint != Endpoint.CHAT_COMPLETIONS) {
+            CallHandoff.clear();
+            return Rewrite.UNCHANGED;
+        }
+        OpenAiChatRequest chat = ChatToGemini.translate(body);
+        CallHandoff.offer(new CallHandoff.Call(chat.model(), upstreamModel, stream));
+        return new Rewrite(true, stream && !chat.includeUsage());
+    }
+
+    @Override
+    public ResponseObserver observer(Endpoint endpoint, boolean stream, Rewrite rewrite) {
+        if (endpoint != Endpoint.CHAT_COMPLETIONS) {
+            return new GeminiResponseObserver();
+        }
+        CallHandoff.Call call = CallHandoff.take();
+        return new GeminiResponseObserver(new GeminiToChat(call == null ? null : call.clientModel(),
+                !rewrite.usageEventInjected()));
+    }
+}

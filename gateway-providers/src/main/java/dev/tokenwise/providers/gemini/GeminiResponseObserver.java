@@ -1,0 +1,215 @@
+package dev.tokenwise.providers.gemini;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tokenwise.core.model.TokenUsage;
+import dev.tokenwise.core.spi.ResponseObserver;
+import dev.tokenwise.providers.translate.GeminiToChat;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.Locale;
+
+/**
+ * Reads usage, produced text and finish reason from Gemini answers: a {@code GenerateContentResponse}, or the
+ * server-sent events of {@code streamGenerateContent?alt=sse}, each one a {@code GenerateContentResponse}.
+ *
+ * <p>Usage ({@code usageMetadata}) is normalised to {@link TokenUsage}'s OpenAI meaning:
+ * {@code inputTokens = promptTokenCount + toolUsePromptTokenCount} (the prompt count includes the cached tokens;
+ * tool-use prompts, such as search results, are billed as input), {@code cachedInputTokens =
+ * cachedContentTokenCount}, {@code outputTokens = candidatesTokenCount + thoughtsTokenCount} (Gemini counts thinking
+ * apart from the answer), {@code reasoningTokens = thoughtsTokenCount}. A stream may repeat {@code usageMetadata} in
+ * every event, growing; the last one counts.
+ *
+ * <p>Finish reasons are mapped to OpenAI's: {@code STOP} to {@code stop} ({@code tool_calls} when the answer called a
+ * function), {@code MAX_TOKENS} to {@code length}, {@code SAFETY}, {@code RECITATION}, {@code BLOCKLIST},
+ * {@code PROHIBITED_CONTENT}, {@code SPII} and the image ones to {@code content_filter}, a prompt blocked by
+ * {@code promptFeedback.blockReason} to {@code content_filter}; others are kept, in lower case.
+ *
+ * <p>For an OpenAI chat completion served by translation, the same reading feeds a {@link GeminiToChat}, and the
+ * client gets its output instead of Gemini's bytes.
+ */
+final class GeminiResponseObserver implements ResponseObserver {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The translation into an OpenAI chat completion, or {@code null} to relay Gemini's answer as it is. */
+    private final GeminiToChat chat;
+    private final StringBuilder text = new StringBuilder();
+    /** A translated call's whole answer, parsed once by {@link #onBody}. */
+    private JsonNode response;
+    private TokenUsage usage;
+    private String finishReason;
+    private boolean calledFunction;
+
+    /** An observer of a native call, whose answer is relayed as Gemini sent it. */
+    GeminiResponseObserver() {
+        this(null);
+    }
+
+    /** @param chat the translation into an OpenAI chat completion, or {@code null} for a native call */
+    GeminiResponseObserver(GeminiToChat chat) {
+        this.chat = chat;
+    }
+
+    @Override
+    public boolean onEvent(ByteBuf event) {
+        int end = event.writerIndex();
+        int lineStart = event.readerIndex();
+        while (lineStart < end) {
+            int lineEnd = event.indexOf(lineStart, end, (byte) '\n');
+            if (lineEnd < 0) {
+                lineEnd = end;
+            }
+            int contentEnd = lineEnd > lineStart && event.getByte(lineEnd - 1) == '\r' ? lineEnd - 1 : lineEnd;
+            if (startsWith(event, lineStart, contentEnd, "data:")) {
+                int from = lineStart + 5;
+                if (from < contentEnd && event.getByte(from) == ' ') {
+                    from++;
+                }
+                if (from < contentEnd) {
+                    JsonNode data = read(event.slice(from, contentEnd - from));
+                    readResponse(data);
+                    if (chat != null) {
+                        chat.onEvent(data, usage, finishReason);
+                    }
+                }
+            }
+            lineStart = lineEnd + 1;
+        }
+        // Nothing is injected into Gemini streams, so every event goes to the client (translated or not).
+        return true;
+    }
+
+    @Override
+    public void onBody(ByteBuf body) {
+        JsonNode node = read(body.duplicate());
+        if (node.isArray()) {
+            // streamGenerateContent without alt=sse: the events as one JSON array
+            for (JsonNode element : node) {
+                readResponse(element);
+            }
+        } else {
+            if (chat != null) {
+                response = node; // kept for translateBody, which follows
+            }
+            readResponse(node);
+        }
+    }
+
+    private void readResponse(JsonNode r) {
+        JsonNode metadata = r.get("usageMetadata");
+        if (metadata != null && metadata.isObject()) {
+            usage = parseUsage(metadata);
+        }
+        JsonNode candidates = r.path("candidates");
+        for (JsonNode candidate : candidates) {
+            for (JsonNode part : candidate.path("content").path("parts")) {
+                JsonNode t = part.get("text");
+                if (t != null && t.isTextual()) {
+                    text.append(t.textValue()); // thoughts included: they are billed as output
+                }
+                JsonNode call = part.get("functionCall");
+                if (call != null && call.isObject()) {
+                    calledFunction = true;
+                    text.append(call.path("name").asText(""));
+                    JsonNode args = call.get("args");
+                    if (args != null && !args.isNull()) {
+                        text.append(args);
+                    }
+                }
+            }
+        }
+        JsonNode reason = candidates.path(0).get("finishReason");
+        if (reason != null && reason.isTextual() && !"FINISH_REASON_UNSPECIFIED".equals(reason.textValue())) {
+            finishReason = finishReason(reason.textValue(), calledFunction);
+        } else if (candidates.isEmpty() && r.path("promptFeedback").hasNonNull("blockReason")) {
+            finishReason = "content_filter";
+        }
+    }
+
+    /** {@code usageMetadata} in {@link TokenUsage}'s meaning. */
+    static TokenUsage parseUsage(JsonNode u) {
+        long input = count(u, "promptTokenCount") + count(u, "toolUsePromptTokenCount");
+        long thoughts = count(u, "thoughtsTokenCount");
+        long output = count(u, "candidatesTokenCount") + thoughts;
+        return new TokenUsage(input, Math.min(count(u, "cachedContentTokenCount"), input), 0, output, thoughts);
+    }
+
+    private static long count(JsonNode usage, String field) {
+        JsonNode value = usage.get(field);
+        return value != null && value.isNumber() ? Math.max(0, value.asLong()) : 0;
+    }
+
+    /** Gemini's {@code finishReason} as an OpenAI {@code finish_reason}. */
+    static String finishReason(String reason, boolean calledFunction) {
+        return switch (reason) {
+            case "STOP" -> calledFunction ? "tool_calls" : "stop";
+            case "MAX_TOKENS" -> "length";
+            case "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY",
+                 "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION" -> "content_filter";
+            default -> reason.toLowerCase(Locale.ROOT);
+        };
+    }
+
+    @Override
+    public ByteBuf translateEvent(ByteBuf event, ByteBufAllocator alloc) {
+        if (chat == null) {
+            return null;
+        }
+        byte[] chunks = chat.drain();
+        return alloc.buffer(chunks.length).writeBytes(chunks);
+    }
+
+    @Override
+    public boolean translatesBody() {
+        return chat != null;
+    }
+
+    @Override
+    public ByteBuf translateBody(ByteBuf body, ByteBufAllocator alloc) {
+        if (chat == null) {
+            return ResponseObserver.super.translateBody(body, alloc);
+        }
+        byte[] completion = chat.completion(response != null ? response : read(body.duplicate()), usage,
+                finishReason);
+        return alloc.buffer(completion.length).writeBytes(completion);
+    }
+
+    @Override
+    public TokenUsage usage() {
+        return usage;
+    }
+
+    @Override
+    public String outputText() {
+        return text.toString();
+    }
+
+    @Override
+    public String finishReason() {
+        return finishReason;
+    }
+
+    private static JsonNode read(ByteBuf bytes) {
+        try (InputStream in = new ByteBufInputStream(bytes)) {
+            return JSON.readTree(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException("not JSON: " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean startsWith(ByteBuf buf, int from, int to, String prefix) {
+        if (to - from < prefix.length()) {
+            return false;
+        }
+        for (int i = 0; i < prefix.length(); i++) {
+            if (buf.getByte(from + i) != prefix.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+}
