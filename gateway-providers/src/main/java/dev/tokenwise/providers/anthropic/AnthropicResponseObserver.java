@@ -1,16 +1,12 @@
 package dev.tokenwise.providers.anthropic;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tokenwise.providers.SseData;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.spi.ResponseObserver;
 import dev.tokenwise.providers.translate.AnthropicToChat;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 
 /**
  * Reads usage, produced text and stop reason from Anthropic Messages responses: a {@code message} object,
@@ -31,7 +27,6 @@ import java.io.UncheckedIOException;
  * the client gets its output ({@link #translateEvent}, {@link #translateBody}) instead of Anthropic's bytes.
  */
 final class AnthropicResponseObserver implements ResponseObserver {
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** The translation into an OpenAI chat completion, or {@code null} to relay Anthropic's answer as it is. */
     private final AnthropicToChat chat;
@@ -57,25 +52,10 @@ final class AnthropicResponseObserver implements ResponseObserver {
 
     @Override
     public boolean onEvent(ByteBuf event) {
-        int end = event.writerIndex();
-        int lineStart = event.readerIndex();
-        while (lineStart < end) {
-            int lineEnd = event.indexOf(lineStart, end, (byte) '\n');
-            if (lineEnd < 0) {
-                lineEnd = end;
-            }
-            int contentEnd = lineEnd > lineStart && event.getByte(lineEnd - 1) == '\r' ? lineEnd - 1 : lineEnd;
-            if (startsWith(event, lineStart, contentEnd, "data:")) {
-                int from = lineStart + 5;
-                if (from < contentEnd && event.getByte(from) == ' ') {
-                    from++;
-                }
-                if (from < contentEnd) {
-                    onData(read(event.slice(from, contentEnd - from)));
-                }
-            }
-            lineStart = lineEnd + 1;
-        }
+        SseData.forEach(event, data -> {
+            onData(SseData.json(data));
+            return true;
+        });
         // Nothing is injected into Anthropic streams, so every event goes to the client (translated or not).
         return true;
     }
@@ -99,7 +79,7 @@ final class AnthropicResponseObserver implements ResponseObserver {
         if (chat == null) {
             return ResponseObserver.super.translateBody(body, alloc);
         }
-        JsonNode read = message != null ? message : read(body.duplicate());
+        JsonNode read = message != null ? message : SseData.json(body);
         byte[] completion = chat.completion(read, usage(), finishReason);
         return alloc.buffer(completion.length).writeBytes(completion);
     }
@@ -129,7 +109,7 @@ final class AnthropicResponseObserver implements ResponseObserver {
 
     @Override
     public void onBody(ByteBuf body) {
-        JsonNode message = read(body.duplicate());
+        JsonNode message = SseData.json(body);
         if (chat != null) {
             this.message = message; // kept for translateBody, which follows
         }
@@ -222,23 +202,4 @@ final class AnthropicResponseObserver implements ResponseObserver {
         return finishReason;
     }
 
-    private static JsonNode read(ByteBuf bytes) {
-        try (InputStream in = new ByteBufInputStream(bytes)) {
-            return JSON.readTree(in);
-        } catch (IOException e) {
-            throw new UncheckedIOException("not JSON: " + e.getMessage(), e);
-        }
-    }
-
-    private static boolean startsWith(ByteBuf buf, int from, int to, String prefix) {
-        if (to - from < prefix.length()) {
-            return false;
-        }
-        for (int i = 0; i < prefix.length(); i++) {
-            if (buf.getByte(from + i) != prefix.charAt(i)) {
-                return false;
-            }
-        }
-        return true;
-    }
 }

@@ -1,16 +1,12 @@
 package dev.tokenwise.providers.gemini;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tokenwise.providers.SseData;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.spi.ResponseObserver;
 import dev.tokenwise.providers.translate.GeminiToChat;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.util.Locale;
 
 /**
@@ -33,7 +29,6 @@ import java.util.Locale;
  * client gets its output instead of Gemini's bytes.
  */
 final class GeminiResponseObserver implements ResponseObserver {
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** The translation into an OpenAI chat completion, or {@code null} to relay Gemini's answer as it is. */
     private final GeminiToChat chat;
@@ -56,36 +51,21 @@ final class GeminiResponseObserver implements ResponseObserver {
 
     @Override
     public boolean onEvent(ByteBuf event) {
-        int end = event.writerIndex();
-        int lineStart = event.readerIndex();
-        while (lineStart < end) {
-            int lineEnd = event.indexOf(lineStart, end, (byte) '\n');
-            if (lineEnd < 0) {
-                lineEnd = end;
+        SseData.forEach(event, data -> {
+            JsonNode node = SseData.json(data);
+            readResponse(node);
+            if (chat != null) {
+                chat.onEvent(node, usage, finishReason);
             }
-            int contentEnd = lineEnd > lineStart && event.getByte(lineEnd - 1) == '\r' ? lineEnd - 1 : lineEnd;
-            if (startsWith(event, lineStart, contentEnd, "data:")) {
-                int from = lineStart + 5;
-                if (from < contentEnd && event.getByte(from) == ' ') {
-                    from++;
-                }
-                if (from < contentEnd) {
-                    JsonNode data = read(event.slice(from, contentEnd - from));
-                    readResponse(data);
-                    if (chat != null) {
-                        chat.onEvent(data, usage, finishReason);
-                    }
-                }
-            }
-            lineStart = lineEnd + 1;
-        }
+            return true;
+        });
         // Nothing is injected into Gemini streams, so every event goes to the client (translated or not).
         return true;
     }
 
     @Override
     public void onBody(ByteBuf body) {
-        JsonNode node = read(body.duplicate());
+        JsonNode node = SseData.json(body);
         if (node.isArray()) {
             // streamGenerateContent without alt=sse: the events as one JSON array
             for (JsonNode element : node) {
@@ -173,7 +153,7 @@ final class GeminiResponseObserver implements ResponseObserver {
         if (chat == null) {
             return ResponseObserver.super.translateBody(body, alloc);
         }
-        byte[] completion = chat.completion(response != null ? response : read(body.duplicate()), usage,
+        byte[] completion = chat.completion(response != null ? response : SseData.json(body), usage,
                 finishReason);
         return alloc.buffer(completion.length).writeBytes(completion);
     }
@@ -193,23 +173,4 @@ final class GeminiResponseObserver implements ResponseObserver {
         return finishReason;
     }
 
-    private static JsonNode read(ByteBuf bytes) {
-        try (InputStream in = new ByteBufInputStream(bytes)) {
-            return JSON.readTree(in);
-        } catch (IOException e) {
-            throw new UncheckedIOException("not JSON: " + e.getMessage(), e);
-        }
-    }
-
-    private static boolean startsWith(ByteBuf buf, int from, int to, String prefix) {
-        if (to - from < prefix.length()) {
-            return false;
-        }
-        for (int i = 0; i < prefix.length(); i++) {
-            if (buf.getByte(from + i) != prefix.charAt(i)) {
-                return false;
-            }
-        }
-        return true;
-    }
 }

@@ -1,14 +1,10 @@
 package dev.tokenwise.providers.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tokenwise.providers.SseData;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.spi.ResponseObserver;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 
 /**
  * Reads usage, produced text and finish reason from OpenAI responses: chat completion objects and
@@ -17,7 +13,6 @@ import java.io.UncheckedIOException;
  * {@code prompt_cache_hit_tokens}), see {@link #parseUsage}.
  */
 final class OpenAiResponseObserver implements ResponseObserver {
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final boolean dropUsageChunk;
     private final StringBuilder text = new StringBuilder();
@@ -30,32 +25,14 @@ final class OpenAiResponseObserver implements ResponseObserver {
 
     @Override
     public boolean onEvent(ByteBuf event) {
-        boolean forward = true;
-        int end = event.writerIndex();
-        int lineStart = event.readerIndex();
-        while (lineStart < end) {
-            int lineEnd = event.indexOf(lineStart, end, (byte) '\n');
-            if (lineEnd < 0) {
-                lineEnd = end;
-            }
-            int contentEnd = lineEnd > lineStart && event.getByte(lineEnd - 1) == '\r' ? lineEnd - 1 : lineEnd;
-            if (startsWith(event, lineStart, contentEnd, "data:")) {
-                int from = lineStart + 5;
-                if (from < contentEnd && event.getByte(from) == ' ') {
-                    from++;
-                }
-                forward &= onData(event, from, contentEnd);
-            }
-            lineStart = lineEnd + 1;
-        }
-        return forward;
+        return SseData.forEach(event, this::onData);
     }
 
-    private boolean onData(ByteBuf event, int from, int to) {
-        if (to - from == 6 && startsWith(event, from, to, "[DONE]")) {
+    private boolean onData(ByteBuf data) {
+        if (SseData.isDone(data)) {
             return true;
         }
-        JsonNode node = read(event.slice(from, to - from));
+        JsonNode node = SseData.json(data);
         String type = node.path("type").asText("");
         if (type.startsWith("response.")) {
             onResponsesEvent(type, node);
@@ -101,7 +78,7 @@ final class OpenAiResponseObserver implements ResponseObserver {
 
     @Override
     public void onBody(ByteBuf body) {
-        JsonNode node = read(body.duplicate());
+        JsonNode node = SseData.json(body);
         JsonNode usageNode = node.get("usage");
         if (usageNode != null && usageNode.isObject()) {
             usage = parseUsage(usageNode);
@@ -186,26 +163,6 @@ final class OpenAiResponseObserver implements ResponseObserver {
             v = node.get(b);
         }
         return v == null || !v.isNumber() ? 0 : v.asLong();
-    }
-
-    private static JsonNode read(ByteBuf bytes) {
-        try (InputStream in = new ByteBufInputStream(bytes)) {
-            return JSON.readTree(in);
-        } catch (IOException e) {
-            throw new UncheckedIOException("not JSON: " + e.getMessage(), e);
-        }
-    }
-
-    private static boolean startsWith(ByteBuf buf, int from, int to, String prefix) {
-        if (to - from < prefix.length()) {
-            return false;
-        }
-        for (int i = 0; i < prefix.length(); i++) {
-            if (buf.getByte(from + i) != prefix.charAt(i)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     @Override
