@@ -15,11 +15,14 @@ import java.time.Duration;
  *     multiply an outage
  * @param breakerFailures consecutive failures that open the provider's circuit breaker
  * @param breakerCooldown how long an open breaker refuses calls before one probe is let through
+ * @param firstByteTimeout longest wait for the first byte of an answer; {@code null} means the read timeout
+ * @param totalTimeout longest a whole call may take upstream; {@link Duration#ZERO} means no limit
  */
 public record Resilience(int maxRetries, Duration retryBackoff, int retryBudgetPercent, int breakerFailures,
-                         Duration breakerCooldown) {
+                         Duration breakerCooldown, Duration firstByteTimeout, Duration totalTimeout) {
 
-    public static final Resilience DEFAULTS = new Resilience(2, Duration.ofMillis(100), 20, 5, Duration.ofSeconds(30));
+    public static final Resilience DEFAULTS = new Resilience(2, Duration.ofMillis(100), 20, 5, Duration.ofSeconds(30),
+            null, Duration.ZERO);
 
     public Resilience {
         checkNonNegative(maxRetries, "max_retries");
@@ -29,5 +32,11 @@ public record Resilience(int maxRetries, Duration retryBackoff, int retryBudgetP
         }
         checkPositive(breakerFailures, "breaker_failures");
         checkPositive(breakerCooldown, "breaker_cooldown_ms");
+        if (firstByteTimeout != null) {
+            checkPositive(firstByteTimeout, "first_byte_timeout_ms");
+        }
+        if (totalTimeout == null || totalTimeout.isNegative()) {
+            throw new ConfigException("total_timeout_ms: " + totalTimeout + " (expected: >= 0, 0 for no limit)");
+        }
     }
 }

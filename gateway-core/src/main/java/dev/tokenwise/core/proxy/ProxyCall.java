@@ -264,7 +264,8 @@ final class ProxyCall {
         upstream.pipeline().get(UpstreamBackendHandler.class).bind(this);
         upstreamStartNanos = System.nanoTime();
         lastUpstreamActivityNanos = upstreamStartNanos;
-        scheduleReadTimeout(deployment.provider().readTimeout().toNanos());
+        ProviderConfigView limits = limits();
+        scheduleReadTimeout(limits.totalNanos > 0 ? Math.min(limits.firstByteNanos, limits.totalNanos) : limits.firstByteNanos);
         upstream.writeAndFlush(upstreamRequest.retainedDuplicate()).addListener(f -> {
             if (f.isSuccess()) {
                 requestSent = true;
@@ -277,27 +278,51 @@ final class ProxyCall {
         readTimeoutCheck = client.executor().schedule(this::checkReadTimeout, delayNanos, TimeUnit.NANOSECONDS);
     }
 
+    /**
+     * The upstream's time limits, checked by one rescheduled task per call: before the first byte the
+     * first-byte timeout (default: the read timeout), after it the read timeout between pieces, and over
+     * everything the total timeout when one is set. While reading is paused for a slow client, the
+     * upstream's silence is ours, not its, and does not count.
+     */
     private void checkReadTimeout() {
         if (done) {
             return;
         }
-        long timeoutNanos = deployment.provider().readTimeout().toNanos();
-        long silentNanos = System.nanoTime() - lastUpstreamActivityNanos;
-        if (pausedForClient || silentNanos < timeoutNanos) {
-            // While reading is paused for a slow client, the upstream's silence is ours, not its.
-            scheduleReadTimeout(pausedForClient ? timeoutNanos : timeoutNanos - silentNanos);
+        ProviderConfigView limits = limits();
+        long now = System.nanoTime();
+        long silentNanos = now - lastUpstreamActivityNanos;
+        long silenceLimit = firstByteNanos == 0 && !headSent && status == 0 ? limits.firstByteNanos : limits.readNanos;
+        boolean totalExceeded = limits.totalNanos > 0 && now - upstreamStartNanos >= limits.totalNanos;
+        if (!totalExceeded && (pausedForClient || silentNanos < silenceLimit)) {
+            long next = pausedForClient ? silenceLimit : silenceLimit - silentNanos;
+            if (limits.totalNanos > 0) {
+                next = Math.min(next, limits.totalNanos - (now - upstreamStartNanos));
+            }
+            scheduleReadTimeout(Math.max(1, next));
             return;
         }
-        log.warn("Upstream {} silent for {} ms on {}; giving up", deployment.provider().name(),
-                TimeUnit.NANOSECONDS.toMillis(silentNanos), requestId);
+        String why = totalExceeded ? "took longer than its total limit of " + TimeUnit.NANOSECONDS.toMillis(limits.totalNanos) + " ms"
+                : "sent nothing for " + TimeUnit.NANOSECONDS.toMillis(silentNanos) + " ms";
+        log.warn("Upstream {} {} on {}; giving up", deployment.provider().name(), why, requestId);
         closeUpstream();
         if (!headSent) {
             failBeforeResponse(CallStatus.UPSTREAM_TIMEOUT, ErrorType.UPSTREAM_TIMEOUT,
-                    "provider " + deployment.provider().name() + " sent nothing for "
-                            + deployment.provider().readTimeout().toMillis() + " ms");
+                    "provider " + deployment.provider().name() + " " + why);
         } else {
             abortStream(CallStatus.UPSTREAM_TIMEOUT);
         }
+    }
+
+    /** The current deployment's time limits in nanoseconds. */
+    private ProviderConfigView limits() {
+        var provider = deployment.provider();
+        long read = provider.readTimeout().toNanos();
+        var firstByte = provider.resilience().firstByteTimeout();
+        return new ProviderConfigView(read, firstByte == null ? read : firstByte.toNanos(),
+                provider.resilience().totalTimeout().toNanos());
+    }
+
+    private record ProviderConfigView(long readNanos, long firstByteNanos, long totalNanos) {
     }
 
     void onResponseHead(HttpResponse head) {
@@ -693,8 +718,10 @@ final class ProxyCall {
             boolean fromProvider = reported != null;
             if (fromProvider) {
                 usage = reported;
-            } else if (callStatus == CallStatus.UPSTREAM_ERROR || !requestSent) {
-                // Providers do not bill rejected requests, nor requests they never received.
+            } else if (callStatus == CallStatus.UPSTREAM_ERROR || !requestSent
+                    || status == 0 && callStatus != CallStatus.CLIENT_CANCELLED) {
+                // Providers do not bill rejected requests, requests they never received, nor calls they failed
+                // before answering at all. A client that left may still be billed for what the provider began.
                 usage = TokenUsage.ZERO;
             } else {
                 // Estimates of inexactly tokenized models are scaled by what the provider usually bills.

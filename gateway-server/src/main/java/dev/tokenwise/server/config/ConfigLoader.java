@@ -364,7 +364,10 @@ public final class ConfigLoader {
                     Duration.ofMillis(p.integer("retry_backoff_ms", d.retryBackoff().toMillis(), 1, 60_000)),
                     (int) p.integer("retry_budget_percent", d.retryBudgetPercent(), 0, 100),
                     (int) p.integer("breaker_failures", d.breakerFailures(), 1, Integer.MAX_VALUE),
-                    Duration.ofMillis(p.integer("breaker_cooldown_ms", d.breakerCooldown().toMillis(), 1, Long.MAX_VALUE)));
+                    Duration.ofMillis(p.integer("breaker_cooldown_ms", d.breakerCooldown().toMillis(), 1, Long.MAX_VALUE)),
+                    p.has("first_byte_timeout_ms")
+                            ? Duration.ofMillis(p.integer("first_byte_timeout_ms", 0, 1, Long.MAX_VALUE)) : null,
+                    Duration.ofMillis(p.integer("total_timeout_ms", 0, 0, Long.MAX_VALUE)));
         }
 
         /** A type-specific key that must be set, e.g. Azure's {@code api_version}; it is used in URLs, so it is a token. */

@@ -458,7 +458,7 @@ class ConfigLoaderTest {
     @Test
     void rejectsUnknownKeyNamingItsPath() {
         assertEquals("providers.openai.base_ulr: unknown key (expected one of: type, base_url, api_key,"
-                        + " connect_timeout_ms, read_timeout_ms, max_idle_connections, max_retries, retry_backoff_ms, retry_budget_percent, breaker_failures, breaker_cooldown_ms)",
+                        + " connect_timeout_ms, read_timeout_ms, max_idle_connections, max_retries, retry_backoff_ms, retry_budget_percent, breaker_failures, breaker_cooldown_ms, first_byte_timeout_ms, total_timeout_ms)",
                 error("providers: {openai: {type: openai, base_ulr: 'https://x'}}"));
         assertEquals("teams[0].keys[1].modles: unknown key (expected one of: key, name, models, budget)",
                 error("teams: [{name: t, keys: [{key: a}, {key: b, modles: []}]}]"));
