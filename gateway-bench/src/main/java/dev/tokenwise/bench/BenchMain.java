@@ -21,7 +21,9 @@ import java.util.Set;
  * java -jar tokenwise-bench.jar compare --duration 10s --connections 32 --body short|realistic|stream
  *                                       [--rate 1000] [--gateway-jar PATH]
  * java -jar tokenwise-bench.jar mock --port 8089
+ * java -jar tokenwise-bench.jar soak --duration 5m                   # leaks, heap and books under mixed traffic
  * java -jar tokenwise-bench.jar load --url http://127.0.0.1:8080/v1/chat/completions --header "Authorization: Bearer k"
+ * java -jar tokenwise-bench.jar jmh AccountingBenchmark -t 2 -prof gc      # JMH micro-benchmarks, JMH's own options
  * </pre>
  */
 public final class BenchMain {
@@ -55,6 +57,17 @@ public final class BenchMain {
                 --duration 10s  --warmup 3s  --connections 32  --rate 0  --timeout 10s  --threads 1
                 --histogram            print the full latency percentile distribution
                 --progress             print each second's responses and latency (warmup included)
+
+            soak      run the gateway jar (-Xmx256m, paranoid leak detection) under mixed JSON/SSE/fault traffic,
+                      then check its log for leaks, its heap after GC, and the ledger against what the clients saw
+                --duration 5m          --connections 16       --chunk-delay 2ms (mock, between streamed events)
+                --gateway-jar PATH     --seed N               --keep-temp            --jvm-arg ARG (repeatable)
+                --mix json:42,realistic:10,stream_usage:20,stream_no_usage:10,dead_provider:10,cancelled_stream:8
+
+            jmh       run the JMH micro-benchmarks; every argument goes to JMH (org.openjdk.jmh.Main)
+                jmh -l                                   list them
+                jmh AccountingBenchmark -t 2 -prof gc    one class, two threads, with allocation per operation
+                jmh -h                                   JMH's options (-f forks, -wi/-i iterations, -w/-r times, -p params)
             """;
 
     private BenchMain() {
@@ -66,12 +79,22 @@ public final class BenchMain {
             return;
         }
         List<String> rest = Arrays.asList(args).subList(1, args.length);
+        if (args[0].equals("jmh")) {
+            // JMH parses its own options and forks benchmark JVMs with this jar's class path.
+            org.openjdk.jmh.Main.main(rest.toArray(new String[0]));
+            return;
+        }
         try {
             switch (args[0]) {
                 case "compare" -> compare(new Args(rest, Set.of("keep-temp")), System.out);
                 case "mock" -> mock(new Args(rest, Set.of()), System.out);
                 case "load" -> load(new Args(rest, Set.of("histogram", "progress")), System.out);
-                default -> throw new IllegalArgumentException("unknown command: " + args[0] + " (expected: compare, mock or load)");
+                case "soak" -> {
+                    if (!SoakCommand.run(new Args(rest, Set.of("keep-temp")), System.out)) {
+                        System.exit(1);
+                    }
+                }
+                default -> throw new IllegalArgumentException("unknown command: " + args[0] + " (expected: compare, mock, load, soak or jmh)");
             }
         } catch (IllegalArgumentException e) {
             System.err.println("tokenwise-bench: " + e.getMessage());

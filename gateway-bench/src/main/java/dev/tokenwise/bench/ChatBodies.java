@@ -11,9 +11,10 @@ import java.util.Locale;
 /**
  * The chat request bodies of a run: {@code short} (system + user), {@code realistic} (a ten-message
  * conversation of about 15 KB whose last user message carries a per-request marker) and {@code stream}
- * ({@code short} with {@code "stream": true} and {@code stream_options.include_usage}).
+ * ({@code short} with {@code "stream": true} and {@code stream_options.include_usage}). Public so that the JMH
+ * benchmarks ({@code dev.tokenwise.bench.jmh}) parse the very bodies the load harness sends.
  */
-enum ChatBodies {
+public enum ChatBodies {
     SHORT, REALISTIC, STREAM;
 
     static final String MODEL = "gpt-4o-mini";
@@ -58,7 +59,7 @@ enum ChatBodies {
     };
 
     /** The body for this kind. */
-    RequestBody body() {
+    public RequestBody body() {
         return switch (this) {
             case SHORT -> RequestBody.fixed(bytes(shortRequest(false)));
             case STREAM -> RequestBody.fixed(bytes(shortRequest(true)));
