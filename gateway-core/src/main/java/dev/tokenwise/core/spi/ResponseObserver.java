@@ -42,7 +42,7 @@ public interface ResponseObserver {
 
     /** The complete body to send in place of the upstream's (after {@link #onBody}); owned by the caller. */
     default ByteBuf translateBody(ByteBuf body, ByteBufAllocator alloc) {
-        throw new UnsupportedOperationException("translatesBody() is false");
+        throw new IllegalStateException("translateBody called on an observer whose translatesBody() is false");
     }
 
     /** The usage the provider reported, or {@code null} if it reported none (yet). */
