@@ -157,6 +157,7 @@ class BudgetEnforcementTest {
             assertTrue(refused.body().contains("key small has $0.00 of $0.00000825 left in total"), refused.body());
             assertEquals(200, keyed.post("/v1/chat/completions", "tw-big-key", CHAT).statusCode(),
                     "the team's other key is not limited by it");
+            keyed.awaitRecords(2); // a call is booked just after its response: wait for both to settle
             Budget.Snapshot team = keyed.app.budgets().team("lab").snapshot(System.currentTimeMillis());
             assertEquals(2 * CALL_NANOS, team.spentNanos(), "the refused call left no trace in the team's budget");
         }
