@@ -123,8 +123,15 @@ final class TestGateway implements AutoCloseable {
         return JSON.readTree(r.body());
     }
 
-    /** Waits until the sinks have seen every record settled so far. */
+    /**
+     * Waits until every call begun so far has settled (a call is booked just after its response) and the
+     * sinks have seen its record.
+     */
     void awaitSinks() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (app.accounting().inFlightCount() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(2);
+        }
         assertTrue(app.accounting().dispatcher().awaitDrained(10, TimeUnit.SECONDS));
     }
 
