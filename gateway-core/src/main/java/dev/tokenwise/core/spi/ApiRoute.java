@@ -34,6 +34,15 @@ public interface ApiRoute {
     record Request(HttpMethod method, String path, Map<String, List<String>> query, HttpHeaders headers,
                    byte[] body, Principal principal) {
 
+        /** The caller, or a 401 {@code invalid_api_key} when the request carried no valid key. */
+        public Principal requirePrincipal() {
+            if (principal == null) {
+                throw new dev.tokenwise.core.error.GatewayException(dev.tokenwise.core.error.ErrorType.INVALID_API_KEY,
+                        "missing or invalid API key");
+            }
+            return principal;
+        }
+
         public String queryParam(String name) {
             List<String> values = query.get(name);
             return values == null || values.isEmpty() ? null : values.get(0);

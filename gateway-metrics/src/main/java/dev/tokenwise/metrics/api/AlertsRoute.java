@@ -3,8 +3,6 @@ package dev.tokenwise.metrics.api;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.auth.Principal;
-import dev.tokenwise.core.error.ErrorType;
-import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.metrics.efficiency.Alert;
 import dev.tokenwise.metrics.efficiency.AlertBook;
@@ -46,10 +44,7 @@ public final class AlertsRoute implements ApiRoute {
 
     @Override
     public CompletableFuture<Response> handle(Request request) {
-        Principal principal = request.principal();
-        if (principal == null) {
-            throw new GatewayException(ErrorType.INVALID_API_KEY, "missing or invalid API key");
-        }
+        Principal principal = request.requirePrincipal();
         List<Alert> visible = alerts.list().stream().filter(a -> visible(principal, a)).toList();
         return CompletableFuture.completedFuture(Response.json(200, toJson(visible)));
     }

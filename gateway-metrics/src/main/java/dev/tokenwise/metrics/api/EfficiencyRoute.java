@@ -74,10 +74,7 @@ public final class EfficiencyRoute implements ApiRoute {
 
     @Override
     public CompletableFuture<Response> handle(Request request) {
-        Principal principal = request.principal();
-        if (principal == null) {
-            throw new GatewayException(ErrorType.INVALID_API_KEY, "missing or invalid API key");
-        }
+        Principal principal = request.requirePrincipal();
         GroupBy groupBy = groupBy(request.queryParam("group_by"));
         TimeRange range = TimeRange.of(request, tracker.nowMillis());
         long fromMillis = range.fromMillis();

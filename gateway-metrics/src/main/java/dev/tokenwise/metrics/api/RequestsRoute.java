@@ -65,10 +65,7 @@ public final class RequestsRoute implements ApiRoute {
 
     @Override
     public CompletableFuture<Response> handle(Request request) {
-        Principal principal = request.principal();
-        if (principal == null) {
-            throw new GatewayException(ErrorType.INVALID_API_KEY, "missing or invalid API key");
-        }
+        Principal principal = request.requirePrincipal();
         String id = request.path().substring(PREFIX.length());
         CompletableFuture<UsageRecord> record = accounting.lookup(id);
         if (record == null) {

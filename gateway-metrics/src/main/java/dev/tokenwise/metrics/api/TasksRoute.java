@@ -99,10 +99,7 @@ public final class TasksRoute implements ApiRoute {
 
     @Override
     public CompletableFuture<Response> handle(Request request) {
-        Principal principal = request.principal();
-        if (principal == null) {
-            throw new GatewayException(ErrorType.INVALID_API_KEY, "missing or invalid API key");
-        }
+        Principal principal = request.requirePrincipal();
         boolean post = HttpMethod.POST.equals(request.method());
         String encoded = request.path().substring(PREFIX.length(),
                 request.path().length() - (post ? OUTCOME.length() : 0));

@@ -75,10 +75,7 @@ public final class UsageRoute implements ApiRoute {
 
     @Override
     public CompletableFuture<Response> handle(Request request) {
-        Principal principal = request.principal();
-        if (principal == null) {
-            throw new GatewayException(ErrorType.INVALID_API_KEY, "missing or invalid API key");
-        }
+        Principal principal = request.requirePrincipal();
         GroupBy groupBy = groupBy(request.queryParam("group_by"));
         TimeRange range = TimeRange.of(request, clock.millis());
         long fromMillis = range.fromMillis();

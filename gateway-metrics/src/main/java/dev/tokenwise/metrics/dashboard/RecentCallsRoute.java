@@ -66,10 +66,7 @@ public final class RecentCallsRoute implements ApiRoute {
 
     @Override
     public CompletableFuture<Response> handle(Request request) {
-        Principal principal = request.principal();
-        if (principal == null) {
-            throw new GatewayException(ErrorType.INVALID_API_KEY, "missing or invalid API key");
-        }
+        Principal principal = request.requirePrincipal();
         int limit = limit(request.queryParam("limit"));
         String team = emptyToNull(request.queryParam("team"));
         String model = emptyToNull(request.queryParam("model"));
