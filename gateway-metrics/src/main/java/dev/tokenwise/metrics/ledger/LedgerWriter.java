@@ -218,12 +218,8 @@ final class LedgerWriter {
                 backoffMillis = Math.min(backoffMillis * 2, settings.maxBackoffMillis());
                 continue;
             }
-            int written = batch.size();
             batch.clear();
             backoffMillis = settings.initialBackoffMillis();
-            if (!healthy) {
-                recovered(written);
-            }
         }
     }
 
@@ -255,6 +251,9 @@ final class LedgerWriter {
         }
         int[] counts = insert.executeBatch();
         connection.commit();
+        if (!healthy) {
+            recovered(batch.size()); // before waiters wake, so a flush that returns sees the writer healthy
+        }
         synchronized (progress) {
             committed += batch.size();
             batchesCommitted++;
