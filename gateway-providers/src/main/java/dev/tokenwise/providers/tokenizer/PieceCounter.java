@@ -29,12 +29,15 @@ final class PieceCounter {
 
     private final Encoding encoding;
     private final Pattern pattern;
+    private final boolean o200k;
     private final Map<String, Integer> pieces = new ConcurrentHashMap<>();
     private final int maxPieces;
 
     PieceCounter(Encoding encoding, int maxPieces) {
         this.encoding = encoding;
         this.pattern = patternOf(encoding);
+        this.o200k = pattern != null && "o200k_base".equals(encoding.getName())
+                && O200kSplitter.PATTERN.equals(pattern.pattern()) && pattern.flags() == O200kSplitter.FLAGS;
         this.maxPieces = maxPieces;
     }
 
@@ -47,26 +50,35 @@ final class PieceCounter {
         if (pattern == null) {
             return encoding.countTokensOrdinary(text);
         }
-        Matcher m = pattern.matcher(text);
         int total = 0;
+        if (o200k) {
+            for (int start = 0, n = text.length(); start < n; ) {
+                int end = O200kSplitter.next(text, start);
+                total += countPiece(text, start, end);
+                start = end;
+            }
+            return total;
+        }
+        Matcher m = pattern.matcher(text);
         while (m.find()) {
-            int start = m.start();
-            int end = m.end();
-            if (end - start > MAX_CACHED_PIECE_CHARS) {
-                total += encoding.countTokensOrdinary(text.substring(start, end));
-                continue;
-            }
-            String piece = text.substring(start, end);
-            Integer cached = pieces.get(piece);
-            if (cached == null) {
-                cached = encoding.countTokensOrdinary(piece);
-                if (pieces.size() < maxPieces) {
-                    pieces.put(piece, cached);
-                }
-            }
-            total += cached;
+            total += countPiece(text, m.start(), m.end());
         }
         return total;
+    }
+
+    private int countPiece(String text, int start, int end) {
+        String piece = text.substring(start, end);
+        if (end - start > MAX_CACHED_PIECE_CHARS) {
+            return encoding.countTokensOrdinary(piece);
+        }
+        Integer cached = pieces.get(piece);
+        if (cached == null) {
+            cached = encoding.countTokensOrdinary(piece);
+            if (pieces.size() < maxPieces) {
+                pieces.put(piece, cached);
+            }
+        }
+        return cached;
     }
 
     int cachedPieces() {
