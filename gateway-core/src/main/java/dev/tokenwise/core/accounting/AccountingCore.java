@@ -1,13 +1,13 @@
 package dev.tokenwise.core.accounting;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.UsageSink;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * The in-memory books: live usage totals per (team, key, model), the calls still in flight, the most
@@ -15,10 +15,12 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Implementation note: a call is {@link #begin begun} when its request is accepted and
  * {@link #settle settled} exactly once (the proxy guarantees the once). Settling adds the record to
- * the {@link UsageTotals} adders (wait-free), publishes it in a bounded recent-records cache, completes
+ * the {@link UsageTotals} adders (wait-free), publishes it among the recent records, completes
  * the in-flight future (so a reader asking for a call that is still running simply waits for it), and
  * offers it to the {@link RecordDispatcher}. Nothing here takes a lock on the hot path; the maps are
- * concurrent and the totals are {@code LongAdder}s.
+ * concurrent and the totals are {@code LongAdder}s. The recent records are a concurrent map bounded by a
+ * ring of their ids: each settle takes the next slot of the ring and removes the id it overwrites from
+ * the map (first in, first out; cheaper per call than a general cache's bookkeeping).
  */
 public final class AccountingCore implements AutoCloseable {
 
@@ -28,12 +30,17 @@ public final class AccountingCore implements AutoCloseable {
 
     private final Map<UsageKey, UsageTotals> totals = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<UsageRecord>> inFlight = new ConcurrentHashMap<>();
-    private final Cache<String, UsageRecord> recent;
+    private final Map<String, UsageRecord> recent = new ConcurrentHashMap<>();
+    private final AtomicReferenceArray<String> recentIds;
+    private final AtomicLong recentNext = new AtomicLong();
     private final RecordDispatcher dispatcher;
 
     public AccountingCore(List<UsageSink> sinks, int queueCapacity, long recentRecords) {
         this.dispatcher = new RecordDispatcher(sinks, queueCapacity);
-        this.recent = Caffeine.newBuilder().maximumSize(recentRecords).build();
+        if (recentRecords < 1 || recentRecords > 1 << 24) {
+            throw new IllegalArgumentException("recentRecords: " + recentRecords + " (expected 1 to 2^24)");
+        }
+        this.recentIds = new AtomicReferenceArray<>((int) recentRecords);
     }
 
     /** Registers a call that has been accepted and will be settled later. */
@@ -46,6 +53,11 @@ public final class AccountingCore implements AutoCloseable {
         totals.computeIfAbsent(new UsageKey(record.team(), record.keyId(), record.model()), k -> new UsageTotals())
                 .add(record);
         recent.put(record.id(), record);
+        int slot = (int) (recentNext.getAndIncrement() % recentIds.length());
+        String evicted = recentIds.getAndSet(slot, record.id());
+        if (evicted != null) {
+            recent.remove(evicted);
+        }
         CompletableFuture<UsageRecord> waiting = inFlight.remove(record.id());
         if (waiting != null) {
             waiting.complete(record);
@@ -62,7 +74,7 @@ public final class AccountingCore implements AutoCloseable {
         if (pending != null) {
             return pending;
         }
-        UsageRecord record = recent.getIfPresent(requestId);
+        UsageRecord record = recent.get(requestId);
         return record == null ? null : CompletableFuture.completedFuture(record);
     }
 

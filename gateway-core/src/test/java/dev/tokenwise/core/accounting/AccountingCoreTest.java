@@ -42,6 +42,21 @@ class AccountingCoreTest {
     }
 
     @Test
+    void keepsTheMostRecentRecordsAndForgetsTheOldestFirst() {
+        try (AccountingCore core = new AccountingCore(List.of(), 16, 3)) {
+            for (int i = 1; i <= 5; i++) {
+                core.begin("req_" + i);
+                core.settle(record("req_" + i, "demo", "sim-small", 1, 1, 1));
+            }
+            assertNull(core.lookup("req_1"), "older calls are the ledger's to answer");
+            assertNull(core.lookup("req_2"));
+            for (int i = 3; i <= 5; i++) {
+                assertEquals("req_" + i, core.lookup("req_" + i).getNow(null).id());
+            }
+        }
+    }
+
+    @Test
     void sumsConcurrentSettlementsExactly() throws Exception {
         List<UsageRecord> seen = new CopyOnWriteArrayList<>();
         UsageSink sink = seen::add;
