@@ -58,6 +58,7 @@ public final class BillingAudit {
     private final Map<String, Window> windows = new ConcurrentHashMap<>();
     private final Map<String, Ewma> ewmas = new ConcurrentHashMap<>();
     private final Map<String, Calibration> calibrations = new ConcurrentHashMap<>();
+    private static final long REFRESH_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
 
     /**
      * @param exactModels which models have an exact local tokenizer ({@code TokenCounter::isExact})
@@ -92,8 +93,10 @@ public final class BillingAudit {
                         output ? providerOutput : 0, output ? r.localOutputTokens() : 0, input, output);
                 audit = w.audit(r.model());
             }
-            judge(audit, "input_tokens", audit.inputCalls(), audit.inputRatio());
-            judge(audit, "output_tokens", audit.outputCalls(), audit.outputRatio());
+            w.inputUpdatedNanos = judge(audit, "input_tokens", audit.inputCalls(), audit.inputRatio(),
+                    w.inputUpdatedNanos);
+            w.outputUpdatedNanos = judge(audit, "output_tokens", audit.outputCalls(), audit.outputRatio(),
+                    w.outputUpdatedNanos);
         } else {
             Ewma e = ewmas.computeIfAbsent(r.model(), m -> new Ewma());
             if (input) {
@@ -113,18 +116,34 @@ public final class BillingAudit {
         }
     }
 
-    private void judge(Audit audit, String metric, long calls, double ratio) {
+    /**
+     * Opens, refreshes or closes the alert of one side. While its ratio holds steady (within 0.1 %), an open
+     * alert is refreshed at most once a second: formatting its message on every call would cost more than
+     * the audit itself.
+     *
+     * @return when the alert was last opened or refreshed
+     */
+    private long judge(Audit audit, String metric, long calls, double ratio, long updatedNanos) {
         double threshold = 1 + settings.auditThreshold();
         if (calls >= settings.auditMinCalls() && ratio >= threshold) {
+            long now = System.nanoTime();
+            if (now - updatedNanos < REFRESH_NANOS) {
+                Alert open = alerts.find(AlertType.BILLING_DISCREPANCY, audit.model(), metric);
+                if (open != null && Math.abs(open.value() - ratio) < ratio * 1e-3) {
+                    return updatedNanos;
+                }
+            }
             String side = metric.equals("input_tokens") ? "input" : "output";
             alerts.open(AlertType.BILLING_DISCREPANCY, Alert.Scope.MODEL, audit.model(), metric,
                     String.format("%s: the provider billed %.1f%% more %s tokens than the gateway counted "
                                     + "(ratio %.4f over the last %d calls)",
                             audit.model(), (ratio - 1) * 100, side, ratio, calls),
                     ratio, threshold);
+            return now;
         } else if (!(ratio >= 1 + settings.auditThreshold() / 2)) {
             alerts.close(AlertType.BILLING_DISCREPANCY, audit.model(), metric);
         }
+        return updatedNanos;
     }
 
     /** The learnt provider/local ratios of a model without an exact tokenizer, once it has a sample. */
@@ -160,6 +179,8 @@ public final class BillingAudit {
 
     /** A ring of the last calls' samples with running sums; guarded by its monitor. */
     private static final class Window {
+        long inputUpdatedNanos = System.nanoTime() - REFRESH_NANOS;
+        long outputUpdatedNanos = System.nanoTime() - REFRESH_NANOS;
         private final long[] providerInput;
         private final long[] localInput;
         private final long[] providerOutput;
