@@ -12,14 +12,15 @@ import org.slf4j.LoggerFactory;
 /**
  * The ledger's tables, versioned with {@code PRAGMA user_version}. Version 0 (a new file) gets the
  * whole schema in one transaction; an older version is migrated in place, in one transaction, step by
- * step (1 to 2 adds the task columns and {@code task_outcomes}); a newer version than this code knows is
+ * step (1 to 2 adds the task columns and {@code task_outcomes}; 2 to 3 drops an index the partial task index
+ * makes redundant); a newer version than this code knows is
  * refused, so an old gateway never writes into a file a newer one migrated. Documented column by column
  * in {@code docs/storage.md} and, for version 2, {@code docs/efficiency.md}.
  */
 final class LedgerSchema {
     private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
 
-    static final int VERSION = 2;
+    static final int VERSION = 3;
 
     static final List<String> V1 = List.of(
             """
@@ -103,6 +104,13 @@ final class LedgerSchema {
                 PRIMARY KEY (team, task_id)
             )""");
 
+    /**
+     * Version 3: the full {@code task_id} index goes. The partial index of version 2 leads with {@code task_id}
+     * and serves every {@code task_id = ?} lookup, and the full one cost every insert a B-tree update, also for
+     * the calls without a task (most of them).
+     */
+    private static final List<String> V3 = List.of("DROP INDEX IF EXISTS usage_records_task_id");
+
     private LedgerSchema() {
     }
 
@@ -132,6 +140,9 @@ final class LedgerSchema {
                     }
                     if (version < 2) {
                         execute(s, V2);
+                    }
+                    if (version < 3) {
+                        execute(s, V3);
                     }
                     s.execute("PRAGMA user_version = " + VERSION);
                 }

@@ -252,7 +252,7 @@ class SqliteLedgerTest {
                 }
             }
             assertEquals(List.of("api_keys", "api_keys_team", "task_outcomes", "teams", "usage_records", "usage_records_created_at",
-                    "usage_records_key_created_at", "usage_records_task_id", "usage_records_task_prompt",
+                    "usage_records_key_created_at", "usage_records_task_prompt",
                     "usage_records_team_created_at"), objects);
         }
     }

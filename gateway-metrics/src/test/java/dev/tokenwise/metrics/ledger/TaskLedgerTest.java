@@ -4,6 +4,7 @@ import static dev.tokenwise.metrics.ledger.TaskFixture.IDLE_MILLIS;
 import static dev.tokenwise.metrics.ledger.TaskFixture.T0;
 import static dev.tokenwise.metrics.ledger.TaskFixture.call;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -260,6 +261,34 @@ class TaskLedgerTest {
     void rejectsAScoreOutsideZeroToOne() {
         assertThrows(IllegalArgumentException.class, () -> new TaskOutcome("a", "t", null, true, 1.5, null, 0));
         assertThrows(IllegalArgumentException.class, () -> new TaskOutcome("a", "t", null, true, Double.NaN, null, 0));
+    }
+
+    @Test
+    void answersTaskLookupsFromThePartialTaskIndexAfterDroppingTheFullOne() throws Exception {
+        Path file = dir.resolve("plans.db");
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            ledger.accept(call("r1", "a", "a1", "m", "task-x", 0, 5, 1, 1, 0, "stop", 1));
+            assertTrue(ledger.flush(WAIT));
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            try (ResultSet rs = s.executeQuery("SELECT name FROM sqlite_master WHERE type = 'index' "
+                    + "AND tbl_name = 'usage_records' AND name = 'usage_records_task_id'")) {
+                assertFalse(rs.next(), "the full task index is gone");
+            }
+            for (String query : List.of(
+                    "SELECT * FROM usage_records WHERE task_id = 'task-x' AND team = 'a'",
+                    "SELECT DISTINCT team FROM usage_records WHERE task_id = 'task-x'",
+                    "SELECT 1 FROM usage_records p WHERE p.task_id = 'task-x' AND p.team IS 'a' AND p.model IS 'm' "
+                            + "AND p.prompt_hash = 5")) {
+                StringBuilder plan = new StringBuilder();
+                try (ResultSet rs = s.executeQuery("EXPLAIN QUERY PLAN " + query)) {
+                    while (rs.next()) {
+                        plan.append(rs.getString("detail")).append('\n');
+                    }
+                }
+                assertTrue(plan.toString().contains("usage_records_task_prompt"), query + "\n" + plan);
+            }
+        }
     }
 
     @Test
