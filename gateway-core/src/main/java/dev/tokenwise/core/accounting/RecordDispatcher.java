@@ -17,8 +17,12 @@ import org.slf4j.LoggerFactory;
  * Hands usage records to the sinks on one dispatcher thread, in order.
  *
  * <p>Implementation note: producers (event loops, worker threads) {@code offer} into a bounded,
- * lock-free multi-producer single-consumer queue and never block; the dispatcher parks when it finds
- * nothing and a producer unparks it only when it is parked (a volatile flag, checked after the offer). When the queue is full a sink is falling behind: the record goes to an
+ * lock-free multi-producer single-consumer queue and never block. Waking a parked thread is a system
+ * call that costs more than delivering a record, so producers do not wake the dispatcher while records
+ * keep coming: when it finds the queue empty it naps for {@link #NAP_NANOS} and looks again, and only
+ * after {@link #NAPS_BEFORE_SLEEP} empty naps in a row does it go to sleep and announce it (a volatile
+ * flag, checked by producers after their offer), so that the next offer wakes it. Under load a record
+ * thus waits at most a nap before the sinks see it, and an idle gateway does not spin. When the queue is full a sink is falling behind: the record goes to an
  * unbounded overflow queue instead, a counter is raised and a warning logged (at most every 10
  * seconds), so the lag is visible and no record is dropped. The dispatcher drains the bounded queue
  * first and the overflow after it, so records of one producer may be delivered out of order only
@@ -27,11 +31,13 @@ import org.slf4j.LoggerFactory;
 public final class RecordDispatcher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RecordDispatcher.class);
     private static final long WARN_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
+    static final long NAP_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    static final int NAPS_BEFORE_SLEEP = 50;
 
     private final List<UsageSink> sinks;
     private final Queue<UsageRecord> queue;
     private final int capacity;
-    private volatile boolean parked;
+    private volatile boolean sleeping;
     private final Queue<UsageRecord> overflow = new ConcurrentLinkedQueue<>();
     private final LongAdder overflowed = new LongAdder();
     private final LongAdder offered = new LongAdder();
@@ -54,7 +60,7 @@ public final class RecordDispatcher implements AutoCloseable {
     public void offer(UsageRecord record) {
         offered.increment();
         if (queue.offer(record)) {
-            if (parked) {
+            if (sleeping) {
                 LockSupport.unpark(thread);
             }
             return;
@@ -89,22 +95,30 @@ public final class RecordDispatcher implements AutoCloseable {
     }
 
     private void run() {
+        int emptyNaps = 0;
         while (true) {
             UsageRecord record = queue.poll();
             if (record == null) {
                 record = overflow.poll();
             }
             if (record == null && !closing) {
-                parked = true;
-                // Checked again after announcing the park, so an offer between the two polls is not missed.
-                record = queue.poll();
-                if (record == null) {
-                    LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(50));
+                if (emptyNaps < NAPS_BEFORE_SLEEP) {
+                    emptyNaps++;
+                    LockSupport.parkNanos(this, NAP_NANOS);
+                } else {
+                    sleeping = true;
+                    // Checked again after announcing the sleep, so an offer between the two polls is not missed.
+                    record = queue.poll();
+                    if (record == null) {
+                        LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(50));
+                    }
+                    sleeping = false;
                 }
-                parked = false;
                 if (Thread.interrupted()) {
                     closing = true;
                 }
+            } else {
+                emptyNaps = 0;
             }
             if (record != null) {
                 deliver(record);
