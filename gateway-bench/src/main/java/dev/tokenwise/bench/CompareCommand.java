@@ -31,7 +31,8 @@ import java.util.stream.Stream;
  */
 final class CompareCommand {
     /** What {@code compare} was asked to do. */
-    record Settings(ChatBodies body, int connections, Duration warmup, Duration duration, double ratePerSecond,
+    record Settings(ChatBodies body, int connections, Duration warmup, Duration gatewayWarmup, Duration duration,
+                    double ratePerSecond,
                     Duration timeout, int clientThreads, Duration prime, MockUpstream.Options mock, Path gatewayJar,
                     List<String> targets, Optional<Path> json, boolean keepTemp) {
     }
@@ -64,7 +65,7 @@ final class CompareCommand {
             out.println("mock upstream: " + mock.baseUrl());
             prime(mock.port());
             if (settings.targets().contains("direct")) {
-                results.add(measure("direct", mock.port(), List.of()));
+                results.add(measure("direct", mock.port(), List.of(), settings.warmup()));
             }
             if (settings.targets().contains("nginx")) {
                 measureNginx(temp, mock.port()).ifPresent(results::add);
@@ -113,7 +114,7 @@ final class CompareCommand {
         try {
             ManagedProcess process = NginxReference.start(nginx.get(), dir, port, mockPort);
             try {
-                return Optional.of(measure("nginx", port, List.of()));
+                return Optional.of(measure("nginx", port, List.of(), settings.warmup()));
             } finally {
                 process.close();
             }
@@ -136,8 +137,11 @@ final class CompareCommand {
         try {
             ManagedProcess process = GatewayProcess.start(jar, dir, port, mockPort);
             try {
+                // A fresh JVM compiles its hot path under load: give it longer than the others before measuring.
+                Duration warmup = settings.warmup().compareTo(settings.gatewayWarmup()) > 0 ? settings.warmup()
+                        : settings.gatewayWarmup();
                 return Optional.of(measure("gateway", port,
-                        List.of(Map.entry("authorization", "Bearer " + GatewayProcess.API_KEY))));
+                        List.of(Map.entry("authorization", "Bearer " + GatewayProcess.API_KEY)), warmup));
             } finally {
                 process.close();
             }
@@ -147,7 +151,7 @@ final class CompareCommand {
         }
     }
 
-    private LoadResult measure(String label, int port, List<Map.Entry<String, String>> extraHeaders)
+    private LoadResult measure(String label, int port, List<Map.Entry<String, String>> extraHeaders, Duration warmup)
             throws IOException, InterruptedException {
         URI url = URI.create("http://127.0.0.1:" + port + PATH);
         List<Map.Entry<String, String>> headers = new ArrayList<>();
@@ -156,7 +160,7 @@ final class CompareCommand {
         smokeTest(label, url, headers);
         out.printf(Locale.ROOT, "%s: measuring %s ...%n", label, url);
         LoadGenerator.Options options = new LoadGenerator.Options(url, "POST", headers, body, settings.connections(),
-                settings.warmup(), settings.duration(), settings.ratePerSecond(), settings.timeout(), settings.clientThreads());
+                warmup, settings.duration(), settings.ratePerSecond(), settings.timeout(), settings.clientThreads());
         LoadResult result = new LoadGenerator(options).run(label);
         out.println("  " + result.summary());
         return result;
