@@ -11,11 +11,17 @@ import io.netty.buffer.ByteBuf;
  * chunks, embeddings, and Responses API objects and events ({@code response.output_text.delta},
  * {@code response.completed}). OpenAI-compatible providers' own usage fields are read too (DeepSeek's
  * {@code prompt_cache_hit_tokens}), see {@link #parseUsage}.
+ *
+ * <p>Chat completion objects and chunks (and embedding lists), nearly all of the traffic, are read with
+ * Jackson's streaming parser ({@link ChatCompletionScanner}), which skips every field it does not need;
+ * Responses API objects and events, and anything unusual that scanner hands back, are read as a Jackson tree,
+ * as are payloads that are not JSON (so that their error is the tree parse's, as before).
  */
 final class OpenAiResponseObserver implements ResponseObserver {
 
     private final boolean dropUsageChunk;
     private final StringBuilder text = new StringBuilder();
+    private final ChatCompletionScanner scanner = new ChatCompletionScanner();
     private TokenUsage usage;
     private String finishReason;
 
@@ -32,7 +38,20 @@ final class OpenAiResponseObserver implements ResponseObserver {
         if (SseData.isDone(data)) {
             return true;
         }
-        JsonNode node = SseData.json(data);
+        if (scanner.scan(data, true, text)) {
+            if (scanner.usage != null) {
+                usage = parseUsage(scanner.usage);
+            }
+            if (scanner.finishReason != null) {
+                finishReason = scanner.finishReason;
+            }
+            return !(dropUsageChunk && scanner.usage != null && scanner.choicesEmpty);
+        }
+        return onDataTree(SseData.json(data));
+    }
+
+    /** A chunk or Responses event the scanner handed back, read from its tree. */
+    private boolean onDataTree(JsonNode node) {
         String type = node.path("type").asText("");
         if (type.startsWith("response.")) {
             onResponsesEvent(type, node);
@@ -78,7 +97,20 @@ final class OpenAiResponseObserver implements ResponseObserver {
 
     @Override
     public void onBody(ByteBuf body) {
-        JsonNode node = SseData.json(body);
+        if (scanner.scan(body, false, text)) {
+            if (scanner.usage != null) {
+                usage = parseUsage(scanner.usage);
+            }
+            if (scanner.finishReason != null) {
+                finishReason = scanner.finishReason;
+            }
+            return;
+        }
+        onBodyTree(SseData.json(body));
+    }
+
+    /** A body the scanner handed back (a Responses object, ...), read from its tree. */
+    private void onBodyTree(JsonNode node) {
         JsonNode usageNode = node.get("usage");
         if (usageNode != null && usageNode.isObject()) {
             usage = parseUsage(usageNode);

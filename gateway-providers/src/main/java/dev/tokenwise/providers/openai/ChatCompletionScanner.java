@@ -1,0 +1,302 @@
+package dev.tokenwise.providers.openai;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netty.buffer.ByteBuf;
+import java.io.IOException;
+
+/**
+ * Reads a chat completion object ({@code chat.completion}) or chunk ({@code chat.completion.chunk}) for
+ * {@link OpenAiResponseObserver} in one pass of Jackson's streaming parser: only the top-level {@code usage}
+ * (as a small tree) and {@code choices[].finish_reason}, {@code choices[].message|delta.content} and
+ * {@code .tool_calls[].function.name|arguments} are read; everything else ({@code id}, {@code model},
+ * {@code logprobs}, ...) is skipped without building nodes.
+ *
+ * <p>The result is what the observer's tree code would read from the same payload. Where this pass cannot
+ * promise that, {@link #scan} appends nothing and returns {@code false}, and the caller reads the payload as a
+ * tree: a Responses API event (a top-level {@code type} starting with {@code response.}) or object
+ * ({@code "object": "response"}), wherever that field comes; a field that is read appearing twice in one object
+ * (a tree keeps the last); {@code tool_calls} as an object; a root that is not an object (or no value at all);
+ * a payload longer than the parser's longest string; and input that is not JSON, so that the tree parse
+ * reports it exactly as before.
+ */
+final class ChatCompletionScanner {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final JsonFactory FACTORY = JSON.getFactory();
+    /** A tree parse refuses a string longer than this, which skipping does not check; no shorter payload has one. */
+    private static final int MAX_BYTES = FACTORY.streamReadConstraints().getMaxStringLength();
+
+    // Fields read at most once per object (bits of `seen`).
+    private static final int USAGE = 1;
+    private static final int CHOICES = 2;
+    private static final int MESSAGE = 4;
+    private static final int FINISH_REASON = 8;
+    private static final int CONTENT = 16;
+    private static final int TOOL_CALLS = 32;
+    private static final int FUNCTION = 64;
+    private static final int NAME = 128;
+    private static final int ARGUMENTS = 256;
+
+    /** Unwinds the pass when the payload needs the tree; no stack trace, one shared instance. */
+    private static final class NeedsTree extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        NeedsTree() {
+            super("read as a tree", null, false, false);
+        }
+    }
+
+    private static final NeedsTree NEEDS_TREE = new NeedsTree();
+
+    /** Copy of a direct buffer's bytes (the parser reads arrays), kept for the next payload. */
+    private byte[] scratch;
+    private boolean chunk;
+    private String messageField;
+
+    /** The last scan's top-level {@code usage} when it is an object, else {@code null}. */
+    JsonNode usage;
+    /** Whether the last scan's {@code choices} is an empty array. */
+    boolean choicesEmpty;
+    /** The last scan's last textual {@code finish_reason}, else {@code null}. */
+    String finishReason;
+
+    /**
+     * Reads {@code json} (its readable bytes, not consumed): a chunk ({@code chunk}, texts under
+     * {@code delta}) or an object (texts under {@code message}); appends the texts to {@code text} and sets
+     * {@link #usage}, {@link #choicesEmpty} and {@link #finishReason}.
+     *
+     * @return {@code false}, with {@code text} unchanged, when the payload must be read as a tree instead
+     */
+    boolean scan(ByteBuf json, boolean chunk, StringBuilder text) {
+        usage = null;
+        choicesEmpty = false;
+        finishReason = null;
+        int length = json.readableBytes();
+        if (length > MAX_BYTES) {
+            return false;
+        }
+        this.chunk = chunk;
+        this.messageField = chunk ? "delta" : "message";
+        int mark = text.length();
+        try (JsonParser p = parser(json, length)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return false;
+            }
+            readRoot(p, text);
+            return true;
+        } catch (IOException | NeedsTree | RuntimeException e) {
+            // Not JSON, or not read here: the tree parse reads it, or reports it, exactly as before.
+            text.setLength(mark);
+            usage = null;
+            choicesEmpty = false;
+            finishReason = null;
+            return false;
+        }
+    }
+
+    private JsonParser parser(ByteBuf json, int length) throws IOException {
+        if (json.hasArray()) {
+            return FACTORY.createParser(json.array(), json.arrayOffset() + json.readerIndex(), length);
+        }
+        if (scratch == null || scratch.length < length) {
+            scratch = new byte[Math.max(length, 512)];
+        }
+        json.getBytes(json.readerIndex(), scratch, 0, length);
+        return FACTORY.createParser(scratch, 0, length);
+    }
+
+    private void readRoot(JsonParser p, StringBuilder text) throws IOException, NeedsTree {
+        int seen = 0;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken t = p.nextToken();
+            switch (name) {
+                case "usage" -> {
+                    seen = once(seen, USAGE);
+                    if (t == JsonToken.START_OBJECT) {
+                        usage = JSON.readTree(p);
+                    } else {
+                        p.skipChildren();
+                    }
+                }
+                case "choices" -> {
+                    seen = once(seen, CHOICES);
+                    if (t == JsonToken.START_ARRAY) {
+                        choicesEmpty = readChoices(p, text) == 0;
+                    } else {
+                        p.skipChildren();
+                    }
+                }
+                case "type" -> {
+                    if (chunk && t == JsonToken.VALUE_STRING && p.getText().startsWith("response.")) {
+                        throw NEEDS_TREE;
+                    }
+                    p.skipChildren();
+                }
+                case "object" -> {
+                    if (!chunk && t == JsonToken.VALUE_STRING && "response".equals(p.getText())) {
+                        throw NEEDS_TREE;
+                    }
+                    p.skipChildren();
+                }
+                default -> p.skipChildren();
+            }
+        }
+    }
+
+    /** @return the number of choices */
+    private int readChoices(JsonParser p, StringBuilder text) throws IOException, NeedsTree {
+        int count = 0;
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            if (t == null) {
+                throw NEEDS_TREE;
+            }
+            count++;
+            if (t == JsonToken.START_OBJECT) {
+                readChoice(p, text);
+            } else {
+                p.skipChildren();
+            }
+        }
+        return count;
+    }
+
+    private void readChoice(JsonParser p, StringBuilder text) throws IOException, NeedsTree {
+        int seen = 0;
+        String reason = null;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken t = p.nextToken();
+            if (name.equals(messageField)) {
+                seen = once(seen, MESSAGE);
+                if (t == JsonToken.START_OBJECT) {
+                    readMessage(p, text);
+                } else {
+                    p.skipChildren();
+                }
+            } else if (name.equals("finish_reason")) {
+                seen = once(seen, FINISH_REASON);
+                if (t == JsonToken.VALUE_STRING) {
+                    reason = p.getText();
+                } else {
+                    p.skipChildren();
+                }
+            } else {
+                p.skipChildren();
+            }
+        }
+        if (reason != null) {
+            finishReason = reason;
+        }
+    }
+
+    /** Appends the message's content, then its tool calls' names and arguments, whatever their order. */
+    private void readMessage(JsonParser p, StringBuilder text) throws IOException, NeedsTree {
+        int seen = 0;
+        int start = text.length();
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken t = p.nextToken();
+            switch (name) {
+                case "content" -> {
+                    seen = once(seen, CONTENT);
+                    if (t == JsonToken.VALUE_STRING) {
+                        appendAt(p, text, start);
+                    } else {
+                        p.skipChildren();
+                    }
+                }
+                case "tool_calls" -> {
+                    seen = once(seen, TOOL_CALLS);
+                    if (t == JsonToken.START_ARRAY) {
+                        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                            if (t == null) {
+                                throw NEEDS_TREE;
+                            }
+                            readCall(p, t, text);
+                        }
+                    } else if (t == JsonToken.START_OBJECT) {
+                        throw NEEDS_TREE; // the tree iterates an object's values, in its own order for repeated keys
+                    } else {
+                        p.skipChildren();
+                    }
+                }
+                default -> p.skipChildren();
+            }
+        }
+    }
+
+    private void readCall(JsonParser p, JsonToken t, StringBuilder text) throws IOException, NeedsTree {
+        if (t != JsonToken.START_OBJECT) {
+            p.skipChildren();
+            return;
+        }
+        int seen = 0;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken v = p.nextToken();
+            if (name.equals("function")) {
+                seen = once(seen, FUNCTION);
+                if (v == JsonToken.START_OBJECT) {
+                    readFunction(p, text);
+                } else {
+                    p.skipChildren();
+                }
+            } else {
+                p.skipChildren();
+            }
+        }
+    }
+
+    /** Appends the function's name, then its arguments, whatever their order. */
+    private static void readFunction(JsonParser p, StringBuilder text) throws IOException, NeedsTree {
+        int seen = 0;
+        int start = text.length();
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken t = p.nextToken();
+            switch (name) {
+                case "name" -> {
+                    seen = once(seen, NAME);
+                    if (t == JsonToken.VALUE_STRING) {
+                        appendAt(p, text, start);
+                    } else {
+                        p.skipChildren();
+                    }
+                }
+                case "arguments" -> {
+                    seen = once(seen, ARGUMENTS);
+                    if (t == JsonToken.VALUE_STRING) {
+                        text.append(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
+                    } else {
+                        p.skipChildren();
+                    }
+                }
+                default -> p.skipChildren();
+            }
+        }
+    }
+
+    /** The current string at {@code at}: appended when nothing came after {@code at} yet, else inserted. */
+    private static void appendAt(JsonParser p, StringBuilder text, int at) throws IOException {
+        char[] chars = p.getTextCharacters();
+        int offset = p.getTextOffset();
+        int length = p.getTextLength();
+        if (text.length() == at) {
+            text.append(chars, offset, length);
+        } else {
+            text.insert(at, chars, offset, length);
+        }
+    }
+
+    private static int once(int seen, int field) throws NeedsTree {
+        if ((seen & field) != 0) {
+            throw NEEDS_TREE;
+        }
+        return seen | field;
+    }
+}
