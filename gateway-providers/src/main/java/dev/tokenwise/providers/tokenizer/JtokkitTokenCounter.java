@@ -92,7 +92,8 @@ public final class JtokkitTokenCounter implements TokenCounter {
         }
         this.table = Objects.requireNonNull(table, "table");
         this.workerPool = Objects.requireNonNull(workerPool, "workerPool");
-        this.cache = Caffeine.newBuilder().maximumSize(cacheEntries).build();
+        // Maintenance on the calling thread: handing it to the common pool woke a worker thread on many puts.
+        this.cache = Caffeine.newBuilder().maximumSize(cacheEntries).executor(Runnable::run).build();
         this.hashSeed = new SecureRandom().nextLong();
     }
 

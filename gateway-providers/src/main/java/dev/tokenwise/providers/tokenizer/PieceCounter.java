@@ -2,8 +2,7 @@ package dev.tokenwise.providers.tokenizer;
 
 import com.knuddels.jtokkit.api.Encoding;
 import java.lang.reflect.Field;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -14,10 +13,14 @@ import java.util.regex.Pattern;
  * (words with their leading space, numbers, punctuation runs, whitespace) and then merges bytes within
  * each piece independently; the token count of a text is the sum of its pieces' counts. Natural text
  * and code reuse a small vocabulary of pieces (Zipf), so the count of each piece is kept in a
- * concurrent map, and only pieces not seen before go through byte-pair merging. The split uses the
- * encoding's own compiled pattern (read from jtokkit), so pieces are exactly the tokenizer's; a test
- * checks the sums against jtokkit's whole-text counts on prose, code, CJK, emoji and whitespace runs.
- * The map stops growing at {@code maxPieces} entries (pieces past that are counted directly), so a
+ * table, and only pieces not seen before go through byte-pair merging. The table is open addressing over
+ * immutable entries, looked up by a hash of the piece's characters in place: a hit allocates nothing (no
+ * substring, no boxed count). A piece whose few probed slots are all taken is counted and not kept.
+ *
+ * <p>The split is the encoding's own: for {@code o200k_base}, {@link O200kSplitter} (the same pieces as its
+ * regex, several times faster), used only when jtokkit's compiled pattern is the one it implements; for other
+ * regex-based encodings, the compiled pattern read from jtokkit. A test checks the sums against jtokkit's whole-text counts on prose, code, CJK, emoji and whitespace runs.
+ * The table stops growing at {@code maxPieces} entries (pieces past that are counted directly), so a
  * stream of random text cannot grow it without bound. Readers and writers take no lock.
  *
  * <p>When the pattern cannot be read (an encoding that is not regex-based, or another jtokkit
@@ -30,8 +33,15 @@ final class PieceCounter {
     private final Encoding encoding;
     private final Pattern pattern;
     private final boolean o200k;
-    private final Map<String, Integer> pieces = new ConcurrentHashMap<>();
+    /** Open addressing, probed over {@link #PROBES} slots; entries are immutable, so racy reads are safe. */
+    private final Entry[] table;
+    private final int mask;
     private final int maxPieces;
+    private final AtomicInteger size = new AtomicInteger();
+    private static final int PROBES = 4;
+
+    private record Entry(int hash, String piece, int tokens) {
+    }
 
     PieceCounter(Encoding encoding, int maxPieces) {
         this.encoding = encoding;
@@ -39,6 +49,9 @@ final class PieceCounter {
         this.o200k = pattern != null && "o200k_base".equals(encoding.getName())
                 && O200kSplitter.PATTERN.equals(pattern.pattern()) && pattern.flags() == O200kSplitter.FLAGS;
         this.maxPieces = maxPieces;
+        int capacity = Integer.highestOneBit(Math.max(16, maxPieces) * 2 - 1) << 1;
+        this.table = new Entry[capacity];
+        this.mask = capacity - 1;
     }
 
     /** {@code true} when counts go through the piece cache. */
@@ -66,23 +79,43 @@ final class PieceCounter {
         return total;
     }
 
+    /** The count of {@code text[start, end)}: from the table without allocating when it is there. */
     private int countPiece(String text, int start, int end) {
-        String piece = text.substring(start, end);
-        if (end - start > MAX_CACHED_PIECE_CHARS) {
-            return encoding.countTokensOrdinary(piece);
+        int length = end - start;
+        if (length > MAX_CACHED_PIECE_CHARS) {
+            return encoding.countTokensOrdinary(text.substring(start, end));
         }
-        Integer cached = pieces.get(piece);
-        if (cached == null) {
-            cached = encoding.countTokensOrdinary(piece);
-            if (pieces.size() < maxPieces) {
-                pieces.put(piece, cached);
+        int h = 0;
+        for (int i = start; i < end; i++) {
+            h = 31 * h + text.charAt(i);
+        }
+        h *= 0x9E3779B1;
+        h ^= h >>> 15;
+        Entry[] t = table;
+        int free = -1;
+        for (int probe = 0; probe < PROBES; probe++) {
+            int slot = (h + probe) & mask;
+            Entry e = t[slot];
+            if (e == null) {
+                free = slot;
+                break;
+            }
+            if (e.hash == h && e.piece.length() == length && text.regionMatches(start, e.piece, 0, length)) {
+                return e.tokens;
             }
         }
-        return cached;
+        String piece = text.substring(start, end);
+        int tokens = encoding.countTokensOrdinary(piece);
+        // Two threads may add the same piece to two slots; both entries are right, and the table is bounded.
+        if (free >= 0 && size.get() < maxPieces) {
+            size.incrementAndGet();
+            t[free] = new Entry(h, piece, tokens);
+        }
+        return tokens;
     }
 
     int cachedPieces() {
-        return pieces.size();
+        return size.get();
     }
 
     /** jtokkit keeps the split pattern of its regex-based encodings in a private field; null for others. */
