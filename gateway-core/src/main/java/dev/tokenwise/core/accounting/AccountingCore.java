@@ -50,8 +50,12 @@ public final class AccountingCore implements AutoCloseable {
 
     /** Books a finished call. Called exactly once per begun call, from any thread. */
     public void settle(UsageRecord record) {
-        totals.computeIfAbsent(new UsageKey(record.team(), record.keyId(), record.model()), k -> new UsageTotals())
-                .add(record);
+        UsageKey key = new UsageKey(record.team(), record.keyId(), record.model());
+        UsageTotals t = totals.get(key); // a plain read first: computeIfAbsent may lock the bin even when present
+        if (t == null) {
+            t = totals.computeIfAbsent(key, k -> new UsageTotals());
+        }
+        t.add(record);
         recent.put(record.id(), record);
         int slot = (int) (recentNext.getAndIncrement() % recentIds.length());
         String evicted = recentIds.getAndSet(slot, record.id());

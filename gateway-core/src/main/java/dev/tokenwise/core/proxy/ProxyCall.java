@@ -11,6 +11,7 @@ import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.ResponseObserver;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpContent;
@@ -100,6 +101,7 @@ final class ProxyCall {
     private boolean success;
     private boolean sse;
     private SseEventSplitter splitter;
+    private CompositeByteBuf relayedEvents;
     private ByteBuf captured;
     private boolean captureOverflowed;
     private boolean upstreamKeepAlive;
@@ -416,6 +418,7 @@ final class ProxyCall {
                         relayEvent(rest);
                     }
                 }
+                writeRelayed();
             } else {
                 ByteBuf bytes = content.content();
                 if (success) {
@@ -466,14 +469,33 @@ final class ProxyCall {
             translated = client.alloc().buffer(0);
         }
         if (translated == null) {
-            client.write(new DefaultHttpContent(event));
+            relayed(event);
             return;
         }
         event.release();
         if (translated.isReadable()) {
-            client.write(new DefaultHttpContent(translated));
+            relayed(translated);
         } else {
             translated.release();
+        }
+    }
+
+    /**
+     * Gathers the events of one upstream read to be written as one chunk ({@link #writeRelayed}): a chunk
+     * per event would cost an encoder pass, a chunk header and an iovec each.
+     */
+    private void relayed(ByteBuf event) {
+        if (relayedEvents == null) {
+            relayedEvents = client.alloc().compositeBuffer(64);
+        }
+        relayedEvents.addComponent(true, event);
+    }
+
+    private void writeRelayed() {
+        CompositeByteBuf events = relayedEvents;
+        relayedEvents = null;
+        if (events != null) {
+            client.write(new DefaultHttpContent(events));
         }
     }
 
@@ -681,6 +703,10 @@ final class ProxyCall {
     }
 
     private void releaseBuffers() {
+        if (relayedEvents != null) {
+            relayedEvents.release();
+            relayedEvents = null;
+        }
         if (splitter != null) {
             splitter.release();
         }
