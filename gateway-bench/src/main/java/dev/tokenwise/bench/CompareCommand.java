@@ -191,12 +191,28 @@ final class CompareCommand {
         out.println(openLoop
                 ? "ratios compare p99 latency (open loop: every target gets the same rate)"
                 : "ratios compare req/s (closed loop: maximum throughput at this concurrency)");
-        out.println("| target  |    req/s | p50 ms | p99 ms | p999 ms | errors | ratio vs direct | ratio vs nginx |");
-        out.println("|---------|---------:|-------:|-------:|--------:|-------:|----------------:|---------------:|");
+        out.println("| target  |    req/s | p50 ms | p99 ms | p999 ms | 1st byte p50 | 1st byte p99 | errors "
+                + "| ratio vs direct | ratio vs nginx |");
+        out.println("|---------|---------:|-------:|-------:|--------:|-------------:|-------------:|-------:"
+                + "|----------------:|---------------:|");
         for (LoadResult r : results) {
-            out.printf(Locale.ROOT, "| %-7s | %8.0f | %6.2f | %6.2f | %7.2f | %6d | %15s | %14s |%n",
+            out.printf(Locale.ROOT, "| %-7s | %8.0f | %6.2f | %6.2f | %7.2f | %12.2f | %12.2f | %6d | %15s | %14s |%n",
                     r.label(), r.requestsPerSecond(), r.percentileMillis(50), r.percentileMillis(99),
-                    r.percentileMillis(99.9), r.errors(), ratio(r, direct, openLoop), ratio(r, nginx, openLoop));
+                    r.percentileMillis(99.9), r.firstBytePercentileMillis(50), r.firstBytePercentileMillis(99),
+                    r.errors(), ratio(r, direct, openLoop), ratio(r, nginx, openLoop));
+        }
+        if (openLoop && direct != null) {
+            // At a rate every target sustains, the difference in latency is what the proxy adds to a call.
+            for (LoadResult r : results) {
+                if (r != direct) {
+                    out.printf(Locale.ROOT, "%s adds over direct: p50 %+.3f ms, p99 %+.3f ms, first byte p50 %+.3f ms,"
+                                    + " p99 %+.3f ms%n", r.label(),
+                            r.percentileMillis(50) - direct.percentileMillis(50),
+                            r.percentileMillis(99) - direct.percentileMillis(99),
+                            r.firstBytePercentileMillis(50) - direct.firstBytePercentileMillis(50),
+                            r.firstBytePercentileMillis(99) - direct.firstBytePercentileMillis(99));
+                }
+            }
         }
     }
 
@@ -232,6 +248,8 @@ final class CompareCommand {
             t.put("p90_ms", r.percentileMillis(90));
             t.put("p99_ms", r.percentileMillis(99));
             t.put("p999_ms", r.percentileMillis(99.9));
+            t.put("first_byte_p50_ms", r.firstBytePercentileMillis(50));
+            t.put("first_byte_p99_ms", r.firstBytePercentileMillis(99));
             t.put("max_ms", r.maxMillis());
             t.put("non_2xx", r.non2xx());
             t.put("connection_errors", r.connectionErrors());

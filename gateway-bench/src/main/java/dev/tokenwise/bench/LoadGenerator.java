@@ -13,6 +13,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpUtil;
@@ -186,7 +187,8 @@ public final class LoadGenerator {
             run.release();
         }
         Histogram latencyMicros = run.recorder.getIntervalHistogram();
-        return new LoadResult(label, options.duration().toNanos(), latencyMicros, run.succeeded.sum(),
+        return new LoadResult(label, options.duration().toNanos(), latencyMicros,
+                run.firstByte.getIntervalHistogram(), run.succeeded.sum(),
                 run.non2xx.sum(), run.connectionErrors.sum(), run.timeouts.sum());
     }
 
@@ -230,6 +232,8 @@ public final class LoadGenerator {
     /** State shared by the slots of one run: schedule, window, counters, recorder and shared buffers. */
     private static final class Run {
         final Recorder recorder = new Recorder(3);
+        /** Time to the first byte of the response body (for a stream: its first event). */
+        final Recorder firstByte = new Recorder(3);
         /** Set for {@link #printProgressTo}: every completion, warmup included; read once a second. */
         volatile Recorder progress;
         final LongAdder succeeded = new LongAdder();
@@ -306,6 +310,7 @@ public final class LoadGenerator {
         boolean outstanding;
         long intendedNanos;
         long sentNanos;
+        boolean firstByteSeen;
         int status;
         boolean closeAfterResponse;
         ScheduledFuture<?> pendingSend;
@@ -381,6 +386,7 @@ public final class LoadGenerator {
             outstanding = true;
             intendedNanos = intended;
             sentNanos = now;
+            firstByteSeen = false;
             status = 0;
             closeAfterResponse = false;
             Channel ch = channel;
@@ -404,6 +410,17 @@ public final class LoadGenerator {
         void onResponseHead(HttpResponse response) {
             status = response.status().code();
             closeAfterResponse = !HttpUtil.isKeepAlive(response);
+        }
+
+        void onResponseBytes() {
+            if (firstByteSeen || !outstanding) {
+                return;
+            }
+            firstByteSeen = true;
+            long now = System.nanoTime();
+            if (run.inWindow(now) && status >= 200 && status < 300) {
+                run.firstByte.recordValue(Math.max(0, (now - intendedNanos) / 1000));
+            }
         }
 
         void onResponseEnd() {
@@ -495,6 +512,9 @@ public final class LoadGenerator {
                     }
                     if (object instanceof HttpResponse response) {
                         onResponseHead(response);
+                    }
+                    if (object instanceof HttpContent content && content.content().isReadable()) {
+                        onResponseBytes();
                     }
                     // Content is discarded: only the end of the response matters to the latency.
                     if (object instanceof LastHttpContent) {

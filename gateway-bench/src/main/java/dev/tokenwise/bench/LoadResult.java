@@ -11,16 +11,20 @@ import org.HdrHistogram.Histogram;
  * @param windowNanos length of the measurement window
  * @param latencyMicros latency of every 2xx response completed in the window, in microseconds; in an
  *     open-loop run measured from the intended send time
+ * @param firstByteMicros time to the first byte of each 2xx response's body (a stream's first event), measured
+ *     like {@code latencyMicros}
  * @param succeeded 2xx responses completed in the window
  * @param non2xx responses with another status completed in the window
  * @param connectionErrors requests lost to a refused, reset or closed connection (or a malformed response)
  * @param timeouts requests without a complete response within the timeout
  */
-public record LoadResult(String label, long windowNanos, Histogram latencyMicros, long succeeded, long non2xx,
+public record LoadResult(String label, long windowNanos, Histogram latencyMicros, Histogram firstByteMicros,
+                         long succeeded, long non2xx,
                          long connectionErrors, long timeouts) {
     public LoadResult {
         Objects.requireNonNull(label, "label");
         Objects.requireNonNull(latencyMicros, "latencyMicros");
+        Objects.requireNonNull(firstByteMicros, "firstByteMicros");
         if (windowNanos <= 0) {
             throw new IllegalArgumentException("windowNanos: " + windowNanos + " (expected: > 0)");
         }
@@ -36,6 +40,12 @@ public record LoadResult(String label, long windowNanos, Histogram latencyMicros
         return latencyMicros.getTotalCount() == 0 ? Double.NaN : latencyMicros.getValueAtPercentile(percentile) / 1000.0;
     }
 
+    /** Time to first body byte at {@code percentile} (0..100) in milliseconds, {@code NaN} without samples. */
+    public double firstBytePercentileMillis(double percentile) {
+        return firstByteMicros.getTotalCount() == 0 ? Double.NaN
+                : firstByteMicros.getValueAtPercentile(percentile) / 1000.0;
+    }
+
     public double maxMillis() {
         return latencyMicros.getTotalCount() == 0 ? Double.NaN : latencyMicros.getMaxValue() / 1000.0;
     }
@@ -49,8 +59,9 @@ public record LoadResult(String label, long windowNanos, Histogram latencyMicros
     public String summary() {
         return String.format(Locale.ROOT,
                 "%-8s %10.0f req/s  p50 %7.3f  p90 %7.3f  p99 %7.3f  p99.9 %7.3f  max %8.3f ms"
-                        + "  errors %d (non-2xx %d, connection %d, timeout %d)",
+                        + "  first byte p50 %7.3f  p99 %7.3f ms  errors %d (non-2xx %d, connection %d, timeout %d)",
                 label, requestsPerSecond(), percentileMillis(50), percentileMillis(90), percentileMillis(99),
-                percentileMillis(99.9), maxMillis(), errors(), non2xx, connectionErrors, timeouts);
+                percentileMillis(99.9), maxMillis(), firstBytePercentileMillis(50), firstBytePercentileMillis(99),
+                errors(), non2xx, connectionErrors, timeouts);
     }
 }
