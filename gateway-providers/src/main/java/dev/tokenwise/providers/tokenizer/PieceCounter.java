@@ -18,13 +18,16 @@ import java.util.regex.Pattern;
  * substring, no boxed count). A piece whose few probed slots are all taken is counted and not kept.
  *
  * <p>The split is the encoding's own: for {@code o200k_base}, {@link O200kSplitter} (the same pieces as its
- * regex, several times faster), used only when jtokkit's compiled pattern is the one it implements; for other
- * regex-based encodings, the compiled pattern read from jtokkit. A test checks the sums against jtokkit's whole-text counts on prose, code, CJK, emoji and whitespace runs.
+ * regex, several times faster), used only when jtokkit's compiled pattern is the one it implements; for
+ * {@code cl100k_base}, which jtokkit splits with a hand-written parser rather than its pattern,
+ * {@link Cl100kSplitter} (the same pieces as that parser and as tiktoken's regex); for other regex-based
+ * encodings, the compiled pattern read from jtokkit. Tests check the sums against jtokkit's whole-text counts
+ * on prose, code, CJK, emoji, whitespace runs and random strings.
  * The table stops growing at {@code maxPieces} entries (pieces past that are counted directly), so a
  * stream of random text cannot grow it without bound. Readers and writers take no lock.
  *
- * <p>When the pattern cannot be read (an encoding that is not regex-based, or another jtokkit
- * version), every count goes to jtokkit directly.
+ * <p>When the pattern of an encoding other than cl100k_base cannot be read (an encoding that is not
+ * regex-based, or another jtokkit version), every count goes to jtokkit directly.
  */
 final class PieceCounter {
     /** Pieces longer than this are counted directly: long pieces rarely repeat. */
@@ -32,7 +35,14 @@ final class PieceCounter {
 
     private final Encoding encoding;
     private final Pattern pattern;
-    private final boolean o200k;
+    /** A hand-written split of the encoding's pieces, or {@code null} to split with {@link #pattern}. */
+    private final Splitter splitter;
+
+    /** The end (exclusive) of the piece of {@code text} that starts at {@code pos}. */
+    @FunctionalInterface
+    interface Splitter {
+        int next(String text, int pos);
+    }
     /** Open addressing, probed over {@link #PROBES} slots; entries are immutable, so racy reads are safe. */
     private final Entry[] table;
     private final int mask;
@@ -45,9 +55,12 @@ final class PieceCounter {
 
     PieceCounter(Encoding encoding, int maxPieces) {
         this.encoding = encoding;
-        this.pattern = patternOf(encoding);
-        this.o200k = pattern != null && "o200k_base".equals(encoding.getName())
+        // jtokkit has no pattern for cl100k_base, only its own parser, which Cl100kSplitter matches.
+        boolean cl100k = "cl100k_base".equals(encoding.getName());
+        this.pattern = cl100k ? null : patternOf(encoding);
+        boolean o200k = pattern != null && "o200k_base".equals(encoding.getName())
                 && O200kSplitter.PATTERN.equals(pattern.pattern()) && pattern.flags() == O200kSplitter.FLAGS;
+        this.splitter = cl100k ? Cl100kSplitter::next : o200k ? O200kSplitter::next : null;
         this.maxPieces = maxPieces;
         int capacity = Integer.highestOneBit(Math.max(16, maxPieces) * 2 - 1) << 1;
         this.table = new Entry[capacity];
@@ -56,21 +69,21 @@ final class PieceCounter {
 
     /** {@code true} when counts go through the piece cache. */
     boolean caching() {
-        return pattern != null;
+        return pattern != null || splitter != null;
     }
 
     int count(String text) {
-        if (pattern == null) {
-            return encoding.countTokensOrdinary(text);
-        }
         int total = 0;
-        if (o200k) {
+        if (splitter != null) {
             for (int start = 0, n = text.length(); start < n; ) {
-                int end = O200kSplitter.next(text, start);
+                int end = splitter.next(text, start);
                 total += countPiece(text, start, end);
                 start = end;
             }
             return total;
+        }
+        if (pattern == null) {
+            return encoding.countTokensOrdinary(text);
         }
         Matcher m = pattern.matcher(text);
         while (m.find()) {
@@ -124,17 +137,12 @@ final class PieceCounter {
             Field field = encoding.getClass().getDeclaredField("pattern");
             field.setAccessible(true);
             Object value = field.get(encoding);
-            if (value instanceof Pattern p && !isCl100kSubclass(encoding)) {
+            if (value instanceof Pattern p) {
                 return p;
             }
         } catch (ReflectiveOperationException | RuntimeException e) {
             // Not a regex-based encoding of this jtokkit version: count directly.
         }
         return null;
-    }
-
-    /** jtokkit splits cl100k with a hand-written parser (not the pattern); it is already fast, so it is left alone. */
-    private static boolean isCl100kSubclass(Encoding encoding) {
-        return encoding.getClass().getName().contains("Cl100k");
     }
 }

@@ -55,12 +55,16 @@ class PieceCounterTest {
     }
 
     @Test
-    void leavesCl100kToJtokkitsOwnParser() {
+    void countsCl100kThroughThePieceTableToo() {
         Encoding cl100k = REGISTRY.getEncoding(EncodingType.CL100K_BASE);
         PieceCounter counter = new PieceCounter(cl100k, 10_000);
-        for (String text : CORPUS) {
-            assertEquals(cl100k.countTokensOrdinary(text), counter.count(text), text);
+        assertTrue(counter.caching(), "cl100k_base is split by Cl100kSplitter: its pieces are cached");
+        for (int round = 0; round < 2; round++) { // the second round is served from the cache
+            for (String text : CORPUS) {
+                assertEquals(cl100k.countTokensOrdinary(text), counter.count(text), text);
+            }
         }
+        assertTrue(counter.cachedPieces() > 50);
     }
 
     @Test
