@@ -25,7 +25,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@link JtokkitTokenCounter#countOutput} (model-to-encoding lookup, a one-piece plan, the future) on the
  * same text, for {@code o200k_base} and {@code cl100k_base}.
  *
- * <p>The counter keeps the counts of pre-tokenized pieces (words, numbers, punctuation runs) for o200k_base,
+ * <p>The counter keeps the counts of pre-tokenized pieces (words, numbers, punctuation runs) (o200k_base and cl100k_base),
  * so it is measured twice: {@code counterOutput} counts the same text again and again, every piece is already
  * known (the best case, a gateway that has seen the vocabulary); {@code counterOutputCold} gets a new counter
  * before each count, so only pieces repeated within the text are known (the worst case, a cold gateway; the new
