@@ -71,7 +71,11 @@ import org.slf4j.LoggerFactory;
 public final class GatewayApp implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(GatewayApp.class);
     private static final int RECORD_QUEUE_CAPACITY = 65_536;
-    private static final long RECENT_RECORDS = 100_000;
+    /**
+     * Records kept in memory after they settle, so that a lookup finds them before the ledger commits them
+     * (milliseconds later when it is healthy). More would only be old-generation churn for the collector.
+     */
+    private static final long RECENT_RECORDS = 10_000;
     private static final long REAP_EVERY_MILLIS = 1_000;
     /** A task with no outcome and no call for this long counts as {@code unknown}. */
     private static final Duration TASK_IDLE = Duration.ofHours(1);

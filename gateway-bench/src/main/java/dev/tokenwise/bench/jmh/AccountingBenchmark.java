@@ -65,7 +65,7 @@ public class AccountingBenchmark {
     static final long LIMIT_NANOS = 100_000_000L * 1_000_000_000L;
 
     private static final int RECORD_QUEUE_CAPACITY = 65_536;
-    private static final long RECENT_RECORDS = 100_000;
+    private static final long RECENT_RECORDS = 10_000;
     /** Records per thread; more than {@link #RECENT_RECORDS}, so a booked id is never still in the recent cache. */
     private static final int POOL = 1 << 18;
 
