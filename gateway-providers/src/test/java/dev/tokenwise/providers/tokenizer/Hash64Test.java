@@ -31,6 +31,33 @@ class Hash64Test {
     }
 
     @Test
+    void hashesAStringTheSameWhateverTheLanesItsWordsFall() {
+        // The bulk path (16 chars at a time) and the word-at-a-time path must agree: the same text preceded by
+        // strings of 0 to 3 words starts on each lane; its hash differs (the prefix differs) but never collides.
+        java.util.Set<Long> seen = new java.util.HashSet<>();
+        String text = "The quick brown fox jumps over the lazy dog, again and again and again.";
+        for (int prefix = 0; prefix < 8; prefix++) {
+            seen.add(hash(7, "x".repeat(prefix * 4), text));
+            seen.add(hash(7, "x".repeat(prefix * 4), text + "!"));
+        }
+        assertEquals(16, seen.size());
+        assertEquals(hash(7, "abcd".repeat(40)), hash(7, "abcd".repeat(40)));
+    }
+
+    @Test
+    void changesWhenAnyCharacterOfALongTextChanges() {
+        String text = "0123456789abcdef".repeat(8) + "tail";
+        long base = hash(3, text);
+        for (int i = 0; i < text.length(); i++) {
+            char[] c = text.toCharArray();
+            c[i] ^= 1;
+            assertNotEquals(base, hash(3, new String(c)), "position " + i);
+        }
+        String swapped = text.substring(4, 8) + text.substring(0, 4) + text.substring(8); // two words trade places
+        assertNotEquals(base, hash(3, swapped));
+    }
+
+    @Test
     void dependsOnTheSeed() {
         assertNotEquals(hash(1, "hello"), hash(2, "hello"));
     }
