@@ -16,7 +16,7 @@ import dev.tokenwise.core.model.TokenCount;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -357,8 +357,13 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             throw new GatewayException(ErrorType.BAD_REQUEST, "request body is empty (expected a JSON object)");
         }
         JsonNode node;
-        try (ByteBufInputStream in = new ByteBufInputStream(content.duplicate())) {
-            node = proxy.json().readTree((java.io.InputStream) in);
+        try {
+            // Parsed from an array (the buffer's own when it has one): no stream, no intermediate copies.
+            node = content.hasArray()
+                    ? proxy.json().readTree(content.array(), content.arrayOffset() + content.readerIndex(),
+                            content.readableBytes())
+                    : proxy.json().readTree(ByteBufUtil.getBytes(content, content.readerIndex(),
+                            content.readableBytes(), false));
         } catch (JsonProcessingException e) {
             // Some failures (nesting or size limits) carry no location.
             String where = e.getLocation() == null ? ""
