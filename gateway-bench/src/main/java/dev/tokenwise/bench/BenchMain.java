@@ -38,7 +38,7 @@ public final class BenchMain {
                 --body short           short | realistic (~15 KB, 10 messages, last one varies) | stream (SSE)
                 --rate 0               total req/s for an open loop (latency from intended send time); 0 = closed loop
                 --gateway-jar PATH     default gateway-server/target/tokenwise-gateway.jar
-                --targets direct,nginx,gateway
+                --targets direct,nginx,gateway,portkey   (portkey when installed: npm install --prefix gateway-bench @portkey-ai/gateway)
                 --timeout 10s          a request slower than this counts as a timeout
                 --prime 2s             unreported closed-loop run against the mock first, to warm this JVM's JIT
                 --client-threads 1     load generator event loop threads
@@ -122,13 +122,13 @@ public final class BenchMain {
                 args.duration("prime", Duration.ofSeconds(2)),
                 mock,
                 Path.of(args.string("gateway-jar", GatewayProcess.DEFAULT_JAR)),
-                List.of(args.string("targets", "direct,nginx,gateway").split(",")),
+                List.of(args.string("targets", "direct,nginx,gateway,portkey").split(",")),
                 Optional.ofNullable(jsonPath).map(Path::of),
                 args.flag("keep-temp"));
         args.checkAllUsed();
         for (String target : settings.targets()) {
-            if (!Set.of("direct", "nginx", "gateway").contains(target)) {
-                throw new IllegalArgumentException("--targets: " + target + " (expected: direct, nginx, gateway)");
+            if (!Set.of("direct", "nginx", "gateway", "portkey").contains(target)) {
+                throw new IllegalArgumentException("--targets: " + target + " (expected: direct, nginx, gateway, portkey)");
             }
         }
         new CompareCommand(settings, out).run();

@@ -73,6 +73,9 @@ final class CompareCommand {
             if (settings.targets().contains("gateway")) {
                 measureGateway(temp, mock.port()).ifPresent(results::add);
             }
+            if (settings.targets().contains("portkey")) {
+                measurePortkey(temp, mock.port()).ifPresent(results::add);
+            }
         } finally {
             if (settings.keepTemp()) {
                 out.println("configuration and logs kept in " + temp);
@@ -120,6 +123,22 @@ final class CompareCommand {
             }
         } catch (IOException e) {
             out.println("nginx: failed, skipped: " + e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    private Optional<LoadResult> measurePortkey(Path temp, int mockPort) throws IOException, InterruptedException {
+        Optional<List<String>> portkey = PortkeyReference.find();
+        if (portkey.isEmpty()) {
+            out.println("portkey: not installed, skipped (" + PortkeyReference.INSTALL + ", with node on PATH)");
+            return Optional.empty();
+        }
+        int port = freePort();
+        Path dir = Files.createDirectories(temp.resolve("portkey"));
+        try (ManagedProcess process = PortkeyReference.start(portkey.get(), dir, port)) {
+            return Optional.of(measure("portkey", port, PortkeyReference.headers(mockPort), settings.warmup()));
+        } catch (IOException e) {
+            out.println("portkey: failed, skipped: " + e.getMessage());
             return Optional.empty();
         }
     }
@@ -200,6 +219,12 @@ final class CompareCommand {
                     r.label(), r.requestsPerSecond(), r.percentileMillis(50), r.percentileMillis(99),
                     r.percentileMillis(99.9), r.firstBytePercentileMillis(50), r.firstBytePercentileMillis(99),
                     r.errors(), ratio(r, direct, openLoop), ratio(r, nginx, openLoop));
+        }
+        LoadResult gateway = find(results, "gateway");
+        LoadResult portkey = find(results, "portkey");
+        if (!openLoop && gateway != null && portkey != null) {
+            out.printf(Locale.ROOT, "gateway vs portkey: %.1fx the throughput%n",
+                    gateway.requestsPerSecond() / portkey.requestsPerSecond());
         }
         if (openLoop && direct != null) {
             // At a rate every target sustains, the difference in latency is what the proxy adds to a call.
