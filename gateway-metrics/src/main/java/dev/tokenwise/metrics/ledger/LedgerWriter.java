@@ -61,6 +61,10 @@ final class LedgerWriter {
     // Confined to the writer thread.
     private Connection connection;
     private PreparedStatement insert;
+    private PreparedStatement insertValues;
+    private PreparedStatement insertValuesMany;
+    /** Rows of calls without a task per execution of {@link #insertValuesMany}. */
+    static final int VALUES_ROWS = 16;
     private long failingSinceNanos;
     private long lastCommitNanos = System.nanoTime() - GROUP_NANOS;
 
@@ -252,17 +256,40 @@ final class LedgerWriter {
                 LedgerSchema.ensure(c, connections.file());
                 c.setAutoCommit(false);
                 insert = c.prepareStatement(UsageRecordRows.INSERT);
+                insertValues = c.prepareStatement(UsageRecordRows.insertValues(1));
+                insertValuesMany = c.prepareStatement(UsageRecordRows.insertValues(VALUES_ROWS));
             } catch (SQLException | RuntimeException e) {
                 LedgerConnections.closeQuietly(c);
                 throw e;
             }
             connection = c;
         }
+        // Calls without a task, VALUES_ROWS to a statement; then calls with a task one by one, in order, as each one's
+        // retry flag looks for earlier rows of its task (rows without a task never match that lookup).
+        List<UsageRecord> plain = new ArrayList<>(batch.size());
+        List<UsageRecord> tasks = new ArrayList<>();
         for (UsageRecord record : batch) {
+            (record.taskId() == null ? plain : tasks).add(record);
+        }
+        int grouped = plain.size() / VALUES_ROWS * VALUES_ROWS;
+        for (int start = 0; start < grouped; start += VALUES_ROWS) {
+            for (int j = 0; j < VALUES_ROWS; j++) {
+                UsageRecordRows.bindValues(insertValuesMany, 1 + j * (UsageRecordRows.COLUMN_COUNT + 1),
+                        plain.get(start + j));
+            }
+            insertValuesMany.addBatch();
+        }
+        for (int k = grouped; k < plain.size(); k++) {
+            UsageRecordRows.bindValues(insertValues, 1, plain.get(k));
+            insertValues.addBatch();
+        }
+        for (UsageRecord record : tasks) {
             UsageRecordRows.bind(insert, record);
             insert.addBatch();
         }
-        int[] counts = insert.executeBatch();
+        int[] groupCounts = grouped > 0 ? insertValuesMany.executeBatch() : new int[0];
+        int[] plainCounts = grouped < plain.size() ? insertValues.executeBatch() : new int[0];
+        int[] taskCounts = tasks.isEmpty() ? new int[0] : insert.executeBatch();
         connection.commit();
         lastCommitNanos = System.nanoTime();
         if (!healthy) {
@@ -282,10 +309,22 @@ final class LedgerWriter {
                 }
             }
         }
+        for (int g = 0; g < groupCounts.length; g++) {
+            if (groupCounts[g] < VALUES_ROWS) {
+                List<String> ids = plain.subList(g * VALUES_ROWS, (g + 1) * VALUES_ROWS).stream().map(UsageRecord::id).toList();
+                log.warn("Usage ledger {} already holds {} of the records with ids {}: the stored rows were kept",
+                        connections.file(), VALUES_ROWS - groupCounts[g], ids);
+            }
+        }
+        warnKept(plainCounts, plain.subList(grouped, plain.size()));
+        warnKept(taskCounts, tasks);
+    }
+
+    private void warnKept(int[] counts, List<UsageRecord> rows) {
         for (int i = 0; i < counts.length; i++) {
             if (counts[i] == 0) {
                 log.warn("Usage ledger {} already holds a record with id {}: the stored row was kept",
-                        connections.file(), batch.get(i).id());
+                        connections.file(), rows.get(i).id());
             }
         }
     }
@@ -321,8 +360,12 @@ final class LedgerWriter {
             // the connection is closed next; SQLite rolls back an open transaction on close anyway
         }
         LedgerConnections.closeQuietly(insert);
+        LedgerConnections.closeQuietly(insertValues);
+        LedgerConnections.closeQuietly(insertValuesMany);
         LedgerConnections.closeQuietly(connection);
         insert = null;
+        insertValues = null;
+        insertValuesMany = null;
         connection = null;
     }
 

@@ -11,6 +11,8 @@ import dev.tokenwise.core.auth.KeyHashes;
 import dev.tokenwise.core.budget.Periods;
 import dev.tokenwise.core.config.BudgetConfig;
 import dev.tokenwise.core.config.BudgetPeriod;
+import dev.tokenwise.core.model.CallStatus;
+import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.TeamStore.StoredKey;
@@ -337,6 +339,43 @@ class SqliteLedgerTest {
             assertEquals("[\"sim-small\",\"gpt-4o\"]", single(s, "SELECT models FROM api_keys WHERE id = 'key-1'"));
             assertEquals("0", single(s, "SELECT count(*) FROM api_keys WHERE hash_hex LIKE '%secret%'"));
             assertEquals("monthly", single(s, "SELECT period FROM teams WHERE name = 'demo'"));
+        }
+    }
+
+    @Test
+    void storesEveryFieldOfCallsWithAndWithoutTasksWrittenSeveralToAStatement() {
+        List<UsageRecord> written = new java.util.ArrayList<>();
+        for (int i = 0; i < 53; i++) { // three full statements of calls without a task, the rest one by one
+            boolean task = i % 5 == 0;
+            written.add(new UsageRecord("req_" + i, i % 2 == 0 ? "a" : "b", "key-" + (i % 3), "sim-large", "sim",
+                    i % 2 == 0 ? Endpoint.CHAT_COMPLETIONS : Endpoint.MESSAGES, i % 3 == 0, CallStatus.OK, 200,
+                    new TokenUsage(1_000 + i, 300, 200, 400 + i, 150), i % 4 != 0, 990 + i, 401, i % 7 == 0,
+                    123_456_789L + i, task ? "task-" + (i % 2) : null, i % 11 == 0 ? 2 : 0, i % 2 == 0 ? "stop" : null,
+                    1_764_000_000_000L + i, 1_500_000, 1_400_000, 250_000, 77L + i, "sim-small", i % 13 == 0 ? 2 : 1));
+        }
+        try (SqliteLedger ledger = SqliteLedger.open(dir.resolve("ledger.db"), Sync.NORMAL)) {
+            written.forEach(ledger::accept);
+            assertTrue(ledger.flush(WAIT));
+            for (UsageRecord r : written) {
+                assertEquals(Optional.of(r), ledger.find(r.id()));
+                boolean retry = r.taskAttempt() > 1 || r.attempts() > 1;
+                assertEquals(Optional.of(retry), ledger.tasks().retry(r.id()), r.id());
+            }
+            assertEquals(written.stream().mapToLong(UsageRecord::costNanos).sum(), ledger.totalCostNanos());
+        }
+    }
+
+    @Test
+    void keepsTheStoredRowWhenAnIdComesTwiceInOneStatement() {
+        try (SqliteLedger ledger = SqliteLedger.open(dir.resolve("ledger.db"), Sync.NORMAL)) {
+            ledger.accept(record("req_same", "a", "a1", "m", 1, 1));
+            for (int i = 0; i < 40; i++) {
+                ledger.accept(record(i == 7 ? "req_same" : "req_" + i, "a", "a1", "m", 2 + i, 10));
+            }
+            assertTrue(ledger.flush(WAIT));
+            assertTrue(ledger.healthy());
+            assertEquals(1 + 39 * 10, ledger.totalCostNanos());
+            assertEquals(1, ledger.find("req_same").orElseThrow().costNanos());
         }
     }
 
