@@ -72,6 +72,10 @@ final class LedgerConnections implements AutoCloseable {
         }
     }
 
+    SqliteLedger.Sync sync() {
+        return sync;
+    }
+
     Path file() {
         return file;
     }

@@ -31,16 +31,19 @@ import org.slf4j.LoggerFactory;
  * failure is visible through {@link #healthy}, {@link #lastError} and {@link #pendingRecords}, and logged
  * once when it starts and once when it ends.
  *
- * <p>Group commit: a commit costs far more than a row (every index's pages go to the WAL), so the writer
- * starts a transaction at most every {@link #GROUP_NANOS}: a record that arrives sooner than that after
- * the last commit waits for the rest of the interval together with those that follow it. When calls are
- * rarer than that, nothing waits; under load, one commit carries many rows.
+ * <p>Group commit: a commit costs far more than a row (every touched page of the table and its indexes is
+ * written to the WAL), so the writer starts a transaction at most every {@link #GROUP_NANOS} (5 ms; 1 ms in
+ * strict mode, where each response's last bytes wait for its commit): a record that arrives sooner than that
+ * after the last commit waits for the rest of the interval together with those that follow it. When calls
+ * are rarer than that, nothing waits; under load, one commit carries many rows.
  */
 final class LedgerWriter {
     private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
     private static final long POLL_MILLIS = 100;
-    /** The shortest time between the starts of two transactions. */
-    static final long GROUP_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    /** The shortest time between the starts of two transactions ({@code storage.sync: normal}). */
+    static final long GROUP_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+    /** The same in strict mode, where a response's last bytes wait for the commit. */
+    static final long STRICT_GROUP_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     private final LedgerConnections connections;
     private final LedgerSettings settings;
@@ -66,9 +69,11 @@ final class LedgerWriter {
     /** Rows of calls without a task per execution of {@link #insertValuesMany}. */
     static final int VALUES_ROWS = 16;
     private long failingSinceNanos;
+    private final long groupNanos;
     private long lastCommitNanos = System.nanoTime() - GROUP_NANOS;
 
     LedgerWriter(LedgerConnections connections, LedgerSettings settings) {
+        this.groupNanos = connections.sync() == SqliteLedger.Sync.STRICT ? STRICT_GROUP_NANOS : GROUP_NANOS;
         this.connections = connections;
         this.settings = settings;
         this.queue = new ArrayBlockingQueue<>(settings.queueCapacity());
@@ -215,7 +220,7 @@ final class LedgerWriter {
                     continue;
                 }
                 batch.add(first);
-                long early = lastCommitNanos + GROUP_NANOS - System.nanoTime();
+                long early = lastCommitNanos + groupNanos - System.nanoTime();
                 if (early > 0 && !closing) {
                     LockSupport.parkNanos(this, early); // gathers the group that arrives meanwhile
                 }
