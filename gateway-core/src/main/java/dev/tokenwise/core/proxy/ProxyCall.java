@@ -11,7 +11,9 @@ import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.ResponseObserver;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpContent;
@@ -681,8 +683,9 @@ final class ProxyCall {
         cancelReadTimeout();
         upstreamEndNanos = System.nanoTime();
         releaseBuffers();
-        client.flush();
-        client.close();
+        // Closed once what was relayed has been written: a close right after a flush that could not finish (a
+        // full socket buffer) would drop the events the client has not received yet.
+        client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         settle(callStatus, status);
     }
 
