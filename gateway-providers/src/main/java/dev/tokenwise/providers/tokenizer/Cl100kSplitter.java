@@ -109,12 +109,12 @@ final class Cl100kSplitter {
         if (pos + 1 >= n) {
             return -1;
         }
-        char a = fold(text.charAt(pos + 1));
+        char a = O200kSplitter.fold(text.charAt(pos + 1));
         if (a == 's' || a == 'd' || a == 'm' || a == 't') {
             return pos + 2;
         }
         if (pos + 2 < n) {
-            char b = fold(text.charAt(pos + 2));
+            char b = O200kSplitter.fold(text.charAt(pos + 2));
             if (a == 'l' && b == 'l' || a == 'v' && b == 'e' || a == 'r' && b == 'e') {
                 return pos + 3;
             }
@@ -136,12 +136,6 @@ final class Cl100kSplitter {
             q++;
         }
         return q;
-    }
-
-    /** Case folding as the regex engine's Unicode-case-insensitive match of a single character. */
-    private static char fold(char c) {
-        return c < 128 ? (char) (c | ((c >= 'A' && c <= 'Z') ? 0x20 : 0))
-                : (char) Character.toLowerCase(Character.toUpperCase((int) c));
     }
 
     private static int run(String text, int s, int n, int cls) {

@@ -163,8 +163,8 @@ final class O200kSplitter {
         return e;
     }
 
-    /** Case folding as the regex engine's Unicode-case-insensitive match of a single character. */
-    private static char fold(char c) {
+    /** Case folding as the regex engine's Unicode-case-insensitive match of a single character (both splitters). */
+    static char fold(char c) {
         return c < 128 ? (char) (c | ((c >= 'A' && c <= 'Z') ? 0x20 : 0))
                 : (char) Character.toLowerCase(Character.toUpperCase((int) c));
     }
