@@ -31,7 +31,6 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
@@ -223,7 +222,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         } else {
             upstreamBody = request.content().retainedDuplicate();
         }
-        HttpHeaders forwarded = new DefaultHttpHeaders();
+        HttpHeaders forwarded = HeaderFilter.ALREADY_VALIDATED.newHeaders();
         HeaderFilter.copyRequestHeaders(request.headers(), forwarded);
         FullHttpRequest upstreamRequest = UpstreamRequests.build(deployment, endpoint, upstreamBody, forwarded);
         UpstreamRequests fallbacks = pristine == null ? null

@@ -1,21 +1,33 @@
 package dev.tokenwise.core.proxy;
 
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.HttpHeadersFactory;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import java.util.Iterator;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 
-/** Which headers cross the proxy, in each direction. */
+/**
+ * Which headers cross the proxy, in each direction. Names are matched ignoring case without allocating: the
+ * sets are {@link HttpHeaders}, whose lookups hash names case-insensitively.
+ */
 final class HeaderFilter {
     /** Hop-by-hop headers (RFC 9110 section 7.6.1) and framing headers the proxy sets itself. */
-    private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection",
+    private static final HttpHeaders HOP_BY_HOP = names("connection", "keep-alive", "proxy-connection",
             "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
             "content-length", "host", "expect");
     /** Client credentials and gateway-only headers never sent upstream. */
-    private static final Set<String> CLIENT_ONLY = Set.of("authorization", "x-api-key", "api-key",
+    private static final HttpHeaders CLIENT_ONLY = names("authorization", "x-api-key", "api-key",
             "x-goog-api-key", "accept-encoding", "cookie");
+    /**
+     * Headers for copies of headers that a decoder already validated: validating each name and value again costs a
+     * scan of every byte.
+     */
+    static final HttpHeadersFactory ALREADY_VALIDATED = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
+    private static final String TASK_PREFIX = "x-task-";
+    private static final String GATEWAY_PREFIX = "x-tokenwise-";
 
     private HeaderFilter() {
     }
@@ -24,12 +36,12 @@ final class HeaderFilter {
     static void copyRequestHeaders(HttpHeaders from, HttpHeaders to) {
         for (Iterator<Map.Entry<CharSequence, CharSequence>> it = from.iteratorCharSequence(); it.hasNext(); ) {
             Map.Entry<CharSequence, CharSequence> e = it.next();
-            String name = e.getKey().toString().toLowerCase(Locale.ROOT);
-            if (HOP_BY_HOP.contains(name) || CLIENT_ONLY.contains(name) || name.startsWith("x-task-")
-                    || name.startsWith("x-tokenwise-")) {
+            CharSequence name = e.getKey();
+            if (HOP_BY_HOP.contains(name) || CLIENT_ONLY.contains(name) || startsWithIgnoreCase(name, TASK_PREFIX)
+                    || startsWithIgnoreCase(name, GATEWAY_PREFIX)) {
                 continue;
             }
-            to.add(e.getKey(), e.getValue());
+            to.add(name, e.getValue());
         }
     }
 
@@ -38,15 +50,23 @@ final class HeaderFilter {
         for (Iterator<Map.Entry<CharSequence, CharSequence>> it = from.iteratorCharSequence(); it.hasNext(); ) {
             Map.Entry<CharSequence, CharSequence> e = it.next();
             CharSequence name = e.getKey();
-            if (AsciiString.contentEqualsIgnoreCase(name, "content-length")
-                    || AsciiString.contentEqualsIgnoreCase(name, "transfer-encoding")) {
-                to.add(name, e.getValue());
-                continue;
-            }
-            if (HOP_BY_HOP.contains(name.toString().toLowerCase(Locale.ROOT))) {
+            if (HOP_BY_HOP.contains(name) && !AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONTENT_LENGTH)
+                    && !AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.TRANSFER_ENCODING)) {
                 continue;
             }
             to.add(name, e.getValue());
         }
+    }
+
+    private static boolean startsWithIgnoreCase(CharSequence name, String prefix) {
+        return AsciiString.regionMatches(name, true, 0, prefix, 0, prefix.length());
+    }
+
+    private static HttpHeaders names(String... names) {
+        HttpHeaders set = new DefaultHttpHeaders();
+        for (String name : names) {
+            set.add(name, "");
+        }
+        return set;
     }
 }

@@ -355,7 +355,8 @@ final class ProxyCall {
         String contentType = head.headers().get(HttpHeaderNames.CONTENT_TYPE, "");
         sse = success && contentType.toLowerCase(Locale.ROOT).startsWith("text/event-stream");
 
-        HttpResponse out = new DefaultHttpResponse(HttpVersion.HTTP_1_1, head.status());
+        // The upstream's headers were validated by its decoder; ours are the gateway's own.
+        HttpResponse out = new DefaultHttpResponse(HttpVersion.HTTP_1_1, head.status(), HeaderFilter.ALREADY_VALIDATED);
         HttpHeaders headers = out.headers();
         HeaderFilter.copyResponseHeaders(head.headers(), headers);
         headers.set(ClientFrontendHandler.REQUEST_ID, requestId);
@@ -731,56 +732,86 @@ final class ProxyCall {
         settled = true;
         releaseBuffers();
         long endNanos = System.nanoTime();
-        long latencyMicros = (endNanos - startNanos) / 1000;
-        long upstreamMicros = upstreamStartNanos == 0 ? 0
-                : ((upstreamEndNanos == 0 ? endNanos : upstreamEndNanos) - upstreamStartNanos) / 1000;
-        long ttftMicros = firstByteNanos == 0 ? 0 : (firstByteNanos - startNanos) / 1000;
-        TokenUsage reported = observer.usage();
+        Settlement settlement = new Settlement(callStatus, httpStatus, (endNanos - startNanos) / 1000,
+                upstreamStartNanos == 0 ? 0
+                        : ((upstreamEndNanos == 0 ? endNanos : upstreamEndNanos) - upstreamStartNanos) / 1000,
+                firstByteNanos == 0 ? 0 : (firstByteNanos - startNanos) / 1000,
+                observer.usage(), observer.finishReason());
         String text = observer.outputText();
-        String finishReason = observer.finishReason();
-        String model = deployment.model().name();
         CompletableFuture<TokenCount> outputCount = text == null || text.isEmpty()
                 ? CompletableFuture.completedFuture(TokenCount.ZERO)
-                : proxy.counter().countOutput(model, text);
-        inputCount.thenCombine(outputCount, (in, out) -> {
-            TokenUsage usage;
-            boolean fromProvider = reported != null;
-            if (fromProvider) {
-                usage = reported;
-            } else if (callStatus == CallStatus.UPSTREAM_ERROR || !requestSent
-                    || status == 0 && callStatus != CallStatus.CLIENT_CANCELLED) {
-                // Providers do not bill rejected requests, requests they never received, nor calls they failed
-                // before answering at all. A client that left may still be billed for what the provider began.
-                usage = TokenUsage.ZERO;
-            } else {
-                // Estimates of inexactly tokenized models are scaled by what the provider usually bills.
-                long input = in.estimated() ? proxy.calibration().input(model, in.tokens()) : in.tokens();
-                long output = out.estimated() ? proxy.calibration().output(model, out.tokens()) : out.tokens();
-                usage = TokenUsage.of(input, output);
+                : proxy.counter().countOutput(deployment.model().name(), text);
+        if (completed(inputCount) && completed(outputCount)) {
+            // Both counts were taken on this thread (the usual case): no futures to chain.
+            UsageRecord record;
+            try {
+                record = record(settlement, inputCount.join(), outputCount.join());
+            } catch (RuntimeException e) {
+                log.error("Could not settle {}; booking it without local counts", requestId, e);
+                record = recordWithoutCounts(settlement);
             }
-            ModelPrice price = deployment.model().price();
-            long costNanos = price == null ? 0 : price.costNanos(usage);
-            return new UsageRecord(requestId, team, keyId, model, deployment.provider().name(), endpoint, sse,
-                    callStatus, httpStatus, usage, fromProvider, in.tokens(), out.tokens(),
-                    in.estimated() || out.estimated(), costNanos, taskId, taskAttempt, finishReason,
-                    createdAtMillis, latencyMicros, upstreamMicros, ttftMicros, in.contentHash(),
-                    chain.get(0).model().name(), totalAttempts);
-        }).whenComplete((record, error) -> {
+            charge(record);
+            return;
+        }
+        inputCount.thenCombine(outputCount, (in, out) -> record(settlement, in, out)).whenComplete((record, error) -> {
             if (error != null) {
                 log.error("Could not settle {}; booking it without local counts", requestId, error);
-                record = new UsageRecord(requestId, team, keyId, model, deployment.provider().name(), endpoint, sse,
-                        callStatus, httpStatus, reported == null ? TokenUsage.ZERO : reported, reported != null, 0, 0,
-                        true, reported == null || deployment.model().price() == null ? 0
-                                : deployment.model().price().costNanos(reported),
-                        taskId, taskAttempt, finishReason, createdAtMillis, latencyMicros, upstreamMicros, ttftMicros);
+                record = recordWithoutCounts(settlement);
             }
-            if (reservation != null) {
-                proxy.budgets().settle(reservation, record.costNanos());
-            } else {
-                proxy.budgets().charge(team, keyId, record.costNanos());
-            }
-            proxy.accounting().settle(record);
+            charge(record);
         });
+    }
+
+    private static boolean completed(CompletableFuture<?> future) {
+        return future.isDone() && !future.isCompletedExceptionally();
+    }
+
+    /** What {@link #settle} knew when the call ended, for the record made once the local counts are in. */
+    private record Settlement(CallStatus status, int httpStatus, long latencyMicros, long upstreamMicros,
+                              long ttftMicros, TokenUsage reported, String finishReason) {
+    }
+
+    private UsageRecord record(Settlement s, TokenCount in, TokenCount out) {
+        TokenUsage usage;
+        boolean fromProvider = s.reported != null;
+        String model = deployment.model().name();
+        if (fromProvider) {
+            usage = s.reported;
+        } else if (s.status == CallStatus.UPSTREAM_ERROR || !requestSent
+                || status == 0 && s.status != CallStatus.CLIENT_CANCELLED) {
+            // Providers do not bill rejected requests, requests they never received, nor calls they failed
+            // before answering at all. A client that left may still be billed for what the provider began.
+            usage = TokenUsage.ZERO;
+        } else {
+            // Estimates of inexactly tokenized models are scaled by what the provider usually bills.
+            long input = in.estimated() ? proxy.calibration().input(model, in.tokens()) : in.tokens();
+            long output = out.estimated() ? proxy.calibration().output(model, out.tokens()) : out.tokens();
+            usage = TokenUsage.of(input, output);
+        }
+        ModelPrice price = deployment.model().price();
+        long costNanos = price == null ? 0 : price.costNanos(usage);
+        return new UsageRecord(requestId, team, keyId, model, deployment.provider().name(), endpoint, sse,
+                s.status, s.httpStatus, usage, fromProvider, in.tokens(), out.tokens(),
+                in.estimated() || out.estimated(), costNanos, taskId, taskAttempt, s.finishReason,
+                createdAtMillis, s.latencyMicros, s.upstreamMicros, s.ttftMicros, in.contentHash(),
+                chain.get(0).model().name(), totalAttempts);
+    }
+
+    private UsageRecord recordWithoutCounts(Settlement s) {
+        ModelPrice price = deployment.model().price();
+        return new UsageRecord(requestId, team, keyId, deployment.model().name(), deployment.provider().name(),
+                endpoint, sse, s.status, s.httpStatus, s.reported == null ? TokenUsage.ZERO : s.reported,
+                s.reported != null, 0, 0, true, s.reported == null || price == null ? 0 : price.costNanos(s.reported),
+                taskId, taskAttempt, s.finishReason, createdAtMillis, s.latencyMicros, s.upstreamMicros, s.ttftMicros);
+    }
+
+    private void charge(UsageRecord record) {
+        if (reservation != null) {
+            proxy.budgets().settle(reservation, record.costNanos());
+        } else {
+            proxy.budgets().charge(team, keyId, record.costNanos());
+        }
+        proxy.accounting().settle(record);
     }
 
     /** Retry-After in milliseconds (seconds or an HTTP date), 0 when absent or unreadable. */
