@@ -59,7 +59,10 @@ public final class JtokkitTokenCounter implements TokenCounter {
     public static final int SYNC_CHAR_LIMIT = 4096;
     /** Default number of cached per-message counts. */
     public static final long DEFAULT_CACHE_ENTRIES = 50_000;
-    /** Pre-tokenized pieces whose counts are kept (see {@link PieceCounter}); about 100 bytes each. */
+    /**
+     * Pre-tokenized pieces whose counts are kept (see {@link PieceCounter}): about 100 bytes each in its entry
+     * table, plus its two slot arrays of 524,288 references and longs (6 MB) per encoding in use.
+     */
     static final int MAX_CACHED_PIECES = 200_000;
 
     private static final int CHARS_PER_TOKEN_FALLBACK = 4;

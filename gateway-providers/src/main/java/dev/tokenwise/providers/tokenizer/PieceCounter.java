@@ -1,6 +1,8 @@
 package dev.tokenwise.providers.tokenizer;
 
 import com.knuddels.jtokkit.api.Encoding;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.reflect.Field;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
@@ -13,9 +15,15 @@ import java.util.regex.Pattern;
  * (words with their leading space, numbers, punctuation runs, whitespace) and then merges bytes within
  * each piece independently; the token count of a text is the sum of its pieces' counts. Natural text
  * and code reuse a small vocabulary of pieces (Zipf), so the count of each piece is kept in a
- * table, and only pieces not seen before go through byte-pair merging. The table is open addressing over
- * immutable entries, looked up by a hash of the piece's characters in place: a hit allocates nothing (no
- * substring, no boxed count). A piece whose few probed slots are all taken is counted and not kept.
+ * table, and only pieces not seen before go through byte-pair merging. A piece whose few probed slots are all
+ * taken is counted and not kept; a hit allocates nothing (no substring, no boxed count).
+ *
+ * <p>Most pieces of prose and code are short and Latin-1 (" the", ",", " 42"): a piece of at most 7
+ * characters, each below 256, is its own key, its characters packed into a {@code long} with its length and
+ * count (see {@link #packed}), so a hit is one load from a {@code long[]} and one compare: no chase from slot to
+ * entry to string to byte array, each a likely cache miss at a few hundred pieces a message. Other pieces, up to
+ * {@value #MAX_CACHED_PIECE_CHARS} characters, are kept in a table of immutable entries looked up by a hash of the
+ * piece's characters in place and compared with {@link String#regionMatches}.
  *
  * <p>The split is the encoding's own: for {@code o200k_base}, {@link O200kSplitter} (the same pieces as its
  * regex, several times faster), used only when jtokkit's compiled pattern is the one it implements; for
@@ -23,8 +31,8 @@ import java.util.regex.Pattern;
  * {@link Cl100kSplitter} (the same pieces as that parser and as tiktoken's regex); for other regex-based
  * encodings, the compiled pattern read from jtokkit. Tests check the sums against jtokkit's whole-text counts
  * on prose, code, CJK, emoji, whitespace runs and random strings.
- * The table stops growing at {@code maxPieces} entries (pieces past that are counted directly), so a
- * stream of random text cannot grow it without bound. Readers and writers take no lock.
+ * The two tables together stop growing at {@code maxPieces} entries (pieces past that are counted directly), so
+ * a stream of random text cannot grow them without bound. Readers and writers take no lock.
  *
  * <p>When the pattern of an encoding other than cl100k_base cannot be read (an encoding that is not
  * regex-based, or another jtokkit version), every count goes to jtokkit directly.
@@ -46,9 +54,35 @@ final class PieceCounter {
     /** Open addressing, probed over {@link #PROBES} slots; entries are immutable, so racy reads are safe. */
     private final Entry[] table;
     private final int mask;
+    /**
+     * The short Latin-1 pieces with their counts, one {@code long} a piece, 0 for a free slot:
+     * <pre>
+     *   bits  0..55  the characters, the i-th in bits 8i..8i+7, zero past the length
+     *   bits 56..58  the length, 1..{@value #MAX_PACKED_PIECE_CHARS}
+     *   bits 59..62  the token count, 1..14: a character below 256 is at most 2 UTF-8 bytes, a token at least 1
+     *   bit  63      zero
+     * </pre>
+     * Bits 0..58 are the key: the piece exactly (the length tells "a" from "a\0"), and never 0. Open addressing
+     * from the high bits of the key times 2<sup>64</sup>/&phi;, probed over {@link #PROBES} slots (32 bytes, one
+     * or two cache lines). A slot is written once, from 0 to a whole entry, by compare-and-set, and read with
+     * opaque access, which unlike a plain {@code long} access cannot tear: a racing reader sees a free slot or a
+     * whole entry, never a key without its count, and needs no fence as the entry refers to nothing else. A writer
+     * that loses the slot to another keeps its piece out, so a piece is never in two slots here and each entry is
+     * counted once in {@link #size}.
+     */
+    private final long[] packed;
+    /** Shifts a 64-bit hash down to a slot of {@link #packed}: 64 - log2(capacity). */
+    private final int packedShift;
     private final int maxPieces;
+    /** Entries of both tables. */
     private final AtomicInteger size = new AtomicInteger();
     private static final int PROBES = 4;
+    /** Pieces of at most this many characters, each below 256, are kept in {@link #packed}. */
+    private static final int MAX_PACKED_PIECE_CHARS = 7;
+    private static final int LENGTH_SHIFT = 56;
+    private static final int TOKENS_SHIFT = 59;
+    private static final long KEY_MASK = (1L << TOKENS_SHIFT) - 1;
+    private static final VarHandle PACKED = MethodHandles.arrayElementVarHandle(long[].class);
 
     private record Entry(int hash, String piece, int tokens) {
     }
@@ -65,6 +99,8 @@ final class PieceCounter {
         int capacity = Integer.highestOneBit(Math.max(16, maxPieces) * 2 - 1) << 1;
         this.table = new Entry[capacity];
         this.mask = capacity - 1;
+        this.packed = new long[capacity];
+        this.packedShift = Long.SIZE - Integer.numberOfTrailingZeros(capacity);
     }
 
     /** {@code true} when counts go through the piece cache. */
@@ -92,10 +128,15 @@ final class PieceCounter {
         return total;
     }
 
-    /** The count of {@code text[start, end)}: from the table without allocating when it is there. */
+    /** The count of {@code text[start, end)}: from a table without allocating when it is there. */
     private int countPiece(String text, int start, int end) {
         int length = end - start;
-        if (length > MAX_CACHED_PIECE_CHARS) {
+        if (length <= MAX_PACKED_PIECE_CHARS) {
+            long key = packedKey(text, start, length);
+            if (key != 0) {
+                return countPacked(text, start, end, key);
+            }
+        } else if (length > MAX_CACHED_PIECE_CHARS) {
             return encoding.countTokensOrdinary(text.substring(start, end));
         }
         int h = 0;
@@ -127,6 +168,46 @@ final class PieceCounter {
         return tokens;
     }
 
+    /**
+     * The key in {@link #packed} of {@code text[start, start + length)}, for a length of at most
+     * {@value #MAX_PACKED_PIECE_CHARS}; 0 when a character is 256 or above (or the piece is empty).
+     */
+    private static long packedKey(String text, int start, int length) {
+        long key = (long) length << LENGTH_SHIFT;
+        int chars = 0;
+        for (int i = 0; i < length; i++) {
+            char c = text.charAt(start + i);
+            chars |= c;
+            key |= (long) c << (Byte.SIZE * i);
+        }
+        return chars < 256 ? key : 0;
+    }
+
+    /** The count of {@code text[start, end)}, a piece whose key in {@link #packed} is {@code key}. */
+    private int countPacked(String text, int start, int end, long key) {
+        long[] t = packed;
+        int home = (int) ((key * 0x9E3779B97F4A7C15L) >>> packedShift);
+        int free = -1;
+        for (int probe = 0; probe < PROBES; probe++) {
+            int slot = (home + probe) & mask;
+            long entry = (long) PACKED.getOpaque(t, slot);
+            if (entry == 0) {
+                free = slot;
+                break;
+            }
+            if ((entry & KEY_MASK) == key) {
+                return (int) (entry >>> TOKENS_SHIFT);
+            }
+        }
+        int tokens = encoding.countTokensOrdinary(text.substring(start, end));
+        long entry = key | (long) tokens << TOKENS_SHIFT;
+        if (free >= 0 && size.get() < maxPieces && PACKED.compareAndSet(t, free, 0L, entry)) {
+            size.incrementAndGet();
+        }
+        return tokens;
+    }
+
+    /** Pieces kept in both tables; past {@code maxPieces} only by the few writers that raced to the last places. */
     int cachedPieces() {
         return size.get();
     }

@@ -7,8 +7,14 @@ import com.knuddels.jtokkit.Encodings;
 import com.knuddels.jtokkit.api.Encoding;
 import com.knuddels.jtokkit.api.EncodingRegistry;
 import com.knuddels.jtokkit.api.EncodingType;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class PieceCounterTest {
@@ -25,6 +31,18 @@ class PieceCounterTest {
             "URLS: https://example.com/path?q=1&r=[2]#frag and emails a.b+c@example.co.uk",
             "CamelCaseWords and ALLCAPS and MiXeD and I'M SHOUTING, YOU'RE TOO; he'LL see",
             "Numbers: 3.14159, 1,000,000, 2026-11-28T18:40:00Z, 0xDEADBEEF, 1e-9, -42");
+
+    /** Prose whose every o200k_base piece is at most 7 characters, each below 256: all packed pieces. */
+    static final String SHORT_LATIN = "Der Bär aß süße Äpfel, und ich? Le café est très bon; ça va. ¿Qué tal, "
+            + "niño? ¡Olé! El año 1999 costó 12 345 £, ±½ × ÷ §7 ¶ «oui» ©® µm 30° 'tis we'll I'd\n\t ÿ Øre "
+            + "\u0000 \u007F \u0081\u0081 \u00A0 a b c the of and to in is it you that he was for on are as";
+
+    /**
+     * Short Latin-1 pieces of 14 tokens, one per UTF-8 byte (in o200k_base, then cl100k_base): counts past 7
+     * must survive being packed.
+     */
+    private static final String FOURTEEN_TOKENS_O200K = "\u0081".repeat(7);
+    private static final String FOURTEEN_TOKENS_CL100K = "ÿ".repeat(7);
 
     @Test
     void sumsOfCachedPiecesEqualWholeTextCountsOnAVariedCorpus() {
@@ -74,5 +92,142 @@ class PieceCounterTest {
         String text = CORPUS.get(0);
         assertEquals(o200k.countTokensOrdinary(text), counter.count(text));
         assertTrue(counter.cachedPieces() <= 5);
+    }
+
+    @Test
+    void shortLatinPiecesAreCountedFromThePackedTableExactly() {
+        for (EncodingType type : List.of(EncodingType.O200K_BASE, EncodingType.CL100K_BASE)) {
+            Encoding encoding = REGISTRY.getEncoding(type);
+            PieceCounter counter = new PieceCounter(encoding, 10_000);
+            int expected = encoding.countTokensOrdinary(SHORT_LATIN);
+            assertEquals(expected, counter.count(SHORT_LATIN), type.getName());
+            int cached = counter.cachedPieces();
+            assertTrue(cached > 40, type.getName() + ": " + cached);
+            assertEquals(expected, counter.count(SHORT_LATIN), type.getName());
+            assertEquals(cached, counter.cachedPieces(), type.getName() + ": the second count found every piece");
+        }
+    }
+
+    @Test
+    void theTestProseIsMadeOfShortLatinPiecesOnly() {
+        for (int start = 0, n = SHORT_LATIN.length(); start < n; ) {
+            int end = O200kSplitter.next(SHORT_LATIN, start);
+            String piece = SHORT_LATIN.substring(start, end);
+            assertTrue(piece.length() <= 7 && piece.chars().allMatch(c -> c < 256), () -> "piece: " + piece);
+            start = end;
+        }
+    }
+
+    @Test
+    void shortLatinPiecesOfFourteenTokensKeepTheirCounts() {
+        Encoding o200k = REGISTRY.getEncoding(EncodingType.O200K_BASE);
+        Encoding cl100k = REGISTRY.getEncoding(EncodingType.CL100K_BASE);
+        assertEquals(14, o200k.countTokensOrdinary(FOURTEEN_TOKENS_O200K));
+        assertEquals(14, cl100k.countTokensOrdinary(FOURTEEN_TOKENS_CL100K));
+        PieceCounter o200kCounter = new PieceCounter(o200k, 100);
+        PieceCounter cl100kCounter = new PieceCounter(cl100k, 100);
+        for (int round = 0; round < 2; round++) { // the second round is served from the table
+            assertEquals(14, o200kCounter.count(FOURTEEN_TOKENS_O200K));
+            assertEquals(14, cl100kCounter.count(FOURTEEN_TOKENS_CL100K));
+        }
+        assertEquals(1, o200kCounter.cachedPieces());
+        assertEquals(1, cl100kCounter.cachedPieces());
+    }
+
+    @Test
+    void piecesLongerThanSevenOrBeyondLatin1StillMatchJtokkit() {
+        String mixed = "internationalization supercalifragilistic Übergrößenträger Привет мир 世界 ǅemal ĀĒĪŌŪ "
+                + "a€b ab€ €uro Ŀ ſ 😀x x😀 " + SHORT_LATIN + " déjà-vu " + "x".repeat(40) + " 1234567 12345678";
+        for (EncodingType type : List.of(EncodingType.O200K_BASE, EncodingType.CL100K_BASE)) {
+            Encoding encoding = REGISTRY.getEncoding(type);
+            PieceCounter counter = new PieceCounter(encoding, 10_000);
+            for (int round = 0; round < 2; round++) { // the second round is served from the tables
+                assertEquals(encoding.countTokensOrdinary(mixed), counter.count(mixed), type.getName());
+                for (String text : CORPUS) {
+                    assertEquals(encoding.countTokensOrdinary(text), counter.count(text), text);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aSmallBoundHoldsAcrossBothTablesAndCountsStayExact() {
+        Encoding o200k = REGISTRY.getEncoding(EncodingType.O200K_BASE);
+        PieceCounter counter = new PieceCounter(o200k, 16);
+        SplittableRandom random = new SplittableRandom(3);
+        for (int i = 0; i < 200; i++) {
+            String text = randomText(random, 400);
+            assertEquals(o200k.countTokensOrdinary(text), counter.count(text), text);
+            assertTrue(counter.cachedPieces() <= 16, "cached: " + counter.cachedPieces());
+        }
+        assertEquals(16, counter.cachedPieces());
+    }
+
+    @Test
+    void concurrentCountsOfSharedAndDistinctTextsAllMatchJtokkit() throws Exception {
+        Encoding o200k = REGISTRY.getEncoding(EncodingType.O200K_BASE);
+        int threads = 4;
+        List<String> shared = new ArrayList<>(CORPUS);
+        shared.add(SHORT_LATIN);
+        List<List<String>> own = new ArrayList<>();
+        SplittableRandom random = new SplittableRandom(5);
+        for (int t = 0; t < threads; t++) {
+            List<String> texts = new ArrayList<>();
+            for (int i = 0; i < 300; i++) {
+                texts.add(randomText(random, 200));
+            }
+            own.add(texts);
+        }
+        // One counter with room for every piece, one full after a few: both must count exactly under races.
+        for (int maxPieces : new int[] {100_000, 64}) {
+            PieceCounter counter = new PieceCounter(o200k, maxPieces);
+            CountDownLatch start = new CountDownLatch(1);
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            try {
+                List<Future<?>> results = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    List<String> texts = own.get(t);
+                    results.add(pool.submit(() -> {
+                        start.await();
+                        for (int i = 0; i < texts.size(); i++) {
+                            String mine = texts.get(i);
+                            String common = shared.get(i % shared.size());
+                            assertEquals(o200k.countTokensOrdinary(mine), counter.count(mine), mine);
+                            assertEquals(o200k.countTokensOrdinary(common), counter.count(common), common);
+                        }
+                        return null;
+                    }));
+                }
+                start.countDown();
+                for (Future<?> result : results) {
+                    result.get(2, TimeUnit.MINUTES);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            // Racing writers may each pass the check before the others' increments: at most one over per thread.
+            assertTrue(counter.cachedPieces() <= maxPieces + threads, "cached: " + counter.cachedPieces());
+            for (String text : shared) {
+                assertEquals(o200k.countTokensOrdinary(text), counter.count(text), text);
+            }
+        }
+    }
+
+    /** Words of Latin-1 letters, symbols and controls, some short, some long, some with a character past 255. */
+    private static String randomText(SplittableRandom random, int length) {
+        String latin1 = "abcdefghijklmnopqrstuvwxyzABCDEZ0123456789 .,;!?'-éüßñçÆØÅ¿¡£§±½×÷ÿ\u0081\u00A0\n\t";
+        String[] beyondLatin1 = {"€", "Ā", "ж", "中", "😀"};
+        StringBuilder sb = new StringBuilder(length);
+        while (sb.length() < length) {
+            if (random.nextInt(40) == 0) {
+                sb.append(beyondLatin1[random.nextInt(beyondLatin1.length)]);
+            } else {
+                sb.append(latin1.charAt(random.nextInt(latin1.length())));
+            }
+            if (random.nextInt(6) == 0) {
+                sb.append(' ');
+            }
+        }
+        return sb.toString();
     }
 }
