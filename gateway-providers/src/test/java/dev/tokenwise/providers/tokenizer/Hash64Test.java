@@ -70,4 +70,60 @@ class Hash64Test {
         }
         assertEquals(200_000, seen.size());
     }
+
+    @Test
+    void hashesTextsOfEveryLengthLikeTheWordByWordDefinition() {
+        java.util.Random random = new java.util.Random(11);
+        for (int length : new int[] {0, 1, 3, 4, 15, 16, 17, 4095, 4096, 4097, 4099, 8192, 9001, 20_000}) {
+            StringBuilder text = new StringBuilder(length);
+            for (int i = 0; i < length; i++) {
+                text.append((char) (random.nextInt(10) == 0 ? 0x4E00 + random.nextInt(500) : 32 + random.nextInt(95)));
+            }
+            String t = text.toString();
+            assertEquals(reference(5, "o200k_base", t, "abc"), hash(5, "o200k_base", t, "abc"), "length " + length);
+        }
+    }
+
+    /**
+     * The hash as its class comment defines it, one word at a time: each string's length, then its UTF-16 code
+     * units four to a word (a last partial word marked with its size in the top bits), words to lanes in turn.
+     */
+    private static long reference(long seed, String... texts) {
+        long[] v = {seed + 0x9E3779B185EBCA87L + 0xC2B2AE3D27D4EB4FL, seed + 0xC2B2AE3D27D4EB4FL, seed,
+                seed - 0x9E3779B185EBCA87L};
+        java.util.List<Long> words = new java.util.ArrayList<>();
+        long chars = 0;
+        for (String t : texts) {
+            words.add((long) t.length());
+            int i = 0;
+            for (; i + 4 <= t.length(); i += 4) {
+                words.add(t.charAt(i) | (long) t.charAt(i + 1) << 16 | (long) t.charAt(i + 2) << 32
+                        | (long) t.charAt(i + 3) << 48);
+            }
+            if (i < t.length()) {
+                long w = 0;
+                for (int k = 0; i + k < t.length(); k++) {
+                    w |= (long) t.charAt(i + k) << (k << 4);
+                }
+                words.add(w ^ ((long) (t.length() - i) << 62));
+            }
+            chars += t.length();
+        }
+        for (int i = 0; i < words.size(); i++) {
+            long k = Long.rotateLeft(words.get(i) * 0xC2B2AE3D27D4EB4FL, 31) * 0x9E3779B185EBCA87L;
+            v[i & 3] = Long.rotateLeft(v[i & 3] ^ k, 27) * 0x9E3779B185EBCA87L + 0x85EBCA77C2B2AE63L;
+        }
+        long h = Long.rotateLeft(v[0], 1) + Long.rotateLeft(v[1], 7) + Long.rotateLeft(v[2], 12)
+                + Long.rotateLeft(v[3], 18);
+        for (long lane : v) {
+            long k = Long.rotateLeft(lane * 0xC2B2AE3D27D4EB4FL, 31) * 0x9E3779B185EBCA87L;
+            h = (h ^ k) * 0x9E3779B185EBCA87L + 0x85EBCA77C2B2AE63L;
+        }
+        h += chars + words.size();
+        h ^= h >>> 33;
+        h *= 0xC2B2AE3D27D4EB4FL;
+        h ^= h >>> 29;
+        h *= 0x165667B19E3779F9L;
+        return h ^ (h >>> 32);
+    }
 }
