@@ -223,8 +223,13 @@ final class CompareCommand {
         LoadResult gateway = find(results, "gateway");
         LoadResult portkey = find(results, "portkey");
         if (!openLoop && gateway != null && portkey != null) {
-            out.printf(Locale.ROOT, "gateway vs portkey: %.1fx the throughput%n",
-                    gateway.requestsPerSecond() / portkey.requestsPerSecond());
+            if (portkey.requestsPerSecond() > 0) {
+                out.printf(Locale.ROOT, "gateway vs portkey: %.1fx the throughput%n",
+                        gateway.requestsPerSecond() / portkey.requestsPerSecond());
+            } else {
+                out.printf(Locale.ROOT, "gateway vs portkey: no ratio, portkey completed no request (%d errors)%n",
+                        portkey.errors());
+            }
         }
         if (openLoop && direct != null) {
             // At a rate every target sustains, the difference in latency is what the proxy adds to a call.
