@@ -498,7 +498,9 @@ final class ProxyCall {
         CompositeByteBuf events = relayedEvents;
         relayedEvents = null;
         if (events != null) {
-            client.write(new DefaultHttpContent(events));
+            // No promise: the encoder then writes the chunk's size line, events and CRLF without combining three
+            // promises into one. A failed write reaches exceptionCaught, which closes the client channel.
+            client.write(new DefaultHttpContent(events), client.voidPromise());
         }
     }
 
