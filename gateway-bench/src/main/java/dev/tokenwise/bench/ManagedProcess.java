@@ -46,6 +46,19 @@ final class ManagedProcess implements AutoCloseable {
         return new ManagedProcess(name, process, log);
     }
 
+    /** Starts {@code command} and waits until it accepts connections on {@code port}; stops it if it does not. */
+    static ManagedProcess startListening(String name, List<String> command, Path log, int port, Duration timeout)
+            throws IOException, InterruptedException {
+        ManagedProcess process = start(name, command, log);
+        try {
+            process.awaitTcp(port, timeout);
+            return process;
+        } catch (IOException | InterruptedException e) {
+            process.close();
+            throw e;
+        }
+    }
+
     Path log() {
         return log;
     }

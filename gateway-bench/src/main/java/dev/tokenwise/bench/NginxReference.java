@@ -45,16 +45,9 @@ final class NginxReference {
         Files.writeString(conf, config(dir, port, upstreamPort), StandardCharsets.UTF_8);
         Path errorLog = dir.resolve("nginx-error.log");
         // -e: 1.19.5+ opens this error log instead of the compiled-in one before reading the configuration.
-        ManagedProcess process = ManagedProcess.start("nginx",
+        return ManagedProcess.startListening("nginx",
                 List.of(nginx.toString(), "-p", dir.toString(), "-c", conf.toString(), "-e", errorLog.toString()),
-                dir.resolve("nginx-stdout.log"));
-        try {
-            process.awaitTcp(port, Duration.ofSeconds(10));
-            return process;
-        } catch (IOException | InterruptedException e) {
-            process.close();
-            throw e;
-        }
+                dir.resolve("nginx-stdout.log"), port, Duration.ofSeconds(10));
     }
 
     static String config(Path dir, int port, int upstreamPort) {

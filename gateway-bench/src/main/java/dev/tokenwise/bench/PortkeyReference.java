@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -40,17 +41,10 @@ final class PortkeyReference {
 
     /** Starts it on {@code port} and waits until it listens. */
     static ManagedProcess start(List<String> nodeAndScript, Path dir, int port) throws IOException, InterruptedException {
-        List<String> command = new java.util.ArrayList<>(nodeAndScript);
+        List<String> command = new ArrayList<>(nodeAndScript);
         command.add("--port=" + port);
         command.add("--headless");
-        ManagedProcess process = ManagedProcess.start("portkey", command, dir.resolve("portkey.log"));
-        try {
-            process.awaitTcp(port, Duration.ofSeconds(30));
-            return process;
-        } catch (IOException | InterruptedException e) {
-            process.close();
-            throw e;
-        }
+        return ManagedProcess.startListening("portkey", command, dir.resolve("portkey.log"), port, Duration.ofSeconds(30));
     }
 
     /** Routes a request to the mock as an OpenAI-compatible custom host. */

@@ -11,10 +11,10 @@ import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.ResponseObserver;
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
@@ -743,33 +743,37 @@ final class ProxyCall {
         CompletableFuture<TokenCount> outputCount = text == null || text.isEmpty()
                 ? CompletableFuture.completedFuture(TokenCount.ZERO)
                 : proxy.counter().countOutput(deployment.model().name(), text);
-        if (completed(inputCount) && completed(outputCount)) {
+        if (inputCount.isDone() && outputCount.isDone()) {
             // Both counts were taken on this thread (the usual case): no futures to chain.
-            UsageRecord record;
+            book(settlement, outputCount, null);
+        } else {
+            CompletableFuture.allOf(inputCount, outputCount)
+                    .whenComplete((done, error) -> book(settlement, outputCount, error));
+        }
+    }
+
+    /**
+     * Books the record made from the input count and {@code outputCount}, both complete, or, when a count or the
+     * record failed, one without local counts.
+     */
+    private void book(Settlement settlement, CompletableFuture<TokenCount> outputCount, Throwable error) {
+        UsageRecord record = null;
+        if (error == null) {
             try {
                 record = record(settlement, inputCount.join(), outputCount.join());
             } catch (RuntimeException e) {
-                log.error("Could not settle {}; booking it without local counts", requestId, e);
-                record = recordWithoutCounts(settlement);
+                error = e;
             }
-            charge(record);
-            return;
         }
-        inputCount.thenCombine(outputCount, (in, out) -> record(settlement, in, out)).whenComplete((record, error) -> {
-            if (error != null) {
-                log.error("Could not settle {}; booking it without local counts", requestId, error);
-                record = recordWithoutCounts(settlement);
-            }
-            charge(record);
-        });
-    }
-
-    private static boolean completed(CompletableFuture<?> future) {
-        return future.isDone() && !future.isCompletedExceptionally();
+        if (error != null) {
+            log.error("Could not settle {}; booking it without local counts", requestId, error);
+            record = recordWithoutCounts(settlement);
+        }
+        charge(record);
     }
 
     /** What {@link #settle} knew when the call ended, for the record made once the local counts are in. */
-    private record Settlement(CallStatus status, int httpStatus, long latencyMicros, long upstreamMicros,
+    private record Settlement(CallStatus callStatus, int httpStatus, long latencyMicros, long upstreamMicros,
                               long ttftMicros, TokenUsage reported, String finishReason) {
     }
 
@@ -779,8 +783,8 @@ final class ProxyCall {
         String model = deployment.model().name();
         if (fromProvider) {
             usage = s.reported;
-        } else if (s.status == CallStatus.UPSTREAM_ERROR || !requestSent
-                || status == 0 && s.status != CallStatus.CLIENT_CANCELLED) {
+        } else if (s.callStatus == CallStatus.UPSTREAM_ERROR || !requestSent
+                || status == 0 && s.callStatus != CallStatus.CLIENT_CANCELLED) {
             // Providers do not bill rejected requests, requests they never received, nor calls they failed
             // before answering at all. A client that left may still be billed for what the provider began.
             usage = TokenUsage.ZERO;
@@ -793,7 +797,7 @@ final class ProxyCall {
         ModelPrice price = deployment.model().price();
         long costNanos = price == null ? 0 : price.costNanos(usage);
         return new UsageRecord(requestId, team, keyId, model, deployment.provider().name(), endpoint, sse,
-                s.status, s.httpStatus, usage, fromProvider, in.tokens(), out.tokens(),
+                s.callStatus, s.httpStatus, usage, fromProvider, in.tokens(), out.tokens(),
                 in.estimated() || out.estimated(), costNanos, taskId, taskAttempt, s.finishReason,
                 createdAtMillis, s.latencyMicros, s.upstreamMicros, s.ttftMicros, in.contentHash(),
                 chain.get(0).model().name(), totalAttempts);
@@ -802,7 +806,7 @@ final class ProxyCall {
     private UsageRecord recordWithoutCounts(Settlement s) {
         ModelPrice price = deployment.model().price();
         return new UsageRecord(requestId, team, keyId, deployment.model().name(), deployment.provider().name(),
-                endpoint, sse, s.status, s.httpStatus, s.reported == null ? TokenUsage.ZERO : s.reported,
+                endpoint, sse, s.callStatus, s.httpStatus, s.reported == null ? TokenUsage.ZERO : s.reported,
                 s.reported != null, 0, 0, true, s.reported == null || price == null ? 0 : price.costNanos(s.reported),
                 taskId, taskAttempt, s.finishReason, createdAtMillis, s.latencyMicros, s.upstreamMicros, s.ttftMicros);
     }
