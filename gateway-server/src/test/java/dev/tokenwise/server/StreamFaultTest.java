@@ -19,9 +19,7 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -115,13 +113,12 @@ class StreamFaultTest {
                     // ...and the connection closes here, without the terminating chunk.
                 });
              TestGateway gateway = gatewayFor(upstream.port(), 10_000)) {
-            HttpResponse<InputStream> response = sendStreaming(gateway, CHAT_STREAM);
-            assertEquals(200, response.statusCode());
-            BodyOutcome body = BodyOutcome.read(response.body());
+            Streamed body = stream(gateway, CHAT_STREAM);
+            assertEquals(200, body.status());
 
             assertNotNull(body.failure(), "the client sees an incomplete stream, not a clean end: " + body.text());
             assertTrue(body.text().contains("\"Hello\"") && body.text().contains("\" there\""), body.text());
-            JsonNode record = gateway.record(response);
+            JsonNode record = gateway.record(body.requestId());
             assertEquals("upstream_reset", record.get("status").asText(), record.toString());
             assertEquals("local", record.get("usage_source").asText(), record.toString());
             long expected = tokens("Hello there");
@@ -186,15 +183,14 @@ class StreamFaultTest {
                 });
              TestGateway gateway = gatewayFor(upstream.port(), 500)) {
             long start = System.nanoTime();
-            HttpResponse<InputStream> response = sendStreaming(gateway, CHAT_STREAM);
-            assertEquals(200, response.statusCode());
-            BodyOutcome body = BodyOutcome.read(response.body());
+            Streamed body = stream(gateway, CHAT_STREAM);
+            assertEquals(200, body.status());
             long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
 
             assertNotNull(body.failure(), "the client sees an incomplete stream: " + body.text());
             assertTrue(body.text().contains("\"Hello\""), body.text());
             assertTrue(elapsedMillis >= 450 && elapsedMillis < 2_000, "ended after " + elapsedMillis + " ms");
-            JsonNode record = gateway.record(response);
+            JsonNode record = gateway.record(body.requestId());
             assertEquals("upstream_timeout", record.get("status").asText(), record.toString());
             assertEquals("local", record.get("usage_source").asText(), record.toString());
             assertEquals(tokens("Hello"), record.get("output_tokens").asLong(), record.toString());
@@ -303,14 +299,30 @@ class StreamFaultTest {
                 """.formatted(upstreamPort, readTimeoutMillis));
     }
 
-    private static HttpResponse<InputStream> sendStreaming(TestGateway gateway, String body) throws Exception {
-        HttpRequest request = HttpRequest.newBuilder(gateway.uri("/v1/chat/completions"))
-                .timeout(Duration.ofSeconds(10))
-                .header("Content-Type", "application/json")
-                .header("Authorization", "Bearer tw-test-key")
-                .POST(HttpRequest.BodyPublishers.ofString(body))
-                .build();
-        return gateway.http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+    /**
+     * Sends a streamed chat call on a raw socket and reads its chunks until the terminating one or the close. A raw
+     * socket, because the {@code InputStream} of {@code java.net.http} throws as soon as it learns of a failed
+     * connection, dropping chunks it had already received.
+     */
+    private static Streamed stream(TestGateway gateway, String body) throws IOException {
+        try (RawClient client = new RawClient(gateway.app.port())) {
+            client.send(RawClient.post("/v1/chat/completions", body, ""));
+            RawClient.Head head = client.readHead();
+            ByteArrayOutputStream text = new ByteArrayOutputStream();
+            IOException failure = null;
+            try {
+                for (byte[] c = client.readChunk(); c != null; c = client.readChunk()) {
+                    text.write(c);
+                }
+            } catch (IOException e) {
+                failure = e;
+            }
+            return new Streamed(head.status(), head.header("x-request-id"), text.toString(UTF_8), failure);
+        }
+    }
+
+    /** What {@link #stream} read: the status, the call's id, the events, and how the body ended early, if it did. */
+    record Streamed(int status, String requestId, String text, IOException failure) {
     }
 
     /** An OpenAI chat chunk event carrying one content delta. */
@@ -343,21 +355,6 @@ class StreamFaultTest {
     }
 
     /** What a client read from a response body before it ended, and how it ended. */
-    record BodyOutcome(String text, IOException failure) {
-        static BodyOutcome read(InputStream in) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            byte[] buffer = new byte[8192];
-            try (in) {
-                for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
-                    out.write(buffer, 0, n);
-                }
-                return new BodyOutcome(out.toString(UTF_8), null);
-            } catch (IOException e) {
-                return new BodyOutcome(out.toString(UTF_8), e);
-            }
-        }
-    }
-
     /**
      * A scripted upstream: a {@link ServerSocket} on a random loopback port whose every accepted
      * connection runs {@code script} on its own thread; the socket is closed when the script returns.

@@ -117,7 +117,11 @@ final class TestGateway implements AutoCloseable {
 
     /** The record of a call, as the API returns it. */
     JsonNode record(HttpResponse<?> response) throws IOException, InterruptedException {
-        String id = response.headers().firstValue("x-request-id").orElseThrow();
+        return record(response.headers().firstValue("x-request-id").orElseThrow());
+    }
+
+    /** The usage record of call {@code id}, through the admin API. */
+    JsonNode record(String id) throws IOException, InterruptedException {
         HttpResponse<String> r = get("/api/v1/requests/" + id, ADMIN_KEY);
         assertTrue(r.statusCode() == 200, "record lookup: " + r.statusCode() + " " + r.body());
         return JSON.readTree(r.body());
