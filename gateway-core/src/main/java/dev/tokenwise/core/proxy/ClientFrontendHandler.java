@@ -10,6 +10,7 @@ import dev.tokenwise.core.budget.BudgetBook;
 import dev.tokenwise.core.error.ErrorResponses;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
+import dev.tokenwise.core.json.ChatBodyReader;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.TokenCount;
@@ -158,7 +159,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             throw GatewayException.methodNotAllowed(request.method().name(), endpoint.clientPath(), "POST");
         }
         KeyRegistry.KeyEntry key = authenticate(request);
-        ObjectNode body = parseBody(request.content());
+        ObjectNode body = parseBody(request.content(), endpoint);
         String model;
         if (endpoint.modelInPath()) {
             model = endpoint.modelOf(path);
@@ -351,18 +352,24 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         return apiKey == null || apiKey.isBlank() ? null : apiKey.trim();
     }
 
-    private ObjectNode parseBody(ByteBuf content) {
+    private ObjectNode parseBody(ByteBuf content, Endpoint endpoint) {
         if (!content.isReadable()) {
             throw new GatewayException(ErrorType.BAD_REQUEST, "request body is empty (expected a JSON object)");
         }
         JsonNode node;
         try {
-            // Parsed from an array (the buffer's own when it has one): no stream, no intermediate copies.
-            node = content.hasArray()
-                    ? proxy.json().readTree(content.array(), content.arrayOffset() + content.readerIndex(),
-                            content.readableBytes())
-                    : proxy.json().readTree(ByteBufUtil.getBytes(content, content.readerIndex(),
-                            content.readableBytes(), false));
+            if (endpoint == Endpoint.CHAT_COMPLETIONS) {
+                // The messages stay as bytes until read (the counter hashes them): a copy the tree may keep.
+                node = ChatBodyReader.read(proxy.json().getFactory(),
+                        ByteBufUtil.getBytes(content, content.readerIndex(), content.readableBytes(), true));
+            } else if (content.hasArray()) {
+                // Parsed from the buffer's own array: no stream, no intermediate copies.
+                node = proxy.json().readTree(content.array(), content.arrayOffset() + content.readerIndex(),
+                        content.readableBytes());
+            } else {
+                node = proxy.json().readTree(ByteBufUtil.getBytes(content, content.readerIndex(),
+                        content.readableBytes(), false));
+            }
         } catch (JsonProcessingException e) {
             // Some failures (nesting or size limits) carry no location.
             String where = e.getLocation() == null ? ""

@@ -5,9 +5,8 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tokenwise.core.json.JsonTrees;
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 
@@ -28,7 +27,6 @@ import java.io.IOException;
  */
 final class ChatCompletionScanner {
     private static final JsonFactory FACTORY = new ObjectMapper().getFactory();
-    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
     /** A tree parse refuses a string longer than this, which skipping does not check; no shorter payload has one. */
     private static final int MAX_BYTES = FACTORY.streamReadConstraints().getMaxStringLength();
 
@@ -120,7 +118,7 @@ final class ChatCompletionScanner {
                 case "usage" -> {
                     seen = once(seen, USAGE);
                     if (t == JsonToken.START_OBJECT) {
-                        usage = readObject(p);
+                        usage = JsonTrees.readObject(p);
                     } else {
                         p.skipChildren();
                     }
@@ -148,46 +146,6 @@ final class ChatCompletionScanner {
                 default -> p.skipChildren();
             }
         }
-    }
-
-    /**
-     * The object at the parser (its {@code START_OBJECT} current) as the tree {@code ObjectMapper.readTree} makes
-     * of it with default settings: the same node types for every value, and the last of a repeated field. Built
-     * here because {@code readTree} sets up a deserialization context per call, which cost more than reading
-     * the small {@code usage} object itself.
-     */
-    static ObjectNode readObject(JsonParser p) throws IOException {
-        ObjectNode node = NODES.objectNode();
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String name = p.currentName();
-            node.set(name, readValue(p, p.nextToken()));
-        }
-        return node;
-    }
-
-    private static JsonNode readValue(JsonParser p, JsonToken t) throws IOException {
-        return switch (t) {
-            case START_OBJECT -> readObject(p);
-            case START_ARRAY -> {
-                ArrayNode array = NODES.arrayNode();
-                for (JsonToken e = p.nextToken(); e != JsonToken.END_ARRAY; e = p.nextToken()) {
-                    array.add(readValue(p, e));
-                }
-                yield array;
-            }
-            case VALUE_STRING -> NODES.textNode(p.getText());
-            case VALUE_NUMBER_INT -> switch (p.getNumberType()) {
-                case INT -> NODES.numberNode(p.getIntValue());
-                case LONG -> NODES.numberNode(p.getLongValue());
-                default -> NODES.numberNode(p.getBigIntegerValue());
-            };
-            case VALUE_NUMBER_FLOAT -> p.getNumberType() == JsonParser.NumberType.BIG_DECIMAL
-                    ? NODES.numberNode(p.getDecimalValue()) : NODES.numberNode(p.getDoubleValue());
-            case VALUE_TRUE -> NODES.booleanNode(true);
-            case VALUE_FALSE -> NODES.booleanNode(false);
-            case VALUE_NULL -> NODES.nullNode();
-            default -> throw new IOException("unexpected token " + t);
-        };
     }
 
     /** @return the number of choices */

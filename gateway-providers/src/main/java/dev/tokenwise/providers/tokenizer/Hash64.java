@@ -1,7 +1,7 @@
 package dev.tokenwise.providers.tokenizer;
 
 /**
- * A streaming 64-bit hash of a sequence of strings, used as the key of the token-count cache.
+ * A streaming 64-bit hash of a sequence of strings and byte spans, used as the key of the token-count caches.
  *
  * <p>Implementation note: this is XXH64's structure applied to UTF-16 code units packed four to a 64-bit
  * word: four accumulators (lanes) take the words in turn, so that long texts hash at the speed of four
@@ -12,6 +12,8 @@ package dev.tokenwise.providers.tokenizer;
  * and makes colliding texts impractical to prepare in advance. It is not a cryptographic hash.
  */
 final class Hash64 {
+    private static final java.lang.invoke.VarHandle LONGS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final long P1 = 0x9E3779B185EBCA87L;
     private static final long P2 = 0xC2B2AE3D27D4EB4FL;
     private static final long P3 = 0x165667B19E3779F9L;
@@ -74,6 +76,52 @@ final class Hash64 {
             charsInWord++;
         }
         totalChars += n;
+        return this;
+    }
+
+    /**
+     * Adds {@code len} bytes of {@code b} from {@code off} (with their length, marked so that bytes never hash
+     * like a string): eight bytes to a word, read little-endian.
+     */
+    Hash64 add(byte[] b, int off, int len) {
+        java.util.Objects.checkFromIndexSize(off, len, b.length);
+        mix(Long.MIN_VALUE | len);
+        int i = off;
+        int end = off + len;
+        while (i + 8 <= end && (words & 3) != 0) {
+            mixWord((long) LONGS.get(b, i));
+            i += 8;
+        }
+        if (i + 32 <= end) {
+            long a = v0;
+            long c1 = v1;
+            long c2 = v2;
+            long d = v3;
+            do {
+                a = step(a, (long) LONGS.get(b, i));
+                c1 = step(c1, (long) LONGS.get(b, i + 8));
+                c2 = step(c2, (long) LONGS.get(b, i + 16));
+                d = step(d, (long) LONGS.get(b, i + 24));
+                i += 32;
+                words += 4;
+            } while (i + 32 <= end);
+            v0 = a;
+            v1 = c1;
+            v2 = c2;
+            v3 = d;
+        }
+        while (i + 8 <= end) {
+            mixWord((long) LONGS.get(b, i));
+            i += 8;
+        }
+        if (i < end) {
+            long tail = 0;
+            for (int shift = 0; i < end; i++, shift += 8) {
+                tail |= (b[i] & 0xFFL) << shift;
+            }
+            mixWord(tail ^ ((long) (len & 7) << 56));
+        }
+        totalChars += len;
         return this;
     }
 

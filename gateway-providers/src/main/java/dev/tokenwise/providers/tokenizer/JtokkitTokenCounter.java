@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.knuddels.jtokkit.api.Encoding;
+import dev.tokenwise.core.json.RawArrayNode;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.TokenCount;
 import dev.tokenwise.core.spi.TokenCounter;
@@ -41,7 +42,9 @@ import java.util.concurrent.RejectedExecutionException;
  * {@code <|endoftext|>} is counted like the API counts it instead of throwing.
  *
  * <p>Never blocks the caller for long: each message's token count is cached under a 64-bit hash of
- * the encoding and the message's texts. When every message is cached, or the uncached text is shorter
+ * the encoding and the message's texts, or, for chat messages the body reader left as bytes
+ * ({@link RawArrayNode}), of the encoding and the message's bytes: a cached message is then neither decoded
+ * nor parsed, only hashed (a message re-sent with other spacing or escapes is counted again, once). When every message is cached, or the uncached text is shorter
  * than {@link #SYNC_CHAR_LIMIT} characters, the count is done on the calling thread and the returned
  * future is already complete; otherwise it is done on the worker executor. An encoding that is not
  * loaded yet is always loaded on the worker. If the worker rejects the task, the future completes with
@@ -69,7 +72,13 @@ public final class JtokkitTokenCounter implements TokenCounter {
 
     private final TokenizerTable table;
     private final Executor workerPool;
+    /** Per-message text tokens, under a hash of the encoding and the message's texts. */
     private final Cache<Long, Integer> cache;
+    /**
+     * Per-message tokens (framing included, shifted left by one, the low bit set when estimated) of messages
+     * counted from their bytes, under a hash of the encoding and those bytes.
+     */
+    private final Cache<Long, Long> messageCache;
     private final java.util.Map<com.knuddels.jtokkit.api.EncodingType, PieceCounter> pieceCounters =
             new java.util.concurrent.ConcurrentHashMap<>();
     private final long hashSeed;
@@ -87,7 +96,7 @@ public final class JtokkitTokenCounter implements TokenCounter {
     /**
      * @param table the model-to-encoding table (shared, so encodings load once)
      * @param workerPool runs counts too long for the calling thread; must not be an event loop
-     * @param cacheEntries how many per-message counts to keep, {@code >= 0}
+     * @param cacheEntries how many per-message counts to keep in each of the two caches (by texts, by bytes), {@code >= 0}
      */
     public JtokkitTokenCounter(TokenizerTable table, Executor workerPool, long cacheEntries) {
         if (cacheEntries < 0) {
@@ -97,6 +106,7 @@ public final class JtokkitTokenCounter implements TokenCounter {
         this.workerPool = Objects.requireNonNull(workerPool, "workerPool");
         // Maintenance on the calling thread: handing it to the common pool woke a worker thread on many puts.
         this.cache = Caffeine.newBuilder().maximumSize(cacheEntries).executor(Runnable::run).build();
+        this.messageCache = Caffeine.newBuilder().maximumSize(cacheEntries).executor(Runnable::run).build();
         this.hashSeed = new SecureRandom().nextLong();
     }
 
@@ -126,7 +136,7 @@ public final class JtokkitTokenCounter implements TokenCounter {
 
     /** The number of cached per-message counts (approximate). */
     public long cachedEntries() {
-        return cache.estimatedSize();
+        return cache.estimatedSize() + messageCache.estimatedSize();
     }
 
     private CompletableFuture<TokenCount> count(TokenizerTable.Resolution resolution, PromptPlan plan, boolean cacheable) {
@@ -135,12 +145,39 @@ public final class JtokkitTokenCounter implements TokenCounter {
         List<Piece> pending = plan.pieces;
         long pendingChars = 0;
         long contentHash = 0;
+        String encodingName = resolution.encodingType().getName();
+        RawArrayNode raw = plan.rawMessages;
+        int[] rawPending = null;
+        long[] rawKeys = null;
+        int rawMisses = 0;
+        if (raw != null) {
+            byte[] source = raw.source();
+            int n = raw.rawSize();
+            for (int i = 0; i < n; i++) {
+                int start = raw.elementStart(i);
+                int length = raw.elementEnd(i) - start;
+                long key = new Hash64(hashSeed).add(encodingName).add(source, start, length).finish();
+                // The prompt's hash: the message keys in order (equal prompts, equal hashes).
+                contentHash = (contentHash ^ key) * 0x9E3779B97F4A7C15L + 1;
+                Long cached = messageCache.getIfPresent(key);
+                if (cached != null) {
+                    tokens += cached >>> 1;
+                    estimated |= (cached & 1) != 0;
+                } else {
+                    if (rawPending == null) {
+                        rawPending = new int[n - i];
+                        rawKeys = new long[n - i];
+                    }
+                    rawPending[rawMisses] = i;
+                    rawKeys[rawMisses++] = key;
+                    pendingChars += length; // bytes: at least the characters
+                }
+            }
+        }
         if (cacheable) {
-            String encodingName = resolution.encodingType().getName();
             pending = new ArrayList<>(plan.pieces.size());
             for (Piece piece : plan.pieces) {
                 piece.key = key(encodingName, piece);
-                // The prompt's hash: the message keys in order (equal prompts, equal hashes).
                 contentHash = (contentHash ^ piece.key) * 0x9E3779B97F4A7C15L + 1;
                 Integer cached = cache.getIfPresent(piece.key);
                 if (cached != null) {
@@ -155,40 +192,86 @@ public final class JtokkitTokenCounter implements TokenCounter {
                 pendingChars += piece.chars;
             }
         }
-        if (pending.isEmpty()) {
+        if (pending.isEmpty() && rawMisses == 0) {
             return CompletableFuture.completedFuture(new TokenCount(tokens, estimated, contentHash));
         }
+        Work work = new Work(resolution, tokens, estimated, contentHash, pending, cacheable, raw, rawPending, rawKeys,
+                rawMisses);
         if (pendingChars < SYNC_CHAR_LIMIT && table.isLoaded(resolution.encodingType())) {
-            long total = tokens + countPieces(resolution, pending, cacheable);
-            return CompletableFuture.completedFuture(new TokenCount(total, estimated, contentHash));
+            return CompletableFuture.completedFuture(work.get());
         }
-        long known = tokens;
-        long hash = contentHash;
-        List<Piece> work = pending;
         try {
-            return CompletableFuture.supplyAsync(
-                    () -> new TokenCount(known + countPieces(resolution, work, cacheable), estimated, hash), workerPool);
+            return CompletableFuture.supplyAsync(work, workerPool);
         } catch (RejectedExecutionException e) {
             long rough = (pendingChars + CHARS_PER_TOKEN_FALLBACK - 1) / CHARS_PER_TOKEN_FALLBACK;
-            return CompletableFuture.completedFuture(new TokenCount(known + rough, true, hash));
+            return CompletableFuture.completedFuture(new TokenCount(tokens + rough, true, contentHash));
         }
     }
 
-    private long countPieces(TokenizerTable.Resolution resolution, List<Piece> pieces, boolean cacheable) {
-        PieceCounter counter = pieceCounters.computeIfAbsent(resolution.encodingType(),
-                type -> new PieceCounter(table.encoding(type), MAX_CACHED_PIECES));
-        long total = 0;
-        for (Piece piece : pieces) {
-            int tokens = 0;
-            for (String text : piece.texts) {
-                tokens += counter.count(text);
-            }
-            if (cacheable) {
-                cache.put(piece.key, tokens);
-            }
-            total += tokens;
+    /** What is left to count once the caches answered: uncached pieces and messages still as bytes. */
+    private final class Work implements java.util.function.Supplier<TokenCount> {
+        private final TokenizerTable.Resolution resolution;
+        private final long known;
+        private final boolean estimated;
+        private final long contentHash;
+        private final List<Piece> pieces;
+        private final boolean cacheable;
+        private final RawArrayNode raw;
+        private final int[] rawPending;
+        private final long[] rawKeys;
+        private final int rawMisses;
+
+        Work(TokenizerTable.Resolution resolution, long known, boolean estimated, long contentHash, List<Piece> pieces,
+             boolean cacheable, RawArrayNode raw, int[] rawPending, long[] rawKeys, int rawMisses) {
+            this.resolution = resolution;
+            this.known = known;
+            this.estimated = estimated;
+            this.contentHash = contentHash;
+            this.pieces = pieces;
+            this.cacheable = cacheable;
+            this.raw = raw;
+            this.rawPending = rawPending;
+            this.rawKeys = rawKeys;
+            this.rawMisses = rawMisses;
         }
-        return total;
+
+        @Override
+        public TokenCount get() {
+            PieceCounter counter = pieceCounter(resolution);
+            long total = known;
+            boolean anyEstimated = estimated;
+            for (Piece piece : pieces) {
+                int tokens = 0;
+                for (String text : piece.texts) {
+                    tokens += counter.count(text);
+                }
+                if (cacheable) {
+                    cache.put(piece.key, tokens);
+                }
+                total += tokens;
+            }
+            for (int k = 0; k < rawMisses; k++) {
+                // The message alone, as a tree: framing and texts under the chat rule, cached with its estimate flag.
+                PromptPlan message = PromptPlan.ofChatMessage(raw.parseElement(rawPending[k]));
+                long tokens = message.fixedTokens;
+                for (Piece piece : message.pieces) {
+                    for (String text : piece.texts) {
+                        tokens += counter.count(text);
+                    }
+                }
+                if (cacheable) {
+                    messageCache.put(rawKeys[k], tokens << 1 | (message.estimated ? 1 : 0));
+                }
+                total += tokens;
+                anyEstimated |= message.estimated;
+            }
+            return new TokenCount(total, anyEstimated, contentHash);
+        }
+    }
+
+    private PieceCounter pieceCounter(TokenizerTable.Resolution resolution) {
+        return pieceCounters.computeIfAbsent(resolution.encodingType(),
+                type -> new PieceCounter(table.encoding(type), MAX_CACHED_PIECES));
     }
 
     private long key(String encodingName, Piece piece) {

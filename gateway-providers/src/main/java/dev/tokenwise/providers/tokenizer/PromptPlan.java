@@ -1,6 +1,7 @@
 package dev.tokenwise.providers.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tokenwise.core.json.RawArrayNode;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -52,6 +53,11 @@ final class PromptPlan {
     }
 
     final List<Piece> pieces = new ArrayList<>();
+    /**
+     * Chat messages still as bytes ({@link RawArrayNode}, unread), counted message by message under a hash of
+     * each one's bytes instead of as pieces; {@code null} when the messages are in {@link #pieces}.
+     */
+    RawArrayNode rawMessages;
     long fixedTokens;
     boolean estimated;
 
@@ -72,7 +78,9 @@ final class PromptPlan {
         PromptPlan plan = new PromptPlan();
         plan.fixedTokens = REPLY_PRIMING_TOKENS;
         JsonNode messages = body == null ? null : body.get("messages");
-        if (messages != null && messages.isArray()) {
+        if (messages instanceof RawArrayNode raw && !raw.isParsed()) {
+            plan.rawMessages = raw;
+        } else if (messages != null && messages.isArray()) {
             for (JsonNode message : messages) {
                 plan.addChatMessage(message);
             }
@@ -81,6 +89,13 @@ final class PromptPlan {
             plan.addToolDefinitions(body.get("tools"));
             plan.addToolDefinitions(body.get("functions"));
         }
+        return plan;
+    }
+
+    /** One chat message under the chat rule, without the reply priming: its share of a chat prompt. */
+    static PromptPlan ofChatMessage(JsonNode message) {
+        PromptPlan plan = new PromptPlan();
+        plan.addChatMessage(message);
         return plan;
     }
 

@@ -84,31 +84,98 @@ class Hash64Test {
         }
     }
 
+    @Test
+    void hashesByteSpansOfEveryLengthAndOffsetLikeTheWordByWordDefinition() {
+        java.util.Random random = new java.util.Random(12);
+        for (int length : new int[] {0, 1, 7, 8, 9, 31, 32, 33, 63, 64, 65, 1000, 14_003}) {
+            for (int offset : new int[] {0, 1, 5}) {
+                byte[] bytes = new byte[offset + length + 3];
+                random.nextBytes(bytes);
+                for (int lead = 0; lead < 3; lead++) {
+                    // 0 to 2 words before the span put its first word on different lanes.
+                    String prefix = "x".repeat(lead * 4);
+                    long actual = new Hash64(5).add("o200k_base").add(prefix).add(bytes, offset, length).finish();
+                    long expected = referenceBytes(5, bytes, offset, length, "o200k_base", prefix);
+                    assertEquals(expected, actual, "length " + length + ", offset " + offset + ", lead " + lead);
+                }
+            }
+        }
+    }
+
+    @Test
+    void hashesBytesUnlikeAnyStringAndChangesWithEveryByte() {
+        byte[] ascii = "hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        assertNotEquals(hash(7, "hello"), new Hash64(7).add(ascii, 0, ascii.length).finish());
+        byte[] text = "0123456789abcdef".repeat(9).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        long base = new Hash64(3).add(text, 0, text.length).finish();
+        for (int i = 0; i < text.length; i++) {
+            byte[] changed = text.clone();
+            changed[i] ^= 1;
+            assertNotEquals(base, new Hash64(3).add(changed, 0, changed.length).finish(), "byte " + i);
+        }
+        assertNotEquals(base, new Hash64(3).add(text, 0, text.length - 1).finish());
+    }
+
+    /** {@link #reference} for strings, then one byte span: its marked length, eight bytes to a word, a marked tail. */
+    private static long referenceBytes(long seed, byte[] b, int off, int len, String... texts) {
+        java.util.List<Long> words = new java.util.ArrayList<>();
+        long chars = 0;
+        for (String t : texts) {
+            addWords(words, t);
+            chars += t.length();
+        }
+        words.add(Long.MIN_VALUE | len);
+        int i = 0;
+        for (; i + 8 <= len; i += 8) {
+            long w = 0;
+            for (int k = 0; k < 8; k++) {
+                w |= (b[off + i + k] & 0xFFL) << (8 * k);
+            }
+            words.add(w);
+        }
+        if (i < len) {
+            long w = 0;
+            for (int k = 0; i + k < len; k++) {
+                w |= (b[off + i + k] & 0xFFL) << (8 * k);
+            }
+            words.add(w ^ ((long) (len - i) << 56));
+        }
+        return finish(seed, words, chars + len);
+    }
+
+    private static void addWords(java.util.List<Long> words, String t) {
+        words.add((long) t.length());
+        int i = 0;
+        for (; i + 4 <= t.length(); i += 4) {
+            words.add(t.charAt(i) | (long) t.charAt(i + 1) << 16 | (long) t.charAt(i + 2) << 32
+                    | (long) t.charAt(i + 3) << 48);
+        }
+        if (i < t.length()) {
+            long w = 0;
+            for (int k = 0; i + k < t.length(); k++) {
+                w |= (long) t.charAt(i + k) << (k << 4);
+            }
+            words.add(w ^ ((long) (t.length() - i) << 62));
+        }
+    }
+
     /**
      * The hash as its class comment defines it, one word at a time: each string's length, then its UTF-16 code
      * units four to a word (a last partial word marked with its size in the top bits), words to lanes in turn.
      */
     private static long reference(long seed, String... texts) {
-        long[] v = {seed + 0x9E3779B185EBCA87L + 0xC2B2AE3D27D4EB4FL, seed + 0xC2B2AE3D27D4EB4FL, seed,
-                seed - 0x9E3779B185EBCA87L};
         java.util.List<Long> words = new java.util.ArrayList<>();
         long chars = 0;
         for (String t : texts) {
-            words.add((long) t.length());
-            int i = 0;
-            for (; i + 4 <= t.length(); i += 4) {
-                words.add(t.charAt(i) | (long) t.charAt(i + 1) << 16 | (long) t.charAt(i + 2) << 32
-                        | (long) t.charAt(i + 3) << 48);
-            }
-            if (i < t.length()) {
-                long w = 0;
-                for (int k = 0; i + k < t.length(); k++) {
-                    w |= (long) t.charAt(i + k) << (k << 4);
-                }
-                words.add(w ^ ((long) (t.length() - i) << 62));
-            }
+            addWords(words, t);
             chars += t.length();
         }
+        return finish(seed, words, chars);
+    }
+
+    private static long finish(long seed, java.util.List<Long> words, long chars) {
+        long[] v = {seed + 0x9E3779B185EBCA87L + 0xC2B2AE3D27D4EB4FL, seed + 0xC2B2AE3D27D4EB4FL, seed,
+                seed - 0x9E3779B185EBCA87L};
         for (int i = 0; i < words.size(); i++) {
             long k = Long.rotateLeft(words.get(i) * 0xC2B2AE3D27D4EB4FL, 31) * 0x9E3779B185EBCA87L;
             v[i & 3] = Long.rotateLeft(v[i & 3] ^ k, 27) * 0x9E3779B185EBCA87L + 0x85EBCA77C2B2AE63L;

@@ -410,6 +410,68 @@ class JtokkitTokenCounterTest {
     }
 
     /** Holds submitted tasks until the test runs them, so "ran on the worker" is observable. */
+    // ---------------------------------------------------------------- messages read as bytes
+
+    private static final java.util.List<String> CHAT_BODIES = java.util.List.of(
+            "{\"model\":\"m\",\"messages\":" + COOKBOOK_MESSAGES + "}",
+            "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"What is in this image? 日本語 🎉\"},"
+                    + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://example.com/a.png\",\"detail\":\"low\"}}]}]}",
+            "{\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\","
+                    + "\"function\":{\"name\":\"weather\",\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}}]},"
+                    + "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"18 C\"}],"
+                    + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"weather\",\"parameters\":{\"type\":\"object\"}}}]}",
+            "{\"messages\":[\"not an object\",{\"role\":\"user\",\"name\":\"ann\",\"content\":{\"odd\":1}},"
+                    + "{\"role\":\"user\",\"content\":\"Line one\\nline \\\"two\\\" \\u00e9\"}]}",
+            "{\"messages\":[{\"role\":\"user\",\"content\":\"" + "A long message that is not counted on the caller. ".repeat(120)
+                    + "\"},{\"role\":\"user\",\"content\":\"short\"}]}",
+            "{\"messages\":[]}",
+            "{\"model\":\"m\"}");
+
+    private static JsonNode readAsBytes(String body) throws Exception {
+        return dev.tokenwise.core.json.ChatBodyReader.read(JSON.getFactory(),
+                body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    private TokenCount settle(CompletableFuture<TokenCount> count) {
+        worker.runAll();
+        return count.getNow(null);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"gpt-4o-mini", "gpt-4", "claude-3-5-sonnet"})
+    void countsMessagesReadAsBytesExactlyAsTheirTreeUncachedAndCached(String model) throws Exception {
+        JtokkitTokenCounter trees = new JtokkitTokenCounter(TABLE, worker, 1_000);
+        for (String body : CHAT_BODIES) {
+            TokenCount expected = settle(trees.countInput(model, Endpoint.CHAT_COMPLETIONS, JSON.readTree(body)));
+            JsonNode raw = readAsBytes(body);
+            TokenCount uncached = settle(counter.countInput(model, Endpoint.CHAT_COMPLETIONS, raw));
+            TokenCount cached = counter.countInput(model, Endpoint.CHAT_COMPLETIONS, readAsBytes(body)).getNow(null);
+            assertCount(expected, uncached);
+            assertCount(expected, cached);
+            assertEquals(uncached.contentHash(), cached.contentHash(), body);
+            if (raw.get("messages") instanceof dev.tokenwise.core.json.RawArrayNode messages) {
+                assertFalse(messages.isParsed(), "counting parses no message of the body itself");
+            }
+        }
+    }
+
+    @Test
+    void countsOnlyTheNewMessageOfAConversationReadAsBytes() throws Exception {
+        String earlier = "{\"role\":\"system\",\"content\":\"" + "Be precise. ".repeat(400) + "\"},"
+                + "{\"role\":\"user\",\"content\":\"first question\"}";
+        TokenCount first = settle(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS,
+                readAsBytes("{\"messages\":[" + earlier + "]}")));
+        assertEquals(1, worker.submitted, "the long system message is counted on the worker");
+        String next = "{\"messages\":[" + earlier + ",{\"role\":\"user\",\"content\":\"a new question\"}]}";
+        CompletableFuture<TokenCount> second = counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, readAsBytes(next));
+        assertTrue(second.isDone(), "only the short new message is left: counted on the caller");
+        assertEquals(1, worker.submitted);
+        assertCount(settle(new JtokkitTokenCounter(TABLE, worker, 1_000)
+                .countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, JSON.readTree(next))), second.getNow(null));
+        assertTrue(second.getNow(null).tokens() > first.tokens());
+        assertFalse(second.getNow(null).contentHash() == first.contentHash());
+    }
+
     private static final class QueueingExecutor implements Executor {
         private final Deque<Runnable> tasks = new ArrayDeque<>();
         private int submitted;

@@ -1,4 +1,4 @@
-package dev.tokenwise.providers.openai;
+package dev.tokenwise.core.json;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -10,7 +10,7 @@ import java.io.IOException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-class ChatCompletionScannerTest {
+class JsonTreesTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Test
@@ -31,7 +31,7 @@ class ChatCompletionScannerTest {
         for (String object : objects) {
             try (JsonParser p = JSON.getFactory().createParser(object)) {
                 assertEquals(JsonToken.START_OBJECT, p.nextToken());
-                JsonNode built = ChatCompletionScanner.readObject(p);
+                JsonNode built = JsonTrees.readObject(p);
                 assertEquals(JSON.readTree(object), built, object);
                 assertEquals(JSON.readTree(object).toString(), built.toString(), "node types too: " + object);
             }

@@ -1,0 +1,137 @@
+package dev.tokenwise.core.json;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.MissingNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/**
+ * Reads a chat request body into a tree whose top-level {@code messages} array is a {@link RawArrayNode}: the
+ * messages are checked to be well-formed JSON and their byte spans recorded, but no node or string is made of
+ * them until something reads them. Every other field is an ordinary node. The tree equals what
+ * {@code ObjectMapper.readTree} makes of the same bytes (node types, last of repeated fields), and malformed
+ * input fails with the same {@link com.fasterxml.jackson.core.JsonProcessingException} and location.
+ *
+ * <p>Falls back to a plain tree where spans cannot be kept: a body in an encoding other than UTF-8 (the
+ * parser then reports no byte offsets) or longer than the parser's longest string (skipping does not check
+ * that limit, reading does). Messages holding an encoded surrogate, which skipping lets through too, are read
+ * as a tree, so they are refused as {@code readTree} refuses them.
+ */
+public final class ChatBodyReader {
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final String MESSAGES = "messages";
+
+    private ChatBodyReader() {
+    }
+
+    /**
+     * The body's root value; {@link MissingNode} when there is none (only whitespace).
+     *
+     * @param body the bytes, kept by the returned tree: the caller must not change them afterwards
+     */
+    public static JsonNode read(JsonFactory factory, byte[] body) throws IOException {
+        try (JsonParser p = factory.createParser(body)) {
+            JsonToken t = p.nextToken();
+            if (t == null) {
+                return MissingNode.getInstance();
+            }
+            if (t != JsonToken.START_OBJECT || body.length > factory.streamReadConstraints().getMaxStringLength()
+                    || p.currentTokenLocation().getByteOffset() < 0) {
+                return JsonTrees.readValue(p, t);
+            }
+            ObjectNode root = JsonNodeFactory.instance.objectNode();
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                JsonToken value = p.nextToken();
+                if (value == JsonToken.START_ARRAY && MESSAGES.equals(name)) {
+                    RawArrayNode messages = rawArray(factory, p, body);
+                    if (hasEncodedSurrogate(body, messages.arrayStart(), messages.arrayEnd())) {
+                        return readTree(factory, body); // refused there, with the reader's own message
+                    }
+                    root.set(name, messages);
+                } else {
+                    root.set(name, JsonTrees.readValue(p, value));
+                }
+            }
+            return root;
+        }
+    }
+
+    private static JsonNode readTree(JsonFactory factory, byte[] body) throws IOException {
+        try (JsonParser p = factory.createParser(body)) {
+            return JsonTrees.readValue(p, p.nextToken());
+        }
+    }
+
+    /**
+     * Whether {@code b[from, to)} holds a UTF-16 surrogate encoded as three bytes ({@code ED A0..BF xx}): the
+     * parser refuses one when it reads a string but not when it skips one. In UTF-8 {@code ED} is only ever a
+     * lead byte, so an {@code ED} followed by {@code A0} or more is exactly that. Eight bytes at a time.
+     */
+    static boolean hasEncodedSurrogate(byte[] b, int from, int to) {
+        int i = from;
+        for (; i + 8 <= to; i += 8) {
+            long v = (long) LONGS.get(b, i) ^ 0xEDEDEDEDEDEDEDEDL; // a zero byte where b was ED
+            if (((v - 0x0101010101010101L) & ~v & 0x8080808080808080L) != 0 && hasEncodedSurrogateAt(b, i, i + 8, to)) {
+                return true;
+            }
+        }
+        return hasEncodedSurrogateAt(b, i, to, to);
+    }
+
+    private static boolean hasEncodedSurrogateAt(byte[] b, int from, int until, int to) {
+        for (int i = from; i < until; i++) {
+            if (b[i] == (byte) 0xED && i + 1 < to && (b[i + 1] & 0xFF) >= 0xA0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The array at the parser ({@code START_ARRAY} current), skipped element by element; ends on its {@code END_ARRAY}. */
+    private static RawArrayNode rawArray(JsonFactory factory, JsonParser p, byte[] body) throws IOException {
+        int arrayStart = (int) p.currentTokenLocation().getByteOffset();
+        int[] spans = new int[32];
+        int count = 0;
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            if (t == null) {
+                throw new IOException("unexpected end of input in " + MESSAGES); // the parser reports it first
+            }
+            int start = (int) p.currentTokenLocation().getByteOffset();
+            p.skipChildren(); // for a scalar, stays on it
+            int end = (int) p.currentTokenLocation().getByteOffset() + tokenLength(p, body);
+            if (2 * count + 2 > spans.length) {
+                spans = Arrays.copyOf(spans, spans.length * 2);
+            }
+            spans[2 * count] = start;
+            spans[2 * count + 1] = end;
+            count++;
+        }
+        int arrayEnd = (int) p.currentTokenLocation().getByteOffset() + 1;
+        return new RawArrayNode(factory, body, arrayStart, arrayEnd, spans, count);
+    }
+
+    /** The byte length of the current token, which ends a value: a closing bracket or a scalar. */
+    private static int tokenLength(JsonParser p, byte[] body) throws IOException {
+        JsonToken t = p.currentToken();
+        if (t == JsonToken.END_OBJECT || t == JsonToken.END_ARRAY) {
+            return 1;
+        }
+        // A scalar: finish it, so the parser stands just past its last byte.
+        if (t == JsonToken.VALUE_STRING) {
+            p.getTextLength();
+        } else if (t.isNumeric()) {
+            p.getNumberValue();
+        }
+        return (int) (p.currentLocation().getByteOffset() - p.currentTokenLocation().getByteOffset());
+    }
+}

@@ -1,0 +1,220 @@
+package dev.tokenwise.core.json;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.ArrayList;
+import org.junit.jupiter.api.Test;
+
+class ChatBodyReaderTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static final List<String> BODIES = List.of(
+            "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+                    + "{\"role\":\"user\",\"content\":\"Hi \\\"there\\\" \\u00e9\\n\"}],\"max_tokens\":12}",
+            " { \"messages\" : [ ] , \"stream\" : true } ",
+            "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"日本語 🎉\"},"
+                    + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,AAAA\",\"detail\":\"low\"}}]}]}",
+            "{\"messages\":[\"a \\\" string\",12,-3.5e7,true,false,null,[1,[2]],{}],\"n\":1}",
+            "{\"messages\":[12345678901234567890123, 0.1, 1e400]}",
+            "{\"messages\":[{\"role\":\"user\",\"content\":\"first\"}],\"messages\":[{\"role\":\"user\",\"content\":\"last\"}]}",
+            "{\"messages\":{\"not\":\"an array\"},\"temperature\":0.2,\"seed\":9007199254740993}",
+            "{\"model\":\"m\",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{}}}],"
+                    + "\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\","
+                    + "\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"c\",\"content\":\"ok\"}]}",
+            "{\"messages\":[\n  {\"role\":\"user\",\n   \"content\":\"spaced\"}\n ,\n {\"role\":\"user\",\"content\":\"\"} ]}",
+            "[1,2]",
+            "\"text\"",
+            "{}");
+
+    private static JsonNode read(String body) throws Exception {
+        return ChatBodyReader.read(JSON.getFactory(), body.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void readsEveryBodyIntoTheTreeReadTreeMakesWithTheSameNodeTypes() throws Exception {
+        for (String body : BODIES) {
+            JsonNode expected = JSON.readTree(body);
+            JsonNode actual = read(body);
+            assertEquals(expected, actual, body);
+            assertEquals(expected.toString(), actual.toString(), body);
+            assertSameTypes(expected, actual, body);
+        }
+    }
+
+    private static void assertSameTypes(JsonNode expected, JsonNode actual, String where) {
+        assertEquals(expected.getClass(), actual.getClass() == RawArrayNode.class
+                ? com.fasterxml.jackson.databind.node.ArrayNode.class : actual.getClass(), where);
+        for (int i = 0; i < expected.size(); i++) {
+            if (expected.isArray()) {
+                assertSameTypes(expected.get(i), actual.get(i), where);
+            }
+        }
+        expected.fieldNames().forEachRemaining(name -> assertSameTypes(expected.get(name), actual.get(name), where));
+    }
+
+    @Test
+    void keepsTheMessagesAsBytesUntilOneIsRead() throws Exception {
+        String body = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"é\"} , [1, 2] ,\"s\\\"\", 7, null]}";
+        ObjectNode root = (ObjectNode) read(body);
+        RawArrayNode messages = assertInstanceOf(RawArrayNode.class, root.get("messages"));
+        assertFalse(messages.isParsed());
+        assertEquals(5, messages.size());
+        assertFalse(messages.isParsed(), "size() reads no element");
+        byte[] source = messages.source();
+        List<String> spans = new ArrayList<>();
+        for (int i = 0; i < messages.rawSize(); i++) {
+            spans.add(new String(source, messages.elementStart(i), messages.elementEnd(i) - messages.elementStart(i),
+                    StandardCharsets.UTF_8));
+        }
+        assertEquals(List.of("{\"role\":\"user\",\"content\":\"é\"}", "[1, 2]", "\"s\\\"\"", "7", "null"), spans);
+        assertEquals("user", messages.get(0).get("role").asText());
+        assertTrue(messages.isParsed());
+    }
+
+    @Test
+    void writesUnreadMessagesAsTheirOriginalBytesAndChangedOnesAsNodes() throws Exception {
+        String body = "{\"model\":\"m\",\"messages\":[ {\"role\" : \"user\",\"content\":\"x\"} ]}";
+        ObjectNode root = (ObjectNode) read(body);
+        root.put("model", "upstream");
+        root.putObject("stream_options").put("include_usage", true);
+        assertEquals("{\"model\":\"upstream\",\"messages\":[ {\"role\" : \"user\",\"content\":\"x\"} ],"
+                + "\"stream_options\":{\"include_usage\":true}}", new String(JSON.writeValueAsBytes(root), StandardCharsets.UTF_8));
+        assertEquals("{\"model\":\"upstream\",\"messages\":[ {\"role\" : \"user\",\"content\":\"x\"} ],"
+                + "\"stream_options\":{\"include_usage\":true}}", JSON.writeValueAsString(root));
+
+        ((ObjectNode) root.get("messages").get(0)).put("content", "changed");
+        ((com.fasterxml.jackson.databind.node.ArrayNode) root.get("messages")).addObject().put("role", "assistant");
+        assertEquals("{\"model\":\"upstream\",\"messages\":[{\"role\":\"user\",\"content\":\"changed\"},{\"role\":\"assistant\"}],"
+                + "\"stream_options\":{\"include_usage\":true}}", JSON.writeValueAsString(root));
+    }
+
+    @Test
+    void aDeepCopyOfUnreadMessagesSharesTheBytesAndIsIndependentOnceChanged() throws Exception {
+        ObjectNode root = (ObjectNode) read("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+        ObjectNode copy = root.deepCopy();
+        RawArrayNode copied = assertInstanceOf(RawArrayNode.class, copy.get("messages"));
+        assertFalse(copied.isParsed());
+        ((ObjectNode) root.get("messages").get(0)).put("content", "changed");
+        assertEquals("x", copy.get("messages").get(0).get("content").asText());
+        assertEquals(JSON.readTree("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"), copy);
+    }
+
+    @Test
+    void failsOnMalformedBodiesWithReadTreesComplaintAndLocation() {
+        for (String body : List.of("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}",
+                "{\"messages\":[{\"role\":\"user\" \"content\":\"x\"}]}",
+                "{\"messages\":[{\"role\":\"user\",\"content\":\"x\u0001\"}]}",
+                "{\"messages\":[{\"role\":\"user\",\"content\":\"\\q\"}]}",
+                "{\"messages\":[tru]}",
+                "{\"messages\":[1,]}",
+                "{\"model\":\"m\",}",
+                "{\"messages\":[{\"a\":01}]}")) {
+            JsonProcessingException expected = assertThrows(JsonProcessingException.class, () -> JSON.readTree(body), body);
+            JsonProcessingException actual = assertThrows(JsonProcessingException.class, () -> read(body), body);
+            // The same complaint; only the hint after it may be worded differently (a trailing comma).
+            assertEquals(complaint(expected), complaint(actual), body);
+            assertEquals(expected.getLocation().getLineNr(), actual.getLocation().getLineNr(), body);
+            assertEquals(expected.getLocation().getColumnNr(), actual.getLocation().getColumnNr(), body);
+        }
+    }
+
+    private static String complaint(JsonProcessingException e) {
+        String message = e.getOriginalMessage();
+        int hint = message.indexOf("): expected");
+        return hint < 0 ? message : message.substring(0, hint);
+    }
+
+    @Test
+    void rejectsInvalidUtf8InsideUnreadMessages() {
+        byte[] body = "{\"messages\":[{\"content\":\"ab\"}]}".getBytes(StandardCharsets.UTF_8);
+        body[body.length - 5] = (byte) 0xC3; // a lead byte followed by an ASCII byte
+        assertThrows(JsonProcessingException.class, () -> JSON.readTree(body));
+        assertThrows(JsonProcessingException.class, () -> ChatBodyReader.read(JSON.getFactory(), body));
+    }
+
+    @Test
+    void refusesAnEncodedSurrogateInUnreadMessagesAsReadTreeDoes() {
+        // ED A0 80 is U+D800 encoded as if it were a character: skipping a string lets it through, reading does not.
+        for (int at : new int[] {0, 3, 7, 8, 13}) {
+            String filler = "x".repeat(at);
+            byte[] body = ("{\"messages\":[{\"content\":\"" + filler + "###y\"}]}").getBytes(StandardCharsets.UTF_8);
+            int mark = ("{\"messages\":[{\"content\":\"" + filler).length();
+            body[mark] = (byte) 0xED;
+            body[mark + 1] = (byte) 0xA0;
+            body[mark + 2] = (byte) 0x80;
+            JsonProcessingException expected = assertThrows(JsonProcessingException.class, () -> JSON.readTree(body));
+            JsonProcessingException actual = assertThrows(JsonProcessingException.class,
+                    () -> ChatBodyReader.read(JSON.getFactory(), body), "at " + at);
+            assertEquals(expected.getOriginalMessage(), actual.getOriginalMessage());
+            assertEquals(expected.getLocation().getColumnNr(), actual.getLocation().getColumnNr());
+        }
+    }
+
+    @Test
+    void findsEncodedSurrogatesAtEveryOffsetAndNothingInOrdinaryText() {
+        byte[] text = "plain text, é, 日本語, 🎉, \uD83C\uDF89 escaped".repeat(3).getBytes(StandardCharsets.UTF_8);
+        assertFalse(ChatBodyReader.hasEncodedSurrogate(text, 0, text.length));
+        byte[] ed = {(byte) 0xED, (byte) 0x9F, (byte) 0xBF}; // U+D7FF: the last character before the surrogates
+        assertFalse(ChatBodyReader.hasEncodedSurrogate(ed, 0, ed.length));
+        for (int at = 0; at < 20; at++) {
+            byte[] b = new byte[24];
+            java.util.Arrays.fill(b, (byte) 'a');
+            b[at] = (byte) 0xED;
+            b[at + 1] = (byte) 0xBF;
+            b[at + 2] = (byte) 0xBF;
+            assertTrue(ChatBodyReader.hasEncodedSurrogate(b, 0, b.length), "at " + at);
+            assertFalse(ChatBodyReader.hasEncodedSurrogate(b, at + 1, b.length), "from " + (at + 1));
+        }
+    }
+
+    @Test
+    void readsAnEmptyBodyAsTheMissingNodeReadTreeReturns() throws Exception {
+        assertEquals(JSON.readTree("  "), read("  "));
+    }
+
+    @Test
+    void parsesTheMessagesOnceWhenThreadsReadThemTogether() throws Exception {
+        StringBuilder body = new StringBuilder("{\"messages\":[");
+        for (int i = 0; i < 200; i++) {
+            body.append(i == 0 ? "" : ",").append("{\"role\":\"user\",\"content\":\"message ").append(i).append("\"}");
+        }
+        String text = body.append("]}").toString();
+        JsonNode expected = JSON.readTree(text).get("messages");
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            for (int round = 0; round < 50; round++) {
+                JsonNode messages = read(text).get("messages");
+                CountDownLatch go = new CountDownLatch(1);
+                List<Future<JsonNode>> seen = new ArrayList<>();
+                for (int t = 0; t < 4; t++) {
+                    seen.add(pool.submit(() -> {
+                        go.await();
+                        return messages.get(199);
+                    }));
+                }
+                go.countDown();
+                JsonNode first = seen.get(0).get();
+                for (Future<JsonNode> f : seen) {
+                    assertTrue(first == f.get(), "every thread sees the same parsed nodes");
+                }
+                assertEquals(expected, messages);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+}
