@@ -23,9 +23,22 @@ import java.util.concurrent.TimeUnit;
  * checkpointer thread of their own, once a second, never by the writer: a commit that happened to cross
  * the automatic checkpoint threshold would otherwise stall the writer behind an fsync, and records of
  * calls that already completed would wait in memory meanwhile.
+ *
+ * <p>A passive checkpoint alone never lets the log start over under steady load: the writer commits more
+ * frames while it copies, so the log is never found wholly copied and grows without end (hundreds of MB a
+ * minute, each new frame also extending the file). So each tick is a passive checkpoint, which copies the
+ * bulk beside the writer, then a {@code RESTART} one, which holds the writer off only while it copies the
+ * frames committed meanwhile; the next commit then writes the log from its beginning again, into pages the
+ * OS already has. The restart waits at most {@link #RESTART_WAIT_MILLIS} for a reader still on the old log
+ * (a long usage query) and otherwise gives up until the next tick. {@code journal_size_limit} trims a log that
+ * a burst made large back to {@link #WAL_SIZE_LIMIT_BYTES} when it starts over.
  */
 final class LedgerConnections implements AutoCloseable {
     private static final int MAX_IDLE_READERS = 4;
+    /** How long a checkpoint that restarts the log waits for the writer and for readers still on the log. */
+    static final int RESTART_WAIT_MILLIS = 20;
+    /** The size a log is trimmed to when it starts over. */
+    static final long WAL_SIZE_LIMIT_BYTES = 64L * 1024 * 1024;
 
     /** Work on a borrowed connection. */
     interface SqlWork<T> {
@@ -54,17 +67,20 @@ final class LedgerConnections implements AutoCloseable {
         checkpointer.scheduleWithFixedDelay(this::checkpoint, 1, 1, TimeUnit.SECONDS);
     }
 
-    /** A passive checkpoint: copies what it can without waiting for readers or the writer. */
-    private void checkpoint() {
+    /** A passive checkpoint, then a restarting one for the frames committed meanwhile (see the class comment). */
+    void checkpoint() {
         if (closed) {
             return;
         }
         try {
             if (checkpointConnection == null) {
-                checkpointConnection = open();
+                checkpointConnection = open(RESTART_WAIT_MILLIS);
             }
             try (Statement s = checkpointConnection.createStatement()) {
                 s.execute("PRAGMA wal_checkpoint(PASSIVE)");
+                // Busy (a reader on the old log, or the writer mid-transaction past the wait) is not an error:
+                // the log then starts over after a later tick.
+                s.execute("PRAGMA wal_checkpoint(RESTART)");
             }
         } catch (SQLException | RuntimeException e) {
             closeQuietly(checkpointConnection);
@@ -82,15 +98,20 @@ final class LedgerConnections implements AutoCloseable {
 
     /** A new connection in auto-commit mode with the ledger's pragmas applied. */
     Connection open() throws SQLException {
+        return open(busyTimeoutMillis);
+    }
+
+    private Connection open(int busyMillis) throws SQLException {
         Connection connection = DriverManager.getConnection(url);
         try (Statement s = connection.createStatement()) {
-            s.execute("PRAGMA busy_timeout = " + busyTimeoutMillis);
+            s.execute("PRAGMA busy_timeout = " + busyMillis);
             // synchronous is a per-connection setting; in WAL mode NORMAL syncs at checkpoints only,
             // FULL also syncs the WAL at every commit.
             s.execute("PRAGMA synchronous = " + (sync == SqliteLedger.Sync.STRICT ? "FULL" : "NORMAL"));
             s.execute("PRAGMA foreign_keys = OFF");
             // Checkpoints are the checkpointer thread's job (see the class comment).
             s.execute("PRAGMA wal_autocheckpoint = 0");
+            s.execute("PRAGMA journal_size_limit = " + WAL_SIZE_LIMIT_BYTES);
         } catch (SQLException | RuntimeException e) {
             closeQuietly(connection);
             throw e;

@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * once when it starts and once when it ends.
  *
  * <p>Group commit: a commit costs far more than a row (every touched page of the table and its indexes is
- * written to the WAL), so the writer starts a transaction at most every {@link #GROUP_NANOS} (5 ms; 1 ms in
+ * written to the WAL), so the writer starts a transaction at most every {@link #GROUP_NANOS} (20 ms; 1 ms in
  * strict mode, where each response's last bytes wait for its commit): a record that arrives sooner than that
  * after the last commit waits for the rest of the interval together with those that follow it. When calls
  * are rarer than that, nothing waits; under load, one commit carries many rows.
@@ -41,7 +41,7 @@ final class LedgerWriter {
     private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
     private static final long POLL_MILLIS = 100;
     /** The shortest time between the starts of two transactions ({@code storage.sync: normal}). */
-    static final long GROUP_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+    static final long GROUP_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
     /** The same in strict mode, where a response's last bytes wait for the commit. */
     static final long STRICT_GROUP_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 

@@ -35,6 +35,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -66,6 +67,56 @@ class SqliteLedgerTest {
             assertTrue(largest > 1 && largest <= 500, "largest batch " + largest);
         }
         assertEquals(records, count(file, "usage_records"));
+    }
+
+    @Test
+    void theWriteAheadLogStartsOverWhileRecordsKeepComing() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        Path wal = dir.resolve("ledger.db-wal");
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+            java.util.concurrent.atomic.AtomicInteger written = new java.util.concurrent.atomic.AtomicInteger();
+            // The writer never runs dry, so every checkpoint finds frames committed after it began.
+            Thread calls = new Thread(() -> {
+                while (running.get()) {
+                    int i = written.getAndIncrement();
+                    ledger.accept(record("req_" + i, "a", "k", "m", 1_000 + i, 1));
+                    if (i % 64 == 0) {
+                        LockSupport.parkNanos(100_000);
+                    }
+                }
+            });
+            calls.start();
+            int firstSequence = -1;
+            int lastSequence = -1;
+            try {
+                for (int tick = 0; tick < 10; tick++) {
+                    Thread.sleep(200);
+                    ledger.connections().checkpoint();
+                    int sequence = walCheckpointSequence(wal);
+                    firstSequence = firstSequence < 0 ? sequence : firstSequence;
+                    lastSequence = sequence;
+                }
+            } finally {
+                running.set(false);
+                calls.join();
+            }
+            assertTrue(ledger.flush(WAIT));
+            // The header's checkpoint sequence number counts the times the log started over from its first frame.
+            assertTrue(lastSequence - firstSequence >= 3, "the log started over " + (lastSequence - firstSequence)
+                    + " times in 9 checkpoints under continuous writes; it is " + Files.size(wal) + " bytes");
+            assertEquals(written.get(), ledger.committedRecords());
+            assertEquals(written.get(), count(file, "usage_records"));
+        }
+    }
+
+    /** Bytes 12..15 of a WAL file's header, big-endian: incremented each time the log restarts. */
+    private static int walCheckpointSequence(Path wal) throws java.io.IOException {
+        try (var channel = java.nio.channels.FileChannel.open(wal)) {
+            java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(16);
+            channel.read(header, 0);
+            return header.getInt(12);
+        }
     }
 
     @Test
