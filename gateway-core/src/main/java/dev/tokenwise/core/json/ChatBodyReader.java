@@ -20,6 +20,11 @@ import java.util.Arrays;
  * {@code ObjectMapper.readTree} makes of the same bytes (node types, last of repeated fields), and malformed
  * input fails with the same {@link com.fasterxml.jackson.core.JsonProcessingException} and location.
  *
+ * <p>The messages are found by {@link JsonScanner}, which crosses their strings eight bytes at a time, when the
+ * body is strict JSON in UTF-8; the other fields are then read by Jackson from a copy of the body without the
+ * messages (a few hundred bytes). Anything the scanner does not take, and any error, goes through the path that
+ * skips each message with Jackson's parser, so errors are always Jackson's, with their locations in the body.
+ *
  * <p>Falls back to a plain tree where spans cannot be kept: a body in an encoding other than UTF-8 (the
  * parser then reports no byte offsets) or longer than the parser's longest string (skipping does not check
  * that limit, reading does). Messages holding an encoded surrogate, which skipping lets through too, are read
@@ -28,6 +33,7 @@ import java.util.Arrays;
 public final class ChatBodyReader {
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final String MESSAGES = "messages";
+    private static final byte[] MESSAGES_KEY = MESSAGES.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     private ChatBodyReader() {
     }
@@ -38,6 +44,46 @@ public final class ChatBodyReader {
      * @param body the bytes, kept by the returned tree: the caller must not change them afterwards
      */
     public static JsonNode read(JsonFactory factory, byte[] body) throws IOException {
+        JsonScanner.Located messages = body.length > factory.streamReadConstraints().getMaxStringLength()
+                || factory.isEnabled(JsonParser.Feature.STRICT_DUPLICATE_DETECTION) ? null
+                : JsonScanner.locateArray(body, MESSAGES_KEY);
+        if (messages != null) {
+            JsonNode rest = readWithout(factory, body, messages);
+            if (rest != null) {
+                return rest;
+            }
+        }
+        return readSkipping(factory, body);
+    }
+
+    /**
+     * The tree of {@code body} read from a copy without its messages, which become a {@link RawArrayNode} over
+     * {@code body}; {@code null} when that copy does not read (the caller then reads the body itself, so that an
+     * error names its place in the body).
+     */
+    private static JsonNode readWithout(JsonFactory factory, byte[] body, JsonScanner.Located messages) {
+        int start = messages.arrayStart();
+        int end = messages.arrayEnd();
+        byte[] rest = new byte[body.length - (end - start) + 2];
+        System.arraycopy(body, 0, rest, 0, start);
+        rest[start] = '[';
+        rest[start + 1] = ']';
+        System.arraycopy(body, end, rest, start + 2, body.length - end);
+        JsonNode root;
+        try {
+            root = readSkipping(factory, rest);
+        } catch (IOException e) {
+            return null;
+        }
+        if (!(root instanceof ObjectNode object) || !(object.get(MESSAGES) instanceof RawArrayNode)) {
+            return null;
+        }
+        object.set(MESSAGES, new RawArrayNode(factory, body, start, end, messages.spans(), messages.count()));
+        return object;
+    }
+
+    /** Reads {@code body} with Jackson's parser alone, skipping each message. */
+    static JsonNode readSkipping(JsonFactory factory, byte[] body) throws IOException {
         try (JsonParser p = factory.createParser(body)) {
             JsonToken t = p.nextToken();
             if (t == null) {

@@ -182,6 +182,153 @@ class ChatBodyReaderTest {
     }
 
     @Test
+    void readsRandomBodiesAndTheirCorruptionsExactlyAsReadTreeDoes() throws Exception {
+        java.util.Random random = new java.util.Random(20261202);
+        int scanned = 0;
+        for (int n = 0; n < 2_000; n++) {
+            String body = randomBody(random);
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            assertSameAsReadTree(bytes, body);
+            if (JsonScanner.locateArray(bytes, "messages".getBytes(StandardCharsets.US_ASCII)) != null) {
+                scanned++;
+            }
+            for (int m = 0; m < 4; m++) {
+                byte[] corrupt = corrupt(bytes, random);
+                assertSameAsReadTree(corrupt, new String(corrupt, StandardCharsets.ISO_8859_1));
+            }
+        }
+        assertTrue(scanned > 1_500, "the scanner took only " + scanned + " of 2000 well-formed bodies");
+    }
+
+    /** The same tree with the same node types, or the same complaint at the same place. */
+    private static void assertSameAsReadTree(byte[] body, String where) throws Exception {
+        JsonNode expected;
+        try {
+            expected = JSON.readTree(body);
+        } catch (JsonProcessingException e) {
+            JsonProcessingException actual = assertThrows(JsonProcessingException.class,
+                    () -> ChatBodyReader.read(JSON.getFactory(), body), where);
+            assertEquals(complaint(e), complaint(actual), where);
+            assertEquals(e.getLocation().getLineNr(), actual.getLocation().getLineNr(), where);
+            assertEquals(e.getLocation().getColumnNr(), actual.getLocation().getColumnNr(), where);
+            return;
+        }
+        JsonNode actual = ChatBodyReader.read(JSON.getFactory(), body);
+        assertEquals(expected, actual, where);
+        assertEquals(expected.toString(), actual.toString(), where);
+        assertSameTypes(expected, actual, where);
+        if (actual.get("messages") instanceof RawArrayNode raw && !raw.isParsed()) {
+            for (int i = 0; i < raw.rawSize(); i++) {
+                assertEquals(expected.get("messages").get(i), raw.parseElement(i), where);
+            }
+        }
+    }
+
+    private static byte[] corrupt(byte[] body, java.util.Random random) {
+        byte[] nasty = {'"', '\\', ',', ':', '{', '}', '[', ']', '0', '-', '.', 'e', 'n', ' ', '\n', 0, 1, 0x1F, 0x7F,
+                (byte) 0x80, (byte) 0xC0, (byte) 0xC3, (byte) 0xE0, (byte) 0xED, (byte) 0xA0, (byte) 0xF4, (byte) 0xF5,
+                (byte) 0xFF};
+        int at = random.nextInt(body.length + 1);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        out.write(body, 0, at);
+        switch (random.nextInt(3)) {
+            case 0 -> out.write(nasty[random.nextInt(nasty.length)]); // insert
+            case 1 -> { // replace
+                out.write(nasty[random.nextInt(nasty.length)]);
+                at = Math.min(body.length, at + 1);
+            }
+            default -> at = Math.min(body.length, at + 1 + random.nextInt(3)); // delete
+        }
+        out.write(body, at, body.length - at);
+        return out.toByteArray();
+    }
+
+    private static String randomBody(java.util.Random random) {
+        StringBuilder b = new StringBuilder();
+        b.append(space(random)).append('{').append(space(random));
+        List<String> fields = new ArrayList<>(List.of("\"model\":" + space(random) + "\"gpt-4o-mini\"", messages(random)));
+        for (int i = random.nextInt(4); i > 0; i--) {
+            fields.add(key(random) + space(random) + ":" + space(random) + value(random, 0));
+        }
+        java.util.Collections.shuffle(fields, random);
+        for (int i = 0; i < fields.size(); i++) {
+            String field = fields.get(i);
+            b.append(i == 0 ? "" : "," + space(random)).append(field).append(space(random));
+        }
+        return b.append('}').append(space(random)).toString();
+    }
+
+    private static String messages(java.util.Random random) {
+        StringBuilder b = new StringBuilder("\"messages\"").append(space(random)).append(':').append(space(random)).append('[');
+        int n = random.nextInt(6);
+        for (int i = 0; i < n; i++) {
+            b.append(i == 0 ? space(random) : "," + space(random));
+            if (random.nextInt(8) == 0) {
+                b.append(value(random, 1));
+            } else {
+                b.append("{\"role\":").append(space(random)).append(random.nextBoolean() ? "\"user\"" : "\"assistant\"")
+                        .append(",").append(space(random)).append("\"content\":").append(space(random))
+                        .append(random.nextInt(4) == 0 ? value(random, 2) : quoted(random)).append('}');
+            }
+            b.append(space(random));
+        }
+        return b.append(']').toString();
+    }
+
+    private static String value(java.util.Random random, int depth) {
+        int kind = random.nextInt(depth > 3 ? 6 : 8);
+        return switch (kind) {
+            case 0, 1 -> quoted(random);
+            case 2 -> number(random);
+            case 3 -> "true";
+            case 4 -> "false";
+            case 5 -> "null";
+            case 6 -> {
+                StringBuilder b = new StringBuilder("[").append(space(random));
+                for (int i = random.nextInt(4); i > 0; i--) {
+                    b.append(value(random, depth + 1)).append(space(random)).append(i > 1 ? "," + space(random) : "");
+                }
+                yield b.append(']').toString();
+            }
+            default -> {
+                StringBuilder b = new StringBuilder("{").append(space(random));
+                for (int i = random.nextInt(4); i > 0; i--) {
+                    b.append(key(random)).append(space(random)).append(':').append(space(random))
+                            .append(value(random, depth + 1)).append(space(random)).append(i > 1 ? "," + space(random) : "");
+                }
+                yield b.append('}').toString();
+            }
+        };
+    }
+
+    /** Mostly the plain keys of chat bodies; now and then any string, which the scanner leaves to Jackson. */
+    private static String key(java.util.Random random) {
+        String[] keys = {"\"type\"", "\"text\"", "\"name\"", "\"id\"", "\"arguments\"", "\"detail\"", "\"\"", "\"a b\""};
+        return random.nextInt(50) == 0 ? quoted(random) : keys[random.nextInt(keys.length)];
+    }
+
+    private static String number(java.util.Random random) {
+        String[] numbers = {"0", "-0", "7", "-12", "3.25", "-0.5", "1e5", "2E-3", "6.02e+23", "12345678901234567890123",
+                "1e400", "9007199254740993", "0.000001"};
+        return numbers[random.nextInt(numbers.length)];
+    }
+
+    private static String quoted(java.util.Random random) {
+        String[] pieces = {"a", "Hello", " world", "\\n", "\\\"", "\\\\", "\\/", "\\t", "\\u00e9", "\\uD83C\\uDF89", "é",
+                "日本語", "🎉", "ß", "\u007f", "x".repeat(20), ", ", "{[:]}"};
+        StringBuilder b = new StringBuilder("\"");
+        for (int i = random.nextInt(12); i > 0; i--) {
+            b.append(pieces[random.nextInt(pieces.length)]);
+        }
+        return b.append('"').toString();
+    }
+
+    private static String space(java.util.Random random) {
+        String[] spaces = {"", "", "", " ", "\n  ", "\t", "\r\n"};
+        return spaces[random.nextInt(spaces.length)];
+    }
+
+    @Test
     void readsAnEmptyBodyAsTheMissingNodeReadTreeReturns() throws Exception {
         assertEquals(JSON.readTree("  "), read("  "));
     }
