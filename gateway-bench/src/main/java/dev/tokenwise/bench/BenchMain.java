@@ -33,7 +33,9 @@ public final class BenchMain {
             compare   measure the mock upstream directly, through nginx and through the gateway
                 --duration 10s         measurement window per target
                 --warmup 3s            discarded run-in before each window
-                --gateway-warmup 15s   the gateway's run-in (at least --warmup): a fresh JVM compiles its hot path under load
+                --gateway-warmup 15s   the gateway's shortest run-in (at least --warmup): a fresh JVM compiles its hot path under load;
+                                       in a closed loop it then goes on in 5 s steps until a step gains under 3% req/s
+                --gateway-warmup-max 180s   the longest run-in of the gateway
                 --connections 32       keep-alive connections, one request outstanding on each
                 --body short           short | realistic (~15 KB, 10 messages, last one varies) | stream (SSE)
                 --rate 0               total req/s for an open loop (latency from intended send time); 0 = closed loop
@@ -115,6 +117,7 @@ public final class BenchMain {
                 args.integer("connections", 32),
                 args.duration("warmup", Duration.ofSeconds(3)),
                 args.duration("gateway-warmup", Duration.ofSeconds(15)),
+                args.duration("gateway-warmup-max", Duration.ofSeconds(180)),
                 args.duration("duration", Duration.ofSeconds(10)),
                 args.decimal("rate", 0),
                 args.duration("timeout", Duration.ofSeconds(10)),

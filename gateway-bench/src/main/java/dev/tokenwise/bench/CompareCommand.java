@@ -31,8 +31,8 @@ import java.util.stream.Stream;
  */
 final class CompareCommand {
     /** What {@code compare} was asked to do. */
-    record Settings(ChatBodies body, int connections, Duration warmup, Duration gatewayWarmup, Duration duration,
-                    double ratePerSecond,
+    record Settings(ChatBodies body, int connections, Duration warmup, Duration gatewayWarmup,
+                    Duration gatewayWarmupMax, Duration duration, double ratePerSecond,
                     Duration timeout, int clientThreads, Duration prime, MockUpstream.Options mock, Path gatewayJar,
                     List<String> targets, Optional<Path> json, boolean keepTemp) {
     }
@@ -159,14 +159,54 @@ final class CompareCommand {
                 // A fresh JVM compiles its hot path under load: give it longer than the others before measuring.
                 Duration warmup = settings.warmup().compareTo(settings.gatewayWarmup()) > 0 ? settings.warmup()
                         : settings.gatewayWarmup();
-                return Optional.of(measure("gateway", port,
-                        List.of(Map.entry("authorization", "Bearer " + GatewayProcess.API_KEY)), warmup));
+                List<Map.Entry<String, String>> auth = List.of(Map.entry("authorization", "Bearer " + GatewayProcess.API_KEY));
+                if (settings.ratePerSecond() <= 0) {
+                    warmUntilSteady("gateway", port, auth, warmup);
+                    warmup = settings.warmup();
+                }
+                return Optional.of(measure("gateway", port, auth, warmup));
             } finally {
                 process.close();
             }
         } catch (IOException e) {
             out.println("gateway: failed, skipped: " + e.getMessage());
             return Optional.empty();
+        }
+    }
+
+    /** How much a warm-up step's throughput may exceed the step before it and still count as steady. */
+    private static final double STEADY_GAIN = 0.03;
+    private static final Duration WARMUP_STEP = Duration.ofSeconds(5);
+
+    /**
+     * Closed-loop load, unreported: {@code minimum} first, then {@link #WARMUP_STEP} steps until a step's throughput
+     * is no more than {@link #STEADY_GAIN} above the one before, or {@code --gateway-warmup-max} is spent. How long a
+     * JIT takes to compile the hot path depends on the box: on a slow or busy one a fixed run-in measures the compiler.
+     */
+    private void warmUntilSteady(String label, int port, List<Map.Entry<String, String>> extraHeaders, Duration minimum)
+            throws IOException, InterruptedException {
+        URI url = URI.create("http://127.0.0.1:" + port + PATH);
+        List<Map.Entry<String, String>> headers = new ArrayList<>();
+        headers.add(Map.entry("content-type", "application/json"));
+        headers.addAll(extraHeaders);
+        smokeTest(label, url, headers);
+        Duration spent = Duration.ZERO;
+        double previous = 0;
+        StringBuilder steps = new StringBuilder();
+        while (true) {
+            Duration step = spent.isZero() ? minimum : WARMUP_STEP;
+            LoadGenerator.Options options = new LoadGenerator.Options(url, "POST", headers, body, settings.connections(),
+                    Duration.ZERO, step, 0, settings.timeout(), settings.clientThreads());
+            double rate = new LoadGenerator(options).run(label + " warm-up").requestsPerSecond();
+            spent = spent.plus(step);
+            steps.append(String.format(Locale.ROOT, " %.0f", rate));
+            boolean steady = previous > 0 && rate <= previous * (1 + STEADY_GAIN);
+            if (steady || spent.compareTo(settings.gatewayWarmupMax()) >= 0) {
+                out.printf(Locale.ROOT, "%s: warmed up for %s (req/s per step:%s)%s%n", label, Args.human(spent), steps,
+                        steady ? "" : ", still rising at --gateway-warmup-max");
+                return;
+            }
+            previous = rate;
         }
     }
 
