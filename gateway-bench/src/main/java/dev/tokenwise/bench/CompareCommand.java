@@ -174,6 +174,18 @@ final class CompareCommand {
         }
     }
 
+    private static URI url(int port) {
+        return URI.create("http://127.0.0.1:" + port + PATH);
+    }
+
+    /** A JSON body's content type, then the target's own headers. */
+    private static List<Map.Entry<String, String>> headers(List<Map.Entry<String, String>> extraHeaders) {
+        List<Map.Entry<String, String>> headers = new ArrayList<>();
+        headers.add(Map.entry("content-type", "application/json"));
+        headers.addAll(extraHeaders);
+        return headers;
+    }
+
     /** How much a warm-up step's throughput may exceed the step before it and still count as steady. */
     private static final double STEADY_GAIN = 0.03;
     private static final Duration WARMUP_STEP = Duration.ofSeconds(5);
@@ -185,10 +197,8 @@ final class CompareCommand {
      */
     private void warmUntilSteady(String label, int port, List<Map.Entry<String, String>> extraHeaders, Duration minimum)
             throws IOException, InterruptedException {
-        URI url = URI.create("http://127.0.0.1:" + port + PATH);
-        List<Map.Entry<String, String>> headers = new ArrayList<>();
-        headers.add(Map.entry("content-type", "application/json"));
-        headers.addAll(extraHeaders);
+        URI url = url(port);
+        List<Map.Entry<String, String>> headers = headers(extraHeaders);
         smokeTest(label, url, headers);
         Duration spent = Duration.ZERO;
         double previous = 0;
@@ -212,10 +222,8 @@ final class CompareCommand {
 
     private LoadResult measure(String label, int port, List<Map.Entry<String, String>> extraHeaders, Duration warmup)
             throws IOException, InterruptedException {
-        URI url = URI.create("http://127.0.0.1:" + port + PATH);
-        List<Map.Entry<String, String>> headers = new ArrayList<>();
-        headers.add(Map.entry("content-type", "application/json"));
-        headers.addAll(extraHeaders);
+        URI url = url(port);
+        List<Map.Entry<String, String>> headers = headers(extraHeaders);
         smokeTest(label, url, headers);
         out.printf(Locale.ROOT, "%s: measuring %s ...%n", label, url);
         LoadGenerator.Options options = new LoadGenerator.Options(url, "POST", headers, body, settings.connections(),
