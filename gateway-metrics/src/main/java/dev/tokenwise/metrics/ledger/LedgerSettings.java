@@ -9,11 +9,25 @@ package dev.tokenwise.metrics.ledger;
  * @param initialBackoffMillis the first pause after a failed write
  * @param maxBackoffMillis the longest pause between retries (the pause doubles up to it)
  * @param closeTimeoutMillis how long {@link SqliteLedger#close} keeps retrying a failing write
+ * @param groupCommitMillis the shortest time between the starts of two transactions, or 0 for the sync mode's
+ *                          ({@link LedgerWriter#GROUP_NANOS} in normal mode, {@link LedgerWriter#STRICT_GROUP_NANOS} in strict)
  */
 record LedgerSettings(int queueCapacity, int batchSize, int busyTimeoutMillis, long initialBackoffMillis,
-                      long maxBackoffMillis, long closeTimeoutMillis) {
+                      long maxBackoffMillis, long closeTimeoutMillis, long groupCommitMillis) {
 
     static final LedgerSettings DEFAULTS = new LedgerSettings(100_000, 500, 5_000, 50, 5_000, 30_000);
+
+    /** Settings with the sync mode's group commit interval. */
+    LedgerSettings(int queueCapacity, int batchSize, int busyTimeoutMillis, long initialBackoffMillis,
+                   long maxBackoffMillis, long closeTimeoutMillis) {
+        this(queueCapacity, batchSize, busyTimeoutMillis, initialBackoffMillis, maxBackoffMillis, closeTimeoutMillis, 0);
+    }
+
+    /** These settings with another group commit interval. */
+    LedgerSettings withGroupCommitMillis(long millis) {
+        return new LedgerSettings(queueCapacity, batchSize, busyTimeoutMillis, initialBackoffMillis, maxBackoffMillis,
+                closeTimeoutMillis, millis);
+    }
 
     LedgerSettings {
         check(queueCapacity, "queueCapacity");
@@ -22,6 +36,9 @@ record LedgerSettings(int queueCapacity, int batchSize, int busyTimeoutMillis, l
         check(initialBackoffMillis, "initialBackoffMillis");
         check(maxBackoffMillis, "maxBackoffMillis");
         check(closeTimeoutMillis, "closeTimeoutMillis");
+        if (groupCommitMillis < 0) {
+            throw new IllegalArgumentException("groupCommitMillis: " + groupCommitMillis + " (expected: >= 0)");
+        }
         if (maxBackoffMillis < initialBackoffMillis) {
             throw new IllegalArgumentException("maxBackoffMillis: " + maxBackoffMillis
                     + " (expected: >= initialBackoffMillis " + initialBackoffMillis + ")");

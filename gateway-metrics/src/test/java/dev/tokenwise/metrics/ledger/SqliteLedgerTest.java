@@ -70,6 +70,27 @@ class SqliteLedgerTest {
     }
 
     @Test
+    void writesABacklogWithoutWaitingForTheGroupCommitInterval() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        int records = 20_000;
+        long intervalMillis = 500;
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL,
+                LedgerSettings.DEFAULTS.withGroupCommitMillis(intervalMillis))) {
+            ledger.accept(record("req_first", "a", "k", "m", 1, 1));
+            assertTrue(ledger.flush(WAIT));
+            long start = System.nanoTime();
+            for (int i = 0; i < records; i++) {
+                ledger.accept(record("req_" + i, "a", "k", "m", 1_000 + i, 1));
+            }
+            assertTrue(ledger.flush(WAIT));
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            // Waiting the interval before each batch of 500 would take 40 intervals (20 s); writing takes well under 1 s.
+            assertTrue(millis < 8 * intervalMillis, records + " queued records took " + millis + " ms to commit");
+        }
+        assertEquals(records + 1, count(file, "usage_records"));
+    }
+
+    @Test
     void theWriteAheadLogStartsOverWhileRecordsKeepComing() throws Exception {
         Path file = dir.resolve("ledger.db");
         Path wal = dir.resolve("ledger.db-wal");
