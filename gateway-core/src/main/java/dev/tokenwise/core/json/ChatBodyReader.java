@@ -8,9 +8,6 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -31,7 +28,6 @@ import java.util.Arrays;
  * as a tree, so they are refused as {@code readTree} refuses them.
  */
 public final class ChatBodyReader {
-    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final String MESSAGES = "messages";
     private static final byte[] MESSAGES_KEY = MESSAGES.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
@@ -125,7 +121,7 @@ public final class ChatBodyReader {
     static boolean hasEncodedSurrogate(byte[] b, int from, int to) {
         int i = from;
         for (; i + 8 <= to; i += 8) {
-            long v = (long) LONGS.get(b, i) ^ 0xEDEDEDEDEDEDEDEDL; // a zero byte where b was ED
+            long v = (long) JsonScanner.LONGS.get(b, i) ^ 0xEDEDEDEDEDEDEDEDL; // a zero byte where b was ED
             if (((v - 0x0101010101010101L) & ~v & 0x8080808080808080L) != 0 && hasEncodedSurrogateAt(b, i, i + 8, to)) {
                 return true;
             }

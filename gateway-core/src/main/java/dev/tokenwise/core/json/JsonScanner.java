@@ -29,7 +29,8 @@ final class JsonScanner {
     static final int MAX_NUMBER_LENGTH = 100;
     static final int MAX_KEY_LENGTH = 256;
 
-    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    /** Little-endian {@code long} reads from a {@code byte[]}, for the eight-byte scans of this package. */
+    static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final long ONES = 0x0101010101010101L;
     private static final long HIGHS = 0x8080808080808080L;
     private static final long QUOTES = 0x2222222222222222L;
@@ -63,54 +64,40 @@ final class JsonScanner {
         }
         Located found = null;
         while (true) {
-            if (i >= end || b[i] != '"') {
-                return null;
-            }
-            int keyEnd = key(b, i, end);
-            if (keyEnd == FAIL) {
-                return null;
-            }
-            boolean wanted = isKey(b, i + 1, keyEnd - 1, key);
-            i = whitespace(b, keyEnd, end);
-            if (i >= end || b[i] != ':') {
-                return null;
-            }
-            i = whitespace(b, i + 1, end);
-            if (i >= end) {
+            int valueStart = afterKey(b, i, end);
+            if (valueStart == FAIL) {
                 return null;
             }
             int valueEnd;
-            if (wanted) {
-                if (found != null || b[i] != '[') {
+            if (isKey(b, i + 1, end, key)) {
+                if (found != null || b[valueStart] != '[') {
                     return null;
                 }
-                found = elements(b, i, end);
+                found = elements(b, valueStart, end);
                 if (found == null) {
                     return null;
                 }
                 valueEnd = found.arrayEnd;
             } else {
-                valueEnd = value(b, i, end, 1);
+                valueEnd = value(b, valueStart, end, 1);
                 if (valueEnd == FAIL) {
                     return null;
                 }
             }
-            i = whitespace(b, valueEnd, end);
-            if (i >= end) {
+            int separator = separator(b, valueEnd, end, '}');
+            if (separator == FAIL) {
                 return null;
             }
-            if (b[i] == '}') {
+            if (b[separator] == '}') {
                 return found;
             }
-            if (b[i] != ',') {
-                return null;
-            }
-            i = whitespace(b, i + 1, end);
+            i = whitespace(b, separator + 1, end);
         }
     }
 
-    private static boolean isKey(byte[] b, int from, int to, byte[] key) {
-        if (to - from != key.length) {
+    /** Whether the key whose characters start at {@code from} is {@code key} (keys here hold no escapes). */
+    private static boolean isKey(byte[] b, int from, int end, byte[] key) {
+        if (from + key.length >= end || b[from + key.length] != '"') {
             return false;
         }
         for (int k = 0; k < key.length; k++) {
@@ -119,6 +106,32 @@ final class JsonScanner {
             }
         }
         return true;
+    }
+
+    /** Past {@code "key" :} and whitespace from {@code b[i]}: where the member's value starts, or {@link #FAIL}. */
+    private static int afterKey(byte[] b, int i, int end) {
+        if (i >= end || b[i] != '"') {
+            return FAIL;
+        }
+        int keyEnd = key(b, i, end);
+        if (keyEnd == FAIL) {
+            return FAIL;
+        }
+        int colon = whitespace(b, keyEnd, end);
+        if (colon >= end || b[colon] != ':') {
+            return FAIL;
+        }
+        int valueStart = whitespace(b, colon + 1, end);
+        return valueStart < end ? valueStart : FAIL;
+    }
+
+    /**
+     * After a member or element that ends at {@code i}: the index of the comma or of {@code close} that follows,
+     * or {@link #FAIL}.
+     */
+    private static int separator(byte[] b, int i, int end, char close) {
+        i = whitespace(b, i, end);
+        return i < end && (b[i] == ',' || b[i] == close) ? i : FAIL;
     }
 
     /** The array at {@code b[start] == '['} with the spans of its elements; {@code null} on {@link #FAIL}. */
@@ -140,23 +153,20 @@ final class JsonScanner {
             spans[2 * count] = i;
             spans[2 * count + 1] = elementEnd;
             count++;
-            i = whitespace(b, elementEnd, end);
-            if (i >= end) {
+            int separator = separator(b, elementEnd, end, ']');
+            if (separator == FAIL) {
                 return null;
             }
-            if (b[i] == ']') {
-                return new Located(start, i + 1, spans, count);
+            if (b[separator] == ']') {
+                return new Located(start, separator + 1, spans, count);
             }
-            if (b[i] != ',') {
-                return null;
-            }
-            i = whitespace(b, i + 1, end);
+            i = whitespace(b, separator + 1, end);
         }
         return null;
     }
 
     /** The end (exclusive) of the value that starts at {@code b[i]}, or {@link #FAIL}. */
-    static int value(byte[] b, int i, int end, int depth) {
+    private static int value(byte[] b, int i, int end, int depth) {
         if (i >= end) {
             return FAIL;
         }
@@ -180,32 +190,18 @@ final class JsonScanner {
         if (i < end && b[i] == '}') {
             return i + 1;
         }
-        while (i < end && b[i] == '"') {
-            int keyEnd = key(b, i, end);
-            if (keyEnd == FAIL) {
+        while (true) {
+            int valueStart = afterKey(b, i, end);
+            int valueEnd = valueStart == FAIL ? FAIL : value(b, valueStart, end, depth + 1);
+            int separator = valueEnd == FAIL ? FAIL : separator(b, valueEnd, end, '}');
+            if (separator == FAIL) {
                 return FAIL;
             }
-            i = whitespace(b, keyEnd, end);
-            if (i >= end || b[i] != ':') {
-                return FAIL;
+            if (b[separator] == '}') {
+                return separator + 1;
             }
-            i = value(b, whitespace(b, i + 1, end), end, depth + 1);
-            if (i == FAIL) {
-                return FAIL;
-            }
-            i = whitespace(b, i, end);
-            if (i >= end) {
-                return FAIL;
-            }
-            if (b[i] == '}') {
-                return i + 1;
-            }
-            if (b[i] != ',') {
-                return FAIL;
-            }
-            i = whitespace(b, i + 1, end);
+            i = whitespace(b, separator + 1, end);
         }
-        return FAIL;
     }
 
     private static int array(byte[] b, int start, int end, int depth) {
@@ -217,21 +213,15 @@ final class JsonScanner {
             return i + 1;
         }
         while (true) {
-            i = value(b, i, end, depth + 1);
-            if (i == FAIL) {
+            int valueEnd = value(b, i, end, depth + 1);
+            int separator = valueEnd == FAIL ? FAIL : separator(b, valueEnd, end, ']');
+            if (separator == FAIL) {
                 return FAIL;
             }
-            i = whitespace(b, i, end);
-            if (i >= end) {
-                return FAIL;
+            if (b[separator] == ']') {
+                return separator + 1;
             }
-            if (b[i] == ']') {
-                return i + 1;
-            }
-            if (b[i] != ',') {
-                return FAIL;
-            }
-            i = whitespace(b, i + 1, end);
+            i = whitespace(b, separator + 1, end);
         }
     }
 
@@ -255,7 +245,7 @@ final class JsonScanner {
     }
 
     /** The end of the string whose opening quote is {@code b[start]}, just past its closing quote. */
-    static int string(byte[] b, int start, int end) {
+    private static int string(byte[] b, int start, int end) {
         int i = start + 1;
         while (true) {
             while (i + Long.BYTES <= end) {
@@ -418,7 +408,7 @@ final class JsonScanner {
         return c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\r' || c == '\t' ? i : FAIL;
     }
 
-    static int whitespace(byte[] b, int i, int end) {
+    private static int whitespace(byte[] b, int i, int end) {
         while (i < end) {
             byte c = b[i];
             if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
