@@ -58,6 +58,8 @@ final class ProxyCall {
     private static final long STRICT_WAIT_SECONDS = 30;
     /** A Retry-After longer than this is not waited for: the call falls back or fails instead. */
     private static final long MAX_RETRY_AFTER_MILLIS = 10_000;
+    /** How long after a first sight of an upstream silence it is checked again, with a pass of I/O between. */
+    private static final long SILENCE_CONFIRM_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     private final ProxyContext proxy;
     private final ClientFrontendHandler frontend;
@@ -108,6 +110,8 @@ final class ProxyCall {
     private boolean captureOverflowed;
     private boolean upstreamKeepAlive;
     private boolean pausedForClient;
+    /** The activity mark of a silence seen once and waiting to be confirmed after a pass of I/O; 0 if none. */
+    private long silenceSeenSince;
     /** The last piece of a response held back until its record is durable (strict sync). */
     private ByteBuf heldTail;
     private boolean done;
@@ -298,11 +302,20 @@ final class ProxyCall {
         long silenceLimit = firstByteNanos == 0 && !headSent && status == 0 ? limits.firstByteNanos : limits.readNanos;
         boolean totalExceeded = limits.totalNanos > 0 && now - upstreamStartNanos >= limits.totalNanos;
         if (!totalExceeded && (pausedForClient || silentNanos < silenceLimit)) {
+            silenceSeenSince = 0;
             long next = pausedForClient ? silenceLimit : silenceLimit - silentNanos;
             if (limits.totalNanos > 0) {
                 next = Math.min(next, limits.totalNanos - (now - upstreamStartNanos));
             }
             scheduleReadTimeout(Math.max(1, next));
+            return;
+        }
+        if (!totalExceeded && silenceSeenSince != lastUpstreamActivityNanos) {
+            // This check runs among the loop's tasks, after its I/O. If the loop itself was held up (a GC
+            // pause, a starved CPU), what the provider sent meanwhile is still unread in the socket. So a
+            // silence counts only once it has outlasted one more pass of I/O.
+            silenceSeenSince = lastUpstreamActivityNanos;
+            scheduleReadTimeout(SILENCE_CONFIRM_NANOS);
             return;
         }
         String why = totalExceeded ? "took longer than its total limit of " + TimeUnit.NANOSECONDS.toMillis(limits.totalNanos) + " ms"

@@ -128,6 +128,17 @@ class TranslatingRelayTest {
 
     /** Speaks a made-up native API: {@code native_stream} instead of {@code stream}, its own body and events. */
     static final class TranslatingAdapter implements ProviderAdapter {
+        private final Runnable beforeEachEvent;
+
+        TranslatingAdapter() {
+            this(() -> { });
+        }
+
+        /** @param beforeEachEvent runs on the event loop as each event arrives, before it is read */
+        TranslatingAdapter(Runnable beforeEachEvent) {
+            this.beforeEachEvent = beforeEachEvent;
+        }
+
         @Override
         public boolean supports(Endpoint endpoint) {
             return endpoint == Endpoint.CHAT_COMPLETIONS;
@@ -157,6 +168,7 @@ class TranslatingRelayTest {
 
                 @Override
                 public boolean onEvent(ByteBuf event) {
+                    beforeEachEvent.run();
                     String data = event.toString(StandardCharsets.UTF_8).trim().substring("data: ".length());
                     if (data.startsWith("usage ")) {
                         String[] n = data.split(" ");
