@@ -6,15 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpServer;
-import dev.tokenwise.core.accounting.AccountingCore;
-import dev.tokenwise.core.auth.KeyRegistry;
-import dev.tokenwise.core.budget.BudgetBook;
-import dev.tokenwise.core.config.GatewayConfig;
-import dev.tokenwise.core.config.ModelConfig;
-import dev.tokenwise.core.config.ProviderConfig;
-import dev.tokenwise.core.config.ServerConfig;
 import dev.tokenwise.core.model.Endpoint;
-import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.TokenCount;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
@@ -26,17 +18,12 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.HttpHeaders;
 import java.net.InetSocketAddress;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.ZoneId;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -46,10 +33,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(LeakDetectingExtension.class)
 class TranslatingRelayTest {
     private HttpServer upstream;
-    private GatewayServer gateway;
-    private AccountingCore accounting;
-    private BudgetBook budgets;
-    private final List<UsageRecord> records = new CopyOnWriteArrayList<>();
+    private RelayFixture relay;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     @BeforeEach
@@ -66,31 +50,17 @@ class TranslatingRelayTest {
             exchange.close();
         });
         upstream.start();
-        ProviderConfig provider = new ProviderConfig("native", "test",
-                URI.create("http://127.0.0.1:" + upstream.getAddress().getPort()), null, null,
-                Duration.ofSeconds(2), Duration.ofSeconds(5), 8, Map.of());
-        ModelConfig model = new ModelConfig("m", "native", "m-native", ModelPrice.of(1_000_000_000L, 2_000_000_000L));
-        ServerConfig defaults = ServerConfig.defaults();
-        GatewayConfig config = new GatewayConfig(new ServerConfig("127.0.0.1", 0, 65_536, 8192, 1, 1,
-                defaults.requestReadTimeout()), null, "unused", Map.of("native", provider), Map.of("m", model), List.of());
-        KeyRegistry keys = new KeyRegistry();
-        keys.register("tw-key", "k", "team", List.of());
-        accounting = new AccountingCore(List.of(records::add), 64, 100);
-        budgets = new BudgetBook(ZoneId.of("UTC"), 80, System::currentTimeMillis, 0);
-        gateway = GatewayServer.start(config, Map.of("native", new TranslatingAdapter()), new WordCounter(), accounting,
-                budgets, keys, List.of(), null, null);
+        relay = new RelayFixture(upstream.getAddress().getPort(), Duration.ofSeconds(5), new TranslatingAdapter());
     }
 
     @AfterEach
     void stop() {
-        gateway.close();
-        accounting.close();
-        budgets.close();
+        relay.close();
         upstream.stop(0);
     }
 
     private HttpResponse<String> call(boolean stream) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.port() + "/v1/chat/completions"))
+        return http.send(HttpRequest.newBuilder(relay.chatUri())
                 .header("Authorization", "Bearer tw-key")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"m\",\"stream\":" + stream
                         + ",\"messages\":[{\"role\":\"user\",\"content\":\"hi there\"}]}")).build(),
@@ -103,7 +73,7 @@ class TranslatingRelayTest {
         assertEquals(200, response.statusCode());
         assertEquals("{\"choices\":[{\"message\":{\"content\":\"hello world\"}}]}", response.body());
         assertTrue(response.headers().firstValue("content-type").orElse("").startsWith("application/json"));
-        UsageRecord record = awaitRecord();
+        UsageRecord record = relay.awaitRecord();
         assertEquals(TokenUsage.of(7, 2), record.usage());
         assertEquals(7 * 1000 + 2 * 2000, record.costNanos());
     }
@@ -113,17 +83,9 @@ class TranslatingRelayTest {
         HttpResponse<String> response = call(true);
         assertEquals(200, response.statusCode());
         assertEquals("data: {\"delta\":\"hello\"}\n\ndata: {\"delta\":\"world\"}\n\ndata: [DONE]\n\n", response.body());
-        UsageRecord record = awaitRecord();
+        UsageRecord record = relay.awaitRecord();
         assertEquals(TokenUsage.of(7, 2), record.usage());
         assertEquals(2, record.localOutputTokens(), "the observer's text was counted");
-    }
-
-    private UsageRecord awaitRecord() throws InterruptedException {
-        for (int i = 0; i < 500 && records.isEmpty(); i++) {
-            Thread.sleep(10);
-        }
-        assertEquals(1, records.size());
-        return records.get(0);
     }
 
     /** Speaks a made-up native API: {@code native_stream} instead of {@code stream}, its own body and events. */

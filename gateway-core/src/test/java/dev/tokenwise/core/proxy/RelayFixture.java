@@ -1,0 +1,66 @@
+package dev.tokenwise.core.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.tokenwise.core.accounting.AccountingCore;
+import dev.tokenwise.core.auth.KeyRegistry;
+import dev.tokenwise.core.budget.BudgetBook;
+import dev.tokenwise.core.config.GatewayConfig;
+import dev.tokenwise.core.config.ModelConfig;
+import dev.tokenwise.core.config.ProviderConfig;
+import dev.tokenwise.core.config.ServerConfig;
+import dev.tokenwise.core.model.ModelPrice;
+import dev.tokenwise.core.model.UsageRecord;
+import dev.tokenwise.core.spi.ProviderAdapter;
+import java.net.URI;
+import java.time.Duration;
+import java.time.ZoneId;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A gateway in front of one provider, {@code native}, serving model {@code m} ($1 / $2 a token in and out) to key
+ * {@code tw-key}, with the records it books.
+ */
+final class RelayFixture implements AutoCloseable {
+    final GatewayServer gateway;
+    final List<UsageRecord> records = new CopyOnWriteArrayList<>();
+    private final AccountingCore accounting;
+    private final BudgetBook budgets;
+
+    RelayFixture(int upstreamPort, Duration readTimeout, ProviderAdapter adapter) throws InterruptedException {
+        ProviderConfig provider = new ProviderConfig("native", "test", URI.create("http://127.0.0.1:" + upstreamPort),
+                null, null, Duration.ofSeconds(2), readTimeout, 8, Map.of());
+        ModelConfig model = new ModelConfig("m", "native", "m-native", ModelPrice.of(1_000_000_000L, 2_000_000_000L));
+        ServerConfig defaults = ServerConfig.defaults();
+        GatewayConfig config = new GatewayConfig(new ServerConfig("127.0.0.1", 0, 65_536, 8192, 1, 1,
+                defaults.requestReadTimeout()), null, "unused", Map.of("native", provider), Map.of("m", model), List.of());
+        KeyRegistry keys = new KeyRegistry();
+        keys.register("tw-key", "k", "team", List.of());
+        accounting = new AccountingCore(List.of(records::add), 64, 100);
+        budgets = new BudgetBook(ZoneId.of("UTC"), 80, System::currentTimeMillis, 0);
+        gateway = GatewayServer.start(config, Map.of("native", adapter), new TranslatingRelayTest.WordCounter(),
+                accounting, budgets, keys, List.of(), null, null);
+    }
+
+    URI chatUri() {
+        return URI.create("http://127.0.0.1:" + gateway.port() + "/v1/chat/completions");
+    }
+
+    /** The one record the call booked, waiting up to 5 s for it. */
+    UsageRecord awaitRecord() throws InterruptedException {
+        for (int i = 0; i < 500 && records.isEmpty(); i++) {
+            Thread.sleep(10);
+        }
+        assertEquals(1, records.size());
+        return records.get(0);
+    }
+
+    @Override
+    public void close() {
+        gateway.close();
+        accounting.close();
+        budgets.close();
+    }
+}
