@@ -110,7 +110,7 @@ final class ProxyCall {
     private boolean captureOverflowed;
     private boolean upstreamKeepAlive;
     private boolean pausedForClient;
-    /** The activity mark of a silence seen once and waiting to be confirmed after a pass of I/O; 0 if none. */
+    /** The {@code lastUpstreamActivityNanos} at which the limit was last seen passed; new activity outdates it. */
     private long silenceSeenSince;
     /** The last piece of a response held back until its record is durable (strict sync). */
     private ByteBuf heldTail;
@@ -302,7 +302,6 @@ final class ProxyCall {
         long silenceLimit = firstByteNanos == 0 && !headSent && status == 0 ? limits.firstByteNanos : limits.readNanos;
         boolean totalExceeded = limits.totalNanos > 0 && now - upstreamStartNanos >= limits.totalNanos;
         if (!totalExceeded && (pausedForClient || silentNanos < silenceLimit)) {
-            silenceSeenSince = 0;
             long next = pausedForClient ? silenceLimit : silenceLimit - silentNanos;
             if (limits.totalNanos > 0) {
                 next = Math.min(next, limits.totalNanos - (now - upstreamStartNanos));
