@@ -13,6 +13,7 @@ import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import java.net.URI;
+import java.net.http.HttpRequest;
 import java.time.Duration;
 import java.time.ZoneId;
 import java.util.List;
@@ -44,8 +45,13 @@ final class RelayFixture implements AutoCloseable {
                 accounting, budgets, keys, List.of(), null, null);
     }
 
-    URI chatUri() {
-        return URI.create("http://127.0.0.1:" + gateway.port() + "/v1/chat/completions");
+    /** A chat call for model {@code m} with key {@code tw-key}, one user message, streamed or not. */
+    HttpRequest chatRequest(boolean stream) {
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.port() + "/v1/chat/completions"))
+                .header("Authorization", "Bearer tw-key")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"m\",\"stream\":" + stream
+                        + ",\"messages\":[{\"role\":\"user\",\"content\":\"hi there\"}]}"))
+                .build();
     }
 
     /** The one record the call booked, waiting up to 5 s for it. */

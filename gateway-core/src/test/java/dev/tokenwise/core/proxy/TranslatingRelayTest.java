@@ -19,7 +19,6 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.HttpHeaders;
 import java.net.InetSocketAddress;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -60,11 +59,7 @@ class TranslatingRelayTest {
     }
 
     private HttpResponse<String> call(boolean stream) throws Exception {
-        return http.send(HttpRequest.newBuilder(relay.chatUri())
-                .header("Authorization", "Bearer tw-key")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"m\",\"stream\":" + stream
-                        + ",\"messages\":[{\"role\":\"user\",\"content\":\"hi there\"}]}")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        return http.send(relay.chatRequest(stream), HttpResponse.BodyHandlers.ofString());
     }
 
     @Test

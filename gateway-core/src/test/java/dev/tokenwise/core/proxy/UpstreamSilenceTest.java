@@ -11,7 +11,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -30,8 +29,12 @@ class UpstreamSilenceTest {
 
     @AfterEach
     void stop() {
-        relay.close();
-        upstream.stop(0);
+        if (relay != null) {
+            relay.close();
+        }
+        if (upstream != null) {
+            upstream.stop(0);
+        }
     }
 
     @Test
@@ -106,11 +109,7 @@ class UpstreamSilenceTest {
 
     private Streamed call() throws Exception {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        HttpResponse<InputStream> response = http.send(HttpRequest.newBuilder(relay.chatUri())
-                .header("Authorization", "Bearer tw-key")
-                .POST(HttpRequest.BodyPublishers.ofString(
-                        "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi there\"}]}"))
-                .build(), HttpResponse.BodyHandlers.ofInputStream());
+        HttpResponse<InputStream> response = http.send(relay.chatRequest(true), HttpResponse.BodyHandlers.ofInputStream());
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         boolean cut = false;
         try (InputStream in = response.body()) {
