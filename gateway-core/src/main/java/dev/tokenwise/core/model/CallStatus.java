@@ -17,7 +17,10 @@ public enum CallStatus {
     /** The client went away before the response was complete; the upstream call was cancelled. */
     CLIENT_CANCELLED;
 
+    private final String label = name().toLowerCase(Locale.ROOT);
+
+    /** The name in lower case, as the ledger and the metrics write it. */
     public String label() {
-        return name().toLowerCase(Locale.ROOT);
+        return label;
     }
 }
