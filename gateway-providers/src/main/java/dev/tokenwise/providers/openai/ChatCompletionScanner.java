@@ -3,17 +3,15 @@ package dev.tokenwise.providers.openai;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.tokenwise.core.json.JsonTrees;
+import dev.tokenwise.core.model.TokenUsage;
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 
 /**
  * Reads a chat completion object ({@code chat.completion}) or chunk ({@code chat.completion.chunk}) for
  * {@link OpenAiResponseObserver} in one pass of Jackson's streaming parser: only the top-level {@code usage}
- * (as a small tree) and {@code choices[].finish_reason}, {@code choices[].message|delta.content} and
+ * (its token fields, as {@link OpenAiResponseObserver#parseUsage} reads them from a tree) and {@code choices[].finish_reason}, {@code choices[].message|delta.content} and
  * {@code .tool_calls[].function.name|arguments} are read; everything else ({@code id}, {@code model},
  * {@code logprobs}, ...) is skipped without building nodes.
  *
@@ -22,6 +20,7 @@ import java.io.IOException;
  * tree: a Responses API event (a top-level {@code type} starting with {@code response.}) or object
  * ({@code "object": "response"}), wherever that field comes; a field that is read appearing twice in one object
  * (a tree keeps the last); {@code tool_calls} as an object; a root that is not an object (or no value at all);
+ * a token field of {@code usage} that is neither an integer of at most 64 bits nor {@code null};
  * a payload longer than the parser's longest string; and input that is not JSON, so that the tree parse
  * reports it exactly as before.
  */
@@ -58,7 +57,7 @@ final class ChatCompletionScanner {
     private String messageField;
 
     /** The last scan's top-level {@code usage} when it is an object, else {@code null}. */
-    JsonNode usage;
+    TokenUsage usage;
     /** Whether the last scan's {@code choices} is an empty array. */
     boolean choicesEmpty;
     /** The last scan's last textual {@code finish_reason}, else {@code null}. */
@@ -118,7 +117,7 @@ final class ChatCompletionScanner {
                 case "usage" -> {
                     seen = once(seen, USAGE);
                     if (t == JsonToken.START_OBJECT) {
-                        usage = JsonTrees.readObject(p);
+                        usage = readUsage(p);
                     } else {
                         p.skipChildren();
                     }
@@ -146,6 +145,76 @@ final class ChatCompletionScanner {
                 default -> p.skipChildren();
             }
         }
+    }
+
+    /**
+     * The usage object's token fields, each as {@code path(name).asLong(0)} reads it from a tree (the last of a
+     * repeated field; a {@code null} counts as present but zero), combined by {@link OpenAiResponseObserver#usage}.
+     */
+    private static TokenUsage readUsage(JsonParser p) throws IOException, NeedsTree {
+        long prompt = ABSENT, input = ABSENT, completion = ABSENT, output = ABSENT, hit = ABSENT, miss = ABSENT;
+        long promptCached = 0, inputCached = 0, completionReasoning = 0, outputReasoning = 0;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken t = p.nextToken();
+            switch (name) {
+                case "prompt_tokens" -> prompt = tokens(p, t);
+                case "input_tokens" -> input = tokens(p, t);
+                case "completion_tokens" -> completion = tokens(p, t);
+                case "output_tokens" -> output = tokens(p, t);
+                case "prompt_cache_hit_tokens" -> hit = tokens(p, t);
+                case "prompt_cache_miss_tokens" -> miss = tokens(p, t);
+                case "prompt_tokens_details" -> promptCached = detail(p, t, "cached_tokens");
+                case "input_tokens_details" -> inputCached = detail(p, t, "cached_tokens");
+                case "completion_tokens_details" -> completionReasoning = detail(p, t, "reasoning_tokens");
+                case "output_tokens_details" -> outputReasoning = detail(p, t, "reasoning_tokens");
+                default -> p.skipChildren();
+            }
+        }
+        return OpenAiResponseObserver.usage(prompt != ABSENT && prompt != NULL ? prompt : orZero(input),
+                completion != ABSENT && completion != NULL ? completion : orZero(output),
+                hit != ABSENT, orZero(hit), miss != ABSENT, orZero(miss),
+                promptCached, inputCached, completionReasoning, outputReasoning);
+    }
+
+    /** Marks a token field that is missing, or {@code null}: a tree's {@code has} tells them apart, its {@code asLong} does not. */
+    private static final long ABSENT = Long.MIN_VALUE;
+    private static final long NULL = Long.MIN_VALUE + 1;
+
+    private static long orZero(long tokens) {
+        return tokens == ABSENT || tokens == NULL ? 0 : tokens;
+    }
+
+    private static long tokens(JsonParser p, JsonToken t) throws IOException, NeedsTree {
+        if (t == JsonToken.VALUE_NULL) {
+            return NULL;
+        }
+        if (t == JsonToken.VALUE_NUMBER_INT && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
+            long value = p.getLongValue();
+            if (value != ABSENT && value != NULL) {
+                return value;
+            }
+        }
+        throw NEEDS_TREE; // a string, fraction, boolean, array, object or huge number: asLong has its own rules
+    }
+
+    /** {@code field} of a details object ({@code 0} when it is missing or {@code null}, or the details are not an object). */
+    private static long detail(JsonParser p, JsonToken t, String field) throws IOException, NeedsTree {
+        if (t != JsonToken.START_OBJECT) {
+            p.skipChildren();
+            return 0;
+        }
+        long value = 0;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken v = p.nextToken();
+            if (name.equals(field)) {
+                value = orZero(tokens(p, v));
+            } else {
+                p.skipChildren();
+            }
+        }
+        return value;
     }
 
     /** @return the number of choices */

@@ -40,7 +40,7 @@ final class OpenAiResponseObserver implements ResponseObserver {
         }
         if (scanner.scan(data, true, text)) {
             if (scanner.usage != null) {
-                usage = parseUsage(scanner.usage);
+                usage = scanner.usage;
             }
             if (scanner.finishReason != null) {
                 finishReason = scanner.finishReason;
@@ -99,7 +99,7 @@ final class OpenAiResponseObserver implements ResponseObserver {
     public void onBody(ByteBuf body) {
         if (scanner.scan(body, false, text)) {
             if (scanner.usage != null) {
-                usage = parseUsage(scanner.usage);
+                usage = scanner.usage;
             }
             if (scanner.finishReason != null) {
                 finishReason = scanner.finishReason;
@@ -173,16 +173,28 @@ final class OpenAiResponseObserver implements ResponseObserver {
      * reports only {@code prompt_cache_hit_tokens} and {@code prompt_cache_miss_tokens} their sum is the input.
      */
     static TokenUsage parseUsage(JsonNode u) {
-        long input = firstLong(u, "prompt_tokens", "input_tokens");
-        long output = firstLong(u, "completion_tokens", "output_tokens");
-        long cacheHit = u.path("prompt_cache_hit_tokens").asLong(0);
-        if (input <= 0 && (u.has("prompt_cache_hit_tokens") || u.has("prompt_cache_miss_tokens"))) {
-            input = Math.max(0, cacheHit) + Math.max(0, u.path("prompt_cache_miss_tokens").asLong(0));
-        }
-        long cached = Math.max(Math.max(u.path("prompt_tokens_details").path("cached_tokens").asLong(0),
-                u.path("input_tokens_details").path("cached_tokens").asLong(0)), cacheHit);
-        long reasoning = Math.max(u.path("completion_tokens_details").path("reasoning_tokens").asLong(0),
+        return usage(firstLong(u, "prompt_tokens", "input_tokens"), firstLong(u, "completion_tokens", "output_tokens"),
+                u.has("prompt_cache_hit_tokens"), u.path("prompt_cache_hit_tokens").asLong(0),
+                u.has("prompt_cache_miss_tokens"), u.path("prompt_cache_miss_tokens").asLong(0),
+                u.path("prompt_tokens_details").path("cached_tokens").asLong(0),
+                u.path("input_tokens_details").path("cached_tokens").asLong(0),
+                u.path("completion_tokens_details").path("reasoning_tokens").asLong(0),
                 u.path("output_tokens_details").path("reasoning_tokens").asLong(0));
+    }
+
+    /**
+     * The usage made of a payload's token fields, however they were read: input is {@code prompt_tokens} (or
+     * {@code input_tokens}), or DeepSeek's cache hits plus misses when it is missing; cached input is the largest
+     * of the cache figures, and no more than the input.
+     */
+    static TokenUsage usage(long input, long output, boolean hasCacheHit, long cacheHit, boolean hasCacheMiss,
+                            long cacheMiss, long promptCached, long inputCached, long completionReasoning,
+                            long outputReasoning) {
+        if (input <= 0 && (hasCacheHit || hasCacheMiss)) {
+            input = Math.max(0, cacheHit) + Math.max(0, cacheMiss);
+        }
+        long cached = Math.max(Math.max(promptCached, inputCached), cacheHit);
+        long reasoning = Math.max(completionReasoning, outputReasoning);
         input = Math.max(0, input);
         output = Math.max(0, output);
         return new TokenUsage(input, Math.min(Math.max(0, cached), input), 0, output,

@@ -1,10 +1,17 @@
 package dev.tokenwise.providers.openai;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokenwise.core.model.TokenUsage;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class OpenAiUsageTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -38,5 +45,59 @@ class OpenAiUsageTest {
     void neverCountsMoreCachedTokensThanInput() throws Exception {
         assertEquals(new TokenUsage(10, 10, 0, 1, 0), usage("""
                 {"prompt_tokens": 10, "completion_tokens": 1, "prompt_cache_hit_tokens": 64}"""));
+    }
+
+    private static ByteBuf completion(String usage) {
+        return Unpooled.copiedBuffer("{\"id\":\"c1\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}],\"usage\":"
+                + usage + "}", StandardCharsets.UTF_8);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "{\"prompt_tokens\": 19, \"completion_tokens\": 10, \"total_tokens\": 29, \"prompt_tokens_details\":"
+                    + " {\"cached_tokens\": 0, \"audio_tokens\": 0}, \"completion_tokens_details\": {\"reasoning_tokens\": 4,"
+                    + " \"audio_tokens\": 0, \"accepted_prediction_tokens\": 0, \"rejected_prediction_tokens\": 0}}",
+            "{\"input_tokens\": 30, \"output_tokens\": 7, \"input_tokens_details\": {\"cached_tokens\": 12},"
+                    + " \"output_tokens_details\": {\"reasoning_tokens\": 3}}",
+            "{\"prompt_tokens\": null, \"input_tokens\": 30, \"completion_tokens\": null, \"output_tokens\": null}",
+            "{\"completion_tokens\": 5, \"prompt_cache_hit_tokens\": 128, \"prompt_cache_miss_tokens\": 72}",
+            "{\"completion_tokens\": 5, \"prompt_cache_hit_tokens\": null}",
+            "{\"prompt_tokens\": 0, \"prompt_cache_miss_tokens\": 9}",
+            "{\"prompt_tokens\": 50, \"prompt_tokens_details\": null, \"completion_tokens_details\": [1, 2]}",
+            "{\"prompt_tokens\": 50, \"prompt_tokens_details\": {\"cached_tokens\": 40}, \"prompt_tokens_details\": {}}",
+            "{\"prompt_tokens\": 50, \"prompt_tokens\": 60, \"prompt_tokens_details\": {\"cached_tokens\": null}}",
+            "{\"prompt_tokens\": -5, \"completion_tokens\": 9223372036854775807}",
+            "{\"total_tokens\": {\"deep\": [1, {\"prompt_tokens\": 99}]}, \"prompt_tokens\": 3}",
+            "{}"})
+    void readsTheSameUsageInOnePassAsFromATree(String usage) throws Exception {
+        ChatCompletionScanner scanner = new ChatCompletionScanner();
+        ByteBuf body = completion(usage);
+        try {
+            assertTrue(scanner.scan(body, false, new StringBuilder()), "read in one pass: " + usage);
+            assertEquals(usage(usage), scanner.usage, usage);
+        } finally {
+            body.release();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "{\"prompt_tokens\": \"12\", \"input_tokens\": 30}",
+            "{\"prompt_tokens\": 12.7, \"completion_tokens\": 3}",
+            "{\"prompt_tokens\": 12, \"prompt_cache_hit_tokens\": \"8\"}",
+            "{\"prompt_tokens\": 12, \"prompt_tokens_details\": {\"cached_tokens\": true}}",
+            "{\"prompt_tokens\": 99999999999999999999, \"completion_tokens\": 3}",
+            "{\"prompt_tokens\": -9223372036854775808}"})
+    void leavesTokenFieldsThatAreNotPlainIntegersToTheTree(String usage) throws Exception {
+        ByteBuf body = completion(usage);
+        try {
+            assertFalse(new ChatCompletionScanner().scan(body, false, new StringBuilder()), usage);
+            OpenAiResponseObserver observer = new OpenAiResponseObserver(false);
+            observer.onBody(body);
+            assertEquals(usage(usage), observer.usage(), usage);
+        } finally {
+            body.release();
+        }
     }
 }
