@@ -21,7 +21,9 @@ import java.util.regex.Pattern;
  * <p>Most pieces of prose and code are short and Latin-1 (" the", ",", " 42"): a piece of at most 7
  * characters, each below 256, is its own key, its characters packed into a {@code long} with its length and
  * count (see {@link #packed}), so a hit is one load from a {@code long[]} and one compare: no chase from slot to
- * entry to string to byte array, each a likely cache miss at a few hundred pieces a message. Other pieces, up to
+ * entry to string to byte array, each a likely cache miss at a few hundred pieces a message. Latin-1 pieces of 8 to
+ * {@value #MAX_MEDIUM_PIECE_CHARS} characters (" configuration", " connections") are keyed the same way by two
+ * {@code long}s, in immutable entries compared key for key. Other pieces, up to
  * {@value #MAX_CACHED_PIECE_CHARS} characters, are kept in a table of immutable entries looked up by a hash of the
  * piece's characters in place and compared with {@link String#regionMatches}.
  *
@@ -31,7 +33,7 @@ import java.util.regex.Pattern;
  * {@link Cl100kSplitter} (the same pieces as that parser and as tiktoken's regex); for other regex-based
  * encodings, the compiled pattern read from jtokkit. Tests check the sums against jtokkit's whole-text counts
  * on prose, code, CJK, emoji, whitespace runs and random strings.
- * The two tables together stop growing at {@code maxPieces} entries (pieces past that are counted directly), so
+ * The three tables together stop growing at {@code maxPieces} entries (pieces past that are counted directly), so
  * a stream of random text cannot grow them without bound. Readers and writers take no lock.
  *
  * <p>When the pattern of an encoding other than cl100k_base cannot be read (an encoding that is not
@@ -87,6 +89,21 @@ final class PieceCounter {
     private record Entry(int hash, String piece, int tokens) {
     }
 
+    /**
+     * Latin-1 pieces of 8 to {@value #MAX_MEDIUM_PIECE_CHARS} characters: open addressing like {@link #packed},
+     * immutable entries (their final fields make a racy read safe).
+     */
+    private final Medium[] medium;
+    /** Pieces of at most this many characters, each below 256, are kept in {@link #medium}. */
+    private static final int MAX_MEDIUM_PIECE_CHARS = 15;
+
+    /**
+     * A piece of {@link #medium}: characters 0..7 in {@code low} (the i-th in bits 8i..8i+7), the rest in bits
+     * 0..55 of {@code high} and the length in its bits 56..59.
+     */
+    private record Medium(long low, long high, int tokens) {
+    }
+
     PieceCounter(Encoding encoding, int maxPieces) {
         this.encoding = encoding;
         // jtokkit has no pattern for cl100k_base, only its own parser, which Cl100kSplitter matches.
@@ -100,6 +117,7 @@ final class PieceCounter {
         this.table = new Entry[capacity];
         this.mask = capacity - 1;
         this.packed = new long[capacity];
+        this.medium = new Medium[capacity];
         this.packedShift = Long.SIZE - Integer.numberOfTrailingZeros(capacity);
     }
 
@@ -135,6 +153,11 @@ final class PieceCounter {
             long key = packedKey(text, start, length);
             if (key != 0) {
                 return countPacked(text, start, end, key);
+            }
+        } else if (length <= MAX_MEDIUM_PIECE_CHARS) {
+            int tokens = countMedium(text, start, end);
+            if (tokens >= 0) {
+                return tokens;
             }
         } else if (length > MAX_CACHED_PIECE_CHARS) {
             return encoding.countTokensOrdinary(text.substring(start, end));
@@ -207,7 +230,52 @@ final class PieceCounter {
         return tokens;
     }
 
-    /** Pieces kept in both tables; past {@code maxPieces} only by the few writers that raced to the last places. */
+    /**
+     * The count of {@code text[start, end)}, a piece of 8 to {@value #MAX_MEDIUM_PIECE_CHARS} characters, from
+     * {@link #medium}; -1 when a character is 256 or above.
+     */
+    private int countMedium(String text, int start, int end) {
+        int length = end - start;
+        int chars = 0;
+        long low = 0;
+        for (int i = 0; i < Long.BYTES; i++) {
+            char c = text.charAt(start + i);
+            chars |= c;
+            low |= (long) c << (Byte.SIZE * i);
+        }
+        long high = (long) length << LENGTH_SHIFT;
+        for (int i = Long.BYTES; i < length; i++) {
+            char c = text.charAt(start + i);
+            chars |= c;
+            high |= (long) c << (Byte.SIZE * (i - Long.BYTES));
+        }
+        if (chars >= 256) {
+            return -1;
+        }
+        Medium[] t = medium;
+        int home = (int) (((low * 0x9E3779B97F4A7C15L) + high) * 0xC2B2AE3D27D4EB4FL >>> packedShift);
+        int free = -1;
+        for (int probe = 0; probe < PROBES; probe++) {
+            int slot = (home + probe) & mask;
+            Medium e = t[slot];
+            if (e == null) {
+                free = slot;
+                break;
+            }
+            if (e.low == low && e.high == high) {
+                return e.tokens;
+            }
+        }
+        int tokens = encoding.countTokensOrdinary(text.substring(start, end));
+        // Two threads may write one free slot with different pieces; the last stays, and either is right.
+        if (free >= 0 && size.get() < maxPieces) {
+            size.incrementAndGet();
+            t[free] = new Medium(low, high, tokens);
+        }
+        return tokens;
+    }
+
+    /** Pieces kept in the three tables; past {@code maxPieces} only by the few writers that raced to the last places. */
     int cachedPieces() {
         return size.get();
     }

@@ -135,6 +135,42 @@ class PieceCounterTest {
     }
 
     @Test
+    void latinPiecesOfEightToFifteenCharactersAreCountedFromTheirTableExactly() {
+        // Pieces of 8 to 15 characters, a few of them past ASCII, and pieces that differ only in their last
+        // character or in their length (the length is part of the key).
+        String medium = " configuration connections, überschreiten  déjà-vuuuuu 12345678 123456789012345 "
+                + " abcdefgh abcdefghi abcdefgi abcdefghijklmno abcdefghijklmnp \u0081\u0081\u0081\u0081\u0081\u0081\u0081\u0081";
+        for (EncodingType type : List.of(EncodingType.O200K_BASE, EncodingType.CL100K_BASE)) {
+            Encoding encoding = REGISTRY.getEncoding(type);
+            PieceCounter counter = new PieceCounter(encoding, 10_000);
+            int expected = encoding.countTokensOrdinary(medium);
+            assertEquals(expected, counter.count(medium), type.getName());
+            int cached = counter.cachedPieces();
+            assertEquals(expected, counter.count(medium), type.getName());
+            assertEquals(cached, counter.cachedPieces(), type.getName() + ": the second count found every piece");
+            for (String word : medium.split(" ")) {
+                assertEquals(encoding.countTokensOrdinary(" " + word), counter.count(" " + word), word);
+            }
+            // Pieces with the same first eight characters and different counts, crowded into a small table so
+            // that they meet in its slots: the rest of the key tells them apart.
+            PieceCounter small = new PieceCounter(encoding, 16);
+            SplittableRandom random = new SplittableRandom(11);
+            java.util.Set<Integer> counts = new java.util.HashSet<>();
+            for (int i = 0; i < 400; i++) {
+                StringBuilder piece = new StringBuilder(" zzzzzzz");
+                for (int n = 1 + random.nextInt(7); n > 0; n--) {
+                    piece.append((char) ('a' + random.nextInt(26)));
+                }
+                String text = piece.toString();
+                counts.add(encoding.countTokensOrdinary(text));
+                assertEquals(encoding.countTokensOrdinary(text), small.count(text), text);
+                assertEquals(encoding.countTokensOrdinary(text), small.count(text), text);
+            }
+            assertTrue(counts.size() > 1, "the pieces differ in their counts: " + counts);
+        }
+    }
+
+    @Test
     void piecesLongerThanSevenOrBeyondLatin1StillMatchJtokkit() {
         String mixed = "internationalization supercalifragilistic Übergrößenträger Привет мир 世界 ǅemal ĀĒĪŌŪ "
                 + "a€b ab€ €uro Ŀ ſ 😀x x😀 " + SHORT_LATIN + " déjà-vu " + "x".repeat(40) + " 1234567 12345678";
