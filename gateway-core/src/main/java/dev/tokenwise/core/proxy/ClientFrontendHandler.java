@@ -225,7 +225,15 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         }
         HttpHeaders forwarded = HeaderFilter.ALREADY_VALIDATED.newHeaders();
         HeaderFilter.copyRequestHeaders(request.headers(), forwarded);
-        FullHttpRequest upstreamRequest = UpstreamRequests.build(deployment, endpoint, upstreamBody, forwarded);
+        ByteBuf upstreamRequest;
+        try {
+            upstreamRequest = UpstreamRequests.build(deployment, endpoint, upstreamBody, forwarded, ctx.alloc());
+        } catch (RuntimeException e) {
+            if (reservation != null) {
+                proxy.budgets().cancel(reservation);
+            }
+            throw e;
+        }
         UpstreamRequests fallbacks = pristine == null ? null
                 : new UpstreamRequests(endpoint, pristine, forwarded, stream, proxy.json());
 

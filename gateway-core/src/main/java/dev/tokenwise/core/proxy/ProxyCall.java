@@ -19,7 +19,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
-import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -87,7 +86,8 @@ final class ProxyCall {
     private final int taskAttempt;
     private final CompletableFuture<TokenCount> inputCount;
     private ResponseObserver observer;
-    private FullHttpRequest upstreamRequest;
+    /** The request's bytes (see {@link UpstreamRequests}). */
+    private ByteBuf upstreamRequest;
     /** The budget reserved for this call, or {@code null} when no budget applies. */
     private final BudgetBook.Reservation reservation;
 
@@ -121,7 +121,7 @@ final class ProxyCall {
               long startNanos, long createdAtMillis, String team, String keyId, List<Deployment> chain,
               UpstreamRequests fallbackRequests, Endpoint endpoint, boolean keepAlive, String taskId, int taskAttempt,
               CompletableFuture<TokenCount> inputCount, ProviderAdapter.Rewrite rewrite, boolean stream,
-              FullHttpRequest upstreamRequest, BudgetBook.Reservation reservation) {
+              ByteBuf upstreamRequest, BudgetBook.Reservation reservation) {
         this.proxy = proxy;
         this.frontend = frontend;
         this.client = client;
@@ -223,7 +223,7 @@ final class ProxyCall {
         attemptsOnDeployment = 0;
         UpstreamRequests.Built built;
         try {
-            built = fallbackRequests.forFallback(deployment);
+            built = fallbackRequests.forFallback(deployment, client.alloc());
         } catch (RuntimeException e) {
             // This fallback cannot take the request (e.g. its translation refuses a field): try the next one.
             log.info("Fallback {} cannot serve {}: {}", deployment.model().name(), requestId, e.getMessage());

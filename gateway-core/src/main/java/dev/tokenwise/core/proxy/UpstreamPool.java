@@ -7,7 +7,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
@@ -86,7 +86,8 @@ public final class UpstreamPool {
                             ssl.setHandshakeTimeoutMillis(connectTimeoutMillis);
                             p.addLast("tls", ssl);
                         }
-                        p.addLast("codec", new HttpClientCodec(4096, 64 * 1024, 64 * 1024));
+                        // Requests are written as bytes (UpstreamRequests): only responses need a codec.
+                        p.addLast("codec", new HttpResponseDecoder(4096, 64 * 1024, 64 * 1024));
                         p.addLast("idle", new IdleStateHandler(0, 0, idleTimeoutSeconds, TimeUnit.SECONDS));
                         p.addLast("backend", new UpstreamBackendHandler());
                     }

@@ -8,19 +8,24 @@ import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
-import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
+import java.util.Iterator;
+import java.util.Map;
 
 /**
  * Builds upstream requests. The first attempt of a call forwards the client's bytes when the adapter
  * changed nothing; a fallback to another model re-runs its adapter's rewrite on a pristine copy of the
  * client's body (kept only for models that have fallbacks).
+ *
+ * <p>A request is built once into its bytes (request line, headers, then the body, as one composite buffer) and
+ * each attempt writes a duplicate of them: the upstream pipeline has a response decoder but no request encoder,
+ * so no attempt copies headers into a request object or encodes them again.
  */
 final class UpstreamRequests {
     private final Endpoint endpoint;
@@ -42,12 +47,12 @@ final class UpstreamRequests {
         this.json = json;
     }
 
-    /** A request and what the adapter's rewrite did, for the call's observer. */
-    record Built(FullHttpRequest request, ProviderAdapter.Rewrite rewrite) {
+    /** A request's bytes and what the adapter's rewrite did, for the call's observer. */
+    record Built(ByteBuf request, ProviderAdapter.Rewrite rewrite) {
     }
 
     /** The request for a fallback deployment. */
-    Built forFallback(Deployment deployment) {
+    Built forFallback(Deployment deployment, ByteBufAllocator alloc) {
         ObjectNode body = pristineBody.deepCopy();
         ProviderAdapter.Rewrite rewrite = deployment.adapter().rewrite(endpoint, body,
                 deployment.model().upstreamName(), stream);
@@ -57,19 +62,68 @@ final class UpstreamRequests {
         } catch (JsonProcessingException e) {
             throw new GatewayException(ErrorType.INTERNAL, "could not encode the request for " + deployment.model().name());
         }
-        HttpHeaders headers = new DefaultHttpHeaders().add(clientHeaders);
-        return new Built(build(deployment, endpoint, bytes, headers), rewrite);
+        return new Built(build(deployment, endpoint, bytes, clientHeaders, alloc), rewrite);
     }
 
-    /** An upstream request carrying {@code body} (ownership passes to the request) with {@code forwardedHeaders}. */
-    static FullHttpRequest build(Deployment deployment, Endpoint endpoint, ByteBuf body, HttpHeaders forwardedHeaders) {
-        FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST,
-                deployment.origin().basePath() + deployment.adapter().upstreamPath(endpoint, deployment.model().upstreamName()),
-                body);
-        request.headers().add(forwardedHeaders)
-                .set(HttpHeaderNames.HOST, deployment.origin().hostHeader())
-                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
-        deployment.adapter().authorize(request.headers());
-        return request;
+    private static final byte[] POST = "POST ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] HTTP_1_1_CRLF = " HTTP/1.1\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final short COLON_SPACE = (short) (':' << 8 | ' ');
+    private static final short CRLF = (short) ('\r' << 8 | '\n');
+
+    /**
+     * The bytes of a {@code POST} to the deployment carrying {@code body} (ownership passes to the result) with
+     * {@code forwardedHeaders}, the gateway's {@code Host} and {@code Content-Length}, and the adapter's credentials.
+     * The headers the gateway and the adapter set are validated as they are set, as in a request object.
+     */
+    static ByteBuf build(Deployment deployment, Endpoint endpoint, ByteBuf body, HttpHeaders forwardedHeaders,
+                         ByteBufAllocator alloc) {
+        String uri = deployment.origin().basePath()
+                + deployment.adapter().upstreamPath(endpoint, deployment.model().upstreamName());
+        HttpHeaders headers;
+        try {
+            checkUri(uri);
+            headers = new DefaultHttpHeaders().add(forwardedHeaders)
+                    .set(HttpHeaderNames.HOST, deployment.origin().hostHeader())
+                    .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+            deployment.adapter().authorize(headers);
+        } catch (RuntimeException e) {
+            body.release();
+            throw e;
+        }
+        ByteBuf head = alloc.directBuffer(256 + uri.length());
+        head.writeBytes(POST);
+        ByteBufUtil.writeAscii(head, uri);
+        head.writeBytes(HTTP_1_1_CRLF);
+        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
+            Map.Entry<CharSequence, CharSequence> e = it.next();
+            writeAscii(head, e.getKey());
+            head.writeShort(COLON_SPACE);
+            writeAscii(head, e.getValue());
+            head.writeShort(CRLF);
+        }
+        head.writeShort(CRLF);
+        return Unpooled.wrappedBuffer(head, body);
+    }
+
+    /** As Netty's request encoder writes a header: each character as one byte, those past ASCII as {@code ?}. */
+    private static void writeAscii(ByteBuf out, CharSequence text) {
+        if (text instanceof AsciiString ascii) {
+            out.writeBytes(ascii.array(), ascii.arrayOffset(), ascii.length());
+        } else {
+            out.writeCharSequence(text, java.nio.charset.StandardCharsets.US_ASCII);
+        }
+    }
+
+    /** A request target must not contain white space or control characters (they would end the request line). */
+    private static void checkUri(String uri) {
+        for (int i = 0, n = uri.length(); i < n; i++) {
+            char c = uri.charAt(i);
+            if (c <= ' ' || c == 0x7f) {
+                throw new IllegalArgumentException("the upstream path contains a space or a control character: " + uri);
+            }
+        }
+        if (uri.isEmpty() || uri.charAt(0) != '/') {
+            throw new IllegalArgumentException("the upstream path does not start with a slash: " + uri);
+        }
     }
 }
