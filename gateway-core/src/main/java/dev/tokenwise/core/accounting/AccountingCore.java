@@ -17,10 +17,12 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * {@link #settle settled} exactly once (the proxy guarantees the once). Settling adds the record to
  * the {@link UsageTotals} adders (wait-free), publishes it among the recent records, completes
  * the in-flight future (so a reader asking for a call that is still running simply waits for it), and
- * offers it to the {@link RecordDispatcher}. Nothing here takes a lock on the hot path; the maps are
- * concurrent and the totals are {@code LongAdder}s. The recent records are a concurrent map bounded by a
- * ring of their ids: each settle takes the next slot of the ring and removes the id it overwrites from
- * the map (first in, first out; cheaper per call than a general cache's bookkeeping).
+ * offers it to the {@link RecordDispatcher}. Nothing here takes a lock on the hot path; the map is
+ * concurrent and the totals are {@code LongAdder}s. A call in flight is a shared marker in the in-flight map
+ * until someone asks for it, when the marker becomes a future. The recent records are a ring: each settle
+ * takes the next slot (first in, first out) and nothing else; a lookup of a settled call, which is rare
+ * (the usage API), scans the ring. A settle publishes the record in the ring before it leaves the in-flight
+ * map, so a lookup that no longer finds the call in flight finds it in the ring.
  */
 public final class AccountingCore implements AutoCloseable {
 
@@ -29,9 +31,10 @@ public final class AccountingCore implements AutoCloseable {
     }
 
     private final Map<UsageKey, UsageTotals> totals = new ConcurrentHashMap<>();
-    private final Map<String, CompletableFuture<UsageRecord>> inFlight = new ConcurrentHashMap<>();
-    private final Map<String, UsageRecord> recent = new ConcurrentHashMap<>();
-    private final AtomicReferenceArray<String> recentIds;
+    /** Calls begun and not settled: {@link #IN_FLIGHT}, or the future of a reader waiting for the call. */
+    private final Map<String, Object> inFlight = new ConcurrentHashMap<>();
+    private static final Object IN_FLIGHT = new Object();
+    private final AtomicReferenceArray<UsageRecord> recent;
     private final AtomicLong recentNext = new AtomicLong();
     private final RecordDispatcher dispatcher;
 
@@ -40,12 +43,12 @@ public final class AccountingCore implements AutoCloseable {
         if (recentRecords < 1 || recentRecords > 1 << 24) {
             throw new IllegalArgumentException("recentRecords: " + recentRecords + " (expected 1 to 2^24)");
         }
-        this.recentIds = new AtomicReferenceArray<>((int) recentRecords);
+        this.recent = new AtomicReferenceArray<>((int) recentRecords);
     }
 
     /** Registers a call that has been accepted and will be settled later. */
     public void begin(String requestId) {
-        inFlight.put(requestId, new CompletableFuture<>());
+        inFlight.put(requestId, IN_FLIGHT);
     }
 
     /** Books a finished call. Called exactly once per begun call, from any thread. */
@@ -56,15 +59,11 @@ public final class AccountingCore implements AutoCloseable {
             t = totals.computeIfAbsent(key, k -> new UsageTotals());
         }
         t.add(record);
-        recent.put(record.id(), record);
-        int slot = (int) (recentNext.getAndIncrement() % recentIds.length());
-        String evicted = recentIds.getAndSet(slot, record.id());
-        if (evicted != null) {
-            recent.remove(evicted);
-        }
-        CompletableFuture<UsageRecord> waiting = inFlight.remove(record.id());
-        if (waiting != null) {
-            waiting.complete(record);
+        recent.set((int) (recentNext.getAndIncrement() % recent.length()), record);
+        if (inFlight.remove(record.id()) instanceof CompletableFuture<?> waiting) {
+            @SuppressWarnings("unchecked")
+            CompletableFuture<UsageRecord> reader = (CompletableFuture<UsageRecord>) waiting;
+            reader.complete(record);
         }
         dispatcher.offer(record);
     }
@@ -73,13 +72,20 @@ public final class AccountingCore implements AutoCloseable {
      * The record of a call: completed at once when it is recent, pending while the call is in flight,
      * {@code null} when this instance does not know it (older calls are in the ledger).
      */
+    @SuppressWarnings("unchecked")
     public CompletableFuture<UsageRecord> lookup(String requestId) {
-        CompletableFuture<UsageRecord> pending = inFlight.get(requestId);
+        Object pending = inFlight.computeIfPresent(requestId,
+                (id, state) -> state == IN_FLIGHT ? new CompletableFuture<UsageRecord>() : state);
         if (pending != null) {
-            return pending;
+            return (CompletableFuture<UsageRecord>) pending;
         }
-        UsageRecord record = recent.get(requestId);
-        return record == null ? null : CompletableFuture.completedFuture(record);
+        for (int i = 0, n = recent.length(); i < n; i++) {
+            UsageRecord record = recent.get(i);
+            if (record != null && record.id().equals(requestId)) {
+                return CompletableFuture.completedFuture(record);
+            }
+        }
+        return null;
     }
 
     /** A read-only view of the live totals. */

@@ -42,6 +42,31 @@ class AccountingCoreTest {
     }
 
     @Test
+    void aLookupRacingTheSettleOfItsCallAlwaysGetsTheRecord() throws Exception {
+        try (AccountingCore core = new AccountingCore(List.of(), 1 << 14, 100)) {
+            ExecutorService pool = Executors.newSingleThreadExecutor();
+            try {
+                for (int i = 0; i < 5_000; i++) {
+                    String id = "req_" + i;
+                    UsageRecord r = record(id, "demo", "sim-small", 1, 1, 1);
+                    core.begin(id);
+                    CountDownLatch go = new CountDownLatch(1);
+                    var looked = pool.submit(() -> {
+                        go.await();
+                        return core.lookup(id);
+                    });
+                    go.countDown();
+                    core.settle(r);
+                    CompletableFuture<UsageRecord> answer = looked.get(5, TimeUnit.SECONDS);
+                    assertSame(r, answer.get(5, TimeUnit.SECONDS), id);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    @Test
     void keepsTheMostRecentRecordsAndForgetsTheOldestFirst() {
         try (AccountingCore core = new AccountingCore(List.of(), 16, 3)) {
             for (int i = 1; i <= 5; i++) {
