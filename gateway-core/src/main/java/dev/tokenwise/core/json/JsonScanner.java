@@ -6,7 +6,8 @@ import java.nio.ByteOrder;
 
 /**
  * Finds the spans of JSON values in UTF-8 bytes without making tokens, strings or nodes: the fast path of
- * {@link ChatBodyReader}, which otherwise skips each message with Jackson's parser.
+ * {@link ChatBodyReader}, which otherwise skips each message with Jackson's parser, and the primitives of other
+ * such fast paths (the public methods: each takes the bytes, a position and the end of the input).
  *
  * <p>Implementation note: the scanner accepts strict RFC 8259 JSON only, a subset of what Jackson's
  * parser accepts with its default features: the whitespace {@code SP HT LF CR}, strings of well-formed
@@ -22,10 +23,10 @@ import java.nio.ByteOrder;
  * (a zero byte in {@code v ^ pattern}, a byte below {@code 0x20}) may also flag bytes above a true hit, never
  * below one, so the lowest flagged byte is always a real one.
  */
-final class JsonScanner {
+public final class JsonScanner {
     /** Not scanned: malformed, or outside the strict subset (see the class comment). */
-    static final int FAIL = -1;
-    static final int MAX_DEPTH = 64;
+    public static final int FAIL = -1;
+    public static final int MAX_DEPTH = 64;
     static final int MAX_NUMBER_LENGTH = 100;
     static final int MAX_KEY_LENGTH = 256;
 
@@ -96,7 +97,7 @@ final class JsonScanner {
     }
 
     /** Whether the key whose characters start at {@code from} is {@code key} (keys here hold no escapes). */
-    private static boolean isKey(byte[] b, int from, int end, byte[] key) {
+    public static boolean isKey(byte[] b, int from, int end, byte[] key) {
         if (from + key.length >= end || b[from + key.length] != '"') {
             return false;
         }
@@ -109,7 +110,7 @@ final class JsonScanner {
     }
 
     /** Past {@code "key" :} and whitespace from {@code b[i]}: where the member's value starts, or {@link #FAIL}. */
-    private static int afterKey(byte[] b, int i, int end) {
+    public static int afterKey(byte[] b, int i, int end) {
         if (i >= end || b[i] != '"') {
             return FAIL;
         }
@@ -129,7 +130,7 @@ final class JsonScanner {
      * After a member or element that ends at {@code i}: the index of the comma or of {@code close} that follows,
      * or {@link #FAIL}.
      */
-    private static int separator(byte[] b, int i, int end, char close) {
+    public static int separator(byte[] b, int i, int end, char close) {
         i = whitespace(b, i, end);
         return i < end && (b[i] == ',' || b[i] == close) ? i : FAIL;
     }
@@ -166,7 +167,7 @@ final class JsonScanner {
     }
 
     /** The end (exclusive) of the value that starts at {@code b[i]}, or {@link #FAIL}. */
-    private static int value(byte[] b, int i, int end, int depth) {
+    public static int value(byte[] b, int i, int end, int depth) {
         if (i >= end) {
             return FAIL;
         }
@@ -245,7 +246,7 @@ final class JsonScanner {
     }
 
     /** The end of the string whose opening quote is {@code b[start]}, just past its closing quote. */
-    private static int string(byte[] b, int start, int end) {
+    public static int string(byte[] b, int start, int end) {
         int i = start + 1;
         while (true) {
             while (i + Long.BYTES <= end) {
@@ -408,7 +409,7 @@ final class JsonScanner {
         return c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\r' || c == '\t' ? i : FAIL;
     }
 
-    private static int whitespace(byte[] b, int i, int end) {
+    public static int whitespace(byte[] b, int i, int end) {
         while (i < end) {
             byte c = b[i];
             if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {

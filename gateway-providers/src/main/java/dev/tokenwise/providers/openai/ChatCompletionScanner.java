@@ -10,7 +10,8 @@ import java.io.IOException;
 
 /**
  * Reads a chat completion object ({@code chat.completion}) or chunk ({@code chat.completion.chunk}) for
- * {@link OpenAiResponseObserver} in one pass of Jackson's streaming parser: only the top-level {@code usage}
+ * {@link OpenAiResponseObserver}: first with {@link CompletionBytes}, straight from the bytes, and when that
+ * pass leaves the payload (anything outside its strict subset), in one pass of Jackson's streaming parser: only the top-level {@code usage}
  * (its token fields, as {@link OpenAiResponseObserver#parseUsage} reads them from a tree) and {@code choices[].finish_reason}, {@code choices[].message|delta.content} and
  * {@code .tool_calls[].function.name|arguments} are read; everything else ({@code id}, {@code model},
  * {@code logprobs}, ...) is skipped without building nodes.
@@ -51,8 +52,10 @@ final class ChatCompletionScanner {
 
     private static final NeedsTree NEEDS_TREE = new NeedsTree();
 
-    /** Copy of a direct buffer's bytes (the parser reads arrays), kept for the next payload. */
+    /** Copy of a direct buffer's bytes (both passes read arrays), kept for the next payload. */
     private byte[] scratch;
+    /** The first pass, straight from the bytes. */
+    private final CompletionBytes bytes = new CompletionBytes();
     private boolean chunk;
     private String messageField;
 
@@ -71,17 +74,44 @@ final class ChatCompletionScanner {
      * @return {@code false}, with {@code text} unchanged, when the payload must be read as a tree instead
      */
     boolean scan(ByteBuf json, boolean chunk, StringBuilder text) {
+        int length = json.readableBytes();
+        if (length > MAX_BYTES) {
+            usage = null;
+            choicesEmpty = false;
+            finishReason = null;
+            return false;
+        }
+        byte[] array;
+        int offset;
+        if (json.hasArray()) {
+            array = json.array();
+            offset = json.arrayOffset() + json.readerIndex();
+        } else {
+            if (scratch == null || scratch.length < length) {
+                scratch = new byte[Math.max(length, 512)];
+            }
+            json.getBytes(json.readerIndex(), scratch, 0, length);
+            array = scratch;
+            offset = 0;
+        }
+        if (bytes.scan(array, offset, offset + length, chunk, text)) {
+            usage = bytes.usage;
+            choicesEmpty = bytes.choicesEmpty;
+            finishReason = bytes.finishReason;
+            return true;
+        }
+        return scanWithParser(array, offset, length, chunk, text);
+    }
+
+    /** The Jackson pass alone (the second pass of {@link #scan}; tests compare the first with it). */
+    boolean scanWithParser(byte[] array, int offset, int length, boolean chunk, StringBuilder text) {
         usage = null;
         choicesEmpty = false;
         finishReason = null;
-        int length = json.readableBytes();
-        if (length > MAX_BYTES) {
-            return false;
-        }
         this.chunk = chunk;
         this.messageField = chunk ? "delta" : "message";
         int mark = text.length();
-        try (JsonParser p = parser(json, length)) {
+        try (JsonParser p = FACTORY.createParser(array, offset, length)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 return false;
             }
@@ -95,17 +125,6 @@ final class ChatCompletionScanner {
             finishReason = null;
             return false;
         }
-    }
-
-    private JsonParser parser(ByteBuf json, int length) throws IOException {
-        if (json.hasArray()) {
-            return FACTORY.createParser(json.array(), json.arrayOffset() + json.readerIndex(), length);
-        }
-        if (scratch == null || scratch.length < length) {
-            scratch = new byte[Math.max(length, 512)];
-        }
-        json.getBytes(json.readerIndex(), scratch, 0, length);
-        return FACTORY.createParser(scratch, 0, length);
     }
 
     private void readRoot(JsonParser p, StringBuilder text) throws IOException, NeedsTree {

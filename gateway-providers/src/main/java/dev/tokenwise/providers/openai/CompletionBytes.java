@@ -1,0 +1,487 @@
+package dev.tokenwise.providers.openai;
+
+import static dev.tokenwise.core.json.JsonScanner.FAIL;
+import static dev.tokenwise.core.json.JsonScanner.afterKey;
+import static dev.tokenwise.core.json.JsonScanner.isKey;
+import static dev.tokenwise.core.json.JsonScanner.separator;
+import static dev.tokenwise.core.json.JsonScanner.string;
+import static dev.tokenwise.core.json.JsonScanner.value;
+import static dev.tokenwise.core.json.JsonScanner.whitespace;
+
+import dev.tokenwise.core.model.TokenUsage;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The first pass of {@link ChatCompletionScanner}: the same reading of a chat completion or chunk, straight
+ * from its UTF-8 bytes with {@link dev.tokenwise.core.json.JsonScanner}'s primitives, without a parser, tokens
+ * or key strings. Keys are compared as bytes; only the texts that are kept are decoded.
+ *
+ * <p>It accepts the scanner's strict subset of JSON only (see {@code JsonScanner}: keys of printable ASCII
+ * without escapes, well-formed UTF-8, the JSON number grammar, limited nesting) and, within it, only what it
+ * reads exactly as Jackson does: a token field of {@code usage} must be an integer of at most 18 digits or
+ * {@code null}, and a {@code type} or {@code object} string must have no escapes. Anything else, and every case
+ * where the Jackson pass would hand the payload to the tree (a repeated field, {@code tool_calls} as an
+ * object, a Responses API payload), answers {@code false} with {@code text} unchanged, and the Jackson pass
+ * reads the payload as before. A differential test holds it to the Jackson pass on generated payloads.
+ */
+final class CompletionBytes {
+    private static final byte[] USAGE = ascii("usage");
+    private static final byte[] CHOICES = ascii("choices");
+    private static final byte[] TYPE = ascii("type");
+    private static final byte[] OBJECT = ascii("object");
+    private static final byte[] MESSAGE = ascii("message");
+    private static final byte[] DELTA = ascii("delta");
+    private static final byte[] FINISH_REASON = ascii("finish_reason");
+    private static final byte[] CONTENT = ascii("content");
+    private static final byte[] TOOL_CALLS = ascii("tool_calls");
+    private static final byte[] FUNCTION = ascii("function");
+    private static final byte[] NAME = ascii("name");
+    private static final byte[] ARGUMENTS = ascii("arguments");
+    private static final byte[] PROMPT_TOKENS = ascii("prompt_tokens");
+    private static final byte[] INPUT_TOKENS = ascii("input_tokens");
+    private static final byte[] COMPLETION_TOKENS = ascii("completion_tokens");
+    private static final byte[] OUTPUT_TOKENS = ascii("output_tokens");
+    private static final byte[] CACHE_HIT = ascii("prompt_cache_hit_tokens");
+    private static final byte[] CACHE_MISS = ascii("prompt_cache_miss_tokens");
+    private static final byte[] PROMPT_DETAILS = ascii("prompt_tokens_details");
+    private static final byte[] INPUT_DETAILS = ascii("input_tokens_details");
+    private static final byte[] COMPLETION_DETAILS = ascii("completion_tokens_details");
+    private static final byte[] OUTPUT_DETAILS = ascii("output_tokens_details");
+    private static final byte[] CACHED_TOKENS = ascii("cached_tokens");
+    private static final byte[] REASONING_TOKENS = ascii("reasoning_tokens");
+    private static final byte[] RESPONSE_PREFIX = ascii("response.");
+    private static final byte[] RESPONSE = ascii("response");
+
+    /** A token field that is missing, and one that is {@code null} (a tree's {@code has} tells them apart). */
+    private static final long ABSENT = Long.MIN_VALUE;
+    private static final long NULL = Long.MIN_VALUE + 1;
+
+    /** Fields read at most once per object (bits of a {@code seen} mask). */
+    private static final int SEEN_USAGE = 1;
+    private static final int SEEN_CHOICES = 2;
+    private static final int SEEN_MESSAGE = 4;
+    private static final int SEEN_FINISH_REASON = 8;
+    private static final int SEEN_CONTENT = 16;
+    private static final int SEEN_TOOL_CALLS = 32;
+    private static final int SEEN_FUNCTION = 64;
+    private static final int SEEN_NAME = 128;
+    private static final int SEEN_ARGUMENTS = 256;
+
+    /** Unwinds the pass: the payload is left to the Jackson pass. No stack trace, one shared instance. */
+    private static final class NotHere extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        NotHere() {
+            super("not read in the byte pass", null, false, false);
+        }
+    }
+
+    private static final NotHere NOT_HERE = new NotHere();
+
+    private byte[] b;
+    private int end;
+    private boolean chunk;
+    private StringBuilder text;
+    /** Decoded characters of the string being kept. */
+    private char[] chars = new char[256];
+
+    TokenUsage usage;
+    boolean choicesEmpty;
+    String finishReason;
+
+    /**
+     * Reads {@code b[from, end)} as {@link ChatCompletionScanner#scan} does; {@code false}, with {@code text}
+     * unchanged, when it leaves the payload to the Jackson pass.
+     */
+    boolean scan(byte[] b, int from, int end, boolean chunk, StringBuilder text) {
+        this.b = b;
+        this.end = end;
+        this.chunk = chunk;
+        this.text = text;
+        usage = null;
+        choicesEmpty = false;
+        finishReason = null;
+        int mark = text.length();
+        try {
+            int i = whitespace(b, from, end);
+            if (i >= end || b[i] != '{') {
+                throw NOT_HERE;
+            }
+            readRoot(i);
+            return true;
+        } catch (NotHere | RuntimeException e) {
+            text.setLength(mark);
+            usage = null;
+            choicesEmpty = false;
+            finishReason = null;
+            return false;
+        } finally {
+            this.b = null;
+            this.text = null;
+        }
+    }
+
+    /** The members of the object at {@code b[start] == '{'}: calls {@code member} for each; returns the object's end. */
+    private int members(int start, Member member) throws NotHere {
+        int i = whitespace(b, start + 1, end);
+        if (i < end && b[i] == '}') {
+            return i + 1;
+        }
+        while (true) {
+            int valueStart = check(afterKey(b, i, end));
+            int valueEnd = check(member.read(i + 1, valueStart));
+            int separator = check(separator(b, valueEnd, end, '}'));
+            if (b[separator] == '}') {
+                return separator + 1;
+            }
+            i = whitespace(b, separator + 1, end);
+        }
+    }
+
+    /** Reads the member whose key starts at {@code key} (past its quote) and whose value starts at {@code value}. */
+    @FunctionalInterface
+    private interface Member {
+        /** @return the end of the value */
+        int read(int key, int value) throws NotHere;
+    }
+
+    private void readRoot(int start) throws NotHere {
+        int[] seenHere = {0};
+        members(start, (key, v) -> {
+            if (isKey(b, key, end, USAGE)) {
+                seenHere[0] = once(seenHere[0], SEEN_USAGE);
+                if (b[v] == '{') {
+                    return readUsage(v);
+                }
+            } else if (isKey(b, key, end, CHOICES)) {
+                seenHere[0] = once(seenHere[0], SEEN_CHOICES);
+                if (b[v] == '[') {
+                    return readChoices(v);
+                }
+            } else if (isKey(b, key, end, TYPE)) {
+                if (chunk && b[v] == '"' && startsPlain(v, RESPONSE_PREFIX, false)) {
+                    throw NOT_HERE;
+                }
+            } else if (isKey(b, key, end, OBJECT)) {
+                if (!chunk && b[v] == '"' && startsPlain(v, RESPONSE, true)) {
+                    throw NOT_HERE;
+                }
+            }
+            return value(b, v, end, 1);
+        });
+    }
+
+    /**
+     * Whether the string at {@code b[v] == '"'} starts with {@code prefix} (or, {@code whole}, is it); a string
+     * with an escape is not compared here.
+     */
+    private boolean startsPlain(int v, byte[] prefix, boolean whole) throws NotHere {
+        int stringEnd = check(string(b, v, end));
+        for (int i = v + 1; i < stringEnd - 1; i++) {
+            if (b[i] == '\\') {
+                throw NOT_HERE;
+            }
+        }
+        int length = stringEnd - v - 2;
+        if (whole ? length != prefix.length : length < prefix.length) {
+            return false;
+        }
+        for (int k = 0; k < prefix.length; k++) {
+            if (b[v + 1 + k] != prefix[k]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private int readChoices(int start) throws NotHere {
+        int count = 0;
+        int i = whitespace(b, start + 1, end);
+        if (i < end && b[i] == ']') {
+            choicesEmpty = true;
+            return i + 1;
+        }
+        while (true) {
+            if (i >= end) {
+                throw NOT_HERE;
+            }
+            count++;
+            int elementEnd = b[i] == '{' ? readChoice(i) : check(value(b, i, end, 2));
+            int separator = check(separator(b, elementEnd, end, ']'));
+            if (b[separator] == ']') {
+                choicesEmpty = count == 0;
+                return separator + 1;
+            }
+            i = whitespace(b, separator + 1, end);
+        }
+    }
+
+    private int readChoice(int start) throws NotHere {
+        byte[] messageField = chunk ? DELTA : MESSAGE;
+        int[] seenHere = {0};
+        String[] reason = {null};
+        int choiceEnd = members(start, (key, v) -> {
+            if (isKey(b, key, end, messageField)) {
+                seenHere[0] = once(seenHere[0], SEEN_MESSAGE);
+                if (b[v] == '{') {
+                    return readMessage(v);
+                }
+            } else if (isKey(b, key, end, FINISH_REASON)) {
+                seenHere[0] = once(seenHere[0], SEEN_FINISH_REASON);
+                if (b[v] == '"') {
+                    int stringEnd = decode(v);
+                    reason[0] = new String(chars, 0, decoded);
+                    return stringEnd;
+                }
+            }
+            return value(b, v, end, 3);
+        });
+        if (reason[0] != null) {
+            finishReason = reason[0];
+        }
+        return choiceEnd;
+    }
+
+    /** Appends the message's content, then its tool calls' names and arguments, whatever their order. */
+    private int readMessage(int start) throws NotHere {
+        int at = text.length();
+        int[] seenHere = {0};
+        return members(start, (key, v) -> {
+            if (isKey(b, key, end, CONTENT)) {
+                seenHere[0] = once(seenHere[0], SEEN_CONTENT);
+                if (b[v] == '"') {
+                    int stringEnd = decode(v);
+                    appendAt(at);
+                    return stringEnd;
+                }
+            } else if (isKey(b, key, end, TOOL_CALLS)) {
+                seenHere[0] = once(seenHere[0], SEEN_TOOL_CALLS);
+                if (b[v] == '[') {
+                    return readCalls(v);
+                }
+                if (b[v] == '{') {
+                    throw NOT_HERE; // the tree iterates an object's values, in its own order for repeated keys
+                }
+            }
+            return value(b, v, end, 4);
+        });
+    }
+
+    private int readCalls(int start) throws NotHere {
+        int i = whitespace(b, start + 1, end);
+        if (i < end && b[i] == ']') {
+            return i + 1;
+        }
+        while (true) {
+            if (i >= end) {
+                throw NOT_HERE;
+            }
+            int elementEnd = b[i] == '{' ? readCall(i) : check(value(b, i, end, 5));
+            int separator = check(separator(b, elementEnd, end, ']'));
+            if (b[separator] == ']') {
+                return separator + 1;
+            }
+            i = whitespace(b, separator + 1, end);
+        }
+    }
+
+    private int readCall(int start) throws NotHere {
+        int[] seenHere = {0};
+        return members(start, (key, v) -> {
+            if (isKey(b, key, end, FUNCTION)) {
+                seenHere[0] = once(seenHere[0], SEEN_FUNCTION);
+                if (b[v] == '{') {
+                    return readFunction(v);
+                }
+            }
+            return value(b, v, end, 6);
+        });
+    }
+
+    /** Appends the function's name, then its arguments, whatever their order. */
+    private int readFunction(int start) throws NotHere {
+        int at = text.length();
+        int[] seenHere = {0};
+        return members(start, (key, v) -> {
+            if (isKey(b, key, end, NAME)) {
+                seenHere[0] = once(seenHere[0], SEEN_NAME);
+                if (b[v] == '"') {
+                    int stringEnd = decode(v);
+                    appendAt(at);
+                    return stringEnd;
+                }
+            } else if (isKey(b, key, end, ARGUMENTS)) {
+                seenHere[0] = once(seenHere[0], SEEN_ARGUMENTS);
+                if (b[v] == '"') {
+                    int stringEnd = decode(v);
+                    text.append(chars, 0, decoded);
+                    return stringEnd;
+                }
+            }
+            return value(b, v, end, 7);
+        });
+    }
+
+    /** See {@link ChatCompletionScanner}'s usage reading; the same fields, the same rules. */
+    private int readUsage(int start) throws NotHere {
+        long[] f = {ABSENT, ABSENT, ABSENT, ABSENT, ABSENT, ABSENT, 0, 0, 0, 0};
+        int usageEnd = members(start, (key, v) -> {
+            int slot;
+            if (isKey(b, key, end, PROMPT_TOKENS)) {
+                slot = 0;
+            } else if (isKey(b, key, end, INPUT_TOKENS)) {
+                slot = 1;
+            } else if (isKey(b, key, end, COMPLETION_TOKENS)) {
+                slot = 2;
+            } else if (isKey(b, key, end, OUTPUT_TOKENS)) {
+                slot = 3;
+            } else if (isKey(b, key, end, CACHE_HIT)) {
+                slot = 4;
+            } else if (isKey(b, key, end, CACHE_MISS)) {
+                slot = 5;
+            } else if (isKey(b, key, end, PROMPT_DETAILS)) {
+                return detail(v, CACHED_TOKENS, f, 6);
+            } else if (isKey(b, key, end, INPUT_DETAILS)) {
+                return detail(v, CACHED_TOKENS, f, 7);
+            } else if (isKey(b, key, end, COMPLETION_DETAILS)) {
+                return detail(v, REASONING_TOKENS, f, 8);
+            } else if (isKey(b, key, end, OUTPUT_DETAILS)) {
+                return detail(v, REASONING_TOKENS, f, 9);
+            } else {
+                return value(b, v, end, 2);
+            }
+            return tokens(v, f, slot);
+        });
+        usage = OpenAiResponseObserver.usage(f[0] != ABSENT && f[0] != NULL ? f[0] : orZero(f[1]),
+                f[2] != ABSENT && f[2] != NULL ? f[2] : orZero(f[3]),
+                f[4] != ABSENT, orZero(f[4]), f[5] != ABSENT, orZero(f[5]), f[6], f[7], f[8], f[9]);
+        return usageEnd;
+    }
+
+    private static long orZero(long tokens) {
+        return tokens == ABSENT || tokens == NULL ? 0 : tokens;
+    }
+
+    /** The details object's {@code field} into {@code f[slot]} (0 when missing or {@code null}, or not an object). */
+    private int detail(int v, byte[] field, long[] f, int slot) throws NotHere {
+        f[slot] = 0;
+        if (b[v] != '{') {
+            return value(b, v, end, 3);
+        }
+        return members(v, (key, w) -> {
+            if (isKey(b, key, end, field)) {
+                int valueEnd = tokens(w, f, slot);
+                f[slot] = orZero(f[slot]);
+                return valueEnd;
+            }
+            return value(b, w, end, 4);
+        });
+    }
+
+    /** A token count at {@code b[v]}: an integer of at most 18 digits, or {@code null}; anything else is not read here. */
+    private int tokens(int v, long[] f, int slot) throws NotHere {
+        int valueEnd = check(value(b, v, end, 3));
+        if (b[v] == 'n') {
+            f[slot] = NULL;
+            return valueEnd;
+        }
+        int i = v;
+        boolean negative = b[i] == '-';
+        if (negative) {
+            i++;
+        }
+        if (valueEnd - i > 18) {
+            throw NOT_HERE;
+        }
+        long n = 0;
+        for (; i < valueEnd; i++) {
+            byte c = b[i];
+            if (c < '0' || c > '9') {
+                throw NOT_HERE; // a fraction or an exponent, true or false, a string, an array or an object
+            }
+            n = n * 10 + (c - '0');
+        }
+        f[slot] = negative ? -n : n;
+        return valueEnd;
+    }
+
+    /** Characters decoded by the last {@link #decode}. */
+    private int decoded;
+
+    /**
+     * Decodes the string at {@code b[v] == '"'} into {@link #chars} ({@link #decoded} of them); returns its end.
+     * The string is checked first, so decoding sees well-formed UTF-8 and escapes only.
+     */
+    private int decode(int v) throws NotHere {
+        int stringEnd = check(string(b, v, end));
+        int last = stringEnd - 1;
+        if (chars.length < last - v) {
+            chars = new char[Math.max(last - v, chars.length * 2)];
+        }
+        char[] out = chars;
+        int n = 0;
+        for (int i = v + 1; i < last; ) {
+            int c = b[i];
+            if (c >= 0 && c != '\\') {
+                out[n++] = (char) c;
+                i++;
+            } else if (c == '\\') {
+                byte e = b[i + 1];
+                switch (e) {
+                    case 'n' -> out[n++] = '\n';
+                    case 't' -> out[n++] = '\t';
+                    case 'r' -> out[n++] = '\r';
+                    case 'b' -> out[n++] = '\b';
+                    case 'f' -> out[n++] = '\f';
+                    case 'u' -> {
+                        out[n++] = (char) (Character.digit(b[i + 2], 16) << 12 | Character.digit(b[i + 3], 16) << 8
+                                | Character.digit(b[i + 4], 16) << 4 | Character.digit(b[i + 5], 16));
+                        i += 4;
+                    }
+                    default -> out[n++] = (char) e; // " \ /
+                }
+                i += 2;
+            } else if ((c & 0xE0) == 0xC0) {
+                out[n++] = (char) ((c & 0x1F) << 6 | b[i + 1] & 0x3F);
+                i += 2;
+            } else if ((c & 0xF0) == 0xE0) {
+                out[n++] = (char) ((c & 0x0F) << 12 | (b[i + 1] & 0x3F) << 6 | b[i + 2] & 0x3F);
+                i += 3;
+            } else {
+                int codePoint = (c & 0x07) << 18 | (b[i + 1] & 0x3F) << 12 | (b[i + 2] & 0x3F) << 6 | b[i + 3] & 0x3F;
+                out[n++] = Character.highSurrogate(codePoint);
+                out[n++] = Character.lowSurrogate(codePoint);
+                i += 4;
+            }
+        }
+        decoded = n;
+        return stringEnd;
+    }
+
+    /** The decoded string at {@code at}: appended when nothing came after {@code at} yet, else inserted. */
+    private void appendAt(int at) {
+        if (text.length() == at) {
+            text.append(chars, 0, decoded);
+        } else {
+            text.insert(at, chars, 0, decoded);
+        }
+    }
+
+    private static int once(int seen, int field) throws NotHere {
+        if ((seen & field) != 0) {
+            throw NOT_HERE;
+        }
+        return seen | field;
+    }
+
+    private static int check(int position) throws NotHere {
+        if (position == FAIL) {
+            throw NOT_HERE;
+        }
+        return position;
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+}
