@@ -35,6 +35,11 @@ class UpstreamRequestsTest {
 
     /** An adapter that sends to {@code path} with a bearer credential. */
     private static ProviderAdapter adapter(String path) {
+        return adapter(path, "Bearer sk-upstream");
+    }
+
+    /** An adapter that sends to {@code path} with {@code authorization}. */
+    private static ProviderAdapter adapter(String path, String authorization) {
         return new ProviderAdapter() {
             @Override
             public boolean supports(Endpoint endpoint) {
@@ -48,7 +53,7 @@ class UpstreamRequestsTest {
 
             @Override
             public void authorize(HttpHeaders upstreamHeaders) {
-                upstreamHeaders.set("Authorization", "Bearer sk-upstream");
+                upstreamHeaders.set("Authorization", authorization);
                 if (!upstreamHeaders.contains("x-api-version")) {
                     upstreamHeaders.set("x-api-version", "default");
                 }
@@ -147,32 +152,7 @@ class UpstreamRequestsTest {
 
     @Test
     void refusesACredentialWithALineBreakAndReleasesTheBody() {
-        ProviderAdapter injecting = new ProviderAdapter() {
-            @Override
-            public boolean supports(Endpoint endpoint) {
-                return true;
-            }
-
-            @Override
-            public String upstreamPath(Endpoint endpoint, String upstreamModel) {
-                return "/v1/chat/completions";
-            }
-
-            @Override
-            public void authorize(HttpHeaders upstreamHeaders) {
-                upstreamHeaders.set("Authorization", "Bearer sk-1\r\nX-Injected: yes");
-            }
-
-            @Override
-            public Rewrite rewrite(Endpoint endpoint, ObjectNode body, String upstreamModel, boolean stream) {
-                return Rewrite.UNCHANGED;
-            }
-
-            @Override
-            public ResponseObserver observer(Endpoint endpoint, boolean stream, Rewrite rewrite) {
-                throw new UnsupportedOperationException();
-            }
-        };
+        ProviderAdapter injecting = adapter("/v1/chat/completions", "Bearer sk-1\r\nX-Injected: yes");
         Deployment d = deployment("http://127.0.0.1:9000", "/v1/chat/completions");
         Deployment withInjecting = new Deployment(d.model(), d.provider(), injecting, d.origin());
         ByteBuf body = Unpooled.copiedBuffer("{}", StandardCharsets.UTF_8);

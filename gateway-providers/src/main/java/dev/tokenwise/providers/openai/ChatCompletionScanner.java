@@ -30,19 +30,19 @@ final class ChatCompletionScanner {
     /** A tree parse refuses a string longer than this, which skipping does not check; no shorter payload has one. */
     private static final int MAX_BYTES = FACTORY.streamReadConstraints().getMaxStringLength();
 
-    // Fields read at most once per object (bits of `seen`).
-    private static final int USAGE = 1;
-    private static final int CHOICES = 2;
-    private static final int MESSAGE = 4;
-    private static final int FINISH_REASON = 8;
-    private static final int CONTENT = 16;
-    private static final int TOOL_CALLS = 32;
-    private static final int FUNCTION = 64;
-    private static final int NAME = 128;
-    private static final int ARGUMENTS = 256;
+    // Fields read at most once per object (bits of `seen`), in both passes.
+    static final int USAGE_SEEN = 1;
+    static final int CHOICES_SEEN = 2;
+    static final int MESSAGE_SEEN = 4;
+    static final int FINISH_REASON_SEEN = 8;
+    static final int CONTENT_SEEN = 16;
+    static final int TOOL_CALLS_SEEN = 32;
+    static final int FUNCTION_SEEN = 64;
+    static final int NAME_SEEN = 128;
+    static final int ARGUMENTS_SEEN = 256;
 
-    /** Unwinds the pass when the payload needs the tree; no stack trace, one shared instance. */
-    private static final class NeedsTree extends Exception {
+    /** Unwinds a pass when the payload needs the next one; no stack trace, one shared instance. */
+    static final class NeedsTree extends Exception {
         private static final long serialVersionUID = 1L;
 
         NeedsTree() {
@@ -50,7 +50,7 @@ final class ChatCompletionScanner {
         }
     }
 
-    private static final NeedsTree NEEDS_TREE = new NeedsTree();
+    static final NeedsTree NEEDS_TREE = new NeedsTree();
 
     /** Copy of a direct buffer's bytes (both passes read arrays), kept for the next payload. */
     private byte[] scratch;
@@ -134,7 +134,7 @@ final class ChatCompletionScanner {
             JsonToken t = p.nextToken();
             switch (name) {
                 case "usage" -> {
-                    seen = once(seen, USAGE);
+                    seen = once(seen, USAGE_SEEN);
                     if (t == JsonToken.START_OBJECT) {
                         usage = readUsage(p);
                     } else {
@@ -142,7 +142,7 @@ final class ChatCompletionScanner {
                     }
                 }
                 case "choices" -> {
-                    seen = once(seen, CHOICES);
+                    seen = once(seen, CHOICES_SEEN);
                     if (t == JsonToken.START_ARRAY) {
                         choicesEmpty = readChoices(p, text) == 0;
                     } else {
@@ -261,14 +261,14 @@ final class ChatCompletionScanner {
             String name = p.currentName();
             JsonToken t = p.nextToken();
             if (name.equals(messageField)) {
-                seen = once(seen, MESSAGE);
+                seen = once(seen, MESSAGE_SEEN);
                 if (t == JsonToken.START_OBJECT) {
                     readMessage(p, text);
                 } else {
                     p.skipChildren();
                 }
             } else if (name.equals("finish_reason")) {
-                seen = once(seen, FINISH_REASON);
+                seen = once(seen, FINISH_REASON_SEEN);
                 if (t == JsonToken.VALUE_STRING) {
                     reason = p.getText();
                 } else {
@@ -292,7 +292,7 @@ final class ChatCompletionScanner {
             JsonToken t = p.nextToken();
             switch (name) {
                 case "content" -> {
-                    seen = once(seen, CONTENT);
+                    seen = once(seen, CONTENT_SEEN);
                     if (t == JsonToken.VALUE_STRING) {
                         appendAt(p, text, start);
                     } else {
@@ -300,7 +300,7 @@ final class ChatCompletionScanner {
                     }
                 }
                 case "tool_calls" -> {
-                    seen = once(seen, TOOL_CALLS);
+                    seen = once(seen, TOOL_CALLS_SEEN);
                     if (t == JsonToken.START_ARRAY) {
                         while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
                             if (t == null) {
@@ -329,7 +329,7 @@ final class ChatCompletionScanner {
             String name = p.currentName();
             JsonToken v = p.nextToken();
             if (name.equals("function")) {
-                seen = once(seen, FUNCTION);
+                seen = once(seen, FUNCTION_SEEN);
                 if (v == JsonToken.START_OBJECT) {
                     readFunction(p, text);
                 } else {
@@ -350,7 +350,7 @@ final class ChatCompletionScanner {
             JsonToken t = p.nextToken();
             switch (name) {
                 case "name" -> {
-                    seen = once(seen, NAME);
+                    seen = once(seen, NAME_SEEN);
                     if (t == JsonToken.VALUE_STRING) {
                         appendAt(p, text, start);
                     } else {
@@ -358,7 +358,7 @@ final class ChatCompletionScanner {
                     }
                 }
                 case "arguments" -> {
-                    seen = once(seen, ARGUMENTS);
+                    seen = once(seen, ARGUMENTS_SEEN);
                     if (t == JsonToken.VALUE_STRING) {
                         text.append(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
                     } else {
@@ -382,7 +382,7 @@ final class ChatCompletionScanner {
         }
     }
 
-    private static int once(int seen, int field) throws NeedsTree {
+    static int once(int seen, int field) throws NeedsTree {
         if ((seen & field) != 0) {
             throw NEEDS_TREE;
         }

@@ -8,7 +8,20 @@ import static dev.tokenwise.core.json.JsonScanner.string;
 import static dev.tokenwise.core.json.JsonScanner.value;
 import static dev.tokenwise.core.json.JsonScanner.whitespace;
 
+import static dev.tokenwise.providers.openai.ChatCompletionScanner.ARGUMENTS_SEEN;
+import static dev.tokenwise.providers.openai.ChatCompletionScanner.CHOICES_SEEN;
+import static dev.tokenwise.providers.openai.ChatCompletionScanner.CONTENT_SEEN;
+import static dev.tokenwise.providers.openai.ChatCompletionScanner.FINISH_REASON_SEEN;
+import static dev.tokenwise.providers.openai.ChatCompletionScanner.FUNCTION_SEEN;
+import static dev.tokenwise.providers.openai.ChatCompletionScanner.MESSAGE_SEEN;
+import static dev.tokenwise.providers.openai.ChatCompletionScanner.NAME_SEEN;
+import static dev.tokenwise.providers.openai.ChatCompletionScanner.NEEDS_TREE;
+import static dev.tokenwise.providers.openai.ChatCompletionScanner.TOOL_CALLS_SEEN;
+import static dev.tokenwise.providers.openai.ChatCompletionScanner.USAGE_SEEN;
+import static dev.tokenwise.providers.openai.ChatCompletionScanner.once;
+
 import dev.tokenwise.core.model.TokenUsage;
+import dev.tokenwise.providers.openai.ChatCompletionScanner.NeedsTree;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -56,28 +69,6 @@ final class CompletionBytes {
     private static final long ABSENT = Long.MIN_VALUE;
     private static final long NULL = Long.MIN_VALUE + 1;
 
-    /** Fields read at most once per object (bits of a {@code seen} mask). */
-    private static final int SEEN_USAGE = 1;
-    private static final int SEEN_CHOICES = 2;
-    private static final int SEEN_MESSAGE = 4;
-    private static final int SEEN_FINISH_REASON = 8;
-    private static final int SEEN_CONTENT = 16;
-    private static final int SEEN_TOOL_CALLS = 32;
-    private static final int SEEN_FUNCTION = 64;
-    private static final int SEEN_NAME = 128;
-    private static final int SEEN_ARGUMENTS = 256;
-
-    /** Unwinds the pass: the payload is left to the Jackson pass. No stack trace, one shared instance. */
-    private static final class NotHere extends Exception {
-        private static final long serialVersionUID = 1L;
-
-        NotHere() {
-            super("not read in the byte pass", null, false, false);
-        }
-    }
-
-    private static final NotHere NOT_HERE = new NotHere();
-
     private byte[] b;
     private int end;
     private boolean chunk;
@@ -105,11 +96,11 @@ final class CompletionBytes {
         try {
             int i = whitespace(b, from, end);
             if (i >= end || b[i] != '{') {
-                throw NOT_HERE;
+                throw NEEDS_TREE;
             }
             readRoot(i);
             return true;
-        } catch (NotHere | RuntimeException e) {
+        } catch (NeedsTree | RuntimeException e) { // left to the parser pass
             text.setLength(mark);
             usage = null;
             choicesEmpty = false;
@@ -122,7 +113,7 @@ final class CompletionBytes {
     }
 
     /** The members of the object at {@code b[start] == '{'}: calls {@code member} for each; returns the object's end. */
-    private int members(int start, Member member) throws NotHere {
+    private int members(int start, Member member) throws NeedsTree {
         int i = whitespace(b, start + 1, end);
         if (i < end && b[i] == '}') {
             return i + 1;
@@ -141,30 +132,56 @@ final class CompletionBytes {
     /** Reads the member whose key starts at {@code key} (past its quote) and whose value starts at {@code value}. */
     @FunctionalInterface
     private interface Member {
-        /** @return the end of the value */
-        int read(int key, int value) throws NotHere;
+        /** @return the end of the value, or {@code FAIL} */
+        int read(int key, int value) throws NeedsTree;
     }
 
-    private void readRoot(int start) throws NotHere {
+    /** The elements of the array at {@code b[start] == '['}: calls {@code element} for each; returns the array's end. */
+    private int elements(int start, Element element) throws NeedsTree {
+        int i = whitespace(b, start + 1, end);
+        if (i < end && b[i] == ']') {
+            return i + 1;
+        }
+        while (true) {
+            if (i >= end) {
+                throw NEEDS_TREE;
+            }
+            int elementEnd = check(element.read(i));
+            int separator = check(separator(b, elementEnd, end, ']'));
+            if (b[separator] == ']') {
+                return separator + 1;
+            }
+            i = whitespace(b, separator + 1, end);
+        }
+    }
+
+    /** Reads the array element that starts at {@code at}. */
+    @FunctionalInterface
+    private interface Element {
+        /** @return the end of the element, or {@code FAIL} */
+        int read(int at) throws NeedsTree;
+    }
+
+    private void readRoot(int start) throws NeedsTree {
         int[] seenHere = {0};
         members(start, (key, v) -> {
             if (isKey(b, key, end, USAGE)) {
-                seenHere[0] = once(seenHere[0], SEEN_USAGE);
+                seenHere[0] = once(seenHere[0], USAGE_SEEN);
                 if (b[v] == '{') {
                     return readUsage(v);
                 }
             } else if (isKey(b, key, end, CHOICES)) {
-                seenHere[0] = once(seenHere[0], SEEN_CHOICES);
+                seenHere[0] = once(seenHere[0], CHOICES_SEEN);
                 if (b[v] == '[') {
                     return readChoices(v);
                 }
             } else if (isKey(b, key, end, TYPE)) {
                 if (chunk && b[v] == '"' && startsPlain(v, RESPONSE_PREFIX, false)) {
-                    throw NOT_HERE;
+                    throw NEEDS_TREE;
                 }
             } else if (isKey(b, key, end, OBJECT)) {
                 if (!chunk && b[v] == '"' && startsPlain(v, RESPONSE, true)) {
-                    throw NOT_HERE;
+                    throw NEEDS_TREE;
                 }
             }
             return value(b, v, end, 1);
@@ -175,11 +192,11 @@ final class CompletionBytes {
      * Whether the string at {@code b[v] == '"'} starts with {@code prefix} (or, {@code whole}, is it); a string
      * with an escape is not compared here.
      */
-    private boolean startsPlain(int v, byte[] prefix, boolean whole) throws NotHere {
+    private boolean startsPlain(int v, byte[] prefix, boolean whole) throws NeedsTree {
         int stringEnd = check(string(b, v, end));
         for (int i = v + 1; i < stringEnd - 1; i++) {
             if (b[i] == '\\') {
-                throw NOT_HERE;
+                throw NEEDS_TREE;
             }
         }
         int length = stringEnd - v - 2;
@@ -194,40 +211,28 @@ final class CompletionBytes {
         return true;
     }
 
-    private int readChoices(int start) throws NotHere {
-        int count = 0;
-        int i = whitespace(b, start + 1, end);
-        if (i < end && b[i] == ']') {
-            choicesEmpty = true;
-            return i + 1;
-        }
-        while (true) {
-            if (i >= end) {
-                throw NOT_HERE;
-            }
-            count++;
-            int elementEnd = b[i] == '{' ? readChoice(i) : check(value(b, i, end, 2));
-            int separator = check(separator(b, elementEnd, end, ']'));
-            if (b[separator] == ']') {
-                choicesEmpty = count == 0;
-                return separator + 1;
-            }
-            i = whitespace(b, separator + 1, end);
-        }
+    private int readChoices(int start) throws NeedsTree {
+        int[] count = {0};
+        int arrayEnd = elements(start, at -> {
+            count[0]++;
+            return b[at] == '{' ? readChoice(at) : value(b, at, end, 2);
+        });
+        choicesEmpty = count[0] == 0;
+        return arrayEnd;
     }
 
-    private int readChoice(int start) throws NotHere {
+    private int readChoice(int start) throws NeedsTree {
         byte[] messageField = chunk ? DELTA : MESSAGE;
         int[] seenHere = {0};
         String[] reason = {null};
         int choiceEnd = members(start, (key, v) -> {
             if (isKey(b, key, end, messageField)) {
-                seenHere[0] = once(seenHere[0], SEEN_MESSAGE);
+                seenHere[0] = once(seenHere[0], MESSAGE_SEEN);
                 if (b[v] == '{') {
                     return readMessage(v);
                 }
             } else if (isKey(b, key, end, FINISH_REASON)) {
-                seenHere[0] = once(seenHere[0], SEEN_FINISH_REASON);
+                seenHere[0] = once(seenHere[0], FINISH_REASON_SEEN);
                 if (b[v] == '"') {
                     int stringEnd = decode(v);
                     reason[0] = new String(chars, 0, decoded);
@@ -243,53 +248,33 @@ final class CompletionBytes {
     }
 
     /** Appends the message's content, then its tool calls' names and arguments, whatever their order. */
-    private int readMessage(int start) throws NotHere {
+    private int readMessage(int start) throws NeedsTree {
         int at = text.length();
         int[] seenHere = {0};
         return members(start, (key, v) -> {
             if (isKey(b, key, end, CONTENT)) {
-                seenHere[0] = once(seenHere[0], SEEN_CONTENT);
+                seenHere[0] = once(seenHere[0], CONTENT_SEEN);
                 if (b[v] == '"') {
-                    int stringEnd = decode(v);
-                    appendAt(at);
-                    return stringEnd;
+                    return appendAt(v, at);
                 }
             } else if (isKey(b, key, end, TOOL_CALLS)) {
-                seenHere[0] = once(seenHere[0], SEEN_TOOL_CALLS);
+                seenHere[0] = once(seenHere[0], TOOL_CALLS_SEEN);
                 if (b[v] == '[') {
-                    return readCalls(v);
+                    return elements(v, call -> b[call] == '{' ? readCall(call) : value(b, call, end, 5));
                 }
                 if (b[v] == '{') {
-                    throw NOT_HERE; // the tree iterates an object's values, in its own order for repeated keys
+                    throw NEEDS_TREE; // the tree iterates an object's values, in its own order for repeated keys
                 }
             }
             return value(b, v, end, 4);
         });
     }
 
-    private int readCalls(int start) throws NotHere {
-        int i = whitespace(b, start + 1, end);
-        if (i < end && b[i] == ']') {
-            return i + 1;
-        }
-        while (true) {
-            if (i >= end) {
-                throw NOT_HERE;
-            }
-            int elementEnd = b[i] == '{' ? readCall(i) : check(value(b, i, end, 5));
-            int separator = check(separator(b, elementEnd, end, ']'));
-            if (b[separator] == ']') {
-                return separator + 1;
-            }
-            i = whitespace(b, separator + 1, end);
-        }
-    }
-
-    private int readCall(int start) throws NotHere {
+    private int readCall(int start) throws NeedsTree {
         int[] seenHere = {0};
         return members(start, (key, v) -> {
             if (isKey(b, key, end, FUNCTION)) {
-                seenHere[0] = once(seenHere[0], SEEN_FUNCTION);
+                seenHere[0] = once(seenHere[0], FUNCTION_SEEN);
                 if (b[v] == '{') {
                     return readFunction(v);
                 }
@@ -299,19 +284,17 @@ final class CompletionBytes {
     }
 
     /** Appends the function's name, then its arguments, whatever their order. */
-    private int readFunction(int start) throws NotHere {
+    private int readFunction(int start) throws NeedsTree {
         int at = text.length();
         int[] seenHere = {0};
         return members(start, (key, v) -> {
             if (isKey(b, key, end, NAME)) {
-                seenHere[0] = once(seenHere[0], SEEN_NAME);
+                seenHere[0] = once(seenHere[0], NAME_SEEN);
                 if (b[v] == '"') {
-                    int stringEnd = decode(v);
-                    appendAt(at);
-                    return stringEnd;
+                    return appendAt(v, at);
                 }
             } else if (isKey(b, key, end, ARGUMENTS)) {
-                seenHere[0] = once(seenHere[0], SEEN_ARGUMENTS);
+                seenHere[0] = once(seenHere[0], ARGUMENTS_SEEN);
                 if (b[v] == '"') {
                     int stringEnd = decode(v);
                     text.append(chars, 0, decoded);
@@ -323,7 +306,7 @@ final class CompletionBytes {
     }
 
     /** See {@link ChatCompletionScanner}'s usage reading; the same fields, the same rules. */
-    private int readUsage(int start) throws NotHere {
+    private int readUsage(int start) throws NeedsTree {
         long[] f = {ABSENT, ABSENT, ABSENT, ABSENT, ABSENT, ABSENT, 0, 0, 0, 0};
         int usageEnd = members(start, (key, v) -> {
             int slot;
@@ -363,7 +346,7 @@ final class CompletionBytes {
     }
 
     /** The details object's {@code field} into {@code f[slot]} (0 when missing or {@code null}, or not an object). */
-    private int detail(int v, byte[] field, long[] f, int slot) throws NotHere {
+    private int detail(int v, byte[] field, long[] f, int slot) throws NeedsTree {
         f[slot] = 0;
         if (b[v] != '{') {
             return value(b, v, end, 3);
@@ -379,7 +362,7 @@ final class CompletionBytes {
     }
 
     /** A token count at {@code b[v]}: an integer of at most 18 digits, or {@code null}; anything else is not read here. */
-    private int tokens(int v, long[] f, int slot) throws NotHere {
+    private int tokens(int v, long[] f, int slot) throws NeedsTree {
         int valueEnd = check(value(b, v, end, 3));
         if (b[v] == 'n') {
             f[slot] = NULL;
@@ -391,13 +374,13 @@ final class CompletionBytes {
             i++;
         }
         if (valueEnd - i > 18) {
-            throw NOT_HERE;
+            throw NEEDS_TREE;
         }
         long n = 0;
         for (; i < valueEnd; i++) {
             byte c = b[i];
             if (c < '0' || c > '9') {
-                throw NOT_HERE; // a fraction or an exponent, true or false, a string, an array or an object
+                throw NEEDS_TREE; // a fraction or an exponent, true or false, a string, an array or an object
             }
             n = n * 10 + (c - '0');
         }
@@ -412,7 +395,7 @@ final class CompletionBytes {
      * Decodes the string at {@code b[v] == '"'} into {@link #chars} ({@link #decoded} of them); returns its end.
      * The string is checked first, so decoding sees well-formed UTF-8 and escapes only.
      */
-    private int decode(int v) throws NotHere {
+    private int decode(int v) throws NeedsTree {
         int stringEnd = check(string(b, v, end));
         int last = stringEnd - 1;
         if (chars.length < last - v) {
@@ -458,25 +441,23 @@ final class CompletionBytes {
         return stringEnd;
     }
 
-    /** The decoded string at {@code at}: appended when nothing came after {@code at} yet, else inserted. */
-    private void appendAt(int at) {
+    /**
+     * Decodes the string at {@code b[v]} into the text at {@code at}: appended when nothing came after {@code at}
+     * yet, else inserted. Returns the string's end.
+     */
+    private int appendAt(int v, int at) throws NeedsTree {
+        int stringEnd = decode(v);
         if (text.length() == at) {
             text.append(chars, 0, decoded);
         } else {
             text.insert(at, chars, 0, decoded);
         }
+        return stringEnd;
     }
 
-    private static int once(int seen, int field) throws NotHere {
-        if ((seen & field) != 0) {
-            throw NOT_HERE;
-        }
-        return seen | field;
-    }
-
-    private static int check(int position) throws NotHere {
+    private static int check(int position) throws NeedsTree {
         if (position == FAIL) {
-            throw NOT_HERE;
+            throw NEEDS_TREE;
         }
         return position;
     }
