@@ -26,7 +26,7 @@ import java.nio.ByteOrder;
 public final class JsonScanner {
     /** Not scanned: malformed, or outside the strict subset (see the class comment). */
     public static final int FAIL = -1;
-    public static final int MAX_DEPTH = 64;
+    static final int MAX_DEPTH = 64;
     static final int MAX_NUMBER_LENGTH = 100;
     static final int MAX_KEY_LENGTH = 256;
 

@@ -66,7 +66,7 @@ class UpstreamRequestsTest {
 
             @Override
             public ResponseObserver observer(Endpoint endpoint, boolean stream, Rewrite rewrite) {
-                throw new UnsupportedOperationException();
+                return new TranslatingRelayTest.TranslatingAdapter().observer(endpoint, stream, rewrite);
             }
         };
     }

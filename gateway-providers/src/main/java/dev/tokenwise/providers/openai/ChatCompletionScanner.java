@@ -190,6 +190,17 @@ final class ChatCompletionScanner {
                 default -> p.skipChildren();
             }
         }
+        return usage(prompt, input, completion, output, hit, miss, promptCached, inputCached, completionReasoning,
+                outputReasoning);
+    }
+
+    /**
+     * The usage of the token fields as both passes read them: the first six each a count, {@link #ABSENT} or
+     * {@link #NULL}; the details' counts 0 when missing. {@code prompt_tokens} wins over {@code input_tokens}
+     * unless it is missing or {@code null}, as in {@code firstLong} of the tree reading, and likewise for output.
+     */
+    static TokenUsage usage(long prompt, long input, long completion, long output, long hit, long miss,
+                            long promptCached, long inputCached, long completionReasoning, long outputReasoning) {
         return OpenAiResponseObserver.usage(prompt != ABSENT && prompt != NULL ? prompt : orZero(input),
                 completion != ABSENT && completion != NULL ? completion : orZero(output),
                 hit != ABSENT, orZero(hit), miss != ABSENT, orZero(miss),
@@ -197,10 +208,10 @@ final class ChatCompletionScanner {
     }
 
     /** Marks a token field that is missing, or {@code null}: a tree's {@code has} tells them apart, its {@code asLong} does not. */
-    private static final long ABSENT = Long.MIN_VALUE;
-    private static final long NULL = Long.MIN_VALUE + 1;
+    static final long ABSENT = Long.MIN_VALUE;
+    static final long NULL = Long.MIN_VALUE + 1;
 
-    private static long orZero(long tokens) {
+    static long orZero(long tokens) {
         return tokens == ABSENT || tokens == NULL ? 0 : tokens;
     }
 

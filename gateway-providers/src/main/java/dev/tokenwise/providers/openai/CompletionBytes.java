@@ -8,6 +8,7 @@ import static dev.tokenwise.core.json.JsonScanner.string;
 import static dev.tokenwise.core.json.JsonScanner.value;
 import static dev.tokenwise.core.json.JsonScanner.whitespace;
 
+import static dev.tokenwise.providers.openai.ChatCompletionScanner.ABSENT;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.ARGUMENTS_SEEN;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.CHOICES_SEEN;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.CONTENT_SEEN;
@@ -16,9 +17,11 @@ import static dev.tokenwise.providers.openai.ChatCompletionScanner.FUNCTION_SEEN
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.MESSAGE_SEEN;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.NAME_SEEN;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.NEEDS_TREE;
+import static dev.tokenwise.providers.openai.ChatCompletionScanner.NULL;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.TOOL_CALLS_SEEN;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.USAGE_SEEN;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.once;
+import static dev.tokenwise.providers.openai.ChatCompletionScanner.orZero;
 
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.providers.openai.ChatCompletionScanner.NeedsTree;
@@ -64,10 +67,6 @@ final class CompletionBytes {
     private static final byte[] REASONING_TOKENS = ascii("reasoning_tokens");
     private static final byte[] RESPONSE_PREFIX = ascii("response.");
     private static final byte[] RESPONSE = ascii("response");
-
-    /** A token field that is missing, and one that is {@code null} (a tree's {@code has} tells them apart). */
-    private static final long ABSENT = Long.MIN_VALUE;
-    private static final long NULL = Long.MIN_VALUE + 1;
 
     private byte[] b;
     private int end;
@@ -335,14 +334,8 @@ final class CompletionBytes {
             }
             return tokens(v, f, slot);
         });
-        usage = OpenAiResponseObserver.usage(f[0] != ABSENT && f[0] != NULL ? f[0] : orZero(f[1]),
-                f[2] != ABSENT && f[2] != NULL ? f[2] : orZero(f[3]),
-                f[4] != ABSENT, orZero(f[4]), f[5] != ABSENT, orZero(f[5]), f[6], f[7], f[8], f[9]);
+        usage = ChatCompletionScanner.usage(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9]);
         return usageEnd;
-    }
-
-    private static long orZero(long tokens) {
-        return tokens == ABSENT || tokens == NULL ? 0 : tokens;
     }
 
     /** The details object's {@code field} into {@code f[slot]} (0 when missing or {@code null}, or not an object). */
