@@ -76,6 +76,13 @@ public final class GatewayApp implements AutoCloseable {
      * (milliseconds later when it is healthy). More would only be old-generation churn for the collector.
      */
     private static final long RECENT_RECORDS = 10_000;
+    /**
+     * How long a settled record may wait before the sinks see it. In normal mode nothing waits for the
+     * sinks (the ledger commits every 20 ms anyway), so the dispatcher wakes at most 200 times a second; in
+     * strict mode a response's last bytes wait for the ledger's commit, and so for the dispatcher too.
+     */
+    private static final long DELIVERY_NAP_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+    private static final long STRICT_DELIVERY_NAP_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
     private static final long REAP_EVERY_MILLIS = 1_000;
     /** A task with no outcome and no call for this long counts as {@code unknown}. */
     private static final Duration TASK_IDLE = Duration.ofHours(1);
@@ -182,7 +189,8 @@ public final class GatewayApp implements AutoCloseable {
             sinks.add(meters);
             sinks.add(latency);
             sinks.addAll(extraSinks);
-            accounting = new AccountingCore(sinks, RECORD_QUEUE_CAPACITY, RECENT_RECORDS);
+            accounting = new AccountingCore(sinks, RECORD_QUEUE_CAPACITY, RECENT_RECORDS,
+                    strict ? STRICT_DELIVERY_NAP_NANOS : DELIVERY_NAP_NANOS);
             meters.bindAccounting(accounting);
             SqliteLedger store = ledger;
             PriceCatalog listPrices = model -> Optional.ofNullable(running.models().get(model)).map(ModelConfig::price);

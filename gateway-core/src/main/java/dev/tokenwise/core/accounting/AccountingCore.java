@@ -39,7 +39,12 @@ public final class AccountingCore implements AutoCloseable {
     private final RecordDispatcher dispatcher;
 
     public AccountingCore(List<UsageSink> sinks, int queueCapacity, long recentRecords) {
-        this.dispatcher = new RecordDispatcher(sinks, queueCapacity);
+        this(sinks, queueCapacity, recentRecords, RecordDispatcher.DEFAULT_NAP_NANOS);
+    }
+
+    /** @param deliveryNapNanos the longest a settled record waits before the sinks see it (see {@link RecordDispatcher}) */
+    public AccountingCore(List<UsageSink> sinks, int queueCapacity, long recentRecords, long deliveryNapNanos) {
+        this.dispatcher = new RecordDispatcher(sinks, queueCapacity, deliveryNapNanos);
         if (recentRecords < 1 || recentRecords > 1 << 24) {
             throw new IllegalArgumentException("recentRecords: " + recentRecords + " (expected 1 to 2^24)");
         }

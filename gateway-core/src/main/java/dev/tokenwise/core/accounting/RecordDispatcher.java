@@ -19,10 +19,12 @@ import org.slf4j.LoggerFactory;
  * <p>Implementation note: producers (event loops, worker threads) {@code offer} into a bounded,
  * lock-free multi-producer single-consumer queue and never block. Waking a parked thread is a system
  * call that costs more than delivering a record, so producers do not wake the dispatcher while records
- * keep coming: when it finds the queue empty it naps for {@link #NAP_NANOS} and looks again, and only
- * after {@link #NAPS_BEFORE_SLEEP} empty naps in a row does it go to sleep and announce it (a volatile
- * flag, checked by producers after their offer), so that the next offer wakes it. Under load a record
- * thus waits at most a nap before the sinks see it, and an idle gateway does not spin. When the queue is full a sink is falling behind: the record goes to an
+ * keep coming: when it finds the queue empty it naps (1 ms by default) and looks again, and only after
+ * about 50 ms of empty naps in a row does it go to sleep and announce it (a volatile flag, checked by
+ * producers after their offer), so that the next offer wakes it. Under load a record thus waits at most
+ * a nap before the sinks see it, and an idle gateway does not spin. The nap is the price of a record's
+ * delivery against the dispatcher's wake-ups: at 1,000 calls a second a 1 ms nap wakes it for nearly
+ * every record, and each wake-up (a context switch) costs more than the record's delivery. When the queue is full a sink is falling behind: the record goes to an
  * unbounded overflow queue instead, a counter is raised and a warning logged (at most every 10
  * seconds), so the lag is visible and no record is dropped. The dispatcher drains the bounded queue
  * first and the overflow after it, so records of one producer may be delivered out of order only
@@ -31,8 +33,8 @@ import org.slf4j.LoggerFactory;
 public final class RecordDispatcher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RecordDispatcher.class);
     private static final long WARN_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
-    static final long NAP_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-    static final int NAPS_BEFORE_SLEEP = 50;
+    public static final long DEFAULT_NAP_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    private static final long SLEEP_AFTER_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private final List<UsageSink> sinks;
     private final Queue<UsageRecord> queue;
@@ -45,9 +47,21 @@ public final class RecordDispatcher implements AutoCloseable {
     private final LongAdder sinkFailures = new LongAdder();
     private final AtomicLong lastWarnNanos = new AtomicLong(System.nanoTime() - WARN_EVERY_NANOS);
     private final Thread thread;
+    private final long napNanos;
+    private final int napsBeforeSleep;
     private volatile boolean closing;
 
     public RecordDispatcher(List<UsageSink> sinks, int capacity) {
+        this(sinks, capacity, DEFAULT_NAP_NANOS);
+    }
+
+    /** @param napNanos how long the dispatcher naps when it finds no record, i.e. the longest a record waits */
+    public RecordDispatcher(List<UsageSink> sinks, int capacity, long napNanos) {
+        if (napNanos < TimeUnit.MICROSECONDS.toNanos(10) || napNanos > SLEEP_AFTER_NANOS) {
+            throw new IllegalArgumentException("napNanos: " + napNanos + " (expected 10 us to 50 ms)");
+        }
+        this.napNanos = napNanos;
+        this.napsBeforeSleep = (int) Math.max(1, SLEEP_AFTER_NANOS / napNanos);
         this.sinks = List.copyOf(sinks);
         this.queue = PlatformDependent.newFixedMpscQueue(capacity);
         this.capacity = capacity;
@@ -102,9 +116,9 @@ public final class RecordDispatcher implements AutoCloseable {
                 record = overflow.poll();
             }
             if (record == null && !closing) {
-                if (emptyNaps < NAPS_BEFORE_SLEEP) {
+                if (emptyNaps < napsBeforeSleep) {
                     emptyNaps++;
-                    LockSupport.parkNanos(this, NAP_NANOS);
+                    LockSupport.parkNanos(this, napNanos);
                 } else {
                     sleeping = true;
                     // Checked again after announcing the sleep, so an offer between the two polls is not missed.
