@@ -24,11 +24,12 @@ import org.slf4j.LoggerFactory;
  * producers after their offer), so that the next offer wakes it. Under load a record thus waits at most
  * a nap before the sinks see it, and an idle gateway does not spin. The nap is the price of a record's
  * delivery against the dispatcher's wake-ups: at 1,000 calls a second a 1 ms nap wakes it for nearly
- * every record, and each wake-up (a context switch) costs more than the record's delivery. When the queue is full a sink is falling behind: the record goes to an
- * unbounded overflow queue instead, a counter is raised and a warning logged (at most every 10
- * seconds), so the lag is visible and no record is dropped. The dispatcher drains the bounded queue
- * first and the overflow after it, so records of one producer may be delivered out of order only
- * while the queue is overflowing. {@link #close} stops intake, drains both queues and closes the sinks.
+ * every record, and each wake-up (a context switch) costs more than the record's delivery.
+ *
+ * <p>When the queue is full a sink is falling behind: the record goes to an unbounded overflow queue
+ * instead, a counter is raised and a warning logged (at most every 10 seconds), so the lag is visible and
+ * no record is dropped. The dispatcher drains the bounded queue first and the overflow after it, so
+ * records of one producer may be delivered out of order only while the queue is overflowing. {@link #close} stops intake, drains both queues and closes the sinks.
  */
 public final class RecordDispatcher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RecordDispatcher.class);
@@ -61,7 +62,7 @@ public final class RecordDispatcher implements AutoCloseable {
             throw new IllegalArgumentException("napNanos: " + napNanos + " (expected 10 us to 50 ms)");
         }
         this.napNanos = napNanos;
-        this.napsBeforeSleep = (int) Math.max(1, SLEEP_AFTER_NANOS / napNanos);
+        this.napsBeforeSleep = (int) (SLEEP_AFTER_NANOS / napNanos); // at least 1: the nap is at most that long
         this.sinks = List.copyOf(sinks);
         this.queue = PlatformDependent.newFixedMpscQueue(capacity);
         this.capacity = capacity;
