@@ -111,7 +111,7 @@ class BudgetEnforcementTest {
         assertEquals(0, budget.reservedNanos());
         assertEquals(0, budget.remainingNanos());
         assertTrue(budget.spentNanos() <= budget.limitNanos());
-        assertTrue(gateway.app.ledger().flush(Duration.ofSeconds(10)));
+        gateway.flushLedger();
         assertEquals(recordSum, gateway.app.ledger().totalCostNanos(), "the ledger holds the same sum");
         JsonNode usage = TestGateway.json(gateway.get("/api/v1/usage?group_by=team", TestGateway.ADMIN_KEY).body());
         assertEquals(recordSum, usage.at("/data/0/cost_nanos").asLong(), "the usage API reports the same sum");

@@ -198,7 +198,7 @@ class DashboardBrowserTest {
                     "{\"model\":\"sim-embed\",\"input\":\"quarterly plan\"}");
             assertEquals(200, embed.statusCode(), embed.body());
             gateway.awaitSinks();
-            assertTrue(gateway.app.ledger().flush(Duration.ofSeconds(10)));
+            gateway.flushLedger();
             outcome(gateway, "tw-research-key", "r-0", true);
             outcome(gateway, "tw-research-key", "r-1", false);
             outcome(gateway, "tw-research-key", "r-2", true);
@@ -256,7 +256,7 @@ class DashboardBrowserTest {
                 chat(gateway, "tw-key-" + i, i % 5 == 0 ? "sim-large" : "sim-small", false, null, "Plan " + i, 10 + i % 20);
             }
             gateway.awaitSinks();
-            assertTrue(gateway.app.ledger().flush(Duration.ofSeconds(10)));
+            gateway.flushLedger();
             signIn(gateway);
             @SuppressWarnings("unchecked")
             List<String> budgetLabels = (List<String>) ((JavascriptExecutor) driver).executeScript(

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tokenwise.core.testing.LeakDetectingExtension;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -39,7 +38,7 @@ class EfficiencyEndToEndTest {
             costA += gateway.record(call("task-a", prompt)).get("cost_nanos").asLong();
         }
         long costB = gateway.record(call("task-b", "Translate the note")).get("cost_nanos").asLong();
-        assertTrue(gateway.app.ledger().flush(Duration.ofSeconds(10)));
+        gateway.flushLedger();
 
         assertEquals(200, gateway.send("POST", "/api/v1/tasks/task-a/outcome", "tw-test-key", "{\"success\":true}").statusCode());
         assertEquals(200, gateway.send("POST", "/api/v1/tasks/task-b/outcome", "tw-test-key", "{\"success\":false}").statusCode());

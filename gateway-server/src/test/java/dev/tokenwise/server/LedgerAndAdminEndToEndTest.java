@@ -10,7 +10,6 @@ import dev.tokenwise.providers.pricing.YamlPriceCatalog;
 import dev.tokenwise.server.config.ConfigLoader;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -62,7 +61,7 @@ class LedgerAndAdminEndToEndTest {
             assertEquals(403, gateway.get("/api/v1/teams", "tw-test-key").statusCode());
             assertEquals(401, gateway.get("/api/v1/teams", null).statusCode());
 
-            assertTrue(gateway.app.ledger().flush(Duration.ofSeconds(10)));
+            gateway.flushLedger();
             JsonNode health = TestGateway.json(gateway.get("/healthz", null).body());
             assertEquals("ok", health.get("status").asText());
             assertTrue(health.at("/ledger/healthy").asBoolean());

@@ -9,7 +9,6 @@ import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.testing.LeakDetectingExtension;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -41,7 +40,7 @@ class MetricsEndToEndTest {
                 "{\"model\":\"sim-small\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
         assertEquals(200, other.statusCode());
         gateway.awaitSinks();
-        assertTrue(gateway.app.ledger().flush(Duration.ofSeconds(10)));
+        gateway.flushLedger();
         assertEquals(200, gateway.send("POST", "/api/v1/tasks/task-0/outcome", "tw-test-key", "{\"success\":true}").statusCode());
         assertEquals(200, gateway.send("POST", "/api/v1/tasks/task-1/outcome", "tw-test-key", "{\"success\":false}").statusCode());
     }

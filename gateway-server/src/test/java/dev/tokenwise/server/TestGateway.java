@@ -139,6 +139,16 @@ final class TestGateway implements AutoCloseable {
         assertTrue(app.accounting().dispatcher().awaitDrained(10, TimeUnit.SECONDS));
     }
 
+    /**
+     * Waits until every call begun so far is committed to the ledger: settled, handed to the ledger by the
+     * record dispatcher (which naps between polls) and written. {@code ledger().flush} alone covers only the
+     * records the ledger has already accepted.
+     */
+    void flushLedger() throws InterruptedException {
+        awaitSinks();
+        assertTrue(app.ledger().flush(Duration.ofSeconds(10)), "ledger flush");
+    }
+
     /** The first sunk record matching {@code match}, waiting up to 10 s for it to settle and reach the sinks. */
     UsageRecord awaitRecord(java.util.function.Predicate<UsageRecord> match) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
