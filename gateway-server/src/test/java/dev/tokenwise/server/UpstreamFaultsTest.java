@@ -110,7 +110,7 @@ class UpstreamFaultsTest {
     }
 
     @Test
-    void closesAConnectionWhoseRequestNeverCompletes() throws Exception {
+    void answers408AndClosesAConnectionWhoseRequestNeverCompletes() throws Exception {
         String yaml = """
                 server: {host: 127.0.0.1, port: 0, request_read_timeout_ms: 300}
                 storage: {path: %s}
@@ -131,8 +131,10 @@ class UpstreamFaultsTest {
             socket.setSoTimeout(10_000);
             long start = System.nanoTime();
             InputStream in = socket.getInputStream();
-            assertEquals(-1, in.read(), "closed without an answer");
+            String answer = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
             long tookMillis = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(answer.startsWith("HTTP/1.1 408 "), "a 408, then the close: " + answer);
+            assertTrue(answer.contains("\"code\":\"request_timeout\""), answer);
             assertTrue(tookMillis < 3_000, "closed after the request read timeout: " + tookMillis + " ms");
             assertEquals(0, slow.app.accounting().inFlightCount());
         }

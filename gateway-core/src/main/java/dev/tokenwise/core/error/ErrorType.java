@@ -13,6 +13,7 @@ public enum ErrorType {
     NOT_FOUND(404, "invalid_request_error", "not_found"),
     MODEL_NOT_FOUND(404, "invalid_request_error", "model_not_found"),
     METHOD_NOT_ALLOWED(405, "invalid_request_error", "method_not_allowed"),
+    REQUEST_TIMEOUT(408, "invalid_request_error", "request_timeout"),
     CONFLICT(409, "invalid_request_error", "conflict"),
     REQUEST_TOO_LARGE(413, "invalid_request_error", "request_too_large"),
     URI_TOO_LONG(414, "invalid_request_error", "uri_too_long"),

@@ -38,7 +38,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
-import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
@@ -74,6 +73,8 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
     private final ProxyContext proxy;
     private final ArrayDeque<FullHttpRequest> pipelined = new ArrayDeque<>();
     private boolean busy;
+    /** The request being read missed {@code server.request_read_timeout_ms}: 408 and close when its turn comes. */
+    private boolean requestTimedOut;
     private ProxyCall current;
     private ChannelHandlerContext ctx;
 
@@ -567,9 +568,18 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         FullHttpRequest next = pipelined.poll();
         if (next != null) {
             handle(next);
+        } else if (requestTimedOut) {
+            answerRequestTimeout();
         } else if (!ctx.channel().config().isAutoRead()) {
             ctx.channel().config().setAutoRead(true);
         }
+    }
+
+    private void answerRequestTimeout() {
+        busy = true; // nothing more is handled on this connection
+        sendError(ctx, ErrorType.REQUEST_TIMEOUT, "request not received whole within "
+                + proxy.config().server().requestReadTimeout().toMillis() + " ms (server.request_read_timeout_ms)",
+                null, false);
     }
 
     @Override
@@ -596,9 +606,19 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof IdleStateEvent && !busy) {
-            // No complete request within the read timeout: a slow, half-sent or idle connection.
-            ctx.close();
+        if (evt == ClientReadTimeout.Event.IDLE) {
+            if (!busy) {
+                ctx.close(); // nothing read for the timeout, and no response in progress
+            }
+            return;
+        }
+        if (evt == ClientReadTimeout.Event.REQUEST_INCOMPLETE) {
+            // A request still incomplete after the timeout: answered 408 once the responses before it are out.
+            requestTimedOut = true;
+            ctx.channel().config().setAutoRead(false);
+            if (!busy) {
+                answerRequestTimeout();
+            }
             return;
         }
         ctx.fireUserEventTriggered(evt);

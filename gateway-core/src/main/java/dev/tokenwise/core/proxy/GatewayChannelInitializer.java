@@ -18,10 +18,11 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.buffer.Unpooled;
-import io.netty.handler.timeout.IdleStateHandler;
-import java.util.concurrent.TimeUnit;
 
-/** The client pipeline: read timeout, HTTP codec, bounded aggregation (JSON 413 above the limit), the frontend. */
+/**
+ * The client pipeline: read timeout (a deadline per request and for idle connections), HTTP codec, bounded
+ * aggregation (JSON 413 above the limit), the end-of-request mark of the read timeout, the frontend.
+ */
 final class GatewayChannelInitializer extends ChannelInitializer<SocketChannel> {
     private final ProxyContext proxy;
 
@@ -33,9 +34,11 @@ final class GatewayChannelInitializer extends ChannelInitializer<SocketChannel> 
     protected void initChannel(SocketChannel ch) {
         var server = proxy.config().server();
         ChannelPipeline p = ch.pipeline();
-        p.addLast("read-timeout", new IdleStateHandler(server.requestReadTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
+        ClientReadTimeout readTimeout = new ClientReadTimeout(server.requestReadTimeout());
+        p.addLast("read-timeout", readTimeout);
         p.addLast("codec", new HttpServerCodec(8192, server.maxHeaderBytes(), 64 * 1024));
         p.addLast("aggregator", new JsonErrorAggregator((int) server.maxRequestBytes()));
+        p.addLast("request-end", readTimeout.requestEnd());
         p.addLast("frontend", new ClientFrontendHandler(proxy));
     }
 
