@@ -6,11 +6,14 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Properties;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteOpenMode;
 
 /**
  * Opens connections to the ledger file with the same pragmas, and lends read connections to callers.
@@ -47,6 +50,12 @@ final class LedgerConnections implements AutoCloseable {
 
     private final Path file;
     private final String url;
+    /**
+     * Opened without SQLite's own per-connection mutex ({@code SQLITE_OPEN_NOMUTEX}): sqlite-jdbc already
+     * serializes every native call on a connection in Java, and a connection here serves one thread at a time.
+     * The mutex was taken and released around every bound parameter, about 6 % of the writer's time.
+     */
+    private final Properties openProperties;
     private final SqliteLedger.Sync sync;
     private final int busyTimeoutMillis;
     private final Queue<Connection> idleReaders = new ConcurrentLinkedQueue<>();
@@ -57,6 +66,9 @@ final class LedgerConnections implements AutoCloseable {
     LedgerConnections(Path file, SqliteLedger.Sync sync, int busyTimeoutMillis) {
         this.file = file;
         this.url = "jdbc:sqlite:" + file;
+        SQLiteConfig config = new SQLiteConfig();
+        config.setOpenMode(SQLiteOpenMode.NOMUTEX);
+        this.openProperties = config.toProperties();
         this.sync = sync;
         this.busyTimeoutMillis = busyTimeoutMillis;
         this.checkpointer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -102,7 +114,7 @@ final class LedgerConnections implements AutoCloseable {
     }
 
     private Connection open(int busyMillis) throws SQLException {
-        Connection connection = DriverManager.getConnection(url);
+        Connection connection = DriverManager.getConnection(url, openProperties);
         try (Statement s = connection.createStatement()) {
             s.execute("PRAGMA busy_timeout = " + busyMillis);
             // synchronous is a per-connection setting; in WAL mode NORMAL syncs at checkpoints only,
