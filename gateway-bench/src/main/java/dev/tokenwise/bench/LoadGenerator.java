@@ -14,6 +14,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpUtil;
@@ -188,7 +189,7 @@ public final class LoadGenerator {
         }
         Histogram latencyMicros = run.recorder.getIntervalHistogram();
         return new LoadResult(label, options.duration().toNanos(), latencyMicros,
-                run.firstByte.getIntervalHistogram(), run.succeeded.sum(),
+                run.firstByte.getIntervalHistogram(), run.eventDelay.getIntervalHistogram(), run.succeeded.sum(),
                 run.non2xx.sum(), run.connectionErrors.sum(), run.timeouts.sum());
     }
 
@@ -229,11 +230,15 @@ public final class LoadGenerator {
         }
     }
 
+    private static final byte[] SENT_MARKER = MockResponses.SENT_MARKER.getBytes(StandardCharsets.US_ASCII);
+
     /** State shared by the slots of one run: schedule, window, counters, recorder and shared buffers. */
     private static final class Run {
         final Recorder recorder = new Recorder(3);
         /** Time to the first byte of the response body (for a stream: its first event). */
         final Recorder firstByte = new Recorder(3);
+        /** From the mock's send time of a paced stream's event to its arrival (see {@link MockResponses#stamped}). */
+        final Recorder eventDelay = new Recorder(3);
         /** Set for {@link #printProgressTo}: every completion, warmup included; read once a second. */
         volatile Recorder progress;
         final LongAdder succeeded = new LongAdder();
@@ -312,6 +317,8 @@ public final class LoadGenerator {
         long sentNanos;
         boolean firstByteSeen;
         int status;
+        /** The response is an event stream, whose events may carry the mock's send time. */
+        boolean eventStream;
         boolean closeAfterResponse;
         ScheduledFuture<?> pendingSend;
         ScheduledFuture<?> timeoutCheck;
@@ -410,6 +417,8 @@ public final class LoadGenerator {
         void onResponseHead(HttpResponse response) {
             status = response.status().code();
             closeAfterResponse = !HttpUtil.isKeepAlive(response);
+            String contentType = response.headers().get(HttpHeaderNames.CONTENT_TYPE);
+            eventStream = contentType != null && contentType.startsWith("text/event-stream");
         }
 
         void onResponseBytes() {
@@ -420,6 +429,26 @@ public final class LoadGenerator {
             long now = System.nanoTime();
             if (run.inWindow(now) && status >= 200 && status < 300) {
                 run.firstByte.recordValue(Math.max(0, (now - intendedNanos) / 1000));
+            }
+        }
+
+        /**
+         * Records how long each event in {@code content} took from the mock's send time to here. Both clocks are
+         * {@link System#nanoTime()} on this machine; an event without a send time, or whose marker or digits a
+         * proxy split across two reads, is not recorded.
+         */
+        void onEventBytes(ByteBuf content) {
+            long now = System.nanoTime();
+            if (!outstanding || !run.inWindow(now) || status < 200 || status >= 300) {
+                return;
+            }
+            int end = content.writerIndex();
+            for (int at = MockUpstreamHandler.indexOf(content, SENT_MARKER, content.readerIndex(), end); at >= 0;
+                    at = MockUpstreamHandler.indexOf(content, SENT_MARKER, at + SENT_MARKER.length, end)) {
+                long sent = MockResponses.sentNanosAt(content, at, end);
+                if (sent > 0) {
+                    run.eventDelay.recordValue(Math.max(0, (now - sent) / 1000));
+                }
             }
         }
 
@@ -515,6 +544,9 @@ public final class LoadGenerator {
                     }
                     if (object instanceof HttpContent content && content.content().isReadable()) {
                         onResponseBytes();
+                        if (eventStream) {
+                            onEventBytes(content.content());
+                        }
                     }
                     // Content is discarded: only the end of the response matters to the latency.
                     if (object instanceof LastHttpContent) {

@@ -13,18 +13,21 @@ import org.HdrHistogram.Histogram;
  *     open-loop run measured from the intended send time
  * @param firstByteMicros time to the first byte of each 2xx response's body (a stream's first event), measured
  *     like {@code latencyMicros}
+ * @param eventDelayMicros for each event of a paced mock stream, the time from the mock's sending it to its
+ *     arrival, in microseconds; empty for other responses
  * @param succeeded 2xx responses completed in the window
  * @param non2xx responses with another status completed in the window
  * @param connectionErrors requests lost to a refused, reset or closed connection (or a malformed response)
  * @param timeouts requests without a complete response within the timeout
  */
 public record LoadResult(String label, long windowNanos, Histogram latencyMicros, Histogram firstByteMicros,
-                         long succeeded, long non2xx,
+                         Histogram eventDelayMicros, long succeeded, long non2xx,
                          long connectionErrors, long timeouts) {
     public LoadResult {
         Objects.requireNonNull(label, "label");
         Objects.requireNonNull(latencyMicros, "latencyMicros");
         Objects.requireNonNull(firstByteMicros, "firstByteMicros");
+        Objects.requireNonNull(eventDelayMicros, "eventDelayMicros");
         if (windowNanos <= 0) {
             throw new IllegalArgumentException("windowNanos: " + windowNanos + " (expected: > 0)");
         }
@@ -46,6 +49,12 @@ public record LoadResult(String label, long windowNanos, Histogram latencyMicros
                 : firstByteMicros.getValueAtPercentile(percentile) / 1000.0;
     }
 
+    /** An event's delay from the mock at {@code percentile} (0..100) in milliseconds, {@code NaN} without samples. */
+    public double eventDelayPercentileMillis(double percentile) {
+        return eventDelayMicros.getTotalCount() == 0 ? Double.NaN
+                : eventDelayMicros.getValueAtPercentile(percentile) / 1000.0;
+    }
+
     public double maxMillis() {
         return latencyMicros.getTotalCount() == 0 ? Double.NaN : latencyMicros.getMaxValue() / 1000.0;
     }
@@ -55,13 +64,16 @@ public record LoadResult(String label, long windowNanos, Histogram latencyMicros
         return non2xx + connectionErrors + timeouts;
     }
 
-    /** One line: rate, percentiles and errors by kind. */
+    /** One line: rate, percentiles and errors by kind, and the events' delay when a paced stream was measured. */
     public String summary() {
+        String events = eventDelayMicros.getTotalCount() == 0 ? "" : String.format(Locale.ROOT,
+                "  event delay p50 %7.3f  p99 %7.3f ms (%d events)", eventDelayPercentileMillis(50),
+                eventDelayPercentileMillis(99), eventDelayMicros.getTotalCount());
         return String.format(Locale.ROOT,
                 "%-8s %10.0f req/s  p50 %7.3f  p90 %7.3f  p99 %7.3f  p99.9 %7.3f  max %8.3f ms"
                         + "  first byte p50 %7.3f  p99 %7.3f ms  errors %d (non-2xx %d, connection %d, timeout %d)",
                 label, requestsPerSecond(), percentileMillis(50), percentileMillis(90), percentileMillis(99),
                 percentileMillis(99.9), maxMillis(), firstBytePercentileMillis(50), firstBytePercentileMillis(99),
-                errors(), non2xx, connectionErrors, timeouts);
+                errors(), non2xx, connectionErrors, timeouts) + events;
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -21,7 +22,15 @@ final class MockResponses {
     static final String MODEL = "gpt-4o-mini-2024-07-18";
     static final int PROMPT_TOKENS = 27;
 
-    private static final String ID = "chatcmpl-BnchMockUpstream0000000000001";
+    /**
+     * The start of every chunk's {@code id}; the 16 hex digits after it are the {@link System#nanoTime()} at which
+     * a paced stream's event was sent (all zeros when the events go out at once), so a client on this machine
+     * can tell how long each event took to reach it (see {@link #stamped}).
+     */
+    static final String SENT_MARKER = "chatcmpl-BnchMockSent";
+    static final int SENT_DIGITS = 16;
+    private static final String ID = SENT_MARKER + "0".repeat(SENT_DIGITS);
+    private static final String COMPLETION_ID = "chatcmpl-BnchMockUpstream0000000000001";
     private static final long CREATED = 1_741_569_952L;
     private static final String FINGERPRINT = "fp_06737a9306";
     private static final String ANSWER = "Token budgets work best when they are enforced before the call is forwarded:"
@@ -38,6 +47,9 @@ final class MockResponses {
     /** One HTTP chunk per SSE event, without and with the {@code usage} field and trailing usage event. */
     final List<ByteBuf> streamEvents;
     final List<ByteBuf> streamEventsWithUsage;
+    /** Where each event's send time goes ({@link #stamped}), -1 for an event without one ({@code [DONE]}). */
+    final int[] streamEventStamps;
+    final int[] streamEventsWithUsageStamps;
     /** Head plus every event plus the terminating chunk, for the common case of no per-chunk delay. */
     final ByteBuf wholeStream;
     final ByteBuf wholeStreamWithUsage;
@@ -64,6 +76,8 @@ final class MockResponses {
                 .getBytes(StandardCharsets.US_ASCII));
         streamEvents = events(pieces, false);
         streamEventsWithUsage = events(pieces, true);
+        streamEventStamps = stampOffsets(streamEvents);
+        streamEventsWithUsageStamps = stampOffsets(streamEventsWithUsage);
         lastChunk = directOf("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
         wholeStream = concat(streamHead, streamEvents, lastChunk);
         wholeStreamWithUsage = concat(streamHead, streamEventsWithUsage, lastChunk);
@@ -83,7 +97,7 @@ final class MockResponses {
 
     private static byte[] completionBody(String content, int completionTokens) {
         ObjectNode root = JSON.createObjectNode();
-        root.put("id", ID);
+        root.put("id", COMPLETION_ID);
         root.put("object", "chat.completion");
         root.put("created", CREATED);
         root.put("model", MODEL);
@@ -144,6 +158,49 @@ final class MockResponses {
         }
         events.add(directOf(httpChunk("data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII))));
         return List.copyOf(events);
+    }
+
+    /** The offset of the send-time digits in each event, relative to its reader index; -1 where there are none. */
+    private static int[] stampOffsets(List<ByteBuf> events) {
+        byte[] marker = SENT_MARKER.getBytes(StandardCharsets.US_ASCII);
+        int[] offsets = new int[events.size()];
+        for (int i = 0; i < offsets.length; i++) {
+            ByteBuf event = events.get(i);
+            int at = MockUpstreamHandler.indexOf(event, marker, event.readerIndex(), event.writerIndex());
+            offsets[i] = at < 0 ? -1 : at - event.readerIndex() + marker.length;
+        }
+        return offsets;
+    }
+
+    /** A copy of {@code event} whose send-time digits at {@code offset} say {@code sentNanos}. */
+    static ByteBuf stamped(ByteBufAllocator alloc, ByteBuf event, int offset, long sentNanos) {
+        ByteBuf copy = alloc.directBuffer(event.readableBytes());
+        copy.writeBytes(event, event.readerIndex(), event.readableBytes());
+        for (int i = 0; i < SENT_DIGITS; i++) {
+            int digit = (int) (sentNanos >>> (4 * (SENT_DIGITS - 1 - i))) & 0xF;
+            copy.setByte(offset + i, digit < 10 ? '0' + digit : 'a' + digit - 10);
+        }
+        return copy;
+    }
+
+    /**
+     * The send time after the marker at {@code markerAt} in {@code buf}, 0 when the digits are zeros (an event
+     * that was not paced), -1 when they are cut off at {@code end} or are not hex digits.
+     */
+    static long sentNanosAt(ByteBuf buf, int markerAt, int end) {
+        int from = markerAt + SENT_MARKER.length();
+        if (from + SENT_DIGITS > end) {
+            return -1;
+        }
+        long nanos = 0;
+        for (int i = 0; i < SENT_DIGITS; i++) {
+            int digit = Character.digit(buf.getByte(from + i), 16);
+            if (digit < 0) {
+                return -1;
+            }
+            nanos = nanos << 4 | digit;
+        }
+        return nanos;
     }
 
     private static ObjectNode chunk(boolean usageNull) {

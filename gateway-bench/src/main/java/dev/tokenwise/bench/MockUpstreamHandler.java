@@ -115,7 +115,8 @@ final class MockUpstreamHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private static int indexOf(ByteBuf haystack, byte[] needle, int from, int end) {
+    /** The index of the first {@code needle} in {@code haystack[from, end)}, -1 if none. */
+    static int indexOf(ByteBuf haystack, byte[] needle, int from, int end) {
         int last = end - needle.length;
         for (int i = haystack.indexOf(from, end, needle[0]); i >= 0 && i <= last;
                 i = haystack.indexOf(i + 1, end, needle[0])) {
@@ -166,20 +167,25 @@ final class MockUpstreamHandler extends ChannelInboundHandlerAdapter {
                     finish(ctx, (usage ? responses.wholeStreamWithUsage : responses.wholeStream).retainedDuplicate(), reply);
                 } else {
                     ctx.write(responses.streamHead.retainedDuplicate());
-                    sendEvent(ctx, usage ? responses.streamEventsWithUsage : responses.streamEvents, 0, reply);
+                    sendEvent(ctx, usage ? responses.streamEventsWithUsage : responses.streamEvents,
+                            usage ? responses.streamEventsWithUsageStamps : responses.streamEventStamps, 0, reply);
                 }
             }
             default -> throw new IllegalStateException("unknown reply: " + reply.kind());
         }
     }
 
-    private void sendEvent(ChannelHandlerContext ctx, List<ByteBuf> events, int index, Reply reply) {
+    /** A paced event, stamped with the time it leaves (see {@link MockResponses#stamped}). */
+    private void sendEvent(ChannelHandlerContext ctx, List<ByteBuf> events, int[] stamps, int index, Reply reply) {
         if (!ctx.channel().isActive()) {
             return;
         }
-        ctx.writeAndFlush(events.get(index).retainedDuplicate());
+        ByteBuf event = events.get(index);
+        ctx.writeAndFlush(stamps[index] < 0 ? event.retainedDuplicate()
+                : MockResponses.stamped(ctx.alloc(), event, stamps[index], System.nanoTime()));
         if (index + 1 < events.size()) {
-            ctx.executor().schedule(() -> sendEvent(ctx, events, index + 1, reply), chunkDelayNanos, TimeUnit.NANOSECONDS);
+            ctx.executor().schedule(() -> sendEvent(ctx, events, stamps, index + 1, reply), chunkDelayNanos,
+                    TimeUnit.NANOSECONDS);
         } else {
             finish(ctx, responses.lastChunk.retainedDuplicate(), reply);
         }

@@ -73,6 +73,34 @@ class LoadGeneratorTest {
         assertEquals(first.get("messages").get(8), other.get("messages").get(8));
     }
 
+    @Test
+    void measuresHowLongEachEventOfAPacedStreamTookFromTheMock() throws Exception {
+        MockUpstream paced = MockUpstream.start(new MockUpstream.Options("127.0.0.1", 0, 1, 5, Duration.ZERO,
+                Duration.ofMillis(1)));
+        try {
+            LoadResult result = new LoadGenerator(LoadGenerator.Options.closedLoop(
+                    URI.create(paced.baseUrl() + "/chat/completions"), ChatBodies.STREAM.body(), 2, Duration.ofMillis(100),
+                    Duration.ofMillis(500))).run("direct");
+            assertEquals(0, result.errors());
+            assertTrue(result.succeeded() > 10, result::summary);
+            // A role delta, 5 content deltas, a finish delta and the usage event carry the send time; [DONE] does not.
+            // Streams that straddle the window's edges add or miss a few events.
+            long events = result.eventDelayMicros().getTotalCount();
+            assertTrue(events >= 8 * (result.succeeded() - 2) && events <= 8 * (result.succeeded() + 2), result::summary);
+            assertTrue(result.eventDelayPercentileMillis(50) < 50, result::summary);
+        } finally {
+            paced.close();
+        }
+    }
+
+    @Test
+    void recordsNoEventDelayWhenTheMockSendsTheWholeStreamAtOnce() throws Exception {
+        LoadResult result = new LoadGenerator(LoadGenerator.Options.closedLoop(completions(), ChatBodies.STREAM.body(), 2,
+                Duration.ofMillis(100), Duration.ofMillis(300))).run("direct");
+        assertTrue(result.succeeded() > 10, result::summary);
+        assertEquals(0, result.eventDelayMicros().getTotalCount());
+    }
+
     private static URI completions() {
         return URI.create(mock.baseUrl() + "/chat/completions");
     }

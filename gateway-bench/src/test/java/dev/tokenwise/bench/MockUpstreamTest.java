@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -68,6 +69,22 @@ class MockUpstreamTest {
         List<String> data = events(post("{\"stream\":true}").body());
         assertEquals(8, data.size());
         assertFalse(JSON.readTree(data.get(data.size() - 2)).has("usage"));
+    }
+
+    @Test
+    void pacedEventsCarryTheTimeTheyWereSentInTheirId() throws Exception {
+        long before = System.nanoTime();
+        List<String> data = events(post("{\"stream\":true}").body());
+        long after = System.nanoTime();
+        long previous = before;
+        for (String event : data.subList(0, data.size() - 1)) {
+            String id = JSON.readTree(event).get("id").asText();
+            assertTrue(id.startsWith(MockResponses.SENT_MARKER), id);
+            long sent = Long.parseUnsignedLong(id.substring(MockResponses.SENT_MARKER.length()), 16);
+            assertTrue(sent >= previous && sent <= after, () -> id + " sent outside " + before + ".." + after);
+            previous = sent;
+        }
+        assertTrue(previous - before >= TimeUnit.MILLISECONDS.toNanos(6), "six 1 ms pauses between the 7 events");
     }
 
     @Test
