@@ -47,7 +47,8 @@ public final class BenchMain {
                 --mock-threads 1       mock upstream event loop threads
                 --chunks 20            content events per streamed answer
                 --response-delay 0ms   mock delay before each response
-                --chunk-delay 0ms      mock delay between streamed events
+                --chunk-delay 0ms      mock delay between streamed events; above 0, each event carries its send time
+                                       and an open loop reports what a proxy adds to each event
                 --json FILE            also write the results as JSON
                 --keep-temp            keep generated configurations and logs
 
