@@ -6,10 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.testing.LeakDetectingExtension;
-import dev.tokenwise.providers.pricing.YamlPriceCatalog;
-import dev.tokenwise.server.config.ConfigLoader;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -22,7 +19,6 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -99,8 +95,7 @@ class FuzzTest {
                 %s
                 """.formatted(MAX_REQUEST_BYTES, REQUEST_READ_TIMEOUT_MILLIS, TestGateway.ADMIN_KEY,
                 TestGateway.freshLedgerPath(), closedPort, TestGateway.DEFAULT_TEAMS);
-        GatewayConfig config = ConfigLoader.parse(yaml, Path.of("."), Map.of(), YamlPriceCatalog::load);
-        gateway = new TestGateway(config);
+        gateway = TestGateway.fromYaml(yaml);
     }
 
     @AfterAll

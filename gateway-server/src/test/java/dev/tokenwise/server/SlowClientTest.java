@@ -5,18 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.testing.LeakDetectingExtension;
-import dev.tokenwise.providers.pricing.YamlPriceCatalog;
 import dev.tokenwise.server.BadInputTest.RawHttp;
-import dev.tokenwise.server.config.ConfigLoader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.SocketException;
-import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -53,8 +49,7 @@ class SlowClientTest {
                   - {name: sim-slow, provider: slow, upstream_name: sim-small}
                 %s
                 """.formatted(READ_TIMEOUT_MILLIS, TestGateway.freshLedgerPath(), TestGateway.DEFAULT_TEAMS);
-        GatewayConfig config = ConfigLoader.parse(yaml, Path.of("."), Map.of(), YamlPriceCatalog::load);
-        gateway = new TestGateway(config);
+        gateway = TestGateway.fromYaml(yaml);
     }
 
     @AfterAll

@@ -64,8 +64,12 @@ final class TestGateway implements AutoCloseable {
                 %s
                 %s
                 """.formatted(ADMIN_KEY, freshLedgerPath(), providersAndModels, teams);
-        GatewayConfig config = ConfigLoader.parse(yaml, Path.of("."), Map.of(), YamlPriceCatalog::load);
-        return new TestGateway(config);
+        return fromYaml(yaml);
+    }
+
+    /** Starts a gateway from a whole configuration, parsed with an empty environment and the shipped price catalog. */
+    static TestGateway fromYaml(String yaml) throws InterruptedException {
+        return new TestGateway(ConfigLoader.parse(yaml, Path.of("."), Map.of(), YamlPriceCatalog::load));
     }
 
     static TestGateway withSimulator() throws InterruptedException {

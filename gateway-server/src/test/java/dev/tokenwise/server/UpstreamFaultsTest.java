@@ -17,10 +17,6 @@ import java.io.InputStream;
 import java.net.Socket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.util.Map;
-import dev.tokenwise.providers.pricing.YamlPriceCatalog;
-import dev.tokenwise.server.config.ConfigLoader;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -122,7 +118,7 @@ class UpstreamFaultsTest {
                   - name: demo
                     keys: [{key: tw-test-key}]
                 """.formatted(TestGateway.freshLedgerPath());
-        try (TestGateway slow = new TestGateway(ConfigLoader.parse(yaml, Path.of("."), Map.of(), YamlPriceCatalog::load));
+        try (TestGateway slow = TestGateway.fromYaml(yaml);
              Socket socket = new Socket("127.0.0.1", slow.app.port())) {
             // Half a request, then nothing: a slow or stuck client must not hold the connection.
             socket.getOutputStream().write("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Len"
