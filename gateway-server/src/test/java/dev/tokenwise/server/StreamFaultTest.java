@@ -260,9 +260,11 @@ class StreamFaultTest {
         // gateway must stop reading upstream while the client does not read. That pause is the gateway's
         // own backpressure, not upstream silence, and must not end the call as an upstream timeout.
         String big = COMPLETION.replace("\"usage\"", "\"pad\":\"" + "x".repeat(12 * 1024 * 1024) + "\",\"usage\"");
+        // Encoded before the call: building 12 MB inside the upstream's turn ate into the 500 ms read timeout.
+        byte[] response = json200(big, "keep-alive").getBytes(UTF_8);
         try (FakeUpstream upstream = new FakeUpstream(c -> {
                     c.readRequest();
-                    c.write(json200(big, "keep-alive"));
+                    c.write(response);
                     c.awaitClose();
                 });
              TestGateway gateway = gatewayFor(upstream.port(), 500);
@@ -439,7 +441,11 @@ class StreamFaultTest {
             }
 
             void write(String text) throws IOException {
-                out.write(text.getBytes(UTF_8));
+                write(text.getBytes(UTF_8));
+            }
+
+            void write(byte[] bytes) throws IOException {
+                out.write(bytes);
                 out.flush();
             }
 
