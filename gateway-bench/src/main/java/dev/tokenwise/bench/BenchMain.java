@@ -34,7 +34,7 @@ public final class BenchMain {
                 --duration 10s         measurement window per target
                 --warmup 3s            discarded run-in before each window
                 --gateway-warmup 15s   the gateway's shortest run-in (at least --warmup): a fresh JVM compiles its hot path under load;
-                                       in a closed loop it then goes on in 5 s steps until a step gains under 3% req/s
+                                       closed loop (also before an open loop), then 5 s steps until a step gains under 3% req/s
                 --gateway-warmup-max 180s   the longest run-in of the gateway
                 --connections 32       keep-alive connections, one request outstanding on each
                 --body short           short | realistic (~15 KB, 10 messages, last one varies) | stream (SSE)
