@@ -185,7 +185,8 @@ final class MockResponses {
 
     /**
      * The send time after the marker at {@code markerAt} in {@code buf}, 0 when the digits are zeros (an event
-     * that was not paced), -1 when they are cut off at {@code end} or are not hex digits.
+     * that was not paced), -1 when they are cut off at {@code end} or are not hex digits. A real stamp is positive:
+     * on Linux {@link System#nanoTime()} is the monotonic clock, counted from boot.
      */
     static long sentNanosAt(ByteBuf buf, int markerAt, int end) {
         int from = markerAt + SENT_MARKER.length();
