@@ -230,8 +230,6 @@ public final class LoadGenerator {
         }
     }
 
-    private static final byte[] SENT_MARKER = MockResponses.SENT_MARKER.getBytes(StandardCharsets.US_ASCII);
-
     /** State shared by the slots of one run: schedule, window, counters, recorder and shared buffers. */
     private static final class Run {
         final Recorder recorder = new Recorder(3);
@@ -443,8 +441,9 @@ public final class LoadGenerator {
                 return;
             }
             int end = content.writerIndex();
-            for (int at = MockUpstreamHandler.indexOf(content, SENT_MARKER, content.readerIndex(), end); at >= 0;
-                    at = MockUpstreamHandler.indexOf(content, SENT_MARKER, at + SENT_MARKER.length, end)) {
+            byte[] marker = MockResponses.SENT_MARKER_BYTES;
+            for (int at = MockUpstreamHandler.indexOf(content, marker, content.readerIndex(), end); at >= 0;
+                    at = MockUpstreamHandler.indexOf(content, marker, at + marker.length, end)) {
                 long sent = MockResponses.sentNanosAt(content, at, end);
                 if (sent > 0) {
                     run.eventDelay.recordValue(Math.max(0, (now - sent) / 1000));

@@ -28,6 +28,7 @@ final class MockResponses {
      * can tell how long each event took to reach it (see {@link #stamped}).
      */
     static final String SENT_MARKER = "chatcmpl-BnchMockSent";
+    static final byte[] SENT_MARKER_BYTES = SENT_MARKER.getBytes(StandardCharsets.US_ASCII);
     static final int SENT_DIGITS = 16;
     private static final String ID = SENT_MARKER + "0".repeat(SENT_DIGITS);
     private static final String COMPLETION_ID = "chatcmpl-BnchMockUpstream0000000000001";
@@ -45,11 +46,8 @@ final class MockResponses {
     /** Head of a streaming response, announcing chunked transfer encoding. */
     final ByteBuf streamHead;
     /** One HTTP chunk per SSE event, without and with the {@code usage} field and trailing usage event. */
-    final List<ByteBuf> streamEvents;
-    final List<ByteBuf> streamEventsWithUsage;
-    /** Where each event's send time goes ({@link #stamped}), -1 for an event without one ({@code [DONE]}). */
-    final int[] streamEventStamps;
-    final int[] streamEventsWithUsageStamps;
+    final Events streamEvents;
+    final Events streamEventsWithUsage;
     /** Head plus every event plus the terminating chunk, for the common case of no per-chunk delay. */
     final ByteBuf wholeStream;
     final ByteBuf wholeStreamWithUsage;
@@ -74,13 +72,11 @@ final class MockResponses {
         streamHead = directOf(("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
                 + "cache-control: no-cache\r\nx-request-id: req_bench\r\ntransfer-encoding: chunked\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII));
-        streamEvents = events(pieces, false);
-        streamEventsWithUsage = events(pieces, true);
-        streamEventStamps = stampOffsets(streamEvents);
-        streamEventsWithUsageStamps = stampOffsets(streamEventsWithUsage);
+        streamEvents = Events.of(events(pieces, false));
+        streamEventsWithUsage = Events.of(events(pieces, true));
         lastChunk = directOf("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-        wholeStream = concat(streamHead, streamEvents, lastChunk);
-        wholeStreamWithUsage = concat(streamHead, streamEventsWithUsage, lastChunk);
+        wholeStream = concat(streamHead, streamEvents.buffers(), lastChunk);
+        wholeStreamWithUsage = concat(streamHead, streamEventsWithUsage.buffers(), lastChunk);
         notFound = directOf(response("404 Not Found", "application/json", ("{\"error\":{\"message\":\"mock upstream:"
                 + " only POST .../chat/completions is served\",\"type\":\"invalid_request_error\",\"param\":null,"
                 + "\"code\":\"unknown_url\"}}").getBytes(StandardCharsets.UTF_8)));
@@ -91,8 +87,8 @@ final class MockResponses {
         for (ByteBuf buf : List.of(completion, streamHead, lastChunk, wholeStream, wholeStreamWithUsage, notFound, healthy)) {
             buf.release();
         }
-        streamEvents.forEach(ByteBuf::release);
-        streamEventsWithUsage.forEach(ByteBuf::release);
+        streamEvents.buffers().forEach(ByteBuf::release);
+        streamEventsWithUsage.buffers().forEach(ByteBuf::release);
     }
 
     private static byte[] completionBody(String content, int completionTokens) {
@@ -160,16 +156,31 @@ final class MockResponses {
         return List.copyOf(events);
     }
 
-    /** The offset of the send-time digits in each event, relative to its reader index; -1 where there are none. */
-    private static int[] stampOffsets(List<ByteBuf> events) {
-        byte[] marker = SENT_MARKER.getBytes(StandardCharsets.US_ASCII);
-        int[] offsets = new int[events.size()];
-        for (int i = 0; i < offsets.length; i++) {
-            ByteBuf event = events.get(i);
-            int at = MockUpstreamHandler.indexOf(event, marker, event.readerIndex(), event.writerIndex());
-            offsets[i] = at < 0 ? -1 : at - event.readerIndex() + marker.length;
+    /**
+     * The events of a stream, each with the offset of its send-time digits from its reader index (-1 for an event
+     * without them, {@code [DONE]}).
+     */
+    record Events(List<ByteBuf> buffers, int[] stampOffsets) {
+        static Events of(List<ByteBuf> buffers) {
+            int[] offsets = new int[buffers.size()];
+            for (int i = 0; i < offsets.length; i++) {
+                ByteBuf event = buffers.get(i);
+                int at = MockUpstreamHandler.indexOf(event, SENT_MARKER_BYTES, event.readerIndex(), event.writerIndex());
+                offsets[i] = at < 0 ? -1 : at - event.readerIndex() + SENT_MARKER_BYTES.length;
+            }
+            return new Events(buffers, offsets);
         }
-        return offsets;
+
+        int size() {
+            return buffers.size();
+        }
+
+        /** Event {@code index} to write now: stamped with this moment (see {@link #stamped}) when it has a stamp. */
+        ByteBuf sendable(int index, ByteBufAllocator alloc) {
+            ByteBuf event = buffers.get(index);
+            int offset = stampOffsets[index];
+            return offset < 0 ? event.retainedDuplicate() : stamped(alloc, event, offset, System.nanoTime());
+        }
     }
 
     /** A copy of {@code event} whose send-time digits at {@code offset} say {@code sentNanos}. */

@@ -10,7 +10,6 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -167,8 +166,7 @@ final class MockUpstreamHandler extends ChannelInboundHandlerAdapter {
                     finish(ctx, (usage ? responses.wholeStreamWithUsage : responses.wholeStream).retainedDuplicate(), reply);
                 } else {
                     ctx.write(responses.streamHead.retainedDuplicate());
-                    sendEvent(ctx, usage ? responses.streamEventsWithUsage : responses.streamEvents,
-                            usage ? responses.streamEventsWithUsageStamps : responses.streamEventStamps, 0, reply);
+                    sendEvent(ctx, usage ? responses.streamEventsWithUsage : responses.streamEvents, 0, reply);
                 }
             }
             default -> throw new IllegalStateException("unknown reply: " + reply.kind());
@@ -176,16 +174,13 @@ final class MockUpstreamHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** A paced event, stamped with the time it leaves (see {@link MockResponses#stamped}). */
-    private void sendEvent(ChannelHandlerContext ctx, List<ByteBuf> events, int[] stamps, int index, Reply reply) {
+    private void sendEvent(ChannelHandlerContext ctx, MockResponses.Events events, int index, Reply reply) {
         if (!ctx.channel().isActive()) {
             return;
         }
-        ByteBuf event = events.get(index);
-        ctx.writeAndFlush(stamps[index] < 0 ? event.retainedDuplicate()
-                : MockResponses.stamped(ctx.alloc(), event, stamps[index], System.nanoTime()));
+        ctx.writeAndFlush(events.sendable(index, ctx.alloc()));
         if (index + 1 < events.size()) {
-            ctx.executor().schedule(() -> sendEvent(ctx, events, stamps, index + 1, reply), chunkDelayNanos,
-                    TimeUnit.NANOSECONDS);
+            ctx.executor().schedule(() -> sendEvent(ctx, events, index + 1, reply), chunkDelayNanos, TimeUnit.NANOSECONDS);
         } else {
             finish(ctx, responses.lastChunk.retainedDuplicate(), reply);
         }
