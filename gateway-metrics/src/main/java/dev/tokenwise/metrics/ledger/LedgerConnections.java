@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteOpenMode;
 
@@ -33,7 +34,13 @@ import org.sqlite.SQLiteOpenMode;
  * bulk beside the writer, then a {@code RESTART} one, which holds the writer off only while it copies the
  * frames committed meanwhile; the next commit then writes the log from its beginning again, into pages the
  * OS already has. The restart waits at most {@link #RESTART_WAIT_MILLIS} for a reader still on the old log
- * (a long usage query) and otherwise gives up until the next tick. {@code journal_size_limit} trims a log that
+ * (a long usage query) and otherwise gives up until the next tick.
+ *
+ * <p>The restart takes the writer's turn ({@link #writerTurn}) rather than racing the writer for SQLite's write
+ * lock: SQLite's busy handler polls, and a writer that is never idle takes the lock again the moment it commits,
+ * so under a backlog the restart lost most of its tries and the log grew to the size limit. The writer holds
+ * the turn around each transaction; it waits, once a tick, while the restart copies what the passive
+ * checkpoint left. {@code journal_size_limit} trims a log that
  * a burst made large back to {@link #WAL_SIZE_LIMIT_BYTES} when it starts over.
  */
 final class LedgerConnections implements AutoCloseable {
@@ -60,6 +67,7 @@ final class LedgerConnections implements AutoCloseable {
     private final int busyTimeoutMillis;
     private final Queue<Connection> idleReaders = new ConcurrentLinkedQueue<>();
     private final ScheduledExecutorService checkpointer;
+    private final ReentrantLock writerTurn = new ReentrantLock();
     private Connection checkpointConnection;
     private volatile boolean closed;
 
@@ -90,14 +98,24 @@ final class LedgerConnections implements AutoCloseable {
             }
             try (Statement s = checkpointConnection.createStatement()) {
                 s.execute("PRAGMA wal_checkpoint(PASSIVE)");
-                // Busy (a reader on the old log, or the writer mid-transaction past the wait) is not an error:
-                // the log then starts over after a later tick.
-                s.execute("PRAGMA wal_checkpoint(RESTART)");
+                // Busy (a reader on the old log past the wait) is not an error: the log then starts over after a
+                // later tick.
+                writerTurn.lock();
+                try {
+                    s.execute("PRAGMA wal_checkpoint(RESTART)");
+                } finally {
+                    writerTurn.unlock();
+                }
             }
         } catch (SQLException | RuntimeException e) {
             closeQuietly(checkpointConnection);
             checkpointConnection = null; // retried on the next tick; the writer is unaffected
         }
+    }
+
+    /** Held by the writer around each transaction, and by the checkpointer while it restarts the log. */
+    ReentrantLock writerTurn() {
+        return writerTurn;
     }
 
     SqliteLedger.Sync sync() {

@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -296,10 +297,19 @@ final class LedgerWriter {
             UsageRecordRows.bind(insert, record);
             insert.addBatch();
         }
-        int[] groupCounts = grouped > 0 ? insertValuesMany.executeBatch() : new int[0];
-        int[] plainCounts = grouped < plain.size() ? insertValues.executeBatch() : new int[0];
-        int[] taskCounts = tasks.isEmpty() ? new int[0] : insert.executeBatch();
-        connection.commit();
+        int[] groupCounts;
+        int[] plainCounts;
+        int[] taskCounts;
+        ReentrantLock turn = connections.writerTurn();
+        turn.lock();
+        try {
+            groupCounts = grouped > 0 ? insertValuesMany.executeBatch() : new int[0];
+            plainCounts = grouped < plain.size() ? insertValues.executeBatch() : new int[0];
+            taskCounts = tasks.isEmpty() ? new int[0] : insert.executeBatch();
+            connection.commit();
+        } finally {
+            turn.unlock();
+        }
         lastCommitNanos = System.nanoTime();
         if (!healthy) {
             recovered(batch.size()); // before waiters wake, so a flush that returns sees the writer healthy

@@ -124,7 +124,8 @@ class SqliteLedgerTest {
             }
             assertTrue(ledger.flush(WAIT));
             // The header's checkpoint sequence number counts the times the log started over from its first frame.
-            assertTrue(lastSequence - firstSequence >= 3, "the log started over " + (lastSequence - firstSequence)
+            // Each tick takes the writer's turn for its restart, so only a reader could make one give up: there is none.
+            assertTrue(lastSequence - firstSequence >= 7, "the log started over " + (lastSequence - firstSequence)
                     + " times in 9 checkpoints under continuous writes; it is " + Files.size(wal) + " bytes");
             assertEquals(written.get(), ledger.committedRecords());
             assertEquals(written.get(), count(file, "usage_records"));
