@@ -68,6 +68,7 @@ final class LedgerWriter {
     private PreparedStatement insert;
     private PreparedStatement insertValues;
     private PreparedStatement insertValuesMany;
+    private final NameIds names = new NameIds();
     /** Rows of calls without a task per execution of {@link #insertValuesMany}. */
     static final int VALUES_ROWS = 16;
     private long failingSinceNanos;
@@ -268,6 +269,7 @@ final class LedgerWriter {
                 insert = c.prepareStatement(UsageRecordRows.INSERT);
                 insertValues = c.prepareStatement(UsageRecordRows.insertValues(1));
                 insertValuesMany = c.prepareStatement(UsageRecordRows.insertValues(VALUES_ROWS));
+                names.use(c);
             } catch (SQLException | RuntimeException e) {
                 LedgerConnections.closeQuietly(c);
                 throw e;
@@ -282,27 +284,28 @@ final class LedgerWriter {
             (record.taskId() == null ? plain : tasks).add(record);
         }
         int grouped = plain.size() / VALUES_ROWS * VALUES_ROWS;
-        for (int start = 0; start < grouped; start += VALUES_ROWS) {
-            for (int j = 0; j < VALUES_ROWS; j++) {
-                UsageRecordRows.bindValues(insertValuesMany, 1 + j * (UsageRecordRows.COLUMN_COUNT + 1),
-                        plain.get(start + j));
-            }
-            insertValuesMany.addBatch();
-        }
-        for (int k = grouped; k < plain.size(); k++) {
-            UsageRecordRows.bindValues(insertValues, 1, plain.get(k));
-            insertValues.addBatch();
-        }
-        for (UsageRecord record : tasks) {
-            UsageRecordRows.bind(insert, record);
-            insert.addBatch();
-        }
         int[] groupCounts;
         int[] plainCounts;
         int[] taskCounts;
+        // The whole transaction, as a text new to the names table is inserted while the rows are bound.
         ReentrantLock turn = connections.writerTurn();
         turn.lock();
         try {
+            for (int start = 0; start < grouped; start += VALUES_ROWS) {
+                for (int j = 0; j < VALUES_ROWS; j++) {
+                    UsageRecordRows.bindValues(insertValuesMany, 1 + j * (UsageRecordRows.COLUMN_COUNT + 1),
+                            plain.get(start + j), names);
+                }
+                insertValuesMany.addBatch();
+            }
+            for (int k = grouped; k < plain.size(); k++) {
+                UsageRecordRows.bindValues(insertValues, 1, plain.get(k), names);
+                insertValues.addBatch();
+            }
+            for (UsageRecord record : tasks) {
+                UsageRecordRows.bind(insert, record, names);
+                insert.addBatch();
+            }
             groupCounts = grouped > 0 ? insertValuesMany.executeBatch() : new int[0];
             plainCounts = grouped < plain.size() ? insertValues.executeBatch() : new int[0];
             taskCounts = tasks.isEmpty() ? new int[0] : insert.executeBatch();
@@ -378,6 +381,7 @@ final class LedgerWriter {
         } catch (SQLException ignored) {
             // the connection is closed next; SQLite rolls back an open transaction on close anyway
         }
+        names.forget(); // a text inserted by the failed transaction was rolled back with it
         LedgerConnections.closeQuietly(insert);
         LedgerConnections.closeQuietly(insertValues);
         LedgerConnections.closeQuietly(insertValuesMany);

@@ -11,7 +11,8 @@ import java.sql.Types;
 import java.util.Locale;
 
 /**
- * Maps a {@link UsageRecord} to a row of {@code usage_records} and back.
+ * Maps a {@link UsageRecord} to a row of {@code usage_rows}, its texts as ids in {@code names}, and back from the
+ * view {@code usage_records}.
  *
  * <p>The {@code retry} column is decided by the insert itself: a call is a retry when its
  * {@code X-Task-Attempt} is above 1, when the gateway itself made more than one upstream attempt for it,
@@ -27,16 +28,23 @@ final class UsageRecordRows {
             + "task_id, task_attempt, finish_reason, latency_micros, upstream_latency_micros, ttft_micros, prompt_hash, "
             + "requested_model, attempts";
 
-    /** Parameters: retry by attempt (0/1), task id, prompt hash, task id, team, model, prompt hash. */
+    /** The columns of {@code usage_rows} that {@link #COLUMNS} come from, in the same order. */
+    private static final String ROW_COLUMNS = "id, created_at, team_ref, key_ref, model_ref, provider_ref, endpoint_ref, "
+            + "stream, status_ref, http_status, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, "
+            + "reasoning_tokens, usage_from_provider, local_input_tokens, local_output_tokens, local_estimated, "
+            + "cost_nanos, task_id, task_attempt, finish_reason_ref, latency_micros, upstream_latency_micros, ttft_micros, "
+            + "prompt_hash, requested_model_ref, attempts";
+
+    /** Parameters: retry by attempt (0/1), task id, prompt hash, task id, team id, model id, prompt hash. */
     private static final String RETRY = "CASE WHEN ? = 1 THEN 1 WHEN ? IS NULL OR ? = 0 THEN 0 ELSE EXISTS ("
-            + "SELECT 1 FROM usage_records p WHERE p.task_id = ? AND p.team IS ? AND p.model IS ? AND p.prompt_hash = ?"
+            + "SELECT 1 FROM usage_rows p WHERE p.task_id = ? AND p.team_ref IS ? AND p.model_ref IS ? AND p.prompt_hash = ?"
             + ") END";
 
     /**
      * {@code OR IGNORE}: a batch retried after a commit that reported failure but reached the file must not
      * fail forever on its own rows; the writer logs every row the database already had.
      */
-    static final String INSERT = "INSERT OR IGNORE INTO usage_records (" + COLUMNS + ", retry) SELECT "
+    static final String INSERT = "INSERT OR IGNORE INTO usage_rows (" + ROW_COLUMNS + ", retry) SELECT "
             + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " + RETRY;
 
     /** Columns of {@link #COLUMNS}. */
@@ -49,7 +57,7 @@ final class UsageRecordRows {
      */
     static String insertValues(int rows) {
         String row = "(" + "?, ".repeat(COLUMN_COUNT) + "?)";
-        StringBuilder sql = new StringBuilder("INSERT OR IGNORE INTO usage_records (" + COLUMNS + ", retry) VALUES ");
+        StringBuilder sql = new StringBuilder("INSERT OR IGNORE INTO usage_rows (" + ROW_COLUMNS + ", retry) VALUES ");
         for (int r = 0; r < rows; r++) {
             sql.append(r == 0 ? "" : ", ").append(row);
         }
@@ -62,21 +70,21 @@ final class UsageRecordRows {
     }
 
     /** Binds one row for {@link #INSERT}. */
-    static void bind(PreparedStatement ps, UsageRecord r) throws SQLException {
-        int i = bindColumns(ps, 1, r);
+    static void bind(PreparedStatement ps, UsageRecord r, NameIds names) throws SQLException {
+        int i = bindColumns(ps, 1, r, names);
         // the retry flag
         ps.setInt(i++, retriedByAttempt(r) ? 1 : 0);
         ps.setString(i++, r.taskId());
         ps.setLong(i++, r.promptHash());
         ps.setString(i++, r.taskId());
-        ps.setString(i++, r.team());
-        ps.setString(i++, r.model());
+        setRef(ps, i++, names.id(r.team()));
+        setRef(ps, i++, names.id(r.model()));
         ps.setLong(i, r.promptHash());
     }
 
     /** Binds one row of {@link #insertValues} from parameter {@code first}; only for calls without a task. */
-    static void bindValues(PreparedStatement ps, int first, UsageRecord r) throws SQLException {
-        int i = bindColumns(ps, first, r);
+    static void bindValues(PreparedStatement ps, int first, UsageRecord r, NameIds names) throws SQLException {
+        int i = bindColumns(ps, first, r, names);
         ps.setInt(i, retriedByAttempt(r) ? 1 : 0);
     }
 
@@ -84,18 +92,18 @@ final class UsageRecordRows {
         return r.taskAttempt() > 1 || r.gatewayRetried();
     }
 
-    /** Binds the {@link #COLUMNS} from parameter {@code i}; returns the next parameter's index. */
-    private static int bindColumns(PreparedStatement ps, int i, UsageRecord r) throws SQLException {
+    /** Binds the {@code usage_rows} columns of the {@link #COLUMNS} from parameter {@code i}; returns the next parameter's index. */
+    private static int bindColumns(PreparedStatement ps, int i, UsageRecord r, NameIds names) throws SQLException {
         TokenUsage u = r.usage();
         ps.setString(i++, r.id());
         ps.setLong(i++, r.createdAtMillis());
-        ps.setString(i++, r.team());
-        ps.setString(i++, r.keyId());
-        ps.setString(i++, r.model());
-        ps.setString(i++, r.provider());
-        ps.setString(i++, r.endpoint() == null ? null : r.endpoint().clientPath());
+        setRef(ps, i++, names.id(r.team()));
+        setRef(ps, i++, names.id(r.keyId()));
+        setRef(ps, i++, names.id(r.model()));
+        setRef(ps, i++, names.id(r.provider()));
+        setRef(ps, i++, names.id(r.endpoint() == null ? null : r.endpoint().clientPath()));
         ps.setInt(i++, r.stream() ? 1 : 0);
-        ps.setString(i++, r.status() == null ? null : r.status().label());
+        setRef(ps, i++, names.id(r.status() == null ? null : r.status().label()));
         ps.setInt(i++, r.httpStatus());
         ps.setLong(i++, u.inputTokens());
         ps.setLong(i++, u.cachedInputTokens());
@@ -113,14 +121,22 @@ final class UsageRecordRows {
         } else {
             ps.setNull(i++, Types.INTEGER);
         }
-        ps.setString(i++, r.finishReason());
+        setRef(ps, i++, names.id(r.finishReason()));
         ps.setLong(i++, r.latencyMicros());
         ps.setLong(i++, r.upstreamLatencyMicros());
         ps.setLong(i++, r.ttftMicros());
         ps.setLong(i++, r.promptHash());
-        ps.setString(i++, r.requestedModel());
+        setRef(ps, i++, names.id(r.requestedModel()));
         ps.setInt(i++, r.attempts());
         return i;
+    }
+
+    private static void setRef(PreparedStatement ps, int i, Long id) throws SQLException {
+        if (id == null) {
+            ps.setNull(i, Types.INTEGER);
+        } else {
+            ps.setLong(i, id);
+        }
     }
 
     /** The record of the current row of a result set selected with {@link #COLUMNS}. */

@@ -320,16 +320,141 @@ class SqliteLedgerTest {
             assertEquals("wal", single(s, "PRAGMA journal_mode"));
             assertEquals(String.valueOf(LedgerSchema.VERSION), single(s, "PRAGMA user_version"));
             List<String> objects = new ArrayList<>();
-            try (ResultSet rs = s.executeQuery("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') "
+            try (ResultSet rs = s.executeQuery("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'index', 'view') "
                     + "AND name NOT LIKE 'sqlite_%' ORDER BY name")) {
                 while (rs.next()) {
-                    objects.add(rs.getString(1));
+                    objects.add(rs.getString(1) + " " + rs.getString(2));
                 }
             }
-            assertEquals(List.of("api_keys", "api_keys_team", "task_outcomes", "teams", "usage_records", "usage_records_created_at",
-                    "usage_records_key_created_at", "usage_records_task_prompt",
-                    "usage_records_team_created_at"), objects);
+            assertEquals(List.of("table api_keys", "index api_keys_team", "table names", "table task_outcomes",
+                    "table teams", "view usage_records", "table usage_rows", "index usage_rows_created_at",
+                    "index usage_rows_key_created_at", "index usage_rows_task_prompt", "index usage_rows_team_created_at"),
+                    objects);
         }
+    }
+
+    @Test
+    void storesEachRepeatedTextOnceAndReadsTheRowsBackThroughTheView() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            for (int i = 0; i < 50; i++) {
+                ledger.accept(record("req_" + i, i % 2 == 0 ? "a" : "b", "k" + (i % 2), "m", 1_000 + i, 10));
+            }
+            assertTrue(ledger.flush(WAIT));
+            assertEquals(250, ledger.teamSpentNanos("a", 0));
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            // a, b, k0, k1, m, and the provider, endpoint, status and finish reason that every test record shares
+            assertEquals(String.valueOf(5 + 4), single(s, "SELECT count(*) FROM names"));
+            assertEquals("25", single(s, "SELECT count(*) FROM usage_records WHERE team = 'b' AND key_id = 'k1'"));
+            assertEquals("1", single(s, "SELECT count(DISTINCT team_ref) FROM usage_rows WHERE team_ref = "
+                    + "(SELECT id FROM names WHERE value = 'a')"));
+        }
+    }
+
+    @Test
+    void insertsANewTextAgainWhenTheTransactionThatFirstInsertedItFailed() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            ledger.accept(record("req_0", "a", "k", "m", 1_000, 1));
+            assertTrue(ledger.flush(WAIT));
+            try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+                // Fails the row after the writer inserted the new team's name in the same transaction.
+                s.execute("CREATE TRIGGER refuse_bad BEFORE INSERT ON usage_rows WHEN NEW.id = 'req_bad' "
+                        + "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+                ledger.accept(record("req_bad", "fresh-team", "k", "m", 2_000, 5));
+                await(() -> !ledger.healthy());
+                assertEquals("0", single(s, "SELECT count(*) FROM names WHERE value = 'fresh-team'"), "rolled back");
+                s.execute("DROP TRIGGER refuse_bad");
+            }
+            assertTrue(ledger.flush(WAIT));
+            assertTrue(ledger.healthy());
+            assertEquals("fresh-team", ledger.find("req_bad").orElseThrow().team());
+            assertEquals(5, ledger.teamSpentNanos("fresh-team", 0));
+        }
+    }
+
+    @Test
+    void readsSpendForABudgetFromTheTeamAndKeyIndexes() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            ledger.accept(record("req_1", "a", "k", "m", 1_000, 10));
+            assertTrue(ledger.flush(WAIT));
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            assertTrue(plan(s, "SELECT COALESCE(SUM(cost_nanos), 0) FROM usage_records WHERE team = 'a' AND created_at >= 5")
+                    .contains("usage_rows_team_created_at (team_ref=? AND created_at>?)"));
+            assertTrue(plan(s, "SELECT COALESCE(SUM(cost_nanos), 0) FROM usage_records WHERE key_id = 'k' AND created_at >= 5")
+                    .contains("usage_rows_key_created_at (key_ref=? AND created_at>?)"));
+        }
+    }
+
+    @Test
+    void migratesAVersion3FileWithEveryValueOfItsRowsKept() throws Exception {
+        Path file = dir.resolve("v3.db");
+        List<List<Object>> before;
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            for (List<String> step : List.of(LedgerSchema.V1, LedgerSchema.V2, LedgerSchema.V3)) {
+                for (String ddl : step) {
+                    s.execute(ddl);
+                }
+            }
+            s.execute("PRAGMA user_version = 3");
+            // every column set; the same text as team and as model; texts left NULL; a task with an attempt
+            s.execute("INSERT INTO usage_records VALUES ('req_1', 10, 'm', 'k1', 'm', 'openai', '/v1/chat/completions', 1, "
+                    + "'ok', 200, 11, 2, 3, 40, 5, 1, 12, 39, 0, 1234, 'task-1', 2, 'stop', 900, 800, 100, -77, 1, 'gpt-x', 2)");
+            s.execute("INSERT INTO usage_records VALUES ('req_2', 20, NULL, NULL, NULL, NULL, NULL, 0, "
+                    + "'client_cancelled', 499, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, NULL, NULL, NULL, 5, 0, 0, 0, 0, NULL, 1)");
+            s.execute("INSERT INTO usage_records VALUES ('req_3', 30, 'team-z', 'k1', 'm', 'anthropic', '/v1/messages', 0, "
+                    + "'upstream_error', 529, 7, 0, 0, 0, 0, 0, 7, 0, 1, 0, NULL, NULL, NULL, 70, 60, 0, 9, 0, 'm', 1)");
+            before = rows(s, "SELECT * FROM usage_records ORDER BY id");
+        }
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            assertEquals(1234, ledger.totalCostNanos());
+            assertEquals(1234, ledger.teamSpentNanos("m", 0));
+            ledger.accept(record("req_4", "m", "k1", "m", 40, 6));
+            assertTrue(ledger.flush(WAIT));
+            assertEquals(1240, ledger.teamSpentNanos("m", 0));
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            assertEquals("4", single(s, "PRAGMA user_version"));
+            List<List<Object>> after = rows(s, "SELECT * FROM usage_records WHERE id <> 'req_4' ORDER BY id");
+            for (List<Object> row : after) {
+                row.remove(row.size() - 1); // the view's trailing rowid
+            }
+            assertEquals(before, after);
+            // m, k1, openai, /v1/chat/completions, ok, stop, gpt-x, client_cancelled, team-z, anthropic, /v1/messages,
+            // upstream_error; then what req_4 brought (its provider, sim)
+            assertEquals(List.of(List.of("/v1/chat/completions"), List.of("/v1/messages"), List.of("anthropic"),
+                    List.of("client_cancelled"), List.of("gpt-x"), List.of("k1"), List.of("m"), List.of("ok"), List.of("openai"),
+                    List.of("stop"), List.of("team-z"), List.of("upstream_error")),
+                    rows(s, "SELECT value FROM names WHERE id <= 12 ORDER BY value"));
+        }
+    }
+
+    private static List<List<Object>> rows(Statement s, String sql) throws SQLException {
+        List<List<Object>> rows = new ArrayList<>();
+        try (ResultSet rs = s.executeQuery(sql)) {
+            int columns = rs.getMetaData().getColumnCount();
+            while (rs.next()) {
+                List<Object> row = new ArrayList<>();
+                for (int i = 1; i <= columns; i++) {
+                    row.add(rs.getObject(i));
+                }
+                rows.add(row);
+            }
+        }
+        return rows;
+    }
+
+    private static String plan(Statement s, String query) throws SQLException {
+        StringBuilder plan = new StringBuilder();
+        try (ResultSet rs = s.executeQuery("EXPLAIN QUERY PLAN " + query)) {
+            while (rs.next()) {
+                plan.append(rs.getString("detail")).append('\n');
+            }
+        }
+        return plan.toString();
     }
 
     @Test

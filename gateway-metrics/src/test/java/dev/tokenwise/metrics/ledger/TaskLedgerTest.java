@@ -279,6 +279,9 @@ class TaskLedgerTest {
                     "SELECT * FROM usage_records WHERE task_id = 'task-x' AND team = 'a'",
                     "SELECT DISTINCT team FROM usage_records WHERE task_id = 'task-x'",
                     "SELECT 1 FROM usage_records p WHERE p.task_id = 'task-x' AND p.team IS 'a' AND p.model IS 'm' "
+                            + "AND p.prompt_hash = 5",
+                    // the retry flag's own lookup, by the texts' ids
+                    "SELECT 1 FROM usage_rows p WHERE p.task_id = 'task-x' AND p.team_ref IS 1 AND p.model_ref IS 2 "
                             + "AND p.prompt_hash = 5")) {
                 StringBuilder plan = new StringBuilder();
                 try (ResultSet rs = s.executeQuery("EXPLAIN QUERY PLAN " + query)) {
@@ -286,7 +289,7 @@ class TaskLedgerTest {
                         plan.append(rs.getString("detail")).append('\n');
                     }
                 }
-                assertTrue(plan.toString().contains("usage_records_task_prompt"), query + "\n" + plan);
+                assertTrue(plan.toString().contains("usage_rows_task_prompt"), query + "\n" + plan);
             }
         }
     }
