@@ -281,6 +281,28 @@ public final class JsonScanner {
         }
     }
 
+    /**
+     * The index of the first byte of {@code b[from, to)} that is a backslash or above 0x7F, or {@code to}: up to
+     * there, the bytes of a string that {@link #string} accepted are its characters, one each.
+     */
+    public static int plainEnd(byte[] b, int from, int to) {
+        int i = from;
+        for (; i + Long.BYTES <= to; i += Long.BYTES) {
+            long v = (long) LONGS.get(b, i);
+            long s = v ^ BACKSLASHES;
+            long flagged = (((s - ONES) & ~s) | v) & HIGHS;
+            if (flagged != 0) {
+                return i + (Long.numberOfTrailingZeros(flagged) >>> 3);
+            }
+        }
+        for (; i < to; i++) {
+            if (b[i] < 0 || b[i] == '\\') {
+                return i;
+            }
+        }
+        return to;
+    }
+
     private static int escape(byte[] b, int i, int end) {
         if (i + 1 >= end) {
             return FAIL;

@@ -3,6 +3,7 @@ package dev.tokenwise.providers.openai;
 import static dev.tokenwise.core.json.JsonScanner.FAIL;
 import static dev.tokenwise.core.json.JsonScanner.afterKey;
 import static dev.tokenwise.core.json.JsonScanner.isKey;
+import static dev.tokenwise.core.json.JsonScanner.plainEnd;
 import static dev.tokenwise.core.json.JsonScanner.separator;
 import static dev.tokenwise.core.json.JsonScanner.string;
 import static dev.tokenwise.core.json.JsonScanner.value;
@@ -234,7 +235,7 @@ final class CompletionBytes {
                 seenHere[0] = once(seenHere[0], FINISH_REASON_SEEN);
                 if (b[v] == '"') {
                     int stringEnd = decode(v);
-                    reason[0] = new String(chars, 0, decoded);
+                    reason[0] = decodedString();
                     return stringEnd;
                 }
             }
@@ -296,7 +297,7 @@ final class CompletionBytes {
                 seenHere[0] = once(seenHere[0], ARGUMENTS_SEEN);
                 if (b[v] == '"') {
                     int stringEnd = decode(v);
-                    text.append(chars, 0, decoded);
+                    text.append(decodedString());
                     return stringEnd;
                 }
             }
@@ -383,20 +384,33 @@ final class CompletionBytes {
 
     /** Characters decoded by the last {@link #decode}. */
     private int decoded;
+    /** Where the last {@link #decode}d string's characters start in {@link #b} when they are its bytes, else -1. */
+    private int plainFrom = -1;
 
     /**
-     * Decodes the string at {@code b[v] == '"'} into {@link #chars} ({@link #decoded} of them); returns its end.
-     * The string is checked first, so decoding sees well-formed UTF-8 and escapes only.
+     * Decodes the string at {@code b[v] == '"'} ({@link #decoded} characters, in {@link #chars} unless they are its
+     * own bytes from {@link #plainFrom}: ASCII without escapes, the common case, is not copied char by char);
+     * returns its end. The string is checked first, so decoding sees well-formed UTF-8 and escapes only.
      */
     private int decode(int v) throws NeedsTree {
         int stringEnd = check(string(b, v, end));
         int last = stringEnd - 1;
+        int plain = plainEnd(b, v + 1, last);
+        if (plain == last) {
+            plainFrom = v + 1;
+            decoded = last - plainFrom;
+            return stringEnd;
+        }
+        plainFrom = -1;
         if (chars.length < last - v) {
             chars = new char[Math.max(last - v, chars.length * 2)];
         }
         char[] out = chars;
         int n = 0;
-        for (int i = v + 1; i < last; ) {
+        for (int i = v + 1; i < plain; i++) {
+            out[n++] = (char) b[i];
+        }
+        for (int i = plain; i < last; ) {
             int c = b[i];
             if (c >= 0 && c != '\\') {
                 out[n++] = (char) c;
@@ -434,16 +448,24 @@ final class CompletionBytes {
         return stringEnd;
     }
 
+    /** The string the last {@link #decode} read. */
+    private String decodedString() {
+        return plainFrom >= 0 ? new String(b, plainFrom, decoded, StandardCharsets.ISO_8859_1)
+                : new String(chars, 0, decoded);
+    }
+
     /**
      * Decodes the string at {@code b[v]} into the text at {@code at}: appended when nothing came after {@code at}
      * yet, else inserted. Returns the string's end.
      */
     private int appendAt(int v, int at) throws NeedsTree {
         int stringEnd = decode(v);
-        if (text.length() == at) {
+        if (plainFrom < 0 && text.length() == at) {
             text.append(chars, 0, decoded);
+        } else if (text.length() == at) {
+            text.append(decodedString());
         } else {
-            text.insert(at, chars, 0, decoded);
+            text.insert(at, decodedString());
         }
         return stringEnd;
     }
