@@ -68,13 +68,14 @@ final class CompletionBytes {
     private static final byte[] REASONING_TOKENS = ascii("reasoning_tokens");
     private static final byte[] RESPONSE_PREFIX = ascii("response.");
     private static final byte[] RESPONSE = ascii("response");
+    private static final char[] NO_CHARS = new char[0];
 
     private byte[] b;
     private int end;
     private boolean chunk;
     private StringBuilder text;
-    /** Decoded characters of the string being kept. */
-    private char[] chars = new char[256];
+    /** Decoded characters of the string being kept when it is not plain; made for the first such string. */
+    private char[] chars = NO_CHARS;
 
     TokenUsage usage;
     boolean choicesEmpty;
@@ -403,7 +404,7 @@ final class CompletionBytes {
         }
         plainFrom = -1;
         if (chars.length < last - v) {
-            chars = new char[Math.max(last - v, chars.length * 2)];
+            chars = new char[Math.max(Math.max(last - v, 256), chars.length * 2)];
         }
         char[] out = chars;
         int n = 0;
