@@ -19,7 +19,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The single writer of {@code usage_records}: a bounded queue drained by one thread in batched transactions.
+ * The single writer of {@code usage_rows} (and of {@code names}, for a text seen first): a bounded queue drained
+ * by one thread in batched transactions.
  *
  * <p>Implementation note: {@link #accept} (one dispatcher thread) counts the record in {@code accepted}
  * and then puts it in the queue, blocking only that thread when the queue is full. The writer thread

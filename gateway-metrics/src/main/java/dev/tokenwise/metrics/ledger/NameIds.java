@@ -14,6 +14,11 @@ import java.util.Map;
  * back. Confined to the writer thread.
  */
 final class NameIds {
+    /**
+     * Ids remembered at most; past that the memory starts over (texts come from clients too, a requested model
+     * among them, so their number has no bound of its own).
+     */
+    static final int MAX_REMEMBERED = 10_000;
     private final Map<String, Long> ids = new HashMap<>();
     private Connection connection;
     private PreparedStatement select;
@@ -35,6 +40,9 @@ final class NameIds {
         Long id = ids.get(value);
         if (id == null) {
             id = lookUp(value);
+            if (ids.size() >= MAX_REMEMBERED) {
+                ids.clear();
+            }
             ids.put(value, id);
         }
         return id;
@@ -53,6 +61,11 @@ final class NameIds {
             rs.next();
             return rs.getLong(1);
         }
+    }
+
+    /** Ids remembered now. */
+    int remembered() {
+        return ids.size();
     }
 
     /** Drops every remembered id and the statements (after a failed transaction, or with the connection). */
