@@ -8,16 +8,23 @@ import java.util.HexFormat;
 /** SHA-256 of keys: the only form in which the gateway keeps virtual keys after start-up. */
 public final class KeyHashes {
     private static final HexFormat HEX = HexFormat.of();
+    /**
+     * One digest per thread: {@code MessageDigest.getInstance} looks the algorithm up among the security
+     * providers on every call, which cost more than hashing a key. {@code digest} leaves it reset.
+     */
+    private static final ThreadLocal<MessageDigest> SHA_256 = ThreadLocal.withInitial(() -> {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required by every JRE", e);
+        }
+    });
 
     private KeyHashes() {
     }
 
     public static byte[] sha256(String key) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required by every JRE", e);
-        }
+        return SHA_256.get().digest(key.getBytes(StandardCharsets.UTF_8));
     }
 
     public static String sha256Hex(String key) {
