@@ -393,6 +393,7 @@ class SqliteLedgerTest {
     void migratesAVersion3FileWithEveryValueOfItsRowsKept() throws Exception {
         Path file = dir.resolve("v3.db");
         List<List<Object>> before;
+        List<List<Object>> writtenOrder;
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
             for (List<String> step : List.of(LedgerSchema.V1, LedgerSchema.V2, LedgerSchema.V3)) {
                 for (String ddl : step) {
@@ -400,14 +401,16 @@ class SqliteLedgerTest {
                 }
             }
             s.execute("PRAGMA user_version = 3");
-            // every column set; the same text as team and as model; texts left NULL; a task with an attempt
-            s.execute("INSERT INTO usage_records VALUES ('req_1', 10, 'm', 'k1', 'm', 'openai', '/v1/chat/completions', 1, "
-                    + "'ok', 200, 11, 2, 3, 40, 5, 1, 12, 39, 0, 1234, 'task-1', 2, 'stop', 900, 800, 100, -77, 1, 'gpt-x', 2)");
+            // Texts left NULL, the same text as team and as model, every column set, a task with an attempt; written
+            // out of id order, which the view's rowid must keep.
             s.execute("INSERT INTO usage_records VALUES ('req_2', 20, NULL, NULL, NULL, NULL, NULL, 0, "
                     + "'client_cancelled', 499, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, NULL, NULL, NULL, 5, 0, 0, 0, 0, NULL, 1)");
             s.execute("INSERT INTO usage_records VALUES ('req_3', 30, 'team-z', 'k1', 'm', 'anthropic', '/v1/messages', 0, "
                     + "'upstream_error', 529, 7, 0, 0, 0, 0, 0, 7, 0, 1, 0, NULL, NULL, NULL, 70, 60, 0, 9, 0, 'm', 1)");
+            s.execute("INSERT INTO usage_records VALUES ('req_1', 10, 'm', 'k1', 'm', 'openai', '/v1/chat/completions', 1, "
+                    + "'ok', 200, 11, 2, 3, 40, 5, 1, 12, 39, 0, 1234, 'task-1', 2, 'stop', 900, 800, 100, -77, 1, 'gpt-x', 2)");
             before = rows(s, "SELECT * FROM usage_records ORDER BY id");
+            writtenOrder = rows(s, "SELECT id FROM usage_records ORDER BY rowid");
         }
         try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
             assertEquals(1234, ledger.totalCostNanos());
@@ -423,6 +426,8 @@ class SqliteLedgerTest {
                 row.remove(row.size() - 1); // the view's trailing rowid
             }
             assertEquals(before, after);
+            assertEquals(List.of(List.of("req_2"), List.of("req_3"), List.of("req_1")), writtenOrder);
+            assertEquals(writtenOrder, rows(s, "SELECT id FROM usage_records WHERE id <> 'req_4' ORDER BY rowid"));
             // m, k1, openai, /v1/chat/completions, ok, stop, gpt-x, client_cancelled, team-z, anthropic, /v1/messages,
             // upstream_error; then what req_4 brought (its provider, sim)
             assertEquals(List.of(List.of("/v1/chat/completions"), List.of("/v1/messages"), List.of("anthropic"),
