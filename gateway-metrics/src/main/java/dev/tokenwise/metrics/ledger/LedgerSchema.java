@@ -14,9 +14,9 @@ import org.slf4j.LoggerFactory;
  * whole schema in one transaction; an older version is migrated in place, in one transaction, step by
  * step (1 to 2 adds the task columns and {@code task_outcomes}; 2 to 3 drops an index the partial task index
  * makes redundant; 3 to 4 moves the rows to {@code usage_rows}, their repeated texts to {@code names}, and makes
- * {@code usage_records} a view of the two); a new file runs the same steps from version 1. A newer version than this code knows is
- * refused, so an old gateway never writes into a file a newer one migrated. Documented column by column
- * in {@code docs/storage.md} and, for version 2, {@code docs/efficiency.md}.
+ * {@code usage_records} a view of the two); a new file runs the same steps from version 1. A newer version than
+ * this code knows is refused, so an old gateway never writes into a file a newer one migrated. Documented column
+ * by column in {@code docs/storage.md} and, for version 2, {@code docs/efficiency.md}.
  */
 final class LedgerSchema {
     private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
@@ -120,7 +120,8 @@ final class LedgerSchema {
      * {@code rowid} (the order rows were written in, as the table's own rowid was), so every reader (the gateway's
      * queries and anyone's SQL) reads what it read before. A row and its team and key index entries
      * are shorter, and the writer binds eight integers instead of eight strings through JNI: the ledger's CPU a call
-     * fell from 4.7 to 3.9 µs. Rows of the old table are copied over with their texts' ids, in the order they were written (their rowids).
+     * fell from 4.7 to 3.9 µs. Rows of the old table are copied over with their texts' ids, in the order they were
+     * written (their rowids).
      */
     static final List<String> V4 = List.of(
             "CREATE TABLE names (id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE)",

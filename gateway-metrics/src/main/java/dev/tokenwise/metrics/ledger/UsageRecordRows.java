@@ -92,7 +92,10 @@ final class UsageRecordRows {
         return r.taskAttempt() > 1 || r.gatewayRetried();
     }
 
-    /** Binds the {@code usage_rows} columns of the {@link #COLUMNS} from parameter {@code i}; returns the next parameter's index. */
+    /**
+     * Binds the {@code usage_rows} columns of the {@link #COLUMNS} from parameter {@code i}; returns the next
+     * parameter's index.
+     */
     private static int bindColumns(PreparedStatement ps, int i, UsageRecord r, NameIds names) throws SQLException {
         TokenUsage u = r.usage();
         ps.setString(i++, r.id());
