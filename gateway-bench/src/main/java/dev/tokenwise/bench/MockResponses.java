@@ -18,9 +18,11 @@ import java.util.List;
  * <p>The buffers are direct and owned by this object: every user takes a retained duplicate, which the
  * channel releases after writing; {@link #release()} drops the original reference when the server stops.
  */
-final class MockResponses {
+public final class MockResponses {
     static final String MODEL = "gpt-4o-mini-2024-07-18";
     static final int PROMPT_TOKENS = 27;
+    /** The {@code completion_tokens} a non-streamed completion reports. */
+    public static final int COMPLETION_TOKENS = 64;
 
     /**
      * The start of every chunk's {@code id}; the 16 hex digits after it are the {@link System#nanoTime()} at which
@@ -34,7 +36,8 @@ final class MockResponses {
     private static final String COMPLETION_ID = "chatcmpl-BnchMockUpstream0000000000001";
     private static final long CREATED = 1_741_569_952L;
     private static final String FINGERPRINT = "fp_06737a9306";
-    private static final String ANSWER = "Token budgets work best when they are enforced before the call is forwarded:"
+    /** The answer of every completion, and split into words, of every stream. */
+    public static final String ANSWER = "Token budgets work best when they are enforced before the call is forwarded:"
             + " reserve the worst case from the prompt size and max_tokens, forward the request, then settle the"
             + " reservation with the usage the provider reports. Teams that overspend get a clear 429 with the"
             + " remaining budget instead of a surprise on the invoice.";
@@ -66,9 +69,7 @@ final class MockResponses {
         for (int i = 0; i < chunkCount; i++) {
             pieces.add((i == 0 ? "" : " ") + words[i % words.length]);
         }
-        int completionTokens = 64;
-
-        completion = directOf(response("200 OK", "application/json", completionBody(ANSWER, completionTokens)));
+        completion = directOf(response("200 OK", "application/json", completionBody(ANSWER)));
         streamHead = directOf(("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
                 + "cache-control: no-cache\r\nx-request-id: req_bench\r\ntransfer-encoding: chunked\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII));
@@ -91,7 +92,8 @@ final class MockResponses {
         streamEventsWithUsage.buffers().forEach(ByteBuf::release);
     }
 
-    private static byte[] completionBody(String content, int completionTokens) {
+    /** The JSON body of a non-streamed chat completion answering {@code content}, as the mock sends it. */
+    public static byte[] completionBody(String content) {
         ObjectNode root = JSON.createObjectNode();
         root.put("id", COMPLETION_ID);
         root.put("object", "chat.completion");
@@ -106,7 +108,7 @@ final class MockResponses {
         message.putArray("annotations");
         choice.putNull("logprobs");
         choice.put("finish_reason", "stop");
-        root.set("usage", usage(completionTokens));
+        root.set("usage", usage(COMPLETION_TOKENS));
         root.put("service_tier", "default");
         root.put("system_fingerprint", FINGERPRINT);
         return bytes(root);

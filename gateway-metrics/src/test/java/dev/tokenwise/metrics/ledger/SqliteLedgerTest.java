@@ -454,10 +454,8 @@ class SqliteLedgerTest {
 
     private static String plan(Statement s, String query) throws SQLException {
         StringBuilder plan = new StringBuilder();
-        try (ResultSet rs = s.executeQuery("EXPLAIN QUERY PLAN " + query)) {
-            while (rs.next()) {
-                plan.append(rs.getString("detail")).append('\n');
-            }
+        for (List<Object> step : rows(s, "EXPLAIN QUERY PLAN " + query)) {
+            plan.append(step.get(3)).append('\n'); // id, parent, notused, detail
         }
         return plan.toString();
     }

@@ -297,9 +297,7 @@ final class CompletionBytes {
             } else if (isKey(b, key, end, ARGUMENTS)) {
                 seenHere[0] = once(seenHere[0], ARGUMENTS_SEEN);
                 if (b[v] == '"') {
-                    int stringEnd = decode(v);
-                    text.append(decodedString());
-                    return stringEnd;
+                    return appendAt(v, text.length());
                 }
             }
             return value(b, v, end, 7);
@@ -461,12 +459,18 @@ final class CompletionBytes {
      */
     private int appendAt(int v, int at) throws NeedsTree {
         int stringEnd = decode(v);
-        if (plainFrom < 0 && text.length() == at) {
+        boolean atEnd = text.length() == at;
+        if (plainFrom >= 0) {
+            String plain = decodedString();
+            if (atEnd) {
+                text.append(plain);
+            } else {
+                text.insert(at, plain);
+            }
+        } else if (atEnd) {
             text.append(chars, 0, decoded);
-        } else if (text.length() == at) {
-            text.append(decodedString());
         } else {
-            text.insert(at, decodedString());
+            text.insert(at, chars, 0, decoded);
         }
         return stringEnd;
     }
