@@ -11,7 +11,6 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.TooLongHttpContentException;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -24,6 +23,8 @@ import io.netty.buffer.Unpooled;
  * aggregation (JSON 413 above the limit), the end-of-request mark of the read timeout, the frontend.
  */
 final class GatewayChannelInitializer extends ChannelInitializer<SocketChannel> {
+    /** The largest body the codec's fast path takes whole; a larger one is aggregated from Netty's pieces. */
+    static final int MAX_FAST_BODY = 1 << 20;
     private final ProxyContext proxy;
 
     GatewayChannelInitializer(ProxyContext proxy) {
@@ -36,7 +37,8 @@ final class GatewayChannelInitializer extends ChannelInitializer<SocketChannel> 
         ChannelPipeline p = ch.pipeline();
         ClientReadTimeout readTimeout = new ClientReadTimeout(server.requestReadTimeout());
         p.addLast("read-timeout", readTimeout);
-        p.addLast("codec", new HttpServerCodec(8192, server.maxHeaderBytes(), 64 * 1024));
+        p.addLast("codec", new ClientHttpCodec(server.maxHeaderBytes(),
+                (int) Math.min(server.maxRequestBytes(), MAX_FAST_BODY)));
         p.addLast("aggregator", new JsonErrorAggregator((int) server.maxRequestBytes()));
         p.addLast("request-end", readTimeout.requestEnd());
         p.addLast("frontend", new ClientFrontendHandler(proxy));

@@ -7,7 +7,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
@@ -87,7 +86,7 @@ public final class UpstreamPool {
                             p.addLast("tls", ssl);
                         }
                         // Requests are written as bytes (UpstreamRequests): only responses need a codec.
-                        p.addLast("codec", new HttpResponseDecoder(4096, 64 * 1024, 64 * 1024));
+                        p.addLast("codec", new UpstreamResponseDecoder(64 * 1024, 64 * 1024));
                         p.addLast("idle", new IdleStateHandler(0, 0, idleTimeoutSeconds, TimeUnit.SECONDS));
                         p.addLast("backend", new UpstreamBackendHandler());
                     }
