@@ -19,6 +19,13 @@ public final class Main {
      */
     private static final String LEAK_SAMPLING = "io.netty.leakDetection.samplingInterval";
     private static final String LEAK_SAMPLING_DEFAULT = "4096";
+    /**
+     * Netty keeps up to this many recycled objects of a kind (buffer handles, cache entries, outbound entries) per
+     * thread before it moves them to a shared queue and checks whether their thread has ended. Its default of 32 is
+     * less than one event loop frees in one pass over a few dozen busy connections.
+     */
+    private static final String RECYCLER_CHUNK = "io.netty.recycler.chunkSize";
+    private static final String RECYCLER_CHUNK_DEFAULT = "256";
 
     private Main() {
     }
@@ -27,6 +34,9 @@ public final class Main {
         if (System.getProperty(LEAK_SAMPLING) == null) {
             // Before any Netty class reads it.
             System.setProperty(LEAK_SAMPLING, LEAK_SAMPLING_DEFAULT);
+        }
+        if (System.getProperty(RECYCLER_CHUNK) == null) {
+            System.setProperty(RECYCLER_CHUNK, RECYCLER_CHUNK_DEFAULT);
         }
         Path configPath = Path.of("config", "gateway.yaml");
         for (int i = 0; i < args.length; i++) {
