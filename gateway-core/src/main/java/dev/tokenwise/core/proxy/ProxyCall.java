@@ -112,7 +112,7 @@ final class ProxyCall {
     private boolean pausedForClient;
     /** The {@code lastUpstreamActivityNanos} at which the limit was last seen passed; new activity outdates it. */
     private long silenceSeenSince;
-    /** The last piece of a response held back until its record is durable (strict sync). */
+    /** The last piece of a relayed body, sent as the end of the response (held until durable in strict sync). */
     private ByteBuf heldTail;
     private boolean done;
     private boolean settled;
@@ -441,9 +441,10 @@ final class ProxyCall {
                 }
                 if (success && observer.translatesBody()) {
                     // Held whole in `captured` and translated when complete (finishResponse).
-                } else if (last && proxy.durability() != null) {
-                    // storage.sync strict: the final bytes wait until the call's record is durable.
-                    heldTail = bytes.retain();
+                } else if (last) {
+                    // The final bytes go out as the end of the response (finishResponse): one encoder pass and one
+                    // outbound message fewer. With storage.sync strict they wait until the call's record is durable.
+                    heldTail = bytes.isReadable() ? bytes.retain() : null;
                 } else if (bytes.isReadable()) {
                     client.write(new DefaultHttpContent(bytes.retain()));
                 }
@@ -560,7 +561,10 @@ final class ProxyCall {
         }
         CallStatus callStatus = success ? CallStatus.OK : CallStatus.UPSTREAM_ERROR;
         if (proxy.durability() == null) {
-            client.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(f -> {
+            ByteBuf tail = heldTail;
+            heldTail = null;
+            LastHttpContent end = tail == null ? LastHttpContent.EMPTY_LAST_CONTENT : new DefaultLastHttpContent(tail);
+            client.writeAndFlush(end).addListener(f -> {
                 settle(f.isSuccess() ? callStatus : CallStatus.CLIENT_CANCELLED, status);
                 endExchange(f.isSuccess());
             });
