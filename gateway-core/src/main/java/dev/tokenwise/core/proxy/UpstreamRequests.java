@@ -69,6 +69,8 @@ final class UpstreamRequests {
     private static final byte[] HTTP_1_1_CRLF = " HTTP/1.1\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     private static final short COLON_SPACE = (short) (':' << 8 | ' ');
     private static final short CRLF = (short) ('\r' << 8 | '\n');
+    /** Bodies up to this size are copied into the head's buffer; larger ones are sent from where they are. */
+    static final int COPY_BODY_BYTES = 2048;
 
     /**
      * The bytes of a {@code POST} to the deployment carrying {@code body} (ownership passes to the result) with
@@ -90,7 +92,9 @@ final class UpstreamRequests {
             body.release();
             throw e;
         }
-        ByteBuf head = alloc.directBuffer(256 + uri.length());
+        // A small body is copied after the head: one buffer (one iovec) instead of a composite of two.
+        boolean copyBody = body.readableBytes() <= COPY_BODY_BYTES;
+        ByteBuf head = alloc.directBuffer(256 + uri.length() + (copyBody ? body.readableBytes() : 0));
         head.writeBytes(POST);
         ByteBufUtil.writeAscii(head, uri);
         head.writeBytes(HTTP_1_1_CRLF);
@@ -102,6 +106,11 @@ final class UpstreamRequests {
             head.writeShort(CRLF);
         }
         head.writeShort(CRLF);
+        if (copyBody) {
+            head.writeBytes(body);
+            body.release();
+            return head;
+        }
         return Unpooled.wrappedBuffer(head, body);
     }
 

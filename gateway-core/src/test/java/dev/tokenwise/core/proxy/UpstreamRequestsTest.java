@@ -118,6 +118,25 @@ class UpstreamRequestsTest {
     }
 
     @Test
+    void aBodyOnEitherSideOfTheCopyLimitArrivesWholeAndIsReleasedWithTheRequest() {
+        for (int size : new int[] {UpstreamRequests.COPY_BODY_BYTES, UpstreamRequests.COPY_BODY_BYTES + 1, 20_000}) {
+            String text = "{\"input\":\"" + "w".repeat(size - 12) + "\"}";
+            ByteBuf body = Unpooled.copiedBuffer(text, StandardCharsets.UTF_8);
+            ByteBuf bytes = UpstreamRequests.build(deployment("http://127.0.0.1:9000", "/v1/embeddings"),
+                    Endpoint.EMBEDDINGS, body, new DefaultHttpHeaders(), ByteBufAllocator.DEFAULT);
+            FullHttpRequest request = decode(bytes);
+            try {
+                assertEquals(text, request.content().toString(StandardCharsets.UTF_8), size + " bytes");
+                assertEquals(String.valueOf(text.length()), request.headers().get("Content-Length"));
+            } finally {
+                request.release();
+            }
+            assertEquals(0, bytes.refCnt(), "the request's bytes");
+            assertEquals(0, body.refCnt(), "the body, copied or not");
+        }
+    }
+
+    @Test
     void eachAttemptWritesTheSameBytesFromADuplicate() {
         ByteBuf bytes = UpstreamRequests.build(deployment("http://127.0.0.1:9000", "/v1/embeddings"),
                 Endpoint.EMBEDDINGS, Unpooled.copiedBuffer("{}", StandardCharsets.UTF_8), new DefaultHttpHeaders(),
