@@ -128,7 +128,7 @@ final class ClientHttpCodec extends CombinedChannelDuplexHandler<ClientHttpCodec
          */
         private boolean decodeFast(ByteBuf buffer, List<Object> out) {
             if (waitingMethod == null) {
-                int end = PlainHead.current().read(buffer, MAX_INITIAL_LINE + maxHeaderBytes, this);
+                int end = PlainHead.current().read(buffer, PlainHead.headLimit(MAX_INITIAL_LINE, maxHeaderBytes), this);
                 if (end == PlainHead.DECLINE) {
                     return false;
                 }

@@ -171,7 +171,7 @@ final class PlainHead {
     int fields(int from, int maxFields) {
         HttpHeaders into = HEADERS.newHeaders();
         long declaredLength = -1;
-        int limit = Math.min(length, from + maxFields);
+        int limit = (int) Math.min(length, (long) from + maxFields);
         int i = from;
         while (true) {
             if (i + 1 >= limit) {
@@ -285,6 +285,11 @@ final class PlainHead {
             value = value * 10 + d;
         }
         return value;
+    }
+
+    /** The most bytes of a head to look at: a start line and the fields, without overflowing. */
+    static int headLimit(int maxStartLine, int maxFields) {
+        return (int) Math.min(Integer.MAX_VALUE - 8, (long) maxStartLine + maxFields);
     }
 
     static byte[] bytes(String ascii) {

@@ -67,7 +67,7 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder implements Plain
         // Unlike a request's, the head is read again on each read while the body arrives: an answer of known
         // length mostly arrives in one read, and one that does not is at most maxChunk bytes.
         PlainHead head = PlainHead.current();
-        int end = head.read(buffer, MAX_INITIAL_LINE + maxHeaderBytes, this);
+        int end = head.read(buffer, PlainHead.headLimit(MAX_INITIAL_LINE, maxHeaderBytes), this);
         if (end == PlainHead.NEED_MORE) {
             return true;
         }

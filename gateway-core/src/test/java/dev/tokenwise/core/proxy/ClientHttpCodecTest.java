@@ -138,6 +138,16 @@ class ClientHttpCodecTest {
     }
 
     @Test
+    void theLargestHeaderLimitStillDecodesAPlainRequestOnTheFastPath() {
+        EmbeddedChannel channel = new EmbeddedChannel(new ClientHttpCodec(Integer.MAX_VALUE, Integer.MAX_VALUE));
+        channel.writeInbound(bytes(PLAIN));
+        FullHttpRequest request = assertInstanceOf(FullHttpRequest.class, channel.readInbound());
+        assertEquals(BODY, request.content().toString(StandardCharsets.UTF_8));
+        request.release();
+        assertFalse(channel.finish());
+    }
+
+    @Test
     void aClientThatClosesMidRequestLeavesNoRequestAndNoBufferBehind() {
         EmbeddedChannel channel = new EmbeddedChannel(new ClientHttpCodec(MAX_HEADER_BYTES, MAX_BODY));
         ByteBuf partial = bytes(PLAIN.substring(0, PLAIN.length() - 5));
