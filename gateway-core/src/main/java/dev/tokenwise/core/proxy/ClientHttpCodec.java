@@ -116,10 +116,7 @@ final class ClientHttpCodec extends CombinedChannelDuplexHandler<ClientHttpCodec
             fast = false;
             super.decode(ctx, buffer, out);
             queueMethods(out, oldSize);
-            if (out.size() > oldSize && out.get(out.size() - 1) instanceof LastHttpContent last
-                    && last.decoderResult().isSuccess()) {
-                fast = true; // the request ended well: Netty's decoder is back at its start
-            }
+            fast = PlainHead.endedWell(out, oldSize);
         }
 
         /**

@@ -4,9 +4,11 @@ import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeadersFactory;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.FastThreadLocal;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Arrays;
 
 /**
@@ -285,6 +287,16 @@ final class PlainHead {
             value = value * 10 + d;
         }
         return value;
+    }
+
+    /**
+     * Whether Netty's decoder, having added {@code out[from, size)}, finished a message well: its last output is a
+     * successful {@code LastHttpContent}, after which that decoder is back at its start and the fast path may
+     * take the next message.
+     */
+    static boolean endedWell(List<Object> out, int from) {
+        return out.size() > from && out.get(out.size() - 1) instanceof LastHttpContent last
+                && last.decoderResult().isSuccess();
     }
 
     /** The most bytes of a head to look at: a start line and the fields, without overflowing. */

@@ -9,7 +9,6 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
 import java.util.List;
 
 /**
@@ -56,10 +55,7 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder implements Plain
                 return; // switching protocols: Netty's decoder passes the rest through, and so must stay
             }
         }
-        if (out.size() > oldSize && out.get(out.size() - 1) instanceof LastHttpContent last
-                && last.decoderResult().isSuccess()) {
-            fast = true;
-        }
+        fast = PlainHead.endedWell(out, oldSize);
     }
 
     /** Decodes one whole response, or waits for more; {@code false} (consuming nothing) to let Netty's decoder. */

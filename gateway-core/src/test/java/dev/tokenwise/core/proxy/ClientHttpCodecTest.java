@@ -186,15 +186,10 @@ class ClientHttpCodecTest {
     /** What a pipeline makes of {@code text} fed {@code piece} bytes a read, written out as text. */
     private static String decode(Supplier<ChannelHandler[]> handlers, String text, int piece) {
         EmbeddedChannel channel = new EmbeddedChannel(handlers.get());
-        ByteBuf all = bytes(text);
         try {
-            for (int i = 0; i < all.readableBytes() && channel.isOpen(); i += piece) {
-                channel.writeInbound(all.retainedSlice(i, Math.min(piece, all.readableBytes() - i)));
-            }
+            HttpMessagesText.feed(channel, text, piece);
         } catch (RuntimeException e) {
             return "thrown " + e;
-        } finally {
-            all.release();
         }
         StringBuilder out = new StringBuilder();
         for (Object o; (o = channel.readInbound()) != null; ) {
@@ -211,6 +206,6 @@ class ClientHttpCodecTest {
     }
 
     private static ByteBuf bytes(String text) {
-        return Unpooled.copiedBuffer(text, StandardCharsets.ISO_8859_1);
+        return HttpMessagesText.bytes(text);
     }
 }

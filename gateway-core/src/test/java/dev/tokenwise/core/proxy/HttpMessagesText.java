@@ -1,6 +1,8 @@
 package dev.tokenwise.core.proxy;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -14,6 +16,22 @@ import java.util.Map;
 /** HTTP messages written out as text, every field that a decoder sets, for comparing two decoders. */
 final class HttpMessagesText {
     private HttpMessagesText() {
+    }
+
+    static ByteBuf bytes(String text) {
+        return Unpooled.copiedBuffer(text, StandardCharsets.ISO_8859_1);
+    }
+
+    /** Writes {@code text} into {@code channel} {@code piece} bytes a read, while the channel stays open. */
+    static void feed(EmbeddedChannel channel, String text, int piece) {
+        ByteBuf all = bytes(text);
+        try {
+            for (int i = 0; i < all.readableBytes() && channel.isOpen(); i += piece) {
+                channel.writeInbound(all.retainedSlice(i, Math.min(piece, all.readableBytes() - i)));
+            }
+        } finally {
+            all.release();
+        }
     }
 
     static String describe(Object message) {

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultHttpResponse;
@@ -110,11 +109,7 @@ class UpstreamResponseDecoderTest {
      */
     private static String decode(Supplier<ChannelHandler> decoder, String text, int piece) {
         EmbeddedChannel channel = new EmbeddedChannel(decoder.get());
-        ByteBuf all = bytes(text);
-        for (int i = 0; i < all.readableBytes(); i += piece) {
-            channel.writeInbound(all.retainedSlice(i, Math.min(piece, all.readableBytes() - i)));
-        }
-        all.release();
+        HttpMessagesText.feed(channel, text, piece);
         channel.finish();
         StringBuilder out = new StringBuilder();
         StringBuilder content = new StringBuilder();
@@ -134,6 +129,6 @@ class UpstreamResponseDecoderTest {
     }
 
     private static ByteBuf bytes(String text) {
-        return Unpooled.copiedBuffer(text, StandardCharsets.ISO_8859_1);
+        return HttpMessagesText.bytes(text);
     }
 }
