@@ -15,10 +15,12 @@ import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import java.nio.channels.ClosedChannelException;
 import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
@@ -41,6 +43,7 @@ public final class UpstreamPool {
     private final SslContext sslContext;
     private final int idleTimeoutSeconds;
     private final Map<Origin, Map<EventLoop, ArrayDeque<Channel>>> idle = new ConcurrentHashMap<>();
+    private final LongAdder lostConnects = new LongAdder();
 
     public UpstreamPool(Transport transport, int idleTimeoutSeconds) {
         this.transport = transport;
@@ -55,6 +58,12 @@ public final class UpstreamPool {
     /**
      * An open channel to {@code origin} on {@code loop}: an idle one when there is one, else a new
      * connection. Must be called on {@code loop}.
+     *
+     * <p>A connect that fails with {@link ClosedChannelException} was closed on our side, not refused: the
+     * epoll transport keys ready events by file descriptor alone, so when a call closes a connection and
+     * another opens one in the same batch of events, the new socket can take the old descriptor and get
+     * its pending hang-up, on which Netty closes a channel that is not yet connected. Such a connect is
+     * made once more at once; a refusal or a timeout fails the promise as it is.
      */
     public Future<Channel> acquire(Origin origin, EventLoop loop, int connectTimeoutMillis, boolean fresh) {
         ArrayDeque<Channel> deque = deque(origin, loop);
@@ -68,6 +77,12 @@ public final class UpstreamPool {
             }
         }
         Promise<Channel> promise = loop.newPromise();
+        connect(origin, loop, connectTimeoutMillis, deque, promise, true);
+        return promise;
+    }
+
+    private void connect(Origin origin, EventLoop loop, int connectTimeoutMillis, ArrayDeque<Channel> deque,
+                         Promise<Channel> promise, boolean retryIfClosed) {
         Bootstrap bootstrap = new Bootstrap()
                 .group(loop)
                 .channel(transport.clientChannel())
@@ -97,7 +112,12 @@ public final class UpstreamPool {
         ChannelFuture connect = bootstrap.connect(origin.host(), origin.port());
         connect.addListener(f -> {
             if (!f.isSuccess()) {
-                promise.tryFailure(f.cause());
+                if (f.cause() instanceof ClosedChannelException && retryIfClosed) {
+                    lostConnects.increment();
+                    connect(origin, loop, connectTimeoutMillis, deque, promise, false);
+                } else {
+                    promise.tryFailure(f.cause());
+                }
                 return;
             }
             Channel ch = connect.channel();
@@ -118,8 +138,8 @@ public final class UpstreamPool {
                 });
             }
         });
-        return promise;
     }
+
 
     /** Returns a channel whose exchange completed cleanly; closes it when the pool is full. Must be called on its loop. */
     public void release(Channel channel, int maxIdle) {
@@ -130,6 +150,14 @@ public final class UpstreamPool {
         }
         channel.config().setAutoRead(true);
         deque.addLast(channel);
+    }
+
+    /**
+     * Connects closed by the transport before they completed and made again (see {@link #acquire}); a
+     * racy sum, for tests and diagnosis.
+     */
+    public long connectsLostBeforeCompleting() {
+        return lostConnects.sum();
     }
 
     /** Idle channels across all loops (a racy sum, for metrics and tests). */
