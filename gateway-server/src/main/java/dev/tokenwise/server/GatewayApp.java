@@ -213,7 +213,7 @@ public final class GatewayApp implements AutoCloseable {
             GatewayServer server = GatewayServer.start(running, adapters, counter, accounting, budgets, keys, routes,
                     strict ? store::whenCommitted : null, new LearntCalibration(efficiency));
             started.set(server);
-            meters.bindProviders(server.providerHealth());
+            meters.bindProviders(server.providerHealth()).bindUpstreamPool(server.upstreamPool());
             if (running.adminKey() == null) {
                 log.info("No admin key set (TOKENWISE_ADMIN_KEY): the admin API is disabled");
             }

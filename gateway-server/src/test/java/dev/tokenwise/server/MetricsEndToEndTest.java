@@ -96,6 +96,8 @@ class MetricsEndToEndTest {
         assertEquals(judgedCost / 1e9, value(s, "tokenwise_cost_per_success_usd{model=\"sim-small\"}"), 1e-12);
         assertEquals(0, value(s, "tokenwise_alerts_open{type=\"budget_threshold\"}"));
         assertEquals(0, value(s, "tokenwise_provider_circuit_state{provider=\"sim\"}"));
+        assertTrue(value(s, "tokenwise_upstream_connections_idle") >= 1, "the simulator's keep-alive connection waits in the pool");
+        assertEquals(0, value(s, "tokenwise_upstream_connects_remade_total"));
         assertEquals(0, value(s, "tokenwise_ledger_queue_depth"));
         assertEquals(1, value(s, "tokenwise_ledger_healthy"));
         assertEquals(0, value(s, "tokenwise_record_queue_depth"));

@@ -114,9 +114,14 @@ public final class GatewayServer implements AutoCloseable {
         return proxy.health();
     }
 
-    /** Idle pooled upstream connections (for metrics and tests). */
+    /** Idle pooled upstream connections (for tests). */
     public int idleUpstreamConnections() {
         return proxy.pool().idleCount();
+    }
+
+    /** The pool of upstream connections, for its meters. */
+    public UpstreamPool upstreamPool() {
+        return proxy.pool();
     }
 
     /** Stops accepting, waits up to {@code graceMillis} for in-flight calls, then closes every connection. */

@@ -140,7 +140,6 @@ public final class UpstreamPool {
         });
     }
 
-
     /** Returns a channel whose exchange completed cleanly; closes it when the pool is full. Must be called on its loop. */
     public void release(Channel channel, int maxIdle) {
         ArrayDeque<Channel> deque = channel.attr(HOME).get();
@@ -160,7 +159,7 @@ public final class UpstreamPool {
         return lostConnects.sum();
     }
 
-    /** Idle channels across all loops (a racy sum, for metrics and tests). */
+    /** Idle channels across all loops (a racy sum, for meters and tests). */
     public int idleCount() {
         int n = 0;
         for (Map<EventLoop, ArrayDeque<Channel>> byLoop : idle.values()) {

@@ -6,6 +6,7 @@ import dev.tokenwise.core.model.Money;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.proxy.ProviderHealth;
+import dev.tokenwise.core.proxy.UpstreamPool;
 import dev.tokenwise.core.spi.UsageSink;
 import dev.tokenwise.metrics.efficiency.AlertBook;
 import dev.tokenwise.metrics.efficiency.AlertType;
@@ -272,6 +273,19 @@ public final class GatewayMeters implements UsageSink {
             FunctionCounter.builder("tokenwise.provider.breaker.opened", h, ProviderHealth::timesOpened)
                     .description("Times the breaker opened").tags(tags).register(registry);
         }
+        return this;
+    }
+
+    /**
+     * The upstream connection pool: keep-alive connections waiting for a call, and connects that the transport
+     * closed before they completed and that were made again (see {@link UpstreamPool#acquire}).
+     */
+    public GatewayMeters bindUpstreamPool(UpstreamPool pool) {
+        Gauge.builder("tokenwise.upstream.connections.idle", pool, UpstreamPool::idleCount)
+                .description("Keep-alive connections to providers waiting in the pool").register(registry);
+        FunctionCounter.builder("tokenwise.upstream.connects.remade", pool, UpstreamPool::connectsLostBeforeCompleting)
+                .description("Connects closed by the transport before they completed (a stale hang-up) and made again")
+                .register(registry);
         return this;
     }
 

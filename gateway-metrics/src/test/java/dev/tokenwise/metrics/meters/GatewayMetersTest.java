@@ -11,7 +11,10 @@ import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
+import dev.tokenwise.core.proxy.Origin;
 import dev.tokenwise.core.proxy.ProviderHealth;
+import dev.tokenwise.core.proxy.Transport;
+import dev.tokenwise.core.proxy.UpstreamPool;
 import dev.tokenwise.metrics.efficiency.Alert;
 import dev.tokenwise.metrics.efficiency.AlertBook;
 import dev.tokenwise.metrics.efficiency.AlertType;
@@ -21,6 +24,16 @@ import dev.tokenwise.metrics.latency.LatencyBook;
 import dev.tokenwise.metrics.ledger.TaskOutcome;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.Future;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -148,6 +161,34 @@ class GatewayMetersTest {
         assertEquals(0, value(s, "tokenwise_provider_circuit_state{provider=\"openai\"}"));
         assertEquals(0, value(s, "tokenwise_provider_retries_total{provider=\"openai\"}"));
         assertEquals(0, value(s, "tokenwise_provider_breaker_opened_total{provider=\"openai\"}"));
+    }
+
+    @Test
+    void exportsTheUpstreamPoolsIdleConnectionsAndTheConnectsItMadeAgain() throws Exception {
+        Transport transport = Transport.best();
+        EventLoopGroup group = transport.newGroup(1, new DefaultThreadFactory("meters-pool-test"));
+        try (ServerSocket upstream = new ServerSocket(0, 8, InetAddress.getLoopbackAddress())) {
+            UpstreamPool pool = new UpstreamPool(transport, 60);
+            new GatewayMeters(registry, MeterSettings.DEFAULTS, List.of()).bindUpstreamPool(pool);
+            String before = registry.scrape();
+            assertEquals(0, value(before, "tokenwise_upstream_connections_idle"));
+            assertEquals(0, value(before, "tokenwise_upstream_connects_remade_total"));
+
+            EventLoop loop = group.next();
+            Origin origin = new Origin(false, "127.0.0.1", upstream.getLocalPort(), "");
+            CompletableFuture<Future<Channel>> started = new CompletableFuture<>();
+            loop.execute(() -> started.complete(pool.acquire(origin, loop, 2_000, true)));
+            Future<Channel> acquired = started.get(5, TimeUnit.SECONDS);
+            try (Socket accepted = upstream.accept()) {
+                assertTrue(acquired.await(5, TimeUnit.SECONDS) && acquired.isSuccess(), String.valueOf(acquired.cause()));
+                loop.submit(() -> pool.release(acquired.getNow(), 4)).get(5, TimeUnit.SECONDS);
+                String after = registry.scrape();
+                assertEquals(1, value(after, "tokenwise_upstream_connections_idle"));
+                assertEquals(0, value(after, "tokenwise_upstream_connects_remade_total"));
+            }
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
     }
 
     @Test
