@@ -5,6 +5,7 @@ import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.ModelPrice;
+import dev.tokenwise.core.model.RecordFlag;
 import dev.tokenwise.core.model.TokenCount;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
@@ -90,6 +91,8 @@ final class ProxyCall {
     private ByteBuf upstreamRequest;
     /** The budget reserved for this call, or {@code null} when no budget applies. */
     private final BudgetBook.Reservation reservation;
+    /** The {@link RecordFlag}s admission decided (stored context, unpriced), added to the record. */
+    private final int admissionFlags;
 
     private Channel upstream;
     private boolean retried;
@@ -121,7 +124,7 @@ final class ProxyCall {
               long startNanos, long createdAtMillis, String team, String keyId, List<Deployment> chain,
               UpstreamRequests fallbackRequests, Endpoint endpoint, boolean keepAlive, String taskId, int taskAttempt,
               CompletableFuture<TokenCount> inputCount, ProviderAdapter.Rewrite rewrite, boolean stream,
-              ByteBuf upstreamRequest, BudgetBook.Reservation reservation) {
+              ByteBuf upstreamRequest, BudgetBook.Reservation reservation, int admissionFlags) {
         this.proxy = proxy;
         this.frontend = frontend;
         this.client = client;
@@ -142,6 +145,7 @@ final class ProxyCall {
         this.observer = deployment.adapter().observer(endpoint, stream, rewrite);
         this.upstreamRequest = upstreamRequest;
         this.reservation = reservation;
+        this.admissionFlags = admissionFlags;
     }
 
     String requestId() {
@@ -828,6 +832,11 @@ final class ProxyCall {
     }
 
     private void charge(UsageRecord record) {
+        int flags = admissionFlags;
+        if (reservation != null && record.costNanos() > reservation.reservedNanos()) {
+            flags |= RecordFlag.RESERVATION_EXCEEDED.bit(); // settled all the same: the provider billed it
+        }
+        record = record.withFlags(flags);
         if (reservation != null) {
             proxy.budgets().settle(reservation, record.costNanos());
         } else {

@@ -320,7 +320,27 @@ class ConfigLoaderTest {
 
         assertNull(loaded.config().models().get("sim-x").price());
         assertEquals(List.of("Provider openai disabled: OPENAI_API_KEY is not set; no model uses it",
-                "model sim-x has no price: its calls are recorded at cost 0"), loaded.warnings());
+                "model sim-x has no price: its calls are refused (model_not_priced) until it has one, or pricing.allow_unpriced is true"), loaded.warnings());
+    }
+
+    @Test
+    void letsUnpricedModelsThroughOnlyWhenAllowedAndSaysWhatEachCallReserves() {
+        ConfigLoader.Loaded loaded = read(PROVIDERS + """
+                pricing: {allow_unpriced: true, unpriced_reserve_usd: 0.25}
+                budgets: {stored_context_tokens: 200000}
+                models: [{name: sim-x, provider: sim}]
+                """, Map.of());
+        assertTrue(loaded.config().budgets().allowUnpriced());
+        assertEquals(250_000_000L, loaded.config().budgets().unpricedReserveNanos());
+        assertEquals(200_000, loaded.config().budgets().storedContextTokens());
+        assertEquals("model sim-x has no price: pricing.allow_unpriced lets its calls through at cost 0, each reserving"
+                + " 0.25 USD of budget", loaded.warnings().get(loaded.warnings().size() - 1));
+        assertFalse(parse(PROVIDERS + "models: []").budgets().allowUnpriced(), "refused unless allowed");
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> parse(PROVIDERS + "pricing: {allow_unpriced: yes please}\nmodels: []"));
+        assertTrue(e.getMessage().contains("pricing.allow_unpriced: 'yes please' (expected: true or false)"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> parse(PROVIDERS + "pricing: {unpriced_reserve_usd: 0}\nmodels: []"));
+        assertTrue(e.getMessage().contains("pricing.unpriced_reserve_usd: 0 (expected: > 0)"), e.getMessage());
     }
 
     @Test
@@ -407,7 +427,7 @@ class ConfigLoaderTest {
         assertNull(loaded.config().models().get("gpt-4o-mini").price());
         assertEquals(List.of("pricing.catalog: " + dir.resolve("nowhere/prices.yaml") + " not found; using an empty"
                         + " price catalog, so only models with a price: block are priced",
-                "model gpt-4o-mini has no price: its calls are recorded at cost 0"), loaded.warnings());
+                "model gpt-4o-mini has no price: its calls are refused (model_not_priced) until it has one, or pricing.allow_unpriced is true"), loaded.warnings());
     }
 
     @Test

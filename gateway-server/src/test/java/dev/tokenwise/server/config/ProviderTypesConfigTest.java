@@ -185,12 +185,12 @@ class ProviderTypesConfigTest {
                 """, Map.of());
         assertEquals(List.of("pricing.litellm: " + dir.resolve("nowhere.json") + " not found; models are priced from"
                         + " the catalog and their price: blocks only",
-                "model claude-x has no price: its calls are recorded at cost 0"), loaded.warnings());
+                "model claude-x has no price: its calls are refused (model_not_priced) until it has one, or pricing.allow_unpriced is true"), loaded.warnings());
 
         Path broken = Files.writeString(dir.resolve("broken.json"), "[]");
         String message = error("pricing: {litellm: broken.json}");
         assertTrue(message.startsWith("pricing.litellm: " + broken + ": not a JSON object"), message);
-        assertEquals("pricing.lite_llm: unknown key (expected one of: catalog, litellm)",
+        assertEquals("pricing.lite_llm: unknown key (expected one of: catalog, litellm, allow_unpriced, unpriced_reserve_usd)",
                 error("pricing: {lite_llm: x.json}"));
     }
 }
