@@ -206,7 +206,7 @@ public final class GatewayApp implements AutoCloseable {
                     new EfficiencyRoute(store, efficiency, apiPool),
                     new AlertsRoute(alerts),
                     new MetricsRoute(meterRegistry, meters, apiPool, running.adminKey() != null),
-                    new LatencyRoute(latency, apiPool),
+                    new LatencyRoute(latency, store, apiPool),
                     new RecentCallsRoute(store, apiPool),
                     new DashboardSummaryRoute(store, teamBudgets, running.budgets().softThresholdPercent(), apiPool),
                     new DashboardRoute(),

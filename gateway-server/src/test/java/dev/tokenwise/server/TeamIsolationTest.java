@@ -103,6 +103,17 @@ class TeamIsolationTest {
     }
 
     @Test
+    void showsATeamKeyTheLatencyOfItsOwnTeamsCallsOnly() throws Exception {
+        for (String window : new String[] {"5m", "all"}) {
+            JsonNode team = getJson("/api/v1/latency?window=" + window, Y_KEY);
+            assertEquals(1, team.at("/overall/upstream/count").asInt(), team.toString());
+            assertEquals(1, team.at("/models/0/overhead/count").asInt(), team.toString());
+            JsonNode admin = getJson("/api/v1/latency?window=" + window, TestGateway.ADMIN_KEY);
+            assertEquals(2, admin.at("/overall/upstream/count").asInt(), admin.toString());
+        }
+    }
+
+    @Test
     void keepsUsageEfficiencyAndRecentCallsToTheCallersTeam() throws Exception {
         for (String groupBy : new String[] {"team", "key", "model", "day"}) {
             JsonNode usage = getJson("/api/v1/usage?group_by=" + groupBy, Y_KEY);
