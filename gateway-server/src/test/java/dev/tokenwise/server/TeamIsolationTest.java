@@ -114,6 +114,29 @@ class TeamIsolationTest {
     }
 
     @Test
+    void answersAnotherTeamsTaskExactlyLikeAnUnknownOne() throws Exception {
+        assertEquals(200, gateway.get("/api/v1/tasks/x-task", X2_KEY).statusCode(), "any key of team x reads it");
+        for (String task : new String[] {"x-task", "no-such-task"}) {
+            HttpResponse<String> read = gateway.get("/api/v1/tasks/" + task, Y_KEY);
+            assertNotFound(read, "no task " + task);
+            HttpResponse<String> outcome = gateway.send("POST", "/api/v1/tasks/" + task + "/outcome", Y_KEY,
+                    "{\"success\": true}");
+            assertNotFound(outcome, "no task " + task);
+        }
+        JsonNode task = getJson("/api/v1/tasks/x-task", TestGateway.ADMIN_KEY);
+        assertTrue(task.get("success").isNull(), "team y's attempt stored no outcome: " + task);
+    }
+
+    @Test
+    void answersAnotherTeamsCallExactlyLikeAnUnknownOne() throws Exception {
+        String x = xCalls.get(0);
+        assertEquals(200, gateway.get("/api/v1/requests/" + x, X_KEY).statusCode(), "the key that made it reads it");
+        assertNotFound(gateway.get("/api/v1/requests/" + x, Y_KEY), "no request " + x);
+        String unknown = "req_000000000000000000000000";
+        assertNotFound(gateway.get("/api/v1/requests/" + unknown, Y_KEY), "no request " + unknown);
+    }
+
+    @Test
     void keepsUsageEfficiencyAndRecentCallsToTheCallersTeam() throws Exception {
         for (String groupBy : new String[] {"team", "key", "model", "day"}) {
             JsonNode usage = getJson("/api/v1/usage?group_by=" + groupBy, Y_KEY);
