@@ -243,7 +243,9 @@ public final class BudgetBook implements AutoCloseable {
     private void checkSoftThreshold(Budget budget, long now) {
         if (budget != null && budget.crossedSoftThreshold(softThresholdPercent, now)) {
             Budget.Snapshot s = budget.snapshot(now);
-            log.warn("Budget alert: {} has spent {} of {} {} (soft threshold {}%)", s.holder(),
+            String holder = budget.keyId() == null ? "team " + budget.team()
+                    : "key " + budget.keyId() + " of team " + budget.team();
+            log.warn("Budget alert: {} has spent {} of {} {} (soft threshold {}%)", holder,
                     Money.format(s.spentNanos()), Money.format(s.limitNanos()), Periods.noun(s.period()),
                     softThresholdPercent);
             softThresholdListener.crossed(budget.team(), budget.keyId(), s);
