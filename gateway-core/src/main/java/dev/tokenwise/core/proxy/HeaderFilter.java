@@ -26,6 +26,8 @@ final class HeaderFilter {
      * scan of every byte.
      */
     static final HttpHeadersFactory ALREADY_VALIDATED = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
+    private static final AsciiString OPENAI_ORGANIZATION = AsciiString.cached("openai-organization");
+    private static final AsciiString OPENAI_PROJECT = AsciiString.cached("openai-project");
     private static final String TASK_PREFIX = "x-task-";
     private static final String GATEWAY_PREFIX = "x-tokenwise-";
 
@@ -43,6 +45,17 @@ final class HeaderFilter {
             }
             to.add(name, e.getValue());
         }
+    }
+
+    /**
+     * Removes the headers that choose which organisation or project of the provider account a call is billed to
+     * ({@code OpenAI-Organization}, {@code OpenAI-Project}): behind the gateway's shared provider key, a client
+     * must not steer the account unless the provider's config allows it. Applied per deployment
+     * ({@code UpstreamRequests.build}), since a fallback may go to a provider that decides otherwise.
+     */
+    static void removeProviderAccountHeaders(HttpHeaders headers) {
+        headers.remove(OPENAI_ORGANIZATION);
+        headers.remove(OPENAI_PROJECT);
     }
 
     /** Copies upstream response headers to the client response, keeping framing headers but not connection ones. */

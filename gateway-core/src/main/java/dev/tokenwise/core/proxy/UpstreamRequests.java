@@ -74,8 +74,10 @@ final class UpstreamRequests {
 
     /**
      * The bytes of a {@code POST} to the deployment carrying {@code body} (ownership passes to the result) with
-     * {@code forwardedHeaders}, the gateway's {@code Host} and {@code Content-Length}, and the adapter's credentials.
-     * The headers the gateway and the adapter set are validated as they are set, as in a request object.
+     * {@code forwardedHeaders} (less the client's provider-account headers, unless the deployment's provider
+     * forwards them: {@link HeaderFilter#removeProviderAccountHeaders}), the gateway's {@code Host} and
+     * {@code Content-Length}, and the adapter's credentials. The headers the gateway and the adapter set are
+     * validated as they are set, as in a request object.
      */
     static ByteBuf build(Deployment deployment, Endpoint endpoint, ByteBuf body, HttpHeaders forwardedHeaders,
                          ByteBufAllocator alloc) {
@@ -87,6 +89,9 @@ final class UpstreamRequests {
             headers = new DefaultHttpHeaders().add(forwardedHeaders)
                     .set(HttpHeaderNames.HOST, deployment.origin().hostHeader())
                     .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+            if (!deployment.provider().forwardClientOrgHeaders()) {
+                HeaderFilter.removeProviderAccountHeaders(headers);
+            }
             deployment.adapter().authorize(headers);
         } catch (RuntimeException e) {
             body.release();

@@ -390,7 +390,7 @@ public final class ConfigLoader {
                     Duration.ofMillis(p.integer("connect_timeout_ms", DEFAULT_CONNECT_TIMEOUT_MS, 1, Long.MAX_VALUE)),
                     Duration.ofMillis(p.integer("read_timeout_ms", DEFAULT_READ_TIMEOUT_MS, 1, Long.MAX_VALUE)),
                     (int) p.integer("max_idle_connections", DEFAULT_MAX_IDLE_CONNECTIONS, 1, Integer.MAX_VALUE),
-                    options, resilience(p));
+                    options, resilience(p), p.bool("forward_client_org_headers", false));
         }
 
         private static Resilience resilience(ConfigSection p) {

@@ -473,12 +473,32 @@ class ConfigLoaderTest {
         assertTrue(config.teams().get(0).keys().isEmpty());
     }
 
+    @Test
+    void forwardsTheClientsOrgHeadersOnlyForAProviderThatSaysSo() {
+        GatewayConfig config = parse("""
+                providers:
+                  openai: {type: openai, base_url: https://api.openai.com/v1, api_key: k}
+                  shared: {type: openai, base_url: https://api.openai.com/v1, api_key: k, forward_client_org_headers: false}
+                  own: {type: openai, base_url: https://api.openai.com/v1, api_key: k, forward_client_org_headers: true}
+                  sim: {type: simulator, forward_client_org_headers: true}
+                """);
+        assertFalse(config.providers().get("openai").forwardClientOrgHeaders(), "off unless asked for");
+        assertFalse(config.providers().get("shared").forwardClientOrgHeaders());
+        assertTrue(config.providers().get("own").forwardClientOrgHeaders());
+        assertTrue(config.providers().get("sim").forwardClientOrgHeaders());
+        assertFalse(config.providers().get("sim").options().containsKey("forward_client_org_headers"),
+                "a common key, not a simulator option");
+        assertEquals("providers.openai.forward_client_org_headers: 'yes' (expected: true or false)",
+                error("providers: {openai: {type: openai, base_url: 'https://x', forward_client_org_headers: yes}}"));
+    }
+
     // ---- error messages
 
     @Test
     void rejectsUnknownKeyNamingItsPath() {
         assertEquals("providers.openai.base_ulr: unknown key (expected one of: type, base_url, api_key,"
-                        + " connect_timeout_ms, read_timeout_ms, max_idle_connections, max_retries, retry_backoff_ms, retry_budget_percent, breaker_failures, breaker_cooldown_ms, first_byte_timeout_ms, total_timeout_ms)",
+                        + " connect_timeout_ms, read_timeout_ms, max_idle_connections, max_retries, retry_backoff_ms, retry_budget_percent, breaker_failures, breaker_cooldown_ms, first_byte_timeout_ms, total_timeout_ms,"
+                        + " forward_client_org_headers)",
                 error("providers: {openai: {type: openai, base_ulr: 'https://x'}}"));
         assertEquals("teams[0].keys[1].modles: unknown key (expected one of: key, name, models, budget)",
                 error("teams: [{name: t, keys: [{key: a}, {key: b, modles: []}]}]"));

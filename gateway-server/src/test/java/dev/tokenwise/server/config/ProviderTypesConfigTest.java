@@ -130,7 +130,7 @@ class ProviderTypesConfigTest {
                 error("providers: {azure: {type: azure_openai, base_url: 'https://r.openai.azure.com', api_key: k,"
                         + " api_version: '2024-10-21&x=1'}}"));
         assertEquals("providers.azure.deployment: unknown key (expected one of: type, base_url, api_key,"
-                        + " connect_timeout_ms, read_timeout_ms, max_idle_connections, max_retries, retry_backoff_ms, retry_budget_percent, breaker_failures, breaker_cooldown_ms, first_byte_timeout_ms, total_timeout_ms, api_version)",
+                        + " connect_timeout_ms, read_timeout_ms, max_idle_connections, max_retries, retry_backoff_ms, retry_budget_percent, breaker_failures, breaker_cooldown_ms, first_byte_timeout_ms, total_timeout_ms, forward_client_org_headers, api_version)",
                 error("providers: {azure: {type: azure_openai, base_url: 'https://r.openai.azure.com', api_key: k,"
                         + " api_version: 2024-10-21, deployment: x}}"));
     }
