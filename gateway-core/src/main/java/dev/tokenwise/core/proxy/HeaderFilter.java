@@ -21,6 +21,8 @@ final class HeaderFilter {
     /** Client credentials and gateway-only headers never sent upstream. */
     private static final HttpHeaders CLIENT_ONLY = names("authorization", "x-api-key", "api-key",
             "x-goog-api-key", "accept-encoding", "cookie");
+    /** Provider headers never relayed to clients: cookies the provider (or its CDN) sets are for the gateway, not them. */
+    private static final HttpHeaders UPSTREAM_ONLY = names("set-cookie", "set-cookie2");
     /**
      * Headers for copies of headers that a decoder already validated: validating each name and value again costs a
      * scan of every byte.
@@ -58,11 +60,17 @@ final class HeaderFilter {
         headers.remove(OPENAI_PROJECT);
     }
 
-    /** Copies upstream response headers to the client response, keeping framing headers but not connection ones. */
+    /**
+     * Copies upstream response headers to the client response, keeping framing headers but not connection ones, nor
+     * the provider's cookies.
+     */
     static void copyResponseHeaders(HttpHeaders from, HttpHeaders to) {
         for (Iterator<Map.Entry<CharSequence, CharSequence>> it = from.iteratorCharSequence(); it.hasNext(); ) {
             Map.Entry<CharSequence, CharSequence> e = it.next();
             CharSequence name = e.getKey();
+            if (UPSTREAM_ONLY.contains(name)) {
+                continue;
+            }
             if (HOP_BY_HOP.contains(name) && !AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONTENT_LENGTH)
                     && !AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.TRANSFER_ENCODING)) {
                 continue;

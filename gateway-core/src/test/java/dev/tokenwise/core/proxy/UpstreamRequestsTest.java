@@ -112,6 +112,7 @@ class UpstreamRequestsTest {
             HttpHeaders h = request.headers();
             assertEquals("api.example.com:8443", h.get("Host"));
             assertEquals(String.valueOf(body.length), h.get("Content-Length"));
+            assertEquals("identity", h.get("Accept-Encoding"), "an answer the gateway can read");
             assertEquals("Bearer sk-upstream", h.get("Authorization"));
             assertEquals("2024-06-01", h.get("x-api-version"), "the adapter sees the client's headers");
             assertEquals("application/json", h.get("Content-Type"));

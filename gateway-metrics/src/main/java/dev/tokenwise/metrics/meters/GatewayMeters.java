@@ -268,8 +268,8 @@ public final class GatewayMeters implements UsageSink {
     }
 
     /**
-     * Circuit breaker and retries per provider. {@code tokenwise_provider_circuit_state} is 0 closed,
-     * 1 half-open (the next call is a probe), 2 open.
+     * Circuit breaker, retries and response observer failures per provider. {@code tokenwise_provider_circuit_state}
+     * is 0 closed, 1 half-open (the next call is a probe), 2 open.
      */
     public GatewayMeters bindProviders(Map<String, ProviderHealth> providers) {
         for (ProviderHealth h : providers.values()) {
@@ -286,6 +286,9 @@ public final class GatewayMeters implements UsageSink {
                     .register(registry);
             FunctionCounter.builder("tokenwise.provider.breaker.opened", h, ProviderHealth::timesOpened)
                     .description("Times the breaker opened").tags(tags).register(registry);
+            FunctionCounter.builder("tokenwise.observer.errors", h, ProviderHealth::observerErrors)
+                    .description("Times reading the provider's answer for usage failed; those calls are billed on the local count")
+                    .tags(tags).register(registry);
         }
         return this;
     }
