@@ -8,6 +8,7 @@ import dev.tokenwise.core.config.ModelConfig;
 import dev.tokenwise.core.config.ProviderConfig;
 import dev.tokenwise.core.config.StorageSync;
 import dev.tokenwise.core.proxy.GatewayServer;
+import dev.tokenwise.core.ratelimit.RateLimiter;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.TokenCounter;
@@ -37,6 +38,7 @@ import java.util.Objects;
 import java.util.function.Supplier;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
 import dev.tokenwise.server.admin.AdminRoutes;
+import dev.tokenwise.server.admin.RateLimitDirectory;
 import dev.tokenwise.server.admin.TeamDirectory;
 import dev.tokenwise.providers.ProviderAdapters;
 import dev.tokenwise.providers.simulator.SimulatorServer;
@@ -168,6 +170,10 @@ public final class GatewayApp implements AutoCloseable {
             // current period is restored from the ledger into the budgets.
             TeamDirectory directory = TeamDirectory.load(running, ledger, ledger, keys, budgets,
                     System::currentTimeMillis);
+            // Rate limits: the first admission stage (before the budget), in memory on the event loops.
+            RateLimiter rateLimiter = new RateLimiter(System::nanoTime);
+            RateLimitDirectory rateLimits = RateLimitDirectory.load(running, ledger, rateLimiter, directory,
+                    System::currentTimeMillis);
             // Intelligence efficiency: alerts, per-task tracking (after the ledger, which decides retries),
             // and a drift detector over the ledger's daily buckets.
             PrometheusMeterRegistry meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -210,9 +216,9 @@ public final class GatewayApp implements AutoCloseable {
                     new RecentCallsRoute(store, apiPool),
                     new DashboardSummaryRoute(store, teamBudgets, running.budgets().softThresholdPercent(), apiPool),
                     new DashboardRoute(),
-                    new AdminRoutes(running, directory, apiPool));
+                    new AdminRoutes(running, directory, rateLimits, apiPool));
             GatewayServer server = GatewayServer.start(running, adapters, counter, accounting, budgets, keys, routes,
-                    strict ? store::whenCommitted : null, new LearntCalibration(efficiency));
+                    strict ? store::whenCommitted : null, new LearntCalibration(efficiency), List.of(rateLimiter));
             started.set(server);
             meters.bindProviders(server.providerHealth()).bindUpstreamPool(server.upstreamPool());
             if (running.adminKey() == null) {

@@ -588,6 +588,9 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         if (e.allow() != null) {
             response.headers().set(HttpHeaderNames.ALLOW, e.allow());
         }
+        if (e.retryAfterSeconds() > 0) {
+            response.headers().set(HttpHeaderNames.RETRY_AFTER, e.retryAfterSeconds());
+        }
         return write(response, keepAlive);
     }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokenwise.core.config.BudgetConfig;
 import dev.tokenwise.core.config.BudgetPeriod;
+import dev.tokenwise.core.config.RateLimits;
 import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.SpendStore;
@@ -354,6 +355,41 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
                 ps.setString(1, team.name());
                 bindBudget(ps, 2, team.budget());
                 ps.setLong(4, team.updatedAtMillis());
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    @Override
+    public synchronized List<StoredRateLimits> rateLimits() {
+        return admin("list rate limits", c -> {
+            List<StoredRateLimits> all = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT kind, name, requests_per_minute, tokens_per_minute, "
+                    + "concurrent_requests, updated_at FROM rate_limits ORDER BY kind, name");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    all.add(new StoredRateLimits(rs.getString(1), rs.getString(2),
+                            new RateLimits(rs.getLong(3), rs.getLong(4), rs.getInt(5)), rs.getLong(6)));
+                }
+            }
+            return all;
+        });
+    }
+
+    @Override
+    public synchronized void saveRateLimits(StoredRateLimits limits) {
+        admin("save rate limits of " + limits.kind() + " " + limits.name(), c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO rate_limits (kind, name, requests_per_minute, "
+                    + "tokens_per_minute, concurrent_requests, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, name) "
+                    + "DO UPDATE SET requests_per_minute = excluded.requests_per_minute, tokens_per_minute = "
+                    + "excluded.tokens_per_minute, concurrent_requests = excluded.concurrent_requests, "
+                    + "updated_at = excluded.updated_at")) {
+                ps.setString(1, limits.kind());
+                ps.setString(2, limits.name());
+                ps.setLong(3, limits.limits().requestsPerMinute());
+                ps.setLong(4, limits.limits().tokensPerMinute());
+                ps.setInt(5, limits.limits().concurrentRequests());
+                ps.setLong(6, limits.updatedAtMillis());
                 return ps.executeUpdate();
             }
         });
