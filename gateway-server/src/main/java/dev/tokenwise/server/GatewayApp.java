@@ -282,12 +282,17 @@ public final class GatewayApp implements AutoCloseable {
         return meterRegistry;
     }
 
-    /** Stops accepting, lets in-flight calls finish for up to {@code graceMillis}, flushes every record. */
-    public void shutdown(long graceMillis) {
+    /**
+     * Stops accepting, lets in-flight calls finish for up to {@code graceMillis}, flushes every record.
+     *
+     * @return the calls settled since start whose records the ledger did not write (it could not, or never got
+     *     them: the errors are logged); 0 when the books are whole
+     */
+    public long shutdown(long graceMillis) {
         server.shutdown(graceMillis);
         analytics.shutdownNow();
         accounting.close(); // hands every record to the sinks, then closes them (the ledger commits and closes)
-        budgets.close();
+        long unwritten = Math.max(0, accounting.dispatcher().offered() - ledger.committedRecords());
         meterRegistry.close();
         apiPool.shutdown();
         simulators.forEach(SimulatorServer::close);
@@ -297,6 +302,7 @@ public final class GatewayApp implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        return unwritten;
     }
 
     @Override

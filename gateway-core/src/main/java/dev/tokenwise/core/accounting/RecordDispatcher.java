@@ -129,6 +129,12 @@ public final class RecordDispatcher implements AutoCloseable {
         return overflowed.sum();
     }
 
+    /** Records offered since the dispatcher started. */
+    public long offered() {
+        return offered.sum();
+    }
+
+    /** Records handed to every sink (each sink took it, or threw and was counted in {@link #sinkFailures}). */
     public long delivered() {
         return delivered.sum();
     }
