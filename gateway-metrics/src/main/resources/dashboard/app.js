@@ -556,7 +556,7 @@
       var kind = a.type === 'budget_threshold' ? 'bad' : a.type === 'billing_discrepancy' ? 'info' : 'warn';
       list.appendChild(el('li', { className: a.type },
         el('div', { className: 'meta' }, badge(a.type.replace(/_/g, ' '), kind),
-          el('span', { text: (a.model ? 'model ' + a.model : 'team ' + a.team) + (a.metric ? ' · ' + a.metric : '') }),
+          el('span', { text: (a.model ? 'model ' + a.model : a.key ? 'key ' + a.key + ' · team ' + a.team : 'team ' + a.team) + (a.metric ? ' · ' + a.metric : '') }),
           el('span', { text: 'since ' + time(a.since) })),
         el('div', { className: 'message', text: a.message })));
     });

@@ -44,7 +44,9 @@ public final class ProviderAdapters {
      */
     public static ProviderAdapter create(ProviderConfig provider) {
         return switch (provider.type()) {
-            case OPENAI, SIMULATOR -> new OpenAiAdapter(provider.apiKey());
+            case OPENAI -> new OpenAiAdapter(provider.apiKey(), OpenAiAdapter.chatCapFieldFor(
+                    provider.baseUrl() == null ? null : provider.baseUrl().getHost()));
+            case SIMULATOR -> new OpenAiAdapter(provider.apiKey());
             case ANTHROPIC -> new AnthropicAdapter(provider.apiKey());
             case GEMINI -> new GeminiAdapter(provider.apiKey());
             case AZURE_OPENAI -> {

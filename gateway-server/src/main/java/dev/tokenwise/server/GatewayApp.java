@@ -173,7 +173,8 @@ public final class GatewayApp implements AutoCloseable {
             PrometheusMeterRegistry meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             AlertBook alerts = new AlertBook(System::currentTimeMillis, meterRegistry);
             int softPercent = running.budgets().softThresholdPercent();
-            budgets.onSoftThreshold(snapshot -> alerts.budgetThreshold(snapshot, softPercent));
+            budgets.onSoftThreshold((team, keyId, snapshot) ->
+                    alerts.budgetThreshold(team, keyId, snapshot, softPercent));
             EfficiencyTracker efficiency = new EfficiencyTracker(alerts, counter::isExact, TASK_IDLE);
             List<UsageSink> sinks = new ArrayList<>();
             sinks.add(ledger);
@@ -205,7 +206,7 @@ public final class GatewayApp implements AutoCloseable {
                     new EfficiencyRoute(store, efficiency, apiPool),
                     new AlertsRoute(alerts),
                     new MetricsRoute(meterRegistry, meters, apiPool, running.adminKey() != null),
-                    new LatencyRoute(latency, apiPool),
+                    new LatencyRoute(latency, store, apiPool),
                     new RecentCallsRoute(store, apiPool),
                     new DashboardSummaryRoute(store, teamBudgets, running.budgets().softThresholdPercent(), apiPool),
                     new DashboardRoute(),

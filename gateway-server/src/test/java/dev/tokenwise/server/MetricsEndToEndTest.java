@@ -122,7 +122,9 @@ class MetricsEndToEndTest {
         JsonNode json = TestGateway.json(r.body());
         JsonNode small = json.get("models").get(0);
         assertEquals("sim-small", small.get("model").asText());
-        assertEquals(PLAIN + STREAMED + 1, small.get("overhead").get("count").asInt());
+        assertEquals(PLAIN + STREAMED, small.get("overhead").get("count").asInt(), "a team key sees its team's calls");
+        JsonNode admin = TestGateway.json(gateway.get("/api/v1/latency?window=5m", TestGateway.ADMIN_KEY).body());
+        assertEquals(PLAIN + STREAMED + 1, admin.at("/models/0/overhead/count").asInt(), "the admin sees every team's");
         assertEquals(STREAMED, small.get("ttft").get("count").asInt());
         double p50 = small.get("upstream").get("p50").asDouble();
         assertTrue(p50 > 0 && p50 <= small.get("upstream").get("p99").asDouble()

@@ -368,6 +368,8 @@ class StreamFaultTest {
 
         final AtomicInteger connections = new AtomicInteger();
         final AtomicInteger requests = new AtomicInteger();
+        /** The head (request line and header lines) of every request read, in order. */
+        final List<String> heads = new CopyOnWriteArrayList<>();
         private final ServerSocket server;
         private final List<Socket> sockets = new CopyOnWriteArrayList<>();
 
@@ -414,11 +416,16 @@ class StreamFaultTest {
         /** One accepted connection. */
         final class Connection {
             final int index;
+            /** The port this upstream listens on. */
+            final int localPort;
+            /** The number of the request last read, counted over all connections (1 for the first). */
+            int requestNumber;
             private final InputStream in;
             private final OutputStream out;
 
             Connection(Socket socket, int index) throws IOException {
                 this.index = index;
+                this.localPort = socket.getLocalPort();
                 this.in = new BufferedInputStream(socket.getInputStream());
                 this.out = socket.getOutputStream();
             }
@@ -430,13 +437,16 @@ class StreamFaultTest {
                     return null;
                 }
                 int length = 0;
+                StringBuilder head = new StringBuilder(line).append('\n');
                 for (line = RawClient.readLine(in); line != null && !line.isEmpty(); line = RawClient.readLine(in)) {
+                    head.append(line).append('\n');
                     if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
                         length = Integer.parseInt(line.substring(15).trim());
                     }
                 }
                 byte[] body = in.readNBytes(length);
-                requests.incrementAndGet();
+                heads.add(head.toString());
+                requestNumber = requests.incrementAndGet();
                 return new String(body, UTF_8);
             }
 

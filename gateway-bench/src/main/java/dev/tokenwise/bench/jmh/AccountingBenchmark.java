@@ -79,7 +79,7 @@ public class AccountingBenchmark {
         public void open() {
             budgets = new BudgetBook(ZoneOffset.UTC, 80, System::currentTimeMillis, 0);
             budgets.setTeamBudget(TEAM, new BudgetConfig(LIMIT_NANOS, BudgetPeriod.MONTHLY), 0);
-            budgets.setKeyBudget(KEY_ID, new BudgetConfig(LIMIT_NANOS, BudgetPeriod.MONTHLY), 0);
+            budgets.setKeyBudget(TEAM, KEY_ID, new BudgetConfig(LIMIT_NANOS, BudgetPeriod.MONTHLY), 0);
             accounting = new AccountingCore(List.of(record -> { }), RECORD_QUEUE_CAPACITY, RECENT_RECORDS);
         }
 

@@ -103,7 +103,7 @@ public class AdmissionBenchmark {
 
         budgets = new BudgetBook(ZoneOffset.UTC, 80, System::currentTimeMillis, 0);
         budgets.setTeamBudget(TEAM, new BudgetConfig(AccountingBenchmark.LIMIT_NANOS, BudgetPeriod.MONTHLY), 0);
-        budgets.setKeyBudget(KEY_ID, new BudgetConfig(AccountingBenchmark.LIMIT_NANOS, BudgetPeriod.MONTHLY), 0);
+        budgets.setKeyBudget(TEAM, KEY_ID, new BudgetConfig(AccountingBenchmark.LIMIT_NANOS, BudgetPeriod.MONTHLY), 0);
         prices = Map.of("gpt-4o-mini", new ModelPrice(150_000_000L, 600_000_000L, 75_000_000L, 150_000_000L,
                 600_000_000L, 16_384), "gpt-4o", ModelPrice.of(2_500_000_000L, 10_000_000_000L));
 

@@ -36,7 +36,8 @@ public final class Budget {
         }
     }
 
-    private final String holder;
+    private final String team;
+    private final String keyId;
     private final ZoneId zone;
     private volatile long limitNanos;
     private volatile BudgetPeriod period;
@@ -44,8 +45,14 @@ public final class Budget {
     /** Set once per window when spend crosses the soft threshold; read by alerts. */
     private final AtomicLong softAlertWindowStart = new AtomicLong(-1);
 
-    Budget(String holder, long limitNanos, BudgetPeriod period, ZoneId zone, long nowMillis, long spentThisPeriodNanos) {
-        this.holder = holder;
+    /**
+     * @param team the team the budget belongs to: its holder, or the team of the key that holds it
+     * @param keyId the key that holds the budget, or {@code null} for the team's own budget
+     */
+    Budget(String team, String keyId, long limitNanos, BudgetPeriod period, ZoneId zone, long nowMillis,
+           long spentThisPeriodNanos) {
+        this.team = team;
+        this.keyId = keyId;
         this.zone = zone;
         this.limitNanos = limitNanos;
         this.period = period;
@@ -55,8 +62,19 @@ public final class Budget {
         this.window = new AtomicReference<>(w);
     }
 
+    /** The key's id for a key's budget, the team's name for a team's. */
     public String holder() {
-        return holder;
+        return keyId != null ? keyId : team;
+    }
+
+    /** The team the budget belongs to: the holder of a team budget, the key's team for a key budget. */
+    public String team() {
+        return team;
+    }
+
+    /** The key that holds the budget, or {@code null} for a team's own budget. */
+    public String keyId() {
+        return keyId;
     }
 
     public long limitNanos() {
@@ -141,7 +159,7 @@ public final class Budget {
     /** A consistent-enough view for APIs: each figure is exact when no call is in flight. */
     public Snapshot snapshot(long nowMillis) {
         Window w = current(nowMillis);
-        return new Snapshot(holder, limitNanos, period, w.startMillis, w.endMillis, w.spentNanos.sum(),
+        return new Snapshot(holder(), limitNanos, period, w.startMillis, w.endMillis, w.spentNanos.sum(),
                 w.reservedNanos.sum(), w.remainingNanos.get());
     }
 

@@ -10,7 +10,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,7 +81,17 @@ public final class BudgetBook implements AutoCloseable {
     private final LongSupplier clockMillis;
     private final LongAdder reclaimed = new LongAdder();
     private final ScheduledExecutorService reaper;
-    private volatile Consumer<Budget.Snapshot> softThresholdListener = s -> { };
+    private volatile SoftThresholdListener softThresholdListener = (team, keyId, s) -> { };
+
+    /** Told when a budget's settled spend crosses the soft threshold: once per period and budget. */
+    @FunctionalInterface
+    public interface SoftThresholdListener {
+        /**
+         * @param team the team the budget belongs to: its holder, or the team of the key that holds it
+         * @param keyId the key that holds the budget, or {@code null} for the team's own budget
+         */
+        void crossed(String team, String keyId, Budget.Snapshot snapshot);
+    }
 
     /**
      * @param reapEveryMillis how often expired reservations are looked for; {@code 0} disables the reaper thread
@@ -105,22 +114,27 @@ public final class BudgetBook implements AutoCloseable {
         }
     }
 
-    /** Called once per period and holder when its settled spend crosses the soft threshold. */
-    public void onSoftThreshold(Consumer<Budget.Snapshot> listener) {
+    /** Called once per period and budget when its settled spend crosses the soft threshold. */
+    public void onSoftThreshold(SoftThresholdListener listener) {
         this.softThresholdListener = listener;
     }
 
     /** Sets (or replaces) a team's budget; {@code spentThisPeriodNanos} restores spend recorded before a restart. */
     public void setTeamBudget(String team, BudgetConfig budget, long spentThisPeriodNanos) {
-        set(teams, team, budget, spentThisPeriodNanos);
+        set(teams, team, null, budget, spentThisPeriodNanos);
     }
 
-    public void setKeyBudget(String keyId, BudgetConfig budget, long spentThisPeriodNanos) {
-        set(keys, keyId, budget, spentThisPeriodNanos);
+    /**
+     * Sets (or replaces) a key's budget. The key's {@code team} travels with the budget, so that what is said
+     * about it (a soft-threshold alert) reaches the key's team, never a team that happens to share the key's name.
+     */
+    public void setKeyBudget(String team, String keyId, BudgetConfig budget, long spentThisPeriodNanos) {
+        set(keys, team, keyId, budget, spentThisPeriodNanos);
     }
 
-    private void set(Map<String, Budget> map, String holder, BudgetConfig budget, long spentNanos) {
+    private void set(Map<String, Budget> map, String team, String keyId, BudgetConfig budget, long spentNanos) {
         long now = clockMillis.getAsLong();
+        String holder = keyId != null ? keyId : team;
         if (budget == null) {
             map.remove(holder);
             return;
@@ -130,7 +144,7 @@ public final class BudgetBook implements AutoCloseable {
             existing.setLimit(budget.limitNanos(), budget.period(), now);
             return;
         }
-        map.put(holder, new Budget(holder, budget.limitNanos(), budget.period(), zone, now, spentNanos));
+        map.put(holder, new Budget(team, keyId, budget.limitNanos(), budget.period(), zone, now, spentNanos));
     }
 
     public Budget team(String team) {
@@ -229,10 +243,12 @@ public final class BudgetBook implements AutoCloseable {
     private void checkSoftThreshold(Budget budget, long now) {
         if (budget != null && budget.crossedSoftThreshold(softThresholdPercent, now)) {
             Budget.Snapshot s = budget.snapshot(now);
-            log.warn("Budget alert: {} has spent {} of {} {} (soft threshold {}%)", s.holder(),
+            String holder = budget.keyId() == null ? "team " + budget.team()
+                    : "key " + budget.keyId() + " of team " + budget.team();
+            log.warn("Budget alert: {} has spent {} of {} {} (soft threshold {}%)", holder,
                     Money.format(s.spentNanos()), Money.format(s.limitNanos()), Periods.noun(s.period()),
                     softThresholdPercent);
-            softThresholdListener.accept(s);
+            softThresholdListener.crossed(budget.team(), budget.keyId(), s);
         }
     }
 

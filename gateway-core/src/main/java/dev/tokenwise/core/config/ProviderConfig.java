@@ -20,17 +20,20 @@ import java.util.Map;
  * @param maxIdlePerLoop keep-alive connections kept idle per event loop
  * @param options type-specific settings, e.g. the simulator's {@code chunk_delay_ms}
  * @param resilience retries, retry budget and circuit breaker
+ * @param forwardClientOrgHeaders whether the client's {@code OpenAI-Organization} and {@code OpenAI-Project}
+ *     headers go upstream; off by default, because they would choose the organisation or project that the
+ *     gateway's shared provider key bills
  */
 public record ProviderConfig(String name, String type, URI baseUrl, String apiKey, String disabledReason,
                              Duration connectTimeout, Duration readTimeout, int maxIdlePerLoop,
-                             Map<String, String> options, Resilience resilience) {
+                             Map<String, String> options, Resilience resilience, boolean forwardClientOrgHeaders) {
 
-    /** A provider with the default {@link Resilience}. */
+    /** A provider with the default {@link Resilience}, keeping the client's organisation headers to itself. */
     public ProviderConfig(String name, String type, URI baseUrl, String apiKey, String disabledReason,
                           Duration connectTimeout, Duration readTimeout, int maxIdlePerLoop,
                           Map<String, String> options) {
         this(name, type, baseUrl, apiKey, disabledReason, connectTimeout, readTimeout, maxIdlePerLoop, options,
-                Resilience.DEFAULTS);
+                Resilience.DEFAULTS, false);
     }
 
     public ProviderConfig {
@@ -57,7 +60,7 @@ public record ProviderConfig(String name, String type, URI baseUrl, String apiKe
     /** The same provider pointed at another base URL (the simulator binds its port at start-up). */
     public ProviderConfig withBaseUrl(URI newBaseUrl) {
         return new ProviderConfig(name, type, newBaseUrl, apiKey, disabledReason, connectTimeout, readTimeout,
-                maxIdlePerLoop, options, resilience);
+                maxIdlePerLoop, options, resilience, forwardClientOrgHeaders);
     }
 
     @Override

@@ -10,6 +10,8 @@ public enum ErrorType {
     BUDGET_EXCEEDED(402, "budget_exceeded", "budget_exceeded"),
     FORBIDDEN(403, "permission_error", "forbidden"),
     MODEL_NOT_ALLOWED(403, "permission_error", "model_not_allowed"),
+    /** The model has no price, so no budget could hold its calls; refused unless {@code pricing.allow_unpriced}. */
+    MODEL_NOT_PRICED(403, "permission_error", "model_not_priced"),
     NOT_FOUND(404, "invalid_request_error", "not_found"),
     MODEL_NOT_FOUND(404, "invalid_request_error", "model_not_found"),
     METHOD_NOT_ALLOWED(405, "invalid_request_error", "method_not_allowed"),

@@ -1,6 +1,7 @@
 package dev.tokenwise.core.json;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -14,8 +15,10 @@ import java.util.Arrays;
  * Reads a chat request body into a tree whose top-level {@code messages} array is a {@link RawArrayNode}: the
  * messages are checked to be well-formed JSON and their byte spans recorded, but no node or string is made of
  * them until something reads them. Every other field is an ordinary node. The tree equals what
- * {@code ObjectMapper.readTree} makes of the same bytes (node types, last of repeated fields), and malformed
- * input fails with the same {@link com.fasterxml.jackson.core.JsonProcessingException} and location.
+ * {@code ObjectMapper.readTree} makes of the same bytes (node types), and malformed input fails with the same
+ * {@link com.fasterxml.jackson.core.JsonProcessingException} and location; stricter than {@code readTree}, a
+ * top-level field named twice, content after the root value and a number beyond a {@code double}'s range are
+ * refused.
  *
  * <p>The messages are found by {@link JsonScanner}, which crosses their strings eight bytes at a time, when the
  * body is strict JSON in UTF-8; the other fields are then read by Jackson from a copy of the body without the
@@ -80,31 +83,97 @@ public final class ChatBodyReader {
 
     /** Reads {@code body} with Jackson's parser alone, skipping each message. */
     static JsonNode readSkipping(JsonFactory factory, byte[] body) throws IOException {
+        return readRoot(factory, body, true);
+    }
+
+    /**
+     * Reads any request body as strictly as a chat body: a tree of ordinary nodes (no raw messages), refusing a
+     * top-level field named twice, content after the root value, and numbers beyond a {@code double}'s range.
+     * The body must be UTF-8 ({@link #requireUtf8}).
+     */
+    public static JsonNode readStrict(JsonFactory factory, byte[] body) throws IOException {
+        return readRoot(factory, body, false);
+    }
+
+    /**
+     * Refuses a body in UTF-16 or UTF-32, which a parser reads but a provider expecting UTF-8 may not: such a body
+     * starts with a byte-order mark or has a NUL among its first bytes (JSON text in UTF-8 never does).
+     */
+    public static void requireUtf8(byte[] body) throws JsonParseException {
+        if (body.length >= 2 && ((body[0] & 0xFF) == 0xFE && (body[1] & 0xFF) == 0xFF
+                || (body[0] & 0xFF) == 0xFF && (body[1] & 0xFF) == 0xFE)) {
+            throw new JsonParseException(null, "request body must be UTF-8 (it starts with a UTF-16 byte-order mark)");
+        }
+        for (int i = 0; i < Math.min(4, body.length); i++) {
+            if (body[i] == 0) {
+                throw new JsonParseException(null, "request body must be UTF-8 (it looks like UTF-16 or UTF-32)");
+            }
+        }
+    }
+
+    /**
+     * The root value; a root object's fields are read one by one, so that a field named twice is refused (a
+     * provider keeping the first occurrence would otherwise serve what the gateway did not check), and nothing may
+     * follow the root value but white space.
+     */
+    private static JsonNode readRoot(JsonFactory factory, byte[] body, boolean rawMessages) throws IOException {
         try (JsonParser p = factory.createParser(body)) {
             JsonToken t = p.nextToken();
             if (t == null) {
                 return MissingNode.getInstance();
             }
-            if (t != JsonToken.START_OBJECT || body.length > factory.streamReadConstraints().getMaxStringLength()
-                    || p.currentTokenLocation().getByteOffset() < 0) {
-                return JsonTrees.readValue(p, t);
-            }
-            ObjectNode root = JsonNodeFactory.instance.objectNode();
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String name = p.currentName();
-                JsonToken value = p.nextToken();
-                if (value == JsonToken.START_ARRAY && MESSAGES.equals(name)) {
-                    RawArrayNode messages = rawArray(factory, p, body);
-                    if (hasEncodedSurrogate(body, messages.arrayStart(), messages.arrayEnd())) {
-                        return readTree(factory, body); // refused there, with the reader's own message
+            JsonNode root;
+            if (t != JsonToken.START_OBJECT) {
+                root = requireFinite(p, JsonTrees.readValue(p, t));
+            } else {
+                boolean raw = rawMessages && body.length <= factory.streamReadConstraints().getMaxStringLength()
+                        && p.currentTokenLocation().getByteOffset() >= 0;
+                ObjectNode object = JsonNodeFactory.instance.objectNode();
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String name = p.currentName();
+                    if (object.has(name)) {
+                        throw new JsonParseException(p, "Duplicate field '" + name + "'");
                     }
-                    root.set(name, messages);
-                } else {
-                    root.set(name, JsonTrees.readValue(p, value));
+                    JsonToken value = p.nextToken();
+                    if (raw && value == JsonToken.START_ARRAY && MESSAGES.equals(name)) {
+                        RawArrayNode messages = rawArray(factory, p, body);
+                        if (hasEncodedSurrogate(body, messages.arrayStart(), messages.arrayEnd())) {
+                            return readTree(factory, body); // refused there, with the reader's own message
+                        }
+                        object.set(name, messages);
+                    } else {
+                        object.set(name, requireFinite(p, JsonTrees.readValue(p, value)));
+                    }
                 }
+                root = object;
+            }
+            boolean trailing;
+            try {
+                trailing = p.nextToken() != null;
+            } catch (JsonParseException unreadable) {
+                trailing = true;
+            }
+            if (trailing) {
+                throw new JsonParseException(p, "Unexpected content after the JSON body");
             }
             return root;
         }
+    }
+
+    /**
+     * {@code node}, refused when it holds a number beyond a {@code double}'s range (e.g. {@code 1e400}), which a
+     * provider would read as something else than what the gateway checked. Raw messages are not walked.
+     */
+    private static JsonNode requireFinite(JsonParser p, JsonNode node) throws JsonParseException {
+        if (node.isDouble() && Double.isInfinite(node.doubleValue())) {
+            throw new JsonParseException(p, "Number out of range: " + node.asText());
+        }
+        if (node.isContainerNode() && !(node instanceof RawArrayNode)) {
+            for (JsonNode child : node) {
+                requireFinite(p, child);
+            }
+        }
+        return node;
     }
 
     private static JsonNode readTree(JsonFactory factory, byte[] body) throws IOException {

@@ -1,6 +1,7 @@
 package dev.tokenwise.core.model;
 
 import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.math.RoundingMode;
 
 /**
@@ -48,16 +49,31 @@ public record ModelPrice(long inputNanosPerMtok, long outputNanosPerMtok, long c
         }
     }
 
-    /** The cost of {@code usage} in nano-USD, rounded half up once. */
+    /**
+     * The cost of {@code usage} in nano-USD, rounded half up once. The sum is taken in a {@code long} when it fits
+     * there (every ordinary call) and otherwise exactly in a {@link BigInteger}, so the result is right whenever
+     * it fits a {@code long}.
+     *
+     * @throws ArithmeticException when the cost itself does not fit a {@code long} (over $9.2 billion)
+     */
     public long costNanos(TokenUsage usage) {
         long uncachedInput = usage.inputTokens() - usage.cachedInputTokens() - usage.cacheWriteTokens();
         long plainOutput = usage.outputTokens() - usage.reasoningTokens();
-        long nanoMtok = Math.multiplyExact(uncachedInput, inputNanosPerMtok);
-        nanoMtok = Math.addExact(nanoMtok, Math.multiplyExact(usage.cachedInputTokens(), cachedInputNanosPerMtok));
-        nanoMtok = Math.addExact(nanoMtok, Math.multiplyExact(usage.cacheWriteTokens(), cacheWriteNanosPerMtok));
-        nanoMtok = Math.addExact(nanoMtok, Math.multiplyExact(plainOutput, outputNanosPerMtok));
-        nanoMtok = Math.addExact(nanoMtok, Math.multiplyExact(usage.reasoningTokens(), reasoningNanosPerMtok));
-        return (nanoMtok + MTOK / 2) / MTOK;
+        try {
+            long nanoMtok = Math.multiplyExact(uncachedInput, inputNanosPerMtok);
+            nanoMtok = Math.addExact(nanoMtok, Math.multiplyExact(usage.cachedInputTokens(), cachedInputNanosPerMtok));
+            nanoMtok = Math.addExact(nanoMtok, Math.multiplyExact(usage.cacheWriteTokens(), cacheWriteNanosPerMtok));
+            nanoMtok = Math.addExact(nanoMtok, Math.multiplyExact(plainOutput, outputNanosPerMtok));
+            nanoMtok = Math.addExact(nanoMtok, Math.multiplyExact(usage.reasoningTokens(), reasoningNanosPerMtok));
+            return Math.addExact(nanoMtok, MTOK / 2) / MTOK;
+        } catch (ArithmeticException beyondLong) {
+            BigInteger nanoMtok = BigInteger.valueOf(uncachedInput).multiply(BigInteger.valueOf(inputNanosPerMtok))
+                    .add(BigInteger.valueOf(usage.cachedInputTokens()).multiply(BigInteger.valueOf(cachedInputNanosPerMtok)))
+                    .add(BigInteger.valueOf(usage.cacheWriteTokens()).multiply(BigInteger.valueOf(cacheWriteNanosPerMtok)))
+                    .add(BigInteger.valueOf(plainOutput).multiply(BigInteger.valueOf(outputNanosPerMtok)))
+                    .add(BigInteger.valueOf(usage.reasoningTokens()).multiply(BigInteger.valueOf(reasoningNanosPerMtok)));
+            return nanoMtok.add(BigInteger.valueOf(MTOK / 2)).divide(BigInteger.valueOf(MTOK)).longValueExact();
+        }
     }
 
     /**

@@ -16,11 +16,18 @@ public record TokenUsage(long inputTokens, long cachedInputTokens, long cacheWri
 
     public static final TokenUsage ZERO = new TokenUsage(0, 0, 0, 0, 0);
 
+    /**
+     * The most tokens one call is believed to read, or to write: 10^9, a hundred times the largest context window
+     * offered today. A provider's report above it is a fault (or an attack), not usage, and is not billed; below it
+     * the cost of a call fits a {@code long} at any price below $4 million per million tokens.
+     */
+    public static final long MAX_PLAUSIBLE_TOKENS = 1_000_000_000L;
+
     public TokenUsage {
         if (inputTokens < 0 || cachedInputTokens < 0 || cacheWriteTokens < 0 || outputTokens < 0 || reasoningTokens < 0) {
             throw new IllegalArgumentException("token counts must be >= 0");
         }
-        if (cachedInputTokens + cacheWriteTokens > inputTokens) {
+        if (cachedInputTokens > inputTokens - cacheWriteTokens) { // the sum could overflow; this difference cannot
             throw new IllegalArgumentException("cached + cache-write tokens (" + (cachedInputTokens + cacheWriteTokens)
                     + ") exceed input tokens (" + inputTokens + ")");
         }
@@ -32,5 +39,13 @@ public record TokenUsage(long inputTokens, long cachedInputTokens, long cacheWri
 
     public static TokenUsage of(long inputTokens, long outputTokens) {
         return new TokenUsage(inputTokens, 0, 0, outputTokens, 0);
+    }
+
+    /**
+     * {@code true} when neither side is above {@link #MAX_PLAUSIBLE_TOKENS} (the other counts are parts of these
+     * two, so they are below it too).
+     */
+    public boolean plausible() {
+        return inputTokens <= MAX_PLAUSIBLE_TOKENS && outputTokens <= MAX_PLAUSIBLE_TOKENS;
     }
 }

@@ -29,6 +29,7 @@ package dev.tokenwise.core.model;
  * @param promptHash the {@link TokenCount#contentHash} of the request's prompt, {@code 0} when unknown
  * @param requestedModel the model the client asked for; differs from {@code model} when a fallback answered
  * @param attempts upstream attempts the gateway made for this call (1 when the first one answered)
+ * @param flags the {@link RecordFlag}s of the call, as a bitset ({@code 0} for a call billed the ordinary way)
  */
 public record UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
                           boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
@@ -36,13 +37,42 @@ public record UsageRecord(String id, String team, String keyId, String model, St
                           boolean localEstimated, long costNanos, String taskId, int taskAttempt,
                           String finishReason, long createdAtMillis, long latencyMicros,
                           long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
-                          int attempts) {
+                          int attempts, int flags) {
 
     public UsageRecord {
         if (requestedModel == null) {
             requestedModel = model;
         }
         attempts = Math.max(1, attempts);
+    }
+
+    /** A record without flags. */
+    public UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
+                       boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
+                       boolean usageFromProvider, long localInputTokens, long localOutputTokens,
+                       boolean localEstimated, long costNanos, String taskId, int taskAttempt,
+                       String finishReason, long createdAtMillis, long latencyMicros,
+                       long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
+                       int attempts) {
+        this(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider,
+                localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason,
+                createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash, requestedModel, attempts, 0);
+    }
+
+    /** This record with {@code more} flags added to its own. */
+    public UsageRecord withFlags(int more) {
+        if ((flags | more) == flags) {
+            return this;
+        }
+        return new UsageRecord(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage,
+                usageFromProvider, localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt,
+                finishReason, createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash,
+                requestedModel, attempts, flags | more);
+    }
+
+    /** {@code true} when the record carries {@code flag}. */
+    public boolean has(RecordFlag flag) {
+        return flag.in(flags);
     }
 
     /** A record of a call answered by the model asked for, at the first attempt. */
@@ -54,7 +84,7 @@ public record UsageRecord(String id, String team, String keyId, String model, St
                        long upstreamLatencyMicros, long ttftMicros, long promptHash) {
         this(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider,
                 localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason,
-                createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash, model, 1);
+                createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash, model, 1, 0);
     }
 
     /** {@code true} when the gateway retried or fell back for this call. */

@@ -7,12 +7,14 @@ import dev.tokenwise.core.auth.KeyHashes;
 import dev.tokenwise.core.auth.KeyRegistry;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.budget.BudgetBook;
+import dev.tokenwise.core.config.BudgetSettings;
 import dev.tokenwise.core.error.ErrorResponses;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.json.ChatBodyReader;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.ModelPrice;
+import dev.tokenwise.core.model.RecordFlag;
 import dev.tokenwise.core.model.TokenCount;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.ProviderAdapter;
@@ -68,7 +70,6 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
     private static final int MAX_TASK_ID_LENGTH = 128;
     private static final HttpMethod[] ROUTE_METHODS = {HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT,
             HttpMethod.PATCH, HttpMethod.DELETE};
-    private static final String[] MAX_OUTPUT_FIELDS = {"max_completion_tokens", "max_tokens", "max_output_tokens"};
 
     private final ProxyContext proxy;
     private final ArrayDeque<FullHttpRequest> pipelined = new ArrayDeque<>();
@@ -190,6 +191,11 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             throw new GatewayException(ErrorType.MODEL_NOT_ALLOWED,
                     "key " + key.id() + " is not allowed to use model " + model);
         }
+        boolean allowUnpriced = proxy.config().budgets().allowUnpriced();
+        if (deployment.model().price() == null && !allowUnpriced) {
+            throw new GatewayException(ErrorType.MODEL_NOT_PRICED, "model " + model + " has no price, so no budget can"
+                    + " hold its calls: add it to the price catalog (or set pricing.allow_unpriced: true)");
+        }
         ProviderAdapter adapter = deployment.adapter();
         if (!adapter.supports(endpoint)) {
             throw new GatewayException(ErrorType.BAD_REQUEST, "model " + model + " (provider "
@@ -203,14 +209,16 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         List<Deployment> chain = chain(deployment, key);
         boolean translated = adapter.translates(endpoint);
         ObjectNode pristine = chain.size() > 1 || translated ? body.deepCopy() : null;
-        long maxOutputTokens = maxOutputTokens(body);
+        RequestedOutput requested = RequestedOutput.of(body, endpoint);
+        int admissionFlags = (requested.storedContext() ? RecordFlag.STORED_CONTEXT.bit() : 0)
+                | (unpriced(chain) ? RecordFlag.UNPRICED.bit() : 0);
         ProviderAdapter.Rewrite rewrite = adapter.rewrite(endpoint, body, upstreamModel, stream);
         // Counted after the rewrite: the counter may read the body on a worker thread, so nothing may change it
         // now. A translated call is counted as the client sent it (the pristine copy, never rewritten).
         CompletableFuture<TokenCount> inputCount = proxy.counter().countInput(model, endpoint,
                 translated ? pristine : body);
         BudgetBook.Reservation reservation = reserve(requestId, key, chain, inputCount,
-                request.content().readableBytes(), maxOutputTokens);
+                request.content().readableBytes(), requested);
         ByteBuf upstreamBody;
         if (rewrite.bodyChanged()) {
             try {
@@ -241,21 +249,33 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         proxy.accounting().begin(requestId);
         ProxyCall call = new ProxyCall(proxy, this, ctx, requestId, startNanos, System.currentTimeMillis(),
                 key.team(), key.id(), chain, fallbacks, endpoint, keepAlive, taskId, taskAttempt, inputCount, rewrite,
-                stream, upstreamRequest, reservation);
+                stream, upstreamRequest, reservation, admissionFlags);
         current = call;
         call.start();
     }
 
     /**
      * Reserves the worst-case cost of the call from the team's and key's budgets, or answers 402 by
-     * throwing. Returns {@code null} when no budget applies (unpriced model, holders without budgets).
-     * The input side is the exact count when it is already known (cached or short text), else the body's
-     * size in bytes: no BPE tokenizer produces more tokens than UTF-8 bytes, so that bound is safe (estimated
-     * parts such as images may count more than their bytes, hence the maximum of both).
+     * throwing. Returns {@code null} when no budget applies (holders without budgets).
+     *
+     * <p>The worst case of one model is {@code (input + stored context) x input price + cap x choices x output
+     * price}, for the dearest model of the chain (a fallback may answer):
+     * <ul>
+     *   <li>input: the exact count when it is already known (cached or short text), else the body's size in
+     *       bytes: no BPE tokenizer produces more tokens than UTF-8 bytes, so that bound is safe (estimated parts
+     *       such as images may count more than their bytes, hence the maximum of both);</li>
+     *   <li>stored context: {@code budgets.stored_context_tokens} when the provider adds context it keeps
+     *       ({@link RequestedOutput#storedContext});</li>
+     *   <li>cap: the largest output cap the request names, else the model's catalog cap, else
+     *       {@code budgets.default_max_output_tokens}; each of the {@link RequestedOutput#choices} may write it;</li>
+     *   <li>a model without a price (allowed by {@code pricing.allow_unpriced}) reserves
+     *       {@code pricing.unpriced_reserve_usd}.</li>
+     * </ul>
+     * A worst case beyond the range of a {@code long} is refused like any other that does not fit.
      */
     private BudgetBook.Reservation reserve(String requestId, KeyRegistry.KeyEntry key, List<Deployment> chain,
                                            CompletableFuture<TokenCount> inputCount, int bodyBytes,
-                                           long maxOutputTokens) {
+                                           RequestedOutput requested) {
         BudgetBook budgets = proxy.budgets();
         if (budgets.team(key.team()) == null && budgets.key(key.id()) == null) {
             return null;
@@ -263,22 +283,9 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         TokenCount counted = inputCount.getNow(null);
         long inputTokens = counted == null ? bodyBytes
                 : counted.estimated() ? Math.max(bodyBytes, counted.tokens()) : counted.tokens();
-        // The dearest model of the chain (a fallback may answer) at its maximum output.
         long worstCaseNanos = 0;
-        boolean priced = false;
         for (Deployment d : chain) {
-            ModelPrice price = d.model().price();
-            if (price == null) {
-                continue;
-            }
-            priced = true;
-            long outputTokens = maxOutputTokens > 0 ? maxOutputTokens
-                    : price.maxOutputTokens() > 0 ? price.maxOutputTokens()
-                    : proxy.config().budgets().defaultMaxOutputTokens();
-            worstCaseNanos = Math.max(worstCaseNanos, price.worstCaseNanos(inputTokens, outputTokens));
-        }
-        if (!priced) {
-            return null;
+            worstCaseNanos = Math.max(worstCaseNanos, worstCaseNanos(d.model().price(), inputTokens, requested));
         }
         BudgetBook.Admission admission = budgets.reserve(requestId, key.team(), key.id(), worstCaseNanos,
                 proxy.config().budgets().reservationTimeout().toNanos());
@@ -290,7 +297,37 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         return admission.reservation();
     }
 
-    /** The model asked for, then its fallbacks that are enabled, allowed for the key and serve the same endpoint. */
+    /** The most one model's answer to the request may cost (see {@link #reserve}); saturates at {@code Long.MAX_VALUE}. */
+    private long worstCaseNanos(ModelPrice price, long inputTokens, RequestedOutput requested) {
+        BudgetSettings settings = proxy.config().budgets();
+        if (price == null) {
+            return settings.unpricedReserveNanos();
+        }
+        long cap = requested.maxOutputTokens() > 0 ? requested.maxOutputTokens()
+                : price.maxOutputTokens() > 0 ? price.maxOutputTokens()
+                : settings.defaultMaxOutputTokens();
+        try {
+            long input = Math.addExact(inputTokens, requested.storedContext() ? settings.storedContextTokens() : 0);
+            return price.worstCaseNanos(input, Math.multiplyExact(cap, requested.choices()));
+        } catch (ArithmeticException beyondLong) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    /** {@code true} when a model of the chain has no price (only reached when unpriced models are allowed). */
+    private static boolean unpriced(List<Deployment> chain) {
+        for (Deployment d : chain) {
+            if (d.model().price() == null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The model asked for, then its fallbacks that are enabled, allowed for the key and priced (unless unpriced
+     * models are allowed).
+     */
     private List<Deployment> chain(Deployment first, KeyRegistry.KeyEntry key) {
         List<String> fallbacks = first.model().fallbacks();
         if (fallbacks.isEmpty()) {
@@ -300,26 +337,12 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         chain.add(first);
         for (String name : fallbacks) {
             Deployment d = proxy.deployments().get(name);
-            if (d != null && d.provider().enabled() && key.allows(name)) {
+            if (d != null && d.provider().enabled() && key.allows(name)
+                    && (d.model().price() != null || proxy.config().budgets().allowUnpriced())) {
                 chain.add(d);
             }
         }
         return chain;
-    }
-
-    /** The request's cap on output tokens ({@code max_completion_tokens}, {@code max_tokens} or {@code max_output_tokens}), 0 if none. */
-    private static long maxOutputTokens(ObjectNode body) {
-        for (String field : MAX_OUTPUT_FIELDS) {
-            JsonNode node = body.get(field);
-            if (node == null || node.isNull()) {
-                continue;
-            }
-            if (!node.canConvertToLong() || !node.isIntegralNumber() || node.longValue() < 1) {
-                throw new GatewayException(ErrorType.BAD_REQUEST, "field " + field + " must be a positive integer");
-            }
-            return node.longValue();
-        }
-        return 0;
     }
 
     private KeyRegistry.KeyEntry authenticate(FullHttpRequest request) {
@@ -367,18 +390,11 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         }
         JsonNode node;
         try {
-            if (endpoint == Endpoint.CHAT_COMPLETIONS) {
-                // The messages stay as bytes until read (the counter hashes them): a copy the tree may keep.
-                node = ChatBodyReader.read(proxy.json().getFactory(),
-                        ByteBufUtil.getBytes(content, content.readerIndex(), content.readableBytes(), true));
-            } else if (content.hasArray()) {
-                // Parsed from the buffer's own array: no stream, no intermediate copies.
-                node = proxy.json().readTree(content.array(), content.arrayOffset() + content.readerIndex(),
-                        content.readableBytes());
-            } else {
-                node = proxy.json().readTree(ByteBufUtil.getBytes(content, content.readerIndex(),
-                        content.readableBytes(), false));
-            }
+            byte[] bytes = ByteBufUtil.getBytes(content, content.readerIndex(), content.readableBytes(), true);
+            ChatBodyReader.requireUtf8(bytes);
+            // Chat messages stay as bytes until read (the counter hashes them): a copy the tree may keep.
+            node = endpoint == Endpoint.CHAT_COMPLETIONS ? ChatBodyReader.read(proxy.json().getFactory(), bytes)
+                    : ChatBodyReader.readStrict(proxy.json().getFactory(), bytes);
         } catch (JsonProcessingException e) {
             // Some failures (nesting or size limits) carry no location.
             String where = e.getLocation() == null ? ""

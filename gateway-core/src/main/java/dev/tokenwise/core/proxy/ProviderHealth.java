@@ -39,6 +39,7 @@ public final class ProviderHealth {
     private final LongAdder retries = new LongAdder();
     private final LongAdder refusedByBreaker = new LongAdder();
     private final LongAdder opened = new LongAdder();
+    private final LongAdder observerErrors = new LongAdder();
 
     public ProviderHealth(String provider, Resilience resilience, LongSupplier nanoClock) {
         this.provider = provider;
@@ -125,6 +126,20 @@ public final class ProviderHealth {
 
     public long refusedByBreaker() {
         return refusedByBreaker.sum();
+    }
+
+    /** Counts one failure of a response observer reading this provider's answer (a parse error, a bug). */
+    void onObserverError() {
+        observerErrors.increment();
+    }
+
+    /**
+     * Times a response observer failed on this provider's answers (each failure once, however many happen in one
+     * call); the calls concerned are billed on the local count and flagged
+     * {@link dev.tokenwise.core.model.RecordFlag#OBSERVER_ERROR}.
+     */
+    public long observerErrors() {
+        return observerErrors.sum();
     }
 
     public long timesOpened() {

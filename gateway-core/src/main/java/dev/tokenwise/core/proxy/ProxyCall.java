@@ -5,12 +5,14 @@ import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.ModelPrice;
+import dev.tokenwise.core.model.RecordFlag;
 import dev.tokenwise.core.model.TokenCount;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.ResponseObserver;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -27,9 +29,15 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.PrematureChannelClosureException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.UnknownHostException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
@@ -47,7 +55,15 @@ import org.slf4j.LoggerFactory;
  * client pipeline then releases it) or releases it. SSE events are forwarded as retained slices.
  *
  * <p>Settlement happens exactly once ({@link #settled}), on completion, upstream failure, timeout or
- * client disconnect, and hands one {@link UsageRecord} to the accounting core.
+ * client disconnect, and hands one {@link UsageRecord} to the accounting core. It is total: whatever throws on the
+ * way (an observer, the counter, pricing, the budget book), the call is still booked once, with what could be
+ * known, and its reservation settled, so that no call stays in flight and no client waits for an end that never
+ * comes.
+ *
+ * <p>What a provider says is not trusted blindly: usage it cannot have meant is billed on the local count
+ * ({@link RecordFlag#USAGE_REJECTED}), an answer that is not valid HTTP is a 502, an error answer is held whole and
+ * relayed without our key or its address ({@link ErrorBodyRedactor}), and the gateway's own messages name the
+ * provider by its configured name only.
  */
 final class ProxyCall {
     private static final Logger log = LoggerFactory.getLogger(ProxyCall.class);
@@ -55,6 +71,8 @@ final class ProxyCall {
     private static final int MAX_CAPTURED_BODY = 16 * 1024 * 1024;
     /** Longest a strict-sync response waits for its record to be committed. */
     private static final long STRICT_WAIT_SECONDS = 30;
+    /** Largest error answer relayed (held whole to take out what it must not tell the client). */
+    private static final int MAX_ERROR_BODY = 1024 * 1024;
     /** A Retry-After longer than this is not waited for: the call falls back or fails instead. */
     private static final long MAX_RETRY_AFTER_MILLIS = 10_000;
     /** How long after a first sight of an upstream silence it is checked again, with a pass of I/O between. */
@@ -90,6 +108,8 @@ final class ProxyCall {
     private ByteBuf upstreamRequest;
     /** The budget reserved for this call, or {@code null} when no budget applies. */
     private final BudgetBook.Reservation reservation;
+    /** The {@link RecordFlag}s admission decided (stored context, unpriced), added to the record. */
+    private final int admissionFlags;
 
     private Channel upstream;
     private boolean retried;
@@ -114,6 +134,14 @@ final class ProxyCall {
     private long silenceSeenSince;
     /** The last piece of a relayed body, sent as the end of the response (held until durable in strict sync). */
     private ByteBuf heldTail;
+    /** The head of an error answer, written once its whole body is in and cleaned (see {@link #finishErrorAnswer}). */
+    private HttpResponse heldErrorHead;
+    /** The answer has a content encoding: relayed as it came, never read (see {@link RecordFlag#UPSTREAM_ENCODED}). */
+    private boolean encoded;
+    /** The part of a non-streamed answer that arrived before it was cut short, counted as its output. */
+    private String partialBody;
+    /** The {@link RecordFlag} bits the call has earned so far. */
+    private int flags;
     private boolean done;
     private boolean settled;
 
@@ -121,7 +149,7 @@ final class ProxyCall {
               long startNanos, long createdAtMillis, String team, String keyId, List<Deployment> chain,
               UpstreamRequests fallbackRequests, Endpoint endpoint, boolean keepAlive, String taskId, int taskAttempt,
               CompletableFuture<TokenCount> inputCount, ProviderAdapter.Rewrite rewrite, boolean stream,
-              ByteBuf upstreamRequest, BudgetBook.Reservation reservation) {
+              ByteBuf upstreamRequest, BudgetBook.Reservation reservation, int admissionFlags) {
         this.proxy = proxy;
         this.frontend = frontend;
         this.client = client;
@@ -142,6 +170,7 @@ final class ProxyCall {
         this.observer = deployment.adapter().observer(endpoint, stream, rewrite);
         this.upstreamRequest = upstreamRequest;
         this.reservation = reservation;
+        this.admissionFlags = admissionFlags;
     }
 
     String requestId() {
@@ -264,7 +293,7 @@ final class ProxyCall {
                 return;
             }
             failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.UPSTREAM_FAILED,
-                    "could not reach provider " + deployment.provider().name() + ": " + describe(cause));
+                    "could not reach provider " + deployment.provider().name() + ": " + reason(cause));
             return;
         }
         upstream = acquired.getNow();
@@ -345,6 +374,10 @@ final class ProxyCall {
         if (done) {
             return;
         }
+        if (head.decoderResult().isFailure()) {
+            refuseMalformedAnswer(head.decoderResult().cause());
+            return;
+        }
         lastUpstreamActivityNanos = System.nanoTime();
         status = head.status().code();
         success = status >= 200 && status < 300;
@@ -365,7 +398,15 @@ final class ProxyCall {
             }
         }
         String contentType = head.headers().get(HttpHeaderNames.CONTENT_TYPE, "");
-        sse = success && contentType.toLowerCase(Locale.ROOT).startsWith("text/event-stream");
+        String encoding = head.headers().get(HttpHeaderNames.CONTENT_ENCODING);
+        // The gateway asks for identity; an answer encoded all the same is relayed as it came, and not read.
+        encoded = encoding != null && !HttpHeaderValues.IDENTITY.contentEqualsIgnoreCase(encoding.trim());
+        if (encoded && success) {
+            flags |= RecordFlag.UPSTREAM_ENCODED.bit();
+            log.warn("Provider {} answered {} in encoding {}, unasked; billed on the local count",
+                    deployment.provider().name(), requestId, encoding);
+        }
+        sse = success && !encoded && contentType.toLowerCase(Locale.ROOT).startsWith("text/event-stream");
 
         // The upstream's headers were validated by its decoder; ours are the gateway's own.
         HttpResponse out = new DefaultHttpResponse(HttpVersion.HTTP_1_1, head.status(), HeaderFilter.ALREADY_VALIDATED);
@@ -380,6 +421,7 @@ final class ProxyCall {
         } else if (success && observer.translatesBody()) {
             // The body is rewritten into the client's API: its length is known only at the end.
             headers.remove(HttpHeaderNames.CONTENT_LENGTH);
+            headers.remove(HttpHeaderNames.CONTENT_ENCODING);
             headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
             headers.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
         } else if (!headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
@@ -388,8 +430,38 @@ final class ProxyCall {
         if (!keepAlive) {
             headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
+        if (!success) {
+            // Held with its body, which is cleaned before it goes out (finishErrorAnswer).
+            heldErrorHead = out;
+            return;
+        }
         headSent = true;
         client.write(out);
+    }
+
+    /** The upstream's answer is not HTTP (or its head was cut short): the client gets a 502, the provider is not paid. */
+    private void refuseMalformedAnswer(Throwable cause) {
+        boolean cutShort = cause instanceof PrematureChannelClosureException;
+        log.warn("Provider {} sent {} an answer that is not valid HTTP: {}", deployment.provider().name(), requestId,
+                cause == null ? "?" : cause.toString());
+        health.onFailure();
+        failBeforeResponse(cutShort ? CallStatus.UPSTREAM_RESET : CallStatus.UPSTREAM_ERROR, ErrorType.UPSTREAM_FAILED,
+                "provider " + deployment.provider().name() + (cutShort ? " closed the connection inside its answer's head"
+                        : " sent an answer that is not valid HTTP"));
+    }
+
+    /** The answer's body turned out malformed (a bad chunk): the call ends as a reset, the connection is not reused. */
+    private void answerBroken(Throwable cause) {
+        log.warn("Provider {} broke off its answer to {}: {}", deployment.provider().name(), requestId,
+                cause == null ? "?" : cause.toString());
+        closeUpstream();
+        if (!headSent) {
+            health.onFailure();
+            failBeforeResponse(CallStatus.UPSTREAM_RESET, ErrorType.UPSTREAM_FAILED,
+                    "provider " + deployment.provider().name() + " broke off its answer");
+        } else {
+            abortStream(CallStatus.UPSTREAM_RESET);
+        }
     }
 
     void onResponseContent(HttpContent content) {
@@ -399,6 +471,9 @@ final class ProxyCall {
         }
         if (discarding) {
             boolean end = content instanceof LastHttpContent;
+            if (content.decoderResult().isFailure()) {
+                upstreamKeepAlive = false; // the connection is out of step: never pooled
+            }
             content.release();
             if (end) {
                 discarding = false;
@@ -419,6 +494,11 @@ final class ProxyCall {
             }
             return;
         }
+        if (content.decoderResult().isFailure()) {
+            content.release();
+            answerBroken(content.decoderResult().cause());
+            return;
+        }
         lastUpstreamActivityNanos = System.nanoTime();
         if (firstByteNanos == 0 && content.content().isReadable()) {
             firstByteNanos = lastUpstreamActivityNanos;
@@ -436,10 +516,14 @@ final class ProxyCall {
                 writeRelayed();
             } else {
                 ByteBuf bytes = content.content();
-                if (success) {
-                    capture(bytes);
+                if (heldErrorHead != null) {
+                    capture(bytes, MAX_ERROR_BODY); // held whole, relayed by finishErrorAnswer
+                } else if (success && !encoded) {
+                    capture(bytes, MAX_CAPTURED_BODY);
                 }
-                if (success && observer.translatesBody()) {
+                if (heldErrorHead != null) {
+                    // Nothing goes out before the whole error answer is in.
+                } else if (success && observer.translatesBody()) {
                     // Held whole in `captured` and translated when complete (finishResponse).
                 } else if (last) {
                     // The final bytes go out as the end of the response (finishResponse): one encoder pass and one
@@ -470,7 +554,7 @@ final class ProxyCall {
         try {
             forward = observer.onEvent(event);
         } catch (RuntimeException e) {
-            log.warn("Could not read an event of {} from {}: {}", requestId, deployment.provider().name(), e.toString());
+            observerFailed("read an event", e);
             forward = true;
         }
         if (!forward) {
@@ -481,7 +565,7 @@ final class ProxyCall {
         try {
             translated = observer.translateEvent(event, client.alloc());
         } catch (RuntimeException e) {
-            log.warn("Could not translate an event of {} from {}: {}", requestId, deployment.provider().name(), e.toString());
+            observerFailed("translate an event", e);
             translated = client.alloc().buffer(0);
         }
         if (translated == null) {
@@ -517,15 +601,16 @@ final class ProxyCall {
         }
     }
 
-    private void capture(ByteBuf bytes) {
+    private void capture(ByteBuf bytes, int limit) {
         if (captureOverflowed) {
             return;
         }
         if (captured == null) {
             captured = client.alloc().heapBuffer(Math.max(256, bytes.readableBytes()));
         }
-        if (captured.readableBytes() + bytes.readableBytes() > MAX_CAPTURED_BODY) {
-            log.warn("Response of {} exceeds {} bytes; its usage is counted locally", requestId, MAX_CAPTURED_BODY);
+        if (captured.readableBytes() + bytes.readableBytes() > limit) {
+            log.warn("Response of {} exceeds {} bytes; {}", requestId, limit,
+                    heldErrorHead != null ? "it is not relayed" : "its usage is counted locally");
             captureOverflowed = true;
             captured.release();
             captured = null;
@@ -538,15 +623,18 @@ final class ProxyCall {
         upstreamEndNanos = System.nanoTime();
         done = true;
         cancelReadTimeout();
-        if (!sse && success && captured != null && captured.isReadable()) {
+        if (!sse && success && !encoded && captured != null && captured.isReadable()) {
             try {
                 observer.onBody(captured);
             } catch (RuntimeException e) {
-                log.warn("Could not read the usage of {} from {}: {}", requestId, deployment.provider().name(), e.toString());
+                observerFailed("read the answer", e);
             }
         }
         if (!sse && success && observer.translatesBody()) {
             writeTranslatedBody();
+        }
+        if (heldErrorHead != null) {
+            finishErrorAnswer();
         }
         releaseBuffers();
         Channel up = upstream;
@@ -565,8 +653,11 @@ final class ProxyCall {
             heldTail = null;
             LastHttpContent end = tail == null ? LastHttpContent.EMPTY_LAST_CONTENT : new DefaultLastHttpContent(tail);
             client.writeAndFlush(end).addListener(f -> {
-                settle(f.isSuccess() ? callStatus : CallStatus.CLIENT_CANCELLED, status);
-                endExchange(f.isSuccess());
+                try {
+                    settle(f.isSuccess() ? callStatus : CallStatus.CLIENT_CANCELLED, status);
+                } finally {
+                    endExchange(f.isSuccess());
+                }
             });
             return;
         }
@@ -594,13 +685,41 @@ final class ProxyCall {
         }
     }
 
+    /**
+     * Writes the head of an error answer held by {@link #onResponseHead} and keeps its body, cleaned by
+     * {@link ErrorBodyRedactor}, as the end of the response. A body too large to hold, or in an encoding the gateway
+     * cannot read, is replaced by a JSON error of the gateway's own, under the provider's status.
+     */
+    private void finishErrorAnswer() {
+        HttpResponse head = heldErrorHead;
+        heldErrorHead = null;
+        byte[] body;
+        if (captureOverflowed || encoded) {
+            head.headers().remove(HttpHeaderNames.CONTENT_ENCODING)
+                    .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+            body = dev.tokenwise.core.error.ErrorResponses.body(ErrorType.UPSTREAM_FAILED, "provider "
+                    + deployment.provider().name() + " answered " + status + (encoded ? " in an encoding the gateway cannot read"
+                    : " with an error body over " + MAX_ERROR_BODY + " bytes"));
+        } else {
+            byte[] raw = captured == null ? new byte[0] : ByteBufUtil.getBytes(captured);
+            body = ErrorBodyRedactor.redact(raw, deployment.provider().apiKey(), deployment.origin());
+        }
+        head.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
+        if (status != 204 && status != 304) {
+            head.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+        }
+        headSent = true;
+        client.write(head);
+        heldTail = body.length == 0 ? null : Unpooled.wrappedBuffer(body);
+    }
+
     /** Sends the whole translated body of a non-streamed answer (the upstream's was held in {@code captured}). */
     private void writeTranslatedBody() {
         ByteBuf translated;
         try {
             translated = captured == null ? null : observer.translateBody(captured, client.alloc());
         } catch (RuntimeException e) {
-            log.warn("Could not translate the answer of {} from {}: {}", requestId, deployment.provider().name(), e.toString());
+            observerFailed("translate the answer", e);
             translated = null;
         }
         if (translated == null) {
@@ -618,8 +737,13 @@ final class ProxyCall {
         }
     }
 
-    /** The upstream connection closed or failed while this call was bound to it. */
-    void onUpstreamClosed(Throwable cause) {
+    /**
+     * The upstream connection closed or failed while this call was bound to it.
+     *
+     * @param answerBegan whether the connection delivered any byte of an answer: then the provider has the request
+     *     and may have done the work, so it is never sent again
+     */
+    void onUpstreamClosed(Throwable cause, boolean answerBegan) {
         if (done) {
             return;
         }
@@ -633,7 +757,7 @@ final class ProxyCall {
             recovery.run();
             return;
         }
-        if (!headSent && status == 0 && !retried && reused) {
+        if (!headSent && status == 0 && !retried && reused && !answerBegan) {
             // A keep-alive connection the server closed as we reused it: try once on a fresh one.
             retried = true;
             cancelReadTimeout();
@@ -642,14 +766,17 @@ final class ProxyCall {
             acquireAndSend(true);
             return;
         }
-        String why = cause == null ? "connection closed" : describe(cause);
         if (!headSent) {
+            log.warn("Provider {} closed the connection of {} before its answer was relayed: {}",
+                    deployment.provider().name(), requestId, cause == null ? "connection closed" : describe(cause));
             health.onFailure();
-            failBeforeResponse(requestSent ? CallStatus.UPSTREAM_RESET : CallStatus.UPSTREAM_UNREACHABLE,
-                    ErrorType.UPSTREAM_FAILED,
-                    "provider " + deployment.provider().name() + " failed before answering: " + why);
+            failBeforeResponse(requestSent || answerBegan ? CallStatus.UPSTREAM_RESET : CallStatus.UPSTREAM_UNREACHABLE,
+                    ErrorType.UPSTREAM_FAILED, "provider " + deployment.provider().name()
+                            + (status == 0 ? " failed before answering: " : " broke off its answer: ")
+                            + (cause == null ? "connection closed" : reason(cause)));
         } else {
-            log.warn("Provider {} dropped {} mid-response: {}", deployment.provider().name(), requestId, why);
+            log.warn("Provider {} dropped {} mid-response: {}", deployment.provider().name(), requestId,
+                    cause == null ? "connection closed" : describe(cause));
             abortStream(CallStatus.UPSTREAM_RESET);
         }
     }
@@ -666,6 +793,7 @@ final class ProxyCall {
         done = true;
         cancelReadTimeout();
         closeUpstream();
+        keepPartialBody();
         releaseBuffers();
         settle(CallStatus.CLIENT_CANCELLED, 499);
     }
@@ -684,6 +812,7 @@ final class ProxyCall {
             return;
         }
         done = true;
+        heldErrorHead = null;
         cancelReadTimeout();
         closeUpstream();
         releaseBuffers();
@@ -701,11 +830,31 @@ final class ProxyCall {
         done = true;
         cancelReadTimeout();
         upstreamEndNanos = System.nanoTime();
+        keepPartialBody();
         releaseBuffers();
         // Closed once what was relayed has been written: a close right after a flush that could not finish (a
         // full socket buffer) would drop the events the client has not received yet.
         client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         settle(callStatus, status);
+    }
+
+    /**
+     * Keeps, as text, the part of a non-streamed answer that arrived before the call ended early: the observer reads
+     * a body only whole, so this part stands for what was produced ({@link #settle} counts it as the output).
+     */
+    private void keepPartialBody() {
+        if (!sse && success && captured != null && captured.isReadable()) {
+            partialBody = captured.toString(StandardCharsets.UTF_8);
+        }
+    }
+
+    /** One failure of the observer: counted, flagged on the record, and the call goes on without what it would have read. */
+    private void observerFailed(String what, RuntimeException e) {
+        flags |= RecordFlag.OBSERVER_ERROR.bit();
+        if (health != null) {
+            health.onObserverError();
+        }
+        log.warn("Could not {} of {} from {}: {}", what, requestId, deployment.provider().name(), e.toString());
     }
 
     private void closeUpstream() {
@@ -742,35 +891,89 @@ final class ProxyCall {
         }
     }
 
-    /** Books the call once: usage from the provider when it reported any, else from the local counts. */
+    /**
+     * Books the call once: usage from the provider when it reported any that can be believed, else from the local
+     * counts. Total: whatever throws on the way, one record is booked and the reservation settled.
+     */
     private void settle(CallStatus callStatus, int httpStatus) {
         if (settled) {
             return;
         }
         settled = true;
-        releaseBuffers();
         long endNanos = System.nanoTime();
-        Settlement settlement = new Settlement(callStatus, httpStatus, (endNanos - startNanos) / 1000,
-                upstreamStartNanos == 0 ? 0
-                        : ((upstreamEndNanos == 0 ? endNanos : upstreamEndNanos) - upstreamStartNanos) / 1000,
-                firstByteNanos == 0 ? 0 : (firstByteNanos - startNanos) / 1000,
-                observer.usage(), observer.finishReason());
-        String text = observer.outputText();
-        CompletableFuture<TokenCount> outputCount = text == null || text.isEmpty()
-                ? CompletableFuture.completedFuture(TokenCount.ZERO)
-                : proxy.counter().countOutput(deployment.model().name(), text);
-        if (inputCount.isDone() && outputCount.isDone()) {
-            // Both counts were taken on this thread (the usual case): no futures to chain.
-            book(settlement, outputCount, null);
-        } else {
-            CompletableFuture.allOf(inputCount, outputCount)
-                    .whenComplete((done, error) -> book(settlement, outputCount, error));
+        long latencyMicros = (endNanos - startNanos) / 1000;
+        long upstreamMicros = upstreamStartNanos == 0 ? 0
+                : ((upstreamEndNanos == 0 ? endNanos : upstreamEndNanos) - upstreamStartNanos) / 1000;
+        long ttftMicros = firstByteNanos == 0 ? 0 : (firstByteNanos - startNanos) / 1000;
+        Settlement settlement = new Settlement(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, null,
+                null, flags);
+        try {
+            releaseBuffers();
+            settlement = observed(settlement);
+            String text = settlement.outputText;
+            CompletableFuture<TokenCount> outputCount = text == null || text.isEmpty()
+                    ? CompletableFuture.completedFuture(TokenCount.ZERO)
+                    : proxy.counter().countOutput(deployment.model().name(), text);
+            Settlement s = settlement;
+            if (inputCount.isDone() && outputCount.isDone()) {
+                // Both counts were taken on this thread (the usual case): no futures to chain.
+                book(s, outputCount, null);
+            } else {
+                CompletableFuture.allOf(inputCount, outputCount)
+                        .whenComplete((done, error) -> book(s, outputCount, error));
+            }
+        } catch (RuntimeException e) {
+            log.error("Could not settle {}; booking it without local counts", requestId, e);
+            charge(recordWithoutCounts(settlement));
         }
     }
 
     /**
+     * {@code s} with what the observer read: the usage (when it can be believed), the finish reason and the text
+     * produced (or the part of a body that arrived, when the answer was cut short). A call to the observer that
+     * throws counts as an observer error and adds nothing.
+     */
+    private Settlement observed(Settlement s) {
+        TokenUsage reported = null;
+        String finishReason = null;
+        String text = null;
+        if (!encoded) {
+            try {
+                reported = observer.usage();
+                if (observer.usageRejected()) {
+                    flags |= RecordFlag.USAGE_REJECTED.bit();
+                    reported = null;
+                }
+            } catch (RuntimeException e) {
+                observerFailed("read the usage", e);
+            }
+            try {
+                finishReason = observer.finishReason();
+            } catch (RuntimeException e) {
+                observerFailed("read the finish reason", e);
+            }
+            try {
+                text = observer.outputText();
+            } catch (RuntimeException e) {
+                observerFailed("read the text", e);
+            }
+        }
+        if (reported != null && !reported.plausible()) {
+            log.warn("Provider {} reported impossible usage for {}: {}; billed on the local count",
+                    deployment.provider().name(), requestId, reported);
+            flags |= RecordFlag.USAGE_REJECTED.bit();
+            reported = null;
+        }
+        if ((text == null || text.isEmpty()) && partialBody != null) {
+            text = partialBody;
+        }
+        return new Settlement(s.callStatus, s.httpStatus, s.latencyMicros, s.upstreamMicros, s.ttftMicros, reported,
+                finishReason, flags, text);
+    }
+
+    /**
      * Books the record made from the input count and {@code outputCount}, both complete, or, when a count or the
-     * record failed, one without local counts.
+     * record failed, one without local counts. Never throws.
      */
     private void book(Settlement settlement, CompletableFuture<TokenCount> outputCount, Throwable error) {
         UsageRecord record = null;
@@ -781,7 +984,7 @@ final class ProxyCall {
                 error = e;
             }
         }
-        if (error != null) {
+        if (record == null) {
             log.error("Could not settle {}; booking it without local counts", requestId, error);
             record = recordWithoutCounts(settlement);
         }
@@ -790,50 +993,88 @@ final class ProxyCall {
 
     /** What {@link #settle} knew when the call ended, for the record made once the local counts are in. */
     private record Settlement(CallStatus callStatus, int httpStatus, long latencyMicros, long upstreamMicros,
-                              long ttftMicros, TokenUsage reported, String finishReason) {
+                              long ttftMicros, TokenUsage reported, String finishReason, int flags, String outputText) {
+        Settlement(CallStatus callStatus, int httpStatus, long latencyMicros, long upstreamMicros, long ttftMicros,
+                   TokenUsage reported, String finishReason, int flags) {
+            this(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, reported, finishReason, flags, null);
+        }
     }
 
     private UsageRecord record(Settlement s, TokenCount in, TokenCount out) {
-        TokenUsage usage;
-        boolean fromProvider = s.reported != null;
-        String model = deployment.model().name();
-        if (fromProvider) {
-            usage = s.reported;
-        } else if (s.callStatus == CallStatus.UPSTREAM_ERROR || !requestSent
-                || status == 0 && s.callStatus != CallStatus.CLIENT_CANCELLED) {
-            // Providers do not bill rejected requests, requests they never received, nor calls they failed
-            // before answering at all. A client that left may still be billed for what the provider began.
-            usage = TokenUsage.ZERO;
-        } else {
-            // Estimates of inexactly tokenized models are scaled by what the provider usually bills.
-            long input = in.estimated() ? proxy.calibration().input(model, in.tokens()) : in.tokens();
-            long output = out.estimated() ? proxy.calibration().output(model, out.tokens()) : out.tokens();
-            usage = TokenUsage.of(input, output);
-        }
+        int recordFlags = s.flags;
         ModelPrice price = deployment.model().price();
-        long costNanos = price == null ? 0 : price.costNanos(usage);
+        TokenUsage usage = s.reported;
+        long costNanos = 0;
+        if (usage != null && price != null) {
+            try {
+                costNanos = price.costNanos(usage);
+            } catch (ArithmeticException e) {
+                // Over $9.2 billion: no provider bills that for one call.
+                recordFlags |= RecordFlag.USAGE_REJECTED.bit();
+                usage = null;
+            }
+        }
+        boolean fromProvider = usage != null;
+        String model = deployment.model().name();
+        if (!fromProvider) {
+            if (s.callStatus == CallStatus.UPSTREAM_ERROR || !requestSent
+                    || status == 0 && s.callStatus != CallStatus.CLIENT_CANCELLED) {
+                // Providers do not bill rejected requests, requests they never received, nor calls they failed
+                // before answering at all. A client that left may still be billed for what the provider began.
+                usage = TokenUsage.ZERO;
+            } else {
+                // Estimates of inexactly tokenized models are scaled by what the provider usually bills.
+                long input = in.estimated() ? proxy.calibration().input(model, in.tokens()) : in.tokens();
+                long output = out.estimated() ? proxy.calibration().output(model, out.tokens()) : out.tokens();
+                usage = TokenUsage.of(input, output);
+            }
+            costNanos = price == null ? 0 : price.costNanos(usage);
+        }
         return new UsageRecord(requestId, team, keyId, model, deployment.provider().name(), endpoint, sse,
                 s.callStatus, s.httpStatus, usage, fromProvider, in.tokens(), out.tokens(),
                 in.estimated() || out.estimated(), costNanos, taskId, taskAttempt, s.finishReason,
                 createdAtMillis, s.latencyMicros, s.upstreamMicros, s.ttftMicros, in.contentHash(),
-                chain.get(0).model().name(), totalAttempts);
+                chain.get(0).model().name(), totalAttempts, recordFlags);
     }
 
+    /** The record of a call whose local counts could not be had: the provider's usage when it can be priced, else none. */
     private UsageRecord recordWithoutCounts(Settlement s) {
         ModelPrice price = deployment.model().price();
+        TokenUsage usage = s.reported;
+        long costNanos = 0;
+        int recordFlags = s.flags;
+        if (usage != null && price != null) {
+            try {
+                costNanos = price.costNanos(usage);
+            } catch (ArithmeticException e) {
+                recordFlags |= RecordFlag.USAGE_REJECTED.bit();
+                usage = null;
+            }
+        }
         return new UsageRecord(requestId, team, keyId, deployment.model().name(), deployment.provider().name(),
-                endpoint, sse, s.callStatus, s.httpStatus, s.reported == null ? TokenUsage.ZERO : s.reported,
-                s.reported != null, 0, 0, true, s.reported == null || price == null ? 0 : price.costNanos(s.reported),
-                taskId, taskAttempt, s.finishReason, createdAtMillis, s.latencyMicros, s.upstreamMicros, s.ttftMicros);
+                endpoint, sse, s.callStatus, s.httpStatus, usage == null ? TokenUsage.ZERO : usage, usage != null, 0, 0,
+                true, costNanos, taskId, taskAttempt, s.finishReason, createdAtMillis, s.latencyMicros, s.upstreamMicros,
+                s.ttftMicros, 0, chain.get(0).model().name(), totalAttempts, recordFlags);
     }
 
+    /** Settles the reservation (or charges the budgets) and hands the record to the accounting core, whatever fails. */
     private void charge(UsageRecord record) {
-        if (reservation != null) {
-            proxy.budgets().settle(reservation, record.costNanos());
-        } else {
-            proxy.budgets().charge(team, keyId, record.costNanos());
+        int flags = admissionFlags;
+        if (reservation != null && record.costNanos() > reservation.reservedNanos()) {
+            flags |= RecordFlag.RESERVATION_EXCEEDED.bit(); // settled all the same: the provider billed it
         }
-        proxy.accounting().settle(record);
+        record = record.withFlags(flags);
+        try {
+            if (reservation != null) {
+                proxy.budgets().settle(reservation, record.costNanos());
+            } else {
+                proxy.budgets().charge(team, keyId, record.costNanos());
+            }
+        } catch (RuntimeException e) {
+            log.error("Could not charge the budgets for {}", requestId, e);
+        } finally {
+            proxy.accounting().settle(record);
+        }
     }
 
     /** Retry-After in milliseconds (seconds or an HTTP date), 0 when absent or unreadable. */
@@ -855,8 +1096,35 @@ final class ProxyCall {
         }
     }
 
+    /** The whole story of a failure, for the log. */
     private static String describe(Throwable cause) {
         String message = cause.getMessage();
         return message == null ? cause.getClass().getSimpleName() : message;
+    }
+
+    /**
+     * What a client may read of a connection failure: its kind, never its message, which names the provider's
+     * address ("Connection refused: /10.0.3.7:8443").
+     */
+    static String reason(Throwable cause) {
+        if (cause instanceof io.netty.channel.ConnectTimeoutException) {
+            return "connect timed out";
+        }
+        if (cause instanceof ConnectException) {
+            return "connection refused";
+        }
+        if (cause instanceof UnknownHostException) {
+            return "host name not found";
+        }
+        if (cause instanceof javax.net.ssl.SSLException || cause instanceof io.netty.handler.ssl.SslHandshakeTimeoutException) {
+            return "TLS failed";
+        }
+        if (cause instanceof ClosedChannelException) {
+            return "connection closed";
+        }
+        if (cause instanceof IOException) {
+            return "connection failed";
+        }
+        return "unexpected " + cause.getClass().getSimpleName();
     }
 }

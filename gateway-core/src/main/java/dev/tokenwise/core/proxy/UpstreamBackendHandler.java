@@ -12,12 +12,33 @@ import java.nio.channels.NotYetConnectedException;
  * The upstream end of a proxied call: hands the response head and each piece of content to the
  * {@link ProxyCall} bound to this channel. While the channel sits idle in the pool nothing is bound;
  * anything that arrives then is discarded and the channel closed.
+ *
+ * <p>The call hears of the end of the connection once, from {@link #channelInactive}, with whether any byte of an
+ * answer had arrived since it was bound (a request may be sent again only on a connection that delivered none). An
+ * exception closes the channel and is passed on with that news, after the decoder has handed over what it held.
  */
 final class UpstreamBackendHandler extends ChannelInboundHandlerAdapter {
     private ProxyCall call;
+    private UpstreamResponseDecoder decoder;
+    /** The decoder's {@link UpstreamResponseDecoder#bytesRead} when the call was bound. */
+    private long bytesReadAtBind;
+    /** What closed the channel, when an exception did. */
+    private Throwable failure;
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        decoder = ctx.pipeline().get(UpstreamResponseDecoder.class);
+    }
 
     void bind(ProxyCall call) {
         this.call = call;
+        failure = null;
+        bytesReadAtBind = decoder == null ? 0 : decoder.bytesRead();
+    }
+
+    /** Whether the connection delivered any byte since the call was bound. */
+    private boolean answerBegan() {
+        return decoder != null && decoder.bytesRead() > bytesReadAtBind;
     }
 
     void unbind() {
@@ -56,7 +77,7 @@ final class UpstreamBackendHandler extends ChannelInboundHandlerAdapter {
         ProxyCall current = call;
         call = null;
         if (current != null) {
-            current.onUpstreamClosed(null);
+            current.onUpstreamClosed(failure, answerBegan());
         }
     }
 
@@ -68,12 +89,9 @@ final class UpstreamBackendHandler extends ChannelInboundHandlerAdapter {
             // its connect goes on.
             return;
         }
-        ProxyCall current = call;
-        call = null;
+        // The bound call hears of it from channelInactive, after the decoder hands over an answer it held whole.
+        failure = cause;
         ctx.close();
-        if (current != null) {
-            current.onUpstreamClosed(cause);
-        }
     }
 
     @Override

@@ -13,6 +13,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import java.util.Iterator;
@@ -74,8 +75,10 @@ final class UpstreamRequests {
 
     /**
      * The bytes of a {@code POST} to the deployment carrying {@code body} (ownership passes to the result) with
-     * {@code forwardedHeaders}, the gateway's {@code Host} and {@code Content-Length}, and the adapter's credentials.
-     * The headers the gateway and the adapter set are validated as they are set, as in a request object.
+     * {@code forwardedHeaders} (less the client's provider-account headers, unless the deployment's provider
+     * forwards them: {@link HeaderFilter#removeProviderAccountHeaders}), the gateway's {@code Host},
+     * {@code Accept-Encoding: identity} and {@code Content-Length}, and the adapter's credentials. The headers the
+     * gateway and the adapter set are validated as they are set, as in a request object.
      */
     static ByteBuf build(Deployment deployment, Endpoint endpoint, ByteBuf body, HttpHeaders forwardedHeaders,
                          ByteBufAllocator alloc) {
@@ -86,7 +89,12 @@ final class UpstreamRequests {
             checkUri(uri);
             headers = new DefaultHttpHeaders().add(forwardedHeaders)
                     .set(HttpHeaderNames.HOST, deployment.origin().hostHeader())
+                    // The gateway reads every answer for its usage: it asks for one it can read, whatever the client accepts.
+                    .set(HttpHeaderNames.ACCEPT_ENCODING, HttpHeaderValues.IDENTITY)
                     .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+            if (!deployment.provider().forwardClientOrgHeaders()) {
+                HeaderFilter.removeProviderAccountHeaders(headers);
+            }
             deployment.adapter().authorize(headers);
         } catch (RuntimeException e) {
             body.release();

@@ -2,6 +2,7 @@ package dev.tokenwise.core.proxy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -22,6 +23,12 @@ import java.util.List;
  * streamed, chunked answer; a body read until close; a 1xx; a malformed head) goes to Netty's decoder from the
  * start of that response, and the fast path takes over again once Netty's decoder has finished a response
  * well.
+ *
+ * <p>When the connection ends while the fast path waits for the rest of a body, it hands on what arrived as
+ * Netty's decoder would have: the head, then the part of the body (not as the last content), so the call sees an
+ * answer cut short, not a connection that closed before answering. A head cut short is handed to Netty's decoder,
+ * which reports it as an invalid message. {@link #bytesRead} counts every byte the connection delivered, so its
+ * user can tell a connection that sent nothing from one that began an answer.
  */
 final class UpstreamResponseDecoder extends HttpResponseDecoder implements PlainHead.Reader {
     private static final int MAX_INITIAL_LINE = 4096;
@@ -32,6 +39,8 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder implements Plain
     private boolean fast = true;
     /** The status of the head last read on the fast path. */
     private HttpResponseStatus status;
+    /** Bytes this connection delivered, in all. */
+    private long bytesRead;
 
     UpstreamResponseDecoder(int maxHeaderBytes, int maxChunk) {
         super(new HttpDecoderConfig()
@@ -40,6 +49,47 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder implements Plain
                 .setMaxChunkSize(maxChunk));
         this.maxHeaderBytes = maxHeaderBytes;
         this.maxChunk = maxChunk;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        if (msg instanceof ByteBuf bytes) {
+            bytesRead += bytes.readableBytes();
+        }
+        super.channelRead(ctx, msg);
+    }
+
+    /** Bytes the connection delivered so far, heads and bodies of every response on it. */
+    long bytesRead() {
+        return bytesRead;
+    }
+
+    @Override
+    protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+        if (fast && in.isReadable() && decodeCutShort(in, out)) {
+            return;
+        }
+        fast = false; // what is left (a head cut short) is Netty's decoder's to report
+        super.decodeLast(ctx, in, out);
+    }
+
+    /**
+     * At the end of the connection: a whole head and part of its body, waiting on the fast path, become the head
+     * and one content that is not the last; {@code false} (consuming nothing) for anything else.
+     */
+    private boolean decodeCutShort(ByteBuf buffer, List<Object> out) {
+        PlainHead head = PlainHead.current();
+        int end = head.read(buffer, PlainHead.headLimit(MAX_INITIAL_LINE, maxHeaderBytes), this);
+        if (end < 0 || head.contentLength < 0 || head.contentLength > maxChunk) {
+            return false;
+        }
+        out.add(new DefaultHttpResponse(HttpVersion.HTTP_1_1, status, head.headers));
+        buffer.skipBytes(end);
+        if (buffer.isReadable()) {
+            out.add(new DefaultHttpContent(buffer.readRetainedSlice(buffer.readableBytes())));
+        }
+        status = null;
+        return true;
     }
 
     @Override

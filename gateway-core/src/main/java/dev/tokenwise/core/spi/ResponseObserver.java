@@ -45,8 +45,18 @@ public interface ResponseObserver {
         throw new IllegalStateException("translateBody called on an observer whose translatesBody() is false");
     }
 
-    /** The usage the provider reported, or {@code null} if it reported none (yet). */
+    /** The usage the provider reported, or {@code null} if it reported none (yet) or none that can be believed. */
     TokenUsage usage();
+
+    /**
+     * {@code true} when the provider reported usage that cannot be believed: a token count that is negative, not
+     * an integer (a fraction, a string, a boolean) or above {@link TokenUsage#MAX_PLAUSIBLE_TOKENS}. {@link #usage}
+     * is then {@code null}, and the call is billed on the local count and flagged
+     * {@link dev.tokenwise.core.model.RecordFlag#USAGE_REJECTED}. Once rejected, a call's usage stays rejected.
+     */
+    default boolean usageRejected() {
+        return false;
+    }
 
     /** The text the model produced so far (message content, or streamed deltas joined). */
     String outputText();

@@ -3,6 +3,7 @@ package dev.tokenwise.core.budget;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tokenwise.core.config.BudgetConfig;
@@ -60,7 +61,7 @@ class BudgetBookTest {
     void givesTheTeamPartBackWhenTheKeyBudgetRefuses() {
         try (BudgetBook book = book()) {
             book.setTeamBudget("demo", new BudgetConfig(1_000, BudgetPeriod.DAILY), 0);
-            book.setKeyBudget("k", new BudgetConfig(100, BudgetPeriod.DAILY), 0);
+            book.setKeyBudget("demo", "k", new BudgetConfig(100, BudgetPeriod.DAILY), 0);
             assertEquals(BudgetBook.Outcome.KEY_EXCEEDED, book.reserve("r1", "demo", "k", 600, 1_000_000_000L).outcome());
             assertEquals(1_000, book.team("demo").snapshot(clock.get()).remainingNanos());
             assertEquals(0, book.openReservations());
@@ -160,7 +161,7 @@ class BudgetBookTest {
     void raisesTheSoftThresholdAlertOncePerPeriod() {
         try (BudgetBook book = book()) {
             List<Budget.Snapshot> alerts = new ArrayList<>();
-            book.onSoftThreshold(alerts::add);
+            book.onSoftThreshold((team, keyId, s) -> alerts.add(s));
             book.setTeamBudget("demo", new BudgetConfig(1_000, BudgetPeriod.DAILY), 0);
             book.charge("demo", null, 700);
             assertTrue(alerts.isEmpty());
@@ -172,6 +173,24 @@ class BudgetBookTest {
             book.charge("demo", null, 900);
             assertEquals(2, alerts.size());
             assertNotNull(alerts.get(1));
+        }
+    }
+
+    @Test
+    void tellsTheKeysTeamWhenAKeyBudgetCrossesItsSoftThreshold() {
+        try (BudgetBook book = book()) {
+            List<String> crossed = new ArrayList<>();
+            book.onSoftThreshold((team, keyId, s) -> crossed.add(team + "/" + keyId + "/" + s.holder()));
+            // A key named like another team: the alert must name the key's own team.
+            book.setTeamBudget("y", new BudgetConfig(1_000, BudgetPeriod.DAILY), 0);
+            book.setKeyBudget("x", "y", new BudgetConfig(100, BudgetPeriod.DAILY), 0);
+            book.charge("x", "y", 90);
+            assertEquals(List.of("x/y/y"), crossed);
+            book.charge("y", null, 900);
+            assertEquals(List.of("x/y/y", "y/null/y"), crossed);
+            assertEquals("x", book.key("y").team());
+            assertEquals("y", book.key("y").keyId());
+            assertNull(book.team("y").keyId());
         }
     }
 }

@@ -30,7 +30,6 @@ class ChatBodyReaderTest {
                     + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,AAAA\",\"detail\":\"low\"}}]}]}",
             "{\"messages\":[\"a \\\" string\",12,-3.5e7,true,false,null,[1,[2]],{}],\"n\":1}",
             "{\"messages\":[12345678901234567890123, 0.1, 1e400]}",
-            "{\"messages\":[{\"role\":\"user\",\"content\":\"first\"}],\"messages\":[{\"role\":\"user\",\"content\":\"last\"}]}",
             "{\"messages\":{\"not\":\"an array\"},\"temperature\":0.2,\"seed\":9007199254740993}",
             "{\"model\":\"m\",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{}}}],"
                     + "\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\","
@@ -53,6 +52,44 @@ class ChatBodyReaderTest {
             assertEquals(expected.toString(), actual.toString(), body);
             assertSameTypes(expected, actual, body);
         }
+    }
+
+    @Test
+    void refusesATopLevelFieldNamedTwiceNamingIt() {
+        for (String field : List.of("model", "max_tokens", "messages", "stream")) {
+            String body = "{\"" + field + "\":1,\"messages\":[],\"x\":2,\"" + field + "\":3}";
+            if (field.equals("messages")) {
+                body = "{\"messages\":[{\"role\":\"user\",\"content\":\"first\"}],\"messages\":[]}";
+            }
+            String b = body;
+            JsonProcessingException e = assertThrows(JsonProcessingException.class, () -> read(b), body);
+            assertEquals("Duplicate field '" + field + "'", e.getOriginalMessage(), body);
+            assertThrows(JsonProcessingException.class,
+                    () -> ChatBodyReader.readStrict(JSON.getFactory(), b.getBytes(StandardCharsets.UTF_8)), body);
+        }
+    }
+
+    @Test
+    void refusesContentAfterTheBodyAndNumbersBeyondADouble() {
+        for (String body : List.of("{\"model\":\"a\",\"messages\":[]}{\"model\":\"b\"}", "{\"messages\":[]} x",
+                "{\"messages\":[],\"temperature\":1e400}", "{\"model\":\"m\",\"input\":[-1e999]}")) {
+            assertThrows(JsonProcessingException.class, () -> read(body), body);
+            assertThrows(JsonProcessingException.class,
+                    () -> ChatBodyReader.readStrict(JSON.getFactory(), body.getBytes(StandardCharsets.UTF_8)), body);
+        }
+    }
+
+    @Test
+    void refusesBodiesInUtf16OrUtf32() throws Exception {
+        String body = "{\"model\":\"m\",\"messages\":[]}";
+        for (java.nio.charset.Charset charset : List.of(StandardCharsets.UTF_16, StandardCharsets.UTF_16LE,
+                StandardCharsets.UTF_16BE, java.nio.charset.Charset.forName("UTF-32"))) {
+            byte[] bytes = body.getBytes(charset);
+            assertTrue(JSON.readTree(bytes).has("model"), "a parser reads it as " + charset);
+            assertThrows(JsonProcessingException.class, () -> ChatBodyReader.requireUtf8(bytes), charset.name());
+        }
+        ChatBodyReader.requireUtf8(body.getBytes(StandardCharsets.UTF_8));
+        ChatBodyReader.requireUtf8(("\uFEFF" + body).getBytes(StandardCharsets.UTF_8)); // UTF-8 with a mark is UTF-8
     }
 
     private static void assertSameTypes(JsonNode expected, JsonNode actual, String where) {
@@ -208,12 +245,26 @@ class ChatBodyReaderTest {
         } catch (JsonProcessingException e) {
             JsonProcessingException actual = assertThrows(JsonProcessingException.class,
                     () -> ChatBodyReader.read(JSON.getFactory(), body), where);
+            if (actual.getOriginalMessage().startsWith("Duplicate field '")
+                    || actual.getOriginalMessage().startsWith("Number out of range")) {
+                return; // stricter, and found before the parser reached the error further on
+            }
             assertEquals(complaint(e), complaint(actual), where);
             assertEquals(e.getLocation().getLineNr(), actual.getLocation().getLineNr(), where);
             assertEquals(e.getLocation().getColumnNr(), actual.getLocation().getColumnNr(), where);
             return;
         }
-        JsonNode actual = ChatBodyReader.read(JSON.getFactory(), body);
+        JsonNode actual;
+        try {
+            actual = ChatBodyReader.read(JSON.getFactory(), body);
+        } catch (JsonProcessingException stricter) {
+            // readTree keeps the last of a repeated field and reads on past the root value: the reader refuses both.
+            String message = stricter.getOriginalMessage();
+            assertTrue(message.startsWith("Duplicate field '") && topLevelCount(body, message.substring(17,
+                    message.length() - 1)) > 1 || message.startsWith("Unexpected content after")
+                    || message.startsWith("Number out of range"), where + ": " + message);
+            return;
+        }
         assertEquals(expected, actual, where);
         assertEquals(expected.toString(), actual.toString(), where);
         assertSameTypes(expected, actual, where);
@@ -222,6 +273,20 @@ class ChatBodyReaderTest {
                 assertEquals(expected.get("messages").get(i), raw.parseElement(i), where);
             }
         }
+    }
+
+    /** How often {@code name} is a field of the root object of {@code body}. */
+    private static int topLevelCount(byte[] body, String name) throws Exception {
+        int count = 0;
+        try (com.fasterxml.jackson.core.JsonParser p = JSON.getFactory().createParser(body)) {
+            p.nextToken();
+            while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                count += name.equals(p.currentName()) ? 1 : 0;
+                p.nextToken();
+                p.skipChildren();
+            }
+        }
+        return count;
     }
 
     private static byte[] corrupt(byte[] body, java.util.Random random) {

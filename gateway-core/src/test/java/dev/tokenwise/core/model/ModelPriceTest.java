@@ -1,7 +1,9 @@
 package dev.tokenwise.core.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.math.BigDecimal;
 import org.junit.jupiter.api.Test;
@@ -42,6 +44,36 @@ class ModelPriceTest {
         assertEquals(0L, cheap.costNanos(TokenUsage.of(4, 0)));  // 0.4 -> 0
         assertEquals(1L, cheap.costNanos(TokenUsage.of(5, 0)));  // 0.5 -> 1
         assertEquals(1L, cheap.costNanos(TokenUsage.of(14, 0))); // 1.4 -> 1
+    }
+
+    @Test
+    void pricesExactlyAUsageWhoseIntermediateSumOverflowsALong() {
+        // 10^9 output tokens at $600 per Mtok: 6 × 10^20 nano-USD × tokens per million, beyond a long, costs $600,000.
+        ModelPrice dear = ModelPrice.of(150_000_000_000L, 600_000_000_000L);
+        assertEquals(600_000_000_000_000L, dear.costNanos(TokenUsage.of(0, TokenUsage.MAX_PLAUSIBLE_TOKENS)));
+        assertEquals(750_000_000_000_000L, dear.costNanos(TokenUsage.of(TokenUsage.MAX_PLAUSIBLE_TOKENS,
+                TokenUsage.MAX_PLAUSIBLE_TOKENS)));
+    }
+
+    @Test
+    void throwsOnlyWhenTheCostItselfDoesNotFitALong() {
+        // 10^15 tokens each way, which overflowed the long sum before, cost 7.5 × 10^17 nano-USD: still a long.
+        assertEquals(750_000_000_000_000_000L, GPT_4O_MINI.costNanos(TokenUsage.of(1_000_000_000_000_000L,
+                1_000_000_000_000_000L)));
+        TokenUsage absurd = TokenUsage.of(1_000_000_000_000_000_000L, 1_000_000_000_000_000_000L);
+        assertThrows(ArithmeticException.class, () -> GPT_4O_MINI.costNanos(absurd));
+    }
+
+    @Test
+    void believesNoMoreThanABillionTokensOnEitherSide() {
+        assertTrue(TokenUsage.of(TokenUsage.MAX_PLAUSIBLE_TOKENS, TokenUsage.MAX_PLAUSIBLE_TOKENS).plausible());
+        assertFalse(TokenUsage.of(TokenUsage.MAX_PLAUSIBLE_TOKENS + 1, 0).plausible());
+        assertFalse(TokenUsage.of(0, 1_000_000_000_000_000L).plausible());
+    }
+
+    @Test
+    void refusesCachedAndCacheWriteTokensWhoseSumOverflows() {
+        assertThrows(IllegalArgumentException.class, () -> new TokenUsage(10, Long.MAX_VALUE, Long.MAX_VALUE, 0, 0));
     }
 
     @Test

@@ -44,4 +44,14 @@ class HeaderFilterTest {
         assertEquals(List.of("Content-Type: application/json", "CONTENT-LENGTH: 913", "transfer-encoding: chunked",
                 "X-Request-Id: req-upstream", "openai-processing-ms: 12"), names(client));
     }
+
+    @Test
+    void dropsTheProvidersCookiesFromResponses() {
+        HttpHeaders provider = new DefaultHttpHeaders().add("Content-Type", "application/json")
+                .add("Set-Cookie", "__cf_bm=abc; path=/; HttpOnly").add("set-cookie", "session=s").add("SET-COOKIE2", "x=1")
+                .add("X-Cookie-Note", "kept");
+        HttpHeaders client = new DefaultHttpHeaders();
+        HeaderFilter.copyResponseHeaders(provider, client);
+        assertEquals(List.of("Content-Type: application/json", "X-Cookie-Note: kept"), names(client));
+    }
 }

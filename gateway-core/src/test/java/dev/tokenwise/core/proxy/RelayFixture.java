@@ -63,6 +63,11 @@ final class RelayFixture implements AutoCloseable {
         return records.get(0);
     }
 
+    /** Calls begun and not settled. */
+    int inFlight() {
+        return accounting.inFlightCount();
+    }
+
     @Override
     public void close() {
         gateway.close();

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tokenwise.core.config.ModelConfig;
 import dev.tokenwise.core.config.ProviderConfig;
+import dev.tokenwise.core.config.Resilience;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.spi.ProviderAdapter;
@@ -72,9 +73,13 @@ class UpstreamRequestsTest {
     }
 
     private static Deployment deployment(String baseUrl, String path) {
+        return deployment(baseUrl, path, false);
+    }
+
+    private static Deployment deployment(String baseUrl, String path, boolean forwardClientOrgHeaders) {
         URI base = URI.create(baseUrl);
         ProviderConfig provider = new ProviderConfig("p", "test", base, null, null, Duration.ofSeconds(2),
-                Duration.ofSeconds(2), 8, Map.of());
+                Duration.ofSeconds(2), 8, Map.of(), Resilience.DEFAULTS, forwardClientOrgHeaders);
         ModelConfig model = new ModelConfig("m", "p", "m-upstream", ModelPrice.of(1, 1));
         return new Deployment(model, provider, adapter(path), Origin.of(base));
     }
@@ -107,6 +112,7 @@ class UpstreamRequestsTest {
             HttpHeaders h = request.headers();
             assertEquals("api.example.com:8443", h.get("Host"));
             assertEquals(String.valueOf(body.length), h.get("Content-Length"));
+            assertEquals("identity", h.get("Accept-Encoding"), "an answer the gateway can read");
             assertEquals("Bearer sk-upstream", h.get("Authorization"));
             assertEquals("2024-06-01", h.get("x-api-version"), "the adapter sees the client's headers");
             assertEquals("application/json", h.get("Content-Type"));
@@ -115,6 +121,28 @@ class UpstreamRequestsTest {
         } finally {
             request.release();
         }
+    }
+
+    @Test
+    void dropsTheClientsOrganizationAndProjectHeadersUnlessTheProviderForwardsThem() {
+        HttpHeaders forwarded = new DefaultHttpHeaders().add("OpenAI-Organization", "org-client")
+                .add("openai-project", "proj-client").add("OpenAI-Beta", "assistants=v2");
+        for (boolean forward : new boolean[] {false, true}) {
+            ByteBuf bytes = UpstreamRequests.build(deployment("http://127.0.0.1:9000", "/v1/chat/completions", forward),
+                    Endpoint.CHAT_COMPLETIONS, Unpooled.copiedBuffer("{}", StandardCharsets.UTF_8), forwarded,
+                    ByteBufAllocator.DEFAULT);
+            FullHttpRequest request = decode(bytes);
+            try {
+                HttpHeaders h = request.headers();
+                assertEquals(forward ? "org-client" : null, h.get("OpenAI-Organization"), "forward: " + forward);
+                assertEquals(forward ? "proj-client" : null, h.get("OpenAI-Project"), "forward: " + forward);
+                assertEquals("assistants=v2", h.get("OpenAI-Beta"), "other client headers pass either way");
+                assertEquals("Bearer sk-upstream", h.get("Authorization"));
+            } finally {
+                request.release();
+            }
+        }
+        assertEquals("org-client", forwarded.get("OpenAI-Organization"), "the call's headers stay for a fallback");
     }
 
     @Test

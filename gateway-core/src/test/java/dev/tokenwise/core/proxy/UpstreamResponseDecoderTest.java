@@ -1,6 +1,7 @@
 package dev.tokenwise.core.proxy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -9,6 +10,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -93,6 +95,42 @@ class UpstreamResponseDecoderTest {
             assertEquals(decode(UpstreamResponseDecoderTest::nettys, all, all.length()),
                     decode(UpstreamResponseDecoderTest::ours, all, piece), piece + " bytes a read");
         }
+    }
+
+    @Test
+    void aResponseCutShortAtAnyByteDecodesAsNettysDecoderDecodesIt() {
+        for (String response : RESPONSES) {
+            for (int cut = 1; cut < response.length(); cut++) {
+                String part = response.substring(0, cut);
+                assertEquals(decode(UpstreamResponseDecoderTest::nettys, part, part.length()),
+                        decode(UpstreamResponseDecoderTest::ours, part, part.length()), "cut at " + cut + ": " + response);
+            }
+        }
+    }
+
+    @Test
+    void handsOnTheHeadAndThePartOfABodyThatArrivedWhenTheConnectionEnds() {
+        EmbeddedChannel channel = new EmbeddedChannel(new UpstreamResponseDecoder(MAX_HEADER_BYTES, MAX_CHUNK));
+        String cut = PLAIN.substring(0, PLAIN.length() - 10);
+        channel.writeInbound(bytes(cut));
+        assertNull(channel.readInbound(), "the fast path waits for the whole body");
+        channel.finish();
+        assertInstanceOf(DefaultHttpResponse.class, channel.readInbound());
+        HttpContent part = assertInstanceOf(HttpContent.class, channel.readInbound());
+        assertFalse(part instanceof LastHttpContent, "not the end of the body");
+        assertEquals(JSON.substring(0, JSON.length() - 10), part.content().toString(StandardCharsets.UTF_8));
+        part.release();
+        assertNull(channel.readInbound());
+    }
+
+    @Test
+    void countsEveryByteTheConnectionDelivered() {
+        UpstreamResponseDecoder decoder = new UpstreamResponseDecoder(MAX_HEADER_BYTES, MAX_CHUNK);
+        EmbeddedChannel channel = new EmbeddedChannel(decoder);
+        assertEquals(0, decoder.bytesRead());
+        HttpMessagesText.feed(channel, PLAIN + "HTTP/1.1 2", 7);
+        assertEquals(PLAIN.length() + 10, decoder.bytesRead());
+        channel.finishAndReleaseAll();
     }
 
     private static ChannelHandler nettys() {

@@ -17,10 +17,12 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * {@code GET /api/v1/alerts}: the open alerts, oldest first, as a JSON array of
- * {@code {type, model|team, metric, message, value, threshold, since}} ({@code metric} only where a type has
- * several). Types: {@code budget_threshold}, {@code quality_drift}, {@code effective_price_drift},
- * {@code billing_discrepancy}. The admin key sees all; a team key sees the model alerts and its own team's
- * (and key's) budget alerts; no key is a 401. Answered from memory, on the event loop.
+ * {@code {type, model|team|key, metric, message, value, threshold, since}} ({@code metric} only where a type has
+ * several; a key's alert also names the key's {@code team}). Types: {@code budget_threshold},
+ * {@code quality_drift}, {@code effective_price_drift}, {@code billing_discrepancy}. The admin key sees all; a
+ * team key sees the model alerts and the budget alerts of its own team and of its team's keys, matched by the
+ * team the alert belongs to, never by name alone (a key may be named like another team); no key is a 401.
+ * Answered from memory, on the event loop.
  */
 public final class AlertsRoute implements ApiRoute {
     private static final String PATH = "/api/v1/alerts";
@@ -50,8 +52,7 @@ public final class AlertsRoute implements ApiRoute {
     }
 
     private static boolean visible(Principal principal, Alert alert) {
-        return principal.admin() || alert.scope() == Alert.Scope.MODEL
-                || alert.subject().equals(principal.team()) || alert.subject().equals(principal.keyId());
+        return principal.admin() || alert.scope() == Alert.Scope.MODEL || alert.team().equals(principal.team());
     }
 
     static byte[] toJson(List<Alert> alerts) {
@@ -62,6 +63,9 @@ public final class AlertsRoute implements ApiRoute {
                 g.writeStartObject();
                 g.writeStringField("type", a.type().label());
                 g.writeStringField(a.scope().field(), a.subject());
+                if (a.scope() == Alert.Scope.KEY) {
+                    g.writeStringField("team", a.team());
+                }
                 if (a.metric() != null) {
                     g.writeStringField("metric", a.metric());
                 }

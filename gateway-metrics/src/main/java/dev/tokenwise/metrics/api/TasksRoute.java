@@ -49,9 +49,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A task is a team's: the id is the client's {@code X-Task-Id} (percent-encode it in the path if it has
  * reserved characters). Any key of the team may read it; only a key that ran one of its calls, or the admin
- * key, may report its outcome. No key: 401; a key of another team than the task's, or another key of the team
- * reporting an outcome: 403; no call with that id: 404; a bad body: 400 naming the field. The admin key
- * names the team with {@code ?team=} when several teams used the same id (400 otherwise).
+ * key, may report its outcome. No key: 401; no call of the caller's team with that id: 404, the same answer
+ * whether another team used the id or nobody did (task ids are chosen by clients and easy to guess, so a
+ * different answer would tell who uses which); another key of the team reporting an outcome: 403; a bad body:
+ * 400 naming the field. The admin key names the team with {@code ?team=} when several teams used the same id
+ * (400 otherwise).
  *
  * <p>Everything that reads or writes the ledger runs on the executor given to the constructor, never on the
  * event loop. A task whose calls the ledger has not committed yet (a few milliseconds) is answered from the
@@ -151,14 +153,8 @@ public final class TasksRoute implements ApiRoute {
             }
             return find(team, taskId).orElseThrow(() -> notFound(taskId));
         }
-        Optional<TaskSummary> found = find(principal.team(), taskId);
-        if (found.isEmpty()) {
-            if (!teamsOf(taskId).isEmpty()) {
-                throw new GatewayException(ErrorType.FORBIDDEN, "task " + taskId + " belongs to another team");
-            }
-            throw notFound(taskId);
-        }
-        TaskSummary task = found.get();
+        // Only the caller's team is looked at: another team's task with this id is answered as no task at all.
+        TaskSummary task = find(principal.team(), taskId).orElseThrow(() -> notFound(taskId));
         if (write && !task.keyIds().contains(principal.keyId())) {
             throw new GatewayException(ErrorType.FORBIDDEN, "task " + taskId + " was run by another key: only the key "
                     + "that ran it or the admin key may report its outcome");

@@ -2,6 +2,7 @@ package dev.tokenwise.metrics.api;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.model.Money;
+import dev.tokenwise.core.model.RecordFlag;
 import dev.tokenwise.core.model.UsageRecord;
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -44,6 +45,11 @@ public final class UsageRecordJson {
         }
         g.writeStringField("finish_reason", r.finishReason());
         g.writeNumberField("attempts", r.attempts());
+        g.writeArrayFieldStart("flags");
+        for (RecordFlag flag : RecordFlag.of(r.flags())) {
+            g.writeString(flag.label());
+        }
+        g.writeEndArray();
         g.writeNumberField("latency_ms", millis(r.latencyMicros()));
         g.writeNumberField("upstream_latency_ms", millis(r.upstreamLatencyMicros()));
         g.writeNumberField("ttft_ms", millis(r.ttftMicros()));

@@ -6,8 +6,10 @@ import java.util.Objects;
  * One open alert of an {@link AlertBook}.
  *
  * @param type what kind of alert
- * @param scope whether {@code subject} is a model or a team
- * @param subject the model or team (for budget alerts: the budget's holder)
+ * @param scope whether {@code subject} is a model, a team or a key
+ * @param subject the model, team or key (for budget alerts: the budget's holder)
+ * @param team the team the alert belongs to: the subject of a team alert, the key's team for a key alert;
+ *     {@code null} for a model alert, which belongs to no team
  * @param metric which figure of the subject, e.g. {@code success_rate} or {@code input_tokens}; {@code null}
  *     when the type has only one
  * @param message one sentence for people
@@ -17,21 +19,28 @@ import java.util.Objects;
  * @param untilMillis when it closes by itself (a budget alert at the end of its period), epoch ms; 0: when its
  *     condition clears
  */
-public record Alert(AlertType type, Scope scope, String subject, String metric, String message, double value,
-                    double threshold, long sinceMillis, long untilMillis) {
+public record Alert(AlertType type, Scope scope, String subject, String team, String metric, String message,
+                    double value, double threshold, long sinceMillis, long untilMillis) {
 
     /** What an alert is about. */
     public enum Scope {
-        MODEL, TEAM;
+        MODEL, TEAM, KEY;
 
-        /** The JSON field naming the subject: {@code model} or {@code team}. */
+        /** The JSON field naming the subject: {@code model}, {@code team} or {@code key}. */
         public String field() {
-            return this == MODEL ? "model" : "team";
+            return switch (this) {
+                case MODEL -> "model";
+                case TEAM -> "team";
+                case KEY -> "key";
+            };
         }
     }
 
-    /** What identifies an alert: a second alert with the same key updates the first. */
-    public record Key(AlertType type, String subject, String metric) {
+    /**
+     * What identifies an alert: a second alert with the same key updates the first. The scope is part of it, so
+     * a key and a team of the same name have alerts of their own.
+     */
+    public record Key(AlertType type, Scope scope, String subject, String metric) {
     }
 
     public Alert {
@@ -39,13 +48,27 @@ public record Alert(AlertType type, Scope scope, String subject, String metric, 
         Objects.requireNonNull(scope, "scope");
         Objects.requireNonNull(subject, "subject");
         Objects.requireNonNull(message, "message");
+        switch (scope) {
+            case MODEL -> {
+                if (team != null) {
+                    throw new IllegalArgumentException("team: " + team + " (expected: none for a model alert)");
+                }
+            }
+            case TEAM -> {
+                if (!subject.equals(team)) {
+                    throw new IllegalArgumentException("team: " + team + " (expected: " + subject
+                            + ", the subject of a team alert)");
+                }
+            }
+            case KEY -> Objects.requireNonNull(team, "team");
+        }
     }
 
     public Key key() {
-        return new Key(type, subject, metric);
+        return new Key(type, scope, subject, metric);
     }
 
     Alert since(long openedAtMillis) {
-        return new Alert(type, scope, subject, metric, message, value, threshold, openedAtMillis, untilMillis);
+        return new Alert(type, scope, subject, team, metric, message, value, threshold, openedAtMillis, untilMillis);
     }
 }

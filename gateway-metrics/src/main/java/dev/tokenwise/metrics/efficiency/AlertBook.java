@@ -20,20 +20,22 @@ import org.slf4j.LoggerFactory;
  * The open alerts of the gateway: budget thresholds, quality and price drift, billing discrepancies.
  * Thread-safe; {@code GET /api/v1/alerts} lists them.
  *
- * <p>An alert is identified by its {@link Alert.Key} (type, subject, metric). {@link #open} opens it, or updates
+ * <p>An alert is identified by its {@link Alert.Key} (type, scope, subject, metric). {@link #open} opens it, or updates
  * the figures of the one already open (keeping when it opened); {@link #close} closes it. Each opening and each
  * closing logs one line and an opening increments the counter {@code tokenwise.alerts.opened} (tag {@code type})
  * when a meter registry is given. Budget alerts close by themselves when their period ends.
  *
  * <pre>{@code
  * AlertBook alerts = new AlertBook(System::currentTimeMillis, meterRegistry);
- * budgets.onSoftThreshold(snapshot -> alerts.budgetThreshold(snapshot, config.budgets().softThresholdPercent()));
+ * budgets.onSoftThreshold((team, keyId, snapshot) ->
+ *         alerts.budgetThreshold(team, keyId, snapshot, config.budgets().softThresholdPercent()));
  * }</pre>
  */
 public final class AlertBook {
     private static final Logger log = LoggerFactory.getLogger(AlertBook.class);
     private static final Comparator<Alert> ORDER = Comparator.comparingLong(Alert::sinceMillis)
             .thenComparing(a -> a.type().ordinal())
+            .thenComparing(a -> a.scope().ordinal())
             .thenComparing(Alert::subject)
             .thenComparing(a -> a.metric() == null ? "" : a.metric());
 
@@ -57,13 +59,19 @@ public final class AlertBook {
     }
 
     /**
-     * Opens an alert, or updates message and figures of the open alert with the same key.
+     * Opens a model or team alert, or updates message and figures of the open alert with the same key. A key's
+     * alert belongs to the key's team, which only {@link #budgetThreshold} knows.
      *
      * @return {@code true} when it was not open before
+     * @throws IllegalArgumentException for {@link Alert.Scope#KEY}
      */
     public boolean open(AlertType type, Alert.Scope scope, String subject, String metric, String message,
                         double value, double threshold) {
-        return open(new Alert(type, scope, subject, metric, message, value, threshold, 0, 0));
+        if (scope == Alert.Scope.KEY) {
+            throw new IllegalArgumentException("scope: KEY (expected: MODEL or TEAM; a key's alert names its team)");
+        }
+        String team = scope == Alert.Scope.TEAM ? subject : null;
+        return open(new Alert(type, scope, subject, team, metric, message, value, threshold, 0, 0));
     }
 
     private boolean open(Alert candidate) {
@@ -79,8 +87,8 @@ public final class AlertBook {
             if (registry != null) {
                 registry.counter("tokenwise.alerts.opened", "type", candidate.type().label()).increment();
             }
-            log.warn("Alert opened: {} for {} {}{}: {}", candidate.type().label(), candidate.scope().field(),
-                    candidate.subject(), metricSuffix(candidate), stored.message());
+            log.warn("Alert opened: {} for {}{}: {}", candidate.type().label(), describe(candidate),
+                    metricSuffix(candidate), stored.message());
         }
         return fresh[0];
     }
@@ -90,8 +98,8 @@ public final class AlertBook {
      *
      * @return {@code true} when it was open
      */
-    public boolean close(AlertType type, String subject, String metric) {
-        Alert removed = open.remove(new Alert.Key(type, subject, metric));
+    public boolean close(AlertType type, Alert.Scope scope, String subject, String metric) {
+        Alert removed = open.remove(new Alert.Key(type, scope, subject, metric));
         if (removed != null) {
             logClosed(removed, "its condition cleared", clockMillis.getAsLong());
         }
@@ -102,7 +110,7 @@ public final class AlertBook {
     public int closeUnless(AlertType type, Predicate<Alert.Key> keep) {
         int n = 0;
         for (Alert a : List.copyOf(open.values())) {
-            if (a.type() == type && !keep.test(a.key()) && close(type, a.subject(), a.metric())) {
+            if (a.type() == type && !keep.test(a.key()) && close(type, a.scope(), a.subject(), a.metric())) {
                 n++;
             }
         }
@@ -111,14 +119,20 @@ public final class AlertBook {
 
     /**
      * A budget crossed its soft threshold ({@code BudgetBook.onSoftThreshold}): opens a
-     * {@link AlertType#BUDGET_THRESHOLD} alert for its holder, which closes when the budget's period ends.
+     * {@link AlertType#BUDGET_THRESHOLD} alert for its holder, which closes when the budget's period ends. A key's
+     * alert belongs to the key's team: only that team and the admin see it.
+     *
+     * @param team the team the budget belongs to (its holder, or the key's team)
+     * @param keyId the key that holds the budget, or {@code null} for the team's own budget
      */
-    public void budgetThreshold(Budget.Snapshot snapshot, int thresholdPercent) {
+    public void budgetThreshold(String team, String keyId, Budget.Snapshot snapshot, int thresholdPercent) {
         double percent = snapshot.limitNanos() > 0 ? 100.0 * snapshot.spentNanos() / snapshot.limitNanos() : 0;
-        String message = snapshot.holder() + " has spent " + Money.format(snapshot.spentNanos()) + " of its "
+        String holder = keyId == null ? team : "key " + keyId + " of team " + team;
+        String message = holder + " has spent " + Money.format(snapshot.spentNanos()) + " of its "
                 + Money.format(snapshot.limitNanos()) + " budget " + Periods.noun(snapshot.period())
                 + String.format(" (%.1f%%; soft threshold %d%%)", percent, thresholdPercent);
-        open(new Alert(AlertType.BUDGET_THRESHOLD, Alert.Scope.TEAM, snapshot.holder(), null, message, percent,
+        Alert.Scope scope = keyId == null ? Alert.Scope.TEAM : Alert.Scope.KEY;
+        open(new Alert(AlertType.BUDGET_THRESHOLD, scope, keyId == null ? team : keyId, team, null, message, percent,
                 thresholdPercent, 0, snapshot.periodEndMillis()));
     }
 
@@ -143,8 +157,8 @@ public final class AlertBook {
     }
 
     /** The open alert with this key, or {@code null}. */
-    public Alert find(AlertType type, String subject, String metric) {
-        return open.get(new Alert.Key(type, subject, metric));
+    public Alert find(AlertType type, Alert.Scope scope, String subject, String metric) {
+        return open.get(new Alert.Key(type, scope, subject, metric));
     }
 
     /** How many alerts of {@code type} opened since this book was made. */
@@ -153,8 +167,14 @@ public final class AlertBook {
     }
 
     private static void logClosed(Alert a, String why, long nowMillis) {
-        log.info("Alert closed: {} for {} {}{} after {} s ({})", a.type().label(), a.scope().field(), a.subject(),
-                metricSuffix(a), Math.max(0, (nowMillis - a.sinceMillis()) / 1000), why);
+        log.info("Alert closed: {} for {}{} after {} s ({})", a.type().label(), describe(a), metricSuffix(a),
+                Math.max(0, (nowMillis - a.sinceMillis()) / 1000), why);
+    }
+
+    /** {@code model m}, {@code team t} or {@code key k (team t)}. */
+    private static String describe(Alert a) {
+        String subject = a.scope().field() + " " + a.subject();
+        return a.scope() == Alert.Scope.KEY ? subject + " (team " + a.team() + ")" : subject;
     }
 
     private static String metricSuffix(Alert a) {

@@ -128,7 +128,7 @@ public final class BillingAudit {
         if (calls >= settings.auditMinCalls() && ratio >= threshold) {
             long now = System.nanoTime();
             if (now - updatedNanos < REFRESH_NANOS) {
-                Alert open = alerts.find(AlertType.BILLING_DISCREPANCY, audit.model(), metric);
+                Alert open = alerts.find(AlertType.BILLING_DISCREPANCY, Alert.Scope.MODEL, audit.model(), metric);
                 if (open != null && Math.abs(open.value() - ratio) < ratio * 1e-3) {
                     return updatedNanos;
                 }
@@ -141,7 +141,7 @@ public final class BillingAudit {
                     ratio, threshold);
             return now;
         } else if (!(ratio >= 1 + settings.auditThreshold() / 2)) {
-            alerts.close(AlertType.BILLING_DISCREPANCY, audit.model(), metric);
+            alerts.close(AlertType.BILLING_DISCREPANCY, Alert.Scope.MODEL, audit.model(), metric);
         }
         return updatedNanos;
     }

@@ -90,7 +90,7 @@ public final class DriftDetector {
         for (DriftFinding f : findings) {
             if (f.flagged()) {
                 alerts.open(f.type(), Alert.Scope.MODEL, f.model(), f.metric(), f.message(), f.recent(), f.threshold());
-                flagged.add(new Alert.Key(f.type(), f.model(), f.metric()));
+                flagged.add(new Alert.Key(f.type(), Alert.Scope.MODEL, f.model(), f.metric()));
             }
         }
         alerts.closeUnless(AlertType.QUALITY_DRIFT, flagged::contains);

@@ -16,6 +16,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
+import java.util.function.ObjLongConsumer;
 import java.util.function.UnaryOperator;
 import org.HdrHistogram.Histogram;
 import org.slf4j.Logger;
@@ -34,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * LatencyBook latency = new LatencyBook(meters::modelLabel, System::currentTimeMillis);
  * latency.schedule(scheduler, Duration.ofSeconds(1));
  * sinks.add(latency);
- * routes.add(new LatencyRoute(latency));
+ * routes.add(new LatencyRoute(latency, ledger, apiPool));
  * }</pre>
  */
 public final class LatencyBook implements UsageSink {
@@ -47,13 +48,18 @@ public final class LatencyBook implements UsageSink {
     }
 
     /** The three distributions of one provider and model. */
-    static final class Series {
+    static final class Series implements ObjLongConsumer<LatencyKind> {
         final EnumMap<LatencyKind, LatencySeries> byKind = new EnumMap<>(LatencyKind.class);
 
         Series() {
             for (LatencyKind kind : LatencyKind.values()) {
                 byKind.put(kind, new LatencySeries());
             }
+        }
+
+        @Override
+        public void accept(LatencyKind kind, long micros) {
+            byKind.get(kind).record(micros);
         }
     }
 
@@ -88,6 +94,7 @@ public final class LatencyBook implements UsageSink {
     private final Map<SeriesKey, Series> series = new ConcurrentHashMap<>();
     private final UnaryOperator<String> modelLabel;
     private final LongSupplier clockMillis;
+    private final long startedAtMillis;
     private volatile ScheduledFuture<?> ticks;
 
     /**
@@ -97,6 +104,17 @@ public final class LatencyBook implements UsageSink {
     public LatencyBook(UnaryOperator<String> modelLabel, LongSupplier clockMillis) {
         this.modelLabel = Objects.requireNonNull(modelLabel, "modelLabel");
         this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
+        this.startedAtMillis = clockMillis.getAsLong();
+    }
+
+    /** When this book started recording, epoch ms: the start of the window {@code all}. */
+    public long startedAtMillis() {
+        return startedAtMillis;
+    }
+
+    /** The time on this book's clock, epoch ms. */
+    public long nowMillis() {
+        return clockMillis.getAsLong();
     }
 
     /**
@@ -129,13 +147,21 @@ public final class LatencyBook implements UsageSink {
         if (s == null) {
             s = series.computeIfAbsent(key, k -> new Series());
         }
-        long upstream = r.upstreamLatencyMicros();
-        if (upstream > 0) {
-            s.byKind.get(LatencyKind.UPSTREAM).record(upstream);
-            s.byKind.get(LatencyKind.OVERHEAD).record(r.latencyMicros() - upstream);
+        timings(r.stream(), r.latencyMicros(), r.upstreamLatencyMicros(), r.ttftMicros(), s);
+    }
+
+    /**
+     * The values one completed call adds, per kind: the upstream time and the gateway's overhead when the provider
+     * was reached, the time to first token of a stream. The book and a {@link LatencyTally} both record through it.
+     */
+    static void timings(boolean stream, long latencyMicros, long upstreamMicros, long ttftMicros,
+                        ObjLongConsumer<LatencyKind> into) {
+        if (upstreamMicros > 0) {
+            into.accept(LatencyKind.UPSTREAM, upstreamMicros);
+            into.accept(LatencyKind.OVERHEAD, latencyMicros - upstreamMicros);
         }
-        if (r.stream() && r.ttftMicros() > 0) {
-            s.byKind.get(LatencyKind.TTFT).record(r.ttftMicros());
+        if (stream && ttftMicros > 0) {
+            into.accept(LatencyKind.TTFT, ttftMicros);
         }
     }
 
@@ -161,7 +187,6 @@ public final class LatencyBook implements UsageSink {
         }
         long now = clockMillis.getAsLong();
         Map<String, EnumMap<LatencyKind, Histogram>> byModel = new TreeMap<>();
-        EnumMap<LatencyKind, Histogram> all = histograms();
         for (Map.Entry<SeriesKey, Series> e : series.entrySet()) {
             EnumMap<LatencyKind, Histogram> target = byModel.computeIfAbsent(e.getKey().model(), m -> histograms());
             for (Map.Entry<LatencyKind, LatencySeries> k : e.getValue().byKind.entrySet()) {
@@ -173,6 +198,12 @@ public final class LatencyBook implements UsageSink {
                 }
             }
         }
+        return report(windowMinutes, byModel);
+    }
+
+    /** The report of per-model histograms: summaries per model (busiest first, empty ones left out) and overall. */
+    static Report report(int windowMinutes, Map<String, EnumMap<LatencyKind, Histogram>> byModel) {
+        EnumMap<LatencyKind, Histogram> all = histograms();
         List<ModelLatency> models = new ArrayList<>();
         for (Map.Entry<String, EnumMap<LatencyKind, Histogram>> e : byModel.entrySet()) {
             EnumMap<LatencyKind, LatencySummary> summaries = new EnumMap<>(LatencyKind.class);
@@ -224,7 +255,7 @@ public final class LatencyBook implements UsageSink {
         }
     }
 
-    private static EnumMap<LatencyKind, Histogram> histograms() {
+    static EnumMap<LatencyKind, Histogram> histograms() {
         EnumMap<LatencyKind, Histogram> map = new EnumMap<>(LatencyKind.class);
         for (LatencyKind kind : LatencyKind.values()) {
             map.put(kind, LatencySeries.newPacked());

@@ -2,9 +2,11 @@ package dev.tokenwise.metrics.latency;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.spi.ApiRoute;
+import dev.tokenwise.metrics.ledger.SqliteLedger;
 import io.netty.handler.codec.http.HttpMethod;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -13,6 +15,8 @@ import java.math.BigDecimal;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code GET /api/v1/latency?window=15m}: p50, p90, p99, p99.9 and max of the gateway's overhead, the upstream
@@ -22,22 +26,34 @@ import java.util.concurrent.Executor;
  *   <li>{@code window}: {@code 1m} to {@code 60m} (or {@code 1h}): the current minute plus that many whole
  *       minutes before it; {@code all}: since the gateway started. Default {@code 15m}.</li>
  *   <li>Only calls that completed ({@code status ok}) are timed. A kind without values is {@code null}.</li>
- *   <li>Any valid key may ask (latency is not a team's secret); no key is a 401.</li>
+ *   <li>The admin key sees every team's calls, from the {@link LatencyBook} in memory. A team key sees its own
+ *       team's calls only: how many calls another team makes, and with which models, is that team's business.
+ *       They are read back from the ledger (its {@code created_at} in the same window; {@code all} since the
+ *       book started) and summed with the book's rules, range and precision. No key is a 401.</li>
  * </ul>
  *
- * <p>Reading flips HdrHistogram recorders and merges histograms: it runs on the executor given to the
- * constructor, not on the event loop.
+ * <p>Reading flips HdrHistogram recorders and merges histograms, or reads the ledger: it runs on the executor
+ * given to the constructor, not on the event loop.
  */
 public final class LatencyRoute implements ApiRoute {
     private static final String PATH = "/api/v1/latency";
     private static final JsonFactory JSON = new JsonFactory();
     static final int DEFAULT_WINDOW_MINUTES = 15;
 
+    private static final Logger log = LoggerFactory.getLogger(LatencyRoute.class);
+    private static final long MINUTE_MILLIS = 60_000;
+
     private final LatencyBook book;
+    private final SqliteLedger ledger;
     private final Executor executor;
 
-    public LatencyRoute(LatencyBook book, Executor executor) {
+    /**
+     * @param ledger where a team key's own calls are read from
+     * @param executor where the book and the ledger are read (a worker pool, not an event loop)
+     */
+    public LatencyRoute(LatencyBook book, SqliteLedger ledger, Executor executor) {
         this.book = Objects.requireNonNull(book, "book");
+        this.ledger = Objects.requireNonNull(ledger, "ledger");
         this.executor = Objects.requireNonNull(executor, "executor");
     }
 
@@ -53,11 +69,28 @@ public final class LatencyRoute implements ApiRoute {
 
     @Override
     public CompletableFuture<Response> handle(Request request) {
-        if (request.principal() == null) {
-            throw new GatewayException(ErrorType.INVALID_API_KEY, "missing or invalid API key");
-        }
+        Principal principal = request.requirePrincipal();
         int window = windowMinutes(request.queryParam("window"));
-        return CompletableFuture.supplyAsync(() -> Response.json(200, toJson(book.report(window))), executor);
+        if (principal.admin()) {
+            return CompletableFuture.supplyAsync(() -> Response.json(200, toJson(book.report(window))), executor);
+        }
+        String team = principal.team();
+        return CompletableFuture.supplyAsync(() -> Response.json(200, toJson(teamReport(team, window))), executor);
+    }
+
+    /** The report of {@code team}'s own calls over the same window as the book's, read from the ledger. */
+    private LatencyBook.Report teamReport(String team, int windowMinutes) {
+        long from = windowMinutes == 0 ? book.startedAtMillis()
+                : (Math.floorDiv(book.nowMillis(), MINUTE_MILLIS) - windowMinutes) * MINUTE_MILLIS;
+        LatencyTally tally = new LatencyTally();
+        try {
+            ledger.timings(team, from, Long.MAX_VALUE, t -> tally.add(t.model(), t.stream(), t.latencyMicros(),
+                    t.upstreamLatencyMicros(), t.ttftMicros()));
+        } catch (RuntimeException e) {
+            log.error("Latency query on ledger {} failed", ledger.file(), e);
+            throw new GatewayException(ErrorType.UNAVAILABLE, "the usage ledger cannot be read right now");
+        }
+        return tally.report(windowMinutes);
     }
 
     /** Minutes of a {@code window} value, {@code 0} for {@code all}. */

@@ -44,7 +44,7 @@ final class LatencySeries {
 
     /** Records one value; wait-free. */
     void record(long micros) {
-        long value = Math.min(Math.max(micros, 0), HIGHEST_MICROS);
+        long value = clamp(micros);
         recorder.recordValue(value);
         sumMicros.add(value);
     }
@@ -94,6 +94,11 @@ final class LatencySeries {
     /** The exact sum of every value recorded (clamped), in microseconds. */
     long sumMicros() {
         return sumMicros.sum();
+    }
+
+    /** A value inside the range: below it counts as 0, above it as {@link #HIGHEST_MICROS}. */
+    static long clamp(long micros) {
+        return Math.min(Math.max(micros, 0), HIGHEST_MICROS);
     }
 
     static Histogram newHistogram() {

@@ -14,14 +14,54 @@ import org.slf4j.LoggerFactory;
  * whole schema in one transaction; an older version is migrated in place, in one transaction, step by
  * step (1 to 2 adds the task columns and {@code task_outcomes}; 2 to 3 drops an index the partial task index
  * makes redundant; 3 to 4 moves the rows to {@code usage_rows}, their repeated texts to {@code names}, and makes
- * {@code usage_records} a view of the two); a new file runs the same steps from version 1. A newer version than
+ * {@code usage_records} a view of the two; 4 to 5 adds the record's flags); a new file runs the same steps from version 1. A newer version than
  * this code knows is refused, so an old gateway never writes into a file a newer one migrated. Documented column
  * by column in {@code docs/storage.md} and, for version 2, {@code docs/efficiency.md}.
  */
 final class LedgerSchema {
     private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
 
-    static final int VERSION = 4;
+    static final int VERSION = 5;
+
+    /** {@code usage_records} as version 4 defines it: the rows with their texts joined back. */
+    private static final String VIEW_V4 = """
+            CREATE VIEW usage_records AS SELECT
+                r.id, r.created_at, team.value AS team, api_key.value AS key_id, model.value AS model,
+                provider.value AS provider, endpoint.value AS endpoint, r.stream, status.value AS status, r.http_status,
+                r.input_tokens, r.cached_input_tokens, r.cache_write_tokens, r.output_tokens, r.reasoning_tokens,
+                r.usage_from_provider, r.local_input_tokens, r.local_output_tokens, r.local_estimated, r.cost_nanos,
+                r.task_id, r.task_attempt, finish_reason.value AS finish_reason, r.latency_micros,
+                r.upstream_latency_micros, r.ttft_micros, r.prompt_hash, r.retry, requested_model.value AS requested_model,
+                r.attempts, r.rowid AS rowid
+            FROM usage_rows r
+                LEFT JOIN names team ON team.id = r.team_ref
+                LEFT JOIN names api_key ON api_key.id = r.key_ref
+                LEFT JOIN names model ON model.id = r.model_ref
+                LEFT JOIN names provider ON provider.id = r.provider_ref
+                LEFT JOIN names endpoint ON endpoint.id = r.endpoint_ref
+                LEFT JOIN names status ON status.id = r.status_ref
+                LEFT JOIN names finish_reason ON finish_reason.id = r.finish_reason_ref
+                LEFT JOIN names requested_model ON requested_model.id = r.requested_model_ref""";
+
+    /** Version 5's view: version 4's with the {@code flags} column after {@code attempts}. */
+    private static final String VIEW_V5 = """
+            CREATE VIEW usage_records AS SELECT
+                r.id, r.created_at, team.value AS team, api_key.value AS key_id, model.value AS model,
+                provider.value AS provider, endpoint.value AS endpoint, r.stream, status.value AS status, r.http_status,
+                r.input_tokens, r.cached_input_tokens, r.cache_write_tokens, r.output_tokens, r.reasoning_tokens,
+                r.usage_from_provider, r.local_input_tokens, r.local_output_tokens, r.local_estimated, r.cost_nanos,
+                r.task_id, r.task_attempt, finish_reason.value AS finish_reason, r.latency_micros,
+                r.upstream_latency_micros, r.ttft_micros, r.prompt_hash, r.retry, requested_model.value AS requested_model,
+                r.attempts, r.flags, r.rowid AS rowid
+            FROM usage_rows r
+                LEFT JOIN names team ON team.id = r.team_ref
+                LEFT JOIN names api_key ON api_key.id = r.key_ref
+                LEFT JOIN names model ON model.id = r.model_ref
+                LEFT JOIN names provider ON provider.id = r.provider_ref
+                LEFT JOIN names endpoint ON endpoint.id = r.endpoint_ref
+                LEFT JOIN names status ON status.id = r.status_ref
+                LEFT JOIN names finish_reason ON finish_reason.id = r.finish_reason_ref
+                LEFT JOIN names requested_model ON requested_model.id = r.requested_model_ref""";
 
     static final List<String> V1 = List.of(
             """
@@ -176,24 +216,16 @@ final class LedgerSchema {
             "CREATE INDEX usage_rows_key_created_at ON usage_rows (key_ref, created_at)",
             "CREATE INDEX usage_rows_task_prompt ON usage_rows (task_id, team_ref, model_ref, prompt_hash) "
                     + "WHERE task_id IS NOT NULL",
-            """
-            CREATE VIEW usage_records AS SELECT
-                r.id, r.created_at, team.value AS team, api_key.value AS key_id, model.value AS model,
-                provider.value AS provider, endpoint.value AS endpoint, r.stream, status.value AS status, r.http_status,
-                r.input_tokens, r.cached_input_tokens, r.cache_write_tokens, r.output_tokens, r.reasoning_tokens,
-                r.usage_from_provider, r.local_input_tokens, r.local_output_tokens, r.local_estimated, r.cost_nanos,
-                r.task_id, r.task_attempt, finish_reason.value AS finish_reason, r.latency_micros,
-                r.upstream_latency_micros, r.ttft_micros, r.prompt_hash, r.retry, requested_model.value AS requested_model,
-                r.attempts, r.rowid AS rowid
-            FROM usage_rows r
-                LEFT JOIN names team ON team.id = r.team_ref
-                LEFT JOIN names api_key ON api_key.id = r.key_ref
-                LEFT JOIN names model ON model.id = r.model_ref
-                LEFT JOIN names provider ON provider.id = r.provider_ref
-                LEFT JOIN names endpoint ON endpoint.id = r.endpoint_ref
-                LEFT JOIN names status ON status.id = r.status_ref
-                LEFT JOIN names finish_reason ON finish_reason.id = r.finish_reason_ref
-                LEFT JOIN names requested_model ON requested_model.id = r.requested_model_ref""");
+            VIEW_V4);
+
+    /**
+     * Version 5: each row keeps the {@link dev.tokenwise.core.model.RecordFlag}s of its call as a bitset in
+     * {@code flags} (0 for rows written before), and the view shows it after {@code attempts}.
+     */
+    static final List<String> V5 = List.of(
+            "ALTER TABLE usage_rows ADD COLUMN flags INTEGER NOT NULL DEFAULT 0",
+            "DROP VIEW usage_records",
+            VIEW_V5);
 
     private LedgerSchema() {
     }
@@ -235,6 +267,9 @@ final class LedgerSchema {
                     }
                     if (version < 4) {
                         execute(s, V4);
+                    }
+                    if (version < 5) {
+                        execute(s, V5);
                     }
                     s.execute("PRAGMA user_version = " + VERSION);
                 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokenwise.core.config.BudgetConfig;
 import dev.tokenwise.core.config.BudgetPeriod;
+import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.SpendStore;
 import dev.tokenwise.core.spi.TeamStore;
@@ -26,6 +27,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -294,6 +296,32 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
                     }
                 }
                 return rows;
+            }
+        });
+    }
+
+    /**
+     * Hands the times of {@code team}'s completed calls ({@code status ok}) created in {@code [fromMillis,
+     * toMillis)} to {@code each}, one row at a time (a busy team's hour is too many rows to hold in a list): what
+     * a team's own latency figures are computed from.
+     */
+    public void timings(String team, long fromMillis, long toMillis, Consumer<CallTiming> each) {
+        Objects.requireNonNull(team, "team");
+        connections.read("timings query", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT model, stream, latency_micros, "
+                    + "upstream_latency_micros, ttft_micros FROM usage_records "
+                    + "WHERE team = ? AND created_at >= ? AND created_at < ? AND status = ?")) {
+                ps.setString(1, team);
+                ps.setLong(2, fromMillis);
+                ps.setLong(3, toMillis);
+                ps.setString(4, CallStatus.OK.label());
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        each.accept(new CallTiming(rs.getString(1), rs.getInt(2) != 0, rs.getLong(3), rs.getLong(4),
+                                rs.getLong(5)));
+                    }
+                }
+                return null;
             }
         });
     }

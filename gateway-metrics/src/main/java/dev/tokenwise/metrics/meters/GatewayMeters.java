@@ -3,6 +3,7 @@ package dev.tokenwise.metrics.meters;
 import dev.tokenwise.core.accounting.AccountingCore;
 import dev.tokenwise.core.budget.Budget;
 import dev.tokenwise.core.model.Money;
+import dev.tokenwise.core.model.RecordFlag;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.proxy.ProviderHealth;
@@ -85,6 +86,10 @@ public final class GatewayMeters implements UsageSink {
     private final Set<String> knownModels;
     private final Map<CallKey, Counter> requests = new ConcurrentHashMap<>();
     private final Map<SpendKey, SpendCounters> spend = new ConcurrentHashMap<>();
+    private final Map<FlagKey, Counter> flagged = new ConcurrentHashMap<>();
+
+    private record FlagKey(String team, String model, RecordFlag flag) {
+    }
     private final List<AutoCloseable> binders = new ArrayList<>();
 
     private volatile Supplier<? extends Collection<Budget.Snapshot>> budgets;
@@ -169,6 +174,15 @@ public final class GatewayMeters implements UsageSink {
         }
         if (r.costNanos() != 0) {
             c.costUsd().increment((double) r.costNanos() / Money.NANOS_PER_USD);
+        }
+        if (r.flags() != 0) {
+            for (RecordFlag flag : RecordFlag.of(r.flags())) {
+                flagged.computeIfAbsent(new FlagKey(team, model, flag), k -> Counter.builder("tokenwise.records.flagged")
+                        .description("Calls whose record carries a flag (e.g. reservation_exceeded: cost above what"
+                                + " was reserved), by flag")
+                        .tags("team", k.team(), "model", k.model(), "flag", k.flag().label())
+                        .register(registry)).increment();
+            }
         }
     }
 
@@ -260,8 +274,8 @@ public final class GatewayMeters implements UsageSink {
     }
 
     /**
-     * Circuit breaker and retries per provider. {@code tokenwise_provider_circuit_state} is 0 closed,
-     * 1 half-open (the next call is a probe), 2 open.
+     * Circuit breaker, retries and response observer failures per provider. {@code tokenwise_provider_circuit_state}
+     * is 0 closed, 1 half-open (the next call is a probe), 2 open.
      */
     public GatewayMeters bindProviders(Map<String, ProviderHealth> providers) {
         for (ProviderHealth h : providers.values()) {
@@ -278,6 +292,9 @@ public final class GatewayMeters implements UsageSink {
                     .register(registry);
             FunctionCounter.builder("tokenwise.provider.breaker.opened", h, ProviderHealth::timesOpened)
                     .description("Times the breaker opened").tags(tags).register(registry);
+            FunctionCounter.builder("tokenwise.observer.errors", h, ProviderHealth::observerErrors)
+                    .description("Times reading the provider's answer for usage failed; those calls are billed on the local count")
+                    .tags(tags).register(registry);
         }
         return this;
     }

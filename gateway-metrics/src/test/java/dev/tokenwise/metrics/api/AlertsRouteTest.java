@@ -36,10 +36,10 @@ class AlertsRouteTest {
         alerts.open(AlertType.QUALITY_DRIFT, Alert.Scope.MODEL, "sim-large", "success_rate",
                 "sim-large: success rate 90.0% → 70.0%", 0.7, 0.85);
         clock.addAndGet(1_000);
-        alerts.budgetThreshold(new Budget.Snapshot("research", 10_000_000_000L, BudgetPeriod.DAILY, 0,
+        alerts.budgetThreshold("research", null, new Budget.Snapshot("research", 10_000_000_000L, BudgetPeriod.DAILY, 0,
                 clock.get() + 3_600_000, 8_000_000_000L, 0, 2_000_000_000L), 80);
         clock.addAndGet(1_000);
-        alerts.budgetThreshold(new Budget.Snapshot("ops", 1_000_000_000L, BudgetPeriod.DAILY, 0,
+        alerts.budgetThreshold("ops", null, new Budget.Snapshot("ops", 1_000_000_000L, BudgetPeriod.DAILY, 0,
                 clock.get() + 3_600_000, 900_000_000L, 0, 100_000_000L), 80);
     }
 
@@ -74,6 +74,21 @@ class AlertsRouteTest {
         assertEquals(Map.of("quality_drift", "sim-large", "budget_threshold", "research"), Map.of(
                 list.get(0).get("type").asText(), list.get(0).get("model").asText(),
                 list.get(1).get("type").asText(), list.get(1).get("team").asText()));
+    }
+
+    @Test
+    void showsAKeysBudgetAlertToTheKeysTeamOnlyNeverToATeamNamedLikeTheKey() throws Exception {
+        // Team x has a key named y; another team is named y.
+        alerts.budgetThreshold("x", "y", new Budget.Snapshot("y", 1_000_000_000L, BudgetPeriod.DAILY, 0,
+                clock.get() + 3_600_000, 900_000_000L, 0, 100_000_000L), 80);
+        JsonNode admin = body(Principal.ADMIN);
+        assertEquals(1, admin.size());
+        assertEquals("y", admin.get(0).get("key").asText());
+        assertEquals("x", admin.get(0).get("team").asText());
+        assertEquals(admin, body(Principal.key("x", "y")), "the key itself");
+        assertEquals(admin, body(Principal.key("x", "x2")), "another key of its team");
+        assertEquals("[]", body(Principal.key("y", "y-key")).toString(), "the team named like the key");
+        assertEquals("[]", body(Principal.key("z", "y")).toString(), "a key of another team");
     }
 
     @Test

@@ -12,6 +12,7 @@ import dev.tokenwise.core.accounting.AccountingCore;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
+import dev.tokenwise.core.model.RecordFlag;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.ApiRoute.Request;
@@ -48,7 +49,7 @@ class RequestsRouteTest {
     @Test
     void answersAnOlderCallFromTheLedgerOffTheCallersThread() throws Exception {
         try (SqliteLedger ledger = SqliteLedger.open(dir.resolve("ledger.db"), SqliteLedger.Sync.NORMAL)) {
-            ledger.accept(record("req_old", "a", "a1", "m1", 1_000, 12_300));
+            ledger.accept(record("req_old", "a", "a1", "m1", 1_000, 12_300).withFlags(RecordFlag.USAGE_REJECTED.bit()));
             assertTrue(ledger.flush(Duration.ofSeconds(30)));
             RequestsRoute route = new RequestsRoute(accounting, ledger::find, tasks::add);
 
@@ -58,6 +59,7 @@ class RequestsRouteTest {
             JsonNode json = JSON.readTree(answer.get(5, TimeUnit.SECONDS).body());
             assertEquals("req_old", json.get("id").asText());
             assertEquals(12_300, json.get("cost_nanos").asLong());
+            assertEquals("[\"usage_rejected\"]", json.get("flags").toString());
         }
     }
 

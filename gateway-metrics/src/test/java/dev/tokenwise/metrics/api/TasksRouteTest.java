@@ -141,15 +141,25 @@ class TasksRouteTest {
     }
 
     @Test
-    void refusesCallersWithoutAKeyOrOfAnotherTeamOrKey() {
+    void refusesCallersWithoutAKeyOrOfAnotherKeyOfTheTeam() {
         assertEquals(ErrorType.INVALID_API_KEY, failure(get(null, "fix-login")).type());
-        GatewayException otherTeam = failure(get(B1, "fix-login"));
-        assertEquals(ErrorType.FORBIDDEN, otherTeam.type());
-        assertEquals("task fix-login belongs to another team", otherTeam.getMessage());
-        assertEquals(ErrorType.FORBIDDEN, failure(post(B1, "fix-login", "{\"success\": true}")).type());
         GatewayException otherKey = failure(post(A2, "fix-login", "{\"success\": true}"));
         assertEquals(ErrorType.FORBIDDEN, otherKey.type());
         assertTrue(otherKey.getMessage().contains("run by another key"), otherKey.getMessage());
+        assertTrue(ledger.tasks().outcome("a", "fix-login").isEmpty(), "nothing stored on a refusal");
+    }
+
+    @Test
+    void answersAnotherTeamsTaskExactlyAsATaskThatDoesNotExist() {
+        // fix-login is team a's; team b reading it or reporting on it learns nothing, not even that it exists.
+        for (String task : List.of("fix-login", "nope")) {
+            GatewayException read = failure(get(B1, task));
+            assertEquals(ErrorType.NOT_FOUND, read.type());
+            assertEquals("no task " + task, read.getMessage());
+            GatewayException report = failure(post(B1, task, "{\"success\": true}"));
+            assertEquals(ErrorType.NOT_FOUND, report.type());
+            assertEquals("no task " + task, report.getMessage());
+        }
         assertTrue(ledger.tasks().outcome("a", "fix-login").isEmpty(), "nothing stored on a refusal");
     }
 

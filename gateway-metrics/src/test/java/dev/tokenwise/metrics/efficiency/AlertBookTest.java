@@ -3,6 +3,7 @@ package dev.tokenwise.metrics.efficiency;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tokenwise.core.budget.Budget;
@@ -40,8 +41,8 @@ class AlertBookTest {
     @Test
     void closesAndOpensAgain() {
         alerts.open(AlertType.BILLING_DISCREPANCY, Alert.Scope.MODEL, "m", "input_tokens", "x", 1.03, 1.02);
-        assertTrue(alerts.close(AlertType.BILLING_DISCREPANCY, "m", "input_tokens"));
-        assertFalse(alerts.close(AlertType.BILLING_DISCREPANCY, "m", "input_tokens"));
+        assertTrue(alerts.close(AlertType.BILLING_DISCREPANCY, Alert.Scope.MODEL, "m", "input_tokens"));
+        assertFalse(alerts.close(AlertType.BILLING_DISCREPANCY, Alert.Scope.MODEL, "m", "input_tokens"));
         assertTrue(alerts.list().isEmpty());
         clock.addAndGet(1_000);
         assertTrue(alerts.open(AlertType.BILLING_DISCREPANCY, Alert.Scope.MODEL, "m", "input_tokens", "x", 1.03, 1.02));
@@ -55,7 +56,7 @@ class AlertBookTest {
         alerts.open(AlertType.QUALITY_DRIFT, Alert.Scope.MODEL, "m", "retry_rate", "x", 0, 0);
         alerts.open(AlertType.BILLING_DISCREPANCY, Alert.Scope.MODEL, "m", "input_tokens", "x", 0, 0);
         assertEquals(1, alerts.closeUnless(AlertType.QUALITY_DRIFT, k -> k.metric().equals("retry_rate")));
-        assertNull(alerts.find(AlertType.QUALITY_DRIFT, "m", "success_rate"));
+        assertNull(alerts.find(AlertType.QUALITY_DRIFT, Alert.Scope.MODEL, "m", "success_rate"));
         assertEquals(2, alerts.list().size());
     }
 
@@ -63,16 +64,44 @@ class AlertBookTest {
     void opensABudgetAlertThatClosesWhenItsPeriodEnds() {
         Budget.Snapshot s = new Budget.Snapshot("research", 10_000_000_000L, BudgetPeriod.DAILY, 0, 2_000_000,
                 8_500_000_000L, 0, 1_500_000_000L);
-        alerts.budgetThreshold(s, 80);
+        alerts.budgetThreshold("research", null, s, 80);
         Alert a = alerts.list().get(0);
         assertEquals(AlertType.BUDGET_THRESHOLD, a.type());
         assertEquals(Alert.Scope.TEAM, a.scope());
         assertEquals("research", a.subject());
+        assertEquals("research", a.team());
         assertEquals(85.0, a.value());
         assertEquals(80.0, a.threshold());
         assertTrue(a.message().contains("$8.50 of its $10.00 budget this day"), a.message());
         clock.set(2_000_000);
         assertTrue(alerts.list().isEmpty());
+    }
+
+    @Test
+    void keepsAKeysBudgetAlertApartFromTheAlertOfATeamOfTheSameName() {
+        // Team x has a key named y; another team is named y. Both budgets cross their thresholds.
+        alerts.budgetThreshold("x", "y", new Budget.Snapshot("y", 1_000, BudgetPeriod.DAILY, 0, 2_000_000, 900, 0,
+                100), 80);
+        alerts.budgetThreshold("y", null, new Budget.Snapshot("y", 1_000, BudgetPeriod.DAILY, 0, 2_000_000, 850, 0,
+                150), 80);
+        assertEquals(2, alerts.list().size(), "two alerts, not one overwriting the other");
+        Alert key = alerts.find(AlertType.BUDGET_THRESHOLD, Alert.Scope.KEY, "y", null);
+        assertEquals("x", key.team());
+        assertEquals(90.0, key.value());
+        assertTrue(key.message().startsWith("key y of team x has spent"), key.message());
+        Alert team = alerts.find(AlertType.BUDGET_THRESHOLD, Alert.Scope.TEAM, "y", null);
+        assertEquals("y", team.team());
+        assertEquals(85.0, team.value());
+    }
+
+    @Test
+    void refusesAKeyAlertWithoutItsTeam() {
+        assertThrows(IllegalArgumentException.class,
+                () -> alerts.open(AlertType.BUDGET_THRESHOLD, Alert.Scope.KEY, "y", null, "x", 90, 80));
+        assertThrows(NullPointerException.class,
+                () -> new Alert(AlertType.BUDGET_THRESHOLD, Alert.Scope.KEY, "y", null, null, "x", 90, 80, 0, 0));
+        assertThrows(IllegalArgumentException.class,
+                () -> new Alert(AlertType.BUDGET_THRESHOLD, Alert.Scope.TEAM, "y", "x", null, "x", 90, 80, 0, 0));
     }
 
     @Test

@@ -37,9 +37,9 @@ class BillingAuditTest {
     @Test
     void raisesADiscrepancyWhenTheProviderBillsTwoPercentMoreOverTenCalls() {
         calls(9, 102, 100);
-        assertNull(alerts.find(AlertType.BILLING_DISCREPANCY, EXACT, "input_tokens"), "9 calls are not enough");
+        assertNull(alerts.find(AlertType.BILLING_DISCREPANCY, Alert.Scope.MODEL, EXACT, "input_tokens"), "9 calls are not enough");
         calls(1, 102, 100);
-        Alert alert = alerts.find(AlertType.BILLING_DISCREPANCY, EXACT, "input_tokens");
+        Alert alert = alerts.find(AlertType.BILLING_DISCREPANCY, Alert.Scope.MODEL, EXACT, "input_tokens");
         assertNotNull(alert);
         assertEquals(1.02, alert.value(), 1e-12);
         assertEquals(1.02, alert.threshold(), 1e-12);
@@ -47,7 +47,7 @@ class BillingAuditTest {
         assertTrue(alert.message().contains(EXACT), alert.message());
         assertTrue(alert.message().contains("1.0200"), alert.message());
         assertTrue(alert.message().contains("10 calls"), alert.message());
-        assertNull(alerts.find(AlertType.BILLING_DISCREPANCY, EXACT, "output_tokens"), "output matched");
+        assertNull(alerts.find(AlertType.BILLING_DISCREPANCY, Alert.Scope.MODEL, EXACT, "output_tokens"), "output matched");
         BillingAudit.Audit figures = audit.audit(EXACT).orElseThrow();
         assertEquals(10, figures.inputCalls());
         assertEquals(1.0, figures.outputRatio());
@@ -68,17 +68,17 @@ class BillingAuditTest {
         for (int i = 0; i < 20; i++) {
             windowed.observe(call(EXACT, 105, 100, 10, 0, 10, false, "stop"));
         }
-        assertNotNull(alerts.find(AlertType.BILLING_DISCREPANCY, EXACT, "input_tokens"));
+        assertNotNull(alerts.find(AlertType.BILLING_DISCREPANCY, Alert.Scope.MODEL, EXACT, "input_tokens"));
         // 14 exact calls: the last 20 are 6 × 105 + 14 × 100 = 2030 / 2000 = 1.015, still above 1.01: open.
         for (int i = 0; i < 14; i++) {
             windowed.observe(call(EXACT, 100, 100, 10, 0, 10, false, "stop"));
         }
-        assertNotNull(alerts.find(AlertType.BILLING_DISCREPANCY, EXACT, "input_tokens"));
+        assertNotNull(alerts.find(AlertType.BILLING_DISCREPANCY, Alert.Scope.MODEL, EXACT, "input_tokens"));
         // 18 exact: 2 × 105 + 18 × 100 = 2010 / 2000 = 1.005 < 1.01: closed.
         for (int i = 0; i < 4; i++) {
             windowed.observe(call(EXACT, 100, 100, 10, 0, 10, false, "stop"));
         }
-        assertNull(alerts.find(AlertType.BILLING_DISCREPANCY, EXACT, "input_tokens"));
+        assertNull(alerts.find(AlertType.BILLING_DISCREPANCY, Alert.Scope.MODEL, EXACT, "input_tokens"));
         assertEquals(20, windowed.audit(EXACT).orElseThrow().inputCalls());
     }
 
@@ -93,7 +93,7 @@ class BillingAuditTest {
         for (int i = 0; i < 10; i++) {
             audit.observe(call(EXACT, 100, 100, 130, 0, 100, false, "stop"));
         }
-        Alert output = alerts.find(AlertType.BILLING_DISCREPANCY, EXACT, "output_tokens");
+        Alert output = alerts.find(AlertType.BILLING_DISCREPANCY, Alert.Scope.MODEL, EXACT, "output_tokens");
         assertNotNull(output);
         assertEquals(2300.0 / 2000, output.value(), 1e-12);
         assertTrue(output.message().contains("output"), output.message());

@@ -144,13 +144,13 @@ class DriftDetectorTest {
         assertTrue(f.get("tokens_per_success").flagged());
         assertTrue(f.get("cost_per_success").flagged(), f.get("cost_per_success").message());
 
-        Alert alert = alerts.find(AlertType.QUALITY_DRIFT, MODEL, "success_rate");
+        Alert alert = alerts.find(AlertType.QUALITY_DRIFT, Alert.Scope.MODEL, MODEL, "success_rate");
         assertNotNull(alert);
         assertEquals(0.7, alert.value(), 1e-12);
         assertEquals(0.9 - 0.05, alert.threshold(), 1e-12);
         assertTrue(alert.message().contains("success rate 90.0% → 70.0%"), alert.message());
         assertTrue(alert.message().contains("14-day baseline, 560 tasks; last 3 days, 120 tasks"), alert.message());
-        assertNotNull(alerts.find(AlertType.EFFECTIVE_PRICE_DRIFT, MODEL, "cost_per_success"));
+        assertNotNull(alerts.find(AlertType.EFFECTIVE_PRICE_DRIFT, Alert.Scope.MODEL, MODEL, "cost_per_success"));
     }
 
     @Test
@@ -198,8 +198,8 @@ class DriftDetectorTest {
         DriftFinding cost = f.get("cost_per_success");
         assertTrue(cost.flagged(), cost.message());
         assertTrue(cost.message().contains("per-token prices unchanged"), cost.message());
-        assertNotNull(alerts.find(AlertType.QUALITY_DRIFT, MODEL, "mean_output_tokens"));
-        assertNotNull(alerts.find(AlertType.EFFECTIVE_PRICE_DRIFT, MODEL, "cost_per_success"));
+        assertNotNull(alerts.find(AlertType.QUALITY_DRIFT, Alert.Scope.MODEL, MODEL, "mean_output_tokens"));
+        assertNotNull(alerts.find(AlertType.EFFECTIVE_PRICE_DRIFT, Alert.Scope.MODEL, MODEL, "cost_per_success"));
     }
 
     @Test
@@ -236,7 +236,7 @@ class DriftDetectorTest {
         DriftFinding cost = byMetric(detector(DriftSettings.DEFAULTS, null).check(NOW)).get("cost_per_success");
         assertFalse(cost.flagged());
         assertTrue(cost.message().contains("no list price"), cost.message());
-        assertNull(alerts.find(AlertType.EFFECTIVE_PRICE_DRIFT, MODEL, "cost_per_success"));
+        assertNull(alerts.find(AlertType.EFFECTIVE_PRICE_DRIFT, Alert.Scope.MODEL, MODEL, "cost_per_success"));
     }
 
     @Test
@@ -246,12 +246,12 @@ class DriftDetectorTest {
         days(2, 0, Day.normal(40).success(0.6));
         DriftDetector detector = detector(DriftSettings.DEFAULTS, price(NANOS_PER_TOKEN));
         detector.check(NOW);
-        assertNotNull(alerts.find(AlertType.QUALITY_DRIFT, MODEL, "success_rate"));
+        assertNotNull(alerts.find(AlertType.QUALITY_DRIFT, Alert.Scope.MODEL, MODEL, "success_rate"));
         newWindow();
         days(-1, -3, Day.normal(40)); // three good days after today
         detector.check(NOW + 3 * DAY);
-        assertNull(alerts.find(AlertType.QUALITY_DRIFT, MODEL, "success_rate"));
-        assertNull(alerts.find(AlertType.EFFECTIVE_PRICE_DRIFT, MODEL, "cost_per_success"));
+        assertNull(alerts.find(AlertType.QUALITY_DRIFT, Alert.Scope.MODEL, MODEL, "success_rate"));
+        assertNull(alerts.find(AlertType.EFFECTIVE_PRICE_DRIFT, Alert.Scope.MODEL, MODEL, "cost_per_success"));
         assertEquals(6, detector.lastFindings().size());
     }
 

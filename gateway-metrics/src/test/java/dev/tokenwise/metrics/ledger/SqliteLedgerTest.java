@@ -11,6 +11,7 @@ import dev.tokenwise.core.auth.KeyHashes;
 import dev.tokenwise.core.budget.Periods;
 import dev.tokenwise.core.config.BudgetConfig;
 import dev.tokenwise.core.config.BudgetPeriod;
+import dev.tokenwise.core.model.RecordFlag;
 import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.TokenUsage;
@@ -378,6 +379,21 @@ class SqliteLedgerTest {
     }
 
     @Test
+    void keepsARecordsFlagsAndReadsThemBack() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        int flags = RecordFlag.USAGE_REJECTED.bit() | RecordFlag.RESERVATION_EXCEEDED.bit();
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            ledger.accept(record("req_f", "a", "k", "m", 1_000, 10).withFlags(flags));
+            ledger.accept(record("req_plain", "a", "k", "m", 1_000, 10));
+            assertTrue(ledger.flush(WAIT));
+            assertEquals(flags, ledger.find("req_f").orElseThrow().flags());
+            assertEquals(List.of(RecordFlag.USAGE_REJECTED, RecordFlag.RESERVATION_EXCEEDED),
+                    RecordFlag.of(ledger.find("req_f").orElseThrow().flags()));
+            assertEquals(0, ledger.find("req_plain").orElseThrow().flags());
+        }
+    }
+
+    @Test
     void readsSpendForABudgetFromTheTeamAndKeyIndexes() throws Exception {
         Path file = dir.resolve("ledger.db");
         try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
@@ -423,10 +439,11 @@ class SqliteLedgerTest {
             assertEquals(1240, ledger.teamSpentNanos("m", 0));
         }
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
-            assertEquals("4", single(s, "PRAGMA user_version"));
+            assertEquals(String.valueOf(LedgerSchema.VERSION), single(s, "PRAGMA user_version"));
             List<List<Object>> after = rows(s, "SELECT * FROM usage_records WHERE id <> 'req_4' ORDER BY id");
             for (List<Object> row : after) {
                 row.remove(row.size() - 1); // the view's trailing rowid
+                assertEquals(0, ((Number) row.remove(row.size() - 1)).intValue(), "version 5's flags start at 0");
             }
             assertEquals(before, after);
             assertEquals(List.of(List.of("req_2"), List.of("req_3"), List.of("req_1")), writtenOrder);

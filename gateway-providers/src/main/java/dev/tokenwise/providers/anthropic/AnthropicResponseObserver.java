@@ -2,6 +2,7 @@ package dev.tokenwise.providers.anthropic;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tokenwise.providers.SseData;
+import dev.tokenwise.providers.TokenFields;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.spi.ResponseObserver;
 import dev.tokenwise.providers.translate.AnthropicToChat;
@@ -34,6 +35,7 @@ final class AnthropicResponseObserver implements ResponseObserver {
     /** A translated call's whole answer, parsed once by {@link #onBody}. */
     private JsonNode message;
     private boolean sawUsage;
+    private boolean usageRejected;
     private long inputTokens;
     private long cacheWriteTokens;
     private long cacheReadTokens;
@@ -149,21 +151,28 @@ final class AnthropicResponseObserver implements ResponseObserver {
         }
     }
 
-    /** Reads the counts present in {@code usage}; absent or null counts keep their earlier value. */
+    /**
+     * Reads the counts present in {@code usage}; absent or null counts keep their earlier value. A count that
+     * cannot be believed ({@link TokenFields}) rejects the call's usage for good.
+     */
     private void readUsage(JsonNode usage) {
         if (usage == null || !usage.isObject()) {
             return;
         }
+        long input = TokenFields.read(usage, "input_tokens");
+        long cacheWrite = TokenFields.read(usage, "cache_creation_input_tokens");
+        long cacheRead = TokenFields.read(usage, "cache_read_input_tokens");
+        long output = TokenFields.read(usage, "output_tokens");
+        if (input == TokenFields.INVALID || cacheWrite == TokenFields.INVALID || cacheRead == TokenFields.INVALID
+                || output == TokenFields.INVALID) {
+            usageRejected = true;
+            return;
+        }
         sawUsage = true;
-        inputTokens = count(usage, "input_tokens", inputTokens);
-        cacheWriteTokens = count(usage, "cache_creation_input_tokens", cacheWriteTokens);
-        cacheReadTokens = count(usage, "cache_read_input_tokens", cacheReadTokens);
-        outputTokens = count(usage, "output_tokens", outputTokens);
-    }
-
-    private static long count(JsonNode usage, String field, long previous) {
-        JsonNode value = usage.get(field);
-        return value != null && value.isNumber() ? Math.max(0, value.asLong()) : previous;
+        inputTokens = input == TokenFields.ABSENT ? inputTokens : input;
+        cacheWriteTokens = cacheWrite == TokenFields.ABSENT ? cacheWriteTokens : cacheWrite;
+        cacheReadTokens = cacheRead == TokenFields.ABSENT ? cacheReadTokens : cacheRead;
+        outputTokens = output == TokenFields.ABSENT ? outputTokens : output;
     }
 
     private void readStopReason(JsonNode reason) {
@@ -185,11 +194,16 @@ final class AnthropicResponseObserver implements ResponseObserver {
 
     @Override
     public TokenUsage usage() {
-        if (!sawUsage) {
+        if (!sawUsage || usageRejected) {
             return null;
         }
         return new TokenUsage(inputTokens + cacheWriteTokens + cacheReadTokens, cacheReadTokens, cacheWriteTokens,
                 outputTokens, 0);
+    }
+
+    @Override
+    public boolean usageRejected() {
+        return usageRejected;
     }
 
     @Override

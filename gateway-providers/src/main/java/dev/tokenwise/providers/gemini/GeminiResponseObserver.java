@@ -2,6 +2,7 @@ package dev.tokenwise.providers.gemini;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tokenwise.providers.SseData;
+import dev.tokenwise.providers.TokenFields;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.spi.ResponseObserver;
 import dev.tokenwise.providers.translate.GeminiToChat;
@@ -36,6 +37,7 @@ final class GeminiResponseObserver implements ResponseObserver {
     /** A translated call's whole answer, parsed once by {@link #onBody}. */
     private JsonNode response;
     private TokenUsage usage;
+    private boolean usageRejected;
     private String finishReason;
     private boolean calledFunction;
 
@@ -82,7 +84,9 @@ final class GeminiResponseObserver implements ResponseObserver {
     private void readResponse(JsonNode r) {
         JsonNode metadata = r.get("usageMetadata");
         if (metadata != null && metadata.isObject()) {
-            usage = parseUsage(metadata);
+            TokenUsage parsed = parseUsage(metadata);
+            usageRejected |= parsed == null;
+            usage = usageRejected ? null : parsed;
         }
         JsonNode candidates = r.path("candidates");
         for (JsonNode candidate : candidates) {
@@ -110,17 +114,23 @@ final class GeminiResponseObserver implements ResponseObserver {
         }
     }
 
-    /** {@code usageMetadata} in {@link TokenUsage}'s meaning. */
+    /**
+     * {@code usageMetadata} in {@link TokenUsage}'s meaning, or {@code null} when one of its counts cannot be
+     * believed ({@link TokenFields}).
+     */
     static TokenUsage parseUsage(JsonNode u) {
-        long input = count(u, "promptTokenCount") + count(u, "toolUsePromptTokenCount");
-        long thoughts = count(u, "thoughtsTokenCount");
-        long output = count(u, "candidatesTokenCount") + thoughts;
-        return new TokenUsage(input, Math.min(count(u, "cachedContentTokenCount"), input), 0, output, thoughts);
-    }
-
-    private static long count(JsonNode usage, String field) {
-        JsonNode value = usage.get(field);
-        return value != null && value.isNumber() ? Math.max(0, value.asLong()) : 0;
+        long prompt = TokenFields.read(u, "promptTokenCount");
+        long toolUse = TokenFields.read(u, "toolUsePromptTokenCount");
+        long thoughts = TokenFields.read(u, "thoughtsTokenCount");
+        long candidates = TokenFields.read(u, "candidatesTokenCount");
+        long cached = TokenFields.read(u, "cachedContentTokenCount");
+        if (prompt == TokenFields.INVALID || toolUse == TokenFields.INVALID || thoughts == TokenFields.INVALID
+                || candidates == TokenFields.INVALID || cached == TokenFields.INVALID) {
+            return null;
+        }
+        long input = TokenFields.orZero(prompt) + TokenFields.orZero(toolUse);
+        long output = TokenFields.orZero(candidates) + TokenFields.orZero(thoughts);
+        return new TokenUsage(input, Math.min(TokenFields.orZero(cached), input), 0, output, TokenFields.orZero(thoughts));
     }
 
     /** Gemini's {@code finishReason} as an OpenAI {@code finish_reason}. */
@@ -161,6 +171,11 @@ final class GeminiResponseObserver implements ResponseObserver {
     @Override
     public TokenUsage usage() {
         return usage;
+    }
+
+    @Override
+    public boolean usageRejected() {
+        return usageRejected;
     }
 
     @Override

@@ -21,7 +21,8 @@ import java.io.IOException;
  * tree: a Responses API event (a top-level {@code type} starting with {@code response.}) or object
  * ({@code "object": "response"}), wherever that field comes; a field that is read appearing twice in one object
  * (a tree keeps the last); {@code tool_calls} as an object; a root that is not an object (or no value at all);
- * a token field of {@code usage} that is neither an integer of at most 64 bits nor {@code null};
+ * a token field of {@code usage} that is neither an integer from 0 to {@link TokenUsage#MAX_PLAUSIBLE_TOKENS} nor
+ * {@code null} (the tree rejects such usage);
  * a payload longer than the parser's longest string; and input that is not JSON, so that the tree parse
  * reports it exactly as before.
  */
@@ -221,11 +222,12 @@ final class ChatCompletionScanner {
         }
         if (t == JsonToken.VALUE_NUMBER_INT && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
             long value = p.getLongValue();
-            if (value != ABSENT && value != NULL) {
+            if (value >= 0 && value <= TokenUsage.MAX_PLAUSIBLE_TOKENS) {
                 return value;
             }
         }
-        throw NEEDS_TREE; // a string, fraction, boolean, array, object or huge number: asLong has its own rules
+        // A string, fraction, boolean, array, object, negative or huge number: the tree rejects the usage.
+        throw NEEDS_TREE;
     }
 
     /** {@code field} of a details object ({@code 0} when it is missing or {@code null}, or the details are not an object). */

@@ -35,8 +35,8 @@ import java.nio.charset.StandardCharsets;
  *
  * <p>It accepts the scanner's strict subset of JSON only (see {@code JsonScanner}: keys of printable ASCII
  * without escapes, well-formed UTF-8, the JSON number grammar, limited nesting) and, within it, only what it
- * reads exactly as Jackson does: a token field of {@code usage} must be an integer of at most 18 digits or
- * {@code null}, and a {@code type} or {@code object} string must have no escapes. Anything else, and every case
+ * reads exactly as Jackson does: a token field of {@code usage} must be an integer from 0 to
+ * {@link TokenUsage#MAX_PLAUSIBLE_TOKENS} or {@code null}, and a {@code type} or {@code object} string must have no escapes. Anything else, and every case
  * where the Jackson pass would hand the payload to the tree (a repeated field, {@code tool_calls} as an
  * object, a Responses API payload), answers {@code false} with {@code text} unchanged, and the Jackson pass
  * reads the payload as before. A differential test holds it to the Jackson pass on generated payloads.
@@ -354,30 +354,33 @@ final class CompletionBytes {
         });
     }
 
-    /** A token count at {@code b[v]}: an integer of at most 18 digits, or {@code null}; anything else is not read here. */
+    /**
+     * A token count at {@code b[v]}: an integer from 0 to {@link TokenUsage#MAX_PLAUSIBLE_TOKENS}, or {@code null};
+     * anything else is not read here.
+     */
     private int tokens(int v, long[] f, int slot) throws NeedsTree {
         int valueEnd = check(value(b, v, end, 3));
         if (b[v] == 'n') {
             f[slot] = NULL;
             return valueEnd;
         }
-        int i = v;
-        boolean negative = b[i] == '-';
-        if (negative) {
-            i++;
-        }
-        if (valueEnd - i > 18) {
+        if (valueEnd - v > 18) {
             throw NEEDS_TREE;
         }
         long n = 0;
-        for (; i < valueEnd; i++) {
+        for (int i = v; i < valueEnd; i++) {
             byte c = b[i];
             if (c < '0' || c > '9') {
-                throw NEEDS_TREE; // a fraction or an exponent, true or false, a string, an array or an object
+                // A negative number, a fraction or an exponent, true or false, a string, an array or an object: the
+                // tree rejects the usage.
+                throw NEEDS_TREE;
             }
             n = n * 10 + (c - '0');
         }
-        f[slot] = negative ? -n : n;
+        if (n > TokenUsage.MAX_PLAUSIBLE_TOKENS) {
+            throw NEEDS_TREE;
+        }
+        f[slot] = n;
         return valueEnd;
     }
 

@@ -20,11 +20,33 @@ public final class OpenAiAdapter implements ProviderAdapter {
     private static final Set<Endpoint> SUPPORTED = EnumSet.of(Endpoint.CHAT_COMPLETIONS, Endpoint.EMBEDDINGS,
             Endpoint.RESPONSES);
 
-    private final String bearer;
+    /** OpenAI's own API: honours {@code max_completion_tokens} (and refuses {@code max_tokens} for reasoning models). */
+    public static final String MAX_COMPLETION_TOKENS = "max_completion_tokens";
+    /** What OpenAI-compatible servers (vLLM, Ollama, DeepSeek, Mistral, …) honour; some ignore the other field. */
+    public static final String MAX_TOKENS = "max_tokens";
+    private static final String[] CHAT_CAPS = {MAX_COMPLETION_TOKENS, MAX_TOKENS};
 
-    /** @param apiKey the provider key, or {@code null} for providers that need none (local servers, the simulator) */
+    private final String bearer;
+    private final String chatCapField;
+
+    /** An adapter for an OpenAI-compatible server, which is sent {@value #MAX_TOKENS}. */
     public OpenAiAdapter(String apiKey) {
+        this(apiKey, MAX_TOKENS);
+    }
+
+    /**
+     * @param apiKey the provider key, or {@code null} for providers that need none (local servers, the simulator)
+     * @param chatCapField the one output-cap field of a chat call the provider honours: a chat body naming any
+     *     other is sent only this one, holding the largest cap named (what the gateway reserved for)
+     */
+    public OpenAiAdapter(String apiKey, String chatCapField) {
         this.bearer = apiKey == null || apiKey.isEmpty() ? null : "Bearer " + apiKey;
+        this.chatCapField = chatCapField;
+    }
+
+    /** The output-cap field a chat call to the OpenAI-compatible API at {@code host} is sent. */
+    public static String chatCapFieldFor(String host) {
+        return "api.openai.com".equalsIgnoreCase(host) ? MAX_COMPLETION_TOKENS : MAX_TOKENS;
     }
 
     @Override
@@ -51,6 +73,9 @@ public final class OpenAiAdapter implements ProviderAdapter {
             body.put("model", upstreamModel);
             changed = true;
         }
+        if (endpoint == Endpoint.CHAT_COMPLETIONS) {
+            changed |= keepOnlyCapField(body, chatCapField);
+        }
         boolean injected = false;
         if (endpoint == Endpoint.CHAT_COMPLETIONS && stream) {
             JsonNode options = body.get("stream_options");
@@ -64,6 +89,34 @@ public final class OpenAiAdapter implements ProviderAdapter {
             changed |= injected;
         }
         return changed ? new Rewrite(true, injected) : Rewrite.UNCHANGED;
+    }
+
+    /**
+     * Leaves {@code field} as the body's only output cap, holding the largest cap the body named; {@code true}
+     * when the body changed. A body naming only {@code field}, or no cap, is left as it is.
+     */
+    static boolean keepOnlyCapField(ObjectNode body, String field) {
+        long largest = 0;
+        boolean other = false;
+        for (String name : CHAT_CAPS) {
+            JsonNode node = body.get(name);
+            if (node == null || node.isNull()) {
+                continue;
+            }
+            if (!node.isIntegralNumber() || !node.canConvertToLong()) {
+                return false; // refused before it gets here; left for the provider to refuse otherwise
+            }
+            largest = Math.max(largest, node.longValue());
+            other |= !name.equals(field);
+        }
+        if (!other) {
+            return false;
+        }
+        for (String name : CHAT_CAPS) {
+            body.remove(name);
+        }
+        body.put(field, largest);
+        return true;
     }
 
     @Override

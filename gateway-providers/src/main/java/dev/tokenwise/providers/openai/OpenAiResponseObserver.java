@@ -2,6 +2,7 @@ package dev.tokenwise.providers.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tokenwise.providers.SseData;
+import dev.tokenwise.providers.TokenFields;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.spi.ResponseObserver;
 import io.netty.buffer.ByteBuf;
@@ -23,6 +24,7 @@ final class OpenAiResponseObserver implements ResponseObserver {
     private final StringBuilder text = new StringBuilder();
     private final ChatCompletionScanner scanner = new ChatCompletionScanner();
     private TokenUsage usage;
+    private boolean usageRejected;
     private String finishReason;
 
     OpenAiResponseObserver(boolean dropUsageChunk) {
@@ -40,7 +42,7 @@ final class OpenAiResponseObserver implements ResponseObserver {
         }
         if (scanner.scan(data, true, text)) {
             if (scanner.usage != null) {
-                usage = scanner.usage;
+                report(scanner.usage);
             }
             if (scanner.finishReason != null) {
                 finishReason = scanner.finishReason;
@@ -59,7 +61,7 @@ final class OpenAiResponseObserver implements ResponseObserver {
         }
         JsonNode usageNode = node.get("usage");
         if (usageNode != null && usageNode.isObject()) {
-            usage = parseUsage(usageNode);
+            report(parseUsage(usageNode));
         }
         JsonNode choices = node.get("choices");
         if (choices != null && choices.isArray()) {
@@ -89,7 +91,7 @@ final class OpenAiResponseObserver implements ResponseObserver {
             JsonNode response = node.path("response");
             JsonNode usageNode = response.get("usage");
             if (usageNode != null && usageNode.isObject()) {
-                usage = parseUsage(usageNode);
+                report(parseUsage(usageNode));
             }
             finishReason = responsesFinishReason(response);
         }
@@ -99,7 +101,7 @@ final class OpenAiResponseObserver implements ResponseObserver {
     public void onBody(ByteBuf body) {
         if (scanner.scan(body, false, text)) {
             if (scanner.usage != null) {
-                usage = scanner.usage;
+                report(scanner.usage);
             }
             if (scanner.finishReason != null) {
                 finishReason = scanner.finishReason;
@@ -113,7 +115,7 @@ final class OpenAiResponseObserver implements ResponseObserver {
     private void onBodyTree(JsonNode node) {
         JsonNode usageNode = node.get("usage");
         if (usageNode != null && usageNode.isObject()) {
-            usage = parseUsage(usageNode);
+            report(parseUsage(usageNode));
         }
         JsonNode choices = node.get("choices");
         if (choices != null && choices.isArray()) {
@@ -171,47 +173,69 @@ final class OpenAiResponseObserver implements ResponseObserver {
      * servers), {@code input_tokens_details.cached_tokens} (Responses) or DeepSeek's
      * {@code prompt_cache_hit_tokens}; DeepSeek's {@code prompt_tokens} is hits plus misses, and when a server
      * reports only {@code prompt_cache_hit_tokens} and {@code prompt_cache_miss_tokens} their sum is the input.
+     *
+     * @return the usage, or {@code null} when one of those fields holds no believable count ({@link TokenFields})
      */
     static TokenUsage parseUsage(JsonNode u) {
-        return usage(firstLong(u, "prompt_tokens", "input_tokens"), firstLong(u, "completion_tokens", "output_tokens"),
-                u.has("prompt_cache_hit_tokens"), u.path("prompt_cache_hit_tokens").asLong(0),
-                u.has("prompt_cache_miss_tokens"), u.path("prompt_cache_miss_tokens").asLong(0),
-                u.path("prompt_tokens_details").path("cached_tokens").asLong(0),
-                u.path("input_tokens_details").path("cached_tokens").asLong(0),
-                u.path("completion_tokens_details").path("reasoning_tokens").asLong(0),
-                u.path("output_tokens_details").path("reasoning_tokens").asLong(0));
+        long prompt = TokenFields.read(u, "prompt_tokens");
+        long input = TokenFields.read(u, "input_tokens");
+        long completion = TokenFields.read(u, "completion_tokens");
+        long output = TokenFields.read(u, "output_tokens");
+        long hit = TokenFields.read(u, "prompt_cache_hit_tokens");
+        long miss = TokenFields.read(u, "prompt_cache_miss_tokens");
+        long promptCached = TokenFields.count(u.path("prompt_tokens_details").path("cached_tokens"));
+        long inputCached = TokenFields.count(u.path("input_tokens_details").path("cached_tokens"));
+        long completionReasoning = TokenFields.count(u.path("completion_tokens_details").path("reasoning_tokens"));
+        long outputReasoning = TokenFields.count(u.path("output_tokens_details").path("reasoning_tokens"));
+        for (long count : new long[] {prompt, input, completion, output, hit, miss, promptCached, inputCached,
+                completionReasoning, outputReasoning}) {
+            if (count == TokenFields.INVALID) {
+                return null;
+            }
+        }
+        return usage(prompt != TokenFields.ABSENT ? prompt : TokenFields.orZero(input),
+                completion != TokenFields.ABSENT ? completion : TokenFields.orZero(output),
+                u.has("prompt_cache_hit_tokens"), TokenFields.orZero(hit),
+                u.has("prompt_cache_miss_tokens"), TokenFields.orZero(miss),
+                TokenFields.orZero(promptCached), TokenFields.orZero(inputCached),
+                TokenFields.orZero(completionReasoning), TokenFields.orZero(outputReasoning));
     }
 
     /**
-     * The usage made of a payload's token fields, however they were read: input is {@code prompt_tokens} (or
-     * {@code input_tokens}), or DeepSeek's cache hits plus misses when it is missing; cached input is the largest
-     * of the cache figures, and no more than the input.
+     * The usage made of a payload's token fields, however they were read, each a count from 0 to
+     * {@link TokenUsage#MAX_PLAUSIBLE_TOKENS}: input is {@code prompt_tokens} (or {@code input_tokens}), or DeepSeek's
+     * cache hits plus misses when it is missing; cached input is the largest of the cache figures, and no more than
+     * the input; reasoning no more than the output.
      */
     static TokenUsage usage(long input, long output, boolean hasCacheHit, long cacheHit, boolean hasCacheMiss,
                             long cacheMiss, long promptCached, long inputCached, long completionReasoning,
                             long outputReasoning) {
-        if (input <= 0 && (hasCacheHit || hasCacheMiss)) {
-            input = Math.max(0, cacheHit) + Math.max(0, cacheMiss);
+        if (input == 0 && (hasCacheHit || hasCacheMiss)) {
+            input = cacheHit + cacheMiss;
         }
         long cached = Math.max(Math.max(promptCached, inputCached), cacheHit);
         long reasoning = Math.max(completionReasoning, outputReasoning);
-        input = Math.max(0, input);
-        output = Math.max(0, output);
-        return new TokenUsage(input, Math.min(Math.max(0, cached), input), 0, output,
-                Math.min(Math.max(0, reasoning), output));
+        return new TokenUsage(input, Math.min(cached, input), 0, output, Math.min(reasoning, output));
     }
 
-    private static long firstLong(JsonNode node, String a, String b) {
-        JsonNode v = node.get(a);
-        if (v == null || !v.isNumber()) {
-            v = node.get(b);
+    /** Takes one usage report: {@code null} for one that could not be believed, which rejects the call's usage for good. */
+    private void report(TokenUsage reported) {
+        if (reported == null) {
+            usageRejected = true;
+            usage = null;
+        } else if (!usageRejected) {
+            usage = reported;
         }
-        return v == null || !v.isNumber() ? 0 : v.asLong();
     }
 
     @Override
     public TokenUsage usage() {
         return usage;
+    }
+
+    @Override
+    public boolean usageRejected() {
+        return usageRejected;
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.tokenwise.providers.anthropic;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.testing.LeakDetectingExtension;
@@ -102,5 +103,36 @@ class AnthropicResponseObserverTest {
 
         assertNull(observer.usage());
         assertNull(observer.finishReason());
+    }
+
+    @Test
+    void rejectsTheUsageOfAStreamOnceACountIsNotABelievableInteger() {
+        AnthropicResponseObserver observer = new AnthropicResponseObserver();
+        feed(observer, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":"
+                + "{\"input_tokens\":472,\"output_tokens\":2}}}\n\n");
+        assertEquals(TokenUsage.of(472, 2), observer.usage());
+        feed(observer, "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{},\"usage\":{\"output_tokens\":-89}}\n\n");
+        assertNull(observer.usage());
+        assertTrue(observer.usageRejected());
+        feed(observer, "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{},\"usage\":{\"output_tokens\":89}}\n\n");
+        assertNull(observer.usage(), "rejected for good");
+    }
+
+    @Test
+    void rejectsACountThatIsAFractionOrAString() {
+        for (String usage : new String[] {"{\"input_tokens\":4.5,\"output_tokens\":2}", "{\"input_tokens\":4,\"output_tokens\":\"2\"}",
+                "{\"input_tokens\":4,\"output_tokens\":2,\"cache_read_input_tokens\":1000000000000000}"}) {
+            AnthropicResponseObserver observer = new AnthropicResponseObserver();
+            ByteBuf body = Unpooled.copiedBuffer("{\"type\":\"message\",\"content\":[{\"type\":\"text\",\"text\":\"Hi\"}],\"usage\":"
+                    + usage + "}", StandardCharsets.UTF_8);
+            try {
+                observer.onBody(body);
+            } finally {
+                body.release();
+            }
+            assertNull(observer.usage(), usage);
+            assertTrue(observer.usageRejected(), usage);
+            assertEquals("Hi", observer.outputText());
+        }
     }
 }

@@ -151,6 +151,25 @@ class GeminiAdapterTest {
     }
 
     @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"{\"promptTokenCount\": -4, \"candidatesTokenCount\": 2}",
+            "{\"promptTokenCount\": 4.5, \"candidatesTokenCount\": 2}",
+            "{\"promptTokenCount\": 4, \"candidatesTokenCount\": \"2\"}",
+            "{\"promptTokenCount\": 4, \"candidatesTokenCount\": 2, \"thoughtsTokenCount\": 1000000000000000}"})
+    void rejectsUsageMetadataWithACountThatIsNotABelievableInteger(String metadata) {
+        ResponseObserver observer = adapter.observer(Endpoint.GEMINI_GENERATE, false, ProviderAdapter.Rewrite.UNCHANGED);
+        ByteBuf body = Unpooled.copiedBuffer("{\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hi\"}]}}],"
+                + " \"usageMetadata\": " + metadata + "}", StandardCharsets.UTF_8);
+        try {
+            observer.onBody(body);
+            assertNull(observer.usage(), metadata);
+            assertTrue(observer.usageRejected(), metadata);
+            assertEquals("Hi", observer.outputText());
+        } finally {
+            body.release();
+        }
+    }
+
+    @ParameterizedTest
     @CsvSource({"STOP, false, stop", "STOP, true, tool_calls", "MAX_TOKENS, false, length",
             "SAFETY, false, content_filter", "RECITATION, false, content_filter", "PROHIBITED_CONTENT, false, content_filter",
             "MALFORMED_FUNCTION_CALL, false, malformed_function_call", "OTHER, false, other"})

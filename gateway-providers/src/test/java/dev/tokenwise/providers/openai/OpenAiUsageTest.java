@@ -2,6 +2,7 @@ package dev.tokenwise.providers.openai;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -67,7 +68,6 @@ class OpenAiUsageTest {
             "{\"prompt_tokens\": 50, \"prompt_tokens_details\": null, \"completion_tokens_details\": [1, 2]}",
             "{\"prompt_tokens\": 50, \"prompt_tokens_details\": {\"cached_tokens\": 40}, \"prompt_tokens_details\": {}}",
             "{\"prompt_tokens\": 50, \"prompt_tokens\": 60, \"prompt_tokens_details\": {\"cached_tokens\": null}}",
-            "{\"prompt_tokens\": -5, \"completion_tokens\": 9223372036854775807}",
             "{\"total_tokens\": {\"deep\": [1, {\"prompt_tokens\": 99}]}, \"prompt_tokens\": 3}",
             "{}"})
     void readsTheSameUsageInOnePassAsFromATree(String usage) throws Exception {
@@ -85,19 +85,51 @@ class OpenAiUsageTest {
     @ValueSource(strings = {
             "{\"prompt_tokens\": \"12\", \"input_tokens\": 30}",
             "{\"prompt_tokens\": 12.7, \"completion_tokens\": 3}",
+            "{\"prompt_tokens\": 12.0, \"completion_tokens\": 3}",
             "{\"prompt_tokens\": 12, \"prompt_cache_hit_tokens\": \"8\"}",
             "{\"prompt_tokens\": 12, \"prompt_tokens_details\": {\"cached_tokens\": true}}",
             "{\"prompt_tokens\": 99999999999999999999, \"completion_tokens\": 3}",
-            "{\"prompt_tokens\": -9223372036854775808}"})
-    void leavesTokenFieldsThatAreNotPlainIntegersToTheTree(String usage) throws Exception {
+            "{\"prompt_tokens\": -9223372036854775808}",
+            "{\"prompt_tokens\": -5, \"completion_tokens\": 9}",
+            "{\"prompt_tokens\": 5, \"completion_tokens\": 9, \"completion_tokens_details\": {\"reasoning_tokens\": -1}}",
+            "{\"prompt_tokens\": 5, \"completion_tokens\": 9223372036854775807}",
+            "{\"prompt_tokens\": 1000000001, \"completion_tokens\": 9}",
+            "{\"input_tokens\": 5, \"output_tokens\": 9, \"input_tokens_details\": {\"cached_tokens\": \"2\"}}"})
+    void rejectsUsageWithATokenCountThatIsNotABelievableInteger(String usage) throws Exception {
         ByteBuf body = completion(usage);
         try {
-            assertFalse(new ChatCompletionScanner().scan(body, false, new StringBuilder()), usage);
+            assertFalse(new ChatCompletionScanner().scan(body, false, new StringBuilder()), "left to the tree: " + usage);
+            assertNull(usage(usage), usage);
             OpenAiResponseObserver observer = new OpenAiResponseObserver(false);
             observer.onBody(body);
-            assertEquals(usage(usage), observer.usage(), usage);
+            assertNull(observer.usage(), usage);
+            assertTrue(observer.usageRejected(), usage);
+            assertEquals("hi", observer.outputText(), "the rest of the answer is still read");
         } finally {
             body.release();
         }
+    }
+
+    @Test
+    void keepsAStreamsUsageRejectedOnceAnyReportOfItWasImpossible() {
+        OpenAiResponseObserver observer = new OpenAiResponseObserver(false);
+        ByteBuf bad = Unpooled.copiedBuffer("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":-1,\"completion_tokens\":2}}\n\n",
+                StandardCharsets.UTF_8);
+        ByteBuf good = Unpooled.copiedBuffer("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}\n\n",
+                StandardCharsets.UTF_8);
+        try {
+            observer.onEvent(bad);
+            observer.onEvent(good);
+            assertNull(observer.usage());
+            assertTrue(observer.usageRejected());
+        } finally {
+            bad.release();
+            good.release();
+        }
+    }
+
+    @Test
+    void believesTheLargestPlausibleCount() throws Exception {
+        assertEquals(TokenUsage.of(TokenUsage.MAX_PLAUSIBLE_TOKENS, 0), usage("{\"prompt_tokens\": 1000000000, \"completion_tokens\": 0}"));
     }
 }

@@ -47,7 +47,7 @@ class YamlPriceCatalogTest {
                 catalog.find("gpt-4o-mini").orElseThrow());
         assertEquals(new ModelPrice(20_000_000, 0, 20_000_000, 20_000_000, 0, 0),
                 catalog.find("text-embedding-3-small").orElseThrow());
-        assertEquals(new ModelPrice(2_500_000_000L, 10_000_000_000L, 1_250_000_000, 2_500_000_000L, 10_000_000_000L, 0),
+        assertEquals(new ModelPrice(2_500_000_000L, 10_000_000_000L, 1_250_000_000, 2_500_000_000L, 10_000_000_000L, 16_384),
                 catalog.find("sim-large").orElseThrow());
     }
 

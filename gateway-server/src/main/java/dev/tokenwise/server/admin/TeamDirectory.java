@@ -206,7 +206,8 @@ public final class TeamDirectory {
             }
             // The budget first, so no call can pass with the key before its limit is in place.
             if (k.budget() != null) {
-                budgets.setKeyBudget(k.id(), k.budget(), spend.keySpentNanos(k.id(), periodStart(k.budget(), now)));
+                budgets.setKeyBudget(k.team(), k.id(), k.budget(),
+                        spend.keySpentNanos(k.id(), periodStart(k.budget(), now)));
             }
             registry.registerHashed(k.hashHex(), k.id(), k.team(), k.models());
             valid++;
@@ -352,7 +353,7 @@ public final class TeamDirectory {
             StoredKey key = new StoredKey(id, team, KeyHashes.sha256Hex(secret), allowed, budget, now, 0);
             store.saveKey(key);
             if (budget != null) {
-                budgets.setKeyBudget(id, budget, 0);
+                budgets.setKeyBudget(team, id, budget, 0);
             }
             registry.registerHashed(key.hashHex(), id, team, allowed);
             keys.put(id, key);

@@ -164,6 +164,7 @@ public final class ConfigLoader {
         private final Path baseDir;
         private final Function<Path, PriceCatalog> catalogLoader;
         private final List<String> catalogWarnings = new ArrayList<>();
+        /** Models without a price, warned about once the pricing policy is known. */
         private final List<String> unpricedWarnings = new ArrayList<>();
         /** Prices imported from a LiteLLM price file ({@code pricing.litellm}), for models the catalog lacks. */
         private PriceCatalog litellm = EMPTY_CATALOG;
@@ -193,18 +194,25 @@ public final class ConfigLoader {
             Map<String, ProviderConfig> providers = providers(root.section("providers"));
             Map<String, ModelConfig> models = models(root, providers, catalog);
             List<TeamConfig> teams = teams(root, models);
-            BudgetSettings budgets = budgets(root.section("budgets"));
+            BudgetSettings budgets = budgets(root.section("budgets"), root.section("pricing"));
             GatewayConfig config = new GatewayConfig(server, adminKey, storagePath, providers, models, teams, budgets,
                     storageSync);
             // Catalog first, then providers, then unpriced models: the order in which one would fix them.
             List<String> all = new ArrayList<>(catalogWarnings);
             disabled.forEach((name, variables) -> all.add(disabledWarning(name, variables, models)));
-            all.addAll(unpricedWarnings);
+            for (String model : unpricedWarnings) {
+                all.add(budgets.allowUnpriced()
+                        ? "model " + model + " has no price: pricing.allow_unpriced lets its calls through at cost 0, each"
+                        + " reserving " + Money.toUsd(budgets.unpricedReserveNanos()).toPlainString() + " USD of budget"
+                        : "model " + model + " has no price: its calls are refused (model_not_priced) until it has one,"
+                        + " or pricing.allow_unpriced is true");
+            }
             return new Loaded(config, all);
         }
 
-        private BudgetSettings budgets(ConfigSection b) {
-            b.allowOnly(List.of("zone", "soft_threshold_percent", "default_max_output_tokens", "reservation_timeout_ms"));
+        private BudgetSettings budgets(ConfigSection b, ConfigSection pricing) {
+            b.allowOnly(List.of("zone", "soft_threshold_percent", "default_max_output_tokens", "reservation_timeout_ms",
+                    "stored_context_tokens"));
             BudgetSettings d = BudgetSettings.defaults();
             ZoneId zone = d.zone();
             Optional<String> zoneText = b.string("zone");
@@ -220,7 +228,35 @@ public final class ConfigLoader {
                     (int) b.integer("soft_threshold_percent", d.softThresholdPercent(), 1, 100),
                     b.integer("default_max_output_tokens", d.defaultMaxOutputTokens(), 1, Integer.MAX_VALUE),
                     Duration.ofMillis(b.integer("reservation_timeout_ms", d.reservationTimeout().toMillis(), 1,
-                            Long.MAX_VALUE)));
+                            Long.MAX_VALUE)),
+                    b.integer("stored_context_tokens", d.storedContextTokens(), 1, 100_000_000),
+                    flag(pricing, "allow_unpriced"),
+                    unpricedReserveNanos(pricing, d.unpricedReserveNanos()));
+        }
+
+        /** {@code true}/{@code false}; {@code false} when not set. */
+        private static boolean flag(ConfigSection s, String key) {
+            Optional<String> text = s.string(key);
+            if (text.isEmpty()) {
+                return false;
+            }
+            return switch (text.get().toLowerCase(java.util.Locale.ROOT)) {
+                case "true" -> true;
+                case "false" -> false;
+                default -> throw new ConfigException(s.pathOf(key) + ": '" + text.get() + "' (expected: true or false)");
+            };
+        }
+
+        private static long unpricedReserveNanos(ConfigSection pricing, long defaultNanos) {
+            Optional<BigDecimal> usd = pricing.decimal("unpriced_reserve_usd");
+            if (usd.isEmpty()) {
+                return defaultNanos;
+            }
+            checkUsd(usd.get(), pricing.pathOf("unpriced_reserve_usd"));
+            if (usd.get().signum() == 0) {
+                throw new ConfigException(pricing.pathOf("unpriced_reserve_usd") + ": 0 (expected: > 0)");
+            }
+            return Money.fromUsd(usd.get());
         }
 
         private ServerConfig server(ConfigSection s) {
@@ -241,7 +277,7 @@ public final class ConfigLoader {
             Path file;
             if (root.has("pricing")) {
                 ConfigSection pricing = root.section("pricing");
-                pricing.allowOnly(List.of("catalog", "litellm"));
+                pricing.allowOnly(List.of("catalog", "litellm", "allow_unpriced", "unpriced_reserve_usd"));
                 Optional<String> name = pricing.string("catalog");
                 if (name.isEmpty()) {
                     return EMPTY_CATALOG;
@@ -354,7 +390,7 @@ public final class ConfigLoader {
                     Duration.ofMillis(p.integer("connect_timeout_ms", DEFAULT_CONNECT_TIMEOUT_MS, 1, Long.MAX_VALUE)),
                     Duration.ofMillis(p.integer("read_timeout_ms", DEFAULT_READ_TIMEOUT_MS, 1, Long.MAX_VALUE)),
                     (int) p.integer("max_idle_connections", DEFAULT_MAX_IDLE_CONNECTIONS, 1, Integer.MAX_VALUE),
-                    options, resilience(p));
+                    options, resilience(p), p.bool("forward_client_org_headers", false));
         }
 
         private static Resilience resilience(ConfigSection p) {
@@ -449,7 +485,7 @@ public final class ConfigLoader {
                             .orElse(null);
                 }
                 if (price == null) {
-                    unpricedWarnings.add("model " + name + " has no price: its calls are recorded at cost 0");
+                    unpricedWarnings.add(name);
                 }
                 List<String> fallbacks = new ArrayList<>();
                 List<JsonNode> fallbackItems = m.list("fallbacks");

@@ -124,6 +124,20 @@ final class ConfigSection {
         return value.longValueExact();
     }
 
+    /** {@code true} or {@code false}; {@code defaultValue} when not set. */
+    boolean bool(String key, boolean defaultValue) {
+        Optional<String> text = string(key);
+        if (text.isEmpty()) {
+            return defaultValue;
+        }
+        return switch (text.get()) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new ConfigException(pathOf(key) + ": " + quoted(key, text.get())
+                    + " (expected: true or false)");
+        };
+    }
+
     /** A decimal number, read from its text so that {@code 0.1} is exactly one tenth. */
     Optional<BigDecimal> decimal(String key) {
         return string(key).map(text -> {

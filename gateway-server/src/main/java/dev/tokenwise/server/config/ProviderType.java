@@ -38,7 +38,8 @@ enum ProviderType {
     /** Keys every provider understands, in documentation order. */
     static final List<String> COMMON_KEYS = List.of("type", "base_url", "api_key", "connect_timeout_ms",
             "read_timeout_ms", "max_idle_connections", "max_retries", "retry_backoff_ms", "retry_budget_percent",
-            "breaker_failures", "breaker_cooldown_ms", "first_byte_timeout_ms", "total_timeout_ms");
+            "breaker_failures", "breaker_cooldown_ms", "first_byte_timeout_ms", "total_timeout_ms",
+            "forward_client_org_headers");
 
     private final String label;
     private final BaseUrl baseUrl;

@@ -320,7 +320,27 @@ class ConfigLoaderTest {
 
         assertNull(loaded.config().models().get("sim-x").price());
         assertEquals(List.of("Provider openai disabled: OPENAI_API_KEY is not set; no model uses it",
-                "model sim-x has no price: its calls are recorded at cost 0"), loaded.warnings());
+                "model sim-x has no price: its calls are refused (model_not_priced) until it has one, or pricing.allow_unpriced is true"), loaded.warnings());
+    }
+
+    @Test
+    void letsUnpricedModelsThroughOnlyWhenAllowedAndSaysWhatEachCallReserves() {
+        ConfigLoader.Loaded loaded = read(PROVIDERS + """
+                pricing: {allow_unpriced: true, unpriced_reserve_usd: 0.25}
+                budgets: {stored_context_tokens: 200000}
+                models: [{name: sim-x, provider: sim}]
+                """, Map.of());
+        assertTrue(loaded.config().budgets().allowUnpriced());
+        assertEquals(250_000_000L, loaded.config().budgets().unpricedReserveNanos());
+        assertEquals(200_000, loaded.config().budgets().storedContextTokens());
+        assertEquals("model sim-x has no price: pricing.allow_unpriced lets its calls through at cost 0, each reserving"
+                + " 0.25 USD of budget", loaded.warnings().get(loaded.warnings().size() - 1));
+        assertFalse(parse(PROVIDERS + "models: []").budgets().allowUnpriced(), "refused unless allowed");
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> parse(PROVIDERS + "pricing: {allow_unpriced: yes please}\nmodels: []"));
+        assertTrue(e.getMessage().contains("pricing.allow_unpriced: 'yes please' (expected: true or false)"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> parse(PROVIDERS + "pricing: {unpriced_reserve_usd: 0}\nmodels: []"));
+        assertTrue(e.getMessage().contains("pricing.unpriced_reserve_usd: 0 (expected: > 0)"), e.getMessage());
     }
 
     @Test
@@ -407,7 +427,7 @@ class ConfigLoaderTest {
         assertNull(loaded.config().models().get("gpt-4o-mini").price());
         assertEquals(List.of("pricing.catalog: " + dir.resolve("nowhere/prices.yaml") + " not found; using an empty"
                         + " price catalog, so only models with a price: block are priced",
-                "model gpt-4o-mini has no price: its calls are recorded at cost 0"), loaded.warnings());
+                "model gpt-4o-mini has no price: its calls are refused (model_not_priced) until it has one, or pricing.allow_unpriced is true"), loaded.warnings());
     }
 
     @Test
@@ -453,12 +473,32 @@ class ConfigLoaderTest {
         assertTrue(config.teams().get(0).keys().isEmpty());
     }
 
+    @Test
+    void forwardsTheClientsOrgHeadersOnlyForAProviderThatSaysSo() {
+        GatewayConfig config = parse("""
+                providers:
+                  openai: {type: openai, base_url: https://api.openai.com/v1, api_key: k}
+                  shared: {type: openai, base_url: https://api.openai.com/v1, api_key: k, forward_client_org_headers: false}
+                  own: {type: openai, base_url: https://api.openai.com/v1, api_key: k, forward_client_org_headers: true}
+                  sim: {type: simulator, forward_client_org_headers: true}
+                """);
+        assertFalse(config.providers().get("openai").forwardClientOrgHeaders(), "off unless asked for");
+        assertFalse(config.providers().get("shared").forwardClientOrgHeaders());
+        assertTrue(config.providers().get("own").forwardClientOrgHeaders());
+        assertTrue(config.providers().get("sim").forwardClientOrgHeaders());
+        assertFalse(config.providers().get("sim").options().containsKey("forward_client_org_headers"),
+                "a common key, not a simulator option");
+        assertEquals("providers.openai.forward_client_org_headers: 'yes' (expected: true or false)",
+                error("providers: {openai: {type: openai, base_url: 'https://x', forward_client_org_headers: yes}}"));
+    }
+
     // ---- error messages
 
     @Test
     void rejectsUnknownKeyNamingItsPath() {
         assertEquals("providers.openai.base_ulr: unknown key (expected one of: type, base_url, api_key,"
-                        + " connect_timeout_ms, read_timeout_ms, max_idle_connections, max_retries, retry_backoff_ms, retry_budget_percent, breaker_failures, breaker_cooldown_ms, first_byte_timeout_ms, total_timeout_ms)",
+                        + " connect_timeout_ms, read_timeout_ms, max_idle_connections, max_retries, retry_backoff_ms, retry_budget_percent, breaker_failures, breaker_cooldown_ms, first_byte_timeout_ms, total_timeout_ms,"
+                        + " forward_client_org_headers)",
                 error("providers: {openai: {type: openai, base_ulr: 'https://x'}}"));
         assertEquals("teams[0].keys[1].modles: unknown key (expected one of: key, name, models, budget)",
                 error("teams: [{name: t, keys: [{key: a}, {key: b, modles: []}]}]"));

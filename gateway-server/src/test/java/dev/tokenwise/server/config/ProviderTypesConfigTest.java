@@ -130,7 +130,7 @@ class ProviderTypesConfigTest {
                 error("providers: {azure: {type: azure_openai, base_url: 'https://r.openai.azure.com', api_key: k,"
                         + " api_version: '2024-10-21&x=1'}}"));
         assertEquals("providers.azure.deployment: unknown key (expected one of: type, base_url, api_key,"
-                        + " connect_timeout_ms, read_timeout_ms, max_idle_connections, max_retries, retry_backoff_ms, retry_budget_percent, breaker_failures, breaker_cooldown_ms, first_byte_timeout_ms, total_timeout_ms, api_version)",
+                        + " connect_timeout_ms, read_timeout_ms, max_idle_connections, max_retries, retry_backoff_ms, retry_budget_percent, breaker_failures, breaker_cooldown_ms, first_byte_timeout_ms, total_timeout_ms, forward_client_org_headers, api_version)",
                 error("providers: {azure: {type: azure_openai, base_url: 'https://r.openai.azure.com', api_key: k,"
                         + " api_version: 2024-10-21, deployment: x}}"));
     }
@@ -185,12 +185,12 @@ class ProviderTypesConfigTest {
                 """, Map.of());
         assertEquals(List.of("pricing.litellm: " + dir.resolve("nowhere.json") + " not found; models are priced from"
                         + " the catalog and their price: blocks only",
-                "model claude-x has no price: its calls are recorded at cost 0"), loaded.warnings());
+                "model claude-x has no price: its calls are refused (model_not_priced) until it has one, or pricing.allow_unpriced is true"), loaded.warnings());
 
         Path broken = Files.writeString(dir.resolve("broken.json"), "[]");
         String message = error("pricing: {litellm: broken.json}");
         assertTrue(message.startsWith("pricing.litellm: " + broken + ": not a JSON object"), message);
-        assertEquals("pricing.lite_llm: unknown key (expected one of: catalog, litellm)",
+        assertEquals("pricing.lite_llm: unknown key (expected one of: catalog, litellm, allow_unpriced, unpriced_reserve_usd)",
                 error("pricing: {lite_llm: x.json}"));
     }
 }
