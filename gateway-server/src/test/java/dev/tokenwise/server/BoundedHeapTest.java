@@ -134,6 +134,7 @@ class BoundedHeapTest {
             // One 8 MiB word is about a million tokens: counted by a bound that is never below that, and said so.
             assertTrue(record.get("input_tokens").asLong() >= BODY_CHARS / 8, record.toString());
             assertTrue(record.get("local_estimated").asBoolean(), record.toString());
+            assertTrue(record.get("flags").toString().contains("\"count_bounded\""), record.toString());
         }
         assertBookedInTheLedger("words", ids.size());
         assertHealthyAndNeverOutOfMemory();
@@ -154,6 +155,7 @@ class BoundedHeapTest {
             assertEquals("ok", record.get("status").asText(), record.toString());
             assertTrue(record.get("output_tokens").asLong() >= ANSWER_CHARS / 8, record.toString());
             assertTrue(record.get("local_estimated").asBoolean(), record.toString());
+            assertTrue(record.get("flags").toString().contains("\"count_bounded\""), record.toString());
         }
         assertBookedInTheLedger("answers", ids.size());
         assertHealthyAndNeverOutOfMemory();

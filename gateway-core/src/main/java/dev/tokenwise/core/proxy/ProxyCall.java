@@ -1002,6 +1002,9 @@ final class ProxyCall {
 
     private UsageRecord record(Settlement s, TokenCount in, TokenCount out) {
         int recordFlags = s.flags;
+        if (in.bounded() || out.bounded()) {
+            recordFlags |= RecordFlag.COUNT_BOUNDED.bit();
+        }
         ModelPrice price = deployment.model().price();
         TokenUsage usage = s.reported;
         long costNanos = 0;

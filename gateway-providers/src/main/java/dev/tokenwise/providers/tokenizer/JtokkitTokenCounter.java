@@ -52,7 +52,7 @@ import java.util.concurrent.RejectedExecutionException;
  *
  * <p>The work of one count is bounded ({@link CountBudget}): a pre-tokenized piece too long to merge (a hostile
  * "word" of megabytes) or beyond the call's share of merging is counted by its UTF-8 length, an upper bound, and
- * the count is then {@linkplain TokenCount#estimated() estimated}. Input and output are bounded alike; ordinary
+ * the count is then {@linkplain TokenCount#bounded() bounded} and {@linkplain TokenCount#estimated() estimated}. Input and output are bounded alike; ordinary
  * text stays exact.
  *
  * <pre>{@code
@@ -275,7 +275,8 @@ public final class JtokkitTokenCounter implements TokenCounter {
                 total += tokens;
                 anyEstimated |= message.estimated;
             }
-            return new TokenCount(total, anyEstimated || budget.boundedPieces() > 0, contentHash);
+            boolean bounded = budget.boundedPieces() > 0;
+            return new TokenCount(total, anyEstimated || bounded, contentHash, bounded);
         }
     }
 

@@ -488,6 +488,7 @@ class JtokkitTokenCounterTest {
             TokenCount count = settle(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, parsed));
 
             assertTrue(count.estimated(), "a bound, not an exact count");
+            assertTrue(count.bounded(), "and it says why");
             assertTrue(count.tokens() >= exact, count.tokens() + " is below the exact " + exact);
             assertTrue(count.tokens() <= body.length(), "no more than the body's bytes: " + count.tokens());
         }
@@ -511,7 +512,7 @@ class JtokkitTokenCounterTest {
 
         TokenCount count = settle(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, readAsBytes(body)));
 
-        assertTrue(count.estimated(), "its long runs are bounded");
+        assertTrue(count.estimated() && count.bounded(), "its long runs are bounded");
         assertTrue(count.tokens() >= exact, count.tokens() + " is below the exact " + exact);
     }
 
@@ -519,7 +520,7 @@ class JtokkitTokenCounterTest {
     void countsAHugeSingleWordAnswerByAnUpperBoundMarkedEstimated() {
         TokenCount count = settle(counter.countOutput("gpt-4o", "a".repeat(1 << 20)));
 
-        assertTrue(count.estimated(), "a bound, not an exact count");
+        assertTrue(count.estimated() && count.bounded(), "a bound, not an exact count");
         assertTrue(count.tokens() >= MEGABYTE_WORD_EXACT_TOKENS, "below the exact count: " + count.tokens());
     }
 
@@ -556,9 +557,10 @@ class JtokkitTokenCounterTest {
         }
     }
 
-    /** Compares tokens and the estimated flag; the content hash is checked by its own test. */
+    /** Compares tokens and the estimated and bounded flags; the content hash is checked by its own test. */
     private static void assertCount(TokenCount expected, TokenCount actual) {
         assertEquals(expected.tokens(), actual.tokens(), "tokens");
         assertEquals(expected.estimated(), actual.estimated(), "estimated");
+        assertEquals(expected.bounded(), actual.bounded(), "bounded");
     }
 }
