@@ -160,12 +160,14 @@ class LatencyBookTest {
     @Test
     void keepsDrainingOnScheduleAfterADrainThrows() throws Exception {
         AtomicLong drains = new AtomicLong();
+        AtomicBoolean armed = new AtomicBoolean();
         LatencyBook failingOnce = new LatencyBook(UnaryOperator.identity(), () -> {
-            if (drains.incrementAndGet() == 1) {
-                throw new OutOfMemoryError("Java heap space");
+            if (armed.get() && drains.incrementAndGet() == 1) {
+                throw new OutOfMemoryError("Java heap space"); // on the scheduler's thread, from the first drain
             }
             return now.get();
         });
+        armed.set(true);
         java.util.concurrent.ScheduledExecutorService scheduler =
                 java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
         try {
