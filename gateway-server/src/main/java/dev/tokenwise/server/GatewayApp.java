@@ -286,14 +286,18 @@ public final class GatewayApp implements AutoCloseable {
     /**
      * Stops accepting, lets in-flight calls finish for up to {@code graceMillis}, flushes every record.
      *
-     * @return the calls settled since start whose records the ledger did not write (it could not, or never got
-     *     them: the errors are logged); 0 when the books are whole
+     * @return the calls taken since start whose records the ledger did not write: settled and not written (it
+     *     could not, or never got them: the errors are logged), or never settled at all; 0 when the books are whole
      */
     public long shutdown(long graceMillis) {
         server.shutdown(graceMillis);
         analytics.shutdownNow();
         accounting.close(); // hands every record to the sinks, then closes them (the ledger commits and closes)
-        long unwritten = Math.max(0, accounting.dispatcher().offered() - ledger.committedRecords());
+        long neverSettled = accounting.inFlightCount();
+        if (neverSettled > 0) {
+            log.error("{} calls were still in flight at shutdown and were never booked", neverSettled);
+        }
+        long unwritten = Math.max(0, accounting.dispatcher().offered() - ledger.committedRecords()) + neverSettled;
         meterRegistry.close();
         apiPool.shutdown();
         simulators.forEach(SimulatorServer::close);
