@@ -171,7 +171,13 @@ class BoundedHeapTest {
     private static List<String> answeredIds(List<CompletableFuture<HttpResponse<Void>>> calls) throws Exception {
         List<String> ids = new ArrayList<>();
         for (CompletableFuture<HttpResponse<Void>> call : calls) {
-            HttpResponse<Void> response = call.get(60, TimeUnit.SECONDS);
+            HttpResponse<Void> response;
+            try {
+                response = call.get(60, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+                throw new AssertionError("a call was not answered: " + e + "\nupstream: " + upstream.requests
+                        + " requests on " + upstream.connections + " connections\n" + tail() + "\n" + threads(), e);
+            }
             assertEquals(200, response.statusCode(), "a call was not answered 200:\n" + tail());
             ids.add(response.headers().firstValue("x-request-id").orElseThrow());
         }
@@ -226,6 +232,26 @@ class BoundedHeapTest {
         return "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"gpt-4o-mini\","
                 + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" + content
                 + "\"},\"finish_reason\":\"stop\"}]}";
+    }
+
+    /** The gateway's threads and this JVM's, for failure messages. */
+    private static String threads() {
+        StringBuilder dump = new StringBuilder("gateway threads:\n");
+        try {
+            Process jstack = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                    Long.toString(gateway.pid()), "Thread.print").redirectErrorStream(true).start();
+            dump.append(new String(jstack.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            dump.append("(no thread dump: ").append(e).append(")\n");
+        }
+        dump.append("test threads:\n");
+        Thread.getAllStackTraces().forEach((thread, stack) -> {
+            dump.append(thread.getName()).append('\n');
+            for (StackTraceElement frame : stack) {
+                dump.append("    at ").append(frame).append('\n');
+            }
+        });
+        return dump.toString();
     }
 
     /** The end of the gateway's log, for failure messages. */
