@@ -1000,23 +1000,30 @@ final class ProxyCall {
         }
     }
 
+    /** The provider's usage and its cost, or no usage (and the flag) when it prices beyond a {@code long}. */
+    private record PricedUsage(TokenUsage usage, long costNanos, int flags) {
+        static PricedUsage of(Settlement s, ModelPrice price) {
+            if (s.reported == null || price == null) {
+                return new PricedUsage(s.reported, 0, s.flags);
+            }
+            try {
+                return new PricedUsage(s.reported, price.costNanos(s.reported), s.flags);
+            } catch (ArithmeticException e) {
+                // Over $9.2 billion: no provider bills that for one call.
+                return new PricedUsage(null, 0, s.flags | RecordFlag.USAGE_REJECTED.bit());
+            }
+        }
+    }
+
     private UsageRecord record(Settlement s, TokenCount in, TokenCount out) {
-        int recordFlags = s.flags;
+        ModelPrice price = deployment.model().price();
+        PricedUsage priced = PricedUsage.of(s, price);
+        int recordFlags = priced.flags();
         if (in.bounded() || out.bounded()) {
             recordFlags |= RecordFlag.COUNT_BOUNDED.bit();
         }
-        ModelPrice price = deployment.model().price();
-        TokenUsage usage = s.reported;
-        long costNanos = 0;
-        if (usage != null && price != null) {
-            try {
-                costNanos = price.costNanos(usage);
-            } catch (ArithmeticException e) {
-                // Over $9.2 billion: no provider bills that for one call.
-                recordFlags |= RecordFlag.USAGE_REJECTED.bit();
-                usage = null;
-            }
-        }
+        TokenUsage usage = priced.usage();
+        long costNanos = priced.costNanos();
         boolean fromProvider = usage != null;
         String model = deployment.model().name();
         if (!fromProvider) {
@@ -1042,18 +1049,10 @@ final class ProxyCall {
 
     /** The record of a call whose local counts could not be had: the provider's usage when it can be priced, else none. */
     private UsageRecord recordWithoutCounts(Settlement s) {
-        ModelPrice price = deployment.model().price();
-        TokenUsage usage = s.reported;
-        long costNanos = 0;
-        int recordFlags = s.flags;
-        if (usage != null && price != null) {
-            try {
-                costNanos = price.costNanos(usage);
-            } catch (ArithmeticException e) {
-                recordFlags |= RecordFlag.USAGE_REJECTED.bit();
-                usage = null;
-            }
-        }
+        PricedUsage priced = PricedUsage.of(s, deployment.model().price());
+        TokenUsage usage = priced.usage();
+        long costNanos = priced.costNanos();
+        int recordFlags = priced.flags();
         return new UsageRecord(requestId, team, keyId, deployment.model().name(), deployment.provider().name(),
                 endpoint, sse, s.callStatus, s.httpStatus, usage == null ? TokenUsage.ZERO : usage, usage != null, 0, 0,
                 true, costNanos, taskId, taskAttempt, s.finishReason, createdAtMillis, s.latencyMicros, s.upstreamMicros,

@@ -44,24 +44,7 @@ final class LedgerSchema {
                 LEFT JOIN names requested_model ON requested_model.id = r.requested_model_ref""";
 
     /** Version 5's view: version 4's with the {@code flags} column after {@code attempts}. */
-    private static final String VIEW_V5 = """
-            CREATE VIEW usage_records AS SELECT
-                r.id, r.created_at, team.value AS team, api_key.value AS key_id, model.value AS model,
-                provider.value AS provider, endpoint.value AS endpoint, r.stream, status.value AS status, r.http_status,
-                r.input_tokens, r.cached_input_tokens, r.cache_write_tokens, r.output_tokens, r.reasoning_tokens,
-                r.usage_from_provider, r.local_input_tokens, r.local_output_tokens, r.local_estimated, r.cost_nanos,
-                r.task_id, r.task_attempt, finish_reason.value AS finish_reason, r.latency_micros,
-                r.upstream_latency_micros, r.ttft_micros, r.prompt_hash, r.retry, requested_model.value AS requested_model,
-                r.attempts, r.flags, r.rowid AS rowid
-            FROM usage_rows r
-                LEFT JOIN names team ON team.id = r.team_ref
-                LEFT JOIN names api_key ON api_key.id = r.key_ref
-                LEFT JOIN names model ON model.id = r.model_ref
-                LEFT JOIN names provider ON provider.id = r.provider_ref
-                LEFT JOIN names endpoint ON endpoint.id = r.endpoint_ref
-                LEFT JOIN names status ON status.id = r.status_ref
-                LEFT JOIN names finish_reason ON finish_reason.id = r.finish_reason_ref
-                LEFT JOIN names requested_model ON requested_model.id = r.requested_model_ref""";
+    private static final String VIEW_V5 = VIEW_V4.replace("r.attempts, r.rowid AS rowid", "r.attempts, r.flags, r.rowid AS rowid");
 
     static final List<String> V1 = List.of(
             """
