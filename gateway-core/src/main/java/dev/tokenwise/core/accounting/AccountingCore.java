@@ -79,6 +79,17 @@ public final class AccountingCore implements AutoCloseable {
         inFlight.put(requestId, IN_FLIGHT);
     }
 
+    /**
+     * Forgets a begun call that never went upstream (it failed between acceptance and forwarding) and so has no
+     * record; a reader waiting for it is told so.
+     */
+    public void abandon(String requestId) {
+        if (inFlight.remove(requestId) instanceof CompletableFuture<?> waiting) {
+            waiting.completeExceptionally(new java.util.NoSuchElementException("request " + requestId
+                    + " failed before it was forwarded and has no record"));
+        }
+    }
+
     /** Books a finished call. Called exactly once per begun call, from any thread. */
     public void settle(UsageRecord record) {
         UsageKey key = new UsageKey(record.team(), record.keyId(), record.model());

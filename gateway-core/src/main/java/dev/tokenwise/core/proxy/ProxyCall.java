@@ -108,6 +108,8 @@ final class ProxyCall {
     private ByteBuf upstreamRequest;
     /** The budget reserved for this call, or {@code null} when no budget applies. */
     private final BudgetBook.Reservation reservation;
+    /** What admission acquired for the call (stage leases, the reservation); settled with the record. */
+    private final Admission admission;
     /** The {@link RecordFlag}s admission decided (stored context, unpriced), added to the record. */
     private final int admissionFlags;
 
@@ -149,7 +151,7 @@ final class ProxyCall {
               long startNanos, long createdAtMillis, String team, String keyId, List<Deployment> chain,
               UpstreamRequests fallbackRequests, Endpoint endpoint, boolean keepAlive, String taskId, int taskAttempt,
               CompletableFuture<TokenCount> inputCount, ProviderAdapter.Rewrite rewrite, boolean stream,
-              ByteBuf upstreamRequest, BudgetBook.Reservation reservation, int admissionFlags) {
+              ByteBuf upstreamRequest, Admission admission, int admissionFlags) {
         this.proxy = proxy;
         this.frontend = frontend;
         this.client = client;
@@ -169,7 +171,8 @@ final class ProxyCall {
         this.inputCount = inputCount;
         this.observer = deployment.adapter().observer(endpoint, stream, rewrite);
         this.upstreamRequest = upstreamRequest;
-        this.reservation = reservation;
+        this.admission = admission;
+        this.reservation = admission.reservation();
         this.admissionFlags = admissionFlags;
     }
 
@@ -180,6 +183,12 @@ final class ProxyCall {
     /** Connects (or reuses a connection) and sends the request upstream. */
     void start() {
         attempt();
+    }
+
+    /** {@link #start} threw: the call ends as a gateway failure before any response, booked and released once. */
+    void failToStart(RuntimeException cause) {
+        log.error("Call {} failed to start", requestId, cause);
+        failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.INTERNAL, "internal error");
     }
 
     /** One attempt on the current deployment, unless its provider's circuit breaker is open. */
@@ -413,6 +422,7 @@ final class ProxyCall {
         HttpHeaders headers = out.headers();
         HeaderFilter.copyResponseHeaders(head.headers(), headers);
         headers.set(ClientFrontendHandler.REQUEST_ID, requestId);
+        admission.decorate(headers);
         if (sse) {
             // Events may be dropped (the injected usage chunk), so the length is not known up front.
             headers.remove(HttpHeaderNames.CONTENT_LENGTH);
@@ -1075,6 +1085,7 @@ final class ProxyCall {
         } catch (RuntimeException e) {
             log.error("Could not charge the budgets for {}", requestId, e);
         } finally {
+            admission.settle(record);
             proxy.accounting().settle(record);
         }
     }
