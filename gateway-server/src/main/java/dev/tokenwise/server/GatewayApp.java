@@ -289,12 +289,21 @@ public final class GatewayApp implements AutoCloseable {
         return meterRegistry;
     }
 
-    /** Stops accepting, lets in-flight calls finish for up to {@code graceMillis}, flushes every record. */
-    public void shutdown(long graceMillis) {
+    /**
+     * Stops accepting, lets in-flight calls finish for up to {@code graceMillis}, flushes every record.
+     *
+     * @return the calls taken since start whose records the ledger did not write: settled and not written (it
+     *     could not, or never got them: the errors are logged), or never settled at all; 0 when the books are whole
+     */
+    public long shutdown(long graceMillis) {
         server.shutdown(graceMillis);
         analytics.shutdownNow();
         accounting.close(); // hands every record to the sinks, then closes them (the ledger commits and closes)
-        budgets.close();
+        long neverSettled = accounting.inFlightCount();
+        if (neverSettled > 0) {
+            log.error("{} calls were still in flight at shutdown and were never booked", neverSettled);
+        }
+        long unwritten = Math.max(0, accounting.dispatcher().offered() - ledger.committedRecords()) + neverSettled;
         meterRegistry.close();
         apiPool.shutdown();
         simulators.forEach(SimulatorServer::close);
@@ -304,6 +313,7 @@ public final class GatewayApp implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        return unwritten;
     }
 
     @Override

@@ -161,6 +161,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             throw GatewayException.methodNotAllowed(request.method().name(), endpoint.clientPath(), "POST");
         }
         KeyRegistry.KeyEntry key = authenticate(request);
+        proxy.accounting().requireRecording(); // a call that could not be booked is not served (503)
         ObjectNode body = parseBody(request.content(), endpoint);
         String model;
         if (endpoint.modelInPath()) {

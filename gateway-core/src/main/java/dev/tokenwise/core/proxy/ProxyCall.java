@@ -1029,6 +1029,9 @@ final class ProxyCall {
         ModelPrice price = deployment.model().price();
         PricedUsage priced = PricedUsage.of(s, price);
         int recordFlags = priced.flags();
+        if (in.bounded() || out.bounded()) {
+            recordFlags |= RecordFlag.COUNT_BOUNDED.bit();
+        }
         TokenUsage usage = priced.usage();
         long costNanos = priced.costNanos();
         boolean fromProvider = usage != null;

@@ -95,6 +95,13 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
     }
 
     static SqliteLedger open(Path file, Sync sync, LedgerSettings settings) {
+        return open(file, sync, settings, record -> {
+        });
+    }
+
+    /** @param beforeBind sees each record just before its row is bound (tests make it throw) */
+    static SqliteLedger open(Path file, Sync sync, LedgerSettings settings,
+                             java.util.function.Consumer<UsageRecord> beforeBind) {
         Objects.requireNonNull(sync, "sync");
         Path absolute = file.toAbsolutePath().normalize();
         try {
@@ -115,7 +122,7 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
         } catch (SQLException e) {
             throw new IllegalStateException("cannot open ledger file " + absolute + ": " + e.getMessage(), e);
         }
-        LedgerWriter writer = new LedgerWriter(connections, settings);
+        LedgerWriter writer = new LedgerWriter(connections, settings, beforeBind);
         writer.start();
         log.info("Usage ledger {} open (schema version {}, WAL, sync {})", absolute, LedgerSchema.VERSION,
                 sync.name().toLowerCase(Locale.ROOT));
@@ -179,6 +186,23 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
     /** Records committed since this ledger was opened. */
     public long committedRecords() {
         return writer.committedRecords();
+    }
+
+    /**
+     * Records left out since this ledger was opened: writing each failed on its own, try after try (logged with its
+     * id), while the records around it were written.
+     */
+    public long rejectedRecords() {
+        return writer.rejectedRecords();
+    }
+
+    /**
+     * Why the ledger no longer writes, or {@code null} while it does (failing and retrying, {@link #healthy} false,
+     * is not stopped): its writer thread died, or made no progress for 30 s while records waited.
+     */
+    @Override
+    public String stoppedReason() {
+        return writer.stoppedReason();
     }
 
     LedgerWriter writer() {
