@@ -574,9 +574,18 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
     /** Writes a JSON error; closes the connection after it unless {@code keepAlive}. */
     ChannelFuture sendError(ChannelHandlerContext ctx, ErrorType type, String message, String requestId,
                             boolean keepAlive) {
+        return sendError(ctx, type, message, requestId, keepAlive, 0);
+    }
+
+    /** An error answer; {@code Retry-After} is set when {@code retryAfterSeconds} is positive. */
+    ChannelFuture sendError(ChannelHandlerContext ctx, ErrorType type, String message, String requestId,
+                            boolean keepAlive, long retryAfterSeconds) {
         FullHttpResponse response = ErrorResponses.response(ctx.alloc(), type, message);
         if (requestId != null) {
             response.headers().set(REQUEST_ID, requestId);
+        }
+        if (retryAfterSeconds > 0) {
+            response.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
         }
         return write(response, keepAlive);
     }

@@ -108,6 +108,8 @@ final class ProxyCall {
     private ByteBuf upstreamRequest;
     /** The budget reserved for this call, or {@code null} when no budget applies. */
     private final BudgetBook.Reservation reservation;
+    /** How long this call has waited, in all, for its providers' announced rate-limit resets. */
+    private long heldTotalNanos;
     /** What admission acquired for the call (stage leases, the reservation); settled with the record. */
     private final Admission admission;
     /** The {@link RecordFlag}s admission decided (stored context, unpriced), added to the record. */
@@ -206,6 +208,25 @@ final class ProxyCall {
                     + deployment.provider().name() + " is unavailable: its circuit breaker is open after "
                     + health.consecutiveFailures() + " consecutive failures (next probe in " + health.retryInMillis()
                     + " ms)");
+            return;
+        }
+        long heldNanos = health.heldForNanos();
+        if (heldNanos > 0) {
+            // The provider said its own limit is reached: wait for its reset when that is short, else go elsewhere.
+            health.onHeld();
+            if (heldTotalNanos + heldNanos <= proxy.config().rateLimits().upstreamMaxWait().toNanos()) {
+                heldTotalNanos += heldNanos; // however often the provider extends its hold, one call waits this long at most
+                client.executor().schedule(this::attempt, heldNanos, TimeUnit.NANOSECONDS);
+                return;
+            }
+            if (nextDeployment()) {
+                attempt();
+                return;
+            }
+            long seconds = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(heldNanos + TimeUnit.SECONDS.toNanos(1) - 1));
+            failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.RATE_LIMITED, "provider "
+                    + deployment.provider().name() + " announced that its rate limit is reached; it resets in " + seconds
+                    + " s", seconds);
             return;
         }
         if (attemptsOnDeployment == 0) {
@@ -396,6 +417,7 @@ final class ProxyCall {
         } else if (status >= 500) {
             health.onFailure();
         }
+        health.holdFor(UpstreamLimits.holdNanos(status, head.headers(), System.currentTimeMillis()));
         if (status == 429 || status >= 500) {
             Runnable recovery = planRecovery(retryAfterMillis(head.headers()));
             if (recovery != null) {
@@ -818,6 +840,11 @@ final class ProxyCall {
     }
 
     private void failBeforeResponse(CallStatus callStatus, ErrorType type, String message) {
+        failBeforeResponse(callStatus, type, message, 0);
+    }
+
+    /** As above, telling the client to retry after {@code retryAfterSeconds} when that is positive. */
+    private void failBeforeResponse(CallStatus callStatus, ErrorType type, String message, long retryAfterSeconds) {
         if (settled) {
             return;
         }
@@ -827,7 +854,7 @@ final class ProxyCall {
         closeUpstream();
         releaseBuffers();
         upstreamEndNanos = System.nanoTime();
-        frontend.sendError(client, type, message, requestId, keepAlive).addListener(f -> {
+        frontend.sendError(client, type, message, requestId, keepAlive, retryAfterSeconds).addListener(f -> {
             settle(callStatus, type.status());
             if (f.isSuccess() && keepAlive) {
                 frontend.callFinished(this);

@@ -287,6 +287,9 @@ public final class GatewayMeters implements UsageSink {
                     .tags(tags).register(registry);
             FunctionCounter.builder("tokenwise.provider.retries", h, ProviderHealth::retries)
                     .description("Upstream attempts the gateway retried").tags(tags).register(registry);
+            FunctionCounter.builder("tokenwise.provider.held.calls", h, ProviderHealth::heldCalls)
+                    .description("Calls held for, or turned away by, the provider's own announced rate limit")
+                    .tags(tags).register(registry);
             FunctionCounter.builder("tokenwise.provider.breaker.refused", h, ProviderHealth::refusedByBreaker)
                     .description("Calls refused without trying because the breaker was open").tags(tags)
                     .register(registry);
