@@ -251,9 +251,7 @@ public final class GatewayApp implements AutoCloseable {
         if (models.isEmpty() || settings.models().containsAll(models) && models.containsAll(settings.models())) {
             return settings;
         }
-        return new SimulatorSettings(settings.port(), settings.firstTokenDelay(), settings.chunkDelay(),
-                settings.wordsPerChunk(), settings.maxOutputWords(), settings.embeddingDimensions(), models,
-                settings.ioThreads());
+        return settings.withModels(models, settings.skills());
     }
 
     public int port() {

@@ -63,6 +63,12 @@ public record ProviderConfig(String name, String type, URI baseUrl, String apiKe
                 maxIdlePerLoop, options, resilience, forwardClientOrgHeaders);
     }
 
+    /** The same provider with other type-specific options (the simulator's model skills come from model entries). */
+    public ProviderConfig withOptions(Map<String, String> newOptions) {
+        return new ProviderConfig(name, type, baseUrl, apiKey, disabledReason, connectTimeout, readTimeout,
+                maxIdlePerLoop, newOptions, resilience, forwardClientOrgHeaders);
+    }
+
     @Override
     public String toString() {
         // Never print the key.

@@ -42,6 +42,11 @@ final class AnswerGenerator {
         SplittableRandom random = new SplittableRandom(fnv1a64(messagesJson));
         int minWords = Math.min(MIN_WORDS, maxWords);
         int count = minWords + random.nextInt(maxWords - minWords + 1);
+        return words(random, count);
+    }
+
+    /** {@code count} pieces of sentences drawn from {@code random}. */
+    static List<String> words(SplittableRandom random, int count) {
         List<String> pieces = new ArrayList<>(count);
         int sentenceLeft = 0;
         for (int i = 0; i < count; i++) {

@@ -33,7 +33,12 @@ record SimulatedCompletion(List<String> pieces, String finishReason, long prompt
      */
     static CompletableFuture<SimulatedCompletion> compute(ChatRequest request, int maxOutputWords,
                                                           TokenCounter counter) {
-        List<String> pieces = AnswerGenerator.pieces(request.messages().toString(), maxOutputWords);
+        return compute(request, AnswerGenerator.pieces(request.messages().toString(), maxOutputWords), counter);
+    }
+
+    /** The same for an answer already made (a skilled model's answer to a builtin task). */
+    static CompletableFuture<SimulatedCompletion> compute(ChatRequest request, List<String> pieces,
+                                                          TokenCounter counter) {
         String model = request.model();
         CompletableFuture<TokenCount> input = counter.countInput(model, Endpoint.CHAT_COMPLETIONS, request.body());
         CompletableFuture<Cut> output = counter.countOutput(model, AnswerGenerator.text(pieces, pieces.size()))

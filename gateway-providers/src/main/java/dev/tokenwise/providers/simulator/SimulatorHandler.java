@@ -50,15 +50,17 @@ final class SimulatorHandler extends SimpleChannelInboundHandler<FullHttpRequest
     private final SimulatorSettings settings;
     private final TokenCounter counter;
     private final StreamStats stats;
+    private final SkilledAnswers skilled;
     private final Queue<Call> waiting = new ArrayDeque<>();
 
     private boolean busy;
     private ChatCompletionStream stream;
 
-    SimulatorHandler(SimulatorSettings settings, TokenCounter counter, StreamStats stats) {
+    SimulatorHandler(SimulatorSettings settings, TokenCounter counter, StreamStats stats, SkilledAnswers skilled) {
         this.settings = settings;
         this.counter = counter;
         this.stats = stats;
+        this.skilled = skilled;
     }
 
     @Override
@@ -168,8 +170,9 @@ final class SimulatorHandler extends SimpleChannelInboundHandler<FullHttpRequest
     }
 
     private void chatCompletion(ChannelHandlerContext ctx, Call call, ChatRequest request) {
-        CompletableFuture<SimulatedCompletion> answer =
-                SimulatedCompletion.compute(request, settings.maxOutputWords(), counter);
+        CompletableFuture<SimulatedCompletion> answer = skilled.answer(request)
+                .map(pieces -> SimulatedCompletion.compute(request, pieces, counter))
+                .orElseGet(() -> SimulatedCompletion.compute(request, settings.maxOutputWords(), counter));
         onEventLoop(ctx, call, answer, completion -> {
             String id = "chatcmpl-sim-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
             long created = System.currentTimeMillis() / 1000;

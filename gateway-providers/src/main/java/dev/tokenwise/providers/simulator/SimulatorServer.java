@@ -25,7 +25,9 @@ import org.slf4j.LoggerFactory;
  * A local HTTP/1.1 server speaking the OpenAI API with simulated answers, so the gateway has an upstream to
  * proxy to when no provider key is configured. It serves {@code POST /v1/chat/completions} (plain and
  * streamed), {@code POST /v1/embeddings} and {@code GET /v1/models}; answers are deterministic per request
- * and every response carries {@code X-Tokenwise-Simulated: true}. It listens on 127.0.0.1 only.
+ * and every response carries {@code X-Tokenwise-Simulated: true}. It listens on 127.0.0.1 only. A model with a
+ * {@link SimulatedSkill} answers tasks of the builtin eval suite right with its probability {@code accuracy}
+ * (see {@link SimulatorSettings#skills()}).
  *
  * <pre>{@code
  * try (SimulatorServer sim = SimulatorServer.start(SimulatorSettings.defaults(), tokenCounter)) {
@@ -65,6 +67,7 @@ public final class SimulatorServer implements AutoCloseable {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(settings.ioThreads(),
                 new DefaultThreadFactory("tokenwise-simulator", true), NioIoHandler.newFactory());
         StreamStats stats = new StreamStats();
+        SkilledAnswers skilled = new SkilledAnswers(settings.skills(), System::nanoTime);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
                 .channel(NioServerSocketChannel.class)
@@ -77,7 +80,7 @@ public final class SimulatorServer implements AutoCloseable {
                         ch.pipeline().addLast("codec", new HttpServerCodec());
                         ch.pipeline().addLast("simulated-header", SimulatedHeaderHandler.INSTANCE);
                         ch.pipeline().addLast("aggregator", new HttpObjectAggregator(MAX_REQUEST_BYTES));
-                        ch.pipeline().addLast("simulator", new SimulatorHandler(settings, counter, stats));
+                        ch.pipeline().addLast("simulator", new SimulatorHandler(settings, counter, stats, skilled));
                     }
                 });
         ChannelFuture bind = bootstrap.bind("127.0.0.1", settings.port()).awaitUninterruptibly();

@@ -3,6 +3,7 @@ package dev.tokenwise.providers.simulator;
 import dev.tokenwise.core.config.ConfigException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -24,9 +25,13 @@ import java.util.Set;
  * @param embeddingDimensions the native length of embedding vectors (option {@code embedding_dimensions})
  * @param models the model ids {@code GET /v1/models} lists (option {@code models}, comma-separated)
  * @param ioThreads event loop threads (option {@code io_threads})
+ * @param skills how well each model (by the id the simulator is asked for) answers builtin-suite tasks; a model
+ *     without one answers every prompt with synthetic text (options {@code simulate.<model>}, which the config
+ *     loader writes from a model entry's {@code simulate} block, see {@link SimulatedSkill})
  */
 public record SimulatorSettings(int port, Duration firstTokenDelay, Duration chunkDelay, int wordsPerChunk,
-                                int maxOutputWords, int embeddingDimensions, List<String> models, int ioThreads) {
+                                int maxOutputWords, int embeddingDimensions, List<String> models, int ioThreads,
+                                Map<String, SimulatedSkill> skills) {
 
     public static final Duration DEFAULT_FIRST_TOKEN_DELAY = Duration.ofMillis(120);
     public static final Duration DEFAULT_CHUNK_DELAY = Duration.ofMillis(15);
@@ -66,6 +71,20 @@ public record SimulatorSettings(int port, Duration firstTokenDelay, Duration chu
         if (ioThreads <= 0) {
             throw new ConfigException("io_threads: " + ioThreads + " (expected: > 0)");
         }
+        skills = skills == null ? Map.of() : Map.copyOf(skills);
+    }
+
+    /** Settings without skills: every prompt gets synthetic text. */
+    public SimulatorSettings(int port, Duration firstTokenDelay, Duration chunkDelay, int wordsPerChunk,
+                             int maxOutputWords, int embeddingDimensions, List<String> models, int ioThreads) {
+        this(port, firstTokenDelay, chunkDelay, wordsPerChunk, maxOutputWords, embeddingDimensions, models, ioThreads,
+                Map.of());
+    }
+
+    /** The same settings serving {@code newModels} with {@code newSkills}. */
+    public SimulatorSettings withModels(List<String> newModels, Map<String, SimulatedSkill> newSkills) {
+        return new SimulatorSettings(port, firstTokenDelay, chunkDelay, wordsPerChunk, maxOutputWords,
+                embeddingDimensions, newModels, ioThreads, newSkills);
     }
 
     /** All defaults: an ephemeral port, one event loop thread. */
@@ -82,7 +101,18 @@ public record SimulatorSettings(int port, Duration firstTokenDelay, Duration chu
      */
     public static SimulatorSettings fromOptions(String providerName, Map<String, String> options) {
         String prefix = "providers." + providerName + ".";
-        for (String key : options.keySet()) {
+        Map<String, SimulatedSkill> skills = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : options.entrySet()) {
+            String key = e.getKey();
+            if (key.startsWith(SimulatedSkill.OPTION_PREFIX) && key.length() > SimulatedSkill.OPTION_PREFIX.length()) {
+                String model = key.substring(SimulatedSkill.OPTION_PREFIX.length());
+                try {
+                    skills.put(model, SimulatedSkill.parse(e.getValue(), SimulatedSkill.defaultSeed(model)));
+                } catch (ConfigException problem) {
+                    throw new ConfigException(prefix + key + "." + problem.getMessage(), problem);
+                }
+                continue;
+            }
             if (!OPTION_KEYS.contains(key)) {
                 throw new ConfigException(prefix + key + ": unknown option (expected one of: "
                         + String.join(", ", OPTION_KEYS.stream().sorted().toList()) + ")");
@@ -98,7 +128,8 @@ public record SimulatorSettings(int port, Duration firstTokenDelay, Duration chu
                     intOption(options, "max_output_words", DEFAULT_MAX_OUTPUT_WORDS),
                     intOption(options, "embedding_dimensions", DEFAULT_EMBEDDING_DIMENSIONS),
                     listOption(options, "models", DEFAULT_MODELS),
-                    intOption(options, "io_threads", 1));
+                    intOption(options, "io_threads", 1),
+                    skills);
         } catch (ConfigException e) {
             // The record names its fields by option key; the caller knows under which provider they sit.
             throw new ConfigException(prefix + e.getMessage(), e);

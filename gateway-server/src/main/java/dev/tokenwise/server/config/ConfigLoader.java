@@ -19,6 +19,7 @@ import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.Money;
 import dev.tokenwise.core.spi.PriceCatalog;
 import dev.tokenwise.providers.pricing.LiteLlmPriceImport;
+import dev.tokenwise.providers.simulator.SimulatedSkill;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.net.URI;
@@ -79,7 +80,9 @@ public final class ConfigLoader {
     private static final List<String> SERVER_KEYS = List.of("host", "port", "max_request_bytes",
             "max_header_bytes", "io_threads", "worker_threads", "request_read_timeout_ms");
     private static final List<String> MODEL_KEYS = List.of("name", "provider", "upstream_name", "price", "fallbacks",
-            "rate_limits");
+            "rate_limits", "simulate");
+    private static final List<String> SIMULATE_KEYS = List.of("accuracy", "verbosity", "seed", "degrade");
+    private static final List<String> DEGRADE_KEYS = List.of("after_calls", "after_seconds", "accuracy", "verbosity");
     private static final List<String> PRICE_KEYS = List.of("input_per_mtok", "output_per_mtok",
             "cached_input_per_mtok", "cache_write_per_mtok", "reasoning_per_mtok", "max_output_tokens");
     private static final List<String> TEAM_KEYS = List.of("name", "budget", "keys", "rate_limits");
@@ -177,6 +180,8 @@ public final class ConfigLoader {
         private final List<String> unpricedWarnings = new ArrayList<>();
         /** Prices imported from a LiteLLM price file ({@code pricing.litellm}), for models the catalog lacks. */
         private PriceCatalog litellm = EMPTY_CATALOG;
+        /** Per simulator provider, the {@code simulate.<model>} options written from model entries. */
+        private final Map<String, Map<String, String>> skillOptions = new LinkedHashMap<>();
         /** Disabled providers by name, with the variables their {@code api_key} refers to. */
         private final Map<String, List<String>> disabled = new LinkedHashMap<>();
 
@@ -202,6 +207,7 @@ public final class ConfigLoader {
             litellm = litellm(root);
             Map<String, ProviderConfig> providers = providers(root.section("providers"));
             Map<String, ModelConfig> models = models(root, providers, catalog);
+            providers = withSkills(providers);
             List<TeamConfig> teams = teams(root, models);
             BudgetSettings budgets = budgets(root.section("budgets"), root.section("pricing"));
             ConfigSection limits = root.section("rate_limits");
@@ -509,6 +515,9 @@ public final class ConfigLoader {
                     fallbacks.add(ConfigSection.scalar(fallbackItems.get(j), path, env)
                             .orElseThrow(() -> new ConfigException(path + ": missing")));
                 }
+                if (m.has("simulate")) {
+                    skill(m, providers.get(provider), upstreamName == null ? name : upstreamName);
+                }
                 models.put(name, new ModelConfig(name, provider, upstreamName, price, fallbacks));
             }
             // Fallbacks may name models defined further down, so they are checked once all are known.
@@ -524,6 +533,85 @@ public final class ConfigLoader {
                 }
             }
             return models;
+        }
+
+        /**
+         * A model's {@code simulate} block, checked here so that messages name the YAML path, and kept as the
+         * option {@code simulate.<upstream name>} of its simulator provider (see {@code SimulatedSkill}).
+         */
+        private void skill(ConfigSection m, ProviderConfig provider, String upstreamName) {
+            if (!ProviderType.SIMULATOR.label().equals(provider.type())) {
+                throw new ConfigException(m.pathOf("simulate") + ": only for models of a simulator provider ("
+                        + provider.name() + " is of type " + provider.type() + ")");
+            }
+            ConfigSection s = m.section("simulate");
+            s.allowOnly(SIMULATE_KEYS);
+            double accuracy = fraction(s, "accuracy", Double.NaN);
+            double verbosity = verbosity(s, "verbosity", 1);
+            long seed = s.integer("seed", SimulatedSkill.defaultSeed(upstreamName), Long.MIN_VALUE, Long.MAX_VALUE);
+            SimulatedSkill.Profile degraded = null;
+            long afterCalls = 0;
+            long afterSeconds = 0;
+            if (s.node("degrade") != null && !s.node("degrade").isNull()) {
+                ConfigSection d = s.section("degrade");
+                d.allowOnly(DEGRADE_KEYS);
+                afterCalls = d.integer("after_calls", 0, 1, Long.MAX_VALUE);
+                afterSeconds = d.integer("after_seconds", 0, 1, 100L * 365 * 86_400);
+                if (afterCalls == 0 && afterSeconds == 0) {
+                    throw new ConfigException(d.path() + ": needs after_calls or after_seconds (when to degrade)");
+                }
+                degraded = new SimulatedSkill.Profile(fraction(d, "accuracy", accuracy), verbosity(d, "verbosity", verbosity));
+            }
+            SimulatedSkill skill = new SimulatedSkill(new SimulatedSkill.Profile(accuracy, verbosity), degraded,
+                    afterCalls, Duration.ofSeconds(afterSeconds), seed);
+            String key = SimulatedSkill.OPTION_PREFIX + upstreamName;
+            String earlier = skillOptions.computeIfAbsent(provider.name(), p -> new LinkedHashMap<>())
+                    .putIfAbsent(key, skill.toOption());
+            if (earlier != null && !earlier.equals(skill.toOption())) {
+                throw new ConfigException(m.pathOf("simulate") + ": another model of provider " + provider.name()
+                        + " is served as " + upstreamName + " with another simulate block (expected: one per upstream name)");
+            }
+        }
+
+        private static double fraction(ConfigSection s, String key, double otherwise) {
+            Optional<BigDecimal> value = s.decimal(key);
+            if (value.isEmpty()) {
+                if (Double.isNaN(otherwise)) {
+                    throw s.missing(key);
+                }
+                return otherwise;
+            }
+            if (value.get().signum() < 0 || value.get().compareTo(BigDecimal.ONE) > 0) {
+                throw new ConfigException(s.pathOf(key) + ": " + value.get().toPlainString() + " (expected: 0..1)");
+            }
+            return value.get().doubleValue();
+        }
+
+        private static double verbosity(ConfigSection s, String key, double otherwise) {
+            Optional<BigDecimal> value = s.decimal(key);
+            if (value.isEmpty()) {
+                return otherwise;
+            }
+            if (value.get().signum() <= 0 || value.get().compareTo(BigDecimal.valueOf(20)) > 0) {
+                throw new ConfigException(s.pathOf(key) + ": " + value.get().toPlainString()
+                        + " (expected: > 0 and <= 20)");
+            }
+            return value.get().doubleValue();
+        }
+
+        /** The providers with the {@code simulate.*} options of their models added. */
+        private Map<String, ProviderConfig> withSkills(Map<String, ProviderConfig> providers) {
+            if (skillOptions.isEmpty()) {
+                return providers;
+            }
+            Map<String, ProviderConfig> out = new LinkedHashMap<>(providers);
+            skillOptions.forEach((name, options) -> {
+                ProviderConfig p = out.get(name);
+                Map<String, String> merged = new LinkedHashMap<>(p.options());
+                merged.putAll(options);
+                out.put(name, p.withOptions(merged));
+            });
+            return out;
         }
 
         private static ModelPrice price(ConfigSection p) {

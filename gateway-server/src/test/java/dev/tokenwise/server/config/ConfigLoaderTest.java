@@ -748,4 +748,37 @@ class ConfigLoaderTest {
 
         assertEquals("config file not found: " + file.toAbsolutePath().normalize(), e.getMessage());
     }
+
+    @Test
+    void carriesAModelsSimulateBlockToItsSimulatorProviderAsAnOption() {
+        GatewayConfig config = parse(PROVIDERS + """
+                models:
+                  - {name: sim-mid, provider: sim, simulate: {accuracy: 0.93, verbosity: 1.0, seed: 7,
+                                                          degrade: {after_calls: 500, accuracy: 0.6, verbosity: 1.8}}}
+                  - {name: sim-plain, provider: sim}
+                """);
+        ProviderConfig sim = config.providers().get("sim");
+        assertEquals("accuracy=0.93;verbosity=1.0;seed=7;degrade.accuracy=0.6;degrade.verbosity=1.8;"
+                + "degrade.after_calls=500", sim.options().get("simulate.sim-mid"));
+        assertFalse(sim.options().containsKey("simulate.sim-plain"));
+        var settings = dev.tokenwise.providers.simulator.SimulatorSettings.fromOptions("sim", sim.options());
+        assertEquals(0.93, settings.skills().get("sim-mid").normal().accuracy());
+        assertEquals(0.6, settings.skills().get("sim-mid").degraded().accuracy());
+    }
+
+    @Test
+    void refusesABadSimulateBlockNamingItsPath() {
+        assertEquals("models[0].simulate.accuracy: 1.2 (expected: 0..1)",
+                error(PROVIDERS + "models: [{name: s, provider: sim, simulate: {accuracy: 1.2}}]"));
+        assertEquals("models[0].simulate.accuracy: missing",
+                error(PROVIDERS + "models: [{name: s, provider: sim, simulate: {verbosity: 2}}]"));
+        assertEquals("models[0].simulate.verbosity: 0 (expected: > 0 and <= 20)",
+                error(PROVIDERS + "models: [{name: s, provider: sim, simulate: {accuracy: 1, verbosity: 0}}]"));
+        assertEquals("models[0].simulate.degrade: needs after_calls or after_seconds (when to degrade)",
+                error(PROVIDERS + "models: [{name: s, provider: sim, simulate: {accuracy: 1, degrade: {accuracy: 0.5}}}]"));
+        assertEquals("models[0].simulate.skill: unknown key (expected one of: accuracy, verbosity, seed, degrade)",
+                error(PROVIDERS + "models: [{name: s, provider: sim, simulate: {accuracy: 1, skill: 2}}]"));
+        assertEquals("models[0].simulate: only for models of a simulator provider (openai is of type openai)",
+                error(PROVIDERS + "models: [{name: gpt-4o-mini, provider: openai, simulate: {accuracy: 1}}]"));
+    }
 }
