@@ -15,6 +15,12 @@ import dev.tokenwise.core.spi.TokenCounter;
 import dev.tokenwise.core.spi.UsageSink;
 import dev.tokenwise.core.spi.PriceCatalog;
 import dev.tokenwise.metrics.api.AlertsRoute;
+import dev.tokenwise.metrics.api.DriftRoute;
+import dev.tokenwise.metrics.api.ProbesRoute;
+import dev.tokenwise.metrics.efficiency.ProbeMonitor;
+import dev.tokenwise.core.config.ProbeConfig;
+import dev.tokenwise.server.probe.ProbeRunner;
+import java.net.URI;
 import dev.tokenwise.metrics.api.EfficiencyRoute;
 import dev.tokenwise.metrics.api.RequestsRoute;
 import dev.tokenwise.metrics.api.TasksRoute;
@@ -101,11 +107,12 @@ public final class GatewayApp implements AutoCloseable {
     private final KeyRegistry keys;
     private final GatewayServer server;
     private final PrometheusMeterRegistry meterRegistry;
+    private final ProbeRunner probes;
 
     private GatewayApp(GatewayConfig config, List<SimulatorServer> simulators, ExecutorService workers,
                        ExecutorService apiPool, ScheduledExecutorService analytics, SqliteLedger ledger,
                        AccountingCore accounting, BudgetBook budgets,
-                       KeyRegistry keys, GatewayServer server, PrometheusMeterRegistry meterRegistry) {
+                       KeyRegistry keys, GatewayServer server, PrometheusMeterRegistry meterRegistry, ProbeRunner probes) {
         this.config = config;
         this.simulators = simulators;
         this.workers = workers;
@@ -117,6 +124,7 @@ public final class GatewayApp implements AutoCloseable {
         this.keys = keys;
         this.server = server;
         this.meterRegistry = meterRegistry;
+        this.probes = probes;
     }
 
     public static GatewayApp start(GatewayConfig config) throws InterruptedException {
@@ -203,6 +211,12 @@ public final class GatewayApp implements AutoCloseable {
             PriceCatalog listPrices = model -> Optional.ofNullable(running.models().get(model)).map(ModelConfig::price);
             DriftDetector drift = new DriftDetector(store.tasks(), alerts, listPrices, DriftSettings.DEFAULTS);
             drift.schedule(analytics, DRIFT_CHECK_EVERY, System::currentTimeMillis);
+            ProbeConfig probeConfig = running.probes();
+            ProbeMonitor probeMonitor = probeConfig == null ? null : new ProbeMonitor(alerts, store.tasks(),
+                    DriftSettings.DEFAULTS, probeConfig.referenceRuns(), probeConfig.interval());
+            ProbesRoute.Settings probeSettings = probeConfig == null ? null : new ProbesRoute.Settings(
+                    probeConfig.interval().toSeconds(), probeConfig.tasksPerRun(), probeConfig.suite(),
+                    probeConfig.team(), probeConfig.referenceRuns());
             java.util.concurrent.atomic.AtomicReference<GatewayServer> started = new java.util.concurrent.atomic.AtomicReference<>();
             List<ApiRoute> routes = List.of(
                     new HealthRoute(store, accounting, () -> started.get() == null ? Map.of() : started.get().providerHealth()),
@@ -211,6 +225,8 @@ public final class GatewayApp implements AutoCloseable {
                     new TasksRoute(store, efficiency, apiPool),
                     new EfficiencyRoute(store, efficiency, apiPool),
                     new AlertsRoute(alerts),
+                    new DriftRoute(drift, probeMonitor, apiPool, System::currentTimeMillis),
+                    new ProbesRoute(probeMonitor, probeSettings, apiPool),
                     new MetricsRoute(meterRegistry, meters, apiPool, running.adminKey() != null),
                     new LatencyRoute(latency, store, apiPool),
                     new RecentCallsRoute(store, apiPool),
@@ -224,8 +240,18 @@ public final class GatewayApp implements AutoCloseable {
             if (running.adminKey() == null) {
                 log.info("No admin key set (TOKENWISE_ADMIN_KEY): the admin API is disabled");
             }
+            // Probes call the gateway's own port as a client, so they start once it listens.
+            ProbeRunner probes;
+            try {
+                probes = probeConfig == null ? null : ProbeRunner.start(probeConfig, directory, probeMonitor,
+                        store.tasks(), URI.create("http://" + loopbackHost(running.server().host()) + ":" + server.port()),
+                        System::currentTimeMillis);
+            } catch (RuntimeException e) {
+                server.shutdown(0);
+                throw e;
+            }
             return new GatewayApp(running, simulators, workers, apiPool, analytics, ledger, accounting, budgets, keys,
-                    server, meterRegistry);
+                    server, meterRegistry, probes);
         } catch (InterruptedException | RuntimeException e) {
             simulators.forEach(SimulatorServer::close);
             if (accounting != null) {
@@ -241,6 +267,14 @@ public final class GatewayApp implements AutoCloseable {
             analytics.shutdownNow();
             throw e;
         }
+    }
+
+    /** The address the gateway's own clients (the probes) reach it at: loopback when it listens on every address. */
+    private static String loopbackHost(String host) {
+        if (host == null || host.isBlank() || host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]")) {
+            return "127.0.0.1";
+        }
+        return host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
     }
 
     private static SimulatorSettings withModels(SimulatorSettings settings, GatewayConfig config, String provider) {
@@ -294,6 +328,9 @@ public final class GatewayApp implements AutoCloseable {
      *     could not, or never got them: the errors are logged), or never settled at all; 0 when the books are whole
      */
     public long shutdown(long graceMillis) {
+        if (probes != null) {
+            probes.close();
+        }
         server.shutdown(graceMillis);
         analytics.shutdownNow();
         accounting.close(); // hands every record to the sinks, then closes them (the ledger commits and closes)

@@ -19,11 +19,20 @@ import java.util.Set;
  * @param budgets how budgets are enforced
  * @param storageSync how durable a record is when its response completes
  * @param rateLimits the rate limits of teams, keys and models set in the file
+ * @param probes the scheduled probes, or {@code null} when there are none
  */
 public record GatewayConfig(ServerConfig server, String adminKey, String storagePath,
                             Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
                             List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
-                            RateLimitConfig rateLimits) {
+                            RateLimitConfig rateLimits, ProbeConfig probes) {
+
+    /** A config without probes. */
+    public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
+                         Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
+                         List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
+                         RateLimitConfig rateLimits) {
+        this(server, adminKey, storagePath, providers, models, teams, budgets, storageSync, rateLimits, null);
+    }
 
     /** A config without rate limits. */
     public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
@@ -42,7 +51,7 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
     /** The same config with other providers (the simulator's address is known only once it started). */
     public GatewayConfig withProviders(Map<String, ProviderConfig> newProviders) {
         return new GatewayConfig(server, adminKey, storagePath, newProviders, models, teams, budgets, storageSync,
-                rateLimits);
+                rateLimits, probes);
     }
 
     public GatewayConfig {
@@ -65,6 +74,13 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
                 if (!models.containsKey(fallback)) {
                     throw new ConfigException("models[" + m.name() + "].fallbacks: " + fallback
                             + " (expected a model listed under models:)");
+                }
+            }
+        }
+        if (probes != null) {
+            for (String model : probes.models()) {
+                if (!models.containsKey(model)) {
+                    throw new ConfigException("probes.models: " + model + " (expected a model listed under models:)");
                 }
             }
         }

@@ -17,8 +17,9 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * {@code GET /api/v1/alerts}: the open alerts, oldest first, as a JSON array of
- * {@code {type, model|team|key, metric, message, value, threshold, since}} ({@code metric} only where a type has
- * several; a key's alert also names the key's {@code team}). Types: {@code budget_threshold},
+ * {@code {type, model|team|key, metric, source, message, value, threshold, since}} ({@code metric} only where a
+ * type has several, {@code source} ({@code traffic} or {@code probe}) only for drift alerts; a key's alert also
+ * names the key's {@code team}). Types: {@code budget_threshold},
  * {@code quality_drift}, {@code effective_price_drift}, {@code billing_discrepancy}. The admin key sees all; a
  * team key sees the model alerts and the budget alerts of its own team and of its team's keys, matched by the
  * team the alert belongs to, never by name alone (a key may be named like another team); no key is a 401.
@@ -68,6 +69,9 @@ public final class AlertsRoute implements ApiRoute {
                 }
                 if (a.metric() != null) {
                     g.writeStringField("metric", a.metric());
+                }
+                if (a.source() != null) {
+                    g.writeStringField("source", a.source());
                 }
                 g.writeStringField("message", a.message());
                 number(g, "value", a.value());

@@ -18,9 +18,17 @@ import java.util.Objects;
  * @param sinceMillis when it opened, epoch ms
  * @param untilMillis when it closes by itself (a budget alert at the end of its period), epoch ms; 0: when its
  *     condition clears
+ * @param source what found it, for drift alerts: {@code traffic} (the clients' tasks) or {@code probe} (the
+ *     gateway's scheduled probes); {@code null} for the others
  */
 public record Alert(AlertType type, Scope scope, String subject, String team, String metric, String message,
-                    double value, double threshold, long sinceMillis, long untilMillis) {
+                    double value, double threshold, long sinceMillis, long untilMillis, String source) {
+
+    /** An alert without a source. */
+    public Alert(AlertType type, Scope scope, String subject, String team, String metric, String message,
+                 double value, double threshold, long sinceMillis, long untilMillis) {
+        this(type, scope, subject, team, metric, message, value, threshold, sinceMillis, untilMillis, null);
+    }
 
     /** What an alert is about. */
     public enum Scope {
@@ -69,6 +77,7 @@ public record Alert(AlertType type, Scope scope, String subject, String team, St
     }
 
     Alert since(long openedAtMillis) {
-        return new Alert(type, scope, subject, team, metric, message, value, threshold, openedAtMillis, untilMillis);
+        return new Alert(type, scope, subject, team, metric, message, value, threshold, openedAtMillis, untilMillis,
+                source);
     }
 }

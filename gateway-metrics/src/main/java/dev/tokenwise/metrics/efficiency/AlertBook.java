@@ -67,11 +67,20 @@ public final class AlertBook {
      */
     public boolean open(AlertType type, Alert.Scope scope, String subject, String metric, String message,
                         double value, double threshold) {
+        return open(type, scope, subject, metric, message, value, threshold, null);
+    }
+
+    /**
+     * {@link #open(AlertType, Alert.Scope, String, String, String, double, double)} naming what found it
+     * ({@code traffic} or {@code probe} for drift alerts).
+     */
+    public boolean open(AlertType type, Alert.Scope scope, String subject, String metric, String message,
+                        double value, double threshold, String source) {
         if (scope == Alert.Scope.KEY) {
             throw new IllegalArgumentException("scope: KEY (expected: MODEL or TEAM; a key's alert names its team)");
         }
         String team = scope == Alert.Scope.TEAM ? subject : null;
-        return open(new Alert(type, scope, subject, team, metric, message, value, threshold, 0, 0));
+        return open(new Alert(type, scope, subject, team, metric, message, value, threshold, 0, 0, source));
     }
 
     private boolean open(Alert candidate) {

@@ -1,24 +1,23 @@
 package dev.tokenwise.metrics.efficiency;
 
 /**
- * One figure of one model compared between the baseline and the recent window by the {@link DriftDetector}.
+ * The state of one sequential test of one model after a check, for alerts, {@code GET /api/v1/drift} and tests.
  *
- * @param type the alert it raises when flagged: {@link AlertType#QUALITY_DRIFT} or
- *     {@link AlertType#EFFECTIVE_PRICE_DRIFT}
- * @param metric {@code success_rate}, {@code retry_rate}, {@code truncation_rate}, {@code mean_output_tokens},
- *     {@code tokens_per_success} or {@code cost_per_success} (nano-USD)
- * @param baseline the figure over the baseline window; NaN when undefined
- * @param recent the figure over the recent window; NaN when undefined
- * @param threshold the level the recent figure had to pass (in the direction of the change)
- * @param baselineSamples tasks or calls behind {@code baseline}
- * @param recentSamples tasks or calls behind {@code recent}
- * @param pValue the two-sided p-value of the test; 1 when not tested
- * @param tested {@code false} when a window had too few samples (or, for the price, no list price)
- * @param flagged {@code true} when the change passed the threshold with {@code p} below the level (and, for
- *     the price, the per-token prices stayed put)
+ * @param source {@code traffic} or {@code probe}
+ * @param type the alert it raises: {@link AlertType#QUALITY_DRIFT} or {@link AlertType#EFFECTIVE_PRICE_DRIFT}
+ * @param metric e.g. {@code success_rate}, {@code output_tokens_up}, {@code probe_pass_rate}
+ * @param reference the figure over the pinned reference
+ * @param recent the figure over the segment (the tasks since the statistic was last 0); NaN when empty
+ * @param threshold the level the test is tuned to detect (reference ± the change)
+ * @param statistic the CUSUM statistic
+ * @param limit the statistic's threshold {@code h}
+ * @param samples tasks in the segment
+ * @param alarmed whether its alarm is open
+ * @param opened whether this check opened the alarm
+ * @param closed whether this check closed it
  * @param message one sentence for people
  */
-public record DriftFinding(String model, AlertType type, String metric, double baseline, double recent,
-                           double threshold, long baselineSamples, long recentSamples, double pValue,
-                           boolean tested, boolean flagged, String message) {
+public record DriftFinding(String model, String source, AlertType type, String metric, double reference, double recent,
+                           double threshold, double statistic, double limit, long samples, boolean alarmed,
+                           boolean opened, boolean closed, String message) {
 }

@@ -106,6 +106,24 @@ final class Significance {
         return incompleteBeta(df / 2, 0.5, df / (df + t * t));
     }
 
+    /** The {@code q}-quantile of the chi-square distribution with {@code df} degrees of freedom (bisection). */
+    static double chiSquareQuantile(double q, double df) {
+        double lo = 0;
+        double hi = Math.max(1, df);
+        while (1 - gammaQ(df / 2, hi / 2) < q) {
+            hi *= 2;
+        }
+        for (int i = 0; i < 200 && hi - lo > 1e-12 * hi; i++) {
+            double mid = (lo + hi) / 2;
+            if (1 - gammaQ(df / 2, mid / 2) < q) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        return (lo + hi) / 2;
+    }
+
     /** The natural log of Γ(x), x > 0 (Lanczos, g = 7, n = 9). */
     static double logGamma(double x) {
         if (x < 0.5) {

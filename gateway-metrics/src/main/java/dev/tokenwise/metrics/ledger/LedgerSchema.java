@@ -14,14 +14,14 @@ import org.slf4j.LoggerFactory;
  * whole schema in one transaction; an older version is migrated in place, in one transaction, step by
  * step (1 to 2 adds the task columns and {@code task_outcomes}; 2 to 3 drops an index the partial task index
  * makes redundant; 3 to 4 moves the rows to {@code usage_rows}, their repeated texts to {@code names}, and makes
- * {@code usage_records} a view of the two; 4 to 5 adds the record's flags; 5 to 6 adds {@code rate_limits}); a new file runs the same steps from version 1. A newer version than
+ * {@code usage_records} a view of the two; 4 to 5 adds the record's flags; 5 to 6 adds {@code rate_limits}; 6 to 7 adds {@code drift_references}); a new file runs the same steps from version 1. A newer version than
  * this code knows is refused, so an old gateway never writes into a file a newer one migrated. Documented column
  * by column in {@code docs/storage.md} and, for version 2, {@code docs/efficiency.md}.
  */
 final class LedgerSchema {
     private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
 
-    static final int VERSION = 6;
+    static final int VERSION = 7;
 
     /** {@code usage_records} as version 4 defines it: the rows with their texts joined back. */
     private static final String VIEW_V4 = """
@@ -222,6 +222,23 @@ final class LedgerSchema {
                 PRIMARY KEY (kind, name)
             )""");
 
+    /**
+     * Version 7: the pinned reference ("last known good") of each drift detector and model: a time range of the
+     * model's tasks (traffic) or probe runs (probe) that later behaviour is compared with. It moves only when an
+     * operator acknowledges a change; {@code to_ms} is 0 while the reference is still being gathered from
+     * {@code from_ms} on.
+     */
+    static final List<String> V7 = List.of("""
+            CREATE TABLE drift_references (
+                source     TEXT NOT NULL,
+                model      TEXT NOT NULL,
+                from_ms    INTEGER NOT NULL,
+                to_ms      INTEGER NOT NULL,
+                changed_at INTEGER NOT NULL,
+                note       TEXT,
+                PRIMARY KEY (source, model)
+            )""");
+
     private LedgerSchema() {
     }
 
@@ -268,6 +285,9 @@ final class LedgerSchema {
                     }
                     if (version < 6) {
                         execute(s, V6);
+                    }
+                    if (version < 7) {
+                        execute(s, V7);
                     }
                     s.execute("PRAGMA user_version = " + VERSION);
                 }

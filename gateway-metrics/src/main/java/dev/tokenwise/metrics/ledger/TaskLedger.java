@@ -263,6 +263,80 @@ public final class TaskLedger {
         });
     }
 
+    /**
+     * Every task whose last call arrived in {@code [fromMillis, toMillis)}, in the order of their last calls, each
+     * with all its calls added up and its outcome.
+     *
+     * @param teamFilter only this team's tasks, or {@code null} for all teams
+     */
+    public List<TaskRow> taskRows(long fromMillis, long toMillis, String teamFilter) {
+        String sql = tasksWith(teamFilter) + "SELECT team, task_id, model, last_at, calls, retries, truncated, "
+                + "input_tokens, output_tokens, cost_nanos, success FROM judged ORDER BY last_at, team, task_id";
+        return connections.read("task rows", c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                bindTasks(ps, fromMillis, toMillis, teamFilter);
+                List<TaskRow> rows = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        int success = rs.getInt(11);
+                        Boolean outcome = rs.wasNull() ? null : success == 1;
+                        rows.add(new TaskRow(rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4),
+                                rs.getLong(5), rs.getLong(6), rs.getLong(7), rs.getLong(8), rs.getLong(9),
+                                rs.getLong(10), outcome));
+                    }
+                }
+                return rows;
+            }
+        });
+    }
+
+    // ---- drift references ---------------------------------------------------------------------------
+
+    /** Every stored drift reference. */
+    public List<DriftReference> driftReferences() {
+        return connections.read("drift references", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT source, model, from_ms, to_ms, changed_at, note "
+                    + "FROM drift_references ORDER BY source, model");
+                 ResultSet rs = ps.executeQuery()) {
+                List<DriftReference> refs = new ArrayList<>();
+                while (rs.next()) {
+                    refs.add(new DriftReference(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getLong(4),
+                            rs.getLong(5), rs.getString(6)));
+                }
+                return refs;
+            }
+        });
+    }
+
+    /** Stores a drift reference, replacing the one of the same source and model. */
+    public synchronized void saveDriftReference(DriftReference ref) {
+        if (closed) {
+            throw new IllegalStateException("ledger " + connections.file() + " is closed");
+        }
+        try {
+            if (writer == null) {
+                writer = connections.open();
+            }
+            try (PreparedStatement ps = writer.prepareStatement("INSERT INTO drift_references "
+                    + "(source, model, from_ms, to_ms, changed_at, note) VALUES (?, ?, ?, ?, ?, ?) "
+                    + "ON CONFLICT (source, model) DO UPDATE SET from_ms = excluded.from_ms, to_ms = excluded.to_ms, "
+                    + "changed_at = excluded.changed_at, note = excluded.note")) {
+                ps.setString(1, ref.source());
+                ps.setString(2, ref.model());
+                ps.setLong(3, ref.fromMillis());
+                ps.setLong(4, ref.toMillis());
+                ps.setLong(5, ref.changedAtMillis());
+                ps.setString(6, ref.note());
+                ps.executeUpdate();
+            }
+        } catch (SQLException e) {
+            LedgerConnections.closeQuietly(writer);
+            writer = null;
+            throw new IllegalStateException("ledger " + connections.file() + ": saving the drift reference of "
+                    + ref.model() + " failed: " + e.getMessage(), e);
+        }
+    }
+
     /** Per model and UTC day of arrival, the priced calls that arrived in {@code [fromMillis, toMillis)}. */
     public List<PriceBucket> priceBuckets(long fromMillis, long toMillis) {
         String sql = "SELECT model, created_at / " + DAY_MILLIS + " AS day, COUNT(*), SUM(cost_nanos), "

@@ -9,63 +9,36 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.spi.PriceCatalog;
+import dev.tokenwise.metrics.ledger.DriftReference;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
 import dev.tokenwise.metrics.ledger.TaskLedger;
 import dev.tokenwise.metrics.ledger.TaskOutcome;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.Random;
-import java.util.stream.Collectors;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/**
- * Generated histories: 14 baseline days and 3 recent days of tasks of one model, each day with its own
- * success rate, output length, retries and price. Success counts are exact (floor of n × rate over the
- * window); output lengths are normal with a fixed seed.
- */
+/** The drift detector over a real ledger: gathering and pinning, alerts, restarts, acknowledgement, prices. */
 class DriftDetectorTest {
     private static final String MODEL = "sim-large";
     private static final long DAY = TaskLedger.DAY_MILLIS;
-    private static final long TODAY = Instant.parse("2026-11-28T00:00:00Z").toEpochMilli() / DAY;
-    private static final long NOW = TODAY * DAY + 12 * 3_600_000L;
-    /** 2 nano-USD per token ($2 per million), input and output alike. */
-    private static final long NANOS_PER_TOKEN = 2;
+    private static final long DAY0 = Instant.parse("2026-10-01T00:00:00Z").toEpochMilli() / DAY;
+    private static final int TASKS_PER_DAY = 60;
 
     @TempDir
     Path dir;
     private SqliteLedger ledger;
-    private final AlertBook alerts = new AlertBook(() -> NOW, null);
-    private final Random random = new Random(2026);
+    private final AtomicLong now = new AtomicLong();
+    private final AlertBook alerts = new AlertBook(now::get, null);
+    private final SplittableRandom random = new SplittableRandom(2026);
+    private long nanosPerTokenListed = 2;
     private int ids;
-    private long successes;
-    private long tasksSoFar;
-
-    /** One day of generated tasks. */
-    private record Day(int tasks, double successRate, double outputMean, double outputSd, double retryRate,
-                       long nanosPerToken) {
-        static Day normal(int tasks) {
-            return new Day(tasks, 0.9, 300, 60, 0.1, NANOS_PER_TOKEN);
-        }
-
-        Day success(double rate) {
-            return new Day(tasks, rate, outputMean, outputSd, retryRate, nanosPerToken);
-        }
-
-        Day output(double mean, double sd) {
-            return new Day(tasks, successRate, mean, sd, retryRate, nanosPerToken);
-        }
-
-        Day price(long nanos) {
-            return new Day(tasks, successRate, outputMean, outputSd, retryRate, nanos);
-        }
-    }
 
     @BeforeEach
     void open() {
@@ -77,192 +50,115 @@ class DriftDetectorTest {
         ledger.close();
     }
 
-    /** Writes the days from {@code fromDaysAgo} to {@code toDaysAgo} days before today (0: today, -1: tomorrow). */
-    private void days(int fromDaysAgo, int toDaysAgo, Day day) {
-        for (int ago = fromDaysAgo; ago >= toDaysAgo; ago--) {
-            long start = (TODAY - ago) * DAY + 3_600_000;
-            for (int i = 0; i < day.tasks(); i++) {
+    private final PriceCatalog prices = model -> MODEL.equals(model)
+            ? Optional.of(ModelPrice.of(nanosPerTokenListed * 1_000_000, nanosPerTokenListed * 1_000_000))
+            : Optional.empty();
+
+    /** Days {@code [from, to)} after DAY0 of tasks with this success rate, output length and price per token. */
+    private void days(int from, int to, double success, int output, long nanosPerToken) {
+        for (int d = from; d < to; d++) {
+            for (int i = 0; i < TASKS_PER_DAY; i++) {
                 String task = "t" + ids++;
-                long at = start + i * 60_000L;
-                long output = Math.max(1, Math.round(day.outputMean() + random.nextGaussian() * day.outputSd()));
-                double milliUsd = (200 + output) * day.nanosPerToken() / 1e6;
-                boolean retry = i < Math.round(day.retryRate() * day.tasks());
-                if (retry) {
-                    ledger.accept(call(task + "-0", "a", "a1", MODEL, task, 1, 5, 200, output, milliUsd, "stop", at - 1_000));
-                }
-                ledger.accept(call(task + "-1", "a", "a1", MODEL, task, 1, 5, 200, output, milliUsd, "stop", at));
-                // exact success counts: floor(n × rate) over the run of tasks with this rate
-                tasksSoFar++;
-                boolean success = Math.floor(tasksSoFar * day.successRate() + 1e-9) > successes;
-                if (success) {
-                    successes++;
-                }
-                ledger.tasks().saveOutcome(new TaskOutcome("a", task, "a1", success, null, null, at));
+                long at = (DAY0 + d) * DAY + (long) (random.nextDouble() * (DAY - 60_000));
+                long out = Math.max(1, Math.round(output * Math.exp(0.3 * random.nextGaussian())));
+                ledger.accept(call(task, "a", "a1", MODEL, task, 1, 5, 200, out, (200 + out) * nanosPerToken / 1e6,
+                        "stop", at));
+                ledger.tasks().saveOutcome(new TaskOutcome("a", task, "a1", random.nextDouble() < success, null, null, at));
             }
         }
         assertTrue(ledger.flush(Duration.ofSeconds(30)));
     }
 
-    /** Resets the success run so that the next window's count is exactly floor(n × rate). */
-    private void newWindow() {
-        successes = 0;
-        tasksSoFar = 0;
+    /** Checks every six hours from the start of day {@code from} to the start of day {@code to}. */
+    private void checks(DriftDetector detector, int from, int to) {
+        for (long t = (DAY0 + from) * DAY; t <= (DAY0 + to) * DAY; t += DAY / 4) {
+            now.set(t);
+            detector.check(t);
+        }
     }
 
-    private DriftDetector detector(DriftSettings settings, PriceCatalog prices) {
-        return new DriftDetector(ledger.tasks(), alerts, prices, settings);
+    private DriftDetector detector() {
+        return new DriftDetector(ledger.tasks(), alerts, prices, DriftSettings.DEFAULTS);
     }
 
-    private static PriceCatalog price(long nanosPerToken) {
-        return model -> MODEL.equals(model)
-                ? Optional.of(ModelPrice.of(nanosPerToken * 1_000_000, nanosPerToken * 1_000_000)) : Optional.empty();
+    private Alert alert(AlertType type, String metric) {
+        return alerts.find(type, Alert.Scope.MODEL, MODEL, metric);
     }
 
-    private static Map<String, DriftFinding> byMetric(List<DriftFinding> findings) {
-        return findings.stream().collect(Collectors.toMap(DriftFinding::metric, f -> f));
-    }
-
-    @Test
-    void flagsARealDropInSuccessRate() {
-        days(16, 3, Day.normal(40));
-        newWindow();
-        days(2, 0, Day.normal(40).success(0.7));
-        Map<String, DriftFinding> f = byMetric(detector(DriftSettings.DEFAULTS, price(NANOS_PER_TOKEN)).check(NOW));
-
-        DriftFinding success = f.get("success_rate");
-        assertEquals(504.0 / 560, success.baseline(), 1e-12);
-        assertEquals(84.0 / 120, success.recent(), 1e-12);
-        assertEquals(560, success.baselineSamples());
-        assertEquals(120, success.recentSamples());
-        assertTrue(success.tested());
-        assertTrue(success.pValue() < 1e-6, "p = " + success.pValue());
-        assertTrue(success.flagged());
-        assertFalse(f.get("mean_output_tokens").flagged(), f.get("mean_output_tokens").message());
-        assertFalse(f.get("retry_rate").flagged());
-        assertFalse(f.get("truncation_rate").flagged());
-        // Fewer successes for the same tokens: tokens and cost per success rise by 0.9 / 0.7 - 1 = 29 %.
-        assertTrue(f.get("tokens_per_success").flagged());
-        assertTrue(f.get("cost_per_success").flagged(), f.get("cost_per_success").message());
-
-        Alert alert = alerts.find(AlertType.QUALITY_DRIFT, Alert.Scope.MODEL, MODEL, "success_rate");
-        assertNotNull(alert);
-        assertEquals(0.7, alert.value(), 1e-12);
-        assertEquals(0.9 - 0.05, alert.threshold(), 1e-12);
-        assertTrue(alert.message().contains("success rate 90.0% → 70.0%"), alert.message());
-        assertTrue(alert.message().contains("14-day baseline, 560 tasks; last 3 days, 120 tasks"), alert.message());
-        assertNotNull(alerts.find(AlertType.EFFECTIVE_PRICE_DRIFT, Alert.Scope.MODEL, MODEL, "cost_per_success"));
+    private DriftReference reference(DriftDetector detector) {
+        return detector.state().stream().filter(s -> s.model().equals(MODEL)).findFirst().orElseThrow().reference();
     }
 
     @Test
-    void doesNotFlagTheSameDropOnFewTasks() {
-        DriftSettings fewSamples = new DriftSettings(14, 3, 0.05, 0.15, 0.01, 5, 5, 0.01);
-        days(16, 3, Day.normal(4));
-        newWindow();
-        days(2, 0, Day.normal(4).success(0.7));
-        Map<String, DriftFinding> f = byMetric(detector(fewSamples, price(NANOS_PER_TOKEN)).check(NOW));
+    void gathersFourWeeksThenPinsTheReferenceAndKeepsItAcrossARestart() {
+        days(0, 27, 0.85, 300, 2);
+        DriftDetector detector = detector();
+        checks(detector, 26, 27);
+        assertFalse(reference(detector).pinned(), "27 days are not a full reference yet");
+        days(27, 29, 0.85, 300, 2);
+        checks(detector, 28, 29);
+        DriftReference pinned = reference(detector);
+        assertTrue(pinned.pinned());
+        assertEquals(DAY0 * DAY, pinned.fromMillis(), "pinned at the first check with 28 whole days");
+        assertEquals((DAY0 + 28) * DAY, pinned.toMillis());
 
-        DriftFinding success = f.get("success_rate");
-        assertEquals(50.0 / 56, success.baseline(), 1e-12);
-        assertEquals(8.0 / 12, success.recent(), 1e-12);
-        assertTrue(success.tested());
-        assertTrue(success.baseline() - success.recent() > 0.2, "a drop as large as the real one");
-        assertTrue(success.pValue() > 0.01, "p = " + success.pValue());
-        assertFalse(success.flagged());
-        assertTrue(alerts.list().stream().noneMatch(a -> a.metric().equals("success_rate")), alerts.list().toString());
+        DriftDetector restarted = detector();
+        now.set((DAY0 + 29) * DAY + DAY / 2);
+        restarted.check(now.get());
+        assertEquals(pinned, reference(restarted), "read back from the ledger");
+        assertEquals(TASKS_PER_DAY * 28, restarted.state().get(0).referenceTasks());
     }
 
     @Test
-    void doesNotTestWindowsWithTooFewSamples() {
-        days(16, 3, Day.normal(4));
-        newWindow();
-        days(2, 0, Day.normal(4).success(0.2));
-        Map<String, DriftFinding> f = byMetric(detector(DriftSettings.DEFAULTS, null).check(NOW));
-        assertFalse(f.get("success_rate").tested());
-        assertFalse(f.get("success_rate").flagged());
-        assertTrue(f.get("success_rate").message().contains("too few samples"), f.get("success_rate").message());
-        assertTrue(alerts.list().isEmpty());
+    void raisesALastingDropAndKeepsItOpenUntilAcknowledged() {
+        days(0, 29, 0.85, 300, 2);
+        DriftDetector detector = detector();
+        checks(detector, 28, 29);
+        days(29, 40, 0.55, 300, 2);
+        checks(detector, 29, 33);
+        Alert open = alert(AlertType.QUALITY_DRIFT, "success_rate");
+        assertNotNull(open, alerts.list().toString());
+        assertEquals("traffic", open.source());
+        assertTrue(open.message().startsWith("sim-large: success rate 8"), open.message());
+        assertTrue(open.value() < 0.7, open.toString());
+        checks(detector, 33, 40);
+        assertNotNull(alert(AlertType.QUALITY_DRIFT, "success_rate"), "a pinned reference does not absorb the change");
+        assertEquals(open.sinceMillis(), alert(AlertType.QUALITY_DRIFT, "success_rate").sinceMillis(), "opened once");
+
+        DriftReference ack = detector.acknowledge(MODEL, (DAY0 + 29) * DAY, now.get(), "acknowledged by a test");
+        assertNull(alert(AlertType.QUALITY_DRIFT, "success_rate"), "acknowledging closes the model's alerts");
+        assertFalse(ack.pinned());
+        assertEquals((DAY0 + 29) * DAY, ack.fromMillis());
+        days(40, 58, 0.55, 300, 2);
+        checks(detector, 57, 58);
+        assertTrue(reference(detector).pinned(), "the new reference: the 28 days since the change");
+        checks(detector, 58, 58);
+        assertNull(alert(AlertType.QUALITY_DRIFT, "success_rate"), "the new behaviour is the new normal");
     }
 
     @Test
-    void flagsLongerOutputsWithWelchsTestButNotTheSameShiftOnAFewNoisyCalls() {
-        days(16, 3, Day.normal(40));
-        newWindow();
-        days(2, 0, Day.normal(40).output(400, 60));
-        Map<String, DriftFinding> f = byMetric(detector(DriftSettings.DEFAULTS, price(NANOS_PER_TOKEN)).check(NOW));
-        DriftFinding output = f.get("mean_output_tokens");
-        assertEquals(400, output.recent(), 15);
-        assertTrue(output.flagged(), output.message());
-        assertFalse(f.get("success_rate").flagged());
-        // 500 → 600 tokens per task (+20 %) at the same price: an effective price rise, and more tokens per success.
-        assertTrue(f.get("tokens_per_success").flagged(), f.get("tokens_per_success").message());
-        DriftFinding cost = f.get("cost_per_success");
-        assertTrue(cost.flagged(), cost.message());
-        assertTrue(cost.message().contains("per-token prices unchanged"), cost.message());
-        assertNotNull(alerts.find(AlertType.QUALITY_DRIFT, Alert.Scope.MODEL, MODEL, "mean_output_tokens"));
-        assertNotNull(alerts.find(AlertType.EFFECTIVE_PRICE_DRIFT, Alert.Scope.MODEL, MODEL, "cost_per_success"));
+    void tellsAListPriceChangeFromAnEffectivePriceRise() {
+        days(0, 29, 0.85, 300, 2);
+        DriftDetector detector = detector();
+        checks(detector, 28, 29);
+        nanosPerTokenListed = 4; // the list price doubled, and the calls cost twice as much
+        days(29, 34, 0.85, 300, 4);
+        checks(detector, 29, 34);
+        assertNull(alert(AlertType.EFFECTIVE_PRICE_DRIFT, "cost_per_task"), alerts.list().toString());
+        assertTrue(detector.lastFindings().stream().anyMatch(f -> f.metric().equals("cost_per_task")
+                && f.statistic() > f.limit()), "the cost did rise");
+        assertNull(alert(AlertType.QUALITY_DRIFT, "tokens_per_task"));
     }
 
     @Test
-    void doesNotFlagAnOutputShiftOnAFewNoisyCalls() {
-        DriftSettings fewSamples = new DriftSettings(14, 3, 0.05, 0.15, 0.01, 5, 5, 0.01);
-        days(16, 3, Day.normal(2).output(300, 150));
-        newWindow();
-        days(2, 0, Day.normal(2).output(400, 150));
-        DriftFinding output = byMetric(detector(fewSamples, null).check(NOW)).get("mean_output_tokens");
-        assertTrue(output.tested());
-        assertTrue(output.pValue() > 0.01, output.message());
-        assertFalse(output.flagged());
-    }
-
-    @Test
-    void doesNotCallAPriceListChangeAnEffectivePriceDrift() {
-        days(16, 3, Day.normal(40));
-        newWindow();
-        days(2, 0, Day.normal(40).price(2 * NANOS_PER_TOKEN)); // the list price doubled
-        Map<String, DriftFinding> f = byMetric(detector(DriftSettings.DEFAULTS, price(2 * NANOS_PER_TOKEN)).check(NOW));
-        DriftFinding cost = f.get("cost_per_success");
-        assertEquals(2.0, cost.recent() / cost.baseline(), 0.1);
-        assertFalse(cost.flagged(), cost.message());
-        assertTrue(cost.message().contains("per-token prices changed (price index 0.5000 → 1.0000)"), cost.message());
-        assertTrue(f.values().stream().noneMatch(DriftFinding::flagged), f.toString());
-        assertTrue(alerts.list().isEmpty());
-    }
-
-    @Test
-    void leavesEffectivePriceDriftOutWithoutAListPrice() {
-        days(16, 3, Day.normal(40));
-        newWindow();
-        days(2, 0, Day.normal(40).output(600, 60));
-        DriftFinding cost = byMetric(detector(DriftSettings.DEFAULTS, null).check(NOW)).get("cost_per_success");
-        assertFalse(cost.flagged());
-        assertTrue(cost.message().contains("no list price"), cost.message());
-        assertNull(alerts.find(AlertType.EFFECTIVE_PRICE_DRIFT, Alert.Scope.MODEL, MODEL, "cost_per_success"));
-    }
-
-    @Test
-    void closesItsAlertsWhenTheRecentWindowRecovers() {
-        days(16, 3, Day.normal(40));
-        newWindow();
-        days(2, 0, Day.normal(40).success(0.6));
-        DriftDetector detector = detector(DriftSettings.DEFAULTS, price(NANOS_PER_TOKEN));
-        detector.check(NOW);
-        assertNotNull(alerts.find(AlertType.QUALITY_DRIFT, Alert.Scope.MODEL, MODEL, "success_rate"));
-        newWindow();
-        days(-1, -3, Day.normal(40)); // three good days after today
-        detector.check(NOW + 3 * DAY);
-        assertNull(alerts.find(AlertType.QUALITY_DRIFT, Alert.Scope.MODEL, MODEL, "success_rate"));
-        assertNull(alerts.find(AlertType.EFFECTIVE_PRICE_DRIFT, Alert.Scope.MODEL, MODEL, "cost_per_success"));
-        assertEquals(6, detector.lastFindings().size());
-    }
-
-    @Test
-    void flagsARiseInRetries() {
-        days(16, 3, Day.normal(40));
-        newWindow();
-        days(2, 0, new Day(40, 0.9, 300, 60, 0.5, NANOS_PER_TOKEN));
-        DriftFinding retries = byMetric(detector(DriftSettings.DEFAULTS, null).check(NOW)).get("retry_rate");
-        // baseline: 10 % of tasks have a second identical call: 56 retries in 616 calls
-        assertEquals(56.0 / 616, retries.baseline(), 1e-12);
-        assertTrue(retries.flagged(), retries.message());
+    void raisesAnEffectivePriceRiseWhenTheSameTokensPriceStaysPut() {
+        days(0, 29, 0.85, 300, 2);
+        DriftDetector detector = detector();
+        checks(detector, 28, 29);
+        days(29, 34, 0.85, 900, 2); // three times the output at the same price per token
+        checks(detector, 29, 34);
+        assertNotNull(alert(AlertType.EFFECTIVE_PRICE_DRIFT, "cost_per_task"), alerts.list().toString());
+        assertNotNull(alert(AlertType.QUALITY_DRIFT, "output_tokens_up"));
+        assertNull(alert(AlertType.QUALITY_DRIFT, "success_rate"));
     }
 }

@@ -330,7 +330,7 @@ class SqliteLedgerTest {
                     objects.add(rs.getString(1) + " " + rs.getString(2));
                 }
             }
-            assertEquals(List.of("table api_keys", "index api_keys_team", "table names", "table rate_limits", "table task_outcomes",
+            assertEquals(List.of("table api_keys", "index api_keys_team", "table drift_references", "table names", "table rate_limits", "table task_outcomes",
                     "table teams", "view usage_records", "table usage_rows", "index usage_rows_created_at",
                     "index usage_rows_key_created_at", "index usage_rows_task_prompt", "index usage_rows_team_created_at"),
                     objects);

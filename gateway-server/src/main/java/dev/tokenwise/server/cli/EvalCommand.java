@@ -2,6 +2,7 @@ package dev.tokenwise.server.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tokenwise.server.client.GatewayClient;
 import dev.tokenwise.eval.BuiltinSuite;
 import dev.tokenwise.eval.EvalTask;
 import dev.tokenwise.eval.SuiteException;
@@ -90,7 +91,7 @@ final class EvalCommand {
         try {
             Options options = parse(args, System.getenv());
             List<EvalTask> tasks = tasks(options);
-            EvalClient client = new EvalClient(options.gateway(), options.key(), options.timeout());
+            GatewayClient client = new GatewayClient(options.gateway(), options.key(), options.timeout());
             preflight(client, options);
             return execute(client, options, tasks);
         } catch (BadInput e) {
@@ -197,11 +198,11 @@ final class EvalCommand {
     }
 
     /** Checks the gateway, the key and the models before anything is spent. */
-    private static void preflight(EvalClient client, Options options) throws BadInput {
-        EvalClient.Answer models;
+    private static void preflight(GatewayClient client, Options options) throws BadInput {
+        GatewayClient.Answer models;
         try {
             models = client.models();
-        } catch (EvalClient.Unreachable e) {
+        } catch (GatewayClient.Unreachable e) {
             throw new BadInput("cannot reach the gateway at " + display(options.gateway()) + " (" + e.getMessage()
                     + "); is it running? (bin/gateway)");
         }
@@ -212,7 +213,7 @@ final class EvalCommand {
             throw new BadInput("the gateway at " + display(options.gateway()) + " answered GET /v1/models with "
                     + models.describe() + " (is it a Tokenwise gateway?)");
         }
-        List<String> known = EvalClient.modelIds(models.json());
+        List<String> known = GatewayClient.modelIds(models.json());
         for (String m : options.models()) {
             if (!known.contains(m)) {
                 throw new BadInput("unknown model '" + m + "' (this key may use: "
@@ -230,7 +231,7 @@ final class EvalCommand {
     private record Item(String model, EvalTask task, int repeat) {
     }
 
-    private int execute(EvalClient client, Options options, List<EvalTask> tasks) {
+    private int execute(GatewayClient client, Options options, List<EvalTask> tasks) {
         String runId = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss").withZone(ZoneOffset.UTC).format(Instant.now())
                 + "-" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0x10000));
         Queue<Item> work = new ConcurrentLinkedQueue<>();
@@ -317,15 +318,15 @@ final class EvalCommand {
      * Asks, grades and reports one task; {@code null} when the run must stop (set in {@code stop}) and the task was
      * not measured.
      */
-    private static EvalReport.Result grade(EvalClient client, String runId, Item item, boolean repeated,
+    private static EvalReport.Result grade(GatewayClient client, String runId, Item item, boolean repeated,
                                            AtomicReference<String> stop, List<String> unposted) {
         String taskId = taskId(runId, item.model(), item.task().id(), repeated ? item.repeat() : 0);
-        EvalClient.Answer answer = null;
+        GatewayClient.Answer answer = null;
         String error = null;
         for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
             try {
                 answer = client.chat(item.model(), item.task(), taskId, attempt);
-            } catch (EvalClient.Unreachable e) {
+            } catch (GatewayClient.Unreachable e) {
                 error = "no answer from the gateway (" + e.getMessage() + ")";
                 answer = null;
                 sleep(Math.min(MAX_RETRY_WAIT_SECONDS * 1000, 500L << attempt));
@@ -376,12 +377,12 @@ final class EvalCommand {
      * Posts the outcome and answers the task as the gateway books it; retried briefly while the gateway does not
      * know the task yet (its record lands a moment after the response). {@code null} when it could not be posted.
      */
-    private static JsonNode postOutcome(EvalClient client, String taskId, boolean success, String note, int attempts,
+    private static JsonNode postOutcome(GatewayClient client, String taskId, boolean success, String note, int attempts,
                                         List<String> unposted) {
         String problem = null;
         for (int attempt = 0; attempt < attempts; attempt++) {
             try {
-                EvalClient.Answer a = client.outcome(taskId, success, note);
+                GatewayClient.Answer a = client.outcome(taskId, success, note);
                 if (a.status() == 200) {
                     return a.json();
                 }
@@ -389,7 +390,7 @@ final class EvalCommand {
                 if (a.status() != 404 && a.status() != 429 && a.status() < 500) {
                     break;
                 }
-            } catch (EvalClient.Unreachable e) {
+            } catch (GatewayClient.Unreachable e) {
                 problem = e.getMessage();
             }
             sleep(25L << attempt);
@@ -418,7 +419,7 @@ final class EvalCommand {
 
     private void writeJson(Options options, int taskCount, String runId, Instant started, String stopped,
                            List<EvalReport.ModelFigures> figures, String summary) {
-        ObjectNode root = EvalClient.JSON.createObjectNode();
+        ObjectNode root = GatewayClient.JSON.createObjectNode();
         root.put("run", runId);
         root.put("gateway", display(options.gateway()));
         root.put("suite", options.suite());
@@ -437,7 +438,7 @@ final class EvalCommand {
         EvalReport.json(root, figures);
         root.put("summary", summary);
         try {
-            Files.writeString(options.json(), EvalClient.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root)
+            Files.writeString(options.json(), GatewayClient.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root)
                     + "\n");
         } catch (IOException e) {
             err.println("tokenwise eval: cannot write " + options.json() + ": " + e.getMessage());

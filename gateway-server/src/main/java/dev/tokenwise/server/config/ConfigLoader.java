@@ -10,6 +10,7 @@ import dev.tokenwise.core.config.ConfigException;
 import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.config.KeyConfig;
 import dev.tokenwise.core.config.ModelConfig;
+import dev.tokenwise.core.config.ProbeConfig;
 import dev.tokenwise.core.config.ProviderConfig;
 import dev.tokenwise.core.config.RateLimitConfig;
 import dev.tokenwise.core.config.RateLimits;
@@ -20,6 +21,8 @@ import dev.tokenwise.core.model.Money;
 import dev.tokenwise.core.spi.PriceCatalog;
 import dev.tokenwise.providers.pricing.LiteLlmPriceImport;
 import dev.tokenwise.providers.simulator.SimulatedSkill;
+import dev.tokenwise.eval.SuiteException;
+import dev.tokenwise.eval.TaskSuites;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.net.URI;
@@ -76,7 +79,10 @@ public final class ConfigLoader {
     static final int DEFAULT_MAX_IDLE_CONNECTIONS = 64;
 
     private static final List<String> TOP_KEYS =
-            List.of("server", "admin", "storage", "pricing", "budgets", "providers", "models", "teams", "rate_limits");
+            List.of("server", "admin", "storage", "pricing", "budgets", "providers", "models", "teams", "rate_limits",
+                    "probes");
+    private static final List<String> PROBE_KEYS = List.of("interval_seconds", "models", "tasks_per_run", "suite", "team",
+            "reference_runs");
     private static final List<String> SERVER_KEYS = List.of("host", "port", "max_request_bytes",
             "max_header_bytes", "io_threads", "worker_threads", "request_read_timeout_ms");
     private static final List<String> MODEL_KEYS = List.of("name", "provider", "upstream_name", "price", "fallbacks",
@@ -215,8 +221,9 @@ public final class ConfigLoader {
             RateLimitConfig rateLimits = new RateLimitConfig(teamLimits, keyLimits, modelLimits,
                     Duration.ofMillis(limits.integer("upstream_max_wait_ms",
                             RateLimitConfig.NONE.upstreamMaxWait().toMillis(), 0, 600_000)));
+            ProbeConfig probes = probes(root, models);
             GatewayConfig config = new GatewayConfig(server, adminKey, storagePath, providers, models, teams, budgets,
-                    storageSync, rateLimits);
+                    storageSync, rateLimits, probes);
             // Catalog first, then providers, then unpriced models: the order in which one would fix them.
             List<String> all = new ArrayList<>(catalogWarnings);
             disabled.forEach((name, variables) -> all.add(disabledWarning(name, variables, models)));
@@ -228,6 +235,51 @@ public final class ConfigLoader {
                         + " or pricing.allow_unpriced is true");
             }
             return new Loaded(config, all);
+        }
+
+        /**
+         * The {@code probes:} section, or {@code null} without one. Its models must be configured; its team is created
+         * at start-up if no team of that name exists (then without a budget); a suite file must load.
+         */
+        private ProbeConfig probes(ConfigSection root, Map<String, ModelConfig> models) {
+            JsonNode node = root.node("probes");
+            if (node == null || node.isNull()) {
+                return null;
+            }
+            ConfigSection p = root.section("probes");
+            p.allowOnly(PROBE_KEYS);
+            List<String> probed = new ArrayList<>();
+            List<JsonNode> items = p.list("models");
+            for (int i = 0; i < items.size(); i++) {
+                String path = p.pathOf("models") + "[" + i + "]";
+                String model = ConfigSection.scalar(items.get(i), path, env)
+                        .orElseThrow(() -> new ConfigException(path + ": missing"));
+                if (!models.containsKey(model)) {
+                    throw new ConfigException(path + ": '" + model + "' (expected one of: "
+                            + String.join(", ", models.keySet()) + ")");
+                }
+                if (!probed.contains(model)) {
+                    probed.add(model);
+                }
+            }
+            if (probed.isEmpty()) {
+                throw new ConfigException(p.pathOf("models") + ": missing (expected: a list of the models to probe)");
+            }
+            String suite = p.string("suite").orElse("builtin");
+            if (!suite.equals("builtin")) {
+                Path file = baseDir.resolve(suite);
+                try {
+                    TaskSuites.load(file);
+                } catch (SuiteException e) {
+                    throw new ConfigException(p.pathOf("suite") + ": " + e.getMessage(), e);
+                }
+                suite = file.toString();
+            }
+            String team = p.string("team").orElseThrow(() -> new ConfigException(p.pathOf("team")
+                    + ": missing (expected: the team whose budget pays for the probes)"));
+            return new ProbeConfig(Duration.ofSeconds(p.integer("interval_seconds", 3600, 1, 30L * 86_400)), probed,
+                    (int) p.integer("tasks_per_run", ProbeConfig.DEFAULT_TASKS_PER_RUN, 1, 1000), suite, team,
+                    (int) p.integer("reference_runs", ProbeConfig.DEFAULT_REFERENCE_RUNS, 2, 1000));
         }
 
         private BudgetSettings budgets(ConfigSection b, ConfigSection pricing) {

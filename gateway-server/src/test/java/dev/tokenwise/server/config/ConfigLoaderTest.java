@@ -535,7 +535,8 @@ class ConfigLoaderTest {
 
     @Test
     void rejectsUnknownTopLevelKey() {
-        assertEquals("model: unknown key (expected one of: server, admin, storage, pricing, budgets, providers, models, teams, rate_limits)",
+        assertEquals("model: unknown key (expected one of: server, admin, storage, pricing, budgets, providers, models, teams,"
+                        + " rate_limits, probes)",
                 error("model: []"));
     }
 
@@ -780,5 +781,36 @@ class ConfigLoaderTest {
                 error(PROVIDERS + "models: [{name: s, provider: sim, simulate: {accuracy: 1, skill: 2}}]"));
         assertEquals("models[0].simulate: only for models of a simulator provider (openai is of type openai)",
                 error(PROVIDERS + "models: [{name: gpt-4o-mini, provider: openai, simulate: {accuracy: 1}}]"));
+    }
+
+    @Test
+    void readsProbes() {
+        GatewayConfig config = parse(PROVIDERS + """
+                models: [{name: sim-a, provider: sim}, {name: sim-b, provider: sim}]
+                probes: {interval_seconds: 600, models: [sim-a, sim-b], tasks_per_run: 12, team: probes}
+                """);
+        assertEquals(Duration.ofMinutes(10), config.probes().interval());
+        assertEquals(List.of("sim-a", "sim-b"), config.probes().models());
+        assertEquals(12, config.probes().tasksPerRun());
+        assertEquals("builtin", config.probes().suite());
+        assertEquals("probes", config.probes().team());
+        assertEquals(10, config.probes().referenceRuns());
+        assertNull(parse(PROVIDERS).probes());
+    }
+
+    @Test
+    void refusesBadProbesNamingThePath() throws Exception {
+        String models = "models: [{name: sim-a, provider: sim}]\n";
+        assertEquals("probes.models[0]: 'nope' (expected one of: sim-a)",
+                error(PROVIDERS + models + "probes: {models: [nope], team: t}"));
+        assertEquals("probes.team: missing (expected: the team whose budget pays for the probes)",
+                error(PROVIDERS + models + "probes: {models: [sim-a]}"));
+        assertEquals("probes.interval_seconds: 0 (expected: 1..2592000)",
+                error(PROVIDERS + models + "probes: {models: [sim-a], team: t, interval_seconds: 0}"));
+        assertEquals("probes.models: missing (expected: a list of the models to probe)",
+                error(PROVIDERS + models + "probes: {team: t}"));
+        Files.writeString(dir.resolve("probe-suite.jsonl"), "{\"id\": \"a\", \"prompt\": \"x\"}\n");
+        assertEquals("probes.suite: probe-suite.jsonl line 1: grader: missing (expected: an object with a \"type\")",
+                error(PROVIDERS + models + "probes: {models: [sim-a], team: t, suite: probe-suite.jsonl}"));
     }
 }

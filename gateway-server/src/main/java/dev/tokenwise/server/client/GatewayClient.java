@@ -1,4 +1,4 @@
-package dev.tokenwise.server.cli;
+package dev.tokenwise.server.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -21,18 +21,19 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The gateway as {@code tokenwise eval} sees it: a client with a virtual key, like any other. Calls go to
- * {@code /v1/chat/completions} with {@code X-Task-Id}, outcomes to {@code /api/v1/tasks/{id}/outcome}.
+ * The gateway as {@code tokenwise eval} and the probes see it: a client with a virtual key, like any other, over
+ * HTTP. Calls go to {@code /v1/chat/completions} with {@code X-Task-Id}, outcomes to
+ * {@code /api/v1/tasks/{id}/outcome}. Blocking: use it from a worker thread, never an event loop.
  */
-final class EvalClient {
-    static final ObjectMapper JSON = new ObjectMapper();
+public final class GatewayClient {
+    public static final ObjectMapper JSON = new ObjectMapper();
 
     private final HttpClient http;
     private final URI base;
     private final String key;
     private final Duration timeout;
 
-    EvalClient(URI base, String key, Duration timeout) {
+    public GatewayClient(URI base, String key, Duration timeout) {
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5)).build();
         this.base = base;
@@ -41,7 +42,7 @@ final class EvalClient {
     }
 
     /** A failure to talk to the gateway at all (not an HTTP answer), in words. */
-    static final class Unreachable extends Exception {
+    public static final class Unreachable extends Exception {
         private static final long serialVersionUID = 1L;
 
         Unreachable(String message, Throwable cause) {
@@ -50,9 +51,9 @@ final class EvalClient {
     }
 
     /** An HTTP answer: status, body parsed when it is JSON (else {@code null}), raw text, and wall time. */
-    record Answer(int status, JsonNode json, String text, long millis, long retryAfterSeconds) {
+    public record Answer(int status, JsonNode json, String text, long millis, long retryAfterSeconds) {
         /** {@code "402 budget_exceeded: message"} from the gateway's error body, or the status and text. */
-        String describe() {
+        public String describe() {
             JsonNode error = json == null ? null : json.get("error");
             if (error != null && error.isObject()) {
                 String code = error.path("code").asText(error.path("type").asText(""));
@@ -62,17 +63,17 @@ final class EvalClient {
             return status + (shown.isEmpty() ? "" : ": " + (shown.length() > 200 ? shown.substring(0, 200) + "…" : shown));
         }
 
-        String errorCode() {
+        public String errorCode() {
             return json == null ? "" : json.path("error").path("code").asText("");
         }
     }
 
     /** {@code GET /v1/models}: the models this key may call. */
-    Answer models() throws Unreachable {
+    public Answer models() throws Unreachable {
         return send(HttpRequest.newBuilder(base.resolve("/v1/models")).timeout(Duration.ofSeconds(30)).GET());
     }
 
-    static List<String> modelIds(JsonNode models) {
+    public static List<String> modelIds(JsonNode models) {
         List<String> ids = new ArrayList<>();
         for (JsonNode m : models.path("data")) {
             ids.add(m.path("id").asText());
@@ -81,7 +82,7 @@ final class EvalClient {
     }
 
     /** One chat call for a task. */
-    Answer chat(String model, EvalTask task, String taskId, int attempt) throws Unreachable {
+    public Answer chat(String model, EvalTask task, String taskId, int attempt) throws Unreachable {
         ObjectNode body = JSON.createObjectNode().put("model", model);
         ArrayNode messages = body.putArray("messages");
         for (ChatMessage m : task.messages()) {
@@ -101,7 +102,7 @@ final class EvalClient {
     }
 
     /** {@code POST /api/v1/tasks/{id}/outcome}: answers the task with its calls, tokens and cost. */
-    Answer outcome(String taskId, boolean success, String note) throws Unreachable {
+    public Answer outcome(String taskId, boolean success, String note) throws Unreachable {
         ObjectNode body = JSON.createObjectNode().put("success", success).put("score", success ? 1.0 : 0.0);
         if (note != null && !note.isEmpty()) {
             body.put("note", note.length() > 2000 ? note.substring(0, 2000) : note);
