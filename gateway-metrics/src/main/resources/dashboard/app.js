@@ -556,12 +556,59 @@
       var kind = a.type === 'budget_threshold' ? 'bad' : a.type === 'billing_discrepancy' ? 'info' : 'warn';
       list.appendChild(el('li', { className: a.type },
         el('div', { className: 'meta' }, badge(a.type.replace(/_/g, ' '), kind),
-          el('span', { text: (a.model ? 'model ' + a.model : a.key ? 'key ' + a.key + ' · team ' + a.team : 'team ' + a.team) + (a.metric ? ' · ' + a.metric : '') }),
+          el('span', { text: (a.model ? 'model ' + a.model : a.key ? 'key ' + a.key + ' · team ' + a.team : 'team ' + a.team) + (a.metric ? ' · ' + a.metric : '') + (a.source ? ' · found by ' + a.source : '') }),
           el('span', { text: 'since ' + time(a.since) })),
         el('div', { className: 'message', text: a.message })));
     });
     body('card-alerts').replaceChildren(list);
     body('card-alerts').setAttribute('data-layout', 'list');
+  }
+
+  /** Pass rate of each probe run, one line per probed model; the reference runs are the first of each line. */
+  function renderProbes(probes) {
+    var models = (probes.models || []).filter(function (m) { return m.runs && m.runs.length; });
+    if (!probes.enabled) {
+      $('probes-sub').textContent = 'Scheduled probes grade a few tasks on chosen models through the gateway itself.';
+      empty('card-probes', 'probes', 'No probes are configured (probes: in the configuration, see docs/eval.md).');
+      body('card-probes').firstChild.className = 'empty compact';
+      return;
+    }
+    $('probes-sub').textContent = probes.tasks_per_run + ' tasks of ' + probes.suite + ' every ' + probes.interval_seconds
+      + ' s as team ' + probes.team + '; a model whose pass rate or answer length changed against its first '
+      + probes.reference_runs + ' runs raises a quality_drift alert found by probe.';
+    if (!models.length) {
+      empty('card-probes', 'probes', 'No probe run yet: the first starts within seconds of start-up.');
+      return;
+    }
+    var b = layout('card-probes', 'chart', function () {});
+    chart('probes', b, {
+      type: 'line',
+      data: {
+        datasets: models.map(function (m, i) {
+          return {
+            label: m.model + (m.alarmed ? ' (drift)' : ''),
+            data: m.runs.filter(function (r) { return r.pass_rate !== null; }).map(function (r) {
+              return { x: Date.parse(r.at), y: num(r.pass_rate) };
+            }),
+            borderColor: color(i), backgroundColor: color(i), pointRadius: 2, tension: 0.2
+          };
+        })
+      },
+      options: {
+        parsing: false,
+        scales: {
+          x: { type: 'linear', grid: { display: false },
+            ticks: { maxRotation: 0, autoSkipPadding: 16, callback: function (v) { return new Date(v).toLocaleTimeString(); } } },
+          y: { min: 0, max: 1, ticks: { callback: function (v) { return Math.round(v * 100) + '%'; } }, grid: { color: '#eef0f5' } }
+        },
+        plugins: {
+          legend: { position: 'bottom' },
+          tooltip: { callbacks: {
+            title: function (items) { return items.length ? new Date(items[0].raw.x).toLocaleString() : ''; },
+            label: function (item) { return item.dataset.label + ': ' + pct(item.raw.y); } } }
+        }
+      }
+    });
   }
 
   function renderCalls(calls) {
@@ -644,7 +691,8 @@
           return l.models && l.models.length ? l : soft('/api/v1/latency?window=all', l);
         }),
         soft('/api/v1/alerts', []),
-        soft('/api/v1/requests?limit=50', { data: [] })
+        soft('/api/v1/requests?limit=50', { data: [] }),
+        soft('/api/v1/probes', { enabled: false, models: [] })
       ]).then(function (parts) {
         var banner = $('banner');
         banner.hidden = !failures.length;
@@ -656,6 +704,7 @@
         renderEfficiency(parts[0], summary.range);
         renderLatency(parts[1]);
         renderAlerts(parts[2]);
+        renderProbes(parts[4]);
         renderCalls(parts[3]);
         document.body.setAttribute('data-loaded', summary.generated_at);
         setStatus('updated ' + new Date().toLocaleTimeString());

@@ -241,6 +241,35 @@ class DashboardBrowserTest {
     }
 
     @Test
+    void drawsThePassRateOfEachProbedModel() throws Exception {
+        try (TestGateway gateway = TestGateway.start("""
+                providers:
+                  sim: {type: simulator, chunk_delay_ms: 0, first_token_delay_ms: 0}
+                models:
+                  - {name: sim-small, provider: sim, simulate: {accuracy: 0.7}}
+                  - {name: sim-large, provider: sim, simulate: {accuracy: 0.95}}
+                probes: {interval_seconds: 1, models: [sim-small, sim-large], tasks_per_run: 5, team: probes,
+                         reference_runs: 2}
+                """, TEAMS)) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (System.nanoTime() < deadline && TestGateway.JSON.readTree(gateway.get("/api/v1/probes",
+                    TestGateway.ADMIN_KEY).body()).path("models").findValues("runs").stream().filter(r -> r.size() >= 3)
+                    .count() < 2) {
+                Thread.sleep(300);
+            }
+            signIn(gateway);
+            String card = driver.findElement(By.id("card-probes")).getText();
+            assertTrue(card.contains("5 tasks of builtin every 1 s as team probes"), card);
+            List<List<Object>> probes = canvases().stream().filter(c -> "probes".equals(c.get(0))).toList();
+            assertEquals(1, probes.size(), "the probes chart: " + canvases());
+            assertTrue(((Number) probes.get(0).get(3)).longValue() > 500, "a blank canvas: " + probes);
+            screenshot("dashboard-probes.png");
+            List<String> errors = consoleErrors();
+            assertTrue(errors.isEmpty(), "browser console errors: " + errors);
+        }
+    }
+
+    @Test
     void staysReadableWithHundredsOfTeams() throws Exception {
         StringBuilder teams = new StringBuilder("teams:\n");
         int n = 150;
