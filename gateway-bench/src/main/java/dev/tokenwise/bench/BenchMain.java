@@ -68,6 +68,9 @@ public final class BenchMain {
                 --gateway-jar PATH     --seed N               --keep-temp            --jvm-arg ARG (repeatable)
                 --mix json:42,realistic:10,stream_usage:20,stream_no_usage:10,dead_provider:10,cancelled_stream:8
 
+            drift     measure the drift detector on simulated traffic: false alarms per model and year, detection delay
+                drift [MODEL_YEARS [INCIDENTS]]          default 100 and 200 (docs/efficiency.md)
+
             jmh       run the JMH micro-benchmarks; every argument goes to JMH (org.openjdk.jmh.Main)
                 jmh -l                                   list them
                 jmh AccountingBenchmark -t 2 -prof gc    one class, two threads, with allocation per operation
@@ -93,12 +96,13 @@ public final class BenchMain {
                 case "compare" -> compare(new Args(rest, Set.of("keep-temp")), System.out);
                 case "mock" -> mock(new Args(rest, Set.of()), System.out);
                 case "load" -> load(new Args(rest, Set.of("histogram", "progress")), System.out);
+                case "drift" -> dev.tokenwise.bench.drift.DriftSimulation.main(rest.toArray(new String[0]));
                 case "soak" -> {
                     if (!SoakCommand.run(new Args(rest, Set.of("keep-temp")), System.out)) {
                         System.exit(1);
                     }
                 }
-                default -> throw new IllegalArgumentException("unknown command: " + args[0] + " (expected: compare, mock, load, soak or jmh)");
+                default -> throw new IllegalArgumentException("unknown command: " + args[0] + " (expected: compare, mock, load, soak, drift or jmh)");
             }
         } catch (IllegalArgumentException e) {
             System.err.println("tokenwise-bench: " + e.getMessage());

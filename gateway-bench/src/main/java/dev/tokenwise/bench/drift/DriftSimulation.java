@@ -1,6 +1,12 @@
 package dev.tokenwise.bench.drift;
 
+import dev.tokenwise.core.config.ProbeConfig;
+import dev.tokenwise.metrics.efficiency.Alert;
+import dev.tokenwise.metrics.efficiency.AlertBook;
+import dev.tokenwise.metrics.efficiency.AlertType;
 import dev.tokenwise.metrics.efficiency.DriftFinding;
+import dev.tokenwise.metrics.efficiency.ProbeMonitor;
+import java.time.Duration;
 import dev.tokenwise.metrics.efficiency.DriftSettings;
 import dev.tokenwise.metrics.efficiency.ModelMonitor;
 import dev.tokenwise.metrics.ledger.TaskRow;
@@ -158,6 +164,60 @@ public final class DriftSimulation {
         return opened;
     }
 
+    /** Probes of a stable model: alarm openings per model and year of hourly runs. */
+    static double probeFalseAlarms(int modelYears, int tasksPerRun, long seed) {
+        long openings = 0;
+        for (int y = 0; y < modelYears; y++) {
+            java.util.SplittableRandom random = new java.util.SplittableRandom(seed * 31 + y);
+            ProbeMonitor probes = new ProbeMonitor(new AlertBook(() -> 0, null), null, DriftSettings.DEFAULTS,
+                    ProbeConfig.DEFAULT_REFERENCE_RUNS, Duration.ofHours(1));
+            for (int r = 0; r < ProbeConfig.DEFAULT_REFERENCE_RUNS + 365 * 24; r++) {
+                probes.record("m", r * 3_600_000L, probeRun(random, r * 3_600_000L, tasksPerRun, 0.9, 60), 0);
+            }
+            openings += probes.openings();
+        }
+        return (double) openings / modelYears;
+    }
+
+    /**
+     * Probes of a model whose accuracy falls from 0.93 to 0.6 and whose answers get 1.8 times longer after 48 runs:
+     * how many probe tasks of the worse model until its pass-rate alarm opens, per incident.
+     */
+    static double[] probeDetection(int incidents, int tasksPerRun, long seed) {
+        double[] tasks = new double[incidents];
+        for (int i = 0; i < incidents; i++) {
+            java.util.SplittableRandom random = new java.util.SplittableRandom(seed * 17 + i);
+            AlertBook alerts = new AlertBook(() -> 0, null);
+            ProbeMonitor probes = new ProbeMonitor(alerts, null, DriftSettings.DEFAULTS,
+                    ProbeConfig.DEFAULT_REFERENCE_RUNS, Duration.ofHours(1));
+            int r = 0;
+            for (; r < 48; r++) {
+                probes.record("m", r * 3_600_000L, probeRun(random, r * 3_600_000L, tasksPerRun, 0.93, 60), 0);
+            }
+            tasks[i] = Double.NaN;
+            for (int after = 1; after <= 100; after++, r++) {
+                probes.record("m", r * 3_600_000L, probeRun(random, r * 3_600_000L, tasksPerRun, 0.6, 108), 0);
+                if (alerts.find(AlertType.QUALITY_DRIFT, Alert.Scope.MODEL, "m", "probe_pass_rate") != null) {
+                    tasks[i] = after * tasksPerRun;
+                    break;
+                }
+            }
+        }
+        Arrays.sort(tasks);
+        return tasks;
+    }
+
+    private static List<TaskRow> probeRun(java.util.SplittableRandom random, long start, int tasks, double accuracy,
+                                          double outputTokens) {
+        List<TaskRow> rows = new ArrayList<>(tasks);
+        for (int i = 0; i < tasks; i++) {
+            long out = Math.max(1, Math.round(outputTokens * Math.exp(0.25 * random.nextGaussian())));
+            rows.add(new TaskRow("probes", "probe." + start + ".m.t" + i, "m", start, 1, 0, 0, 120, out, 0,
+                    random.nextDouble() < accuracy));
+        }
+        return rows;
+    }
+
     public static void main(String[] args) {
         int modelYears = args.length > 0 ? Integer.parseInt(args[0]) : 100;
         int incidents = args.length > 1 ? Integer.parseInt(args[1]) : 200;
@@ -183,5 +243,12 @@ public final class DriftSimulation {
                     tasksPerDay, d.detected(), d.incidents(), d.quantile(0.5), d.quantile(0.9), d.quantile(1.0),
                     100 * d.openAfterDay14(), d.meanOpenings());
         }
+        int probeYears = Math.max(1, modelYears / 2);
+        out.printf(Locale.ROOT, "Probes, hourly runs of 20 tasks:%n  stable model (accuracy 0.9): %.2f alarms per model-year"
+                + " (%d model-years)%n", probeFalseAlarms(probeYears, 20, 5), probeYears);
+        double[] tasks = probeDetection(incidents, 20, 9);
+        out.printf(Locale.ROOT, "  accuracy 0.93 -> 0.60: pass-rate alarm after a median of %.0f probe tasks (%.0f runs),"
+                + " 90th percentile %.0f, max %.0f (%d incidents)%n", tasks[tasks.length / 2],
+                tasks[tasks.length / 2] / 20, tasks[(int) (0.9 * (tasks.length - 1))], tasks[tasks.length - 1], incidents);
     }
 }

@@ -12,7 +12,8 @@ import java.util.Set;
  * shift {@code ln(1 + change)} the test is tuned to detect, and the dispersion {@code φ}. Token counts are skewed
  * and their spread grows with their size; their logarithms are close to symmetric with a stable spread, and a
  * relative change is a shift of the log. Standardised values are clipped at ±4 so that one freak answer moves the
- * statistic by a bounded step. Strata and dispersion as in {@link RateReference}: {@code φ = max(1, Σ Z_g² / n_g /
+ * statistic by a bounded step; the tests compare with each stratum's mean moved by one standard error of the
+ * whole reference's mean ({@code σ · sqrt(φ / n)}) towards the alternative. Strata and dispersion as in {@link RateReference}: {@code φ = max(1, Σ Z_g² / n_g /
  * (groups − strata))} with {@code Z_g} the sum of a group's standardised values.
  */
 final class LogReference {
@@ -90,6 +91,10 @@ final class LogReference {
             spread += g[1] * g[1] / g[0];
         }
         double phi = RateReference.dispersion(spread, groups.size() - strata.size());
+        // The tests compare with the mean moved one standard error towards the alternative, as for rates.
+        for (double[] p : strata.values()) {
+            p[0] += Math.signum(shift) * p[1] * Math.sqrt(phi / Math.max(1, n));
+        }
         return new LogReference(strata, own, phi, n == 0 ? Double.NaN : total / n, n, n == 0 ? 0 : kl / n / phi);
     }
 

@@ -17,7 +17,10 @@ import java.util.Set;
  *       (a team that appears later is not compared with another team's history). Comparing each task with its
  *       own team's rate is what keeps a change in traffic mix from reading as a change of the model.</li>
  *   <li>Rates are smoothed ({@code (x + 1) / (n + 2)}), so a stratum with no failures still has finite
- *       increments.</li>
+ *       increments, and the tests compare with each stratum's rate moved by one standard error of the whole
+ *       reference's rate, {@code sqrt(φ p (1 − p) / n)}, towards the alternative (the worst the reference plausibly
+ *       was): a reference of a few hundred tasks, like the probes', knows its rate only to a point or two, and a
+ *       test tuned against an overestimate drifts towards a false alarm.</li>
  *   <li>Dispersion: Pearson's {@code X² = Σ (O − E)² / V} over the reference's groups (days or probe runs), with
  *       {@code E} and {@code V} from each task's stratum rate; {@code φ = max(1, X² / (groups − strata))}. Day-to-day
  *       variation and calls of one task sharing a fate both show up as {@code φ > 1}; dividing the increments by
@@ -63,23 +66,24 @@ final class RateReference {
                 other[1] += e.getValue()[1];
             }
         }
-        Map<String, double[]> strata = new HashMap<>();
+        Map<String, long[]> kept = new HashMap<>();
         for (String s : own) {
-            strata.put(s, parameters(counts.get(s), delta));
+            kept.put(s, counts.get(s));
         }
         if (other[0] >= minStratum) {
-            strata.put(OTHER, parameters(other, delta));
+            kept.put(OTHER, other);
         }
-        if (strata.isEmpty()) {
+        if (kept.isEmpty()) {
             return null;
         }
-        // Dispersion over the groups, and the mean divergence per observation, from the kept observations.
+        // Dispersion over the groups, from each observation's stratum rate.
+        Map<String, double[]> rates = new HashMap<>();
+        kept.forEach((s, c) -> rates.put(s, parameters(c, delta, 0)));
         Map<Long, double[]> groups = new HashMap<>(); // group -> {O, E, V}
-        double kl = 0;
         long n = 0;
         long x = 0;
         for (Observation o : points) {
-            double[] p = stratum(strata, own, o.stratum());
+            double[] p = stratum(rates, own, o.stratum());
             if (p == null) {
                 continue;
             }
@@ -87,7 +91,6 @@ final class RateReference {
             g[0] += o.value();
             g[1] += p[0];
             g[2] += p[0] * (1 - p[0]);
-            kl += SequentialTest.klBernoulli(p[0], p[1]);
             n++;
             x += o.value() > 0.5 ? 1 : 0;
         }
@@ -97,8 +100,48 @@ final class RateReference {
                 chi2 += (g[0] - g[1]) * (g[0] - g[1]) / g[2];
             }
         }
-        double phi = dispersion(chi2, groups.size() - strata.size());
+        double phi = dispersion(chi2, groups.size() - kept.size());
+        // The tests compare with the reference rate moved one standard error of the whole reference's rate
+        // towards the alternative.
+        double pooled = n == 0 ? 0.5 : (double) x / n;
+        double se = n == 0 ? 0 : Math.sqrt(phi * pooled * (1 - pooled) / n);
+        Map<String, double[]> strata = new HashMap<>();
+        kept.forEach((s, c) -> strata.put(s, parameters(c, delta, se)));
+        double kl = 0;
+        for (Observation o : points) {
+            double[] p = stratum(strata, own, o.stratum());
+            if (p != null) {
+                kl += SequentialTest.klBernoulli(p[0], p[1]);
+            }
+        }
         return new RateReference(strata, phi, n == 0 ? Double.NaN : (double) x / n, n, n == 0 ? 0 : kl / n / phi);
+    }
+
+    /**
+     * {@code {p0, p1, ln(p1/p0), ln((1−p1)/(1−p0))}} of a stratum's counts: {@code p0} its smoothed rate, moved by
+     * {@code shift} towards the alternative, and {@code p1 = p0 + delta}.
+     */
+    private static double[] parameters(long[] c, double delta, double shift) {
+        double p0 = (c[1] + 1.0) / (c[0] + 2.0);
+        if (shift > 0) {
+            p0 += Math.signum(delta) * shift;
+            p0 = Math.min(0.999, Math.max(0.001, p0));
+        }
+        double p1 = Math.min(0.999, Math.max(0.001, p0 + delta));
+        return new double[] {p0, p1, Math.log(p1 / p0), Math.log((1 - p1) / (1 - p0))};
+    }
+
+    private static double[] stratum(Map<String, double[]> strata, Set<String> own, String s) {
+        return own.contains(s) ? strata.get(s) : strata.get(OTHER);
+    }
+
+    /** The increment of one observation, divided by {@code φ}; NaN when its stratum is left out. */
+    double increment(String stratum, boolean x) {
+        double[] p = strata.containsKey(stratum) && !stratum.equals(OTHER) ? strata.get(stratum) : strata.get(OTHER);
+        if (p == null) {
+            return Double.NaN;
+        }
+        return (x ? p[2] : p[3]) / phi;
     }
 
     /**
@@ -117,25 +160,6 @@ final class RateReference {
 
     /** The lower quantile of chi-square that the dispersion's upper bound divides by. */
     static final double DISPERSION_QUANTILE = 0.25;
-
-    private static double[] parameters(long[] c, double delta) {
-        double p0 = (c[1] + 1.0) / (c[0] + 2.0);
-        double p1 = Math.min(0.999, Math.max(0.001, p0 + delta));
-        return new double[] {p0, p1, Math.log(p1 / p0), Math.log((1 - p1) / (1 - p0))};
-    }
-
-    private static double[] stratum(Map<String, double[]> strata, Set<String> own, String s) {
-        return own.contains(s) ? strata.get(s) : strata.get(OTHER);
-    }
-
-    /** The increment of one observation, divided by {@code φ}; NaN when its stratum is left out. */
-    double increment(String stratum, boolean x) {
-        double[] p = strata.containsKey(stratum) && !stratum.equals(OTHER) ? strata.get(stratum) : strata.get(OTHER);
-        if (p == null) {
-            return Double.NaN;
-        }
-        return (x ? p[2] : p[3]) / phi;
-    }
 
     double phi() {
         return phi;

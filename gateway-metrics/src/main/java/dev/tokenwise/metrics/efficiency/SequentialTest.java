@@ -8,14 +8,15 @@ package dev.tokenwise.metrics.efficiency;
  * in time order; with log-likelihood-ratio increments of an alternative against the pinned reference it is the
  * optimal detector of a lasting change of that size (Lorden, 1971; Moustakides, 1986). The observations since
  * {@code S} was last 0 are the <em>segment</em>: the maximum-likelihood estimate of when the change began, and
- * what messages report as "recent". The ceiling (twice the threshold) bounds how long a recovered model stays
- * alarmed: from the ceiling the statistic needs about {@code 1.5 h / drift} observations to fall below the
- * closing level.
+ * what messages report as "recent". The statistic is capped at twice the threshold.
  *
  * <p>An alarm opens when the statistic is above the threshold {@code h} at {@code k} of the last {@code n}
- * checks that saw new observations (persistence), and closes when it is at or below {@code h / 2} at {@code k}
- * of the last {@code n} such checks (hysteresis): a statistic hovering around {@code h} neither flaps nor
- * re-opens at every other check.
+ * checks that saw new observations (persistence). It closes on evidence that the model is back, not on the
+ * mere fading of the evidence that it changed (hysteresis): from the opening on, a second CUSUM
+ * {@code R = max(0, R − w)} accumulates the reverse ratio (the reference against the alternative), and the alarm
+ * closes when {@code R} is above {@code h} at {@code k} of the last {@code n} checks; both statistics then start
+ * over. While the model stays worse {@code R} drifts down and stays near 0, so a lasting change stays alarmed,
+ * once, however long it lasts; a run of good days does not close it.
  */
 final class SequentialTest {
     /** What a {@link #check} decided. */
@@ -30,6 +31,7 @@ final class SequentialTest {
     private int ring;
     private int checks;
     private double statistic;
+    private double recovery;
     private boolean alarmed;
     private long observations;
     private long sinceLastCheck;
@@ -65,6 +67,9 @@ final class SequentialTest {
             return;
         }
         statistic = Math.min(ceiling, Math.max(0, statistic + increment));
+        if (alarmed) {
+            recovery = Math.min(ceiling, Math.max(0, recovery - increment));
+        }
         observations++;
         sinceLastCheck++;
         if (statistic == 0) {
@@ -90,15 +95,24 @@ final class SequentialTest {
         }
         sinceLastCheck = 0;
         above[ring] = statistic > threshold;
-        below[ring] = statistic <= threshold / 2;
+        below[ring] = alarmed && recovery > threshold;
         ring = (ring + 1) % persistN;
         checks = Math.min(persistN, checks + 1);
         if (!alarmed && count(above) >= persistK && allowed.getAsBoolean()) {
             alarmed = true;
+            recovery = 0;
+            java.util.Arrays.fill(below, false);
             return Change.OPENED;
         }
         if (alarmed && count(below) >= persistK) {
             alarmed = false;
+            statistic = 0;
+            recovery = 0;
+            segmentCount = 0;
+            segmentSum = 0;
+            segmentExtra = 0;
+            java.util.Arrays.fill(above, false);
+            java.util.Arrays.fill(below, false);
             return Change.CLOSED;
         }
         return Change.NONE;
@@ -124,6 +138,11 @@ final class SequentialTest {
 
     double threshold() {
         return threshold;
+    }
+
+    /** The recovery statistic (0 unless alarmed). */
+    double recovery() {
+        return recovery;
     }
 
     long observations() {

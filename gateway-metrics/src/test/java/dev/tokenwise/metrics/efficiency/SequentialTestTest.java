@@ -21,7 +21,7 @@ class SequentialTestTest {
     }
 
     @Test
-    void opensOnPersistenceAndClosesBelowHalfTheThreshold() {
+    void opensOnPersistenceAndClosesOnlyOnEvidenceOfRecovery() {
         SequentialTest t = new SequentialTest(10, 2, 3);
         t.add(11, 1, 0);
         assertEquals(SequentialTest.Change.NONE, t.check(() -> true), "one check above is not enough");
@@ -29,13 +29,29 @@ class SequentialTestTest {
         t.add(0.5, 1, 0);
         assertEquals(SequentialTest.Change.OPENED, t.check(() -> true));
         assertTrue(t.alarmed());
-        t.add(-4, 0, 0); // 7.5: between h/2 and h, the alarm holds
+        t.add(-9, 0, 0); // the evidence of a change fades to 2.5, but nothing says the model is back
         assertEquals(SequentialTest.Change.NONE, t.check(() -> true));
-        t.add(-3, 0, 0); // 4.5: below h/2 once
-        assertEquals(SequentialTest.Change.NONE, t.check(() -> true));
+        t.add(-2.5, 0, 0);
+        assertEquals(0, t.statistic());
+        assertEquals(SequentialTest.Change.NONE, t.check(() -> true), "recovery evidence 11.5 once");
         t.add(0, 0, 0);
-        assertEquals(SequentialTest.Change.CLOSED, t.check(() -> true), "below h/2 at two of the last three checks");
+        assertEquals(SequentialTest.Change.CLOSED, t.check(() -> true), "recovery above h at two of the last three");
         assertFalse(t.alarmed());
+        assertEquals(0, t.recovery());
+        t.add(5, 1, 0);
+        assertEquals(SequentialTest.Change.NONE, t.check(() -> true), "both statistics started over");
+    }
+
+    @Test
+    void staysAlarmedWhileTheEvidenceKeepsComing() {
+        SequentialTest t = new SequentialTest(10, 1, 1);
+        t.add(12, 1, 0);
+        assertEquals(SequentialTest.Change.OPENED, t.check(() -> true));
+        for (int i = 0; i < 1000; i++) {
+            t.add(i % 2 == 0 ? 3 : -2.5, 0, 0); // a worse model with noise: up on average
+            assertEquals(SequentialTest.Change.NONE, t.check(() -> true));
+        }
+        assertTrue(t.alarmed());
     }
 
     @Test
@@ -45,7 +61,7 @@ class SequentialTestTest {
         assertEquals(SequentialTest.Change.NONE, t.check(() -> false));
         t.add(0.1, 1, 0);
         assertEquals(SequentialTest.Change.OPENED, t.check(() -> true));
-        t.add(-10, 0, 0);
+        t.add(-12, 0, 0);
         assertEquals(SequentialTest.Change.CLOSED, t.check(() -> false));
     }
 
