@@ -8,7 +8,10 @@ import dev.tokenwise.core.config.ModelConfig;
 import dev.tokenwise.core.config.ProviderConfig;
 import dev.tokenwise.core.config.StorageSync;
 import dev.tokenwise.core.proxy.GatewayServer;
+import dev.tokenwise.core.cache.ResponseCache;
 import dev.tokenwise.core.ratelimit.RateLimiter;
+import dev.tokenwise.core.spi.AdmissionStage;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.TokenCounter;
@@ -217,8 +220,15 @@ public final class GatewayApp implements AutoCloseable {
                     new DashboardSummaryRoute(store, teamBudgets, running.budgets().softThresholdPercent(), apiPool),
                     new DashboardRoute(),
                     new AdminRoutes(running, directory, rateLimits, apiPool));
+            // The response cache: the second admission stage, after the rate limits (a hit counts as a request) and
+            // before the budget (a hit reserves and costs nothing).
+            List<AdmissionStage> stages = new ArrayList<>();
+            stages.add(rateLimiter);
+            if (running.cache().enabled()) {
+                stages.add(new ResponseCache(running.cache(), new ObjectMapper()));
+            }
             GatewayServer server = GatewayServer.start(running, adapters, counter, accounting, budgets, keys, routes,
-                    strict ? store::whenCommitted : null, new LearntCalibration(efficiency), List.of(rateLimiter));
+                    strict ? store::whenCommitted : null, new LearntCalibration(efficiency), stages);
             started.set(server);
             meters.bindProviders(server.providerHealth()).bindUpstreamPool(server.upstreamPool());
             if (running.adminKey() == null) {

@@ -19,11 +19,21 @@ import java.util.Set;
  * @param budgets how budgets are enforced
  * @param storageSync how durable a record is when its response completes
  * @param rateLimits the rate limits of teams, keys and models set in the file
+ * @param cache the exact response cache
  */
 public record GatewayConfig(ServerConfig server, String adminKey, String storagePath,
                             Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
                             List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
-                            RateLimitConfig rateLimits) {
+                            RateLimitConfig rateLimits, CacheConfig cache) {
+
+    /** A config without a response cache. */
+    public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
+                         Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
+                         List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
+                         RateLimitConfig rateLimits) {
+        this(server, adminKey, storagePath, providers, models, teams, budgets, storageSync, rateLimits,
+                CacheConfig.DISABLED);
+    }
 
     /** A config without rate limits. */
     public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
@@ -42,7 +52,7 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
     /** The same config with other providers (the simulator's address is known only once it started). */
     public GatewayConfig withProviders(Map<String, ProviderConfig> newProviders) {
         return new GatewayConfig(server, adminKey, storagePath, newProviders, models, teams, budgets, storageSync,
-                rateLimits);
+                rateLimits, cache);
     }
 
     public GatewayConfig {
@@ -50,6 +60,7 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
         Objects.requireNonNull(budgets, "budgets");
         Objects.requireNonNull(storageSync, "storage.sync");
         rateLimits = rateLimits == null ? RateLimitConfig.NONE : rateLimits;
+        cache = cache == null ? CacheConfig.DISABLED : cache;
         if (adminKey != null && adminKey.isBlank()) {
             adminKey = null;
         }

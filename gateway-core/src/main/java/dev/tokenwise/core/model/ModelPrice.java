@@ -77,6 +77,23 @@ public record ModelPrice(long inputNanosPerMtok, long outputNanosPerMtok, long c
     }
 
     /**
+     * What the provider's prompt cache saved on {@code usage}: its cached input tokens at the input price minus the
+     * same tokens at the cached-input price, in nano-USD, rounded half up once; {@code 0} when nothing was cached or
+     * cached input is not cheaper. Saturates at {@code Long.MAX_VALUE} (no call saves that much).
+     */
+    public long promptCacheSavedNanos(TokenUsage usage) {
+        long discount = inputNanosPerMtok - cachedInputNanosPerMtok;
+        if (usage.cachedInputTokens() == 0 || discount <= 0) {
+            return 0;
+        }
+        try {
+            return Math.addExact(Math.multiplyExact(usage.cachedInputTokens(), discount), MTOK / 2) / MTOK;
+        } catch (ArithmeticException beyondLong) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    /**
      * The most {@code inputTokens} in and {@code outputTokens} out can cost: every input token at the
      * dearer of the input and cache-write rates, every output token at the dearer of the output and
      * reasoning rates. Used to reserve budget before a call.

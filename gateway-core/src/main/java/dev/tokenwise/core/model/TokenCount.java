@@ -10,9 +10,24 @@ package dev.tokenwise.core.model;
  * @param bounded {@code true} when part of the text was too pathological to tokenize exactly (a piece of
  *     thousands of characters, or more merging than a count may do) and was counted by a safe upper bound; the
  *     count is then {@code estimated} too, and never below the exact count
+ * @param prefixHash for a prompt of at least {@link #PREFIX_BYTES} bytes of text: a hash of its first
+ *     {@link #PREFIX_BYTES} bytes with every ASCII digit read as {@code 0} (so a timestamp or a counter near the start
+ *     does not change it), else {@code 0}. Prompts with equal prefix hashes repeat a prefix long enough for a
+ *     provider's prompt cache (at least 1,024 tokens); analytics count them to find savings the cache could make
  */
-public record TokenCount(long tokens, boolean estimated, long contentHash, boolean bounded) {
+public record TokenCount(long tokens, boolean estimated, long contentHash, boolean bounded, long prefixHash) {
+    /**
+     * The bytes of a prompt's text its {@link #prefixHash} covers: about 1,024 tokens (four bytes a token), the least
+     * a provider's prompt cache keeps (OpenAI, Anthropic).
+     */
+    public static final int PREFIX_BYTES = 4096;
+
     public static final TokenCount ZERO = new TokenCount(0, false, 0);
+
+    /** A count without a prefix hash. */
+    public TokenCount(long tokens, boolean estimated, long contentHash, boolean bounded) {
+        this(tokens, estimated, contentHash, bounded, 0);
+    }
 
     public TokenCount(long tokens, boolean estimated) {
         this(tokens, estimated, 0);
@@ -34,6 +49,6 @@ public record TokenCount(long tokens, boolean estimated, long contentHash, boole
 
     public TokenCount plus(TokenCount other) {
         return new TokenCount(tokens + other.tokens, estimated || other.estimated, contentHash,
-                bounded || other.bounded);
+                bounded || other.bounded, prefixHash);
     }
 }

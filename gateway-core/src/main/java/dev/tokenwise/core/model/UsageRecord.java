@@ -30,6 +30,13 @@ package dev.tokenwise.core.model;
  * @param requestedModel the model the client asked for; differs from {@code model} when a fallback answered
  * @param attempts upstream attempts the gateway made for this call (1 when the first one answered)
  * @param flags the {@link RecordFlag}s of the call, as a bitset ({@code 0} for a call billed the ordinary way)
+ * @param cache what the exact response cache did with the call, {@code null} when no cache is in use
+ * @param savedNanos for a {@link CacheStatus#HIT}: what the call whose answer was served cost, in nano-USD (the hit
+ *     itself costs 0); {@code 0} otherwise
+ * @param promptCacheSavedNanos what the provider's prompt cache saved on this call: cached input tokens times the
+ *     difference between the input and the cached-input price, in nano-USD ({@link ModelPrice#promptCacheSavedNanos})
+ * @param promptPrefixHash a hash of the first bytes of the prompt's text ({@link TokenCount#prefixHash}), {@code 0}
+ *     when the prompt is shorter or it was not computed; read by analytics while the record is delivered, not stored
  */
 public record UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
                           boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
@@ -37,13 +44,32 @@ public record UsageRecord(String id, String team, String keyId, String model, St
                           boolean localEstimated, long costNanos, String taskId, int taskAttempt,
                           String finishReason, long createdAtMillis, long latencyMicros,
                           long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
-                          int attempts, int flags) {
+                          int attempts, int flags, CacheStatus cache, long savedNanos, long promptCacheSavedNanos,
+                          long promptPrefixHash) {
 
     public UsageRecord {
         if (requestedModel == null) {
             requestedModel = model;
         }
         attempts = Math.max(1, attempts);
+        if (savedNanos < 0 || promptCacheSavedNanos < 0) {
+            throw new IllegalArgumentException("savedNanos: " + savedNanos + ", promptCacheSavedNanos: "
+                    + promptCacheSavedNanos + " (expected: >= 0)");
+        }
+    }
+
+    /** A record without cache figures. */
+    public UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
+                       boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
+                       boolean usageFromProvider, long localInputTokens, long localOutputTokens,
+                       boolean localEstimated, long costNanos, String taskId, int taskAttempt,
+                       String finishReason, long createdAtMillis, long latencyMicros,
+                       long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
+                       int attempts, int flags) {
+        this(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider,
+                localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason,
+                createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash, requestedModel, attempts,
+                flags, null, 0, 0, 0);
     }
 
     /** A record without flags. */
@@ -67,7 +93,23 @@ public record UsageRecord(String id, String team, String keyId, String model, St
         return new UsageRecord(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage,
                 usageFromProvider, localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt,
                 finishReason, createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash,
-                requestedModel, attempts, flags | more);
+                requestedModel, attempts, flags | more, cache, savedNanos, promptCacheSavedNanos, promptPrefixHash);
+    }
+
+    /** This record with {@code status} as what the response cache did with it. */
+    public UsageRecord withCache(CacheStatus status) {
+        if (status == cache) {
+            return this;
+        }
+        return new UsageRecord(id, team, keyId, model, provider, endpoint, stream, this.status, httpStatus, usage,
+                usageFromProvider, localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt,
+                finishReason, createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash,
+                requestedModel, attempts, flags, status, savedNanos, promptCacheSavedNanos, promptPrefixHash);
+    }
+
+    /** {@code true} when the call was answered from the response cache. */
+    public boolean cacheHit() {
+        return cache == CacheStatus.HIT;
     }
 
     /** {@code true} when the record carries {@code flag}. */

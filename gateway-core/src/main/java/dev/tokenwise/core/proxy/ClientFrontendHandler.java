@@ -49,6 +49,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -223,49 +224,92 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         // From here on the call holds what admission acquires; every exit before the call starts gives it back.
         Admission admission = new Admission(requestId);
         admission.run(proxy.stages(), new AdmissionStage.Call(requestId, key.team(), key.id(), model, endpoint,
-                inputBound, outputTokensBound(chain, requested), startNanos));
-        ByteBuf upstreamRequest = null;
-        boolean begun = false;
-        try {
-            admission.reserved(proxy.budgets(), reserve(requestId, key, chain, inputBound, requested));
-            ByteBuf upstreamBody;
-            if (rewrite.bodyChanged()) {
-                try {
-                    upstreamBody = Unpooled.wrappedBuffer(proxy.json().writeValueAsBytes(body));
-                } catch (JsonProcessingException e) {
-                    throw new GatewayException(ErrorType.INTERNAL, "could not re-encode the request body");
-                }
-            } else {
-                upstreamBody = request.content().retainedDuplicate();
-            }
-            HttpHeaders forwarded = HeaderFilter.ALREADY_VALIDATED.newHeaders();
-            HeaderFilter.copyRequestHeaders(request.headers(), forwarded);
-            upstreamRequest = UpstreamRequests.build(deployment, endpoint, upstreamBody, forwarded, ctx.alloc());
-            UpstreamRequests fallbacks = pristine == null ? null
-                    : new UpstreamRequests(endpoint, pristine, forwarded, stream, proxy.json());
-
-            proxy.accounting().begin(requestId);
-            begun = true;
-            ProxyCall call = new ProxyCall(proxy, this, ctx, requestId, startNanos, System.currentTimeMillis(),
-                    key.team(), key.id(), chain, fallbacks, endpoint, keepAlive, taskId, taskAttempt, inputCount,
-                    rewrite, stream, upstreamRequest, admission, admissionFlags);
-            upstreamRequest = null; // the call owns it, and its admission, now
-            current = call;
+                inputBound, outputTokensBound(chain, requested), startNanos, stream, request.headers(),
+                request.content()));
+        Runnable forward = () -> {
+            ByteBuf upstreamRequest = null;
+            boolean begun = false;
             try {
-                call.start();
+                admission.reserved(proxy.budgets(), reserve(requestId, key, chain, inputBound, requested));
+                ByteBuf upstreamBody;
+                if (rewrite.bodyChanged()) {
+                    try {
+                        upstreamBody = Unpooled.wrappedBuffer(proxy.json().writeValueAsBytes(body));
+                    } catch (JsonProcessingException e) {
+                        throw new GatewayException(ErrorType.INTERNAL, "could not re-encode the request body");
+                    }
+                } else {
+                    upstreamBody = request.content().retainedDuplicate();
+                }
+                HttpHeaders forwarded = HeaderFilter.ALREADY_VALIDATED.newHeaders();
+                HeaderFilter.copyRequestHeaders(request.headers(), forwarded);
+                upstreamRequest = UpstreamRequests.build(deployment, endpoint, upstreamBody, forwarded, ctx.alloc());
+                UpstreamRequests fallbacks = pristine == null ? null
+                        : new UpstreamRequests(endpoint, pristine, forwarded, stream, proxy.json());
+
+                proxy.accounting().begin(requestId);
+                begun = true;
+                ProxyCall call = new ProxyCall(proxy, this, ctx, requestId, startNanos, System.currentTimeMillis(),
+                        key.team(), key.id(), chain, fallbacks, endpoint, keepAlive, taskId, taskAttempt, inputCount,
+                        rewrite, stream, upstreamRequest, admission, admissionFlags);
+                upstreamRequest = null; // the call owns it, and its admission, now
+                current = call;
+                try {
+                    call.start();
+                } catch (RuntimeException e) {
+                    call.failToStart(e); // booked and answered like any call that failed before a response
+                }
             } catch (RuntimeException e) {
-                call.failToStart(e); // booked and answered like any call that failed before a response
+                // The call never existed: nothing went upstream, so nothing is booked and everything is given back.
+                admission.abort();
+                if (upstreamRequest != null) {
+                    upstreamRequest.release();
+                }
+                if (begun) {
+                    proxy.accounting().abandon(requestId);
+                }
+                throw e;
             }
+        };
+        CompletableFuture<AdmissionStage.Answer> answer = admission.answer();
+        if (answer == null) {
+            forward.run();
+            return;
+        }
+        // A stage answers the call itself (a cache hit), or will say whether it does once an identical call ends.
+        StoredReply reply = new StoredReply(proxy, this, ctx, admission, requestId, key.team(), key.id(), model,
+                endpoint, stream, taskId, taskAttempt, startNanos, keepAlive);
+        if (answer.isDone()) {
+            reply.serveOr(answer.exceptionally(e -> null).join(), forward);
+            return;
+        }
+        request.retain(); // kept, and the connection busy, until the stage has decided
+        answer.whenComplete((stored, error) -> {
+            try {
+                ctx.executor().execute(() -> resume(request, admission, reply, error == null ? stored : null, forward,
+                        requestId, keepAlive));
+            } catch (RejectedExecutionException shuttingDown) {
+                request.release();
+            }
+        });
+    }
+
+    /** Serves the answer a stage decided on for a call that waited, or forwards the call; releases its request. */
+    private void resume(FullHttpRequest request, Admission admission, StoredReply reply, AdmissionStage.Answer stored,
+                        Runnable forward, String requestId, boolean keepAlive) {
+        try {
+            if (!ctx.channel().isActive()) {
+                admission.abort(); // the client left while its call waited
+                return;
+            }
+            reply.serveOr(stored, forward);
+        } catch (GatewayException e) {
+            sendError(ctx, e, requestId, keepAlive).addListener(f -> requestFinished());
         } catch (RuntimeException e) {
-            // The call never existed: nothing went upstream, so nothing is booked and everything is given back.
-            admission.abort();
-            if (upstreamRequest != null) {
-                upstreamRequest.release();
-            }
-            if (begun) {
-                proxy.accounting().abandon(requestId);
-            }
-            throw e;
+            log.error("Unexpected failure resuming {}", requestId, e);
+            sendError(ctx, ErrorType.INTERNAL, "internal error", requestId, false);
+        } finally {
+            request.release();
         }
     }
 
@@ -613,6 +657,11 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             future.addListener(ChannelFutureListener.CLOSE);
         }
         return future;
+    }
+
+    /** An answer a stage gave ({@link StoredReply}) is fully written: read the next request. */
+    void replyFinished() {
+        requestFinished();
     }
 
     /** A proxied call is over and its response fully written: read the next request. */

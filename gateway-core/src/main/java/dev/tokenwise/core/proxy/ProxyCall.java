@@ -9,6 +9,7 @@ import dev.tokenwise.core.model.RecordFlag;
 import dev.tokenwise.core.model.TokenCount;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
+import dev.tokenwise.core.spi.AdmissionStage;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.ResponseObserver;
 import io.netty.buffer.ByteBuf;
@@ -144,6 +145,8 @@ final class ProxyCall {
     private boolean encoded;
     /** The part of a non-streamed answer that arrived before it was cut short, counted as its output. */
     private String partialBody;
+    /** The whole body a non-streamed answer's client received, kept only when an admission stage wants it. */
+    private byte[] answerBody;
     /** The {@link RecordFlag} bits the call has earned so far. */
     private int flags;
     private boolean done;
@@ -664,6 +667,8 @@ final class ProxyCall {
         }
         if (!sse && success && observer.translatesBody()) {
             writeTranslatedBody();
+        } else if (!sse && success && !encoded && captured != null && admission.wantsAnswer()) {
+            answerBody = ByteBufUtil.getBytes(captured); // relayed as it came: what the client received
         }
         if (heldErrorHead != null) {
             finishErrorAnswer();
@@ -758,6 +763,8 @@ final class ProxyCall {
             // Nothing to translate (or it failed): the client still gets a well-formed JSON error.
             translated = io.netty.buffer.Unpooled.wrappedBuffer(dev.tokenwise.core.error.ErrorResponses.body(
                     ErrorType.UPSTREAM_FAILED, "could not translate the answer of provider " + deployment.provider().name()));
+        } else if (admission.wantsAnswer()) {
+            answerBody = ByteBufUtil.getBytes(translated);
         }
         client.write(new DefaultHttpContent(translated));
     }
@@ -961,7 +968,7 @@ final class ProxyCall {
             }
         } catch (RuntimeException e) {
             log.error("Could not settle {}; booking it without local counts", requestId, e);
-            charge(recordWithoutCounts(settlement));
+            charge(recordWithoutCounts(settlement), null);
         }
     }
 
@@ -1023,9 +1030,21 @@ final class ProxyCall {
         }
         if (record == null) {
             log.error("Could not settle {}; booking it without local counts", requestId, error);
-            record = recordWithoutCounts(settlement);
+            charge(recordWithoutCounts(settlement), null);
+            return;
         }
-        charge(record);
+        charge(record, delivered(settlement));
+    }
+
+    /** The whole answer the client received, for the admission stages that want it; {@code null} when there is none. */
+    private AdmissionStage.Delivered delivered(Settlement s) {
+        if (s.callStatus != CallStatus.OK || !success || encoded || RecordFlag.OBSERVER_ERROR.in(s.flags)) {
+            return null;
+        }
+        if (sse) {
+            return new AdmissionStage.Delivered(true, null, s.outputText);
+        }
+        return answerBody == null ? null : new AdmissionStage.Delivered(false, answerBody, null);
     }
 
     /** What {@link #settle} knew when the call ended, for the record made once the local counts are in. */
@@ -1081,23 +1100,29 @@ final class ProxyCall {
                 s.callStatus, s.httpStatus, usage, fromProvider, in.tokens(), out.tokens(),
                 in.estimated() || out.estimated(), costNanos, taskId, taskAttempt, s.finishReason,
                 createdAtMillis, s.latencyMicros, s.upstreamMicros, s.ttftMicros, in.contentHash(),
-                chain.get(0).model().name(), totalAttempts, recordFlags);
+                chain.get(0).model().name(), totalAttempts, recordFlags, null, 0,
+                price == null ? 0 : price.promptCacheSavedNanos(usage), in.prefixHash());
     }
 
     /** The record of a call whose local counts could not be had: the provider's usage when it can be priced, else none. */
     private UsageRecord recordWithoutCounts(Settlement s) {
-        PricedUsage priced = PricedUsage.of(s, deployment.model().price());
+        ModelPrice price = deployment.model().price();
+        PricedUsage priced = PricedUsage.of(s, price);
         TokenUsage usage = priced.usage();
         long costNanos = priced.costNanos();
         int recordFlags = priced.flags();
         return new UsageRecord(requestId, team, keyId, deployment.model().name(), deployment.provider().name(),
                 endpoint, sse, s.callStatus, s.httpStatus, usage == null ? TokenUsage.ZERO : usage, usage != null, 0, 0,
                 true, costNanos, taskId, taskAttempt, s.finishReason, createdAtMillis, s.latencyMicros, s.upstreamMicros,
-                s.ttftMicros, 0, chain.get(0).model().name(), totalAttempts, recordFlags);
+                s.ttftMicros, 0, chain.get(0).model().name(), totalAttempts, recordFlags, null, 0,
+                usage == null || price == null ? 0 : price.promptCacheSavedNanos(usage), 0);
     }
 
-    /** Settles the reservation (or charges the budgets) and hands the record to the accounting core, whatever fails. */
-    private void charge(UsageRecord record) {
+    /**
+     * Settles the reservation (or charges the budgets), settles the admission stages (handing them {@code delivered},
+     * the answer the client received, when there is one) and hands the record to the accounting core, whatever fails.
+     */
+    private void charge(UsageRecord record, AdmissionStage.Delivered delivered) {
         int flags = admissionFlags;
         if (reservation != null && record.costNanos() > reservation.reservedNanos()) {
             flags |= RecordFlag.RESERVATION_EXCEEDED.bit(); // settled all the same: the provider billed it
@@ -1112,8 +1137,12 @@ final class ProxyCall {
         } catch (RuntimeException e) {
             log.error("Could not charge the budgets for {}", requestId, e);
         } finally {
-            admission.settle(record);
-            proxy.accounting().settle(record);
+            UsageRecord booked = record;
+            try {
+                booked = admission.settle(record, delivered);
+            } finally {
+                proxy.accounting().settle(booked);
+            }
         }
     }
 

@@ -39,6 +39,20 @@ class ModelPriceTest {
     }
 
     @Test
+    void valuesWhatThePromptCacheSavedAtTheDifferenceOfTheInputAndCachedPrices() {
+        // $2.50 and $1.25 per Mtok: 2,048 cached tokens save 2,048 x $1.25 / 10^6 = $0.00256.
+        ModelPrice gpt4o = new ModelPrice(2_500_000_000L, 10_000_000_000L, 1_250_000_000L, 2_500_000_000L,
+                10_000_000_000L, 0);
+        assertEquals(2_560_000, gpt4o.promptCacheSavedNanos(new TokenUsage(5_000, 2_048, 0, 10, 0)));
+        // $0.15 and $0.075: 333 cached tokens save 24,975 nano-USD; rounded half up once, at the end.
+        ModelPrice mini = new ModelPrice(150_000_000, 600_000_000, 75_000_000, 150_000_000, 600_000_000, 0);
+        assertEquals(24_975, mini.promptCacheSavedNanos(new TokenUsage(1_000, 333, 0, 1, 0)));
+        assertEquals(0, mini.promptCacheSavedNanos(new TokenUsage(1_000, 0, 0, 1, 0)), "nothing cached, nothing saved");
+        assertEquals(0, ModelPrice.of(150_000_000, 600_000_000).promptCacheSavedNanos(new TokenUsage(1_000, 500, 0, 1, 0)),
+                "cached input at the full price saves nothing");
+    }
+
+    @Test
     void roundsTheWholeCostHalfUpOnce() {
         ModelPrice cheap = ModelPrice.of(100_000L, 0); // $0.0001 per Mtok: 0.1 nano per token
         assertEquals(0L, cheap.costNanos(TokenUsage.of(4, 0)));  // 0.4 -> 0

@@ -37,6 +37,13 @@ public final class UsageRecordJson {
         g.writeFieldName("cost_usd");
         g.writeNumber(Money.toUsd(r.costNanos()).toPlainString());
         g.writeNumberField("cost_nanos", r.costNanos());
+        g.writeStringField("cache", r.cache() == null ? null : r.cache().label());
+        g.writeFieldName("saved_usd");
+        g.writeNumber(Money.toUsd(r.savedNanos()).toPlainString());
+        g.writeNumberField("saved_nanos", r.savedNanos());
+        g.writeFieldName("prompt_cache_saved_usd");
+        g.writeNumber(Money.toUsd(r.promptCacheSavedNanos()).toPlainString());
+        g.writeNumberField("prompt_cache_saved_nanos", r.promptCacheSavedNanos());
         g.writeStringField("task_id", r.taskId());
         if (r.taskAttempt() > 0) {
             g.writeNumberField("task_attempt", r.taskAttempt());

@@ -3,6 +3,7 @@ package dev.tokenwise.server.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tokenwise.core.config.BudgetConfig;
 import dev.tokenwise.core.config.BudgetSettings;
+import dev.tokenwise.core.config.CacheConfig;
 import dev.tokenwise.core.config.Resilience;
 import dev.tokenwise.core.config.StorageSync;
 import dev.tokenwise.core.config.BudgetPeriod;
@@ -75,7 +76,11 @@ public final class ConfigLoader {
     static final int DEFAULT_MAX_IDLE_CONNECTIONS = 64;
 
     private static final List<String> TOP_KEYS =
-            List.of("server", "admin", "storage", "pricing", "budgets", "providers", "models", "teams", "rate_limits");
+            List.of("server", "admin", "storage", "pricing", "budgets", "providers", "models", "teams", "rate_limits",
+                    "cache");
+    private static final List<String> CACHE_KEYS = List.of("enabled", "ttl_seconds", "max_mib", "mode", "scope");
+    /** The most {@code cache.max_mib} may be: 1 TiB, far beyond any heap. */
+    private static final long MAX_CACHE_MIB = 1L << 20;
     private static final List<String> SERVER_KEYS = List.of("host", "port", "max_request_bytes",
             "max_header_bytes", "io_threads", "worker_threads", "request_read_timeout_ms");
     private static final List<String> MODEL_KEYS = List.of("name", "provider", "upstream_name", "price", "fallbacks",
@@ -210,7 +215,7 @@ public final class ConfigLoader {
                     Duration.ofMillis(limits.integer("upstream_max_wait_ms",
                             RateLimitConfig.NONE.upstreamMaxWait().toMillis(), 0, 600_000)));
             GatewayConfig config = new GatewayConfig(server, adminKey, storagePath, providers, models, teams, budgets,
-                    storageSync, rateLimits);
+                    storageSync, rateLimits, cache(root.section("cache")));
             // Catalog first, then providers, then unpriced models: the order in which one would fix them.
             List<String> all = new ArrayList<>(catalogWarnings);
             disabled.forEach((name, variables) -> all.add(disabledWarning(name, variables, models)));
@@ -222,6 +227,17 @@ public final class ConfigLoader {
                         + " or pricing.allow_unpriced is true");
             }
             return new Loaded(config, all);
+        }
+
+        /** {@code cache:}: the exact response cache, off unless {@code enabled: true}. */
+        private static CacheConfig cache(ConfigSection c) {
+            c.allowOnly(CACHE_KEYS);
+            CacheConfig d = CacheConfig.DISABLED;
+            return new CacheConfig(c.bool("enabled", false),
+                    Duration.ofSeconds(c.integer("ttl_seconds", d.ttl().toSeconds(), 1, 365L * 24 * 3600)),
+                    c.integer("max_mib", d.maxBytes() >> 20, 1, MAX_CACHE_MIB) << 20,
+                    c.string("mode").map(v -> CacheConfig.Mode.parse(v, c.pathOf("mode"))).orElse(d.mode()),
+                    c.string("scope").map(v -> CacheConfig.Scope.parse(v, c.pathOf("scope"))).orElse(d.scope()));
         }
 
         private BudgetSettings budgets(ConfigSection b, ConfigSection pricing) {

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tokenwise.core.config.RateLimits;
 import dev.tokenwise.core.config.BudgetPeriod;
+import dev.tokenwise.core.config.CacheConfig;
 import dev.tokenwise.core.config.ConfigException;
 import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.config.KeyConfig;
@@ -370,6 +371,31 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void readsTheResponseCacheOffByDefaultAndItsSettingsWhenEnabled() {
+        CacheConfig none = parse(PROVIDERS).cache();
+        assertFalse(none.enabled());
+        assertEquals(CacheConfig.DISABLED, none);
+        CacheConfig cache = parse(PROVIDERS + "cache: {enabled: true, ttl_seconds: 60, max_mib: 32, mode: all, scope: global}")
+                .cache();
+        assertTrue(cache.enabled());
+        assertEquals(60, cache.ttl().toSeconds());
+        assertEquals(32L << 20, cache.maxBytes());
+        assertEquals(CacheConfig.Mode.ALL, cache.mode());
+        assertEquals(CacheConfig.Scope.GLOBAL, cache.scope());
+        CacheConfig defaults = parse(PROVIDERS + "cache: {enabled: true}").cache();
+        assertEquals(600, defaults.ttl().toSeconds());
+        assertEquals(256L << 20, defaults.maxBytes());
+        assertEquals(CacheConfig.Mode.DETERMINISTIC, defaults.mode());
+        assertEquals(CacheConfig.Scope.TEAM, defaults.scope());
+        assertTrue(error(PROVIDERS + "cache: {enabled: true, mode: sometimes}")
+                .contains("cache.mode: 'sometimes' (expected: deterministic or all)"));
+        assertTrue(error(PROVIDERS + "cache: {scope: company}").contains("cache.scope: 'company' (expected: team or global)"));
+        assertTrue(error(PROVIDERS + "cache: {ttl_seconds: 0}").contains("cache.ttl_seconds: 0 (expected: "));
+        assertTrue(error(PROVIDERS + "cache: {max_mib: 0}").contains("cache.max_mib: 0 (expected: "));
+        assertTrue(error(PROVIDERS + "cache: {size: 5}").contains("cache.size: unknown key"));
+    }
+
+    @Test
     void parsesMoneyExactlyAsBigDecimal() {
         GatewayConfig config = parse(PROVIDERS + """
                 models: [{name: m, provider: sim, price: {input_per_mtok: 0.000000001, output_per_mtok: 0.075}}]
@@ -535,7 +561,7 @@ class ConfigLoaderTest {
 
     @Test
     void rejectsUnknownTopLevelKey() {
-        assertEquals("model: unknown key (expected one of: server, admin, storage, pricing, budgets, providers, models, teams, rate_limits)",
+        assertEquals("model: unknown key (expected one of: server, admin, storage, pricing, budgets, providers, models, teams, rate_limits, cache)",
                 error("model: []"));
     }
 
