@@ -25,6 +25,7 @@ import dev.tokenwise.metrics.efficiency.AlertBook;
 import dev.tokenwise.metrics.efficiency.DriftDetector;
 import dev.tokenwise.metrics.efficiency.DriftSettings;
 import dev.tokenwise.metrics.efficiency.EfficiencyTracker;
+import dev.tokenwise.metrics.efficiency.PromptCacheWatch;
 import dev.tokenwise.metrics.api.UsageRoute;
 import dev.tokenwise.core.budget.Budget;
 import dev.tokenwise.metrics.dashboard.DashboardRoute;
@@ -188,6 +189,12 @@ public final class GatewayApp implements AutoCloseable {
             List<UsageSink> sinks = new ArrayList<>();
             sinks.add(ledger);
             sinks.add(efficiency);
+            // Savings a provider's prompt cache could make: long prompt prefixes repeated without being read from it.
+            PromptCacheWatch promptCache = new PromptCacheWatch(alerts,
+                    model -> Optional.ofNullable(running.models().get(model)).map(ModelConfig::price),
+                    System::currentTimeMillis);
+            promptCache.schedule(analytics);
+            sinks.add(promptCache);
             // Metrics (issue 5): Prometheus meters and HdrHistogram latency, fed as sinks; gauges bound to live state.
             Supplier<List<Budget.Snapshot>> teamBudgets = () -> directory.teams().stream()
                     .map(TeamDirectory.TeamView::budgetState).filter(Objects::nonNull).toList();

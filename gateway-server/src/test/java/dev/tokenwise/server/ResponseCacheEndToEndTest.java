@@ -338,6 +338,28 @@ class ResponseCacheEndToEndTest {
         assertNull(gateway.sunk.stream().filter(UsageRecord::cacheHit).findFirst().orElse(null));
     }
 
+    @Test
+    void usageRowsCountTheHitsAndWhatTheySaved() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            assertEquals(200, chat("tw-other-key", ASK).statusCode());
+        }
+        gateway.flushLedger();
+        HttpResponse<String> usage = gateway.get("/api/v1/usage?group_by=team", TestGateway.ADMIN_KEY);
+        assertEquals(200, usage.statusCode(), usage.body());
+        JsonNode other = null;
+        for (JsonNode row : TestGateway.json(usage.body()).get("data")) {
+            if (row.get("team").asText().equals("other")) {
+                other = row;
+            }
+        }
+        assertEquals(3, other.get("requests").asLong());
+        assertEquals(2, other.get("cache_hits").asLong());
+        assertEquals(0, new java.math.BigDecimal(BudgetEnforcementTest.CALL_NANOS).movePointLeft(9)
+                .compareTo(other.get("cost_usd").decimalValue()), "only the first call cost anything");
+        assertEquals(0, new java.math.BigDecimal(2 * BudgetEnforcementTest.CALL_NANOS).movePointLeft(9)
+                .compareTo(other.get("cache_saved_usd").decimalValue()), "the two hits saved what the first cost, each");
+    }
+
     /** The JSON payloads of an event stream, without {@code [DONE]}. */
     static List<JsonNode> events(String body) throws Exception {
         List<JsonNode> events = new ArrayList<>();

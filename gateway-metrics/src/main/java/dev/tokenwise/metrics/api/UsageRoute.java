@@ -14,6 +14,8 @@ import io.netty.handler.codec.http.HttpMethod;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -154,6 +156,14 @@ public final class UsageRoute implements ApiRoute {
                 g.writeFieldName("cost_usd");
                 g.writeNumber(Money.toUsd(row.costNanos()).toPlainString());
                 g.writeNumberField("cost_nanos", row.costNanos());
+                g.writeNumberField("cache_hits", row.cacheHits());
+                g.writeFieldName("cache_saved_usd");
+                g.writeNumber(Money.toUsd(row.cacheSavedNanos()).toPlainString());
+                g.writeFieldName("prompt_cache_saved_usd");
+                g.writeNumber(Money.toUsd(row.promptCacheSavedNanos()).toPlainString());
+                g.writeFieldName("cached_input_share");
+                g.writeNumber(BigDecimal.valueOf(row.cachedInputTokens())
+                        .divide(BigDecimal.valueOf(Math.max(1, row.inputTokens())), 4, RoundingMode.HALF_UP).toPlainString());
                 g.writeEndObject();
             }
             g.writeEndArray();

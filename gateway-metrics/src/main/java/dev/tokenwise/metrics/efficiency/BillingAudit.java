@@ -71,8 +71,8 @@ public final class BillingAudit {
 
     /** Takes one finished call into account. Called on one thread. */
     public void observe(UsageRecord r) {
-        if (!r.usageFromProvider() || r.model() == null) {
-            return;
+        if (!r.usageFromProvider() || r.model() == null || r.cacheHit()) {
+            return; // a cache hit repeats the usage of the call it was answered from: no new evidence
         }
         long providerInput = r.usage().inputTokens();
         long providerOutput = r.usage().outputTokens() - r.usage().reasoningTokens();

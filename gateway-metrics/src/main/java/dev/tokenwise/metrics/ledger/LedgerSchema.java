@@ -14,14 +14,15 @@ import org.slf4j.LoggerFactory;
  * whole schema in one transaction; an older version is migrated in place, in one transaction, step by
  * step (1 to 2 adds the task columns and {@code task_outcomes}; 2 to 3 drops an index the partial task index
  * makes redundant; 3 to 4 moves the rows to {@code usage_rows}, their repeated texts to {@code names}, and makes
- * {@code usage_records} a view of the two; 4 to 5 adds the record's flags; 5 to 6 adds {@code rate_limits}); a new file runs the same steps from version 1. A newer version than
+ * {@code usage_records} a view of the two; 4 to 5 adds the record's flags; 5 to 6 adds {@code rate_limits}; 6 to 7 adds
+ * the response cache's status and savings and the prompt cache's savings); a new file runs the same steps from version 1. A newer version than
  * this code knows is refused, so an old gateway never writes into a file a newer one migrated. Documented column
  * by column in {@code docs/storage.md} and, for version 2, {@code docs/efficiency.md}.
  */
 final class LedgerSchema {
     private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
 
-    static final int VERSION = 6;
+    static final int VERSION = 7;
 
     /** {@code usage_records} as version 4 defines it: the rows with their texts joined back. */
     private static final String VIEW_V4 = """
@@ -45,6 +46,11 @@ final class LedgerSchema {
 
     /** Version 5's view: version 4's with the {@code flags} column after {@code attempts}. */
     private static final String VIEW_V5 = VIEW_V4.replace("r.attempts, r.rowid AS rowid", "r.attempts, r.flags, r.rowid AS rowid");
+
+    /** Version 7's view: version 5's with {@code cache}, {@code saved_nanos} and {@code prompt_cache_saved_nanos} after {@code flags}. */
+    private static final String VIEW_V7 = VIEW_V5.replace("r.flags, r.rowid AS rowid",
+            "r.flags, cache.value AS cache, r.saved_nanos, r.prompt_cache_saved_nanos, r.rowid AS rowid")
+            + "\n    LEFT JOIN names cache ON cache.id = r.cache_ref";
 
     static final List<String> V1 = List.of(
             """
@@ -222,6 +228,19 @@ final class LedgerSchema {
                 PRIMARY KEY (kind, name)
             )""");
 
+    /**
+     * Version 7, what caches saved: each row's response cache status in {@code cache} ({@code hit}, {@code miss},
+     * {@code skip}, or NULL without a cache; a text of {@code names}), what a hit saved ({@code saved_nanos}: the cost
+     * of the call whose answer it served) and what the provider's prompt cache saved ({@code prompt_cache_saved_nanos});
+     * 0 for rows written before, whose savings were not recorded.
+     */
+    static final List<String> V7 = List.of(
+            "ALTER TABLE usage_rows ADD COLUMN cache_ref INTEGER",
+            "ALTER TABLE usage_rows ADD COLUMN saved_nanos INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE usage_rows ADD COLUMN prompt_cache_saved_nanos INTEGER NOT NULL DEFAULT 0",
+            "DROP VIEW usage_records",
+            VIEW_V7);
+
     private LedgerSchema() {
     }
 
@@ -268,6 +287,9 @@ final class LedgerSchema {
                     }
                     if (version < 6) {
                         execute(s, V6);
+                    }
+                    if (version < 7) {
+                        execute(s, V7);
                     }
                     s.execute("PRAGMA user_version = " + VERSION);
                 }

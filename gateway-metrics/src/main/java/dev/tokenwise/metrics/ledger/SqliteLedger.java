@@ -272,7 +272,8 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
         String selectColumns = groupBy == GroupBy.DAY
                 ? "strftime('%Y-%m-%d', created_at / 1000, 'unixepoch') AS day" : groupColumns;
         String sql = "SELECT " + selectColumns + ", COUNT(*), SUM(input_tokens), SUM(output_tokens), "
-                + "SUM(cached_input_tokens), SUM(reasoning_tokens), SUM(cost_nanos) FROM usage_records "
+                + "SUM(cached_input_tokens), SUM(reasoning_tokens), SUM(cost_nanos), SUM(cache = 'hit'), SUM(saved_nanos), "
+                + "SUM(prompt_cache_saved_nanos) FROM usage_records "
                 + "WHERE created_at >= ? AND created_at < ?" + (teamFilter != null ? " AND team = ?" : "")
                 + " GROUP BY " + groupColumns + " ORDER BY " + groupColumns;
         return connections.read("usage query", c -> {
@@ -293,7 +294,8 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
                                 groupBy == GroupBy.MODEL ? first : null,
                                 groupBy == GroupBy.DAY ? first : null,
                                 rs.getLong(n), rs.getLong(n + 1), rs.getLong(n + 2), rs.getLong(n + 3),
-                                rs.getLong(n + 4), rs.getLong(n + 5)));
+                                rs.getLong(n + 4), rs.getLong(n + 5), rs.getLong(n + 6), rs.getLong(n + 7),
+                                rs.getLong(n + 8)));
                     }
                 }
                 return rows;

@@ -11,6 +11,7 @@ import dev.tokenwise.core.auth.KeyHashes;
 import dev.tokenwise.core.budget.Periods;
 import dev.tokenwise.core.config.BudgetConfig;
 import dev.tokenwise.core.config.BudgetPeriod;
+import dev.tokenwise.core.model.CacheStatus;
 import dev.tokenwise.core.model.RecordFlag;
 import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
@@ -394,6 +395,37 @@ class SqliteLedgerTest {
     }
 
     @Test
+    void keepsWhatTheCachesDidAndSavedAndSumsItPerGroup() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        UsageRecord miss = record("req_miss", "a", "k", "m", 1_000, 2_550).withCache(CacheStatus.MISS);
+        UsageRecord hit = new UsageRecord("req_hit", "a", "k", "m", "sim", Endpoint.CHAT_COMPLETIONS, true, CallStatus.OK,
+                200, new TokenUsage(100, 20, 0, 50, 10), true, 100, 50, false, 0, null, 0, "stop", 2_000, 40, 0, 40, 7,
+                "m", 1, 0, CacheStatus.HIT, 2_550, 0, 99);
+        UsageRecord prompt = new UsageRecord("req_prompt", "b", "k2", "m", "sim", Endpoint.CHAT_COMPLETIONS, false,
+                CallStatus.OK, 200, new TokenUsage(2_000, 1_024, 0, 10, 0), true, 2_000, 10, false, 500, null, 0, "stop",
+                3_000, 40, 30, 0, 0, "m", 1, 0, null, 0, 76_800, 0);
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            ledger.accept(miss);
+            ledger.accept(hit);
+            ledger.accept(prompt);
+            assertTrue(ledger.flush(WAIT));
+            assertEquals(Optional.of(miss), ledger.find("req_miss"));
+            UsageRecord read = ledger.find("req_hit").orElseThrow();
+            assertEquals(CacheStatus.HIT, read.cache());
+            assertEquals(2_550, read.savedNanos());
+            assertEquals(0, read.promptPrefixHash(), "the prefix hash is for analytics while a record is delivered, not stored");
+            assertEquals(76_800, ledger.find("req_prompt").orElseThrow().promptCacheSavedNanos());
+            assertEquals(null, ledger.find("req_prompt").orElseThrow().cache());
+            assertEquals(List.of(new UsageRow("a", null, null, null, 2, 200, 100, 40, 20, 2_550, 1, 2_550, 0),
+                            new UsageRow("b", null, null, null, 1, 2_000, 10, 1_024, 0, 500, 0, 0, 76_800)),
+                    ledger.usage(GroupBy.TEAM, 0, Long.MAX_VALUE, null));
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            assertEquals("[[hit, 2550]]", rows(s, "SELECT cache, saved_nanos FROM usage_records WHERE id = 'req_hit'").toString());
+        }
+    }
+
+    @Test
     void readsSpendForABudgetFromTheTeamAndKeyIndexes() throws Exception {
         Path file = dir.resolve("ledger.db");
         try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
@@ -443,6 +475,9 @@ class SqliteLedgerTest {
             List<List<Object>> after = rows(s, "SELECT * FROM usage_records WHERE id <> 'req_4' ORDER BY id");
             for (List<Object> row : after) {
                 row.remove(row.size() - 1); // the view's trailing rowid
+                assertEquals(0, ((Number) row.remove(row.size() - 1)).longValue(), "version 7's prompt cache savings start at 0");
+                assertEquals(0, ((Number) row.remove(row.size() - 1)).longValue(), "version 7's cache savings start at 0");
+                assertEquals(null, row.remove(row.size() - 1), "version 7's cache status starts unknown");
                 assertEquals(0, ((Number) row.remove(row.size() - 1)).intValue(), "version 5's flags start at 0");
             }
             assertEquals(before, after);

@@ -125,13 +125,14 @@ public final class JtokkitTokenCounter implements TokenCounter {
             case MESSAGES -> PromptPlan.ofAnthropicMessages(body);
             case GEMINI_GENERATE, GEMINI_STREAM_GENERATE -> PromptPlan.ofGemini(body);
         };
-        return count(table.resolve(model), plan, true);
+        // A provider's prompt cache serves chat-like prompts, not embeddings: no prefix to watch there.
+        return count(table.resolve(model), plan, true, endpoint != Endpoint.EMBEDDINGS);
     }
 
     /** Counts {@code text} as ordinary text; output is not cached, as completions rarely repeat. */
     @Override
     public CompletableFuture<TokenCount> countOutput(String model, String text) {
-        return count(table.resolve(model), PromptPlan.ofText(text), false);
+        return count(table.resolve(model), PromptPlan.ofText(text), false, false);
     }
 
     @Override
@@ -144,7 +145,8 @@ public final class JtokkitTokenCounter implements TokenCounter {
         return cache.estimatedSize() + messageCache.estimatedSize();
     }
 
-    private CompletableFuture<TokenCount> count(TokenizerTable.Resolution resolution, PromptPlan plan, boolean cacheable) {
+    private CompletableFuture<TokenCount> count(TokenizerTable.Resolution resolution, PromptPlan plan, boolean cacheable,
+                                                boolean prefix) {
         boolean estimated = plan.estimated || !resolution.exact();
         long tokens = plan.fixedTokens;
         List<Piece> pending = plan.pieces;
@@ -197,11 +199,12 @@ public final class JtokkitTokenCounter implements TokenCounter {
                 pendingChars += piece.chars;
             }
         }
+        long prefixHash = prefix ? prefixHash(plan) : 0;
         if (pending.isEmpty() && rawMisses == 0) {
-            return CompletableFuture.completedFuture(new TokenCount(tokens, estimated, contentHash));
+            return CompletableFuture.completedFuture(new TokenCount(tokens, estimated, contentHash, false, prefixHash));
         }
-        Work work = new Work(resolution, tokens, estimated, contentHash, pending, cacheable, raw, rawPending, rawKeys,
-                rawMisses);
+        Work work = new Work(resolution, tokens, estimated, contentHash, prefixHash, pending, cacheable, raw, rawPending,
+                rawKeys, rawMisses);
         if (pendingChars < SYNC_CHAR_LIMIT && table.isLoaded(resolution.encodingType())) {
             return CompletableFuture.completedFuture(work.get());
         }
@@ -209,7 +212,7 @@ public final class JtokkitTokenCounter implements TokenCounter {
             return CompletableFuture.supplyAsync(work, workerPool);
         } catch (RejectedExecutionException e) {
             long rough = (pendingChars + CHARS_PER_TOKEN_FALLBACK - 1) / CHARS_PER_TOKEN_FALLBACK;
-            return CompletableFuture.completedFuture(new TokenCount(tokens + rough, true, contentHash));
+            return CompletableFuture.completedFuture(new TokenCount(tokens + rough, true, contentHash, false, prefixHash));
         }
     }
 
@@ -219,6 +222,7 @@ public final class JtokkitTokenCounter implements TokenCounter {
         private final long known;
         private final boolean estimated;
         private final long contentHash;
+        private final long prefixHash;
         private final List<Piece> pieces;
         private final boolean cacheable;
         private final RawArrayNode raw;
@@ -226,12 +230,13 @@ public final class JtokkitTokenCounter implements TokenCounter {
         private final long[] rawKeys;
         private final int rawMisses;
 
-        Work(TokenizerTable.Resolution resolution, long known, boolean estimated, long contentHash, List<Piece> pieces,
-             boolean cacheable, RawArrayNode raw, int[] rawPending, long[] rawKeys, int rawMisses) {
+        Work(TokenizerTable.Resolution resolution, long known, boolean estimated, long contentHash, long prefixHash,
+             List<Piece> pieces, boolean cacheable, RawArrayNode raw, int[] rawPending, long[] rawKeys, int rawMisses) {
             this.resolution = resolution;
             this.known = known;
             this.estimated = estimated;
             this.contentHash = contentHash;
+            this.prefixHash = prefixHash;
             this.pieces = pieces;
             this.cacheable = cacheable;
             this.raw = raw;
@@ -276,8 +281,34 @@ public final class JtokkitTokenCounter implements TokenCounter {
                 anyEstimated |= message.estimated;
             }
             boolean bounded = budget.boundedPieces() > 0;
-            return new TokenCount(total, anyEstimated || bounded, contentHash, bounded);
+            return new TokenCount(total, anyEstimated || bounded, contentHash, bounded, prefixHash);
         }
+    }
+
+    /**
+     * The {@link TokenCount#prefixHash} of a prompt: its messages' bytes as the client sent them when they are still
+     * bytes, else the texts of its pieces in order (system prompt first). Hashes at most
+     * {@link TokenCount#PREFIX_BYTES} bytes, and nothing for a shorter prompt.
+     */
+    private long prefixHash(PromptPlan plan) {
+        PromptPrefix prefix = new PromptPrefix();
+        RawArrayNode raw = plan.rawMessages;
+        if (raw != null) {
+            int n = raw.rawSize();
+            if (n > 0) {
+                int start = raw.elementStart(0);
+                prefix.add(raw.source(), start, raw.elementEnd(n - 1) - start);
+            }
+        }
+        for (Piece piece : plan.pieces) {
+            for (String text : piece.texts) {
+                if (prefix.full()) {
+                    return prefix.hash(hashSeed);
+                }
+                prefix.add(text);
+            }
+        }
+        return prefix.hash(hashSeed);
     }
 
     private PieceCounter pieceCounter(TokenizerTable.Resolution resolution) {

@@ -456,6 +456,30 @@ class JtokkitTokenCounterTest {
     }
 
     @Test
+    void hashesTheFirstFourKilobytesOfALongPromptReadingDigitsAlike() throws Exception {
+        String system = "{\"role\":\"system\",\"content\":\"Today is 2026-11-28 09:15. " + "You answer tax questions. ".repeat(200)
+                + "\"}";
+        String body = "{\"model\":\"m\",\"messages\":[" + system + ",{\"role\":\"user\",\"content\":\"Q1\"}]}";
+        long first = settle(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, readAsBytes(body))).prefixHash();
+        assertTrue(first != 0, "a prompt of over 4 KB has a prefix hash");
+        // Another day and another question: the first 4 KB read alike once digits are read as 0.
+        String later = body.replace("2026-11-28 09:15", "2026-12-01 17:42").replace("Q1", "a different question");
+        assertEquals(first, settle(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, readAsBytes(later))).prefixHash());
+        // The same prompt read as a tree (the messages' texts) hashes as its texts do: alike for alike texts.
+        long tree = settle(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, JSON.readTree(body))).prefixHash();
+        assertEquals(tree, settle(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, JSON.readTree(later))).prefixHash());
+        String otherWords = body.replace("Today is", "Tonight is");
+        assertFalse(first == settle(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, readAsBytes(otherWords)))
+                .prefixHash(), "a word changed near the start: another prefix");
+        String shortBody = "{\"messages\":[{\"role\":\"user\",\"content\":\"" + "x".repeat(3_000) + "\"}]}";
+        assertEquals(0, settle(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, readAsBytes(shortBody))).prefixHash(),
+                "under 4 KB: too short for a provider's prompt cache");
+        assertEquals(0, settle(counter.countInput("text-embedding-3-small", Endpoint.EMBEDDINGS,
+                parse("{\"input\":\"" + "y".repeat(9_000) + "\"}"))).prefixHash(), "no prompt cache for embeddings");
+        assertEquals(0, settle(counter.countOutput("gpt-4o", "z".repeat(9_000))).prefixHash());
+    }
+
+    @Test
     void countsOnlyTheNewMessageOfAConversationReadAsBytes() throws Exception {
         String earlier = "{\"role\":\"system\",\"content\":\"" + "Be precise. ".repeat(400) + "\"},"
                 + "{\"role\":\"user\",\"content\":\"first question\"}";
