@@ -331,6 +331,51 @@ class ResponseCacheEndToEndTest {
     }
 
     @Test
+    void aClientThatLeavesWhileItsCallWaitsForAnIdenticalOneIsNeitherForwardedNorBooked() throws Exception {
+        upstream.stubFor(post(urlEqualTo(CHAT)).willReturn(completion(BudgetEnforcementTest.COMPLETION).withFixedDelay(1500)));
+        CompletableFuture<HttpResponse<String>> first = chatAsync("tw-test-key", ASK);
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (upstreamCalls() == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        try (StreamFaultTest.RawClient leaving = new StreamFaultTest.RawClient(gateway.app.port())) {
+            leaving.send(StreamFaultTest.RawClient.post(CHAT, ASK, ""));
+            Thread.sleep(200); // admitted, and waiting for the first call
+        }
+        HttpResponse<String> answered = first.join();
+        assertEquals("miss", cacheHeader(answered));
+        assertEquals("hit", cacheHeader(chat("tw-test-key", ASK)), "the connection is gone, the cache is not");
+        gateway.awaitSinks();
+        assertEquals(2, gateway.sunk.size(), "the first call and the later hit; nothing for the client that left");
+        assertEquals(1, upstreamCalls());
+    }
+
+    @Test
+    void servesAHitOnlyOnceItsRecordIsDurableWithStrictSync() throws Exception {
+        gateway.close();
+        gateway = TestGateway.fromYaml("""
+                server: {host: 127.0.0.1, port: 0}
+                admin: {key: %s}
+                storage: {path: %s, sync: strict}
+                pricing: {catalog: ../config/prices.yaml}
+                providers:
+                  openai: {type: openai, base_url: "http://127.0.0.1:%d/v1", api_key: sk-upstream}
+                models:
+                  - {name: gpt-4o-mini, provider: openai}
+                cache: {enabled: true}
+                %s
+                """.formatted(TestGateway.ADMIN_KEY, TestGateway.freshLedgerPath(), upstream.port(), TestGateway.DEFAULT_TEAMS));
+        assertEquals("miss", cacheHeader(chat("tw-test-key", ASK)));
+        HttpResponse<String> hit = chat("tw-test-key", ASK);
+        assertEquals("hit", cacheHeader(hit));
+        assertEquals(BudgetEnforcementTest.COMPLETION, hit.body());
+        String id = hit.headers().firstValue("x-request-id").orElseThrow();
+        UsageRecord stored = gateway.app.ledger().find(id).orElseThrow(() -> new AssertionError("not committed"));
+        assertEquals(CacheStatus.HIT, stored.cache());
+        assertEquals(BudgetEnforcementTest.CALL_NANOS, stored.savedNanos());
+    }
+
+    @Test
     void aHitOfACallThatWasNeverCachedBeforeHasNoSavings() throws Exception {
         HttpResponse<String> skipped = chat("tw-other-key", ASK, "X-Tokenwise-Cache", "skip");
         JsonNode record = gateway.record(skipped);
