@@ -61,17 +61,27 @@ class ResponseCacheEndToEndTest {
         upstream.stubFor(post(urlEqualTo("/v1/embeddings")).willReturn(completion("{\"object\":\"list\",\"data\":"
                 + "[{\"object\":\"embedding\",\"index\":0,\"embedding\":[0.25,-0.5]}],\"model\":\"text-embedding-3-small\","
                 + "\"usage\":{\"prompt_tokens\":4,\"total_tokens\":4}}")));
+        upstream.stubFor(post(urlEqualTo(TranslationEndToEndTest.MESSAGES))
+                .willReturn(completion(TranslationEndToEndTest.MESSAGE)));
+        upstream.stubFor(post(urlEqualTo(TranslationEndToEndTest.MESSAGES)).withRequestBody(containing("\"stream\":true"))
+                .willReturn(aResponse().withStatus(200).withHeader("Content-Type", "text/event-stream")
+                        .withBody(TranslationEndToEndTest.STREAM)));
         gateway = start("");
     }
 
     TestGateway start(String cacheOptions) throws InterruptedException {
         return TestGateway.start("""
                 providers:
-                  openai: {type: openai, base_url: "http://127.0.0.1:%d/v1", api_key: sk-upstream}
+                  openai: {type: openai, base_url: "http://127.0.0.1:%1$d/v1", api_key: sk-upstream}
+                  anthropic: {type: anthropic, base_url: "http://127.0.0.1:%1$d/anthropic/v1", api_key: sk-ant-upstream}
                 models:
                   - {name: gpt-4o-mini, provider: openai}
                   - {name: text-embedding-3-small, provider: openai}
-                cache: {enabled: true%s}
+                  - name: claude-sonnet-4-5
+                    provider: anthropic
+                    upstream_name: claude-sonnet-4-5-20250929
+                    price: {input_per_mtok: 3, output_per_mtok: 15, cached_input_per_mtok: 0.30, cache_write_per_mtok: 3.75}
+                cache: {enabled: true%2$s}
                 """.formatted(upstream.port(), cacheOptions), """
                 teams:
                   - name: demo
@@ -263,6 +273,35 @@ class ResponseCacheEndToEndTest {
         assertEquals("hit", cacheHeader(replayed));
         assertEquals("Streamed hello", text(events(replayed.body())));
         assertEquals(1, upstreamCalls());
+    }
+
+    @Test
+    void cachesTheOpenAiShapedAnswerOfACallTranslatedForAnotherProvider() throws Exception {
+        String ask = ASK.replace("gpt-4o-mini", "claude-sonnet-4-5");
+        HttpResponse<String> first = chat("tw-other-key", ask);
+        assertEquals("miss", cacheHeader(first));
+        HttpResponse<String> hit = chat("tw-other-key", ask);
+        assertEquals("hit", cacheHeader(hit));
+        assertEquals(first.body(), hit.body(), "the translated answer the client got, not Anthropic's");
+        JsonNode completion = TestGateway.json(hit.body());
+        assertEquals("chat.completion", completion.get("object").asText());
+        assertEquals("A gateway forwards, counts and prices every call.", completion.at("/choices/0/message/content").asText());
+        JsonNode record = gateway.record(hit);
+        assertEquals("anthropic", record.get("provider").asText());
+        assertEquals(gateway.record(first).get("cost_nanos").asLong(), record.get("saved_nanos").asLong());
+
+        // A streamed translated answer is kept from its text and served to a later call as JSON.
+        String streamed = ask.replace("Say hello", "Say hi").replace("{\"model\"", "{\"stream\":true,\"model\"");
+        HttpResponse<String> stream = chat("tw-other-key", streamed);
+        assertEquals("miss", cacheHeader(stream));
+        assertEquals("Hello from the stream", text(events(stream.body())));
+        HttpResponse<String> json = chat("tw-other-key", ask.replace("Say hello", "Say hi"));
+        assertEquals("hit", cacheHeader(json));
+        JsonNode replayed = TestGateway.json(json.body());
+        assertEquals("Hello from the stream", replayed.at("/choices/0/message/content").asText());
+        assertEquals("length", replayed.at("/choices/0/finish_reason").asText(), "max_tokens in OpenAI's words");
+        assertEquals(2, upstream.countRequestsMatching(postRequestedFor(urlEqualTo(TranslationEndToEndTest.MESSAGES))
+                .build()).getCount());
     }
 
     @Test
