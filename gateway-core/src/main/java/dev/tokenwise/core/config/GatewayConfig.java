@@ -75,7 +75,7 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
                 throw new ConfigException("teams[].name: " + t.name() + " (expected: unique team names)");
             }
             for (KeyConfig k : t.keys()) {
-                if (!keys.add(k.key())) {
+                if (!keys.add(k.keyHash())) {
                     throw new ConfigException("teams[" + t.name() + "].keys: a key is listed twice (expected: unique keys)");
                 }
                 for (String model : k.models()) {

@@ -1,6 +1,7 @@
 package dev.tokenwise.server.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tokenwise.core.auth.KeyHashes;
 import dev.tokenwise.core.config.BudgetConfig;
 import dev.tokenwise.core.config.BudgetSettings;
 import dev.tokenwise.core.config.Resilience;
@@ -660,7 +661,8 @@ public final class ConfigLoader {
             JsonNode budgetNode = k.node("budget");
             BudgetConfig budget = budgetNode == null || budgetNode.isNull() ? null : budget(k.section("budget"));
             rateLimits(k).ifPresent(limits -> keyLimits.put(name, limits));
-            return new KeyConfig(secret.get(), name, allowed, budget);
+            // Only the hash leaves the parser: the parsed config never holds a secret.
+            return new KeyConfig(KeyHashes.sha256Hex(secret.get()), name, allowed, budget);
         }
 
         /** E.g. {@code "Provider openai disabled: OPENAI_API_KEY is not set; its models (a, b) answer 404 until it is"}. */

@@ -105,7 +105,7 @@ class ConfigLoaderTest {
         assertTrue(config.providers().get("openai").enabled());
         assertEquals(new ModelPrice(150_000_000, 600_000_000, 75_000_000, 150_000_000, 600_000_000, 0),
                 config.models().get("gpt-4o-mini").price());
-        assertEquals("tw-demo-key", config.teams().get(0).keys().get(0).key());
+        assertEquals(dev.tokenwise.core.auth.KeyHashes.sha256Hex("tw-demo-key"), config.teams().get(0).keys().get(0).keyHash());
         assertEquals(List.of(), loaded.warnings());
     }
 
@@ -205,7 +205,7 @@ class ConfigLoaderTest {
                 """, Map.of("TEAM", evil, "KEY", "{a: 1}", "OPENAI_API_KEY", "sk"));
 
         assertEquals(evil.strip(), config.teams().get(0).name());
-        assertEquals("{a: 1}", config.teams().get(0).keys().get(0).key());
+        assertEquals(dev.tokenwise.core.auth.KeyHashes.sha256Hex("{a: 1}"), config.teams().get(0).keys().get(0).keyHash());
         assertNull(config.adminKey());
     }
 
@@ -217,10 +217,25 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void keepsNoVirtualKeyInPlainTextOnceTheFileIsRead() {
+        GatewayConfig config = parse(PROVIDERS + """
+                teams: [{name: t, keys: [{key: tw-very-secret-key, name: k}, {key: tw-other-secret}]}]
+                """);
+        String everything = config.toString() + config.teams();
+        for (var key : config.teams().get(0).keys()) {
+            everything += key.keyHash() + key.name() + key;
+        }
+        assertFalse(everything.contains("tw-very-secret-key"), everything);
+        assertFalse(everything.contains("tw-other-secret"), everything);
+        assertEquals(dev.tokenwise.core.auth.KeyHashes.sha256Hex("tw-very-secret-key"),
+                config.teams().get(0).keys().get(0).keyHash());
+    }
+
+    @Test
     void keepsNumericLookingStringsAsWritten() {
         KeyConfig key = parse("teams: [{name: t, keys: [{key: 0123, name: 0x1F}]}]").teams().get(0).keys().get(0);
 
-        assertEquals("0123", key.key());
+        assertEquals(dev.tokenwise.core.auth.KeyHashes.sha256Hex("0123"), key.keyHash());
         assertEquals("0x1F", key.name());
     }
 
