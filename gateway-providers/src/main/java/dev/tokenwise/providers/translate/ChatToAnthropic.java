@@ -28,9 +28,12 @@ import dev.tokenwise.providers.translate.OpenAiChatRequest.ToolCall;
  *       false} sets {@code disable_parallel_tool_use}.</li>
  * </ul>
  *
+ * <p>{@code response_format} {@code json_schema} becomes Anthropic's structured outputs ({@code output_config.format});
+ * {@code json_object} a forced call of {@link #JSON_TOOL}, whose input the answer's translation shows as the content.
+ *
  * <p>Refused with a 400 naming the field, besides what {@link OpenAiChatRequest} refuses: a temperature above 1,
- * non-zero {@code presence_penalty} or {@code frequency_penalty}, {@code seed}, and {@code response_format}
- * {@code json_object} or {@code json_schema} (Anthropic has no switch that guarantees JSON output).
+ * non-zero {@code presence_penalty} or {@code frequency_penalty}, {@code seed}, a {@code json_schema} without a
+ * schema, and {@code json_object} together with tools.
  */
 public final class ChatToAnthropic {
     /** The provider type named in refusals. */
