@@ -108,6 +108,10 @@ final class ProxyCall {
     private ByteBuf upstreamRequest;
     /** The budget reserved for this call, or {@code null} when no budget applies. */
     private final BudgetBook.Reservation reservation;
+    /** How long this call has waited, in all, for its providers' announced rate-limit resets. */
+    private long heldTotalNanos;
+    /** What admission acquired for the call (stage leases, the reservation); settled with the record. */
+    private final Admission admission;
     /** The {@link RecordFlag}s admission decided (stored context, unpriced), added to the record. */
     private final int admissionFlags;
 
@@ -149,7 +153,7 @@ final class ProxyCall {
               long startNanos, long createdAtMillis, String team, String keyId, List<Deployment> chain,
               UpstreamRequests fallbackRequests, Endpoint endpoint, boolean keepAlive, String taskId, int taskAttempt,
               CompletableFuture<TokenCount> inputCount, ProviderAdapter.Rewrite rewrite, boolean stream,
-              ByteBuf upstreamRequest, BudgetBook.Reservation reservation, int admissionFlags) {
+              ByteBuf upstreamRequest, Admission admission, int admissionFlags) {
         this.proxy = proxy;
         this.frontend = frontend;
         this.client = client;
@@ -169,7 +173,8 @@ final class ProxyCall {
         this.inputCount = inputCount;
         this.observer = deployment.adapter().observer(endpoint, stream, rewrite);
         this.upstreamRequest = upstreamRequest;
-        this.reservation = reservation;
+        this.admission = admission;
+        this.reservation = admission.reservation();
         this.admissionFlags = admissionFlags;
     }
 
@@ -180,6 +185,12 @@ final class ProxyCall {
     /** Connects (or reuses a connection) and sends the request upstream. */
     void start() {
         attempt();
+    }
+
+    /** {@link #start} threw: the call ends as a gateway failure before any response, booked and released once. */
+    void failToStart(RuntimeException cause) {
+        log.error("Call {} failed to start", requestId, cause);
+        failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.INTERNAL, "internal error");
     }
 
     /** One attempt on the current deployment, unless its provider's circuit breaker is open. */
@@ -197,6 +208,25 @@ final class ProxyCall {
                     + deployment.provider().name() + " is unavailable: its circuit breaker is open after "
                     + health.consecutiveFailures() + " consecutive failures (next probe in " + health.retryInMillis()
                     + " ms)");
+            return;
+        }
+        long heldNanos = health.heldForNanos();
+        if (heldNanos > 0) {
+            // The provider said its own limit is reached: wait for its reset when that is short, else go elsewhere.
+            health.onHeld();
+            if (heldTotalNanos + heldNanos <= proxy.config().rateLimits().upstreamMaxWait().toNanos()) {
+                heldTotalNanos += heldNanos; // however often the provider extends its hold, one call waits this long at most
+                client.executor().schedule(this::attempt, heldNanos, TimeUnit.NANOSECONDS);
+                return;
+            }
+            if (nextDeployment()) {
+                attempt();
+                return;
+            }
+            long seconds = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(heldNanos + TimeUnit.SECONDS.toNanos(1) - 1));
+            failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.RATE_LIMITED, "provider "
+                    + deployment.provider().name() + " announced that its rate limit is reached; it resets in " + seconds
+                    + " s", seconds);
             return;
         }
         if (attemptsOnDeployment == 0) {
@@ -387,6 +417,7 @@ final class ProxyCall {
         } else if (status >= 500) {
             health.onFailure();
         }
+        health.holdFor(UpstreamLimits.holdNanos(status, head.headers(), System.currentTimeMillis()));
         if (status == 429 || status >= 500) {
             Runnable recovery = planRecovery(retryAfterMillis(head.headers()));
             if (recovery != null) {
@@ -413,6 +444,7 @@ final class ProxyCall {
         HttpHeaders headers = out.headers();
         HeaderFilter.copyResponseHeaders(head.headers(), headers);
         headers.set(ClientFrontendHandler.REQUEST_ID, requestId);
+        admission.decorate(headers);
         if (sse) {
             // Events may be dropped (the injected usage chunk), so the length is not known up front.
             headers.remove(HttpHeaderNames.CONTENT_LENGTH);
@@ -809,6 +841,11 @@ final class ProxyCall {
     }
 
     private void failBeforeResponse(CallStatus callStatus, ErrorType type, String message) {
+        failBeforeResponse(callStatus, type, message, 0);
+    }
+
+    /** As above, telling the client to retry after {@code retryAfterSeconds} when that is positive. */
+    private void failBeforeResponse(CallStatus callStatus, ErrorType type, String message, long retryAfterSeconds) {
         if (settled) {
             return;
         }
@@ -818,7 +855,7 @@ final class ProxyCall {
         closeUpstream();
         releaseBuffers();
         upstreamEndNanos = System.nanoTime();
-        frontend.sendError(client, type, message, requestId, keepAlive).addListener(f -> {
+        frontend.sendError(client, type, message, requestId, keepAlive, retryAfterSeconds).addListener(f -> {
             settle(callStatus, type.status());
             if (f.isSuccess() && keepAlive) {
                 frontend.callFinished(this);
@@ -1068,6 +1105,9 @@ final class ProxyCall {
         }
         PricedUsage priced = PricedUsage.of(s, price);
         int recordFlags = priced.flags();
+        if (in.bounded() || out.bounded()) {
+            recordFlags |= RecordFlag.COUNT_BOUNDED.bit();
+        }
         TokenUsage usage = priced.usage();
         long costNanos = priced.costNanos();
         boolean fromProvider = usage != null;
@@ -1120,6 +1160,7 @@ final class ProxyCall {
         } catch (RuntimeException e) {
             log.error("Could not charge the budgets for {}", requestId, e);
         } finally {
+            admission.settle(record);
             proxy.accounting().settle(record);
         }
     }

@@ -47,7 +47,7 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>{@code
  * TeamDirectory directory = TeamDirectory.load(config, teamStore, ledger, keys, budgets, System::currentTimeMillis);
- * routes.add(new AdminRoutes(config, directory, workers));
+ * routes.add(new AdminRoutes(config, directory, RateLimitDirectory.load(config, store, limiter, directory, clock), workers));
  * }</pre>
  */
 public final class TeamDirectory {
