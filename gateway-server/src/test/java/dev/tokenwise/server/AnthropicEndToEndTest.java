@@ -116,14 +116,16 @@ class AnthropicEndToEndTest {
                         .withHeader("retry-after", "30").withBody(RATE_LIMITED)));
         gateway = TestGateway.start("""
                 providers:
-                  anthropic: {type: anthropic, base_url: "http://127.0.0.1:%d/v1", api_key: %s}
+                  anthropic: {type: anthropic, base_url: "http://127.0.0.1:%1$d/v1", api_key: %2$s}
+                  # The model that answers 429 has a provider of its own: a 429 holds later calls to its provider.
+                  limited: {type: anthropic, base_url: "http://127.0.0.1:%1$d/v1", api_key: %2$s}
                 models:
                   - name: claude-sonnet-4-5
                     provider: anthropic
-                    upstream_name: %s
+                    upstream_name: %3$s
                     price: {input_per_mtok: 3, output_per_mtok: 15, cached_input_per_mtok: 0.30,
                             cache_write_per_mtok: 3.75, max_output_tokens: 64000}
-                  - {name: claude-haiku-4-5, provider: anthropic}
+                  - {name: claude-haiku-4-5, provider: limited}
                 """.formatted(upstream.port(), PROVIDER_KEY, UPSTREAM_MODEL));
         client = sdk("tw-test-key");
     }
