@@ -679,7 +679,7 @@ final class ProxyCall {
                 up.close();
             }
         }
-        CallStatus callStatus = success ? CallStatus.OK : CallStatus.UPSTREAM_ERROR;
+        CallStatus callStatus = success ? afterStreamError(CallStatus.OK) : CallStatus.UPSTREAM_ERROR;
         if (proxy.durability() == null) {
             ByteBuf tail = heldTail;
             heldTail = null;
@@ -729,7 +729,8 @@ final class ProxyCall {
         if (captureOverflowed || encoded) {
             head.headers().remove(HttpHeaderNames.CONTENT_ENCODING)
                     .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
-            body = dev.tokenwise.core.error.ErrorResponses.body(ErrorType.UPSTREAM_FAILED, "provider "
+            body = dev.tokenwise.core.error.ErrorResponses.body(
+                    dev.tokenwise.core.error.ErrorShape.forPath(endpoint.clientPath()), ErrorType.UPSTREAM_FAILED, "provider "
                     + deployment.provider().name() + " answered " + status + (encoded ? " in an encoding the gateway cannot read"
                     : " with an error body over " + MAX_ERROR_BODY + " bytes"));
         } else {
@@ -872,7 +873,31 @@ final class ProxyCall {
         // Closed once what was relayed has been written: a close right after a flush that could not finish (a
         // full socket buffer) would drop the events the client has not received yet.
         client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-        settle(callStatus, status);
+        settle(callStatus == CallStatus.UPSTREAM_RESET ? afterStreamError(callStatus) : callStatus, status);
+    }
+
+    /**
+     * {@code ended}, or {@link CallStatus#UPSTREAM_STREAM_ERROR} when the provider reported an error inside an answer
+     * that began as a success (an error event mid-stream): a failure of the provider, counted by its health.
+     */
+    private CallStatus afterStreamError(CallStatus ended) {
+        String error = null;
+        if (!encoded) {
+            try {
+                error = observer.streamError();
+            } catch (RuntimeException e) {
+                observerFailed("read a stream error", e);
+            }
+        }
+        if (error == null) {
+            return ended;
+        }
+        log.warn("Provider {} reported an error inside its answer to {}: {}", deployment.provider().name(), requestId,
+                error);
+        if (health != null) {
+            health.onFailure();
+        }
+        return CallStatus.UPSTREAM_STREAM_ERROR;
     }
 
     /**
@@ -943,7 +968,7 @@ final class ProxyCall {
                 : ((upstreamEndNanos == 0 ? endNanos : upstreamEndNanos) - upstreamStartNanos) / 1000;
         long ttftMicros = firstByteNanos == 0 ? 0 : (firstByteNanos - startNanos) / 1000;
         Settlement settlement = new Settlement(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, null,
-                null, flags);
+                true, null, flags, null);
         try {
             releaseBuffers();
             settlement = observed(settlement);
@@ -972,6 +997,7 @@ final class ProxyCall {
      */
     private Settlement observed(Settlement s) {
         TokenUsage reported = null;
+        boolean usageFinal = true;
         String finishReason = null;
         String text = null;
         if (!encoded) {
@@ -981,6 +1007,7 @@ final class ProxyCall {
                     flags |= RecordFlag.USAGE_REJECTED.bit();
                     reported = null;
                 }
+                usageFinal = observer.usageFinal();
             } catch (RuntimeException e) {
                 observerFailed("read the usage", e);
             }
@@ -1005,7 +1032,7 @@ final class ProxyCall {
             text = partialBody;
         }
         return new Settlement(s.callStatus, s.httpStatus, s.latencyMicros, s.upstreamMicros, s.ttftMicros, reported,
-                finishReason, flags, text);
+                usageFinal, finishReason, flags, text);
     }
 
     /**
@@ -1028,12 +1055,19 @@ final class ProxyCall {
         charge(record);
     }
 
-    /** What {@link #settle} knew when the call ended, for the record made once the local counts are in. */
+    /**
+     * What {@link #settle} knew when the call ended, for the record made once the local counts are in.
+     *
+     * @param usageFinal {@code reported} is the provider's final figure, not a running one ({@link
+     *     ResponseObserver#usageFinal})
+     */
     private record Settlement(CallStatus callStatus, int httpStatus, long latencyMicros, long upstreamMicros,
-                              long ttftMicros, TokenUsage reported, String finishReason, int flags, String outputText) {
-        Settlement(CallStatus callStatus, int httpStatus, long latencyMicros, long upstreamMicros, long ttftMicros,
-                   TokenUsage reported, String finishReason, int flags) {
-            this(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, reported, finishReason, flags, null);
+                              long ttftMicros, TokenUsage reported, boolean usageFinal, String finishReason, int flags,
+                              String outputText) {
+        /** This settlement billing {@code usage}, with {@code more} flags. */
+        Settlement billing(TokenUsage usage, int more) {
+            return new Settlement(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, usage, true,
+                    finishReason, flags | more, outputText);
         }
     }
 
@@ -1054,6 +1088,21 @@ final class ProxyCall {
 
     private UsageRecord record(Settlement s, TokenCount in, TokenCount out) {
         ModelPrice price = deployment.model().price();
+        String model = deployment.model().name();
+        if (!endpoint.billed()) {
+            // A token count: free upstream, so nothing is billed and nothing is taken as the provider's usage.
+            return new UsageRecord(requestId, team, keyId, model, deployment.provider().name(), endpoint, sse,
+                    s.callStatus, s.httpStatus, TokenUsage.ZERO, false, in.tokens(), out.tokens(),
+                    in.estimated() || out.estimated(), 0, taskId, taskAttempt, s.finishReason, createdAtMillis,
+                    s.latencyMicros, s.upstreamMicros, s.ttftMicros, in.contentHash(), chain.get(0).model().name(),
+                    totalAttempts, s.flags);
+        }
+        if (s.reported != null && !s.usageFinal) {
+            // The answer ended before the provider's final usage: bill what was produced, the larger of its running
+            // figure and the local count of what was relayed.
+            long relayed = out.estimated() ? proxy.calibration().output(model, out.tokens()) : out.tokens();
+            s = s.billing(PartialUsage.billed(s.reported, relayed), RecordFlag.PARTIAL_USAGE.bit());
+        }
         PricedUsage priced = PricedUsage.of(s, price);
         int recordFlags = priced.flags();
         if (in.bounded() || out.bounded()) {
@@ -1062,7 +1111,6 @@ final class ProxyCall {
         TokenUsage usage = priced.usage();
         long costNanos = priced.costNanos();
         boolean fromProvider = usage != null;
-        String model = deployment.model().name();
         if (!fromProvider) {
             if (s.callStatus == CallStatus.UPSTREAM_ERROR || !requestSent
                     || status == 0 && s.callStatus != CallStatus.CLIENT_CANCELLED) {

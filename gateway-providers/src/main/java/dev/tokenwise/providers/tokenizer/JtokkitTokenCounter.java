@@ -122,8 +122,9 @@ public final class JtokkitTokenCounter implements TokenCounter {
             case CHAT_COMPLETIONS -> PromptPlan.ofChat(body);
             case EMBEDDINGS -> PromptPlan.ofEmbeddings(body);
             case RESPONSES -> PromptPlan.ofResponses(body);
-            case MESSAGES -> PromptPlan.ofAnthropicMessages(body);
-            case GEMINI_GENERATE, GEMINI_STREAM_GENERATE -> PromptPlan.ofGemini(body);
+            case MESSAGES, MESSAGES_COUNT_TOKENS -> PromptPlan.ofAnthropicMessages(body);
+            case GEMINI_GENERATE, GEMINI_STREAM_GENERATE, GEMINI_COUNT_TOKENS -> PromptPlan.ofGemini(body);
+            case GEMINI_EMBED, GEMINI_BATCH_EMBED -> PromptPlan.ofGeminiEmbeddings(body);
         };
         return count(table.resolve(model), plan, true);
     }
