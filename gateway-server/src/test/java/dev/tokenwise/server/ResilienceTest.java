@@ -147,6 +147,21 @@ class ResilienceTest {
     }
 
     @Test
+    void tellsInTheRecordApiWhetherTheLedgerFlaggedACallAsARetry() throws Exception {
+        gateway("", "");
+        upstream.stubFor(post(urlEqualTo("/v1/chat/completions")).willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "application/json").withBody(COMPLETION)));
+        HttpResponse<String> first = gateway.post("/v1/chat/completions", "tw-test-key", CHAT, "X-Task-Id", "fix-bug-7");
+        HttpResponse<String> again = gateway.post("/v1/chat/completions", "tw-test-key", CHAT, "X-Task-Id", "fix-bug-7");
+        HttpResponse<String> fallenBack = gateway.post("/v1/chat/completions", "tw-test-key",
+                CHAT.replace("gpt-4o-mini", "dead-model"));
+
+        assertEquals(false, gateway.record(first).get("retry").asBoolean());
+        assertEquals(true, gateway.record(again).get("retry").asBoolean(), "the same task, model and prompt again");
+        assertEquals(true, gateway.record(fallenBack).get("retry").asBoolean(), "the gateway tried more than once");
+    }
+
+    @Test
     void opensTheCircuitAfterConsecutiveFailuresAndProbesAfterTheCooldown() throws Exception {
         gateway(", max_retries: 0, breaker_failures: 2, breaker_cooldown_ms: 400", "");
         upstream.stubFor(post(urlEqualTo("/v1/chat/completions")).willReturn(aResponse().withStatus(500).withBody("{}")));
