@@ -102,11 +102,14 @@ public final class GatewayApp implements AutoCloseable {
     private final KeyRegistry keys;
     private final GatewayServer server;
     private final PrometheusMeterRegistry meterRegistry;
+    /** Where the admin key the gateway made for itself is kept; {@code null} when the config sets one (or none). */
+    private final Path adminKeyFile;
 
     private GatewayApp(GatewayConfig config, List<SimulatorServer> simulators, ExecutorService workers,
                        ExecutorService apiPool, ScheduledExecutorService analytics, SqliteLedger ledger,
                        AccountingCore accounting, BudgetBook budgets,
-                       KeyRegistry keys, GatewayServer server, PrometheusMeterRegistry meterRegistry) {
+                       KeyRegistry keys, GatewayServer server, PrometheusMeterRegistry meterRegistry,
+                       Path adminKeyFile) {
         this.config = config;
         this.simulators = simulators;
         this.workers = workers;
@@ -118,7 +121,11 @@ public final class GatewayApp implements AutoCloseable {
         this.keys = keys;
         this.server = server;
         this.meterRegistry = meterRegistry;
+        this.adminKeyFile = adminKeyFile;
     }
+
+    /** The demo key of the shipped config, shown in the ready block when a team has it. */
+    static final String DEMO_KEY = "tw-demo-key";
 
     public static GatewayApp start(GatewayConfig config) throws InterruptedException {
         return start(config, List.of());
@@ -160,7 +167,16 @@ public final class GatewayApp implements AutoCloseable {
                 providers.put(provider.name(), provider);
                 adapters.put(provider.name(), ProviderAdapters.create(provider));
             }
-            GatewayConfig running = config.withProviders(providers);
+            GatewayConfig withProviders = config.withProviders(providers);
+            AdminKeyFile.Key madeAdminKey = null;
+            if (withProviders.adminKey() == null && !withProviders.adminOff()) {
+                madeAdminKey = AdminKeyFile.readOrCreate(AdminKeyFile.beside(withProviders.storagePath()));
+                withProviders = withProviders.withAdminKey(madeAdminKey.value());
+                log.info("Admin key {} {} (read it with: cat {}); set admin.key in the config to choose one, or"
+                        + " admin: {{key: off}} to turn the admin API off", madeAdminKey.created() ? "made and kept in"
+                        : "read from", madeAdminKey.file(), madeAdminKey.file());
+            }
+            GatewayConfig running = withProviders;
             budgets = new BudgetBook(running.budgets().zone(), running.budgets().softThresholdPercent(),
                     System::currentTimeMillis, REAP_EVERY_MILLIS);
             boolean strict = running.storageSync() == StorageSync.STRICT;
@@ -223,10 +239,10 @@ public final class GatewayApp implements AutoCloseable {
             started.set(server);
             meters.bindProviders(server.providerHealth()).bindUpstreamPool(server.upstreamPool());
             if (running.adminKey() == null) {
-                log.info("No admin key set (TOKENWISE_ADMIN_KEY): the admin API is disabled");
+                log.info("admin.key is off: the admin API and the dashboard are disabled");
             }
             return new GatewayApp(running, simulators, workers, apiPool, analytics, ledger, accounting, budgets, keys,
-                    server, meterRegistry);
+                    server, meterRegistry, madeAdminKey == null ? null : madeAdminKey.file());
         } catch (InterruptedException | RuntimeException e) {
             simulators.forEach(SimulatorServer::close);
             if (accounting != null) {
@@ -278,6 +294,46 @@ public final class GatewayApp implements AutoCloseable {
 
     public int port() {
         return server.port();
+    }
+
+    /**
+     * What a person starting the gateway needs to read once it is up: where it listens, the dashboard, where the
+     * admin key is (never the key), the demo key when it is the shipped one, one call to try, and whether the
+     * simulator answers instead of a real provider.
+     */
+    public List<String> readyBlock() {
+        String base = "http://" + config.server().host() + ":" + port();
+        List<String> lines = new ArrayList<>();
+        lines.add("Tokenwise is ready.");
+        lines.add("  Listening:  " + base + "  (point OpenAI clients at " + base + "/v1)");
+        if (config.adminKey() == null) {
+            lines.add("  Dashboard:  off (admin.key is off)");
+        } else {
+            lines.add("  Dashboard:  " + base + "/dashboard");
+            lines.add("  Admin key:  " + (adminKeyFile == null ? "the one set in the config (admin.key)"
+                    : "cat " + adminKeyFile + "   (sign in to the dashboard and the admin API with it)"));
+        }
+        String demoHash = dev.tokenwise.core.auth.KeyHashes.sha256Hex(DEMO_KEY);
+        boolean demo = config.teams().stream().flatMap(t -> t.keys().stream()).anyMatch(k -> k.keyHash().equals(demoHash));
+        List<String> simulated = config.models().values().stream()
+                .filter(m -> "simulator".equals(config.providers().get(m.provider()).type())
+                        && config.providers().get(m.provider()).enabled())
+                .map(ModelConfig::name).toList();
+        String model = simulated.isEmpty() ? config.models().keySet().stream().findFirst().orElse("MODEL")
+                : simulated.get(0);
+        if (demo) {
+            lines.add("  Demo key:   " + DEMO_KEY + "  (team " + config.teams().stream().filter(t -> t.keys().stream()
+                    .anyMatch(k -> k.keyHash().equals(demoHash))).findFirst().orElseThrow().name() + ")");
+        }
+        lines.add("  Try:        curl -s " + base + "/v1/chat/completions -H 'Authorization: Bearer "
+                + (demo ? DEMO_KEY : "<your key>") + "' -H 'Content-Type: application/json' -d '{\"model\":\"" + model
+                + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}'");
+        if (!simulated.isEmpty()) {
+            lines.add("  Note:       " + String.join(", ", simulated)
+                    + " are answered by the built-in SIMULATOR (synthetic text, simulated prices), not a real model;"
+                    + " set a provider's key variable (e.g. OPENAI_API_KEY) for real ones");
+        }
+        return lines;
     }
 
     public GatewayConfig config() {

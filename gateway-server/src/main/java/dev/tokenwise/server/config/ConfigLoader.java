@@ -194,6 +194,7 @@ public final class ConfigLoader {
             ConfigSection admin = root.section("admin");
             admin.allowOnly(List.of("key"));
             String adminKey = admin.string("key").orElse(null);
+            boolean adminOff = "off".equalsIgnoreCase(adminKey);
             ConfigSection storage = root.section("storage");
             storage.allowOnly(List.of("path", "sync"));
             String storagePath = storage.string("path").orElse(DEFAULT_STORAGE_PATH);
@@ -210,8 +211,8 @@ public final class ConfigLoader {
             RateLimitConfig rateLimits = new RateLimitConfig(teamLimits, keyLimits, modelLimits,
                     Duration.ofMillis(limits.integer("upstream_max_wait_ms",
                             RateLimitConfig.NONE.upstreamMaxWait().toMillis(), 0, 600_000)));
-            GatewayConfig config = new GatewayConfig(server, adminKey, storagePath, providers, models, teams, budgets,
-                    storageSync, rateLimits);
+            GatewayConfig config = new GatewayConfig(server, adminOff ? null : adminKey, storagePath, providers, models,
+                    teams, budgets, storageSync, rateLimits, adminOff);
             // Catalog first, then providers, then unpriced models: the order in which one would fix them.
             List<String> all = new ArrayList<>(catalogWarnings);
             disabled.forEach((name, variables) -> all.add(disabledWarning(name, variables, models)));
