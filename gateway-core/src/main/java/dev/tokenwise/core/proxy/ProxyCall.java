@@ -6,6 +6,7 @@ import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.RecordFlag;
+import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.model.TokenCount;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
@@ -937,6 +938,7 @@ final class ProxyCall {
         TokenUsage reported = null;
         String finishReason = null;
         String text = null;
+        ServiceTier served = null;
         if (!encoded) {
             try {
                 reported = observer.usage();
@@ -951,6 +953,11 @@ final class ProxyCall {
                 finishReason = observer.finishReason();
             } catch (RuntimeException e) {
                 observerFailed("read the finish reason", e);
+            }
+            try {
+                served = observer.serviceTier();
+            } catch (RuntimeException e) {
+                observerFailed("read the service tier", e);
             }
             try {
                 text = observer.outputText();
@@ -968,7 +975,7 @@ final class ProxyCall {
             text = partialBody;
         }
         return new Settlement(s.callStatus, s.httpStatus, s.latencyMicros, s.upstreamMicros, s.ttftMicros, reported,
-                finishReason, flags, text);
+                finishReason, flags, text, served);
     }
 
     /**
@@ -993,24 +1000,30 @@ final class ProxyCall {
 
     /** What {@link #settle} knew when the call ended, for the record made once the local counts are in. */
     private record Settlement(CallStatus callStatus, int httpStatus, long latencyMicros, long upstreamMicros,
-                              long ttftMicros, TokenUsage reported, String finishReason, int flags, String outputText) {
+                              long ttftMicros, TokenUsage reported, String finishReason, int flags, String outputText,
+                              ServiceTier served) {
         Settlement(CallStatus callStatus, int httpStatus, long latencyMicros, long upstreamMicros, long ttftMicros,
                    TokenUsage reported, String finishReason, int flags) {
-            this(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, reported, finishReason, flags, null);
+            this(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, reported, finishReason, flags, null,
+                    null);
         }
     }
 
-    /** The provider's usage and its cost, or no usage (and the flag) when it prices beyond a {@code long}. */
-    private record PricedUsage(TokenUsage usage, long costNanos, int flags) {
+    /**
+     * The provider's usage, its cost on the tier the provider served and the price version it was charged at, or no
+     * usage (and the flag) when it prices beyond a {@code long}.
+     */
+    private record PricedUsage(TokenUsage usage, long costNanos, int flags, String priceVersion) {
         static PricedUsage of(Settlement s, ModelPrice price) {
             if (s.reported == null || price == null) {
-                return new PricedUsage(s.reported, 0, s.flags);
+                return new PricedUsage(s.reported, 0, s.flags, null);
             }
             try {
-                return new PricedUsage(s.reported, price.costNanos(s.reported), s.flags);
+                return new PricedUsage(s.reported, price.costNanos(s.reported, s.served), s.flags,
+                        price.version(s.reported, s.served));
             } catch (ArithmeticException e) {
                 // Over $9.2 billion: no provider bills that for one call.
-                return new PricedUsage(null, 0, s.flags | RecordFlag.USAGE_REJECTED.bit());
+                return new PricedUsage(null, 0, s.flags | RecordFlag.USAGE_REJECTED.bit(), null);
             }
         }
     }
@@ -1021,6 +1034,7 @@ final class ProxyCall {
         int recordFlags = priced.flags();
         TokenUsage usage = priced.usage();
         long costNanos = priced.costNanos();
+        String priceVersion = priced.priceVersion();
         boolean fromProvider = usage != null;
         String model = deployment.model().name();
         if (!fromProvider) {
@@ -1035,13 +1049,14 @@ final class ProxyCall {
                 long output = out.estimated() ? proxy.calibration().output(model, out.tokens()) : out.tokens();
                 usage = TokenUsage.of(input, output);
             }
-            costNanos = price == null ? 0 : price.costNanos(usage);
+            costNanos = price == null ? 0 : price.costNanos(usage, s.served);
+            priceVersion = price == null ? null : price.version(usage, s.served);
         }
         return new UsageRecord(requestId, team, keyId, model, deployment.provider().name(), endpoint, sse,
                 s.callStatus, s.httpStatus, usage, fromProvider, in.tokens(), out.tokens(),
                 in.estimated() || out.estimated(), costNanos, taskId, taskAttempt, s.finishReason,
                 createdAtMillis, s.latencyMicros, s.upstreamMicros, s.ttftMicros, in.contentHash(),
-                chain.get(0).model().name(), totalAttempts, recordFlags);
+                chain.get(0).model().name(), totalAttempts, recordFlags, priceVersion);
     }
 
     /** The record of a call whose local counts could not be had: the provider's usage when it can be priced, else none. */
@@ -1053,7 +1068,7 @@ final class ProxyCall {
         return new UsageRecord(requestId, team, keyId, deployment.model().name(), deployment.provider().name(),
                 endpoint, sse, s.callStatus, s.httpStatus, usage == null ? TokenUsage.ZERO : usage, usage != null, 0, 0,
                 true, costNanos, taskId, taskAttempt, s.finishReason, createdAtMillis, s.latencyMicros, s.upstreamMicros,
-                s.ttftMicros, 0, chain.get(0).model().name(), totalAttempts, recordFlags);
+                s.ttftMicros, 0, chain.get(0).model().name(), totalAttempts, recordFlags, priced.priceVersion());
     }
 
     /** Settles the reservation (or charges the budgets) and hands the record to the accounting core, whatever fails. */

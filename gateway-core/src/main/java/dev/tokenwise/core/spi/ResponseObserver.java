@@ -1,5 +1,6 @@
 package dev.tokenwise.core.spi;
 
+import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.model.TokenUsage;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -56,6 +57,16 @@ public interface ResponseObserver {
      */
     default boolean usageRejected() {
         return false;
+    }
+
+    /**
+     * The service tier the provider says it served the call on (OpenAI's {@code service_tier}, Anthropic's
+     * {@code usage.service_tier}), read from the response as {@link ServiceTier#served}; {@code null} when the
+     * response did not say, and the call is priced at the standard tier. The price of a call follows what the
+     * provider served, not what the request asked for.
+     */
+    default ServiceTier serviceTier() {
+        return null;
     }
 
     /** The text the model produced so far (message content, or streamed deltas joined). */
