@@ -511,17 +511,18 @@ public final class ModelPrice {
         return scaled;
     }
 
+    /** Equal prices charge every call the same and cap output the same; the date they were checked may differ. */
     @Override
     public boolean equals(Object o) {
         return o instanceof ModelPrice p && maxOutputTokens == p.maxOutputTokens && base.equals(p.base)
                 && aboveInput.equals(p.aboveInput) && serviceTiers.equals(p.serviceTiers)
-                && regionUpliftPpm.equals(p.regionUpliftPpm) && Objects.equals(region, p.region)
-                && Objects.equals(checked, p.checked);
+                && regionUpliftPpm.equals(p.regionUpliftPpm) && Objects.equals(region, p.region);
     }
 
+    /** Like {@link #equals}, on what a call is charged: the date a price was checked is not part of it. */
     @Override
     public int hashCode() {
-        return Objects.hash(base, maxOutputTokens, aboveInput, serviceTiers, regionUpliftPpm, region, checked);
+        return Objects.hash(base, maxOutputTokens, aboveInput, serviceTiers, regionUpliftPpm, region);
     }
 
     @Override
