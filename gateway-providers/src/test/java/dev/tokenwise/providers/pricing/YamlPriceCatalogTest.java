@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokenwise.core.config.ConfigException;
 import dev.tokenwise.core.model.ModelPrice;
+import dev.tokenwise.core.model.Rates;
 import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.model.TokenUsage;
 import java.io.IOException;
@@ -44,8 +45,8 @@ class YamlPriceCatalogTest {
         }
         assertEquals(Optional.of(LocalDate.of(2026, 11, 28)), catalog.checked());
         // $0.15 / $0.60 / cached $0.075 per Mtok; cache writes at the input price, reasoning at the output price.
-        assertEquals(new ModelPrice(150_000_000, 600_000_000, 75_000_000, 150_000_000, 600_000_000, 16_384),
-                catalog.find("gpt-4o-mini").orElseThrow());
+        assertEquals(new Rates(150_000_000, 600_000_000, 75_000_000, 150_000_000, 150_000_000, 600_000_000),
+                catalog.find("gpt-4o-mini").orElseThrow().base());
         assertEquals(new ModelPrice(20_000_000, 0, 20_000_000, 20_000_000, 0, 0),
                 catalog.find("text-embedding-3-small").orElseThrow());
         assertEquals(new ModelPrice(2_500_000_000L, 10_000_000_000L, 1_250_000_000, 2_500_000_000L, 10_000_000_000L, 16_384),
