@@ -8,6 +8,7 @@ import dev.tokenwise.core.config.ModelConfig;
 import dev.tokenwise.core.config.ProviderConfig;
 import dev.tokenwise.core.config.StorageSync;
 import dev.tokenwise.core.proxy.GatewayServer;
+import dev.tokenwise.core.ratelimit.RateLimiter;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.TokenCounter;
@@ -38,6 +39,7 @@ import java.util.Objects;
 import java.util.function.Supplier;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
 import dev.tokenwise.server.admin.AdminRoutes;
+import dev.tokenwise.server.admin.RateLimitDirectory;
 import dev.tokenwise.server.admin.TeamDirectory;
 import dev.tokenwise.providers.ProviderAdapters;
 import dev.tokenwise.providers.simulator.SimulatorServer;
@@ -169,6 +171,10 @@ public final class GatewayApp implements AutoCloseable {
             // current period is restored from the ledger into the budgets.
             TeamDirectory directory = TeamDirectory.load(running, ledger, ledger, keys, budgets,
                     System::currentTimeMillis);
+            // Rate limits: the first admission stage (before the budget), in memory on the event loops.
+            RateLimiter rateLimiter = new RateLimiter(System::nanoTime);
+            RateLimitDirectory rateLimits = RateLimitDirectory.load(running, ledger, rateLimiter, directory,
+                    System::currentTimeMillis);
             // Intelligence efficiency: alerts, per-task tracking (after the ledger, which decides retries),
             // and a drift detector over the ledger's daily buckets.
             PrometheusMeterRegistry meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -216,9 +222,9 @@ public final class GatewayApp implements AutoCloseable {
                     new RecentCallsRoute(store, apiPool),
                     new DashboardSummaryRoute(store, teamBudgets, running.budgets().softThresholdPercent(), apiPool),
                     new DashboardRoute(),
-                    new AdminRoutes(running, directory, apiPool));
+                    new AdminRoutes(running, directory, rateLimits, apiPool));
             GatewayServer server = GatewayServer.start(running, adapters, counter, accounting, budgets, keys, routes,
-                    strict ? store::whenCommitted : null, new LearntCalibration(efficiency));
+                    strict ? store::whenCommitted : null, new LearntCalibration(efficiency), List.of(rateLimiter));
             started.set(server);
             meters.bindProviders(server.providerHealth()).bindUpstreamPool(server.upstreamPool());
             if (running.adminKey() == null) {
@@ -296,12 +302,21 @@ public final class GatewayApp implements AutoCloseable {
         return meterRegistry;
     }
 
-    /** Stops accepting, lets in-flight calls finish for up to {@code graceMillis}, flushes every record. */
-    public void shutdown(long graceMillis) {
+    /**
+     * Stops accepting, lets in-flight calls finish for up to {@code graceMillis}, flushes every record.
+     *
+     * @return the calls taken since start whose records the ledger did not write: settled and not written (it
+     *     could not, or never got them: the errors are logged), or never settled at all; 0 when the books are whole
+     */
+    public long shutdown(long graceMillis) {
         server.shutdown(graceMillis);
         analytics.shutdownNow();
         accounting.close(); // hands every record to the sinks, then closes them (the ledger commits and closes)
-        budgets.close();
+        long neverSettled = accounting.inFlightCount();
+        if (neverSettled > 0) {
+            log.error("{} calls were still in flight at shutdown and were never booked", neverSettled);
+        }
+        long unwritten = Math.max(0, accounting.dispatcher().offered() - ledger.committedRecords()) + neverSettled;
         meterRegistry.close();
         apiPool.shutdown();
         simulators.forEach(SimulatorServer::close);
@@ -311,6 +326,7 @@ public final class GatewayApp implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        return unwritten;
     }
 
     @Override

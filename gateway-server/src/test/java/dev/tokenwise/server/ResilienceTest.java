@@ -142,7 +142,7 @@ class ResilienceTest {
         upstream.verify(2, postRequestedFor(urlEqualTo("/v1/chat/completions")));
         ProviderHealth health = gateway.app.server().providerHealth().get("openai");
         assertEquals(ProviderHealth.State.OPEN, health.state());
-        assertEquals("open", TestGateway.json(gateway.get("/healthz", null).body()).at("/providers/openai/circuit").asText(),
+        assertEquals("open", TestGateway.json(gateway.get("/healthz", TestGateway.ADMIN_KEY).body()).at("/providers/openai/circuit").asText(),
                 "the breaker is visible in /healthz");
 
         upstream.resetAll();

@@ -60,6 +60,25 @@ public interface ResponseObserver {
     }
 
     /**
+     * {@code true} when {@link #usage} is the provider's final word on the call (a whole body, OpenAI's usage chunk,
+     * Anthropic's {@code message_delta}, Gemini's finishing event); {@code false} while it is only a running figure
+     * that a stream reported before its end (Anthropic's {@code message_start} carries {@code output_tokens: 1}).
+     * An answer that ends before its usage is final is billed for the larger of the running figure and the local
+     * count of what was relayed.
+     */
+    default boolean usageFinal() {
+        return true;
+    }
+
+    /**
+     * The error the provider reported inside an answer that began as a success (an {@code error} event in the middle
+     * of a 200 stream), as a short description for the log, or {@code null} when it reported none.
+     */
+    default String streamError() {
+        return null;
+    }
+
+    /**
      * The service tier the provider says it served the call on (OpenAI's {@code service_tier}, Anthropic's
      * {@code usage.service_tier}), read from the response as {@link ServiceTier#served}; {@code null} when the
      * response did not say, and the call is priced at the standard tier. The price of a call follows what the

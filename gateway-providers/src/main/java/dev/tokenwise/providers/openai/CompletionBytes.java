@@ -74,6 +74,7 @@ final class CompletionBytes {
     private static final byte[] FLEX = ascii("flex");
     private static final byte[] PRIORITY = ascii("priority");
     private static final byte[] BATCH = ascii("batch");
+    private static final byte[] ERROR = ascii("error");
     private static final char[] NO_CHARS = new char[0];
 
     private byte[] b;
@@ -191,8 +192,12 @@ final class CompletionBytes {
                     return readServiceTier(v);
                 }
             } else if (isKey(b, key, end, TYPE)) {
-                if (chunk && b[v] == '"' && startsPlain(v, RESPONSE_PREFIX, false)) {
+                if (chunk && b[v] == '"' && (startsPlain(v, RESPONSE_PREFIX, false) || startsPlain(v, ERROR, true))) {
                     throw NEEDS_TREE;
+                }
+            } else if (isKey(b, key, end, ERROR)) {
+                if (chunk) {
+                    throw NEEDS_TREE; // an error reported mid-stream: the tree reads it
                 }
             } else if (isKey(b, key, end, OBJECT)) {
                 if (!chunk && b[v] == '"' && startsPlain(v, RESPONSE, true)) {

@@ -50,6 +50,11 @@ import java.util.concurrent.RejectedExecutionException;
  * loaded yet is always loaded on the worker. If the worker rejects the task, the future completes with
  * a rough estimate (a token per 4 characters) rather than failing.
  *
+ * <p>The work of one count is bounded ({@link CountBudget}): a pre-tokenized piece too long to merge (a hostile
+ * "word" of megabytes) or beyond the call's share of merging is counted by its UTF-8 length, an upper bound, and
+ * the count is then {@linkplain TokenCount#bounded() bounded} and {@linkplain TokenCount#estimated() estimated}. Input and output are bounded alike; ordinary
+ * text stays exact.
+ *
  * <pre>{@code
  * TokenCounter counter = new JtokkitTokenCounter(workerPool);
  * counter.countInput("gpt-4o-mini", Endpoint.CHAT_COMPLETIONS, body)
@@ -117,8 +122,9 @@ public final class JtokkitTokenCounter implements TokenCounter {
             case CHAT_COMPLETIONS -> PromptPlan.ofChat(body);
             case EMBEDDINGS -> PromptPlan.ofEmbeddings(body);
             case RESPONSES -> PromptPlan.ofResponses(body);
-            case MESSAGES -> PromptPlan.ofAnthropicMessages(body);
-            case GEMINI_GENERATE, GEMINI_STREAM_GENERATE -> PromptPlan.ofGemini(body);
+            case MESSAGES, MESSAGES_COUNT_TOKENS -> PromptPlan.ofAnthropicMessages(body);
+            case GEMINI_GENERATE, GEMINI_STREAM_GENERATE, GEMINI_COUNT_TOKENS -> PromptPlan.ofGemini(body);
+            case GEMINI_EMBED, GEMINI_BATCH_EMBED -> PromptPlan.ofGeminiEmbeddings(body);
         };
         return count(table.resolve(model), plan, true);
     }
@@ -238,34 +244,40 @@ public final class JtokkitTokenCounter implements TokenCounter {
         @Override
         public TokenCount get() {
             PieceCounter counter = pieceCounter(resolution);
+            // One budget for the whole call, input or output: no text makes a count merge without end.
+            CountBudget budget = new CountBudget();
             long total = known;
             boolean anyEstimated = estimated;
             for (Piece piece : pieces) {
-                int tokens = 0;
+                int boundedBefore = budget.boundedPieces();
+                long tokens = 0;
                 for (String text : piece.texts) {
-                    tokens += counter.count(text);
+                    tokens += counter.count(text, budget);
                 }
-                if (cacheable) {
-                    cache.put(piece.key, tokens);
+                // Only exact counts are cached: a bound would outlive the call that could not afford the merging.
+                if (cacheable && budget.boundedPieces() == boundedBefore) {
+                    cache.put(piece.key, (int) tokens); // exact: at most the piece's bytes, below 2^31
                 }
                 total += tokens;
             }
             for (int k = 0; k < rawMisses; k++) {
                 // The message alone, as a tree: framing and texts under the chat rule, cached with its estimate flag.
                 PromptPlan message = PromptPlan.ofChatMessage(raw.parseElement(rawPending[k]));
+                int boundedBefore = budget.boundedPieces();
                 long tokens = message.fixedTokens;
                 for (Piece piece : message.pieces) {
                     for (String text : piece.texts) {
-                        tokens += counter.count(text);
+                        tokens += counter.count(text, budget);
                     }
                 }
-                if (cacheable) {
+                if (cacheable && budget.boundedPieces() == boundedBefore) {
                     messageCache.put(rawKeys[k], tokens << 1 | (message.estimated ? 1 : 0));
                 }
                 total += tokens;
                 anyEstimated |= message.estimated;
             }
-            return new TokenCount(total, anyEstimated, contentHash);
+            boolean bounded = budget.boundedPieces() > 0;
+            return new TokenCount(total, anyEstimated || bounded, contentHash, bounded);
         }
     }
 
