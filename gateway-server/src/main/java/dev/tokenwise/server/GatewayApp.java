@@ -54,6 +54,7 @@ import java.util.List;
 import java.util.Map;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
@@ -211,7 +212,7 @@ public final class GatewayApp implements AutoCloseable {
             java.util.concurrent.atomic.AtomicReference<GatewayServer> started = new java.util.concurrent.atomic.AtomicReference<>();
             List<ApiRoute> routes = List.of(
                     new HealthRoute(store, accounting, () -> started.get() == null ? Map.of() : started.get().providerHealth()),
-                    new RequestsRoute(accounting, store::find, apiPool),
+                    new RequestsRoute(accounting, store::find, apiPool, retryLookup(store, apiPool)),
                     new UsageRoute(store, apiPool),
                     new PricesRoute(prices(running)),
                     new TasksRoute(store, efficiency, apiPool),
@@ -254,6 +255,25 @@ public final class GatewayApp implements AutoCloseable {
         Map<String, dev.tokenwise.core.model.ModelPrice> prices = new LinkedHashMap<>();
         config.models().values().forEach(m -> prices.put(m.name(), m.price()));
         return prices;
+    }
+
+    /**
+     * A call's retry flag as the ledger decided it: read at once when the call is written, else once it is (the
+     * record API may be asked for a call settled a few milliseconds ago), up to {@code waitMillis}.
+     */
+    private static RequestsRoute.RetryLookup retryLookup(SqliteLedger store, ExecutorService apiPool) {
+        return (id, waitMillis) -> {
+            CompletableFuture<Void> committed = store.whenCommitted(id); // registered first: no commit slips between
+            return CompletableFuture.supplyAsync(() -> store.tasks().retry(id), apiPool).thenCompose(found -> {
+                if (found.isPresent()) {
+                    committed.cancel(false);
+                    return CompletableFuture.completedFuture(found);
+                }
+                return committed.orTimeout(waitMillis, TimeUnit.MILLISECONDS)
+                        .handle((ok, error) -> error == null)
+                        .thenApplyAsync(written -> written ? store.tasks().retry(id) : Optional.<Boolean>empty(), apiPool);
+            });
+        };
     }
 
     private static SimulatorSettings withModels(SimulatorSettings settings, GatewayConfig config, String provider) {

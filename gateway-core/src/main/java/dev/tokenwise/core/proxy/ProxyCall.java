@@ -103,7 +103,8 @@ final class ProxyCall {
     private final boolean keepAlive;
     private final String taskId;
     private final int taskAttempt;
-    private final CompletableFuture<TokenCount> inputCount;
+    /** The request's local count; counted again with a fallback's tokenizer when a fallback is tried. */
+    private CompletableFuture<TokenCount> inputCount;
     private ResponseObserver observer;
     /** The request's bytes (see {@link UpstreamRequests}). */
     private ByteBuf upstreamRequest;
@@ -292,8 +293,21 @@ final class ProxyCall {
         ReferenceCountUtil.release(upstreamRequest);
         upstreamRequest = built.request();
         observer = deployment.adapter().observer(endpoint, stream, built.rewrite());
+        inputCount = countFor(deployment.model().name(), fallbackRequests.pristineCopy());
         log.info("Falling back from {} to {} for {}", from.model().name(), deployment.model().name(), requestId);
         return true;
+    }
+
+    /**
+     * The input counted again for the model now tried (its tokenizer may be another, or exact where the first was
+     * not), keeping the first count's content hash: the prompt is the same, and the retry flag compares the hashes of
+     * calls that asked for the same model. {@code body} is the counter's own copy.
+     */
+    private CompletableFuture<TokenCount> countFor(String model, com.fasterxml.jackson.databind.node.ObjectNode body) {
+        return inputCount.handle((first, error) -> first).thenCompose(first -> proxy.counter()
+                .countInput(model, endpoint, body)
+                .thenApply(c -> first == null ? c : new TokenCount(c.tokens(), c.estimated(), first.contentHash(),
+                        c.bounded())));
     }
 
     private void acquireAndSend(boolean fresh) {
