@@ -16,6 +16,7 @@ import dev.tokenwise.core.spi.UsageSink;
 import dev.tokenwise.core.spi.PriceCatalog;
 import dev.tokenwise.metrics.api.AlertsRoute;
 import dev.tokenwise.metrics.api.EfficiencyRoute;
+import dev.tokenwise.metrics.api.PricesRoute;
 import dev.tokenwise.metrics.api.RequestsRoute;
 import dev.tokenwise.metrics.api.TasksRoute;
 import dev.tokenwise.metrics.efficiency.AlertBook;
@@ -198,6 +199,10 @@ public final class GatewayApp implements AutoCloseable {
             int softPercent = running.budgets().softThresholdPercent();
             budgets.onSoftThreshold((team, keyId, snapshot) ->
                     alerts.budgetThreshold(team, keyId, snapshot, softPercent));
+            if (running.budgets().allowUnpriced()) {
+                alerts.unpricedModels(running.models().values().stream().filter(m -> m.price() == null)
+                        .map(ModelConfig::name).toList(), running.budgets().unpricedReserveNanos());
+            }
             EfficiencyTracker efficiency = new EfficiencyTracker(alerts, counter::isExact, TASK_IDLE);
             List<UsageSink> sinks = new ArrayList<>();
             sinks.add(ledger);
@@ -225,6 +230,7 @@ public final class GatewayApp implements AutoCloseable {
                     new HealthRoute(store, accounting, () -> started.get() == null ? Map.of() : started.get().providerHealth()),
                     new RequestsRoute(accounting, store::find, apiPool, retryLookup(store, apiPool)),
                     new UsageRoute(store, apiPool),
+                    new PricesRoute(prices(running)),
                     new TasksRoute(store, efficiency, apiPool),
                     new EfficiencyRoute(store, efficiency, apiPool),
                     new AlertsRoute(alerts),
@@ -258,6 +264,13 @@ public final class GatewayApp implements AutoCloseable {
             analytics.shutdownNow();
             throw e;
         }
+    }
+
+    /** Each configured model's price by name, in config order ({@code null} for an unpriced one). */
+    private static Map<String, dev.tokenwise.core.model.ModelPrice> prices(GatewayConfig config) {
+        Map<String, dev.tokenwise.core.model.ModelPrice> prices = new LinkedHashMap<>();
+        config.models().values().forEach(m -> prices.put(m.name(), m.price()));
+        return prices;
     }
 
     /**

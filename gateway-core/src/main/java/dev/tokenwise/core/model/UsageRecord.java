@@ -30,6 +30,9 @@ package dev.tokenwise.core.model;
  * @param requestedModel the model the client asked for; differs from {@code model} when a fallback answered
  * @param attempts upstream attempts the gateway made for this call (1 when the first one answered)
  * @param flags the {@link RecordFlag}s of the call, as a bitset ({@code 0} for a call billed the ordinary way)
+ * @param priceVersion the {@link ModelPrice#version price version} the call was charged at (the price's id, the
+ *     service tier and the input-size tier applied, e.g. {@code 3fa2c1d0.flex}); {@code null} for a model without a
+ *     price, and for records written before versions were kept
  */
 public record UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
                           boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
@@ -37,13 +40,27 @@ public record UsageRecord(String id, String team, String keyId, String model, St
                           boolean localEstimated, long costNanos, String taskId, int taskAttempt,
                           String finishReason, long createdAtMillis, long latencyMicros,
                           long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
-                          int attempts, int flags) {
+                          int attempts, int flags, String priceVersion) {
 
     public UsageRecord {
         if (requestedModel == null) {
             requestedModel = model;
         }
         attempts = Math.max(1, attempts);
+    }
+
+    /** A record without a price version. */
+    public UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
+                       boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
+                       boolean usageFromProvider, long localInputTokens, long localOutputTokens,
+                       boolean localEstimated, long costNanos, String taskId, int taskAttempt,
+                       String finishReason, long createdAtMillis, long latencyMicros,
+                       long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
+                       int attempts, int flags) {
+        this(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider,
+                localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason,
+                createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash, requestedModel, attempts,
+                flags, null);
     }
 
     /** A record without flags. */
@@ -67,7 +84,7 @@ public record UsageRecord(String id, String team, String keyId, String model, St
         return new UsageRecord(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage,
                 usageFromProvider, localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt,
                 finishReason, createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash,
-                requestedModel, attempts, flags | more);
+                requestedModel, attempts, flags | more, priceVersion);
     }
 
     /** {@code true} when the record carries {@code flag}. */

@@ -317,6 +317,9 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
      *       ({@link RequestedOutput#storedContext});</li>
      *   <li>cap: the largest output cap the request names, else the model's catalog cap, else
      *       {@code budgets.default_max_output_tokens}; each of the {@link RequestedOutput#choices} may write it;</li>
+     *   <li>prices: those of the dearest input-size tier the input can reach and of the dearest service tier the call
+     *       can be served on: the one the request pins with {@code service_tier} or standard, any tier the model
+     *       has a price for when it pins none ({@link ModelPrice#worstCaseNanos(long, long, dev.tokenwise.core.model.ServiceTier)});</li>
      *   <li>a model without a price (allowed by {@code pricing.allow_unpriced}) reserves
      *       {@code pricing.unpriced_reserve_usd}.</li>
      * </ul>
@@ -351,7 +354,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         long cap = outputCap(price, requested);
         try {
             long input = Math.addExact(inputTokens, requested.storedContext() ? settings.storedContextTokens() : 0);
-            return price.worstCaseNanos(input, Math.multiplyExact(cap, requested.choices()));
+            return price.worstCaseNanos(input, Math.multiplyExact(cap, requested.choices()), requested.serviceTier());
         } catch (ArithmeticException beyondLong) {
             return Long.MAX_VALUE;
         }

@@ -6,6 +6,7 @@ import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.RecordFlag;
+import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.model.TokenCount;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
@@ -982,7 +983,7 @@ final class ProxyCall {
                 : ((upstreamEndNanos == 0 ? endNanos : upstreamEndNanos) - upstreamStartNanos) / 1000;
         long ttftMicros = firstByteNanos == 0 ? 0 : (firstByteNanos - startNanos) / 1000;
         Settlement settlement = new Settlement(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, null,
-                true, null, flags, null);
+                true, null, flags, null, null);
         try {
             releaseBuffers();
             settlement = observed(settlement);
@@ -1014,6 +1015,7 @@ final class ProxyCall {
         boolean usageFinal = true;
         String finishReason = null;
         String text = null;
+        ServiceTier served = null;
         if (!encoded) {
             try {
                 reported = observer.usage();
@@ -1031,6 +1033,11 @@ final class ProxyCall {
                 observerFailed("read the finish reason", e);
             }
             try {
+                served = observer.serviceTier();
+            } catch (RuntimeException e) {
+                observerFailed("read the service tier", e);
+            }
+            try {
                 text = observer.outputText();
             } catch (RuntimeException e) {
                 observerFailed("read the text", e);
@@ -1046,7 +1053,7 @@ final class ProxyCall {
             text = partialBody;
         }
         return new Settlement(s.callStatus, s.httpStatus, s.latencyMicros, s.upstreamMicros, s.ttftMicros, reported,
-                usageFinal, finishReason, flags, text);
+                usageFinal, finishReason, flags, text, served);
     }
 
     /**
@@ -1074,28 +1081,33 @@ final class ProxyCall {
      *
      * @param usageFinal {@code reported} is the provider's final figure, not a running one ({@link
      *     ResponseObserver#usageFinal})
+     * @param served the service tier the provider says it served ({@link ResponseObserver#serviceTier}), or {@code null}
      */
     private record Settlement(CallStatus callStatus, int httpStatus, long latencyMicros, long upstreamMicros,
                               long ttftMicros, TokenUsage reported, boolean usageFinal, String finishReason, int flags,
-                              String outputText) {
+                              String outputText, ServiceTier served) {
         /** This settlement billing {@code usage}, with {@code more} flags. */
         Settlement billing(TokenUsage usage, int more) {
             return new Settlement(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, usage, true,
-                    finishReason, flags | more, outputText);
+                    finishReason, flags | more, outputText, served);
         }
     }
 
-    /** The provider's usage and its cost, or no usage (and the flag) when it prices beyond a {@code long}. */
-    private record PricedUsage(TokenUsage usage, long costNanos, int flags) {
+    /**
+     * The provider's usage, its cost on the tier the provider served and the price version it was charged at, or no
+     * usage (and the flag) when it prices beyond a {@code long}.
+     */
+    private record PricedUsage(TokenUsage usage, long costNanos, int flags, String priceVersion) {
         static PricedUsage of(Settlement s, ModelPrice price) {
             if (s.reported == null || price == null) {
-                return new PricedUsage(s.reported, 0, s.flags);
+                return new PricedUsage(s.reported, 0, s.flags, null);
             }
             try {
-                return new PricedUsage(s.reported, price.costNanos(s.reported), s.flags);
+                return new PricedUsage(s.reported, price.costNanos(s.reported, s.served), s.flags,
+                        price.version(s.reported, s.served));
             } catch (ArithmeticException e) {
                 // Over $9.2 billion: no provider bills that for one call.
-                return new PricedUsage(null, 0, s.flags | RecordFlag.USAGE_REJECTED.bit());
+                return new PricedUsage(null, 0, s.flags | RecordFlag.USAGE_REJECTED.bit(), null);
             }
         }
     }
@@ -1124,6 +1136,7 @@ final class ProxyCall {
         }
         TokenUsage usage = priced.usage();
         long costNanos = priced.costNanos();
+        String priceVersion = priced.priceVersion();
         boolean fromProvider = usage != null;
         if (!fromProvider) {
             if (s.callStatus == CallStatus.UPSTREAM_ERROR || !requestSent
@@ -1137,13 +1150,14 @@ final class ProxyCall {
                 long output = out.estimated() ? proxy.calibration().output(model, out.tokens()) : out.tokens();
                 usage = TokenUsage.of(input, output);
             }
-            costNanos = price == null ? 0 : price.costNanos(usage);
+            costNanos = price == null ? 0 : price.costNanos(usage, s.served);
+            priceVersion = price == null ? null : price.version(usage, s.served);
         }
         return new UsageRecord(requestId, team, keyId, model, deployment.provider().name(), endpoint, sse,
                 s.callStatus, s.httpStatus, usage, fromProvider, in.tokens(), out.tokens(),
                 in.estimated() || out.estimated(), costNanos, taskId, taskAttempt, s.finishReason,
                 createdAtMillis, s.latencyMicros, s.upstreamMicros, s.ttftMicros, in.contentHash(),
-                chain.get(0).model().name(), totalAttempts, recordFlags);
+                chain.get(0).model().name(), totalAttempts, recordFlags, priceVersion);
     }
 
     /** The record of a call whose local counts could not be had: the provider's usage when it can be priced, else none. */
@@ -1155,7 +1169,7 @@ final class ProxyCall {
         return new UsageRecord(requestId, team, keyId, deployment.model().name(), deployment.provider().name(),
                 endpoint, sse, s.callStatus, s.httpStatus, usage == null ? TokenUsage.ZERO : usage, usage != null, 0, 0,
                 true, costNanos, taskId, taskAttempt, s.finishReason, createdAtMillis, s.latencyMicros, s.upstreamMicros,
-                s.ttftMicros, 0, chain.get(0).model().name(), totalAttempts, recordFlags);
+                s.ttftMicros, 0, chain.get(0).model().name(), totalAttempts, recordFlags, priced.priceVersion());
     }
 
     /** Settles the reservation (or charges the budgets) and hands the record to the accounting core, whatever fails. */

@@ -1,5 +1,6 @@
 package dev.tokenwise.core.spi;
 
+import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.model.TokenUsage;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -74,6 +75,16 @@ public interface ResponseObserver {
      * of a 200 stream), as a short description for the log, or {@code null} when it reported none.
      */
     default String streamError() {
+        return null;
+    }
+
+    /**
+     * The service tier the provider says it served the call on (OpenAI's {@code service_tier}, Anthropic's
+     * {@code usage.service_tier}), read from the response as {@link ServiceTier#served}; {@code null} when the
+     * response did not say, and the call is priced at the standard tier. The price of a call follows what the
+     * provider served, not what the request asked for.
+     */
+    default ServiceTier serviceTier() {
         return null;
     }
 

@@ -1,14 +1,19 @@
 package dev.tokenwise.metrics.api;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.Money;
 import dev.tokenwise.core.model.RecordFlag;
+import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.model.UsageRecord;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.time.Instant;
 
-/** Writes a {@link UsageRecord} as the JSON object of {@code GET /api/v1/requests/{id}}. */
+/**
+ * Writes a {@link UsageRecord} as the JSON object of {@code GET /api/v1/requests/{id}}: with its
+ * {@code price_version} (the price and tier it was charged at) and the {@code service_tier} that version names.
+ */
 public final class UsageRecordJson {
     private UsageRecordJson() {
     }
@@ -33,6 +38,7 @@ public final class UsageRecordJson {
         g.writeNumberField("cached_input_tokens", r.usage().cachedInputTokens());
         g.writeNumberField("cache_write_tokens", r.usage().cacheWriteTokens());
         g.writeNumberField("reasoning_tokens", r.usage().reasoningTokens());
+        g.writeNumberField("cache_write_1h_tokens", r.usage().cacheWrite1hTokens());
         g.writeStringField("usage_source", r.usageFromProvider() ? "provider" : "local");
         g.writeNumberField("local_input_tokens", r.localInputTokens());
         g.writeNumberField("local_output_tokens", r.localOutputTokens());
@@ -40,6 +46,9 @@ public final class UsageRecordJson {
         g.writeFieldName("cost_usd");
         g.writeNumber(Money.toUsd(r.costNanos()).toPlainString());
         g.writeNumberField("cost_nanos", r.costNanos());
+        g.writeStringField("price_version", r.priceVersion());
+        ServiceTier tier = ModelPrice.tierOf(r.priceVersion());
+        g.writeStringField("service_tier", tier == null ? null : tier.label());
         g.writeStringField("task_id", r.taskId());
         if (r.taskAttempt() > 0) {
             g.writeNumberField("task_attempt", r.taskAttempt());

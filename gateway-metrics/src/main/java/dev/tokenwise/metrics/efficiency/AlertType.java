@@ -11,7 +11,9 @@ public enum AlertType {
     /** A model's cost per successful task rose significantly while its per-token prices stayed put. */
     EFFECTIVE_PRICE_DRIFT,
     /** A provider reports more tokens for an exactly tokenized model than the gateway counted. */
-    BILLING_DISCREPANCY;
+    BILLING_DISCREPANCY,
+    /** A model has no price and is let through by {@code pricing.allow_unpriced}: open until it has one. */
+    UNPRICED_MODEL;
 
     /** The name used in the API and logs, e.g. {@code quality_drift}. */
     public String label() {

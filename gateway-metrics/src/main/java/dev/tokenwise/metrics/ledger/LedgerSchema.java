@@ -14,14 +14,16 @@ import org.slf4j.LoggerFactory;
  * whole schema in one transaction; an older version is migrated in place, in one transaction, step by
  * step (1 to 2 adds the task columns and {@code task_outcomes}; 2 to 3 drops an index the partial task index
  * makes redundant; 3 to 4 moves the rows to {@code usage_rows}, their repeated texts to {@code names}, and makes
- * {@code usage_records} a view of the two; 4 to 5 adds the record's flags; 5 to 6 adds {@code rate_limits}); a new file runs the same steps from version 1. A newer version than
+ * {@code usage_records} a view of the two; 4 to 5 adds the record's flags; 5 to 6 adds {@code rate_limits}; 6 to 7 adds
+ * the price version and the 1-hour cache writes of each call, and the table of price {@code adjustments}); a new file
+ * runs the same steps from version 1. A newer version than
  * this code knows is refused, so an old gateway never writes into a file a newer one migrated. Documented column
  * by column in {@code docs/storage.md} and, for version 2, {@code docs/efficiency.md}.
  */
 final class LedgerSchema {
     private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
 
-    static final int VERSION = 6;
+    static final int VERSION = 7;
 
     /** {@code usage_records} as version 4 defines it: the rows with their texts joined back. */
     private static final String VIEW_V4 = """
@@ -45,6 +47,14 @@ final class LedgerSchema {
 
     /** Version 5's view: version 4's with the {@code flags} column after {@code attempts}. */
     private static final String VIEW_V5 = VIEW_V4.replace("r.attempts, r.rowid AS rowid", "r.attempts, r.flags, r.rowid AS rowid");
+
+    /** Version 7's view: version 5's with {@code cache_write_1h_tokens} and the {@code price_version} text after {@code flags}. */
+    private static final String VIEW_V7 = VIEW_V5
+            .replace("r.attempts, r.flags, r.rowid AS rowid",
+                    "r.attempts, r.flags, r.cache_write_1h_tokens, price_version.value AS price_version, r.rowid AS rowid")
+            .replace("LEFT JOIN names requested_model ON requested_model.id = r.requested_model_ref",
+                    "LEFT JOIN names requested_model ON requested_model.id = r.requested_model_ref\n"
+                            + "    LEFT JOIN names price_version ON price_version.id = r.price_version_ref");
 
     static final List<String> V1 = List.of(
             """
@@ -222,6 +232,35 @@ final class LedgerSchema {
                 PRIMARY KEY (kind, name)
             )""");
 
+    /**
+     * Version 7, prices that can be re-rated: each row keeps the {@link dev.tokenwise.core.model.ModelPrice#version
+     * price version} it was charged at ({@code price_version_ref}, a text of {@code names}; NULL for rows written
+     * before and for unpriced models) and its 1-hour cache writes ({@code cache_write_1h_tokens}, part of
+     * {@code cache_write_tokens}; 0 before). {@code adjustments} holds the corrections {@code tokenwise reprice --apply}
+     * writes: one row per re-rated call, dated like the call ({@code created_at}) so that a period's totals include
+     * the corrections of its calls, never an edit of the call's own row.
+     */
+    static final List<String> V7 = List.of(
+            "ALTER TABLE usage_rows ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE usage_rows ADD COLUMN price_version_ref INTEGER",
+            "DROP VIEW usage_records",
+            VIEW_V7,
+            """
+            CREATE TABLE adjustments (
+                id            INTEGER PRIMARY KEY,
+                record_id     TEXT NOT NULL,
+                created_at    INTEGER NOT NULL,
+                team          TEXT,
+                key_id        TEXT,
+                model         TEXT,
+                delta_nanos   INTEGER NOT NULL,
+                price_version TEXT,
+                reprice_id    TEXT NOT NULL,
+                applied_at    INTEGER NOT NULL
+            )""",
+            "CREATE INDEX adjustments_created_at ON adjustments (created_at)",
+            "CREATE INDEX adjustments_record_id ON adjustments (record_id)");
+
     private LedgerSchema() {
     }
 
@@ -268,6 +307,9 @@ final class LedgerSchema {
                     }
                     if (version < 6) {
                         execute(s, V6);
+                    }
+                    if (version < 7) {
+                        execute(s, V7);
                     }
                     s.execute("PRAGMA user_version = " + VERSION);
                 }

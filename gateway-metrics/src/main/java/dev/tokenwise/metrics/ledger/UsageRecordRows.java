@@ -27,14 +27,14 @@ final class UsageRecordRows {
             + "input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, "
             + "usage_from_provider, local_input_tokens, local_output_tokens, local_estimated, cost_nanos, "
             + "task_id, task_attempt, finish_reason, latency_micros, upstream_latency_micros, ttft_micros, prompt_hash, "
-            + "requested_model, attempts, flags";
+            + "requested_model, attempts, flags, cache_write_1h_tokens, price_version";
 
     /** The columns of {@code usage_rows} that {@link #COLUMNS} come from, in the same order. */
     private static final String ROW_COLUMNS = "id, created_at, team_ref, key_ref, model_ref, provider_ref, endpoint_ref, "
             + "stream, status_ref, http_status, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, "
             + "reasoning_tokens, usage_from_provider, local_input_tokens, local_output_tokens, local_estimated, "
             + "cost_nanos, task_id, task_attempt, finish_reason_ref, latency_micros, upstream_latency_micros, ttft_micros, "
-            + "prompt_hash, requested_model_ref, attempts, flags";
+            + "prompt_hash, requested_model_ref, attempts, flags, cache_write_1h_tokens, price_version_ref";
 
     /** Parameters: retry by attempt (0/1), task id, prompt hash, task id, team id, model id, prompt hash. */
     private static final String RETRY = "CASE WHEN ? = 1 THEN 1 WHEN ? IS NULL OR ? = 0 THEN 0 ELSE EXISTS ("
@@ -47,10 +47,10 @@ final class UsageRecordRows {
      * fail forever on its own rows; the writer logs every row the database already had.
      */
     static final String INSERT = "INSERT OR IGNORE INTO usage_rows (" + ROW_COLUMNS + ", retry) SELECT "
-            + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " + RETRY;
+            + "?, ".repeat(32) + RETRY;
 
     /** Columns of {@link #COLUMNS}. */
-    static final int COLUMN_COUNT = 30;
+    static final int COLUMN_COUNT = 32;
 
     /**
      * Rows of calls without a task in one statement: their retry flag depends on nothing else in the table, so
@@ -134,6 +134,8 @@ final class UsageRecordRows {
         setRef(ps, i++, names.id(r.requestedModel()));
         ps.setInt(i++, r.attempts());
         ps.setInt(i++, r.flags());
+        ps.setLong(i++, u.cacheWrite1hTokens());
+        setRef(ps, i++, names.id(r.priceVersion()));
         return i;
     }
 
@@ -150,7 +152,8 @@ final class UsageRecordRows {
         String endpoint = rs.getString("endpoint");
         String status = rs.getString("status");
         TokenUsage usage = new TokenUsage(rs.getLong("input_tokens"), rs.getLong("cached_input_tokens"),
-                rs.getLong("cache_write_tokens"), rs.getLong("output_tokens"), rs.getLong("reasoning_tokens"));
+                rs.getLong("cache_write_tokens"), rs.getLong("output_tokens"), rs.getLong("reasoning_tokens"),
+                rs.getLong("cache_write_1h_tokens"));
         return new UsageRecord(rs.getString("id"), rs.getString("team"), rs.getString("key_id"),
                 rs.getString("model"), rs.getString("provider"), endpoint == null ? null : Endpoint.ofPath(endpoint),
                 rs.getInt("stream") != 0, status == null ? null : CallStatus.valueOf(status.toUpperCase(Locale.ROOT)),
@@ -159,6 +162,6 @@ final class UsageRecordRows {
                 rs.getLong("cost_nanos"), rs.getString("task_id"), rs.getInt("task_attempt"),
                 rs.getString("finish_reason"), rs.getLong("created_at"), rs.getLong("latency_micros"),
                 rs.getLong("upstream_latency_micros"), rs.getLong("ttft_micros"), rs.getLong("prompt_hash"),
-                rs.getString("requested_model"), rs.getInt("attempts"), rs.getInt("flags"));
+                rs.getString("requested_model"), rs.getInt("attempts"), rs.getInt("flags"), rs.getString("price_version"));
     }
 }

@@ -4,6 +4,7 @@ import static dev.tokenwise.metrics.ledger.TestRecords.fullRecord;
 import static dev.tokenwise.metrics.ledger.TestRecords.record;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -330,7 +331,8 @@ class SqliteLedgerTest {
                     objects.add(rs.getString(1) + " " + rs.getString(2));
                 }
             }
-            assertEquals(List.of("table api_keys", "index api_keys_team", "table names", "table rate_limits", "table task_outcomes",
+            assertEquals(List.of("table adjustments", "index adjustments_created_at", "index adjustments_record_id",
+                    "table api_keys", "index api_keys_team", "table names", "table rate_limits", "table task_outcomes",
                     "table teams", "view usage_records", "table usage_rows", "index usage_rows_created_at",
                     "index usage_rows_key_created_at", "index usage_rows_task_prompt", "index usage_rows_team_created_at"),
                     objects);
@@ -409,6 +411,57 @@ class SqliteLedgerTest {
     }
 
     @Test
+    void keepsThePriceVersionAndTheOneHourCacheWritesOfACall() throws Exception {
+        try (SqliteLedger ledger = SqliteLedger.open(dir.resolve("versions.db"), Sync.NORMAL)) {
+            UsageRecord r = record("req_v", "a", "k", "m", 1_000, 10);
+            UsageRecord versioned = new UsageRecord(r.id(), r.team(), r.keyId(), r.model(), r.provider(), r.endpoint(),
+                    r.stream(), r.status(), r.httpStatus(), new TokenUsage(1_000, 0, 600, 10, 0, 400),
+                    r.usageFromProvider(), r.localInputTokens(), r.localOutputTokens(), r.localEstimated(), r.costNanos(),
+                    r.taskId(), r.taskAttempt(), r.finishReason(), r.createdAtMillis(), r.latencyMicros(),
+                    r.upstreamLatencyMicros(), r.ttftMicros(), r.promptHash(), r.requestedModel(), r.attempts(), 0,
+                    "3fa2c1d0.flex");
+            ledger.accept(versioned);
+            ledger.accept(record("req_plain", "a", "k", "m", 1_000, 10));
+            assertTrue(ledger.flush(WAIT));
+
+            UsageRecord read = ledger.find("req_v").orElseThrow();
+            assertEquals("3fa2c1d0.flex", read.priceVersion());
+            assertEquals(400, read.usage().cacheWrite1hTokens());
+            assertNull(ledger.find("req_plain").orElseThrow().priceVersion());
+        }
+    }
+
+    @Test
+    void countsAppliedAdjustmentsInTotalsAndSpendWithoutEditingTheCalls() throws Exception {
+        try (SqliteLedger ledger = SqliteLedger.open(dir.resolve("adjusted.db"), Sync.NORMAL)) {
+            UsageRecord first = record("req_a1", "a", "k", "m", 5_000, 1_000);
+            ledger.accept(first);
+            ledger.accept(record("req_b1", "b", "kb", "m", 6_000, 500));
+            assertTrue(ledger.flush(WAIT));
+            long at = first.createdAtMillis();
+            assertEquals(1_000, ledger.teamSpentNanos("a", 0));
+
+            ledger.applyAdjustments("rp_1", List.of(new SqliteLedger.Adjustment("req_a1", at, "a", "k", "m", -400,
+                    "v2")), 99);
+
+            assertEquals(600, ledger.teamSpentNanos("a", 0));
+            assertEquals(600, ledger.keySpentNanos("k", 0));
+            assertEquals(1_100, ledger.totalCostNanos());
+            assertEquals(1_000, ledger.find("req_a1").orElseThrow().costNanos(), "the call's own row is unchanged");
+            List<UsageRow> byTeam = ledger.usage(GroupBy.TEAM, 0, Long.MAX_VALUE, null);
+            assertEquals(2, byTeam.size());
+            assertEquals(600, byTeam.get(0).costNanos());
+            assertEquals(1, byTeam.get(0).requests(), "an adjustment is not a request");
+            assertEquals(500, byTeam.get(1).costNanos());
+            assertEquals(600, ledger.usage(GroupBy.MODEL, 0, Long.MAX_VALUE, "a").get(0).costNanos());
+            assertEquals(java.util.Map.of("req_a1", -400L), ledger.adjustmentsByRecord(0, Long.MAX_VALUE));
+            List<String> seen = new ArrayList<>();
+            ledger.forEachRecord(0, Long.MAX_VALUE, rec -> seen.add(rec.id()));
+            assertEquals(List.of("req_a1", "req_b1"), seen);
+        }
+    }
+
+    @Test
     void migratesAVersion3FileWithEveryValueOfItsRowsKept() throws Exception {
         Path file = dir.resolve("v3.db");
         List<List<Object>> before;
@@ -443,6 +496,8 @@ class SqliteLedgerTest {
             List<List<Object>> after = rows(s, "SELECT * FROM usage_records WHERE id <> 'req_4' ORDER BY id");
             for (List<Object> row : after) {
                 row.remove(row.size() - 1); // the view's trailing rowid
+                assertNull(row.remove(row.size() - 1), "version 7's price version is unknown for older rows");
+                assertEquals(0, ((Number) row.remove(row.size() - 1)).intValue(), "version 7's 1-hour writes start at 0");
                 assertEquals(0, ((Number) row.remove(row.size() - 1)).intValue(), "version 5's flags start at 0");
             }
             assertEquals(before, after);

@@ -19,11 +19,13 @@ import static dev.tokenwise.providers.openai.ChatCompletionScanner.MESSAGE_SEEN;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.NAME_SEEN;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.NEEDS_TREE;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.NULL;
+import static dev.tokenwise.providers.openai.ChatCompletionScanner.SERVICE_TIER_SEEN;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.TOOL_CALLS_SEEN;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.USAGE_SEEN;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.once;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.orZero;
 
+import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.providers.openai.ChatCompletionScanner.NeedsTree;
 import java.nio.charset.StandardCharsets;
@@ -68,6 +70,10 @@ final class CompletionBytes {
     private static final byte[] REASONING_TOKENS = ascii("reasoning_tokens");
     private static final byte[] RESPONSE_PREFIX = ascii("response.");
     private static final byte[] RESPONSE = ascii("response");
+    private static final byte[] SERVICE_TIER = ascii("service_tier");
+    private static final byte[] FLEX = ascii("flex");
+    private static final byte[] PRIORITY = ascii("priority");
+    private static final byte[] BATCH = ascii("batch");
     private static final byte[] ERROR = ascii("error");
     private static final char[] NO_CHARS = new char[0];
 
@@ -81,6 +87,7 @@ final class CompletionBytes {
     TokenUsage usage;
     boolean choicesEmpty;
     String finishReason;
+    ServiceTier serviceTier;
 
     /**
      * Reads {@code b[from, end)} as {@link ChatCompletionScanner#scan} does; {@code false}, with {@code text}
@@ -94,6 +101,7 @@ final class CompletionBytes {
         usage = null;
         choicesEmpty = false;
         finishReason = null;
+        serviceTier = null;
         int mark = text.length();
         try {
             int i = whitespace(b, from, end);
@@ -107,6 +115,7 @@ final class CompletionBytes {
             usage = null;
             choicesEmpty = false;
             finishReason = null;
+            serviceTier = null;
             return false;
         } finally {
             this.b = null;
@@ -177,6 +186,11 @@ final class CompletionBytes {
                 if (b[v] == '[') {
                     return readChoices(v);
                 }
+            } else if (isKey(b, key, end, SERVICE_TIER)) {
+                seenHere[0] = once(seenHere[0], SERVICE_TIER_SEEN);
+                if (b[v] == '"') {
+                    return readServiceTier(v);
+                }
             } else if (isKey(b, key, end, TYPE)) {
                 if (chunk && b[v] == '"' && (startsPlain(v, RESPONSE_PREFIX, false) || startsPlain(v, ERROR, true))) {
                     throw NEEDS_TREE;
@@ -192,6 +206,23 @@ final class CompletionBytes {
             }
             return value(b, v, end, 1);
         });
+    }
+
+    /**
+     * The tier named by the string at {@code b[v] == '"'}, compared as bytes (OpenAI repeats it in every chunk, so it
+     * is not decoded into a {@code String}); a string with an escape is not compared here. Returns the string's end.
+     */
+    private int readServiceTier(int v) throws NeedsTree {
+        if (startsPlain(v, FLEX, true)) {
+            serviceTier = ServiceTier.FLEX;
+        } else if (startsPlain(v, PRIORITY, true)) {
+            serviceTier = ServiceTier.PRIORITY;
+        } else if (startsPlain(v, BATCH, true)) {
+            serviceTier = ServiceTier.BATCH;
+        } else {
+            serviceTier = ServiceTier.STANDARD;
+        }
+        return check(string(b, v, end));
     }
 
     /**

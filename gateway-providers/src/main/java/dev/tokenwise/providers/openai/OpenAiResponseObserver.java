@@ -3,6 +3,7 @@ package dev.tokenwise.providers.openai;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tokenwise.providers.SseData;
 import dev.tokenwise.providers.TokenFields;
+import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.spi.ResponseObserver;
 import io.netty.buffer.ByteBuf;
@@ -15,7 +16,10 @@ import io.netty.buffer.ByteBuf;
  *
  * <p>Chat completion objects and chunks (and embedding lists), nearly all of the traffic, are read with
  * Jackson's streaming parser ({@link ChatCompletionScanner}), which skips every field it does not need;
- * Responses API objects and events, and anything unusual that scanner hands back, are read as a Jackson tree,
+ * The tier the provider served ({@code service_tier} of a chat completion, of its chunks, of a Responses object or of
+ * its {@code response.completed} event) is kept for pricing; the last one read counts.
+ *
+ * <p>Responses API objects and events, and anything unusual that scanner hands back, are read as a Jackson tree,
  * as are payloads that are not JSON (so that their error is the tree parse's, as before).
  */
 final class OpenAiResponseObserver implements ResponseObserver {
@@ -26,6 +30,7 @@ final class OpenAiResponseObserver implements ResponseObserver {
     private TokenUsage usage;
     private boolean usageRejected;
     private String finishReason;
+    private ServiceTier serviceTier;
     /** An error reported inside a 200 stream, or {@code null}. */
     private String streamError;
 
@@ -48,6 +53,9 @@ final class OpenAiResponseObserver implements ResponseObserver {
             }
             if (scanner.finishReason != null) {
                 finishReason = scanner.finishReason;
+            }
+            if (scanner.serviceTier != null) {
+                serviceTier = scanner.serviceTier;
             }
             return !(dropUsageChunk && scanner.usage != null && scanner.choicesEmpty);
         }
@@ -73,6 +81,7 @@ final class OpenAiResponseObserver implements ResponseObserver {
         if (usageNode != null && usageNode.isObject()) {
             report(parseUsage(usageNode));
         }
+        readServiceTier(node);
         JsonNode choices = node.get("choices");
         if (choices != null && choices.isArray()) {
             for (JsonNode choice : choices) {
@@ -106,11 +115,20 @@ final class OpenAiResponseObserver implements ResponseObserver {
             if (usageNode != null && usageNode.isObject()) {
                 report(parseUsage(usageNode));
             }
+            readServiceTier(response);
             finishReason = responsesFinishReason(response);
             if ("response.failed".equals(type)) {
                 JsonNode error = response.path("error");
                 streamError = error.path("code").asText("failed") + ": " + error.path("message").asText("");
             }
+        }
+    }
+
+    /** The object's {@code service_tier}, when it is a string. */
+    private void readServiceTier(JsonNode object) {
+        JsonNode tier = object.get("service_tier");
+        if (tier != null && tier.isTextual()) {
+            serviceTier = ServiceTier.served(tier.textValue());
         }
     }
 
@@ -123,6 +141,9 @@ final class OpenAiResponseObserver implements ResponseObserver {
             if (scanner.finishReason != null) {
                 finishReason = scanner.finishReason;
             }
+            if (scanner.serviceTier != null) {
+                serviceTier = scanner.serviceTier;
+            }
             return;
         }
         onBodyTree(SseData.json(body));
@@ -134,6 +155,7 @@ final class OpenAiResponseObserver implements ResponseObserver {
         if (usageNode != null && usageNode.isObject()) {
             report(parseUsage(usageNode));
         }
+        readServiceTier(node);
         JsonNode choices = node.get("choices");
         if (choices != null && choices.isArray()) {
             for (JsonNode choice : choices) {
@@ -284,5 +306,10 @@ final class OpenAiResponseObserver implements ResponseObserver {
     @Override
     public String finishReason() {
         return finishReason;
+    }
+
+    @Override
+    public ServiceTier serviceTier() {
+        return serviceTier;
     }
 }

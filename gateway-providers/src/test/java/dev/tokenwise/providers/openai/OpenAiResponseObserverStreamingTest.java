@@ -65,6 +65,37 @@ class OpenAiResponseObserverStreamingTest {
     }
 
     @Test
+    void readsTheServiceTierTheProviderServedFromChunksBodiesAndResponsesEvents() {
+        OpenAiResponseObserver streamed = new OpenAiResponseObserver(false);
+        assertNull(streamed.serviceTier(), "nothing said yet");
+        assertTrue(event(streamed, """
+                {"id": "c", "object": "chat.completion.chunk", "service_tier": "flex",
+                 "choices": [{"index": 0, "delta": {"content": "Hi"}}]}"""));
+        assertTrue(event(streamed, """
+                {"id": "c", "object": "chat.completion.chunk", "choices": [], "usage": %s, "service_tier": "flex"}"""
+                .formatted(USAGE)));
+        assertEquals(dev.tokenwise.core.model.ServiceTier.FLEX, streamed.serviceTier());
+
+        assertEquals(dev.tokenwise.core.model.ServiceTier.PRIORITY, body("""
+                {"id": "c", "object": "chat.completion", "choices": [{"message": {"content": "Hi"}}],
+                 "service_tier": "priority", "usage": %s}""".formatted(USAGE)).serviceTier());
+        assertEquals(dev.tokenwise.core.model.ServiceTier.STANDARD, body("""
+                {"id": "c", "object": "chat.completion", "service_tier": "default", "choices": []}""").serviceTier());
+        // Escaped, the byte pass leaves it to the parser, which reads the same tier.
+        assertEquals(dev.tokenwise.core.model.ServiceTier.FLEX, body("""
+                {"id": "c", "object": "chat.completion", "service_tier": "fl\\u0065x", "choices": []}""").serviceTier());
+
+        OpenAiResponseObserver responses = new OpenAiResponseObserver(false);
+        assertTrue(event(responses, """
+                {"type": "response.completed", "response": {"id": "resp_1", "object": "response", "status": "completed",
+                 "service_tier": "flex", "usage": {"input_tokens": 5, "output_tokens": 2}}}"""));
+        assertEquals(dev.tokenwise.core.model.ServiceTier.FLEX, responses.serviceTier());
+        assertEquals(dev.tokenwise.core.model.ServiceTier.FLEX, body("""
+                {"id": "resp_1", "object": "response", "status": "completed", "service_tier": "flex",
+                 "usage": {"input_tokens": 5, "output_tokens": 2}}""").serviceTier());
+    }
+
+    @Test
     void reportsAnErrorSentInTheMiddleOfAChatStream() {
         OpenAiResponseObserver observer = new OpenAiResponseObserver(false);
         event(observer, chunk("{\"index\":0,\"delta\":{\"content\":\"Hel\"},\"finish_reason\":null}", "null"));
