@@ -30,6 +30,13 @@ package dev.tokenwise.core.model;
  * @param requestedModel the model the client asked for; differs from {@code model} when a fallback answered
  * @param attempts upstream attempts the gateway made for this call (1 when the first one answered)
  * @param flags the {@link RecordFlag}s of the call, as a bitset ({@code 0} for a call billed the ordinary way)
+ * @param requestFeatures the {@link RequestFeature}s of the request, as a bitset (what the local input count had
+ *     to account for besides plain text), {@code 0} when unknown
+ * @param inputTextBytes the UTF-8 bytes of the prompt text the gateway tokenized ({@link TokenCount#textBytes}),
+ *     {@code 0} when unknown
+ * @param rejectedPredictionTokens output tokens the provider billed for a predicted output it did not use
+ *     ({@code completion_tokens_details.rejected_prediction_tokens}; part of the billed output, never in the
+ *     answer's text)
  */
 public record UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
                           boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
@@ -37,13 +44,35 @@ public record UsageRecord(String id, String team, String keyId, String model, St
                           boolean localEstimated, long costNanos, String taskId, int taskAttempt,
                           String finishReason, long createdAtMillis, long latencyMicros,
                           long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
-                          int attempts, int flags) {
+                          int attempts, int flags, int requestFeatures, long inputTextBytes,
+                          long rejectedPredictionTokens) {
 
     public UsageRecord {
         if (requestedModel == null) {
             requestedModel = model;
         }
         attempts = Math.max(1, attempts);
+        if (inputTextBytes < 0) {
+            throw new IllegalArgumentException("inputTextBytes: " + inputTextBytes + " (expected: >= 0)");
+        }
+        if (rejectedPredictionTokens < 0) {
+            throw new IllegalArgumentException("rejectedPredictionTokens: " + rejectedPredictionTokens
+                    + " (expected: >= 0)");
+        }
+    }
+
+    /** A record without the audit's facts (request features, input text bytes, rejected prediction tokens). */
+    public UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
+                       boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
+                       boolean usageFromProvider, long localInputTokens, long localOutputTokens,
+                       boolean localEstimated, long costNanos, String taskId, int taskAttempt,
+                       String finishReason, long createdAtMillis, long latencyMicros,
+                       long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
+                       int attempts, int flags) {
+        this(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider,
+                localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason,
+                createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash, requestedModel, attempts,
+                flags, 0, 0, 0);
     }
 
     /** A record without flags. */
@@ -67,7 +96,12 @@ public record UsageRecord(String id, String team, String keyId, String model, St
         return new UsageRecord(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage,
                 usageFromProvider, localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt,
                 finishReason, createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash,
-                requestedModel, attempts, flags | more);
+                requestedModel, attempts, flags | more, requestFeatures, inputTextBytes, rejectedPredictionTokens);
+    }
+
+    /** {@code true} when the request had {@code feature}. */
+    public boolean has(RequestFeature feature) {
+        return feature.in(requestFeatures);
     }
 
     /** {@code true} when the record carries {@code flag}. */

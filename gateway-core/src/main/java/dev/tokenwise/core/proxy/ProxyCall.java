@@ -935,6 +935,7 @@ final class ProxyCall {
      */
     private Settlement observed(Settlement s) {
         TokenUsage reported = null;
+        long rejectedPrediction = 0;
         String finishReason = null;
         String text = null;
         if (!encoded) {
@@ -944,6 +945,8 @@ final class ProxyCall {
                     flags |= RecordFlag.USAGE_REJECTED.bit();
                     reported = null;
                 }
+                rejectedPrediction = reported == null ? 0
+                        : Math.min(Math.max(0, observer.rejectedPredictionTokens()), reported.outputTokens());
             } catch (RuntimeException e) {
                 observerFailed("read the usage", e);
             }
@@ -968,7 +971,7 @@ final class ProxyCall {
             text = partialBody;
         }
         return new Settlement(s.callStatus, s.httpStatus, s.latencyMicros, s.upstreamMicros, s.ttftMicros, reported,
-                finishReason, flags, text);
+                finishReason, flags, text, reported == null ? 0 : rejectedPrediction);
     }
 
     /**
@@ -993,10 +996,11 @@ final class ProxyCall {
 
     /** What {@link #settle} knew when the call ended, for the record made once the local counts are in. */
     private record Settlement(CallStatus callStatus, int httpStatus, long latencyMicros, long upstreamMicros,
-                              long ttftMicros, TokenUsage reported, String finishReason, int flags, String outputText) {
+                              long ttftMicros, TokenUsage reported, String finishReason, int flags, String outputText,
+                              long rejectedPredictionTokens) {
         Settlement(CallStatus callStatus, int httpStatus, long latencyMicros, long upstreamMicros, long ttftMicros,
                    TokenUsage reported, String finishReason, int flags) {
-            this(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, reported, finishReason, flags, null);
+            this(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, reported, finishReason, flags, null, 0);
         }
     }
 
@@ -1041,7 +1045,8 @@ final class ProxyCall {
                 s.callStatus, s.httpStatus, usage, fromProvider, in.tokens(), out.tokens(),
                 in.estimated() || out.estimated(), costNanos, taskId, taskAttempt, s.finishReason,
                 createdAtMillis, s.latencyMicros, s.upstreamMicros, s.ttftMicros, in.contentHash(),
-                chain.get(0).model().name(), totalAttempts, recordFlags);
+                chain.get(0).model().name(), totalAttempts, recordFlags, in.features(), in.textBytes(),
+                fromProvider ? s.rejectedPredictionTokens : 0);
     }
 
     /** The record of a call whose local counts could not be had: the provider's usage when it can be priced, else none. */
