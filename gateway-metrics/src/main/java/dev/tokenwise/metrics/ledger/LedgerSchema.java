@@ -14,14 +14,15 @@ import org.slf4j.LoggerFactory;
  * whole schema in one transaction; an older version is migrated in place, in one transaction, step by
  * step (1 to 2 adds the task columns and {@code task_outcomes}; 2 to 3 drops an index the partial task index
  * makes redundant; 3 to 4 moves the rows to {@code usage_rows}, their repeated texts to {@code names}, and makes
- * {@code usage_records} a view of the two; 4 to 5 adds the record's flags); a new file runs the same steps from version 1. A newer version than
+ * {@code usage_records} a view of the two; 4 to 5 adds the record's flags; 5 to 6 adds the billing audit's
+ * tables); a new file runs the same steps from version 1. A newer version than
  * this code knows is refused, so an old gateway never writes into a file a newer one migrated. Documented column
  * by column in {@code docs/storage.md} and, for version 2, {@code docs/efficiency.md}.
  */
 final class LedgerSchema {
     private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
 
-    static final int VERSION = 5;
+    static final int VERSION = 6;
 
     /** {@code usage_records} as version 4 defines it: the rows with their texts joined back. */
     private static final String VIEW_V4 = """
@@ -210,6 +211,37 @@ final class LedgerSchema {
             "DROP VIEW usage_records",
             VIEW_V5);
 
+    /**
+     * Version 6, the billing audit's memory ({@link AuditStore}), so that a restart does not reset it: each model's
+     * windows of per-call differences between provider and local token counts, by side and request features, and
+     * its hourly buckets of provider input tokens and prompt text bytes. A step of its own: it touches no other table.
+     */
+    static final List<String> V6 = List.of(
+            """
+            CREATE TABLE audit_differences (
+                model           TEXT NOT NULL,
+                side            TEXT NOT NULL,
+                features        INTEGER NOT NULL,
+                exact           INTEGER NOT NULL,
+                baseline_share  REAL,
+                baseline_median REAL,
+                samples         BLOB NOT NULL,
+                saved_at        INTEGER NOT NULL,
+                PRIMARY KEY (model, side, features, exact)
+            )""",
+            """
+            CREATE TABLE audit_inflation (
+                model        TEXT NOT NULL,
+                hour         INTEGER NOT NULL,
+                calls        INTEGER NOT NULL,
+                tokens       INTEGER NOT NULL,
+                bytes        INTEGER NOT NULL,
+                tokens_sq    REAL NOT NULL,
+                bytes_sq     REAL NOT NULL,
+                tokens_bytes REAL NOT NULL,
+                PRIMARY KEY (model, hour)
+            )""");
+
     private LedgerSchema() {
     }
 
@@ -253,6 +285,9 @@ final class LedgerSchema {
                     }
                     if (version < 5) {
                         execute(s, V5);
+                    }
+                    if (version < 6) {
+                        execute(s, V6);
                     }
                     s.execute("PRAGMA user_version = " + VERSION);
                 }
