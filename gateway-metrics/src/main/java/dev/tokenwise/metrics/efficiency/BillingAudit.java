@@ -386,6 +386,33 @@ public final class BillingAudit {
                 .findFirst();
     }
 
+    /** How many of a model's exactly counted calls in the windows differ from the provider's count, for one side. */
+    public record Share(String model, String side, long calls, long differing) {
+    }
+
+    /** Per model and side, the exactly counted calls of all its groups' windows and how many of them differ. */
+    public List<Share> exactShares() {
+        Map<String, long[]> sums = new java.util.TreeMap<>();
+        for (Map.Entry<GroupKey, DifferenceWindow> e : windows.entrySet()) {
+            GroupKey k = e.getKey();
+            if (!k.exact()) {
+                continue;
+            }
+            DifferenceWindow w = e.getValue();
+            long[] sum = sums.computeIfAbsent(k.model() + '\u0000' + k.side().label(), x -> new long[2]);
+            synchronized (w) {
+                sum[0] += w.size();
+                sum[1] += w.differing();
+            }
+        }
+        List<Share> shares = new ArrayList<>(sums.size());
+        sums.forEach((key, sum) -> {
+            int cut = key.indexOf('\u0000');
+            shares.add(new Share(key.substring(0, cut), key.substring(cut + 1), sum[0], sum[1]));
+        });
+        return shares;
+    }
+
     /** The token inflation follower fed by this audit, or {@code null}. */
     public TokenInflation inflation() {
         return inflation;

@@ -193,6 +193,16 @@ public final class TokenInflation {
         return Optional.of(new Shift(model, baseline.calls, before, recent.calls, after, after / before - 1, p));
     }
 
+    /** The models with buckets. */
+    public Set<String> models() {
+        return Set.copyOf(models.keySet());
+    }
+
+    /** {@link #shift(String, long)} now. */
+    public Optional<Shift> current(String model) {
+        return shift(model, clockMillis.getAsLong());
+    }
+
     /** Checks every model: opens, updates or closes its alerts; drops buckets older than both windows. */
     public void check(long nowMillis) {
         for (String model : models.keySet()) {
