@@ -117,6 +117,33 @@ class BillingAuditEndToEndTest {
         return null;
     }
 
+    /**
+     * The example of OpenAI's API reference (Chat Completions, "Create chat completion", default example, gpt-4o):
+     * a developer and a user message, 19 prompt tokens; the answer "Hello! How can I assist you today?" (9 tokens of
+     * o200k) billed as 10 completion tokens, the text and the token ending the message.
+     */
+    @Test
+    void auditsAPlainAnswerWithTheTokenEndingItsMessageWithoutAFalseAlarm() throws Exception {
+        upstream.stubFor(post(urlEqualTo("/v1/chat/completions")).willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "application/json").withBody(OpenAiRelayTest.COMPLETION)));
+        try (TestGateway gateway = gateway()) {
+            for (int i = 0; i < 25; i++) {
+                assertEquals(200, gateway.post("/v1/chat/completions", "tw-test-key", """
+                        {"model": "gpt-4o-mini", "messages": [{"role": "developer", "content": "You are a helpful assistant."},
+                         {"role": "user", "content": "Hello!"}]}""").statusCode());
+            }
+            gateway.awaitSinks();
+            UsageRecord r = gateway.awaitRecord(x -> true);
+            assertEquals(19, r.localInputTokens());
+            assertEquals(19, r.usage().inputTokens());
+            assertEquals(9, r.localOutputTokens());
+            assertEquals(10, r.usage().outputTokens());
+            assertEquals(RequestFeature.SYSTEM_PROMPT.bit(), r.requestFeatures());
+            String alerts = gateway.get("/api/v1/alerts", TestGateway.ADMIN_KEY).body();
+            assertFalse(alerts.contains("billing_discrepancy"), alerts);
+        }
+    }
+
     @Test
     void auditsToolCallsExactlyCatchesATwoPercentInflationAndKeepsItsWindowAcrossARestart() throws Exception {
         upstreamBills(101);

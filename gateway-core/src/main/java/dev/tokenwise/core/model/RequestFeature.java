@@ -28,7 +28,9 @@ public enum RequestFeature {
     /** A tool the model must call ({@code tool_choice} naming a function, {@code required}, Anthropic {@code any}). */
     TOOL_CHOICE_FORCED("forced tool choice"),
     /** A predicted output ({@code prediction}): rejected prediction tokens are billed but not in the answer's text. */
-    PREDICTION("prediction");
+    PREDICTION("prediction"),
+    /** Several answers asked for ({@code n} above 1): each ends with a token of its own. */
+    SEVERAL_CHOICES("several choices");
 
     private final String label;
 

@@ -1,6 +1,7 @@
 package dev.tokenwise.metrics.efficiency;
 
 import dev.tokenwise.core.model.CallStatus;
+import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.RequestFeature;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.metrics.ledger.AuditStore;
@@ -25,12 +26,16 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li><b>Audit</b> (models with an exact local tokenizer): for every call whose usage came from the provider, the
- *       difference {@code provider − local} is kept, per model, side and group of {@link RequestFeature}s (tools,
- *       images, system prompt, JSON schema, tool history, ...), with whether the local count was exact, in a window
- *       of the last {@code auditWindow} calls ({@link DifferenceWindow}). Input compares {@code input_tokens} with the
- *       local input count; output compares {@code output_tokens − reasoning_tokens − rejected_prediction_tokens} (what
- *       the answer's text shows) with the local output count, for calls that completed ({@code ok}) and did not end in
- *       tool calls, nor had a forced {@code tool_choice} (whose answer is a tool call that ends with {@code stop}).
+ *       difference {@code provider − local} is kept, per model, endpoint, side and group of {@link RequestFeature}s
+ *       (tools, images, system prompt, JSON schema, tool history, ...), with whether the local count was exact, in a
+ *       window of the last {@code auditWindow} calls ({@link DifferenceWindow}). Input compares {@code input_tokens}
+ *       with the local input count; output compares {@code output_tokens − reasoning_tokens −
+ *       rejected_prediction_tokens} (what the answer's text shows) with the local output count, for calls that
+ *       completed ({@code ok}) and did not end in tool calls, nor had a forced {@code tool_choice} (whose answer is a
+ *       tool call that ends with {@code stop}). A chat answer that ends with {@code stop} is billed one token more than
+ *       its text, the end of the message (OpenAI's published examples: "Hello! How can I assist you today?" is 9
+ *       tokens of o200k and {@code completion_tokens: 10}): that one is exact, compared with the local count plus one;
+ *       other answers (cut by the limit, several choices, other endpoints) are estimated.
  *       A group's <em>baseline</em> is no difference at all for exact counts, and its first
  *       {@code auditBaselineCalls} calls for estimated ones. A {@link AlertType#BILLING_DISCREPANCY} opens when, over
  *       at least {@code auditMinCalls} calls, the share of calls that differ rises above the baseline by
@@ -77,6 +82,7 @@ public final class BillingAudit {
     /**
      * The audit of one group of an exactly tokenized model's calls.
      *
+     * @param endpoint the endpoint the calls went to
      * @param side {@code input} or {@code output}
      * @param features the {@link RequestFeature}s the group's calls had
      * @param exact whether the group's local counts were exact
@@ -88,12 +94,16 @@ public final class BillingAudit {
      * @param baselineMedian the expected median relative difference, NaN until learnt
      * @param finding whether a discrepancy is open for the group
      */
-    public record Group(String model, String side, int features, boolean exact, int calls, int differing,
+    public record Group(String model, Endpoint endpoint, String side, int features, boolean exact, int calls,
+                        int differing,
                         long medianTokens, double medianRelative, double baselineShare, double baselineMedian,
                         boolean finding) {
-        /** The alert's metric: {@code input_tokens}, {@code input_tokens:tools+system_prompt}, ... {@code :estimated}. */
+        /**
+         * The alert's metric: {@code input_tokens}, {@code input_tokens:tools+system_prompt}, ... {@code :estimated};
+         * prefixed with the endpoint for other endpoints than chat completions ({@code responses:output_tokens}).
+         */
         public String metric() {
-            return BillingAudit.metric(side, features, exact);
+            return BillingAudit.metric(endpoint, side, features, exact);
         }
 
         public double share() {
@@ -109,7 +119,7 @@ public final class BillingAudit {
         }
     }
 
-    private record GroupKey(String model, Side side, int features, boolean exact) {
+    private record GroupKey(String model, Endpoint endpoint, Side side, int features, boolean exact) {
     }
 
     private enum Change { NONE, OPEN, UPDATE, CLOSE }
@@ -168,13 +178,15 @@ public final class BillingAudit {
         }
         if (exactModels.test(r.model())) {
             if (input) {
-                sample(new GroupKey(r.model(), Side.INPUT, r.requestFeatures(), !r.localEstimated()), providerInput,
-                        r.localInputTokens());
+                sample(new GroupKey(r.model(), r.endpoint(), Side.INPUT, r.requestFeatures(), !r.localEstimated()),
+                        providerInput, r.localInputTokens());
             }
             if (output) {
-                // The answer is counted with the model's own tokenizer: exact.
-                sample(new GroupKey(r.model(), Side.OUTPUT, r.requestFeatures(), true), providerOutput,
-                        r.localOutputTokens());
+                // A chat answer that ended by itself is billed its text and one token ending the message.
+                boolean exact = r.endpoint() == Endpoint.CHAT_COMPLETIONS && "stop".equals(r.finishReason())
+                        && !r.has(RequestFeature.SEVERAL_CHOICES);
+                sample(new GroupKey(r.model(), r.endpoint(), Side.OUTPUT, r.requestFeatures(), exact), providerOutput,
+                        r.localOutputTokens() + (exact ? 1 : 0));
             }
         } else {
             Ewma e = ewmas.computeIfAbsent(r.model(), m -> new Ewma());
@@ -279,7 +291,7 @@ public final class BillingAudit {
     }
 
     private void report(GroupKey key, Verdict v) {
-        String metric = metric(key.side().label(), key.features(), key.exact());
+        String metric = metric(key.endpoint(), key.side().label(), key.features(), key.exact());
         if (v.change() == Change.CLOSE) {
             alerts.close(AlertType.BILLING_DISCREPANCY, Alert.Scope.MODEL, key.model(), metric);
             return;
@@ -318,7 +330,8 @@ public final class BillingAudit {
         boolean plainMatches = false;
         for (Map.Entry<GroupKey, DifferenceWindow> e : windows.entrySet()) {
             GroupKey other = e.getKey();
-            if (other.equals(key) || !other.model().equals(key.model()) || other.side() != key.side()) {
+            if (other.equals(key) || !other.model().equals(key.model()) || other.endpoint() != key.endpoint()
+                    || other.side() != key.side()) {
                 continue;
             }
             DifferenceWindow w = e.getValue();
@@ -342,8 +355,12 @@ public final class BillingAudit {
         return "Likely cause: " + RequestFeature.describe(suspects) + alone + ".";
     }
 
-    static String metric(String side, int features, boolean exact) {
-        StringBuilder s = new StringBuilder(side).append("_tokens");
+    static String metric(Endpoint endpoint, String side, int features, boolean exact) {
+        StringBuilder s = new StringBuilder();
+        if (endpoint != Endpoint.CHAT_COMPLETIONS) {
+            s.append(endpoint.name().toLowerCase(Locale.ROOT)).append(':');
+        }
+        s.append(side).append("_tokens");
         List<RequestFeature> set = RequestFeature.of(features);
         for (int i = 0; i < set.size(); i++) {
             s.append(i == 0 ? ':' : '+').append(set.get(i).key());
@@ -370,19 +387,26 @@ public final class BillingAudit {
             DifferenceWindow w = e.getValue();
             synchronized (w) {
                 DifferenceWindow.Figures f = w.figures();
-                groups.add(new Group(k.model(), k.side().label(), k.features(), k.exact(), f.calls(), f.differing(),
+                groups.add(new Group(k.model(), k.endpoint(), k.side().label(), k.features(), k.exact(), f.calls(),
+                        f.differing(),
                         f.medianTokens(), f.medianRelative(), w.baselineShare, w.baselineMedian, w.reported != null));
             }
         }
-        groups.sort(Comparator.comparing(Group::side).thenComparingInt(Group::features)
+        groups.sort(Comparator.comparing(Group::endpoint).thenComparing(Group::side).thenComparingInt(Group::features)
                 .thenComparing(g -> !g.exact()));
         return groups;
     }
 
-    /** The group of {@code model}'s calls with these features, if it has had a call. */
+    /** The group of {@code model}'s chat completions with these features, if it has had a call. */
     public Optional<Group> group(String model, String side, int features, boolean exact) {
+        return group(model, Endpoint.CHAT_COMPLETIONS, side, features, exact);
+    }
+
+    /** The group of {@code model}'s calls to {@code endpoint} with these features, if it has had a call. */
+    public Optional<Group> group(String model, Endpoint endpoint, String side, int features, boolean exact) {
         return groups(model).stream()
-                .filter(g -> g.side().equals(side) && g.features() == features && g.exact() == exact)
+                .filter(g -> g.endpoint() == endpoint && g.side().equals(side) && g.features() == features
+                        && g.exact() == exact)
                 .findFirst();
     }
 
@@ -428,12 +452,14 @@ public final class BillingAudit {
         Objects.requireNonNull(store, "store");
         for (AuditStore.DifferenceRow row : store.differences()) {
             Side side;
+            Endpoint endpoint;
             try {
                 side = Side.valueOf(row.side().toUpperCase(Locale.ROOT));
+                endpoint = Endpoint.valueOf(row.endpoint());
             } catch (IllegalArgumentException unknown) {
-                continue;
+                continue; // written by another version: that window starts afresh
             }
-            DifferenceWindow w = window(new GroupKey(row.model(), side, row.features(), row.exact()));
+            DifferenceWindow w = window(new GroupKey(row.model(), endpoint, side, row.features(), row.exact()));
             if (w == null) {
                 break;
             }
@@ -471,7 +497,8 @@ public final class BillingAudit {
                 if (!w.dirty) {
                     continue;
                 }
-                rows.add(new AuditStore.DifferenceRow(k.model(), k.side().label(), k.features(), k.exact(),
+                rows.add(new AuditStore.DifferenceRow(k.model(), k.endpoint().name(), k.side().label(), k.features(),
+                        k.exact(),
                         w.baselineShare, w.baselineMedian, w.diffs(), w.relativePpm()));
                 w.dirty = false;
             }
@@ -482,8 +509,8 @@ public final class BillingAudit {
         } catch (RuntimeException e) {
             // Saved again at the next turn: mark what was not written as changed.
             for (AuditStore.DifferenceRow row : rows) {
-                DifferenceWindow w = windows.get(new GroupKey(row.model(), Side.valueOf(row.side().toUpperCase(Locale.ROOT)),
-                        row.features(), row.exact()));
+                DifferenceWindow w = windows.get(new GroupKey(row.model(), Endpoint.valueOf(row.endpoint()),
+                        Side.valueOf(row.side().toUpperCase(Locale.ROOT)), row.features(), row.exact()));
                 if (w != null) {
                     synchronized (w) {
                         w.dirty = true;

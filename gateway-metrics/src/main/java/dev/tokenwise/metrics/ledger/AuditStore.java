@@ -27,6 +27,7 @@ public final class AuditStore {
     /**
      * One saved window of differences.
      *
+     * @param endpoint the name of the {@link dev.tokenwise.core.model.Endpoint} the calls went to
      * @param side {@code input} or {@code output}
      * @param features the group's request features (bitset)
      * @param exact whether the group's local counts were exact
@@ -35,10 +36,11 @@ public final class AuditStore {
      * @param diffs per call {@code provider − local} in tokens, oldest first
      * @param relativePpm per call the same relative to the local count, in parts per million
      */
-    public record DifferenceRow(String model, String side, int features, boolean exact, double baselineShare,
-                                double baselineMedian, int[] diffs, int[] relativePpm) {
+    public record DifferenceRow(String model, String endpoint, String side, int features, boolean exact,
+                                double baselineShare, double baselineMedian, int[] diffs, int[] relativePpm) {
         public DifferenceRow {
             Objects.requireNonNull(model, "model");
+            Objects.requireNonNull(endpoint, "endpoint");
             Objects.requireNonNull(side, "side");
             if (diffs.length != relativePpm.length) {
                 throw new IllegalArgumentException("diffs: " + diffs.length + " samples, relativePpm: "
@@ -75,18 +77,19 @@ public final class AuditStore {
     public List<DifferenceRow> differences() {
         return connections.read("audit windows", c -> {
             List<DifferenceRow> rows = new ArrayList<>();
-            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT model, side, features, exact, "
-                    + "baseline_share, baseline_median, samples FROM audit_differences ORDER BY model, side, features, exact")) {
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT model, endpoint, side, features, "
+                    + "exact, baseline_share, baseline_median, samples FROM audit_differences "
+                    + "ORDER BY model, endpoint, side, features, exact")) {
                 while (rs.next()) {
-                    double share = rs.getDouble(5);
+                    double share = rs.getDouble(6);
                     if (rs.wasNull()) {
                         share = Double.NaN;
                     }
-                    double median = rs.getDouble(6);
+                    double median = rs.getDouble(7);
                     if (rs.wasNull()) {
                         median = Double.NaN;
                     }
-                    ByteBuffer samples = ByteBuffer.wrap(rs.getBytes(7));
+                    ByteBuffer samples = ByteBuffer.wrap(rs.getBytes(8));
                     if (samples.remaining() < 1 || samples.get() != FORMAT || samples.remaining() % 8 != 0) {
                         continue; // not a window this version wrote: start that one afresh
                     }
@@ -97,8 +100,8 @@ public final class AuditStore {
                         diffs[i] = samples.getInt();
                         ppm[i] = samples.getInt();
                     }
-                    rows.add(new DifferenceRow(rs.getString(1), rs.getString(2), rs.getInt(3), rs.getInt(4) != 0, share,
-                            median, diffs, ppm));
+                    rows.add(new DifferenceRow(rs.getString(1), rs.getString(2), rs.getString(3), rs.getInt(4),
+                            rs.getInt(5) != 0, share, median, diffs, ppm));
                 }
             }
             return rows;
@@ -162,8 +165,9 @@ public final class AuditStore {
 
     private void write(List<DifferenceRow> differences, List<InflationRow> inflation, long dropBefore, long now)
             throws SQLException {
-        try (PreparedStatement ps = writer.prepareStatement("INSERT OR REPLACE INTO audit_differences (model, side, "
-                + "features, exact, baseline_share, baseline_median, samples, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+        try (PreparedStatement ps = writer.prepareStatement("INSERT OR REPLACE INTO audit_differences (model, endpoint, "
+                + "side, features, exact, baseline_share, baseline_median, samples, saved_at) "
+                + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
             for (DifferenceRow r : differences) {
                 ByteBuffer samples = ByteBuffer.allocate(1 + 8 * r.diffs().length);
                 samples.put(FORMAT);
@@ -171,13 +175,14 @@ public final class AuditStore {
                     samples.putInt(r.diffs()[i]).putInt(r.relativePpm()[i]);
                 }
                 ps.setString(1, r.model());
-                ps.setString(2, r.side());
-                ps.setInt(3, r.features());
-                ps.setInt(4, r.exact() ? 1 : 0);
-                real(ps, 5, r.baselineShare());
-                real(ps, 6, r.baselineMedian());
-                ps.setBytes(7, samples.array());
-                ps.setLong(8, now);
+                ps.setString(2, r.endpoint());
+                ps.setString(3, r.side());
+                ps.setInt(4, r.features());
+                ps.setInt(5, r.exact() ? 1 : 0);
+                real(ps, 6, r.baselineShare());
+                real(ps, 7, r.baselineMedian());
+                ps.setBytes(8, samples.array());
+                ps.setLong(9, now);
                 ps.addBatch();
             }
             ps.executeBatch();

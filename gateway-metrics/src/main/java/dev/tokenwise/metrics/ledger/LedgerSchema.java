@@ -213,13 +213,14 @@ final class LedgerSchema {
 
     /**
      * Version 6, the billing audit's memory ({@link AuditStore}), so that a restart does not reset it: each model's
-     * windows of per-call differences between provider and local token counts, by side and request features, and
+     * windows of per-call differences between provider and local token counts, by endpoint, side and request features, and
      * its hourly buckets of provider input tokens and prompt text bytes. A step of its own: it touches no other table.
      */
     static final List<String> V6 = List.of(
             """
             CREATE TABLE audit_differences (
                 model           TEXT NOT NULL,
+                endpoint        TEXT NOT NULL,
                 side            TEXT NOT NULL,
                 features        INTEGER NOT NULL,
                 exact           INTEGER NOT NULL,
@@ -227,7 +228,7 @@ final class LedgerSchema {
                 baseline_median REAL,
                 samples         BLOB NOT NULL,
                 saved_at        INTEGER NOT NULL,
-                PRIMARY KEY (model, side, features, exact)
+                PRIMARY KEY (model, endpoint, side, features, exact)
             )""",
             """
             CREATE TABLE audit_inflation (

@@ -87,8 +87,8 @@ class BillingAuditTest {
     void reportsAConstantOffsetOfAnUnmodelledFeatureOnceAndNamesTheFeature() {
         for (int i = 0; i < 400; i++) {
             long local = 500 + i % 50;
-            audit.observe(call(EXACT, local, local, 10, 0, 10, false, "stop", SYSTEM, 0));
-            audit.observe(call(EXACT, local + 7, local, 10, 0, 10, false, "stop", TOOLS | SYSTEM, 0));
+            audit.observe(call(EXACT, local, local, 11, 0, 10, false, "stop", SYSTEM, 0));
+            audit.observe(call(EXACT, local + 7, local, 11, 0, 10, false, "stop", TOOLS | SYSTEM, 0));
         }
         Alert alert = discrepancy(EXACT, "input_tokens:tools+system_prompt");
         assertNotNull(alert);
@@ -101,7 +101,7 @@ class BillingAuditTest {
 
         String first = alert.message();
         for (int i = 0; i < 500; i++) {
-            audit.observe(call(EXACT, 607, 600, 10, 0, 10, false, "stop", TOOLS | SYSTEM, 0));
+            audit.observe(call(EXACT, 607, 600, 11, 0, 10, false, "stop", TOOLS | SYSTEM, 0));
         }
         assertEquals(first, discrepancy(EXACT, "input_tokens:tools+system_prompt").message(),
                 "the same offset is the same finding: not reported again");
@@ -111,12 +111,12 @@ class BillingAuditTest {
     @Test
     void reportsTheFindingAgainWhenItsMedianMovesAsMuchAgain() {
         for (int i = 0; i < 100; i++) {
-            audit.observe(call(EXACT, 1030, 1000, 10, 0, 10, false, "stop"));
+            audit.observe(call(EXACT, 1030, 1000, 11, 0, 10, false, "stop"));
         }
         String first = discrepancy(EXACT, "input_tokens").message();
         assertTrue(first.contains("+3.00%"), first);
         for (int i = 0; i < 1000; i++) {
-            audit.observe(call(EXACT, 1060, 1000, 10, 0, 10, false, "stop"));
+            audit.observe(call(EXACT, 1060, 1000, 11, 0, 10, false, "stop"));
         }
         String second = discrepancy(EXACT, "input_tokens").message();
         assertTrue(second.contains("+6.00%"), second);
@@ -129,7 +129,7 @@ class BillingAuditTest {
         for (int i = 0; i < 1000; i++) {
             long local = 200 + random.nextInt(400);
             long provider = random.nextInt(100) < 2 ? local + 1 : local; // 2 % of calls off by one token
-            audit.observe(call(EXACT, provider, local, 10, 0, 10, false, "stop"));
+            audit.observe(call(EXACT, provider, local, 11, 0, 10, false, "stop"));
         }
         assertTrue(alerts.list().isEmpty(), alerts.list().toString());
         BillingAudit.Group g = audit.group(EXACT, "input", 0, true).orElseThrow();
@@ -144,7 +144,7 @@ class BillingAuditTest {
             long local = 900 + random.nextInt(200);
             // Images are estimated at a fixed 765 tokens: the provider bills about 5 % more, call by call different.
             long provider = Math.round(local * (1.05 + random.nextGaussian() * 0.01));
-            audit.observe(call(EXACT, provider, local, 10, 0, 10, true, "stop", IMAGES, 0));
+            audit.observe(call(EXACT, provider, local, 11, 0, 10, true, "stop", IMAGES, 0));
         }
         assertTrue(alerts.list().isEmpty(), "an estimate's usual difference is its baseline: " + alerts.list());
         BillingAudit.Group images = audit.group(EXACT, "input", IMAGES, false).orElseThrow();
@@ -154,7 +154,7 @@ class BillingAuditTest {
         for (int i = 0; i < 600; i++) {
             long local = 900 + random.nextInt(200);
             long provider = Math.round(local * (1.09 + random.nextGaussian() * 0.01));
-            audit.observe(call(EXACT, provider, local, 10, 0, 10, true, "stop", IMAGES, 0));
+            audit.observe(call(EXACT, provider, local, 11, 0, 10, true, "stop", IMAGES, 0));
         }
         Alert alert = discrepancy(EXACT, "input_tokens:images:estimated");
         assertNotNull(alert, alerts.list().toString());
@@ -166,16 +166,22 @@ class BillingAuditTest {
     @Test
     void comparesOutputWithoutReasoningRejectedPredictionsToolCallsOrAForcedToolChoice() {
         for (int i = 0; i < 50; i++) {
-            audit.observe(call(EXACT, 100, 100, 150, 50, 100, false, "stop")); // 100 visible: exact
-            // 40 billed, 12 of them a rejected prediction: 28 in the text.
-            audit.observe(call(EXACT, 100, 100, 40, 0, 28, true, "stop", RequestFeature.PREDICTION.bit(), 12));
+            // 151 billed, 50 of them reasoning: the 100 tokens of the text and the one ending the message.
+            audit.observe(call(EXACT, 100, 100, 151, 50, 100, false, "stop"));
+            // 41 billed, 12 of them a rejected prediction: 28 in the text and the end of the message.
+            audit.observe(call(EXACT, 100, 100, 41, 0, 28, true, "stop", RequestFeature.PREDICTION.bit(), 12));
+            // Cut by the limit: no end of message (an estimated group: its usual difference is its baseline).
+            audit.observe(call(EXACT, 100, 100, 64, 0, 64, false, "length"));
             audit.observe(call(EXACT, 100, 100, 300, 0, 10, false, "tool_calls")); // arguments not counted locally
             // A forced tool call ends with "stop", but it is a tool call all the same.
             audit.observe(call(EXACT, 100, 100, 300, 0, 10, true, "stop", RequestFeature.TOOL_CHOICE_FORCED.bit(), 0));
         }
         assertTrue(alerts.list().stream().noneMatch(a -> a.metric().startsWith("output")), alerts.list().toString());
         assertEquals(50, audit.group(EXACT, "output", 0, true).orElseThrow().calls());
+        assertEquals(0, audit.group(EXACT, "output", 0, true).orElseThrow().differing());
         assertEquals(50, audit.group(EXACT, "output", RequestFeature.PREDICTION.bit(), true).orElseThrow().calls());
+        assertEquals(0, audit.group(EXACT, "output", RequestFeature.PREDICTION.bit(), true).orElseThrow().differing());
+        assertEquals(50, audit.group(EXACT, "output", 0, false).orElseThrow().calls(), "the calls cut by the limit");
         assertTrue(audit.group(EXACT, "output", RequestFeature.TOOL_CHOICE_FORCED.bit(), true).isEmpty());
 
         for (int i = 0; i < 20; i++) {
@@ -192,22 +198,22 @@ class BillingAuditTest {
                 EfficiencySettings.DEFAULTS.taskRetention(), 10, 20, 10, 0.02, 0.05);
         BillingAudit windowed = new BillingAudit(Set.of(EXACT)::contains, alerts, small);
         for (int i = 0; i < 20; i++) {
-            windowed.observe(call(EXACT, 105, 100, 10, 0, 10, false, "stop"));
+            windowed.observe(call(EXACT, 105, 100, 11, 0, 10, false, "stop"));
         }
         assertNotNull(discrepancy(EXACT, "input_tokens"));
         // 19 exact calls: 1 of the last 20 differs (5 %), its median is 0: above half the share shift, still open.
         for (int i = 0; i < 19; i++) {
-            windowed.observe(call(EXACT, 100, 100, 10, 0, 10, false, "stop"));
+            windowed.observe(call(EXACT, 100, 100, 11, 0, 10, false, "stop"));
         }
         assertNotNull(discrepancy(EXACT, "input_tokens"));
-        windowed.observe(call(EXACT, 100, 100, 10, 0, 10, false, "stop"));
+        windowed.observe(call(EXACT, 100, 100, 11, 0, 10, false, "stop"));
         assertNull(discrepancy(EXACT, "input_tokens"), "no call of the window differs any more");
     }
 
     @Test
     void ignoresCallsWithoutProviderUsage() {
         for (int i = 0; i < 20; i++) {
-            UsageRecord local = call(EXACT, 150, 100, 50, 0, 50, false, "stop");
+            UsageRecord local = call(EXACT, 150, 100, 51, 0, 50, false, "stop");
             audit.observe(new UsageRecord(local.id(), local.team(), local.keyId(), local.model(), local.provider(),
                     local.endpoint(), false, CallStatus.OK, 200, local.usage(), false, 100, 50, false, 1, null, 0,
                     "stop", 0, 1, 1, 0));
@@ -223,12 +229,12 @@ class BillingAuditTest {
             BillingAudit before = new BillingAudit(Set.of(EXACT)::contains, alerts, EfficiencySettings.DEFAULTS);
             before.restore(ledger.audit());
             for (int i = 0; i < 300; i++) {
-                before.observe(call(EXACT, 100, 100, 10, 0, 10, false, "stop"));
-                before.observe(call(EXACT, 1000 + i % 7, 1000, 10, 0, 10, true, "stop", IMAGES, 0));
+                before.observe(call(EXACT, 100, 100, 11, 0, 10, false, "stop"));
+                before.observe(call(EXACT, 1000 + i % 7, 1000, 11, 0, 10, true, "stop", IMAGES, 0));
             }
             before.save();
             for (int i = 0; i < 5; i++) {
-                before.observe(call(EXACT, 100, 100, 10, 0, 10, false, "stop"));
+                before.observe(call(EXACT, 100, 100, 11, 0, 10, false, "stop"));
             }
             // Not saved by hand: the ledger saves it once more when it closes.
         }
@@ -243,7 +249,7 @@ class BillingAuditTest {
             assertEquals(0.002, images.baselineMedian(), 0.0011, "the learnt baseline came back too");
             // The window goes on where it was.
             for (int i = 0; i < 300; i++) {
-                after.observe(call(EXACT, 110, 100, 10, 0, 10, false, "stop"));
+                after.observe(call(EXACT, 110, 100, 11, 0, 10, false, "stop"));
             }
             assertNotNull(fresh.find(AlertType.BILLING_DISCREPANCY, Alert.Scope.MODEL, EXACT, "input_tokens"));
             assertEquals(605, after.group(EXACT, "input", 0, true).orElseThrow().calls());
@@ -264,7 +270,7 @@ class BillingAuditTest {
         for (int i = 0; i < 200; i++) {
             long local = 100 + (i % 7) * 10;
             long provider = Math.round(local * 1.3);
-            audit.observe(call(INEXACT, provider, local, 10, 0, 10, true, "stop"));
+            audit.observe(call(INEXACT, provider, local, 11, 0, 10, true, "stop"));
             p += 0.05 * (provider - p);
             l += 0.05 * (local - l);
         }

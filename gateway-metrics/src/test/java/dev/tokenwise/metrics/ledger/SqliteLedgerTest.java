@@ -471,7 +471,7 @@ class SqliteLedgerTest {
             ledger.accept(record("req_1", "m", "k1", "m", 40, 6));
             assertTrue(ledger.flush(WAIT));
             assertTrue(ledger.audit().differences().isEmpty());
-            ledger.audit().save(List.of(new AuditStore.DifferenceRow("m", "input", 1, true, 0, 0, new int[] {0, 2, -1},
+            ledger.audit().save(List.of(new AuditStore.DifferenceRow("m", "CHAT_COMPLETIONS", "input", 1, true, 0, 0, new int[] {0, 2, -1},
                     new int[] {0, 20_000, -10_000})), List.of(new AuditStore.InflationRow("m", 3_600_000, 2, 500, 2000,
                     130_000, 2_100_000, 520_000)), 0, 99);
             AuditStore.DifferenceRow row = ledger.audit().differences().get(0);

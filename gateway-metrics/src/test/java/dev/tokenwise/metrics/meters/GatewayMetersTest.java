@@ -153,7 +153,7 @@ class GatewayMetersTest {
             // 1 of 4 exact counts differs; each call's prompt text is 400 bytes.
             long provider = i == 0 ? 101 : 100;
             tracker.accept(new UsageRecord("r" + i, "a", "k", "m1", "sim", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK,
-                    200, TokenUsage.of(provider, 10), true, 100, 10, false, 1, null, 0, "stop", now - 60_000, 1, 1, 0, 0,
+                    200, TokenUsage.of(provider, 11), true, 100, 10, false, 1, null, 0, "stop", now - 60_000, 1, 1, 0, 0,
                     "m1", 1, 0, 0, 400, 0));
         }
         GatewayMeters meters = new GatewayMeters(registry, MeterSettings.DEFAULTS, List.of()).bindEfficiency(tracker);

@@ -151,6 +151,10 @@ final class PromptPlan {
         plan.toolChoice(body.get("tool_choice"));
         plan.toolChoice(body.get("function_call"));
         plan.responseFormat(body.get("response_format"));
+        JsonNode n = body.get("n");
+        if (n != null && n.isIntegralNumber() && n.asLong() > 1) {
+            plan.features |= RequestFeature.SEVERAL_CHOICES.bit();
+        }
         JsonNode prediction = body.get("prediction");
         if (prediction != null && !prediction.isNull()) {
             // The predicted text is billed as output when rejected; whether any of it counts as input is not documented.
