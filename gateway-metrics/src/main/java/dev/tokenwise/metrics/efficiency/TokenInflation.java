@@ -43,10 +43,11 @@ import org.slf4j.LoggerFactory;
  * texts (another language, more code) moves tokens per byte too: that is why the floor is there, and why the message
  * gives both figures for a person to judge.
  *
- * <p>The alert on the model gives before and after, sample sizes, p, and what the change costs a month at the
- * traffic of the last {@code trafficWindow} (the input cost of the model's calls in that period, scaled to 30 days,
- * times the relative change); each team with traffic on the model gets an alert of its own ({@link Alert.Scope#TEAM},
- * metric {@code input_tokens_per_kb:<model>}) with its share, so that no team sees another's spend. The alerts close at
+ * <p>The alert on the model gives before and after, sample sizes and p; each team with traffic on the model gets an
+ * alert of its own ({@link Alert.Scope#TEAM}, metric {@code input_tokens_per_kb:<model>}) with what the change costs it
+ * a month at its traffic of the last {@code trafficWindow} (the input cost of its calls to the model in that period,
+ * scaled to 30 days, times the relative change). Every team sees the model's alert, so no figure of another team's
+ * traffic is in it. The alerts close at
  * the first check that no longer finds the change at half its threshold: when it reverts, or once the new level fills
  * the baseline window.
  *
@@ -247,13 +248,10 @@ public final class TokenInflation {
                 Math.abs(s.change()) * 100, more, s.baselinePerKb(), s.recentPerKb(), span(settings.baseline()),
                 s.baselineCalls(), span(settings.recent()), s.recentCalls(),
                 s.p() < 1e-16 ? "p < 1e-16" : String.format(Locale.ROOT, "p = %.1e", s.p()));
-        long totalMonthlyNanos = 0;
-        boolean priced = price != null && !teams.isEmpty();
         Set<String> alerted = new HashSet<>();
         for (AuditStore.TeamInput t : teams) {
             long monthlyInputNanos = price == null ? 0 : monthly(price, t, from, nowMillis);
             long extraNanos = Math.round(monthlyInputNanos * s.change());
-            totalMonthlyNanos += extraNanos;
             String cost = price == null ? "its cost is unknown (no price for the model)"
                     : String.format(Locale.ROOT, "its input (%,d tokens in the last %s, %s a month) costs about %s a month %s",
                     t.inputTokens(), days(nowMillis - Math.max(from, t.firstAtMillis())), dollars(monthlyInputNanos),
@@ -268,12 +266,11 @@ public final class TokenInflation {
             }
         }
         teamsAlerted.put(s.model(), alerted);
-        String total = priced ? String.format(Locale.ROOT, ": about %s a month %s at the traffic of the last %s (%d %s)",
-                dollars(Math.abs(totalMonthlyNanos)), totalMonthlyNanos >= 0 ? "more" : "less",
-                span(settings.trafficWindow()), teams.size(), teams.size() == 1 ? "team" : "teams")
-                : price == null ? " (no price for the model: cost unknown)" : "";
+        // Every team sees a model's alert: what the change costs is in each team's own alert, never summed here.
+        String cost = price == null ? " (no price for the model: its cost is unknown)"
+                : ": what it costs each team a month is in that team's token_inflation alert";
         double threshold = s.baselinePerKb() * (1 + Math.copySign(settings.minRelativeChange(), s.change()));
-        alerts.open(AlertType.TOKEN_INFLATION, Alert.Scope.MODEL, s.model(), "input_tokens_per_kb", head + total + ".",
+        alerts.open(AlertType.TOKEN_INFLATION, Alert.Scope.MODEL, s.model(), "input_tokens_per_kb", head + cost + ".",
                 s.recentPerKb(), threshold);
     }
 
