@@ -8,9 +8,9 @@ package dev.tokenwise.core.model;
  * @param contentHash a 64-bit hash of what was counted (for a prompt: its messages, in order), {@code 0} when
  *     not computed; equal prompts have equal hashes, so analytics can recognise a repeated request
  * @param features the {@link RequestFeature}s of the request counted, as a bitset ({@code 0} for output text)
- * @param textBytes the UTF-8 bytes of the text that was tokenized (roles, names, contents, rendered tool
+ * @param textBytes for a prompt, the UTF-8 bytes of the text that was tokenized (roles, names, contents, rendered tool
  *     definitions): known for every provider, also those without a local tokenizer, so that tokens per byte can
- *     be followed over time
+ *     be followed over time; {@code 0} for output text
  */
 public record TokenCount(long tokens, boolean estimated, long contentHash, int features, long textBytes) {
     public static final TokenCount ZERO = new TokenCount(0, false, 0);

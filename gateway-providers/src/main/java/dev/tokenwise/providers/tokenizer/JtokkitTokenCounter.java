@@ -77,8 +77,11 @@ public final class JtokkitTokenCounter implements TokenCounter {
 
     private final TokenizerTable table;
     private final Executor workerPool;
-    /** Per-message text tokens, under a hash of the encoding and the message's texts. */
-    private final Cache<Long, Integer> cache;
+    /**
+     * Per-message text tokens (the high 32 bits) and UTF-8 bytes of the texts (the low 32), under a hash of the
+     * encoding and the message's texts.
+     */
+    private final Cache<Long, Long> cache;
     /** Per-message counts of messages counted from their bytes, under a hash of the encoding and those bytes. */
     private final Cache<Long, MessageCount> messageCache;
     private final java.util.Map<com.knuddels.jtokkit.api.EncodingType, PieceCounter> pieceCounters =
@@ -192,17 +195,15 @@ public final class JtokkitTokenCounter implements TokenCounter {
                 }
             }
         }
-        for (Piece piece : plan.pieces) {
-            bytes += piece.bytes;
-        }
         if (cacheable) {
             pending = new ArrayList<>(plan.pieces.size());
             for (Piece piece : plan.pieces) {
                 piece.key = key(encodingName, piece);
                 contentHash = (contentHash ^ piece.key) * 0x9E3779B97F4A7C15L + 1;
-                Integer cached = cache.getIfPresent(piece.key);
+                Long cached = cache.getIfPresent(piece.key);
                 if (cached != null) {
-                    tokens += cached;
+                    tokens += cached >>> 32;
+                    bytes += cached & 0xFFFF_FFFFL;
                 } else {
                     pending.add(piece);
                     pendingChars += piece.chars;
@@ -216,7 +217,7 @@ public final class JtokkitTokenCounter implements TokenCounter {
         Work work = new Work(resolution, plan, tokens, estimated, contentHash, bytes, pending, cacheable, messages,
                 rawPending, rawKeys, rawMisses);
         if (pending.isEmpty() && rawMisses == 0) {
-            return CompletableFuture.completedFuture(work.finish(tokens));
+            return CompletableFuture.completedFuture(work.finish(tokens, 0));
         }
         if (pendingChars < SYNC_CHAR_LIMIT && table.isLoaded(resolution.encodingType())) {
             return CompletableFuture.completedFuture(work.get());
@@ -265,10 +266,13 @@ public final class JtokkitTokenCounter implements TokenCounter {
         public TokenCount get() {
             PieceCounter counter = pieceCounter(resolution);
             long total = known;
+            long pieceBytes = 0;
             for (Piece piece : pieces) {
                 int tokens = count(counter, piece);
                 if (cacheable) {
-                    cache.put(piece.key, tokens);
+                    long b = Math.min(piece.bytes(), 0xFFFF_FFFFL);
+                    cache.put(piece.key, (long) tokens << 32 | b);
+                    pieceBytes += b;
                 }
                 total += tokens;
             }
@@ -282,7 +286,7 @@ public final class JtokkitTokenCounter implements TokenCounter {
                 for (Piece piece : message.pieces) {
                     last = count(counter, piece);
                     tokens += last;
-                    textBytes += piece.bytes;
+                    textBytes += piece.bytes();
                 }
                 long padded = message.paddedPiece == null ? tokens : tokens - last + count(counter, message.paddedPiece);
                 MessageCount m = new MessageCount(tokens, padded, textBytes, message.features, message.estimated,
@@ -292,16 +296,16 @@ public final class JtokkitTokenCounter implements TokenCounter {
                 }
                 messages[rawPending[k]] = m;
             }
-            return finish(total);
+            return finish(total, pieceBytes);
         }
 
         /**
          * The count with the messages read as bytes added in order: the first {@code system} message padded when the
          * tool definitions join it, and the tokens a shared system message saves.
          */
-        TokenCount finish(long total) {
+        TokenCount finish(long total, long pieceBytes) {
             boolean anyEstimated = estimated;
-            long textBytes = bytes;
+            long textBytes = bytes + pieceBytes;
             int features = plan.features;
             if (messages != null) {
                 boolean systemSeen = false;
@@ -331,6 +335,11 @@ public final class JtokkitTokenCounter implements TokenCounter {
         TokenCount rough(long tokens) {
             int features = plan.features;
             long textBytes = bytes;
+            if (cacheable) {
+                for (Piece piece : pieces) {
+                    textBytes += piece.bytes();
+                }
+            }
             if (messages != null) {
                 for (int i = 0; i < messages.length; i++) {
                     MessageCount m = messages[i];

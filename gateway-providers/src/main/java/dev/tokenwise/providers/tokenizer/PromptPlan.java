@@ -46,20 +46,29 @@ final class PromptPlan {
     static final class Piece {
         final List<String> texts;
         final long chars;
-        /** The UTF-8 bytes of the texts. */
-        final long bytes;
         long key;
+        /** The UTF-8 bytes of the texts, once {@link #bytes()} computed them. */
+        private long bytes = -1;
 
         Piece(List<String> texts) {
             this.texts = texts;
             long n = 0;
-            long b = 0;
             for (String t : texts) {
                 n += t.length();
-                b += utf8Length(t);
             }
             this.chars = n;
-            this.bytes = b;
+        }
+
+        /** The UTF-8 bytes of the texts (a pass over them the first time: the counter caches it with the tokens). */
+        long bytes() {
+            if (bytes < 0) {
+                long b = 0;
+                for (String t : texts) {
+                    b += utf8Length(t);
+                }
+                bytes = b;
+            }
+            return bytes;
         }
     }
 

@@ -218,6 +218,8 @@ class JtokkitTokenCounterTest {
         TokenCount plain = countChat("gpt-4o", "[{\"role\":\"user\",\"content\":\"h\u00e9llo \ud83c\udf89\"}]");
         assertEquals(0, plain.features());
         assertEquals(4 + 11, plain.textBytes(), "'user' and 'h\u00e9llo \ud83c\udf89' in UTF-8");
+        assertEquals(15, countChat("gpt-4o", "[{\"role\":\"user\",\"content\":\"h\u00e9llo \ud83c\udf89\"}]").textBytes(),
+                "the same from the cache");
 
         ObjectNode body = chat("[{\"role\":\"system\",\"content\":\"Be brief.\"},"
                 + "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"What is this?\"},"
