@@ -277,7 +277,7 @@ final class SoakCommand {
         heapSeries.add("end: " + endHeap.usedKb() / 1024 + " MiB");
         String healthz;
         try (Client client = new Client(port)) {
-            healthz = client.get("/healthz", null).text();
+            healthz = client.get("/healthz", ADMIN_KEY).text(); // the details (calls in flight) need the admin key
         }
         List<String> logLines = Files.readAllLines(log, UTF_8);
         List<String> leakLines = logLines.stream().filter(l -> l.contains("LEAK:")).toList();

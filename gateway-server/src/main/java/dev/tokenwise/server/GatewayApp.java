@@ -8,6 +8,7 @@ import dev.tokenwise.core.config.ModelConfig;
 import dev.tokenwise.core.config.ProviderConfig;
 import dev.tokenwise.core.config.StorageSync;
 import dev.tokenwise.core.proxy.GatewayServer;
+import dev.tokenwise.core.ratelimit.RateLimiter;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.TokenCounter;
@@ -40,6 +41,7 @@ import java.util.Objects;
 import java.util.function.Supplier;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
 import dev.tokenwise.server.admin.AdminRoutes;
+import dev.tokenwise.server.admin.RateLimitDirectory;
 import dev.tokenwise.server.admin.TeamDirectory;
 import dev.tokenwise.providers.ProviderAdapters;
 import dev.tokenwise.providers.simulator.SimulatorServer;
@@ -54,6 +56,7 @@ import java.util.List;
 import java.util.Map;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
@@ -175,6 +178,10 @@ public final class GatewayApp implements AutoCloseable {
             // current period is restored from the ledger into the budgets.
             TeamDirectory directory = TeamDirectory.load(running, ledger, ledger, keys, budgets,
                     System::currentTimeMillis);
+            // Rate limits: the first admission stage (before the budget), in memory on the event loops.
+            RateLimiter rateLimiter = new RateLimiter(System::nanoTime);
+            RateLimitDirectory rateLimits = RateLimitDirectory.load(running, ledger, rateLimiter, directory,
+                    System::currentTimeMillis);
             // Intelligence efficiency: alerts, per-task tracking (after the ledger, which decides retries),
             // and a drift detector over the ledger's daily buckets.
             PrometheusMeterRegistry meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -215,7 +222,7 @@ public final class GatewayApp implements AutoCloseable {
             java.util.concurrent.atomic.AtomicReference<GatewayServer> started = new java.util.concurrent.atomic.AtomicReference<>();
             List<ApiRoute> routes = List.of(
                     new HealthRoute(store, accounting, () -> started.get() == null ? Map.of() : started.get().providerHealth()),
-                    new RequestsRoute(accounting, store::find, apiPool),
+                    new RequestsRoute(accounting, store::find, apiPool, retryLookup(store, apiPool)),
                     new UsageRoute(store, apiPool),
                     new TasksRoute(store, efficiency, apiPool),
                     new EfficiencyRoute(store, efficiency, apiPool),
@@ -225,9 +232,9 @@ public final class GatewayApp implements AutoCloseable {
                     new RecentCallsRoute(store, apiPool),
                     new DashboardSummaryRoute(store, teamBudgets, running.budgets().softThresholdPercent(), apiPool),
                     new DashboardRoute(),
-                    new AdminRoutes(running, directory, apiPool));
+                    new AdminRoutes(running, directory, rateLimits, apiPool));
             GatewayServer server = GatewayServer.start(running, adapters, counter, accounting, budgets, keys, routes,
-                    strict ? store::whenCommitted : null, new LearntCalibration(efficiency));
+                    strict ? store::whenCommitted : null, new LearntCalibration(efficiency), List.of(rateLimiter));
             started.set(server);
             meters.bindProviders(server.providerHealth()).bindUpstreamPool(server.upstreamPool());
             if (running.adminKey() == null) {
@@ -250,6 +257,25 @@ public final class GatewayApp implements AutoCloseable {
             analytics.shutdownNow();
             throw e;
         }
+    }
+
+    /**
+     * A call's retry flag as the ledger decided it: read at once when the call is written, else once it is (the
+     * record API may be asked for a call settled a few milliseconds ago), up to {@code waitMillis}.
+     */
+    private static RequestsRoute.RetryLookup retryLookup(SqliteLedger store, ExecutorService apiPool) {
+        return (id, waitMillis) -> {
+            CompletableFuture<Void> committed = store.whenCommitted(id); // registered first: no commit slips between
+            return CompletableFuture.supplyAsync(() -> store.tasks().retry(id), apiPool).thenCompose(found -> {
+                if (found.isPresent()) {
+                    committed.cancel(false);
+                    return CompletableFuture.completedFuture(found);
+                }
+                return committed.orTimeout(waitMillis, TimeUnit.MILLISECONDS)
+                        .handle((ok, error) -> error == null)
+                        .thenApplyAsync(written -> written ? store.tasks().retry(id) : Optional.<Boolean>empty(), apiPool);
+            });
+        };
     }
 
     private static SimulatorSettings withModels(SimulatorSettings settings, GatewayConfig config, String provider) {
@@ -298,12 +324,21 @@ public final class GatewayApp implements AutoCloseable {
         return meterRegistry;
     }
 
-    /** Stops accepting, lets in-flight calls finish for up to {@code graceMillis}, flushes every record. */
-    public void shutdown(long graceMillis) {
+    /**
+     * Stops accepting, lets in-flight calls finish for up to {@code graceMillis}, flushes every record.
+     *
+     * @return the calls taken since start whose records the ledger did not write: settled and not written (it
+     *     could not, or never got them: the errors are logged), or never settled at all; 0 when the books are whole
+     */
+    public long shutdown(long graceMillis) {
         server.shutdown(graceMillis);
         analytics.shutdownNow();
         accounting.close(); // hands every record to the sinks, then closes them (the ledger commits and closes)
-        budgets.close();
+        long neverSettled = accounting.inFlightCount();
+        if (neverSettled > 0) {
+            log.error("{} calls were still in flight at shutdown and were never booked", neverSettled);
+        }
+        long unwritten = Math.max(0, accounting.dispatcher().offered() - ledger.committedRecords()) + neverSettled;
         meterRegistry.close();
         apiPool.shutdown();
         simulators.forEach(SimulatorServer::close);
@@ -313,6 +348,7 @@ public final class GatewayApp implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        return unwritten;
     }
 
     @Override

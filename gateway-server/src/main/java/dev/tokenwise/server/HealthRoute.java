@@ -3,6 +3,7 @@ package dev.tokenwise.server;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.accounting.AccountingCore;
+import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.proxy.ProviderHealth;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
@@ -10,14 +11,27 @@ import io.netty.handler.codec.http.HttpMethod;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 
 /**
- * {@code GET /healthz}: {@code ok}, or {@code degraded} while the ledger cannot write (records are kept
- * in memory and retried); also each provider's circuit breaker. Always 200 while the proxy serves, so a load balancer does not pull a gateway
- * whose only problem is a full disk; the body says what is wrong. Reads only in-memory state.
+ * {@code GET /healthz}: whether the gateway serves and books calls.
+ *
+ * <ul>
+ *   <li>{@code 200 {"status":"ok"}}: it does.</li>
+ *   <li>{@code 200 {"status":"degraded"}}: it serves and keeps every record, but the ledger cannot write for now
+ *       (records wait in memory and are retried), so a load balancer does not pull a gateway whose only problem
+ *       is a full disk.</li>
+ *   <li>{@code 503 {"status":"degraded"}}: records no longer flow (a background thread that books them died or
+ *       is stuck, see {@link AccountingCore#recordingStopped}); the gateway refuses calls until they do, so it is
+ *       not a gateway to send calls to.</li>
+ * </ul>
+ *
+ * Without the admin key that is all it says. With it, the body also has the ledger's state and last error, why
+ * records stopped, the record queue, the calls in flight and each provider's circuit breaker. Reads only
+ * in-memory state.
  */
 final class HealthRoute implements ApiRoute {
     private static final JsonFactory JSON = new JsonFactory();
@@ -40,32 +54,43 @@ final class HealthRoute implements ApiRoute {
 
     @Override
     public CompletableFuture<Response> handle(Request request) {
+        String stopped = accounting.recordingStopped();
+        boolean ledgerHealthy = ledger.healthy();
+        Principal principal = request.principal();
+        boolean admin = principal != null && principal.admin();
         ByteArrayOutputStream out = new ByteArrayOutputStream(256);
         try (JsonGenerator g = JSON.createGenerator(out)) {
-            boolean healthy = ledger.healthy();
             g.writeStartObject();
-            g.writeStringField("status", healthy ? "ok" : "degraded");
-            g.writeObjectFieldStart("ledger");
-            g.writeBooleanField("healthy", healthy);
-            g.writeNumberField("pending_records", ledger.pendingRecords());
-            g.writeStringField("last_error", ledger.lastError().orElse(null));
-            g.writeEndObject();
-            g.writeObjectFieldStart("providers");
-            for (ProviderHealth p : providers.get().values()) {
-                g.writeObjectFieldStart(p.provider());
-                g.writeStringField("circuit", p.state().name().toLowerCase(java.util.Locale.ROOT));
-                g.writeNumberField("consecutive_failures", p.consecutiveFailures());
-                g.writeNumberField("retries", p.retries());
-                g.writeNumberField("refused_by_breaker", p.refusedByBreaker());
+            g.writeStringField("status", stopped == null && ledgerHealthy ? "ok" : "degraded");
+            if (admin) {
+                g.writeObjectFieldStart("recording");
+                g.writeBooleanField("flowing", stopped == null);
+                g.writeStringField("stopped_reason", stopped);
+                g.writeNumberField("sink_failures", accounting.dispatcher().sinkFailures());
                 g.writeEndObject();
+                g.writeObjectFieldStart("ledger");
+                g.writeBooleanField("healthy", ledgerHealthy);
+                g.writeNumberField("pending_records", ledger.pendingRecords());
+                g.writeNumberField("rejected_records", ledger.rejectedRecords());
+                g.writeStringField("last_error", ledger.lastError().orElse(null));
+                g.writeEndObject();
+                g.writeObjectFieldStart("providers");
+                for (ProviderHealth p : providers.get().values()) {
+                    g.writeObjectFieldStart(p.provider());
+                    g.writeStringField("circuit", p.state().name().toLowerCase(Locale.ROOT));
+                    g.writeNumberField("consecutive_failures", p.consecutiveFailures());
+                    g.writeNumberField("retries", p.retries());
+                    g.writeNumberField("refused_by_breaker", p.refusedByBreaker());
+                    g.writeEndObject();
+                }
+                g.writeEndObject();
+                g.writeNumberField("records_queued", accounting.dispatcher().depth());
+                g.writeNumberField("calls_in_flight", accounting.inFlightCount());
             }
-            g.writeEndObject();
-            g.writeNumberField("records_queued", accounting.dispatcher().depth());
-            g.writeNumberField("calls_in_flight", accounting.inFlightCount());
             g.writeEndObject();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return CompletableFuture.completedFuture(Response.json(200, out.toByteArray()));
+        return CompletableFuture.completedFuture(Response.json(stopped == null ? 200 : 503, out.toByteArray()));
     }
 }

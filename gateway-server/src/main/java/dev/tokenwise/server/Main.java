@@ -67,11 +67,16 @@ public final class Main {
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("Shutting down: finishing in-flight calls (up to {} ms) and flushing records", SHUTDOWN_GRACE_MILLIS);
-            app.shutdown(SHUTDOWN_GRACE_MILLIS);
+            long unwritten = app.shutdown(SHUTDOWN_GRACE_MILLIS);
             stopped.countDown();
-            log.info("Stopped cleanly");
-            // Everything is flushed: end with status 0 rather than the signal's 143.
-            Runtime.getRuntime().halt(0);
+            if (unwritten == 0) {
+                log.info("Stopped cleanly");
+                // Everything is flushed: end with status 0 rather than the signal's 143.
+                Runtime.getRuntime().halt(0);
+            }
+            log.error("Stopped, but the records of {} calls were not written to the ledger (see the errors above)",
+                    unwritten);
+            Runtime.getRuntime().halt(1);
         }, "tokenwise-shutdown"));
         stopped.await();
     }

@@ -10,6 +10,8 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** The gateway's {@code Main} in a JVM of its own, for tests that kill or signal a real process. */
@@ -19,12 +21,24 @@ final class GatewayProcess {
 
     /** Starts {@code Main --config config}, logging to {@code log}, and waits for {@code /healthz} to answer 200. */
     static Process start(Path config, Path log, URI base) throws Exception {
+        return start(config, log, base, List.of());
+    }
+
+    /**
+     * Starts {@code Main --config config} in a JVM given {@code jvmArgs} (e.g. {@code -Xmx256m}), logging to
+     * {@code log}, and waits for {@code /healthz} to answer 200.
+     */
+    static Process start(Path config, Path log, URI base, List<String> jvmArgs) throws Exception {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(2)).build();
         String javaBin = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        Process p = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
-                "dev.tokenwise.server.Main", "--config", config.toString())
+        List<String> command = new ArrayList<>();
+        command.add(javaBin);
+        command.addAll(jvmArgs);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"),
+                "dev.tokenwise.server.Main", "--config", config.toString()));
+        Process p = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .start();

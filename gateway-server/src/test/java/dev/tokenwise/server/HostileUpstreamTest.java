@@ -449,7 +449,7 @@ class HostileUpstreamTest {
         assertEquals(0, gateway.app.budgets().team("demo").snapshot(System.currentTimeMillis()).reservedNanos(),
                 "the reservation was released");
         assertEquals(0, gateway.app.accounting().inFlightCount());
-        JsonNode health = TestGateway.json(gateway.get("/healthz", null).body());
+        JsonNode health = TestGateway.json(gateway.get("/healthz", TestGateway.ADMIN_KEY).body());
         assertEquals(0, health.get("calls_in_flight").asInt(), health.toString());
         return TestGateway.json(lookup.body());
     }

@@ -62,7 +62,7 @@ class LedgerAndAdminEndToEndTest {
             assertEquals(401, gateway.get("/api/v1/teams", null).statusCode());
 
             gateway.flushLedger();
-            JsonNode health = TestGateway.json(gateway.get("/healthz", null).body());
+            JsonNode health = TestGateway.json(gateway.get("/healthz", TestGateway.ADMIN_KEY).body());
             assertEquals("ok", health.get("status").asText());
             assertTrue(health.at("/ledger/healthy").asBoolean());
             assertEquals(0, health.at("/ledger/pending_records").asLong());

@@ -101,6 +101,8 @@ class MetricsEndToEndTest {
         assertEquals(0, value(s, "tokenwise_ledger_queue_depth"));
         assertEquals(1, value(s, "tokenwise_ledger_healthy"));
         assertEquals(0, value(s, "tokenwise_record_queue_depth"));
+        assertEquals(0, value(s, "tokenwise_recording_stopped"));
+        assertEquals(0, value(s, "tokenwise_ledger_rejected_records_total"));
         assertTrue(s.contains("jvm_memory_used_bytes{"));
         assertTrue(s.contains("netty_allocator_memory_used{"));
         assertFalse(s.contains("tw-test-key") || s.contains("demo-key") || s.contains("other-key"), "keys are never labels");

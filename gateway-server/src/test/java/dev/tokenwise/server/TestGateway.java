@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.model.UsageRecord;
+import dev.tokenwise.core.spi.UsageSink;
 import dev.tokenwise.providers.pricing.YamlPriceCatalog;
 import dev.tokenwise.server.config.ConfigLoader;
 import java.io.IOException;
@@ -32,7 +33,15 @@ final class TestGateway implements AutoCloseable {
             .connectTimeout(Duration.ofSeconds(5)).build();
 
     TestGateway(GatewayConfig config) throws InterruptedException {
-        this.app = GatewayApp.start(config, List.of(sunk::add));
+        this(config, List.of());
+    }
+
+    /** A gateway whose records also go to {@code sinks}, after {@link #sunk}. */
+    TestGateway(GatewayConfig config, List<UsageSink> sinks) throws InterruptedException {
+        List<UsageSink> all = new java.util.ArrayList<>();
+        all.add(sunk::add);
+        all.addAll(sinks);
+        this.app = GatewayApp.start(config, all);
     }
 
     /** Team {@code demo} ($5 a day) with key {@code tw-test-key}, team {@code other} with key {@code tw-other-key}. */

@@ -1,5 +1,7 @@
 package dev.tokenwise.core.accounting;
 
+import dev.tokenwise.core.error.ErrorType;
+import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.UsageSink;
 import java.util.List;
@@ -7,7 +9,10 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The in-memory books: live usage totals per (team, key, model), the calls still in flight, the most
@@ -23,6 +28,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * takes the next slot (first in, first out) and nothing else; a lookup of a settled call, which is rare
  * (the usage API), scans the ring. A settle publishes the record in the ring before it leaves the in-flight
  * map, so a lookup that no longer finds the call in flight finds it in the ring.
+ *
+ * <p>A call must not be served when it cannot be booked: {@link #recordingStopped} says when records no longer
+ * flow (the dispatcher died or is stuck, or a sink stopped), and {@link #requireRecording} refuses new calls then.
  */
 public final class AccountingCore implements AutoCloseable {
 
@@ -36,7 +44,12 @@ public final class AccountingCore implements AutoCloseable {
     private static final Object IN_FLIGHT = new Object();
     private final AtomicReferenceArray<UsageRecord> recent;
     private final AtomicLong recentNext = new AtomicLong();
+    private static final Logger log = LoggerFactory.getLogger(AccountingCore.class);
+    private static final long REFUSAL_WARN_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
+
     private final RecordDispatcher dispatcher;
+    private final UsageSink[] sinks;
+    private final AtomicLong lastRefusalWarnNanos = new AtomicLong(System.nanoTime() - REFUSAL_WARN_EVERY_NANOS);
 
     public AccountingCore(List<UsageSink> sinks, int queueCapacity, long recentRecords) {
         this(sinks, queueCapacity, recentRecords, RecordDispatcher.DEFAULT_NAP_NANOS);
@@ -44,7 +57,17 @@ public final class AccountingCore implements AutoCloseable {
 
     /** @param deliveryNapNanos the longest a settled record waits before the sinks see it (see {@link RecordDispatcher}) */
     public AccountingCore(List<UsageSink> sinks, int queueCapacity, long recentRecords, long deliveryNapNanos) {
-        this.dispatcher = new RecordDispatcher(sinks, queueCapacity, deliveryNapNanos);
+        this(sinks, queueCapacity, recentRecords, deliveryNapNanos, RecordDispatcher.DEFAULT_STALL_NANOS);
+    }
+
+    /**
+     * @param deliveryNapNanos the longest a settled record waits before the sinks see it (see {@link RecordDispatcher})
+     * @param stallNanos how long the sinks may hold one record before records count as stopped
+     */
+    public AccountingCore(List<UsageSink> sinks, int queueCapacity, long recentRecords, long deliveryNapNanos,
+                          long stallNanos) {
+        this.sinks = sinks.toArray(new UsageSink[0]);
+        this.dispatcher = new RecordDispatcher(sinks, queueCapacity, deliveryNapNanos, stallNanos);
         if (recentRecords < 1 || recentRecords > 1 << 24) {
             throw new IllegalArgumentException("recentRecords: " + recentRecords + " (expected 1 to 2^24)");
         }
@@ -54,6 +77,17 @@ public final class AccountingCore implements AutoCloseable {
     /** Registers a call that has been accepted and will be settled later. */
     public void begin(String requestId) {
         inFlight.put(requestId, IN_FLIGHT);
+    }
+
+    /**
+     * Forgets a begun call that never went upstream (it failed between acceptance and forwarding) and so has no
+     * record; a reader waiting for it is told so.
+     */
+    public void abandon(String requestId) {
+        if (inFlight.remove(requestId) instanceof CompletableFuture<?> waiting) {
+            waiting.completeExceptionally(new java.util.NoSuchElementException("request " + requestId
+                    + " failed before it was forwarded and has no record"));
+        }
     }
 
     /** Books a finished call. Called exactly once per begun call, from any thread. */
@@ -91,6 +125,42 @@ public final class AccountingCore implements AutoCloseable {
             }
         }
         return null;
+    }
+
+    /**
+     * Why records no longer reach the books, or {@code null} while they do: the dispatcher died or the sinks have
+     * held one record too long (see {@link RecordDispatcher#stoppedReason}), or a sink {@linkplain
+     * UsageSink#stoppedReason stopped}.
+     */
+    public String recordingStopped() {
+        String reason = dispatcher.stoppedReason();
+        if (reason != null) {
+            return reason;
+        }
+        for (UsageSink sink : sinks) {
+            reason = sink.stoppedReason();
+            if (reason != null) {
+                return reason;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Refuses a new call, 503 {@code unavailable}, while {@link #recordingStopped records do not flow}. The client
+     * is not told why (the reason is in the log and in {@code /healthz} for the admin).
+     */
+    public void requireRecording() {
+        String reason = recordingStopped();
+        if (reason != null) {
+            long now = System.nanoTime();
+            long last = lastRefusalWarnNanos.get();
+            if (now - last >= REFUSAL_WARN_EVERY_NANOS && lastRefusalWarnNanos.compareAndSet(last, now)) {
+                log.error("Refusing calls: usage records cannot be booked: {}", reason);
+            }
+            throw new GatewayException(ErrorType.UNAVAILABLE,
+                    "the gateway cannot book calls at the moment, so it takes none; try again later");
+        }
     }
 
     /** A read-only view of the live totals. */

@@ -30,12 +30,22 @@ import org.slf4j.LoggerFactory;
  * instead, a counter is raised and a warning logged (at most every 10 seconds), so the lag is visible and
  * no record is dropped. The dispatcher drains the bounded queue first and the overflow after it, so
  * records of one producer may be delivered out of order only while the queue is overflowing. {@link #close} stops intake, drains both queues and closes the sinks.
+ *
+ * <p>One record never stops the others: whatever a sink throws on a record, {@link Exception} or {@link Error}
+ * ({@link OutOfMemoryError} and {@link StackOverflowError} included: the allocation or the call that failed is
+ * abandoned, and the dispatcher's own state is a few fields), is logged with the record's id, counted in
+ * {@link #sinkFailures} and the next sink gets the record. Only a {@link VirtualMachineError} that says the JVM
+ * itself is broken ({@link InternalError}, {@link UnknownError}) ends the dispatcher; then, and while a sink has
+ * held one record for longer than the stall limit (10 s by default), {@link #stoppedReason} says that records no
+ * longer flow, so that the gateway stops taking calls it could not book.
  */
 public final class RecordDispatcher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RecordDispatcher.class);
     private static final long WARN_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
     public static final long DEFAULT_NAP_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
     private static final long SLEEP_AFTER_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** How long the sinks may hold one record before records count as stopped. */
+    public static final long DEFAULT_STALL_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     private final List<UsageSink> sinks;
     private final Queue<UsageRecord> queue;
@@ -50,7 +60,13 @@ public final class RecordDispatcher implements AutoCloseable {
     private final Thread thread;
     private final long napNanos;
     private final int napsBeforeSleep;
+    private final long stallNanos;
     private volatile boolean closing;
+    /** What ended the dispatcher thread, {@code null} while it runs or after it ended normally. */
+    private volatile Throwable death;
+    /** The record the sinks have now, and since when ({@link System#nanoTime}); {@code null} between records. */
+    private volatile UsageRecord delivering;
+    private volatile long deliveringSinceNanos;
 
     public RecordDispatcher(List<UsageSink> sinks, int capacity) {
         this(sinks, capacity, DEFAULT_NAP_NANOS);
@@ -58,10 +74,22 @@ public final class RecordDispatcher implements AutoCloseable {
 
     /** @param napNanos how long the dispatcher naps when it finds no record, i.e. the longest a record waits */
     public RecordDispatcher(List<UsageSink> sinks, int capacity, long napNanos) {
+        this(sinks, capacity, napNanos, DEFAULT_STALL_NANOS);
+    }
+
+    /**
+     * @param napNanos how long the dispatcher naps when it finds no record, i.e. the longest a record waits
+     * @param stallNanos how long the sinks may hold one record before {@link #stoppedReason} says records stopped
+     */
+    public RecordDispatcher(List<UsageSink> sinks, int capacity, long napNanos, long stallNanos) {
         if (napNanos < TimeUnit.MICROSECONDS.toNanos(10) || napNanos > SLEEP_AFTER_NANOS) {
             throw new IllegalArgumentException("napNanos: " + napNanos + " (expected 10 us to 50 ms)");
         }
+        if (stallNanos <= 0) {
+            throw new IllegalArgumentException("stallNanos: " + stallNanos + " (expected: > 0)");
+        }
         this.napNanos = napNanos;
+        this.stallNanos = stallNanos;
         this.napsBeforeSleep = (int) (SLEEP_AFTER_NANOS / napNanos); // at least 1: the nap is at most that long
         this.sinks = List.copyOf(sinks);
         this.queue = PlatformDependent.newFixedMpscQueue(capacity);
@@ -101,15 +129,62 @@ public final class RecordDispatcher implements AutoCloseable {
         return overflowed.sum();
     }
 
+    /** Records offered since the dispatcher started. */
+    public long offered() {
+        return offered.sum();
+    }
+
+    /** Records handed to every sink (each sink took it, or threw and was counted in {@link #sinkFailures}). */
     public long delivered() {
         return delivered.sum();
     }
 
+    /** Times a sink threw on a record (each time, the record went on to the other sinks). */
     public long sinkFailures() {
         return sinkFailures.sum();
     }
 
+    /**
+     * Why records no longer reach the sinks, or {@code null} while they do: the dispatcher thread ended before
+     * {@link #close}, or the sinks have held one record for longer than the stall limit. Cheap: a few volatile
+     * reads, and the clock while a record is being handed on.
+     */
+    public String stoppedReason() {
+        Throwable dead = death;
+        if (dead != null) {
+            return "the record dispatcher stopped on " + dead + " (" + depth() + " records queued)";
+        }
+        UsageRecord held = delivering;
+        if (held != null) {
+            long heldNanos = System.nanoTime() - deliveringSinceNanos;
+            if (heldNanos > stallNanos && delivering == held) {
+                return "the usage sinks have held record " + held.id() + " for "
+                        + TimeUnit.NANOSECONDS.toSeconds(heldNanos) + " s (" + depth() + " records queued)";
+            }
+        }
+        return null;
+    }
+
+    /** Records offered and not handed to every sink (yet): after {@link #close}, those that never will be. */
+    public long undelivered() {
+        return offered.sum() - delivered.sum();
+    }
+
     private void run() {
+        try {
+            deliverUntilClosed();
+        } catch (Throwable t) {
+            death = t;
+            try {
+                log.error("The record dispatcher stopped: {} records queued are no longer handed to the usage sinks",
+                        depth(), t);
+            } catch (Throwable ignored) {
+                // Nothing left to tell it with; stoppedReason() still says it.
+            }
+        }
+    }
+
+    private void deliverUntilClosed() {
         int emptyNaps = 0;
         while (true) {
             UsageRecord record = queue.poll();
@@ -144,14 +219,23 @@ public final class RecordDispatcher implements AutoCloseable {
     }
 
     private void deliver(UsageRecord record) {
+        deliveringSinceNanos = System.nanoTime();
+        delivering = record;
         for (UsageSink sink : sinks) {
             try {
                 sink.accept(record);
-            } catch (RuntimeException e) {
+            } catch (InternalError | UnknownError e) {
+                throw e; // the JVM itself is in doubt: stop, and say so (stoppedReason)
+            } catch (Throwable e) {
                 sinkFailures.increment();
-                log.error("Usage sink {} failed on record {}", sink.getClass().getSimpleName(), record.id(), e);
+                try {
+                    log.error("Usage sink {} failed on record {}", sink.getClass().getSimpleName(), record.id(), e);
+                } catch (Throwable ignored) {
+                    // Out of memory for the message too: the failure is counted, the next sink gets the record.
+                }
             }
         }
+        delivering = null;
         delivered.increment();
     }
 
@@ -168,6 +252,11 @@ public final class RecordDispatcher implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Stops intake, waits (up to 30 s) until every record queued is handed to the sinks, then closes them. Records
+     * it could not hand on (the dispatcher died, or a sink held it past the wait) are logged and left in
+     * {@link #undelivered}.
+     */
     @Override
     public void close() {
         closing = true;
@@ -176,6 +265,12 @@ public final class RecordDispatcher implements AutoCloseable {
             thread.join(TimeUnit.SECONDS.toMillis(30));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        long left = undelivered();
+        if (left > 0) {
+            log.error("{} usage records were not handed to the usage sinks{}", left,
+                    death != null ? " (the record dispatcher stopped on " + death + ")"
+                            : thread.isAlive() ? " (a sink still holds one after 30 s)" : "");
         }
         for (UsageSink sink : sinks) {
             try {

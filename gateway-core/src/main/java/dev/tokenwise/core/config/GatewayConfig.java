@@ -18,10 +18,19 @@ import java.util.Set;
  * @param teams teams, in config order
  * @param budgets how budgets are enforced
  * @param storageSync how durable a record is when its response completes
+ * @param rateLimits the rate limits of teams, keys and models set in the file
  */
 public record GatewayConfig(ServerConfig server, String adminKey, String storagePath,
                             Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
-                            List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync) {
+                            List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
+                            RateLimitConfig rateLimits) {
+
+    /** A config without rate limits. */
+    public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
+                         Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
+                         List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync) {
+        this(server, adminKey, storagePath, providers, models, teams, budgets, storageSync, RateLimitConfig.NONE);
+    }
 
     /** A config with default budget settings. */
     public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
@@ -32,13 +41,15 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
 
     /** The same config with other providers (the simulator's address is known only once it started). */
     public GatewayConfig withProviders(Map<String, ProviderConfig> newProviders) {
-        return new GatewayConfig(server, adminKey, storagePath, newProviders, models, teams, budgets, storageSync);
+        return new GatewayConfig(server, adminKey, storagePath, newProviders, models, teams, budgets, storageSync,
+                rateLimits);
     }
 
     public GatewayConfig {
         Objects.requireNonNull(server, "server");
         Objects.requireNonNull(budgets, "budgets");
         Objects.requireNonNull(storageSync, "storage.sync");
+        rateLimits = rateLimits == null ? RateLimitConfig.NONE : rateLimits;
         if (adminKey != null && adminKey.isBlank()) {
             adminKey = null;
         }
@@ -64,7 +75,7 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
                 throw new ConfigException("teams[].name: " + t.name() + " (expected: unique team names)");
             }
             for (KeyConfig k : t.keys()) {
-                if (!keys.add(k.key())) {
+                if (!keys.add(k.keyHash())) {
                     throw new ConfigException("teams[" + t.name() + "].keys: a key is listed twice (expected: unique keys)");
                 }
                 for (String model : k.models()) {

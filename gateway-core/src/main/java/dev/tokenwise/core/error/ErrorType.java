@@ -20,6 +20,8 @@ public enum ErrorType {
     REQUEST_TOO_LARGE(413, "invalid_request_error", "request_too_large"),
     URI_TOO_LONG(414, "invalid_request_error", "uri_too_long"),
     RATE_LIMITED(429, "rate_limit_error", "rate_limited"),
+    /** A gateway rate limit (requests, tokens or concurrent calls of a team, key or model); sent with {@code Retry-After}. */
+    RATE_LIMIT_EXCEEDED(429, "rate_limit_exceeded", "rate_limit_exceeded"),
     HEADERS_TOO_LARGE(431, "invalid_request_error", "headers_too_large"),
     INTERNAL(500, "server_error", "internal_error"),
     UPSTREAM_FAILED(502, "upstream_error", "upstream_failed"),

@@ -7,25 +7,38 @@ package dev.tokenwise.core.model;
  * @param estimated {@code true} when no exact tokenizer was available, or parts (images, audio) were estimated
  * @param contentHash a 64-bit hash of what was counted (for a prompt: its messages, in order), {@code 0} when
  *     not computed; equal prompts have equal hashes, so analytics can recognise a repeated request
+ * @param bounded {@code true} when part of the text was too pathological to tokenize exactly (a piece of
+ *     thousands of characters, or more merging than a count may do) and was counted by a safe upper bound; the
+ *     count is then {@code estimated} too, and never below the exact count
  * @param features the {@link RequestFeature}s of the request counted, as a bitset ({@code 0} for output text)
  * @param textBytes for a prompt, the UTF-8 bytes of the text that was tokenized (roles, names, contents, rendered tool
  *     definitions): known for every provider, also those without a local tokenizer, so that tokens per byte can
  *     be followed over time; {@code 0} for output text
  */
-public record TokenCount(long tokens, boolean estimated, long contentHash, int features, long textBytes) {
+public record TokenCount(long tokens, boolean estimated, long contentHash, boolean bounded, int features,
+                         long textBytes) {
     public static final TokenCount ZERO = new TokenCount(0, false, 0);
 
     public TokenCount(long tokens, boolean estimated) {
         this(tokens, estimated, 0);
     }
 
+    /** A count that bounded nothing. */
     public TokenCount(long tokens, boolean estimated, long contentHash) {
-        this(tokens, estimated, contentHash, 0, 0);
+        this(tokens, estimated, contentHash, false);
+    }
+
+    /** A count without request features or text bytes (output text). */
+    public TokenCount(long tokens, boolean estimated, long contentHash, boolean bounded) {
+        this(tokens, estimated, contentHash, bounded, 0, 0);
     }
 
     public TokenCount {
         if (tokens < 0) {
             throw new IllegalArgumentException("tokens: " + tokens + " (expected: >= 0)");
+        }
+        if (bounded && !estimated) {
+            throw new IllegalArgumentException("a bounded count is an estimate (bounded: true, estimated: false)");
         }
         if (textBytes < 0) {
             throw new IllegalArgumentException("textBytes: " + textBytes + " (expected: >= 0)");
@@ -34,7 +47,7 @@ public record TokenCount(long tokens, boolean estimated, long contentHash, int f
 
     public TokenCount plus(TokenCount other) {
         return new TokenCount(tokens + other.tokens, estimated || other.estimated, contentHash,
-                features | other.features, textBytes + other.textBytes);
+                bounded || other.bounded, features | other.features, textBytes + other.textBytes);
     }
 
     /** {@code true} when the count has {@code feature}. */

@@ -9,6 +9,7 @@ import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.budget.BudgetBook;
 import dev.tokenwise.core.config.BudgetSettings;
 import dev.tokenwise.core.error.ErrorResponses;
+import dev.tokenwise.core.error.ErrorShape;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.json.ChatBodyReader;
@@ -16,6 +17,7 @@ import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.RecordFlag;
 import dev.tokenwise.core.model.TokenCount;
+import dev.tokenwise.core.spi.AdmissionStage;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import io.netty.buffer.ByteBuf;
@@ -78,6 +80,8 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
     private boolean requestTimedOut;
     private ProxyCall current;
     private ChannelHandlerContext ctx;
+    /** The shape of the gateway's own errors for the request in progress: the API its route belongs to. */
+    private ErrorShape shape = ErrorShape.OPENAI;
 
     ClientFrontendHandler(ProxyContext proxy) {
         this.proxy = proxy;
@@ -108,6 +112,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         busy = true;
         long startNanos = System.nanoTime();
         boolean keepAlive = HttpUtil.isKeepAlive(request);
+        shape = ErrorShape.OPENAI;
         try {
             DecoderResult decoded = request.decoderResult();
             if (decoded.isFailure()) {
@@ -117,6 +122,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             String uri = request.uri();
             int q = uri.indexOf('?');
             String path = q < 0 ? uri : uri.substring(0, q);
+            shape = ErrorShape.forPath(path);
             Endpoint endpoint = Endpoint.ofPath(path);
             if (endpoint != null) {
                 String requestId = RequestIds.next();
@@ -160,6 +166,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             throw GatewayException.methodNotAllowed(request.method().name(), endpoint.clientPath(), "POST");
         }
         KeyRegistry.KeyEntry key = authenticate(request);
+        proxy.accounting().requireRecording(); // a call that could not be booked is not served (503)
         ObjectNode body = parseBody(request.content(), endpoint);
         String model;
         if (endpoint.modelInPath()) {
@@ -191,7 +198,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
                     "key " + key.id() + " is not allowed to use model " + model);
         }
         boolean allowUnpriced = proxy.config().budgets().allowUnpriced();
-        if (deployment.model().price() == null && !allowUnpriced) {
+        if (deployment.model().price() == null && !allowUnpriced && endpoint.billed()) {
             throw new GatewayException(ErrorType.MODEL_NOT_PRICED, "model " + model + " has no price, so no budget can"
                     + " hold its calls: add it to the price catalog (or set pricing.allow_unpriced: true)");
         }
@@ -214,43 +221,88 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         ProviderAdapter.Rewrite rewrite = adapter.rewrite(endpoint, body, upstreamModel, stream);
         // Counted after the rewrite: the counter may read the body on a worker thread, so nothing may change it
         // now. A translated call is counted as the client sent it (the pristine copy, never rewritten).
-        CompletableFuture<TokenCount> inputCount = proxy.counter().countInput(model, endpoint,
-                translated ? pristine : body);
-        BudgetBook.Reservation reservation = reserve(requestId, key, chain, inputCount,
-                request.content().readableBytes(), requested);
-        ByteBuf upstreamBody;
-        if (rewrite.bodyChanged()) {
-            try {
-                upstreamBody = Unpooled.wrappedBuffer(proxy.json().writeValueAsBytes(body));
-            } catch (JsonProcessingException e) {
-                if (reservation != null) {
-                    proxy.budgets().cancel(reservation);
-                }
-                throw new GatewayException(ErrorType.INTERNAL, "could not re-encode the request body");
-            }
-        } else {
-            upstreamBody = request.content().retainedDuplicate();
-        }
-        HttpHeaders forwarded = HeaderFilter.ALREADY_VALIDATED.newHeaders();
-        HeaderFilter.copyRequestHeaders(request.headers(), forwarded);
-        ByteBuf upstreamRequest;
+        // A token count is free upstream: nothing to count or reserve, booked at cost 0; rate limits count it as a
+        // request, with no tokens.
+        CompletableFuture<TokenCount> inputCount = !endpoint.billed() ? CompletableFuture.completedFuture(TokenCount.ZERO)
+                : proxy.counter().countInput(model, endpoint, translated ? pristine : body);
+        long inputBound = endpoint.billed() ? inputTokensBound(inputCount, request.content().readableBytes()) : 0;
+
+        // From here on the call holds what admission acquires; every exit before the call starts gives it back.
+        Admission admission = new Admission(requestId);
+        admission.run(proxy.stages(), new AdmissionStage.Call(requestId, key.team(), key.id(), model, endpoint,
+                inputBound, endpoint.billed() ? outputTokensBound(chain, requested) : 0, startNanos));
+        ByteBuf upstreamRequest = null;
+        boolean begun = false;
         try {
+            admission.reserved(proxy.budgets(), endpoint.billed() ? reserve(requestId, key, chain, inputBound, requested)
+                    : null);
+            ByteBuf upstreamBody;
+            if (rewrite.bodyChanged()) {
+                try {
+                    upstreamBody = Unpooled.wrappedBuffer(proxy.json().writeValueAsBytes(body));
+                } catch (JsonProcessingException e) {
+                    throw new GatewayException(ErrorType.INTERNAL, "could not re-encode the request body");
+                }
+            } else {
+                upstreamBody = request.content().retainedDuplicate();
+            }
+            HttpHeaders forwarded = HeaderFilter.ALREADY_VALIDATED.newHeaders();
+            HeaderFilter.copyRequestHeaders(request.headers(), forwarded);
             upstreamRequest = UpstreamRequests.build(deployment, endpoint, upstreamBody, forwarded, ctx.alloc());
+            UpstreamRequests fallbacks = pristine == null ? null
+                    : new UpstreamRequests(endpoint, pristine, forwarded, stream, proxy.json());
+
+            proxy.accounting().begin(requestId);
+            begun = true;
+            ProxyCall call = new ProxyCall(proxy, this, ctx, requestId, startNanos, System.currentTimeMillis(),
+                    key.team(), key.id(), chain, fallbacks, endpoint, keepAlive, taskId, taskAttempt, inputCount,
+                    rewrite, stream, upstreamRequest, admission, admissionFlags);
+            upstreamRequest = null; // the call owns it, and its admission, now
+            current = call;
+            try {
+                call.start();
+            } catch (RuntimeException e) {
+                call.failToStart(e); // booked and answered like any call that failed before a response
+            }
         } catch (RuntimeException e) {
-            if (reservation != null) {
-                proxy.budgets().cancel(reservation);
+            // The call never existed: nothing went upstream, so nothing is booked and everything is given back.
+            admission.abort();
+            if (upstreamRequest != null) {
+                upstreamRequest.release();
+            }
+            if (begun) {
+                proxy.accounting().abandon(requestId);
             }
             throw e;
         }
-        UpstreamRequests fallbacks = pristine == null ? null
-                : new UpstreamRequests(endpoint, pristine, forwarded, stream, proxy.json());
+    }
 
-        proxy.accounting().begin(requestId);
-        ProxyCall call = new ProxyCall(proxy, this, ctx, requestId, startNanos, System.currentTimeMillis(),
-                key.team(), key.id(), chain, fallbacks, endpoint, keepAlive, taskId, taskAttempt, inputCount, rewrite,
-                stream, upstreamRequest, reservation, admissionFlags);
-        current = call;
-        call.start();
+    /**
+     * An upper bound of the input tokens a provider may bill for the request: the exact count when it is already
+     * known (cached or short text), else the body's size in bytes. No BPE tokenizer produces more tokens than UTF-8
+     * bytes, so that bound is safe (estimated parts such as images may count more than their bytes, hence the maximum
+     * of both).
+     */
+    private static long inputTokensBound(CompletableFuture<TokenCount> inputCount, int bodyBytes) {
+        TokenCount counted = inputCount.getNow(null);
+        return counted == null ? bodyBytes
+                : counted.estimated() ? Math.max(bodyBytes, counted.tokens()) : counted.tokens();
+    }
+
+    /** The most output tokens any model of the chain may bill for the request: its cap times its choices. */
+    private long outputTokensBound(List<Deployment> chain, RequestedOutput requested) {
+        long cap = 0;
+        for (Deployment d : chain) {
+            cap = Math.max(cap, outputCap(d.model().price(), requested));
+        }
+        return cap * requested.choices(); // at most 10^8 x 128
+    }
+
+    /** The request's largest output cap, else the model's catalog cap, else {@code budgets.default_max_output_tokens}. */
+    private long outputCap(ModelPrice price, RequestedOutput requested) {
+        return requested.maxOutputTokens() > 0 ? requested.maxOutputTokens()
+                : price != null && price.maxOutputTokens() > 0 ? price.maxOutputTokens()
+                : proxy.config().budgets().defaultMaxOutputTokens();
     }
 
     /**
@@ -260,9 +312,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
      * <p>The worst case of one model is {@code (input + stored context) x input price + cap x choices x output
      * price}, for the dearest model of the chain (a fallback may answer):
      * <ul>
-     *   <li>input: the exact count when it is already known (cached or short text), else the body's size in
-     *       bytes: no BPE tokenizer produces more tokens than UTF-8 bytes, so that bound is safe (estimated parts
-     *       such as images may count more than their bytes, hence the maximum of both);</li>
+     *   <li>input: {@link #inputTokensBound};</li>
      *   <li>stored context: {@code budgets.stored_context_tokens} when the provider adds context it keeps
      *       ({@link RequestedOutput#storedContext});</li>
      *   <li>cap: the largest output cap the request names, else the model's catalog cap, else
@@ -273,15 +323,11 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
      * A worst case beyond the range of a {@code long} is refused like any other that does not fit.
      */
     private BudgetBook.Reservation reserve(String requestId, KeyRegistry.KeyEntry key, List<Deployment> chain,
-                                           CompletableFuture<TokenCount> inputCount, int bodyBytes,
-                                           RequestedOutput requested) {
+                                           long inputTokens, RequestedOutput requested) {
         BudgetBook budgets = proxy.budgets();
         if (budgets.team(key.team()) == null && budgets.key(key.id()) == null) {
             return null;
         }
-        TokenCount counted = inputCount.getNow(null);
-        long inputTokens = counted == null ? bodyBytes
-                : counted.estimated() ? Math.max(bodyBytes, counted.tokens()) : counted.tokens();
         long worstCaseNanos = 0;
         for (Deployment d : chain) {
             worstCaseNanos = Math.max(worstCaseNanos, worstCaseNanos(d.model().price(), inputTokens, requested));
@@ -302,9 +348,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         if (price == null) {
             return settings.unpricedReserveNanos();
         }
-        long cap = requested.maxOutputTokens() > 0 ? requested.maxOutputTokens()
-                : price.maxOutputTokens() > 0 ? price.maxOutputTokens()
-                : settings.defaultMaxOutputTokens();
+        long cap = outputCap(price, requested);
         try {
             long input = Math.addExact(inputTokens, requested.storedContext() ? settings.storedContextTokens() : 0);
             return price.worstCaseNanos(input, Math.multiplyExact(cap, requested.choices()));
@@ -456,6 +500,17 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
 
     private void handleLocal(FullHttpRequest request, String path, String query, boolean keepAlive) {
         HttpMethod method = request.method();
+        if (path.startsWith(ModelList.PATH_PREFIX) && path.length() > ModelList.PATH_PREFIX.length()) {
+            if (!HttpMethod.GET.equals(method)) {
+                throw GatewayException.methodNotAllowed(method.name(), path, "GET");
+            }
+            Principal principal = principal(request);
+            if (principal == null) {
+                authenticate(request); // throws the precise 401
+            }
+            writeLocal(ApiRoute.Response.json(200, ModelList.one(proxy, principal, path)), keepAlive);
+            return;
+        }
         if ("/v1/models".equals(path)) {
             if (!HttpMethod.GET.equals(method)) {
                 throw GatewayException.methodNotAllowed(method.name(), "/v1/models", "GET");
@@ -538,20 +593,32 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
     /** Writes a JSON error; closes the connection after it unless {@code keepAlive}. */
     ChannelFuture sendError(ChannelHandlerContext ctx, ErrorType type, String message, String requestId,
                             boolean keepAlive) {
-        FullHttpResponse response = ErrorResponses.response(ctx.alloc(), type, message);
+        return sendError(ctx, type, message, requestId, keepAlive, 0);
+    }
+
+    /** An error answer; {@code Retry-After} is set when {@code retryAfterSeconds} is positive. */
+    ChannelFuture sendError(ChannelHandlerContext ctx, ErrorType type, String message, String requestId,
+                            boolean keepAlive, long retryAfterSeconds) {
+        FullHttpResponse response = ErrorResponses.response(ctx.alloc(), shape, type, message);
         if (requestId != null) {
             response.headers().set(REQUEST_ID, requestId);
+        }
+        if (retryAfterSeconds > 0) {
+            response.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
         }
         return write(response, keepAlive);
     }
 
     private ChannelFuture sendError(ChannelHandlerContext ctx, GatewayException e, String requestId, boolean keepAlive) {
-        FullHttpResponse response = ErrorResponses.response(ctx.alloc(), e);
+        FullHttpResponse response = ErrorResponses.response(ctx.alloc(), shape, e);
         if (requestId != null) {
             response.headers().set(REQUEST_ID, requestId);
         }
         if (e.allow() != null) {
             response.headers().set(HttpHeaderNames.ALLOW, e.allow());
+        }
+        if (e.retryAfterSeconds() > 0) {
+            response.headers().set(HttpHeaderNames.RETRY_AFTER, e.retryAfterSeconds());
         }
         return write(response, keepAlive);
     }
@@ -593,6 +660,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
 
     private void answerRequestTimeout() {
         busy = true; // nothing more is handled on this connection
+        shape = ErrorShape.OPENAI; // the request never arrived whole: its route is not known
         sendError(ctx, ErrorType.REQUEST_TIMEOUT, "request not received whole within "
                 + proxy.config().server().requestReadTimeout().toMillis() + " ms (server.request_read_timeout_ms)",
                 null, false);

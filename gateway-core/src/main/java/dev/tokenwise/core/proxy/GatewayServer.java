@@ -7,6 +7,7 @@ import dev.tokenwise.core.budget.BudgetBook;
 import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.config.ModelConfig;
 import dev.tokenwise.core.config.ProviderConfig;
+import dev.tokenwise.core.spi.AdmissionStage;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.DurabilityGate;
 import dev.tokenwise.core.spi.TokenCalibration;
@@ -62,6 +63,18 @@ public final class GatewayServer implements AutoCloseable {
                                       TokenCounter counter, AccountingCore accounting, BudgetBook budgets,
                                       KeyRegistry keys, List<ApiRoute> routes, DurabilityGate durability,
                                       TokenCalibration calibration) throws InterruptedException {
+        return start(config, adapters, counter, accounting, budgets, keys, routes, durability, calibration, List.of());
+    }
+
+    /**
+     * Starts the server with admission stages (rate limits, cache lookups, shared budgets) that every call passes,
+     * in order, before its budget is reserved.
+     */
+    public static GatewayServer start(GatewayConfig config, Map<String, ProviderAdapter> adapters,
+                                      TokenCounter counter, AccountingCore accounting, BudgetBook budgets,
+                                      KeyRegistry keys, List<ApiRoute> routes, DurabilityGate durability,
+                                      TokenCalibration calibration, List<AdmissionStage> stages)
+            throws InterruptedException {
         Map<String, Deployment> deployments = new LinkedHashMap<>();
         for (ModelConfig model : config.models().values()) {
             ProviderConfig provider = config.providers().get(model.provider());
@@ -82,7 +95,8 @@ public final class GatewayServer implements AutoCloseable {
         EventLoopGroup group = transport.newGroup(threads, new DefaultThreadFactory("tokenwise-io", true));
         ProxyContext proxy = new ProxyContext(config, java.util.Collections.unmodifiableMap(deployments), keys, counter, accounting, budgets,
                 new UpstreamPool(transport, 60), List.copyOf(routes), new ObjectMapper(), durability,
-                java.util.Collections.unmodifiableMap(health), calibration == null ? TokenCalibration.NONE : calibration);
+                java.util.Collections.unmodifiableMap(health), calibration == null ? TokenCalibration.NONE : calibration,
+                List.copyOf(stages));
         try {
             Channel listener = new ServerBootstrap()
                     .group(group)

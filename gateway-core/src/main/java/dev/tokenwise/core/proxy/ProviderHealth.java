@@ -40,6 +40,9 @@ public final class ProviderHealth {
     private final LongAdder refusedByBreaker = new LongAdder();
     private final LongAdder opened = new LongAdder();
     private final LongAdder observerErrors = new LongAdder();
+    /** Until when the provider asked not to be called ({@code System.nanoTime()}); in the past when it asked nothing. */
+    private final AtomicLong heldUntilNanos = new AtomicLong(Long.MIN_VALUE / 2);
+    private final LongAdder heldCalls = new LongAdder();
 
     public ProviderHealth(String provider, Resilience resilience, LongSupplier nanoClock) {
         this.provider = provider;
@@ -53,6 +56,30 @@ public final class ProviderHealth {
 
     public Resilience resilience() {
         return resilience;
+    }
+
+    /** The provider announced its own limit is reached for {@code holdNanos} from now: later calls wait or go elsewhere. */
+    void holdFor(long holdNanos) {
+        if (holdNanos <= 0) {
+            return;
+        }
+        long until = nanoClock.getAsLong() + holdNanos;
+        heldUntilNanos.accumulateAndGet(until, Math::max);
+    }
+
+    /** Nanoseconds left of the provider's announced hold, {@code 0} when calls may go now. */
+    long heldForNanos() {
+        return Math.max(0, heldUntilNanos.get() - nanoClock.getAsLong());
+    }
+
+    /** Counts a call that was held for, or turned away by, the provider's announced limit. */
+    void onHeld() {
+        heldCalls.increment();
+    }
+
+    /** Calls held for, or turned away by, the provider's own announced limits. */
+    public long heldCalls() {
+        return heldCalls.sum();
     }
 
     /** Whether a call may go to the provider now (a half-open breaker lets exactly one probe through). */

@@ -102,12 +102,17 @@ final class ProxyCall {
     private final boolean keepAlive;
     private final String taskId;
     private final int taskAttempt;
-    private final CompletableFuture<TokenCount> inputCount;
+    /** The request's local count; counted again with a fallback's tokenizer when a fallback is tried. */
+    private CompletableFuture<TokenCount> inputCount;
     private ResponseObserver observer;
     /** The request's bytes (see {@link UpstreamRequests}). */
     private ByteBuf upstreamRequest;
     /** The budget reserved for this call, or {@code null} when no budget applies. */
     private final BudgetBook.Reservation reservation;
+    /** How long this call has waited, in all, for its providers' announced rate-limit resets. */
+    private long heldTotalNanos;
+    /** What admission acquired for the call (stage leases, the reservation); settled with the record. */
+    private final Admission admission;
     /** The {@link RecordFlag}s admission decided (stored context, unpriced), added to the record. */
     private final int admissionFlags;
 
@@ -149,7 +154,7 @@ final class ProxyCall {
               long startNanos, long createdAtMillis, String team, String keyId, List<Deployment> chain,
               UpstreamRequests fallbackRequests, Endpoint endpoint, boolean keepAlive, String taskId, int taskAttempt,
               CompletableFuture<TokenCount> inputCount, ProviderAdapter.Rewrite rewrite, boolean stream,
-              ByteBuf upstreamRequest, BudgetBook.Reservation reservation, int admissionFlags) {
+              ByteBuf upstreamRequest, Admission admission, int admissionFlags) {
         this.proxy = proxy;
         this.frontend = frontend;
         this.client = client;
@@ -169,7 +174,8 @@ final class ProxyCall {
         this.inputCount = inputCount;
         this.observer = deployment.adapter().observer(endpoint, stream, rewrite);
         this.upstreamRequest = upstreamRequest;
-        this.reservation = reservation;
+        this.admission = admission;
+        this.reservation = admission.reservation();
         this.admissionFlags = admissionFlags;
     }
 
@@ -180,6 +186,12 @@ final class ProxyCall {
     /** Connects (or reuses a connection) and sends the request upstream. */
     void start() {
         attempt();
+    }
+
+    /** {@link #start} threw: the call ends as a gateway failure before any response, booked and released once. */
+    void failToStart(RuntimeException cause) {
+        log.error("Call {} failed to start", requestId, cause);
+        failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.INTERNAL, "internal error");
     }
 
     /** One attempt on the current deployment, unless its provider's circuit breaker is open. */
@@ -197,6 +209,25 @@ final class ProxyCall {
                     + deployment.provider().name() + " is unavailable: its circuit breaker is open after "
                     + health.consecutiveFailures() + " consecutive failures (next probe in " + health.retryInMillis()
                     + " ms)");
+            return;
+        }
+        long heldNanos = health.heldForNanos();
+        if (heldNanos > 0) {
+            // The provider said its own limit is reached: wait for its reset when that is short, else go elsewhere.
+            health.onHeld();
+            if (heldTotalNanos + heldNanos <= proxy.config().rateLimits().upstreamMaxWait().toNanos()) {
+                heldTotalNanos += heldNanos; // however often the provider extends its hold, one call waits this long at most
+                client.executor().schedule(this::attempt, heldNanos, TimeUnit.NANOSECONDS);
+                return;
+            }
+            if (nextDeployment()) {
+                attempt();
+                return;
+            }
+            long seconds = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(heldNanos + TimeUnit.SECONDS.toNanos(1) - 1));
+            failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.RATE_LIMITED, "provider "
+                    + deployment.provider().name() + " announced that its rate limit is reached; it resets in " + seconds
+                    + " s", seconds);
             return;
         }
         if (attemptsOnDeployment == 0) {
@@ -261,8 +292,21 @@ final class ProxyCall {
         ReferenceCountUtil.release(upstreamRequest);
         upstreamRequest = built.request();
         observer = deployment.adapter().observer(endpoint, stream, built.rewrite());
+        inputCount = countFor(deployment.model().name(), fallbackRequests.pristineCopy());
         log.info("Falling back from {} to {} for {}", from.model().name(), deployment.model().name(), requestId);
         return true;
+    }
+
+    /**
+     * The input counted again for the model now tried (its tokenizer may be another, or exact where the first was
+     * not), keeping the first count's content hash: the prompt is the same, and the retry flag compares the hashes of
+     * calls that asked for the same model. {@code body} is the counter's own copy.
+     */
+    private CompletableFuture<TokenCount> countFor(String model, com.fasterxml.jackson.databind.node.ObjectNode body) {
+        return inputCount.handle((first, error) -> first).thenCompose(first -> proxy.counter()
+                .countInput(model, endpoint, body)
+                .thenApply(c -> first == null ? c : new TokenCount(c.tokens(), c.estimated(), first.contentHash(),
+                        c.bounded(), c.features(), c.textBytes())));
     }
 
     private void acquireAndSend(boolean fresh) {
@@ -387,6 +431,7 @@ final class ProxyCall {
         } else if (status >= 500) {
             health.onFailure();
         }
+        health.holdFor(UpstreamLimits.holdNanos(status, head.headers(), System.currentTimeMillis()));
         if (status == 429 || status >= 500) {
             Runnable recovery = planRecovery(retryAfterMillis(head.headers()));
             if (recovery != null) {
@@ -413,6 +458,7 @@ final class ProxyCall {
         HttpHeaders headers = out.headers();
         HeaderFilter.copyResponseHeaders(head.headers(), headers);
         headers.set(ClientFrontendHandler.REQUEST_ID, requestId);
+        admission.decorate(headers);
         if (sse) {
             // Events may be dropped (the injected usage chunk), so the length is not known up front.
             headers.remove(HttpHeaderNames.CONTENT_LENGTH);
@@ -647,7 +693,7 @@ final class ProxyCall {
                 up.close();
             }
         }
-        CallStatus callStatus = success ? CallStatus.OK : CallStatus.UPSTREAM_ERROR;
+        CallStatus callStatus = success ? afterStreamError(CallStatus.OK) : CallStatus.UPSTREAM_ERROR;
         if (proxy.durability() == null) {
             ByteBuf tail = heldTail;
             heldTail = null;
@@ -697,7 +743,8 @@ final class ProxyCall {
         if (captureOverflowed || encoded) {
             head.headers().remove(HttpHeaderNames.CONTENT_ENCODING)
                     .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
-            body = dev.tokenwise.core.error.ErrorResponses.body(ErrorType.UPSTREAM_FAILED, "provider "
+            body = dev.tokenwise.core.error.ErrorResponses.body(
+                    dev.tokenwise.core.error.ErrorShape.forPath(endpoint.clientPath()), ErrorType.UPSTREAM_FAILED, "provider "
                     + deployment.provider().name() + " answered " + status + (encoded ? " in an encoding the gateway cannot read"
                     : " with an error body over " + MAX_ERROR_BODY + " bytes"));
         } else {
@@ -808,6 +855,11 @@ final class ProxyCall {
     }
 
     private void failBeforeResponse(CallStatus callStatus, ErrorType type, String message) {
+        failBeforeResponse(callStatus, type, message, 0);
+    }
+
+    /** As above, telling the client to retry after {@code retryAfterSeconds} when that is positive. */
+    private void failBeforeResponse(CallStatus callStatus, ErrorType type, String message, long retryAfterSeconds) {
         if (settled) {
             return;
         }
@@ -817,7 +869,7 @@ final class ProxyCall {
         closeUpstream();
         releaseBuffers();
         upstreamEndNanos = System.nanoTime();
-        frontend.sendError(client, type, message, requestId, keepAlive).addListener(f -> {
+        frontend.sendError(client, type, message, requestId, keepAlive, retryAfterSeconds).addListener(f -> {
             settle(callStatus, type.status());
             if (f.isSuccess() && keepAlive) {
                 frontend.callFinished(this);
@@ -835,7 +887,31 @@ final class ProxyCall {
         // Closed once what was relayed has been written: a close right after a flush that could not finish (a
         // full socket buffer) would drop the events the client has not received yet.
         client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-        settle(callStatus, status);
+        settle(callStatus == CallStatus.UPSTREAM_RESET ? afterStreamError(callStatus) : callStatus, status);
+    }
+
+    /**
+     * {@code ended}, or {@link CallStatus#UPSTREAM_STREAM_ERROR} when the provider reported an error inside an answer
+     * that began as a success (an error event mid-stream): a failure of the provider, counted by its health.
+     */
+    private CallStatus afterStreamError(CallStatus ended) {
+        String error = null;
+        if (!encoded) {
+            try {
+                error = observer.streamError();
+            } catch (RuntimeException e) {
+                observerFailed("read a stream error", e);
+            }
+        }
+        if (error == null) {
+            return ended;
+        }
+        log.warn("Provider {} reported an error inside its answer to {}: {}", deployment.provider().name(), requestId,
+                error);
+        if (health != null) {
+            health.onFailure();
+        }
+        return CallStatus.UPSTREAM_STREAM_ERROR;
     }
 
     /**
@@ -906,7 +982,7 @@ final class ProxyCall {
                 : ((upstreamEndNanos == 0 ? endNanos : upstreamEndNanos) - upstreamStartNanos) / 1000;
         long ttftMicros = firstByteNanos == 0 ? 0 : (firstByteNanos - startNanos) / 1000;
         Settlement settlement = new Settlement(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, null,
-                null, flags);
+                true, null, flags, null, 0);
         try {
             releaseBuffers();
             settlement = observed(settlement);
@@ -936,6 +1012,7 @@ final class ProxyCall {
     private Settlement observed(Settlement s) {
         TokenUsage reported = null;
         long rejectedPrediction = 0;
+        boolean usageFinal = true;
         String finishReason = null;
         String text = null;
         if (!encoded) {
@@ -947,6 +1024,7 @@ final class ProxyCall {
                 }
                 rejectedPrediction = reported == null ? 0
                         : Math.min(Math.max(0, observer.rejectedPredictionTokens()), reported.outputTokens());
+                usageFinal = observer.usageFinal();
             } catch (RuntimeException e) {
                 observerFailed("read the usage", e);
             }
@@ -971,7 +1049,7 @@ final class ProxyCall {
             text = partialBody;
         }
         return new Settlement(s.callStatus, s.httpStatus, s.latencyMicros, s.upstreamMicros, s.ttftMicros, reported,
-                finishReason, flags, text, reported == null ? 0 : rejectedPrediction);
+                usageFinal, finishReason, flags, text, reported == null ? 0 : rejectedPrediction);
     }
 
     /**
@@ -994,13 +1072,19 @@ final class ProxyCall {
         charge(record);
     }
 
-    /** What {@link #settle} knew when the call ended, for the record made once the local counts are in. */
+    /**
+     * What {@link #settle} knew when the call ended, for the record made once the local counts are in.
+     *
+     * @param usageFinal {@code reported} is the provider's final figure, not a running one ({@link
+     *     ResponseObserver#usageFinal})
+     */
     private record Settlement(CallStatus callStatus, int httpStatus, long latencyMicros, long upstreamMicros,
-                              long ttftMicros, TokenUsage reported, String finishReason, int flags, String outputText,
-                              long rejectedPredictionTokens) {
-        Settlement(CallStatus callStatus, int httpStatus, long latencyMicros, long upstreamMicros, long ttftMicros,
-                   TokenUsage reported, String finishReason, int flags) {
-            this(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, reported, finishReason, flags, null, 0);
+                              long ttftMicros, TokenUsage reported, boolean usageFinal, String finishReason, int flags,
+                              String outputText, long rejectedPredictionTokens) {
+        /** This settlement billing {@code usage}, with {@code more} flags. */
+        Settlement billing(TokenUsage usage, int more) {
+            return new Settlement(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, usage, true,
+                    finishReason, flags | more, outputText, rejectedPredictionTokens);
         }
     }
 
@@ -1021,12 +1105,29 @@ final class ProxyCall {
 
     private UsageRecord record(Settlement s, TokenCount in, TokenCount out) {
         ModelPrice price = deployment.model().price();
+        String model = deployment.model().name();
+        if (!endpoint.billed()) {
+            // A token count: free upstream, so nothing is billed and nothing is taken as the provider's usage.
+            return new UsageRecord(requestId, team, keyId, model, deployment.provider().name(), endpoint, sse,
+                    s.callStatus, s.httpStatus, TokenUsage.ZERO, false, in.tokens(), out.tokens(),
+                    in.estimated() || out.estimated(), 0, taskId, taskAttempt, s.finishReason, createdAtMillis,
+                    s.latencyMicros, s.upstreamMicros, s.ttftMicros, in.contentHash(), chain.get(0).model().name(),
+                    totalAttempts, s.flags);
+        }
+        if (s.reported != null && !s.usageFinal) {
+            // The answer ended before the provider's final usage: bill what was produced, the larger of its running
+            // figure and the local count of what was relayed.
+            long relayed = out.estimated() ? proxy.calibration().output(model, out.tokens()) : out.tokens();
+            s = s.billing(PartialUsage.billed(s.reported, relayed), RecordFlag.PARTIAL_USAGE.bit());
+        }
         PricedUsage priced = PricedUsage.of(s, price);
         int recordFlags = priced.flags();
+        if (in.bounded() || out.bounded()) {
+            recordFlags |= RecordFlag.COUNT_BOUNDED.bit();
+        }
         TokenUsage usage = priced.usage();
         long costNanos = priced.costNanos();
         boolean fromProvider = usage != null;
-        String model = deployment.model().name();
         if (!fromProvider) {
             if (s.callStatus == CallStatus.UPSTREAM_ERROR || !requestSent
                     || status == 0 && s.callStatus != CallStatus.CLIENT_CANCELLED) {
@@ -1077,6 +1178,7 @@ final class ProxyCall {
         } catch (RuntimeException e) {
             log.error("Could not charge the budgets for {}", requestId, e);
         } finally {
+            admission.settle(record);
             proxy.accounting().settle(record);
         }
     }

@@ -59,6 +59,25 @@ public interface ResponseObserver {
     }
 
     /**
+     * {@code true} when {@link #usage} is the provider's final word on the call (a whole body, OpenAI's usage chunk,
+     * Anthropic's {@code message_delta}, Gemini's finishing event); {@code false} while it is only a running figure
+     * that a stream reported before its end (Anthropic's {@code message_start} carries {@code output_tokens: 1}).
+     * An answer that ends before its usage is final is billed for the larger of the running figure and the local
+     * count of what was relayed.
+     */
+    default boolean usageFinal() {
+        return true;
+    }
+
+    /**
+     * The error the provider reported inside an answer that began as a success (an {@code error} event in the middle
+     * of a 200 stream), as a short description for the log, or {@code null} when it reported none.
+     */
+    default String streamError() {
+        return null;
+    }
+
+    /**
      * Output tokens billed for a predicted output the model did not use ({@code rejected_prediction_tokens} of
      * OpenAI's {@code completion_tokens_details}): part of {@link TokenUsage#outputTokens()}, never in
      * {@link #outputText()}. {@code 0} when not reported, or when {@link #usage} is {@code null}.

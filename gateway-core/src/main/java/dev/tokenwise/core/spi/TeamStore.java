@@ -1,10 +1,11 @@
 package dev.tokenwise.core.spi;
 
 import dev.tokenwise.core.config.BudgetConfig;
+import dev.tokenwise.core.config.RateLimits;
 import java.util.List;
 
 /**
- * Durable teams, budgets and virtual keys changed through the admin API. At start-up the gateway reads
+ * Durable teams, budgets, rate limits and virtual keys changed through the admin API. At start-up the gateway reads
  * them back; they win over the config file, which only seeds teams and keys the store does not know.
  * Keys are stored by the SHA-256 of their secret, never in plain text. Called off the event loops.
  */
@@ -38,7 +39,25 @@ public interface TeamStore {
         }
     }
 
+    /**
+     * The rate limits of a team or a key as stored.
+     *
+     * @param kind {@code team} or {@code key}
+     * @param name the team's name or the key's id
+     * @param limits its limits; {@link RateLimits#NONE} when they were removed
+     */
+    record StoredRateLimits(String kind, String name, RateLimits limits, long updatedAtMillis) {
+        public static final String TEAM = "team";
+        public static final String KEY = "key";
+    }
+
     List<StoredTeam> teams();
+
+    /** Every stored rate limit of teams and keys. */
+    List<StoredRateLimits> rateLimits();
+
+    /** Inserts or replaces the rate limits of a team or key (by kind and name). */
+    void saveRateLimits(StoredRateLimits limits);
 
     List<StoredKey> keys();
 

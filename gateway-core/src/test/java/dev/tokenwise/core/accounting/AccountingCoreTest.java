@@ -2,10 +2,14 @@ package dev.tokenwise.core.accounting;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tokenwise.core.error.ErrorType;
+import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.TokenUsage;
@@ -129,6 +133,50 @@ class AccountingCoreTest {
             assertTrue(core.dispatcher().awaitDrained(5, TimeUnit.SECONDS));
             assertEquals(1, seen.size());
             assertEquals(1, core.dispatcher().sinkFailures());
+        }
+    }
+
+    @Test
+    void refusesNewCallsOnceASinkSaysItStoppedAndTakesThemAgainWhenItRecovers() {
+        java.util.concurrent.atomic.AtomicReference<String> stopped = new java.util.concurrent.atomic.AtomicReference<>();
+        UsageSink ledger = new UsageSink() {
+            @Override
+            public void accept(UsageRecord record) {
+            }
+
+            @Override
+            public String stoppedReason() {
+                return stopped.get();
+            }
+        };
+        try (AccountingCore core = new AccountingCore(List.of(ledger), 16, 100)) {
+            assertNull(core.recordingStopped());
+            core.requireRecording();
+
+            stopped.set("the ledger writer thread died");
+            assertEquals("the ledger writer thread died", core.recordingStopped());
+            GatewayException refused = assertThrows(GatewayException.class, core::requireRecording);
+            assertEquals(ErrorType.UNAVAILABLE, refused.type());
+            assertFalse(refused.getMessage().contains("ledger"), "the client is not told the gateway's insides");
+
+            stopped.set(null);
+            core.requireRecording();
+        }
+    }
+
+    @Test
+    void refusesNewCallsOnceTheDispatcherDied() throws Exception {
+        UsageSink broken = r -> {
+            throw new InternalError("the JVM is in trouble");
+        };
+        try (AccountingCore core = new AccountingCore(List.of(broken), 16, 100)) {
+            core.settle(record("req_a", "demo", "m", 1, 1, 1));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (core.recordingStopped() == null && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertNotNull(core.recordingStopped());
+            assertThrows(GatewayException.class, core::requireRecording);
         }
     }
 }

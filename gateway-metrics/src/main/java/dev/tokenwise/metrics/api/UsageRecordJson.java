@@ -13,7 +13,10 @@ public final class UsageRecordJson {
     private UsageRecordJson() {
     }
 
-    public static void write(JsonGenerator g, UsageRecord r) throws IOException {
+    /**
+     * @param retry the ledger's retry flag of the call (see docs/efficiency.md), {@code null} when not known
+     */
+    public static void write(JsonGenerator g, UsageRecord r, Boolean retry) throws IOException {
         g.writeStartObject();
         g.writeStringField("id", r.id());
         g.writeStringField("team", r.team());
@@ -45,6 +48,11 @@ public final class UsageRecordJson {
         }
         g.writeStringField("finish_reason", r.finishReason());
         g.writeNumberField("attempts", r.attempts());
+        if (retry == null) {
+            g.writeNullField("retry");
+        } else {
+            g.writeBooleanField("retry", retry);
+        }
         g.writeArrayFieldStart("flags");
         for (RecordFlag flag : RecordFlag.of(r.flags())) {
             g.writeString(flag.label());

@@ -114,7 +114,8 @@ public final class DriftDetector {
         return scheduler.scheduleWithFixedDelay(() -> {
             try {
                 check(clockMillis.getAsLong());
-            } catch (RuntimeException e) {
+            } catch (Throwable e) {
+                // An Error too: a periodic task that throws is never run again.
                 log.warn("Drift check failed: {}", e.getMessage(), e);
             }
         }, millis, millis, TimeUnit.MILLISECONDS);

@@ -19,6 +19,8 @@ import java.util.function.LongSupplier;
 import java.util.function.ObjLongConsumer;
 import java.util.function.UnaryOperator;
 import org.HdrHistogram.Histogram;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Latency per provider and model, from every call that completed ({@code status ok}): the time the gateway
@@ -37,6 +39,7 @@ import org.HdrHistogram.Histogram;
  * }</pre>
  */
 public final class LatencyBook implements UsageSink {
+    private static final Logger log = LoggerFactory.getLogger(LatencyBook.class);
     /** The longest window {@link #report} accepts, in minutes. */
     public static final int MAX_WINDOW_MINUTES = LatencySeries.MAX_WINDOW_MINUTES;
 
@@ -114,13 +117,22 @@ public final class LatencyBook implements UsageSink {
         return clockMillis.getAsLong();
     }
 
-    /** Drains the recorders every {@code every} on {@code scheduler}, so values land in the right minute. */
+    /**
+     * Drains the recorders every {@code every} on {@code scheduler}, so values land in the right minute. A drain
+     * that throws is logged and the next one runs as planned (a periodic task that throws is never run again).
+     */
     public void schedule(ScheduledExecutorService scheduler, Duration every) {
         long millis = every.toMillis();
         if (millis <= 0) {
             throw new IllegalArgumentException("every: " + every + " (expected: >= 1 ms)");
         }
-        ticks = scheduler.scheduleAtFixedRate(this::drain, millis, millis, TimeUnit.MILLISECONDS);
+        ticks = scheduler.scheduleAtFixedRate(() -> {
+            try {
+                drain();
+            } catch (Throwable t) {
+                log.error("Latency drain failed; the next one runs in {} ms", millis, t);
+            }
+        }, millis, millis, TimeUnit.MILLISECONDS);
     }
 
     @Override

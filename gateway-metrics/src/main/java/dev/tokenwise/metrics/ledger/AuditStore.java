@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The billing audit's memory in the ledger file (schema version 6), so that a restart does not reset it: the windows
+ * The billing audit's memory in the ledger file (schema version 7), so that a restart does not reset it: the windows
  * of per-call differences between provider and local token counts ({@code audit_differences}) and the hourly buckets
  * of provider input tokens and prompt text bytes ({@code audit_inflation}). Also reads, from the usage records, the
  * input each team sent a model, which the token-inflation alert prices.

@@ -107,9 +107,11 @@ final class LedgerConnections implements AutoCloseable {
                     writerTurn.unlock();
                 }
             }
-        } catch (SQLException | RuntimeException e) {
+        } catch (Throwable e) {
+            // Whatever it was (an Error too: a periodic task that throws is never run again, and the log would
+            // grow without end), retried on the next tick; the writer is unaffected.
             closeQuietly(checkpointConnection);
-            checkpointConnection = null; // retried on the next tick; the writer is unaffected
+            checkpointConnection = null;
         }
     }
 

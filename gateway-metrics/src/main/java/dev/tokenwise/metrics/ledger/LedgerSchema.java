@@ -14,15 +14,15 @@ import org.slf4j.LoggerFactory;
  * whole schema in one transaction; an older version is migrated in place, in one transaction, step by
  * step (1 to 2 adds the task columns and {@code task_outcomes}; 2 to 3 drops an index the partial task index
  * makes redundant; 3 to 4 moves the rows to {@code usage_rows}, their repeated texts to {@code names}, and makes
- * {@code usage_records} a view of the two; 4 to 5 adds the record's flags; 5 to 6 adds the billing audit's
- * tables); a new file runs the same steps from version 1. A newer version than
+ * {@code usage_records} a view of the two; 4 to 5 adds the record's flags; 5 to 6 adds {@code rate_limits}; 6 to 7
+ * adds the billing audit's tables); a new file runs the same steps from version 1. A newer version than
  * this code knows is refused, so an old gateway never writes into a file a newer one migrated. Documented column
  * by column in {@code docs/storage.md} and, for version 2, {@code docs/efficiency.md}.
  */
 final class LedgerSchema {
     private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
 
-    static final int VERSION = 6;
+    static final int VERSION = 7;
 
     /** {@code usage_records} as version 4 defines it: the rows with their texts joined back. */
     private static final String VIEW_V4 = """
@@ -211,12 +211,24 @@ final class LedgerSchema {
             "DROP VIEW usage_records",
             VIEW_V5);
 
+    /** Version 6: the rate limits of teams and keys set through the admin API (they win over the config file). */
+    static final List<String> V6 = List.of("""
+            CREATE TABLE rate_limits (
+                kind                TEXT NOT NULL,
+                name                TEXT NOT NULL,
+                requests_per_minute INTEGER NOT NULL,
+                tokens_per_minute   INTEGER NOT NULL,
+                concurrent_requests INTEGER NOT NULL,
+                updated_at          INTEGER NOT NULL,
+                PRIMARY KEY (kind, name)
+            )""");
+
     /**
-     * Version 6, the billing audit's memory ({@link AuditStore}), so that a restart does not reset it: each model's
+     * Version 7, the billing audit's memory ({@link AuditStore}), so that a restart does not reset it: each model's
      * windows of per-call differences between provider and local token counts, by endpoint, side and request features, and
      * its hourly buckets of provider input tokens and prompt text bytes. A step of its own: it touches no other table.
      */
-    static final List<String> V6 = List.of(
+    static final List<String> V7 = List.of(
             """
             CREATE TABLE audit_differences (
                 model           TEXT NOT NULL,
@@ -289,6 +301,9 @@ final class LedgerSchema {
                     }
                     if (version < 6) {
                         execute(s, V6);
+                    }
+                    if (version < 7) {
+                        execute(s, V7);
                     }
                     s.execute("PRAGMA user_version = " + VERSION);
                 }

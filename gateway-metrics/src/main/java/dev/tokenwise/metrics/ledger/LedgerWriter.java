@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,6 +40,15 @@ import org.slf4j.LoggerFactory;
  * after the last commit waits for the rest of the interval together with those that follow it. When calls
  * are rarer than that, nothing waits; under load, one commit carries many rows. A backlog of a full batch or
  * more is written at once, without the wait.
+ *
+ * <p>One record never stops the others. A batch that fails with anything but an {@link SQLException} (a
+ * {@link RuntimeException} or an {@link Error} such as {@link OutOfMemoryError} while its rows are bound) may be one
+ * record's doing, so it is written again one record at a time: each record gets {@value #RECORD_ATTEMPTS} tries,
+ * and one that fails them all is left out, logged with its id and counted in {@link #rejectedRecords}; its commit
+ * waiter fails. The database failing ({@link SQLException}) is not a record's doing: the records wait for it as
+ * before. Only an {@link InternalError} or {@link UnknownError} (the JVM itself in doubt) ends the writer; it then
+ * says so at once through {@link #stoppedReason}, which also reports a writer that made no progress for longer
+ * than the stall limit while records waited. A writer that keeps failing and retrying is unhealthy, not stopped.
  */
 final class LedgerWriter {
     private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
@@ -48,8 +58,13 @@ final class LedgerWriter {
     /** The same in strict mode, where a response's last bytes wait for the commit. */
     static final long STRICT_GROUP_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
+    /** Tries of one record written on its own before it is left out. */
+    static final int RECORD_ATTEMPTS = 3;
+
     private final LedgerConnections connections;
     private final LedgerSettings settings;
+    /** Sees each record just before its row is bound: a seam for tests, a no-op otherwise. */
+    private final Consumer<UsageRecord> beforeBind;
     private final BlockingQueue<UsageRecord> queue;
     private final Thread thread;
     private final AtomicLong accepted = new AtomicLong();
@@ -57,6 +72,12 @@ final class LedgerWriter {
     private final Object progress = new Object();
     /** Records committed; written by the writer thread only, under {@code progress}. */
     private volatile long committed;
+    /** Records left out because writing them failed on their own; written by the writer thread only, under {@code progress}. */
+    private volatile long rejected;
+    /** When the writer last committed, failed an attempt or found nothing to write ({@link System#nanoTime}). */
+    private volatile long lastProgressNanos = System.nanoTime();
+    /** What ended the writer thread, {@code null} while it runs or after it ended normally. */
+    private volatile Throwable death;
     private volatile long batchesCommitted;
     private volatile int largestBatch;
     private volatile boolean healthy = true;
@@ -77,6 +98,12 @@ final class LedgerWriter {
     private long lastCommitNanos = System.nanoTime() - GROUP_NANOS;
 
     LedgerWriter(LedgerConnections connections, LedgerSettings settings) {
+        this(connections, settings, record -> {
+        });
+    }
+
+    LedgerWriter(LedgerConnections connections, LedgerSettings settings, Consumer<UsageRecord> beforeBind) {
+        this.beforeBind = beforeBind;
         this.groupNanos = settings.groupCommitMillis() > 0 ? TimeUnit.MILLISECONDS.toNanos(settings.groupCommitMillis())
                 : connections.sync() == SqliteLedger.Sync.STRICT ? STRICT_GROUP_NANOS : GROUP_NANOS;
         this.connections = connections;
@@ -125,12 +152,15 @@ final class LedgerWriter {
         return waiter;
     }
 
-    /** Waits until every record accepted before this call is committed; {@code false} on timeout. */
+    /**
+     * Waits until every record accepted before this call is committed, or left out as one that cannot be written
+     * ({@link #rejectedRecords}); {@code false} on timeout.
+     */
     boolean flush(Duration timeout) {
         long target = accepted.get();
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (progress) {
-            while (committed < target) {
+            while (committed + rejected < target) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     return false;
@@ -139,7 +169,7 @@ final class LedgerWriter {
                     TimeUnit.NANOSECONDS.timedWait(progress, left);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    return committed >= target;
+                    return committed + rejected >= target;
                 }
             }
         }
@@ -155,7 +185,33 @@ final class LedgerWriter {
     }
 
     long pendingRecords() {
-        return accepted.get() - committed;
+        return accepted.get() - committed - rejected;
+    }
+
+    /** Records left out because writing them failed on their own, since the writer started. */
+    long rejectedRecords() {
+        return rejected;
+    }
+
+    /**
+     * Why the writer no longer writes, or {@code null} while it does: its thread ended before {@link #close}, or it
+     * made no progress for longer than the stall limit while records waited. Volatile reads and, while records
+     * wait, the clock.
+     */
+    String stoppedReason() {
+        Throwable dead = death;
+        if (dead != null) {
+            return "the ledger writer stopped on " + dead + " (" + pendingRecords() + " records not written)";
+        }
+        long pending = pendingRecords();
+        if (pending > 0 && !closing) {
+            long idleNanos = System.nanoTime() - lastProgressNanos;
+            if (idleNanos > TimeUnit.MILLISECONDS.toNanos(settings.stallMillis())) {
+                return "the ledger writer has made no progress for " + TimeUnit.NANOSECONDS.toSeconds(idleNanos)
+                        + " s (" + pending + " records not written)";
+            }
+        }
+        return null;
     }
 
     long committedRecords() {
@@ -191,6 +247,7 @@ final class LedgerWriter {
         try {
             writeUntilClosed();
         } catch (Throwable t) {
+            death = t;
             lastError = "writer thread died: " + t;
             healthy = false;
             log.error("Usage ledger {}: the writer thread died; {} records not written", connections.file(),
@@ -219,6 +276,7 @@ final class LedgerWriter {
             if (batch.isEmpty()) {
                 UsageRecord first = poll();
                 if (first == null) {
+                    lastProgressNanos = System.nanoTime(); // nothing to write is not a stall
                     if (closing && queue.isEmpty()) {
                         return;
                     }
@@ -234,8 +292,8 @@ final class LedgerWriter {
                 queue.drainTo(batch, settings.batchSize() - 1);
             }
             try {
-                write(batch);
-            } catch (SQLException | RuntimeException e) {
+                writeIsolatingFailures(batch);
+            } catch (SQLException e) {
                 discardConnection();
                 failed(e);
                 if (closing && System.nanoTime() - closeDeadlineNanos >= 0) {
@@ -249,6 +307,80 @@ final class LedgerWriter {
             }
             batch.clear();
             backoffMillis = settings.initialBackoffMillis();
+        }
+    }
+
+    /**
+     * Writes {@code batch} and empties it; when that fails other than by the database, maybe by one record's doing,
+     * writes it one record at a time (see the class comment).
+     */
+    private void writeIsolatingFailures(List<UsageRecord> batch) throws SQLException {
+        try {
+            write(batch);
+            batch.clear();
+        } catch (SQLException | InternalError | UnknownError e) {
+            throw e;
+        } catch (Throwable e) {
+            discardConnection();
+            writeOneByOne(batch, e);
+        }
+    }
+
+    /**
+     * Writes {@code batch} one record to a transaction, in order, removing each once it is committed or left out;
+     * an {@link SQLException} (the database, not the record) leaves the rest of the batch for the usual retries.
+     */
+    private void writeOneByOne(List<UsageRecord> batch, Throwable batchFailure) throws SQLException {
+        quietly(() -> log.warn("Usage ledger {}: a batch of {} records failed ({}); writing them one by one",
+                connections.file(), batch.size(), batchFailure.toString()));
+        while (!batch.isEmpty()) {
+            UsageRecord record = batch.get(0);
+            Throwable failure = null;
+            for (int attempt = 1; attempt <= RECORD_ATTEMPTS; attempt++) {
+                try {
+                    write(List.of(record));
+                    failure = null;
+                    break;
+                } catch (InternalError | UnknownError | SQLException e) {
+                    throw e;
+                } catch (Throwable e) {
+                    failure = e;
+                    discardConnection();
+                    if (attempt < RECORD_ATTEMPTS) {
+                        pause(settings.initialBackoffMillis() * attempt);
+                    }
+                }
+            }
+            if (failure != null) {
+                reject(record, failure);
+            }
+            batch.remove(0);
+        }
+    }
+
+    /** Leaves out a record that could not be written on its own, tries after tries. */
+    private void reject(UsageRecord record, Throwable failure) {
+        synchronized (progress) {
+            rejected++;
+            progress.notifyAll();
+        }
+        lastProgressNanos = System.nanoTime();
+        CompletableFuture<Void> waiter = commitWaiters.remove(record.id());
+        if (waiter != null) {
+            waiter.completeExceptionally(new IllegalStateException("record " + record.id()
+                    + " could not be written to ledger " + connections.file() + ": " + failure));
+        }
+        quietly(() -> log.error("Usage ledger {}: record {} could not be written after {} tries and is left out "
+                + "(team {}, cost {} nano-USD)", connections.file(), record.id(), RECORD_ATTEMPTS, record.team(),
+                record.costNanos(), failure));
+    }
+
+    /** Logs, unless even that fails (out of memory for the message): the state says it anyway. */
+    private static void quietly(Runnable logging) {
+        try {
+            logging.run();
+        } catch (Throwable ignored) {
+            // nothing left to tell it with
         }
     }
 
@@ -271,7 +403,7 @@ final class LedgerWriter {
                 insertValues = c.prepareStatement(UsageRecordRows.insertValues(1));
                 insertValuesMany = c.prepareStatement(UsageRecordRows.insertValues(VALUES_ROWS));
                 names.use(c);
-            } catch (SQLException | RuntimeException e) {
+            } catch (Throwable e) {
                 LedgerConnections.closeQuietly(c);
                 throw e;
             }
@@ -294,16 +426,19 @@ final class LedgerWriter {
         try {
             for (int start = 0; start < grouped; start += VALUES_ROWS) {
                 for (int j = 0; j < VALUES_ROWS; j++) {
+                    beforeBind.accept(plain.get(start + j));
                     UsageRecordRows.bindValues(insertValuesMany, 1 + j * (UsageRecordRows.COLUMN_COUNT + 1),
                             plain.get(start + j), names);
                 }
                 insertValuesMany.addBatch();
             }
             for (int k = grouped; k < plain.size(); k++) {
+                beforeBind.accept(plain.get(k));
                 UsageRecordRows.bindValues(insertValues, 1, plain.get(k), names);
                 insertValues.addBatch();
             }
             for (UsageRecord record : tasks) {
+                beforeBind.accept(record);
                 UsageRecordRows.bind(insert, record, names);
                 insert.addBatch();
             }
@@ -315,6 +450,7 @@ final class LedgerWriter {
             turn.unlock();
         }
         lastCommitNanos = System.nanoTime();
+        lastProgressNanos = lastCommitNanos;
         if (!healthy) {
             recovered(batch.size()); // before waiters wake, so a flush that returns sees the writer healthy
         }
@@ -353,6 +489,7 @@ final class LedgerWriter {
     }
 
     private void failed(Exception e) {
+        lastProgressNanos = System.nanoTime(); // an attempt that failed: the writer is alive and retrying
         String message = e.getMessage() != null ? e.getMessage() : e.getClass().getName();
         lastError = message;
         if (healthy) {

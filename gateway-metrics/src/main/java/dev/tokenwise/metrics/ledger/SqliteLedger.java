@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokenwise.core.config.BudgetConfig;
 import dev.tokenwise.core.config.BudgetPeriod;
+import dev.tokenwise.core.config.RateLimits;
 import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.SpendStore;
@@ -96,6 +97,13 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
     }
 
     static SqliteLedger open(Path file, Sync sync, LedgerSettings settings) {
+        return open(file, sync, settings, record -> {
+        });
+    }
+
+    /** @param beforeBind sees each record just before its row is bound (tests make it throw) */
+    static SqliteLedger open(Path file, Sync sync, LedgerSettings settings,
+                             java.util.function.Consumer<UsageRecord> beforeBind) {
         Objects.requireNonNull(sync, "sync");
         Path absolute = file.toAbsolutePath().normalize();
         try {
@@ -116,7 +124,7 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
         } catch (SQLException e) {
             throw new IllegalStateException("cannot open ledger file " + absolute + ": " + e.getMessage(), e);
         }
-        LedgerWriter writer = new LedgerWriter(connections, settings);
+        LedgerWriter writer = new LedgerWriter(connections, settings, beforeBind);
         writer.start();
         log.info("Usage ledger {} open (schema version {}, WAL, sync {})", absolute, LedgerSchema.VERSION,
                 sync.name().toLowerCase(Locale.ROOT));
@@ -182,6 +190,23 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
         return writer.committedRecords();
     }
 
+    /**
+     * Records left out since this ledger was opened: writing each failed on its own, try after try (logged with its
+     * id), while the records around it were written.
+     */
+    public long rejectedRecords() {
+        return writer.rejectedRecords();
+    }
+
+    /**
+     * Why the ledger no longer writes, or {@code null} while it does (failing and retrying, {@link #healthy} false,
+     * is not stopped): its writer thread died, or made no progress for 30 s while records waited.
+     */
+    @Override
+    public String stoppedReason() {
+        return writer.stoppedReason();
+    }
+
     LedgerWriter writer() {
         return writer;
     }
@@ -191,7 +216,7 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
         return tasks;
     }
 
-    /** The billing audit's saved windows and buckets, and the per-team input it prices (schema version 6). */
+    /** The billing audit's saved windows and buckets, and the per-team input it prices (schema version 7). */
     public AuditStore audit() {
         return audit;
     }
@@ -361,6 +386,41 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
                 ps.setString(1, team.name());
                 bindBudget(ps, 2, team.budget());
                 ps.setLong(4, team.updatedAtMillis());
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    @Override
+    public synchronized List<StoredRateLimits> rateLimits() {
+        return admin("list rate limits", c -> {
+            List<StoredRateLimits> all = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT kind, name, requests_per_minute, tokens_per_minute, "
+                    + "concurrent_requests, updated_at FROM rate_limits ORDER BY kind, name");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    all.add(new StoredRateLimits(rs.getString(1), rs.getString(2),
+                            new RateLimits(rs.getLong(3), rs.getLong(4), rs.getInt(5)), rs.getLong(6)));
+                }
+            }
+            return all;
+        });
+    }
+
+    @Override
+    public synchronized void saveRateLimits(StoredRateLimits limits) {
+        admin("save rate limits of " + limits.kind() + " " + limits.name(), c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO rate_limits (kind, name, requests_per_minute, "
+                    + "tokens_per_minute, concurrent_requests, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, name) "
+                    + "DO UPDATE SET requests_per_minute = excluded.requests_per_minute, tokens_per_minute = "
+                    + "excluded.tokens_per_minute, concurrent_requests = excluded.concurrent_requests, "
+                    + "updated_at = excluded.updated_at")) {
+                ps.setString(1, limits.kind());
+                ps.setString(2, limits.name());
+                ps.setLong(3, limits.limits().requestsPerMinute());
+                ps.setLong(4, limits.limits().tokensPerMinute());
+                ps.setInt(5, limits.limits().concurrentRequests());
+                ps.setLong(6, limits.updatedAtMillis());
                 return ps.executeUpdate();
             }
         });

@@ -16,8 +16,9 @@ import java.util.Locale;
  *
  * <p>The {@code retry} column is decided by the insert itself: a call is a retry when its
  * {@code X-Task-Attempt} is above 1, when the gateway itself made more than one upstream attempt for it,
- * or when its task (team and task id) already has a row with the same model and the same non-zero prompt
- * hash. Rows are inserted in the order the ledger accepted them, so
+ * or when its task (team and task id) already has a row asking for the same model (the model the client named,
+ * so a call answered by a fallback and a later one answered by the model asked for are the same attempt) with the
+ * same non-zero prompt hash. Rows are inserted in the order the ledger accepted them, so
  * "already" means "committed before, or earlier in the same batch", and a batch retried after a failed
  * commit decides the same way again. {@code docs/efficiency.md} defines it for readers of the file.
  */
@@ -37,7 +38,8 @@ final class UsageRecordRows {
 
     /** Parameters: retry by attempt (0/1), task id, prompt hash, task id, team id, model id, prompt hash. */
     private static final String RETRY = "CASE WHEN ? = 1 THEN 1 WHEN ? IS NULL OR ? = 0 THEN 0 ELSE EXISTS ("
-            + "SELECT 1 FROM usage_rows p WHERE p.task_id = ? AND p.team_ref IS ? AND p.model_ref IS ? AND p.prompt_hash = ?"
+            + "SELECT 1 FROM usage_rows p WHERE p.task_id = ? AND p.team_ref IS ? "
+            + "AND COALESCE(p.requested_model_ref, p.model_ref) IS ? AND p.prompt_hash = ?"
             + ") END";
 
     /**
@@ -78,7 +80,7 @@ final class UsageRecordRows {
         ps.setLong(i++, r.promptHash());
         ps.setString(i++, r.taskId());
         setRef(ps, i++, names.id(r.team()));
-        setRef(ps, i++, names.id(r.model()));
+        setRef(ps, i++, names.id(r.requestedModel()));
         ps.setLong(i, r.promptHash());
     }
 

@@ -238,6 +238,9 @@ public final class GatewayMeters implements UsageSink {
                 .register(registry);
         FunctionCounter.builder("tokenwise.record.sink.failures", accounting, a -> a.dispatcher().sinkFailures())
                 .description("Times a sink threw on a record").register(registry);
+        Gauge.builder("tokenwise.recording.stopped", accounting, a -> a.recordingStopped() == null ? 0 : 1)
+                .description("1 while usage records cannot be booked (a background thread died or is stuck) and calls are refused")
+                .register(registry);
         Gauge.builder("tokenwise.calls.in.flight", accounting, AccountingCore::inFlightCount)
                 .description("Calls accepted and not settled yet").register(registry);
         return this;
@@ -252,6 +255,9 @@ public final class GatewayMeters implements UsageSink {
                 .register(registry);
         FunctionCounter.builder("tokenwise.ledger.committed.records", ledger, SqliteLedger::committedRecords)
                 .description("Records committed to the ledger since start").register(registry);
+        FunctionCounter.builder("tokenwise.ledger.rejected.records", ledger, SqliteLedger::rejectedRecords)
+                .description("Records left out of the ledger because writing each failed on its own (logged with its id)")
+                .register(registry);
         return this;
     }
 
@@ -294,6 +300,9 @@ public final class GatewayMeters implements UsageSink {
                     .tags(tags).register(registry);
             FunctionCounter.builder("tokenwise.provider.retries", h, ProviderHealth::retries)
                     .description("Upstream attempts the gateway retried").tags(tags).register(registry);
+            FunctionCounter.builder("tokenwise.provider.held.calls", h, ProviderHealth::heldCalls)
+                    .description("Calls held for, or turned away by, the provider's own announced rate limit")
+                    .tags(tags).register(registry);
             FunctionCounter.builder("tokenwise.provider.breaker.refused", h, ProviderHealth::refusedByBreaker)
                     .description("Calls refused without trying because the breaker was open").tags(tags)
                     .register(registry);

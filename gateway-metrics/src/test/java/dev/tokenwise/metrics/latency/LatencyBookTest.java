@@ -156,4 +156,29 @@ class LatencyBookTest {
         assertEquals((long) writers * perWriter, book.report(0).overall().get(LatencyKind.UPSTREAM).count());
         assertEquals((long) writers * perWriter, book.report(5).overall().get(LatencyKind.OVERHEAD).count());
     }
+
+    @Test
+    void keepsDrainingOnScheduleAfterADrainThrows() throws Exception {
+        AtomicLong drains = new AtomicLong();
+        AtomicBoolean armed = new AtomicBoolean();
+        LatencyBook failingOnce = new LatencyBook(UnaryOperator.identity(), () -> {
+            if (armed.get() && drains.incrementAndGet() == 1) {
+                throw new OutOfMemoryError("Java heap space"); // on the scheduler's thread, from the first drain
+            }
+            return now.get();
+        });
+        armed.set(true);
+        java.util.concurrent.ScheduledExecutorService scheduler =
+                java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        try {
+            failingOnce.schedule(scheduler, java.time.Duration.ofMillis(5));
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+            while (drains.get() < 3 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertTrue(drains.get() >= 3, "drains after the one that threw: " + (drains.get() - 1));
+        } finally {
+            scheduler.shutdownNow();
+        }
+    }
 }

@@ -33,9 +33,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -328,7 +331,7 @@ class SqliteLedgerTest {
                 }
             }
             assertEquals(List.of("table api_keys", "index api_keys_team", "table audit_differences",
-                    "table audit_inflation", "table names", "table task_outcomes",
+                    "table audit_inflation", "table names", "table rate_limits", "table task_outcomes",
                     "table teams", "view usage_records", "table usage_rows", "index usage_rows_created_at",
                     "index usage_rows_key_created_at", "index usage_rows_task_prompt", "index usage_rows_team_created_at"),
                     objects);
@@ -456,16 +459,16 @@ class SqliteLedgerTest {
     }
 
     @Test
-    void migratesAVersion5FileByAddingTheAuditTablesOnly() throws Exception {
-        Path file = dir.resolve("v5.db");
+    void migratesAVersion6FileByAddingTheAuditTablesOnly() throws Exception {
+        Path file = dir.resolve("v6.db");
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
             for (List<String> step : List.of(LedgerSchema.V1, LedgerSchema.V2, LedgerSchema.V3, LedgerSchema.V4,
-                    LedgerSchema.V5)) {
+                    LedgerSchema.V5, LedgerSchema.V6)) {
                 for (String ddl : step) {
                     s.execute(ddl);
                 }
             }
-            s.execute("PRAGMA user_version = 5");
+            s.execute("PRAGMA user_version = 6");
         }
         try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
             ledger.accept(record("req_1", "m", "k1", "m", 40, 6));
@@ -688,6 +691,124 @@ class SqliteLedgerTest {
             assertTrue(e.getCause() instanceof IllegalStateException, e.getCause().toString());
         } finally {
             ledger.close();
+        }
+    }
+
+    // ---------------------------------------------------------------- a record that cannot be written
+
+    @Test
+    void writesEveryOtherRecordWhenWritingOneOfThemThrowsWhateverItThrows() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        Consumer<UsageRecord> poison = r -> {
+            switch (r.id()) {
+                case "req_broken" -> throw new IllegalStateException("a record the table cannot take");
+                case "req_huge" -> throw new OutOfMemoryError("Java heap space");
+                case "req_deep" -> throw new StackOverflowError();
+                default -> {
+                }
+            }
+        };
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL, FAST, poison)) {
+            CompletableFuture<Void> huge = ledger.whenCommitted("req_huge");
+            for (int i = 0; i < 300; i++) {
+                String id = i == 50 ? "req_broken" : i == 120 ? "req_huge" : i == 250 ? "req_deep" : "req_" + i;
+                ledger.accept(record(id, "a", "a1", "m", i, 1));
+            }
+            assertTrue(ledger.flush(WAIT), "the records around them are written; nothing waits for them");
+            assertEquals(3, ledger.rejectedRecords());
+            assertEquals(297, ledger.committedRecords());
+            assertEquals(0, ledger.pendingRecords());
+            assertEquals(null, ledger.stoppedReason(), "the writer goes on");
+            assertThrows(ExecutionException.class, () -> huge.get(5, TimeUnit.SECONDS), "it will never be committed");
+
+            ledger.accept(record("req_after", "a", "a1", "m", 301, 1));
+            assertTrue(ledger.flush(WAIT));
+            assertTrue(ledger.find("req_after").isPresent());
+            assertTrue(ledger.healthy());
+        }
+        assertEquals(298, count(file, "usage_records"));
+    }
+
+    @Test
+    void writesARecordWhoseWriteFailedOnceOnItsRetry() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        AtomicInteger failures = new AtomicInteger();
+        Consumer<UsageRecord> once = r -> {
+            if (r.id().equals("req_7") && failures.getAndIncrement() == 0) {
+                throw new OutOfMemoryError("Java heap space"); // another thread's garbage, gone by the retry
+            }
+        };
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL, FAST, once)) {
+            for (int i = 0; i < 20; i++) {
+                ledger.accept(record("req_" + i, "a", "a1", "m", i, 1));
+            }
+            assertTrue(ledger.flush(WAIT));
+            assertEquals(0, ledger.rejectedRecords());
+            assertEquals(20, ledger.committedRecords());
+        }
+        assertEquals(20, count(file, "usage_records"));
+    }
+
+    @Test
+    void saysAtOnceThatItStoppedWhenItsWriterThreadDies() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        Consumer<UsageRecord> fatal = r -> {
+            if (r.id().equals("req_fatal")) {
+                throw new InternalError("the JVM is in trouble");
+            }
+        };
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL, FAST, fatal)) {
+            ledger.accept(record("req_0", "a", "a1", "m", 0, 1));
+            assertTrue(ledger.flush(WAIT));
+            assertEquals(null, ledger.stoppedReason());
+
+            ledger.accept(record("req_fatal", "a", "a1", "m", 1, 1));
+            await(() -> ledger.stoppedReason() != null);
+            assertTrue(ledger.stoppedReason().contains("the JVM is in trouble"), ledger.stoppedReason());
+            assertFalse(ledger.healthy());
+            assertEquals(1, ledger.pendingRecords(), "the record it died on is not written");
+        }
+    }
+
+    @Test
+    void saysItStoppedWhenItsWriterMakesNoProgressForLongAndGoesOnWhenItDoes() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        CountDownLatch release = new CountDownLatch(1);
+        Consumer<UsageRecord> hang = r -> {
+            if (r.id().equals("req_hang")) {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        LedgerSettings stallSoon = FAST.withStallMillis(300);
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL, stallSoon, hang)) {
+            ledger.accept(record("req_hang", "a", "a1", "m", 0, 1));
+            Thread.sleep(100);
+            assertEquals(null, ledger.stoppedReason(), "a write may take a moment");
+            await(() -> ledger.stoppedReason() != null);
+            assertTrue(ledger.stoppedReason().contains("no progress"), ledger.stoppedReason());
+            release.countDown();
+            assertTrue(ledger.flush(WAIT));
+            assertEquals(null, ledger.stoppedReason());
+        }
+    }
+
+    @Test
+    void aFailingDiskIsNotAStoppedWriter() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL, FAST.withStallMillis(300));
+             Connection lock = DriverManager.getConnection("jdbc:sqlite:" + file);
+             Statement s = lock.createStatement()) {
+            s.execute("BEGIN EXCLUSIVE");
+            ledger.accept(record("req_0", "a", "a1", "m", 0, 1));
+            await(() -> !ledger.healthy());
+            Thread.sleep(600);
+            assertEquals(null, ledger.stoppedReason(), "it retries, and keeps the record: degraded, not stopped");
+            s.execute("COMMIT");
+            assertTrue(ledger.flush(WAIT));
         }
     }
 

@@ -35,7 +35,11 @@ final class AnthropicResponseObserver implements ResponseObserver {
     /** A translated call's whole answer, parsed once by {@link #onBody}. */
     private JsonNode message;
     private boolean sawUsage;
+    /** The usage read is Anthropic's last word: a whole message's, or a stream's {@code message_delta}. */
+    private boolean usageFinal;
     private boolean usageRejected;
+    /** An {@code error} event in the stream, as {@code type: message}, or {@code null}. */
+    private String streamError;
     private long inputTokens;
     private long cacheWriteTokens;
     private long cacheReadTokens;
@@ -97,11 +101,17 @@ final class AnthropicResponseObserver implements ResponseObserver {
             case "content_block_start" -> appendBlock(data.path("content_block"));
             case "content_block_delta" -> appendDelta(data.path("delta"));
             case "message_delta" -> {
+                // Its output_tokens is cumulative and final (message_start's is a placeholder, usually 1).
+                usageFinal |= data.get("usage") != null && data.get("usage").isObject();
                 readUsage(data.get("usage"));
                 readStopReason(data.path("delta").get("stop_reason"));
             }
+            case "error" -> {
+                JsonNode error = data.path("error");
+                streamError = error.path("type").asText("error") + ": " + error.path("message").asText("");
+            }
             default -> {
-                // ping, content_block_stop, message_stop, error and types added later carry nothing to count
+                // ping, content_block_stop, message_stop and types added later carry nothing to count
             }
         }
         if (chat != null) {
@@ -116,6 +126,7 @@ final class AnthropicResponseObserver implements ResponseObserver {
             this.message = message; // kept for translateBody, which follows
         }
         readUsage(message.get("usage"));
+        usageFinal = true;
         for (JsonNode block : message.path("content")) {
             appendBlock(block);
         }
@@ -178,6 +189,9 @@ final class AnthropicResponseObserver implements ResponseObserver {
     private void readStopReason(JsonNode reason) {
         if (reason != null && reason.isTextual()) {
             finishReason = finishReason(reason.textValue());
+            if (chat != null && chat.jsonObject() && "tool_calls".equals(finishReason)) {
+                finishReason = "stop"; // the JSON object asked for, given through the tool that carries it
+            }
         }
     }
 
@@ -204,6 +218,17 @@ final class AnthropicResponseObserver implements ResponseObserver {
     @Override
     public boolean usageRejected() {
         return usageRejected;
+    }
+
+    /** {@code false} for a stream that has not reached its {@code message_delta}: its usage is the start's. */
+    @Override
+    public boolean usageFinal() {
+        return usageFinal;
+    }
+
+    @Override
+    public String streamError() {
+        return streamError;
     }
 
     @Override

@@ -151,8 +151,15 @@ final class ChatCompletionScanner {
                     }
                 }
                 case "type" -> {
-                    if (chunk && t == JsonToken.VALUE_STRING && p.getText().startsWith("response.")) {
+                    if (chunk && t == JsonToken.VALUE_STRING
+                            && (p.getText().startsWith("response.") || "error".equals(p.getText()))) {
                         throw NEEDS_TREE;
+                    }
+                    p.skipChildren();
+                }
+                case "error" -> {
+                    if (chunk) {
+                        throw NEEDS_TREE; // an error reported mid-stream: the tree reads it
                     }
                     p.skipChildren();
                 }

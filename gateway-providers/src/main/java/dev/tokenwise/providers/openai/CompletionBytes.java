@@ -69,6 +69,7 @@ final class CompletionBytes {
     private static final byte[] REJECTED_PREDICTION_TOKENS = ascii("rejected_prediction_tokens");
     private static final byte[] RESPONSE_PREFIX = ascii("response.");
     private static final byte[] RESPONSE = ascii("response");
+    private static final byte[] ERROR = ascii("error");
     private static final char[] NO_CHARS = new char[0];
 
     private byte[] b;
@@ -178,8 +179,12 @@ final class CompletionBytes {
                     return readChoices(v);
                 }
             } else if (isKey(b, key, end, TYPE)) {
-                if (chunk && b[v] == '"' && startsPlain(v, RESPONSE_PREFIX, false)) {
+                if (chunk && b[v] == '"' && (startsPlain(v, RESPONSE_PREFIX, false) || startsPlain(v, ERROR, true))) {
                     throw NEEDS_TREE;
+                }
+            } else if (isKey(b, key, end, ERROR)) {
+                if (chunk) {
+                    throw NEEDS_TREE; // an error reported mid-stream: the tree reads it
                 }
             } else if (isKey(b, key, end, OBJECT)) {
                 if (!chunk && b[v] == '"' && startsPlain(v, RESPONSE, true)) {

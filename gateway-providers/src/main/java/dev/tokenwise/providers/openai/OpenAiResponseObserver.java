@@ -27,6 +27,8 @@ final class OpenAiResponseObserver implements ResponseObserver {
     private boolean usageRejected;
     private long rejectedPrediction;
     private String finishReason;
+    /** An error reported inside a 200 stream, or {@code null}. */
+    private String streamError;
 
     OpenAiResponseObserver(boolean dropUsageChunk) {
         this.dropUsageChunk = dropUsageChunk;
@@ -60,6 +62,14 @@ final class OpenAiResponseObserver implements ResponseObserver {
             onResponsesEvent(type, node);
             return true;
         }
+        JsonNode error = node.get("error");
+        if (error != null && error.isObject()) {
+            // A chat stream's error ({"error": {...}}).
+            streamError = error.path("type").asText("error") + ": " + error.path("message").asText("");
+        } else if ("error".equals(type)) {
+            // A Responses stream's error event ({"type": "error", "code", "message"}).
+            streamError = node.path("code").asText("error") + ": " + node.path("message").asText("");
+        }
         JsonNode usageNode = node.get("usage");
         if (usageNode != null && usageNode.isObject()) {
             report(parseUsage(usageNode), rejectedPrediction(usageNode));
@@ -85,8 +95,11 @@ final class OpenAiResponseObserver implements ResponseObserver {
     }
 
     private void onResponsesEvent(String type, JsonNode node) {
-        if ("response.output_text.delta".equals(type)) {
+        if ("response.output_text.delta".equals(type) || "response.function_call_arguments.delta".equals(type)) {
             text.append(node.path("delta").asText(""));
+        } else if ("response.output_item.added".equals(type)
+                && "function_call".equals(node.path("item").path("type").asText())) {
+            text.append(node.path("item").path("name").asText(""));
         } else if ("response.completed".equals(type) || "response.incomplete".equals(type)
                 || "response.failed".equals(type)) {
             JsonNode response = node.path("response");
@@ -95,6 +108,10 @@ final class OpenAiResponseObserver implements ResponseObserver {
                 report(parseUsage(usageNode), 0);
             }
             finishReason = responsesFinishReason(response);
+            if ("response.failed".equals(type)) {
+                JsonNode error = response.path("error");
+                streamError = error.path("code").asText("failed") + ": " + error.path("message").asText("");
+            }
         }
     }
 
@@ -140,6 +157,9 @@ final class OpenAiResponseObserver implements ResponseObserver {
                         text.append(part.path("text").asText(""));
                     }
                 }
+                if ("function_call".equals(item.path("type").asText())) {
+                    text.append(item.path("name").asText("")).append(item.path("arguments").asText(""));
+                }
             }
             finishReason = responsesFinishReason(node);
         }
@@ -159,13 +179,26 @@ final class OpenAiResponseObserver implements ResponseObserver {
         }
     }
 
-    private static String responsesFinishReason(JsonNode response) {
+    /**
+     * A Responses API status in chat completions' words, so that records of both APIs compare: {@code completed} is
+     * {@code tool_calls} when the answer calls a function (as a chat completion says), else {@code stop};
+     * {@code incomplete} because of {@code max_output_tokens} is {@code length}.
+     */
+    static String responsesFinishReason(JsonNode response) {
         String status = response.path("status").asText("");
         if ("incomplete".equals(status)) {
             String reason = response.path("incomplete_details").path("reason").asText("");
             return "max_output_tokens".equals(reason) ? "length" : reason.isEmpty() ? "incomplete" : reason;
         }
-        return "completed".equals(status) ? "stop" : status.isEmpty() ? null : status;
+        if ("completed".equals(status)) {
+            for (JsonNode item : response.path("output")) {
+                if ("function_call".equals(item.path("type").asText())) {
+                    return "tool_calls";
+                }
+            }
+            return "stop";
+        }
+        return status.isEmpty() ? null : status;
     }
 
     /**
@@ -250,6 +283,11 @@ final class OpenAiResponseObserver implements ResponseObserver {
     @Override
     public boolean usageRejected() {
         return usageRejected;
+    }
+
+    @Override
+    public String streamError() {
+        return streamError;
     }
 
     @Override

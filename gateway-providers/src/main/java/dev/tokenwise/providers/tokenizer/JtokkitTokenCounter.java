@@ -55,6 +55,11 @@ import java.util.concurrent.RejectedExecutionException;
  * loaded yet is always loaded on the worker. If the worker rejects the task, the future completes with
  * a rough estimate (a token per 4 characters) rather than failing.
  *
+ * <p>The work of one count is bounded ({@link CountBudget}): a pre-tokenized piece too long to merge (a hostile
+ * "word" of megabytes) or beyond the call's share of merging is counted by its UTF-8 length, an upper bound, and
+ * the count is then {@linkplain TokenCount#bounded() bounded} and {@linkplain TokenCount#estimated() estimated}. Input and output are bounded alike; ordinary
+ * text stays exact.
+ *
  * <pre>{@code
  * TokenCounter counter = new JtokkitTokenCounter(workerPool);
  * counter.countInput("gpt-4o-mini", Endpoint.CHAT_COMPLETIONS, body)
@@ -122,8 +127,9 @@ public final class JtokkitTokenCounter implements TokenCounter {
             case CHAT_COMPLETIONS -> PromptPlan.ofChat(body, table.toolRenderingProven(model));
             case EMBEDDINGS -> PromptPlan.ofEmbeddings(body);
             case RESPONSES -> PromptPlan.ofResponses(body);
-            case MESSAGES -> PromptPlan.ofAnthropicMessages(body);
-            case GEMINI_GENERATE, GEMINI_STREAM_GENERATE -> PromptPlan.ofGemini(body);
+            case MESSAGES, MESSAGES_COUNT_TOKENS -> PromptPlan.ofAnthropicMessages(body);
+            case GEMINI_GENERATE, GEMINI_STREAM_GENERATE, GEMINI_COUNT_TOKENS -> PromptPlan.ofGemini(body);
+            case GEMINI_EMBED, GEMINI_BATCH_EMBED -> PromptPlan.ofGeminiEmbeddings(body);
         };
         return count(table.resolve(model), plan, true);
     }
@@ -217,7 +223,7 @@ public final class JtokkitTokenCounter implements TokenCounter {
         Work work = new Work(resolution, plan, tokens, estimated, contentHash, bytes, pending, cacheable, messages,
                 rawPending, rawKeys, rawMisses);
         if (pending.isEmpty() && rawMisses == 0) {
-            return CompletableFuture.completedFuture(work.finish(tokens, 0));
+            return CompletableFuture.completedFuture(work.finish(tokens, 0, false));
         }
         if (pendingChars < SYNC_CHAR_LIMIT && table.isLoaded(resolution.encodingType())) {
             return CompletableFuture.completedFuture(work.get());
@@ -265,14 +271,20 @@ public final class JtokkitTokenCounter implements TokenCounter {
         @Override
         public TokenCount get() {
             PieceCounter counter = pieceCounter(resolution);
+            // One budget for the whole call, input or output: no text makes a count merge without end.
+            CountBudget budget = new CountBudget();
             long total = known;
             long pieceBytes = 0;
             for (Piece piece : pieces) {
-                int tokens = count(counter, piece);
+                int boundedBefore = budget.boundedPieces();
+                long tokens = count(counter, piece, budget);
                 if (cacheable) {
                     long b = Math.min(piece.bytes(), 0xFFFF_FFFFL);
-                    cache.put(piece.key, (long) tokens << 32 | b);
                     pieceBytes += b;
+                    // Only exact counts are cached: a bound would outlive the call that could not afford the merging.
+                    if (budget.boundedPieces() == boundedBefore) {
+                        cache.put(piece.key, tokens << 32 | b); // exact: at most the piece's bytes, below 2^31
+                    }
                 }
                 total += tokens;
             }
@@ -280,31 +292,35 @@ public final class JtokkitTokenCounter implements TokenCounter {
             for (int k = 0; k < rawMisses; k++) {
                 // The message alone, as a tree: framing and texts under the chat rule, cached with its facts.
                 PromptPlan message = PromptPlan.ofChatMessage(raw.parseElement(rawPending[k]));
+                int boundedBefore = budget.boundedPieces();
                 long tokens = message.fixedTokens;
                 long textBytes = 0;
                 long last = 0;
                 for (Piece piece : message.pieces) {
-                    last = count(counter, piece);
+                    last = count(counter, piece, budget);
                     tokens += last;
                     textBytes += piece.bytes();
                 }
-                long padded = message.paddedPiece == null ? tokens : tokens - last + count(counter, message.paddedPiece);
+                long padded = message.paddedPiece == null ? tokens
+                        : tokens - last + count(counter, message.paddedPiece, budget);
                 MessageCount m = new MessageCount(tokens, padded, textBytes, message.features, message.estimated,
                         message.systemMessage);
-                if (cacheable) {
+                if (cacheable && budget.boundedPieces() == boundedBefore) {
                     messageCache.put(rawKeys[k], m);
                 }
                 messages[rawPending[k]] = m;
             }
-            return finish(total, pieceBytes);
+            return finish(total, pieceBytes, budget.boundedPieces() > 0);
         }
 
         /**
          * The count with the messages read as bytes added in order: the first {@code system} message padded when the
          * tool definitions join it, and the tokens a shared system message saves.
+         *
+         * @param bounded whether part of the text was counted by a safe upper bound
          */
-        TokenCount finish(long total, long pieceBytes) {
-            boolean anyEstimated = estimated;
+        TokenCount finish(long total, long pieceBytes, boolean bounded) {
+            boolean anyEstimated = estimated || bounded;
             long textBytes = bytes + pieceBytes;
             int features = plan.features;
             if (messages != null) {
@@ -325,7 +341,7 @@ public final class JtokkitTokenCounter implements TokenCounter {
                     total -= FunctionDefinitions.SHARED_SYSTEM_TOKENS;
                 }
             }
-            return new TokenCount(total, anyEstimated, contentHash, features, textBytes);
+            return new TokenCount(total, anyEstimated, contentHash, bounded, features, textBytes);
         }
 
         /**
@@ -353,14 +369,14 @@ public final class JtokkitTokenCounter implements TokenCounter {
                     }
                 }
             }
-            return new TokenCount(tokens, true, contentHash, features, textBytes);
+            return new TokenCount(tokens, true, contentHash, false, features, textBytes);
         }
     }
 
-    private static int count(PieceCounter counter, Piece piece) {
-        int tokens = 0;
+    private static long count(PieceCounter counter, Piece piece, CountBudget budget) {
+        long tokens = 0;
         for (String text : piece.texts) {
-            tokens += counter.count(text);
+            tokens += counter.count(text, budget);
         }
         return tokens;
     }

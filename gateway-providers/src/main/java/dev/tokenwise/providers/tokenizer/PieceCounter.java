@@ -36,12 +36,23 @@ import java.util.regex.Pattern;
  * The three tables together stop growing at {@code maxPieces} entries (pieces past that are counted directly), so
  * a stream of random text cannot grow them without bound. Readers and writers take no lock.
  *
+ * <p>Merging is bounded (see {@link CountBudget}): a piece longer than {@value #MAX_MERGED_PIECE_CHARS} characters,
+ * which no ordinary text has but one hostile word is, and any uncached piece once the count's budget is spent, are
+ * counted by their UTF-8 length, an upper bound of their exact count, and are not cached. Splitting is linear in the
+ * text, and bounding a piece allocates nothing.
+ *
  * <p>When the pattern of an encoding other than cl100k_base cannot be read (an encoding that is not
- * regex-based, or another jtokkit version), every count goes to jtokkit directly.
+ * regex-based, or another jtokkit version), every count goes to jtokkit directly, within the same bounds.
  */
 final class PieceCounter {
     /** Pieces longer than this are counted directly: long pieces rarely repeat. */
     private static final int MAX_CACHED_PIECE_CHARS = 32;
+    /**
+     * Pieces longer than this are counted by their UTF-8 length instead of merged. Ordinary pieces are words,
+     * numbers, punctuation and whitespace runs; the longest are runs of a script written without spaces (a Thai
+     * or Japanese sentence), well below this. Merging a piece this long takes about half a millisecond.
+     */
+    static final int MAX_MERGED_PIECE_CHARS = 1024;
 
     private final Encoding encoding;
     private final Pattern pattern;
@@ -126,40 +137,56 @@ final class PieceCounter {
         return pattern != null || splitter != null;
     }
 
-    int count(String text) {
-        int total = 0;
+    /** The exact count of {@code text}, or an upper bound past a budget of its own (see {@link CountBudget}). */
+    long count(String text) {
+        return count(text, new CountBudget());
+    }
+
+    /**
+     * The count of {@code text}: exact, or an upper bound when a piece was too long to merge or {@code budget} was
+     * spent, which {@code budget} then {@linkplain CountBudget#boundedPieces() tells}.
+     */
+    long count(String text, CountBudget budget) {
+        long total = 0;
         if (splitter != null) {
             for (int start = 0, n = text.length(); start < n; ) {
                 int end = splitter.next(text, start);
-                total += countPiece(text, start, end);
+                total += countPiece(text, start, end, budget);
                 start = end;
             }
             return total;
         }
         if (pattern == null) {
+            int length = text.length();
+            if (length > MAX_MERGED_PIECE_CHARS || !budget.take(length)) {
+                return bound(text, 0, length, budget);
+            }
             return encoding.countTokensOrdinary(text);
         }
         Matcher m = pattern.matcher(text);
         while (m.find()) {
-            total += countPiece(text, m.start(), m.end());
+            total += countPiece(text, m.start(), m.end(), budget);
         }
         return total;
     }
 
     /** The count of {@code text[start, end)}: from a table without allocating when it is there. */
-    private int countPiece(String text, int start, int end) {
+    private int countPiece(String text, int start, int end, CountBudget budget) {
         int length = end - start;
         if (length <= MAX_PACKED_PIECE_CHARS) {
             long key = packedKey(text, start, length);
             if (key != 0) {
-                return countPacked(text, start, end, key);
+                return countPacked(text, start, end, key, budget);
             }
         } else if (length <= MAX_MEDIUM_PIECE_CHARS) {
-            int tokens = countMedium(text, start, end);
+            int tokens = countMedium(text, start, end, budget);
             if (tokens >= 0) {
                 return tokens;
             }
         } else if (length > MAX_CACHED_PIECE_CHARS) {
+            if (length > MAX_MERGED_PIECE_CHARS || !budget.take(length)) {
+                return bound(text, start, end, budget);
+            }
             return encoding.countTokensOrdinary(text.substring(start, end));
         }
         int h = 0;
@@ -180,6 +207,9 @@ final class PieceCounter {
             if (e.hash == h && e.piece.length() == length && text.regionMatches(start, e.piece, 0, length)) {
                 return e.tokens;
             }
+        }
+        if (!budget.take(length)) {
+            return bound(text, start, end, budget);
         }
         String piece = text.substring(start, end);
         int tokens = encoding.countTokensOrdinary(piece);
@@ -207,7 +237,7 @@ final class PieceCounter {
     }
 
     /** The count of {@code text[start, end)}, a piece whose key in {@link #packed} is {@code key}. */
-    private int countPacked(String text, int start, int end, long key) {
+    private int countPacked(String text, int start, int end, long key, CountBudget budget) {
         long[] t = packed;
         int home = (int) ((key * 0x9E3779B97F4A7C15L) >>> packedShift);
         int free = -1;
@@ -222,6 +252,9 @@ final class PieceCounter {
                 return (int) (entry >>> TOKENS_SHIFT);
             }
         }
+        if (!budget.take(end - start)) {
+            return bound(text, start, end, budget);
+        }
         int tokens = encoding.countTokensOrdinary(text.substring(start, end));
         long entry = key | (long) tokens << TOKENS_SHIFT;
         if (free >= 0 && size.get() < maxPieces && PACKED.compareAndSet(t, free, 0L, entry)) {
@@ -234,7 +267,7 @@ final class PieceCounter {
      * The count of {@code text[start, end)}, a piece of 8 to {@value #MAX_MEDIUM_PIECE_CHARS} characters, from
      * {@link #medium}; -1 when a character is 256 or above.
      */
-    private int countMedium(String text, int start, int end) {
+    private int countMedium(String text, int start, int end, CountBudget budget) {
         int length = end - start;
         int chars = 0;
         long low = 0;
@@ -266,6 +299,9 @@ final class PieceCounter {
                 return e.tokens;
             }
         }
+        if (!budget.take(length)) {
+            return bound(text, start, end, budget);
+        }
         int tokens = encoding.countTokensOrdinary(text.substring(start, end));
         // Two threads may write one free slot with different pieces; the last stays, and either is right.
         if (free >= 0 && size.get() < maxPieces) {
@@ -273,6 +309,21 @@ final class PieceCounter {
             t[free] = new Medium(low, high, tokens);
         }
         return tokens;
+    }
+
+    /**
+     * The UTF-8 length of {@code text[start, end)}, an upper bound of its count: the encodings have a token for
+     * every byte, and merging only joins two tokens into one. A lone surrogate counts 2 (the encoder writes it as
+     * one byte, {@code ?}). Nothing is allocated, nothing cached.
+     */
+    private static int bound(String text, int start, int end, CountBudget budget) {
+        budget.bounded();
+        int bytes = 0;
+        for (int i = start; i < end; i++) {
+            char c = text.charAt(i);
+            bytes += c < 0x80 ? 1 : c < 0x800 || Character.isSurrogate(c) ? 2 : 3;
+        }
+        return bytes;
     }
 
     /** Pieces kept in the three tables; past {@code maxPieces} only by the few writers that raced to the last places. */

@@ -445,6 +445,36 @@ final class PromptPlan {
         return plan;
     }
 
+    /**
+     * Gemini's {@code embedContent} ({@code content.parts[].text}) and {@code batchEmbedContents}
+     * ({@code requests[].content.parts[].text}): the texts, without framing, as an estimate (Gemini's tokenizer is
+     * not public, and Gemini reports no usage for embeddings, so this count is what is billed).
+     */
+    static PromptPlan ofGeminiEmbeddings(JsonNode body) {
+        PromptPlan plan = new PromptPlan();
+        plan.estimated = true;
+        if (body == null) {
+            return plan;
+        }
+        JsonNode requests = body.get("requests");
+        if (requests != null && requests.isArray()) {
+            for (JsonNode request : requests) {
+                plan.addGeminiEmbedContent(request.get("content"));
+            }
+        } else {
+            plan.addGeminiEmbedContent(body.get("content"));
+        }
+        return plan;
+    }
+
+    private void addGeminiEmbedContent(JsonNode content) {
+        if (content != null && content.isObject()) {
+            for (String text : geminiTexts(content.get("parts"))) {
+                addTextPiece(text);
+            }
+        }
+    }
+
     /** The text parts; other parts are noted as features (their tokens are not known here). */
     private List<String> geminiTexts(JsonNode parts) {
         List<String> texts = new ArrayList<>();

@@ -1,6 +1,7 @@
 package dev.tokenwise.providers.anthropic;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -96,13 +97,40 @@ class AnthropicResponseObserverTest {
     }
 
     @Test
-    void ignoresErrorEventsAndReportsNoUsageWithoutMessageStart() {
+    void reportsAnErrorEventAsAStreamErrorWithNoUsageWithoutMessageStart() {
         AnthropicResponseObserver observer = new AnthropicResponseObserver();
+        assertNull(observer.streamError());
         feed(observer, "event: error\ndata: {\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\","
                 + " \"message\": \"Overloaded\"}}\n\n");
 
         assertNull(observer.usage());
         assertNull(observer.finishReason());
+        assertEquals("overloaded_error: Overloaded", observer.streamError());
+    }
+
+    @Test
+    void takesMessageStartsOutputCountAsARunningFigureUntilMessageDelta() {
+        AnthropicResponseObserver observer = new AnthropicResponseObserver();
+        feed(observer, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":"
+                + "{\"input_tokens\":30,\"output_tokens\":1}}}\n\n");
+        feed(observer, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+                + "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello there\"}}\n\n");
+
+        assertEquals(TokenUsage.of(30, 1), observer.usage());
+        assertFalse(observer.usageFinal(), "message_start's output_tokens is a placeholder");
+
+        feed(observer, "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+                + "\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n");
+        assertEquals(TokenUsage.of(30, 3), observer.usage());
+        assertTrue(observer.usageFinal());
+    }
+
+    @Test
+    void takesAWholeMessagesUsageAsFinal() {
+        AnthropicResponseObserver observer = new AnthropicResponseObserver();
+        body(observer, "{\"type\":\"message\",\"content\":[],\"usage\":{\"input_tokens\":3,\"output_tokens\":4}}");
+
+        assertTrue(observer.usageFinal());
     }
 
     @Test

@@ -65,6 +65,51 @@ class OpenAiResponseObserverStreamingTest {
     }
 
     @Test
+    void reportsAnErrorSentInTheMiddleOfAChatStream() {
+        OpenAiResponseObserver observer = new OpenAiResponseObserver(false);
+        event(observer, chunk("{\"index\":0,\"delta\":{\"content\":\"Hel\"},\"finish_reason\":null}", "null"));
+        assertNull(observer.streamError());
+
+        assertTrue(event(observer, "{\"error\": {\"message\": \"The server had an error\", \"type\": \"server_error\"}}"));
+
+        assertEquals("server_error: The server had an error", observer.streamError());
+        assertEquals("Hel", observer.outputText());
+    }
+
+    @Test
+    void reportsAResponsesStreamsErrorEventAndFailedResponse() {
+        OpenAiResponseObserver errorEvent = new OpenAiResponseObserver(false);
+        event(errorEvent, "{\"type\": \"error\", \"code\": \"server_error\", \"message\": \"boom\", \"param\": null}");
+        assertEquals("server_error: boom", errorEvent.streamError());
+
+        OpenAiResponseObserver failed = new OpenAiResponseObserver(false);
+        event(failed, "{\"type\": \"response.failed\", \"response\": {\"status\": \"failed\", \"error\":"
+                + " {\"code\": \"server_error\", \"message\": \"gone\"}, \"output\": []}}");
+        assertEquals("server_error: gone", failed.streamError());
+    }
+
+    @Test
+    void recordsAResponsesFunctionCallAsToolCallsAsAChatCompletionWould() {
+        OpenAiResponseObserver whole = body("""
+                {"id": "resp_1", "object": "response", "status": "completed",
+                 "output": [{"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "get_weather",
+                             "arguments": "{\\"city\\":\\"Paris\\"}", "status": "completed"}],
+                 "usage": {"input_tokens": 20, "output_tokens": 9, "total_tokens": 29}}""");
+        assertEquals("tool_calls", whole.finishReason());
+        assertEquals("get_weather{\"city\":\"Paris\"}", whole.outputText());
+
+        OpenAiResponseObserver streamed = new OpenAiResponseObserver(false);
+        event(streamed, "{\"type\": \"response.output_item.added\", \"output_index\": 0, \"item\": {\"type\":"
+                + " \"function_call\", \"name\": \"get_weather\", \"arguments\": \"\"}}");
+        event(streamed, "{\"type\": \"response.function_call_arguments.delta\", \"delta\": \"{}\"}");
+        event(streamed, "{\"type\": \"response.completed\", \"response\": {\"status\": \"completed\","
+                + " \"output\": [{\"type\": \"function_call\", \"name\": \"get_weather\", \"arguments\": \"{}\"}],"
+                + " \"usage\": {\"input_tokens\": 20, \"output_tokens\": 9}}}");
+        assertEquals("tool_calls", streamed.finishReason());
+        assertEquals("get_weather{}", streamed.outputText());
+    }
+
+    @Test
     void readsUsageWhenItArrivesBeforeChoices() {
         OpenAiResponseObserver streamed = new OpenAiResponseObserver(false);
         assertTrue(event(streamed, """

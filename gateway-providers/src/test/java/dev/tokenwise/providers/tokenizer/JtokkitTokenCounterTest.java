@@ -510,6 +510,69 @@ class JtokkitTokenCounterTest {
         assertFalse(second.getNow(null).contentHash() == first.contentHash());
     }
 
+    // ---------------------------------------------------------------- hostile sizes
+
+    /** A run of {@code a} is 8 letters to a token in both encodings: the exact count of this word. */
+    private static final int MEGABYTE_WORD_EXACT_TOKENS = (1 << 20) / 8;
+
+    @Test
+    void countsAHugeSingleWordContentByAnUpperBoundMarkedEstimated() throws Exception {
+        String word = "a".repeat(1 << 20);
+        String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"" + word + "\"}]}";
+        // The chat rule around it: 3 for the message, 1 for the role, 3 priming the reply.
+        long exact = MEGABYTE_WORD_EXACT_TOKENS + 3 + 1 + 3;
+
+        for (JsonNode parsed : new JsonNode[] {readAsBytes(body), JSON.readTree(body)}) {
+            TokenCount count = settle(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, parsed));
+
+            assertTrue(count.estimated(), "a bound, not an exact count");
+            assertTrue(count.bounded(), "and it says why");
+            assertTrue(count.tokens() >= exact, count.tokens() + " is below the exact " + exact);
+            assertTrue(count.tokens() <= body.length(), "no more than the body's bytes: " + count.tokens());
+        }
+    }
+
+    @Test
+    void countsAHugeNoSpaceJsonDocumentInAStringContentNeverBelowItsExactCount() throws Exception {
+        // A JSON document without a space, sent as the text of a message: short pieces between its punctuation,
+        // and long runs of letters inside its strings.
+        StringBuilder document = new StringBuilder("{");
+        java.util.SplittableRandom random = new java.util.SplittableRandom(17);
+        for (int i = 0; document.length() < 200_000; i++) {
+            document.append("\\\"k").append(i).append("\\\":[").append(i).append(",\\\"")
+                    .append(PieceCounterTest.longPiece("random lowercase", i % 7 == 0 ? 5_000 : 40, random))
+                    .append("\\\"],");
+        }
+        String content = document.append("\\\"end\\\":true}").toString();
+        String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}]}";
+        String text = JSON.readTree(body).at("/messages/0/content").textValue();
+        long exact = TABLE.encoding(EncodingType.O200K_BASE).countTokensOrdinary(text) + 3 + 1 + 3;
+
+        TokenCount count = settle(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, readAsBytes(body)));
+
+        assertTrue(count.estimated() && count.bounded(), "its long runs are bounded");
+        assertTrue(count.tokens() >= exact, count.tokens() + " is below the exact " + exact);
+    }
+
+    @Test
+    void countsAHugeSingleWordAnswerByAnUpperBoundMarkedEstimated() {
+        TokenCount count = settle(counter.countOutput("gpt-4o", "a".repeat(1 << 20)));
+
+        assertTrue(count.estimated() && count.bounded(), "a bound, not an exact count");
+        assertTrue(count.tokens() >= MEGABYTE_WORD_EXACT_TOKENS, "below the exact count: " + count.tokens());
+    }
+
+    @Test
+    void neverCachesABoundAsIfItWereExact() throws Exception {
+        String longWord = "b".repeat(PieceCounter.MAX_MERGED_PIECE_CHARS + 1);
+        String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"" + longWord + "\"}]}";
+        for (JsonNode parsed : new JsonNode[] {readAsBytes(body), JSON.readTree(body), readAsBytes(body)}) {
+            TokenCount count = settle(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, parsed));
+            assertTrue(count.estimated(), "each time, cached or not");
+        }
+        assertEquals(0, counter.cachedEntries(), "bounds are not cached");
+    }
+
     private static final class QueueingExecutor implements Executor {
         private final Deque<Runnable> tasks = new ArrayDeque<>();
         private int submitted;
@@ -532,9 +595,10 @@ class JtokkitTokenCounterTest {
         }
     }
 
-    /** Compares tokens and the estimated flag; the content hash is checked by its own test. */
+    /** Compares tokens and the estimated and bounded flags; the content hash is checked by its own test. */
     private static void assertCount(TokenCount expected, TokenCount actual) {
         assertEquals(expected.tokens(), actual.tokens(), "tokens");
         assertEquals(expected.estimated(), actual.estimated(), "estimated");
+        assertEquals(expected.bounded(), actual.bounded(), "bounded");
     }
 }

@@ -7,6 +7,8 @@ import com.knuddels.jtokkit.Encodings;
 import com.knuddels.jtokkit.api.Encoding;
 import com.knuddels.jtokkit.api.EncodingRegistry;
 import com.knuddels.jtokkit.api.EncodingType;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -15,7 +17,11 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class PieceCounterTest {
     private static final EncodingRegistry REGISTRY = Encodings.newLazyEncodingRegistry();
@@ -247,6 +253,137 @@ class PieceCounterTest {
                 assertEquals(o200k.countTokensOrdinary(text), counter.count(text), text);
             }
         }
+    }
+
+    // ---------------------------------------------------------------- bounded merging
+
+    @Test
+    void countsAMegabyteSingleWordByItsUtf8LengthWithoutMergingIt() {
+        PieceCounter counter = new PieceCounter(REGISTRY.getEncoding(EncodingType.O200K_BASE), 10_000);
+        String word = "a".repeat(1 << 20);
+        CountBudget budget = new CountBudget();
+
+        long allocatedBefore = allocatedBytes();
+        long tokens = counter.count(word, budget);
+        long allocated = allocatedBytes() - allocatedBefore;
+
+        // jtokkit merges it into 131,072 tokens of 8 letters, after allocating about 500 MB for it.
+        assertEquals(1 << 20, tokens, "one token per UTF-8 byte, never below the exact 131,072");
+        assertEquals(1, budget.boundedPieces(), "the count is an upper bound, and says so");
+        assertEquals(CountBudget.PER_COUNT_MERGED_CHARS, budget.mergeCharsLeft(), "nothing was merged");
+        assertTrue(allocated < 1 << 20, "counting it allocated " + allocated + " bytes");
+    }
+
+    static Stream<Arguments> longPieces() {
+        List<Arguments> cases = new ArrayList<>();
+        for (EncodingType type : List.of(EncodingType.O200K_BASE, EncodingType.CL100K_BASE)) {
+            for (String kind : List.of("a", "random lowercase", "random uppercase", "cjk", "thai", "spaces",
+                    "symbols", "emoji")) {
+                cases.add(Arguments.of(type, kind));
+            }
+        }
+        // Marks join letters in o200k_base's pieces only; cl100k_base's parser asserts well-formed UTF-16.
+        cases.add(Arguments.of(EncodingType.O200K_BASE, "accents"));
+        cases.add(Arguments.of(EncodingType.O200K_BASE, "lone surrogates"));
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "{0}: {1}")
+    @MethodSource("longPieces")
+    void boundsALongPieceNeverBelowItsExactCount(EncodingType type, String kind) {
+        Encoding encoding = REGISTRY.getEncoding(type);
+        PieceCounter counter = new PieceCounter(encoding, 10_000);
+        SplittableRandom random = new SplittableRandom(kind.hashCode());
+        for (int length : new int[] {PieceCounter.MAX_MERGED_PIECE_CHARS + 1, 3_000, 20_000}) {
+            String text = longPiece(kind, length, random);
+            CountBudget budget = new CountBudget();
+
+            long bounded = counter.count(text, budget);
+
+            long exact = encoding.countTokensOrdinary(text);
+            assertTrue(budget.boundedPieces() > 0, kind + " of " + length + ": counted by its bound");
+            assertTrue(bounded >= exact, kind + " of " + length + ": " + bounded + " below the exact " + exact);
+            assertTrue(bounded <= text.getBytes(StandardCharsets.UTF_8).length + text.length(),
+                    kind + " of " + length + ": about its UTF-8 length, " + bounded);
+        }
+    }
+
+    @Test
+    void mergesAPieceAsLongAsTheLimitExactly() {
+        for (EncodingType type : List.of(EncodingType.O200K_BASE, EncodingType.CL100K_BASE)) {
+            Encoding encoding = REGISTRY.getEncoding(type);
+            PieceCounter counter = new PieceCounter(encoding, 10_000);
+            String word = longPiece("random lowercase", PieceCounter.MAX_MERGED_PIECE_CHARS, new SplittableRandom(9));
+            CountBudget budget = new CountBudget();
+
+            assertEquals(encoding.countTokensOrdinary(word), counter.count(word, budget), type.getName());
+            assertEquals(0, budget.boundedPieces(), type.getName());
+        }
+    }
+
+    @Test
+    void boundsTheUncachedPiecesLeftOnceACountSpentItsMerging() {
+        Encoding o200k = REGISTRY.getEncoding(EncodingType.O200K_BASE);
+        SplittableRandom random = new SplittableRandom(11);
+        StringBuilder words = new StringBuilder();
+        for (int i = 0; i < 100; i++) {
+            words.append(' ').append(longPiece("random lowercase", 200, random)); // distinct words of 201 characters
+        }
+        String text = words.toString();
+        long exact = o200k.countTokensOrdinary(text);
+
+        CountBudget small = new CountBudget(5_000);
+        long bounded = new PieceCounter(o200k, 10_000).count(text, small);
+        assertTrue(small.boundedPieces() >= 75, "about 24 words merged, the rest bounded: " + small.boundedPieces());
+        assertTrue(small.mergeCharsLeft() < 201, "merged while the budget lasted: " + small.mergeCharsLeft());
+        assertTrue(bounded > exact, bounded + " vs the exact " + exact);
+
+        CountBudget ample = new CountBudget();
+        assertEquals(exact, new PieceCounter(o200k, 10_000).count(text, ample), "within its budget a count is exact");
+        assertEquals(0, ample.boundedPieces());
+    }
+
+    @Test
+    void countsOrdinaryTextExactlyWithoutBoundingAnyPiece() {
+        for (EncodingType type : List.of(EncodingType.O200K_BASE, EncodingType.CL100K_BASE)) {
+            Encoding encoding = REGISTRY.getEncoding(type);
+            PieceCounter counter = new PieceCounter(encoding, 10_000);
+            CountBudget budget = new CountBudget();
+            for (String text : CORPUS) {
+                assertEquals(encoding.countTokensOrdinary(text), counter.count(text, budget), text);
+            }
+            String book = String.join(" ", CORPUS).repeat(2_000); // 1.3 MB of ordinary text
+            assertEquals(encoding.countTokensOrdinary(book), counter.count(book, budget), type.getName());
+            assertEquals(0, budget.boundedPieces(), type.getName());
+        }
+    }
+
+    /** A text of {@code length} characters that the encodings' pre-tokenizers keep as one piece (or a few long ones). */
+    static String longPiece(String kind, int length, SplittableRandom random) {
+        StringBuilder sb = new StringBuilder(length + 1);
+        while (sb.length() < length) {
+            switch (kind) {
+                case "a" -> sb.append('a');
+                case "random lowercase" -> sb.append((char) ('a' + random.nextInt(26)));
+                case "random uppercase" -> sb.append((char) ('A' + random.nextInt(26)));
+                case "cjk" -> sb.append((char) (0x4E00 + random.nextInt(0x5000)));
+                case "thai" -> sb.append((char) (0x0E01 + random.nextInt(0x2E)));
+                case "spaces" -> sb.append(' ');
+                case "symbols" -> sb.append("!#$%&*+-=<>?@^_|~".charAt(random.nextInt(17)));
+                // A symbol where a pair would not fit: no pair is cut in half.
+                case "emoji" -> sb.appendCodePoint(length - sb.length() > 1 ? 0x1F600 + random.nextInt(0x40) : '!');
+                case "accents" -> sb.append(random.nextBoolean() ? "e\u0301" : "\u00e9");
+                case "lone surrogates" -> sb.append((char) (0xD800 + random.nextInt(0x400)));
+                default -> throw new IllegalArgumentException(kind);
+            }
+        }
+        return sb.substring(0, length);
+    }
+
+    /** Bytes this thread allocated so far (HotSpot's per-thread allocation counter). */
+    private static long allocatedBytes() {
+        return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean())
+                .getThreadAllocatedBytes(Thread.currentThread().getId());
     }
 
     /** Words of Latin-1 letters, symbols and controls, some short, some long, some with a character past 255. */

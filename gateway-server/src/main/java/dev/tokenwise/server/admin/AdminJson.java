@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokenwise.core.budget.Budget;
 import dev.tokenwise.core.config.BudgetConfig;
+import dev.tokenwise.core.config.RateLimits;
 import dev.tokenwise.core.config.BudgetPeriod;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
@@ -120,6 +121,44 @@ final class AdminJson {
             values.add(item.textValue());
         }
         return values;
+    }
+
+    /**
+     * {@code {"requests_per_minute"?, "tokens_per_minute"?, "concurrent_requests"?}}: each a whole number >= 1, or
+     * absent (or {@code null}) for no limit of that kind; {@code {}} removes every limit.
+     */
+    static RateLimits rateLimits(JsonNode object) {
+        return new RateLimits(positiveOrZero(object, "requests_per_minute", RateLimits.MAX_PER_MINUTE),
+                positiveOrZero(object, "tokens_per_minute", RateLimits.MAX_PER_MINUTE),
+                (int) positiveOrZero(object, "concurrent_requests", Integer.MAX_VALUE));
+    }
+
+    private static long positiveOrZero(JsonNode object, String field, long max) {
+        JsonNode node = object.get(field);
+        if (node == null || node.isNull()) {
+            return 0;
+        }
+        if (!node.isIntegralNumber() || !node.canConvertToLong() || node.longValue() < 1 || node.longValue() > max) {
+            throw bad(field + ": " + node + " (expected: a whole number from 1 to " + max + ", or null for no limit)");
+        }
+        return node.longValue();
+    }
+
+    /** The limits as {@code {"requests_per_minute": 5 | null, ...}}. */
+    static void writeRateLimits(JsonGenerator g, String field, RateLimits limits) throws IOException {
+        g.writeObjectFieldStart(field);
+        writeLimit(g, "requests_per_minute", limits.requestsPerMinute());
+        writeLimit(g, "tokens_per_minute", limits.tokensPerMinute());
+        writeLimit(g, "concurrent_requests", limits.concurrentRequests());
+        g.writeEndObject();
+    }
+
+    private static void writeLimit(JsonGenerator g, String field, long value) throws IOException {
+        if (value > 0) {
+            g.writeNumberField(field, value);
+        } else {
+            g.writeNullField(field);
+        }
     }
 
     /** The budget object in {@code field}; {@code null} when absent or JSON {@code null}. */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.config.BudgetConfig;
 import dev.tokenwise.core.config.GatewayConfig;
+import dev.tokenwise.core.config.RateLimits;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.spi.ApiRoute;
@@ -26,6 +27,10 @@ import java.util.concurrent.Executor;
  * POST   /api/v1/teams                 {"name", "budget"?: {"limit_usd", "period"}}        -> 201
  * GET    /api/v1/teams/{team}          one team
  * PUT    /api/v1/teams/{team}/budget   {"limit_usd", "period"}
+ * GET    /api/v1/teams/{team}/rate_limits
+ * PUT    /api/v1/teams/{team}/rate_limits  {"requests_per_minute"?, "tokens_per_minute"?, "concurrent_requests"?}
+ * GET    /api/v1/keys/{id}/rate_limits
+ * PUT    /api/v1/keys/{id}/rate_limits     the same, for one key (inside its team's)
  * POST   /api/v1/teams/{team}/keys     {"name"?, "models"?, "budget"?} -> 201, the secret shown once
  * GET    /api/v1/keys                  all keys, never a secret or a hash
  * DELETE /api/v1/keys/{id}             revokes at once
@@ -41,6 +46,8 @@ public final class AdminRoutes implements ApiRoute {
     private static final Set<String> TEAM_FIELDS = Set.of("name", "budget");
     private static final Set<String> BUDGET_FIELDS = Set.of("limit_usd", "period");
     private static final Set<String> KEY_FIELDS = Set.of("name", "models", "budget");
+    private static final Set<String> RATE_LIMIT_FIELDS = Set.of("requests_per_minute", "tokens_per_minute",
+            "concurrent_requests");
 
     /** The resources of the admin API, each with the one or two methods it answers. */
     private enum Resource {
@@ -48,8 +55,10 @@ public final class AdminRoutes implements ApiRoute {
         TEAM(HttpMethod.GET),
         TEAM_BUDGET(HttpMethod.PUT),
         TEAM_KEYS(HttpMethod.POST),
+        TEAM_RATE_LIMITS(HttpMethod.GET, HttpMethod.PUT),
         KEYS(HttpMethod.GET),
-        KEY(HttpMethod.DELETE);
+        KEY(HttpMethod.DELETE),
+        KEY_RATE_LIMITS(HttpMethod.GET, HttpMethod.PUT);
 
         private final List<HttpMethod> methods;
 
@@ -64,15 +73,17 @@ public final class AdminRoutes implements ApiRoute {
 
     private final boolean enabled;
     private final TeamDirectory directory;
+    private final RateLimitDirectory rateLimits;
     private final Executor executor;
 
     /**
      * @param config whether {@code admin.key} is set decides whether the API is enabled at all
      * @param executor runs everything after the authorisation check (never an event loop)
      */
-    public AdminRoutes(GatewayConfig config, TeamDirectory directory, Executor executor) {
+    public AdminRoutes(GatewayConfig config, TeamDirectory directory, RateLimitDirectory rateLimits, Executor executor) {
         this.enabled = config.adminKey() != null;
         this.directory = Objects.requireNonNull(directory, "directory");
+        this.rateLimits = Objects.requireNonNull(rateLimits, "rateLimits");
         this.executor = Objects.requireNonNull(executor, "executor");
     }
 
@@ -96,6 +107,10 @@ public final class AdminRoutes implements ApiRoute {
         }
         if (path.startsWith(KEYS + "/")) {
             String id = path.substring(KEYS.length() + 1);
+            if (id.endsWith("/rate_limits")) {
+                id = id.substring(0, id.length() - "/rate_limits".length());
+                return id.isEmpty() || id.indexOf('/') >= 0 ? null : new Target(Resource.KEY_RATE_LIMITS, id);
+            }
             return id.isEmpty() || id.indexOf('/') >= 0 ? null : new Target(Resource.KEY, id);
         }
         if (path.startsWith(TEAMS + "/")) {
@@ -111,6 +126,7 @@ public final class AdminRoutes implements ApiRoute {
             return switch (rest.substring(slash + 1)) {
                 case "budget" -> new Target(Resource.TEAM_BUDGET, team);
                 case "keys" -> new Target(Resource.TEAM_KEYS, team);
+                case "rate_limits" -> new Target(Resource.TEAM_RATE_LIMITS, team);
                 default -> null;
             };
         }
@@ -148,8 +164,20 @@ public final class AdminRoutes implements ApiRoute {
             case TEAM -> team(decode(target.segment()));
             case TEAM_BUDGET -> setBudget(decode(target.segment()), request);
             case TEAM_KEYS -> createKey(decode(target.segment()), request);
+            case TEAM_RATE_LIMITS -> {
+                String team = decode(target.segment());
+                yield rateLimitsResponse("team", team, HttpMethod.PUT.equals(method)
+                        ? rateLimits.setTeam(team, AdminJson.rateLimits(AdminJson.object(request.body(), true,
+                                RATE_LIMIT_FIELDS))) : rateLimits.team(team));
+            }
             case KEYS -> listKeys();
             case KEY -> revoke(decode(target.segment()));
+            case KEY_RATE_LIMITS -> {
+                String key = decode(target.segment());
+                yield rateLimitsResponse("key", key, HttpMethod.PUT.equals(method)
+                        ? rateLimits.setKey(key, AdminJson.rateLimits(AdminJson.object(request.body(), true,
+                                RATE_LIMIT_FIELDS))) : rateLimits.key(key));
+            }
         };
     }
 
@@ -211,6 +239,15 @@ public final class AdminRoutes implements ApiRoute {
             g.writeStartObject();
             g.writeStringField("id", key.id());
             g.writeBooleanField("revoked", true);
+            g.writeEndObject();
+        }));
+    }
+
+    private static Response rateLimitsResponse(String kind, String name, RateLimits limits) {
+        return Response.json(200, AdminJson.write(g -> {
+            g.writeStartObject();
+            g.writeStringField(kind, name);
+            AdminJson.writeRateLimits(g, "rate_limits", limits);
             g.writeEndObject();
         }));
     }

@@ -1,6 +1,7 @@
 package dev.tokenwise.server.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tokenwise.core.auth.KeyHashes;
 import dev.tokenwise.core.config.BudgetConfig;
 import dev.tokenwise.core.config.BudgetSettings;
 import dev.tokenwise.core.config.Resilience;
@@ -11,6 +12,8 @@ import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.config.KeyConfig;
 import dev.tokenwise.core.config.ModelConfig;
 import dev.tokenwise.core.config.ProviderConfig;
+import dev.tokenwise.core.config.RateLimitConfig;
+import dev.tokenwise.core.config.RateLimits;
 import dev.tokenwise.core.config.ServerConfig;
 import dev.tokenwise.core.config.TeamConfig;
 import dev.tokenwise.core.model.ModelPrice;
@@ -73,15 +76,18 @@ public final class ConfigLoader {
     static final int DEFAULT_MAX_IDLE_CONNECTIONS = 64;
 
     private static final List<String> TOP_KEYS =
-            List.of("server", "admin", "storage", "pricing", "budgets", "providers", "models", "teams");
+            List.of("server", "admin", "storage", "pricing", "budgets", "providers", "models", "teams", "rate_limits");
     private static final List<String> SERVER_KEYS = List.of("host", "port", "max_request_bytes",
             "max_header_bytes", "io_threads", "worker_threads", "request_read_timeout_ms");
-    private static final List<String> MODEL_KEYS = List.of("name", "provider", "upstream_name", "price", "fallbacks");
+    private static final List<String> MODEL_KEYS = List.of("name", "provider", "upstream_name", "price", "fallbacks",
+            "rate_limits");
     private static final List<String> PRICE_KEYS = List.of("input_per_mtok", "output_per_mtok",
             "cached_input_per_mtok", "cache_write_per_mtok", "reasoning_per_mtok", "max_output_tokens");
-    private static final List<String> TEAM_KEYS = List.of("name", "budget", "keys");
+    private static final List<String> TEAM_KEYS = List.of("name", "budget", "keys", "rate_limits");
     private static final List<String> BUDGET_KEYS = List.of("limit_usd", "period");
-    private static final List<String> KEY_KEYS = List.of("key", "name", "models", "budget");
+    private static final List<String> KEY_KEYS = List.of("key", "name", "models", "budget", "rate_limits");
+    private static final List<String> RATE_LIMIT_KEYS = List.of("requests_per_minute", "tokens_per_minute",
+            "concurrent_requests");
 
     private static final PriceCatalog EMPTY_CATALOG = model -> Optional.empty();
 
@@ -164,6 +170,10 @@ public final class ConfigLoader {
         private final Path baseDir;
         private final Function<Path, PriceCatalog> catalogLoader;
         private final List<String> catalogWarnings = new ArrayList<>();
+        /** The {@code rate_limits:} of teams, keys (by id) and models, as they are read. */
+        private final Map<String, RateLimits> teamLimits = new HashMap<>();
+        private final Map<String, RateLimits> keyLimits = new HashMap<>();
+        private final Map<String, RateLimits> modelLimits = new HashMap<>();
         /** Models without a price, warned about once the pricing policy is known. */
         private final List<String> unpricedWarnings = new ArrayList<>();
         /** Prices imported from a LiteLLM price file ({@code pricing.litellm}), for models the catalog lacks. */
@@ -195,8 +205,13 @@ public final class ConfigLoader {
             Map<String, ModelConfig> models = models(root, providers, catalog);
             List<TeamConfig> teams = teams(root, models);
             BudgetSettings budgets = budgets(root.section("budgets"), root.section("pricing"));
+            ConfigSection limits = root.section("rate_limits");
+            limits.allowOnly(List.of("upstream_max_wait_ms"));
+            RateLimitConfig rateLimits = new RateLimitConfig(teamLimits, keyLimits, modelLimits,
+                    Duration.ofMillis(limits.integer("upstream_max_wait_ms",
+                            RateLimitConfig.NONE.upstreamMaxWait().toMillis(), 0, 600_000)));
             GatewayConfig config = new GatewayConfig(server, adminKey, storagePath, providers, models, teams, budgets,
-                    storageSync);
+                    storageSync, rateLimits);
             // Catalog first, then providers, then unpriced models: the order in which one would fix them.
             List<String> all = new ArrayList<>(catalogWarnings);
             disabled.forEach((name, variables) -> all.add(disabledWarning(name, variables, models)));
@@ -461,6 +476,7 @@ public final class ConfigLoader {
                 ConfigSection m = ConfigSection.of(items.get(i), "models[" + i + "]", env);
                 m.allowOnly(MODEL_KEYS);
                 String name = m.requiredString("name");
+                rateLimits(m).ifPresent(limits -> modelLimits.put(name, limits));
                 String earlier = firstPath.putIfAbsent(name, m.path());
                 if (earlier != null) {
                     throw new ConfigException(m.pathOf("name") + ": '" + name
@@ -560,6 +576,7 @@ public final class ConfigLoader {
                 ConfigSection t = ConfigSection.of(items.get(i), "teams[" + i + "]", env);
                 t.allowOnly(TEAM_KEYS);
                 String name = t.requiredString("name");
+                rateLimits(t).ifPresent(limits -> teamLimits.put(name, limits));
                 String earlier = teamPaths.putIfAbsent(name, t.path());
                 if (earlier != null) {
                     throw new ConfigException(t.pathOf("name") + ": '" + name
@@ -577,6 +594,21 @@ public final class ConfigLoader {
                 teams.add(new TeamConfig(name, budget, keys));
             }
             return teams;
+        }
+
+        /** The {@code rate_limits:} mapping of a team, key or model, if it has one with any limit. */
+        private static Optional<RateLimits> rateLimits(ConfigSection holder) {
+            JsonNode node = holder.node("rate_limits");
+            if (node == null || node.isNull()) {
+                return Optional.empty();
+            }
+            ConfigSection r = holder.section("rate_limits");
+            r.allowOnly(RATE_LIMIT_KEYS);
+            RateLimits limits = new RateLimits(
+                    r.integer("requests_per_minute", 0, 1, RateLimits.MAX_PER_MINUTE),
+                    r.integer("tokens_per_minute", 0, 1, RateLimits.MAX_PER_MINUTE),
+                    (int) r.integer("concurrent_requests", 0, 1, Integer.MAX_VALUE));
+            return limits.isNone() ? Optional.empty() : Optional.of(limits);
         }
 
         private static BudgetConfig budget(ConfigSection b) {
@@ -628,7 +660,9 @@ public final class ConfigLoader {
             }
             JsonNode budgetNode = k.node("budget");
             BudgetConfig budget = budgetNode == null || budgetNode.isNull() ? null : budget(k.section("budget"));
-            return new KeyConfig(secret.get(), name, allowed, budget);
+            rateLimits(k).ifPresent(limits -> keyLimits.put(name, limits));
+            // Only the hash leaves the parser: the parsed config never holds a secret.
+            return new KeyConfig(KeyHashes.sha256Hex(secret.get()), name, allowed, budget);
         }
 
         /** E.g. {@code "Provider openai disabled: OPENAI_API_KEY is not set; its models (a, b) answer 404 until it is"}. */

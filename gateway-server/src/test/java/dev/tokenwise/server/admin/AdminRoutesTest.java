@@ -15,6 +15,8 @@ import dev.tokenwise.core.auth.KeyHashes;
 import dev.tokenwise.core.auth.KeyRegistry;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.budget.BudgetBook;
+import dev.tokenwise.core.config.RateLimits;
+import dev.tokenwise.core.ratelimit.RateLimiter;
 import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.error.ErrorResponses;
 import dev.tokenwise.core.error.GatewayException;
@@ -48,11 +50,14 @@ class AdminRoutesTest {
     final FixedSpendStore spend = new FixedSpendStore();
     final KeyRegistry keys = new KeyRegistry();
     final BudgetBook budgets = new BudgetBook(ZoneId.of("UTC"), 80, () -> NOW_MILLIS, 0);
+    RateLimiter limiter;
     final AdminRoutes routes = routes(AdminFixtures.config(DEFAULT_TEAMS));
 
     AdminRoutes routes(GatewayConfig config) {
         TeamDirectory directory = TeamDirectory.load(config, store, spend, keys, budgets, () -> NOW_MILLIS);
-        return new AdminRoutes(config, directory, worker);
+        limiter = new RateLimiter(System::nanoTime);
+        RateLimitDirectory rateLimits = RateLimitDirectory.load(config, store, limiter, directory, () -> NOW_MILLIS);
+        return new AdminRoutes(config, directory, rateLimits, worker);
     }
 
     @AfterEach
@@ -104,6 +109,53 @@ class AdminRoutesTest {
 
     Answer admin(HttpMethod method, String path, String body) throws Exception {
         return call(method, path, body, Principal.ADMIN);
+    }
+
+    @Test
+    void setsATeamsAndAKeysRateLimitsStoresThemAndAppliesThemAtOnce() throws Exception {
+        Answer none = admin(HttpMethod.GET, "/api/v1/teams/demo/rate_limits", null);
+        assertEquals(200, none.status(), none.text());
+        assertEquals("{\"team\":\"demo\",\"rate_limits\":{\"requests_per_minute\":null,\"tokens_per_minute\":null,"
+                + "\"concurrent_requests\":null}}", none.text());
+
+        Answer team = admin(HttpMethod.PUT, "/api/v1/teams/demo/rate_limits",
+                "{\"requests_per_minute\":5,\"tokens_per_minute\":300000,\"concurrent_requests\":20}");
+        assertEquals(200, team.status(), team.text());
+        assertEquals(5, team.json().at("/rate_limits/requests_per_minute").asLong());
+        assertEquals(new RateLimits(5, 300_000, 20), limiter.team("demo"), "applied at once");
+        Answer key = admin(HttpMethod.PUT, "/api/v1/keys/demo-key/rate_limits", "{\"requests_per_minute\":2}");
+        assertEquals(200, key.status(), key.text());
+        assertEquals(new RateLimits(2, 0, 0), limiter.key("demo-key"));
+
+        assertEquals("{\"key\":\"demo-key\",\"rate_limits\":{\"requests_per_minute\":2,\"tokens_per_minute\":null,"
+                + "\"concurrent_requests\":null}}", admin(HttpMethod.GET, "/api/v1/keys/demo-key/rate_limits", null).text());
+
+        // After a restart the stored limits win over the config file's.
+        routes(AdminFixtures.config(DEFAULT_TEAMS));
+        assertEquals(new RateLimits(5, 300_000, 20), limiter.team("demo"));
+        assertEquals(new RateLimits(2, 0, 0), limiter.key("demo-key"));
+    }
+
+    @Test
+    void removesEveryLimitOfATeamWithAnEmptyObject() throws Exception {
+        admin(HttpMethod.PUT, "/api/v1/teams/demo/rate_limits", "{\"requests_per_minute\":5}");
+        Answer removed = admin(HttpMethod.PUT, "/api/v1/teams/demo/rate_limits", "{}");
+        assertEquals(200, removed.status());
+        assertEquals(RateLimits.NONE, limiter.team("demo"));
+        routes(AdminFixtures.config(DEFAULT_TEAMS));
+        assertEquals(RateLimits.NONE, limiter.team("demo"), "the removal is stored too");
+    }
+
+    @Test
+    void refusesRateLimitsOfUnknownHoldersAndImpossibleValues() throws Exception {
+        assertEquals(404, admin(HttpMethod.PUT, "/api/v1/teams/nobody/rate_limits", "{\"requests_per_minute\":5}").status());
+        assertEquals(404, admin(HttpMethod.GET, "/api/v1/keys/nobody/rate_limits", null).status());
+        for (String body : List.of("{\"requests_per_minute\":0}", "{\"tokens_per_minute\":-5}",
+                "{\"concurrent_requests\":1.5}", "{\"requests_per_minute\":\"5\"}", "{\"rpm\":5}")) {
+            Answer a = admin(HttpMethod.PUT, "/api/v1/teams/demo/rate_limits", body);
+            assertEquals(400, a.status(), body + " -> " + a.text());
+        }
+        assertEquals(403, call(HttpMethod.PUT, "/api/v1/teams/demo/rate_limits", "{}", TEAM_KEY).status());
     }
 
     @Test

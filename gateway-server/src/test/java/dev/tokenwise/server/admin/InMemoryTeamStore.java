@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 final class InMemoryTeamStore implements TeamStore {
     private final Map<String, StoredTeam> teams = new LinkedHashMap<>();
     private final Map<String, StoredKey> keys = new LinkedHashMap<>();
+    private final Map<String, StoredRateLimits> rateLimits = new LinkedHashMap<>();
     final Set<String> callerThreads = ConcurrentHashMap.newKeySet();
 
     private void called() {
@@ -28,6 +29,18 @@ final class InMemoryTeamStore implements TeamStore {
     public synchronized List<StoredKey> keys() {
         called();
         return new ArrayList<>(keys.values());
+    }
+
+    @Override
+    public synchronized List<StoredRateLimits> rateLimits() {
+        called();
+        return new ArrayList<>(rateLimits.values());
+    }
+
+    @Override
+    public synchronized void saveRateLimits(StoredRateLimits limits) {
+        called();
+        rateLimits.put(limits.kind() + "/" + limits.name(), limits);
     }
 
     @Override

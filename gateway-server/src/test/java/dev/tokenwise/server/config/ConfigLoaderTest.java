@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tokenwise.core.config.RateLimits;
 import dev.tokenwise.core.config.BudgetPeriod;
 import dev.tokenwise.core.config.ConfigException;
 import dev.tokenwise.core.config.GatewayConfig;
@@ -104,7 +105,7 @@ class ConfigLoaderTest {
         assertTrue(config.providers().get("openai").enabled());
         assertEquals(new ModelPrice(150_000_000, 600_000_000, 75_000_000, 150_000_000, 600_000_000, 0),
                 config.models().get("gpt-4o-mini").price());
-        assertEquals("tw-demo-key", config.teams().get(0).keys().get(0).key());
+        assertEquals(dev.tokenwise.core.auth.KeyHashes.sha256Hex("tw-demo-key"), config.teams().get(0).keys().get(0).keyHash());
         assertEquals(List.of(), loaded.warnings());
     }
 
@@ -204,7 +205,7 @@ class ConfigLoaderTest {
                 """, Map.of("TEAM", evil, "KEY", "{a: 1}", "OPENAI_API_KEY", "sk"));
 
         assertEquals(evil.strip(), config.teams().get(0).name());
-        assertEquals("{a: 1}", config.teams().get(0).keys().get(0).key());
+        assertEquals(dev.tokenwise.core.auth.KeyHashes.sha256Hex("{a: 1}"), config.teams().get(0).keys().get(0).keyHash());
         assertNull(config.adminKey());
     }
 
@@ -216,10 +217,25 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void keepsNoVirtualKeyInPlainTextOnceTheFileIsRead() {
+        GatewayConfig config = parse(PROVIDERS + """
+                teams: [{name: t, keys: [{key: tw-very-secret-key, name: k}, {key: tw-other-secret}]}]
+                """);
+        String everything = config.toString() + config.teams();
+        for (var key : config.teams().get(0).keys()) {
+            everything += key.keyHash() + key.name() + key;
+        }
+        assertFalse(everything.contains("tw-very-secret-key"), everything);
+        assertFalse(everything.contains("tw-other-secret"), everything);
+        assertEquals(dev.tokenwise.core.auth.KeyHashes.sha256Hex("tw-very-secret-key"),
+                config.teams().get(0).keys().get(0).keyHash());
+    }
+
+    @Test
     void keepsNumericLookingStringsAsWritten() {
         KeyConfig key = parse("teams: [{name: t, keys: [{key: 0123, name: 0x1F}]}]").teams().get(0).keys().get(0);
 
-        assertEquals("0123", key.key());
+        assertEquals(dev.tokenwise.core.auth.KeyHashes.sha256Hex("0123"), key.keyHash());
         assertEquals("0x1F", key.name());
     }
 
@@ -341,6 +357,31 @@ class ConfigLoaderTest {
         assertTrue(e.getMessage().contains("pricing.allow_unpriced: 'yes please' (expected: true or false)"), e.getMessage());
         e = assertThrows(ConfigException.class, () -> parse(PROVIDERS + "pricing: {unpriced_reserve_usd: 0}\nmodels: []"));
         assertTrue(e.getMessage().contains("pricing.unpriced_reserve_usd: 0 (expected: > 0)"), e.getMessage());
+    }
+
+    @Test
+    void readsTheRateLimitsOfTeamsKeysAndModels() {
+        GatewayConfig config = parse(PROVIDERS + """
+                rate_limits: {upstream_max_wait_ms: 500}
+                models:
+                  - {name: gpt-4o, provider: openai, rate_limits: {requests_per_minute: 500}}
+                teams:
+                  - name: gamma
+                    rate_limits: {requests_per_minute: 5, tokens_per_minute: 300000, concurrent_requests: 20}
+                    keys:
+                      - {key: tw-g, name: gamma-key, rate_limits: {requests_per_minute: 2}}
+                      - {key: tw-h, name: plain-key}
+                """);
+        assertEquals(new RateLimits(5, 300_000, 20), config.rateLimits().teams().get("gamma"));
+        assertEquals(new RateLimits(2, 0, 0), config.rateLimits().keys().get("gamma-key"));
+        assertNull(config.rateLimits().keys().get("plain-key"));
+        assertEquals(new RateLimits(500, 0, 0), config.rateLimits().models().get("gpt-4o"));
+        assertEquals(500, config.rateLimits().upstreamMaxWait().toMillis());
+        ConfigException e = assertThrows(ConfigException.class, () -> parse(PROVIDERS
+                + "teams: [{name: a, rate_limits: {requests_per_minute: 0}}]"));
+        assertTrue(e.getMessage().contains("teams[0].rate_limits.requests_per_minute: 0 (expected: "), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> parse(PROVIDERS + "teams: [{name: a, rate_limits: {rpm: 5}}]"));
+        assertTrue(e.getMessage().contains("teams[0].rate_limits.rpm: unknown key"), e.getMessage());
     }
 
     @Test
@@ -500,7 +541,7 @@ class ConfigLoaderTest {
                         + " connect_timeout_ms, read_timeout_ms, max_idle_connections, max_retries, retry_backoff_ms, retry_budget_percent, breaker_failures, breaker_cooldown_ms, first_byte_timeout_ms, total_timeout_ms,"
                         + " forward_client_org_headers)",
                 error("providers: {openai: {type: openai, base_ulr: 'https://x'}}"));
-        assertEquals("teams[0].keys[1].modles: unknown key (expected one of: key, name, models, budget)",
+        assertEquals("teams[0].keys[1].modles: unknown key (expected one of: key, name, models, budget, rate_limits)",
                 error("teams: [{name: t, keys: [{key: a}, {key: b, modles: []}]}]"));
         assertEquals("models[0].price.input: unknown key (expected one of: input_per_mtok, output_per_mtok,"
                         + " cached_input_per_mtok, cache_write_per_mtok, reasoning_per_mtok, max_output_tokens)",
@@ -509,7 +550,7 @@ class ConfigLoaderTest {
 
     @Test
     void rejectsUnknownTopLevelKey() {
-        assertEquals("model: unknown key (expected one of: server, admin, storage, pricing, budgets, providers, models, teams)",
+        assertEquals("model: unknown key (expected one of: server, admin, storage, pricing, budgets, providers, models, teams, rate_limits)",
                 error("model: []"));
     }
 

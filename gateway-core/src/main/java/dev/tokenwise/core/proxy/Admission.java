@@ -1,0 +1,100 @@
+package dev.tokenwise.core.proxy;
+
+import dev.tokenwise.core.budget.BudgetBook;
+import dev.tokenwise.core.model.UsageRecord;
+import dev.tokenwise.core.spi.AdmissionStage;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Everything one call acquired before it went upstream: the leases of its {@link AdmissionStage}s and its budget
+ * reservation. One owner with one end: {@link #settle} once the call is booked, or {@link #abort} when it never
+ * went upstream; whichever comes first is the only one that runs, and it gives back everything in the reverse order
+ * of acquisition. A lease that throws is logged and does not stop the others. Used on the call's event loop only.
+ */
+final class Admission {
+    private static final Logger log = LoggerFactory.getLogger(Admission.class);
+
+    private final String requestId;
+    private final List<AdmissionStage.Lease> leases = new ArrayList<>(2);
+    private BudgetBook.Reservation reservation;
+    private BudgetBook budgets;
+    private boolean ended;
+
+    Admission(String requestId) {
+        this.requestId = requestId;
+    }
+
+    /** Runs {@code stages} in order; if one refuses, what the earlier ones took is given back and the refusal thrown. */
+    void run(List<AdmissionStage> stages, AdmissionStage.Call call) {
+        for (AdmissionStage stage : stages) {
+            AdmissionStage.Lease lease;
+            try {
+                lease = stage.admit(call);
+            } catch (RuntimeException refused) {
+                abort();
+                throw refused;
+            }
+            if (lease != null && lease != AdmissionStage.Lease.NONE) {
+                leases.add(lease);
+            }
+        }
+    }
+
+    /** The call's budget reservation, cancelled on {@link #abort}; settled by the call itself. */
+    void reserved(BudgetBook budgets, BudgetBook.Reservation reservation) {
+        this.budgets = budgets;
+        this.reservation = reservation;
+    }
+
+    BudgetBook.Reservation reservation() {
+        return reservation;
+    }
+
+    /** Adds every stage's response headers. */
+    void decorate(HttpHeaders responseHeaders) {
+        for (AdmissionStage.Lease lease : leases) {
+            try {
+                lease.decorate(responseHeaders);
+            } catch (RuntimeException e) {
+                log.warn("Admission lease of {} failed to decorate the response", requestId, e);
+            }
+        }
+    }
+
+    /** The call was booked as {@code record}: every stage settles against it. */
+    void settle(UsageRecord record) {
+        if (ended) {
+            return;
+        }
+        ended = true;
+        for (int i = leases.size() - 1; i >= 0; i--) {
+            try {
+                leases.get(i).settle(record);
+            } catch (RuntimeException e) {
+                log.error("Admission lease of {} failed to settle", requestId, e);
+            }
+        }
+    }
+
+    /** The call never went upstream: every lease is given back and the reservation cancelled. */
+    void abort() {
+        if (ended) {
+            return;
+        }
+        ended = true;
+        for (int i = leases.size() - 1; i >= 0; i--) {
+            try {
+                leases.get(i).abort();
+            } catch (RuntimeException e) {
+                log.error("Admission lease of {} failed to abort", requestId, e);
+            }
+        }
+        if (reservation != null) {
+            budgets.cancel(reservation);
+        }
+    }
+}

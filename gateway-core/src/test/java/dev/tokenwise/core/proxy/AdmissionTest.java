@@ -1,0 +1,96 @@
+package dev.tokenwise.core.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.tokenwise.core.error.ErrorType;
+import dev.tokenwise.core.error.GatewayException;
+import dev.tokenwise.core.model.Endpoint;
+import dev.tokenwise.core.model.UsageRecord;
+import dev.tokenwise.core.spi.AdmissionStage;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class AdmissionTest {
+    private static final AdmissionStage.Call CALL = new AdmissionStage.Call("req_1", "team", "key", "m",
+            Endpoint.CHAT_COMPLETIONS, 10, 20, 0);
+
+    private final List<String> events = new ArrayList<>();
+
+    /** A stage that records what happens to its lease, and optionally refuses or fails. */
+    private AdmissionStage stage(String name, boolean refuse, boolean leaseThrows) {
+        return call -> {
+            if (refuse) {
+                throw new GatewayException(ErrorType.RATE_LIMITED, name + " refused");
+            }
+            events.add(name + " admitted");
+            return new AdmissionStage.Lease() {
+                @Override
+                public void decorate(HttpHeaders headers) {
+                    headers.add("x-stage", name);
+                }
+
+                @Override
+                public void settle(UsageRecord record) {
+                    events.add(name + " settled");
+                    if (leaseThrows) {
+                        throw new IllegalStateException(name + " broke");
+                    }
+                }
+
+                @Override
+                public void abort() {
+                    events.add(name + " aborted");
+                    if (leaseThrows) {
+                        throw new IllegalStateException(name + " broke");
+                    }
+                }
+            };
+        };
+    }
+
+    @Test
+    void givesBackWhatEarlierStagesTookWhenALaterOneRefuses() {
+        Admission admission = new Admission("req_1");
+        GatewayException refused = assertThrows(GatewayException.class, () -> admission.run(
+                List.of(stage("a", false, false), stage("b", false, false), stage("c", true, false)), CALL));
+        assertEquals("c refused", refused.getMessage());
+        assertEquals(List.of("a admitted", "b admitted", "b aborted", "a aborted"), events);
+        admission.abort();
+        admission.settle(null);
+        assertEquals(4, events.size(), "given back once only");
+    }
+
+    @Test
+    void settlesEveryLeaseOnceInReverseOrderEvenWhenOneThrows() {
+        Admission admission = new Admission("req_1");
+        admission.run(List.of(stage("a", false, false), stage("b", false, true), stage("c", false, false)), CALL);
+        admission.settle(null);
+        admission.settle(null);
+        admission.abort();
+        assertEquals(List.of("a admitted", "b admitted", "c admitted", "c settled", "b settled", "a settled"), events);
+    }
+
+    @Test
+    void abortsEveryLeaseWhenTheCallNeverWentUpstream() {
+        Admission admission = new Admission("req_1");
+        admission.run(List.of(stage("a", false, true), stage("b", false, false)), CALL);
+        admission.abort();
+        admission.settle(null);
+        assertEquals(List.of("a admitted", "b admitted", "b aborted", "a aborted"), events);
+    }
+
+    @Test
+    void addsEveryStagesHeadersToTheResponse() {
+        Admission admission = new Admission("req_1");
+        admission.run(List.of(stage("a", false, false), call -> AdmissionStage.Lease.NONE, stage("b", false, false)), CALL);
+        HttpHeaders headers = new DefaultHttpHeaders();
+        admission.decorate(headers);
+        assertEquals(List.of("a", "b"), headers.getAll("x-stage"));
+        assertSame(null, admission.reservation());
+    }
+}
