@@ -22,7 +22,10 @@ import dev.tokenwise.metrics.api.TasksRoute;
 import dev.tokenwise.metrics.efficiency.AlertBook;
 import dev.tokenwise.metrics.efficiency.DriftDetector;
 import dev.tokenwise.metrics.efficiency.DriftSettings;
+import dev.tokenwise.metrics.efficiency.EfficiencySettings;
 import dev.tokenwise.metrics.efficiency.EfficiencyTracker;
+import dev.tokenwise.metrics.efficiency.InflationSettings;
+import dev.tokenwise.metrics.efficiency.TokenInflation;
 import dev.tokenwise.metrics.api.UsageRoute;
 import dev.tokenwise.core.budget.Budget;
 import dev.tokenwise.metrics.dashboard.DashboardRoute;
@@ -91,6 +94,10 @@ public final class GatewayApp implements AutoCloseable {
     /** A task with no outcome and no call for this long counts as {@code unknown}. */
     private static final Duration TASK_IDLE = Duration.ofHours(1);
     private static final Duration DRIFT_CHECK_EVERY = Duration.ofMinutes(15);
+    /** How often the billing audit saves its windows into the ledger (and once more at shutdown). */
+    private static final Duration AUDIT_SAVE_EVERY = Duration.ofMinutes(1);
+    /** How often token inflation is checked (its documented false-alarm rate assumes this cadence). */
+    private static final Duration INFLATION_CHECK_EVERY = Duration.ofMinutes(15);
 
     private final GatewayConfig config;
     private final List<SimulatorServer> simulators;
@@ -203,7 +210,15 @@ public final class GatewayApp implements AutoCloseable {
                 alerts.unpricedModels(running.models().values().stream().filter(m -> m.price() == null)
                         .map(ModelConfig::name).toList(), running.budgets().unpricedReserveNanos());
             }
-            EfficiencyTracker efficiency = new EfficiencyTracker(alerts, counter::isExact, TASK_IDLE);
+            // The billing audit (and token inflation) resumes from the windows it saved in the ledger.
+            PriceCatalog auditPrices = model -> Optional.ofNullable(running.models().get(model)).map(ModelConfig::price);
+            SqliteLedger auditLedger = ledger;
+            TokenInflation inflation = new TokenInflation(alerts, InflationSettings.DEFAULTS, auditPrices,
+                    (model, from, to) -> auditLedger.audit().teamInput(model, from, to), System::currentTimeMillis);
+            EfficiencyTracker efficiency = new EfficiencyTracker(alerts, counter::isExact,
+                    EfficiencySettings.DEFAULTS.withTaskIdle(TASK_IDLE), System::currentTimeMillis, inflation);
+            efficiency.audit().restore(ledger.audit());
+            efficiency.audit().schedule(analytics, AUDIT_SAVE_EVERY, INFLATION_CHECK_EVERY, System::currentTimeMillis);
             List<UsageSink> sinks = new ArrayList<>();
             sinks.add(ledger);
             sinks.add(efficiency);

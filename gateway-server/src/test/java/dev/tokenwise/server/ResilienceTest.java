@@ -144,6 +144,13 @@ class ResilienceTest {
         assertEquals("gpt-4o-mini", record.get("model").asText());
         assertEquals(false, record.get("local_estimated").asBoolean(), "gpt-4o-mini's tokenizer is exact");
         assertEquals(gateway.record(direct).get("local_input_tokens").asLong(), record.get("local_input_tokens").asLong());
+        // The count made again keeps what the audit needs: the request's features and the bytes of its text.
+        String directId = direct.headers().firstValue("x-request-id").orElseThrow();
+        dev.tokenwise.core.model.UsageRecord first = gateway.awaitRecord(r -> r.id().equals(directId));
+        dev.tokenwise.core.model.UsageRecord fallback = gateway.awaitRecord(r -> "house-llm".equals(r.requestedModel()));
+        assertEquals(first.inputTextBytes(), fallback.inputTextBytes());
+        assertTrue(fallback.inputTextBytes() > 0);
+        assertEquals(first.requestFeatures(), fallback.requestFeatures());
     }
 
     @Test

@@ -10,8 +10,13 @@ package dev.tokenwise.core.model;
  * @param bounded {@code true} when part of the text was too pathological to tokenize exactly (a piece of
  *     thousands of characters, or more merging than a count may do) and was counted by a safe upper bound; the
  *     count is then {@code estimated} too, and never below the exact count
+ * @param features the {@link RequestFeature}s of the request counted, as a bitset ({@code 0} for output text)
+ * @param textBytes for a prompt, the UTF-8 bytes of the text that was tokenized (roles, names, contents, rendered tool
+ *     definitions): known for every provider, also those without a local tokenizer, so that tokens per byte can
+ *     be followed over time; {@code 0} for output text
  */
-public record TokenCount(long tokens, boolean estimated, long contentHash, boolean bounded) {
+public record TokenCount(long tokens, boolean estimated, long contentHash, boolean bounded, int features,
+                         long textBytes) {
     public static final TokenCount ZERO = new TokenCount(0, false, 0);
 
     public TokenCount(long tokens, boolean estimated) {
@@ -23,6 +28,11 @@ public record TokenCount(long tokens, boolean estimated, long contentHash, boole
         this(tokens, estimated, contentHash, false);
     }
 
+    /** A count without request features or text bytes (output text). */
+    public TokenCount(long tokens, boolean estimated, long contentHash, boolean bounded) {
+        this(tokens, estimated, contentHash, bounded, 0, 0);
+    }
+
     public TokenCount {
         if (tokens < 0) {
             throw new IllegalArgumentException("tokens: " + tokens + " (expected: >= 0)");
@@ -30,10 +40,18 @@ public record TokenCount(long tokens, boolean estimated, long contentHash, boole
         if (bounded && !estimated) {
             throw new IllegalArgumentException("a bounded count is an estimate (bounded: true, estimated: false)");
         }
+        if (textBytes < 0) {
+            throw new IllegalArgumentException("textBytes: " + textBytes + " (expected: >= 0)");
+        }
     }
 
     public TokenCount plus(TokenCount other) {
         return new TokenCount(tokens + other.tokens, estimated || other.estimated, contentHash,
-                bounded || other.bounded);
+                bounded || other.bounded, features | other.features, textBytes + other.textBytes);
+    }
+
+    /** {@code true} when the count has {@code feature}. */
+    public boolean has(RequestFeature feature) {
+        return feature.in(features);
     }
 }

@@ -33,6 +33,13 @@ package dev.tokenwise.core.model;
  * @param priceVersion the {@link ModelPrice#version price version} the call was charged at (the price's id, the
  *     service tier and the input-size tier applied, e.g. {@code 3fa2c1d0.flex}); {@code null} for a model without a
  *     price, and for records written before versions were kept
+ * @param requestFeatures the {@link RequestFeature}s of the request, as a bitset (what the local input count had
+ *     to account for besides plain text), {@code 0} when unknown
+ * @param inputTextBytes the UTF-8 bytes of the prompt text the gateway tokenized ({@link TokenCount#textBytes}),
+ *     {@code 0} when unknown
+ * @param rejectedPredictionTokens output tokens the provider billed for a predicted output it did not use
+ *     ({@code completion_tokens_details.rejected_prediction_tokens}; part of the billed output, never in the
+ *     answer's text)
  */
 public record UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
                           boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
@@ -40,13 +47,35 @@ public record UsageRecord(String id, String team, String keyId, String model, St
                           boolean localEstimated, long costNanos, String taskId, int taskAttempt,
                           String finishReason, long createdAtMillis, long latencyMicros,
                           long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
-                          int attempts, int flags, String priceVersion) {
+                          int attempts, int flags, String priceVersion, int requestFeatures, long inputTextBytes,
+                          long rejectedPredictionTokens) {
 
     public UsageRecord {
         if (requestedModel == null) {
             requestedModel = model;
         }
         attempts = Math.max(1, attempts);
+        if (inputTextBytes < 0) {
+            throw new IllegalArgumentException("inputTextBytes: " + inputTextBytes + " (expected: >= 0)");
+        }
+        if (rejectedPredictionTokens < 0) {
+            throw new IllegalArgumentException("rejectedPredictionTokens: " + rejectedPredictionTokens
+                    + " (expected: >= 0)");
+        }
+    }
+
+    /** A record without the audit's facts (request features, input text bytes, rejected prediction tokens). */
+    public UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
+                       boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
+                       boolean usageFromProvider, long localInputTokens, long localOutputTokens,
+                       boolean localEstimated, long costNanos, String taskId, int taskAttempt,
+                       String finishReason, long createdAtMillis, long latencyMicros,
+                       long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
+                       int attempts, int flags, String priceVersion) {
+        this(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider,
+                localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason,
+                createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash, requestedModel, attempts,
+                flags, priceVersion, 0, 0, 0);
     }
 
     /** A record without a price version. */
@@ -84,7 +113,13 @@ public record UsageRecord(String id, String team, String keyId, String model, St
         return new UsageRecord(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage,
                 usageFromProvider, localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt,
                 finishReason, createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash,
-                requestedModel, attempts, flags | more, priceVersion);
+                requestedModel, attempts, flags | more, priceVersion, requestFeatures, inputTextBytes,
+                rejectedPredictionTokens);
+    }
+
+    /** {@code true} when the request had {@code feature}. */
+    public boolean has(RequestFeature feature) {
+        return feature.in(requestFeatures);
     }
 
     /** {@code true} when the record carries {@code flag}. */

@@ -307,7 +307,7 @@ final class ProxyCall {
         return inputCount.handle((first, error) -> first).thenCompose(first -> proxy.counter()
                 .countInput(model, endpoint, body)
                 .thenApply(c -> first == null ? c : new TokenCount(c.tokens(), c.estimated(), first.contentHash(),
-                        c.bounded())));
+                        c.bounded(), c.features(), c.textBytes())));
     }
 
     private void acquireAndSend(boolean fresh) {
@@ -983,7 +983,7 @@ final class ProxyCall {
                 : ((upstreamEndNanos == 0 ? endNanos : upstreamEndNanos) - upstreamStartNanos) / 1000;
         long ttftMicros = firstByteNanos == 0 ? 0 : (firstByteNanos - startNanos) / 1000;
         Settlement settlement = new Settlement(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, null,
-                true, null, flags, null, null);
+                true, null, flags, null, null, 0);
         try {
             releaseBuffers();
             settlement = observed(settlement);
@@ -1012,6 +1012,7 @@ final class ProxyCall {
      */
     private Settlement observed(Settlement s) {
         TokenUsage reported = null;
+        long rejectedPrediction = 0;
         boolean usageFinal = true;
         String finishReason = null;
         String text = null;
@@ -1023,6 +1024,8 @@ final class ProxyCall {
                     flags |= RecordFlag.USAGE_REJECTED.bit();
                     reported = null;
                 }
+                rejectedPrediction = reported == null ? 0
+                        : Math.min(Math.max(0, observer.rejectedPredictionTokens()), reported.outputTokens());
                 usageFinal = observer.usageFinal();
             } catch (RuntimeException e) {
                 observerFailed("read the usage", e);
@@ -1053,7 +1056,7 @@ final class ProxyCall {
             text = partialBody;
         }
         return new Settlement(s.callStatus, s.httpStatus, s.latencyMicros, s.upstreamMicros, s.ttftMicros, reported,
-                usageFinal, finishReason, flags, text, served);
+                usageFinal, finishReason, flags, text, served, reported == null ? 0 : rejectedPrediction);
     }
 
     /**
@@ -1085,11 +1088,11 @@ final class ProxyCall {
      */
     private record Settlement(CallStatus callStatus, int httpStatus, long latencyMicros, long upstreamMicros,
                               long ttftMicros, TokenUsage reported, boolean usageFinal, String finishReason, int flags,
-                              String outputText, ServiceTier served) {
+                              String outputText, ServiceTier served, long rejectedPredictionTokens) {
         /** This settlement billing {@code usage}, with {@code more} flags. */
         Settlement billing(TokenUsage usage, int more) {
             return new Settlement(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, usage, true,
-                    finishReason, flags | more, outputText, served);
+                    finishReason, flags | more, outputText, served, rejectedPredictionTokens);
         }
     }
 
@@ -1157,7 +1160,8 @@ final class ProxyCall {
                 s.callStatus, s.httpStatus, usage, fromProvider, in.tokens(), out.tokens(),
                 in.estimated() || out.estimated(), costNanos, taskId, taskAttempt, s.finishReason,
                 createdAtMillis, s.latencyMicros, s.upstreamMicros, s.ttftMicros, in.contentHash(),
-                chain.get(0).model().name(), totalAttempts, recordFlags, priceVersion);
+                chain.get(0).model().name(), totalAttempts, recordFlags, priceVersion, in.features(), in.textBytes(),
+                fromProvider ? s.rejectedPredictionTokens : 0);
     }
 
     /** The record of a call whose local counts could not be had: the provider's usage when it can be priced, else none. */

@@ -88,6 +88,15 @@ public interface ResponseObserver {
         return null;
     }
 
+    /**
+     * Output tokens billed for a predicted output the model did not use ({@code rejected_prediction_tokens} of
+     * OpenAI's {@code completion_tokens_details}): part of {@link TokenUsage#outputTokens()}, never in
+     * {@link #outputText()}. {@code 0} when not reported, or when {@link #usage} is {@code null}.
+     */
+    default long rejectedPredictionTokens() {
+        return 0;
+    }
+
     /** The text the model produced so far (message content, or streamed deltas joined). */
     String outputText();
 

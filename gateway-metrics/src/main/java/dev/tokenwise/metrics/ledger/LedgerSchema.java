@@ -15,15 +15,15 @@ import org.slf4j.LoggerFactory;
  * step (1 to 2 adds the task columns and {@code task_outcomes}; 2 to 3 drops an index the partial task index
  * makes redundant; 3 to 4 moves the rows to {@code usage_rows}, their repeated texts to {@code names}, and makes
  * {@code usage_records} a view of the two; 4 to 5 adds the record's flags; 5 to 6 adds {@code rate_limits}; 6 to 7 adds
- * the price version and the 1-hour cache writes of each call, and the table of price {@code adjustments}); a new file
- * runs the same steps from version 1. A newer version than
+ * the price version and the 1-hour cache writes of each call, and the table of price {@code adjustments}; 7 to 8 adds
+ * the billing audit's tables); a new file runs the same steps from version 1. A newer version than
  * this code knows is refused, so an old gateway never writes into a file a newer one migrated. Documented column
  * by column in {@code docs/storage.md} and, for version 2, {@code docs/efficiency.md}.
  */
 final class LedgerSchema {
     private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
 
-    static final int VERSION = 7;
+    static final int VERSION = 8;
 
     /** {@code usage_records} as version 4 defines it: the rows with their texts joined back. */
     private static final String VIEW_V4 = """
@@ -261,6 +261,38 @@ final class LedgerSchema {
             "CREATE INDEX adjustments_created_at ON adjustments (created_at)",
             "CREATE INDEX adjustments_record_id ON adjustments (record_id)");
 
+    /**
+     * Version 8, the billing audit's memory ({@link AuditStore}), so that a restart does not reset it: each model's
+     * windows of per-call differences between provider and local token counts, by endpoint, side and request features, and
+     * its hourly buckets of provider input tokens and prompt text bytes. A step of its own: it touches no other table.
+     */
+    static final List<String> V8 = List.of(
+            """
+            CREATE TABLE audit_differences (
+                model           TEXT NOT NULL,
+                endpoint        TEXT NOT NULL,
+                side            TEXT NOT NULL,
+                features        INTEGER NOT NULL,
+                exact           INTEGER NOT NULL,
+                baseline_share  REAL,
+                baseline_median REAL,
+                samples         BLOB NOT NULL,
+                saved_at        INTEGER NOT NULL,
+                PRIMARY KEY (model, endpoint, side, features, exact)
+            )""",
+            """
+            CREATE TABLE audit_inflation (
+                model        TEXT NOT NULL,
+                hour         INTEGER NOT NULL,
+                calls        INTEGER NOT NULL,
+                tokens       INTEGER NOT NULL,
+                bytes        INTEGER NOT NULL,
+                tokens_sq    REAL NOT NULL,
+                bytes_sq     REAL NOT NULL,
+                tokens_bytes REAL NOT NULL,
+                PRIMARY KEY (model, hour)
+            )""");
+
     private LedgerSchema() {
     }
 
@@ -310,6 +342,9 @@ final class LedgerSchema {
                     }
                     if (version < 7) {
                         execute(s, V7);
+                    }
+                    if (version < 8) {
+                        execute(s, V8);
                     }
                     s.execute("PRAGMA user_version = " + VERSION);
                 }

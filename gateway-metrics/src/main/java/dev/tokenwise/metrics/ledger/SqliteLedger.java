@@ -73,6 +73,7 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
     private final LedgerConnections connections;
     private final LedgerWriter writer;
     private final TaskLedger tasks;
+    private final AuditStore audit;
     private final AtomicBoolean closed = new AtomicBoolean();
     /** The admin connection, guarded by {@code this}; opened on first use, dropped after a failure. */
     private Connection admin;
@@ -83,6 +84,7 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
         this.connections = connections;
         this.writer = writer;
         this.tasks = new TaskLedger(connections);
+        this.audit = new AuditStore(connections);
     }
 
     /**
@@ -212,6 +214,11 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
     /** Tasks, their outcomes and the sums behind the efficiency figures (schema version 2). */
     public TaskLedger tasks() {
         return tasks;
+    }
+
+    /** The billing audit's saved windows and buckets, and the per-team input it prices (schema version 7). */
+    public AuditStore audit() {
+        return audit;
     }
 
     LedgerConnections connections() {
@@ -635,6 +642,7 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        audit.close(); // its final save first, while the file is open
         writer.close();
         tasks.close();
         synchronized (this) {

@@ -332,7 +332,8 @@ class SqliteLedgerTest {
                 }
             }
             assertEquals(List.of("table adjustments", "index adjustments_created_at", "index adjustments_record_id",
-                    "table api_keys", "index api_keys_team", "table names", "table rate_limits", "table task_outcomes",
+                    "table api_keys", "index api_keys_team", "table audit_differences",
+                    "table audit_inflation", "table names", "table rate_limits", "table task_outcomes",
                     "table teams", "view usage_records", "table usage_rows", "index usage_rows_created_at",
                     "index usage_rows_key_created_at", "index usage_rows_task_prompt", "index usage_rows_team_created_at"),
                     objects);
@@ -509,6 +510,40 @@ class SqliteLedgerTest {
                     List.of("client_cancelled"), List.of("gpt-x"), List.of("k1"), List.of("m"), List.of("ok"), List.of("openai"),
                     List.of("stop"), List.of("team-z"), List.of("upstream_error")),
                     rows(s, "SELECT value FROM names WHERE id <= 12 ORDER BY value"));
+        }
+    }
+
+    @Test
+    void migratesAVersion6FileAndKeepsTheAuditsMemoryInItsNewTables() throws Exception {
+        Path file = dir.resolve("v6.db");
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            for (List<String> step : List.of(LedgerSchema.V1, LedgerSchema.V2, LedgerSchema.V3, LedgerSchema.V4,
+                    LedgerSchema.V5, LedgerSchema.V6)) {
+                for (String ddl : step) {
+                    s.execute(ddl);
+                }
+            }
+            s.execute("PRAGMA user_version = 6");
+        }
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            ledger.accept(record("req_1", "m", "k1", "m", 40, 6));
+            assertTrue(ledger.flush(WAIT));
+            assertTrue(ledger.audit().differences().isEmpty());
+            ledger.audit().save(List.of(new AuditStore.DifferenceRow("m", "CHAT_COMPLETIONS", "input", 1, true, 0, 0, new int[] {0, 2, -1},
+                    new int[] {0, 20_000, -10_000})), List.of(new AuditStore.InflationRow("m", 3_600_000, 2, 500, 2000,
+                    130_000, 2_100_000, 520_000)), 0, 99);
+            AuditStore.DifferenceRow row = ledger.audit().differences().get(0);
+            assertEquals(List.of(0, 2, -1), java.util.Arrays.stream(row.diffs()).boxed().toList());
+            assertEquals(List.of(0, 20_000, -10_000), java.util.Arrays.stream(row.relativePpm()).boxed().toList());
+            assertEquals(1, row.features());
+            assertEquals(List.of(new AuditStore.InflationRow("m", 3_600_000, 2, 500, 2000, 130_000, 2_100_000, 520_000)),
+                    ledger.audit().inflation(0));
+            assertEquals(List.of(new AuditStore.TeamInput("m", 1, 100, 20, 0, 40)),
+                    ledger.audit().teamInput("m", 0, Long.MAX_VALUE));
+            assertEquals(List.of(), ledger.audit().teamInput("m", 41, Long.MAX_VALUE));
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            assertEquals(String.valueOf(LedgerSchema.VERSION), single(s, "PRAGMA user_version"));
         }
     }
 

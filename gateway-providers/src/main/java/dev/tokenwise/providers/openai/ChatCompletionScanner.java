@@ -210,7 +210,7 @@ final class ChatCompletionScanner {
                 case "prompt_cache_miss_tokens" -> miss = tokens(p, t);
                 case "prompt_tokens_details" -> promptCached = detail(p, t, "cached_tokens");
                 case "input_tokens_details" -> inputCached = detail(p, t, "cached_tokens");
-                case "completion_tokens_details" -> completionReasoning = detail(p, t, "reasoning_tokens");
+                case "completion_tokens_details" -> completionReasoning = detail(p, t, "reasoning_tokens", true);
                 case "output_tokens_details" -> outputReasoning = detail(p, t, "reasoning_tokens");
                 default -> p.skipChildren();
             }
@@ -254,8 +254,17 @@ final class ChatCompletionScanner {
         throw NEEDS_TREE;
     }
 
-    /** {@code field} of a details object ({@code 0} when it is missing or {@code null}, or the details are not an object). */
+    /**
+     * {@code field} of a details object ({@code 0} when it is missing or {@code null}, or the details are not an
+     * object). Rejected prediction tokens other than 0 in {@code completion_tokens_details} leave the payload to the
+     * tree, which reads them.
+     */
     private static long detail(JsonParser p, JsonToken t, String field) throws IOException, NeedsTree {
+        return detail(p, t, field, false);
+    }
+
+    private static long detail(JsonParser p, JsonToken t, String field, boolean prediction)
+            throws IOException, NeedsTree {
         if (t != JsonToken.START_OBJECT) {
             p.skipChildren();
             return 0;
@@ -266,6 +275,10 @@ final class ChatCompletionScanner {
             JsonToken v = p.nextToken();
             if (name.equals(field)) {
                 value = orZero(tokens(p, v));
+            } else if (prediction && "rejected_prediction_tokens".equals(name)) {
+                if (orZero(tokens(p, v)) != 0) {
+                    throw NEEDS_TREE;
+                }
             } else {
                 p.skipChildren();
             }

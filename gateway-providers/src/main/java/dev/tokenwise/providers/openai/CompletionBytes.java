@@ -68,6 +68,7 @@ final class CompletionBytes {
     private static final byte[] OUTPUT_DETAILS = ascii("output_tokens_details");
     private static final byte[] CACHED_TOKENS = ascii("cached_tokens");
     private static final byte[] REASONING_TOKENS = ascii("reasoning_tokens");
+    private static final byte[] REJECTED_PREDICTION_TOKENS = ascii("rejected_prediction_tokens");
     private static final byte[] RESPONSE_PREFIX = ascii("response.");
     private static final byte[] RESPONSE = ascii("response");
     private static final byte[] SERVICE_TIER = ascii("service_tier");
@@ -358,13 +359,13 @@ final class CompletionBytes {
             } else if (isKey(b, key, end, CACHE_MISS)) {
                 slot = 5;
             } else if (isKey(b, key, end, PROMPT_DETAILS)) {
-                return detail(v, CACHED_TOKENS, f, 6);
+                return detail(v, CACHED_TOKENS, f, 6, false);
             } else if (isKey(b, key, end, INPUT_DETAILS)) {
-                return detail(v, CACHED_TOKENS, f, 7);
+                return detail(v, CACHED_TOKENS, f, 7, false);
             } else if (isKey(b, key, end, COMPLETION_DETAILS)) {
-                return detail(v, REASONING_TOKENS, f, 8);
+                return detail(v, REASONING_TOKENS, f, 8, true);
             } else if (isKey(b, key, end, OUTPUT_DETAILS)) {
-                return detail(v, REASONING_TOKENS, f, 9);
+                return detail(v, REASONING_TOKENS, f, 9, false);
             } else {
                 return value(b, v, end, 2);
             }
@@ -374,8 +375,12 @@ final class CompletionBytes {
         return usageEnd;
     }
 
-    /** The details object's {@code field} into {@code f[slot]} (0 when missing or {@code null}, or not an object). */
-    private int detail(int v, byte[] field, long[] f, int slot) throws NeedsTree {
+    /**
+     * The details object's {@code field} into {@code f[slot]} (0 when missing or {@code null}, or not an object).
+     * With {@code prediction}, rejected prediction tokens other than 0 leave the payload to the tree, which reads
+     * them (they are rare: only calls with a predicted output have them).
+     */
+    private int detail(int v, byte[] field, long[] f, int slot, boolean prediction) throws NeedsTree {
         f[slot] = 0;
         if (b[v] != '{') {
             return value(b, v, end, 3);
@@ -384,6 +389,14 @@ final class CompletionBytes {
             if (isKey(b, key, end, field)) {
                 int valueEnd = tokens(w, f, slot);
                 f[slot] = orZero(f[slot]);
+                return valueEnd;
+            }
+            if (prediction && isKey(b, key, end, REJECTED_PREDICTION_TOKENS)) {
+                long[] rejected = {0};
+                int valueEnd = tokens(w, rejected, 0);
+                if (orZero(rejected[0]) != 0) {
+                    throw NEEDS_TREE;
+                }
                 return valueEnd;
             }
             return value(b, w, end, 4);

@@ -29,6 +29,7 @@ final class OpenAiResponseObserver implements ResponseObserver {
     private final ChatCompletionScanner scanner = new ChatCompletionScanner();
     private TokenUsage usage;
     private boolean usageRejected;
+    private long rejectedPrediction;
     private String finishReason;
     private ServiceTier serviceTier;
     /** An error reported inside a 200 stream, or {@code null}. */
@@ -49,7 +50,7 @@ final class OpenAiResponseObserver implements ResponseObserver {
         }
         if (scanner.scan(data, true, text)) {
             if (scanner.usage != null) {
-                report(scanner.usage);
+                report(scanner.usage, 0); // the scanner leaves rejected prediction tokens other than 0 to the tree
             }
             if (scanner.finishReason != null) {
                 finishReason = scanner.finishReason;
@@ -79,7 +80,7 @@ final class OpenAiResponseObserver implements ResponseObserver {
         }
         JsonNode usageNode = node.get("usage");
         if (usageNode != null && usageNode.isObject()) {
-            report(parseUsage(usageNode));
+            report(parseUsage(usageNode), rejectedPrediction(usageNode));
         }
         readServiceTier(node);
         JsonNode choices = node.get("choices");
@@ -113,7 +114,7 @@ final class OpenAiResponseObserver implements ResponseObserver {
             JsonNode response = node.path("response");
             JsonNode usageNode = response.get("usage");
             if (usageNode != null && usageNode.isObject()) {
-                report(parseUsage(usageNode));
+                report(parseUsage(usageNode), 0);
             }
             readServiceTier(response);
             finishReason = responsesFinishReason(response);
@@ -136,7 +137,7 @@ final class OpenAiResponseObserver implements ResponseObserver {
     public void onBody(ByteBuf body) {
         if (scanner.scan(body, false, text)) {
             if (scanner.usage != null) {
-                report(scanner.usage);
+                report(scanner.usage, 0); // the scanner leaves rejected prediction tokens other than 0 to the tree
             }
             if (scanner.finishReason != null) {
                 finishReason = scanner.finishReason;
@@ -153,7 +154,7 @@ final class OpenAiResponseObserver implements ResponseObserver {
     private void onBodyTree(JsonNode node) {
         JsonNode usageNode = node.get("usage");
         if (usageNode != null && usageNode.isObject()) {
-            report(parseUsage(usageNode));
+            report(parseUsage(usageNode), rejectedPrediction(usageNode));
         }
         readServiceTier(node);
         JsonNode choices = node.get("choices");
@@ -274,13 +275,26 @@ final class OpenAiResponseObserver implements ResponseObserver {
     }
 
     /** Takes one usage report: {@code null} for one that could not be believed, which rejects the call's usage for good. */
-    private void report(TokenUsage reported) {
+    private void report(TokenUsage reported, long rejected) {
         if (reported == null) {
             usageRejected = true;
             usage = null;
+            rejectedPrediction = 0;
         } else if (!usageRejected) {
             usage = reported;
+            rejectedPrediction = Math.min(rejected, reported.outputTokens());
         }
+    }
+
+    /** {@code completion_tokens_details.rejected_prediction_tokens}, 0 when missing or not a believable count. */
+    private static long rejectedPrediction(JsonNode usage) {
+        long n = TokenFields.count(usage.path("completion_tokens_details").path("rejected_prediction_tokens"));
+        return n == TokenFields.INVALID ? 0 : TokenFields.orZero(n);
+    }
+
+    @Override
+    public long rejectedPredictionTokens() {
+        return usage == null ? 0 : rejectedPrediction;
     }
 
     @Override
