@@ -30,11 +30,22 @@ package dev.tokenwise.core.model;
  * @param requestedModel the model the client asked for; differs from {@code model} when a fallback answered
  * @param attempts upstream attempts the gateway made for this call (1 when the first one answered)
  * @param flags the {@link RecordFlag}s of the call, as a bitset ({@code 0} for a call billed the ordinary way)
+ * @param priceVersion the {@link ModelPrice#version price version} the call was charged at (the price's id, the
+ *     service tier and the input-size tier applied, e.g. {@code 3fa2c1d0.flex}); {@code null} for a model without a
+ *     price, and for records written before versions were kept
+ * @param requestFeatures the {@link RequestFeature}s of the request, as a bitset (what the local input count had
+ *     to account for besides plain text), {@code 0} when unknown
+ * @param inputTextBytes the UTF-8 bytes of the prompt text the gateway tokenized ({@link TokenCount#textBytes}),
+ *     {@code 0} when unknown
+ * @param rejectedPredictionTokens output tokens the provider billed for a predicted output it did not use
+ *     ({@code completion_tokens_details.rejected_prediction_tokens}; part of the billed output, never in the
+ *     answer's text)
  * @param cache what the exact response cache did with the call, {@code null} when no cache is in use
  * @param savedNanos for a {@link CacheStatus#HIT}: what the call whose answer was served cost, in nano-USD (the hit
  *     itself costs 0); {@code 0} otherwise
  * @param promptCacheSavedNanos what the provider's prompt cache saved on this call: cached input tokens times the
- *     difference between the input and the cached-input price, in nano-USD ({@link ModelPrice#promptCacheSavedNanos})
+ *     difference between the input and the cached-input rate it was charged at, in nano-USD
+ *     ({@link ModelPrice#promptCacheSavedNanos(TokenUsage, ServiceTier)})
  * @param promptPrefixHash a hash of the first bytes of the prompt's text ({@link TokenCount#prefixHash}), {@code 0}
  *     when the prompt is shorter or it was not computed; read by analytics while the record is delivered, not stored
  */
@@ -44,7 +55,8 @@ public record UsageRecord(String id, String team, String keyId, String model, St
                           boolean localEstimated, long costNanos, String taskId, int taskAttempt,
                           String finishReason, long createdAtMillis, long latencyMicros,
                           long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
-                          int attempts, int flags, CacheStatus cache, long savedNanos, long promptCacheSavedNanos,
+                          int attempts, int flags, String priceVersion, int requestFeatures, long inputTextBytes,
+                          long rejectedPredictionTokens, CacheStatus cache, long savedNanos, long promptCacheSavedNanos,
                           long promptPrefixHash) {
 
     public UsageRecord {
@@ -52,6 +64,13 @@ public record UsageRecord(String id, String team, String keyId, String model, St
             requestedModel = model;
         }
         attempts = Math.max(1, attempts);
+        if (inputTextBytes < 0) {
+            throw new IllegalArgumentException("inputTextBytes: " + inputTextBytes + " (expected: >= 0)");
+        }
+        if (rejectedPredictionTokens < 0) {
+            throw new IllegalArgumentException("rejectedPredictionTokens: " + rejectedPredictionTokens
+                    + " (expected: >= 0)");
+        }
         if (savedNanos < 0 || promptCacheSavedNanos < 0) {
             throw new IllegalArgumentException("savedNanos: " + savedNanos + ", promptCacheSavedNanos: "
                     + promptCacheSavedNanos + " (expected: >= 0)");
@@ -65,11 +84,40 @@ public record UsageRecord(String id, String team, String keyId, String model, St
                        boolean localEstimated, long costNanos, String taskId, int taskAttempt,
                        String finishReason, long createdAtMillis, long latencyMicros,
                        long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
+                       int attempts, int flags, String priceVersion, int requestFeatures, long inputTextBytes,
+                       long rejectedPredictionTokens) {
+        this(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider,
+                localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason,
+                createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash, requestedModel, attempts,
+                flags, priceVersion, requestFeatures, inputTextBytes, rejectedPredictionTokens, null, 0, 0, 0);
+    }
+
+    /** A record without the audit's facts (request features, input text bytes, rejected prediction tokens). */
+    public UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
+                       boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
+                       boolean usageFromProvider, long localInputTokens, long localOutputTokens,
+                       boolean localEstimated, long costNanos, String taskId, int taskAttempt,
+                       String finishReason, long createdAtMillis, long latencyMicros,
+                       long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
+                       int attempts, int flags, String priceVersion) {
+        this(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider,
+                localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason,
+                createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash, requestedModel, attempts,
+                flags, priceVersion, 0, 0, 0);
+    }
+
+    /** A record without a price version. */
+    public UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
+                       boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
+                       boolean usageFromProvider, long localInputTokens, long localOutputTokens,
+                       boolean localEstimated, long costNanos, String taskId, int taskAttempt,
+                       String finishReason, long createdAtMillis, long latencyMicros,
+                       long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
                        int attempts, int flags) {
         this(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider,
                 localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason,
                 createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash, requestedModel, attempts,
-                flags, null, 0, 0, 0);
+                flags, null);
     }
 
     /** A record without flags. */
@@ -93,7 +141,8 @@ public record UsageRecord(String id, String team, String keyId, String model, St
         return new UsageRecord(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage,
                 usageFromProvider, localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt,
                 finishReason, createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash,
-                requestedModel, attempts, flags | more, cache, savedNanos, promptCacheSavedNanos, promptPrefixHash);
+                requestedModel, attempts, flags | more, priceVersion, requestFeatures, inputTextBytes,
+                rejectedPredictionTokens, cache, savedNanos, promptCacheSavedNanos, promptPrefixHash);
     }
 
     /** This record with {@code status} as what the response cache did with it. */
@@ -104,12 +153,18 @@ public record UsageRecord(String id, String team, String keyId, String model, St
         return new UsageRecord(id, team, keyId, model, provider, endpoint, stream, this.status, httpStatus, usage,
                 usageFromProvider, localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt,
                 finishReason, createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash,
-                requestedModel, attempts, flags, status, savedNanos, promptCacheSavedNanos, promptPrefixHash);
+                requestedModel, attempts, flags, priceVersion, requestFeatures, inputTextBytes, rejectedPredictionTokens,
+                status, savedNanos, promptCacheSavedNanos, promptPrefixHash);
     }
 
     /** {@code true} when the call was answered from the response cache. */
     public boolean cacheHit() {
         return cache == CacheStatus.HIT;
+    }
+
+    /** {@code true} when the request had {@code feature}. */
+    public boolean has(RequestFeature feature) {
+        return feature.in(requestFeatures);
     }
 
     /** {@code true} when the record carries {@code flag}. */

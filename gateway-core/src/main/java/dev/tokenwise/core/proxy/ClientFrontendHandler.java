@@ -9,6 +9,7 @@ import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.budget.BudgetBook;
 import dev.tokenwise.core.config.BudgetSettings;
 import dev.tokenwise.core.error.ErrorResponses;
+import dev.tokenwise.core.error.ErrorShape;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.json.ChatBodyReader;
@@ -80,6 +81,8 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
     private boolean requestTimedOut;
     private ProxyCall current;
     private ChannelHandlerContext ctx;
+    /** The shape of the gateway's own errors for the request in progress: the API its route belongs to. */
+    private ErrorShape shape = ErrorShape.OPENAI;
 
     ClientFrontendHandler(ProxyContext proxy) {
         this.proxy = proxy;
@@ -110,6 +113,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         busy = true;
         long startNanos = System.nanoTime();
         boolean keepAlive = HttpUtil.isKeepAlive(request);
+        shape = ErrorShape.OPENAI;
         try {
             DecoderResult decoded = request.decoderResult();
             if (decoded.isFailure()) {
@@ -119,6 +123,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             String uri = request.uri();
             int q = uri.indexOf('?');
             String path = q < 0 ? uri : uri.substring(0, q);
+            shape = ErrorShape.forPath(path);
             Endpoint endpoint = Endpoint.ofPath(path);
             if (endpoint != null) {
                 String requestId = RequestIds.next();
@@ -194,7 +199,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
                     "key " + key.id() + " is not allowed to use model " + model);
         }
         boolean allowUnpriced = proxy.config().budgets().allowUnpriced();
-        if (deployment.model().price() == null && !allowUnpriced) {
+        if (deployment.model().price() == null && !allowUnpriced && endpoint.billed()) {
             throw new GatewayException(ErrorType.MODEL_NOT_PRICED, "model " + model + " has no price, so no budget can"
                     + " hold its calls: add it to the price catalog (or set pricing.allow_unpriced: true)");
         }
@@ -217,20 +222,23 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         ProviderAdapter.Rewrite rewrite = adapter.rewrite(endpoint, body, upstreamModel, stream);
         // Counted after the rewrite: the counter may read the body on a worker thread, so nothing may change it
         // now. A translated call is counted as the client sent it (the pristine copy, never rewritten).
-        CompletableFuture<TokenCount> inputCount = proxy.counter().countInput(model, endpoint,
-                translated ? pristine : body);
-        long inputBound = inputTokensBound(inputCount, request.content().readableBytes());
+        // A token count is free upstream: nothing to count or reserve, booked at cost 0; rate limits count it as a
+        // request, with no tokens.
+        CompletableFuture<TokenCount> inputCount = !endpoint.billed() ? CompletableFuture.completedFuture(TokenCount.ZERO)
+                : proxy.counter().countInput(model, endpoint, translated ? pristine : body);
+        long inputBound = endpoint.billed() ? inputTokensBound(inputCount, request.content().readableBytes()) : 0;
 
         // From here on the call holds what admission acquires; every exit before the call starts gives it back.
         Admission admission = new Admission(requestId);
         admission.run(proxy.stages(), new AdmissionStage.Call(requestId, key.team(), key.id(), model, endpoint,
-                inputBound, outputTokensBound(chain, requested), startNanos, stream, request.headers(),
-                request.content()));
+                inputBound, endpoint.billed() ? outputTokensBound(chain, requested) : 0, startNanos, stream,
+                request.headers(), request.content()));
         Runnable forward = () -> {
             ByteBuf upstreamRequest = null;
             boolean begun = false;
             try {
-                admission.reserved(proxy.budgets(), reserve(requestId, key, chain, inputBound, requested));
+                admission.reserved(proxy.budgets(), endpoint.billed()
+                        ? reserve(requestId, key, chain, inputBound, requested) : null);
                 ByteBuf upstreamBody;
                 if (rewrite.bodyChanged()) {
                     try {
@@ -353,6 +361,9 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
      *       ({@link RequestedOutput#storedContext});</li>
      *   <li>cap: the largest output cap the request names, else the model's catalog cap, else
      *       {@code budgets.default_max_output_tokens}; each of the {@link RequestedOutput#choices} may write it;</li>
+     *   <li>prices: those of the dearest input-size tier the input can reach and of the dearest service tier the call
+     *       can be served on: the one the request pins with {@code service_tier} or standard, any tier the model
+     *       has a price for when it pins none ({@link ModelPrice#worstCaseNanos(long, long, dev.tokenwise.core.model.ServiceTier)});</li>
      *   <li>a model without a price (allowed by {@code pricing.allow_unpriced}) reserves
      *       {@code pricing.unpriced_reserve_usd}.</li>
      * </ul>
@@ -387,7 +398,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         long cap = outputCap(price, requested);
         try {
             long input = Math.addExact(inputTokens, requested.storedContext() ? settings.storedContextTokens() : 0);
-            return price.worstCaseNanos(input, Math.multiplyExact(cap, requested.choices()));
+            return price.worstCaseNanos(input, Math.multiplyExact(cap, requested.choices()), requested.serviceTier());
         } catch (ArithmeticException beyondLong) {
             return Long.MAX_VALUE;
         }
@@ -536,6 +547,17 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
 
     private void handleLocal(FullHttpRequest request, String path, String query, boolean keepAlive) {
         HttpMethod method = request.method();
+        if (path.startsWith(ModelList.PATH_PREFIX) && path.length() > ModelList.PATH_PREFIX.length()) {
+            if (!HttpMethod.GET.equals(method)) {
+                throw GatewayException.methodNotAllowed(method.name(), path, "GET");
+            }
+            Principal principal = principal(request);
+            if (principal == null) {
+                authenticate(request); // throws the precise 401
+            }
+            writeLocal(ApiRoute.Response.json(200, ModelList.one(proxy, principal, path)), keepAlive);
+            return;
+        }
         if ("/v1/models".equals(path)) {
             if (!HttpMethod.GET.equals(method)) {
                 throw GatewayException.methodNotAllowed(method.name(), "/v1/models", "GET");
@@ -624,7 +646,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
     /** An error answer; {@code Retry-After} is set when {@code retryAfterSeconds} is positive. */
     ChannelFuture sendError(ChannelHandlerContext ctx, ErrorType type, String message, String requestId,
                             boolean keepAlive, long retryAfterSeconds) {
-        FullHttpResponse response = ErrorResponses.response(ctx.alloc(), type, message);
+        FullHttpResponse response = ErrorResponses.response(ctx.alloc(), shape, type, message);
         if (requestId != null) {
             response.headers().set(REQUEST_ID, requestId);
         }
@@ -635,7 +657,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     private ChannelFuture sendError(ChannelHandlerContext ctx, GatewayException e, String requestId, boolean keepAlive) {
-        FullHttpResponse response = ErrorResponses.response(ctx.alloc(), e);
+        FullHttpResponse response = ErrorResponses.response(ctx.alloc(), shape, e);
         if (requestId != null) {
             response.headers().set(REQUEST_ID, requestId);
         }
@@ -690,6 +712,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
 
     private void answerRequestTimeout() {
         busy = true; // nothing more is handled on this connection
+        shape = ErrorShape.OPENAI; // the request never arrived whole: its route is not known
         sendError(ctx, ErrorType.REQUEST_TIMEOUT, "request not received whole within "
                 + proxy.config().server().requestReadTimeout().toMillis() + " ms (server.request_read_timeout_ms)",
                 null, false);

@@ -6,6 +6,7 @@ import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.RecordFlag;
+import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.model.TokenCount;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
@@ -103,7 +104,8 @@ final class ProxyCall {
     private final boolean keepAlive;
     private final String taskId;
     private final int taskAttempt;
-    private final CompletableFuture<TokenCount> inputCount;
+    /** The request's local count; counted again with a fallback's tokenizer when a fallback is tried. */
+    private CompletableFuture<TokenCount> inputCount;
     private ResponseObserver observer;
     /** The request's bytes (see {@link UpstreamRequests}). */
     private ByteBuf upstreamRequest;
@@ -294,8 +296,21 @@ final class ProxyCall {
         ReferenceCountUtil.release(upstreamRequest);
         upstreamRequest = built.request();
         observer = deployment.adapter().observer(endpoint, stream, built.rewrite());
+        inputCount = countFor(deployment.model().name(), fallbackRequests.pristineCopy());
         log.info("Falling back from {} to {} for {}", from.model().name(), deployment.model().name(), requestId);
         return true;
+    }
+
+    /**
+     * The input counted again for the model now tried (its tokenizer may be another, or exact where the first was
+     * not), keeping the first count's content hash: the prompt is the same, and the retry flag compares the hashes of
+     * calls that asked for the same model. {@code body} is the counter's own copy.
+     */
+    private CompletableFuture<TokenCount> countFor(String model, com.fasterxml.jackson.databind.node.ObjectNode body) {
+        return inputCount.handle((first, error) -> first).thenCompose(first -> proxy.counter()
+                .countInput(model, endpoint, body)
+                .thenApply(c -> first == null ? c : new TokenCount(c.tokens(), c.estimated(), first.contentHash(),
+                        c.bounded(), c.features(), c.textBytes())));
     }
 
     private void acquireAndSend(boolean fresh) {
@@ -684,7 +699,7 @@ final class ProxyCall {
                 up.close();
             }
         }
-        CallStatus callStatus = success ? CallStatus.OK : CallStatus.UPSTREAM_ERROR;
+        CallStatus callStatus = success ? afterStreamError(CallStatus.OK) : CallStatus.UPSTREAM_ERROR;
         if (proxy.durability() == null) {
             ByteBuf tail = heldTail;
             heldTail = null;
@@ -734,7 +749,8 @@ final class ProxyCall {
         if (captureOverflowed || encoded) {
             head.headers().remove(HttpHeaderNames.CONTENT_ENCODING)
                     .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
-            body = dev.tokenwise.core.error.ErrorResponses.body(ErrorType.UPSTREAM_FAILED, "provider "
+            body = dev.tokenwise.core.error.ErrorResponses.body(
+                    dev.tokenwise.core.error.ErrorShape.forPath(endpoint.clientPath()), ErrorType.UPSTREAM_FAILED, "provider "
                     + deployment.provider().name() + " answered " + status + (encoded ? " in an encoding the gateway cannot read"
                     : " with an error body over " + MAX_ERROR_BODY + " bytes"));
         } else {
@@ -879,7 +895,31 @@ final class ProxyCall {
         // Closed once what was relayed has been written: a close right after a flush that could not finish (a
         // full socket buffer) would drop the events the client has not received yet.
         client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-        settle(callStatus, status);
+        settle(callStatus == CallStatus.UPSTREAM_RESET ? afterStreamError(callStatus) : callStatus, status);
+    }
+
+    /**
+     * {@code ended}, or {@link CallStatus#UPSTREAM_STREAM_ERROR} when the provider reported an error inside an answer
+     * that began as a success (an error event mid-stream): a failure of the provider, counted by its health.
+     */
+    private CallStatus afterStreamError(CallStatus ended) {
+        String error = null;
+        if (!encoded) {
+            try {
+                error = observer.streamError();
+            } catch (RuntimeException e) {
+                observerFailed("read a stream error", e);
+            }
+        }
+        if (error == null) {
+            return ended;
+        }
+        log.warn("Provider {} reported an error inside its answer to {}: {}", deployment.provider().name(), requestId,
+                error);
+        if (health != null) {
+            health.onFailure();
+        }
+        return CallStatus.UPSTREAM_STREAM_ERROR;
     }
 
     /**
@@ -950,7 +990,7 @@ final class ProxyCall {
                 : ((upstreamEndNanos == 0 ? endNanos : upstreamEndNanos) - upstreamStartNanos) / 1000;
         long ttftMicros = firstByteNanos == 0 ? 0 : (firstByteNanos - startNanos) / 1000;
         Settlement settlement = new Settlement(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, null,
-                null, flags);
+                true, null, flags, null, null, 0);
         try {
             releaseBuffers();
             settlement = observed(settlement);
@@ -979,8 +1019,11 @@ final class ProxyCall {
      */
     private Settlement observed(Settlement s) {
         TokenUsage reported = null;
+        long rejectedPrediction = 0;
+        boolean usageFinal = true;
         String finishReason = null;
         String text = null;
+        ServiceTier served = null;
         if (!encoded) {
             try {
                 reported = observer.usage();
@@ -988,6 +1031,9 @@ final class ProxyCall {
                     flags |= RecordFlag.USAGE_REJECTED.bit();
                     reported = null;
                 }
+                rejectedPrediction = reported == null ? 0
+                        : Math.min(Math.max(0, observer.rejectedPredictionTokens()), reported.outputTokens());
+                usageFinal = observer.usageFinal();
             } catch (RuntimeException e) {
                 observerFailed("read the usage", e);
             }
@@ -995,6 +1041,11 @@ final class ProxyCall {
                 finishReason = observer.finishReason();
             } catch (RuntimeException e) {
                 observerFailed("read the finish reason", e);
+            }
+            try {
+                served = observer.serviceTier();
+            } catch (RuntimeException e) {
+                observerFailed("read the service tier", e);
             }
             try {
                 text = observer.outputText();
@@ -1012,7 +1063,7 @@ final class ProxyCall {
             text = partialBody;
         }
         return new Settlement(s.callStatus, s.httpStatus, s.latencyMicros, s.upstreamMicros, s.ttftMicros, reported,
-                finishReason, flags, text);
+                usageFinal, finishReason, flags, text, served, reported == null ? 0 : rejectedPrediction);
     }
 
     /**
@@ -1047,32 +1098,59 @@ final class ProxyCall {
         return answerBody == null ? null : new AdmissionStage.Delivered(false, answerBody, null);
     }
 
-    /** What {@link #settle} knew when the call ended, for the record made once the local counts are in. */
+    /**
+     * What {@link #settle} knew when the call ended, for the record made once the local counts are in.
+     *
+     * @param usageFinal {@code reported} is the provider's final figure, not a running one ({@link
+     *     ResponseObserver#usageFinal})
+     * @param served the service tier the provider says it served ({@link ResponseObserver#serviceTier}), or {@code null}
+     */
     private record Settlement(CallStatus callStatus, int httpStatus, long latencyMicros, long upstreamMicros,
-                              long ttftMicros, TokenUsage reported, String finishReason, int flags, String outputText) {
-        Settlement(CallStatus callStatus, int httpStatus, long latencyMicros, long upstreamMicros, long ttftMicros,
-                   TokenUsage reported, String finishReason, int flags) {
-            this(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, reported, finishReason, flags, null);
+                              long ttftMicros, TokenUsage reported, boolean usageFinal, String finishReason, int flags,
+                              String outputText, ServiceTier served, long rejectedPredictionTokens) {
+        /** This settlement billing {@code usage}, with {@code more} flags. */
+        Settlement billing(TokenUsage usage, int more) {
+            return new Settlement(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, usage, true,
+                    finishReason, flags | more, outputText, served, rejectedPredictionTokens);
         }
     }
 
-    /** The provider's usage and its cost, or no usage (and the flag) when it prices beyond a {@code long}. */
-    private record PricedUsage(TokenUsage usage, long costNanos, int flags) {
+    /**
+     * The provider's usage, its cost on the tier the provider served and the price version it was charged at, or no
+     * usage (and the flag) when it prices beyond a {@code long}.
+     */
+    private record PricedUsage(TokenUsage usage, long costNanos, int flags, String priceVersion) {
         static PricedUsage of(Settlement s, ModelPrice price) {
             if (s.reported == null || price == null) {
-                return new PricedUsage(s.reported, 0, s.flags);
+                return new PricedUsage(s.reported, 0, s.flags, null);
             }
             try {
-                return new PricedUsage(s.reported, price.costNanos(s.reported), s.flags);
+                return new PricedUsage(s.reported, price.costNanos(s.reported, s.served), s.flags,
+                        price.version(s.reported, s.served));
             } catch (ArithmeticException e) {
                 // Over $9.2 billion: no provider bills that for one call.
-                return new PricedUsage(null, 0, s.flags | RecordFlag.USAGE_REJECTED.bit());
+                return new PricedUsage(null, 0, s.flags | RecordFlag.USAGE_REJECTED.bit(), null);
             }
         }
     }
 
     private UsageRecord record(Settlement s, TokenCount in, TokenCount out) {
         ModelPrice price = deployment.model().price();
+        String model = deployment.model().name();
+        if (!endpoint.billed()) {
+            // A token count: free upstream, so nothing is billed and nothing is taken as the provider's usage.
+            return new UsageRecord(requestId, team, keyId, model, deployment.provider().name(), endpoint, sse,
+                    s.callStatus, s.httpStatus, TokenUsage.ZERO, false, in.tokens(), out.tokens(),
+                    in.estimated() || out.estimated(), 0, taskId, taskAttempt, s.finishReason, createdAtMillis,
+                    s.latencyMicros, s.upstreamMicros, s.ttftMicros, in.contentHash(), chain.get(0).model().name(),
+                    totalAttempts, s.flags);
+        }
+        if (s.reported != null && !s.usageFinal) {
+            // The answer ended before the provider's final usage: bill what was produced, the larger of its running
+            // figure and the local count of what was relayed.
+            long relayed = out.estimated() ? proxy.calibration().output(model, out.tokens()) : out.tokens();
+            s = s.billing(PartialUsage.billed(s.reported, relayed), RecordFlag.PARTIAL_USAGE.bit());
+        }
         PricedUsage priced = PricedUsage.of(s, price);
         int recordFlags = priced.flags();
         if (in.bounded() || out.bounded()) {
@@ -1080,8 +1158,8 @@ final class ProxyCall {
         }
         TokenUsage usage = priced.usage();
         long costNanos = priced.costNanos();
+        String priceVersion = priced.priceVersion();
         boolean fromProvider = usage != null;
-        String model = deployment.model().name();
         if (!fromProvider) {
             if (s.callStatus == CallStatus.UPSTREAM_ERROR || !requestSent
                     || status == 0 && s.callStatus != CallStatus.CLIENT_CANCELLED) {
@@ -1094,14 +1172,16 @@ final class ProxyCall {
                 long output = out.estimated() ? proxy.calibration().output(model, out.tokens()) : out.tokens();
                 usage = TokenUsage.of(input, output);
             }
-            costNanos = price == null ? 0 : price.costNanos(usage);
+            costNanos = price == null ? 0 : price.costNanos(usage, s.served);
+            priceVersion = price == null ? null : price.version(usage, s.served);
         }
         return new UsageRecord(requestId, team, keyId, model, deployment.provider().name(), endpoint, sse,
                 s.callStatus, s.httpStatus, usage, fromProvider, in.tokens(), out.tokens(),
                 in.estimated() || out.estimated(), costNanos, taskId, taskAttempt, s.finishReason,
                 createdAtMillis, s.latencyMicros, s.upstreamMicros, s.ttftMicros, in.contentHash(),
-                chain.get(0).model().name(), totalAttempts, recordFlags, null, 0,
-                price == null ? 0 : price.promptCacheSavedNanos(usage), in.prefixHash());
+                chain.get(0).model().name(), totalAttempts, recordFlags, priceVersion, in.features(), in.textBytes(),
+                fromProvider ? s.rejectedPredictionTokens : 0, null, 0,
+                price == null ? 0 : price.promptCacheSavedNanos(usage, s.served), in.prefixHash());
     }
 
     /** The record of a call whose local counts could not be had: the provider's usage when it can be priced, else none. */
@@ -1114,8 +1194,8 @@ final class ProxyCall {
         return new UsageRecord(requestId, team, keyId, deployment.model().name(), deployment.provider().name(),
                 endpoint, sse, s.callStatus, s.httpStatus, usage == null ? TokenUsage.ZERO : usage, usage != null, 0, 0,
                 true, costNanos, taskId, taskAttempt, s.finishReason, createdAtMillis, s.latencyMicros, s.upstreamMicros,
-                s.ttftMicros, 0, chain.get(0).model().name(), totalAttempts, recordFlags, null, 0,
-                usage == null || price == null ? 0 : price.promptCacheSavedNanos(usage), 0);
+                s.ttftMicros, 0, chain.get(0).model().name(), totalAttempts, recordFlags, priced.priceVersion(), 0, 0, 0,
+                null, 0, usage == null || price == null ? 0 : price.promptCacheSavedNanos(usage, s.served), 0);
     }
 
     /**

@@ -134,7 +134,7 @@ final class StoredReply {
                 stream, status, 200, original.usage(), original.usageFromProvider(), original.localInputTokens(),
                 original.localOutputTokens(), original.localEstimated(), 0, taskId, taskAttempt,
                 original.finishReason(), createdAtMillis, (now - startNanos) / 1000, 0, (writtenNanos - startNanos) / 1000,
-                original.promptHash(), requestedModel, 1, 0, CacheStatus.HIT, original.costNanos(), 0, 0);
+                original.promptHash(), requestedModel, 1, 0, null, 0, 0, 0, CacheStatus.HIT, original.costNanos(), 0, 0);
         UsageRecord booked = record;
         try {
             booked = admission.settle(record, null);

@@ -19,8 +19,9 @@ import java.util.concurrent.CompletableFuture;
  * {@code GET /api/v1/alerts}: the open alerts, oldest first, as a JSON array of
  * {@code {type, model|team|key, metric, message, value, threshold, since}} ({@code metric} only where a type has
  * several; a key's alert also names the key's {@code team}). Types: {@code budget_threshold},
- * {@code quality_drift}, {@code effective_price_drift}, {@code billing_discrepancy}. The admin key sees all; a
- * team key sees the model alerts and the budget alerts of its own team and of its team's keys, matched by the
+ * {@code quality_drift}, {@code effective_price_drift}, {@code billing_discrepancy}, {@code token_inflation},
+ * {@code unpriced_model}. The admin key sees all; a team key sees the model alerts and the alerts of its own team
+ * (budget, token inflation) and of its team's keys, matched by the
  * team the alert belongs to, never by name alone (a key may be named like another team); no key is a 401.
  * Answered from memory, on the event loop.
  */

@@ -101,11 +101,11 @@ class UsageRouteTest {
         for (int i = 2; i <= 3; i++) {
             ledger.accept(new UsageRecord("req_c" + i, "c", "c1", "m1", "sim", Endpoint.CHAT_COMPLETIONS, false,
                     CallStatus.OK, 200, TokenUsage.of(15, 10), true, 15, 10, false, 0, null, 0, "stop", at, 10, 0, 10, 0,
-                    "m1", 1, 0, CacheStatus.HIT, 2_550, 0, 0));
+                    "m1", 1, 0, null, 0, 0, 0, CacheStatus.HIT, 2_550, 0, 0));
         }
         ledger.accept(new UsageRecord("req_c4", "c", "c1", "m1", "sim", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK,
                 200, new TokenUsage(2_000, 1_024, 0, 10, 0), true, 2_000, 10, false, 0, null, 0, "stop", at, 10, 5, 0, 0,
-                "m1", 1, 0, null, 0, 76_800, 0));
+                "m1", 1, 0, null, 0, 0, 0, null, 0, 76_800, 0));
         assertTrue(ledger.flush(Duration.ofSeconds(30)));
         JsonNode c = JSON.readTree(body(Principal.key("c", "c1"), "")).get("data").get(0);
         assertEquals(4, c.get("requests").asLong());

@@ -138,7 +138,7 @@ class DashboardSummaryRouteTest {
                 record("s1", "ops", "k2", "sim-small", NOW - 60_000, 500).withCache(CacheStatus.SKIP),
                 new UsageRecord("p1", "ops", "k2", "sim-small", "sim", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK,
                         200, new TokenUsage(2_000, 1_024, 0, 5, 0), true, 2_000, 5, false, 100, null, 0, "stop",
-                        NOW - 60_000, 1, 1, 0, 0, "sim-small", 1, 0, null, 0, 76_800, 0));
+                        NOW - 60_000, 1, 1, 0, 0, "sim-small", 1, 0, null, 0, 0, 0, null, 0, 76_800, 0));
         JsonNode savings = summary("range=24h").get("savings");
         assertEquals(2, savings.get("cache_hits").asInt());
         assertEquals(2, savings.get("cache_misses").asInt(), "a skip is not a lookup");
@@ -162,7 +162,7 @@ class DashboardSummaryRouteTest {
     private static UsageRecord hit(String id, String team, String model, long at, long savedNanos) {
         return new UsageRecord(id, team, "k1", model, "sim", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK, 200,
                 new TokenUsage(100, 0, 0, 50, 0), true, 100, 50, false, 0, null, 0, "stop", at, 1, 0, 1, 0, model, 1, 0,
-                CacheStatus.HIT, savedNanos, 0, 0);
+                null, 0, 0, 0, CacheStatus.HIT, savedNanos, 0, 0);
     }
 
     @Test

@@ -33,7 +33,7 @@ class PromptCacheWatchTest {
     private static UsageRecord call(String team, String model, long prefixHash, long cachedTokens) {
         return new UsageRecord("req", team, "k", model, "openai", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK, 200,
                 new TokenUsage(3_000, cachedTokens, 0, 20, 0), true, 3_000, 20, false, 1, null, 0, "stop", 0, 0, 0, 0, 0,
-                model, 1, 0, null, 0, 0, prefixHash);
+                model, 1, 0, null, 0, 0, 0, null, 0, 0, prefixHash);
     }
 
     private Alert alert(String team, String model) {

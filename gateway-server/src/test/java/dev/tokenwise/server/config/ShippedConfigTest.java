@@ -75,7 +75,7 @@ class ShippedConfigTest {
         assertEquals(5_000_000_000L, demo.budget().limitNanos());
         assertEquals(BudgetPeriod.DAILY, demo.budget().period());
         KeyConfig key = demo.keys().get(0);
-        assertEquals("tw-demo-key", key.key());
+        assertEquals(dev.tokenwise.core.auth.KeyHashes.sha256Hex("tw-demo-key"), key.keyHash());
         assertEquals(List.of(), key.models());
 
         assertEquals(List.of("Provider openai disabled: OPENAI_API_KEY is not set; its models"
@@ -91,6 +91,6 @@ class ShippedConfigTest {
         assertTrue(config.providers().get("openai").enabled());
         assertEquals("sk-test", config.providers().get("openai").apiKey());
         assertEquals("admin-secret", config.adminKey());
-        assertEquals("tw-real", config.teams().get(0).keys().get(0).key());
+        assertEquals(dev.tokenwise.core.auth.KeyHashes.sha256Hex("tw-real"), config.teams().get(0).keys().get(0).keyHash());
     }
 }
