@@ -5,8 +5,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.Rates;
 import dev.tokenwise.core.model.ServiceTier;
-import dev.tokenwise.core.spi.ApiRoute;
-import io.netty.handler.codec.http.HttpMethod;
+import dev.tokenwise.core.spi.GetRoute;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -36,7 +35,7 @@ import java.util.concurrent.CompletableFuture;
  * Any valid key may read it (prices are no secret among a gateway's users); no key is a 401. The configuration is
  * fixed while the gateway runs, so the answer is written once and served from memory on the event loop.
  */
-public final class PricesRoute implements ApiRoute {
+public final class PricesRoute extends GetRoute {
     private static final String PATH = "/api/v1/prices";
     private static final JsonFactory JSON = new JsonFactory();
 
@@ -44,18 +43,11 @@ public final class PricesRoute implements ApiRoute {
 
     /** @param prices each configured model's price by name, in config order; {@code null} for an unpriced model */
     public PricesRoute(Map<String, ModelPrice> prices) {
+        super(PATH);
         this.body = toJson(new LinkedHashMap<>(Objects.requireNonNull(prices, "prices")));
     }
 
-    @Override
-    public boolean matches(HttpMethod method, String path) {
-        return HttpMethod.GET.equals(method) && matchesPath(path);
-    }
 
-    @Override
-    public boolean matchesPath(String path) {
-        return PATH.equals(path);
-    }
 
     @Override
     public CompletableFuture<Response> handle(Request request) {

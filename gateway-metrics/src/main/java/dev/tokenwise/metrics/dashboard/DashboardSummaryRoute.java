@@ -7,9 +7,8 @@ import dev.tokenwise.core.budget.Budget;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Money;
-import dev.tokenwise.core.spi.ApiRoute;
+import dev.tokenwise.core.spi.GetRoute;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
-import io.netty.handler.codec.http.HttpMethod;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -46,7 +45,7 @@ import org.slf4j.LoggerFactory;
  * <p>Budgets come from memory (exact, reservations included); everything else from the ledger, on the
  * executor given to the constructor, never on the event loop.
  */
-public final class DashboardSummaryRoute implements ApiRoute {
+public final class DashboardSummaryRoute extends GetRoute {
     private static final Logger log = LoggerFactory.getLogger(DashboardSummaryRoute.class);
     static final String PATH = "/api/v1/dashboard/summary";
     static final int TOP_TEAMS = 12;
@@ -103,6 +102,7 @@ public final class DashboardSummaryRoute implements ApiRoute {
 
     DashboardSummaryRoute(LedgerReader reader, Supplier<? extends Collection<Budget.Snapshot>> budgets,
                           int softThresholdPercent, Executor executor, LongSupplier clockMillis) {
+        super(PATH);
         this.reader = Objects.requireNonNull(reader, "reader");
         this.budgets = Objects.requireNonNull(budgets, "budgets");
         this.softThresholdPercent = softThresholdPercent;
@@ -110,15 +110,7 @@ public final class DashboardSummaryRoute implements ApiRoute {
         this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
     }
 
-    @Override
-    public boolean matches(HttpMethod method, String path) {
-        return HttpMethod.GET.equals(method) && matchesPath(path);
-    }
 
-    @Override
-    public boolean matchesPath(String path) {
-        return PATH.equals(path);
-    }
 
     @Override
     public CompletableFuture<Response> handle(Request request) {
