@@ -1139,11 +1139,9 @@ final class ProxyCall {
         String model = deployment.model().name();
         if (!endpoint.billed()) {
             // A token count: free upstream, so nothing is billed and nothing is taken as the provider's usage.
-            return new UsageRecord(requestId, team, keyId, model, deployment.provider().name(), endpoint, sse,
-                    s.callStatus, s.httpStatus, TokenUsage.ZERO, false, in.tokens(), out.tokens(),
-                    in.estimated() || out.estimated(), 0, taskId, taskAttempt, s.finishReason, createdAtMillis,
-                    s.latencyMicros, s.upstreamMicros, s.ttftMicros, in.contentHash(), chain.get(0).model().name(),
-                    totalAttempts, s.flags);
+            return recordOf(s).usage(TokenUsage.ZERO).localInputTokens(in.tokens()).localOutputTokens(out.tokens())
+                    .localEstimated(in.estimated() || out.estimated()).promptHash(in.contentHash()).flags(s.flags)
+                    .build();
         }
         if (s.reported != null && !s.usageFinal) {
             // The answer ended before the provider's final usage: bill what was produced, the larger of its running
@@ -1175,13 +1173,23 @@ final class ProxyCall {
             costNanos = price == null ? 0 : price.costNanos(usage, s.served);
             priceVersion = price == null ? null : price.version(usage, s.served);
         }
-        return new UsageRecord(requestId, team, keyId, model, deployment.provider().name(), endpoint, sse,
-                s.callStatus, s.httpStatus, usage, fromProvider, in.tokens(), out.tokens(),
-                in.estimated() || out.estimated(), costNanos, taskId, taskAttempt, s.finishReason,
-                createdAtMillis, s.latencyMicros, s.upstreamMicros, s.ttftMicros, in.contentHash(),
-                chain.get(0).model().name(), totalAttempts, recordFlags, priceVersion, in.features(), in.textBytes(),
-                fromProvider ? s.rejectedPredictionTokens : 0, null, 0,
-                price == null ? 0 : price.promptCacheSavedNanos(usage, s.served), in.prefixHash());
+        return recordOf(s).usage(usage).usageFromProvider(fromProvider)
+                .localInputTokens(in.tokens()).localOutputTokens(out.tokens())
+                .localEstimated(in.estimated() || out.estimated()).costNanos(costNanos).promptHash(in.contentHash())
+                .flags(recordFlags).priceVersion(priceVersion).requestFeatures(in.features())
+                .inputTextBytes(in.textBytes()).rejectedPredictionTokens(fromProvider ? s.rejectedPredictionTokens : 0)
+                .promptCacheSavedNanos(price == null ? 0 : price.promptCacheSavedNanos(usage, s.served))
+                .promptPrefixHash(in.prefixHash())
+                .build();
+    }
+
+    /** A record of this call as {@code s} ended it: who, what, how it ended and how long it took. */
+    private UsageRecord.Builder recordOf(Settlement s) {
+        return UsageRecord.builder().id(requestId).team(team).keyId(keyId).model(deployment.model().name())
+                .provider(deployment.provider().name()).endpoint(endpoint).stream(sse).status(s.callStatus)
+                .httpStatus(s.httpStatus).taskId(taskId).taskAttempt(taskAttempt).finishReason(s.finishReason)
+                .createdAtMillis(createdAtMillis).latencyMicros(s.latencyMicros).upstreamLatencyMicros(s.upstreamMicros)
+                .ttftMicros(s.ttftMicros).requestedModel(chain.get(0).model().name()).attempts(totalAttempts);
     }
 
     /** The record of a call whose local counts could not be had: the provider's usage when it can be priced, else none. */
@@ -1191,11 +1199,10 @@ final class ProxyCall {
         TokenUsage usage = priced.usage();
         long costNanos = priced.costNanos();
         int recordFlags = priced.flags();
-        return new UsageRecord(requestId, team, keyId, deployment.model().name(), deployment.provider().name(),
-                endpoint, sse, s.callStatus, s.httpStatus, usage == null ? TokenUsage.ZERO : usage, usage != null, 0, 0,
-                true, costNanos, taskId, taskAttempt, s.finishReason, createdAtMillis, s.latencyMicros, s.upstreamMicros,
-                s.ttftMicros, 0, chain.get(0).model().name(), totalAttempts, recordFlags, priced.priceVersion(), 0, 0, 0,
-                null, 0, usage == null || price == null ? 0 : price.promptCacheSavedNanos(usage, s.served), 0);
+        return recordOf(s).usage(usage == null ? TokenUsage.ZERO : usage).usageFromProvider(usage != null)
+                .localEstimated(true).costNanos(costNanos).flags(recordFlags).priceVersion(priced.priceVersion())
+                .promptCacheSavedNanos(usage == null || price == null ? 0 : price.promptCacheSavedNanos(usage, s.served))
+                .build();
     }
 
     /**

@@ -130,11 +130,16 @@ final class StoredReply {
     /** Books the hit: the answer's original usage, cost 0, what the original cost as saved; settles the admission. */
     private void book(UsageRecord original, CallStatus status, long createdAtMillis, long writtenNanos) {
         long now = System.nanoTime();
-        UsageRecord record = new UsageRecord(requestId, team, keyId, original.model(), original.provider(), endpoint,
-                stream, status, 200, original.usage(), original.usageFromProvider(), original.localInputTokens(),
-                original.localOutputTokens(), original.localEstimated(), 0, taskId, taskAttempt,
-                original.finishReason(), createdAtMillis, (now - startNanos) / 1000, 0, (writtenNanos - startNanos) / 1000,
-                original.promptHash(), requestedModel, 1, 0, null, 0, 0, 0, CacheStatus.HIT, original.costNanos(), 0, 0);
+        UsageRecord record = UsageRecord.builder().id(requestId).team(team).keyId(keyId).model(original.model())
+                .provider(original.provider()).endpoint(endpoint).stream(stream).status(status).httpStatus(200)
+                .usage(original.usage()).usageFromProvider(original.usageFromProvider())
+                .localInputTokens(original.localInputTokens()).localOutputTokens(original.localOutputTokens())
+                .localEstimated(original.localEstimated()).taskId(taskId).taskAttempt(taskAttempt)
+                .finishReason(original.finishReason()).createdAtMillis(createdAtMillis)
+                .latencyMicros((now - startNanos) / 1000).ttftMicros((writtenNanos - startNanos) / 1000)
+                .promptHash(original.promptHash()).requestedModel(requestedModel)
+                .cache(CacheStatus.HIT).savedNanos(original.costNanos())
+                .build();
         UsageRecord booked = record;
         try {
             booked = admission.settle(record, null);

@@ -160,16 +160,20 @@ final class UsageRecordRows {
         TokenUsage usage = new TokenUsage(rs.getLong("input_tokens"), rs.getLong("cached_input_tokens"),
                 rs.getLong("cache_write_tokens"), rs.getLong("output_tokens"), rs.getLong("reasoning_tokens"),
                 rs.getLong("cache_write_1h_tokens"));
-        return new UsageRecord(rs.getString("id"), rs.getString("team"), rs.getString("key_id"),
-                rs.getString("model"), rs.getString("provider"), endpoint == null ? null : Endpoint.ofPath(endpoint),
-                rs.getInt("stream") != 0, status == null ? null : CallStatus.valueOf(status.toUpperCase(Locale.ROOT)),
-                rs.getInt("http_status"), usage, rs.getInt("usage_from_provider") != 0,
-                rs.getLong("local_input_tokens"), rs.getLong("local_output_tokens"), rs.getInt("local_estimated") != 0,
-                rs.getLong("cost_nanos"), rs.getString("task_id"), rs.getInt("task_attempt"),
-                rs.getString("finish_reason"), rs.getLong("created_at"), rs.getLong("latency_micros"),
-                rs.getLong("upstream_latency_micros"), rs.getLong("ttft_micros"), rs.getLong("prompt_hash"),
-                rs.getString("requested_model"), rs.getInt("attempts"), rs.getInt("flags"), rs.getString("price_version"),
-                0, 0, 0, CacheStatus.ofLabel(rs.getString("cache")), rs.getLong("saved_nanos"),
-                rs.getLong("prompt_cache_saved_nanos"), 0);
+        return UsageRecord.builder().id(rs.getString("id")).team(rs.getString("team")).keyId(rs.getString("key_id"))
+                .model(rs.getString("model")).provider(rs.getString("provider"))
+                .endpoint(endpoint == null ? null : Endpoint.ofPath(endpoint)).stream(rs.getInt("stream") != 0)
+                .status(status == null ? null : CallStatus.valueOf(status.toUpperCase(Locale.ROOT)))
+                .httpStatus(rs.getInt("http_status")).usage(usage).usageFromProvider(rs.getInt("usage_from_provider") != 0)
+                .localInputTokens(rs.getLong("local_input_tokens")).localOutputTokens(rs.getLong("local_output_tokens"))
+                .localEstimated(rs.getInt("local_estimated") != 0).costNanos(rs.getLong("cost_nanos"))
+                .taskId(rs.getString("task_id")).taskAttempt(rs.getInt("task_attempt"))
+                .finishReason(rs.getString("finish_reason")).createdAtMillis(rs.getLong("created_at"))
+                .latencyMicros(rs.getLong("latency_micros")).upstreamLatencyMicros(rs.getLong("upstream_latency_micros"))
+                .ttftMicros(rs.getLong("ttft_micros")).promptHash(rs.getLong("prompt_hash"))
+                .requestedModel(rs.getString("requested_model")).attempts(rs.getInt("attempts")).flags(rs.getInt("flags"))
+                .priceVersion(rs.getString("price_version")).cache(CacheStatus.ofLabel(rs.getString("cache")))
+                .savedNanos(rs.getLong("saved_nanos")).promptCacheSavedNanos(rs.getLong("prompt_cache_saved_nanos"))
+                .build();
     }
 }
