@@ -142,18 +142,8 @@ public final class AuditStore {
                 writer = connections.open();
             }
             try (Statement s = writer.createStatement()) {
-                s.execute("BEGIN IMMEDIATE");
-                try {
-                    write(differences, inflation, dropInflationBeforeMillis, nowMillis);
-                    s.execute("COMMIT");
-                } catch (SQLException | RuntimeException e) {
-                    try {
-                        s.execute("ROLLBACK");
-                    } catch (SQLException suppressed) {
-                        e.addSuppressed(suppressed);
-                    }
-                    throw e;
-                }
+                LedgerConnections.immediateTransaction(s,
+                        () -> write(differences, inflation, dropInflationBeforeMillis, nowMillis));
             }
         } catch (SQLException e) {
             LedgerConnections.closeQuietly(writer);

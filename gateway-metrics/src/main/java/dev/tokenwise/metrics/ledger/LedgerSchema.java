@@ -319,6 +319,9 @@ final class LedgerSchema {
             "DROP VIEW usage_records",
             VIEW_V9);
 
+    /** The migrations from version 1 on, in order: the step at index {@code i} takes version {@code i + 1} to {@code i + 2}. */
+    private static final List<List<String>> STEPS = List.of(V2, V3, V4, V5, V6, V7, V8, V9);
+
     private LedgerSchema() {
     }
 
@@ -338,54 +341,26 @@ final class LedgerSchema {
         try (Statement s = connection.createStatement()) {
             // IMMEDIATE takes the write lock at once, so two processes opening a new (or old) file do not
             // both create (or migrate) it.
-            s.execute("BEGIN IMMEDIATE");
-            try {
+            LedgerConnections.immediateTransaction(s, () -> {
                 int version = userVersion(connection);
-                if (!check(version, file)) {
-                    if (version == 0) {
-                        if (hasTables(connection)) {
-                            throw new IllegalStateException("ledger file " + file
-                                    + " has tables but no schema version: it is not a Tokenwise ledger (choose another storage.path)");
-                        }
-                        execute(s, V1);
-                    } else {
-                        log.info("Usage ledger {}: migrating schema version {} to {}", file, version, VERSION);
-                    }
-                    if (version < 2) {
-                        execute(s, V2);
-                    }
-                    if (version < 3) {
-                        execute(s, V3);
-                    }
-                    if (version < 4) {
-                        execute(s, V4);
-                    }
-                    if (version < 5) {
-                        execute(s, V5);
-                    }
-                    if (version < 6) {
-                        execute(s, V6);
-                    }
-                    if (version < 7) {
-                        execute(s, V7);
-                    }
-                    if (version < 8) {
-                        execute(s, V8);
-                    }
-                    if (version < 9) {
-                        execute(s, V9);
-                    }
-                    s.execute("PRAGMA user_version = " + VERSION);
+                if (check(version, file)) {
+                    return;
                 }
-                s.execute("COMMIT");
-            } catch (SQLException | RuntimeException e) {
-                try {
-                    s.execute("ROLLBACK");
-                } catch (SQLException suppressed) {
-                    e.addSuppressed(suppressed);
+                if (version == 0) {
+                    if (hasTables(connection)) {
+                        throw new IllegalStateException("ledger file " + file
+                                + " has tables but no schema version: it is not a Tokenwise ledger (choose another storage.path)");
+                    }
+                    execute(s, V1);
+                } else {
+                    log.info("Usage ledger {}: migrating schema version {} to {}", file, version, VERSION);
                 }
-                throw e;
-            }
+                // STEPS.get(i) takes a file from version i + 1 to i + 2.
+                for (int step = Math.max(version, 1); step < VERSION; step++) {
+                    execute(s, STEPS.get(step - 1));
+                }
+                s.execute("PRAGMA user_version = " + VERSION);
+            });
         }
     }
 
