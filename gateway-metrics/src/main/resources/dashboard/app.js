@@ -425,6 +425,86 @@
     }, height);
   }
 
+  /**
+   * What the caches saved: the response cache (what its hits would have cost), the providers' prompt caches (cached
+   * input at its discount) and the opportunities the prompt cache watch found (prompt_cache_opportunity alerts, each
+   * with the monthly saving it estimates); savings over time, and the response cache's hit rate per team and model.
+   */
+  function renderSavings(summary, alerts) {
+    var s = summary.savings;
+    var opportunities = alerts.filter(function (a) { return a.type === 'prompt_cache_opportunity'; });
+    var monthly = opportunities.reduce(function (sum, a) { return sum + num(a.value); }, 0);
+    var lookups = s.cache_hits + s.cache_misses;
+    $('savings-sub').textContent = 'In ' + rangeNoun(summary.range) + ': what the response cache saved (what its hits '
+      + 'would have cost at the provider), what the providers\' prompt caches saved (cached input at its discount), and '
+      + 'what a prompt cache could still save.';
+    var b = layout('card-savings', 'savings', function (b) {
+      b.appendChild(el('div', { className: 'figures', 'data-slot': 'figures' }));
+      b.appendChild(el('div', { 'data-slot': 'chart' }));
+      b.appendChild(el('div', { className: 'pair', 'data-slot': 'rates' }));
+      b.appendChild(el('div', { 'data-slot': 'opportunities' }));
+    });
+    var figures = [
+      ['Response cache', usd(s.cache_saved_usd), lookups ? whole.format(s.cache_hits) + ' hits of ' + whole.format(lookups)
+        + ' lookups (' + pct(s.cache_hits / lookups) + ')' : 'no cached calls'],
+      ['Provider prompt cache', usd(s.prompt_cache_saved_usd), 'cached input tokens at their discount'],
+      ['Opportunities', opportunities.length ? '~' + usd(monthly) + ' a month' : 'none',
+        opportunities.length ? opportunities.length + ' repeated prompt prefix' + (opportunities.length > 1 ? 'es' : '') + ' never read from cache'
+          : 'no repeated long prefix left uncached']
+    ];
+    var figureSlot = b.querySelector('[data-slot=figures]');
+    figureSlot.replaceChildren();
+    figures.forEach(function (f) {
+      figureSlot.appendChild(el('div', { className: 'figure', 'data-figure': f[0] },
+        el('div', { className: 'label', text: f[0] }), el('div', { className: 'value', text: f[1] }),
+        el('div', { className: 'detail', text: f[2] })));
+    });
+    var chartSlot = b.querySelector('[data-slot=chart]');
+    if (num(s.cache_saved_usd) > 0 || num(s.prompt_cache_saved_usd) > 0) {
+      if (chartSlot.firstChild && chartSlot.firstChild.className === 'empty') { chartSlot.replaceChildren(); }
+      chart('savings', chartSlot, {
+        type: 'bar',
+        data: {
+          labels: summary.spend_over_time.buckets.map(function (iso) { return bucketLabel(iso, summary.range); }),
+          datasets: [
+            { label: 'response cache', data: s.over_time.cache_saved_usd.map(num), backgroundColor: '#0d9488', stack: 's' },
+            { label: 'provider prompt cache', data: s.over_time.prompt_cache_saved_usd.map(num), backgroundColor: '#65a30d', stack: 's' }
+          ]
+        },
+        options: {
+          scales: { x: { stacked: true, grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 } }, y: usdAxis({ stacked: true }) },
+          plugins: { legend: { position: 'bottom' }, tooltip: { callbacks: { label: function (item) { return item.dataset.label + ': ' + usd(item.raw); } } } }
+        }
+      }, 220);
+    } else {
+      dropCharts('savings');
+      chartSlot.replaceChildren(el('p', { className: 'empty compact', text: 'Nothing saved in ' + rangeNoun(summary.range)
+        + ' yet. Enable the response cache (cache.enabled) and send repeated deterministic calls, or let a provider cache long prompts.' }));
+    }
+    function rates(title, field, rows) {
+      if (!rows.length) {
+        return el('div', null, el('h3', { text: title }), el('p', { className: 'empty compact', text: 'No cached calls yet.' }));
+      }
+      return el('div', null, el('h3', { text: title }), table([
+        { title: field, value: function (r) { return r[field]; }, truncate: true },
+        { title: 'hits', num: true, value: function (r) { return whole.format(r.hits); } },
+        { title: 'misses', num: true, value: function (r) { return whole.format(r.misses); } },
+        { title: 'hit rate', num: true, value: function (r) { return pct(r.hit_rate); } }
+      ], rows));
+    }
+    b.querySelector('[data-slot=rates]').replaceChildren(rates('Hit rate per team', 'team', s.hit_rate.teams),
+      rates('Hit rate per model', 'model', s.hit_rate.models));
+    var list = el('ul', { className: 'opportunities' });
+    opportunities.forEach(function (a) {
+      list.appendChild(el('li', null,
+        el('div', { className: 'meta', text: 'team ' + a.team + ' · ' + a.metric + ' · ~' + usd(a.value) + ' a month · since ' + time(a.since) }),
+        el('div', { text: a.message })));
+    });
+    var opportunitySlot = b.querySelector('[data-slot=opportunities]');
+    opportunitySlot.replaceChildren();
+    if (opportunities.length) { opportunitySlot.appendChild(list); }
+  }
+
   function renderEfficiency(efficiency, range) {
     var data = (efficiency.data || []).slice();
     $('efficiency-sub').textContent = 'Tasks whose last call was in ' + rangeNoun(range) + ', per model of that last call. '
@@ -553,7 +633,8 @@
     }
     var list = el('ul', { className: 'alerts' });
     alerts.forEach(function (a) {
-      var kind = a.type === 'budget_threshold' ? 'bad' : a.type === 'billing_discrepancy' ? 'info' : 'warn';
+      var kind = a.type === 'budget_threshold' ? 'bad' : a.type === 'billing_discrepancy' ? 'info'
+        : a.type === 'prompt_cache_opportunity' ? 'ok' : 'warn';
       list.appendChild(el('li', { className: a.type },
         el('div', { className: 'meta' }, badge(a.type.replace(/_/g, ' '), kind),
           el('span', { text: (a.model ? 'model ' + a.model : a.key ? 'key ' + a.key + ' · team ' + a.team : 'team ' + a.team) + (a.metric ? ' · ' + a.metric : '') + (a.source ? ' · found by ' + a.source : '') }),
@@ -701,6 +782,7 @@
         renderBudgets(summary);
         renderOverTime(summary);
         renderModels(summary);
+        renderSavings(summary, parts[2]);
         renderEfficiency(parts[0], summary.range);
         renderLatency(parts[1]);
         renderAlerts(parts[2]);

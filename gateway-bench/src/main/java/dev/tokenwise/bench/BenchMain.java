@@ -18,7 +18,7 @@ import java.util.Set;
  * Command line of the load harness.
  *
  * <pre>
- * java -jar tokenwise-bench.jar compare --duration 10s --connections 32 --body short|realistic|stream
+ * java -jar tokenwise-bench.jar compare --duration 10s --connections 32 --body short|realistic|stream|cache-hit
  *                                       [--rate 1000] [--gateway-jar PATH]
  * java -jar tokenwise-bench.jar mock --port 8089
  * java -jar tokenwise-bench.jar soak --duration 5m                   # leaks, heap and books under mixed traffic
@@ -38,6 +38,7 @@ public final class BenchMain {
                 --gateway-warmup-max 180s   the longest run-in of the gateway
                 --connections 32       keep-alive connections, one request outstanding on each
                 --body short           short | realistic (~15 KB, 10 messages, last one varies) | stream (SSE)
+                                       | cache-hit (short at temperature 0; the gateway's response cache on)
                 --rate 0               total req/s for an open loop (latency from intended send time); 0 = closed loop
                 --gateway-jar PATH     default gateway-server/target/tokenwise-gateway.jar
                 --targets direct,nginx,gateway,portkey   (portkey when installed: npm install --prefix gateway-bench @portkey-ai/gateway)
@@ -57,7 +58,7 @@ public final class BenchMain {
 
             load      run the load generator against a URL
                 --url URL (required)   --method POST  --header "Name: value" (repeatable)
-                --body short|realistic|stream|none|@FILE
+                --body short|realistic|stream|cache-hit|none|@FILE
                 --duration 10s  --warmup 3s  --connections 32  --rate 0  --timeout 10s  --threads 1
                 --histogram            print the full latency percentile distribution
                 --progress             print each second's responses and latency (warmup included)

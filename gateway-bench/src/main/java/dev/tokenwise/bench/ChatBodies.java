@@ -10,12 +10,14 @@ import java.util.Locale;
 
 /**
  * The chat request bodies of a run: {@code short} (system + user), {@code realistic} (a ten-message
- * conversation of about 15 KB whose last user message carries a per-request marker) and {@code stream}
- * ({@code short} with {@code "stream": true} and {@code stream_options.include_usage}). Public so that the JMH
- * benchmarks ({@code dev.tokenwise.bench.jmh}) parse the very bodies the load harness sends.
+ * conversation of about 15 KB whose last user message carries a per-request marker), {@code stream}
+ * ({@code short} with {@code "stream": true} and {@code stream_options.include_usage}) and {@code cache-hit}
+ * ({@code short} with {@code temperature: 0}, the same every time: through a gateway whose response cache is on, every
+ * call after the first is a hit; through anything else, an ordinary call). Public so that the JMH benchmarks
+ * ({@code dev.tokenwise.bench.jmh}) parse the very bodies the load harness sends.
  */
 public enum ChatBodies {
-    SHORT, REALISTIC, STREAM;
+    SHORT, REALISTIC, STREAM, CACHE_HIT;
 
     static final String MODEL = "gpt-4o-mini";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -63,16 +65,23 @@ public enum ChatBodies {
         return switch (this) {
             case SHORT -> RequestBody.fixed(bytes(shortRequest(false)));
             case STREAM -> RequestBody.fixed(bytes(shortRequest(true)));
+            case CACHE_HIT -> RequestBody.fixed(bytes(shortRequest(false).put("temperature", 0)));
             case REALISTIC -> realistic();
         };
     }
 
+    /** The name on the command line and in reports, e.g. {@code cache-hit}. */
+    public String label() {
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
     static ChatBodies parse(String name) {
-        try {
-            return valueOf(name.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("body: " + name + " (expected: short, realistic or stream)", e);
+        for (ChatBodies b : values()) {
+            if (b.label().equals(name)) {
+                return b;
+            }
         }
+        throw new IllegalArgumentException("body: " + name + " (expected: short, realistic, stream or cache-hit)");
     }
 
     private static ObjectNode shortRequest(boolean stream) {

@@ -52,7 +52,7 @@ final class CompareCommand {
     void run() throws IOException, InterruptedException {
         out.printf(Locale.ROOT, "compare: %s, %d connections, body %s (%,d bytes%s), warmup %s + %s per target%n",
                 settings.ratePerSecond() > 0 ? String.format(Locale.ROOT, "open loop at %.0f req/s", settings.ratePerSecond()) : "closed loop",
-                settings.connections(), settings.body().name().toLowerCase(Locale.ROOT), body.typicalLength(),
+                settings.connections(), settings.body().label(), body.typicalLength(),
                 body.varies() ? ", last message varies per request" : "", Args.human(settings.warmup()), Args.human(settings.duration()));
         out.printf(Locale.ROOT, "machine: %d cores, load average %s, %s transport, Java %s; load generator %d thread(s),"
                         + " mock %d thread(s), same box%n",
@@ -71,7 +71,7 @@ final class CompareCommand {
                 measureNginx(temp, mock.port()).ifPresent(results::add);
             }
             if (settings.targets().contains("gateway")) {
-                measureGateway(temp, mock.port()).ifPresent(results::add);
+                measureGateway(temp, mock).ifPresent(results::add);
             }
             if (settings.targets().contains("portkey")) {
                 measurePortkey(temp, mock.port()).ifPresent(results::add);
@@ -143,7 +143,8 @@ final class CompareCommand {
         }
     }
 
-    private Optional<LoadResult> measureGateway(Path temp, int mockPort) throws IOException, InterruptedException {
+    private Optional<LoadResult> measureGateway(Path temp, MockUpstream mock) throws IOException, InterruptedException {
+        int mockPort = mock.port();
         Path jar = settings.gatewayJar();
         if (!Files.isRegularFile(jar)) {
             out.println("gateway: " + jar.toAbsolutePath() + " not found, skipped (build it with"
@@ -154,7 +155,8 @@ final class CompareCommand {
         Path dir = Files.createDirectories(temp.resolve("gateway"));
         out.println("gateway: starting " + jar + " on port " + port);
         try {
-            ManagedProcess process = GatewayProcess.start(jar, dir, port, mockPort);
+            boolean cache = settings.body() == ChatBodies.CACHE_HIT;
+            ManagedProcess process = GatewayProcess.start(jar, dir, port, mockPort, cache);
             try {
                 // A fresh JVM compiles its hot path under load: give it longer than the others before measuring, at
                 // full speed also before an open loop, whose moderate rate would take minutes to reach as many calls
@@ -163,7 +165,15 @@ final class CompareCommand {
                         : settings.gatewayWarmup();
                 List<Map.Entry<String, String>> auth = List.of(Map.entry("authorization", "Bearer " + GatewayProcess.API_KEY));
                 warmUntilSteady("gateway", port, auth, minimum);
-                return Optional.of(measure("gateway", port, auth, settings.warmup()));
+                long servedBefore = mock.requestsServed();
+                LoadResult result = measure("gateway", port, auth, settings.warmup());
+                if (cache) {
+                    // What the body is for: every measured answer a hit, and the mock left alone meanwhile.
+                    out.printf(Locale.ROOT, "gateway: %,d of %,d answers were response cache hits; the mock served %,d"
+                            + " requests while the gateway was measured%n", result.cacheHits(), result.succeeded(),
+                            mock.requestsServed() - servedBefore);
+                }
+                return Optional.of(result);
             } finally {
                 process.close();
             }
@@ -316,7 +326,7 @@ final class CompareCommand {
     private void writeJson(Path file, List<LoadResult> results) throws IOException {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = json.createObjectNode();
-        root.put("body", settings.body().name().toLowerCase(Locale.ROOT));
+        root.put("body", settings.body().label());
         root.put("connections", settings.connections());
         root.put("rate_per_second", settings.ratePerSecond());
         root.put("duration_seconds", settings.duration().toMillis() / 1000.0);
@@ -342,6 +352,7 @@ final class CompareCommand {
             t.put("non_2xx", r.non2xx());
             t.put("connection_errors", r.connectionErrors());
             t.put("timeouts", r.timeouts());
+            t.put("cache_hits", r.cacheHits());
         }
         json.writeValue(file.toFile(), root);
     }

@@ -10,7 +10,8 @@ import java.util.List;
 
 /**
  * The Tokenwise gateway as a child JVM ({@code java -Xmx256m -jar tokenwise-gateway.jar --config ...}) with a
- * generated configuration: one OpenAI-type provider pointing at the mock, one priced model, one team with one key.
+ * generated configuration: one OpenAI-type provider pointing at the mock, one priced model, one team with one key,
+ * and, for the {@code cache-hit} body, the response cache on.
  */
 final class GatewayProcess {
     static final String DEFAULT_JAR = "gateway-server/target/tokenwise-gateway.jar";
@@ -22,8 +23,15 @@ final class GatewayProcess {
 
     /** Writes the configuration into {@code dir}, starts the gateway and waits for {@code /healthz} to answer 200. */
     static ManagedProcess start(Path jar, Path dir, int port, int upstreamPort) throws IOException, InterruptedException {
+        return start(jar, dir, port, upstreamPort, false);
+    }
+
+    /** As {@link #start(Path, Path, int, int)}, with the response cache on when {@code cache}. */
+    static ManagedProcess start(Path jar, Path dir, int port, int upstreamPort, boolean cache)
+            throws IOException, InterruptedException {
         Path config = dir.resolve("gateway.yaml");
-        Files.writeString(config, config(dir, port, upstreamPort), StandardCharsets.UTF_8);
+        Files.writeString(config, config(dir, port, upstreamPort) + (cache ? "cache: {enabled: true}\n" : ""),
+                StandardCharsets.UTF_8);
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         ManagedProcess process = ManagedProcess.start("gateway",
                 List.of(java.toString(), "-Xmx256m", "-jar", jar.toString(), "--config", config.toString()),

@@ -68,6 +68,9 @@ import org.HdrHistogram.Recorder;
  * }</pre>
  */
 public final class LoadGenerator {
+    /** The response header a Tokenwise gateway answers {@code hit} on when its response cache served the call. */
+    private static final String CACHE_HEADER = "x-tokenwise-cache";
+
 
     /**
      * @param url target, {@code http} only
@@ -190,7 +193,7 @@ public final class LoadGenerator {
         Histogram latencyMicros = run.recorder.getIntervalHistogram();
         return new LoadResult(label, options.duration().toNanos(), latencyMicros,
                 run.firstByte.getIntervalHistogram(), run.eventDelay.getIntervalHistogram(), run.succeeded.sum(),
-                run.non2xx.sum(), run.connectionErrors.sum(), run.timeouts.sum());
+                run.non2xx.sum(), run.connectionErrors.sum(), run.timeouts.sum(), run.cacheHits.sum());
     }
 
     /** Request line, host and the configured headers; the per-request content-length follows. */
@@ -241,6 +244,8 @@ public final class LoadGenerator {
         volatile Recorder progress;
         final LongAdder succeeded = new LongAdder();
         final LongAdder non2xx = new LongAdder();
+        /** 2xx responses a gateway answered from its response cache ({@code X-Tokenwise-Cache: hit}). */
+        final LongAdder cacheHits = new LongAdder();
         final LongAdder connectionErrors = new LongAdder();
         final LongAdder timeouts = new LongAdder();
         final RequestBody body;
@@ -315,6 +320,8 @@ public final class LoadGenerator {
         long sentNanos;
         boolean firstByteSeen;
         int status;
+        /** The response in progress says it came from a gateway's response cache. */
+        boolean cacheHit;
         /** The response is an event stream, whose events may carry the mock's send time. */
         boolean eventStream;
         boolean closeAfterResponse;
@@ -417,6 +424,7 @@ public final class LoadGenerator {
             closeAfterResponse = !HttpUtil.isKeepAlive(response);
             String contentType = response.headers().get(HttpHeaderNames.CONTENT_TYPE);
             eventStream = contentType != null && contentType.startsWith("text/event-stream");
+            cacheHit = "hit".equals(response.headers().get(CACHE_HEADER));
         }
 
         void onResponseBytes() {
@@ -465,6 +473,9 @@ public final class LoadGenerator {
                 if (status >= 200 && status < 300) {
                     run.recorder.recordValue(Math.max(0, (now - intendedNanos) / 1000));
                     run.succeeded.increment();
+                    if (cacheHit) {
+                        run.cacheHits.increment();
+                    }
                 } else {
                     run.non2xx.increment();
                 }

@@ -19,10 +19,20 @@ import org.HdrHistogram.Histogram;
  * @param non2xx responses with another status completed in the window
  * @param connectionErrors requests lost to a refused, reset or closed connection (or a malformed response)
  * @param timeouts requests without a complete response within the timeout
+ * @param cacheHits 2xx responses in the window that a gateway answered from its response cache
+ *     ({@code X-Tokenwise-Cache: hit})
  */
 public record LoadResult(String label, long windowNanos, Histogram latencyMicros, Histogram firstByteMicros,
                          Histogram eventDelayMicros, long succeeded, long non2xx,
-                         long connectionErrors, long timeouts) {
+                         long connectionErrors, long timeouts, long cacheHits) {
+
+    /** A result without cache hits. */
+    public LoadResult(String label, long windowNanos, Histogram latencyMicros, Histogram firstByteMicros,
+                      Histogram eventDelayMicros, long succeeded, long non2xx, long connectionErrors, long timeouts) {
+        this(label, windowNanos, latencyMicros, firstByteMicros, eventDelayMicros, succeeded, non2xx, connectionErrors,
+                timeouts, 0);
+    }
+
     public LoadResult {
         Objects.requireNonNull(label, "label");
         Objects.requireNonNull(latencyMicros, "latencyMicros");
@@ -74,6 +84,7 @@ public record LoadResult(String label, long windowNanos, Histogram latencyMicros
                         + "  first byte p50 %7.3f  p99 %7.3f ms  errors %d (non-2xx %d, connection %d, timeout %d)",
                 label, requestsPerSecond(), percentileMillis(50), percentileMillis(90), percentileMillis(99),
                 percentileMillis(99.9), maxMillis(), firstBytePercentileMillis(50), firstBytePercentileMillis(99),
-                errors(), non2xx, connectionErrors, timeouts) + events;
+                errors(), non2xx, connectionErrors, timeouts) + events
+                + (cacheHits == 0 ? "" : String.format(Locale.ROOT, "  cache hits %d", cacheHits));
     }
 }

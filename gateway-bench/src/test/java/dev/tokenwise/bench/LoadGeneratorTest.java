@@ -101,6 +101,58 @@ class LoadGeneratorTest {
         assertEquals(0, result.eventDelayMicros().getTotalCount());
     }
 
+    @Test
+    void countsTheAnswersAGatewayServedFromItsResponseCache() throws Exception {
+        // A stand-in for a gateway: every other answer says it came from the response cache.
+        io.netty.channel.EventLoopGroup group = new io.netty.channel.nio.NioEventLoopGroup(1);
+        try {
+            java.util.concurrent.atomic.AtomicLong answered = new java.util.concurrent.atomic.AtomicLong();
+            io.netty.channel.Channel server = new io.netty.bootstrap.ServerBootstrap().group(group)
+                    .channel(io.netty.channel.socket.nio.NioServerSocketChannel.class)
+                    .childHandler(new io.netty.channel.ChannelInitializer<io.netty.channel.socket.SocketChannel>() {
+                        @Override
+                        protected void initChannel(io.netty.channel.socket.SocketChannel ch) {
+                            ch.pipeline().addLast(new io.netty.handler.codec.http.HttpServerCodec(),
+                                    new io.netty.handler.codec.http.HttpObjectAggregator(1 << 20),
+                                    new io.netty.channel.SimpleChannelInboundHandler<io.netty.handler.codec.http.FullHttpRequest>() {
+                                        @Override
+                                        protected void channelRead0(io.netty.channel.ChannelHandlerContext ctx,
+                                                                    io.netty.handler.codec.http.FullHttpRequest request) {
+                                            var response = new io.netty.handler.codec.http.DefaultFullHttpResponse(
+                                                    io.netty.handler.codec.http.HttpVersion.HTTP_1_1,
+                                                    io.netty.handler.codec.http.HttpResponseStatus.OK,
+                                                    io.netty.buffer.Unpooled.wrappedBuffer("{}".getBytes()));
+                                            response.headers().set("content-length", 2).set("x-tokenwise-cache",
+                                                    answered.getAndIncrement() % 2 == 0 ? "hit" : "miss");
+                                            ctx.writeAndFlush(response);
+                                        }
+                                    });
+                        }
+                    }).bind("127.0.0.1", 0).sync().channel();
+            int port = ((java.net.InetSocketAddress) server.localAddress()).getPort();
+            LoadResult result = new LoadGenerator(LoadGenerator.Options.closedLoop(
+                    URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"), ChatBodies.CACHE_HIT.body(), 1,
+                    Duration.ZERO, Duration.ofMillis(300))).run("gateway");
+            server.close().sync();
+            assertTrue(result.succeeded() > 10, result::summary);
+            assertTrue(Math.abs(result.succeeded() - 2 * result.cacheHits()) <= 2, result::summary);
+            assertTrue(result.summary().contains("cache hits " + result.cacheHits()), result::summary);
+        } finally {
+            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).sync();
+        }
+    }
+
+    @Test
+    void theCacheHitBodyAsksTheSameDeterministicQuestionEveryTime() throws Exception {
+        RequestBody body = ChatBodies.CACHE_HIT.body();
+        JsonNode json = new ObjectMapper().readTree(body.sample(1, 0));
+        assertEquals(0, json.get("temperature").asInt());
+        assertTrue(json.get("stream") == null);
+        assertEquals(body.sample(1, 0), body.sample(7, 42), "the same bytes every time");
+        assertEquals(ChatBodies.CACHE_HIT, ChatBodies.parse("cache-hit"));
+        assertEquals("cache-hit", ChatBodies.CACHE_HIT.label());
+    }
+
     private static URI completions() {
         return URI.create(mock.baseUrl() + "/chat/completions");
     }

@@ -8,7 +8,10 @@ import dev.tokenwise.core.config.ModelConfig;
 import dev.tokenwise.core.config.ProviderConfig;
 import dev.tokenwise.core.config.StorageSync;
 import dev.tokenwise.core.proxy.GatewayServer;
+import dev.tokenwise.core.cache.ResponseCache;
 import dev.tokenwise.core.ratelimit.RateLimiter;
+import dev.tokenwise.core.spi.AdmissionStage;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.TokenCounter;
@@ -22,12 +25,17 @@ import dev.tokenwise.core.config.ProbeConfig;
 import dev.tokenwise.server.probe.ProbeRunner;
 import java.net.URI;
 import dev.tokenwise.metrics.api.EfficiencyRoute;
+import dev.tokenwise.metrics.api.PricesRoute;
 import dev.tokenwise.metrics.api.RequestsRoute;
 import dev.tokenwise.metrics.api.TasksRoute;
 import dev.tokenwise.metrics.efficiency.AlertBook;
 import dev.tokenwise.metrics.efficiency.DriftDetector;
 import dev.tokenwise.metrics.efficiency.DriftSettings;
+import dev.tokenwise.metrics.efficiency.EfficiencySettings;
 import dev.tokenwise.metrics.efficiency.EfficiencyTracker;
+import dev.tokenwise.metrics.efficiency.InflationSettings;
+import dev.tokenwise.metrics.efficiency.PromptCacheWatch;
+import dev.tokenwise.metrics.efficiency.TokenInflation;
 import dev.tokenwise.metrics.api.UsageRoute;
 import dev.tokenwise.core.budget.Budget;
 import dev.tokenwise.metrics.dashboard.DashboardRoute;
@@ -59,6 +67,7 @@ import java.util.List;
 import java.util.Map;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
@@ -95,6 +104,10 @@ public final class GatewayApp implements AutoCloseable {
     /** A task with no outcome and no call for this long counts as {@code unknown}. */
     private static final Duration TASK_IDLE = Duration.ofHours(1);
     private static final Duration DRIFT_CHECK_EVERY = Duration.ofMinutes(15);
+    /** How often the billing audit saves its windows into the ledger (and once more at shutdown). */
+    private static final Duration AUDIT_SAVE_EVERY = Duration.ofMinutes(1);
+    /** How often token inflation is checked (its documented false-alarm rate assumes this cadence). */
+    private static final Duration INFLATION_CHECK_EVERY = Duration.ofMinutes(15);
 
     private final GatewayConfig config;
     private final List<SimulatorServer> simulators;
@@ -107,12 +120,15 @@ public final class GatewayApp implements AutoCloseable {
     private final KeyRegistry keys;
     private final GatewayServer server;
     private final PrometheusMeterRegistry meterRegistry;
+    /** Where the admin key the gateway made for itself is kept; {@code null} when the config sets one (or none). */
+    private final Path adminKeyFile;
     private final ProbeRunner probes;
 
     private GatewayApp(GatewayConfig config, List<SimulatorServer> simulators, ExecutorService workers,
                        ExecutorService apiPool, ScheduledExecutorService analytics, SqliteLedger ledger,
                        AccountingCore accounting, BudgetBook budgets,
-                       KeyRegistry keys, GatewayServer server, PrometheusMeterRegistry meterRegistry, ProbeRunner probes) {
+                       KeyRegistry keys, GatewayServer server, PrometheusMeterRegistry meterRegistry,
+                       Path adminKeyFile, ProbeRunner probes) {
         this.config = config;
         this.simulators = simulators;
         this.workers = workers;
@@ -124,8 +140,12 @@ public final class GatewayApp implements AutoCloseable {
         this.keys = keys;
         this.server = server;
         this.meterRegistry = meterRegistry;
+        this.adminKeyFile = adminKeyFile;
         this.probes = probes;
     }
+
+    /** The demo key of the shipped config, shown in the ready block when a team has it. */
+    static final String DEMO_KEY = "tw-demo-key";
 
     public static GatewayApp start(GatewayConfig config) throws InterruptedException {
         return start(config, List.of());
@@ -167,7 +187,16 @@ public final class GatewayApp implements AutoCloseable {
                 providers.put(provider.name(), provider);
                 adapters.put(provider.name(), ProviderAdapters.create(provider));
             }
-            GatewayConfig running = config.withProviders(providers);
+            GatewayConfig withProviders = config.withProviders(providers);
+            AdminKeyFile.Key madeAdminKey = null;
+            if (withProviders.adminKey() == null && !withProviders.adminOff()) {
+                madeAdminKey = AdminKeyFile.readOrCreate(AdminKeyFile.beside(withProviders.storagePath()));
+                withProviders = withProviders.withAdminKey(madeAdminKey.value());
+                log.info("Admin key {} {} (read it with: cat {}); set admin.key in the config to choose one, or"
+                        + " admin: {{key: off}} to turn the admin API off", madeAdminKey.created() ? "made and kept in"
+                        : "read from", madeAdminKey.file(), madeAdminKey.file());
+            }
+            GatewayConfig running = withProviders;
             budgets = new BudgetBook(running.budgets().zone(), running.budgets().softThresholdPercent(),
                     System::currentTimeMillis, REAP_EVERY_MILLIS);
             boolean strict = running.storageSync() == StorageSync.STRICT;
@@ -189,10 +218,28 @@ public final class GatewayApp implements AutoCloseable {
             int softPercent = running.budgets().softThresholdPercent();
             budgets.onSoftThreshold((team, keyId, snapshot) ->
                     alerts.budgetThreshold(team, keyId, snapshot, softPercent));
-            EfficiencyTracker efficiency = new EfficiencyTracker(alerts, counter::isExact, TASK_IDLE);
+            if (running.budgets().allowUnpriced()) {
+                alerts.unpricedModels(running.models().values().stream().filter(m -> m.price() == null)
+                        .map(ModelConfig::name).toList(), running.budgets().unpricedReserveNanos());
+            }
+            // The billing audit (and token inflation) resumes from the windows it saved in the ledger.
+            PriceCatalog auditPrices = model -> Optional.ofNullable(running.models().get(model)).map(ModelConfig::price);
+            SqliteLedger auditLedger = ledger;
+            TokenInflation inflation = new TokenInflation(alerts, InflationSettings.DEFAULTS, auditPrices,
+                    (model, from, to) -> auditLedger.audit().teamInput(model, from, to), System::currentTimeMillis);
+            EfficiencyTracker efficiency = new EfficiencyTracker(alerts, counter::isExact,
+                    EfficiencySettings.DEFAULTS.withTaskIdle(TASK_IDLE), System::currentTimeMillis, inflation);
+            efficiency.audit().restore(ledger.audit());
+            efficiency.audit().schedule(analytics, AUDIT_SAVE_EVERY, INFLATION_CHECK_EVERY, System::currentTimeMillis);
             List<UsageSink> sinks = new ArrayList<>();
             sinks.add(ledger);
             sinks.add(efficiency);
+            // Savings a provider's prompt cache could make: long prompt prefixes repeated without being read from it.
+            PromptCacheWatch promptCache = new PromptCacheWatch(alerts,
+                    model -> Optional.ofNullable(running.models().get(model)).map(ModelConfig::price),
+                    System::currentTimeMillis);
+            promptCache.schedule(analytics);
+            sinks.add(promptCache);
             // Metrics (issue 5): Prometheus meters and HdrHistogram latency, fed as sinks; gauges bound to live state.
             Supplier<List<Budget.Snapshot>> teamBudgets = () -> directory.teams().stream()
                     .map(TeamDirectory.TeamView::budgetState).filter(Objects::nonNull).toList();
@@ -220,8 +267,9 @@ public final class GatewayApp implements AutoCloseable {
             java.util.concurrent.atomic.AtomicReference<GatewayServer> started = new java.util.concurrent.atomic.AtomicReference<>();
             List<ApiRoute> routes = List.of(
                     new HealthRoute(store, accounting, () -> started.get() == null ? Map.of() : started.get().providerHealth()),
-                    new RequestsRoute(accounting, store::find, apiPool),
+                    new RequestsRoute(accounting, store::find, apiPool, retryLookup(store, apiPool)),
                     new UsageRoute(store, apiPool),
+                    new PricesRoute(prices(running)),
                     new TasksRoute(store, efficiency, apiPool),
                     new EfficiencyRoute(store, efficiency, apiPool),
                     new AlertsRoute(alerts),
@@ -233,12 +281,19 @@ public final class GatewayApp implements AutoCloseable {
                     new DashboardSummaryRoute(store, teamBudgets, running.budgets().softThresholdPercent(), apiPool),
                     new DashboardRoute(),
                     new AdminRoutes(running, directory, rateLimits, apiPool));
+            // The response cache: the second admission stage, after the rate limits (a hit counts as a request) and
+            // before the budget (a hit reserves and costs nothing).
+            List<AdmissionStage> stages = new ArrayList<>();
+            stages.add(rateLimiter);
+            if (running.cache().enabled()) {
+                stages.add(new ResponseCache(running.cache(), new ObjectMapper()));
+            }
             GatewayServer server = GatewayServer.start(running, adapters, counter, accounting, budgets, keys, routes,
-                    strict ? store::whenCommitted : null, new LearntCalibration(efficiency), List.of(rateLimiter));
+                    strict ? store::whenCommitted : null, new LearntCalibration(efficiency), stages);
             started.set(server);
             meters.bindProviders(server.providerHealth()).bindUpstreamPool(server.upstreamPool());
             if (running.adminKey() == null) {
-                log.info("No admin key set (TOKENWISE_ADMIN_KEY): the admin API is disabled");
+                log.info("admin.key is off: the admin API and the dashboard are disabled");
             }
             // Probes call the gateway's own port as a client, so they start once it listens.
             ProbeRunner probes;
@@ -251,7 +306,7 @@ public final class GatewayApp implements AutoCloseable {
                 throw e;
             }
             return new GatewayApp(running, simulators, workers, apiPool, analytics, ledger, accounting, budgets, keys,
-                    server, meterRegistry, probes);
+                    server, meterRegistry, madeAdminKey == null ? null : madeAdminKey.file(), probes);
         } catch (InterruptedException | RuntimeException e) {
             simulators.forEach(SimulatorServer::close);
             if (accounting != null) {
@@ -277,6 +332,32 @@ public final class GatewayApp implements AutoCloseable {
         return host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
     }
 
+    /** Each configured model's price by name, in config order ({@code null} for an unpriced one). */
+    private static Map<String, dev.tokenwise.core.model.ModelPrice> prices(GatewayConfig config) {
+        Map<String, dev.tokenwise.core.model.ModelPrice> prices = new LinkedHashMap<>();
+        config.models().values().forEach(m -> prices.put(m.name(), m.price()));
+        return prices;
+    }
+
+    /**
+     * A call's retry flag as the ledger decided it: read at once when the call is written, else once it is (the
+     * record API may be asked for a call settled a few milliseconds ago), up to {@code waitMillis}.
+     */
+    private static RequestsRoute.RetryLookup retryLookup(SqliteLedger store, ExecutorService apiPool) {
+        return (id, waitMillis) -> {
+            CompletableFuture<Void> committed = store.whenCommitted(id); // registered first: no commit slips between
+            return CompletableFuture.supplyAsync(() -> store.tasks().retry(id), apiPool).thenCompose(found -> {
+                if (found.isPresent()) {
+                    committed.cancel(false);
+                    return CompletableFuture.completedFuture(found);
+                }
+                return committed.orTimeout(waitMillis, TimeUnit.MILLISECONDS)
+                        .handle((ok, error) -> error == null)
+                        .thenApplyAsync(written -> written ? store.tasks().retry(id) : Optional.<Boolean>empty(), apiPool);
+            });
+        };
+    }
+
     private static SimulatorSettings withModels(SimulatorSettings settings, GatewayConfig config, String provider) {
         List<String> models = config.models().values().stream()
                 .filter(m -> m.provider().equals(provider))
@@ -290,6 +371,46 @@ public final class GatewayApp implements AutoCloseable {
 
     public int port() {
         return server.port();
+    }
+
+    /**
+     * What a person starting the gateway needs to read once it is up: where it listens, the dashboard, where the
+     * admin key is (never the key), the demo key when it is the shipped one, one call to try, and whether the
+     * simulator answers instead of a real provider.
+     */
+    public List<String> readyBlock() {
+        String base = "http://" + config.server().host() + ":" + port();
+        List<String> lines = new ArrayList<>();
+        lines.add("Tokenwise is ready.");
+        lines.add("  Listening:  " + base + "  (point OpenAI clients at " + base + "/v1)");
+        if (config.adminKey() == null) {
+            lines.add("  Dashboard:  off (admin.key is off)");
+        } else {
+            lines.add("  Dashboard:  " + base + "/dashboard");
+            lines.add("  Admin key:  " + (adminKeyFile == null ? "the one set in the config (admin.key)"
+                    : "cat " + adminKeyFile + "   (sign in to the dashboard and the admin API with it)"));
+        }
+        String demoHash = dev.tokenwise.core.auth.KeyHashes.sha256Hex(DEMO_KEY);
+        boolean demo = config.teams().stream().flatMap(t -> t.keys().stream()).anyMatch(k -> k.keyHash().equals(demoHash));
+        List<String> simulated = config.models().values().stream()
+                .filter(m -> "simulator".equals(config.providers().get(m.provider()).type())
+                        && config.providers().get(m.provider()).enabled())
+                .map(ModelConfig::name).toList();
+        String model = simulated.isEmpty() ? config.models().keySet().stream().findFirst().orElse("MODEL")
+                : simulated.get(0);
+        if (demo) {
+            lines.add("  Demo key:   " + DEMO_KEY + "  (team " + config.teams().stream().filter(t -> t.keys().stream()
+                    .anyMatch(k -> k.keyHash().equals(demoHash))).findFirst().orElseThrow().name() + ")");
+        }
+        lines.add("  Try:        curl -s " + base + "/v1/chat/completions -H 'Authorization: Bearer "
+                + (demo ? DEMO_KEY : "<your key>") + "' -H 'Content-Type: application/json' -d '{\"model\":\"" + model
+                + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}'");
+        if (!simulated.isEmpty()) {
+            lines.add("  Note:       " + String.join(", ", simulated)
+                    + " are answered by the built-in SIMULATOR (synthetic text, simulated prices), not a real model;"
+                    + " set a provider's key variable (e.g. OPENAI_API_KEY) for real ones");
+        }
+        return lines;
     }
 
     public GatewayConfig config() {

@@ -64,6 +64,7 @@ public final class Main {
             return;
         }
         GatewayApp app = GatewayApp.start(config);
+        log.info("{}", String.join(System.lineSeparator(), app.readyBlock()));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("Shutting down: finishing in-flight calls (up to {} ms) and flushing records", SHUTDOWN_GRACE_MILLIS);

@@ -20,7 +20,9 @@ import com.anthropic.core.http.StreamResponse;
 import com.anthropic.errors.RateLimitException;
 import com.anthropic.errors.UnauthorizedException;
 import com.anthropic.models.messages.Message;
+import com.anthropic.models.messages.MessageCountTokensParams;
 import com.anthropic.models.messages.MessageCreateParams;
+import com.anthropic.models.messages.MessageTokensCount;
 import com.anthropic.models.messages.RawMessageStreamEvent;
 import com.anthropic.models.messages.StopReason;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -103,20 +105,27 @@ class AnthropicEndToEndTest {
                 .withRequestBody(matchingJsonPath("$[?(@.stream == true)]"))
                 .willReturn(aResponse().withStatus(200).withHeader("Content-Type", "text/event-stream")
                         .withHeader("Cache-Control", "no-cache").withBody(STREAM)));
+        upstream.stubFor(post(urlEqualTo("/v1/messages/count_tokens"))
+                .withHeader("x-api-key", equalTo(PROVIDER_KEY))
+                .withRequestBody(matchingJsonPath("$.model", equalTo(UPSTREAM_MODEL)))
+                .willReturn(aResponse().withStatus(200).withHeader("Content-Type", "application/json")
+                        .withBody("{\"input_tokens\": 2095}")));
         upstream.stubFor(post(urlEqualTo("/v1/messages")).atPriority(1)
                 .withRequestBody(matchingJsonPath("$.model", equalTo("claude-haiku-4-5")))
                 .willReturn(aResponse().withStatus(429).withHeader("Content-Type", "application/json")
                         .withHeader("retry-after", "30").withBody(RATE_LIMITED)));
         gateway = TestGateway.start("""
                 providers:
-                  anthropic: {type: anthropic, base_url: "http://127.0.0.1:%d/v1", api_key: %s}
+                  anthropic: {type: anthropic, base_url: "http://127.0.0.1:%1$d/v1", api_key: %2$s}
+                  # The model that answers 429 has a provider of its own: a 429 holds later calls to its provider.
+                  limited: {type: anthropic, base_url: "http://127.0.0.1:%1$d/v1", api_key: %2$s}
                 models:
                   - name: claude-sonnet-4-5
                     provider: anthropic
-                    upstream_name: %s
+                    upstream_name: %3$s
                     price: {input_per_mtok: 3, output_per_mtok: 15, cached_input_per_mtok: 0.30,
                             cache_write_per_mtok: 3.75, max_output_tokens: 64000}
-                  - {name: claude-haiku-4-5, provider: anthropic}
+                  - {name: claude-haiku-4-5, provider: limited}
                 """.formatted(upstream.port(), PROVIDER_KEY, UPSTREAM_MODEL));
         client = sdk("tw-test-key");
     }
@@ -219,6 +228,44 @@ class AnthropicEndToEndTest {
         assertEquals("length", record.path("finish_reason").asText());
         // 30 × $3 + 1500 × $0.30 + 25 × $15 per Mtok, in nano-USD
         assertEquals(90_000 + 450_000 + 375_000, record.path("cost_nanos").asLong());
+    }
+
+    @Test
+    void countsTokensThroughTheSdkAndRecordsTheCallAtNoCost() throws Exception {
+        String requestId;
+        try (HttpResponseFor<MessageTokensCount> response = client.messages().withRawResponse()
+                .countTokens(MessageCountTokensParams.builder()
+                        .model("claude-sonnet-4-5")
+                        .system("You answer in one sentence.")
+                        .addUserMessage("How many tokens is this?")
+                        .build())) {
+            assertEquals(2095, response.parse().inputTokens(), "Anthropic's answer, in Anthropic's shape");
+            requestId = response.headers().values("x-request-id").get(0);
+        }
+
+        JsonNode record = record(requestId);
+        assertEquals("/v1/messages/count_tokens", record.path("endpoint").asText());
+        assertEquals("ok", record.path("status").asText());
+        assertEquals(0, record.path("cost_nanos").asLong(), "counting tokens is free upstream");
+        assertEquals(0, record.path("input_tokens").asLong());
+        assertEquals(0, record.path("output_tokens").asLong());
+        upstream.verify(postRequestedFor(urlEqualTo("/v1/messages/count_tokens"))
+                .withHeader("x-api-key", equalTo(PROVIDER_KEY))
+                .withRequestBody(matchingJsonPath("$.messages[0].content", equalTo("How many tokens is this?"))));
+    }
+
+    @Test
+    void passesTheOneHourCacheTtlBetaHeaderAndCacheControlThrough() throws Exception {
+        HttpResponse<String> r = gateway.post("/v1/messages", "tw-test-key", """
+                {"model": "claude-sonnet-4-5", "max_tokens": 64,
+                 "system": [{"type": "text", "text": "A long, cached system prompt.",
+                             "cache_control": {"type": "ephemeral", "ttl": "1h"}}],
+                 "messages": [{"role": "user", "content": "one hour"}]}
+                """, "anthropic-beta", "extended-cache-ttl-2025-04-11");
+        assertEquals(200, r.statusCode(), r.body());
+        upstream.verify(postRequestedFor(urlEqualTo("/v1/messages"))
+                .withHeader("anthropic-beta", equalTo("extended-cache-ttl-2025-04-11"))
+                .withRequestBody(matchingJsonPath("$.system[0].cache_control.ttl", equalTo("1h"))));
     }
 
     @Test

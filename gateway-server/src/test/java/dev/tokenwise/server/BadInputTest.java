@@ -193,6 +193,9 @@ class BadInputTest {
                   - name: narrow
                     keys: [{key: tw-narrow-key, name: narrow-key, models: [sim-small]}]
                 """)) {
+            assertEquals(200, narrow.get("/v1/models/sim-small", "tw-narrow-key").statusCode());
+            assertError(narrow.get("/v1/models/sim-large", "tw-narrow-key"), ErrorType.MODEL_NOT_FOUND);
+            assertEquals(200, narrow.get("/v1/models/sim-large", TestGateway.ADMIN_KEY).statusCode());
             HttpResponse<String> denied = narrow.post(PATH, "tw-narrow-key", CHAT.replace("sim-small", "sim-large"));
             HttpResponse<String> allowed = narrow.post(PATH, "tw-narrow-key", CHAT);
 

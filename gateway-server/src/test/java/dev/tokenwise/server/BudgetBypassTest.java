@@ -61,7 +61,9 @@ class BudgetBypassTest {
                 providers:
                   openai: {type: openai, base_url: "http://127.0.0.1:%d/v1", api_key: sk-upstream}
                 models:
-                  - {name: gpt-4o-mini, provider: openai}
+                  # The catalog's gpt-4o-mini, without its service tiers: a request that pins no tier reserves for the
+                  # dearest one it may be served on (priority), and these tests are about caps and choices.
+                  - {name: gpt-4o-mini, provider: openai, price: {input_per_mtok: 0.15, output_per_mtok: 0.60, cached_input_per_mtok: 0.075, max_output_tokens: 16384}}
                   - {name: capless, provider: openai, upstream_name: gpt-4o-mini, price: {input_per_mtok: 0.15, output_per_mtok: 0.60}}
                   - {name: house-model, provider: openai}
                 teams:

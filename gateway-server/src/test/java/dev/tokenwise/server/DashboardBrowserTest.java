@@ -181,7 +181,7 @@ class DashboardBrowserTest {
 
     @Test
     void showsTeamsModelsChartsAndRecentCallsWithoutConsoleErrors() throws Exception {
-        try (TestGateway gateway = TestGateway.start(MODELS, TEAMS)) {
+        try (TestGateway gateway = TestGateway.start(MODELS + "cache: {enabled: true}\n", TEAMS)) {
             // research spends on the large model until it crosses its soft threshold (80 % of $0.003).
             for (int i = 0; i < 12 && gateway.get("/api/v1/alerts", TestGateway.ADMIN_KEY).body().equals("[]"); i++) {
                 chat(gateway, "tw-research-key", "sim-large", i % 2 == 1, "r-" + (i % 3), "Review pull request " + (i % 3), 60);
@@ -197,6 +197,12 @@ class DashboardBrowserTest {
             HttpResponse<String> embed = gateway.post("/v1/embeddings", "tw-growth-key",
                     "{\"model\":\"sim-embed\",\"input\":\"quarterly plan\"}");
             assertEquals(200, embed.statusCode(), embed.body());
+            // support asks the same deterministic question three times: one miss, two hits from the response cache.
+            for (int i = 0; i < 3; i++) {
+                HttpResponse<String> cached = gateway.post("/v1/chat/completions", "tw-support-key", "{\"model\":\"sim-small\","
+                        + "\"temperature\":0,\"max_tokens\":30,\"messages\":[{\"role\":\"user\",\"content\":\"Summarise the FAQ\"}]}");
+                assertEquals(i == 0 ? "miss" : "hit", cached.headers().firstValue("x-tokenwise-cache").orElse(null));
+            }
             gateway.awaitSinks();
             gateway.flushLedger();
             outcome(gateway, "tw-research-key", "r-0", true);
@@ -214,8 +220,12 @@ class DashboardBrowserTest {
             }
             assertTrue(text.contains("budget threshold"), "research crossed its soft threshold: an open alert\n" + text);
             List<List<Object>> charts = canvases();
-            // budgets, spend over time, spend and tokens per model, cost per success and success rate, latency x 2
-            assertEquals(8, charts.size(), "charts: " + charts);
+            // budgets, spend over time, savings, spend and tokens per model, cost per success and success rate,
+            // latency x 2
+            assertEquals(9, charts.size(), "charts: " + charts);
+            String savings = driver.findElement(By.id("card-savings")).getText();
+            assertTrue(savings.contains("2 hits of 4 lookups"), "the chat miss, two hits and the embedding: " + savings);
+            assertTrue(savings.contains("support"), "the hit rate per team names support: " + savings);
             for (List<Object> c : charts) {
                 assertTrue(((Number) c.get(1)).longValue() > 100 && ((Number) c.get(2)).longValue() > 100, "size: " + c);
                 assertTrue(((Number) c.get(3)).longValue() > 500, "a blank canvas: " + c);
@@ -312,6 +322,7 @@ class DashboardBrowserTest {
             assertTrue(text.contains("No calls in the last 24 hours"), text);
             assertTrue(text.contains("No tasks yet"), text);
             assertTrue(text.contains("No open alerts"), text);
+            assertTrue(text.contains("Nothing saved in the last 24 hours yet"), text);
             assertTrue(text.contains("No calls recorded yet"), text);
             // Only the budget chart (team demo has a $5 limit) is drawn; no empty chart anywhere else.
             assertEquals(1, canvases().size(), "canvases: " + canvases());

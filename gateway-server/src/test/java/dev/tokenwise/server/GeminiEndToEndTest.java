@@ -65,6 +65,18 @@ class GeminiEndToEndTest {
                         .withBody(RESPONSE)));
         upstream.stubFor(post(urlEqualTo(STREAM)).withHeader("x-goog-api-key", equalTo(PROVIDER_KEY))
                 .willReturn(aResponse().withStatus(200).withHeader("Content-Type", "text/event-stream").withBody(SSE)));
+        upstream.stubFor(post(urlEqualTo("/v1beta/models/gemini-embedding-001:embedContent"))
+                .withHeader("x-goog-api-key", equalTo(PROVIDER_KEY))
+                .willReturn(aResponse().withStatus(200).withHeader("Content-Type", "application/json")
+                        .withBody("{\"embedding\": {\"values\": [0.013, -0.008, 0.021]}}")));
+        upstream.stubFor(post(urlEqualTo("/v1beta/models/gemini-embedding-001:batchEmbedContents"))
+                .withHeader("x-goog-api-key", equalTo(PROVIDER_KEY))
+                .willReturn(aResponse().withStatus(200).withHeader("Content-Type", "application/json")
+                        .withBody("{\"embeddings\": [{\"values\": [0.1, 0.2]}, {\"values\": [0.3, 0.4]}]}")));
+        upstream.stubFor(post(urlEqualTo("/v1beta/models/gemini-2.5-flash:countTokens"))
+                .withHeader("x-goog-api-key", equalTo(PROVIDER_KEY))
+                .willReturn(aResponse().withStatus(200).withHeader("Content-Type", "application/json")
+                        .withBody("{\"totalTokens\": 31, \"promptTokensDetails\": [{\"modality\": \"TEXT\", \"tokenCount\": 31}]}")));
         upstream.stubFor(post(urlEqualTo("/v1beta/models/gemini-2.5-pro:generateContent"))
                 .willReturn(aResponse().withStatus(400).withHeader("Content-Type", "application/json").withBody(QUOTA)));
         gateway = TestGateway.start("""
@@ -75,6 +87,8 @@ class GeminiEndToEndTest {
                     provider: google
                     price: {input_per_mtok: 0.30, output_per_mtok: 2.50, cached_input_per_mtok: 0.075}
                   - {name: gemini-2.5-pro, provider: google}
+                  - {name: gemini-embedding-001, provider: google}
+                  - {name: embed, provider: google, upstream_name: gemini-embedding-001}
                 """.formatted(upstream.port(), PROVIDER_KEY));
     }
 
@@ -132,6 +146,55 @@ class GeminiEndToEndTest {
         assertEquals("length", record.path("finish_reason").asText());
         // 9 × $0.30 + 28 × $2.50 per Mtok
         assertEquals(2_700 + 70_000, record.path("cost_nanos").asLong());
+    }
+
+    @Test
+    void embedsOneContentAndPricesItsTextAtTheCatalogsInputPrice() throws Exception {
+        HttpResponse<String> r = call("/v1beta/models/gemini-embedding-001:embedContent", """
+                {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "What is a gateway?"}]}}""");
+
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals(3, TestGateway.json(r.body()).at("/embedding/values").size());
+        JsonNode record = gateway.record(r);
+        assertEquals("/v1beta/models/{model}:embedContent", record.path("endpoint").asText());
+        assertEquals("ok", record.path("status").asText());
+        // Gemini reports no usage for embeddings: the local count of the text is billed.
+        long tokens = StreamFaultTest.tokens("What is a gateway?");
+        assertEquals(tokens, record.path("input_tokens").asLong(), record.toString());
+        assertEquals(0, record.path("output_tokens").asLong());
+        assertEquals(tokens * 150, record.path("cost_nanos").asLong(), "gemini-embedding-001 at $0.15 per Mtok");
+    }
+
+    @Test
+    void embedsABatchUnderARenamedModelNamingTheUpstreamModelInEachRequest() throws Exception {
+        HttpResponse<String> r = call("/v1beta/models/embed:batchEmbedContents", """
+                {"requests": [{"model": "models/embed", "content": {"parts": [{"text": "first text"}]}},
+                              {"model": "models/embed", "content": {"parts": [{"text": "second text"}]}}]}""");
+
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals(2, TestGateway.json(r.body()).path("embeddings").size());
+        upstream.verify(postRequestedFor(urlEqualTo("/v1beta/models/gemini-embedding-001:batchEmbedContents"))
+                .withRequestBody(equalToJson("""
+                        {"requests": [{"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "first text"}]}},
+                                      {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "second text"}]}}]}""")));
+        JsonNode record = gateway.record(r);
+        long tokens = StreamFaultTest.tokens("first text") + StreamFaultTest.tokens("second text");
+        assertEquals(tokens, record.path("input_tokens").asLong(), record.toString());
+        assertEquals(tokens * 150, record.path("cost_nanos").asLong());
+    }
+
+    @Test
+    void countsTokensWithoutBillingThem() throws Exception {
+        HttpResponse<String> r = call("/v1beta/models/gemini-2.5-flash:countTokens", """
+                {"contents": [{"role": "user", "parts": [{"text": "How many tokens is this?"}]}]}""");
+
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals(31, TestGateway.json(r.body()).path("totalTokens").asInt());
+        JsonNode record = gateway.record(r);
+        assertEquals("/v1beta/models/{model}:countTokens", record.path("endpoint").asText());
+        assertEquals("ok", record.path("status").asText());
+        assertEquals(0, record.path("cost_nanos").asLong());
+        assertEquals(0, record.path("input_tokens").asLong());
     }
 
     @Test

@@ -136,6 +136,18 @@ class OpenAiSdkEndToEndTest {
     }
 
     @Test
+    void retrievesAModelItServesAndAnswers404InOpenAisShapeForOneItDoesNot() throws Exception {
+        Model model = client.models().retrieve("sim-embed");
+        assertEquals("sim-embed", model.id());
+        assertEquals("tokenwise-simulator", model.ownedBy());
+
+        NotFoundException missing = assertThrows(NotFoundException.class, () -> client.models().retrieve("gpt-nope"));
+        assertTrue(missing.getMessage().contains("gpt-nope"), missing.getMessage());
+        JsonNode raw = TestGateway.json(gateway.get("/v1/models/gpt-nope", "tw-test-key").body());
+        assertEquals("model_not_found", raw.at("/error/code").asText(), raw.toString());
+    }
+
+    @Test
     void surfacesGatewayErrorsAsTheSdksOwnExceptions() {
         OpenAIClient wrongKey = sdk("tw-not-a-key");
         try {

@@ -56,6 +56,7 @@ class ResilienceTest {
                 models:
                   - {name: gpt-4o-mini, provider: openai%s}
                   - {name: dead-model, provider: dead, upstream_name: gpt-4o-mini, fallbacks: [gpt-4o-mini]}
+                  - {name: house-llm, provider: dead, price: {input_per_mtok: 1, output_per_mtok: 2}, fallbacks: [gpt-4o-mini]}
                 """.formatted(upstream.port(), providerExtras, closedPort, modelExtras));
     }
 
@@ -127,6 +128,44 @@ class ResilienceTest {
         assertEquals("dead-model", record.get("requested_model").asText());
         assertEquals("openai", record.get("provider").asText());
         assertEquals(3, record.get("attempts").asInt(), "two tries on the dead provider, then the fallback");
+    }
+
+    @Test
+    void countsTheInputWithTheFallbacksExactTokenizerWhenTheModelAskedForHasNone() throws Exception {
+        gateway("", "");
+        upstream.stubFor(post(urlEqualTo("/v1/chat/completions")).willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "application/json").withBody(COMPLETION)));
+        HttpResponse<String> direct = gateway.post("/v1/chat/completions", "tw-test-key", CHAT);
+        HttpResponse<String> response = gateway.post("/v1/chat/completions", "tw-test-key",
+                CHAT.replace("gpt-4o-mini", "house-llm"));
+
+        assertEquals(200, response.statusCode());
+        JsonNode record = gateway.record(response);
+        assertEquals("gpt-4o-mini", record.get("model").asText());
+        assertEquals(false, record.get("local_estimated").asBoolean(), "gpt-4o-mini's tokenizer is exact");
+        assertEquals(gateway.record(direct).get("local_input_tokens").asLong(), record.get("local_input_tokens").asLong());
+        // The count made again keeps what the audit needs: the request's features and the bytes of its text.
+        String directId = direct.headers().firstValue("x-request-id").orElseThrow();
+        dev.tokenwise.core.model.UsageRecord first = gateway.awaitRecord(r -> r.id().equals(directId));
+        dev.tokenwise.core.model.UsageRecord fallback = gateway.awaitRecord(r -> "house-llm".equals(r.requestedModel()));
+        assertEquals(first.inputTextBytes(), fallback.inputTextBytes());
+        assertTrue(fallback.inputTextBytes() > 0);
+        assertEquals(first.requestFeatures(), fallback.requestFeatures());
+    }
+
+    @Test
+    void tellsInTheRecordApiWhetherTheLedgerFlaggedACallAsARetry() throws Exception {
+        gateway("", "");
+        upstream.stubFor(post(urlEqualTo("/v1/chat/completions")).willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "application/json").withBody(COMPLETION)));
+        HttpResponse<String> first = gateway.post("/v1/chat/completions", "tw-test-key", CHAT, "X-Task-Id", "fix-bug-7");
+        HttpResponse<String> again = gateway.post("/v1/chat/completions", "tw-test-key", CHAT, "X-Task-Id", "fix-bug-7");
+        HttpResponse<String> fallenBack = gateway.post("/v1/chat/completions", "tw-test-key",
+                CHAT.replace("gpt-4o-mini", "dead-model"));
+
+        assertEquals(false, gateway.record(first).get("retry").asBoolean());
+        assertEquals(true, gateway.record(again).get("retry").asBoolean(), "the same task, model and prompt again");
+        assertEquals(true, gateway.record(fallenBack).get("retry").asBoolean(), "the gateway tried more than once");
     }
 
     @Test

@@ -49,7 +49,8 @@ class TeamIsolationTest {
                 providers:
                   openai: {type: openai, base_url: "http://127.0.0.1:%d/v1", api_key: sk-upstream}
                 models:
-                  - {name: gpt-4o-mini, provider: openai}
+                  # Without the catalog's service tiers, so that a call reserves the standard price (see BudgetBypassTest).
+                  - {name: gpt-4o-mini, provider: openai, price: {input_per_mtok: 0.15, output_per_mtok: 0.60, cached_input_per_mtok: 0.075, max_output_tokens: 16384}}
                 """.formatted(upstream.port()), """
                 teams:
                   - name: x

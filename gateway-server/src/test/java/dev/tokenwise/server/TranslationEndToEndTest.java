@@ -136,6 +136,25 @@ class TranslationEndToEndTest {
              "usageMetadata": {"promptTokenCount": 90, "candidatesTokenCount": 5, "totalTokenCount": 95}}
             """;
 
+    // A structured output: the JSON asked for, as the text of the answer.
+    static final String STRUCTURED = """
+            {"id": "msg_struct", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
+             "content": [{"type": "text", "text": "{\\"city\\":\\"Paris\\",\\"population\\":2100000}"}],
+             "stop_reason": "end_turn", "usage": {"input_tokens": 60, "output_tokens": 14}}
+            """;
+    // A JSON object asked for without a schema: the input of the gateway's own tool.
+    static final String JSON_TOOL_USE = """
+            {"id": "msg_json", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
+             "content": [{"type": "tool_use", "id": "toolu_j", "name": "json_object_output", "input": {"answer": 42}}],
+             "stop_reason": "tool_use", "usage": {"input_tokens": 70, "output_tokens": 11}}
+            """;
+
+    /** The shape openai-java derives a JSON schema from, for structured outputs. */
+    public static final class City {
+        public String city;
+        public long population;
+    }
+
     @BeforeAll
     static void start() throws Exception {
         upstream = new WireMockServer(options().dynamicPort());
@@ -152,6 +171,12 @@ class TranslationEndToEndTest {
         upstream.stubFor(post(urlEqualTo(MESSAGES)).atPriority(1)
                 .withRequestBody(matchingJsonPath("$.messages[2].content[0].type", equalTo("tool_result")))
                 .willReturn(json(AFTER_TOOL)));
+        upstream.stubFor(post(urlEqualTo(MESSAGES)).atPriority(1)
+                .withRequestBody(matchingJsonPath("$.output_config.format.type", equalTo("json_schema")))
+                .willReturn(json(STRUCTURED)));
+        upstream.stubFor(post(urlEqualTo(MESSAGES)).atPriority(1)
+                .withRequestBody(matchingJsonPath("$.tool_choice.name", equalTo("json_object_output")))
+                .willReturn(json(JSON_TOOL_USE)));
         upstream.stubFor(post(urlEqualTo(GENERATE)).atPriority(5)
                 .withHeader("x-goog-api-key", equalTo(GEMINI_KEY))
                 .willReturn(json(GEMINI_RESPONSE)));
@@ -217,6 +242,47 @@ class TranslationEndToEndTest {
                         .putAdditionalProperty("required", JsonValue.from(List.of("city")))
                         .build())
                 .build();
+    }
+
+    @Test
+    void answersAStructuredOutputRequestForAClaudeModelThroughAnthropicsStructuredOutputs() throws Exception {
+        var completion = client.chat().completions().create(chat("claude-sonnet-4-5", "Which city, how many people?")
+                .responseFormat(City.class).build());
+
+        City city = completion.choices().get(0).message().content().orElseThrow();
+        assertEquals("Paris", city.city);
+        assertEquals(2_100_000, city.population);
+        upstream.verify(postRequestedFor(urlEqualTo(MESSAGES))
+                .withRequestBody(matchingJsonPath("$.output_config.format.schema.properties.city.type", equalTo("string")))
+                .withRequestBody(matchingJsonPath("$.response_format", absent())));
+        assertEquals("msg_struct", completion.id());
+        JsonNode record = record(lastRequestId());
+        assertEquals("ok", record.path("status").asText());
+        assertEquals(60, record.path("input_tokens").asLong());
+        assertEquals(14, record.path("output_tokens").asLong());
+        assertEquals(60 * 3_000 + 14 * 15_000, record.path("cost_nanos").asLong());
+    }
+
+    @Test
+    void answersAJsonObjectRequestForAClaudeModelWithTheObjectAsTheContent() throws Exception {
+        HttpResponse<String> r = gateway.post("/v1/chat/completions", "tw-test-key", """
+                {"model": "claude-sonnet-4-5", "response_format": {"type": "json_object"},
+                 "messages": [{"role": "user", "content": "Answer in JSON"}]}""");
+
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode body = TestGateway.json(r.body());
+        assertEquals("{\"answer\":42}", body.at("/choices/0/message/content").asText());
+        assertEquals("stop", body.at("/choices/0/finish_reason").asText());
+        assertTrue(body.at("/choices/0/message/tool_calls").isMissingNode(), r.body());
+        JsonNode record = gateway.record(r);
+        assertEquals("stop", record.path("finish_reason").asText());
+        assertEquals(70 * 3_000 + 11 * 15_000, record.path("cost_nanos").asLong());
+    }
+
+    /** The id of the last call the gateway booked. */
+    private static String lastRequestId() throws Exception {
+        gateway.awaitSinks();
+        return gateway.sunk.get(gateway.sunk.size() - 1).id();
     }
 
     @Test

@@ -11,7 +11,8 @@ import java.util.Set;
  * The whole, validated configuration: an immutable snapshot.
  *
  * @param server listener settings
- * @param adminKey the admin key, or {@code null} when the admin API is disabled
+ * @param adminKey the admin key; {@code null} when the file set none, and then the gateway makes one on its first
+ *     start and keeps it in {@code admin.key} beside the ledger, unless {@code adminOff}
  * @param storagePath the ledger file
  * @param providers providers by name, in config order
  * @param models models by client-facing name, in config order
@@ -19,19 +20,39 @@ import java.util.Set;
  * @param budgets how budgets are enforced
  * @param storageSync how durable a record is when its response completes
  * @param rateLimits the rate limits of teams, keys and models set in the file
+ * @param adminOff {@code true} when the file says {@code admin: {key: off}}: no admin API, no key made
+ * @param cache the exact response cache
  * @param probes the scheduled probes, or {@code null} when there are none
  */
 public record GatewayConfig(ServerConfig server, String adminKey, String storagePath,
                             Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
                             List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
-                            RateLimitConfig rateLimits, ProbeConfig probes) {
+                            RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache, ProbeConfig probes) {
 
     /** A config without probes. */
     public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
                          Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
                          List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
+                         RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache) {
+        this(server, adminKey, storagePath, providers, models, teams, budgets, storageSync, rateLimits, adminOff, cache,
+                null);
+    }
+
+    /** A config without a response cache. */
+    public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
+                         Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
+                         List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
+                         RateLimitConfig rateLimits, boolean adminOff) {
+        this(server, adminKey, storagePath, providers, models, teams, budgets, storageSync, rateLimits, adminOff,
+                CacheConfig.DISABLED);
+    }
+
+    /** A config whose admin key, when not set, is made on the first start. */
+    public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
+                         Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
+                         List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
                          RateLimitConfig rateLimits) {
-        this(server, adminKey, storagePath, providers, models, teams, budgets, storageSync, rateLimits, null);
+        this(server, adminKey, storagePath, providers, models, teams, budgets, storageSync, rateLimits, false);
     }
 
     /** A config without rate limits. */
@@ -51,7 +72,13 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
     /** The same config with other providers (the simulator's address is known only once it started). */
     public GatewayConfig withProviders(Map<String, ProviderConfig> newProviders) {
         return new GatewayConfig(server, adminKey, storagePath, newProviders, models, teams, budgets, storageSync,
-                rateLimits, probes);
+                rateLimits, adminOff, cache, probes);
+    }
+
+    /** The same config with the admin key made or read at start-up. */
+    public GatewayConfig withAdminKey(String key) {
+        return new GatewayConfig(server, key, storagePath, providers, models, teams, budgets, storageSync, rateLimits,
+                adminOff, cache, probes);
     }
 
     public GatewayConfig {
@@ -59,7 +86,8 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
         Objects.requireNonNull(budgets, "budgets");
         Objects.requireNonNull(storageSync, "storage.sync");
         rateLimits = rateLimits == null ? RateLimitConfig.NONE : rateLimits;
-        if (adminKey != null && adminKey.isBlank()) {
+        cache = cache == null ? CacheConfig.DISABLED : cache;
+        if (adminKey != null && adminKey.isBlank() || adminOff) {
             adminKey = null;
         }
         providers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(providers));
@@ -91,7 +119,7 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
                 throw new ConfigException("teams[].name: " + t.name() + " (expected: unique team names)");
             }
             for (KeyConfig k : t.keys()) {
-                if (!keys.add(k.key())) {
+                if (!keys.add(k.keyHash())) {
                     throw new ConfigException("teams[" + t.name() + "].keys: a key is listed twice (expected: unique keys)");
                 }
                 for (String model : k.models()) {

@@ -16,7 +16,10 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 
-/** Maps {@link ErrorType}s to HTTP responses with the body {@code {"error":{"message","type","code"}}}. */
+/**
+ * Maps {@link ErrorType}s to HTTP responses, with the body {@code {"error":{"message","type","code"}}} or, on the
+ * routes of another API, that API's own shape ({@link ErrorShape}).
+ */
 public final class ErrorResponses {
     private static final JsonFactory JSON = new JsonFactory();
 
@@ -25,9 +28,14 @@ public final class ErrorResponses {
 
     /** A complete JSON error response; the caller sets connection headers and the request id. */
     public static FullHttpResponse response(ByteBufAllocator alloc, ErrorType type, String message) {
+        return response(alloc, ErrorShape.OPENAI, type, message);
+    }
+
+    /** A complete error response in {@code shape}; the caller sets connection headers and the request id. */
+    public static FullHttpResponse response(ByteBufAllocator alloc, ErrorShape shape, ErrorType type, String message) {
         ByteBuf body = alloc.buffer(128 + message.length());
         try (OutputStream out = new ByteBufOutputStream(body)) {
-            write(out, type, message);
+            write(out, shape, type, message);
         } catch (IOException | RuntimeException e) {
             body.release();
             throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
@@ -41,28 +49,63 @@ public final class ErrorResponses {
     }
 
     public static FullHttpResponse response(ByteBufAllocator alloc, GatewayException e) {
-        return response(alloc, e.type(), e.getMessage());
+        return response(alloc, ErrorShape.OPENAI, e.type(), e.getMessage());
+    }
+
+    public static FullHttpResponse response(ByteBufAllocator alloc, ErrorShape shape, GatewayException e) {
+        return response(alloc, shape, e.type(), e.getMessage());
     }
 
     /** The JSON body alone, for local APIs. */
     public static byte[] body(ErrorType type, String message) {
+        return body(ErrorShape.OPENAI, type, message);
+    }
+
+    /** The JSON body alone, in {@code shape}. */
+    public static byte[] body(ErrorShape shape, ErrorType type, String message) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(128 + message.length());
         try {
-            write(out, type, message);
+            write(out, shape, type, message);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         return out.toByteArray();
     }
 
-    private static void write(OutputStream out, ErrorType type, String message) throws IOException {
+    private static void write(OutputStream out, ErrorShape shape, ErrorType type, String message) throws IOException {
         try (JsonGenerator g = JSON.createGenerator(out)) {
             g.writeStartObject();
-            g.writeObjectFieldStart("error");
-            g.writeStringField("message", message);
-            g.writeStringField("type", type.type());
-            g.writeStringField("code", type.code());
-            g.writeEndObject();
+            switch (shape) {
+                case OPENAI -> {
+                    g.writeObjectFieldStart("error");
+                    g.writeStringField("message", message);
+                    g.writeStringField("type", type.type());
+                    g.writeStringField("code", type.code());
+                    g.writeEndObject();
+                }
+                case ANTHROPIC -> {
+                    g.writeStringField("type", "error");
+                    g.writeObjectFieldStart("error");
+                    g.writeStringField("type", ErrorShape.anthropicType(type.status()));
+                    g.writeStringField("message", message);
+                    g.writeStringField("code", type.code());
+                    g.writeEndObject();
+                }
+                case GOOGLE -> {
+                    g.writeObjectFieldStart("error");
+                    g.writeNumberField("code", type.status());
+                    g.writeStringField("message", message);
+                    g.writeStringField("status", ErrorShape.googleStatus(type.status()));
+                    g.writeArrayFieldStart("details");
+                    g.writeStartObject();
+                    g.writeStringField("@type", "type.googleapis.com/google.rpc.ErrorInfo");
+                    g.writeStringField("reason", type.code().toUpperCase(java.util.Locale.ROOT));
+                    g.writeStringField("domain", "tokenwise");
+                    g.writeEndObject();
+                    g.writeEndArray();
+                    g.writeEndObject();
+                }
+            }
             g.writeEndObject();
         }
     }

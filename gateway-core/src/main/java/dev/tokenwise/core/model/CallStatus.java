@@ -10,6 +10,11 @@ public enum CallStatus {
     UPSTREAM_ERROR,
     /** The upstream could not be reached (connect failure, TLS failure). */
     UPSTREAM_UNREACHABLE,
+    /**
+     * The upstream answered 2xx and then reported an error inside the answer (an {@code error} event of a stream):
+     * the client got the head and what came before the error; billed for what was produced.
+     */
+    UPSTREAM_STREAM_ERROR,
     /** The upstream connection dropped before the response was complete. */
     UPSTREAM_RESET,
     /** The upstream went silent for longer than its read timeout. */

@@ -6,12 +6,22 @@ public enum Endpoint {
     EMBEDDINGS("/v1/embeddings", "/embeddings"),
     RESPONSES("/v1/responses", "/responses"),
     MESSAGES("/v1/messages", "/messages"),
+    /** Anthropic's {@code POST /v1/messages/count_tokens}: free upstream, so never billed. */
+    MESSAGES_COUNT_TOKENS("/v1/messages/count_tokens", "/messages/count_tokens"),
     /** Gemini's {@code POST /v1beta/models/{model}:generateContent}; the model is in the path. */
     GEMINI_GENERATE("/v1beta/models/{model}:generateContent", ":generateContent"),
     /** Gemini's {@code POST /v1beta/models/{model}:streamGenerateContent} (SSE with {@code ?alt=sse}). */
-    GEMINI_STREAM_GENERATE("/v1beta/models/{model}:streamGenerateContent", ":streamGenerateContent");
+    GEMINI_STREAM_GENERATE("/v1beta/models/{model}:streamGenerateContent", ":streamGenerateContent"),
+    /** Gemini's {@code POST /v1beta/models/{model}:embedContent}: one embedding. */
+    GEMINI_EMBED("/v1beta/models/{model}:embedContent", ":embedContent"),
+    /** Gemini's {@code POST /v1beta/models/{model}:batchEmbedContents} (what {@code @google/genai} calls). */
+    GEMINI_BATCH_EMBED("/v1beta/models/{model}:batchEmbedContents", ":batchEmbedContents"),
+    /** Gemini's {@code POST /v1beta/models/{model}:countTokens}: free upstream, so never billed. */
+    GEMINI_COUNT_TOKENS("/v1beta/models/{model}:countTokens", ":countTokens");
 
     private static final String GEMINI_PREFIX = "/v1beta/models/";
+    private static final Endpoint[] GEMINI = {GEMINI_GENERATE, GEMINI_STREAM_GENERATE, GEMINI_EMBED, GEMINI_BATCH_EMBED,
+            GEMINI_COUNT_TOKENS};
 
     private final String clientPath;
     private final String upstreamSuffix;
@@ -39,24 +49,31 @@ public enum Endpoint {
             }
         }
         if (path.startsWith(GEMINI_PREFIX)) {
-            if (path.endsWith(GEMINI_STREAM_GENERATE.upstreamSuffix)) {
-                return GEMINI_STREAM_GENERATE;
-            }
-            if (path.endsWith(GEMINI_GENERATE.upstreamSuffix)) {
-                return GEMINI_GENERATE;
+            for (Endpoint e : GEMINI) {
+                if (path.endsWith(e.upstreamSuffix)) {
+                    return e;
+                }
             }
         }
         return null;
     }
 
-    /** {@code true} for endpoints that name the model in the path rather than in the body. */
+    /** {@code true} for endpoints that name the model in the path rather than in the body (Gemini's). */
     public boolean modelInPath() {
-        return this == GEMINI_GENERATE || this == GEMINI_STREAM_GENERATE;
+        return clientPath.startsWith(GEMINI_PREFIX);
     }
 
     /** {@code true} for endpoints whose answer is always a stream, whatever the body says. */
     public boolean alwaysStreams() {
         return this == GEMINI_STREAM_GENERATE;
+    }
+
+    /**
+     * {@code false} for endpoints the provider does not bill (token counting): their calls reserve nothing, need no
+     * price, are recorded at cost 0 and do not count the request locally.
+     */
+    public boolean billed() {
+        return this != MESSAGES_COUNT_TOKENS && this != GEMINI_COUNT_TOKENS;
     }
 
     /** The model named in a path of an endpoint that has one ({@link #modelInPath}), or {@code null}. */

@@ -23,7 +23,12 @@ public enum RecordFlag {
     /** The provider keeps context the gateway did not see (a stored response or conversation): reserved at a ceiling. */
     STORED_CONTEXT,
     /** The model has no price and was allowed by {@code pricing.allow_unpriced}: reserved at a ceiling, cost 0. */
-    UNPRICED;
+    UNPRICED,
+    /**
+     * The answer ended before the provider's final usage (a stream cut short or broken off): the provider's running
+     * figure and the local count of what was relayed were compared, and the larger output billed.
+     */
+    PARTIAL_USAGE;
 
     private final String label = name().toLowerCase(Locale.ROOT);
 

@@ -6,6 +6,7 @@ import dev.tokenwise.core.spi.AdmissionStage;
 import io.netty.handler.codec.http.HttpHeaders;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,6 +64,53 @@ final class Admission {
                 log.warn("Admission lease of {} failed to decorate the response", requestId, e);
             }
         }
+    }
+
+    /** The first answer a stage has for the call in place of the provider's ({@link AdmissionStage.Lease#answer}), or {@code null}. */
+    CompletableFuture<AdmissionStage.Answer> answer() {
+        for (AdmissionStage.Lease lease : leases) {
+            CompletableFuture<AdmissionStage.Answer> answer = lease.answer();
+            if (answer != null) {
+                return answer;
+            }
+        }
+        return null;
+    }
+
+    /** {@code true} when a stage wants the answer the client receives. */
+    boolean wantsAnswer() {
+        for (AdmissionStage.Lease lease : leases) {
+            if (lease.wantsAnswer()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The call ended and was booked: each stage that asked for the answer is handed it, each may amend the record
+     * (in order of acquisition), and then every stage settles against the result, which is returned.
+     *
+     * @param delivered the answer the client received, or {@code null} when there is none to hand (it failed, or was
+     *     not kept)
+     */
+    UsageRecord settle(UsageRecord record, AdmissionStage.Delivered delivered) {
+        if (ended) {
+            return record;
+        }
+        for (AdmissionStage.Lease lease : leases) {
+            try {
+                if (delivered != null && lease.wantsAnswer()) {
+                    lease.answered(delivered);
+                }
+                UsageRecord amended = lease.amend(record);
+                record = amended == null ? record : amended;
+            } catch (RuntimeException e) {
+                log.error("Admission lease of {} failed to take the answer", requestId, e);
+            }
+        }
+        settle(record);
+        return record;
     }
 
     /** The call was booked as {@code record}: every stage settles against it. */

@@ -9,6 +9,7 @@ import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.budget.BudgetBook;
 import dev.tokenwise.core.config.BudgetSettings;
 import dev.tokenwise.core.error.ErrorResponses;
+import dev.tokenwise.core.error.ErrorShape;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.json.ChatBodyReader;
@@ -49,6 +50,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -79,6 +81,8 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
     private boolean requestTimedOut;
     private ProxyCall current;
     private ChannelHandlerContext ctx;
+    /** The shape of the gateway's own errors for the request in progress: the API its route belongs to. */
+    private ErrorShape shape = ErrorShape.OPENAI;
 
     ClientFrontendHandler(ProxyContext proxy) {
         this.proxy = proxy;
@@ -109,6 +113,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         busy = true;
         long startNanos = System.nanoTime();
         boolean keepAlive = HttpUtil.isKeepAlive(request);
+        shape = ErrorShape.OPENAI;
         try {
             DecoderResult decoded = request.decoderResult();
             if (decoded.isFailure()) {
@@ -118,6 +123,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             String uri = request.uri();
             int q = uri.indexOf('?');
             String path = q < 0 ? uri : uri.substring(0, q);
+            shape = ErrorShape.forPath(path);
             Endpoint endpoint = Endpoint.ofPath(path);
             if (endpoint != null) {
                 String requestId = RequestIds.next();
@@ -193,7 +199,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
                     "key " + key.id() + " is not allowed to use model " + model);
         }
         boolean allowUnpriced = proxy.config().budgets().allowUnpriced();
-        if (deployment.model().price() == null && !allowUnpriced) {
+        if (deployment.model().price() == null && !allowUnpriced && endpoint.billed()) {
             throw new GatewayException(ErrorType.MODEL_NOT_PRICED, "model " + model + " has no price, so no budget can"
                     + " hold its calls: add it to the price catalog (or set pricing.allow_unpriced: true)");
         }
@@ -216,56 +222,102 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         ProviderAdapter.Rewrite rewrite = adapter.rewrite(endpoint, body, upstreamModel, stream);
         // Counted after the rewrite: the counter may read the body on a worker thread, so nothing may change it
         // now. A translated call is counted as the client sent it (the pristine copy, never rewritten).
-        CompletableFuture<TokenCount> inputCount = proxy.counter().countInput(model, endpoint,
-                translated ? pristine : body);
-        long inputBound = inputTokensBound(inputCount, request.content().readableBytes());
+        // A token count is free upstream: nothing to count or reserve, booked at cost 0; rate limits count it as a
+        // request, with no tokens.
+        CompletableFuture<TokenCount> inputCount = !endpoint.billed() ? CompletableFuture.completedFuture(TokenCount.ZERO)
+                : proxy.counter().countInput(model, endpoint, translated ? pristine : body);
+        long inputBound = endpoint.billed() ? inputTokensBound(inputCount, request.content().readableBytes()) : 0;
 
         // From here on the call holds what admission acquires; every exit before the call starts gives it back.
         Admission admission = new Admission(requestId);
         admission.run(proxy.stages(), new AdmissionStage.Call(requestId, key.team(), key.id(), model, endpoint,
-                inputBound, outputTokensBound(chain, requested), startNanos));
-        ByteBuf upstreamRequest = null;
-        boolean begun = false;
-        try {
-            admission.reserved(proxy.budgets(), reserve(requestId, key, chain, inputBound, requested));
-            ByteBuf upstreamBody;
-            if (rewrite.bodyChanged()) {
-                try {
-                    upstreamBody = Unpooled.wrappedBuffer(proxy.json().writeValueAsBytes(body));
-                } catch (JsonProcessingException e) {
-                    throw new GatewayException(ErrorType.INTERNAL, "could not re-encode the request body");
-                }
-            } else {
-                upstreamBody = request.content().retainedDuplicate();
-            }
-            HttpHeaders forwarded = HeaderFilter.ALREADY_VALIDATED.newHeaders();
-            HeaderFilter.copyRequestHeaders(request.headers(), forwarded);
-            upstreamRequest = UpstreamRequests.build(deployment, endpoint, upstreamBody, forwarded, ctx.alloc());
-            UpstreamRequests fallbacks = pristine == null ? null
-                    : new UpstreamRequests(endpoint, pristine, forwarded, stream, proxy.json());
-
-            proxy.accounting().begin(requestId);
-            begun = true;
-            ProxyCall call = new ProxyCall(proxy, this, ctx, requestId, startNanos, System.currentTimeMillis(),
-                    key.team(), key.id(), chain, fallbacks, endpoint, keepAlive, taskId, taskAttempt, inputCount,
-                    rewrite, stream, upstreamRequest, admission, admissionFlags);
-            upstreamRequest = null; // the call owns it, and its admission, now
-            current = call;
+                inputBound, endpoint.billed() ? outputTokensBound(chain, requested) : 0, startNanos, stream,
+                request.headers(), request.content()));
+        Runnable forward = () -> {
+            ByteBuf upstreamRequest = null;
+            boolean begun = false;
             try {
-                call.start();
+                admission.reserved(proxy.budgets(), endpoint.billed()
+                        ? reserve(requestId, key, chain, inputBound, requested) : null);
+                ByteBuf upstreamBody;
+                if (rewrite.bodyChanged()) {
+                    try {
+                        upstreamBody = Unpooled.wrappedBuffer(proxy.json().writeValueAsBytes(body));
+                    } catch (JsonProcessingException e) {
+                        throw new GatewayException(ErrorType.INTERNAL, "could not re-encode the request body");
+                    }
+                } else {
+                    upstreamBody = request.content().retainedDuplicate();
+                }
+                HttpHeaders forwarded = HeaderFilter.ALREADY_VALIDATED.newHeaders();
+                HeaderFilter.copyRequestHeaders(request.headers(), forwarded);
+                upstreamRequest = UpstreamRequests.build(deployment, endpoint, upstreamBody, forwarded, ctx.alloc());
+                UpstreamRequests fallbacks = pristine == null ? null
+                        : new UpstreamRequests(endpoint, pristine, forwarded, stream, proxy.json());
+
+                proxy.accounting().begin(requestId);
+                begun = true;
+                ProxyCall call = new ProxyCall(proxy, this, ctx, requestId, startNanos, System.currentTimeMillis(),
+                        key.team(), key.id(), chain, fallbacks, endpoint, keepAlive, taskId, taskAttempt, inputCount,
+                        rewrite, stream, upstreamRequest, admission, admissionFlags);
+                upstreamRequest = null; // the call owns it, and its admission, now
+                current = call;
+                try {
+                    call.start();
+                } catch (RuntimeException e) {
+                    call.failToStart(e); // booked and answered like any call that failed before a response
+                }
             } catch (RuntimeException e) {
-                call.failToStart(e); // booked and answered like any call that failed before a response
+                // The call never existed: nothing went upstream, so nothing is booked and everything is given back.
+                admission.abort();
+                if (upstreamRequest != null) {
+                    upstreamRequest.release();
+                }
+                if (begun) {
+                    proxy.accounting().abandon(requestId);
+                }
+                throw e;
             }
+        };
+        CompletableFuture<AdmissionStage.Answer> answer = admission.answer();
+        if (answer == null) {
+            forward.run();
+            return;
+        }
+        // A stage answers the call itself (a cache hit), or will say whether it does once an identical call ends.
+        StoredReply reply = new StoredReply(proxy, this, ctx, admission, requestId, key.team(), key.id(), model,
+                endpoint, stream, taskId, taskAttempt, startNanos, keepAlive);
+        if (answer.isDone()) {
+            reply.serveOr(answer.exceptionally(e -> null).join(), forward);
+            return;
+        }
+        request.retain(); // kept, and the connection busy, until the stage has decided
+        answer.whenComplete((stored, error) -> {
+            try {
+                ctx.executor().execute(() -> resume(request, admission, reply, error == null ? stored : null, forward,
+                        requestId, keepAlive));
+            } catch (RejectedExecutionException shuttingDown) {
+                request.release();
+            }
+        });
+    }
+
+    /** Serves the answer a stage decided on for a call that waited, or forwards the call; releases its request. */
+    private void resume(FullHttpRequest request, Admission admission, StoredReply reply, AdmissionStage.Answer stored,
+                        Runnable forward, String requestId, boolean keepAlive) {
+        try {
+            if (!ctx.channel().isActive()) {
+                admission.abort(); // the client left while its call waited
+                return;
+            }
+            reply.serveOr(stored, forward);
+        } catch (GatewayException e) {
+            sendError(ctx, e, requestId, keepAlive).addListener(f -> requestFinished());
         } catch (RuntimeException e) {
-            // The call never existed: nothing went upstream, so nothing is booked and everything is given back.
-            admission.abort();
-            if (upstreamRequest != null) {
-                upstreamRequest.release();
-            }
-            if (begun) {
-                proxy.accounting().abandon(requestId);
-            }
-            throw e;
+            log.error("Unexpected failure resuming {}", requestId, e);
+            sendError(ctx, ErrorType.INTERNAL, "internal error", requestId, false);
+        } finally {
+            request.release();
         }
     }
 
@@ -309,6 +361,9 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
      *       ({@link RequestedOutput#storedContext});</li>
      *   <li>cap: the largest output cap the request names, else the model's catalog cap, else
      *       {@code budgets.default_max_output_tokens}; each of the {@link RequestedOutput#choices} may write it;</li>
+     *   <li>prices: those of the dearest input-size tier the input can reach and of the dearest service tier the call
+     *       can be served on: the one the request pins with {@code service_tier} or standard, any tier the model
+     *       has a price for when it pins none ({@link ModelPrice#worstCaseNanos(long, long, dev.tokenwise.core.model.ServiceTier)});</li>
      *   <li>a model without a price (allowed by {@code pricing.allow_unpriced}) reserves
      *       {@code pricing.unpriced_reserve_usd}.</li>
      * </ul>
@@ -343,7 +398,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         long cap = outputCap(price, requested);
         try {
             long input = Math.addExact(inputTokens, requested.storedContext() ? settings.storedContextTokens() : 0);
-            return price.worstCaseNanos(input, Math.multiplyExact(cap, requested.choices()));
+            return price.worstCaseNanos(input, Math.multiplyExact(cap, requested.choices()), requested.serviceTier());
         } catch (ArithmeticException beyondLong) {
             return Long.MAX_VALUE;
         }
@@ -492,6 +547,17 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
 
     private void handleLocal(FullHttpRequest request, String path, String query, boolean keepAlive) {
         HttpMethod method = request.method();
+        if (path.startsWith(ModelList.PATH_PREFIX) && path.length() > ModelList.PATH_PREFIX.length()) {
+            if (!HttpMethod.GET.equals(method)) {
+                throw GatewayException.methodNotAllowed(method.name(), path, "GET");
+            }
+            Principal principal = principal(request);
+            if (principal == null) {
+                authenticate(request); // throws the precise 401
+            }
+            writeLocal(ApiRoute.Response.json(200, ModelList.one(proxy, principal, path)), keepAlive);
+            return;
+        }
         if ("/v1/models".equals(path)) {
             if (!HttpMethod.GET.equals(method)) {
                 throw GatewayException.methodNotAllowed(method.name(), "/v1/models", "GET");
@@ -580,7 +646,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
     /** An error answer; {@code Retry-After} is set when {@code retryAfterSeconds} is positive. */
     ChannelFuture sendError(ChannelHandlerContext ctx, ErrorType type, String message, String requestId,
                             boolean keepAlive, long retryAfterSeconds) {
-        FullHttpResponse response = ErrorResponses.response(ctx.alloc(), type, message);
+        FullHttpResponse response = ErrorResponses.response(ctx.alloc(), shape, type, message);
         if (requestId != null) {
             response.headers().set(REQUEST_ID, requestId);
         }
@@ -591,7 +657,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     private ChannelFuture sendError(ChannelHandlerContext ctx, GatewayException e, String requestId, boolean keepAlive) {
-        FullHttpResponse response = ErrorResponses.response(ctx.alloc(), e);
+        FullHttpResponse response = ErrorResponses.response(ctx.alloc(), shape, e);
         if (requestId != null) {
             response.headers().set(REQUEST_ID, requestId);
         }
@@ -613,6 +679,11 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             future.addListener(ChannelFutureListener.CLOSE);
         }
         return future;
+    }
+
+    /** An answer a stage gave ({@link StoredReply}) is fully written: read the next request. */
+    void replyFinished() {
+        requestFinished();
     }
 
     /** A proxied call is over and its response fully written: read the next request. */
@@ -641,6 +712,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
 
     private void answerRequestTimeout() {
         busy = true; // nothing more is handled on this connection
+        shape = ErrorShape.OPENAI; // the request never arrived whole: its route is not known
         sendError(ctx, ErrorType.REQUEST_TIMEOUT, "request not received whole within "
                 + proxy.config().server().requestReadTimeout().toMillis() + " ms (server.request_read_timeout_ms)",
                 null, false);

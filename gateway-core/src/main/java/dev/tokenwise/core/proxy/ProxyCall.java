@@ -6,9 +6,11 @@ import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.RecordFlag;
+import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.model.TokenCount;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
+import dev.tokenwise.core.spi.AdmissionStage;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.ResponseObserver;
 import io.netty.buffer.ByteBuf;
@@ -102,7 +104,8 @@ final class ProxyCall {
     private final boolean keepAlive;
     private final String taskId;
     private final int taskAttempt;
-    private final CompletableFuture<TokenCount> inputCount;
+    /** The request's local count; counted again with a fallback's tokenizer when a fallback is tried. */
+    private CompletableFuture<TokenCount> inputCount;
     private ResponseObserver observer;
     /** The request's bytes (see {@link UpstreamRequests}). */
     private ByteBuf upstreamRequest;
@@ -144,6 +147,8 @@ final class ProxyCall {
     private boolean encoded;
     /** The part of a non-streamed answer that arrived before it was cut short, counted as its output. */
     private String partialBody;
+    /** The whole body a non-streamed answer's client received, kept only when an admission stage wants it. */
+    private byte[] answerBody;
     /** The {@link RecordFlag} bits the call has earned so far. */
     private int flags;
     private boolean done;
@@ -291,8 +296,21 @@ final class ProxyCall {
         ReferenceCountUtil.release(upstreamRequest);
         upstreamRequest = built.request();
         observer = deployment.adapter().observer(endpoint, stream, built.rewrite());
+        inputCount = countFor(deployment.model().name(), fallbackRequests.pristineCopy());
         log.info("Falling back from {} to {} for {}", from.model().name(), deployment.model().name(), requestId);
         return true;
+    }
+
+    /**
+     * The input counted again for the model now tried (its tokenizer may be another, or exact where the first was
+     * not), keeping the first count's content hash: the prompt is the same, and the retry flag compares the hashes of
+     * calls that asked for the same model. {@code body} is the counter's own copy.
+     */
+    private CompletableFuture<TokenCount> countFor(String model, com.fasterxml.jackson.databind.node.ObjectNode body) {
+        return inputCount.handle((first, error) -> first).thenCompose(first -> proxy.counter()
+                .countInput(model, endpoint, body)
+                .thenApply(c -> first == null ? c : new TokenCount(c.tokens(), c.estimated(), first.contentHash(),
+                        c.bounded(), c.features(), c.textBytes())));
     }
 
     private void acquireAndSend(boolean fresh) {
@@ -664,6 +682,8 @@ final class ProxyCall {
         }
         if (!sse && success && observer.translatesBody()) {
             writeTranslatedBody();
+        } else if (!sse && success && !encoded && captured != null && admission.wantsAnswer()) {
+            answerBody = ByteBufUtil.getBytes(captured); // relayed as it came: what the client received
         }
         if (heldErrorHead != null) {
             finishErrorAnswer();
@@ -679,7 +699,7 @@ final class ProxyCall {
                 up.close();
             }
         }
-        CallStatus callStatus = success ? CallStatus.OK : CallStatus.UPSTREAM_ERROR;
+        CallStatus callStatus = success ? afterStreamError(CallStatus.OK) : CallStatus.UPSTREAM_ERROR;
         if (proxy.durability() == null) {
             ByteBuf tail = heldTail;
             heldTail = null;
@@ -729,7 +749,8 @@ final class ProxyCall {
         if (captureOverflowed || encoded) {
             head.headers().remove(HttpHeaderNames.CONTENT_ENCODING)
                     .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
-            body = dev.tokenwise.core.error.ErrorResponses.body(ErrorType.UPSTREAM_FAILED, "provider "
+            body = dev.tokenwise.core.error.ErrorResponses.body(
+                    dev.tokenwise.core.error.ErrorShape.forPath(endpoint.clientPath()), ErrorType.UPSTREAM_FAILED, "provider "
                     + deployment.provider().name() + " answered " + status + (encoded ? " in an encoding the gateway cannot read"
                     : " with an error body over " + MAX_ERROR_BODY + " bytes"));
         } else {
@@ -758,6 +779,8 @@ final class ProxyCall {
             // Nothing to translate (or it failed): the client still gets a well-formed JSON error.
             translated = io.netty.buffer.Unpooled.wrappedBuffer(dev.tokenwise.core.error.ErrorResponses.body(
                     ErrorType.UPSTREAM_FAILED, "could not translate the answer of provider " + deployment.provider().name()));
+        } else if (admission.wantsAnswer()) {
+            answerBody = ByteBufUtil.getBytes(translated);
         }
         client.write(new DefaultHttpContent(translated));
     }
@@ -872,7 +895,31 @@ final class ProxyCall {
         // Closed once what was relayed has been written: a close right after a flush that could not finish (a
         // full socket buffer) would drop the events the client has not received yet.
         client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-        settle(callStatus, status);
+        settle(callStatus == CallStatus.UPSTREAM_RESET ? afterStreamError(callStatus) : callStatus, status);
+    }
+
+    /**
+     * {@code ended}, or {@link CallStatus#UPSTREAM_STREAM_ERROR} when the provider reported an error inside an answer
+     * that began as a success (an error event mid-stream): a failure of the provider, counted by its health.
+     */
+    private CallStatus afterStreamError(CallStatus ended) {
+        String error = null;
+        if (!encoded) {
+            try {
+                error = observer.streamError();
+            } catch (RuntimeException e) {
+                observerFailed("read a stream error", e);
+            }
+        }
+        if (error == null) {
+            return ended;
+        }
+        log.warn("Provider {} reported an error inside its answer to {}: {}", deployment.provider().name(), requestId,
+                error);
+        if (health != null) {
+            health.onFailure();
+        }
+        return CallStatus.UPSTREAM_STREAM_ERROR;
     }
 
     /**
@@ -943,7 +990,7 @@ final class ProxyCall {
                 : ((upstreamEndNanos == 0 ? endNanos : upstreamEndNanos) - upstreamStartNanos) / 1000;
         long ttftMicros = firstByteNanos == 0 ? 0 : (firstByteNanos - startNanos) / 1000;
         Settlement settlement = new Settlement(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, null,
-                null, flags);
+                true, null, flags, null, null, 0);
         try {
             releaseBuffers();
             settlement = observed(settlement);
@@ -961,7 +1008,7 @@ final class ProxyCall {
             }
         } catch (RuntimeException e) {
             log.error("Could not settle {}; booking it without local counts", requestId, e);
-            charge(recordWithoutCounts(settlement));
+            charge(recordWithoutCounts(settlement), null);
         }
     }
 
@@ -972,8 +1019,11 @@ final class ProxyCall {
      */
     private Settlement observed(Settlement s) {
         TokenUsage reported = null;
+        long rejectedPrediction = 0;
+        boolean usageFinal = true;
         String finishReason = null;
         String text = null;
+        ServiceTier served = null;
         if (!encoded) {
             try {
                 reported = observer.usage();
@@ -981,6 +1031,9 @@ final class ProxyCall {
                     flags |= RecordFlag.USAGE_REJECTED.bit();
                     reported = null;
                 }
+                rejectedPrediction = reported == null ? 0
+                        : Math.min(Math.max(0, observer.rejectedPredictionTokens()), reported.outputTokens());
+                usageFinal = observer.usageFinal();
             } catch (RuntimeException e) {
                 observerFailed("read the usage", e);
             }
@@ -988,6 +1041,11 @@ final class ProxyCall {
                 finishReason = observer.finishReason();
             } catch (RuntimeException e) {
                 observerFailed("read the finish reason", e);
+            }
+            try {
+                served = observer.serviceTier();
+            } catch (RuntimeException e) {
+                observerFailed("read the service tier", e);
             }
             try {
                 text = observer.outputText();
@@ -1005,7 +1063,7 @@ final class ProxyCall {
             text = partialBody;
         }
         return new Settlement(s.callStatus, s.httpStatus, s.latencyMicros, s.upstreamMicros, s.ttftMicros, reported,
-                finishReason, flags, text);
+                usageFinal, finishReason, flags, text, served, reported == null ? 0 : rejectedPrediction);
     }
 
     /**
@@ -1023,37 +1081,74 @@ final class ProxyCall {
         }
         if (record == null) {
             log.error("Could not settle {}; booking it without local counts", requestId, error);
-            record = recordWithoutCounts(settlement);
+            charge(recordWithoutCounts(settlement), null);
+            return;
         }
-        charge(record);
+        charge(record, delivered(settlement));
     }
 
-    /** What {@link #settle} knew when the call ended, for the record made once the local counts are in. */
+    /** The whole answer the client received, for the admission stages that want it; {@code null} when there is none. */
+    private AdmissionStage.Delivered delivered(Settlement s) {
+        if (s.callStatus != CallStatus.OK || !success || encoded || RecordFlag.OBSERVER_ERROR.in(s.flags)) {
+            return null;
+        }
+        if (sse) {
+            return new AdmissionStage.Delivered(true, null, s.outputText);
+        }
+        return answerBody == null ? null : new AdmissionStage.Delivered(false, answerBody, null);
+    }
+
+    /**
+     * What {@link #settle} knew when the call ended, for the record made once the local counts are in.
+     *
+     * @param usageFinal {@code reported} is the provider's final figure, not a running one ({@link
+     *     ResponseObserver#usageFinal})
+     * @param served the service tier the provider says it served ({@link ResponseObserver#serviceTier}), or {@code null}
+     */
     private record Settlement(CallStatus callStatus, int httpStatus, long latencyMicros, long upstreamMicros,
-                              long ttftMicros, TokenUsage reported, String finishReason, int flags, String outputText) {
-        Settlement(CallStatus callStatus, int httpStatus, long latencyMicros, long upstreamMicros, long ttftMicros,
-                   TokenUsage reported, String finishReason, int flags) {
-            this(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, reported, finishReason, flags, null);
+                              long ttftMicros, TokenUsage reported, boolean usageFinal, String finishReason, int flags,
+                              String outputText, ServiceTier served, long rejectedPredictionTokens) {
+        /** This settlement billing {@code usage}, with {@code more} flags. */
+        Settlement billing(TokenUsage usage, int more) {
+            return new Settlement(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, usage, true,
+                    finishReason, flags | more, outputText, served, rejectedPredictionTokens);
         }
     }
 
-    /** The provider's usage and its cost, or no usage (and the flag) when it prices beyond a {@code long}. */
-    private record PricedUsage(TokenUsage usage, long costNanos, int flags) {
+    /**
+     * The provider's usage, its cost on the tier the provider served and the price version it was charged at, or no
+     * usage (and the flag) when it prices beyond a {@code long}.
+     */
+    private record PricedUsage(TokenUsage usage, long costNanos, int flags, String priceVersion) {
         static PricedUsage of(Settlement s, ModelPrice price) {
             if (s.reported == null || price == null) {
-                return new PricedUsage(s.reported, 0, s.flags);
+                return new PricedUsage(s.reported, 0, s.flags, null);
             }
             try {
-                return new PricedUsage(s.reported, price.costNanos(s.reported), s.flags);
+                return new PricedUsage(s.reported, price.costNanos(s.reported, s.served), s.flags,
+                        price.version(s.reported, s.served));
             } catch (ArithmeticException e) {
                 // Over $9.2 billion: no provider bills that for one call.
-                return new PricedUsage(null, 0, s.flags | RecordFlag.USAGE_REJECTED.bit());
+                return new PricedUsage(null, 0, s.flags | RecordFlag.USAGE_REJECTED.bit(), null);
             }
         }
     }
 
     private UsageRecord record(Settlement s, TokenCount in, TokenCount out) {
         ModelPrice price = deployment.model().price();
+        String model = deployment.model().name();
+        if (!endpoint.billed()) {
+            // A token count: free upstream, so nothing is billed and nothing is taken as the provider's usage.
+            return recordOf(s).usage(TokenUsage.ZERO).localInputTokens(in.tokens()).localOutputTokens(out.tokens())
+                    .localEstimated(in.estimated() || out.estimated()).promptHash(in.contentHash()).flags(s.flags)
+                    .build();
+        }
+        if (s.reported != null && !s.usageFinal) {
+            // The answer ended before the provider's final usage: bill what was produced, the larger of its running
+            // figure and the local count of what was relayed.
+            long relayed = out.estimated() ? proxy.calibration().output(model, out.tokens()) : out.tokens();
+            s = s.billing(PartialUsage.billed(s.reported, relayed), RecordFlag.PARTIAL_USAGE.bit());
+        }
         PricedUsage priced = PricedUsage.of(s, price);
         int recordFlags = priced.flags();
         if (in.bounded() || out.bounded()) {
@@ -1061,8 +1156,8 @@ final class ProxyCall {
         }
         TokenUsage usage = priced.usage();
         long costNanos = priced.costNanos();
+        String priceVersion = priced.priceVersion();
         boolean fromProvider = usage != null;
-        String model = deployment.model().name();
         if (!fromProvider) {
             if (s.callStatus == CallStatus.UPSTREAM_ERROR || !requestSent
                     || status == 0 && s.callStatus != CallStatus.CLIENT_CANCELLED) {
@@ -1075,29 +1170,46 @@ final class ProxyCall {
                 long output = out.estimated() ? proxy.calibration().output(model, out.tokens()) : out.tokens();
                 usage = TokenUsage.of(input, output);
             }
-            costNanos = price == null ? 0 : price.costNanos(usage);
+            costNanos = price == null ? 0 : price.costNanos(usage, s.served);
+            priceVersion = price == null ? null : price.version(usage, s.served);
         }
-        return new UsageRecord(requestId, team, keyId, model, deployment.provider().name(), endpoint, sse,
-                s.callStatus, s.httpStatus, usage, fromProvider, in.tokens(), out.tokens(),
-                in.estimated() || out.estimated(), costNanos, taskId, taskAttempt, s.finishReason,
-                createdAtMillis, s.latencyMicros, s.upstreamMicros, s.ttftMicros, in.contentHash(),
-                chain.get(0).model().name(), totalAttempts, recordFlags);
+        return recordOf(s).usage(usage).usageFromProvider(fromProvider)
+                .localInputTokens(in.tokens()).localOutputTokens(out.tokens())
+                .localEstimated(in.estimated() || out.estimated()).costNanos(costNanos).promptHash(in.contentHash())
+                .flags(recordFlags).priceVersion(priceVersion).requestFeatures(in.features())
+                .inputTextBytes(in.textBytes()).rejectedPredictionTokens(fromProvider ? s.rejectedPredictionTokens : 0)
+                .promptCacheSavedNanos(price == null ? 0 : price.promptCacheSavedNanos(usage, s.served))
+                .promptPrefixHash(in.prefixHash())
+                .build();
+    }
+
+    /** A record of this call as {@code s} ended it: who, what, how it ended and how long it took. */
+    private UsageRecord.Builder recordOf(Settlement s) {
+        return UsageRecord.builder().id(requestId).team(team).keyId(keyId).model(deployment.model().name())
+                .provider(deployment.provider().name()).endpoint(endpoint).stream(sse).status(s.callStatus)
+                .httpStatus(s.httpStatus).taskId(taskId).taskAttempt(taskAttempt).finishReason(s.finishReason)
+                .createdAtMillis(createdAtMillis).latencyMicros(s.latencyMicros).upstreamLatencyMicros(s.upstreamMicros)
+                .ttftMicros(s.ttftMicros).requestedModel(chain.get(0).model().name()).attempts(totalAttempts);
     }
 
     /** The record of a call whose local counts could not be had: the provider's usage when it can be priced, else none. */
     private UsageRecord recordWithoutCounts(Settlement s) {
-        PricedUsage priced = PricedUsage.of(s, deployment.model().price());
+        ModelPrice price = deployment.model().price();
+        PricedUsage priced = PricedUsage.of(s, price);
         TokenUsage usage = priced.usage();
         long costNanos = priced.costNanos();
         int recordFlags = priced.flags();
-        return new UsageRecord(requestId, team, keyId, deployment.model().name(), deployment.provider().name(),
-                endpoint, sse, s.callStatus, s.httpStatus, usage == null ? TokenUsage.ZERO : usage, usage != null, 0, 0,
-                true, costNanos, taskId, taskAttempt, s.finishReason, createdAtMillis, s.latencyMicros, s.upstreamMicros,
-                s.ttftMicros, 0, chain.get(0).model().name(), totalAttempts, recordFlags);
+        return recordOf(s).usage(usage == null ? TokenUsage.ZERO : usage).usageFromProvider(usage != null)
+                .localEstimated(true).costNanos(costNanos).flags(recordFlags).priceVersion(priced.priceVersion())
+                .promptCacheSavedNanos(usage == null || price == null ? 0 : price.promptCacheSavedNanos(usage, s.served))
+                .build();
     }
 
-    /** Settles the reservation (or charges the budgets) and hands the record to the accounting core, whatever fails. */
-    private void charge(UsageRecord record) {
+    /**
+     * Settles the reservation (or charges the budgets), settles the admission stages (handing them {@code delivered},
+     * the answer the client received, when there is one) and hands the record to the accounting core, whatever fails.
+     */
+    private void charge(UsageRecord record, AdmissionStage.Delivered delivered) {
         int flags = admissionFlags;
         if (reservation != null && record.costNanos() > reservation.reservedNanos()) {
             flags |= RecordFlag.RESERVATION_EXCEEDED.bit(); // settled all the same: the provider billed it
@@ -1112,8 +1224,12 @@ final class ProxyCall {
         } catch (RuntimeException e) {
             log.error("Could not charge the budgets for {}", requestId, e);
         } finally {
-            admission.settle(record);
-            proxy.accounting().settle(record);
+            UsageRecord booked = record;
+            try {
+                booked = admission.settle(record, delivered);
+            } finally {
+                proxy.accounting().settle(booked);
+            }
         }
     }
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Endpoint;
+import dev.tokenwise.core.model.ServiceTier;
 
 /**
  * What a request allows the provider to produce, read once from its body before anything is reserved: the
@@ -19,8 +20,15 @@ import dev.tokenwise.core.model.Endpoint;
  * @param choices the answers asked for ({@code n}, {@code best_of}, Gemini's {@code candidateCount}), at least 1
  * @param storedContext {@code true} when the provider adds context it keeps ({@code previous_response_id} or
  *     {@code conversation} on {@code /v1/responses}), which the request's own text does not show
+ * @param serviceTier the service tier the request pins with its {@code service_tier} ({@link ServiceTier#requested}),
+ *     or {@code null} when the provider chooses (and may serve it on its project's default tier, priority included)
  */
-record RequestedOutput(long maxOutputTokens, int choices, boolean storedContext) {
+record RequestedOutput(long maxOutputTokens, int choices, boolean storedContext, ServiceTier serviceTier) {
+
+    RequestedOutput(long maxOutputTokens, int choices, boolean storedContext) {
+        this(maxOutputTokens, choices, storedContext, null);
+    }
+
     /** The largest output cap a request may name: far above any model's, and its cost still fits a {@code long}. */
     static final long MAX_OUTPUT_TOKENS = 100_000_000L;
     /** The most choices a request may ask for (OpenAI's own limit for {@code n}). */
@@ -63,7 +71,9 @@ record RequestedOutput(long maxOutputTokens, int choices, boolean storedContext)
         }
         boolean stored = endpoint == Endpoint.RESPONSES && (present(body, "previous_response_id")
                 || present(body, "conversation"));
-        return new RequestedOutput(cap, choices, stored);
+        JsonNode tier = body.get("service_tier");
+        return new RequestedOutput(cap, choices, stored,
+                tier != null && tier.isTextual() ? ServiceTier.requested(tier.textValue()) : null);
     }
 
     /** The field's value: a whole number from 1 to {@code max}; {@code 0} when the field is absent or null. */

@@ -53,6 +53,11 @@ final class UpstreamRequests {
     }
 
     /** The request for a fallback deployment. */
+    /** A copy of the client's body as it came, for whoever needs one of their own (e.g. the counter). */
+    ObjectNode pristineCopy() {
+        return pristineBody.deepCopy();
+    }
+
     Built forFallback(Deployment deployment, ByteBufAllocator alloc) {
         ObjectNode body = pristineBody.deepCopy();
         ProviderAdapter.Rewrite rewrite = deployment.adapter().rewrite(endpoint, body,

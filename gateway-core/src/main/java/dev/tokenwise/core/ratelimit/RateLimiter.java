@@ -20,7 +20,8 @@ import java.util.function.LongSupplier;
  * {@code Retry-After}, and what was already taken is given back. An admitted call's response carries OpenAI's
  * {@code x-ratelimit-*} headers for the tightest request and token limit; when it ends, its tokens are settled to
  * what it really used (so a limit is exceeded by at most what one call bills beyond its reservation) and its slot
- * freed. A call that never went upstream gives everything back.
+ * freed. A call that never went upstream gives everything back; one answered from the response cache keeps its
+ * request and gives back all its tokens.
  *
  * <pre>{@code
  * RateLimiter limits = new RateLimiter(System::nanoTime);
@@ -186,8 +187,9 @@ public final class RateLimiter implements AdmissionStage {
 
         @Override
         public void settle(UsageRecord record) {
+            // A call answered from the response cache counts as a request, but used no provider's tokens.
             long used = record == null || record.usage() == null ? tokens
-                    : record.usage().inputTokens() + record.usage().outputTokens();
+                    : record.cacheHit() ? 0 : record.usage().inputTokens() + record.usage().outputTokens();
             end(tokens - used, false);
         }
 

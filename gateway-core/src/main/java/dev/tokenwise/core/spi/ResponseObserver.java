@@ -1,5 +1,6 @@
 package dev.tokenwise.core.spi;
 
+import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.model.TokenUsage;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -56,6 +57,44 @@ public interface ResponseObserver {
      */
     default boolean usageRejected() {
         return false;
+    }
+
+    /**
+     * {@code true} when {@link #usage} is the provider's final word on the call (a whole body, OpenAI's usage chunk,
+     * Anthropic's {@code message_delta}, Gemini's finishing event); {@code false} while it is only a running figure
+     * that a stream reported before its end (Anthropic's {@code message_start} carries {@code output_tokens: 1}).
+     * An answer that ends before its usage is final is billed for the larger of the running figure and the local
+     * count of what was relayed.
+     */
+    default boolean usageFinal() {
+        return true;
+    }
+
+    /**
+     * The error the provider reported inside an answer that began as a success (an {@code error} event in the middle
+     * of a 200 stream), as a short description for the log, or {@code null} when it reported none.
+     */
+    default String streamError() {
+        return null;
+    }
+
+    /**
+     * The service tier the provider says it served the call on (OpenAI's {@code service_tier}, Anthropic's
+     * {@code usage.service_tier}), read from the response as {@link ServiceTier#served}; {@code null} when the
+     * response did not say, and the call is priced at the standard tier. The price of a call follows what the
+     * provider served, not what the request asked for.
+     */
+    default ServiceTier serviceTier() {
+        return null;
+    }
+
+    /**
+     * Output tokens billed for a predicted output the model did not use ({@code rejected_prediction_tokens} of
+     * OpenAI's {@code completion_tokens_details}): part of {@link TokenUsage#outputTokens()}, never in
+     * {@link #outputText()}. {@code 0} when not reported, or when {@link #usage} is {@code null}.
+     */
+    default long rejectedPredictionTokens() {
+        return 0;
     }
 
     /** The text the model produced so far (message content, or streamed deltas joined). */

@@ -47,6 +47,19 @@ class RequestedOutputTest {
     }
 
     @Test
+    void readsTheServiceTierTheRequestPinsOrNoneWhenTheProviderChooses() throws Exception {
+        assertEquals(dev.tokenwise.core.model.ServiceTier.FLEX,
+                of("{\"service_tier\": \"flex\"}", Endpoint.CHAT_COMPLETIONS).serviceTier());
+        assertEquals(dev.tokenwise.core.model.ServiceTier.STANDARD,
+                of("{\"service_tier\": \"default\"}", Endpoint.RESPONSES).serviceTier());
+        assertEquals(dev.tokenwise.core.model.ServiceTier.STANDARD,
+                of("{\"service_tier\": \"standard_only\"}", Endpoint.MESSAGES).serviceTier());
+        assertEquals(null, of("{\"service_tier\": \"auto\"}", Endpoint.CHAT_COMPLETIONS).serviceTier());
+        assertEquals(null, of("{\"service_tier\": 3}", Endpoint.CHAT_COMPLETIONS).serviceTier());
+        assertEquals(null, of("{}", Endpoint.CHAT_COMPLETIONS).serviceTier());
+    }
+
+    @Test
     void refusesCapsAndChoiceCountsOutsideTheirRange() {
         for (String body : new String[] {"{\"max_tokens\":0}", "{\"max_tokens\":1.5}", "{\"max_tokens\":\"9\"}",
                 "{\"max_tokens\":1000000000000}", "{\"n\":129}", "{\"n\":-1}", "{\"best_of\":99999999999999999999}"}) {

@@ -67,6 +67,18 @@ class RateLimiterTest {
     }
 
     @Test
+    void countsACallAnsweredFromTheCacheAsARequestButNotAsTokens() {
+        limiter.setTeam("gamma", new RateLimits(2, 10_000, 0));
+        UsageRecord hit = used(1_000, 8_000).withCache(dev.tokenwise.core.model.CacheStatus.HIT);
+        limiter.admit(call("gamma", "k", "m", 1_000, 8_000)).settle(hit);
+        // The hit gave back its 9,000 tokens: a call of 9,000 fits again at once.
+        limiter.admit(call("gamma", "k", "m", 1_000, 8_000)).settle(used(1_000, 8_000));
+        GatewayException e = assertThrows(GatewayException.class, () -> limiter.admit(call("gamma", "k", "m", 1, 1)));
+        assertEquals("team gamma: 2 requests per minute; next allowed in 30 s", e.getMessage(),
+                "the hit counted as one of the two requests");
+    }
+
+    @Test
     void reservesTheTokenBoundAndSettlesToWhatTheCallUsed() {
         limiter.setTeam("gamma", new RateLimits(0, 10_000, 0));
         AdmissionStage.Lease first = limiter.admit(call("gamma", "k", "m", 1_000, 8_000));

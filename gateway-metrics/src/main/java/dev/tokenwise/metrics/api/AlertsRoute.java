@@ -3,10 +3,9 @@ package dev.tokenwise.metrics.api;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.auth.Principal;
-import dev.tokenwise.core.spi.ApiRoute;
+import dev.tokenwise.core.spi.GetRoute;
 import dev.tokenwise.metrics.efficiency.Alert;
 import dev.tokenwise.metrics.efficiency.AlertBook;
-import io.netty.handler.codec.http.HttpMethod;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -20,30 +19,24 @@ import java.util.concurrent.CompletableFuture;
  * {@code {type, model|team|key, metric, source, message, value, threshold, since}} ({@code metric} only where a
  * type has several, {@code source} ({@code traffic} or {@code probe}) only for drift alerts; a key's alert also
  * names the key's {@code team}). Types: {@code budget_threshold},
- * {@code quality_drift}, {@code effective_price_drift}, {@code billing_discrepancy}. The admin key sees all; a
- * team key sees the model alerts and the budget alerts of its own team and of its team's keys, matched by the
+ * {@code quality_drift}, {@code effective_price_drift}, {@code billing_discrepancy}, {@code token_inflation},
+ * {@code unpriced_model}. The admin key sees all; a team key sees the model alerts and the alerts of its own team
+ * (budget, token inflation) and of its team's keys, matched by the
  * team the alert belongs to, never by name alone (a key may be named like another team); no key is a 401.
  * Answered from memory, on the event loop.
  */
-public final class AlertsRoute implements ApiRoute {
+public final class AlertsRoute extends GetRoute {
     private static final String PATH = "/api/v1/alerts";
     private static final JsonFactory JSON = new JsonFactory();
 
     private final AlertBook alerts;
 
     public AlertsRoute(AlertBook alerts) {
+        super(PATH);
         this.alerts = Objects.requireNonNull(alerts, "alerts");
     }
 
-    @Override
-    public boolean matches(HttpMethod method, String path) {
-        return HttpMethod.GET.equals(method) && matchesPath(path);
-    }
 
-    @Override
-    public boolean matchesPath(String path) {
-        return PATH.equals(path);
-    }
 
     @Override
     public CompletableFuture<Response> handle(Request request) {

@@ -5,13 +5,12 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
-import dev.tokenwise.core.spi.ApiRoute;
+import dev.tokenwise.core.spi.GetRoute;
 import dev.tokenwise.metrics.efficiency.EfficiencyFigures;
 import dev.tokenwise.metrics.efficiency.EfficiencyTracker;
 import dev.tokenwise.metrics.ledger.EfficiencyTotals;
 import dev.tokenwise.metrics.ledger.GroupBy;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
-import io.netty.handler.codec.http.HttpMethod;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -43,7 +42,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The query runs on the executor given to the constructor, never on the event loop.
  */
-public final class EfficiencyRoute implements ApiRoute {
+public final class EfficiencyRoute extends GetRoute {
     private static final Logger log = LoggerFactory.getLogger(EfficiencyRoute.class);
     private static final String PATH = "/api/v1/efficiency";
     private static final JsonFactory JSON = new JsonFactory();
@@ -57,20 +56,13 @@ public final class EfficiencyRoute implements ApiRoute {
      * @param executor where the ledger is read (a worker pool, not an event loop)
      */
     public EfficiencyRoute(SqliteLedger ledger, EfficiencyTracker tracker, Executor executor) {
+        super(PATH);
         this.ledger = Objects.requireNonNull(ledger, "ledger");
         this.tracker = Objects.requireNonNull(tracker, "tracker");
         this.executor = Objects.requireNonNull(executor, "executor");
     }
 
-    @Override
-    public boolean matches(HttpMethod method, String path) {
-        return HttpMethod.GET.equals(method) && matchesPath(path);
-    }
 
-    @Override
-    public boolean matchesPath(String path) {
-        return PATH.equals(path);
-    }
 
     @Override
     public CompletableFuture<Response> handle(Request request) {

@@ -31,15 +31,26 @@ public final class RequestsRoute implements ApiRoute {
     private static final String PREFIX = "/api/v1/requests/";
     private static final JsonFactory JSON = new JsonFactory();
 
+    /** How long an answer waits for the ledger to decide a recent call's retry flag before saying {@code null}. */
+    static final long RETRY_WAIT_MILLIS = 2_000;
+
     private final AccountingCore accounting;
     private final Function<String, Optional<UsageRecord>> ledgerLookup;
     private final Executor executor;
+    private final RetryLookup retryLookup;
+
+    /** The ledger's retry flag of a call (it decides the flag as it writes the call). */
+    public interface RetryLookup {
+        /** The flag once the call is written; empty when the ledger cannot say within {@code waitMillis}. */
+        CompletableFuture<Optional<Boolean>> retry(String requestId, long waitMillis);
+    }
 
     /** A route answering only from the accounting core's recent and in-flight calls. */
     public RequestsRoute(AccountingCore accounting) {
         this.accounting = Objects.requireNonNull(accounting, "accounting");
         this.ledgerLookup = null;
         this.executor = null;
+        this.retryLookup = null;
     }
 
     /**
@@ -48,9 +59,19 @@ public final class RequestsRoute implements ApiRoute {
      */
     public RequestsRoute(AccountingCore accounting, Function<String, Optional<UsageRecord>> ledgerLookup,
                          Executor executor) {
+        this(accounting, ledgerLookup, executor, null);
+    }
+
+    /**
+     * As above, and each answer carries the call's {@code retry} flag as the ledger decided it ({@code null} when
+     * the ledger cannot say in time).
+     */
+    public RequestsRoute(AccountingCore accounting, Function<String, Optional<UsageRecord>> ledgerLookup,
+                         Executor executor, RetryLookup retryLookup) {
         this.accounting = Objects.requireNonNull(accounting, "accounting");
         this.ledgerLookup = Objects.requireNonNull(ledgerLookup, "ledgerLookup");
         this.executor = Objects.requireNonNull(executor, "executor");
+        this.retryLookup = retryLookup;
     }
 
     @Override
@@ -74,12 +95,17 @@ public final class RequestsRoute implements ApiRoute {
             }
             record = CompletableFuture.supplyAsync(() -> fromLedger(id), executor);
         }
-        return record.thenApply(r -> {
+        return record.thenCompose(r -> {
             if (!principal.admin()
                     && !(Objects.equals(r.team(), principal.team()) && Objects.equals(r.keyId(), principal.keyId()))) {
                 throw notFound(id);
             }
-            return Response.json(200, toJson(r));
+            if (retryLookup == null) {
+                return CompletableFuture.completedFuture(Response.json(200, toJson(r, null)));
+            }
+            return retryLookup.retry(id, RETRY_WAIT_MILLIS)
+                    .exceptionally(e -> Optional.empty())
+                    .thenApply(retry -> Response.json(200, toJson(r, retry.orElse(null))));
         });
     }
 
@@ -98,10 +124,11 @@ public final class RequestsRoute implements ApiRoute {
         return new GatewayException(ErrorType.NOT_FOUND, "no request " + id);
     }
 
-    static byte[] toJson(UsageRecord r) {
+    /** The record as JSON, with its {@code retry} flag ({@code null}: not known). */
+    static byte[] toJson(UsageRecord r, Boolean retry) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(768);
         try (JsonGenerator g = JSON.createGenerator(out)) {
-            UsageRecordJson.write(g, r);
+            UsageRecordJson.write(g, r, retry);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

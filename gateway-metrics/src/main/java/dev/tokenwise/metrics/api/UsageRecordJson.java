@@ -1,19 +1,27 @@
 package dev.tokenwise.metrics.api;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.Money;
 import dev.tokenwise.core.model.RecordFlag;
+import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.model.UsageRecord;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.time.Instant;
 
-/** Writes a {@link UsageRecord} as the JSON object of {@code GET /api/v1/requests/{id}}. */
+/**
+ * Writes a {@link UsageRecord} as the JSON object of {@code GET /api/v1/requests/{id}}: with its
+ * {@code price_version} (the price and tier it was charged at) and the {@code service_tier} that version names.
+ */
 public final class UsageRecordJson {
     private UsageRecordJson() {
     }
 
-    public static void write(JsonGenerator g, UsageRecord r) throws IOException {
+    /**
+     * @param retry the ledger's retry flag of the call (see docs/efficiency.md), {@code null} when not known
+     */
+    public static void write(JsonGenerator g, UsageRecord r, Boolean retry) throws IOException {
         g.writeStartObject();
         g.writeStringField("id", r.id());
         g.writeStringField("team", r.team());
@@ -30,6 +38,7 @@ public final class UsageRecordJson {
         g.writeNumberField("cached_input_tokens", r.usage().cachedInputTokens());
         g.writeNumberField("cache_write_tokens", r.usage().cacheWriteTokens());
         g.writeNumberField("reasoning_tokens", r.usage().reasoningTokens());
+        g.writeNumberField("cache_write_1h_tokens", r.usage().cacheWrite1hTokens());
         g.writeStringField("usage_source", r.usageFromProvider() ? "provider" : "local");
         g.writeNumberField("local_input_tokens", r.localInputTokens());
         g.writeNumberField("local_output_tokens", r.localOutputTokens());
@@ -37,6 +46,16 @@ public final class UsageRecordJson {
         g.writeFieldName("cost_usd");
         g.writeNumber(Money.toUsd(r.costNanos()).toPlainString());
         g.writeNumberField("cost_nanos", r.costNanos());
+        g.writeStringField("price_version", r.priceVersion());
+        ServiceTier tier = ModelPrice.tierOf(r.priceVersion());
+        g.writeStringField("service_tier", tier == null ? null : tier.label());
+        g.writeStringField("cache", r.cache() == null ? null : r.cache().label());
+        g.writeFieldName("saved_usd");
+        g.writeNumber(Money.toUsd(r.savedNanos()).toPlainString());
+        g.writeNumberField("saved_nanos", r.savedNanos());
+        g.writeFieldName("prompt_cache_saved_usd");
+        g.writeNumber(Money.toUsd(r.promptCacheSavedNanos()).toPlainString());
+        g.writeNumberField("prompt_cache_saved_nanos", r.promptCacheSavedNanos());
         g.writeStringField("task_id", r.taskId());
         if (r.taskAttempt() > 0) {
             g.writeNumberField("task_attempt", r.taskAttempt());
@@ -45,6 +64,11 @@ public final class UsageRecordJson {
         }
         g.writeStringField("finish_reason", r.finishReason());
         g.writeNumberField("attempts", r.attempts());
+        if (retry == null) {
+            g.writeNullField("retry");
+        } else {
+            g.writeBooleanField("retry", retry);
+        }
         g.writeArrayFieldStart("flags");
         for (RecordFlag flag : RecordFlag.of(r.flags())) {
             g.writeString(flag.label());

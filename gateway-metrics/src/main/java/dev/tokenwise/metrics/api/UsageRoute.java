@@ -6,14 +6,15 @@ import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Money;
-import dev.tokenwise.core.spi.ApiRoute;
+import dev.tokenwise.core.spi.GetRoute;
 import dev.tokenwise.metrics.ledger.GroupBy;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
 import dev.tokenwise.metrics.ledger.UsageRow;
-import io.netty.handler.codec.http.HttpMethod;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -43,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * <p>The answer comes from what the ledger has committed: a call is there within milliseconds of settling.
  * The query runs on the executor given to the constructor, never on the event loop.
  */
-public final class UsageRoute implements ApiRoute {
+public final class UsageRoute extends GetRoute {
     private static final Logger log = LoggerFactory.getLogger(UsageRoute.class);
     private static final String PATH = "/api/v1/usage";
     private static final JsonFactory JSON = new JsonFactory();
@@ -58,20 +59,13 @@ public final class UsageRoute implements ApiRoute {
     }
 
     UsageRoute(SqliteLedger ledger, Executor executor, Clock clock) {
+        super(PATH);
         this.ledger = Objects.requireNonNull(ledger, "ledger");
         this.executor = Objects.requireNonNull(executor, "executor");
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
-    @Override
-    public boolean matches(HttpMethod method, String path) {
-        return HttpMethod.GET.equals(method) && matchesPath(path);
-    }
 
-    @Override
-    public boolean matchesPath(String path) {
-        return PATH.equals(path);
-    }
 
     @Override
     public CompletableFuture<Response> handle(Request request) {
@@ -154,6 +148,14 @@ public final class UsageRoute implements ApiRoute {
                 g.writeFieldName("cost_usd");
                 g.writeNumber(Money.toUsd(row.costNanos()).toPlainString());
                 g.writeNumberField("cost_nanos", row.costNanos());
+                g.writeNumberField("cache_hits", row.cacheHits());
+                g.writeFieldName("cache_saved_usd");
+                g.writeNumber(Money.toUsd(row.cacheSavedNanos()).toPlainString());
+                g.writeFieldName("prompt_cache_saved_usd");
+                g.writeNumber(Money.toUsd(row.promptCacheSavedNanos()).toPlainString());
+                g.writeFieldName("cached_input_share");
+                g.writeNumber(BigDecimal.valueOf(row.cachedInputTokens())
+                        .divide(BigDecimal.valueOf(Math.max(1, row.inputTokens())), 4, RoundingMode.HALF_UP).toPlainString());
                 g.writeEndObject();
             }
             g.writeEndArray();

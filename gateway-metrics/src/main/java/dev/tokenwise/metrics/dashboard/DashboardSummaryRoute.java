@@ -7,9 +7,8 @@ import dev.tokenwise.core.budget.Budget;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Money;
-import dev.tokenwise.core.spi.ApiRoute;
+import dev.tokenwise.core.spi.GetRoute;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
-import io.netty.handler.codec.http.HttpMethod;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -35,7 +34,8 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code GET /api/v1/dashboard/summary?range=24h|7d|30d}: what the dashboard's spend charts show, in one
  * answer: each team's spend against its budget this period, spend per team over time, spend and tokens per
- * model. Admin key only (401 without a key, 403 with another).
+ * model, and what the caches saved (the response cache's savings and hit rates per team and model, the providers'
+ * prompt caches' savings). Admin key only (401 without a key, 403 with another).
  *
  * <p>Hundreds of teams or models stay readable: {@value #TOP_TEAMS} teams (alternately the closest to their limit
  * and the biggest spenders), the {@value #TOP_SERIES} biggest spenders over time and the {@value #TOP_MODELS}
@@ -45,12 +45,14 @@ import org.slf4j.LoggerFactory;
  * <p>Budgets come from memory (exact, reservations included); everything else from the ledger, on the
  * executor given to the constructor, never on the event loop.
  */
-public final class DashboardSummaryRoute implements ApiRoute {
+public final class DashboardSummaryRoute extends GetRoute {
     private static final Logger log = LoggerFactory.getLogger(DashboardSummaryRoute.class);
     static final String PATH = "/api/v1/dashboard/summary";
     static final int TOP_TEAMS = 12;
     static final int TOP_SERIES = 8;
     static final int TOP_MODELS = 10;
+    /** Teams and models whose cache hit rate is listed: the most looked up. */
+    static final int TOP_HIT_RATES = 10;
     private static final long HOUR_MILLIS = 3_600_000L;
     private static final JsonFactory JSON = new JsonFactory();
 
@@ -100,6 +102,7 @@ public final class DashboardSummaryRoute implements ApiRoute {
 
     DashboardSummaryRoute(LedgerReader reader, Supplier<? extends Collection<Budget.Snapshot>> budgets,
                           int softThresholdPercent, Executor executor, LongSupplier clockMillis) {
+        super(PATH);
         this.reader = Objects.requireNonNull(reader, "reader");
         this.budgets = Objects.requireNonNull(budgets, "budgets");
         this.softThresholdPercent = softThresholdPercent;
@@ -107,15 +110,7 @@ public final class DashboardSummaryRoute implements ApiRoute {
         this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
     }
 
-    @Override
-    public boolean matches(HttpMethod method, String path) {
-        return HttpMethod.GET.equals(method) && matchesPath(path);
-    }
 
-    @Override
-    public boolean matchesPath(String path) {
-        return PATH.equals(path);
-    }
 
     @Override
     public CompletableFuture<Response> handle(Request request) {
@@ -140,10 +135,16 @@ public final class DashboardSummaryRoute implements ApiRoute {
         List<LedgerReader.Totals> teams;
         List<LedgerReader.Totals> models;
         List<LedgerReader.BucketSpend> overTime;
+        List<LedgerReader.BucketSavings> savings;
+        List<LedgerReader.HitRate> teamHits;
+        List<LedgerReader.HitRate> modelHits;
         try {
             teams = reader.totals(false, from);
             models = reader.totals(true, from);
             overTime = reader.spendOverTime(from, range.bucketMillis);
+            savings = reader.savingsOverTime(from, range.bucketMillis);
+            teamHits = reader.hitRates(false, from);
+            modelHits = reader.hitRates(true, from);
         } catch (SQLException | RuntimeException e) {
             log.error("Dashboard summary query on the ledger failed", e);
             throw new GatewayException(ErrorType.UNAVAILABLE, "the usage ledger cannot be read right now");
@@ -164,6 +165,7 @@ public final class DashboardSummaryRoute implements ApiRoute {
             writeTeams(g, teams, budgetByTeam);
             writeOverTime(g, overTime, teams, from, now, range.bucketMillis);
             writeModels(g, models);
+            writeSavings(g, savings, teamHits, modelHits, from, now, range.bucketMillis);
             g.writeEndObject();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -376,6 +378,75 @@ public final class DashboardSummaryRoute implements ApiRoute {
             g.writeNullField("other");
         }
         g.writeEndObject();
+    }
+
+    /**
+     * {@code savings}: what the response cache saved (what its hits cost when first bought) and what the providers'
+     * prompt caches saved, in all and per bucket of {@code spend_over_time}, and the response cache's hit rate (hits of
+     * hits and misses) of the most looked-up teams and models.
+     */
+    private static void writeSavings(JsonGenerator g, List<LedgerReader.BucketSavings> savings,
+                                     List<LedgerReader.HitRate> teams, List<LedgerReader.HitRate> models, long from,
+                                     long now, long bucketMillis) throws IOException {
+        int buckets = (int) ((Math.floorDiv(now, bucketMillis) * bucketMillis - from) / bucketMillis) + 1;
+        long[] cache = new long[buckets];
+        long[] prompt = new long[buckets];
+        long cacheTotal = 0;
+        long promptTotal = 0;
+        for (LedgerReader.BucketSavings s : savings) {
+            int b = (int) ((s.bucket() - from) / bucketMillis);
+            if (b >= 0 && b < buckets) {
+                cache[b] += s.cacheSavedNanos();
+                prompt[b] += s.promptCacheSavedNanos();
+                cacheTotal += s.cacheSavedNanos();
+                promptTotal += s.promptCacheSavedNanos();
+            }
+        }
+        long hits = 0;
+        long misses = 0;
+        for (LedgerReader.HitRate h : teams) {
+            hits += h.hits();
+            misses += h.misses();
+        }
+        g.writeObjectFieldStart("savings");
+        g.writeNumberField("cache_hits", hits);
+        g.writeNumberField("cache_misses", misses);
+        usd(g, "cache_saved_usd", cacheTotal);
+        usd(g, "prompt_cache_saved_usd", promptTotal);
+        g.writeObjectFieldStart("over_time");
+        g.writeArrayFieldStart("cache_saved_usd");
+        for (long v : cache) {
+            g.writeNumber(Money.toUsd(v).toPlainString());
+        }
+        g.writeEndArray();
+        g.writeArrayFieldStart("prompt_cache_saved_usd");
+        for (long v : prompt) {
+            g.writeNumber(Money.toUsd(v).toPlainString());
+        }
+        g.writeEndArray();
+        g.writeEndObject();
+        g.writeObjectFieldStart("hit_rate");
+        writeHitRates(g, "teams", "team", teams);
+        writeHitRates(g, "models", "model", models);
+        g.writeEndObject();
+        g.writeEndObject();
+    }
+
+    private static void writeHitRates(JsonGenerator g, String field, String name, List<LedgerReader.HitRate> rows)
+            throws IOException {
+        List<LedgerReader.HitRate> sorted = new ArrayList<>(rows);
+        sorted.sort(Comparator.comparingLong(LedgerReader.HitRate::lookups).reversed()
+                .thenComparing(LedgerReader.HitRate::group, Comparator.nullsLast(Comparator.naturalOrder())));
+        g.writeArrayFieldStart(field);
+        for (LedgerReader.HitRate h : sorted.subList(0, Math.min(TOP_HIT_RATES, sorted.size()))) {
+            g.writeStartObject();
+            g.writeStringField(name, h.group());
+            g.writeNumberField("hits", h.hits());
+            g.writeNumberField("misses", h.misses());
+            g.writeNumberField("hit_rate", h.lookups() == 0 ? 0 : Math.round(10_000.0 * h.hits() / h.lookups()) / 10_000.0);
+            g.writeEndObject();
+        }
+        g.writeEndArray();
     }
 
     private static void modelFields(JsonGenerator g, LedgerReader.Totals t) throws IOException {

@@ -25,6 +25,17 @@ final class LedgerReader {
     record BucketSpend(long bucket, String team, long costNanos) {
     }
 
+    /** What the caches saved in one time bucket ({@code bucket} is its start, epoch ms). */
+    record BucketSavings(long bucket, long cacheSavedNanos, long promptCacheSavedNanos) {
+    }
+
+    /** The response cache's hits and misses of one team or model. */
+    record HitRate(String group, long hits, long misses) {
+        long lookups() {
+            return hits + misses;
+        }
+    }
+
     /** A recent call, as the dashboard lists it. */
     record Call(String id, long createdAtMillis, String team, String keyId, String model, String provider,
                 boolean stream, String status, int httpStatus, long inputTokens, long outputTokens, long costNanos,
@@ -76,6 +87,41 @@ final class LedgerReader {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     rows.add(new BucketSpend(rs.getLong(1), rs.getString(2), rs.getLong(3)));
+                }
+            }
+            return rows;
+        }
+    }
+
+    /** What the response cache and the providers' prompt caches saved per bucket of {@code bucketMillis}, from {@code fromMillis}. */
+    List<BucketSavings> savingsOverTime(long fromMillis, long bucketMillis) throws SQLException {
+        String sql = "SELECT (created_at / ?) * ?, SUM(saved_nanos), SUM(prompt_cache_saved_nanos) FROM usage_records "
+                + "WHERE created_at >= ? GROUP BY 1";
+        try (Connection c = open(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setLong(1, bucketMillis);
+            ps.setLong(2, bucketMillis);
+            ps.setLong(3, fromMillis);
+            List<BucketSavings> rows = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    rows.add(new BucketSavings(rs.getLong(1), rs.getLong(2), rs.getLong(3)));
+                }
+            }
+            return rows;
+        }
+    }
+
+    /** The response cache's hits and misses per team ({@code byModel} false) or per model, from {@code fromMillis}. */
+    List<HitRate> hitRates(boolean byModel, long fromMillis) throws SQLException {
+        String column = byModel ? "model" : "team";
+        String sql = "SELECT " + column + ", SUM(cache = 'hit'), SUM(cache = 'miss') FROM usage_records "
+                + "WHERE created_at >= ? AND cache IN ('hit', 'miss') GROUP BY " + column;
+        try (Connection c = open(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setLong(1, fromMillis);
+            List<HitRate> rows = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    rows.add(new HitRate(rs.getString(1), rs.getLong(2), rs.getLong(3)));
                 }
             }
             return rows;

@@ -6,9 +6,8 @@ import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Money;
-import dev.tokenwise.core.spi.ApiRoute;
+import dev.tokenwise.core.spi.GetRoute;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
-import io.netty.handler.codec.http.HttpMethod;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -35,7 +34,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The query runs on the executor given to the constructor, never on the event loop.
  */
-public final class RecentCallsRoute implements ApiRoute {
+public final class RecentCallsRoute extends GetRoute {
     private static final Logger log = LoggerFactory.getLogger(RecentCallsRoute.class);
     static final String PATH = "/api/v1/requests";
     static final int DEFAULT_LIMIT = 50;
@@ -50,19 +49,12 @@ public final class RecentCallsRoute implements ApiRoute {
     }
 
     RecentCallsRoute(LedgerReader reader, Executor executor) {
+        super(PATH);
         this.reader = Objects.requireNonNull(reader, "reader");
         this.executor = Objects.requireNonNull(executor, "executor");
     }
 
-    @Override
-    public boolean matches(HttpMethod method, String path) {
-        return HttpMethod.GET.equals(method) && matchesPath(path);
-    }
 
-    @Override
-    public boolean matchesPath(String path) {
-        return PATH.equals(path);
-    }
 
     @Override
     public CompletableFuture<Response> handle(Request request) {

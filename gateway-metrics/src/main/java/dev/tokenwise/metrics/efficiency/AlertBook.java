@@ -145,6 +145,24 @@ public final class AlertBook {
                 thresholdPercent, 0, snapshot.periodEndMillis()));
     }
 
+    /**
+     * The models without a price that {@code pricing.allow_unpriced} lets through: opens an
+     * {@link AlertType#UNPRICED_MODEL} alert for each (their calls are booked at cost 0, so spend is unknown), which
+     * stays open, never expiring, until the model has a price; closes those of models no longer listed.
+     *
+     * @param reserveNanos what each of their calls reserves from budgets
+     */
+    public void unpricedModels(java.util.Collection<String> models, long reserveNanos) {
+        java.util.Set<String> unpriced = java.util.Set.copyOf(models);
+        closeUnless(AlertType.UNPRICED_MODEL, key -> unpriced.contains(key.subject()));
+        for (String model : unpriced) {
+            open(AlertType.UNPRICED_MODEL, Alert.Scope.MODEL, model, null, "model " + model + " has no price:"
+                    + " pricing.allow_unpriced lets its calls through, booked at cost 0 (each reserves "
+                    + Money.format(reserveNanos) + " of budget); give it a price in the catalog or a price: block",
+                    0, 0);
+        }
+    }
+
     /** Closes alerts whose period ended; returns how many. */
     public int expire(long nowMillis) {
         int n = 0;

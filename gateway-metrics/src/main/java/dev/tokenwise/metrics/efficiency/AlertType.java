@@ -10,8 +10,17 @@ public enum AlertType {
     QUALITY_DRIFT,
     /** A model's cost per successful task rose significantly while its per-token prices stayed put. */
     EFFECTIVE_PRICE_DRIFT,
-    /** A provider reports more tokens for an exactly tokenized model than the gateway counted. */
-    BILLING_DISCREPANCY;
+    /**
+     * The per-call differences between what a provider billed and what the gateway counted, for an exactly tokenized
+     * model, shifted: more calls differ, or their median moved.
+     */
+    BILLING_DISCREPANCY,
+    /** A model bills significantly more (or fewer) input tokens per byte of prompt text than before: a new tokenizer. */
+    TOKEN_INFLATION,
+    /** A model has no price and is let through by {@code pricing.allow_unpriced}: open until it has one. */
+    UNPRICED_MODEL,
+    /** A team's calls to a model repeat a long prompt prefix that the provider's prompt cache never serves. */
+    PROMPT_CACHE_OPPORTUNITY;
 
     /** The name used in the API and logs, e.g. {@code quality_drift}. */
     public String label() {

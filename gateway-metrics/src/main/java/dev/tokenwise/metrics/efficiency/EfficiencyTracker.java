@@ -91,9 +91,19 @@ public final class EfficiencyTracker implements UsageSink {
      */
     public EfficiencyTracker(AlertBook alerts, Predicate<String> exactModels, EfficiencySettings settings,
                              LongSupplier clockMillis) {
+        this(alerts, exactModels, settings, clockMillis, null);
+    }
+
+    /**
+     * @param alerts where billing discrepancies are raised
+     * @param exactModels which models the token counter counts exactly ({@code TokenCounter::isExact})
+     * @param inflation follows each model's input tokens per byte of prompt text, or {@code null}
+     */
+    public EfficiencyTracker(AlertBook alerts, Predicate<String> exactModels, EfficiencySettings settings,
+                             LongSupplier clockMillis, TokenInflation inflation) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
-        this.audit = new BillingAudit(exactModels, alerts, settings);
+        this.audit = new BillingAudit(exactModels, alerts, settings, inflation);
         this.idleMillis = settings.taskIdle().toMillis();
         this.retentionMillis = settings.taskRetention().toMillis();
         int maxTasks = settings.maxTasks();

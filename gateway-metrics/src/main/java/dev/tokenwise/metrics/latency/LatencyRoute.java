@@ -5,9 +5,8 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
-import dev.tokenwise.core.spi.ApiRoute;
+import dev.tokenwise.core.spi.GetRoute;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
-import io.netty.handler.codec.http.HttpMethod;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -35,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * <p>Reading flips HdrHistogram recorders and merges histograms, or reads the ledger: it runs on the executor
  * given to the constructor, not on the event loop.
  */
-public final class LatencyRoute implements ApiRoute {
+public final class LatencyRoute extends GetRoute {
     private static final String PATH = "/api/v1/latency";
     private static final JsonFactory JSON = new JsonFactory();
     static final int DEFAULT_WINDOW_MINUTES = 15;
@@ -52,20 +51,13 @@ public final class LatencyRoute implements ApiRoute {
      * @param executor where the book and the ledger are read (a worker pool, not an event loop)
      */
     public LatencyRoute(LatencyBook book, SqliteLedger ledger, Executor executor) {
+        super(PATH);
         this.book = Objects.requireNonNull(book, "book");
         this.ledger = Objects.requireNonNull(ledger, "ledger");
         this.executor = Objects.requireNonNull(executor, "executor");
     }
 
-    @Override
-    public boolean matches(HttpMethod method, String path) {
-        return HttpMethod.GET.equals(method) && matchesPath(path);
-    }
 
-    @Override
-    public boolean matchesPath(String path) {
-        return PATH.equals(path);
-    }
 
     @Override
     public CompletableFuture<Response> handle(Request request) {

@@ -201,6 +201,30 @@ final class LedgerConnections implements AutoCloseable {
         }
     }
 
+    /** What runs inside {@link #immediateTransaction}. */
+    interface SqlStep {
+        void run() throws SQLException;
+    }
+
+    /**
+     * Runs {@code step} in a {@code BEGIN IMMEDIATE} transaction on {@code s}'s connection (the write lock taken at
+     * once, so two writers never both start): committed when it returns, rolled back when it throws.
+     */
+    static void immediateTransaction(Statement s, SqlStep step) throws SQLException {
+        s.execute("BEGIN IMMEDIATE");
+        try {
+            step.run();
+            s.execute("COMMIT");
+        } catch (SQLException | RuntimeException e) {
+            try {
+                s.execute("ROLLBACK");
+            } catch (SQLException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
     static void closeQuietly(AutoCloseable closeable) {
         if (closeable == null) {
             return;

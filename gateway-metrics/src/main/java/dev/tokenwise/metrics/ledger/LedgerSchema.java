@@ -14,14 +14,18 @@ import org.slf4j.LoggerFactory;
  * whole schema in one transaction; an older version is migrated in place, in one transaction, step by
  * step (1 to 2 adds the task columns and {@code task_outcomes}; 2 to 3 drops an index the partial task index
  * makes redundant; 3 to 4 moves the rows to {@code usage_rows}, their repeated texts to {@code names}, and makes
- * {@code usage_records} a view of the two; 4 to 5 adds the record's flags; 5 to 6 adds {@code rate_limits}; 6 to 7 adds {@code drift_references}); a new file runs the same steps from version 1. A newer version than
+ * {@code usage_records} a view of the two; 4 to 5 adds the record's flags; 5 to 6 adds {@code rate_limits}; 6 to 7 adds
+ * the price version and the 1-hour cache writes of each call, and the table of price {@code adjustments}; 7 to 8 adds
+ * the billing audit's tables; 8 to 9 adds the response cache's status and savings and the prompt cache's savings; 9 to
+ * 10 adds the drift detectors' {@code drift_references}); a new file runs the same steps from version 1. A newer
+ * version than
  * this code knows is refused, so an old gateway never writes into a file a newer one migrated. Documented column
  * by column in {@code docs/storage.md} and, for version 2, {@code docs/efficiency.md}.
  */
 final class LedgerSchema {
     private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
 
-    static final int VERSION = 7;
+    static final int VERSION = 10;
 
     /** {@code usage_records} as version 4 defines it: the rows with their texts joined back. */
     private static final String VIEW_V4 = """
@@ -45,6 +49,26 @@ final class LedgerSchema {
 
     /** Version 5's view: version 4's with the {@code flags} column after {@code attempts}. */
     private static final String VIEW_V5 = VIEW_V4.replace("r.attempts, r.rowid AS rowid", "r.attempts, r.flags, r.rowid AS rowid");
+
+    /** Version 7's view: version 5's with {@code cache_write_1h_tokens} and the {@code price_version} text after {@code flags}. */
+    private static final String VIEW_V7 = VIEW_V5
+            .replace("r.attempts, r.flags, r.rowid AS rowid",
+                    "r.attempts, r.flags, r.cache_write_1h_tokens, price_version.value AS price_version, r.rowid AS rowid")
+            .replace("LEFT JOIN names requested_model ON requested_model.id = r.requested_model_ref",
+                    "LEFT JOIN names requested_model ON requested_model.id = r.requested_model_ref\n"
+                            + "    LEFT JOIN names price_version ON price_version.id = r.price_version_ref");
+
+    /**
+     * Version 9's view: version 7's with {@code cache}, {@code saved_nanos} and {@code prompt_cache_saved_nanos} after
+     * {@code price_version}.
+     */
+    private static final String VIEW_V9 = VIEW_V7
+            .replace("price_version.value AS price_version, r.rowid AS rowid",
+                    "price_version.value AS price_version, cache.value AS cache, r.saved_nanos, r.prompt_cache_saved_nanos,"
+                            + " r.rowid AS rowid")
+            .replace("LEFT JOIN names price_version ON price_version.id = r.price_version_ref",
+                    "LEFT JOIN names price_version ON price_version.id = r.price_version_ref\n"
+                            + "    LEFT JOIN names cache ON cache.id = r.cache_ref");
 
     static final List<String> V1 = List.of(
             """
@@ -223,12 +247,86 @@ final class LedgerSchema {
             )""");
 
     /**
-     * Version 7: the pinned reference ("last known good") of each drift detector and model: a time range of the
+     * Version 7, prices that can be re-rated: each row keeps the {@link dev.tokenwise.core.model.ModelPrice#version
+     * price version} it was charged at ({@code price_version_ref}, a text of {@code names}; NULL for rows written
+     * before and for unpriced models) and its 1-hour cache writes ({@code cache_write_1h_tokens}, part of
+     * {@code cache_write_tokens}; 0 before). {@code adjustments} holds the corrections {@code tokenwise reprice --apply}
+     * writes: one row per re-rated call, dated like the call ({@code created_at}) so that a period's totals include
+     * the corrections of its calls, never an edit of the call's own row.
+     */
+    static final List<String> V7 = List.of(
+            "ALTER TABLE usage_rows ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE usage_rows ADD COLUMN price_version_ref INTEGER",
+            "DROP VIEW usage_records",
+            VIEW_V7,
+            """
+            CREATE TABLE adjustments (
+                id            INTEGER PRIMARY KEY,
+                record_id     TEXT NOT NULL,
+                created_at    INTEGER NOT NULL,
+                team          TEXT,
+                key_id        TEXT,
+                model         TEXT,
+                delta_nanos   INTEGER NOT NULL,
+                price_version TEXT,
+                reprice_id    TEXT NOT NULL,
+                applied_at    INTEGER NOT NULL
+            )""",
+            "CREATE INDEX adjustments_created_at ON adjustments (created_at)",
+            "CREATE INDEX adjustments_record_id ON adjustments (record_id)");
+
+    /**
+     * Version 8, the billing audit's memory ({@link AuditStore}), so that a restart does not reset it: each model's
+     * windows of per-call differences between provider and local token counts, by endpoint, side and request features, and
+     * its hourly buckets of provider input tokens and prompt text bytes. A step of its own: it touches no other table.
+     */
+    static final List<String> V8 = List.of(
+            """
+            CREATE TABLE audit_differences (
+                model           TEXT NOT NULL,
+                endpoint        TEXT NOT NULL,
+                side            TEXT NOT NULL,
+                features        INTEGER NOT NULL,
+                exact           INTEGER NOT NULL,
+                baseline_share  REAL,
+                baseline_median REAL,
+                samples         BLOB NOT NULL,
+                saved_at        INTEGER NOT NULL,
+                PRIMARY KEY (model, endpoint, side, features, exact)
+            )""",
+            """
+            CREATE TABLE audit_inflation (
+                model        TEXT NOT NULL,
+                hour         INTEGER NOT NULL,
+                calls        INTEGER NOT NULL,
+                tokens       INTEGER NOT NULL,
+                bytes        INTEGER NOT NULL,
+                tokens_sq    REAL NOT NULL,
+                bytes_sq     REAL NOT NULL,
+                tokens_bytes REAL NOT NULL,
+                PRIMARY KEY (model, hour)
+            )""");
+
+    /**
+     * Version 9, what caches saved: each row's response cache status in {@code cache} ({@code hit}, {@code miss},
+     * {@code skip}, or NULL without a cache; a text of {@code names}), what a hit saved ({@code saved_nanos}: the cost
+     * of the call whose answer it served) and what the provider's prompt cache saved ({@code prompt_cache_saved_nanos});
+     * 0 for rows written before, whose savings were not recorded.
+     */
+    static final List<String> V9 = List.of(
+            "ALTER TABLE usage_rows ADD COLUMN cache_ref INTEGER",
+            "ALTER TABLE usage_rows ADD COLUMN saved_nanos INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE usage_rows ADD COLUMN prompt_cache_saved_nanos INTEGER NOT NULL DEFAULT 0",
+            "DROP VIEW usage_records",
+            VIEW_V9);
+
+    /**
+     * Version 10: the pinned reference ("last known good") of each drift detector and model: a time range of the
      * model's tasks (traffic) or probe runs (probe) that later behaviour is compared with. It moves only when an
      * operator acknowledges a change; {@code to_ms} is 0 while the reference is still being gathered from
      * {@code from_ms} on.
      */
-    static final List<String> V7 = List.of("""
+    static final List<String> V10 = List.of("""
             CREATE TABLE drift_references (
                 source     TEXT NOT NULL,
                 model      TEXT NOT NULL,
@@ -238,6 +336,9 @@ final class LedgerSchema {
                 note       TEXT,
                 PRIMARY KEY (source, model)
             )""");
+
+    /** The migrations from version 1 on, in order: the step at index {@code i} takes version {@code i + 1} to {@code i + 2}. */
+    private static final List<List<String>> STEPS = List.of(V2, V3, V4, V5, V6, V7, V8, V9, V10);
 
     private LedgerSchema() {
     }
@@ -258,48 +359,26 @@ final class LedgerSchema {
         try (Statement s = connection.createStatement()) {
             // IMMEDIATE takes the write lock at once, so two processes opening a new (or old) file do not
             // both create (or migrate) it.
-            s.execute("BEGIN IMMEDIATE");
-            try {
+            LedgerConnections.immediateTransaction(s, () -> {
                 int version = userVersion(connection);
-                if (!check(version, file)) {
-                    if (version == 0) {
-                        if (hasTables(connection)) {
-                            throw new IllegalStateException("ledger file " + file
-                                    + " has tables but no schema version: it is not a Tokenwise ledger (choose another storage.path)");
-                        }
-                        execute(s, V1);
-                    } else {
-                        log.info("Usage ledger {}: migrating schema version {} to {}", file, version, VERSION);
-                    }
-                    if (version < 2) {
-                        execute(s, V2);
-                    }
-                    if (version < 3) {
-                        execute(s, V3);
-                    }
-                    if (version < 4) {
-                        execute(s, V4);
-                    }
-                    if (version < 5) {
-                        execute(s, V5);
-                    }
-                    if (version < 6) {
-                        execute(s, V6);
-                    }
-                    if (version < 7) {
-                        execute(s, V7);
-                    }
-                    s.execute("PRAGMA user_version = " + VERSION);
+                if (check(version, file)) {
+                    return;
                 }
-                s.execute("COMMIT");
-            } catch (SQLException | RuntimeException e) {
-                try {
-                    s.execute("ROLLBACK");
-                } catch (SQLException suppressed) {
-                    e.addSuppressed(suppressed);
+                if (version == 0) {
+                    if (hasTables(connection)) {
+                        throw new IllegalStateException("ledger file " + file
+                                + " has tables but no schema version: it is not a Tokenwise ledger (choose another storage.path)");
+                    }
+                    execute(s, V1);
+                } else {
+                    log.info("Usage ledger {}: migrating schema version {} to {}", file, version, VERSION);
                 }
-                throw e;
-            }
+                // STEPS.get(i) takes a file from version i + 1 to i + 2.
+                for (int step = Math.max(version, 1); step < VERSION; step++) {
+                    execute(s, STEPS.get(step - 1));
+                }
+                s.execute("PRAGMA user_version = " + VERSION);
+            });
         }
     }
 

@@ -73,6 +73,7 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
     private final LedgerConnections connections;
     private final LedgerWriter writer;
     private final TaskLedger tasks;
+    private final AuditStore audit;
     private final AtomicBoolean closed = new AtomicBoolean();
     /** The admin connection, guarded by {@code this}; opened on first use, dropped after a failure. */
     private Connection admin;
@@ -83,6 +84,7 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
         this.connections = connections;
         this.writer = writer;
         this.tasks = new TaskLedger(connections);
+        this.audit = new AuditStore(connections);
     }
 
     /**
@@ -214,33 +216,45 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
         return tasks;
     }
 
+    /** The billing audit's saved windows and buckets, and the per-team input it prices (schema version 7). */
+    public AuditStore audit() {
+        return audit;
+    }
+
     LedgerConnections connections() {
         return connections;
     }
 
     // ---- reads --------------------------------------------------------------------------------------
 
+    /** What the team spent since {@code fromMillis}: its calls' costs plus the {@link Adjustment}s applied to them. */
     @Override
     public long teamSpentNanos(String team, long fromMillis) {
         return sum("team spend", "SELECT COALESCE(SUM(cost_nanos), 0) FROM usage_records WHERE team = ? AND created_at >= ?",
-                team, fromMillis);
+                "SELECT COALESCE(SUM(delta_nanos), 0) FROM adjustments WHERE team = ? AND created_at >= ?", team, fromMillis);
     }
 
+    /** What the key spent since {@code fromMillis}, adjustments included. */
     @Override
     public long keySpentNanos(String keyId, long fromMillis) {
         return sum("key spend", "SELECT COALESCE(SUM(cost_nanos), 0) FROM usage_records WHERE key_id = ? AND created_at >= ?",
-                keyId, fromMillis);
+                "SELECT COALESCE(SUM(delta_nanos), 0) FROM adjustments WHERE key_id = ? AND created_at >= ?", keyId,
+                fromMillis);
     }
 
-    private long sum(String what, String sql, String holder, long fromMillis) {
+    private long sum(String what, String recordsSql, String adjustmentsSql, String holder, long fromMillis) {
         return connections.read(what, c -> {
-            try (PreparedStatement ps = c.prepareStatement(sql)) {
-                ps.setString(1, holder);
-                ps.setLong(2, fromMillis);
-                try (ResultSet rs = ps.executeQuery()) {
-                    return rs.next() ? rs.getLong(1) : 0L;
+            long total = 0;
+            for (String sql : new String[] {recordsSql, adjustmentsSql}) {
+                try (PreparedStatement ps = c.prepareStatement(sql)) {
+                    ps.setString(1, holder);
+                    ps.setLong(2, fromMillis);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        total = Math.addExact(total, rs.next() ? rs.getLong(1) : 0L);
+                    }
                 }
             }
+            return total;
         });
     }
 
@@ -258,7 +272,8 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
 
     /**
      * Usage totals of the committed records created in {@code [fromMillis, toMillis)}, grouped and ordered by
-     * {@code groupBy}'s fields.
+     * {@code groupBy}'s fields. Costs include the {@link Adjustment}s applied to those records (a reprice's
+     * corrections count in the period of the calls they correct); requests and tokens are the calls' own.
      *
      * @param teamFilter only this team's records, or {@code null} for all teams
      */
@@ -271,16 +286,24 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
         };
         String selectColumns = groupBy == GroupBy.DAY
                 ? "strftime('%Y-%m-%d', created_at / 1000, 'unixepoch') AS day" : groupColumns;
-        String sql = "SELECT " + selectColumns + ", COUNT(*), SUM(input_tokens), SUM(output_tokens), "
-                + "SUM(cached_input_tokens), SUM(reasoning_tokens), SUM(cost_nanos) FROM usage_records "
-                + "WHERE created_at >= ? AND created_at < ?" + (teamFilter != null ? " AND team = ?" : "")
-                + " GROUP BY " + groupColumns + " ORDER BY " + groupColumns;
+        String where = "WHERE created_at >= ? AND created_at < ?" + (teamFilter != null ? " AND team = ?" : "");
+        String sql = "SELECT " + selectColumns + ", SUM(calls), SUM(input_tokens), SUM(output_tokens), "
+                + "SUM(cached_input_tokens), SUM(reasoning_tokens), SUM(cost_nanos), SUM(hits), SUM(saved_nanos), "
+                + "SUM(prompt_cache_saved_nanos) FROM ("
+                + "SELECT team, key_id, model, created_at, 1 AS calls, input_tokens, output_tokens, cached_input_tokens, "
+                + "reasoning_tokens, cost_nanos, cache = 'hit' AS hits, saved_nanos, prompt_cache_saved_nanos "
+                + "FROM usage_records " + where
+                + " UNION ALL SELECT team, key_id, model, created_at, 0, 0, 0, 0, 0, delta_nanos, 0, 0, 0 FROM adjustments "
+                + where + ") GROUP BY " + groupColumns + " ORDER BY " + groupColumns;
         return connections.read("usage query", c -> {
             try (PreparedStatement ps = c.prepareStatement(sql)) {
-                ps.setLong(1, fromMillis);
-                ps.setLong(2, toMillis);
-                if (teamFilter != null) {
-                    ps.setString(3, teamFilter);
+                int p = 1;
+                for (int part = 0; part < 2; part++) {
+                    ps.setLong(p++, fromMillis);
+                    ps.setLong(p++, toMillis);
+                    if (teamFilter != null) {
+                        ps.setString(p++, teamFilter);
+                    }
                 }
                 List<UsageRow> rows = new ArrayList<>();
                 try (ResultSet rs = ps.executeQuery()) {
@@ -293,7 +316,8 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
                                 groupBy == GroupBy.MODEL ? first : null,
                                 groupBy == GroupBy.DAY ? first : null,
                                 rs.getLong(n), rs.getLong(n + 1), rs.getLong(n + 2), rs.getLong(n + 3),
-                                rs.getLong(n + 4), rs.getLong(n + 5)));
+                                rs.getLong(n + 4), rs.getLong(n + 5), rs.getLong(n + 6), rs.getLong(n + 7),
+                                rs.getLong(n + 8)));
                     }
                 }
                 return rows;
@@ -327,12 +351,106 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
         });
     }
 
-    /** The cost of every committed record, in nano-USD. */
+    /** The cost of every committed record, adjustments included, in nano-USD. */
     public long totalCostNanos() {
         return connections.read("total cost", c -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT COALESCE(SUM(cost_nanos), 0) FROM usage_records");
+            try (PreparedStatement ps = c.prepareStatement("SELECT (SELECT COALESCE(SUM(cost_nanos), 0) FROM usage_records)"
+                    + " + (SELECT COALESCE(SUM(delta_nanos), 0) FROM adjustments)");
                  ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? rs.getLong(1) : 0L;
+            }
+        });
+    }
+
+    // ---- re-rating ----------------------------------------------------------------------------------
+
+    /**
+     * A correction of one call's cost, written by {@code tokenwise reprice --apply} into {@code adjustments}: the call's
+     * own row is never edited. It carries the call's time, team, key and model, so that every total over the calls
+     * includes it.
+     *
+     * @param recordId the call corrected
+     * @param createdAtMillis the call's {@code created_at}
+     * @param deltaNanos what is added to the call's cost (negative when it was overcharged)
+     * @param priceVersion the price version the call is re-rated at
+     */
+    public record Adjustment(String recordId, long createdAtMillis, String team, String keyId, String model,
+                             long deltaNanos, String priceVersion) {
+        public Adjustment {
+            Objects.requireNonNull(recordId, "recordId");
+        }
+    }
+
+    /**
+     * Hands every committed record created in {@code [fromMillis, toMillis)} to {@code each}, in the order they were
+     * written, one row at a time.
+     */
+    public void forEachRecord(long fromMillis, long toMillis, Consumer<UsageRecord> each) {
+        connections.read("records query", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + UsageRecordRows.COLUMNS
+                    + " FROM usage_records WHERE created_at >= ? AND created_at < ? ORDER BY rowid")) {
+                ps.setLong(1, fromMillis);
+                ps.setLong(2, toMillis);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        each.accept(UsageRecordRows.read(rs));
+                    }
+                }
+                return null;
+            }
+        });
+    }
+
+    /** The sum of the adjustments applied to each record created in {@code [fromMillis, toMillis)}, by record id. */
+    public java.util.Map<String, Long> adjustmentsByRecord(long fromMillis, long toMillis) {
+        return connections.read("adjustments query", c -> {
+            java.util.Map<String, Long> sums = new java.util.HashMap<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT record_id, SUM(delta_nanos) FROM adjustments "
+                    + "WHERE created_at >= ? AND created_at < ? GROUP BY record_id")) {
+                ps.setLong(1, fromMillis);
+                ps.setLong(2, toMillis);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        sums.put(rs.getString(1), rs.getLong(2));
+                    }
+                }
+            }
+            return sums;
+        });
+    }
+
+    /**
+     * Writes {@code adjustments} in one transaction, all or none, under the id of the reprice that made them.
+     *
+     * @return how many were written
+     */
+    public synchronized int applyAdjustments(String repriceId, List<Adjustment> adjustments, long appliedAtMillis) {
+        Objects.requireNonNull(repriceId, "repriceId");
+        return admin("apply adjustments", c -> {
+            boolean autoCommit = c.getAutoCommit();
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO adjustments (record_id, created_at, team, key_id, "
+                    + "model, delta_nanos, price_version, reprice_id, applied_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                for (Adjustment a : adjustments) {
+                    ps.setString(1, a.recordId());
+                    ps.setLong(2, a.createdAtMillis());
+                    ps.setString(3, a.team());
+                    ps.setString(4, a.keyId());
+                    ps.setString(5, a.model());
+                    ps.setLong(6, a.deltaNanos());
+                    ps.setString(7, a.priceVersion());
+                    ps.setString(8, repriceId);
+                    ps.setLong(9, appliedAtMillis);
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+                c.commit();
+                return adjustments.size();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(autoCommit);
             }
         });
     }
@@ -527,6 +645,7 @@ public final class SqliteLedger implements UsageSink, SpendStore, TeamStore, Aut
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        audit.close(); // its final save first, while the file is open
         writer.close();
         tasks.close();
         synchronized (this) {

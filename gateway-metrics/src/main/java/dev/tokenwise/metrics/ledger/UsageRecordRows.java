@@ -1,5 +1,6 @@
 package dev.tokenwise.metrics.ledger;
 
+import dev.tokenwise.core.model.CacheStatus;
 import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.TokenUsage;
@@ -16,8 +17,9 @@ import java.util.Locale;
  *
  * <p>The {@code retry} column is decided by the insert itself: a call is a retry when its
  * {@code X-Task-Attempt} is above 1, when the gateway itself made more than one upstream attempt for it,
- * or when its task (team and task id) already has a row with the same model and the same non-zero prompt
- * hash. Rows are inserted in the order the ledger accepted them, so
+ * or when its task (team and task id) already has a row asking for the same model (the model the client named,
+ * so a call answered by a fallback and a later one answered by the model asked for are the same attempt) with the
+ * same non-zero prompt hash. Rows are inserted in the order the ledger accepted them, so
  * "already" means "committed before, or earlier in the same batch", and a batch retried after a failed
  * commit decides the same way again. {@code docs/efficiency.md} defines it for readers of the file.
  */
@@ -26,18 +28,21 @@ final class UsageRecordRows {
             + "input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, "
             + "usage_from_provider, local_input_tokens, local_output_tokens, local_estimated, cost_nanos, "
             + "task_id, task_attempt, finish_reason, latency_micros, upstream_latency_micros, ttft_micros, prompt_hash, "
-            + "requested_model, attempts, flags";
+            + "requested_model, attempts, flags, cache_write_1h_tokens, price_version, cache, saved_nanos, "
+            + "prompt_cache_saved_nanos";
 
     /** The columns of {@code usage_rows} that {@link #COLUMNS} come from, in the same order. */
     private static final String ROW_COLUMNS = "id, created_at, team_ref, key_ref, model_ref, provider_ref, endpoint_ref, "
             + "stream, status_ref, http_status, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, "
             + "reasoning_tokens, usage_from_provider, local_input_tokens, local_output_tokens, local_estimated, "
             + "cost_nanos, task_id, task_attempt, finish_reason_ref, latency_micros, upstream_latency_micros, ttft_micros, "
-            + "prompt_hash, requested_model_ref, attempts, flags";
+            + "prompt_hash, requested_model_ref, attempts, flags, cache_write_1h_tokens, price_version_ref, cache_ref, "
+            + "saved_nanos, prompt_cache_saved_nanos";
 
     /** Parameters: retry by attempt (0/1), task id, prompt hash, task id, team id, model id, prompt hash. */
     private static final String RETRY = "CASE WHEN ? = 1 THEN 1 WHEN ? IS NULL OR ? = 0 THEN 0 ELSE EXISTS ("
-            + "SELECT 1 FROM usage_rows p WHERE p.task_id = ? AND p.team_ref IS ? AND p.model_ref IS ? AND p.prompt_hash = ?"
+            + "SELECT 1 FROM usage_rows p WHERE p.task_id = ? AND p.team_ref IS ? "
+            + "AND COALESCE(p.requested_model_ref, p.model_ref) IS ? AND p.prompt_hash = ?"
             + ") END";
 
     /**
@@ -45,10 +50,10 @@ final class UsageRecordRows {
      * fail forever on its own rows; the writer logs every row the database already had.
      */
     static final String INSERT = "INSERT OR IGNORE INTO usage_rows (" + ROW_COLUMNS + ", retry) SELECT "
-            + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " + RETRY;
+            + "?, ".repeat(35) + RETRY;
 
     /** Columns of {@link #COLUMNS}. */
-    static final int COLUMN_COUNT = 30;
+    static final int COLUMN_COUNT = 35;
 
     /**
      * Rows of calls without a task in one statement: their retry flag depends on nothing else in the table, so
@@ -78,7 +83,7 @@ final class UsageRecordRows {
         ps.setLong(i++, r.promptHash());
         ps.setString(i++, r.taskId());
         setRef(ps, i++, names.id(r.team()));
-        setRef(ps, i++, names.id(r.model()));
+        setRef(ps, i++, names.id(r.requestedModel()));
         ps.setLong(i, r.promptHash());
     }
 
@@ -132,6 +137,11 @@ final class UsageRecordRows {
         setRef(ps, i++, names.id(r.requestedModel()));
         ps.setInt(i++, r.attempts());
         ps.setInt(i++, r.flags());
+        ps.setLong(i++, u.cacheWrite1hTokens());
+        setRef(ps, i++, names.id(r.priceVersion()));
+        setRef(ps, i++, names.id(r.cache() == null ? null : r.cache().label()));
+        ps.setLong(i++, r.savedNanos());
+        ps.setLong(i++, r.promptCacheSavedNanos());
         return i;
     }
 
@@ -148,15 +158,22 @@ final class UsageRecordRows {
         String endpoint = rs.getString("endpoint");
         String status = rs.getString("status");
         TokenUsage usage = new TokenUsage(rs.getLong("input_tokens"), rs.getLong("cached_input_tokens"),
-                rs.getLong("cache_write_tokens"), rs.getLong("output_tokens"), rs.getLong("reasoning_tokens"));
-        return new UsageRecord(rs.getString("id"), rs.getString("team"), rs.getString("key_id"),
-                rs.getString("model"), rs.getString("provider"), endpoint == null ? null : Endpoint.ofPath(endpoint),
-                rs.getInt("stream") != 0, status == null ? null : CallStatus.valueOf(status.toUpperCase(Locale.ROOT)),
-                rs.getInt("http_status"), usage, rs.getInt("usage_from_provider") != 0,
-                rs.getLong("local_input_tokens"), rs.getLong("local_output_tokens"), rs.getInt("local_estimated") != 0,
-                rs.getLong("cost_nanos"), rs.getString("task_id"), rs.getInt("task_attempt"),
-                rs.getString("finish_reason"), rs.getLong("created_at"), rs.getLong("latency_micros"),
-                rs.getLong("upstream_latency_micros"), rs.getLong("ttft_micros"), rs.getLong("prompt_hash"),
-                rs.getString("requested_model"), rs.getInt("attempts"), rs.getInt("flags"));
+                rs.getLong("cache_write_tokens"), rs.getLong("output_tokens"), rs.getLong("reasoning_tokens"),
+                rs.getLong("cache_write_1h_tokens"));
+        return UsageRecord.builder().id(rs.getString("id")).team(rs.getString("team")).keyId(rs.getString("key_id"))
+                .model(rs.getString("model")).provider(rs.getString("provider"))
+                .endpoint(endpoint == null ? null : Endpoint.ofPath(endpoint)).stream(rs.getInt("stream") != 0)
+                .status(status == null ? null : CallStatus.valueOf(status.toUpperCase(Locale.ROOT)))
+                .httpStatus(rs.getInt("http_status")).usage(usage).usageFromProvider(rs.getInt("usage_from_provider") != 0)
+                .localInputTokens(rs.getLong("local_input_tokens")).localOutputTokens(rs.getLong("local_output_tokens"))
+                .localEstimated(rs.getInt("local_estimated") != 0).costNanos(rs.getLong("cost_nanos"))
+                .taskId(rs.getString("task_id")).taskAttempt(rs.getInt("task_attempt"))
+                .finishReason(rs.getString("finish_reason")).createdAtMillis(rs.getLong("created_at"))
+                .latencyMicros(rs.getLong("latency_micros")).upstreamLatencyMicros(rs.getLong("upstream_latency_micros"))
+                .ttftMicros(rs.getLong("ttft_micros")).promptHash(rs.getLong("prompt_hash"))
+                .requestedModel(rs.getString("requested_model")).attempts(rs.getInt("attempts")).flags(rs.getInt("flags"))
+                .priceVersion(rs.getString("price_version")).cache(CacheStatus.ofLabel(rs.getString("cache")))
+                .savedNanos(rs.getLong("saved_nanos")).promptCacheSavedNanos(rs.getLong("prompt_cache_saved_nanos"))
+                .build();
     }
 }

@@ -11,6 +11,8 @@ import dev.tokenwise.core.proxy.UpstreamPool;
 import dev.tokenwise.core.spi.UsageSink;
 import dev.tokenwise.metrics.efficiency.AlertBook;
 import dev.tokenwise.metrics.efficiency.AlertType;
+import dev.tokenwise.metrics.efficiency.BillingAudit;
+import dev.tokenwise.metrics.efficiency.TokenInflation;
 import dev.tokenwise.metrics.efficiency.EfficiencyFigures;
 import dev.tokenwise.metrics.efficiency.EfficiencyTracker;
 import dev.tokenwise.metrics.latency.LatencyBook;
@@ -40,6 +42,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
@@ -102,6 +105,8 @@ public final class GatewayMeters implements UsageSink {
     private final MultiGauge retryRatio;
     private final MultiGauge truncationRatio;
     private final MultiGauge tokensPerSuccess;
+    private final MultiGauge auditDiffering;
+    private final MultiGauge tokensPerKb;
 
     /**
      * @param knownModels the configured models; any other model is counted as {@code unknown} (empty: every
@@ -134,6 +139,14 @@ public final class GatewayMeters implements UsageSink {
                 .register(registry);
         tokensPerSuccess = MultiGauge.builder("tokenwise.task.tokens.per.success")
                 .description("Input plus output tokens of all tasks with an outcome per successful task, per model, since start")
+                .register(registry);
+        auditDiffering = MultiGauge.builder("tokenwise.billing.audit.differing.ratio")
+                .description("Exactly counted calls in the billing audit's windows whose provider token count differs "
+                        + "from the gateway's, per model and side (input, output); 0 when the provider bills what was counted")
+                .register(registry);
+        tokensPerKb = MultiGauge.builder("tokenwise.input.tokens.per.kb")
+                .description("Provider input tokens per 1,000 bytes of prompt text, per model, in the token-inflation "
+                        + "windows (recent, baseline)")
                 .register(registry);
     }
 
@@ -345,7 +358,37 @@ public final class GatewayMeters implements UsageSink {
         EfficiencyTracker tracker = efficiency;
         if (tracker != null) {
             refreshEfficiency(tracker.live(GroupBy.MODEL));
+            refreshAudit(tracker.audit());
         }
+    }
+
+    private void refreshAudit(BillingAudit audit) {
+        Map<List<String>, long[]> shares = new TreeMap<>(java.util.Comparator.comparing((List<String> k) -> k.get(0))
+                .thenComparing(k -> k.get(1)));
+        for (BillingAudit.Share s : audit.exactShares()) {
+            long[] sum = shares.computeIfAbsent(List.of(modelLabel(s.model()), s.side()), k -> new long[2]);
+            sum[0] += s.calls();
+            sum[1] += s.differing();
+        }
+        List<MultiGauge.Row<?>> differing = new ArrayList<>();
+        shares.forEach((k, sum) -> row(differing, Tags.of("model", k.get(0), "side", k.get(1)),
+                sum[0] == 0 ? Double.NaN : (double) sum[1] / sum[0]));
+        auditDiffering.register(differing, true);
+        List<MultiGauge.Row<?>> perKb = new ArrayList<>();
+        TokenInflation inflation = audit.inflation();
+        if (inflation != null) {
+            for (String model : new TreeSet<>(inflation.models())) {
+                String label = modelLabel(model);
+                if (!label.equals(model)) {
+                    continue; // a ratio cannot be summed into other
+                }
+                inflation.current(model).ifPresent(shift -> {
+                    row(perKb, Tags.of("model", label, "window", "recent"), shift.recentPerKb());
+                    row(perKb, Tags.of("model", label, "window", "baseline"), shift.baselinePerKb());
+                });
+            }
+        }
+        tokensPerKb.register(perKb, true);
     }
 
     private void refreshBudgets(Collection<Budget.Snapshot> snapshots) {

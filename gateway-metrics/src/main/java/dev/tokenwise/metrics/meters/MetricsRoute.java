@@ -3,10 +3,9 @@ package dev.tokenwise.metrics.meters;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
-import dev.tokenwise.core.spi.ApiRoute;
+import dev.tokenwise.core.spi.GetRoute;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpMethod;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Objects;
@@ -26,7 +25,7 @@ import java.util.concurrent.Executor;
  * routes.add(new MetricsRoute(registry, meters, apiPool, config.adminKey() != null));
  * }</pre>
  */
-public final class MetricsRoute implements ApiRoute {
+public final class MetricsRoute extends GetRoute {
     static final String PATH = "/metrics";
     /** The content types of the Prometheus client's text writers (their exposition jar is a runtime dependency). */
     static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
@@ -42,21 +41,14 @@ public final class MetricsRoute implements ApiRoute {
      * @param adminOnly whether only the admin key may scrape
      */
     public MetricsRoute(PrometheusMeterRegistry registry, GatewayMeters meters, Executor executor, boolean adminOnly) {
+        super(PATH);
         this.registry = Objects.requireNonNull(registry, "registry");
         this.meters = meters;
         this.executor = Objects.requireNonNull(executor, "executor");
         this.adminOnly = adminOnly;
     }
 
-    @Override
-    public boolean matches(HttpMethod method, String path) {
-        return HttpMethod.GET.equals(method) && matchesPath(path);
-    }
 
-    @Override
-    public boolean matchesPath(String path) {
-        return PATH.equals(path);
-    }
 
     @Override
     public CompletableFuture<Response> handle(Request request) {

@@ -77,6 +77,22 @@ class AlertsRouteTest {
     }
 
     @Test
+    void showsATeamsTokenInflationCostToThatTeamOnly() throws Exception {
+        alerts.open(AlertType.TOKEN_INFLATION, Alert.Scope.MODEL, "m", "input_tokens_per_kb", "m bills 35.0% more", 337.7,
+                262.5);
+        alerts.open(AlertType.TOKEN_INFLATION, Alert.Scope.TEAM, "research", "input_tokens_per_kb:m",
+                "For team research, … costs about $10.50 a month more.", 10.5, 0);
+        JsonNode research = body(Principal.key("research", "r1"));
+        assertEquals(2, research.size());
+        assertEquals("token_inflation", research.get(1).get("type").asText());
+        assertEquals("research", research.get(1).get("team").asText());
+        assertEquals("input_tokens_per_kb:m", research.get(1).get("metric").asText());
+        JsonNode ops = body(Principal.key("ops", "o1"));
+        assertEquals(1, ops.size(), "another team sees the model's alert, not research's cost");
+        assertEquals("m", ops.get(0).get("model").asText());
+    }
+
+    @Test
     void showsAKeysBudgetAlertToTheKeysTeamOnlyNeverToATeamNamedLikeTheKey() throws Exception {
         // Team x has a key named y; another team is named y.
         alerts.budgetThreshold("x", "y", new Budget.Snapshot("y", 1_000_000_000L, BudgetPeriod.DAILY, 0,

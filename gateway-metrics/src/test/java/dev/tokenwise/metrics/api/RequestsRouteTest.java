@@ -60,6 +60,24 @@ class RequestsRouteTest {
             assertEquals("req_old", json.get("id").asText());
             assertEquals(12_300, json.get("cost_nanos").asLong());
             assertEquals("[\"usage_rejected\"]", json.get("flags").toString());
+            assertTrue(json.get("retry").isNull(), "no retry lookup given: not known");
+        }
+    }
+
+    @Test
+    void saysWhetherTheLedgerFlaggedTheCallAsARetry() throws Exception {
+        try (SqliteLedger ledger = SqliteLedger.open(dir.resolve("ledger.db"), SqliteLedger.Sync.NORMAL)) {
+            ledger.accept(dev.tokenwise.metrics.ledger.TaskFixture.call("r1", "a", "a1", "m1", "t", 0, 9, 1, 1, 0,
+                    "stop", 1_000));
+            ledger.accept(dev.tokenwise.metrics.ledger.TaskFixture.call("r2", "a", "a1", "m1", "t", 0, 9, 1, 1, 0,
+                    "stop", 2_000));
+            assertTrue(ledger.flush(Duration.ofSeconds(30)));
+            RequestsRoute route = new RequestsRoute(accounting, ledger::find, Runnable::run,
+                    (id, waitMillis) -> CompletableFuture.completedFuture(ledger.tasks().retry(id)));
+            JsonNode first = JSON.readTree(route.handle(request("r1", Principal.ADMIN)).get(5, TimeUnit.SECONDS).body());
+            JsonNode second = JSON.readTree(route.handle(request("r2", Principal.ADMIN)).get(5, TimeUnit.SECONDS).body());
+            assertFalse(first.get("retry").asBoolean());
+            assertTrue(second.get("retry").asBoolean(), "the same task asked the same model the same prompt");
         }
     }
 

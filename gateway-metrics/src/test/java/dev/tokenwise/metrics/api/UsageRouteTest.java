@@ -30,6 +30,11 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import dev.tokenwise.core.model.CacheStatus;
+import dev.tokenwise.core.model.CallStatus;
+import dev.tokenwise.core.model.Endpoint;
+import dev.tokenwise.core.model.TokenUsage;
+import dev.tokenwise.core.model.UsageRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -84,6 +89,34 @@ class UsageRouteTest {
         assertEquals(700, a.get("cost_nanos").asLong());
         assertEquals("b", data.get(1).get("team").asText());
         assertEquals(1, data.get(1).get("requests").asLong());
+    }
+
+    @Test
+    void saysWhatTheResponseCacheAndThePromptCacheSavedPerGroup() throws Exception {
+        // Team c: a call of $0.000002550 bought once, served twice more from the cache; one call whose 1,024 of
+        // 2,000 input tokens came from the provider's cache at $0.075 off per Mtok.
+        long at = millis("2026-11-29T02:00:00Z");
+        UsageRecord bought = record("req_c1", "c", "c1", "m1", at, 2_550, TokenUsage.of(15, 10)).withCache(CacheStatus.MISS);
+        ledger.accept(bought);
+        for (int i = 2; i <= 3; i++) {
+            ledger.accept(new UsageRecord("req_c" + i, "c", "c1", "m1", "sim", Endpoint.CHAT_COMPLETIONS, false,
+                    CallStatus.OK, 200, TokenUsage.of(15, 10), true, 15, 10, false, 0, null, 0, "stop", at, 10, 0, 10, 0,
+                    "m1", 1, 0, null, 0, 0, 0, CacheStatus.HIT, 2_550, 0, 0));
+        }
+        ledger.accept(new UsageRecord("req_c4", "c", "c1", "m1", "sim", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK,
+                200, new TokenUsage(2_000, 1_024, 0, 10, 0), true, 2_000, 10, false, 0, null, 0, "stop", at, 10, 5, 0, 0,
+                "m1", 1, 0, null, 0, 0, 0, null, 0, 76_800, 0));
+        assertTrue(ledger.flush(Duration.ofSeconds(30)));
+        JsonNode c = JSON.readTree(body(Principal.key("c", "c1"), "")).get("data").get(0);
+        assertEquals(4, c.get("requests").asLong());
+        assertEquals(2, c.get("cache_hits").asLong());
+        assertEquals(new java.math.BigDecimal("0.0000051"), c.get("cache_saved_usd").decimalValue(), "2 x 2,550 nano-USD");
+        assertEquals(new java.math.BigDecimal("0.0000768"), c.get("prompt_cache_saved_usd").decimalValue());
+        // 1,024 cached of 2,045 input tokens in all
+        assertEquals(new java.math.BigDecimal("0.5007"), c.get("cached_input_share").decimalValue());
+        JsonNode a = JSON.readTree(body(Principal.ADMIN, "")).get("data").get(0);
+        assertEquals(0, a.get("cache_hits").asLong());
+        assertEquals(new java.math.BigDecimal("0"), a.get("cache_saved_usd").decimalValue());
     }
 
     @Test

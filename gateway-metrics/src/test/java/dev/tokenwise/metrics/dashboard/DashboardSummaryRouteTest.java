@@ -12,6 +12,7 @@ import dev.tokenwise.core.budget.Budget;
 import dev.tokenwise.core.config.BudgetPeriod;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
+import dev.tokenwise.core.model.CacheStatus;
 import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.TokenUsage;
@@ -126,6 +127,42 @@ class DashboardSummaryRouteTest {
         assertEquals(3, models.get(1).get("requests").asInt());
         assertEquals(1, models.get(1).get("errors").asInt());
         assertEquals(200, models.get(1).get("input_tokens").asInt());
+    }
+
+    @Test
+    void showsWhatTheCachesSavedOverTimeAndTheHitRatePerTeamAndModel() throws Exception {
+        open(record("m1", "research", "k1", "sim-large", NOW - 2 * HOUR, 3_000).withCache(CacheStatus.MISS),
+                hit("h1", "research", "sim-large", NOW - 2 * HOUR + 60_000, 3_000),
+                hit("h2", "research", "sim-large", NOW - 60_000, 3_000),
+                record("m2", "ops", "k2", "sim-small", NOW - 60_000, 500).withCache(CacheStatus.MISS),
+                record("s1", "ops", "k2", "sim-small", NOW - 60_000, 500).withCache(CacheStatus.SKIP),
+                new UsageRecord("p1", "ops", "k2", "sim-small", "sim", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK,
+                        200, new TokenUsage(2_000, 1_024, 0, 5, 0), true, 2_000, 5, false, 100, null, 0, "stop",
+                        NOW - 60_000, 1, 1, 0, 0, "sim-small", 1, 0, null, 0, 0, 0, null, 0, 76_800, 0));
+        JsonNode savings = summary("range=24h").get("savings");
+        assertEquals(2, savings.get("cache_hits").asInt());
+        assertEquals(2, savings.get("cache_misses").asInt(), "a skip is not a lookup");
+        assertEquals(0.000006, savings.get("cache_saved_usd").asDouble(), 1e-15);
+        assertEquals(0.0000768, savings.get("prompt_cache_saved_usd").asDouble(), 1e-15);
+        JsonNode cache = savings.get("over_time").get("cache_saved_usd");
+        assertEquals(24, cache.size());
+        assertEquals(0.000003, cache.get(21).asDouble(), 1e-15, "the hit at 10:31 falls in the 10:00 bucket");
+        assertEquals(0.000003, cache.get(23).asDouble(), 1e-15);
+        assertEquals(0.0000768, savings.get("over_time").get("prompt_cache_saved_usd").get(23).asDouble(), 1e-15);
+        JsonNode teams = savings.get("hit_rate").get("teams");
+        assertEquals("research", teams.get(0).get("team").asText());
+        assertEquals(2, teams.get(0).get("hits").asInt());
+        assertEquals(1, teams.get(0).get("misses").asInt());
+        assertEquals(0.6667, teams.get(0).get("hit_rate").asDouble());
+        assertEquals("ops", teams.get(1).get("team").asText());
+        assertEquals(0.0, teams.get(1).get("hit_rate").asDouble());
+        assertEquals("sim-large", savings.get("hit_rate").get("models").get(0).get("model").asText());
+    }
+
+    private static UsageRecord hit(String id, String team, String model, long at, long savedNanos) {
+        return new UsageRecord(id, team, "k1", model, "sim", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK, 200,
+                new TokenUsage(100, 0, 0, 50, 0), true, 100, 50, false, 0, null, 0, "stop", at, 1, 0, 1, 0, model, 1, 0,
+                null, 0, 0, 0, CacheStatus.HIT, savedNanos, 0, 0);
     }
 
     @Test

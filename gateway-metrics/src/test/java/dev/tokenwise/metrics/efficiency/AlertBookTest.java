@@ -95,6 +95,21 @@ class AlertBookTest {
     }
 
     @Test
+    void keepsAnUnpricedModelsAlertOpenUntilTheModelHasAPrice() {
+        alerts.unpricedModels(java.util.List.of("mystery", "other"), 1_000_000_000L);
+        clock.addAndGet(365L * 24 * 3600 * 1000);
+        Alert open = alerts.find(AlertType.UNPRICED_MODEL, Alert.Scope.MODEL, "mystery", null);
+        assertEquals("model mystery has no price: pricing.allow_unpriced lets its calls through, booked at cost 0"
+                + " (each reserves $1.00 of budget); give it a price in the catalog or a price: block", open.message());
+        assertEquals(2, alerts.list().size(), "no period ends it");
+
+        alerts.unpricedModels(java.util.List.of("other"), 1_000_000_000L); // mystery got a price
+        assertEquals(null, alerts.find(AlertType.UNPRICED_MODEL, Alert.Scope.MODEL, "mystery", null));
+        assertEquals(1, alerts.list().size());
+        assertEquals(2, alerts.openedCount(AlertType.UNPRICED_MODEL));
+    }
+
+    @Test
     void refusesAKeyAlertWithoutItsTeam() {
         assertThrows(IllegalArgumentException.class,
                 () -> alerts.open(AlertType.BUDGET_THRESHOLD, Alert.Scope.KEY, "y", null, "x", 90, 80));

@@ -4,6 +4,7 @@ import static dev.tokenwise.metrics.ledger.TestRecords.fullRecord;
 import static dev.tokenwise.metrics.ledger.TestRecords.record;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,6 +12,7 @@ import dev.tokenwise.core.auth.KeyHashes;
 import dev.tokenwise.core.budget.Periods;
 import dev.tokenwise.core.config.BudgetConfig;
 import dev.tokenwise.core.config.BudgetPeriod;
+import dev.tokenwise.core.model.CacheStatus;
 import dev.tokenwise.core.model.RecordFlag;
 import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
@@ -330,7 +332,9 @@ class SqliteLedgerTest {
                     objects.add(rs.getString(1) + " " + rs.getString(2));
                 }
             }
-            assertEquals(List.of("table api_keys", "index api_keys_team", "table drift_references", "table names", "table rate_limits", "table task_outcomes",
+            assertEquals(List.of("table adjustments", "index adjustments_created_at", "index adjustments_record_id",
+                    "table api_keys", "index api_keys_team", "table audit_differences",
+                    "table audit_inflation", "table drift_references", "table names", "table rate_limits", "table task_outcomes",
                     "table teams", "view usage_records", "table usage_rows", "index usage_rows_created_at",
                     "index usage_rows_key_created_at", "index usage_rows_task_prompt", "index usage_rows_team_created_at"),
                     objects);
@@ -394,6 +398,37 @@ class SqliteLedgerTest {
     }
 
     @Test
+    void keepsWhatTheCachesDidAndSavedAndSumsItPerGroup() throws Exception {
+        Path file = dir.resolve("ledger.db");
+        UsageRecord miss = record("req_miss", "a", "k", "m", 1_000, 2_550).withCache(CacheStatus.MISS);
+        UsageRecord hit = new UsageRecord("req_hit", "a", "k", "m", "sim", Endpoint.CHAT_COMPLETIONS, true, CallStatus.OK,
+                200, new TokenUsage(100, 20, 0, 50, 10), true, 100, 50, false, 0, null, 0, "stop", 2_000, 40, 0, 40, 7,
+                "m", 1, 0, null, 0, 0, 0, CacheStatus.HIT, 2_550, 0, 99);
+        UsageRecord prompt = new UsageRecord("req_prompt", "b", "k2", "m", "sim", Endpoint.CHAT_COMPLETIONS, false,
+                CallStatus.OK, 200, new TokenUsage(2_000, 1_024, 0, 10, 0), true, 2_000, 10, false, 500, null, 0, "stop",
+                3_000, 40, 30, 0, 0, "m", 1, 0, null, 0, 0, 0, null, 0, 76_800, 0);
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            ledger.accept(miss);
+            ledger.accept(hit);
+            ledger.accept(prompt);
+            assertTrue(ledger.flush(WAIT));
+            assertEquals(Optional.of(miss), ledger.find("req_miss"));
+            UsageRecord read = ledger.find("req_hit").orElseThrow();
+            assertEquals(CacheStatus.HIT, read.cache());
+            assertEquals(2_550, read.savedNanos());
+            assertEquals(0, read.promptPrefixHash(), "the prefix hash is for analytics while a record is delivered, not stored");
+            assertEquals(76_800, ledger.find("req_prompt").orElseThrow().promptCacheSavedNanos());
+            assertEquals(null, ledger.find("req_prompt").orElseThrow().cache());
+            assertEquals(List.of(new UsageRow("a", null, null, null, 2, 200, 100, 40, 20, 2_550, 1, 2_550, 0),
+                            new UsageRow("b", null, null, null, 1, 2_000, 10, 1_024, 0, 500, 0, 0, 76_800)),
+                    ledger.usage(GroupBy.TEAM, 0, Long.MAX_VALUE, null));
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            assertEquals("[[hit, 2550]]", rows(s, "SELECT cache, saved_nanos FROM usage_records WHERE id = 'req_hit'").toString());
+        }
+    }
+
+    @Test
     void readsSpendForABudgetFromTheTeamAndKeyIndexes() throws Exception {
         Path file = dir.resolve("ledger.db");
         try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
@@ -405,6 +440,57 @@ class SqliteLedgerTest {
                     .contains("usage_rows_team_created_at (team_ref=? AND created_at>?)"));
             assertTrue(plan(s, "SELECT COALESCE(SUM(cost_nanos), 0) FROM usage_records WHERE key_id = 'k' AND created_at >= 5")
                     .contains("usage_rows_key_created_at (key_ref=? AND created_at>?)"));
+        }
+    }
+
+    @Test
+    void keepsThePriceVersionAndTheOneHourCacheWritesOfACall() throws Exception {
+        try (SqliteLedger ledger = SqliteLedger.open(dir.resolve("versions.db"), Sync.NORMAL)) {
+            UsageRecord r = record("req_v", "a", "k", "m", 1_000, 10);
+            UsageRecord versioned = new UsageRecord(r.id(), r.team(), r.keyId(), r.model(), r.provider(), r.endpoint(),
+                    r.stream(), r.status(), r.httpStatus(), new TokenUsage(1_000, 0, 600, 10, 0, 400),
+                    r.usageFromProvider(), r.localInputTokens(), r.localOutputTokens(), r.localEstimated(), r.costNanos(),
+                    r.taskId(), r.taskAttempt(), r.finishReason(), r.createdAtMillis(), r.latencyMicros(),
+                    r.upstreamLatencyMicros(), r.ttftMicros(), r.promptHash(), r.requestedModel(), r.attempts(), 0,
+                    "3fa2c1d0.flex");
+            ledger.accept(versioned);
+            ledger.accept(record("req_plain", "a", "k", "m", 1_000, 10));
+            assertTrue(ledger.flush(WAIT));
+
+            UsageRecord read = ledger.find("req_v").orElseThrow();
+            assertEquals("3fa2c1d0.flex", read.priceVersion());
+            assertEquals(400, read.usage().cacheWrite1hTokens());
+            assertNull(ledger.find("req_plain").orElseThrow().priceVersion());
+        }
+    }
+
+    @Test
+    void countsAppliedAdjustmentsInTotalsAndSpendWithoutEditingTheCalls() throws Exception {
+        try (SqliteLedger ledger = SqliteLedger.open(dir.resolve("adjusted.db"), Sync.NORMAL)) {
+            UsageRecord first = record("req_a1", "a", "k", "m", 5_000, 1_000);
+            ledger.accept(first);
+            ledger.accept(record("req_b1", "b", "kb", "m", 6_000, 500));
+            assertTrue(ledger.flush(WAIT));
+            long at = first.createdAtMillis();
+            assertEquals(1_000, ledger.teamSpentNanos("a", 0));
+
+            ledger.applyAdjustments("rp_1", List.of(new SqliteLedger.Adjustment("req_a1", at, "a", "k", "m", -400,
+                    "v2")), 99);
+
+            assertEquals(600, ledger.teamSpentNanos("a", 0));
+            assertEquals(600, ledger.keySpentNanos("k", 0));
+            assertEquals(1_100, ledger.totalCostNanos());
+            assertEquals(1_000, ledger.find("req_a1").orElseThrow().costNanos(), "the call's own row is unchanged");
+            List<UsageRow> byTeam = ledger.usage(GroupBy.TEAM, 0, Long.MAX_VALUE, null);
+            assertEquals(2, byTeam.size());
+            assertEquals(600, byTeam.get(0).costNanos());
+            assertEquals(1, byTeam.get(0).requests(), "an adjustment is not a request");
+            assertEquals(500, byTeam.get(1).costNanos());
+            assertEquals(600, ledger.usage(GroupBy.MODEL, 0, Long.MAX_VALUE, "a").get(0).costNanos());
+            assertEquals(java.util.Map.of("req_a1", -400L), ledger.adjustmentsByRecord(0, Long.MAX_VALUE));
+            List<String> seen = new ArrayList<>();
+            ledger.forEachRecord(0, Long.MAX_VALUE, rec -> seen.add(rec.id()));
+            assertEquals(List.of("req_a1", "req_b1"), seen);
         }
     }
 
@@ -443,6 +529,11 @@ class SqliteLedgerTest {
             List<List<Object>> after = rows(s, "SELECT * FROM usage_records WHERE id <> 'req_4' ORDER BY id");
             for (List<Object> row : after) {
                 row.remove(row.size() - 1); // the view's trailing rowid
+                assertEquals(0, ((Number) row.remove(row.size() - 1)).longValue(), "version 9's prompt cache savings start at 0");
+                assertEquals(0, ((Number) row.remove(row.size() - 1)).longValue(), "version 9's cache savings start at 0");
+                assertNull(row.remove(row.size() - 1), "version 9's cache status starts unknown");
+                assertNull(row.remove(row.size() - 1), "version 7's price version is unknown for older rows");
+                assertEquals(0, ((Number) row.remove(row.size() - 1)).intValue(), "version 7's 1-hour writes start at 0");
                 assertEquals(0, ((Number) row.remove(row.size() - 1)).intValue(), "version 5's flags start at 0");
             }
             assertEquals(before, after);
@@ -454,6 +545,40 @@ class SqliteLedgerTest {
                     List.of("client_cancelled"), List.of("gpt-x"), List.of("k1"), List.of("m"), List.of("ok"), List.of("openai"),
                     List.of("stop"), List.of("team-z"), List.of("upstream_error")),
                     rows(s, "SELECT value FROM names WHERE id <= 12 ORDER BY value"));
+        }
+    }
+
+    @Test
+    void migratesAVersion6FileAndKeepsTheAuditsMemoryInItsNewTables() throws Exception {
+        Path file = dir.resolve("v6.db");
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            for (List<String> step : List.of(LedgerSchema.V1, LedgerSchema.V2, LedgerSchema.V3, LedgerSchema.V4,
+                    LedgerSchema.V5, LedgerSchema.V6)) {
+                for (String ddl : step) {
+                    s.execute(ddl);
+                }
+            }
+            s.execute("PRAGMA user_version = 6");
+        }
+        try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
+            ledger.accept(record("req_1", "m", "k1", "m", 40, 6));
+            assertTrue(ledger.flush(WAIT));
+            assertTrue(ledger.audit().differences().isEmpty());
+            ledger.audit().save(List.of(new AuditStore.DifferenceRow("m", "CHAT_COMPLETIONS", "input", 1, true, 0, 0, new int[] {0, 2, -1},
+                    new int[] {0, 20_000, -10_000})), List.of(new AuditStore.InflationRow("m", 3_600_000, 2, 500, 2000,
+                    130_000, 2_100_000, 520_000)), 0, 99);
+            AuditStore.DifferenceRow row = ledger.audit().differences().get(0);
+            assertEquals(List.of(0, 2, -1), java.util.Arrays.stream(row.diffs()).boxed().toList());
+            assertEquals(List.of(0, 20_000, -10_000), java.util.Arrays.stream(row.relativePpm()).boxed().toList());
+            assertEquals(1, row.features());
+            assertEquals(List.of(new AuditStore.InflationRow("m", 3_600_000, 2, 500, 2000, 130_000, 2_100_000, 520_000)),
+                    ledger.audit().inflation(0));
+            assertEquals(List.of(new AuditStore.TeamInput("m", 1, 100, 20, 0, 40)),
+                    ledger.audit().teamInput("m", 0, Long.MAX_VALUE));
+            assertEquals(List.of(), ledger.audit().teamInput("m", 41, Long.MAX_VALUE));
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            assertEquals(String.valueOf(LedgerSchema.VERSION), single(s, "PRAGMA user_version"));
         }
     }
 

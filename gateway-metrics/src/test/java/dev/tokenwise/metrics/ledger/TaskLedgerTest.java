@@ -81,6 +81,22 @@ class TaskLedgerTest {
     }
 
     @Test
+    void flagsARepeatAsRetryWhenAFallbackAnsweredTheFirstCall() {
+        try (SqliteLedger ledger = SqliteLedger.open(dir.resolve("ledger.db"), Sync.NORMAL)) {
+            UsageRecord first = call("f1", "a", "a1", "m-fallback", "t", 0, 9, 1, 1, 0, "stop", T0);
+            // m1 was asked for; its provider failed and m-fallback answered (two attempts)
+            ledger.accept(new UsageRecord(first.id(), first.team(), first.keyId(), first.model(), first.provider(),
+                    first.endpoint(), first.stream(), first.status(), first.httpStatus(), first.usage(),
+                    first.usageFromProvider(), first.localInputTokens(), first.localOutputTokens(), first.localEstimated(),
+                    first.costNanos(), first.taskId(), first.taskAttempt(), first.finishReason(), first.createdAtMillis(),
+                    first.latencyMicros(), first.upstreamLatencyMicros(), first.ttftMicros(), first.promptHash(), "m1", 2));
+            ledger.accept(call("f2", "a", "a1", "m1", "t", 0, 9, 1, 1, 0, "stop", T0 + 1)); // the same, m1 answered
+            assertTrue(ledger.flush(WAIT));
+            assertEquals(Optional.of(true), ledger.tasks().retry("f2"), "the same task asked m1 the same prompt before");
+        }
+    }
+
+    @Test
     void storesAndReadsBackThePromptHash() {
         try (SqliteLedger ledger = SqliteLedger.open(dir.resolve("ledger.db"), Sync.NORMAL)) {
             UsageRecord r = call("h1", "a", "a1", "m1", "t", 3, -1234567890123L, 5, 6, 0.5, "length", T0);
@@ -281,8 +297,8 @@ class TaskLedgerTest {
                     "SELECT 1 FROM usage_records p WHERE p.task_id = 'task-x' AND p.team IS 'a' AND p.model IS 'm' "
                             + "AND p.prompt_hash = 5",
                     // the retry flag's own lookup, by the texts' ids
-                    "SELECT 1 FROM usage_rows p WHERE p.task_id = 'task-x' AND p.team_ref IS 1 AND p.model_ref IS 2 "
-                            + "AND p.prompt_hash = 5")) {
+                    "SELECT 1 FROM usage_rows p WHERE p.task_id = 'task-x' AND p.team_ref IS 1 "
+                            + "AND COALESCE(p.requested_model_ref, p.model_ref) IS 2 AND p.prompt_hash = 5")) {
                 StringBuilder plan = new StringBuilder();
                 try (ResultSet rs = s.executeQuery("EXPLAIN QUERY PLAN " + query)) {
                     while (rs.next()) {

@@ -142,6 +142,31 @@ class GatewayMetersTest {
     }
 
     @Test
+    void exportsTheBillingAuditsDifferingShareAndTokensPerKilobyte() {
+        long now = System.currentTimeMillis();
+        AlertBook alerts = new AlertBook();
+        dev.tokenwise.metrics.efficiency.TokenInflation inflation = new dev.tokenwise.metrics.efficiency.TokenInflation(
+                alerts, dev.tokenwise.metrics.efficiency.InflationSettings.DEFAULTS, null, null, () -> now);
+        EfficiencyTracker tracker = new EfficiencyTracker(alerts, "m1"::equals, EfficiencySettings.DEFAULTS,
+                () -> now, inflation);
+        for (int i = 0; i < 4; i++) {
+            // 1 of 4 exact counts differs; each call's prompt text is 400 bytes.
+            long provider = i == 0 ? 101 : 100;
+            tracker.accept(new UsageRecord("r" + i, "a", "k", "m1", "sim", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK,
+                    200, TokenUsage.of(provider, 11), true, 100, 10, false, 1, null, 0, "stop", now - 60_000, 1, 1, 0, 0,
+                    "m1", 1, 0, null, 0, 400, 0));
+        }
+        GatewayMeters meters = new GatewayMeters(registry, MeterSettings.DEFAULTS, List.of()).bindEfficiency(tracker);
+        meters.refresh();
+        String s = registry.scrape();
+        assertEquals(0.25, value(s, "tokenwise_billing_audit_differing_ratio{model=\"m1\",side=\"input\"}"));
+        assertEquals(0, value(s, "tokenwise_billing_audit_differing_ratio{model=\"m1\",side=\"output\"}"));
+        assertEquals(1000.0 * 401 / 1600, value(s, "tokenwise_input_tokens_per_kb{model=\"m1\",window=\"recent\"}"),
+                1e-9);
+        assertFalse(s.contains("tokenwise_input_tokens_per_kb{model=\"m1\",window=\"baseline\"}"), "no call: no sample");
+    }
+
+    @Test
     void exportsAlertsOpenPerTypeAndOpenings() {
         AlertBook alerts = new AlertBook(System::currentTimeMillis, registry);
         new GatewayMeters(registry, MeterSettings.DEFAULTS, List.of()).bindAlerts(alerts);

@@ -40,7 +40,8 @@ public final class AnthropicAdapter implements ProviderAdapter {
 
     @Override
     public boolean supports(Endpoint endpoint) {
-        return endpoint == Endpoint.MESSAGES || endpoint == Endpoint.CHAT_COMPLETIONS;
+        return endpoint == Endpoint.MESSAGES || endpoint == Endpoint.MESSAGES_COUNT_TOKENS
+                || endpoint == Endpoint.CHAT_COMPLETIONS;
     }
 
     /** OpenAI chat completions are translated into this provider's API. */
@@ -49,10 +50,10 @@ public final class AnthropicAdapter implements ProviderAdapter {
         return endpoint == Endpoint.CHAT_COMPLETIONS;
     }
 
-    /** {@code /messages}, for native and translated calls alike. */
+    /** {@code /messages}, for native and translated calls alike; {@code /messages/count_tokens} for a token count. */
     @Override
     public String upstreamPath(Endpoint endpoint, String upstreamModel) {
-        return Endpoint.MESSAGES.upstreamSuffix();
+        return endpoint == Endpoint.MESSAGES_COUNT_TOKENS ? endpoint.upstreamSuffix() : Endpoint.MESSAGES.upstreamSuffix();
     }
 
     /**
@@ -79,7 +80,8 @@ public final class AnthropicAdapter implements ProviderAdapter {
     public Rewrite rewrite(Endpoint endpoint, ObjectNode body, String upstreamModel, boolean stream) {
         if (endpoint == Endpoint.CHAT_COMPLETIONS) {
             OpenAiChatRequest chat = ChatToAnthropic.translate(body, upstreamModel);
-            CallHandoff.offer(new CallHandoff.Call(chat.model(), upstreamModel, stream));
+            CallHandoff.offer(new CallHandoff.Call(chat.model(), upstreamModel, stream,
+                    ChatToAnthropic.jsonObjectMode(chat)));
             return new Rewrite(true, stream && !chat.includeUsage());
         }
         CallHandoff.clear();
@@ -97,6 +99,6 @@ public final class AnthropicAdapter implements ProviderAdapter {
         }
         CallHandoff.Call call = CallHandoff.take();
         return new AnthropicResponseObserver(new AnthropicToChat(call == null ? null : call.clientModel(),
-                !rewrite.usageEventInjected()));
+                !rewrite.usageEventInjected(), call != null && call.jsonObject()));
     }
 }

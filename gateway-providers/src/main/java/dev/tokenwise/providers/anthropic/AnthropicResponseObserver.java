@@ -3,6 +3,7 @@ package dev.tokenwise.providers.anthropic;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tokenwise.providers.SseData;
 import dev.tokenwise.providers.TokenFields;
+import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.spi.ResponseObserver;
 import dev.tokenwise.providers.translate.AnthropicToChat;
@@ -19,6 +20,10 @@ import io.netty.buffer.ByteBufAllocator;
  * {@code cachedInputTokens = cache_read_input_tokens}, {@code cacheWriteTokens = cache_creation_input_tokens}.
  * In a stream, {@code message_start} carries the input side and {@code message_delta} the cumulative
  * {@code output_tokens} (and, from newer API versions, updated input counts, which replace earlier ones).
+ * The cache writes' breakdown by duration ({@code cache_creation.ephemeral_5m_input_tokens} and
+ * {@code ephemeral_1h_input_tokens}) gives {@code cacheWrite1hTokens}, billed at the 1-hour rate (when the breakdown
+ * adds up to more than {@code cache_creation_input_tokens}, the breakdown is believed); {@code usage.service_tier}
+ * ({@code standard}, {@code priority}, {@code batch}) is the tier the call is priced at.
  *
  * <p>Stop reasons are mapped to OpenAI's finish reasons: {@code end_turn} and {@code stop_sequence} to
  * {@code stop}, {@code max_tokens} and {@code model_context_window_exceeded} to {@code length},
@@ -35,11 +40,18 @@ final class AnthropicResponseObserver implements ResponseObserver {
     /** A translated call's whole answer, parsed once by {@link #onBody}. */
     private JsonNode message;
     private boolean sawUsage;
+    /** The usage read is Anthropic's last word: a whole message's, or a stream's {@code message_delta}. */
+    private boolean usageFinal;
     private boolean usageRejected;
+    /** An {@code error} event in the stream, as {@code type: message}, or {@code null}. */
+    private String streamError;
     private long inputTokens;
     private long cacheWriteTokens;
     private long cacheReadTokens;
     private long outputTokens;
+    private long cacheWrite5mTokens;
+    private long cacheWrite1hTokens;
+    private ServiceTier serviceTier;
     private String finishReason;
 
     /** An observer of a native Messages call, whose answer is relayed as Anthropic sent it. */
@@ -97,11 +109,17 @@ final class AnthropicResponseObserver implements ResponseObserver {
             case "content_block_start" -> appendBlock(data.path("content_block"));
             case "content_block_delta" -> appendDelta(data.path("delta"));
             case "message_delta" -> {
+                // Its output_tokens is cumulative and final (message_start's is a placeholder, usually 1).
+                usageFinal |= data.get("usage") != null && data.get("usage").isObject();
                 readUsage(data.get("usage"));
                 readStopReason(data.path("delta").get("stop_reason"));
             }
+            case "error" -> {
+                JsonNode error = data.path("error");
+                streamError = error.path("type").asText("error") + ": " + error.path("message").asText("");
+            }
             default -> {
-                // ping, content_block_stop, message_stop, error and types added later carry nothing to count
+                // ping, content_block_stop, message_stop and types added later carry nothing to count
             }
         }
         if (chat != null) {
@@ -116,6 +134,7 @@ final class AnthropicResponseObserver implements ResponseObserver {
             this.message = message; // kept for translateBody, which follows
         }
         readUsage(message.get("usage"));
+        usageFinal = true;
         for (JsonNode block : message.path("content")) {
             appendBlock(block);
         }
@@ -163,12 +182,21 @@ final class AnthropicResponseObserver implements ResponseObserver {
         long cacheWrite = TokenFields.read(usage, "cache_creation_input_tokens");
         long cacheRead = TokenFields.read(usage, "cache_read_input_tokens");
         long output = TokenFields.read(usage, "output_tokens");
+        JsonNode creation = usage.path("cache_creation");
+        long write5m = TokenFields.read(creation, "ephemeral_5m_input_tokens");
+        long write1h = TokenFields.read(creation, "ephemeral_1h_input_tokens");
         if (input == TokenFields.INVALID || cacheWrite == TokenFields.INVALID || cacheRead == TokenFields.INVALID
-                || output == TokenFields.INVALID) {
+                || output == TokenFields.INVALID || write5m == TokenFields.INVALID || write1h == TokenFields.INVALID) {
             usageRejected = true;
             return;
         }
+        JsonNode tier = usage.get("service_tier");
+        if (tier != null && tier.isTextual()) {
+            serviceTier = ServiceTier.served(tier.textValue());
+        }
         sawUsage = true;
+        cacheWrite5mTokens = write5m == TokenFields.ABSENT ? cacheWrite5mTokens : write5m;
+        cacheWrite1hTokens = write1h == TokenFields.ABSENT ? cacheWrite1hTokens : write1h;
         inputTokens = input == TokenFields.ABSENT ? inputTokens : input;
         cacheWriteTokens = cacheWrite == TokenFields.ABSENT ? cacheWriteTokens : cacheWrite;
         cacheReadTokens = cacheRead == TokenFields.ABSENT ? cacheReadTokens : cacheRead;
@@ -178,6 +206,9 @@ final class AnthropicResponseObserver implements ResponseObserver {
     private void readStopReason(JsonNode reason) {
         if (reason != null && reason.isTextual()) {
             finishReason = finishReason(reason.textValue());
+            if (chat != null && chat.jsonObject() && "tool_calls".equals(finishReason)) {
+                finishReason = "stop"; // the JSON object asked for, given through the tool that carries it
+            }
         }
     }
 
@@ -197,13 +228,25 @@ final class AnthropicResponseObserver implements ResponseObserver {
         if (!sawUsage || usageRejected) {
             return null;
         }
-        return new TokenUsage(inputTokens + cacheWriteTokens + cacheReadTokens, cacheReadTokens, cacheWriteTokens,
-                outputTokens, 0);
+        long written = Math.max(cacheWriteTokens, cacheWrite5mTokens + cacheWrite1hTokens);
+        return new TokenUsage(inputTokens + written + cacheReadTokens, cacheReadTokens, written, outputTokens, 0,
+                cacheWrite1hTokens);
     }
 
     @Override
     public boolean usageRejected() {
         return usageRejected;
+    }
+
+    /** {@code false} for a stream that has not reached its {@code message_delta}: its usage is the start's. */
+    @Override
+    public boolean usageFinal() {
+        return usageFinal;
+    }
+
+    @Override
+    public String streamError() {
+        return streamError;
     }
 
     @Override
@@ -214,6 +257,11 @@ final class AnthropicResponseObserver implements ResponseObserver {
     @Override
     public String finishReason() {
         return finishReason;
+    }
+
+    @Override
+    public ServiceTier serviceTier() {
+        return serviceTier;
     }
 
 }

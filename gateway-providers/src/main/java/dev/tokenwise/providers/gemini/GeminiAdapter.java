@@ -1,5 +1,6 @@
 package dev.tokenwise.providers.gemini;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.spi.ProviderAdapter;
@@ -30,7 +31,9 @@ import java.util.Set;
 public final class GeminiAdapter implements ProviderAdapter {
     static final AsciiString X_GOOG_API_KEY = AsciiString.cached("x-goog-api-key");
     private static final Set<Endpoint> SUPPORTED = EnumSet.of(Endpoint.GEMINI_GENERATE,
-            Endpoint.GEMINI_STREAM_GENERATE, Endpoint.CHAT_COMPLETIONS);
+            Endpoint.GEMINI_STREAM_GENERATE, Endpoint.GEMINI_EMBED, Endpoint.GEMINI_BATCH_EMBED,
+            Endpoint.GEMINI_COUNT_TOKENS, Endpoint.CHAT_COMPLETIONS);
+    private static final String MODELS = "models/";
     /** Streams as server-sent events; without it Gemini answers one JSON array at the end. */
     private static final String SSE = "?alt=sse";
 
@@ -66,6 +69,10 @@ public final class GeminiAdapter implements ProviderAdapter {
         }
         // URLEncoder encodes for forms: a space becomes '+', which a path must carry as %20.
         String model = URLEncoder.encode(upstreamModel, StandardCharsets.UTF_8).replace("+", "%20");
+        if (endpoint == Endpoint.GEMINI_EMBED || endpoint == Endpoint.GEMINI_BATCH_EMBED
+                || endpoint == Endpoint.GEMINI_COUNT_TOKENS) {
+            return "/models/" + model + endpoint.upstreamSuffix();
+        }
         return "/models/" + model + (stream ? Endpoint.GEMINI_STREAM_GENERATE.upstreamSuffix() + SSE
                 : Endpoint.GEMINI_GENERATE.upstreamSuffix());
     }
@@ -78,12 +85,25 @@ public final class GeminiAdapter implements ProviderAdapter {
     }
 
     /**
-     * Native calls: nothing (the model is in the URL, and Gemini reports usage in every stream). Chat completions:
-     * the whole body is translated; for a stream, {@link Rewrite#usageEventInjected()} says that the client did
-     * <em>not</em> ask for the usage chunk, so the observer leaves it out.
+     * Native calls: nothing (the model is in the URL, and Gemini reports usage in every stream), except the
+     * {@code model} each request of a {@code batchEmbedContents} names, which must be the upstream model's. Chat
+     * completions: the whole body is translated; for a stream, {@link Rewrite#usageEventInjected()} says that the
+     * client did <em>not</em> ask for the usage chunk, so the observer leaves it out.
      */
     @Override
     public Rewrite rewrite(Endpoint endpoint, ObjectNode body, String upstreamModel, boolean stream) {
+        if (endpoint == Endpoint.GEMINI_BATCH_EMBED) {
+            CallHandoff.clear();
+            boolean changed = false;
+            for (JsonNode request : body.path("requests")) {
+                if (request instanceof ObjectNode r && r.has("model")
+                        && !(MODELS + upstreamModel).equals(r.path("model").asText())) {
+                    r.put("model", MODELS + upstreamModel);
+                    changed = true;
+                }
+            }
+            return changed ? new Rewrite(true, false) : Rewrite.UNCHANGED;
+        }
         if (endpoint != Endpoint.CHAT_COMPLETIONS) {
             CallHandoff.clear();
             return Rewrite.UNCHANGED;

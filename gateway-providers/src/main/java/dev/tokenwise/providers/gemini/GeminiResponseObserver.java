@@ -40,6 +40,10 @@ final class GeminiResponseObserver implements ResponseObserver {
     private boolean usageRejected;
     private String finishReason;
     private boolean calledFunction;
+    /** Streamed: the usage stands once the event with the finish reason was read (earlier ones are running counts). */
+    private boolean streamed;
+    /** An {@code error} object in the stream, as {@code status: message}, or {@code null}. */
+    private String streamError;
 
     /** An observer of a native call, whose answer is relayed as Gemini sent it. */
     GeminiResponseObserver() {
@@ -53,8 +57,14 @@ final class GeminiResponseObserver implements ResponseObserver {
 
     @Override
     public boolean onEvent(ByteBuf event) {
+        streamed = true;
         SseData.forEach(event, data -> {
             JsonNode node = SseData.json(data);
+            JsonNode error = node.get("error");
+            if (error != null && error.isObject()) {
+                streamError = error.path("status").asText(String.valueOf(error.path("code").asInt())) + ": "
+                        + error.path("message").asText("");
+            }
             readResponse(node);
             if (chat != null) {
                 chat.onEvent(node, usage, finishReason);
@@ -176,6 +186,17 @@ final class GeminiResponseObserver implements ResponseObserver {
     @Override
     public boolean usageRejected() {
         return usageRejected;
+    }
+
+    /** A stream's usage is final once its finishing event came; a whole answer's always is. */
+    @Override
+    public boolean usageFinal() {
+        return !streamed || finishReason != null;
+    }
+
+    @Override
+    public String streamError() {
+        return streamError;
     }
 
     @Override

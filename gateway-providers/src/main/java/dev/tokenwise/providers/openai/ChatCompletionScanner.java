@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.model.TokenUsage;
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
@@ -11,7 +12,8 @@ import java.io.IOException;
 /**
  * Reads a chat completion object ({@code chat.completion}) or chunk ({@code chat.completion.chunk}) for
  * {@link OpenAiResponseObserver}: first with {@link CompletionBytes}, straight from the bytes, and when that
- * pass leaves the payload (anything outside its strict subset), in one pass of Jackson's streaming parser: only the top-level {@code usage}
+ * pass leaves the payload (anything outside its strict subset), in one pass of Jackson's streaming parser: only the
+ * top-level {@code service_tier} (the tier the provider served, which decides the price), the top-level {@code usage}
  * (its token fields, as {@link OpenAiResponseObserver#parseUsage} reads them from a tree) and {@code choices[].finish_reason}, {@code choices[].message|delta.content} and
  * {@code .tool_calls[].function.name|arguments} are read; everything else ({@code id}, {@code model},
  * {@code logprobs}, ...) is skipped without building nodes.
@@ -41,6 +43,7 @@ final class ChatCompletionScanner {
     static final int FUNCTION_SEEN = 64;
     static final int NAME_SEEN = 128;
     static final int ARGUMENTS_SEEN = 256;
+    static final int SERVICE_TIER_SEEN = 512;
 
     /** Unwinds a pass when the payload needs the next one; no stack trace, one shared instance. */
     static final class NeedsTree extends Exception {
@@ -66,6 +69,8 @@ final class ChatCompletionScanner {
     boolean choicesEmpty;
     /** The last scan's last textual {@code finish_reason}, else {@code null}. */
     String finishReason;
+    /** The last scan's top-level {@code service_tier} when it is a string ({@link ServiceTier#served}), else {@code null}. */
+    ServiceTier serviceTier;
 
     /**
      * Reads {@code json} (its readable bytes, not consumed): a chunk ({@code chunk}, texts under
@@ -80,6 +85,7 @@ final class ChatCompletionScanner {
             usage = null;
             choicesEmpty = false;
             finishReason = null;
+            serviceTier = null;
             return false;
         }
         byte[] array;
@@ -99,6 +105,7 @@ final class ChatCompletionScanner {
             usage = bytes.usage;
             choicesEmpty = bytes.choicesEmpty;
             finishReason = bytes.finishReason;
+            serviceTier = bytes.serviceTier;
             return true;
         }
         return scanWithParser(array, offset, length, chunk, text);
@@ -109,6 +116,7 @@ final class ChatCompletionScanner {
         usage = null;
         choicesEmpty = false;
         finishReason = null;
+        serviceTier = null;
         this.chunk = chunk;
         this.messageField = chunk ? "delta" : "message";
         int mark = text.length();
@@ -124,6 +132,7 @@ final class ChatCompletionScanner {
             usage = null;
             choicesEmpty = false;
             finishReason = null;
+            serviceTier = null;
             return false;
         }
     }
@@ -150,9 +159,24 @@ final class ChatCompletionScanner {
                         p.skipChildren();
                     }
                 }
+                case "service_tier" -> {
+                    seen = once(seen, SERVICE_TIER_SEEN);
+                    if (t == JsonToken.VALUE_STRING) {
+                        serviceTier = ServiceTier.served(p.getText());
+                    } else {
+                        p.skipChildren();
+                    }
+                }
                 case "type" -> {
-                    if (chunk && t == JsonToken.VALUE_STRING && p.getText().startsWith("response.")) {
+                    if (chunk && t == JsonToken.VALUE_STRING
+                            && (p.getText().startsWith("response.") || "error".equals(p.getText()))) {
                         throw NEEDS_TREE;
+                    }
+                    p.skipChildren();
+                }
+                case "error" -> {
+                    if (chunk) {
+                        throw NEEDS_TREE; // an error reported mid-stream: the tree reads it
                     }
                     p.skipChildren();
                 }
@@ -186,7 +210,7 @@ final class ChatCompletionScanner {
                 case "prompt_cache_miss_tokens" -> miss = tokens(p, t);
                 case "prompt_tokens_details" -> promptCached = detail(p, t, "cached_tokens");
                 case "input_tokens_details" -> inputCached = detail(p, t, "cached_tokens");
-                case "completion_tokens_details" -> completionReasoning = detail(p, t, "reasoning_tokens");
+                case "completion_tokens_details" -> completionReasoning = detail(p, t, "reasoning_tokens", true);
                 case "output_tokens_details" -> outputReasoning = detail(p, t, "reasoning_tokens");
                 default -> p.skipChildren();
             }
@@ -230,8 +254,17 @@ final class ChatCompletionScanner {
         throw NEEDS_TREE;
     }
 
-    /** {@code field} of a details object ({@code 0} when it is missing or {@code null}, or the details are not an object). */
+    /**
+     * {@code field} of a details object ({@code 0} when it is missing or {@code null}, or the details are not an
+     * object). Rejected prediction tokens other than 0 in {@code completion_tokens_details} leave the payload to the
+     * tree, which reads them.
+     */
     private static long detail(JsonParser p, JsonToken t, String field) throws IOException, NeedsTree {
+        return detail(p, t, field, false);
+    }
+
+    private static long detail(JsonParser p, JsonToken t, String field, boolean prediction)
+            throws IOException, NeedsTree {
         if (t != JsonToken.START_OBJECT) {
             p.skipChildren();
             return 0;
@@ -242,6 +275,10 @@ final class ChatCompletionScanner {
             JsonToken v = p.nextToken();
             if (name.equals(field)) {
                 value = orZero(tokens(p, v));
+            } else if (prediction && "rejected_prediction_tokens".equals(name)) {
+                if (orZero(tokens(p, v)) != 0) {
+                    throw NEEDS_TREE;
+                }
             } else {
                 p.skipChildren();
             }

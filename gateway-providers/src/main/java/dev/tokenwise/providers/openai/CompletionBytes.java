@@ -19,11 +19,13 @@ import static dev.tokenwise.providers.openai.ChatCompletionScanner.MESSAGE_SEEN;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.NAME_SEEN;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.NEEDS_TREE;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.NULL;
+import static dev.tokenwise.providers.openai.ChatCompletionScanner.SERVICE_TIER_SEEN;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.TOOL_CALLS_SEEN;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.USAGE_SEEN;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.once;
 import static dev.tokenwise.providers.openai.ChatCompletionScanner.orZero;
 
+import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.providers.openai.ChatCompletionScanner.NeedsTree;
 import java.nio.charset.StandardCharsets;
@@ -66,8 +68,14 @@ final class CompletionBytes {
     private static final byte[] OUTPUT_DETAILS = ascii("output_tokens_details");
     private static final byte[] CACHED_TOKENS = ascii("cached_tokens");
     private static final byte[] REASONING_TOKENS = ascii("reasoning_tokens");
+    private static final byte[] REJECTED_PREDICTION_TOKENS = ascii("rejected_prediction_tokens");
     private static final byte[] RESPONSE_PREFIX = ascii("response.");
     private static final byte[] RESPONSE = ascii("response");
+    private static final byte[] SERVICE_TIER = ascii("service_tier");
+    private static final byte[] FLEX = ascii("flex");
+    private static final byte[] PRIORITY = ascii("priority");
+    private static final byte[] BATCH = ascii("batch");
+    private static final byte[] ERROR = ascii("error");
     private static final char[] NO_CHARS = new char[0];
 
     private byte[] b;
@@ -80,6 +88,7 @@ final class CompletionBytes {
     TokenUsage usage;
     boolean choicesEmpty;
     String finishReason;
+    ServiceTier serviceTier;
 
     /**
      * Reads {@code b[from, end)} as {@link ChatCompletionScanner#scan} does; {@code false}, with {@code text}
@@ -93,6 +102,7 @@ final class CompletionBytes {
         usage = null;
         choicesEmpty = false;
         finishReason = null;
+        serviceTier = null;
         int mark = text.length();
         try {
             int i = whitespace(b, from, end);
@@ -106,6 +116,7 @@ final class CompletionBytes {
             usage = null;
             choicesEmpty = false;
             finishReason = null;
+            serviceTier = null;
             return false;
         } finally {
             this.b = null;
@@ -176,9 +187,18 @@ final class CompletionBytes {
                 if (b[v] == '[') {
                     return readChoices(v);
                 }
+            } else if (isKey(b, key, end, SERVICE_TIER)) {
+                seenHere[0] = once(seenHere[0], SERVICE_TIER_SEEN);
+                if (b[v] == '"') {
+                    return readServiceTier(v);
+                }
             } else if (isKey(b, key, end, TYPE)) {
-                if (chunk && b[v] == '"' && startsPlain(v, RESPONSE_PREFIX, false)) {
+                if (chunk && b[v] == '"' && (startsPlain(v, RESPONSE_PREFIX, false) || startsPlain(v, ERROR, true))) {
                     throw NEEDS_TREE;
+                }
+            } else if (isKey(b, key, end, ERROR)) {
+                if (chunk) {
+                    throw NEEDS_TREE; // an error reported mid-stream: the tree reads it
                 }
             } else if (isKey(b, key, end, OBJECT)) {
                 if (!chunk && b[v] == '"' && startsPlain(v, RESPONSE, true)) {
@@ -187,6 +207,23 @@ final class CompletionBytes {
             }
             return value(b, v, end, 1);
         });
+    }
+
+    /**
+     * The tier named by the string at {@code b[v] == '"'}, compared as bytes (OpenAI repeats it in every chunk, so it
+     * is not decoded into a {@code String}); a string with an escape is not compared here. Returns the string's end.
+     */
+    private int readServiceTier(int v) throws NeedsTree {
+        if (startsPlain(v, FLEX, true)) {
+            serviceTier = ServiceTier.FLEX;
+        } else if (startsPlain(v, PRIORITY, true)) {
+            serviceTier = ServiceTier.PRIORITY;
+        } else if (startsPlain(v, BATCH, true)) {
+            serviceTier = ServiceTier.BATCH;
+        } else {
+            serviceTier = ServiceTier.STANDARD;
+        }
+        return check(string(b, v, end));
     }
 
     /**
@@ -322,13 +359,13 @@ final class CompletionBytes {
             } else if (isKey(b, key, end, CACHE_MISS)) {
                 slot = 5;
             } else if (isKey(b, key, end, PROMPT_DETAILS)) {
-                return detail(v, CACHED_TOKENS, f, 6);
+                return detail(v, CACHED_TOKENS, f, 6, false);
             } else if (isKey(b, key, end, INPUT_DETAILS)) {
-                return detail(v, CACHED_TOKENS, f, 7);
+                return detail(v, CACHED_TOKENS, f, 7, false);
             } else if (isKey(b, key, end, COMPLETION_DETAILS)) {
-                return detail(v, REASONING_TOKENS, f, 8);
+                return detail(v, REASONING_TOKENS, f, 8, true);
             } else if (isKey(b, key, end, OUTPUT_DETAILS)) {
-                return detail(v, REASONING_TOKENS, f, 9);
+                return detail(v, REASONING_TOKENS, f, 9, false);
             } else {
                 return value(b, v, end, 2);
             }
@@ -338,8 +375,12 @@ final class CompletionBytes {
         return usageEnd;
     }
 
-    /** The details object's {@code field} into {@code f[slot]} (0 when missing or {@code null}, or not an object). */
-    private int detail(int v, byte[] field, long[] f, int slot) throws NeedsTree {
+    /**
+     * The details object's {@code field} into {@code f[slot]} (0 when missing or {@code null}, or not an object).
+     * With {@code prediction}, rejected prediction tokens other than 0 leave the payload to the tree, which reads
+     * them (they are rare: only calls with a predicted output have them).
+     */
+    private int detail(int v, byte[] field, long[] f, int slot, boolean prediction) throws NeedsTree {
         f[slot] = 0;
         if (b[v] != '{') {
             return value(b, v, end, 3);
@@ -348,6 +389,14 @@ final class CompletionBytes {
             if (isKey(b, key, end, field)) {
                 int valueEnd = tokens(w, f, slot);
                 f[slot] = orZero(f[slot]);
+                return valueEnd;
+            }
+            if (prediction && isKey(b, key, end, REJECTED_PREDICTION_TOKENS)) {
+                long[] rejected = {0};
+                int valueEnd = tokens(w, rejected, 0);
+                if (orZero(rejected[0]) != 0) {
+                    throw NEEDS_TREE;
+                }
                 return valueEnd;
             }
             return value(b, w, end, 4);

@@ -3,6 +3,7 @@ package dev.tokenwise.providers.openai;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tokenwise.providers.SseData;
 import dev.tokenwise.providers.TokenFields;
+import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.spi.ResponseObserver;
 import io.netty.buffer.ByteBuf;
@@ -15,7 +16,10 @@ import io.netty.buffer.ByteBuf;
  *
  * <p>Chat completion objects and chunks (and embedding lists), nearly all of the traffic, are read with
  * Jackson's streaming parser ({@link ChatCompletionScanner}), which skips every field it does not need;
- * Responses API objects and events, and anything unusual that scanner hands back, are read as a Jackson tree,
+ * The tier the provider served ({@code service_tier} of a chat completion, of its chunks, of a Responses object or of
+ * its {@code response.completed} event) is kept for pricing; the last one read counts.
+ *
+ * <p>Responses API objects and events, and anything unusual that scanner hands back, are read as a Jackson tree,
  * as are payloads that are not JSON (so that their error is the tree parse's, as before).
  */
 final class OpenAiResponseObserver implements ResponseObserver {
@@ -25,7 +29,11 @@ final class OpenAiResponseObserver implements ResponseObserver {
     private final ChatCompletionScanner scanner = new ChatCompletionScanner();
     private TokenUsage usage;
     private boolean usageRejected;
+    private long rejectedPrediction;
     private String finishReason;
+    private ServiceTier serviceTier;
+    /** An error reported inside a 200 stream, or {@code null}. */
+    private String streamError;
 
     OpenAiResponseObserver(boolean dropUsageChunk) {
         this.dropUsageChunk = dropUsageChunk;
@@ -42,10 +50,13 @@ final class OpenAiResponseObserver implements ResponseObserver {
         }
         if (scanner.scan(data, true, text)) {
             if (scanner.usage != null) {
-                report(scanner.usage);
+                report(scanner.usage, 0); // the scanner leaves rejected prediction tokens other than 0 to the tree
             }
             if (scanner.finishReason != null) {
                 finishReason = scanner.finishReason;
+            }
+            if (scanner.serviceTier != null) {
+                serviceTier = scanner.serviceTier;
             }
             return !(dropUsageChunk && scanner.usage != null && scanner.choicesEmpty);
         }
@@ -59,10 +70,19 @@ final class OpenAiResponseObserver implements ResponseObserver {
             onResponsesEvent(type, node);
             return true;
         }
+        JsonNode error = node.get("error");
+        if (error != null && error.isObject()) {
+            // A chat stream's error ({"error": {...}}).
+            streamError = error.path("type").asText("error") + ": " + error.path("message").asText("");
+        } else if ("error".equals(type)) {
+            // A Responses stream's error event ({"type": "error", "code", "message"}).
+            streamError = node.path("code").asText("error") + ": " + node.path("message").asText("");
+        }
         JsonNode usageNode = node.get("usage");
         if (usageNode != null && usageNode.isObject()) {
-            report(parseUsage(usageNode));
+            report(parseUsage(usageNode), rejectedPrediction(usageNode));
         }
+        readServiceTier(node);
         JsonNode choices = node.get("choices");
         if (choices != null && choices.isArray()) {
             for (JsonNode choice : choices) {
@@ -84,16 +104,32 @@ final class OpenAiResponseObserver implements ResponseObserver {
     }
 
     private void onResponsesEvent(String type, JsonNode node) {
-        if ("response.output_text.delta".equals(type)) {
+        if ("response.output_text.delta".equals(type) || "response.function_call_arguments.delta".equals(type)) {
             text.append(node.path("delta").asText(""));
+        } else if ("response.output_item.added".equals(type)
+                && "function_call".equals(node.path("item").path("type").asText())) {
+            text.append(node.path("item").path("name").asText(""));
         } else if ("response.completed".equals(type) || "response.incomplete".equals(type)
                 || "response.failed".equals(type)) {
             JsonNode response = node.path("response");
             JsonNode usageNode = response.get("usage");
             if (usageNode != null && usageNode.isObject()) {
-                report(parseUsage(usageNode));
+                report(parseUsage(usageNode), 0);
             }
+            readServiceTier(response);
             finishReason = responsesFinishReason(response);
+            if ("response.failed".equals(type)) {
+                JsonNode error = response.path("error");
+                streamError = error.path("code").asText("failed") + ": " + error.path("message").asText("");
+            }
+        }
+    }
+
+    /** The object's {@code service_tier}, when it is a string. */
+    private void readServiceTier(JsonNode object) {
+        JsonNode tier = object.get("service_tier");
+        if (tier != null && tier.isTextual()) {
+            serviceTier = ServiceTier.served(tier.textValue());
         }
     }
 
@@ -101,10 +137,13 @@ final class OpenAiResponseObserver implements ResponseObserver {
     public void onBody(ByteBuf body) {
         if (scanner.scan(body, false, text)) {
             if (scanner.usage != null) {
-                report(scanner.usage);
+                report(scanner.usage, 0); // the scanner leaves rejected prediction tokens other than 0 to the tree
             }
             if (scanner.finishReason != null) {
                 finishReason = scanner.finishReason;
+            }
+            if (scanner.serviceTier != null) {
+                serviceTier = scanner.serviceTier;
             }
             return;
         }
@@ -115,8 +154,9 @@ final class OpenAiResponseObserver implements ResponseObserver {
     private void onBodyTree(JsonNode node) {
         JsonNode usageNode = node.get("usage");
         if (usageNode != null && usageNode.isObject()) {
-            report(parseUsage(usageNode));
+            report(parseUsage(usageNode), rejectedPrediction(usageNode));
         }
+        readServiceTier(node);
         JsonNode choices = node.get("choices");
         if (choices != null && choices.isArray()) {
             for (JsonNode choice : choices) {
@@ -139,6 +179,9 @@ final class OpenAiResponseObserver implements ResponseObserver {
                         text.append(part.path("text").asText(""));
                     }
                 }
+                if ("function_call".equals(item.path("type").asText())) {
+                    text.append(item.path("name").asText("")).append(item.path("arguments").asText(""));
+                }
             }
             finishReason = responsesFinishReason(node);
         }
@@ -158,13 +201,26 @@ final class OpenAiResponseObserver implements ResponseObserver {
         }
     }
 
-    private static String responsesFinishReason(JsonNode response) {
+    /**
+     * A Responses API status in chat completions' words, so that records of both APIs compare: {@code completed} is
+     * {@code tool_calls} when the answer calls a function (as a chat completion says), else {@code stop};
+     * {@code incomplete} because of {@code max_output_tokens} is {@code length}.
+     */
+    static String responsesFinishReason(JsonNode response) {
         String status = response.path("status").asText("");
         if ("incomplete".equals(status)) {
             String reason = response.path("incomplete_details").path("reason").asText("");
             return "max_output_tokens".equals(reason) ? "length" : reason.isEmpty() ? "incomplete" : reason;
         }
-        return "completed".equals(status) ? "stop" : status.isEmpty() ? null : status;
+        if ("completed".equals(status)) {
+            for (JsonNode item : response.path("output")) {
+                if ("function_call".equals(item.path("type").asText())) {
+                    return "tool_calls";
+                }
+            }
+            return "stop";
+        }
+        return status.isEmpty() ? null : status;
     }
 
     /**
@@ -219,13 +275,26 @@ final class OpenAiResponseObserver implements ResponseObserver {
     }
 
     /** Takes one usage report: {@code null} for one that could not be believed, which rejects the call's usage for good. */
-    private void report(TokenUsage reported) {
+    private void report(TokenUsage reported, long rejected) {
         if (reported == null) {
             usageRejected = true;
             usage = null;
+            rejectedPrediction = 0;
         } else if (!usageRejected) {
             usage = reported;
+            rejectedPrediction = Math.min(rejected, reported.outputTokens());
         }
+    }
+
+    /** {@code completion_tokens_details.rejected_prediction_tokens}, 0 when missing or not a believable count. */
+    private static long rejectedPrediction(JsonNode usage) {
+        long n = TokenFields.count(usage.path("completion_tokens_details").path("rejected_prediction_tokens"));
+        return n == TokenFields.INVALID ? 0 : TokenFields.orZero(n);
+    }
+
+    @Override
+    public long rejectedPredictionTokens() {
+        return usage == null ? 0 : rejectedPrediction;
     }
 
     @Override
@@ -239,6 +308,11 @@ final class OpenAiResponseObserver implements ResponseObserver {
     }
 
     @Override
+    public String streamError() {
+        return streamError;
+    }
+
+    @Override
     public String outputText() {
         return text.toString();
     }
@@ -246,5 +320,10 @@ final class OpenAiResponseObserver implements ResponseObserver {
     @Override
     public String finishReason() {
         return finishReason;
+    }
+
+    @Override
+    public ServiceTier serviceTier() {
+        return serviceTier;
     }
 }

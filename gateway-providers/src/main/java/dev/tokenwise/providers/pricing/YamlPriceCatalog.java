@@ -8,6 +8,8 @@ import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.tokenwise.core.config.ConfigException;
 import dev.tokenwise.core.model.ModelPrice;
+import dev.tokenwise.core.model.Rates;
+import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.spi.PriceCatalog;
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -16,8 +18,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -34,7 +39,8 @@ import java.util.Set;
  *   gpt-4o-mini: {input_per_mtok: 0.15, output_per_mtok: 0.60, cached_input_per_mtok: 0.075, max_output_tokens: 16384}
  * }</pre>
  *
- * The fields of a price are those of {@link #parsePrice(Map, String)}. {@link #find} tries the exact
+ * The fields of a price are those of {@link #parsePrice(Map, String)}: base rates, input-size tiers, service tiers,
+ * region uplifts and the date the entry was checked (the file's {@code checked:} when it names none). {@link #find} tries the exact
  * id, then the id without a trailing date ({@code gpt-4o-mini-2024-07-18}, {@code gpt-4-0613}), then
  * both again without a provider prefix ({@code openai/gpt-4o}); a dated snapshot priced differently
  * from its alias is listed under its full id and wins.
@@ -56,10 +62,27 @@ public final class YamlPriceCatalog implements PriceCatalog {
     public static final String CACHE_WRITE = "cache_write_per_mtok";
     /** USD per million reasoning tokens; defaults to {@value #OUTPUT}. */
     public static final String REASONING = "reasoning_per_mtok";
+    /** USD per million prompt tokens written to cache for one hour; defaults to {@value #CACHE_WRITE}. */
+    public static final String CACHE_WRITE_1H = "cache_write_1h_per_mtok";
     /** The model's output cap in tokens; defaults to 0, unknown. */
     public static final String MAX_OUTPUT_TOKENS = "max_output_tokens";
+    /** Input-size tiers: a map of prompt-token threshold to rates that apply above it. */
+    public static final String ABOVE_INPUT = "above_input_tokens";
+    /** Service tiers: a map of {@code flex}, {@code priority} or {@code batch} to {@code {multiplier: x}} or rates. */
+    public static final String SERVICE_TIERS = "service_tiers";
+    /** A service tier's multiplier of the standard rates. */
+    public static final String MULTIPLIER = "multiplier";
+    /** Region uplifts: a map of region name to multiplier. */
+    public static final String REGIONS = "regions";
+    /** The date the entry was checked against the provider, e.g. {@code 2026-11-28}. */
+    public static final String CHECKED = "checked";
 
-    private static final Set<String> FIELDS = Set.of(INPUT, OUTPUT, CACHED_INPUT, CACHE_WRITE, REASONING, MAX_OUTPUT_TOKENS);
+    private static final List<String> RATE_FIELDS = List.of(INPUT, OUTPUT, CACHED_INPUT, CACHE_WRITE, CACHE_WRITE_1H,
+            REASONING);
+    private static final Set<String> FIELDS = Set.of(INPUT, OUTPUT, CACHED_INPUT, CACHE_WRITE, CACHE_WRITE_1H, REASONING,
+            MAX_OUTPUT_TOKENS, ABOVE_INPUT, SERVICE_TIERS, REGIONS, CHECKED);
+    private static final Set<String> TIER_FIELDS = Set.of(INPUT, OUTPUT, CACHED_INPUT, CACHE_WRITE, CACHE_WRITE_1H,
+            REASONING, ABOVE_INPUT);
     private static final Set<String> TOP_LEVEL_KEYS = Set.of("checked", "models");
     private static final String PRICE_EXPECTED = "a decimal number of USD per million tokens, >= 0, at most 9 decimals";
 
@@ -145,19 +168,32 @@ public final class YamlPriceCatalog implements PriceCatalog {
             if (model.isBlank()) {
                 throw new ConfigException(file + ": models: blank model id");
             }
-            prices.put(model, parsePrice(entry.getValue(), file + ": models." + model));
+            ModelPrice price = parsePrice(entry.getValue(), file + ": models." + model);
+            prices.put(model, price.checked() == null && checked != null ? price.checkedOn(checked) : price);
         }
         return new YamlPriceCatalog(prices, checked);
     }
 
     /**
-     * Parses one price from its fields, as written in {@code prices.yaml} and in inline {@code price:}
-     * blocks of the gateway configuration: {@value #INPUT} and {@value #OUTPUT} (required),
-     * {@value #CACHED_INPUT} and {@value #CACHE_WRITE} (default: the input price), {@value #REASONING}
-     * (default: the output price) in USD per million tokens, and {@value #MAX_OUTPUT_TOKENS} (default 0,
-     * unknown). Prices may be {@link BigDecimal}s, integers or numeric strings; a {@code Double} (from a
-     * mapper without {@code USE_BIG_DECIMAL_FOR_FLOATS}) is read through its shortest decimal form,
-     * which is the text that was written for any price of up to 15 significant digits.
+     * Parses one price from its fields, as written in {@code prices.yaml} and in inline {@code price:} blocks of the
+     * gateway configuration, in USD per million tokens:
+     * <ul>
+     *   <li>{@value #INPUT} and {@value #OUTPUT} (required), {@value #CACHED_INPUT} and {@value #CACHE_WRITE}
+     *       (default: the input price), {@value #CACHE_WRITE_1H} (default: the cache-write price),
+     *       {@value #REASONING} (default: the output price), and {@value #MAX_OUTPUT_TOKENS} (default 0, unknown);</li>
+     *   <li>{@value #ABOVE_INPUT}: {@code {200000: {input_per_mtok: 2.50, output_per_mtok: 15.00, ...}}}, rates
+     *       (with the same fields and defaults) that apply to every token of a call whose prompt is above the
+     *       threshold;</li>
+     *   <li>{@value #SERVICE_TIERS}: {@code {flex: {multiplier: 0.5}, priority: {input_per_mtok: ..., ...}}}, for
+     *       {@code flex}, {@code priority} and {@code batch}: a multiplier of the standard rates (at every input size),
+     *       or explicit rates with their own {@value #ABOVE_INPUT};</li>
+     *   <li>{@value #REGIONS}: {@code {eu: 1.1}}, uplifts a model served from that region pays (a model names its region
+     *       in the gateway configuration);</li>
+     *   <li>{@value #CHECKED}: the date the entry was checked against the provider's page.</li>
+     * </ul>
+     * Prices may be {@link BigDecimal}s, integers or numeric strings; a {@code Double} (from a mapper without
+     * {@code USE_BIG_DECIMAL_FOR_FLOATS}) is read through its shortest decimal form, which is the text that was written
+     * for any price of up to 15 significant digits. Nested maps may be {@code Map}s or JSON objects.
      *
      * @param fields the field map; {@code null} is reported as missing
      * @param where the key path to name in errors, e.g. {@code "models[gpt-4o].price"}
@@ -169,19 +205,151 @@ public final class YamlPriceCatalog implements PriceCatalog {
         if (fields == null) {
             throw new ConfigException(where + ": missing (expected: a map with " + INPUT + " and " + OUTPUT + ")");
         }
-        for (String key : fields.keySet()) {
-            if (!FIELDS.contains(key)) {
-                throw new ConfigException(where + "." + key + ": unknown field (expected one of: " + INPUT + ", "
-                        + OUTPUT + ", " + CACHED_INPUT + ", " + CACHE_WRITE + ", " + REASONING + ", " + MAX_OUTPUT_TOKENS + ")");
-            }
-        }
+        allowOnly(fields, FIELDS, where);
+        Rates base = rates(fields, where);
+        long maxOutput = maxOutputTokens(fields.get(MAX_OUTPUT_TOKENS), where + "." + MAX_OUTPUT_TOKENS);
+        List<ModelPrice.AboveInput> above = aboveInput(fields.get(ABOVE_INPUT), where + "." + ABOVE_INPUT);
+        Map<ServiceTier, ModelPrice.TierPrice> tiers = serviceTiers(fields.get(SERVICE_TIERS), where + "." + SERVICE_TIERS);
+        Map<String, Long> regions = regions(fields.get(REGIONS), where + "." + REGIONS);
+        LocalDate checked = date(fields.get(CHECKED), where + "." + CHECKED);
+        return new ModelPrice(base, maxOutput, above, tiers, regions, null, checked);
+    }
+
+    /** The rates of a price or tier block: input and output required, the others defaulted. */
+    private static Rates rates(Map<String, ?> fields, String where) {
         long input = requiredPrice(fields, INPUT, where);
         long output = requiredPrice(fields, OUTPUT, where);
-        long cachedInput = optionalPrice(fields, CACHED_INPUT, where, input);
         long cacheWrite = optionalPrice(fields, CACHE_WRITE, where, input);
-        long reasoning = optionalPrice(fields, REASONING, where, output);
-        long maxOutput = maxOutputTokens(fields.get(MAX_OUTPUT_TOKENS), where + "." + MAX_OUTPUT_TOKENS);
-        return new ModelPrice(input, output, cachedInput, cacheWrite, reasoning, maxOutput);
+        return new Rates(input, output, optionalPrice(fields, CACHED_INPUT, where, input), cacheWrite,
+                optionalPrice(fields, CACHE_WRITE_1H, where, cacheWrite), optionalPrice(fields, REASONING, where, output));
+    }
+
+    private static List<ModelPrice.AboveInput> aboveInput(Object value, String where) {
+        if (value == null) {
+            return List.of();
+        }
+        Map<String, Object> thresholds = map(value, where, "a map of prompt-token threshold to rates, e.g. {200000: {"
+                + INPUT + ": 2.50, " + OUTPUT + ": 15.00}}");
+        List<ModelPrice.AboveInput> tiers = new ArrayList<>();
+        for (Map.Entry<String, Object> e : thresholds.entrySet()) {
+            String at = where + "." + e.getKey();
+            long threshold;
+            try {
+                threshold = Long.parseLong(e.getKey().strip().replace("_", ""));
+            } catch (NumberFormatException notANumber) {
+                threshold = -1;
+            }
+            if (threshold <= 0) {
+                throw new ConfigException(at + ": not a threshold (expected: a whole number of prompt tokens > 0)");
+            }
+            Map<String, Object> fields = map(e.getValue(), at, "a map with " + INPUT + " and " + OUTPUT);
+            allowOnly(fields, RATE_FIELDS, at);
+            tiers.add(new ModelPrice.AboveInput(threshold, rates(fields, at)));
+        }
+        return tiers;
+    }
+
+    private static Map<ServiceTier, ModelPrice.TierPrice> serviceTiers(Object value, String where) {
+        Map<ServiceTier, ModelPrice.TierPrice> tiers = new EnumMap<>(ServiceTier.class);
+        if (value == null) {
+            return tiers;
+        }
+        Map<String, Object> byName = map(value, where, "a map of flex, priority or batch to {" + MULTIPLIER
+                + ": 0.5} or rates");
+        for (Map.Entry<String, Object> e : byName.entrySet()) {
+            String at = where + "." + e.getKey();
+            ServiceTier tier = ServiceTier.ofLabel(e.getKey());
+            if (tier == null || tier == ServiceTier.STANDARD) {
+                throw new ConfigException(at + ": unknown service tier (expected one of: flex, priority, batch; the"
+                        + " standard tier is the base price)");
+            }
+            Map<String, Object> fields = map(e.getValue(), at, "{" + MULTIPLIER + ": 0.5} or a map of rates");
+            if (fields.containsKey(MULTIPLIER)) {
+                if (fields.size() != 1) {
+                    throw new ConfigException(at + ": " + MULTIPLIER + " and rates together (expected: one or the other)");
+                }
+                tiers.put(tier, ModelPrice.TierPrice.multiplier(multiplier(fields.get(MULTIPLIER), at + "." + MULTIPLIER)));
+            } else {
+                allowOnly(fields, TIER_FIELDS, at);
+                tiers.put(tier, ModelPrice.TierPrice.explicit(rates(fields, at),
+                        aboveInput(fields.get(ABOVE_INPUT), at + "." + ABOVE_INPUT)));
+            }
+        }
+        return tiers;
+    }
+
+    private static Map<String, Long> regions(Object value, String where) {
+        Map<String, Long> regions = new LinkedHashMap<>();
+        if (value == null) {
+            return regions;
+        }
+        for (Map.Entry<String, Object> e : map(value, where, "a map of region to multiplier, e.g. {eu: 1.1}").entrySet()) {
+            if (e.getKey().isBlank()) {
+                throw new ConfigException(where + ": blank region name");
+            }
+            regions.put(e.getKey(), multiplier(e.getValue(), where + "." + e.getKey()));
+        }
+        return regions;
+    }
+
+    private static long multiplier(Object value, String key) {
+        BigDecimal m = decimal(value);
+        if (m != null) {
+            try {
+                return ModelPrice.multiplierToPpm(m);
+            } catch (IllegalArgumentException e) {
+                // reported below
+            }
+        }
+        throw new ConfigException(key + ": " + value + " (expected: a multiplier > 0 with at most 6 decimals, e.g. 0.5)");
+    }
+
+    private static LocalDate date(Object value, String key) {
+        if (value == null) {
+            return null;
+        }
+        if (value instanceof LocalDate d) {
+            return d;
+        }
+        try {
+            return LocalDate.parse(String.valueOf(value).strip());
+        } catch (DateTimeParseException e) {
+            throw new ConfigException(key + ": " + value + " (expected: a date like 2026-11-28)", e);
+        }
+    }
+
+    private static void allowOnly(Map<String, ?> fields, java.util.Collection<String> allowed, String where) {
+        for (String key : fields.keySet()) {
+            if (!allowed.contains(key)) {
+                throw new ConfigException(where + "." + key + ": unknown field (expected one of: "
+                        + String.join(", ", allowed.stream().sorted().toList()) + ")");
+            }
+        }
+    }
+
+    /** A nested map, from a {@code Map} or a JSON object; anything else is reported as not {@code expected}. */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> map(Object value, String where, String expected) {
+        if (value instanceof Map<?, ?> m) {
+            Map<String, Object> copy = new LinkedHashMap<>();
+            m.forEach((k, v) -> copy.put(String.valueOf(k), v));
+            return copy;
+        }
+        if (value instanceof JsonNode node && node.isObject()) {
+            return plain(node);
+        }
+        throw new ConfigException(where + ": " + value + " (expected: " + expected + ")");
+    }
+
+    /** An object node's members as scalars ({@code BigDecimal}s, strings) and nested {@code JsonNode}s. */
+    private static Map<String, Object> plain(JsonNode node) {
+        Map<String, Object> fields = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : node.properties()) {
+            JsonNode value = e.getValue();
+            fields.put(e.getKey(), value.isNumber() ? value.numberValue() : value.isNull() ? null
+                    : value.isTextual() ? value.asText() : value);
+        }
+        return fields;
     }
 
     /** Like {@link #parsePrice(Map, String)} for a JSON/YAML tree node (an object of the same fields). */
@@ -193,12 +361,7 @@ public final class YamlPriceCatalog implements PriceCatalog {
         if (!node.isObject()) {
             throw new ConfigException(where + ": " + node + " (expected: a map with " + INPUT + " and " + OUTPUT + ")");
         }
-        Map<String, Object> fields = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonNode> e : node.properties()) {
-            JsonNode value = e.getValue();
-            fields.put(e.getKey(), value.isNumber() ? value.numberValue() : value.isNull() ? null : value.isTextual() ? value.asText() : value);
-        }
-        return parsePrice(fields, where);
+        return parsePrice(plain(node), where);
     }
 
     @Override

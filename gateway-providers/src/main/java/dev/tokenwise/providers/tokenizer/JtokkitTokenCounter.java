@@ -27,9 +27,12 @@ import java.util.concurrent.RejectedExecutionException;
  *       tokens of role, content and name, plus 1 per name, plus 3 priming the reply); equal to
  *       {@code usage.prompt_tokens} for text messages. Image, audio and file parts are estimates: an image
  *       costs 85 tokens at {@code detail: low}, else a fixed 765 (OpenAI's figure for 1024×1024, as the
- *       real size is unknown), audio about 10 tokens a second judged from its size, a file 765. Tool calls and {@code tools} definitions are counted as the JSON text
- *       of their names, arguments and schemas: OpenAI does not document how it renders them, so any
- *       request with tools is {@linkplain TokenCount#estimated() estimated}. A body without a
+ *       real size is unknown), audio about 10 tokens a second judged from its size, a file 765. {@code tools}
+ *       definitions are rendered as OpenAI renders them into the system prompt ({@link FunctionDefinitions}):
+ *       exact for the models and schema shapes published API numbers prove
+ *       ({@link TokenizerTable#toolRenderingProven}), an estimate otherwise. Tool calls and tool results in the
+ *       conversation, a forced {@code tool_choice}, a {@code response_format} schema and a {@code prediction} are
+ *       counted as estimates (their rendering is not documented). A body without a
  *       {@code messages} array counts 3, the reply priming; validating the body is done elsewhere.</li>
  *   <li>{@link Endpoint#EMBEDDINGS}: the tokens of {@code input} (a string, strings, token ids, or
  *       arrays of token ids, which count their length).</li>
@@ -39,7 +42,9 @@ import java.util.concurrent.RejectedExecutionException;
  *       always an estimate (Claude's tokenizer is not public).</li>
  * </ul>
  * User text is always counted as ordinary text ({@code countTokensOrdinary}), so a prompt containing
- * {@code <|endoftext|>} is counted like the API counts it instead of throwing.
+ * {@code <|endoftext|>} is counted like the API counts it instead of throwing. Every input count also carries the
+ * request's {@link dev.tokenwise.core.model.RequestFeature}s and the UTF-8 bytes of the text it tokenized
+ * ({@link TokenCount#features()}, {@link TokenCount#textBytes()}), for every model, tokenizer or not.
  *
  * <p>Never blocks the caller for long: each message's token count is cached under a 64-bit hash of
  * the encoding and the message's texts, or, for chat messages the body reader left as bytes
@@ -77,13 +82,13 @@ public final class JtokkitTokenCounter implements TokenCounter {
 
     private final TokenizerTable table;
     private final Executor workerPool;
-    /** Per-message text tokens, under a hash of the encoding and the message's texts. */
-    private final Cache<Long, Integer> cache;
     /**
-     * Per-message tokens (framing included, shifted left by one, the low bit set when estimated) of messages
-     * counted from their bytes, under a hash of the encoding and those bytes.
+     * Per-message text tokens (the high 32 bits) and UTF-8 bytes of the texts (the low 32), under a hash of the
+     * encoding and the message's texts.
      */
-    private final Cache<Long, Long> messageCache;
+    private final Cache<Long, Long> cache;
+    /** Per-message counts of messages counted from their bytes, under a hash of the encoding and those bytes. */
+    private final Cache<Long, MessageCount> messageCache;
     private final java.util.Map<com.knuddels.jtokkit.api.EncodingType, PieceCounter> pieceCounters =
             new java.util.concurrent.ConcurrentHashMap<>();
     private final long hashSeed;
@@ -119,19 +124,23 @@ public final class JtokkitTokenCounter implements TokenCounter {
     public CompletableFuture<TokenCount> countInput(String model, Endpoint endpoint, JsonNode body) {
         Objects.requireNonNull(endpoint, "endpoint");
         PromptPlan plan = switch (endpoint) {
-            case CHAT_COMPLETIONS -> PromptPlan.ofChat(body);
+            case CHAT_COMPLETIONS -> PromptPlan.ofChat(body, table.toolRenderingProven(model));
             case EMBEDDINGS -> PromptPlan.ofEmbeddings(body);
             case RESPONSES -> PromptPlan.ofResponses(body);
-            case MESSAGES -> PromptPlan.ofAnthropicMessages(body);
-            case GEMINI_GENERATE, GEMINI_STREAM_GENERATE -> PromptPlan.ofGemini(body);
+            case MESSAGES, MESSAGES_COUNT_TOKENS -> PromptPlan.ofAnthropicMessages(body);
+            case GEMINI_GENERATE, GEMINI_STREAM_GENERATE, GEMINI_COUNT_TOKENS -> PromptPlan.ofGemini(body);
+            case GEMINI_EMBED, GEMINI_BATCH_EMBED -> PromptPlan.ofGeminiEmbeddings(body);
         };
-        return count(table.resolve(model), plan, true);
+        // A provider's prompt cache serves chat-like prompts, not embeddings: no prefix to watch there.
+        return count(table.resolve(model), plan, true,
+                endpoint != Endpoint.EMBEDDINGS && endpoint != Endpoint.GEMINI_EMBED
+                        && endpoint != Endpoint.GEMINI_BATCH_EMBED);
     }
 
     /** Counts {@code text} as ordinary text; output is not cached, as completions rarely repeat. */
     @Override
     public CompletableFuture<TokenCount> countOutput(String model, String text) {
-        return count(table.resolve(model), PromptPlan.ofText(text), false);
+        return count(table.resolve(model), PromptPlan.ofText(text), false, false);
     }
 
     @Override
@@ -144,30 +153,47 @@ public final class JtokkitTokenCounter implements TokenCounter {
         return cache.estimatedSize() + messageCache.estimatedSize();
     }
 
-    private CompletableFuture<TokenCount> count(TokenizerTable.Resolution resolution, PromptPlan plan, boolean cacheable) {
+    /**
+     * One chat message counted from its bytes.
+     *
+     * @param tokens framing and texts under the chat rule
+     * @param paddedTokens the same when the message is the {@code system} message tool definitions join
+     *     ({@link PromptPlan#toolsJoinSystem}); equal to {@code tokens} for other roles
+     * @param textBytes the UTF-8 bytes of its texts (one more when padded)
+     * @param features its {@link dev.tokenwise.core.model.RequestFeature}s
+     * @param system whether its role is {@code system}
+     */
+    private record MessageCount(long tokens, long paddedTokens, long textBytes, int features, boolean estimated,
+                                boolean system) {
+    }
+
+    private CompletableFuture<TokenCount> count(TokenizerTable.Resolution resolution, PromptPlan plan, boolean cacheable,
+                                                boolean prefix) {
         boolean estimated = plan.estimated || !resolution.exact();
         long tokens = plan.fixedTokens;
+        long bytes = 0;
         List<Piece> pending = plan.pieces;
         long pendingChars = 0;
         long contentHash = 0;
         String encodingName = resolution.encodingType().getName();
         RawArrayNode raw = plan.rawMessages;
+        MessageCount[] messages = null;
         int[] rawPending = null;
         long[] rawKeys = null;
         int rawMisses = 0;
         if (raw != null) {
             byte[] source = raw.source();
             int n = raw.rawSize();
+            messages = new MessageCount[n];
             for (int i = 0; i < n; i++) {
                 int start = raw.elementStart(i);
                 int length = raw.elementEnd(i) - start;
                 long key = new Hash64(hashSeed).add(encodingName).add(source, start, length).finish();
                 // The prompt's hash: the message keys in order (equal prompts, equal hashes).
                 contentHash = (contentHash ^ key) * 0x9E3779B97F4A7C15L + 1;
-                Long cached = messageCache.getIfPresent(key);
+                MessageCount cached = messageCache.getIfPresent(key);
                 if (cached != null) {
-                    tokens += cached >>> 1;
-                    estimated |= (cached & 1) != 0;
+                    messages[i] = cached;
                 } else {
                     if (rawPending == null) {
                         rawPending = new int[n - i];
@@ -184,9 +210,10 @@ public final class JtokkitTokenCounter implements TokenCounter {
             for (Piece piece : plan.pieces) {
                 piece.key = key(encodingName, piece);
                 contentHash = (contentHash ^ piece.key) * 0x9E3779B97F4A7C15L + 1;
-                Integer cached = cache.getIfPresent(piece.key);
+                Long cached = cache.getIfPresent(piece.key);
                 if (cached != null) {
-                    tokens += cached;
+                    tokens += cached >>> 32;
+                    bytes += cached & 0xFFFF_FFFFL;
                 } else {
                     pending.add(piece);
                     pendingChars += piece.chars;
@@ -197,11 +224,11 @@ public final class JtokkitTokenCounter implements TokenCounter {
                 pendingChars += piece.chars;
             }
         }
+        Work work = new Work(resolution, plan, tokens, estimated, contentHash, prefix ? prefixHash(plan) : 0, bytes,
+                pending, cacheable, messages, rawPending, rawKeys, rawMisses);
         if (pending.isEmpty() && rawMisses == 0) {
-            return CompletableFuture.completedFuture(new TokenCount(tokens, estimated, contentHash));
+            return CompletableFuture.completedFuture(work.finish(tokens, 0, false));
         }
-        Work work = new Work(resolution, tokens, estimated, contentHash, pending, cacheable, raw, rawPending, rawKeys,
-                rawMisses);
         if (pendingChars < SYNC_CHAR_LIMIT && table.isLoaded(resolution.encodingType())) {
             return CompletableFuture.completedFuture(work.get());
         }
@@ -209,32 +236,39 @@ public final class JtokkitTokenCounter implements TokenCounter {
             return CompletableFuture.supplyAsync(work, workerPool);
         } catch (RejectedExecutionException e) {
             long rough = (pendingChars + CHARS_PER_TOKEN_FALLBACK - 1) / CHARS_PER_TOKEN_FALLBACK;
-            return CompletableFuture.completedFuture(new TokenCount(tokens + rough, true, contentHash));
+            return CompletableFuture.completedFuture(work.rough(tokens + rough));
         }
     }
 
     /** What is left to count once the caches answered: uncached pieces and messages still as bytes. */
     private final class Work implements java.util.function.Supplier<TokenCount> {
         private final TokenizerTable.Resolution resolution;
+        private final PromptPlan plan;
         private final long known;
         private final boolean estimated;
         private final long contentHash;
+        private final long prefixHash;
+        private final long bytes;
         private final List<Piece> pieces;
         private final boolean cacheable;
-        private final RawArrayNode raw;
+        private final MessageCount[] messages;
         private final int[] rawPending;
         private final long[] rawKeys;
         private final int rawMisses;
 
-        Work(TokenizerTable.Resolution resolution, long known, boolean estimated, long contentHash, List<Piece> pieces,
-             boolean cacheable, RawArrayNode raw, int[] rawPending, long[] rawKeys, int rawMisses) {
+        Work(TokenizerTable.Resolution resolution, PromptPlan plan, long known, boolean estimated, long contentHash,
+             long prefixHash, long bytes, List<Piece> pieces, boolean cacheable, MessageCount[] messages,
+             int[] rawPending, long[] rawKeys, int rawMisses) {
             this.resolution = resolution;
+            this.plan = plan;
             this.known = known;
             this.estimated = estimated;
             this.contentHash = contentHash;
+            this.prefixHash = prefixHash;
+            this.bytes = bytes;
             this.pieces = pieces;
             this.cacheable = cacheable;
-            this.raw = raw;
+            this.messages = messages;
             this.rawPending = rawPending;
             this.rawKeys = rawKeys;
             this.rawMisses = rawMisses;
@@ -246,38 +280,137 @@ public final class JtokkitTokenCounter implements TokenCounter {
             // One budget for the whole call, input or output: no text makes a count merge without end.
             CountBudget budget = new CountBudget();
             long total = known;
-            boolean anyEstimated = estimated;
+            long pieceBytes = 0;
             for (Piece piece : pieces) {
                 int boundedBefore = budget.boundedPieces();
-                long tokens = 0;
-                for (String text : piece.texts) {
-                    tokens += counter.count(text, budget);
-                }
-                // Only exact counts are cached: a bound would outlive the call that could not afford the merging.
-                if (cacheable && budget.boundedPieces() == boundedBefore) {
-                    cache.put(piece.key, (int) tokens); // exact: at most the piece's bytes, below 2^31
+                long tokens = count(counter, piece, budget);
+                if (cacheable) {
+                    long b = Math.min(piece.bytes(), 0xFFFF_FFFFL);
+                    pieceBytes += b;
+                    // Only exact counts are cached: a bound would outlive the call that could not afford the merging.
+                    if (budget.boundedPieces() == boundedBefore) {
+                        cache.put(piece.key, tokens << 32 | b); // exact: at most the piece's bytes, below 2^31
+                    }
                 }
                 total += tokens;
             }
+            RawArrayNode raw = plan.rawMessages;
             for (int k = 0; k < rawMisses; k++) {
-                // The message alone, as a tree: framing and texts under the chat rule, cached with its estimate flag.
+                // The message alone, as a tree: framing and texts under the chat rule, cached with its facts.
                 PromptPlan message = PromptPlan.ofChatMessage(raw.parseElement(rawPending[k]));
                 int boundedBefore = budget.boundedPieces();
                 long tokens = message.fixedTokens;
+                long textBytes = 0;
+                long last = 0;
                 for (Piece piece : message.pieces) {
-                    for (String text : piece.texts) {
-                        tokens += counter.count(text, budget);
+                    last = count(counter, piece, budget);
+                    tokens += last;
+                    textBytes += piece.bytes();
+                }
+                long padded = message.paddedPiece == null ? tokens
+                        : tokens - last + count(counter, message.paddedPiece, budget);
+                MessageCount m = new MessageCount(tokens, padded, textBytes, message.features, message.estimated,
+                        message.systemMessage);
+                if (cacheable && budget.boundedPieces() == boundedBefore) {
+                    messageCache.put(rawKeys[k], m);
+                }
+                messages[rawPending[k]] = m;
+            }
+            return finish(total, pieceBytes, budget.boundedPieces() > 0);
+        }
+
+        /**
+         * The count with the messages read as bytes added in order: the first {@code system} message padded when the
+         * tool definitions join it, and the tokens a shared system message saves.
+         *
+         * @param bounded whether part of the text was counted by a safe upper bound
+         */
+        TokenCount finish(long total, long pieceBytes, boolean bounded) {
+            boolean anyEstimated = estimated || bounded;
+            long textBytes = bytes + pieceBytes;
+            int features = plan.features;
+            if (messages != null) {
+                boolean systemSeen = false;
+                for (MessageCount m : messages) {
+                    boolean pad = plan.toolsJoinSystem && m.system() && !systemSeen;
+                    total += pad ? m.paddedTokens() : m.tokens();
+                    textBytes += m.textBytes() + (pad ? 1 : 0);
+                    anyEstimated |= m.estimated();
+                    features |= m.features();
+                    if (plan.toolsJoinSystem && !m.system()
+                            && dev.tokenwise.core.model.RequestFeature.SYSTEM_PROMPT.in(m.features())) {
+                        anyEstimated = true; // a developer message: whether the tools join it is not documented
+                    }
+                    systemSeen |= m.system();
+                }
+                if (plan.toolsJoinSystem && systemSeen) {
+                    total -= FunctionDefinitions.SHARED_SYSTEM_TOKENS;
+                }
+            }
+            return new TokenCount(total, anyEstimated, contentHash, bounded, features, textBytes, prefixHash);
+        }
+
+        /**
+         * A rough count when the worker refused the work: {@code tokens} (what the caches knew plus a rough figure for
+         * the rest) and the cached messages, with the facts known without counting.
+         */
+        TokenCount rough(long tokens) {
+            int features = plan.features;
+            long textBytes = bytes;
+            if (cacheable) {
+                for (Piece piece : pieces) {
+                    textBytes += piece.bytes();
+                }
+            }
+            if (messages != null) {
+                for (int i = 0; i < messages.length; i++) {
+                    MessageCount m = messages[i];
+                    if (m != null) {
+                        tokens += m.tokens();
+                        features |= m.features();
+                        textBytes += m.textBytes();
+                    } else {
+                        // Not read: its JSON bytes stand for its text's.
+                        textBytes += plan.rawMessages.elementEnd(i) - plan.rawMessages.elementStart(i);
                     }
                 }
-                if (cacheable && budget.boundedPieces() == boundedBefore) {
-                    messageCache.put(rawKeys[k], tokens << 1 | (message.estimated ? 1 : 0));
-                }
-                total += tokens;
-                anyEstimated |= message.estimated;
             }
-            boolean bounded = budget.boundedPieces() > 0;
-            return new TokenCount(total, anyEstimated || bounded, contentHash, bounded);
+            return new TokenCount(tokens, true, contentHash, false, features, textBytes, prefixHash);
         }
+    }
+
+    private static long count(PieceCounter counter, Piece piece, CountBudget budget) {
+        long tokens = 0;
+        for (String text : piece.texts) {
+            tokens += counter.count(text, budget);
+        }
+        return tokens;
+    }
+
+    /**
+     * The {@link TokenCount#prefixHash} of a prompt: its messages' bytes as the client sent them when they are still
+     * bytes, else the texts of its pieces in order (system prompt first). Hashes at most
+     * {@link TokenCount#PREFIX_BYTES} bytes, and nothing for a shorter prompt.
+     */
+    private long prefixHash(PromptPlan plan) {
+        PromptPrefix prefix = new PromptPrefix();
+        RawArrayNode raw = plan.rawMessages;
+        if (raw != null) {
+            int n = raw.rawSize();
+            if (n > 0) {
+                int start = raw.elementStart(0);
+                prefix.add(raw.source(), start, raw.elementEnd(n - 1) - start);
+            }
+        }
+        for (Piece piece : plan.pieces) {
+            for (String text : piece.texts) {
+                if (prefix.full()) {
+                    return prefix.hash(hashSeed);
+                }
+                prefix.add(text);
+            }
+        }
+        return prefix.hash(hashSeed);
     }
 
     private PieceCounter pieceCounter(TokenizerTable.Resolution resolution) {

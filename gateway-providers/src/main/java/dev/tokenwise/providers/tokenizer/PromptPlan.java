@@ -2,6 +2,7 @@ package dev.tokenwise.providers.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tokenwise.core.json.RawArrayNode;
+import dev.tokenwise.core.model.RequestFeature;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -12,7 +13,12 @@ import java.util.List;
  *
  * <p>The chat rule is OpenAI's documented accounting ("How to count tokens with tiktoken", OpenAI
  * Cookbook): every message costs 3 tokens plus the tokens of its role, content and name, a name costs
- * 1 more, and 3 tokens prime the reply. It reproduces {@code usage.prompt_tokens} for text messages.
+ * 1 more, and 3 tokens prime the reply. It reproduces {@code usage.prompt_tokens} for text messages. Chat tool
+ * definitions are rendered as OpenAI renders them into the system prompt ({@link FunctionDefinitions}), which
+ * reproduces {@code usage.prompt_tokens} for the published examples.
+ *
+ * <p>While it reads the body the plan also notes the request's {@link RequestFeature}s and, through its pieces,
+ * the UTF-8 bytes of the text it counts.
  */
 final class PromptPlan {
 
@@ -41,6 +47,8 @@ final class PromptPlan {
         final List<String> texts;
         final long chars;
         long key;
+        /** The UTF-8 bytes of the texts, once {@link #bytes()} computed them. */
+        private long bytes = -1;
 
         Piece(List<String> texts) {
             this.texts = texts;
@@ -50,6 +58,37 @@ final class PromptPlan {
             }
             this.chars = n;
         }
+
+        /** The UTF-8 bytes of the texts (a pass over them the first time: the counter caches it with the tokens). */
+        long bytes() {
+            if (bytes < 0) {
+                long b = 0;
+                for (String t : texts) {
+                    b += utf8Length(t);
+                }
+                bytes = b;
+            }
+            return bytes;
+        }
+    }
+
+    /** The UTF-8 length of {@code s} (an unpaired surrogate counts 3 bytes, as the replacement character it becomes). */
+    static long utf8Length(String s) {
+        long n = s.length();
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c >= 0x80) {
+                if (c < 0x800) {
+                    n += 1;
+                } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                    n += 2; // 4 bytes for the pair of 2 chars
+                    i++;
+                } else {
+                    n += 2;
+                }
+            }
+        }
+        return n;
     }
 
     final List<Piece> pieces = new ArrayList<>();
@@ -60,6 +99,18 @@ final class PromptPlan {
     RawArrayNode rawMessages;
     long fixedTokens;
     boolean estimated;
+    /** The {@link RequestFeature}s seen so far, as a bitset. */
+    int features;
+    /**
+     * OpenAI chat tool definitions were rendered into the system prompt: the first {@code system} message is counted
+     * with a trailing newline, and a prompt with a system message costs {@link FunctionDefinitions#SHARED_SYSTEM_TOKENS}
+     * fewer. For {@link #rawMessages} the counter applies both once it knows the messages' roles.
+     */
+    boolean toolsJoinSystem;
+    /** A message with the role {@code system} was added (tree messages), or this plan's one message is one. */
+    boolean systemMessage;
+    /** For a one-message plan whose role is {@code system}: its piece with the trailing newline of {@link #toolsJoinSystem}. */
+    Piece paddedPiece;
 
     private PromptPlan() {
     }
@@ -73,29 +124,177 @@ final class PromptPlan {
         return plan;
     }
 
-    /** {@code POST /v1/chat/completions}: {@code messages}, plus {@code tools}/{@code functions} as an estimate. */
-    static PromptPlan ofChat(JsonNode body) {
+    /**
+     * {@code POST /v1/chat/completions}: {@code messages}, the tool definitions rendered as OpenAI renders them,
+     * and, as estimates, a forced {@code tool_choice}, a {@code response_format} schema and a {@code prediction}.
+     *
+     * @param toolsProven whether the model is one whose tool rendering the published examples prove
+     *     ({@link TokenizerTable#toolRenderingProven}); if not, a request with tools is an estimate
+     */
+    static PromptPlan ofChat(JsonNode body, boolean toolsProven) {
         PromptPlan plan = new PromptPlan();
         plan.fixedTokens = REPLY_PRIMING_TOKENS;
-        JsonNode messages = body == null ? null : body.get("messages");
+        if (body == null) {
+            return plan;
+        }
+        FunctionDefinitions.Rendering tools = plan.chatTools(body, toolsProven);
+        JsonNode messages = body.get("messages");
         if (messages instanceof RawArrayNode raw && !raw.isParsed()) {
             plan.rawMessages = raw;
         } else if (messages != null && messages.isArray()) {
             for (JsonNode message : messages) {
-                plan.addChatMessage(message);
+                plan.addChatMessage(message, plan.toolsJoinSystem);
+            }
+            if (plan.toolsJoinSystem && plan.systemMessage) {
+                plan.fixedTokens -= FunctionDefinitions.SHARED_SYSTEM_TOKENS;
             }
         }
-        if (body != null) {
-            plan.addToolDefinitions(body.get("tools"));
-            plan.addToolDefinitions(body.get("functions"));
+        if (tools != null) {
+            if (tools.text() != null) {
+                plan.pieces.add(new Piece(List.of(tools.text())));
+            }
+            for (String other : tools.others()) {
+                plan.pieces.add(new Piece(List.of(other)));
+            }
+        }
+        plan.toolChoice(body.get("tool_choice"));
+        plan.toolChoice(body.get("function_call"));
+        plan.responseFormat(body.get("response_format"));
+        JsonNode n = body.get("n");
+        if (n != null && n.isIntegralNumber() && n.asLong() > 1) {
+            plan.features |= RequestFeature.SEVERAL_CHOICES.bit();
+        }
+        JsonNode prediction = body.get("prediction");
+        if (prediction != null && !prediction.isNull()) {
+            // The predicted text is billed as output when rejected; whether any of it counts as input is not documented.
+            plan.features |= RequestFeature.PREDICTION.bit();
+            plan.estimated = true;
         }
         return plan;
     }
 
-    /** One chat message under the chat rule, without the reply priming: its share of a chat prompt. */
+    /** Renders {@code tools} (or the legacy {@code functions}); the pieces are added by the caller, after the messages. */
+    private FunctionDefinitions.Rendering chatTools(JsonNode body, boolean toolsProven) {
+        JsonNode tools = body.get("tools");
+        JsonNode functions = body.get("functions");
+        boolean hasTools = tools != null && tools.isArray() && !tools.isEmpty();
+        boolean hasFunctions = functions != null && functions.isArray() && !functions.isEmpty();
+        if (!hasTools && !hasFunctions) {
+            return null;
+        }
+        features |= RequestFeature.TOOLS.bit();
+        FunctionDefinitions.Rendering rendering = FunctionDefinitions.render(hasTools ? tools : functions);
+        if (hasTools && hasFunctions) {
+            // Both lists in one request: how they are combined is not documented.
+            estimated = true;
+            List<String> others = new ArrayList<>(rendering.others());
+            others.add(functions.toString());
+            rendering = new FunctionDefinitions.Rendering(rendering.text(), false, others);
+        }
+        if (!rendering.proven() || !toolsProven) {
+            estimated = true;
+        }
+        if (rendering.text() != null) {
+            fixedTokens += FunctionDefinitions.FRAMING_TOKENS;
+            toolsJoinSystem = true;
+        }
+        return rendering;
+    }
+
+    /**
+     * {@code tool_choice} or {@code function_call}: {@code auto} costs nothing; naming a function costs about 4
+     * tokens plus its name, {@code none} about 1 (measured for {@code function_call} by the openai-chat-tokens
+     * project, not proven for {@code tool_choice}): estimates. A named function or {@code required} forces a tool
+     * call, whose answer then ends with {@code stop} rather than {@code tool_calls}.
+     */
+    private void toolChoice(JsonNode choice) {
+        if (choice == null || choice.isNull()) {
+            return;
+        }
+        if (choice.isTextual()) {
+            switch (choice.textValue()) {
+                case "auto" -> {
+                    // the default: nothing added
+                }
+                case "none" -> {
+                    estimated = true;
+                    fixedTokens += 1;
+                }
+                case "required", "any" -> {
+                    estimated = true;
+                    features |= RequestFeature.TOOL_CHOICE_FORCED.bit();
+                }
+                default -> estimated = true;
+            }
+            return;
+        }
+        estimated = true;
+        if (!choice.isObject()) {
+            return;
+        }
+        String type = choice.path("type").asText("");
+        if ("auto".equals(type) || "none".equals(type)) {
+            return;
+        }
+        features |= RequestFeature.TOOL_CHOICE_FORCED.bit();
+        JsonNode name = choice.path("function").get("name");
+        if (name == null) {
+            name = choice.get("name");
+        }
+        if (name != null && name.isTextual()) {
+            fixedTokens += 4;
+            pieces.add(new Piece(List.of(name.textValue())));
+        }
+    }
+
+    /**
+     * {@code response_format}: a JSON schema is given to the model in a form OpenAI does not document, so it is
+     * counted as the JSON text of its name, description and schema, an estimate; JSON mode adds an undocumented
+     * instruction, also an estimate.
+     */
+    private void responseFormat(JsonNode format) {
+        if (format == null || !format.isObject()) {
+            return;
+        }
+        switch (format.path("type").asText("")) {
+            case "json_schema" -> {
+                features |= RequestFeature.JSON_SCHEMA.bit();
+                estimated = true;
+                JsonNode schema = format.get("json_schema");
+                if (schema == null || !schema.isObject()) {
+                    schema = format; // the Responses API's text.format puts the fields at the top
+                }
+                List<String> texts = new ArrayList<>();
+                addIfText(schema.get("name"), texts);
+                addIfText(schema.get("description"), texts);
+                JsonNode body = schema.get("schema");
+                if (body != null && !body.isNull()) {
+                    texts.add(body.toString());
+                }
+                pieces.add(new Piece(texts));
+            }
+            case "json_object" -> {
+                features |= RequestFeature.JSON_SCHEMA.bit();
+                estimated = true;
+            }
+            default -> {
+                // text: nothing added
+            }
+        }
+    }
+
+    /**
+     * One chat message under the chat rule, without the reply priming: its share of a chat prompt. A {@code system}
+     * message also gets its {@link #paddedPiece}, for prompts whose tool definitions join it.
+     */
     static PromptPlan ofChatMessage(JsonNode message) {
         PromptPlan plan = new PromptPlan();
-        plan.addChatMessage(message);
+        plan.addChatMessage(message, false);
+        if (plan.systemMessage) {
+            PromptPlan padded = new PromptPlan();
+            padded.addChatMessage(message, true);
+            plan.paddedPiece = padded.pieces.get(padded.pieces.size() - 1);
+        }
         return plan;
     }
 
@@ -140,6 +339,7 @@ final class PromptPlan {
         JsonNode instructions = body.get("instructions");
         if (instructions != null && instructions.isTextual()) {
             plan.estimated = true;
+            plan.features |= RequestFeature.SYSTEM_PROMPT.bit();
             plan.addMessage("developer", List.of(instructions.asText()), null);
         }
         JsonNode input = body.get("input");
@@ -156,6 +356,8 @@ final class PromptPlan {
             plan.estimated = true;
         }
         plan.addToolDefinitions(body.get("tools"));
+        plan.toolChoice(body.get("tool_choice"));
+        plan.responseFormat(body.path("text").get("format"));
         return plan;
     }
 
@@ -169,6 +371,7 @@ final class PromptPlan {
         }
         JsonNode system = body.get("system");
         if (system != null && !system.isNull()) {
+            plan.features |= RequestFeature.SYSTEM_PROMPT.bit();
             List<String> texts = new ArrayList<>();
             plan.addAnthropicContent(system, texts);
             plan.addMessage("system", texts, null);
@@ -184,6 +387,21 @@ final class PromptPlan {
             }
         }
         plan.addToolDefinitions(body.get("tools"));
+        JsonNode choice = body.get("tool_choice");
+        if (choice != null && choice.isObject()) {
+            String type = choice.path("type").asText("");
+            if ("any".equals(type) || "tool".equals(type)) {
+                plan.features |= RequestFeature.TOOL_CHOICE_FORCED.bit();
+            }
+        }
+        JsonNode format = body.get("output_format");
+        if (format != null && format.isObject()) {
+            plan.features |= RequestFeature.JSON_SCHEMA.bit();
+            JsonNode schema = format.get("schema");
+            if (schema != null && !schema.isNull()) {
+                plan.pieces.add(new Piece(List.of(schema.toString())));
+            }
+        }
         return plan;
     }
 
@@ -200,33 +418,89 @@ final class PromptPlan {
         }
         JsonNode system = body.get("systemInstruction");
         if (system != null && system.isObject()) {
-            plan.addMessage("system", geminiTexts(system.get("parts")), null);
+            plan.features |= RequestFeature.SYSTEM_PROMPT.bit();
+            plan.addMessage("system", plan.geminiTexts(system.get("parts")), null);
         }
         JsonNode contents = body.get("contents");
         if (contents != null && contents.isArray()) {
             for (JsonNode content : contents) {
                 if (content.isObject()) {
-                    plan.addMessage(textOrNull(content.get("role")), geminiTexts(content.get("parts")), null);
+                    plan.addMessage(textOrNull(content.get("role")), plan.geminiTexts(content.get("parts")), null);
                 }
             }
+        }
+        JsonNode tools = body.get("tools");
+        if (tools != null && tools.isArray() && !tools.isEmpty()) {
+            plan.features |= RequestFeature.TOOLS.bit();
+            plan.pieces.add(new Piece(List.of(tools.toString())));
+        }
+        if ("ANY".equals(body.path("toolConfig").path("functionCallingConfig").path("mode").asText(""))) {
+            plan.features |= RequestFeature.TOOL_CHOICE_FORCED.bit();
+        }
+        JsonNode generation = body.path("generationConfig");
+        if (generation.has("responseSchema") || generation.has("responseJsonSchema")
+                || "application/json".equals(generation.path("responseMimeType").asText(""))) {
+            plan.features |= RequestFeature.JSON_SCHEMA.bit();
         }
         return plan;
     }
 
-    private static List<String> geminiTexts(JsonNode parts) {
+    /**
+     * Gemini's {@code embedContent} ({@code content.parts[].text}) and {@code batchEmbedContents}
+     * ({@code requests[].content.parts[].text}): the texts, without framing, as an estimate (Gemini's tokenizer is
+     * not public, and Gemini reports no usage for embeddings, so this count is what is billed).
+     */
+    static PromptPlan ofGeminiEmbeddings(JsonNode body) {
+        PromptPlan plan = new PromptPlan();
+        plan.estimated = true;
+        if (body == null) {
+            return plan;
+        }
+        JsonNode requests = body.get("requests");
+        if (requests != null && requests.isArray()) {
+            for (JsonNode request : requests) {
+                plan.addGeminiEmbedContent(request.get("content"));
+            }
+        } else {
+            plan.addGeminiEmbedContent(body.get("content"));
+        }
+        return plan;
+    }
+
+    private void addGeminiEmbedContent(JsonNode content) {
+        if (content != null && content.isObject()) {
+            for (String text : geminiTexts(content.get("parts"))) {
+                addTextPiece(text);
+            }
+        }
+    }
+
+    /** The text parts; other parts are noted as features (their tokens are not known here). */
+    private List<String> geminiTexts(JsonNode parts) {
         List<String> texts = new ArrayList<>();
         if (parts != null && parts.isArray()) {
             for (JsonNode part : parts) {
                 JsonNode text = part.get("text");
                 if (text != null && text.isTextual()) {
                     texts.add(text.textValue());
+                } else if (part.has("functionCall") || part.has("functionResponse")) {
+                    features |= RequestFeature.TOOL_HISTORY.bit();
+                } else if (part.has("inlineData") || part.has("fileData")) {
+                    JsonNode data = part.has("inlineData") ? part.get("inlineData") : part.get("fileData");
+                    String mime = data.path("mimeType").asText("");
+                    features |= mime.startsWith("image/") ? RequestFeature.IMAGES.bit()
+                            : mime.startsWith("audio/") ? RequestFeature.AUDIO.bit() : RequestFeature.FILES.bit();
                 }
             }
         }
         return texts;
     }
 
-    private void addChatMessage(JsonNode message) {
+    /**
+     * @param padSystem when the tool definitions join the system prompt: the first {@code system} message's content
+     *     gets a trailing newline
+     */
+    private void addChatMessage(JsonNode message, boolean padSystem) {
         if (!message.isObject()) {
             estimated = true;
             return;
@@ -235,6 +509,10 @@ final class PromptPlan {
         if ("tool".equals(role) || "function".equals(role)) {
             // How tool results are framed in the prompt is not documented.
             estimated = true;
+            features |= RequestFeature.TOOL_HISTORY.bit();
+        }
+        if ("system".equals(role) || "developer".equals(role)) {
+            features |= RequestFeature.SYSTEM_PROMPT.bit();
         }
         List<String> texts = new ArrayList<>();
         addChatContent(message.get("content"), texts);
@@ -242,7 +520,21 @@ final class PromptPlan {
         JsonNode functionCall = message.get("function_call");
         if (functionCall != null && functionCall.isObject()) {
             estimated = true;
+            features |= RequestFeature.TOOL_HISTORY.bit();
             addFunction(functionCall, texts);
+        }
+        if ("system".equals(role)) {
+            if (padSystem && !systemMessage) {
+                if (texts.isEmpty()) {
+                    texts.add("\n");
+                } else {
+                    texts.set(texts.size() - 1, texts.get(texts.size() - 1) + "\n");
+                }
+            }
+            systemMessage = true;
+        } else if ("developer".equals(role) && padSystem) {
+            // Whether tool definitions join a developer message is not documented.
+            estimated = true;
         }
         addMessage(role, texts, textOrNull(message.get("name")));
     }
@@ -277,6 +569,7 @@ final class PromptPlan {
                 case "input_audio" -> addAudio(part.path("input_audio"));
                 case "file", "input_file" -> {
                     estimated = true;
+                    features |= RequestFeature.FILES.bit();
                     fixedTokens += FILE_PART_TOKENS;
                 }
                 default -> {
@@ -299,10 +592,15 @@ final class PromptPlan {
         List<String> texts = new ArrayList<>();
         switch (type) {
             case "message" -> {
+                String role = textOrNull(item.get("role"));
+                if ("system".equals(role) || "developer".equals(role)) {
+                    features |= RequestFeature.SYSTEM_PROMPT.bit();
+                }
                 addChatContent(item.get("content"), texts);
-                addMessage(textOrNull(item.get("role")), texts, null);
+                addMessage(role, texts, null);
             }
             case "function_call", "custom_tool_call" -> {
+                features |= RequestFeature.TOOL_HISTORY.bit();
                 addFunction(item, texts);
                 JsonNode input = item.get("input");
                 if (input != null && input.isTextual()) {
@@ -311,6 +609,7 @@ final class PromptPlan {
                 addMessage("assistant", texts, null);
             }
             case "function_call_output", "custom_tool_call_output" -> {
+                features |= RequestFeature.TOOL_HISTORY.bit();
                 JsonNode output = item.get("output");
                 if (output != null && output.isTextual()) {
                     texts.add(output.asText());
@@ -341,16 +640,26 @@ final class PromptPlan {
             switch (block.path("type").asText("")) {
                 case "text" -> texts.add(block.path("text").asText(""));
                 case "thinking" -> texts.add(block.path("thinking").asText(""));
-                case "image" -> fixedTokens += IMAGE_HIGH_DETAIL_TOKENS;
-                case "document" -> fixedTokens += FILE_PART_TOKENS;
+                case "image" -> {
+                    features |= RequestFeature.IMAGES.bit();
+                    fixedTokens += IMAGE_HIGH_DETAIL_TOKENS;
+                }
+                case "document" -> {
+                    features |= RequestFeature.FILES.bit();
+                    fixedTokens += FILE_PART_TOKENS;
+                }
                 case "tool_use" -> {
+                    features |= RequestFeature.TOOL_HISTORY.bit();
                     texts.add(block.path("name").asText(""));
                     JsonNode input = block.get("input");
                     if (input != null && !input.isNull()) {
                         texts.add(input.toString());
                     }
                 }
-                case "tool_result" -> addAnthropicContent(block.get("content"), texts);
+                case "tool_result" -> {
+                    features |= RequestFeature.TOOL_HISTORY.bit();
+                    addAnthropicContent(block.get("content"), texts);
+                }
                 case "redacted_thinking" -> {
                     // Encrypted; its size is not knowable here.
                 }
@@ -365,6 +674,7 @@ final class PromptPlan {
         }
         // OpenAI does not document how tool calls are rendered into the prompt.
         estimated = true;
+        features |= RequestFeature.TOOL_HISTORY.bit();
         for (JsonNode call : toolCalls) {
             JsonNode function = call.get("function");
             if (function != null && function.isObject()) {
@@ -376,16 +686,16 @@ final class PromptPlan {
     }
 
     /**
-     * Tool definitions (chat {@code tools[].function}, legacy {@code functions}, Responses and
-     * Anthropic flat tools): the JSON text of name, description and parameter schema, one cached unit
-     * for the whole list. OpenAI renders tools into the prompt in an undocumented way, so this is an
-     * estimate (it tends to count a few tokens more than the API).
+     * Tool definitions of the Responses API and Anthropic (flat tools): the JSON text of name, description and
+     * parameter schema, one cached unit for the whole list, an estimate (how these APIs render tools into the
+     * prompt is not published). Chat tools are rendered by {@link FunctionDefinitions}.
      */
     private void addToolDefinitions(JsonNode tools) {
         if (tools == null || !tools.isArray() || tools.isEmpty()) {
             return;
         }
         estimated = true;
+        features |= RequestFeature.TOOLS.bit();
         List<String> texts = new ArrayList<>();
         for (JsonNode tool : tools) {
             JsonNode function = tool.has("function") ? tool.get("function") : tool;
@@ -438,6 +748,7 @@ final class PromptPlan {
 
     private void addImage(String detail) {
         estimated = true;
+        features |= RequestFeature.IMAGES.bit();
         fixedTokens += "low".equals(detail) ? IMAGE_LOW_DETAIL_TOKENS : IMAGE_HIGH_DETAIL_TOKENS;
     }
 
@@ -447,6 +758,7 @@ final class PromptPlan {
      */
     private void addAudio(JsonNode audio) {
         estimated = true;
+        features |= RequestFeature.AUDIO.bit();
         long base64Chars = audio.path("data").asText("").length();
         long bytes = base64Chars * 3 / 4;
         long bytesPerSecond = "mp3".equals(audio.path("format").asText("")) ? 16_000 : 48_000;

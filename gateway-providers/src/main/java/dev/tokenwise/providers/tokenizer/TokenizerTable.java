@@ -91,6 +91,22 @@ public final class TokenizerTable {
         return resolve(model).exact();
     }
 
+    /**
+     * {@code true} when published API numbers prove the chat tool rendering ({@link FunctionDefinitions}) for the
+     * model: the families of the examples, {@code gpt-4o} and {@code gpt-4o-mini} (o200k), {@code gpt-4} and
+     * {@code gpt-3.5-turbo} (cl100k), with their dated versions. Newer families ({@code gpt-4.1}, {@code gpt-5},
+     * the o-series) may render tools otherwise: their counts with tools stay estimates.
+     */
+    public boolean toolRenderingProven(String model) {
+        String id = baseModelId(model);
+        if (id == null || !isExact(model)) {
+            return false;
+        }
+        return id.startsWith("gpt-4o") || id.startsWith("gpt-3.5-turbo") || id.equals("gpt-4")
+                || id.startsWith("gpt-4-") && !id.startsWith("gpt-4-turbo") && !id.contains("preview")
+                && !id.contains("vision");
+    }
+
     /** The encoding itself, loading it on first use (slow: never call this on an event loop unless {@link #isLoaded}). */
     public Encoding encoding(EncodingType type) {
         return loaded.computeIfAbsent(type, registry::getEncoding);

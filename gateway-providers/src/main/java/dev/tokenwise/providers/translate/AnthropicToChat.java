@@ -40,15 +40,37 @@ public final class AnthropicToChat {
     private final OpenAiChatJson.Chunks chunks;
     /** Content block index to tool call index: tool calls are numbered apart from text blocks. */
     private final Map<Integer, Integer> toolIndexOfBlock = new HashMap<>();
+    /** The answer's JSON object comes as the input of {@link ChatToAnthropic#JSON_TOOL}: it is shown as the content. */
+    private final boolean jsonObject;
+    /** The content block index of the {@link ChatToAnthropic#JSON_TOOL} call, {@code -1} before it starts. */
+    private int jsonBlock = -1;
 
     /**
      * @param model the client's name for the model, or {@code null} to name Anthropic's
      * @param includeUsage for a stream: the client asked for the usage chunk
      */
     public AnthropicToChat(String model, boolean includeUsage) {
+        this(model, includeUsage, false);
+    }
+
+    /**
+     * @param jsonObject the client asked for {@code response_format: json_object}, answered through
+     *     {@link ChatToAnthropic#JSON_TOOL}, whose input becomes the content
+     */
+    public AnthropicToChat(String model, boolean includeUsage, boolean jsonObject) {
         this.model = model;
+        this.jsonObject = jsonObject;
         this.created = System.currentTimeMillis() / 1000;
         this.chunks = new OpenAiChatJson.Chunks("chatcmpl-anthropic", model, created, includeUsage);
+    }
+
+    /** {@code true} when the answer's JSON object comes through {@link ChatToAnthropic#JSON_TOOL}. */
+    public boolean jsonObject() {
+        return jsonObject;
+    }
+
+    private boolean isJsonTool(JsonNode block) {
+        return jsonObject && ChatToAnthropic.JSON_TOOL.equals(block.path("name").asText());
     }
 
     /**
@@ -72,6 +94,11 @@ public final class AnthropicToChat {
                 switch (block.path("type").asText("")) {
                     case "text" -> chunks.content(block.path("text").asText(""));
                     case "tool_use" -> {
+                        if (isJsonTool(block)) {
+                            jsonBlock = data.path("index").asInt();
+                            chunks.start();
+                            return;
+                        }
                         int index = toolIndexOfBlock.size();
                         toolIndexOfBlock.put(data.path("index").asInt(), index);
                         JsonNode input = block.get("input");
@@ -90,6 +117,10 @@ public final class AnthropicToChat {
                 switch (delta.path("type").asText("")) {
                     case "text_delta" -> chunks.content(delta.path("text").asText(""));
                     case "input_json_delta" -> {
+                        if (jsonBlock >= 0 && data.path("index").asInt() == jsonBlock) {
+                            chunks.content(delta.path("partial_json").asText(""));
+                            return;
+                        }
                         Integer index = toolIndexOfBlock.get(data.path("index").asInt());
                         if (index != null) {
                             chunks.toolArguments(index, delta.path("partial_json").asText(""));
@@ -140,6 +171,13 @@ public final class AnthropicToChat {
                 }
                 case "tool_use" -> {
                     JsonNode input = block.get("input");
+                    if (isJsonTool(block)) {
+                        if (text == null) {
+                            text = new StringBuilder();
+                        }
+                        text.append(input == null || input.isNull() ? "{}" : input.toString());
+                        continue;
+                    }
                     calls.add(new OpenAiChatJson.ToolCall(block.path("id").asText(), block.path("name").asText(),
                             input == null || input.isNull() ? "{}" : input.toString(), null));
                 }

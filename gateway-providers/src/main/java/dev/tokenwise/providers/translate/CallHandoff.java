@@ -16,8 +16,14 @@ package dev.tokenwise.providers.translate;
  * A per-call context in the SPI would make this unnecessary.
  */
 public final class CallHandoff {
-    /** What {@code rewrite} knew: the client's model name, the upstream model id, and whether the call streams. */
-    public record Call(String clientModel, String upstreamModel, boolean stream) {
+    /**
+     * What {@code rewrite} knew: the client's model name, the upstream model id, whether the call streams, and
+     * whether it asked for a JSON object answered through a tool ({@code ChatToAnthropic.JSON_TOOL}).
+     */
+    public record Call(String clientModel, String upstreamModel, boolean stream, boolean jsonObject) {
+        public Call(String clientModel, String upstreamModel, boolean stream) {
+            this(clientModel, upstreamModel, stream, false);
+        }
     }
 
     private static final ThreadLocal<Call> PENDING = new ThreadLocal<>();

@@ -28,15 +28,23 @@ import dev.tokenwise.providers.translate.OpenAiChatRequest.ToolCall;
  *       false} sets {@code disable_parallel_tool_use}.</li>
  * </ul>
  *
+ * <p>{@code response_format} {@code json_schema} becomes Anthropic's structured outputs ({@code output_config.format});
+ * {@code json_object} a forced call of {@link #JSON_TOOL}, whose input the answer's translation shows as the content.
+ *
  * <p>Refused with a 400 naming the field, besides what {@link OpenAiChatRequest} refuses: a temperature above 1,
- * non-zero {@code presence_penalty} or {@code frequency_penalty}, {@code seed}, and {@code response_format}
- * {@code json_object} or {@code json_schema} (Anthropic has no switch that guarantees JSON output).
+ * non-zero {@code presence_penalty} or {@code frequency_penalty}, {@code seed}, a {@code json_schema} without a
+ * schema, and {@code json_object} together with tools.
  */
 public final class ChatToAnthropic {
     /** The provider type named in refusals. */
     public static final String TARGET = "anthropic";
     /** {@code max_tokens} sent when the client set no limit: Anthropic requires one. */
     public static final long DEFAULT_MAX_TOKENS = 4096;
+    /**
+     * The tool Claude is made to call for {@code response_format: json_object}: its input is the JSON object asked for
+     * (structured outputs need a schema whose objects are closed, so an open object is asked for this way).
+     */
+    public static final String JSON_TOOL = "json_object_output";
 
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
@@ -77,6 +85,7 @@ public final class ChatToAnthropic {
         }
         refuseUnsupported(chat);
         tools(chat, out);
+        responseFormat(chat, out);
         if (chat.user() != null) {
             out.putObject("metadata").put("user_id", chat.user());
         }
@@ -95,10 +104,40 @@ public final class ChatToAnthropic {
         if (chat.seed() != null) {
             throw chat.refuse("seed", "Anthropic has no seed");
         }
-        if (chat.responseFormat() != null && !"text".equals(chat.responseFormat().type())) {
-            throw chat.refuse("response_format.type", "'" + chat.responseFormat().type()
-                    + "' (Anthropic's Messages API has no JSON mode; ask for JSON in the prompt or use a tool)");
+    }
+
+    /** {@code true} when the request asks for a JSON object without a schema ({@link #JSON_TOOL} answers it). */
+    public static boolean jsonObjectMode(OpenAiChatRequest chat) {
+        return chat.responseFormat() != null && "json_object".equals(chat.responseFormat().type());
+    }
+
+    /**
+     * {@code json_schema}: Anthropic's structured outputs, {@code output_config.format: {type: json_schema, schema}};
+     * the answer is a text block holding the JSON, which becomes the message's content. {@code json_object}: a forced
+     * call of {@link #JSON_TOOL}, whose input becomes the content (Anthropic's structured outputs take only closed
+     * object schemas).
+     */
+    private static void responseFormat(OpenAiChatRequest chat, ObjectNode out) {
+        OpenAiChatRequest.ResponseFormat format = chat.responseFormat();
+        if (format == null || "text".equals(format.type())) {
+            return;
         }
+        if ("json_schema".equals(format.type())) {
+            if (format.schema() == null || !format.schema().isObject()) {
+                throw chat.refuse("response_format.json_schema.schema", "missing (Anthropic's structured outputs need"
+                        + " a JSON schema)");
+            }
+            out.putObject("output_config").putObject("format").put("type", "json_schema").set("schema", format.schema());
+            return;
+        }
+        if (!chat.tools().isEmpty()) {
+            throw chat.refuse("response_format.type", "'json_object' together with tools (Anthropic answers a JSON"
+                    + " object through a tool of its own; use json_schema)");
+        }
+        ObjectNode tool = out.putArray("tools").addObject().put("name", JSON_TOOL)
+                .put("description", "Give the answer as a JSON object: this tool's input is the answer.");
+        tool.putObject("input_schema").put("type", "object");
+        out.putObject("tool_choice").put("type", "tool").put("name", JSON_TOOL);
     }
 
     private static ArrayNode messages(OpenAiChatRequest chat) {

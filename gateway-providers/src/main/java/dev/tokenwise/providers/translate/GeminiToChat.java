@@ -48,6 +48,12 @@ public final class GeminiToChat {
         if (chunks.ended()) {
             return;
         }
+        JsonNode error = response.get("error");
+        if (error != null && error.isObject()) {
+            // An error Gemini reported inside the stream: passed on as OpenAI streams carry one.
+            chunks.error(error.path("message").asText("provider error"), error.path("status").asText("api_error"));
+            return;
+        }
         chunks.describe(response.path("responseId").asText(null), response.path("modelVersion").asText(null));
         chunks.start();
         for (JsonNode part : response.path("candidates").path(0).path("content").path("parts")) {

@@ -29,7 +29,7 @@ class AnthropicAdapterContractTest extends ProviderContract {
 
     @Override
     protected Set<Endpoint> supportedEndpoints() {
-        return EnumSet.of(Endpoint.MESSAGES, Endpoint.CHAT_COMPLETIONS); // chat completions by translation
+        return EnumSet.of(Endpoint.MESSAGES, Endpoint.MESSAGES_COUNT_TOKENS, Endpoint.CHAT_COMPLETIONS); // chat by translation
     }
 
     @Override

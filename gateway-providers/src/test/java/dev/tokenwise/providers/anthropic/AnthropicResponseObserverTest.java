@@ -1,11 +1,13 @@
 package dev.tokenwise.providers.anthropic;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.testing.LeakDetectingExtension;
+import dev.tokenwise.core.model.ServiceTier;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
@@ -31,6 +33,41 @@ class AnthropicResponseObserverTest {
         } finally {
             buf.release();
         }
+    }
+
+    @Test
+    void readsOneHourCacheWritesAndTheServedTierFromTheUsageBreakdown() {
+        // The usage Anthropic returns with cache_control ttl 1h (docs: prompt caching, "Tracking cache performance").
+        AnthropicResponseObserver observer = new AnthropicResponseObserver();
+        body(observer, """
+                {"id": "msg_1", "type": "message", "role": "assistant", "content": [{"type": "text", "text": "ok"}],
+                 "stop_reason": "end_turn", "usage": {"input_tokens": 50, "cache_read_input_tokens": 100000,
+                 "cache_creation_input_tokens": 248, "output_tokens": 503,
+                 "cache_creation": {"ephemeral_5m_input_tokens": 148, "ephemeral_1h_input_tokens": 100},
+                 "service_tier": "priority"}}""");
+        assertEquals(new TokenUsage(100_298, 100_000, 248, 503, 0, 100), observer.usage());
+        assertEquals(ServiceTier.PRIORITY, observer.serviceTier());
+
+        AnthropicResponseObserver streamed = new AnthropicResponseObserver();
+        feed(streamed, "event: message_start\r\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_2\","
+                + "\"content\":[],\"usage\":{\"input_tokens\":10,\"cache_creation_input_tokens\":0,"
+                + "\"cache_read_input_tokens\":0,\"cache_creation\":{\"ephemeral_5m_input_tokens\":0,"
+                + "\"ephemeral_1h_input_tokens\":2000},\"output_tokens\":1,\"service_tier\":\"standard\"}}}\r\n\r\n");
+        feed(streamed, "event: message_delta\r\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+                + "\"end_turn\"},\"usage\":{\"output_tokens\":20}}\r\n\r\n");
+        // The breakdown adds up to more than cache_creation_input_tokens says: the breakdown is believed.
+        assertEquals(new TokenUsage(2_010, 0, 2_000, 20, 0, 2_000), streamed.usage());
+        assertEquals(ServiceTier.STANDARD, streamed.serviceTier());
+    }
+
+    @Test
+    void rejectsABreakdownCountThatIsNotABelievableInteger() {
+        AnthropicResponseObserver observer = new AnthropicResponseObserver();
+        body(observer, """
+                {"content": [], "usage": {"input_tokens": 1, "output_tokens": 1,
+                 "cache_creation": {"ephemeral_1h_input_tokens": -5}}}""");
+        assertTrue(observer.usageRejected());
+        assertNull(observer.usage());
     }
 
     @Test
@@ -96,13 +133,40 @@ class AnthropicResponseObserverTest {
     }
 
     @Test
-    void ignoresErrorEventsAndReportsNoUsageWithoutMessageStart() {
+    void reportsAnErrorEventAsAStreamErrorWithNoUsageWithoutMessageStart() {
         AnthropicResponseObserver observer = new AnthropicResponseObserver();
+        assertNull(observer.streamError());
         feed(observer, "event: error\ndata: {\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\","
                 + " \"message\": \"Overloaded\"}}\n\n");
 
         assertNull(observer.usage());
         assertNull(observer.finishReason());
+        assertEquals("overloaded_error: Overloaded", observer.streamError());
+    }
+
+    @Test
+    void takesMessageStartsOutputCountAsARunningFigureUntilMessageDelta() {
+        AnthropicResponseObserver observer = new AnthropicResponseObserver();
+        feed(observer, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":"
+                + "{\"input_tokens\":30,\"output_tokens\":1}}}\n\n");
+        feed(observer, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+                + "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello there\"}}\n\n");
+
+        assertEquals(TokenUsage.of(30, 1), observer.usage());
+        assertFalse(observer.usageFinal(), "message_start's output_tokens is a placeholder");
+
+        feed(observer, "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+                + "\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n");
+        assertEquals(TokenUsage.of(30, 3), observer.usage());
+        assertTrue(observer.usageFinal());
+    }
+
+    @Test
+    void takesAWholeMessagesUsageAsFinal() {
+        AnthropicResponseObserver observer = new AnthropicResponseObserver();
+        body(observer, "{\"type\":\"message\",\"content\":[],\"usage\":{\"input_tokens\":3,\"output_tokens\":4}}");
+
+        assertTrue(observer.usageFinal());
     }
 
     @Test

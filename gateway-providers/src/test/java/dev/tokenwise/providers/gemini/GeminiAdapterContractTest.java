@@ -30,7 +30,8 @@ class GeminiAdapterContractTest extends ProviderContract {
 
     @Override
     protected Set<Endpoint> supportedEndpoints() {
-        return EnumSet.of(Endpoint.GEMINI_GENERATE, Endpoint.GEMINI_STREAM_GENERATE, Endpoint.CHAT_COMPLETIONS);
+        return EnumSet.of(Endpoint.GEMINI_GENERATE, Endpoint.GEMINI_STREAM_GENERATE, Endpoint.GEMINI_EMBED,
+                Endpoint.GEMINI_BATCH_EMBED, Endpoint.GEMINI_COUNT_TOKENS, Endpoint.CHAT_COMPLETIONS);
     }
 
     @Override

@@ -40,6 +40,57 @@ class GeminiAdapterTest {
     }
 
     @Test
+    void callsEmbedContentBatchEmbedContentsAndCountTokensOfTheUpstreamModel() {
+        assertEquals("/models/gemini-embedding-001:embedContent",
+                adapter.upstreamPath(Endpoint.GEMINI_EMBED, "gemini-embedding-001"));
+        assertEquals("/models/gemini-embedding-001:batchEmbedContents",
+                adapter.upstreamPath(Endpoint.GEMINI_BATCH_EMBED, "gemini-embedding-001"));
+        assertEquals("/models/gemini-2.5-flash:countTokens", adapter.upstreamPath(Endpoint.GEMINI_COUNT_TOKENS, "gemini-2.5-flash"));
+    }
+
+    @Test
+    void namesTheUpstreamModelInEachRequestOfABatchOfEmbeddings() throws Exception {
+        ObjectNode same = (ObjectNode) JSON.readTree("""
+                {"requests": [{"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "a"}]}}]}""");
+        assertSame(ProviderAdapter.Rewrite.UNCHANGED,
+                adapter.rewrite(Endpoint.GEMINI_BATCH_EMBED, same, "gemini-embedding-001", false));
+
+        ObjectNode renamed = (ObjectNode) JSON.readTree("""
+                {"requests": [{"model": "models/embed", "content": {"parts": [{"text": "a"}]}},
+                              {"model": "models/embed", "content": {"parts": [{"text": "b"}]}}]}""");
+        assertTrue(adapter.rewrite(Endpoint.GEMINI_BATCH_EMBED, renamed, "gemini-embedding-001", false).bodyChanged());
+        assertEquals("models/gemini-embedding-001", renamed.at("/requests/1/model").asText());
+    }
+
+    @Test
+    void takesAStreamsUsageAsFinalOnlyOnceItsFinishingEventCameAndReadsAnErrorInIt() {
+        ResponseObserver observer = adapter.observer(Endpoint.GEMINI_STREAM_GENERATE, true, ProviderAdapter.Rewrite.UNCHANGED);
+        event(observer, "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hello\"}]}}],"
+                + " \"usageMetadata\": {\"promptTokenCount\": 9, \"candidatesTokenCount\": 1}}\n\n");
+        assertEquals(TokenUsage.of(9, 1), observer.usage());
+        assertFalse(observer.usageFinal(), "a running count");
+        assertNull(observer.streamError());
+
+        event(observer, "data: {\"error\": {\"code\": 503, \"message\": \"The model is overloaded.\","
+                + " \"status\": \"UNAVAILABLE\"}}\n\n");
+        assertEquals("UNAVAILABLE: The model is overloaded.", observer.streamError());
+
+        ResponseObserver finished = adapter.observer(Endpoint.GEMINI_STREAM_GENERATE, true, ProviderAdapter.Rewrite.UNCHANGED);
+        event(finished, "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hi\"}]},"
+                + " \"finishReason\": \"STOP\"}], \"usageMetadata\": {\"promptTokenCount\": 9, \"candidatesTokenCount\": 2}}\n\n");
+        assertTrue(finished.usageFinal());
+    }
+
+    private static void event(ResponseObserver observer, String event) {
+        ByteBuf in = Unpooled.copiedBuffer(event, StandardCharsets.UTF_8);
+        try {
+            observer.onEvent(in);
+        } finally {
+            in.release();
+        }
+    }
+
+    @Test
     void choosesTheStreamingUrlForATranslatedChatThatStreams() throws Exception {
         ObjectNode body = (ObjectNode) JSON.readTree("""
                 {"model": "flash", "stream": true, "messages": [{"role": "user", "content": "Hi"}]}""");

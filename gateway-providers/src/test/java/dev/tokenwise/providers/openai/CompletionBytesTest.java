@@ -43,6 +43,7 @@ class CompletionBytesTest {
         assertEquals(1117, pass.usage.inputTokens());
         assertEquals(1024, pass.usage.cachedInputTokens());
         assertEquals(12, pass.usage.reasoningTokens());
+        assertEquals(dev.tokenwise.core.model.ServiceTier.STANDARD, pass.serviceTier, "service_tier: default");
     }
 
     @Test
@@ -97,6 +98,7 @@ class CompletionBytesTest {
         assertEquals(parser.usage, bytes.usage, () -> "usage of " + input);
         assertEquals(parser.finishReason, bytes.finishReason, () -> "finish reason of " + input);
         assertEquals(parser.choicesEmpty, bytes.choicesEmpty, () -> "empty choices of " + input);
+        assertEquals(parser.serviceTier, bytes.serviceTier, () -> "service tier of " + input);
         return true;
     }
 
@@ -151,6 +153,11 @@ class CompletionBytesTest {
         }
         if (r.nextInt(3) != 0) {
             root.put("usage", r.nextInt(10) == 0 ? junk(r, 2) : usage(r));
+        }
+        if (r.nextInt(3) == 0) {
+            String[] tiers = {"\"default\"", "\"flex\"", "\"priority\"", "\"batch\"", "\"scale\"", "\"fl\\u0065x\"",
+                    "\"flexible\"", "null", "3", "{}"};
+            root.put("service_tier", tiers[r.nextInt(tiers.length)]);
         }
         if (r.nextInt(4) == 0) {
             root.put("system_fingerprint", r.nextBoolean() ? "null" : str(r));

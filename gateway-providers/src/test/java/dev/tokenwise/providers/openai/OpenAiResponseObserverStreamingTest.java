@@ -65,6 +65,82 @@ class OpenAiResponseObserverStreamingTest {
     }
 
     @Test
+    void readsTheServiceTierTheProviderServedFromChunksBodiesAndResponsesEvents() {
+        OpenAiResponseObserver streamed = new OpenAiResponseObserver(false);
+        assertNull(streamed.serviceTier(), "nothing said yet");
+        assertTrue(event(streamed, """
+                {"id": "c", "object": "chat.completion.chunk", "service_tier": "flex",
+                 "choices": [{"index": 0, "delta": {"content": "Hi"}}]}"""));
+        assertTrue(event(streamed, """
+                {"id": "c", "object": "chat.completion.chunk", "choices": [], "usage": %s, "service_tier": "flex"}"""
+                .formatted(USAGE)));
+        assertEquals(dev.tokenwise.core.model.ServiceTier.FLEX, streamed.serviceTier());
+
+        assertEquals(dev.tokenwise.core.model.ServiceTier.PRIORITY, body("""
+                {"id": "c", "object": "chat.completion", "choices": [{"message": {"content": "Hi"}}],
+                 "service_tier": "priority", "usage": %s}""".formatted(USAGE)).serviceTier());
+        assertEquals(dev.tokenwise.core.model.ServiceTier.STANDARD, body("""
+                {"id": "c", "object": "chat.completion", "service_tier": "default", "choices": []}""").serviceTier());
+        // Escaped, the byte pass leaves it to the parser, which reads the same tier.
+        assertEquals(dev.tokenwise.core.model.ServiceTier.FLEX, body("""
+                {"id": "c", "object": "chat.completion", "service_tier": "fl\\u0065x", "choices": []}""").serviceTier());
+
+        OpenAiResponseObserver responses = new OpenAiResponseObserver(false);
+        assertTrue(event(responses, """
+                {"type": "response.completed", "response": {"id": "resp_1", "object": "response", "status": "completed",
+                 "service_tier": "flex", "usage": {"input_tokens": 5, "output_tokens": 2}}}"""));
+        assertEquals(dev.tokenwise.core.model.ServiceTier.FLEX, responses.serviceTier());
+        assertEquals(dev.tokenwise.core.model.ServiceTier.FLEX, body("""
+                {"id": "resp_1", "object": "response", "status": "completed", "service_tier": "flex",
+                 "usage": {"input_tokens": 5, "output_tokens": 2}}""").serviceTier());
+    }
+
+    @Test
+    void reportsAnErrorSentInTheMiddleOfAChatStream() {
+        OpenAiResponseObserver observer = new OpenAiResponseObserver(false);
+        event(observer, chunk("{\"index\":0,\"delta\":{\"content\":\"Hel\"},\"finish_reason\":null}", "null"));
+        assertNull(observer.streamError());
+
+        assertTrue(event(observer, "{\"error\": {\"message\": \"The server had an error\", \"type\": \"server_error\"}}"));
+
+        assertEquals("server_error: The server had an error", observer.streamError());
+        assertEquals("Hel", observer.outputText());
+    }
+
+    @Test
+    void reportsAResponsesStreamsErrorEventAndFailedResponse() {
+        OpenAiResponseObserver errorEvent = new OpenAiResponseObserver(false);
+        event(errorEvent, "{\"type\": \"error\", \"code\": \"server_error\", \"message\": \"boom\", \"param\": null}");
+        assertEquals("server_error: boom", errorEvent.streamError());
+
+        OpenAiResponseObserver failed = new OpenAiResponseObserver(false);
+        event(failed, "{\"type\": \"response.failed\", \"response\": {\"status\": \"failed\", \"error\":"
+                + " {\"code\": \"server_error\", \"message\": \"gone\"}, \"output\": []}}");
+        assertEquals("server_error: gone", failed.streamError());
+    }
+
+    @Test
+    void recordsAResponsesFunctionCallAsToolCallsAsAChatCompletionWould() {
+        OpenAiResponseObserver whole = body("""
+                {"id": "resp_1", "object": "response", "status": "completed",
+                 "output": [{"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "get_weather",
+                             "arguments": "{\\"city\\":\\"Paris\\"}", "status": "completed"}],
+                 "usage": {"input_tokens": 20, "output_tokens": 9, "total_tokens": 29}}""");
+        assertEquals("tool_calls", whole.finishReason());
+        assertEquals("get_weather{\"city\":\"Paris\"}", whole.outputText());
+
+        OpenAiResponseObserver streamed = new OpenAiResponseObserver(false);
+        event(streamed, "{\"type\": \"response.output_item.added\", \"output_index\": 0, \"item\": {\"type\":"
+                + " \"function_call\", \"name\": \"get_weather\", \"arguments\": \"\"}}");
+        event(streamed, "{\"type\": \"response.function_call_arguments.delta\", \"delta\": \"{}\"}");
+        event(streamed, "{\"type\": \"response.completed\", \"response\": {\"status\": \"completed\","
+                + " \"output\": [{\"type\": \"function_call\", \"name\": \"get_weather\", \"arguments\": \"{}\"}],"
+                + " \"usage\": {\"input_tokens\": 20, \"output_tokens\": 9}}}");
+        assertEquals("tool_calls", streamed.finishReason());
+        assertEquals("get_weather{}", streamed.outputText());
+    }
+
+    @Test
     void readsUsageWhenItArrivesBeforeChoices() {
         OpenAiResponseObserver streamed = new OpenAiResponseObserver(false);
         assertTrue(event(streamed, """

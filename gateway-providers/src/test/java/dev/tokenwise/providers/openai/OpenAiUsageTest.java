@@ -132,4 +132,35 @@ class OpenAiUsageTest {
     void believesTheLargestPlausibleCount() throws Exception {
         assertEquals(TokenUsage.of(TokenUsage.MAX_PLAUSIBLE_TOKENS, 0), usage("{\"prompt_tokens\": 1000000000, \"completion_tokens\": 0}"));
     }
+
+    /** OpenAI's Predicted Outputs guide: rejected prediction tokens are billed as completion tokens. */
+    @Test
+    void readsRejectedPredictionTokensOfABodyAndOfAStream() {
+        String usage = "{\"prompt_tokens\": 100, \"completion_tokens\": 40, \"completion_tokens_details\":"
+                + " {\"reasoning_tokens\": 0, \"accepted_prediction_tokens\": 18, \"rejected_prediction_tokens\": 12}}";
+        ByteBuf body = completion(usage);
+        ByteBuf chunk = Unpooled.copiedBuffer("data: {\"choices\":[],\"usage\":" + usage + "}\n\n", StandardCharsets.UTF_8);
+        ByteBuf none = completion("{\"prompt_tokens\": 100, \"completion_tokens\": 40, \"completion_tokens_details\":"
+                + " {\"rejected_prediction_tokens\": 0}}");
+        try {
+            OpenAiResponseObserver observer = new OpenAiResponseObserver(false);
+            observer.onBody(body);
+            assertEquals(new TokenUsage(100, 0, 0, 40, 0), observer.usage());
+            assertEquals(12, observer.rejectedPredictionTokens());
+            assertEquals("hi", observer.outputText());
+
+            OpenAiResponseObserver stream = new OpenAiResponseObserver(false);
+            stream.onEvent(chunk);
+            assertEquals(12, stream.rejectedPredictionTokens());
+
+            OpenAiResponseObserver zero = new OpenAiResponseObserver(false);
+            assertTrue(new ChatCompletionScanner().scan(none, false, new StringBuilder()), "no rejected tokens: one pass");
+            zero.onBody(none);
+            assertEquals(0, zero.rejectedPredictionTokens());
+        } finally {
+            body.release();
+            chunk.release();
+            none.release();
+        }
+    }
 }

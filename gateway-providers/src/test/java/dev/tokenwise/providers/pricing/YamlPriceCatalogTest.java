@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokenwise.core.config.ConfigException;
 import dev.tokenwise.core.model.ModelPrice;
+import dev.tokenwise.core.model.Rates;
+import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.model.TokenUsage;
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -43,8 +45,8 @@ class YamlPriceCatalogTest {
         }
         assertEquals(Optional.of(LocalDate.of(2026, 11, 28)), catalog.checked());
         // $0.15 / $0.60 / cached $0.075 per Mtok; cache writes at the input price, reasoning at the output price.
-        assertEquals(new ModelPrice(150_000_000, 600_000_000, 75_000_000, 150_000_000, 600_000_000, 16_384),
-                catalog.find("gpt-4o-mini").orElseThrow());
+        assertEquals(new Rates(150_000_000, 600_000_000, 75_000_000, 150_000_000, 150_000_000, 600_000_000),
+                catalog.find("gpt-4o-mini").orElseThrow().base());
         assertEquals(new ModelPrice(20_000_000, 0, 20_000_000, 20_000_000, 0, 0),
                 catalog.find("text-embedding-3-small").orElseThrow());
         assertEquals(new ModelPrice(2_500_000_000L, 10_000_000_000L, 1_250_000_000, 2_500_000_000L, 10_000_000_000L, 16_384),
@@ -137,6 +139,68 @@ class YamlPriceCatalogTest {
 
         assertEquals(Optional.of(ModelPrice.of(1, 2)), catalog.find("m"));
         assertEquals(Optional.of(ModelPrice.of(1, 2)), catalog.find("vendor/m-2025-01-01"));
+    }
+
+    // ---------------------------------------------------------------- tiers
+
+    @Test
+    void readsInputSizeServiceTierRegionAndCacheDurationPrices() throws IOException {
+        Path file = write("""
+                checked: 2026-11-28
+                models:
+                  gpt-5.4:
+                    input_per_mtok: 2.50
+                    output_per_mtok: 15.00
+                    cached_input_per_mtok: 0.25
+                    above_input_tokens:
+                      272000: {input_per_mtok: 5.00, output_per_mtok: 22.50, cached_input_per_mtok: 0.50}
+                    service_tiers:
+                      flex: {multiplier: 0.5}
+                      priority:
+                        input_per_mtok: 5.00
+                        output_per_mtok: 30.00
+                        cached_input_per_mtok: 0.50
+                        above_input_tokens: {272000: {input_per_mtok: 10.00, output_per_mtok: 45.00}}
+                    regions: {eu: 1.1}
+                  claude-sonnet-4-5: {input_per_mtok: 3, output_per_mtok: 15, cached_input_per_mtok: 0.30,
+                                      cache_write_per_mtok: 3.75, cache_write_1h_per_mtok: 6, checked: 2026-12-01}
+                """);
+        YamlPriceCatalog catalog = YamlPriceCatalog.load(file);
+        ModelPrice gpt = catalog.find("gpt-5.4").orElseThrow();
+        TokenUsage small = new TokenUsage(10_000, 2_000, 0, 1_000, 0);
+        // 8,000 x 2.50 + 2,000 x 0.25 + 1,000 x 15 = $0.0355; flex half; priority 8,000 x 5 + 2,000 x 0.5 + 1,000 x 30
+        assertEquals(35_500_000L, gpt.costNanos(small, ServiceTier.STANDARD));
+        assertEquals(17_750_000L, gpt.costNanos(small, ServiceTier.FLEX));
+        assertEquals(71_000_000L, gpt.costNanos(small, ServiceTier.PRIORITY));
+        // Above 272k on priority: 300,000 x 10 + 1,000 x 45 = $3.045
+        assertEquals(3_045_000_000L, gpt.costNanos(TokenUsage.of(300_000, 1_000), ServiceTier.PRIORITY));
+        // Region eu: 1,000 x 2.75 + 1,000 x 16.50 = $0.01925
+        assertEquals(19_250_000L, gpt.inRegion("eu").costNanos(TokenUsage.of(1_000, 1_000)));
+        assertEquals(LocalDate.of(2026, 11, 28), gpt.checked(), "the file's date");
+
+        ModelPrice sonnet = catalog.find("claude-sonnet-4-5").orElseThrow();
+        assertEquals(6_000_000_000L, sonnet.cacheWrite1hNanosPerMtok());
+        assertEquals(LocalDate.of(2026, 12, 1), sonnet.checked(), "the entry's own date");
+        // 100 plain, 900 written for an hour: 100 x 3 + 900 x 6 = $0.0057
+        assertEquals(5_700_000L, sonnet.costNanos(new TokenUsage(1_000, 0, 900, 0, 0, 900)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "m: {input_per_mtok: 1, output_per_mtok: 1, above_input_tokens: {lots: {input_per_mtok: 2, output_per_mtok: 2}}} | models.m.above_input_tokens.lots: not a threshold",
+            "m: {input_per_mtok: 1, output_per_mtok: 1, above_input_tokens: {1000: {input_per_mtok: 2}}} | models.m.above_input_tokens.1000.output_per_mtok: missing",
+            "m: {input_per_mtok: 1, output_per_mtok: 1, service_tiers: {turbo: {multiplier: 2}}}        | models.m.service_tiers.turbo: unknown service tier",
+            "m: {input_per_mtok: 1, output_per_mtok: 1, service_tiers: {flex: {multiplier: 0}}}         | models.m.service_tiers.flex.multiplier: 0",
+            "m: {input_per_mtok: 1, output_per_mtok: 1, service_tiers: {flex: {multiplier: 0.5, input_per_mtok: 1}}} | models.m.service_tiers.flex: multiplier and rates together",
+            "m: {input_per_mtok: 1, output_per_mtok: 1, regions: {eu: -1}}                              | models.m.regions.eu: -1",
+            "m: {input_per_mtok: 1, output_per_mtok: 1, checked: soon}                                  | models.m.checked: soon",
+    })
+    void rejectsBadTiersNamingWhere(String entry, String expectedMessageStart) throws IOException {
+        Path file = write("models:\n  " + entry + "\n");
+
+        ConfigException e = assertThrows(ConfigException.class, () -> YamlPriceCatalog.load(file));
+
+        assertTrue(e.getMessage().startsWith(file + ": " + expectedMessageStart), e.getMessage());
     }
 
     // ---------------------------------------------------------------- bad files

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.knuddels.jtokkit.api.EncodingType;
 import dev.tokenwise.core.model.Endpoint;
+import dev.tokenwise.core.model.RequestFeature;
 import dev.tokenwise.core.model.TokenCount;
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -190,7 +191,7 @@ class JtokkitTokenCounterTest {
     }
 
     @Test
-    void estimatesToolCallsAndToolDefinitions() {
+    void estimatesToolCallsAndCountsProvenToolDefinitionsExactly() {
         TokenCount plain = countChat("gpt-4o", "[{\"role\":\"user\",\"content\":\"What's the weather like in San Francisco?\"}]");
         String toolCall = "[{\"role\":\"user\",\"content\":\"What's the weather like in San Francisco?\"},"
                 + "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\","
@@ -205,9 +206,36 @@ class JtokkitTokenCounterTest {
         TokenCount withTools = counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, body).getNow(null);
 
         assertTrue(withCalls.estimated());
+        assertTrue(withCalls.has(RequestFeature.TOOL_HISTORY));
         assertTrue(withCalls.tokens() > plain.tokens() + 2 * 3);
-        assertTrue(withTools.estimated());
+        assertFalse(withTools.estimated(), "a definition in the published shapes, on gpt-4o: exact");
+        assertTrue(withTools.has(RequestFeature.TOOLS));
         assertTrue(withTools.tokens() > plain.tokens() + 10);
+    }
+
+    @Test
+    void notesTheRequestsFeaturesAndTheBytesOfItsText() {
+        TokenCount plain = countChat("gpt-4o", "[{\"role\":\"user\",\"content\":\"h\u00e9llo \ud83c\udf89\"}]");
+        assertEquals(0, plain.features());
+        assertEquals(4 + 11, plain.textBytes(), "'user' and 'h\u00e9llo \ud83c\udf89' in UTF-8");
+        assertEquals(15, countChat("gpt-4o", "[{\"role\":\"user\",\"content\":\"h\u00e9llo \ud83c\udf89\"}]").textBytes(),
+                "the same from the cache");
+
+        ObjectNode body = chat("[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+                + "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"What is this?\"},"
+                + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://example.com/a.png\"}}]}]");
+        body.set("response_format", parse("{\"type\":\"json_object\"}"));
+        TokenCount rich = counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, body).getNow(null);
+        assertEquals(RequestFeature.SYSTEM_PROMPT.bit() | RequestFeature.IMAGES.bit() | RequestFeature.JSON_SCHEMA.bit(),
+                rich.features());
+
+        // A provider without a local tokenizer: the same facts.
+        ObjectNode anthropic = (ObjectNode) parse("{\"system\":\"Be brief.\",\"messages\":[{\"role\":\"user\","
+                + "\"content\":\"h\u00e9llo\"}],\"tools\":[{\"name\":\"f\",\"input_schema\":{\"type\":\"object\"}}]}");
+        TokenCount claude = counter.countInput("claude-sonnet-4", Endpoint.MESSAGES, anthropic).getNow(null);
+        assertTrue(claude.estimated());
+        assertEquals(RequestFeature.SYSTEM_PROMPT.bit() | RequestFeature.TOOLS.bit(), claude.features());
+        assertTrue(claude.textBytes() >= "systemBe brief.userh\u00e9llo".length() + 1);
     }
 
     @Test
@@ -425,7 +453,13 @@ class JtokkitTokenCounterTest {
             "{\"messages\":[{\"role\":\"user\",\"content\":\"" + "A long message that is not counted on the caller. ".repeat(120)
                     + "\"},{\"role\":\"user\",\"content\":\"short\"}]}",
             "{\"messages\":[]}",
-            "{\"model\":\"m\"}");
+            "{\"model\":\"m\"}",
+            "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"system\",\"content\":\"Hello:\"},"
+                    + "{\"role\":\"system\",\"content\":\"Hello\"}],\"tools\":[{\"type\":\"function\",\"function\":"
+                    + "{\"name\":\"do_stuff\",\"parameters\":{\"type\":\"object\",\"properties\":{}}}}]}",
+            "{\"messages\":[{\"role\":\"developer\",\"content\":\"Be brief\"},{\"role\":\"user\",\"content\":\"hi\"}],"
+                    + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"type\":\"object\","
+                    + "\"properties\":{}}}}]}");
 
     private static JsonNode readAsBytes(String body) throws Exception {
         return dev.tokenwise.core.json.ChatBodyReader.read(JSON.getFactory(),
@@ -448,11 +482,39 @@ class JtokkitTokenCounterTest {
             TokenCount cached = counter.countInput(model, Endpoint.CHAT_COMPLETIONS, readAsBytes(body)).getNow(null);
             assertCount(expected, uncached);
             assertCount(expected, cached);
+            for (TokenCount c : new TokenCount[] {uncached, cached}) {
+                assertEquals(expected.features(), c.features(), "features of " + body);
+                assertEquals(expected.textBytes(), c.textBytes(), "text bytes of " + body);
+            }
             assertEquals(uncached.contentHash(), cached.contentHash(), body);
             if (raw.get("messages") instanceof dev.tokenwise.core.json.RawArrayNode messages) {
                 assertFalse(messages.isParsed(), "counting parses no message of the body itself");
             }
         }
+    }
+
+    @Test
+    void hashesTheFirstFourKilobytesOfALongPromptReadingDigitsAlike() throws Exception {
+        String system = "{\"role\":\"system\",\"content\":\"Today is 2026-11-28 09:15. " + "You answer tax questions. ".repeat(200)
+                + "\"}";
+        String body = "{\"model\":\"m\",\"messages\":[" + system + ",{\"role\":\"user\",\"content\":\"Q1\"}]}";
+        long first = settle(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, readAsBytes(body))).prefixHash();
+        assertTrue(first != 0, "a prompt of over 4 KB has a prefix hash");
+        // Another day and another question: the first 4 KB read alike once digits are read as 0.
+        String later = body.replace("2026-11-28 09:15", "2026-12-01 17:42").replace("Q1", "a different question");
+        assertEquals(first, settle(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, readAsBytes(later))).prefixHash());
+        // The same prompt read as a tree (the messages' texts) hashes as its texts do: alike for alike texts.
+        long tree = settle(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, JSON.readTree(body))).prefixHash();
+        assertEquals(tree, settle(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, JSON.readTree(later))).prefixHash());
+        String otherWords = body.replace("Today is", "Tonight is");
+        assertFalse(first == settle(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, readAsBytes(otherWords)))
+                .prefixHash(), "a word changed near the start: another prefix");
+        String shortBody = "{\"messages\":[{\"role\":\"user\",\"content\":\"" + "x".repeat(3_000) + "\"}]}";
+        assertEquals(0, settle(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, readAsBytes(shortBody))).prefixHash(),
+                "under 4 KB: too short for a provider's prompt cache");
+        assertEquals(0, settle(counter.countInput("text-embedding-3-small", Endpoint.EMBEDDINGS,
+                parse("{\"input\":\"" + "y".repeat(9_000) + "\"}"))).prefixHash(), "no prompt cache for embeddings");
+        assertEquals(0, settle(counter.countOutput("gpt-4o", "z".repeat(9_000))).prefixHash());
     }
 
     @Test

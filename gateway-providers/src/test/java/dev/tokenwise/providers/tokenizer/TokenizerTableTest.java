@@ -88,4 +88,12 @@ class TokenizerTableTest {
         assertTrue(fresh.isLoaded(EncodingType.CL100K_BASE));
         assertFalse(fresh.isLoaded(EncodingType.O200K_BASE));
     }
+
+    @ParameterizedTest
+    @CsvSource({"gpt-4o, true", "gpt-4o-mini-2024-07-18, true", "openai/gpt-4o, true", "gpt-4, true", "gpt-4-0613, true",
+            "gpt-3.5-turbo, true", "gpt-3.5-turbo-0125, true", "gpt-4.1, false", "gpt-4-turbo, false",
+            "gpt-4-0125-preview, false", "gpt-5, false", "o3, false", "claude-sonnet-4, false"})
+    void provesTheToolRenderingOnlyForTheFamiliesOfThePublishedExamples(String model, boolean proven) {
+        assertEquals(proven, table.toolRenderingProven(model));
+    }
 }

@@ -1,6 +1,7 @@
 package dev.tokenwise.providers.translate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -33,6 +34,37 @@ class AnthropicToChatTest {
                 """), completion.at("/choices/0/message/tool_calls"));
         assertEquals("tool_calls", completion.at("/choices/0/finish_reason").asText());
         assertEquals(30, completion.at("/usage/total_tokens").asLong());
+    }
+
+    @Test
+    void showsTheJsonToolsInputAsTheContentOfAJsonObjectAnswer() throws Exception {
+        JsonNode message = JSON.readTree("""
+                {"id": "msg_02", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
+                 "content": [{"type": "tool_use", "id": "toolu_02", "name": "json_object_output", "input": {"city": "Paris"}}],
+                 "stop_reason": "tool_use", "usage": {"input_tokens": 10, "output_tokens": 20}}
+                """);
+        JsonNode completion = JSON.readTree(new AnthropicToChat("c", false, true)
+                .completion(message, TokenUsage.of(10, 20), "stop"));
+
+        assertEquals("{\"city\":\"Paris\"}", completion.at("/choices/0/message/content").asText());
+        assertTrue(completion.at("/choices/0/message/tool_calls").isMissingNode());
+
+        AnthropicToChat chat = new AnthropicToChat("c", false, true);
+        StringBuilder content = new StringBuilder();
+        for (String event : List.of(
+                "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_8\",\"content\":[],\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}",
+                "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_8\",\"name\":\"json_object_output\",\"input\":{}}}",
+                "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\\\":\"}}",
+                "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"1}\"}}",
+                "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":9}}",
+                "{\"type\":\"message_stop\"}")) {
+            chat.onEvent(JSON.readTree(event), TokenUsage.of(5, 9), "stop");
+            for (JsonNode chunk : events(chat.drain())) {
+                assertTrue(chunk.at("/choices/0/delta/tool_calls").isMissingNode(), chunk.toString());
+                content.append(chunk.at("/choices/0/delta/content").asText(""));
+            }
+        }
+        assertEquals("{\"a\":1}", content.toString());
     }
 
     @Test

@@ -52,6 +52,37 @@ class ChatToAnthropicTest {
     }
 
     @Test
+    void asksForAJsonSchemaThroughAnthropicsStructuredOutputs() throws Exception {
+        JsonNode out = translated("""
+                {"model": "c", "messages": [{"role": "user", "content": "Pick a city"}],
+                 "response_format": {"type": "json_schema", "json_schema": {"name": "city", "strict": true,
+                   "schema": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"],
+                              "additionalProperties": false}}}}
+                """);
+
+        assertEquals(JSON.readTree("""
+                {"format": {"type": "json_schema", "schema": {"type": "object", "properties": {"name": {"type": "string"}},
+                            "required": ["name"], "additionalProperties": false}}}
+                """), out.get("output_config"));
+        assertFalse(out.has("response_format"));
+        assertFalse(out.has("tools"));
+    }
+
+    @Test
+    void asksForAJsonObjectThroughAForcedToolOfItsOwn() throws Exception {
+        JsonNode out = translated("""
+                {"model": "c", "messages": [{"role": "user", "content": "JSON please"}],
+                 "response_format": {"type": "json_object"}}
+                """);
+
+        assertEquals(ChatToAnthropic.JSON_TOOL, out.at("/tools/0/name").asText());
+        assertEquals(JSON.readTree("{\"type\": \"object\"}"), out.at("/tools/0/input_schema"));
+        assertEquals(JSON.readTree("{\"type\": \"tool\", \"name\": \"" + ChatToAnthropic.JSON_TOOL + "\"}"),
+                out.get("tool_choice"));
+        assertFalse(out.has("output_config"));
+    }
+
+    @Test
     void sendsAMaxTokensAnthropicRequiresWhenTheClientSetNone() throws Exception {
         JsonNode out = translated("""
                 {"model": "c", "messages": [{"role": "user", "content": "Hi"}], "stop": ["a", "b"]}
@@ -148,8 +179,8 @@ class ChatToAnthropicTest {
             "\"temperature\": 1.5                                         | field temperature ",
             "\"presence_penalty\": 0.5                                    | field presence_penalty ",
             "\"seed\": 7                                                  | field seed ",
-            "\"response_format\": {\"type\": \"json_object\"}              | field response_format.type ",
-            "\"response_format\": {\"type\": \"json_schema\", \"json_schema\": {\"name\": \"x\", \"schema\": {}}} | field response_format.type ",
+            "\"response_format\": {\"type\": \"json_schema\", \"json_schema\": {\"name\": \"x\"}} | field response_format.json_schema.schema ",
+            "\"response_format\": {\"type\": \"json_object\"}, \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}] | field response_format.type ",
             "\"prediction\": {\"type\": \"content\", \"content\": \"x\"}      | field prediction ",
             "\"reasoning_effort\": \"high\"                                | field reasoning_effort ",
             "\"audio\": {\"voice\": \"alloy\", \"format\": \"wav\"}           | field audio ",

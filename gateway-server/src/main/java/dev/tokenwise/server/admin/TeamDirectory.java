@@ -166,8 +166,8 @@ public final class TeamDirectory {
                         t.name(), describe(stored.budget()), describe(t.budget()));
             }
             for (KeyConfig k : t.keys()) {
-                String hash = KeyHashes.sha256Hex(k.key());
-                String id = k.name() != null && !k.name().isBlank() ? k.name() : KeyHashes.defaultKeyId(k.key());
+                String hash = k.keyHash();
+                String id = k.name() != null && !k.name().isBlank() ? k.name() : "key-" + hash.substring(0, 8);
                 StoredKey known = byHash.get(hash);
                 if (known != null) {
                     if (known.revoked()) {

@@ -41,7 +41,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * bad option), with one line on stderr saying which; 3 stopped early (a budget refusal, or the key stopped
  * working) after printing what was measured; 1 another failure.
  */
-final class EvalCommand {
+final class EvalCommand implements TokenwiseCli.Command {
     static final String USAGE = """
             usage: tokenwise eval --models M1,M2[,...] [options]
 
@@ -64,10 +64,25 @@ final class EvalCommand {
     private final PrintStream err;
     private final boolean terminal;
 
+    /** The command as {@link TokenwiseCli} registers it; each run prints to the streams it is given. */
+    EvalCommand() {
+        this(System.out, System.err, System.console() != null);
+    }
+
     EvalCommand(PrintStream out, PrintStream err, boolean terminal) {
         this.out = out;
         this.err = err;
         this.terminal = terminal;
+    }
+
+    @Override
+    public String summary() {
+        return "grade models on a task suite through the gateway (docs/eval.md)";
+    }
+
+    @Override
+    public int run(String[] args, PrintStream out, PrintStream err) {
+        return new EvalCommand(out, err, terminal).run(args);
     }
 
     /** Bad input: printed as one line, exit 2. */

@@ -2,19 +2,41 @@ package dev.tokenwise.server.cli;
 
 import java.io.PrintStream;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
- * {@code bin/tokenwise <command> [options]}: dispatches to one class per subcommand, each with its own
- * {@code --help}. Exit status: 0 done, 1 failed, 2 bad input, 3 stopped early (see each command).
+ * {@code bin/tokenwise SUBCOMMAND [OPTIONS]}: the gateway's commands, run beside (or without) a running gateway. Each subcommand is a {@link Command}; add one to {@link #COMMANDS} to offer it.
+ *
+ * <pre>{@code
+ * bin/tokenwise --help
+ * bin/tokenwise reprice --from 2026-11-01 --to 2026-11-30 [--apply] [--config config/gateway.yaml]
+ * bin/tokenwise eval --models sim-small,sim-large --tasks 200
+ * }</pre>
+ *
+ * Exit status: 0 on success, 1 when the command failed, 2 for a usage error (unknown subcommand or option).
  */
 public final class TokenwiseCli {
-    static final String USAGE = """
-            usage: tokenwise <command> [options]
 
-            commands:
-              eval    grade models on a task suite through the gateway (tokenwise eval --help)
+    /** One subcommand. */
+    interface Command {
+        /** One line for {@code --help}. */
+        String summary();
 
-            tokenwise <command> --help shows a command's options.""";
+        /** Runs with the arguments after the subcommand's name; returns the exit status. */
+        int run(String[] args, PrintStream out, PrintStream err);
+    }
+
+    static final int OK = 0;
+    static final int FAILED = 1;
+    static final int USAGE = 2;
+
+    private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
+
+    static {
+        COMMANDS.put("reprice", new RepriceCommand());
+        COMMANDS.put("eval", new EvalCommand());
+    }
 
     private TokenwiseCli() {
     }
@@ -23,23 +45,25 @@ public final class TokenwiseCli {
         System.exit(run(args, System.out, System.err));
     }
 
-    /** Runs a command as {@link #main} does, printing to {@code out} and {@code err}; returns the exit status. */
+    /** Runs {@code args} ({@code SUBCOMMAND [OPTIONS]}); returns the exit status. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        if (args.length == 0) {
-            err.println(USAGE);
-            return 2;
+        if (args.length == 0 || "--help".equals(args[0]) || "-h".equals(args[0]) || "help".equals(args[0])) {
+            usage(args.length == 0 ? err : out);
+            return args.length == 0 ? USAGE : OK;
         }
-        String[] rest = Arrays.copyOfRange(args, 1, args.length);
-        return switch (args[0]) {
-            case "--help", "-h", "help" -> {
-                out.println(USAGE);
-                yield 0;
-            }
-            case "eval" -> new EvalCommand(out, err, System.console() != null).run(rest);
-            default -> {
-                err.println("tokenwise: unknown command '" + args[0] + "' (expected: eval; see tokenwise --help)");
-                yield 2;
-            }
-        };
+        Command command = COMMANDS.get(args[0]);
+        if (command == null) {
+            err.println("tokenwise: unknown command: " + args[0]);
+            usage(err);
+            return USAGE;
+        }
+        return command.run(Arrays.copyOfRange(args, 1, args.length), out, err);
+    }
+
+    private static void usage(PrintStream to) {
+        to.println("usage: tokenwise COMMAND [OPTIONS]   (tokenwise COMMAND --help for its options)");
+        to.println();
+        to.println("commands:");
+        COMMANDS.forEach((name, command) -> to.printf("  %-10s %s%n", name, command.summary()));
     }
 }

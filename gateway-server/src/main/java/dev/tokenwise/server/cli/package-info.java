@@ -1,2 +1,2 @@
-/** The {@code tokenwise} command line ({@code bin/tokenwise}): a small dispatcher and one class per subcommand. */
+/** The {@code bin/tokenwise} command line: one class per subcommand, dispatched by {@link dev.tokenwise.server.cli.TokenwiseCli}. */
 package dev.tokenwise.server.cli;

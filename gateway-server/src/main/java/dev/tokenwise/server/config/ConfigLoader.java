@@ -1,8 +1,10 @@
 package dev.tokenwise.server.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tokenwise.core.auth.KeyHashes;
 import dev.tokenwise.core.config.BudgetConfig;
 import dev.tokenwise.core.config.BudgetSettings;
+import dev.tokenwise.core.config.CacheConfig;
 import dev.tokenwise.core.config.Resilience;
 import dev.tokenwise.core.config.StorageSync;
 import dev.tokenwise.core.config.BudgetPeriod;
@@ -20,6 +22,7 @@ import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.Money;
 import dev.tokenwise.core.spi.PriceCatalog;
 import dev.tokenwise.providers.pricing.LiteLlmPriceImport;
+import dev.tokenwise.providers.pricing.YamlPriceCatalog;
 import dev.tokenwise.providers.simulator.SimulatedSkill;
 import dev.tokenwise.eval.SuiteException;
 import dev.tokenwise.eval.TaskSuites;
@@ -34,7 +37,9 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.time.LocalDate;
 import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -80,17 +85,25 @@ public final class ConfigLoader {
 
     private static final List<String> TOP_KEYS =
             List.of("server", "admin", "storage", "pricing", "budgets", "providers", "models", "teams", "rate_limits",
-                    "probes");
+                    "cache", "probes");
     private static final List<String> PROBE_KEYS = List.of("interval_seconds", "models", "tasks_per_run", "suite", "team",
             "reference_runs");
+    private static final List<String> CACHE_KEYS = List.of("enabled", "ttl_seconds", "max_mib", "mode", "scope");
+    /** The most {@code cache.max_mib} may be: 1 TiB, far beyond any heap. */
+    private static final long MAX_CACHE_MIB = 1L << 20;
     private static final List<String> SERVER_KEYS = List.of("host", "port", "max_request_bytes",
             "max_header_bytes", "io_threads", "worker_threads", "request_read_timeout_ms");
-    private static final List<String> MODEL_KEYS = List.of("name", "provider", "upstream_name", "price", "fallbacks",
-            "rate_limits", "simulate");
+    private static final List<String> MODEL_KEYS = List.of("name", "provider", "upstream_name", "price", "region",
+            "fallbacks", "rate_limits", "simulate");
     private static final List<String> SIMULATE_KEYS = List.of("accuracy", "verbosity", "seed", "degrade");
     private static final List<String> DEGRADE_KEYS = List.of("after_calls", "after_seconds", "accuracy", "verbosity");
     private static final List<String> PRICE_KEYS = List.of("input_per_mtok", "output_per_mtok",
-            "cached_input_per_mtok", "cache_write_per_mtok", "reasoning_per_mtok", "max_output_tokens");
+            "cached_input_per_mtok", "cache_write_per_mtok", "cache_write_1h_per_mtok", "reasoning_per_mtok",
+            "max_output_tokens", "above_input_tokens", "service_tiers", "regions", "checked");
+    /** The scalar prices of a price block, checked here first so that their messages name the YAML path. */
+    private static final List<String> SCALAR_PRICE_KEYS = List.of("input_per_mtok", "output_per_mtok",
+            "cached_input_per_mtok", "cache_write_per_mtok", "cache_write_1h_per_mtok", "reasoning_per_mtok");
+    static final long DEFAULT_STALE_AFTER_DAYS = 120;
     private static final List<String> TEAM_KEYS = List.of("name", "budget", "keys", "rate_limits");
     private static final List<String> BUDGET_KEYS = List.of("limit_usd", "period");
     private static final List<String> KEY_KEYS = List.of("key", "name", "models", "budget", "rate_limits");
@@ -132,6 +145,11 @@ public final class ConfigLoader {
     }
 
     static Loaded read(Path file, Map<String, String> env, Function<Path, PriceCatalog> catalogLoader) {
+        return read(file, env, catalogLoader, LocalDate.now(ZoneOffset.UTC));
+    }
+
+    /** {@link #read(Path, Map, Function)} on {@code today}, the day stale prices are counted from. */
+    static Loaded read(Path file, Map<String, String> env, Function<Path, PriceCatalog> catalogLoader, LocalDate today) {
         String yaml;
         try {
             yaml = Files.readString(file, StandardCharsets.UTF_8);
@@ -140,14 +158,19 @@ public final class ConfigLoader {
         } catch (IOException e) {
             throw new ConfigException("config file " + file + " cannot be read: " + e, e);
         }
-        return read(yaml, file.toString(), file.toAbsolutePath().getParent(), env, catalogLoader);
+        return read(yaml, file.toString(), file.toAbsolutePath().getParent(), env, catalogLoader, today);
     }
 
     static Loaded read(String yaml, String source, Path baseDir, Map<String, String> env,
                        Function<Path, PriceCatalog> catalogLoader) {
+        return read(yaml, source, baseDir, env, catalogLoader, LocalDate.now(ZoneOffset.UTC));
+    }
+
+    static Loaded read(String yaml, String source, Path baseDir, Map<String, String> env,
+                       Function<Path, PriceCatalog> catalogLoader, LocalDate today) {
         String prefix = source == null ? "" : source + ": ";
         try {
-            return new Reader(env, baseDir == null ? Path.of("") : baseDir, catalogLoader).read(yaml);
+            return new Reader(env, baseDir == null ? Path.of("") : baseDir, catalogLoader, today).read(yaml);
         } catch (ConfigException e) {
             throw source == null ? e : new ConfigException(prefix + e.getMessage(), e);
         } catch (RuntimeException e) {
@@ -188,10 +211,13 @@ public final class ConfigLoader {
         private PriceCatalog litellm = EMPTY_CATALOG;
         /** Per simulator provider, the {@code simulate.<model>} options written from model entries. */
         private final Map<String, Map<String, String>> skillOptions = new LinkedHashMap<>();
+        /** The day prices are dated against ({@code pricing.stale_after_days}). */
+        private final LocalDate today;
         /** Disabled providers by name, with the variables their {@code api_key} refers to. */
         private final Map<String, List<String>> disabled = new LinkedHashMap<>();
 
-        Reader(Map<String, String> env, Path baseDir, Function<Path, PriceCatalog> catalogLoader) {
+        Reader(Map<String, String> env, Path baseDir, Function<Path, PriceCatalog> catalogLoader, LocalDate today) {
+            this.today = today;
             this.env = new EnvExpander(env);
             this.baseDir = baseDir;
             this.catalogLoader = Objects.requireNonNull(catalogLoader, "catalogLoader");
@@ -204,6 +230,7 @@ public final class ConfigLoader {
             ConfigSection admin = root.section("admin");
             admin.allowOnly(List.of("key"));
             String adminKey = admin.string("key").orElse(null);
+            boolean adminOff = "off".equalsIgnoreCase(adminKey);
             ConfigSection storage = root.section("storage");
             storage.allowOnly(List.of("path", "sync"));
             String storagePath = storage.string("path").orElse(DEFAULT_STORAGE_PATH);
@@ -222,11 +249,12 @@ public final class ConfigLoader {
                     Duration.ofMillis(limits.integer("upstream_max_wait_ms",
                             RateLimitConfig.NONE.upstreamMaxWait().toMillis(), 0, 600_000)));
             ProbeConfig probes = probes(root, models);
-            GatewayConfig config = new GatewayConfig(server, adminKey, storagePath, providers, models, teams, budgets,
-                    storageSync, rateLimits, probes);
+            GatewayConfig config = new GatewayConfig(server, adminOff ? null : adminKey, storagePath, providers, models,
+                    teams, budgets, storageSync, rateLimits, adminOff, cache(root.section("cache")), probes);
             // Catalog first, then providers, then unpriced models: the order in which one would fix them.
             List<String> all = new ArrayList<>(catalogWarnings);
             disabled.forEach((name, variables) -> all.add(disabledWarning(name, variables, models)));
+            stalePrices(root.section("pricing"), models).ifPresent(all::add);
             for (String model : unpricedWarnings) {
                 all.add(budgets.allowUnpriced()
                         ? "model " + model + " has no price: pricing.allow_unpriced lets its calls through at cost 0, each"
@@ -280,6 +308,37 @@ public final class ConfigLoader {
             return new ProbeConfig(Duration.ofSeconds(p.integer("interval_seconds", 3600, 1, 30L * 86_400)), probed,
                     (int) p.integer("tasks_per_run", ProbeConfig.DEFAULT_TASKS_PER_RUN, 1, 1000), suite, team,
                     (int) p.integer("reference_runs", ProbeConfig.DEFAULT_REFERENCE_RUNS, 2, 1000));
+        }
+
+        /** {@code cache:}: the exact response cache, off unless {@code enabled: true}. */
+        private static CacheConfig cache(ConfigSection c) {
+            c.allowOnly(CACHE_KEYS);
+            CacheConfig d = CacheConfig.DISABLED;
+            return new CacheConfig(c.bool("enabled", false),
+                    Duration.ofSeconds(c.integer("ttl_seconds", d.ttl().toSeconds(), 1, 365L * 24 * 3600)),
+                    c.integer("max_mib", d.maxBytes() >> 20, 1, MAX_CACHE_MIB) << 20,
+                    c.string("mode").map(v -> CacheConfig.Mode.parse(v, c.pathOf("mode"))).orElse(d.mode()),
+                    c.string("scope").map(v -> CacheConfig.Scope.parse(v, c.pathOf("scope"))).orElse(d.scope()));
+        }
+
+        /**
+         * One warning naming the models whose price was last checked more than {@code pricing.stale_after_days}
+         * (default 120) days ago, with the date of each, oldest first; none when every price is recent or undated.
+         */
+        private Optional<String> stalePrices(ConfigSection pricing, Map<String, ModelConfig> models) {
+            long days = pricing.integer("stale_after_days", DEFAULT_STALE_AFTER_DAYS, 1, 36_500);
+            LocalDate limit = today.minusDays(days);
+            List<ModelConfig> stale = models.values().stream()
+                    .filter(m -> m.price() != null && m.price().checked() != null && m.price().checked().isBefore(limit))
+                    .sorted(java.util.Comparator.comparing((ModelConfig m) -> m.price().checked()).thenComparing(ModelConfig::name))
+                    .toList();
+            if (stale.isEmpty()) {
+                return Optional.empty();
+            }
+            String named = stale.stream().map(m -> m.name() + " (" + m.price().checked() + ")")
+                    .collect(Collectors.joining(", "));
+            return Optional.of("prices checked more than " + days + " days ago (pricing.stale_after_days): " + named
+                    + "; check them against the providers' pages and update the price catalog");
         }
 
         private BudgetSettings budgets(ConfigSection b, ConfigSection pricing) {
@@ -349,7 +408,8 @@ public final class ConfigLoader {
             Path file;
             if (root.has("pricing")) {
                 ConfigSection pricing = root.section("pricing");
-                pricing.allowOnly(List.of("catalog", "litellm", "allow_unpriced", "unpriced_reserve_usd"));
+                pricing.allowOnly(List.of("catalog", "litellm", "allow_unpriced", "unpriced_reserve_usd",
+                        "stale_after_days"));
                 Optional<String> name = pricing.string("catalog");
                 if (name.isEmpty()) {
                     return EMPTY_CATALOG;
@@ -549,13 +609,26 @@ public final class ConfigLoader {
                 JsonNode priceNode = m.node("price");
                 ModelPrice price;
                 if (priceNode != null && !priceNode.isNull()) {
-                    price = price(m.section("price"));
+                    price = price(m.section("price"), priceNode);
                 } else {
                     price = catalog.find(name)
                             .or(() -> upstreamName == null ? Optional.empty() : catalog.find(upstreamName))
                             .or(() -> litellm.find(name))
                             .or(() -> upstreamName == null ? Optional.empty() : litellm.find(upstreamName))
                             .orElse(null);
+                }
+                Optional<String> region = m.string("region");
+                if (region.isPresent()) {
+                    if (price == null) {
+                        throw new ConfigException(m.pathOf("region") + ": '" + region.get()
+                                + "' (expected: a model with a price that lists the region's uplift)");
+                    }
+                    if (!price.regionUpliftPpm().containsKey(region.get()) || price.region() != null) {
+                        throw new ConfigException(m.pathOf("region") + ": '" + region.get() + "' (expected one of the"
+                                + " regions its price lists under regions: " + (price.regionUpliftPpm().isEmpty() ? "none"
+                                : String.join(", ", price.regionUpliftPpm().keySet())) + ")");
+                    }
+                    price = price.inRegion(region.get());
                 }
                 if (price == null) {
                     unpricedWarnings.add(name);
@@ -666,15 +739,40 @@ public final class ConfigLoader {
             return out;
         }
 
-        private static ModelPrice price(ConfigSection p) {
+        /**
+         * A {@code price:} block: the scalar prices are checked here (messages name the YAML path as for every other
+         * key), then the whole block, tiers included, is read by the catalog's own parser, so a block means what the
+         * same entry means in {@code prices.yaml}.
+         */
+        private ModelPrice price(ConfigSection p, JsonNode block) {
             p.allowOnly(PRICE_KEYS);
-            long input = perMtok(p, "input_per_mtok", null);
-            long output = perMtok(p, "output_per_mtok", null);
-            return new ModelPrice(input, output,
-                    perMtok(p, "cached_input_per_mtok", input),
-                    perMtok(p, "cache_write_per_mtok", input),
-                    perMtok(p, "reasoning_per_mtok", output),
-                    p.integer("max_output_tokens", 0, 0, Long.MAX_VALUE));
+            perMtok(p, "input_per_mtok", null);
+            perMtok(p, "output_per_mtok", null);
+            for (String key : SCALAR_PRICE_KEYS) {
+                perMtok(p, key, 0L);
+            }
+            p.integer("max_output_tokens", 0, 0, Long.MAX_VALUE);
+            @SuppressWarnings("unchecked")
+            Map<String, Object> fields = (Map<String, Object>) plain(block, p.path());
+            return YamlPriceCatalog.parsePrice(fields, p.path());
+        }
+
+        /** A YAML tree as maps, lists and expanded scalar strings, for the catalog's parser. */
+        private Object plain(JsonNode node, String path) {
+            if (node.isObject()) {
+                Map<String, Object> map = new LinkedHashMap<>();
+                node.properties().forEach(e -> map.put(e.getKey(), plain(e.getValue(), path + "." + e.getKey())));
+                return map;
+            }
+            if (node.isArray()) {
+                List<Object> list = new ArrayList<>();
+                int i = 0;
+                for (JsonNode item : node) {
+                    list.add(plain(item, path + "[" + i++ + "]"));
+                }
+                return list;
+            }
+            return ConfigSection.scalar(node, path, env).orElse(null);
         }
 
         /** A USD-per-Mtok price in nano-USD per Mtok; {@code defaultNanos == null} means required. */
@@ -800,7 +898,8 @@ public final class ConfigLoader {
             JsonNode budgetNode = k.node("budget");
             BudgetConfig budget = budgetNode == null || budgetNode.isNull() ? null : budget(k.section("budget"));
             rateLimits(k).ifPresent(limits -> keyLimits.put(name, limits));
-            return new KeyConfig(secret.get(), name, allowed, budget);
+            // Only the hash leaves the parser: the parsed config never holds a secret.
+            return new KeyConfig(KeyHashes.sha256Hex(secret.get()), name, allowed, budget);
         }
 
         /** E.g. {@code "Provider openai disabled: OPENAI_API_KEY is not set; its models (a, b) answer 404 until it is"}. */

@@ -9,12 +9,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tokenwise.core.config.RateLimits;
 import dev.tokenwise.core.config.BudgetPeriod;
+import dev.tokenwise.core.config.CacheConfig;
 import dev.tokenwise.core.config.ConfigException;
 import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.config.KeyConfig;
 import dev.tokenwise.core.config.ProviderConfig;
 import dev.tokenwise.core.config.ServerConfig;
 import dev.tokenwise.core.model.ModelPrice;
+import dev.tokenwise.core.model.ServiceTier;
+import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.spi.PriceCatalog;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -105,7 +108,7 @@ class ConfigLoaderTest {
         assertTrue(config.providers().get("openai").enabled());
         assertEquals(new ModelPrice(150_000_000, 600_000_000, 75_000_000, 150_000_000, 600_000_000, 0),
                 config.models().get("gpt-4o-mini").price());
-        assertEquals("tw-demo-key", config.teams().get(0).keys().get(0).key());
+        assertEquals(dev.tokenwise.core.auth.KeyHashes.sha256Hex("tw-demo-key"), config.teams().get(0).keys().get(0).keyHash());
         assertEquals(List.of(), loaded.warnings());
     }
 
@@ -205,7 +208,7 @@ class ConfigLoaderTest {
                 """, Map.of("TEAM", evil, "KEY", "{a: 1}", "OPENAI_API_KEY", "sk"));
 
         assertEquals(evil.strip(), config.teams().get(0).name());
-        assertEquals("{a: 1}", config.teams().get(0).keys().get(0).key());
+        assertEquals(dev.tokenwise.core.auth.KeyHashes.sha256Hex("{a: 1}"), config.teams().get(0).keys().get(0).keyHash());
         assertNull(config.adminKey());
     }
 
@@ -217,10 +220,25 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void keepsNoVirtualKeyInPlainTextOnceTheFileIsRead() {
+        GatewayConfig config = parse(PROVIDERS + """
+                teams: [{name: t, keys: [{key: tw-very-secret-key, name: k}, {key: tw-other-secret}]}]
+                """);
+        String everything = config.toString() + config.teams();
+        for (var key : config.teams().get(0).keys()) {
+            everything += key.keyHash() + key.name() + key;
+        }
+        assertFalse(everything.contains("tw-very-secret-key"), everything);
+        assertFalse(everything.contains("tw-other-secret"), everything);
+        assertEquals(dev.tokenwise.core.auth.KeyHashes.sha256Hex("tw-very-secret-key"),
+                config.teams().get(0).keys().get(0).keyHash());
+    }
+
+    @Test
     void keepsNumericLookingStringsAsWritten() {
         KeyConfig key = parse("teams: [{name: t, keys: [{key: 0123, name: 0x1F}]}]").teams().get(0).keys().get(0);
 
-        assertEquals("0123", key.key());
+        assertEquals(dev.tokenwise.core.auth.KeyHashes.sha256Hex("0123"), key.keyHash());
         assertEquals("0x1F", key.name());
     }
 
@@ -302,6 +320,64 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void readsTiersOfAPriceBlockAndAppliesTheModelsRegion() {
+        GatewayConfig config = parse(PROVIDERS + """
+                models:
+                  - name: gpt-eu
+                    provider: sim
+                    region: eu
+                    price:
+                      input_per_mtok: 2.50
+                      output_per_mtok: 15
+                      cached_input_per_mtok: 0.25
+                      above_input_tokens: {272000: {input_per_mtok: 5, output_per_mtok: 22.50}}
+                      service_tiers: {flex: {multiplier: 0.5}, priority: {input_per_mtok: 5, output_per_mtok: 30}}
+                      regions: {eu: 1.1}
+                  - {name: gpt, provider: sim, price: {input_per_mtok: 2.50, output_per_mtok: 15, regions: {eu: 1.1}}}
+                """);
+        ModelPrice eu = config.models().get("gpt-eu").price();
+        // 1,000 in + 1,000 out at 1.1 x (2.50, 15) = $0.01925; flex half of it; priority 1.1 x (5 + 30) x 1,000 = $0.0385
+        assertEquals(19_250_000L, eu.costNanos(TokenUsage.of(1_000, 1_000)));
+        assertEquals(9_625_000L, eu.costNanos(TokenUsage.of(1_000, 1_000), ServiceTier.FLEX));
+        assertEquals(38_500_000L, eu.costNanos(TokenUsage.of(1_000, 1_000), ServiceTier.PRIORITY));
+        // above 272k: 1.1 x (300,000 x 5 + 1,000 x 22.50) = $1.67475
+        assertEquals(1_674_750_000L, eu.costNanos(TokenUsage.of(300_000, 1_000)));
+        assertEquals("eu", eu.region());
+        assertEquals(17_500_000L, config.models().get("gpt").price().costNanos(TokenUsage.of(1_000, 1_000)), "no region");
+    }
+
+    @Test
+    void refusesARegionThePriceDoesNotList() {
+        assertEquals("models[0].region: 'apac' (expected one of the regions its price lists under regions: eu)",
+                error(PROVIDERS + "models: [{name: m, provider: sim, region: apac, price: {input_per_mtok: 1,"
+                        + " output_per_mtok: 1, regions: {eu: 1.1}}}]"));
+        assertTrue(error(PROVIDERS + "models: [{name: m, provider: sim, price: {input_per_mtok: 1, output_per_mtok: 1,"
+                + " service_tiers: {flex: {multiplier: -1}}}}]").startsWith("models[0].price.service_tiers.flex.multiplier: -1"));
+    }
+
+    @Test
+    void warnsOnceNamingThePricesCheckedLongerAgoThanStaleAfterDays() {
+        ModelPrice old = MINI.checkedOn(java.time.LocalDate.of(2026, 5, 1));
+        ModelPrice recent = ModelPrice.of(1, 2).checkedOn(java.time.LocalDate.of(2026, 11, 1));
+        PriceCatalog dated = model -> Optional.ofNullable(Map.of("gpt-4o-mini", old, "fresh", recent).get(model));
+        String models = """
+                models:
+                  - {name: fresh, provider: sim}
+                  - {name: gpt-4o-mini, provider: sim}
+                  - {name: inline, provider: sim, price: {input_per_mtok: 1, output_per_mtok: 1, checked: 2025-12-31}}
+                """;
+        java.time.LocalDate today = java.time.LocalDate.of(2026, 11, 28);
+
+        List<String> warnings = ConfigLoader.read(PROVIDERS + models, null, dir, Map.of("OPENAI_API_KEY", "k"),
+                file -> dated, today).warnings();
+        assertEquals(List.of("prices checked more than 120 days ago (pricing.stale_after_days): inline (2025-12-31),"
+                + " gpt-4o-mini (2026-05-01); check them against the providers' pages and update the price catalog"), warnings);
+
+        assertEquals(List.of(), ConfigLoader.read(PROVIDERS + "pricing: {catalog: prices.yaml, stale_after_days: 400}\n"
+                + models, null, dir, Map.of("OPENAI_API_KEY", "k"), file -> dated, today).warnings());
+    }
+
+    @Test
     void takesPriceFromCatalogByNameThenByUpstreamName() {
         ConfigLoader.Loaded loaded = read(PROVIDERS + """
                 models:
@@ -367,6 +443,31 @@ class ConfigLoaderTest {
         assertTrue(e.getMessage().contains("teams[0].rate_limits.requests_per_minute: 0 (expected: "), e.getMessage());
         e = assertThrows(ConfigException.class, () -> parse(PROVIDERS + "teams: [{name: a, rate_limits: {rpm: 5}}]"));
         assertTrue(e.getMessage().contains("teams[0].rate_limits.rpm: unknown key"), e.getMessage());
+    }
+
+    @Test
+    void readsTheResponseCacheOffByDefaultAndItsSettingsWhenEnabled() {
+        CacheConfig none = parse(PROVIDERS).cache();
+        assertFalse(none.enabled());
+        assertEquals(CacheConfig.DISABLED, none);
+        CacheConfig cache = parse(PROVIDERS + "cache: {enabled: true, ttl_seconds: 60, max_mib: 32, mode: all, scope: global}")
+                .cache();
+        assertTrue(cache.enabled());
+        assertEquals(60, cache.ttl().toSeconds());
+        assertEquals(32L << 20, cache.maxBytes());
+        assertEquals(CacheConfig.Mode.ALL, cache.mode());
+        assertEquals(CacheConfig.Scope.GLOBAL, cache.scope());
+        CacheConfig defaults = parse(PROVIDERS + "cache: {enabled: true}").cache();
+        assertEquals(600, defaults.ttl().toSeconds());
+        assertEquals(256L << 20, defaults.maxBytes());
+        assertEquals(CacheConfig.Mode.DETERMINISTIC, defaults.mode());
+        assertEquals(CacheConfig.Scope.TEAM, defaults.scope());
+        assertTrue(error(PROVIDERS + "cache: {enabled: true, mode: sometimes}")
+                .contains("cache.mode: 'sometimes' (expected: deterministic or all)"));
+        assertTrue(error(PROVIDERS + "cache: {scope: company}").contains("cache.scope: 'company' (expected: team or global)"));
+        assertTrue(error(PROVIDERS + "cache: {ttl_seconds: 0}").contains("cache.ttl_seconds: 0 (expected: "));
+        assertTrue(error(PROVIDERS + "cache: {max_mib: 0}").contains("cache.max_mib: 0 (expected: "));
+        assertTrue(error(PROVIDERS + "cache: {size: 5}").contains("cache.size: unknown key"));
     }
 
     @Test
@@ -529,14 +630,15 @@ class ConfigLoaderTest {
         assertEquals("teams[0].keys[1].modles: unknown key (expected one of: key, name, models, budget, rate_limits)",
                 error("teams: [{name: t, keys: [{key: a}, {key: b, modles: []}]}]"));
         assertEquals("models[0].price.input: unknown key (expected one of: input_per_mtok, output_per_mtok,"
-                        + " cached_input_per_mtok, cache_write_per_mtok, reasoning_per_mtok, max_output_tokens)",
+                        + " cached_input_per_mtok, cache_write_per_mtok, cache_write_1h_per_mtok, reasoning_per_mtok,"
+                        + " max_output_tokens, above_input_tokens, service_tiers, regions, checked)",
                 error(PROVIDERS + "models: [{name: m, provider: sim, price: {input: 1}}]"));
     }
 
     @Test
     void rejectsUnknownTopLevelKey() {
         assertEquals("model: unknown key (expected one of: server, admin, storage, pricing, budgets, providers, models, teams,"
-                        + " rate_limits, probes)",
+                        + " rate_limits, cache, probes)",
                 error("model: []"));
     }
 

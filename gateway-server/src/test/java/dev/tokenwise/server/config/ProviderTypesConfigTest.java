@@ -190,7 +190,7 @@ class ProviderTypesConfigTest {
         Path broken = Files.writeString(dir.resolve("broken.json"), "[]");
         String message = error("pricing: {litellm: broken.json}");
         assertTrue(message.startsWith("pricing.litellm: " + broken + ": not a JSON object"), message);
-        assertEquals("pricing.lite_llm: unknown key (expected one of: catalog, litellm, allow_unpriced, unpriced_reserve_usd)",
+        assertEquals("pricing.lite_llm: unknown key (expected one of: catalog, litellm, allow_unpriced, unpriced_reserve_usd, stale_after_days)",
                 error("pricing: {lite_llm: x.json}"));
     }
 }

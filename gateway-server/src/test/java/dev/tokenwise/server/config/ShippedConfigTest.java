@@ -65,7 +65,12 @@ class ShippedConfigTest {
         assertTrue(sim.enabled());
         assertEquals("simulator", sim.type());
         assertNull(sim.baseUrl());
-        assertEquals(Map.of("chunk_delay_ms", "15"), sim.options());
+        assertEquals("15", sim.options().get("chunk_delay_ms"));
+        // sim-small and sim-large have skill on the builtin eval suite, so tokenwise eval prints a real table.
+        var skills = dev.tokenwise.providers.simulator.SimulatorSettings.fromOptions("sim", sim.options()).skills();
+        assertEquals(0.78, skills.get("sim-small").normal().accuracy());
+        assertEquals(0.96, skills.get("sim-large").normal().accuracy());
+        assertFalse(skills.containsKey("sim-embed"));
 
         assertEquals(List.of("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "text-embedding-3-small",
                 "sim-small", "sim-large", "sim-embed"), List.copyOf(config.models().keySet()));
@@ -75,7 +80,7 @@ class ShippedConfigTest {
         assertEquals(5_000_000_000L, demo.budget().limitNanos());
         assertEquals(BudgetPeriod.DAILY, demo.budget().period());
         KeyConfig key = demo.keys().get(0);
-        assertEquals("tw-demo-key", key.key());
+        assertEquals(dev.tokenwise.core.auth.KeyHashes.sha256Hex("tw-demo-key"), key.keyHash());
         assertEquals(List.of(), key.models());
 
         assertEquals(List.of("Provider openai disabled: OPENAI_API_KEY is not set; its models"
@@ -91,6 +96,6 @@ class ShippedConfigTest {
         assertTrue(config.providers().get("openai").enabled());
         assertEquals("sk-test", config.providers().get("openai").apiKey());
         assertEquals("admin-secret", config.adminKey());
-        assertEquals("tw-real", config.teams().get(0).keys().get(0).key());
+        assertEquals(dev.tokenwise.core.auth.KeyHashes.sha256Hex("tw-real"), config.teams().get(0).keys().get(0).keyHash());
     }
 }
