@@ -2,10 +2,9 @@ package dev.tokenwise.metrics.api;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import dev.tokenwise.core.spi.ApiRoute;
+import dev.tokenwise.core.spi.GetRoute;
 import dev.tokenwise.metrics.efficiency.DriftFinding;
 import dev.tokenwise.metrics.efficiency.ProbeMonitor;
-import io.netty.handler.codec.http.HttpMethod;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -21,7 +20,7 @@ import java.util.concurrent.Executor;
  * and its tests. With no probes configured: {@code {"enabled": false, "models": []}}. Answered on the executor
  * given to the constructor.
  */
-public final class ProbesRoute implements ApiRoute {
+public final class ProbesRoute extends GetRoute {
     private static final String PATH = "/api/v1/probes";
     private static final JsonFactory JSON = new JsonFactory();
 
@@ -35,19 +34,10 @@ public final class ProbesRoute implements ApiRoute {
 
     /** @param probes {@code null} (with {@code settings} {@code null}) when no probes are configured */
     public ProbesRoute(ProbeMonitor probes, Settings settings, Executor executor) {
+        super(PATH);
         this.probes = probes;
         this.settings = settings;
         this.executor = Objects.requireNonNull(executor, "executor");
-    }
-
-    @Override
-    public boolean matches(HttpMethod method, String path) {
-        return HttpMethod.GET.equals(method) && matchesPath(path);
-    }
-
-    @Override
-    public boolean matchesPath(String path) {
-        return PATH.equals(path);
     }
 
     @Override
