@@ -112,9 +112,11 @@ public class AccountingBenchmark {
             for (int i = 0; i < POOL; i++) {
                 // 28 characters like the gateway's ids; the thread index keeps threads' ids apart.
                 String id = String.format("req_%04x%020x", thread.getThreadIndex(), i);
-                records[i] = new UsageRecord(id, TEAM, KEY_ID, MODEL, "mock", Endpoint.CHAT_COMPLETIONS, false,
-                        CallStatus.OK, 200, USAGE, true, 27, 64, false, cost, null, 0, "stop", now, 2_000, 1_500, 0,
-                        0x5DEECE66DL * (i + 1));
+                records[i] = UsageRecord.builder().id(id).team(TEAM).keyId(KEY_ID).model(MODEL).provider("mock")
+                        .endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.OK).httpStatus(200).usage(USAGE)
+                        .usageFromProvider(true).localInputTokens(27).localOutputTokens(64).costNanos(cost)
+                        .finishReason("stop").createdAtMillis(now).latencyMicros(2_000).upstreamLatencyMicros(1_500)
+                        .promptHash(0x5DEECE66DL * (i + 1)).build();
             }
         }
 

@@ -39,9 +39,10 @@ import org.openjdk.jmh.annotations.Warmup;
 @Threads(1)
 @State(Scope.Benchmark)
 public class RateLimitBenchmark {
-    private static final UsageRecord USED = new UsageRecord("req_bench", "bench", "bench-key", "gpt-4o-mini", "openai",
-            Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK, 200, TokenUsage.of(27, 64), true, 27, 64, false, 0, null, 0,
-            "stop", 0, 0, 0, 0);
+    private static final UsageRecord USED = UsageRecord.builder().id("req_bench").team("bench").keyId("bench-key").model("gpt-4o-mini")
+            .provider("openai").endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.OK).httpStatus(200)
+            .usage(TokenUsage.of(27, 64)).usageFromProvider(true).localInputTokens(27).localOutputTokens(64)
+            .finishReason("stop").build();
     private static final AdmissionStage.Call LIMITED = new AdmissionStage.Call("req_bench", "bench", "bench-key",
             "gpt-4o-mini", Endpoint.CHAT_COMPLETIONS, 27, 256, 0);
     private static final AdmissionStage.Call UNLIMITED = new AdmissionStage.Call("req_bench", "free", "free-key",

@@ -77,61 +77,9 @@ public record UsageRecord(String id, String team, String keyId, String model, St
         }
     }
 
-    /** A record without cache figures. */
-    public UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
-                       boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
-                       boolean usageFromProvider, long localInputTokens, long localOutputTokens,
-                       boolean localEstimated, long costNanos, String taskId, int taskAttempt,
-                       String finishReason, long createdAtMillis, long latencyMicros,
-                       long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
-                       int attempts, int flags, String priceVersion, int requestFeatures, long inputTextBytes,
-                       long rejectedPredictionTokens) {
-        this(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider,
-                localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason,
-                createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash, requestedModel, attempts,
-                flags, priceVersion, requestFeatures, inputTextBytes, rejectedPredictionTokens, null, 0, 0, 0);
-    }
 
-    /** A record without the audit's facts (request features, input text bytes, rejected prediction tokens). */
-    public UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
-                       boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
-                       boolean usageFromProvider, long localInputTokens, long localOutputTokens,
-                       boolean localEstimated, long costNanos, String taskId, int taskAttempt,
-                       String finishReason, long createdAtMillis, long latencyMicros,
-                       long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
-                       int attempts, int flags, String priceVersion) {
-        this(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider,
-                localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason,
-                createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash, requestedModel, attempts,
-                flags, priceVersion, 0, 0, 0);
-    }
 
-    /** A record without a price version. */
-    public UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
-                       boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
-                       boolean usageFromProvider, long localInputTokens, long localOutputTokens,
-                       boolean localEstimated, long costNanos, String taskId, int taskAttempt,
-                       String finishReason, long createdAtMillis, long latencyMicros,
-                       long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
-                       int attempts, int flags) {
-        this(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider,
-                localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason,
-                createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash, requestedModel, attempts,
-                flags, null);
-    }
 
-    /** A record without flags. */
-    public UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
-                       boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
-                       boolean usageFromProvider, long localInputTokens, long localOutputTokens,
-                       boolean localEstimated, long costNanos, String taskId, int taskAttempt,
-                       String finishReason, long createdAtMillis, long latencyMicros,
-                       long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
-                       int attempts) {
-        this(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider,
-                localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason,
-                createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash, requestedModel, attempts, 0);
-    }
 
     /** This record with {@code more} flags added to its own. */
     public UsageRecord withFlags(int more) {
@@ -164,34 +112,12 @@ public record UsageRecord(String id, String team, String keyId, String model, St
         return flag.in(flags);
     }
 
-    /** A record of a call answered by the model asked for, at the first attempt. */
-    public UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
-                       boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
-                       boolean usageFromProvider, long localInputTokens, long localOutputTokens,
-                       boolean localEstimated, long costNanos, String taskId, int taskAttempt,
-                       String finishReason, long createdAtMillis, long latencyMicros,
-                       long upstreamLatencyMicros, long ttftMicros, long promptHash) {
-        this(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider,
-                localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason,
-                createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash, model, 1, 0);
-    }
 
     /** {@code true} when the gateway retried or fell back for this call. */
     public boolean gatewayRetried() {
         return attempts > 1;
     }
 
-    /** A record without a prompt hash. */
-    public UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
-                       boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
-                       boolean usageFromProvider, long localInputTokens, long localOutputTokens,
-                       boolean localEstimated, long costNanos, String taskId, int taskAttempt,
-                       String finishReason, long createdAtMillis, long latencyMicros,
-                       long upstreamLatencyMicros, long ttftMicros) {
-        this(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider,
-                localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason,
-                createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, 0);
-    }
 
     /** A builder for a record: stages add what they learn, {@link Builder#build} freezes it once. */
     public static Builder builder() {

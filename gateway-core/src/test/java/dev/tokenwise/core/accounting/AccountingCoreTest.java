@@ -27,8 +27,10 @@ import org.junit.jupiter.api.Test;
 class AccountingCoreTest {
 
     static UsageRecord record(String id, String team, String model, long in, long out, long costNanos) {
-        return new UsageRecord(id, team, "key-1", model, "sim", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK, 200,
-                TokenUsage.of(in, out), true, in, out, false, costNanos, null, 0, "stop", 0, 10, 5, 0);
+        return UsageRecord.builder().id(id).team(team).keyId("key-1").model(model).provider("sim")
+                .endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.OK).httpStatus(200)
+                .usage(TokenUsage.of(in, out)).usageFromProvider(true).localInputTokens(in).localOutputTokens(out)
+                .costNanos(costNanos).finishReason("stop").latencyMicros(10).upstreamLatencyMicros(5).build();
     }
 
     @Test

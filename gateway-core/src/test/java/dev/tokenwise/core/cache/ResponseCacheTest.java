@@ -52,8 +52,10 @@ class ResponseCacheTest {
     }
 
     static UsageRecord record(String finishReason) {
-        return new UsageRecord("req_1", "t", "key", "m", "openai", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK, 200,
-                TokenUsage.of(9, 2), true, 9, 2, false, 2_550, null, 0, finishReason, 7_000, 0, 0, 0);
+        return UsageRecord.builder().id("req_1").team("t").keyId("key").model("m").provider("openai")
+                .endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.OK).httpStatus(200).usage(TokenUsage.of(9, 2))
+                .usageFromProvider(true).localInputTokens(9).localOutputTokens(2).costNanos(2_550)
+                .finishReason(finishReason).createdAtMillis(7_000).build();
     }
 
     static AdmissionStage.Delivered json(String body) {
@@ -131,8 +133,10 @@ class ResponseCacheTest {
     void neverStoresAFilteredAnswerAnErrorOrACallThatFailed() {
         complete(cache.admit(call("t", ASK, false, null)), record("content_filter"),
                 json(ANSWER.replace("\"stop\"", "\"content_filter\"")));
-        UsageRecord failed = new UsageRecord("req_1", "t", "key", "m", "openai", Endpoint.CHAT_COMPLETIONS, false,
-                CallStatus.UPSTREAM_RESET, 200, TokenUsage.of(9, 2), true, 9, 2, false, 2_550, null, 0, "stop", 0, 0, 0, 0);
+        UsageRecord failed = UsageRecord.builder().id("req_1").team("t").keyId("key").model("m").provider("openai")
+                .endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.UPSTREAM_RESET).httpStatus(200)
+                .usage(TokenUsage.of(9, 2)).usageFromProvider(true).localInputTokens(9).localOutputTokens(2)
+                .costNanos(2_550).finishReason("stop").build();
         complete(cache.admit(call("t", ASK, false, null)), failed, json(ANSWER));
         AdmissionStage.Lease noAnswer = cache.admit(call("t", ASK, false, null));
         noAnswer.settle(record("stop")); // the proxy had no whole answer to hand over

@@ -28,8 +28,10 @@ class RateLimiterTest {
     }
 
     private static UsageRecord used(long input, long output) {
-        return new UsageRecord("req", "gamma", "k", "m", "p", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK, 200,
-                TokenUsage.of(input, output), true, input, output, false, 0, null, 0, "stop", 0, 0, 0, 0);
+        return UsageRecord.builder().id("req").team("gamma").keyId("k").model("m").provider("p")
+                .endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.OK).httpStatus(200)
+                .usage(TokenUsage.of(input, output)).usageFromProvider(true).localInputTokens(input)
+                .localOutputTokens(output).finishReason("stop").build();
     }
 
     @Test

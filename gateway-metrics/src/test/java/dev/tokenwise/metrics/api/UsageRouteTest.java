@@ -99,13 +99,17 @@ class UsageRouteTest {
         UsageRecord bought = record("req_c1", "c", "c1", "m1", at, 2_550, TokenUsage.of(15, 10)).withCache(CacheStatus.MISS);
         ledger.accept(bought);
         for (int i = 2; i <= 3; i++) {
-            ledger.accept(new UsageRecord("req_c" + i, "c", "c1", "m1", "sim", Endpoint.CHAT_COMPLETIONS, false,
-                    CallStatus.OK, 200, TokenUsage.of(15, 10), true, 15, 10, false, 0, null, 0, "stop", at, 10, 0, 10, 0,
-                    "m1", 1, 0, null, 0, 0, 0, CacheStatus.HIT, 2_550, 0, 0));
+            ledger.accept(UsageRecord.builder().id("req_c" + i).team("c").keyId("c1").model("m1").provider("sim")
+                    .endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.OK).httpStatus(200)
+                    .usage(TokenUsage.of(15, 10)).usageFromProvider(true).localInputTokens(15).localOutputTokens(10)
+                    .finishReason("stop").createdAtMillis(at).latencyMicros(10).ttftMicros(10).requestedModel("m1")
+                    .cache(CacheStatus.HIT).savedNanos(2_550).build());
         }
-        ledger.accept(new UsageRecord("req_c4", "c", "c1", "m1", "sim", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK,
-                200, new TokenUsage(2_000, 1_024, 0, 10, 0), true, 2_000, 10, false, 0, null, 0, "stop", at, 10, 5, 0, 0,
-                "m1", 1, 0, null, 0, 0, 0, null, 0, 76_800, 0));
+        ledger.accept(UsageRecord.builder().id("req_c4").team("c").keyId("c1").model("m1").provider("sim")
+                .endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.OK).httpStatus(200)
+                .usage(new TokenUsage(2_000, 1_024, 0, 10, 0)).usageFromProvider(true).localInputTokens(2_000)
+                .localOutputTokens(10).finishReason("stop").createdAtMillis(at).latencyMicros(10)
+                .upstreamLatencyMicros(5).requestedModel("m1").promptCacheSavedNanos(76_800).build());
         assertTrue(ledger.flush(Duration.ofSeconds(30)));
         JsonNode c = JSON.readTree(body(Principal.key("c", "c1"), "")).get("data").get(0);
         assertEquals(4, c.get("requests").asLong());

@@ -86,9 +86,10 @@ class DashboardSummaryRouteTest {
                 record("r2", "research", "k1", "sim-small", NOW - 10 * 60_000, 500_000_000L),
                 record("r3", "ops", "k2", "sim-small", NOW - 5 * 60_000, 250_000_000L),
                 record("old", "ops", "k2", "sim-small", NOW - 30 * HOUR, 999_000_000_000L),
-                new UsageRecord("r4", "ops", "k2", "sim-small", "sim", Endpoint.CHAT_COMPLETIONS, false,
-                        CallStatus.UPSTREAM_ERROR, 502, TokenUsage.ZERO, false, 0, 0, false, 0, null, 0, null,
-                        NOW - 60_000, 1, 1, 0));
+                UsageRecord.builder().id("r4").team("ops").keyId("k2").model("sim-small").provider("sim")
+                        .endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.UPSTREAM_ERROR).httpStatus(502)
+                        .usage(TokenUsage.ZERO).createdAtMillis(NOW - 60_000).latencyMicros(1)
+                        .upstreamLatencyMicros(1).build());
         budgets.add(new Budget.Snapshot("research", 10_000_000_000L, BudgetPeriod.DAILY, 0, NOW + HOUR,
                 3_500_000_000L, 200_000_000L, 6_300_000_000L));
         budgets.add(new Budget.Snapshot("idle-team", 1_000_000_000L, BudgetPeriod.MONTHLY, 0, NOW + HOUR, 0, 0,
@@ -136,9 +137,12 @@ class DashboardSummaryRouteTest {
                 hit("h2", "research", "sim-large", NOW - 60_000, 3_000),
                 record("m2", "ops", "k2", "sim-small", NOW - 60_000, 500).withCache(CacheStatus.MISS),
                 record("s1", "ops", "k2", "sim-small", NOW - 60_000, 500).withCache(CacheStatus.SKIP),
-                new UsageRecord("p1", "ops", "k2", "sim-small", "sim", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK,
-                        200, new TokenUsage(2_000, 1_024, 0, 5, 0), true, 2_000, 5, false, 100, null, 0, "stop",
-                        NOW - 60_000, 1, 1, 0, 0, "sim-small", 1, 0, null, 0, 0, 0, null, 0, 76_800, 0));
+                UsageRecord.builder().id("p1").team("ops").keyId("k2").model("sim-small").provider("sim")
+                        .endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.OK).httpStatus(200)
+                        .usage(new TokenUsage(2_000, 1_024, 0, 5, 0)).usageFromProvider(true).localInputTokens(2_000)
+                        .localOutputTokens(5).costNanos(100).finishReason("stop").createdAtMillis(NOW - 60_000)
+                        .latencyMicros(1).upstreamLatencyMicros(1).requestedModel("sim-small")
+                        .promptCacheSavedNanos(76_800).build());
         JsonNode savings = summary("range=24h").get("savings");
         assertEquals(2, savings.get("cache_hits").asInt());
         assertEquals(2, savings.get("cache_misses").asInt(), "a skip is not a lookup");
@@ -160,9 +164,11 @@ class DashboardSummaryRouteTest {
     }
 
     private static UsageRecord hit(String id, String team, String model, long at, long savedNanos) {
-        return new UsageRecord(id, team, "k1", model, "sim", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK, 200,
-                new TokenUsage(100, 0, 0, 50, 0), true, 100, 50, false, 0, null, 0, "stop", at, 1, 0, 1, 0, model, 1, 0,
-                null, 0, 0, 0, CacheStatus.HIT, savedNanos, 0, 0);
+        return UsageRecord.builder().id(id).team(team).keyId("k1").model(model).provider("sim")
+                .endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.OK).httpStatus(200)
+                .usage(new TokenUsage(100, 0, 0, 50, 0)).usageFromProvider(true).localInputTokens(100)
+                .localOutputTokens(50).finishReason("stop").createdAtMillis(at).latencyMicros(1).ttftMicros(1)
+                .requestedModel(model).cache(CacheStatus.HIT).savedNanos(savedNanos).build();
     }
 
     @Test

@@ -32,9 +32,12 @@ class BillingAuditTest {
 
     private UsageRecord call(String model, long providerIn, long localIn, long providerOut, long reasoning,
                              long localOut, boolean estimated, String finish, int features, long rejected) {
-        return new UsageRecord("r" + ids++, "a", "a1", model, "openai", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK,
-                200, new TokenUsage(providerIn, 0, 0, providerOut, reasoning), true, localIn, localOut, estimated, 1,
-                null, 0, finish, 0, 1, 1, 0, 0, model, 1, 0, null, features, localIn * 4, rejected);
+        return UsageRecord.builder().id("r" + ids++).team("a").keyId("a1").model(model).provider("openai")
+                .endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.OK).httpStatus(200)
+                .usage(new TokenUsage(providerIn, 0, 0, providerOut, reasoning)).usageFromProvider(true)
+                .localInputTokens(localIn).localOutputTokens(localOut).localEstimated(estimated).costNanos(1)
+                .finishReason(finish).latencyMicros(1).upstreamLatencyMicros(1).requestedModel(model)
+                .requestFeatures(features).inputTextBytes(localIn * 4).rejectedPredictionTokens(rejected).build();
     }
 
     private UsageRecord call(String model, long providerIn, long localIn, long providerOut, long reasoning,
@@ -214,9 +217,10 @@ class BillingAuditTest {
     void ignoresCallsWithoutProviderUsage() {
         for (int i = 0; i < 20; i++) {
             UsageRecord local = call(EXACT, 150, 100, 51, 0, 50, false, "stop");
-            audit.observe(new UsageRecord(local.id(), local.team(), local.keyId(), local.model(), local.provider(),
-                    local.endpoint(), false, CallStatus.OK, 200, local.usage(), false, 100, 50, false, 1, null, 0,
-                    "stop", 0, 1, 1, 0));
+            audit.observe(UsageRecord.builder().id(local.id()).team(local.team()).keyId(local.keyId()).model(local.model())
+                    .provider(local.provider()).endpoint(local.endpoint()).status(CallStatus.OK).httpStatus(200)
+                    .usage(local.usage()).localInputTokens(100).localOutputTokens(50).costNanos(1)
+                    .finishReason("stop").latencyMicros(1).upstreamLatencyMicros(1).build());
         }
         assertTrue(alerts.list().isEmpty());
         assertTrue(audit.groups(EXACT).isEmpty());

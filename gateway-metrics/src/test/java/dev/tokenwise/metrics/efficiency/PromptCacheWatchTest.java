@@ -31,9 +31,11 @@ class PromptCacheWatchTest {
             clock::get);
 
     private static UsageRecord call(String team, String model, long prefixHash, long cachedTokens) {
-        return new UsageRecord("req", team, "k", model, "openai", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK, 200,
-                new TokenUsage(3_000, cachedTokens, 0, 20, 0), true, 3_000, 20, false, 1, null, 0, "stop", 0, 0, 0, 0, 0,
-                model, 1, 0, null, 0, 0, 0, null, 0, 0, prefixHash);
+        return UsageRecord.builder().id("req").team(team).keyId("k").model(model).provider("openai")
+                .endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.OK).httpStatus(200)
+                .usage(new TokenUsage(3_000, cachedTokens, 0, 20, 0)).usageFromProvider(true).localInputTokens(3_000)
+                .localOutputTokens(20).costNanos(1).finishReason("stop").requestedModel(model)
+                .promptPrefixHash(prefixHash).build();
     }
 
     private Alert alert(String team, String model) {

@@ -35,9 +35,12 @@ class TokenInflationTest {
 
     private UsageRecord call(String model, String team, long atMillis, long inputTokens, long textBytes, int features,
                              int flags) {
-        return new UsageRecord("r" + ids++, team, team + "1", model, "p", Endpoint.CHAT_COMPLETIONS, false,
-                CallStatus.OK, 200, new TokenUsage(inputTokens, 0, 0, 20, 0), true, inputTokens, 20, true, 1, null, 0,
-                "stop", atMillis, 1, 1, 0, 0, model, 1, flags, null, features, textBytes, 0);
+        return UsageRecord.builder().id("r" + ids++).team(team).keyId(team + "1").model(model).provider("p")
+                .endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.OK).httpStatus(200)
+                .usage(new TokenUsage(inputTokens, 0, 0, 20, 0)).usageFromProvider(true).localInputTokens(inputTokens)
+                .localOutputTokens(20).localEstimated(true).costNanos(1).finishReason("stop")
+                .createdAtMillis(atMillis).latencyMicros(1).upstreamLatencyMicros(1).requestedModel(model)
+                .flags(flags).requestFeatures(features).inputTextBytes(textBytes).build();
     }
 
     /**

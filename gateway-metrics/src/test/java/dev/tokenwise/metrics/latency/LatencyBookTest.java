@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.model.CallStatus;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -94,9 +95,10 @@ class LatencyBookTest {
         for (int i = 0; i < 3; i++) {
             book.accept(ok("busy", 10, 1_000));
         }
-        book.accept(new dev.tokenwise.core.model.UsageRecord("r", "t", "k", "busy", "other-provider",
-                dev.tokenwise.core.model.Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK, 200,
-                dev.tokenwise.core.model.TokenUsage.of(1, 1), true, 1, 1, false, 0, null, 0, "stop", 0, 1_010, 1_000, 0));
+        book.accept(UsageRecord.builder().id("r").team("t").keyId("k").model("busy").provider("other-provider")
+                .endpoint(dev.tokenwise.core.model.Endpoint.CHAT_COMPLETIONS).status(CallStatus.OK).httpStatus(200)
+                .usage(dev.tokenwise.core.model.TokenUsage.of(1, 1)).usageFromProvider(true).localInputTokens(1)
+                .localOutputTokens(1).finishReason("stop").latencyMicros(1_010).upstreamLatencyMicros(1_000).build());
         List<LatencyBook.ModelLatency> models = book.report(0).models();
         assertEquals(List.of("busy", "quiet"), models.stream().map(LatencyBook.ModelLatency::model).toList());
         assertEquals(4, models.get(0).get(LatencyKind.UPSTREAM).count());

@@ -12,9 +12,11 @@ final class LatencyCalls {
 
     static UsageRecord call(String model, long latencyMicros, long upstreamMicros, long ttftMicros, boolean stream,
                             CallStatus status) {
-        return new UsageRecord("req", "team", "key", model, "sim", Endpoint.CHAT_COMPLETIONS, stream, status, 200,
-                TokenUsage.of(10, 5), true, 10, 5, false, 100, null, 0, "stop", 0, latencyMicros, upstreamMicros,
-                ttftMicros);
+        return UsageRecord.builder().id("req").team("team").keyId("key").model(model).provider("sim")
+                .endpoint(Endpoint.CHAT_COMPLETIONS).stream(stream).status(status).httpStatus(200)
+                .usage(TokenUsage.of(10, 5)).usageFromProvider(true).localInputTokens(10).localOutputTokens(5)
+                .costNanos(100).finishReason("stop").latencyMicros(latencyMicros)
+                .upstreamLatencyMicros(upstreamMicros).ttftMicros(ttftMicros).build();
     }
 
     static UsageRecord ok(String model, long overheadMicros, long upstreamMicros) {

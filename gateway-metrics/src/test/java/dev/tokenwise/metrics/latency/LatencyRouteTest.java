@@ -52,9 +52,11 @@ class LatencyRouteTest {
     /** A call of {@code team} made now, given to the book and committed to the ledger. */
     private void record(String id, String team, String model, long latencyMicros, long upstreamMicros, long ttftMicros,
                         boolean stream, CallStatus status) {
-        UsageRecord r = new UsageRecord(id, team, team + "-key", model, "sim", Endpoint.CHAT_COMPLETIONS, stream,
-                status, 200, TokenUsage.of(10, 5), true, 10, 5, false, 100, null, 0, "stop", System.currentTimeMillis(),
-                latencyMicros, upstreamMicros, ttftMicros);
+        UsageRecord r = UsageRecord.builder().id(id).team(team).keyId(team + "-key").model(model).provider("sim")
+                .endpoint(Endpoint.CHAT_COMPLETIONS).stream(stream).status(status).httpStatus(200)
+                .usage(TokenUsage.of(10, 5)).usageFromProvider(true).localInputTokens(10).localOutputTokens(5)
+                .costNanos(100).finishReason("stop").createdAtMillis(System.currentTimeMillis())
+                .latencyMicros(latencyMicros).upstreamLatencyMicros(upstreamMicros).ttftMicros(ttftMicros).build();
         book.accept(r);
         ledger.accept(r);
     }

@@ -401,12 +401,17 @@ class SqliteLedgerTest {
     void keepsWhatTheCachesDidAndSavedAndSumsItPerGroup() throws Exception {
         Path file = dir.resolve("ledger.db");
         UsageRecord miss = record("req_miss", "a", "k", "m", 1_000, 2_550).withCache(CacheStatus.MISS);
-        UsageRecord hit = new UsageRecord("req_hit", "a", "k", "m", "sim", Endpoint.CHAT_COMPLETIONS, true, CallStatus.OK,
-                200, new TokenUsage(100, 20, 0, 50, 10), true, 100, 50, false, 0, null, 0, "stop", 2_000, 40, 0, 40, 7,
-                "m", 1, 0, null, 0, 0, 0, CacheStatus.HIT, 2_550, 0, 99);
-        UsageRecord prompt = new UsageRecord("req_prompt", "b", "k2", "m", "sim", Endpoint.CHAT_COMPLETIONS, false,
-                CallStatus.OK, 200, new TokenUsage(2_000, 1_024, 0, 10, 0), true, 2_000, 10, false, 500, null, 0, "stop",
-                3_000, 40, 30, 0, 0, "m", 1, 0, null, 0, 0, 0, null, 0, 76_800, 0);
+        UsageRecord hit = UsageRecord.builder().id("req_hit").team("a").keyId("k").model("m").provider("sim")
+                .endpoint(Endpoint.CHAT_COMPLETIONS).stream(true).status(CallStatus.OK).httpStatus(200)
+                .usage(new TokenUsage(100, 20, 0, 50, 10)).usageFromProvider(true).localInputTokens(100)
+                .localOutputTokens(50).finishReason("stop").createdAtMillis(2_000).latencyMicros(40).ttftMicros(40)
+                .promptHash(7).requestedModel("m").cache(CacheStatus.HIT).savedNanos(2_550).promptPrefixHash(99)
+                .build();
+        UsageRecord prompt = UsageRecord.builder().id("req_prompt").team("b").keyId("k2").model("m").provider("sim")
+                .endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.OK).httpStatus(200)
+                .usage(new TokenUsage(2_000, 1_024, 0, 10, 0)).usageFromProvider(true).localInputTokens(2_000)
+                .localOutputTokens(10).costNanos(500).finishReason("stop").createdAtMillis(3_000).latencyMicros(40)
+                .upstreamLatencyMicros(30).requestedModel("m").promptCacheSavedNanos(76_800).build();
         try (SqliteLedger ledger = SqliteLedger.open(file, Sync.NORMAL)) {
             ledger.accept(miss);
             ledger.accept(hit);
@@ -447,12 +452,16 @@ class SqliteLedgerTest {
     void keepsThePriceVersionAndTheOneHourCacheWritesOfACall() throws Exception {
         try (SqliteLedger ledger = SqliteLedger.open(dir.resolve("versions.db"), Sync.NORMAL)) {
             UsageRecord r = record("req_v", "a", "k", "m", 1_000, 10);
-            UsageRecord versioned = new UsageRecord(r.id(), r.team(), r.keyId(), r.model(), r.provider(), r.endpoint(),
-                    r.stream(), r.status(), r.httpStatus(), new TokenUsage(1_000, 0, 600, 10, 0, 400),
-                    r.usageFromProvider(), r.localInputTokens(), r.localOutputTokens(), r.localEstimated(), r.costNanos(),
-                    r.taskId(), r.taskAttempt(), r.finishReason(), r.createdAtMillis(), r.latencyMicros(),
-                    r.upstreamLatencyMicros(), r.ttftMicros(), r.promptHash(), r.requestedModel(), r.attempts(), 0,
-                    "3fa2c1d0.flex");
+            UsageRecord versioned = UsageRecord.builder().id(r.id()).team(r.team()).keyId(r.keyId()).model(r.model())
+                    .provider(r.provider()).endpoint(r.endpoint()).stream(r.stream()).status(r.status())
+                    .httpStatus(r.httpStatus()).usage(new TokenUsage(1_000, 0, 600, 10, 0, 400))
+                    .usageFromProvider(r.usageFromProvider()).localInputTokens(r.localInputTokens())
+                    .localOutputTokens(r.localOutputTokens()).localEstimated(r.localEstimated())
+                    .costNanos(r.costNanos()).taskId(r.taskId()).taskAttempt(r.taskAttempt())
+                    .finishReason(r.finishReason()).createdAtMillis(r.createdAtMillis())
+                    .latencyMicros(r.latencyMicros()).upstreamLatencyMicros(r.upstreamLatencyMicros())
+                    .ttftMicros(r.ttftMicros()).promptHash(r.promptHash()).requestedModel(r.requestedModel())
+                    .attempts(r.attempts()).priceVersion("3fa2c1d0.flex").build();
             ledger.accept(versioned);
             ledger.accept(record("req_plain", "a", "k", "m", 1_000, 10));
             assertTrue(ledger.flush(WAIT));
@@ -693,11 +702,16 @@ class SqliteLedgerTest {
         List<UsageRecord> written = new java.util.ArrayList<>();
         for (int i = 0; i < 53; i++) { // three full statements of calls without a task, the rest one by one
             boolean task = i % 5 == 0;
-            written.add(new UsageRecord("req_" + i, i % 2 == 0 ? "a" : "b", "key-" + (i % 3), "sim-large", "sim",
-                    i % 2 == 0 ? Endpoint.CHAT_COMPLETIONS : Endpoint.MESSAGES, i % 3 == 0, CallStatus.OK, 200,
-                    new TokenUsage(1_000 + i, 300, 200, 400 + i, 150), i % 4 != 0, 990 + i, 401, i % 7 == 0,
-                    123_456_789L + i, task ? "task-" + (i % 2) : null, i % 11 == 0 ? 2 : 0, i % 2 == 0 ? "stop" : null,
-                    1_764_000_000_000L + i, 1_500_000, 1_400_000, 250_000, 77L + i, "sim-small", i % 13 == 0 ? 2 : 1));
+            written.add(UsageRecord.builder().id("req_" + i).team(i % 2 == 0 ? "a" : "b").keyId("key-" + (i % 3))
+                    .model("sim-large").provider("sim")
+                    .endpoint(i % 2 == 0 ? Endpoint.CHAT_COMPLETIONS : Endpoint.MESSAGES).stream(i % 3 == 0)
+                    .status(CallStatus.OK).httpStatus(200).usage(new TokenUsage(1_000 + i, 300, 200, 400 + i, 150))
+                    .usageFromProvider(i % 4 != 0).localInputTokens(990 + i).localOutputTokens(401)
+                    .localEstimated(i % 7 == 0).costNanos(123_456_789L + i).taskId(task ? "task-" + (i % 2) : null)
+                    .taskAttempt(i % 11 == 0 ? 2 : 0).finishReason(i % 2 == 0 ? "stop" : null)
+                    .createdAtMillis(1_764_000_000_000L + i).latencyMicros(1_500_000).upstreamLatencyMicros(1_400_000)
+                    .ttftMicros(250_000).promptHash(77L + i).requestedModel("sim-small").attempts(i % 13 == 0 ? 2 : 1)
+                    .build());
         }
         try (SqliteLedger ledger = SqliteLedger.open(dir.resolve("ledger.db"), Sync.NORMAL)) {
             written.forEach(ledger::accept);

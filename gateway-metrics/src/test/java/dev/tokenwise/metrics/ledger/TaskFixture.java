@@ -31,18 +31,25 @@ public final class TaskFixture {
                                    long promptHash, long input, long output, double costMilliUsd, String finish,
                                    long atMillis) {
         TokenUsage usage = TokenUsage.of(input, output);
-        return new UsageRecord(id, team, key, model, "sim", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK, 200, usage,
-                true, input, output, false, Math.round(costMilliUsd * NANOS_PER_MILLI_USD), task, attempt, finish,
-                atMillis, 10_000, 9_000, 0, promptHash);
+        return UsageRecord.builder().id(id).team(team).keyId(key).model(model).provider("sim")
+                .endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.OK).httpStatus(200).usage(usage)
+                .usageFromProvider(true).localInputTokens(input).localOutputTokens(output)
+                .costNanos(Math.round(costMilliUsd * NANOS_PER_MILLI_USD)).taskId(task).taskAttempt(attempt)
+                .finishReason(finish).createdAtMillis(atMillis).latencyMicros(10_000).upstreamLatencyMicros(9_000)
+                .promptHash(promptHash).build();
     }
 
     /** The same call, after {@code attempts} upstream attempts by the gateway. */
     public static UsageRecord withAttempts(UsageRecord r, int attempts) {
-        return new UsageRecord(r.id(), r.team(), r.keyId(), r.model(), r.provider(), r.endpoint(), r.stream(),
-                r.status(), r.httpStatus(), r.usage(), r.usageFromProvider(), r.localInputTokens(),
-                r.localOutputTokens(), r.localEstimated(), r.costNanos(), r.taskId(), r.taskAttempt(), r.finishReason(),
-                r.createdAtMillis(), r.latencyMicros(), r.upstreamLatencyMicros(), r.ttftMicros(), r.promptHash(),
-                r.requestedModel(), attempts);
+        return UsageRecord.builder().id(r.id()).team(r.team()).keyId(r.keyId()).model(r.model())
+                .provider(r.provider()).endpoint(r.endpoint()).stream(r.stream()).status(r.status())
+                .httpStatus(r.httpStatus()).usage(r.usage()).usageFromProvider(r.usageFromProvider())
+                .localInputTokens(r.localInputTokens()).localOutputTokens(r.localOutputTokens())
+                .localEstimated(r.localEstimated()).costNanos(r.costNanos()).taskId(r.taskId())
+                .taskAttempt(r.taskAttempt()).finishReason(r.finishReason()).createdAtMillis(r.createdAtMillis())
+                .latencyMicros(r.latencyMicros()).upstreamLatencyMicros(r.upstreamLatencyMicros())
+                .ttftMicros(r.ttftMicros()).promptHash(r.promptHash()).requestedModel(r.requestedModel())
+                .attempts(attempts).build();
     }
 
     /** The calls of the worked example, in the order they settle. */

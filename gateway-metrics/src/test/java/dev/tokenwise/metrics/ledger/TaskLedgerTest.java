@@ -85,11 +85,16 @@ class TaskLedgerTest {
         try (SqliteLedger ledger = SqliteLedger.open(dir.resolve("ledger.db"), Sync.NORMAL)) {
             UsageRecord first = call("f1", "a", "a1", "m-fallback", "t", 0, 9, 1, 1, 0, "stop", T0);
             // m1 was asked for; its provider failed and m-fallback answered (two attempts)
-            ledger.accept(new UsageRecord(first.id(), first.team(), first.keyId(), first.model(), first.provider(),
-                    first.endpoint(), first.stream(), first.status(), first.httpStatus(), first.usage(),
-                    first.usageFromProvider(), first.localInputTokens(), first.localOutputTokens(), first.localEstimated(),
-                    first.costNanos(), first.taskId(), first.taskAttempt(), first.finishReason(), first.createdAtMillis(),
-                    first.latencyMicros(), first.upstreamLatencyMicros(), first.ttftMicros(), first.promptHash(), "m1", 2));
+            ledger.accept(UsageRecord.builder().id(first.id()).team(first.team()).keyId(first.keyId()).model(first.model())
+                    .provider(first.provider()).endpoint(first.endpoint()).stream(first.stream())
+                    .status(first.status()).httpStatus(first.httpStatus()).usage(first.usage())
+                    .usageFromProvider(first.usageFromProvider()).localInputTokens(first.localInputTokens())
+                    .localOutputTokens(first.localOutputTokens()).localEstimated(first.localEstimated())
+                    .costNanos(first.costNanos()).taskId(first.taskId()).taskAttempt(first.taskAttempt())
+                    .finishReason(first.finishReason()).createdAtMillis(first.createdAtMillis())
+                    .latencyMicros(first.latencyMicros()).upstreamLatencyMicros(first.upstreamLatencyMicros())
+                    .ttftMicros(first.ttftMicros()).promptHash(first.promptHash()).requestedModel("m1").attempts(2)
+                    .build());
             ledger.accept(call("f2", "a", "a1", "m1", "t", 0, 9, 1, 1, 0, "stop", T0 + 1)); // the same, m1 answered
             assertTrue(ledger.flush(WAIT));
             assertEquals(Optional.of(true), ledger.tasks().retry("f2"), "the same task asked m1 the same prompt before");

@@ -18,15 +18,20 @@ public final class TestRecords {
 
     public static UsageRecord record(String id, String team, String keyId, String model, long createdAtMillis,
                                      long costNanos, TokenUsage usage) {
-        return new UsageRecord(id, team, keyId, model, "sim", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK, 200,
-                usage, true, usage.inputTokens(), usage.outputTokens(), false, costNanos, null, 0, "stop",
-                createdAtMillis, 12_345, 11_000, 0);
+        return UsageRecord.builder().id(id).team(team).keyId(keyId).model(model).provider("sim")
+                .endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.OK).httpStatus(200).usage(usage)
+                .usageFromProvider(true).localInputTokens(usage.inputTokens()).localOutputTokens(usage.outputTokens())
+                .costNanos(costNanos).finishReason("stop").createdAtMillis(createdAtMillis).latencyMicros(12_345)
+                .upstreamLatencyMicros(11_000).build();
     }
 
     /** A record with every optional field set and every flag the other way round. */
     public static UsageRecord fullRecord(String id, long createdAtMillis) {
-        return new UsageRecord(id, "research", "key-research", "sim-large", "sim", Endpoint.MESSAGES, true,
-                CallStatus.CLIENT_CANCELLED, 499, new TokenUsage(1_000, 300, 200, 400, 150), false, 990, 401, true,
-                123_456_789L, "task-42", 3, "length", createdAtMillis, 1_500_000, 1_400_000, 250_000);
+        return UsageRecord.builder().id(id).team("research").keyId("key-research").model("sim-large").provider("sim")
+                .endpoint(Endpoint.MESSAGES).stream(true).status(CallStatus.CLIENT_CANCELLED).httpStatus(499)
+                .usage(new TokenUsage(1_000, 300, 200, 400, 150)).localInputTokens(990).localOutputTokens(401)
+                .localEstimated(true).costNanos(123_456_789L).taskId("task-42").taskAttempt(3).finishReason("length")
+                .createdAtMillis(createdAtMillis).latencyMicros(1_500_000).upstreamLatencyMicros(1_400_000)
+                .ttftMicros(250_000).build();
     }
 }

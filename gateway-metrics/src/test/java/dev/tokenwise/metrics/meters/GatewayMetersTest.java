@@ -54,9 +54,11 @@ class GatewayMetersTest {
 
     static UsageRecord record(String team, String key, String model, CallStatus status, TokenUsage usage, long costNanos,
                               String task) {
-        return new UsageRecord("req", team, key, model, "sim", Endpoint.CHAT_COMPLETIONS, false, status,
-                status == CallStatus.OK ? 200 : 502, usage, true, usage.inputTokens(), usage.outputTokens(), false,
-                costNanos, task, 0, "stop", System.currentTimeMillis(), 2_000, 1_500, 0);
+        return UsageRecord.builder().id("req").team(team).keyId(key).model(model).provider("sim")
+                .endpoint(Endpoint.CHAT_COMPLETIONS).status(status).httpStatus(status == CallStatus.OK ? 200 : 502)
+                .usage(usage).usageFromProvider(true).localInputTokens(usage.inputTokens())
+                .localOutputTokens(usage.outputTokens()).costNanos(costNanos).taskId(task).finishReason("stop")
+                .createdAtMillis(System.currentTimeMillis()).latencyMicros(2_000).upstreamLatencyMicros(1_500).build();
     }
 
     /** The value of the one sample line whose name and labels are exactly these (labels in alphabetical order). */
@@ -152,9 +154,11 @@ class GatewayMetersTest {
         for (int i = 0; i < 4; i++) {
             // 1 of 4 exact counts differs; each call's prompt text is 400 bytes.
             long provider = i == 0 ? 101 : 100;
-            tracker.accept(new UsageRecord("r" + i, "a", "k", "m1", "sim", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK,
-                    200, TokenUsage.of(provider, 11), true, 100, 10, false, 1, null, 0, "stop", now - 60_000, 1, 1, 0, 0,
-                    "m1", 1, 0, null, 0, 400, 0));
+            tracker.accept(UsageRecord.builder().id("r" + i).team("a").keyId("k").model("m1").provider("sim")
+                    .endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.OK).httpStatus(200)
+                    .usage(TokenUsage.of(provider, 11)).usageFromProvider(true).localInputTokens(100)
+                    .localOutputTokens(10).costNanos(1).finishReason("stop").createdAtMillis(now - 60_000)
+                    .latencyMicros(1).upstreamLatencyMicros(1).requestedModel("m1").inputTextBytes(400).build());
         }
         GatewayMeters meters = new GatewayMeters(registry, MeterSettings.DEFAULTS, List.of()).bindEfficiency(tracker);
         meters.refresh();
@@ -222,10 +226,15 @@ class GatewayMetersTest {
         new GatewayMeters(registry, MeterSettings.DEFAULTS, List.of()).bindLatency(latency);
         // overhead 500 µs, 3 ms and 200 µs; upstream 1.5 ms, 2 s and 80 ms
         latency.accept(record("a", "k", "m1", CallStatus.OK, TokenUsage.of(1, 1), 0, null));
-        latency.accept(new UsageRecord("r", "a", "k", "m1", "sim", Endpoint.CHAT_COMPLETIONS, true, CallStatus.OK, 200,
-                TokenUsage.of(1, 1), true, 1, 1, false, 0, null, 0, "stop", 0, 2_003_000, 2_000_000, 30_000));
-        latency.accept(new UsageRecord("r", "a", "k", "m1", "sim", Endpoint.CHAT_COMPLETIONS, false, CallStatus.OK, 200,
-                TokenUsage.of(1, 1), true, 1, 1, false, 0, null, 0, "stop", 0, 80_200, 80_000, 0));
+        latency.accept(UsageRecord.builder().id("r").team("a").keyId("k").model("m1").provider("sim")
+                .endpoint(Endpoint.CHAT_COMPLETIONS).stream(true).status(CallStatus.OK).httpStatus(200)
+                .usage(TokenUsage.of(1, 1)).usageFromProvider(true).localInputTokens(1).localOutputTokens(1)
+                .finishReason("stop").latencyMicros(2_003_000).upstreamLatencyMicros(2_000_000).ttftMicros(30_000)
+                .build());
+        latency.accept(UsageRecord.builder().id("r").team("a").keyId("k").model("m1").provider("sim")
+                .endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.OK).httpStatus(200).usage(TokenUsage.of(1, 1))
+                .usageFromProvider(true).localInputTokens(1).localOutputTokens(1).finishReason("stop")
+                .latencyMicros(80_200).upstreamLatencyMicros(80_000).build());
         String s = registry.scrape();
         assertTrue(s.contains("# TYPE tokenwise_gateway_overhead_seconds histogram"), s);
         assertEquals(3, value(s, "tokenwise_gateway_overhead_seconds_count"));
