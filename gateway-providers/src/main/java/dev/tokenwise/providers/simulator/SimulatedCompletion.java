@@ -13,6 +13,8 @@ import java.util.concurrent.CompletableFuture;
  * @param finishReason {@code stop}, or {@code length} when the token limit cut the answer
  */
 record SimulatedCompletion(List<String> pieces, String finishReason, long promptTokens, long completionTokens) {
+    /** The token that ends a message, billed with an answer that ends by itself ({@code stop}), as OpenAI bills it. */
+    static final long END_TOKENS = 1;
 
     SimulatedCompletion {
         pieces = List.copyOf(pieces);
@@ -29,7 +31,8 @@ record SimulatedCompletion(List<String> pieces, String finishReason, long prompt
      * <p>A token limit below the answer's count cuts the answer after the most words whose count still fits,
      * found by a binary search over word prefixes (the counter has no token-level decoding). So
      * {@code completionTokens} may fall a little short of the limit, and it is always the count of the text
-     * actually returned, which is what the gateway counts when it checks the upstream's usage.
+     * actually returned (plus the ending token of an answer that ends with {@code stop}, as OpenAI bills it), which is
+     * what the gateway's billing audit expects of an exactly tokenized model.
      */
     static CompletableFuture<SimulatedCompletion> compute(ChatRequest request, int maxOutputWords,
                                                           TokenCounter counter) {
@@ -41,9 +44,10 @@ record SimulatedCompletion(List<String> pieces, String finishReason, long prompt
                                                           TokenCounter counter) {
         String model = request.model();
         CompletableFuture<TokenCount> input = counter.countInput(model, Endpoint.CHAT_COMPLETIONS, request.body());
+        // Like OpenAI, an answer that ends by itself is billed one token more than its text: the token that ends it.
         CompletableFuture<Cut> output = counter.countOutput(model, AnswerGenerator.text(pieces, pieces.size()))
-                .thenCompose(full -> request.maxTokens() < 0 || full.tokens() <= request.maxTokens()
-                        ? CompletableFuture.completedFuture(new Cut(pieces.size(), full.tokens(), "stop"))
+                .thenCompose(full -> request.maxTokens() < 0 || full.tokens() + END_TOKENS <= request.maxTokens()
+                        ? CompletableFuture.completedFuture(new Cut(pieces.size(), full.tokens() + END_TOKENS, "stop"))
                         : longestPrefixWithin(counter, model, pieces, request.maxTokens(), 0, 0, pieces.size()));
         return input.thenCombine(output, (in, cut) ->
                 new SimulatedCompletion(pieces.subList(0, cut.words), cut.finishReason, in.tokens(), cut.tokens));
