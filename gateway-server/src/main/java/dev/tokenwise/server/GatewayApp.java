@@ -286,7 +286,9 @@ public final class GatewayApp implements AutoCloseable {
             List<AdmissionStage> stages = new ArrayList<>();
             stages.add(rateLimiter);
             if (running.cache().enabled()) {
-                stages.add(new ResponseCache(running.cache(), new ObjectMapper()));
+                ResponseCache cache = new ResponseCache(running.cache(), new ObjectMapper());
+                stages.add(cache);
+                meters.bindResponseCache(cache);
             }
             GatewayServer server = GatewayServer.start(running, adapters, counter, accounting, budgets, keys, routes,
                     strict ? store::whenCommitted : null, new LearntCalibration(efficiency), stages);

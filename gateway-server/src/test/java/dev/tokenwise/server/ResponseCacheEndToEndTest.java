@@ -150,6 +150,11 @@ class ResponseCacheEndToEndTest {
         gateway.awaitSinks();
         assertEquals(BudgetEnforcementTest.CALL_NANOS, gateway.app.budgets().team("demo").snapshot(System.currentTimeMillis()).spentNanos(),
                 "the budget pays for the first call only");
+        String metrics = gateway.get("/metrics", TestGateway.ADMIN_KEY).body();
+        assertTrue(metrics.contains("tokenwise_cache_hits_total 1.0"), metrics.lines().filter(l -> l.contains("cache"))
+                .toList().toString());
+        assertTrue(metrics.contains("tokenwise_cache_stored_total 1.0"));
+        assertTrue(metrics.contains("tokenwise_cache_entries 1.0"));
     }
 
     @Test

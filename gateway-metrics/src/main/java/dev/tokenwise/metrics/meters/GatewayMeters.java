@@ -2,6 +2,7 @@ package dev.tokenwise.metrics.meters;
 
 import dev.tokenwise.core.accounting.AccountingCore;
 import dev.tokenwise.core.budget.Budget;
+import dev.tokenwise.core.cache.ResponseCache;
 import dev.tokenwise.core.model.Money;
 import dev.tokenwise.core.model.RecordFlag;
 import dev.tokenwise.core.model.TokenUsage;
@@ -325,6 +326,22 @@ public final class GatewayMeters implements UsageSink {
         FunctionCounter.builder("tokenwise.upstream.connects.remade", pool, UpstreamPool::connectsLostBeforeCompleting)
                 .description("Connects closed by the transport before they completed (a stale hang-up) and made again")
                 .register(registry);
+        return this;
+    }
+
+    /** The exact response cache's hits, coalesced waits, stored answers, entries and bytes. */
+    public GatewayMeters bindResponseCache(ResponseCache cache) {
+        FunctionCounter.builder("tokenwise.cache.hits", cache, ResponseCache::hits)
+                .description("Calls answered from the response cache, without an upstream call").register(registry);
+        FunctionCounter.builder("tokenwise.cache.coalesced", cache, ResponseCache::coalesced)
+                .description("Calls that waited for an identical call in flight instead of calling upstream too")
+                .register(registry);
+        FunctionCounter.builder("tokenwise.cache.stored", cache, ResponseCache::stored)
+                .description("Answers stored in the response cache").register(registry);
+        Gauge.builder("tokenwise.cache.entries", cache, ResponseCache::size)
+                .description("Answers the response cache holds now").register(registry);
+        Gauge.builder("tokenwise.cache.bytes", cache, ResponseCache::weightedBytes)
+                .description("Bytes the response cache holds now (bounded by cache.max_mib)").register(registry);
         return this;
     }
 
