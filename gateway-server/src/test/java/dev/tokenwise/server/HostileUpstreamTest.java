@@ -69,11 +69,7 @@ class HostileUpstreamTest {
             "{\"prompt_cache_hit_tokens\":900000000,\"prompt_cache_miss_tokens\":900000000,\"completion_tokens\":2}"})
     void billsTheLocalCountAndFlagsTheRecordWhenTheProviderReportsImpossibleUsage(String usage) throws Exception {
         String bad = completionWithUsage(usage);
-        try (FakeUpstream upstream = new FakeUpstream(c -> {
-                    while (c.readRequest() != null) {
-                        c.write(json200(upstream(c) == 1 ? bad : COMPLETION, "keep-alive"));
-                    }
-                });
+        try (FakeUpstream upstream = answeringFirstWith(bad);
              TestGateway gateway = gatewayFor(upstream.port(), "normal");
              RawClient client = new RawClient(gateway.app.port())) {
             client.send(RawClient.post("/v1/chat/completions", CHAT, ""));
@@ -127,11 +123,7 @@ class HostileUpstreamTest {
     @Test
     void completesTheResponseUnderStrictSyncWhenTheUsageOverflowsThePrice() throws Exception {
         String bad = completionWithUsage("{\"prompt_tokens\":1000000000000000,\"completion_tokens\":1000000000000000}");
-        try (FakeUpstream upstream = new FakeUpstream(c -> {
-                    while (c.readRequest() != null) {
-                        c.write(json200(upstream(c) == 1 ? bad : COMPLETION, "keep-alive"));
-                    }
-                });
+        try (FakeUpstream upstream = answeringFirstWith(bad);
              TestGateway gateway = gatewayFor(upstream.port(), "strict");
              RawClient client = new RawClient(gateway.app.port())) {
             client.send(RawClient.post("/v1/chat/completions", CHAT, ""));
@@ -432,6 +424,15 @@ class HostileUpstreamTest {
      * The call's record through the requests API (which waits for a call in flight, here at most 5 s), after
      * checking that the call was booked exactly once, its reservation released and nothing is left in flight.
      */
+    /** A keep-alive upstream answering its first request with {@code first} and every later one with a sound completion. */
+    private static FakeUpstream answeringFirstWith(String first) throws Exception {
+        return new FakeUpstream(c -> {
+            while (c.readRequest() != null) {
+                c.write(json200(upstream(c) == 1 ? first : COMPLETION, "keep-alive"));
+            }
+        });
+    }
+
     static JsonNode bookedOnce(TestGateway gateway, String requestId) throws Exception {
         assertNotNull(requestId, "the answer names its call");
         HttpResponse<String> lookup = gateway.http.send(HttpRequest.newBuilder(gateway.uri("/api/v1/requests/" + requestId))
