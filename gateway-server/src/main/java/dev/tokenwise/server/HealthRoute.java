@@ -6,7 +6,7 @@ import dev.tokenwise.core.accounting.AccountingCore;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.proxy.ProviderHealth;
 import dev.tokenwise.core.spi.ApiRoute;
-import dev.tokenwise.metrics.ledger.SqliteLedger;
+import dev.tokenwise.metrics.ledger.Ledger;
 import io.netty.handler.codec.http.HttpMethod;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -36,12 +36,12 @@ import java.util.function.Supplier;
 final class HealthRoute implements ApiRoute {
     private static final JsonFactory JSON = new JsonFactory();
 
-    private final SqliteLedger ledger;
+    private final Ledger ledger;
     private final AccountingCore accounting;
     private final Supplier<Map<String, ProviderHealth>> providers;
 
     /** @param providers the providers' breakers; empty until the server has started */
-    HealthRoute(SqliteLedger ledger, AccountingCore accounting, Supplier<Map<String, ProviderHealth>> providers) {
+    HealthRoute(Ledger ledger, AccountingCore accounting, Supplier<Map<String, ProviderHealth>> providers) {
         this.ledger = ledger;
         this.accounting = accounting;
         this.providers = providers;

@@ -10,7 +10,7 @@ import dev.tokenwise.metrics.efficiency.EfficiencyFigures;
 import dev.tokenwise.metrics.efficiency.EfficiencyTracker;
 import dev.tokenwise.metrics.ledger.EfficiencyTotals;
 import dev.tokenwise.metrics.ledger.GroupBy;
-import dev.tokenwise.metrics.ledger.SqliteLedger;
+import dev.tokenwise.metrics.ledger.Ledger;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -47,7 +47,7 @@ public final class EfficiencyRoute extends GetRoute {
     private static final String PATH = "/api/v1/efficiency";
     private static final JsonFactory JSON = new JsonFactory();
 
-    private final SqliteLedger ledger;
+    private final Ledger ledger;
     private final EfficiencyTracker tracker;
     private final Executor executor;
 
@@ -55,7 +55,7 @@ public final class EfficiencyRoute extends GetRoute {
      * @param tracker gives the task idle time (pending versus unknown) and the clock
      * @param executor where the ledger is read (a worker pool, not an event loop)
      */
-    public EfficiencyRoute(SqliteLedger ledger, EfficiencyTracker tracker, Executor executor) {
+    public EfficiencyRoute(Ledger ledger, EfficiencyTracker tracker, Executor executor) {
         super(PATH);
         this.ledger = Objects.requireNonNull(ledger, "ledger");
         this.tracker = Objects.requireNonNull(tracker, "tracker");
@@ -83,7 +83,7 @@ public final class EfficiencyRoute extends GetRoute {
         try {
             return ledger.tasks().efficiency(groupBy, fromMillis, toMillis, team, idleBefore);
         } catch (RuntimeException e) {
-            log.error("Efficiency query on ledger {} failed", ledger.file(), e);
+            log.error("Efficiency query on ledger {} failed", ledger.name(), e);
             throw new GatewayException(ErrorType.UNAVAILABLE, "the usage ledger cannot be read right now");
         }
     }

@@ -8,7 +8,7 @@ import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Money;
 import dev.tokenwise.core.spi.GetRoute;
 import dev.tokenwise.metrics.ledger.GroupBy;
-import dev.tokenwise.metrics.ledger.SqliteLedger;
+import dev.tokenwise.metrics.ledger.Ledger;
 import dev.tokenwise.metrics.ledger.UsageRow;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -49,16 +49,16 @@ public final class UsageRoute extends GetRoute {
     private static final String PATH = "/api/v1/usage";
     private static final JsonFactory JSON = new JsonFactory();
 
-    private final SqliteLedger ledger;
+    private final Ledger ledger;
     private final Executor executor;
     private final Clock clock;
 
     /** A route reading {@code ledger} on {@code executor} (a worker pool, not an event loop). */
-    public UsageRoute(SqliteLedger ledger, Executor executor) {
+    public UsageRoute(Ledger ledger, Executor executor) {
         this(ledger, executor, Clock.systemUTC());
     }
 
-    UsageRoute(SqliteLedger ledger, Executor executor, Clock clock) {
+    UsageRoute(Ledger ledger, Executor executor, Clock clock) {
         super(PATH);
         this.ledger = Objects.requireNonNull(ledger, "ledger");
         this.executor = Objects.requireNonNull(executor, "executor");
@@ -83,7 +83,7 @@ public final class UsageRoute extends GetRoute {
         try {
             return ledger.usage(groupBy, fromMillis, toMillis, team);
         } catch (RuntimeException e) {
-            log.error("Usage query on ledger {} failed", ledger.file(), e);
+            log.error("Usage query on ledger {} failed", ledger.name(), e);
             throw new GatewayException(ErrorType.UNAVAILABLE, "the usage ledger cannot be read right now");
         }
     }

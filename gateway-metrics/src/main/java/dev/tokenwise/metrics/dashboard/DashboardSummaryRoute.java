@@ -8,7 +8,7 @@ import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Money;
 import dev.tokenwise.core.spi.GetRoute;
-import dev.tokenwise.metrics.ledger.SqliteLedger;
+import dev.tokenwise.metrics.ledger.Ledger;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -95,9 +95,9 @@ public final class DashboardSummaryRoute extends GetRoute {
      * @param budgets a snapshot of every team budget (the holder is the team)
      * @param softThresholdPercent the budgets' soft threshold, drawn on the budget bars
      */
-    public DashboardSummaryRoute(SqliteLedger ledger, Supplier<? extends Collection<Budget.Snapshot>> budgets,
+    public DashboardSummaryRoute(Ledger ledger, Supplier<? extends Collection<Budget.Snapshot>> budgets,
                                  int softThresholdPercent, Executor executor) {
-        this(new LedgerReader(ledger.file(), 5_000), budgets, softThresholdPercent, executor, System::currentTimeMillis);
+        this(new LedgerReader(ledger::openReadConnection), budgets, softThresholdPercent, executor, System::currentTimeMillis);
     }
 
     DashboardSummaryRoute(LedgerReader reader, Supplier<? extends Collection<Budget.Snapshot>> budgets,

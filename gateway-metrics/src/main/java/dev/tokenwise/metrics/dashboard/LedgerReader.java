@@ -12,7 +12,7 @@ import java.util.Objects;
 import org.sqlite.SQLiteConfig;
 
 /**
- * The dashboard's queries on the ledger file, each on a read-only connection of its own that is closed after
+ * The dashboard's queries on the ledger (the same SQL on SQLite and PostgreSQL), each on a read-only connection of its own that is closed after
  * the query: in WAL mode it reads the committed state beside the ledger's writer and can never take the write
  * lock. Blocking: call it from a worker, never from an event loop. Table and columns: {@code docs/storage.md}.
  */
@@ -42,25 +42,35 @@ final class LedgerReader {
                 String taskId, String finishReason, long latencyMicros) {
     }
 
-    private final String url;
-    private final int busyTimeoutMillis;
+    /** Where the read connections come from: {@link dev.tokenwise.metrics.ledger.Ledger#openReadConnection}. */
+    interface Connections {
+        Connection open() throws SQLException;
+    }
 
+    private final Connections connections;
+
+    LedgerReader(Connections connections) {
+        this.connections = Objects.requireNonNull(connections, "connections");
+    }
+
+    /** A reader of the SQLite ledger file. */
     LedgerReader(Path file, int busyTimeoutMillis) {
-        this.url = "jdbc:sqlite:" + Objects.requireNonNull(file, "file");
-        this.busyTimeoutMillis = busyTimeoutMillis;
+        this(() -> {
+            SQLiteConfig config = new SQLiteConfig();
+            config.setReadOnly(true);
+            config.setBusyTimeout(busyTimeoutMillis);
+            return DriverManager.getConnection("jdbc:sqlite:" + Objects.requireNonNull(file, "file"), config.toProperties());
+        });
     }
 
     private Connection open() throws SQLException {
-        SQLiteConfig config = new SQLiteConfig();
-        config.setReadOnly(true);
-        config.setBusyTimeout(busyTimeoutMillis);
-        return DriverManager.getConnection(url, config.toProperties());
+        return connections.open();
     }
 
     /** Totals per team ({@code byModel} false) or per model, of calls created at or after {@code fromMillis}. */
     List<Totals> totals(boolean byModel, long fromMillis) throws SQLException {
         String column = byModel ? "model" : "team";
-        String sql = "SELECT " + column + ", COUNT(*), SUM(status <> 'ok'), SUM(input_tokens), SUM(output_tokens), "
+        String sql = "SELECT " + column + ", COUNT(*), SUM(CASE WHEN status <> 'ok' THEN 1 ELSE 0 END), SUM(input_tokens), SUM(output_tokens), "
                 + "SUM(cost_nanos) FROM usage_records WHERE created_at >= ? GROUP BY " + column;
         try (Connection c = open(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setLong(1, fromMillis);
@@ -114,7 +124,7 @@ final class LedgerReader {
     /** The response cache's hits and misses per team ({@code byModel} false) or per model, from {@code fromMillis}. */
     List<HitRate> hitRates(boolean byModel, long fromMillis) throws SQLException {
         String column = byModel ? "model" : "team";
-        String sql = "SELECT " + column + ", SUM(cache = 'hit'), SUM(cache = 'miss') FROM usage_records "
+        String sql = "SELECT " + column + ", SUM(CASE WHEN cache = 'hit' THEN 1 ELSE 0 END), SUM(CASE WHEN cache = 'miss' THEN 1 ELSE 0 END) FROM usage_records "
                 + "WHERE created_at >= ? AND cache IN ('hit', 'miss') GROUP BY " + column;
         try (Connection c = open(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setLong(1, fromMillis);

@@ -7,7 +7,7 @@ import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Money;
 import dev.tokenwise.core.spi.GetRoute;
-import dev.tokenwise.metrics.ledger.SqliteLedger;
+import dev.tokenwise.metrics.ledger.Ledger;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -44,8 +44,8 @@ public final class RecentCallsRoute extends GetRoute {
     private final LedgerReader reader;
     private final Executor executor;
 
-    public RecentCallsRoute(SqliteLedger ledger, Executor executor) {
-        this(new LedgerReader(ledger.file(), 5_000), executor);
+    public RecentCallsRoute(Ledger ledger, Executor executor) {
+        this(new LedgerReader(ledger::openReadConnection), executor);
     }
 
     RecentCallsRoute(LedgerReader reader, Executor executor) {

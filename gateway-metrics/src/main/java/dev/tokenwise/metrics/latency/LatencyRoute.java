@@ -6,7 +6,7 @@ import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.spi.GetRoute;
-import dev.tokenwise.metrics.ledger.SqliteLedger;
+import dev.tokenwise.metrics.ledger.Ledger;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -43,14 +43,14 @@ public final class LatencyRoute extends GetRoute {
     private static final long MINUTE_MILLIS = 60_000;
 
     private final LatencyBook book;
-    private final SqliteLedger ledger;
+    private final Ledger ledger;
     private final Executor executor;
 
     /**
      * @param ledger where a team key's own calls are read from
      * @param executor where the book and the ledger are read (a worker pool, not an event loop)
      */
-    public LatencyRoute(LatencyBook book, SqliteLedger ledger, Executor executor) {
+    public LatencyRoute(LatencyBook book, Ledger ledger, Executor executor) {
         super(PATH);
         this.book = Objects.requireNonNull(book, "book");
         this.ledger = Objects.requireNonNull(ledger, "ledger");
@@ -79,7 +79,7 @@ public final class LatencyRoute extends GetRoute {
             ledger.timings(team, from, Long.MAX_VALUE, t -> tally.add(t.model(), t.stream(), t.latencyMicros(),
                     t.upstreamLatencyMicros(), t.ttftMicros()));
         } catch (RuntimeException e) {
-            log.error("Latency query on ledger {} failed", ledger.file(), e);
+            log.error("Latency query on ledger {} failed", ledger.name(), e);
             throw new GatewayException(ErrorType.UNAVAILABLE, "the usage ledger cannot be read right now");
         }
         return tally.report(windowMinutes);
