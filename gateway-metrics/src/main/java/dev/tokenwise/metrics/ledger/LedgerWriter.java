@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * than the stall limit while records waited. A writer that keeps failing and retrying is unhealthy, not stopped.
  */
 final class LedgerWriter {
-    private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
+    private static final Logger log = LoggerFactory.getLogger(Ledger.class);
     private static final long POLL_MILLIS = 100;
     /** The shortest time between the starts of two transactions ({@code storage.sync: normal}). */
     static final long GROUP_NANOS = TimeUnit.MILLISECONDS.toNanos(20);

@@ -5,6 +5,7 @@ import dev.tokenwise.core.auth.KeyHashes;
 import dev.tokenwise.core.config.BudgetConfig;
 import dev.tokenwise.core.config.BudgetSettings;
 import dev.tokenwise.core.config.CacheConfig;
+import dev.tokenwise.core.config.StorageConfig;
 import dev.tokenwise.core.config.Resilience;
 import dev.tokenwise.core.config.StorageSync;
 import dev.tokenwise.core.config.BudgetPeriod;
@@ -232,7 +233,14 @@ public final class ConfigLoader {
             String adminKey = admin.string("key").orElse(null);
             boolean adminOff = "off".equalsIgnoreCase(adminKey);
             ConfigSection storage = root.section("storage");
-            storage.allowOnly(List.of("path", "sync"));
+            storage.allowOnly(List.of("path", "sync", "url", "retention_days"));
+            String storageUrl = storage.string("url").orElse(null);
+            if (storageUrl != null && !storageUrl.isBlank() && storage.string("path").isPresent()) {
+                throw new ConfigException("storage: both path and url are set (expected one: path for the SQLite file, "
+                        + "url for PostgreSQL)");
+            }
+            StorageConfig storageConfig = new StorageConfig(storageUrl,
+                    (int) storage.integer("retention_days", 0, 0, 36_500));
             String storagePath = storage.string("path").orElse(DEFAULT_STORAGE_PATH);
             StorageSync storageSync = storage.string("sync").map(v -> StorageSync.parse(v, "storage.sync"))
                     .orElse(StorageSync.NORMAL);
@@ -250,7 +258,7 @@ public final class ConfigLoader {
                             RateLimitConfig.NONE.upstreamMaxWait().toMillis(), 0, 600_000)));
             ProbeConfig probes = probes(root, models);
             GatewayConfig config = new GatewayConfig(server, adminOff ? null : adminKey, storagePath, providers, models,
-                    teams, budgets, storageSync, rateLimits, adminOff, cache(root.section("cache")), probes);
+                    teams, budgets, storageSync, rateLimits, adminOff, cache(root.section("cache")), probes, storageConfig);
             // Catalog first, then providers, then unpriced models: the order in which one would fix them.
             List<String> all = new ArrayList<>(catalogWarnings);
             disabled.forEach((name, variables) -> all.add(disabledWarning(name, variables, models)));
