@@ -259,6 +259,8 @@ public final class GatewayMeters implements UsageSink {
         FunctionCounter.builder("tokenwise.ledger.rejected.records", ledger, Ledger::rejectedRecords)
                 .description("Records left out of the ledger because writing each failed on its own (logged with its id)")
                 .register(registry);
+        FunctionCounter.builder("tokenwise.ledger.expired.records", ledger, Ledger::expiredRecords)
+                .description("Records deleted from the ledger by storage.retention_days since start").register(registry);
         return this;
     }
 
