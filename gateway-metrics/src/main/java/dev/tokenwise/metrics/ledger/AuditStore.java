@@ -138,9 +138,7 @@ public final class AuditStore {
             throw new IllegalStateException("ledger " + connections.name() + " is closed");
         }
         try {
-            if (writer == null) {
-                writer = connections.open();
-            }
+            writer = LedgerConnections.usable(writer, connections);
             connections.transaction(writer, () -> write(differences, inflation, dropInflationBeforeMillis, nowMillis));
         } catch (SQLException e) {
             LedgerConnections.closeQuietly(writer);

@@ -235,6 +235,21 @@ final class LedgerConnections implements LedgerDatabase, AutoCloseable {
         }
     }
 
+    /**
+     * {@code held} while it still works, else a new connection of {@code db} ({@code held} closed): a connection kept
+     * for rare admin writes may have been cut since its last use (a PostgreSQL restart), and the first write after
+     * that must not fail for it.
+     */
+    static Connection usable(Connection held, LedgerDatabase db) throws SQLException {
+        if (held != null) {
+            if (held.isValid(2)) {
+                return held;
+            }
+            closeQuietly(held);
+        }
+        return db.open();
+    }
+
     static void closeQuietly(AutoCloseable closeable) {
         if (closeable == null) {
             return;

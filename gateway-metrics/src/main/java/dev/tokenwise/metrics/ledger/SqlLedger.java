@@ -497,9 +497,7 @@ abstract class SqlLedger implements Ledger {
             throw new IllegalStateException("ledger " + name() + " is closed");
         }
         try {
-            if (admin == null) {
-                admin = db.open();
-            }
+            admin = LedgerConnections.usable(admin, db);
             return work.apply(admin);
         } catch (SQLException e) {
             LedgerConnections.closeQuietly(admin);

@@ -156,9 +156,7 @@ public final class TaskLedger {
             throw new IllegalStateException("ledger " + connections.name() + " is closed");
         }
         try {
-            if (writer == null) {
-                writer = connections.open();
-            }
+            writer = LedgerConnections.usable(writer, connections);
             try (PreparedStatement ps = writer.prepareStatement("INSERT INTO task_outcomes "
                     + "(team, task_id, key_id, success, score, note, at) VALUES (?, ?, ?, ?, ?, ?, ?) "
                     + "ON CONFLICT (team, task_id) DO UPDATE SET key_id = excluded.key_id, success = excluded.success, "
@@ -314,9 +312,7 @@ public final class TaskLedger {
             throw new IllegalStateException("ledger " + connections.name() + " is closed");
         }
         try {
-            if (writer == null) {
-                writer = connections.open();
-            }
+            writer = LedgerConnections.usable(writer, connections);
             try (PreparedStatement ps = writer.prepareStatement("INSERT INTO drift_references "
                     + "(source, model, from_ms, to_ms, changed_at, note) VALUES (?, ?, ?, ?, ?, ?) "
                     + "ON CONFLICT (source, model) DO UPDATE SET from_ms = excluded.from_ms, to_ms = excluded.to_ms, "

@@ -1,8 +1,14 @@
 package dev.tokenwise.metrics.ledger;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import dev.tokenwise.core.spi.TeamStore.StoredTeam;
 import dev.tokenwise.core.testing.PostgresServer;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /** The ledger contract on a real PostgreSQL: one server for the class, a new database per test. */
 class PostgresLedgerContractTest extends LedgerContractTest {
@@ -17,6 +23,24 @@ class PostgresLedgerContractTest extends LedgerContractTest {
     static void stopServer() {
         if (server != null) {
             server.close();
+        }
+    }
+
+    @Test
+    void savesAdminChangesOutcomesAndTheAuditRightAfterPostgresComesBack() {
+        try (Ledger ledger = openLedger()) {
+            // Each store's own connection is opened and kept.
+            ledger.saveTeam(new StoredTeam("t", null, 1));
+            ledger.tasks().saveOutcome(new TaskOutcome("t", "task", null, true, null, null, 1));
+            ledger.audit().save(List.of(), List.of(), 0, 1);
+            server.stop();
+            server.startAgain();
+            ledger.saveTeam(new StoredTeam("t", null, 2));
+            ledger.tasks().saveOutcome(new TaskOutcome("t", "task", null, false, null, null, 2));
+            ledger.audit().save(List.of(), List.of(new AuditStore.InflationRow("m", 1, 1, 1, 1, 1, 1, 1)), 0, 2);
+            assertEquals(List.of(new StoredTeam("t", null, 2)), ledger.teams());
+            assertFalse(ledger.tasks().outcome("t", "task").orElseThrow().success());
+            assertEquals(1, ledger.audit().inflation(0).size());
         }
     }
 
