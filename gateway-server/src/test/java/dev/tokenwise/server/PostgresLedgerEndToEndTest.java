@@ -123,6 +123,32 @@ class PostgresLedgerEndToEndTest {
     }
 
     @Test
+    void twoInstancesWriteOneLedgerAndANewInstanceRestoresTheSpendFromIt() throws Exception {
+        String storage = "url: \"" + server.createDatabase() + "\"";
+        long spent = 0;
+        try (TestGateway a = TestGateway.fromYaml(config(storage)); TestGateway b = TestGateway.fromYaml(config(storage))) {
+            for (int i = 0; i < 3; i++) {
+                spent += a.record(chat(a, "tw-test-key", "t-a", "from a " + i)).get("cost_nanos").asLong();
+                spent += b.record(chat(b, "tw-test-key", "t-b", "from b " + i)).get("cost_nanos").asLong();
+            }
+            a.flushLedger();
+            b.flushLedger();
+            // Either instance's usage API reads the one ledger: both instances' calls.
+            for (TestGateway g : List.of(a, b)) {
+                JsonNode usage = TestGateway.json(g.get("/api/v1/usage?group_by=team", "tw-test-key")
+                        .body()).get("data").get(0);
+                assertEquals(6, usage.get("requests").asLong(), usage.toString());
+            }
+        }
+        assertTrue(spent > 0);
+        try (TestGateway c = TestGateway.fromYaml(config(storage))) {
+            JsonNode demo = TestGateway.json(c.get("/api/v1/teams/demo", TestGateway.ADMIN_KEY).body());
+            assertEquals(spent, demo.get("spent_usd").decimalValue().movePointRight(9).longValueExact(),
+                    "the period's spend of both instances, restored from PostgreSQL at start-up: " + demo);
+        }
+    }
+
+    @Test
     void queuesRecordsWhilePostgresIsDownAndWritesThemWhenItIsBack() throws Exception {
         try (TestGateway gateway = TestGateway.fromYaml(config("url: \"" + server.createDatabase() + "\""))) {
             String before = chat(gateway, "tw-test-key", "t", "before").headers().firstValue("x-request-id").orElseThrow();
