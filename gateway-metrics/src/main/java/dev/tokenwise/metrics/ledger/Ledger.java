@@ -26,7 +26,9 @@ import java.util.function.Consumer;
  * from a worker, never from an event loop.
  *
  * <pre>{@code
- * try (Ledger ledger = Ledgers.open(storage)) {
+ * try (Ledger ledger = config.storage().postgres()
+ *         ? PostgresLedger.open(config.storage().url(), SqliteLedger.Sync.NORMAL)
+ *         : SqliteLedger.open(Path.of(config.storagePath()), SqliteLedger.Sync.NORMAL)) {
  *     long spent = ledger.teamSpentNanos("demo", periodStartMillis);
  *     List<UsageRow> byTeam = ledger.usage(GroupBy.TEAM, from, to, null);
  * }
