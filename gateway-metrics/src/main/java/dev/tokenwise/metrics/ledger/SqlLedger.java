@@ -80,6 +80,7 @@ abstract class SqlLedger implements Ledger {
     }
 
     /** Waits until every record accepted before this call is committed; {@code false} when the timeout passed first. */
+    @Override
     public boolean flush(Duration timeout) {
         return writer.flush(timeout);
     }
@@ -91,26 +92,31 @@ abstract class SqlLedger implements Ledger {
      * future completes on the writer thread, so continue on your own executor (the channel's event loop),
      * and fails if the ledger closes first. Cancel it when the call ends without a record.
      */
+    @Override
     public CompletableFuture<Void> whenCommitted(String id) {
         return writer.whenCommitted(id);
     }
 
     /** {@code false} while writes fail and records wait in memory. */
+    @Override
     public boolean healthy() {
         return writer.healthy();
     }
 
     /** Why writes fail, while they do. */
+    @Override
     public Optional<String> lastError() {
         return Optional.ofNullable(writer.lastError());
     }
 
     /** Records accepted but not committed yet (queued or in a batch being written or retried). */
+    @Override
     public long pendingRecords() {
         return writer.pendingRecords();
     }
 
     /** Records committed since this ledger was opened. */
+    @Override
     public long committedRecords() {
         return writer.committedRecords();
     }
@@ -119,6 +125,7 @@ abstract class SqlLedger implements Ledger {
      * Records left out since this ledger was opened: writing each failed on its own, try after try (logged with its
      * id), while the records around it were written.
      */
+    @Override
     public long rejectedRecords() {
         return writer.rejectedRecords();
     }
@@ -138,11 +145,13 @@ abstract class SqlLedger implements Ledger {
     }
 
     /** Tasks, their outcomes and the sums behind the efficiency figures (schema version 2). */
+    @Override
     public TaskLedger tasks() {
         return tasks;
     }
 
     /** The billing audit's saved windows and buckets, and the per-team input it prices (schema version 7). */
+    @Override
     public AuditStore audit() {
         return audit;
     }
@@ -181,6 +190,7 @@ abstract class SqlLedger implements Ledger {
     }
 
     /** The committed record of a call, if the ledger has it. */
+    @Override
     public Optional<UsageRecord> find(String id) {
         return db.read("find", c -> {
             try (PreparedStatement ps = c.prepareStatement(UsageRecordRows.SELECT_BY_ID)) {
@@ -199,6 +209,7 @@ abstract class SqlLedger implements Ledger {
      *
      * @param teamFilter only this team's records, or {@code null} for all teams
      */
+    @Override
     public List<UsageRow> usage(GroupBy groupBy, long fromMillis, long toMillis, String teamFilter) {
         String groupColumns = switch (groupBy) {
             case TEAM -> "team";
@@ -253,6 +264,7 @@ abstract class SqlLedger implements Ledger {
      * toMillis)} to {@code each}, one row at a time (a busy team's hour is too many rows to hold in a list): what
      * a team's own latency figures are computed from.
      */
+    @Override
     public void timings(String team, long fromMillis, long toMillis, Consumer<CallTiming> each) {
         Objects.requireNonNull(team, "team");
         db.read("timings query", c -> {
@@ -275,6 +287,7 @@ abstract class SqlLedger implements Ledger {
     }
 
     /** The cost of every committed record, adjustments included, in nano-USD. */
+    @Override
     public long totalCostNanos() {
         return db.read("total cost", c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT (SELECT COALESCE(SUM(cost_nanos), 0) FROM usage_records)"
@@ -291,6 +304,7 @@ abstract class SqlLedger implements Ledger {
      * Hands every committed record created in {@code [fromMillis, toMillis)} to {@code each}, in the order they were
      * written, one row at a time.
      */
+    @Override
     public void forEachRecord(long fromMillis, long toMillis, Consumer<UsageRecord> each) {
         db.read("records query", c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT " + UsageRecordRows.COLUMNS
@@ -308,6 +322,7 @@ abstract class SqlLedger implements Ledger {
     }
 
     /** The sum of the adjustments applied to each record created in {@code [fromMillis, toMillis)}, by record id. */
+    @Override
     public Map<String, Long> adjustmentsByRecord(long fromMillis, long toMillis) {
         return db.read("adjustments query", c -> {
             Map<String, Long> sums = new HashMap<>();
@@ -330,6 +345,7 @@ abstract class SqlLedger implements Ledger {
      *
      * @return how many were written
      */
+    @Override
     public synchronized int applyAdjustments(String repriceId, List<Adjustment> adjustments, long appliedAtMillis) {
         Objects.requireNonNull(repriceId, "repriceId");
         return admin("apply adjustments", c -> {
