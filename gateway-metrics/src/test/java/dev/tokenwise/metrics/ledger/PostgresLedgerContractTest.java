@@ -2,6 +2,8 @@ package dev.tokenwise.metrics.ledger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tokenwise.core.spi.TeamStore.StoredTeam;
 import dev.tokenwise.core.testing.PostgresServer;
@@ -42,6 +44,20 @@ class PostgresLedgerContractTest extends LedgerContractTest {
             assertFalse(ledger.tasks().outcome("t", "task").orElseThrow().success());
             assertEquals(1, ledger.audit().inflation(0).size());
         }
+    }
+
+    @Test
+    void refusesToOpenSayingWhyWhenTheDatabaseCannotBeReached() throws Exception {
+        int closedPort;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            closedPort = socket.getLocalPort();
+        }
+        String url = "jdbc:postgresql://127.0.0.1:" + closedPort + "/tokenwise?user=tokenwise&password=hunter2";
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> PostgresLedger.open(url, SqliteLedger.Sync.NORMAL));
+        assertTrue(e.getMessage().startsWith("cannot open ledger jdbc:postgresql://127.0.0.1:" + closedPort
+                + "/tokenwise?user=tokenwise&password=***: "), e.getMessage());
+        assertFalse(e.getMessage().contains("hunter2"), "no password in the message: " + e.getMessage());
     }
 
     @Override
