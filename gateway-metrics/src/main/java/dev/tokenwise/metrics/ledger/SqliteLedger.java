@@ -22,9 +22,10 @@ import org.sqlite.SQLiteConfig;
  * one writer thread ({@code tokenwise-ledger-writer}) in batched transactions, so neither the event loops
  * nor the dispatcher ever wait for the disk (the dispatcher waits only when 100 000 records are queued).
  * A write that fails (locked file, full disk) is retried with backoff, the batch kept in memory; while it
- * fails {@link #healthy()} is {@code false} and {@link #lastError()} says why. Reads ({@link SpendStore},
+ * fails {@link #healthy()} is {@code false} and {@link #lastError()} says why. Reads ({@link dev.tokenwise.core.spi.SpendStore},
  * {@link #find}, {@link #usage}) run on the caller's thread on a connection of their own, beside the
- * writer; the {@link TeamStore} methods are for admin traffic and are serialised.
+ * writer; the {@link dev.tokenwise.core.spi.TeamStore} methods are for admin traffic and are serialised. The
+ * queries are the same SQL as {@link PostgresLedger}'s ({@link Ledger}, one contract test for both).
  *
  * <p>Durability: with {@link Sync#NORMAL} a committed transaction survives a kill of the process (not
  * necessarily a power loss); with {@link Sync#STRICT} it also survives a power loss. Records are committed
@@ -41,7 +42,10 @@ import org.sqlite.SQLiteConfig;
 public final class SqliteLedger extends SqlLedger {
     private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
 
-    /** How hard a commit is pushed to the disk. */
+    /**
+     * How hard a commit is pushed to the disk; on PostgreSQL ({@code storage.sync} there too), {@link #STRICT} holds
+     * a response's last bytes until its row is committed, and the commit's durability is the server's.
+     */
     public enum Sync {
         /** {@code synchronous=NORMAL}: a committed record survives a process kill, not necessarily a power loss. */
         NORMAL,
