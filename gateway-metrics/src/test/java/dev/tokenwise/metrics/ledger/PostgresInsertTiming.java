@@ -30,7 +30,7 @@ class PostgresInsertTiming {
     @Test
     void comparesBatchedInsertsWithCopy() throws Exception {
         try (PostgresServer server = PostgresServer.start()) {
-            for (int round = 0; round < 3; round++) {
+            for (int round = 0; round < Integer.getInteger("tokenwise.timing.rounds", 3); round++) {
                 System.out.printf(Locale.ROOT, "round %d: batched INSERT %,.0f rows/s, COPY %,.0f rows/s, "
                         + "COPY to a staging table then INSERT ... ON CONFLICT %,.0f rows/s%n", round,
                         batchedInserts(server.createDatabase()), copy(server.createDatabase(), false),
@@ -58,6 +58,15 @@ class PostgresInsertTiming {
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             inserter.discard();
+            connections.read("size", c -> {
+                try (var s = c.createStatement(); var rs = s.executeQuery("SELECT pg_relation_size('usage_records'), "
+                        + "pg_total_relation_size('usage_records'), count(*) FROM usage_records")) {
+                    rs.next();
+                    System.out.printf(Locale.ROOT, "usage_records: %d rows, %.0f bytes a row in the table, %.0f with its "
+                            + "indexes%n", rs.getLong(3), rs.getDouble(1) / rs.getLong(3), rs.getDouble(2) / rs.getLong(3));
+                }
+                return null;
+            });
             return BATCH * BATCHES / seconds;
         }
     }
