@@ -279,6 +279,9 @@ class TelemetryEndToEndTest {
                     }
                 }
                 assertTrue(held.size() >= 1, "the exporter never reached the endpoint");
+                HttpResponse<String> metrics = gateway.get("/metrics", TestGateway.ADMIN_KEY);
+                assertTrue(metrics.body().contains("tokenwise_otel_spans_dropped_total"), metrics.body());
+                assertTrue(metrics.body().contains("tokenwise_otel_spans_failed_total"), metrics.body());
             } finally {
                 long closing = System.nanoTime();
                 gateway.close();
