@@ -244,6 +244,27 @@ class TelemetryEndToEndTest {
     }
 
     @Test
+    void aCallRefusedAtAdmissionHasAnErrorSpanAndNothingGoesUpstream() throws Exception {
+        gateway = TestGateway.start("""
+                providers:
+                  openai: {type: openai, base_url: "http://127.0.0.1:%d/v1", api_key: sk-upstream-secret}
+                models:
+                  - {name: gpt-4o-mini, provider: openai, price: {input_per_mtok: 0.15, output_per_mtok: 0.60},
+                     rate_limits: {requests_per_minute: 1}}
+                telemetry: {otlp_endpoint: "%s"}
+                """.formatted(upstream.port(), receiver.base()), TestGateway.DEFAULT_TEAMS);
+        chat();
+        HttpResponse<String> refused = gateway.post("/v1/chat/completions", "tw-test-key", BudgetEnforcementTest.CHAT,
+                "traceparent", CLIENT_TRACEPARENT);
+        assertEquals(429, refused.statusCode(), refused.body());
+        Span span = receiver.awaitSpans(2).stream().filter(s -> hex(s.getTraceId()).equals(TRACE_ID)).findFirst()
+                .orElseThrow();
+        assertEquals(io.opentelemetry.proto.trace.v1.Status.StatusCode.STATUS_CODE_ERROR, span.getStatus().getCode());
+        assertEquals("not_forwarded", attributes(span.getAttributesList()).get("error.type").getStringValue());
+        assertEquals(1, upstreamRequests().size());
+    }
+
+    @Test
     void withoutTelemetryTheClientsTraceparentGoesUpstreamUntouched() throws Exception {
         gateway = gateway("");
         chat("traceparent", CLIENT_TRACEPARENT);
