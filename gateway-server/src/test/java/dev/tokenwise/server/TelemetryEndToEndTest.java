@@ -244,6 +244,17 @@ class TelemetryEndToEndTest {
     }
 
     @Test
+    void aMalformedTraceparentStartsANewTraceAndIsNotPassedUpstream() throws Exception {
+        gateway = exporting();
+        chat("traceparent", "00-not-a-trace-01");
+        Span span = receiver.awaitSpans(1).get(0);
+        assertTrue(span.getParentSpanId().isEmpty());
+        String upstreamTraceparent = upstreamRequests().get(0).getHeader("traceparent");
+        assertTrue(upstreamTraceparent.startsWith("00-" + hex(span.getTraceId()) + "-" + hex(span.getSpanId()) + "-"),
+                upstreamTraceparent);
+    }
+
+    @Test
     void aCallRefusedAtAdmissionHasAnErrorSpanAndNothingGoesUpstream() throws Exception {
         gateway = TestGateway.start("""
                 providers:

@@ -3,8 +3,8 @@ package dev.tokenwise.telemetry;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.CallStatus;
+import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.AdmissionStage;
 import io.netty.buffer.ByteBuf;
@@ -188,6 +188,7 @@ final class CallSpanStage implements AdmissionStage {
         if (body == null || !body.isReadable()) {
             return -1;
         }
+        // The cast picks createParser(InputStream): a ByteBufInputStream is also a DataInput.
         try (JsonParser p = JSON.createParser((java.io.InputStream) new ByteBufInputStream(body.duplicate()))) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 return -1;

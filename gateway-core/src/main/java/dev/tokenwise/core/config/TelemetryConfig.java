@@ -1,6 +1,7 @@
 package dev.tokenwise.core.config;
 
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -26,15 +27,22 @@ public record TelemetryConfig(String tracesEndpoint, String serviceName, double 
         if (!(sampleRatio >= 0 && sampleRatio <= 1)) {
             throw new ConfigException("telemetry.sample_ratio: " + sampleRatio + " (expected: from 0 to 1)");
         }
-        if (tracesEndpoint != null) {
-            String scheme = URI.create(tracesEndpoint).getScheme();
-            if (scheme == null || !(scheme.toLowerCase(Locale.ROOT).equals("http")
-                    || scheme.toLowerCase(Locale.ROOT).equals("https"))) {
-                throw new ConfigException("telemetry.otlp_endpoint: " + tracesEndpoint
-                        + " (expected: an http:// or https:// URL)");
-            }
+        if (tracesEndpoint != null && !isHttpUrl(tracesEndpoint)) {
+            throw new ConfigException("telemetry.otlp_endpoint: " + tracesEndpoint
+                    + " (expected: an http:// or https:// URL)");
         }
         headers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNull(headers, "headers")));
+    }
+
+    /** {@code true} when {@code url} is an absolute {@code http} or {@code https} URL with a host. */
+    public static boolean isHttpUrl(String url) {
+        try {
+            URI uri = new URI(url.trim());
+            String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+            return (scheme.equals("http") || scheme.equals("https")) && uri.getHost() != null;
+        } catch (URISyntaxException e) {
+            return false;
+        }
     }
 
     /** {@code true} when spans are exported. */

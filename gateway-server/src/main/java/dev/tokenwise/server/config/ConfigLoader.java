@@ -333,12 +333,16 @@ public final class ConfigLoader {
             Optional<String> configured = t.string("otlp_endpoint");
             String endpoint;
             if (configured.isPresent()) {
-                endpoint = "off".equalsIgnoreCase(configured.get().trim()) ? null
-                        : TelemetryConfig.tracesUrl(configured.get());
+                String value = configured.get().trim();
+                if (!value.equalsIgnoreCase("off") && !TelemetryConfig.isHttpUrl(value)) {
+                    throw new ConfigException(t.pathOf("otlp_endpoint") + ": " + t.quoted("otlp_endpoint", value)
+                            + " (expected: an http:// or https:// URL, or off)");
+                }
+                endpoint = value.equalsIgnoreCase("off") ? null : TelemetryConfig.tracesUrl(value);
             } else if (notBlank(rawEnv.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))) {
-                endpoint = rawEnv.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").trim();
+                endpoint = httpUrlVariable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
             } else if (notBlank(rawEnv.get("OTEL_EXPORTER_OTLP_ENDPOINT"))) {
-                endpoint = TelemetryConfig.tracesUrl(rawEnv.get("OTEL_EXPORTER_OTLP_ENDPOINT"));
+                endpoint = TelemetryConfig.tracesUrl(httpUrlVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));
             } else {
                 endpoint = null;
             }
@@ -380,6 +384,15 @@ public final class ConfigLoader {
                 }
             }
             return new TelemetryConfig(endpoint, serviceName, ratio, headers);
+        }
+
+        /** The URL variable {@code name} holds, refused unless it is an {@code http(s)} URL. */
+        private String httpUrlVariable(String name) {
+            String value = rawEnv.get(name).trim();
+            if (!TelemetryConfig.isHttpUrl(value)) {
+                throw new ConfigException(name + ": '" + value + "' (expected: an http:// or https:// URL)");
+            }
+            return value;
         }
 
         /** {@code OTEL_EXPORTER_OTLP_HEADERS}: {@code name=value} pairs separated by commas, values URL-encoded. */

@@ -976,7 +976,12 @@ class ConfigLoaderTest {
                 error("telemetry: {otlp_endpoint: http://c:4318, sample_ratio: 1.5}"));
         assertEquals("OTEL_TRACES_SAMPLER_ARG: 'lots' (expected: a number from 0 to 1)",
                 error("", Map.of("OTEL_TRACES_SAMPLER_ARG", "lots")));
-        assertTrue(error("telemetry: {otlp_endpoint: 'grpc://c:4317'}").startsWith("telemetry.otlp_endpoint: "));
+        assertEquals("telemetry.otlp_endpoint: 'grpc://c:4317' (expected: an http:// or https:// URL, or off)",
+                error("telemetry: {otlp_endpoint: 'grpc://c:4317'}"));
+        assertEquals("telemetry.otlp_endpoint: 'http://a b' (expected: an http:// or https:// URL, or off)",
+                error("telemetry: {otlp_endpoint: 'http://a b'}"));
+        assertEquals("OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' (expected: an http:// or https:// URL)",
+                error("", Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url")));
         assertTrue(error("telemetry: {sample_rate: 1}").contains("sample_rate"));
     }
 
