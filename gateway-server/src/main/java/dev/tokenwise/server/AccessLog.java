@@ -12,8 +12,13 @@ import java.io.PrintStream;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The access log: one line per finished call, written to standard output (the gateway's own messages go to standard
@@ -21,7 +26,11 @@ import java.util.Locale;
  * pipelines. A line carries the call's ids, team, models, outcome, tokens, cost, latency, cache status, attempts and
  * flags: never a key (only its id), a prompt or an answer.
  *
- * <p>Runs on the accounting core's dispatcher thread, like every {@link UsageSink}: never on an event loop.
+ * <p>The dispatcher thread that hands records to every {@link UsageSink} only formats the line and offers it to a
+ * bounded queue; a thread of its own writes the queued lines, many per write. A standard output that blocks (a
+ * terminal paused, a log collector that stopped reading) therefore never holds up the dispatcher, whose stall would
+ * stop the ledger and make the gateway refuse calls: past {@link #QUEUE_LINES} waiting lines, further lines are
+ * dropped and counted ({@link #dropped}).
  *
  * <pre>
  * 2026-12-07T10:15:02.114Z call req_4Tq2 team=demo key=k_1 model=gpt-4o-mini status=ok http=200 in=12 out=48 cost=$0.0000306 latency_ms=412.5 cache=- attempts=1 flags=-
@@ -30,18 +39,69 @@ import java.util.Locale;
  */
 final class AccessLog implements UsageSink {
     private static final JsonFactory JSON = new JsonFactory();
+    /** Lines waiting to be written before new ones are dropped: a few MiB at most. */
+    static final int QUEUE_LINES = 16_384;
+    /** Lines joined into one write. */
+    private static final int BATCH_LINES = 256;
+    private static final String END = new String("end of the access log"); // compared by identity
 
     private final LoggingConfig.Format format;
     private final PrintStream out;
+    private final BlockingQueue<String> lines;
+    private final LongAdder dropped = new LongAdder();
+    private final Thread writer;
 
     AccessLog(LoggingConfig.Format format, PrintStream out) {
+        this(format, out, QUEUE_LINES);
+    }
+
+    AccessLog(LoggingConfig.Format format, PrintStream out, int queueLines) {
         this.format = format;
         this.out = out;
+        this.lines = new ArrayBlockingQueue<>(queueLines);
+        this.writer = new Thread(this::writeLines, "tokenwise-access-log");
+        writer.setDaemon(true);
+        writer.start();
     }
 
     @Override
     public void accept(UsageRecord record) {
-        out.print(format == LoggingConfig.Format.JSON ? json(record) : text(record));
+        if (!lines.offer(format == LoggingConfig.Format.JSON ? json(record) : text(record))) {
+            dropped.increment();
+        }
+    }
+
+    /** Lines dropped so far because standard output did not keep up. */
+    long dropped() {
+        return dropped.sum();
+    }
+
+    private void writeLines() {
+        List<String> batch = new ArrayList<>(BATCH_LINES);
+        StringBuilder text = new StringBuilder(BATCH_LINES * 256);
+        try {
+            while (true) {
+                batch.add(lines.take());
+                lines.drainTo(batch, BATCH_LINES - 1);
+                boolean end = false;
+                for (String line : batch) {
+                    if (line == END) {
+                        end = true;
+                    } else {
+                        text.append(line);
+                    }
+                }
+                out.print(text);
+                out.flush();
+                batch.clear();
+                text.setLength(0);
+                if (end) {
+                    return;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** One human-readable line, ending with a line break. */
@@ -119,8 +179,16 @@ final class AccessLog implements UsageSink {
         return (micros / 1000) + "." + (micros % 1000) / 100;
     }
 
+    /** Writes what is queued (waiting up to 2 s for standard output), then stops the writer. */
     @Override
     public void close() {
-        out.flush();
+        try {
+            if (lines.offer(END, 2, TimeUnit.SECONDS)) {
+                writer.join(2_000);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        writer.interrupt();
     }
 }

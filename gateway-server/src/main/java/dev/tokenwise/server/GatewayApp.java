@@ -17,6 +17,7 @@ import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.TokenCounter;
 import dev.tokenwise.core.spi.UsageSink;
 import dev.tokenwise.telemetry.OtlpTracing;
+import io.micrometer.core.instrument.FunctionCounter;
 import dev.tokenwise.core.spi.PriceCatalog;
 import dev.tokenwise.metrics.api.AlertsRoute;
 import dev.tokenwise.metrics.api.DriftRoute;
@@ -256,7 +257,11 @@ public final class GatewayApp implements AutoCloseable {
             sinks.add(meters);
             sinks.add(latency);
             if (running.logging().access()) {
-                sinks.add(new AccessLog(running.logging().format(), System.out));
+                AccessLog accessLog = new AccessLog(running.logging().format(), System.out);
+                sinks.add(accessLog);
+                FunctionCounter.builder("tokenwise.access_log.dropped", accessLog, AccessLog::dropped)
+                        .description("Access-log lines dropped because standard output did not keep up")
+                        .register(meterRegistry);
             }
             sinks.addAll(extraSinks);
             accounting = new AccountingCore(sinks, RECORD_QUEUE_CAPACITY, RECENT_RECORDS,

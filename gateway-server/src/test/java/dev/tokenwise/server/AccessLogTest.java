@@ -1,6 +1,7 @@
 package dev.tokenwise.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,8 +13,12 @@ import dev.tokenwise.core.model.RecordFlag;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class AccessLogTest {
@@ -55,5 +60,46 @@ class AccessLogTest {
         assertEquals(0, bare.get("input_tokens").asLong());
         assertEquals(true, bare.get("cache").isNull());
         assertEquals(0, bare.get("flags").size());
+    }
+
+    @Test
+    void aStandardOutputThatBlocksNeitherHoldsUpTheRecordsNorLosesCountOfTheLinesDropped() throws Exception {
+        CountDownLatch unblock = new CountDownLatch(1);
+        ByteArrayOutputStream written = new ByteArrayOutputStream();
+        OutputStream stuck = new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                try {
+                    unblock.await();
+                } catch (InterruptedException e) {
+                    throw new IOException(e);
+                }
+                synchronized (written) {
+                    written.write(b, off, len);
+                }
+            }
+        };
+        AccessLog log = new AccessLog(LoggingConfig.Format.TEXT, new PrintStream(stuck, false, StandardCharsets.UTF_8), 4);
+        long started = System.nanoTime();
+        for (int i = 0; i < 100; i++) {
+            log.accept(FALLBACK.toBuilder().id("req_" + i).build());
+        }
+        assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started) < 1_000, "the records were held up");
+        // The writer holds one batch (the first line and the 4 queued with it, at most) and the queue 4 more.
+        assertTrue(log.dropped() >= 100 - 9, "dropped " + log.dropped());
+        unblock.countDown();
+        log.close();
+        String out;
+        synchronized (written) {
+            out = written.toString(StandardCharsets.UTF_8);
+        }
+        long lines = out.lines().count();
+        assertEquals(100, lines + log.dropped(), out);
+        assertTrue(out.lines().allMatch(l -> l.contains(" call req_") && l.endsWith("flags=usage_rejected")), out);
     }
 }
