@@ -39,7 +39,7 @@ final class LedgerReader {
     /** A recent call, as the dashboard lists it. */
     record Call(String id, long createdAtMillis, String team, String keyId, String model, String provider,
                 boolean stream, String status, int httpStatus, long inputTokens, long outputTokens, long costNanos,
-                String taskId, String finishReason, long latencyMicros) {
+                String taskId, String finishReason, long latencyMicros, long rowId) {
     }
 
     private final String url;
@@ -136,10 +136,59 @@ final class LedgerReader {
      * @param model only this model's calls, or {@code null}
      */
     List<Call> recent(int limit, String team, String keyId, String model) throws SQLException {
+        return calls(limit, team, keyId, model, -1, -1);
+    }
+
+    /** Calls and the cursor to ask for the next ones with: {@code following(cursor, ...)} returns what came after. */
+    record Page(List<Call> calls, long cursor) {
+    }
+
+    /**
+     * The most recent calls, newest first (as {@link #recent}), with a cursor that follows every call written after
+     * this answer: the ledger's last row id, read before the calls are.
+     */
+    Page recentPage(int limit, String team, String keyId, String model) throws SQLException {
+        long last = lastRowId();
+        return new Page(calls(limit, team, keyId, model, -1, last), last);
+    }
+
+    /**
+     * The calls written after {@code cursor}, in the order they were written (oldest first, not by
+     * {@code created_at}: a long call is written after shorter ones that started later), at most {@code limit}, and
+     * the cursor of the next page. Row ids grow with every write and one writer commits them in order, so reading
+     * only up to the last row id seen before the query leaves no gap and repeats nothing from one page to the next.
+     */
+    Page following(long cursor, int limit, String team, String keyId, String model) throws SQLException {
+        long last = lastRowId();
+        if (last <= cursor) {
+            return new Page(List.of(), cursor);
+        }
+        List<Call> calls = calls(limit, team, keyId, model, cursor, last);
+        return new Page(calls, calls.size() == limit ? calls.get(calls.size() - 1).rowId() : last);
+    }
+
+    private long lastRowId() throws SQLException {
+        try (Connection c = open(); PreparedStatement ps = c.prepareStatement("SELECT MAX(rowid) FROM usage_rows");
+             ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? rs.getLong(1) : 0;
+        }
+    }
+
+    /** Newest first when {@code after} is negative, else the rows in {@code (after, upTo]} oldest first. */
+    private List<Call> calls(int limit, String team, String keyId, String model, long after, long upTo)
+            throws SQLException {
         StringBuilder sql = new StringBuilder("SELECT id, created_at, team, key_id, model, provider, stream, status, "
-                + "http_status, input_tokens, output_tokens, cost_nanos, task_id, finish_reason, latency_micros "
+                + "http_status, input_tokens, output_tokens, cost_nanos, task_id, finish_reason, latency_micros, rowid "
                 + "FROM usage_records WHERE 1 = 1");
-        List<String> params = new ArrayList<>();
+        List<Object> params = new ArrayList<>();
+        if (after >= 0) {
+            sql.append(" AND rowid > ?");
+            params.add(after);
+        }
+        if (upTo >= 0) {
+            sql.append(" AND rowid <= ?");
+            params.add(upTo);
+        }
         if (team != null) {
             sql.append(" AND team = ?");
             params.add(team);
@@ -152,11 +201,11 @@ final class LedgerReader {
             sql.append(" AND model = ?");
             params.add(model);
         }
-        sql.append(" ORDER BY created_at DESC, rowid DESC LIMIT ?");
+        sql.append(after >= 0 ? " ORDER BY rowid LIMIT ?" : " ORDER BY created_at DESC, rowid DESC LIMIT ?");
         try (Connection c = open(); PreparedStatement ps = c.prepareStatement(sql.toString())) {
             int i = 1;
-            for (String p : params) {
-                ps.setString(i++, p);
+            for (Object p : params) {
+                ps.setObject(i++, p);
             }
             ps.setInt(i, limit);
             List<Call> rows = new ArrayList<>(limit);
@@ -165,7 +214,7 @@ final class LedgerReader {
                     rows.add(new Call(rs.getString(1), rs.getLong(2), rs.getString(3), rs.getString(4),
                             rs.getString(5), rs.getString(6), rs.getInt(7) != 0, rs.getString(8), rs.getInt(9),
                             rs.getLong(10), rs.getLong(11), rs.getLong(12), rs.getString(13), rs.getString(14),
-                            rs.getLong(15)));
+                            rs.getLong(15), rs.getLong(16)));
                 }
             }
             return rows;
