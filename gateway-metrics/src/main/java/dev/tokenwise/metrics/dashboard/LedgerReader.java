@@ -57,13 +57,17 @@ final class LedgerReader {
         return DriverManager.getConnection(url, config.toProperties());
     }
 
-    /** Totals per team ({@code byModel} false) or per model, of calls created at or after {@code fromMillis}. */
-    List<Totals> totals(boolean byModel, long fromMillis) throws SQLException {
+    /**
+     * Totals per team ({@code byModel} false) or per model, of calls created at or after {@code fromMillis}, of
+     * {@code team} only unless it is {@code null}.
+     */
+    List<Totals> totals(boolean byModel, long fromMillis, String team) throws SQLException {
         String column = byModel ? "model" : "team";
         String sql = "SELECT " + column + ", COUNT(*), SUM(status <> 'ok'), SUM(input_tokens), SUM(output_tokens), "
-                + "SUM(cost_nanos) FROM usage_records WHERE created_at >= ? GROUP BY " + column;
+                + "SUM(cost_nanos) FROM usage_records WHERE created_at >= ?" + teamFilter(team) + " GROUP BY " + column;
         try (Connection c = open(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setLong(1, fromMillis);
+            bindTeam(ps, 2, team);
             List<Totals> rows = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -76,13 +80,14 @@ final class LedgerReader {
     }
 
     /** Spend per team per bucket of {@code bucketMillis} (aligned to the epoch), from {@code fromMillis}. */
-    List<BucketSpend> spendOverTime(long fromMillis, long bucketMillis) throws SQLException {
-        String sql = "SELECT (created_at / ?) * ?, team, SUM(cost_nanos) FROM usage_records WHERE created_at >= ? "
-                + "GROUP BY 1, 2";
+    List<BucketSpend> spendOverTime(long fromMillis, long bucketMillis, String team) throws SQLException {
+        String sql = "SELECT (created_at / ?) * ?, team, SUM(cost_nanos) FROM usage_records WHERE created_at >= ?"
+                + teamFilter(team) + " GROUP BY 1, 2";
         try (Connection c = open(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setLong(1, bucketMillis);
             ps.setLong(2, bucketMillis);
             ps.setLong(3, fromMillis);
+            bindTeam(ps, 4, team);
             List<BucketSpend> rows = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -94,13 +99,14 @@ final class LedgerReader {
     }
 
     /** What the response cache and the providers' prompt caches saved per bucket of {@code bucketMillis}, from {@code fromMillis}. */
-    List<BucketSavings> savingsOverTime(long fromMillis, long bucketMillis) throws SQLException {
+    List<BucketSavings> savingsOverTime(long fromMillis, long bucketMillis, String team) throws SQLException {
         String sql = "SELECT (created_at / ?) * ?, SUM(saved_nanos), SUM(prompt_cache_saved_nanos) FROM usage_records "
-                + "WHERE created_at >= ? GROUP BY 1";
+                + "WHERE created_at >= ?" + teamFilter(team) + " GROUP BY 1";
         try (Connection c = open(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setLong(1, bucketMillis);
             ps.setLong(2, bucketMillis);
             ps.setLong(3, fromMillis);
+            bindTeam(ps, 4, team);
             List<BucketSavings> rows = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -112,12 +118,13 @@ final class LedgerReader {
     }
 
     /** The response cache's hits and misses per team ({@code byModel} false) or per model, from {@code fromMillis}. */
-    List<HitRate> hitRates(boolean byModel, long fromMillis) throws SQLException {
+    List<HitRate> hitRates(boolean byModel, long fromMillis, String team) throws SQLException {
         String column = byModel ? "model" : "team";
         String sql = "SELECT " + column + ", SUM(cache = 'hit'), SUM(cache = 'miss') FROM usage_records "
-                + "WHERE created_at >= ? AND cache IN ('hit', 'miss') GROUP BY " + column;
+                + "WHERE created_at >= ? AND cache IN ('hit', 'miss')" + teamFilter(team) + " GROUP BY " + column;
         try (Connection c = open(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setLong(1, fromMillis);
+            bindTeam(ps, 2, team);
             List<HitRate> rows = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -125,6 +132,17 @@ final class LedgerReader {
                 }
             }
             return rows;
+        }
+    }
+
+    /** {@code " AND team = ?"} when the query is for one team, else nothing. */
+    private static String teamFilter(String team) {
+        return team == null ? "" : " AND team = ?";
+    }
+
+    private static void bindTeam(PreparedStatement ps, int index, String team) throws SQLException {
+        if (team != null) {
+            ps.setString(index, team);
         }
     }
 
