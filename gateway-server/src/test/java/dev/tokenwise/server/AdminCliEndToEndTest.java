@@ -266,7 +266,7 @@ class AdminCliEndToEndTest {
     }
 
     @Test
-    void findsTheGatewayAndItsKeyFromFlagsThenTheEnvironmentThenDataAdminKey() throws Exception {
+    void findsTheGatewayAndItsKeyFromFlagsThenTheEnvironmentThenTheFilesBesideTheGateway() throws Exception {
         String url = "http://127.0.0.1:" + gateway.app.port();
         Files.createDirectories(dir.resolve("data"));
         Files.writeString(dir.resolve("data/admin.key"), TestGateway.ADMIN_KEY + "\n");
@@ -285,6 +285,27 @@ class AdminCliEndToEndTest {
         Run staleFile = cli(Map.of("TOKENWISE_URL", url), dir, "alerts");
         assertEquals(1, staleFile.status());
         assertTrue(staleFile.err().contains("the admin key from " + dir.resolve("data/admin.key")), staleFile.err());
+
+        // Beside a gateway whose configuration puts it on another port and its ledger (and key) elsewhere.
+        Path beside = Files.createDirectories(dir.resolve("beside"));
+        Files.createDirectories(beside.resolve("config"));
+        Files.createDirectories(beside.resolve("state"));
+        Files.writeString(beside.resolve("config/gateway.yaml"), """
+                server:
+                  host: 0.0.0.0
+                  port: ${GATEWAY_PORT:-1}
+                storage:
+                  path: state/ledger.db
+                providers:
+                  openai:
+                    type: openai
+                    api_key: ${OPENAI_API_KEY}
+                """);
+        Files.writeString(beside.resolve("state/admin.key"), TestGateway.ADMIN_KEY + "\n");
+        Run fromConfig = cli(Map.of("GATEWAY_PORT", String.valueOf(gateway.app.port())), beside, "teams", "list");
+        assertEquals(0, fromConfig.status(), fromConfig.err());
+        assertEquals("", fromConfig.err(), "nothing logged from reading the configuration");
+        assertTrue(fromConfig.out().startsWith("TEAM"), fromConfig.out());
 
         Path empty = Files.createDirectories(dir.resolve("elsewhere"));
         Run none = cli(Map.of("TOKENWISE_URL", url), empty, "alerts");

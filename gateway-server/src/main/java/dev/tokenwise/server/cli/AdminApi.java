@@ -3,10 +3,8 @@ package dev.tokenwise.server.cli;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.tokenwise.core.config.GatewayConfig;
-import dev.tokenwise.providers.pricing.YamlPriceCatalog;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.tokenwise.server.client.GatewayClient;
-import dev.tokenwise.server.config.ConfigLoader;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -15,15 +13,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The admin API as the CLI's subcommands call it: where the gateway is, the admin key, and one method per HTTP verb
  * that answers the parsed JSON or fails with one line ({@link CliError}).
  *
- * <p>The gateway's address is {@code --url}, else {@code TOKENWISE_URL}, else {@code http://127.0.0.1:8080}. The key
- * is {@code --admin-key}, else {@code TOKENWISE_ADMIN_KEY}, else the file a gateway makes on its first start:
- * {@code data/admin.key} under the working directory, else {@code admin.key} beside the ledger of the configuration
- * ({@code --config}, default {@code config/gateway.yaml}).
+ * <p>Run beside the gateway, it needs no option: the gateway's address is {@code --url}, else {@code TOKENWISE_URL},
+ * else where the configuration ({@code --config}, default {@code config/gateway.yaml}) says it listens, else
+ * {@code http://127.0.0.1:8080}. The key is {@code --admin-key}, else {@code TOKENWISE_ADMIN_KEY}, else the file a
+ * gateway makes on its first start: {@code data/admin.key} under the working directory, else {@code admin.key} beside
+ * the configuration's ledger.
  */
 final class AdminApi {
     static final String DEFAULT_URL = "http://127.0.0.1:8080";
@@ -39,7 +40,8 @@ final class AdminApi {
 
     /** The gateway and key named by {@code args}, else {@code env}, else the files under {@code workDir}. */
     static AdminApi resolve(CliArgs args, Map<String, String> env, Path workDir) throws CliError {
-        String url = firstOf(args.value("--url"), env.get("TOKENWISE_URL"), DEFAULT_URL);
+        Beside beside = Beside.read(workDir.resolve(args.value("--config", "config/gateway.yaml")), env);
+        String url = firstOf(args.value("--url"), env.get("TOKENWISE_URL"), beside.url());
         URI base;
         try {
             base = new URI(url.endsWith("/") ? url.substring(0, url.length() - 1) : url);
@@ -56,7 +58,7 @@ final class AdminApi {
             source = "TOKENWISE_ADMIN_KEY";
         }
         if (key == null) {
-            Path file = keyFile(args, env, workDir);
+            Path file = keyFile(workDir, beside);
             if (file == null) {
                 throw CliError.failed("no admin key: pass --admin-key, set TOKENWISE_ADMIN_KEY, or run beside the "
                         + "gateway (it keeps its key in data/admin.key)");
@@ -75,21 +77,58 @@ final class AdminApi {
     }
 
     /** {@code data/admin.key} under {@code workDir}, else {@code admin.key} beside the configuration's ledger, or null. */
-    private static Path keyFile(CliArgs args, Map<String, String> env, Path workDir) {
+    private static Path keyFile(Path workDir, Beside beside) {
         Path local = workDir.resolve("data").resolve("admin.key");
         if (Files.isReadable(local)) {
             return local;
         }
-        Path config = workDir.resolve(args.value("--config", "config/gateway.yaml"));
-        if (!Files.isReadable(config)) {
+        if (beside.ledger() == null) {
             return null;
         }
-        try {
-            GatewayConfig gateway = ConfigLoader.load(config, env, YamlPriceCatalog::load);
-            Path beside = workDir.resolve(gateway.storagePath()).toAbsolutePath().getParent().resolve("admin.key");
-            return Files.isReadable(beside) ? beside : null;
-        } catch (RuntimeException e) {
-            return null; // a configuration this process cannot load says nothing about where the key is
+        Path file = workDir.resolve(beside.ledger()).toAbsolutePath().getParent().resolve("admin.key");
+        return Files.isReadable(file) ? file : null;
+    }
+
+    /**
+     * What a gateway's configuration file says about where to find it: its address and its ledger. Only those three
+     * values are read (with {@code ${VAR:-default}} expanded), never the whole configuration: the CLI must not
+     * depend on provider keys or price files, nor log their warnings. Absent or unreadable: the defaults.
+     */
+    record Beside(String url, String ledger) {
+        private static final Pattern VARIABLE = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?}");
+
+        static Beside read(Path config, Map<String, String> env) {
+            if (!Files.isReadable(config)) {
+                return new Beside(DEFAULT_URL, null);
+            }
+            try {
+                JsonNode root = new ObjectMapper(new YAMLFactory()).readTree(config.toFile());
+                String host = expand(root.path("server").path("host").asText("127.0.0.1"), env);
+                String port = expand(root.path("server").path("port").asText("8080"), env);
+                String ledger = expand(root.path("storage").path("path").asText(""), env);
+                if (host.isEmpty() || host.equals("0.0.0.0") || host.equals("::")) {
+                    host = "127.0.0.1";
+                }
+                if (!port.matches("[0-9]{1,5}") || port.equals("0")) {
+                    port = "8080";
+                }
+                String url = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+                return new Beside(url, ledger.isEmpty() ? null : ledger);
+            } catch (IOException | RuntimeException e) {
+                return new Beside(DEFAULT_URL, null);
+            }
+        }
+
+        private static String expand(String value, Map<String, String> env) {
+            Matcher m = VARIABLE.matcher(value);
+            StringBuilder out = new StringBuilder();
+            while (m.find()) {
+                String set = env.get(m.group(1));
+                String replacement = set != null && !set.isEmpty() ? set : m.group(2) == null ? "" : m.group(2);
+                m.appendReplacement(out, Matcher.quoteReplacement(replacement));
+            }
+            m.appendTail(out);
+            return out.toString().strip();
         }
     }
 
