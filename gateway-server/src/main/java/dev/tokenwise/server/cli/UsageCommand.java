@@ -1,11 +1,13 @@
 package dev.tokenwise.server.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.DecimalNode;
 import java.io.PrintStream;
 import java.math.BigDecimal;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -64,7 +66,7 @@ final class UsageCommand extends AdminCommand {
         boolean byKey = "key".equals(usage.path("group_by").asText());
         TextTable table = byKey
                 ? new TextTable("TEAM", "KEY", "CALLS", "INPUT", "OUTPUT", "COST")
-                : new TextTable(usage.path("group_by").asText().toUpperCase(java.util.Locale.ROOT), "CALLS", "INPUT",
+                : new TextTable(usage.path("group_by").asText().toUpperCase(Locale.ROOT), "CALLS", "INPUT",
                         "OUTPUT", "COST");
         long calls = 0;
         long input = 0;
@@ -85,7 +87,7 @@ final class UsageCommand extends AdminCommand {
                         figures[3]);
             }
         }
-        String total = TextTable.usd(com.fasterxml.jackson.databind.node.DecimalNode.valueOf(cost));
+        String total = TextTable.usd(DecimalNode.valueOf(cost));
         if (byKey) {
             table.row("total", "", String.valueOf(calls), String.valueOf(input), String.valueOf(output), total);
         } else {
