@@ -38,16 +38,21 @@ class PostgresDashboardIndexUseTest {
         try (Ledger ledger = PostgresLedger.open(url, SqliteLedger.Sync.NORMAL)) {
             LedgerReader reader = new LedgerReader(ledger::openReadConnection);
             long dayAgo = NOW - 86_400_000L;
-            reader.totals(false, dayAgo);
-            reader.totals(true, dayAgo);
-            reader.spendOverTime(dayAgo, 3_600_000);
-            reader.savingsOverTime(dayAgo, 3_600_000);
-            reader.hitRates(false, dayAgo);
-            reader.hitRates(true, dayAgo);
+            for (String team : new String[] {null, "team-3"}) {
+                reader.totals(false, dayAgo, team);
+                reader.totals(true, dayAgo, team);
+                reader.spendOverTime(dayAgo, 3_600_000, team);
+                reader.savingsOverTime(dayAgo, 3_600_000, team);
+                reader.hitRates(false, dayAgo, team);
+                reader.hitRates(true, dayAgo, team);
+            }
             reader.recent(50, null, null, null);
             reader.recent(50, "team-3", null, null);
             reader.recent(50, "team-3", "key-3", "model-3");
+            LedgerReader.Page page = reader.recentPage(50, null, null, null);
+            reader.following(page.cursor() - 100, 50, null, null, null);
+            reader.following(page.cursor() - 100, 50, "team-3", null, null);
         }
-        PostgresPlans.assertNoSequentialScanOfRecords(server.log().substring(logFrom), 9);
+        PostgresPlans.assertNoSequentialScanOfRecords(server.log().substring(logFrom), 15);
     }
 }
