@@ -41,6 +41,7 @@ public final class PostgresServer implements AutoCloseable {
     private final int port;
     private final boolean asPostgresUser;
     private volatile boolean running;
+    private Thread stopAtExit;
 
     private PostgresServer(Path bin, Path dir, int port, boolean asPostgresUser) {
         this.bin = bin;
@@ -61,6 +62,10 @@ public final class PostgresServer implements AutoCloseable {
             throw new IllegalStateException("PostgreSQL for tests: cannot create a temporary directory: " + e, e);
         }
         PostgresServer server = new PostgresServer(bin, dir, freePort(), root);
+        // A test JVM ended without its @AfterAll (a timeout, a kill) still stops its server.
+        Thread stopAtExit = new Thread(server::close, "tokenwise-pg-stop");
+        Runtime.getRuntime().addShutdownHook(stopAtExit);
+        server.stopAtExit = stopAtExit;
         try {
             if (root) {
                 server.run(List.of("chown", "postgres:postgres", dir.toString()), false, 10);
@@ -154,6 +159,14 @@ public final class PostgresServer implements AutoCloseable {
     /** Stops the server and deletes its directory. */
     @Override
     public synchronized void close() {
+        if (stopAtExit != null && Thread.currentThread() != stopAtExit) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(stopAtExit);
+            } catch (IllegalStateException alreadyExiting) {
+                // the hook runs (or ran) anyway
+            }
+            stopAtExit = null;
+        }
         try {
             if (running) {
                 stop();
