@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tokenwise.core.json.ChatCompletionJson;
 import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
-import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.AdmissionStage;
 import java.io.ByteArrayOutputStream;

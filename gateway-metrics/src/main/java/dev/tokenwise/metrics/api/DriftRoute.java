@@ -164,7 +164,7 @@ public final class DriftRoute implements ApiRoute {
                 throw new GatewayException(ErrorType.BAD_REQUEST, "from: " + root.get("from")
                         + " (expected: a date such as 2026-11-20 or an ISO-8601 instant)");
             }
-            from = UsageRoute.bound("from", root.get("from").asText(), nowMillis, false);
+            from = TimeRange.bound("from", root.get("from").asText(), nowMillis, false);
             if (from > nowMillis) {
                 throw new GatewayException(ErrorType.BAD_REQUEST, "from: " + root.get("from").asText()
                         + " (expected: not in the future)");

@@ -1,25 +1,17 @@
 package dev.tokenwise.metrics.dashboard;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Money;
-import dev.tokenwise.core.spi.GetRoute;
+import dev.tokenwise.metrics.api.LedgerRoute;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.math.BigDecimal;
-import java.sql.SQLException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * {@code GET /api/v1/requests?limit=50&team=&model=}: the most recent calls committed to the ledger, newest
@@ -34,31 +26,24 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The query runs on the executor given to the constructor, never on the event loop.
  */
-public final class RecentCallsRoute extends GetRoute {
-    private static final Logger log = LoggerFactory.getLogger(RecentCallsRoute.class);
+public final class RecentCallsRoute extends LedgerRoute {
     static final String PATH = "/api/v1/requests";
     static final int DEFAULT_LIMIT = 50;
     static final int MAX_LIMIT = 500;
-    private static final JsonFactory JSON = new JsonFactory();
 
     private final LedgerReader reader;
-    private final Executor executor;
 
     public RecentCallsRoute(SqliteLedger ledger, Executor executor) {
         this(new LedgerReader(ledger.file(), 5_000), executor);
     }
 
     RecentCallsRoute(LedgerReader reader, Executor executor) {
-        super(PATH);
+        super(PATH, executor);
         this.reader = Objects.requireNonNull(reader, "reader");
-        this.executor = Objects.requireNonNull(executor, "executor");
     }
 
-
-
     @Override
-    public CompletableFuture<Response> handle(Request request) {
-        Principal principal = request.requirePrincipal();
+    protected CompletableFuture<Response> answer(Request request, Principal principal) {
         int limit = limit(request.queryParam("limit"));
         String team = emptyToNull(request.queryParam("team"));
         String model = emptyToNull(request.queryParam("model"));
@@ -72,17 +57,7 @@ public final class RecentCallsRoute extends GetRoute {
         }
         String teamFilter = team;
         String keyFilter = keyId;
-        return CompletableFuture.supplyAsync(() -> query(limit, teamFilter, keyFilter, model), executor)
-                .thenApply(calls -> Response.json(200, toJson(calls)));
-    }
-
-    private List<LedgerReader.Call> query(int limit, String team, String keyId, String model) {
-        try {
-            return reader.recent(limit, team, keyId, model);
-        } catch (SQLException | RuntimeException e) {
-            log.error("Listing recent calls from the ledger failed", e);
-            throw new GatewayException(ErrorType.UNAVAILABLE, "the usage ledger cannot be read right now");
-        }
+        return read(() -> reader.recent(limit, teamFilter, keyFilter, model), RecentCallsRoute::toJson);
     }
 
     static int limit(String value) {
@@ -106,8 +81,7 @@ public final class RecentCallsRoute extends GetRoute {
     }
 
     static byte[] toJson(List<LedgerReader.Call> calls) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(64 + calls.size() * 400);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
+        return json(64 + calls.size() * 400, g -> {
             g.writeStartObject();
             g.writeArrayFieldStart("data");
             for (LedgerReader.Call c : calls) {
@@ -134,9 +108,6 @@ public final class RecentCallsRoute extends GetRoute {
             }
             g.writeEndArray();
             g.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
+        });
     }
 }
