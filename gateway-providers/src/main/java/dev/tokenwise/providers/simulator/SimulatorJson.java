@@ -154,29 +154,26 @@ final class SimulatorJson {
 
     /** The node as JSON in a new buffer the caller owns. */
     static ByteBuf write(ByteBufAllocator alloc, JsonNode node) {
-        ByteBuf buf = alloc.buffer();
-        boolean written = false;
-        try {
-            MAPPER.writeValue((OutputStream) new ByteBufOutputStream(buf), node);
-            written = true;
-            return buf;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } finally {
-            if (!written) {
-                buf.release();
-            }
-        }
+        return write(alloc, node, false);
     }
 
     /** The node as one server-sent event, {@code data: {...}\n\n}, in a new buffer the caller owns. */
     static ByteBuf event(ByteBufAllocator alloc, JsonNode node) {
+        return write(alloc, node, true);
+    }
+
+    /** The node in a new buffer, framed as an event or not; the buffer is released if writing fails. */
+    private static ByteBuf write(ByteBufAllocator alloc, JsonNode node, boolean asEvent) {
         ByteBuf buf = alloc.buffer();
         boolean written = false;
         try {
-            buf.writeBytes(DATA);
+            if (asEvent) {
+                buf.writeBytes(DATA);
+            }
             MAPPER.writeValue((OutputStream) new ByteBufOutputStream(buf), node);
-            buf.writeBytes(EVENT_END);
+            if (asEvent) {
+                buf.writeBytes(EVENT_END);
+            }
             written = true;
             return buf;
         } catch (IOException e) {
