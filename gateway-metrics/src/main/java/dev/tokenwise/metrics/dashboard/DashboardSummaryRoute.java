@@ -30,7 +30,8 @@ import java.util.function.Supplier;
  * {@code GET /api/v1/dashboard/summary?range=24h|7d|30d}: what the dashboard's spend charts show, in one
  * answer: each team's spend against its budget this period, spend per team over time, spend and tokens per
  * model, and what the caches saved (the response cache's savings and hit rates per team and model, the providers'
- * prompt caches' savings). Admin key only (401 without a key, 403 with another).
+ * prompt caches' savings). The admin key sees every team; a team's key sees its own team only, as if no other team
+ * existed (its figures, its budget, its models, and no other team's name); no key is a 401.
  *
  * <p>Hundreds of teams or models stay readable: {@value #TOP_TEAMS} teams (alternately the closest to their limit
  * and the biggest spenders), the {@value #TOP_SERIES} biggest spenders over time and the {@value #TOP_MODELS}
@@ -103,50 +104,54 @@ public final class DashboardSummaryRoute extends LedgerRoute {
 
     @Override
     protected Principal caller(Request request) {
-        requireAdmin(request.principal());
-        return request.principal();
+        Principal principal = request.principal();
+        if (principal == null) {
+            throw new GatewayException(ErrorType.INVALID_API_KEY,
+                    "missing or invalid API key (the dashboard needs the admin key or a team's key)");
+        }
+        return principal;
     }
 
     @Override
     protected CompletableFuture<Response> answer(Request request, Principal caller) {
         Range range = Range.of(request.queryParam("range"));
+        String team = ownTeam(caller);
         long now = clockMillis.getAsLong();
         long from = Math.floorDiv(now - range.lengthMillis, range.bucketMillis) * range.bucketMillis + range.bucketMillis;
-        return read(() -> rows(from, range.bucketMillis), rows -> summary(range, now, from, rows));
+        return read(() -> rows(from, range.bucketMillis, team), rows -> summary(range, team, now, from, rows));
     }
 
-    /** What the summary reads from the ledger, all from {@code from}. */
+    /** What the summary reads from the ledger, all from {@code from}, of every team or of {@code team} alone. */
     private record Rows(List<LedgerReader.Totals> teams, List<LedgerReader.Totals> models,
                         List<LedgerReader.BucketSpend> overTime, List<LedgerReader.BucketSavings> savings,
                         List<LedgerReader.HitRate> teamHits, List<LedgerReader.HitRate> modelHits) {
     }
 
-    private Rows rows(long from, long bucketMillis) throws SQLException {
-        return new Rows(reader.totals(false, from), reader.totals(true, from), reader.spendOverTime(from, bucketMillis),
-                reader.savingsOverTime(from, bucketMillis), reader.hitRates(false, from), reader.hitRates(true, from));
+    private Rows rows(long from, long bucketMillis, String team) throws SQLException {
+        return new Rows(reader.totals(false, from, team), reader.totals(true, from, team),
+                reader.spendOverTime(from, bucketMillis, team), reader.savingsOverTime(from, bucketMillis, team),
+                reader.hitRates(false, from, team), reader.hitRates(true, from, team));
     }
 
-    /** 401 without a key, 403 with a key that is not the admin key. */
-    static void requireAdmin(Principal principal) {
-        if (principal == null) {
-            throw new GatewayException(ErrorType.INVALID_API_KEY, "missing or invalid API key (the dashboard needs the admin key)");
-        }
-        if (!principal.admin()) {
-            throw new GatewayException(ErrorType.FORBIDDEN, "the dashboard needs the admin key, not a team's key");
-        }
-    }
-
-    private byte[] summary(Range range, long now, long from, Rows rows) {
+    /** The summary of every team ({@code team} null, for the admin key) or of {@code team} alone. */
+    private byte[] summary(Range range, String team, long now, long from, Rows rows) {
         List<LedgerReader.Totals> teams = rows.teams();
         List<LedgerReader.Totals> models = rows.models();
         Map<String, Budget.Snapshot> budgetByTeam = new HashMap<>();
         for (Budget.Snapshot s : budgets.get()) {
-            budgetByTeam.put(s.holder(), s);
+            if (team == null || team.equals(s.holder())) {
+                budgetByTeam.put(s.holder(), s);
+            }
         }
         return json(4096, g -> {
             g.writeStartObject();
             g.writeStringField("generated_at", Instant.ofEpochMilli(now).toString());
             g.writeStringField("range", range.label);
+            if (team == null) {
+                g.writeNullField("team");
+            } else {
+                g.writeStringField("team", team);
+            }
             g.writeStringField("from", Instant.ofEpochMilli(from).toString());
             g.writeNumberField("bucket_seconds", range.bucketMillis / 1000);
             g.writeNumberField("soft_threshold_percent", softThresholdPercent);
