@@ -100,29 +100,21 @@ public final class EfficiencyRoute extends LedgerRoute {
         g.writeNumberField("failed", t.failed());
         g.writeNumberField("unknown", t.unknown());
         g.writeNumberField("pending", t.pending());
-        number(g, "success_rate", f.successRate());
+        JsonBody.numberOrNull(g, "success_rate", f.successRate());
         g.writeNumberField("calls", t.calls());
-        number(g, "calls_per_task", f.callsPerTask());
+        JsonBody.numberOrNull(g, "calls_per_task", f.callsPerTask());
         g.writeNumberField("retries", t.retries());
-        number(g, "retry_rate", f.retryRate());
-        number(g, "tokens_per_success", f.tokensPerSuccess());
+        JsonBody.numberOrNull(g, "retry_rate", f.retryRate());
+        JsonBody.numberOrNull(g, "tokens_per_success", f.tokensPerSuccess());
         usd(g, "cost_per_success_usd", f.costPerSuccessUsd());
         usd(g, "wasted_cost_usd", f.wastedCostUsd());
         g.writeNumberField("truncated", t.truncated());
-        number(g, "truncation_rate", f.truncationRate());
-        number(g, "mean_output_tokens", f.meanOutputTokens());
+        JsonBody.numberOrNull(g, "truncation_rate", f.truncationRate());
+        JsonBody.numberOrNull(g, "mean_output_tokens", f.meanOutputTokens());
         g.writeNumberField("input_tokens", t.inputTokens());
         g.writeNumberField("output_tokens", t.outputTokens());
         usd(g, "cost_usd", f.costUsd());
         g.writeEndObject();
-    }
-
-    private static void number(JsonGenerator g, String name, double value) throws IOException {
-        if (Double.isNaN(value) || Double.isInfinite(value)) {
-            g.writeNullField(name);
-        } else {
-            g.writeNumberField(name, value);
-        }
     }
 
     private static void usd(JsonGenerator g, String name, BigDecimal usd) throws IOException {

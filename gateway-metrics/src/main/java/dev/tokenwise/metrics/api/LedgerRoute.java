@@ -1,14 +1,9 @@
 package dev.tokenwise.metrics.api;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.spi.GetRoute;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.sql.SQLException;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -29,7 +24,7 @@ import org.slf4j.LoggerFactory;
  *       ({@link SQLException} or any runtime error, a closed or locked ledger) is logged once and answered 503
  *       {@code unavailable}, while a {@link GatewayException} it throws (a 404) passes through as it is; the
  *       JSON is written after the read, so a bug there is a 500, not a misleading 503;</li>
- *   <li>{@link #json} writes a body with Jackson's streaming generator.</li>
+ *   <li>{@link #json} writes a body with Jackson's streaming generator ({@link JsonBody}).</li>
  * </ul>
  *
  * <pre>{@code
@@ -43,7 +38,6 @@ import org.slf4j.LoggerFactory;
 public abstract class LedgerRoute extends GetRoute {
     /** What a failed read answers. */
     static final String UNREADABLE = "the usage ledger cannot be read right now";
-    private static final JsonFactory JSON = new JsonFactory();
 
     private final Logger log = LoggerFactory.getLogger(getClass());
     private final Executor executor;
@@ -61,12 +55,6 @@ public abstract class LedgerRoute extends GetRoute {
     @FunctionalInterface
     protected interface LedgerRead<T> {
         T read() throws SQLException;
-    }
-
-    /** Writes one JSON body. */
-    @FunctionalInterface
-    protected interface JsonBody {
-        void write(JsonGenerator g) throws IOException;
     }
 
     @Override
@@ -112,13 +100,7 @@ public abstract class LedgerRoute extends GetRoute {
     }
 
     /** A JSON body written by {@code body}; {@code sizeHint} is the buffer's first capacity. */
-    protected static byte[] json(int sizeHint, JsonBody body) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(sizeHint);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
-            body.write(g);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
+    protected static byte[] json(int sizeHint, JsonBody.Writer body) {
+        return JsonBody.write(sizeHint, body);
     }
 }
