@@ -24,6 +24,7 @@ import dev.tokenwise.core.config.TeamConfig;
 import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.Money;
 import dev.tokenwise.core.spi.PriceCatalog;
+import dev.tokenwise.providers.ProviderType;
 import dev.tokenwise.providers.pricing.LiteLlmPriceImport;
 import dev.tokenwise.providers.pricing.YamlPriceCatalog;
 import dev.tokenwise.providers.simulator.SimulatedSkill;
@@ -495,7 +496,7 @@ public final class ConfigLoader {
             if (text.isEmpty()) {
                 return false;
             }
-            return switch (text.get().toLowerCase(java.util.Locale.ROOT)) {
+            return switch (text.get().toLowerCase(Locale.ROOT)) {
                 case "true" -> true;
                 case "false" -> false;
                 default -> throw new ConfigException(s.pathOf(key) + ": '" + text.get() + "' (expected: true or false)");
@@ -629,7 +630,7 @@ public final class ConfigLoader {
             if (!p.has("api_key") && type.apiKeyRequired()) {
                 // Only OpenAI-compatible local servers run without a key; for a hosted API it is a mistake.
                 throw new ConfigException(p.pathOf("api_key") + ": missing (required for type " + type.label()
-                        + ", e.g. api_key: ${" + type.label().toUpperCase(Locale.ROOT) + "_API_KEY})");
+                        + ", e.g. api_key: ${" + type.keyVariable() + "})");
             }
             if (p.has("api_key")) {
                 apiKey = p.string("api_key").orElse(null);
@@ -664,7 +665,7 @@ public final class ConfigLoader {
 
         /** A type-specific key that must be set, e.g. Azure's {@code api_version}; it is used in URLs, so it is a token. */
         private static String requiredOption(ConfigSection p, String key, ProviderType type) {
-            String example = "api_version".equals(key) ? "2024-10-21" : "a value";
+            String example = ProviderType.API_VERSION.equals(key) ? "2024-10-21" : "a value";
             String value = p.string(key).orElseThrow(() -> new ConfigException(p.pathOf(key)
                     + ": missing (required for type " + type.label() + ", e.g. " + example + ")"));
             if (!value.matches("[A-Za-z0-9._-]+")) {
