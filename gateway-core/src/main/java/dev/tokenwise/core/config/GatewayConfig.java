@@ -23,11 +23,23 @@ import java.util.Set;
  * @param adminOff {@code true} when the file says {@code admin: {key: off}}: no admin API, no key made
  * @param cache the exact response cache
  * @param probes the scheduled probes, or {@code null} when there are none
+ * @param routes the efficiency routes by name, in config order; a route's name is never a model's, and its candidates
+ *     are models
  */
 public record GatewayConfig(ServerConfig server, String adminKey, String storagePath,
                             Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
                             List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
-                            RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache, ProbeConfig probes) {
+                            RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache, ProbeConfig probes,
+                            Map<String, RouteConfig> routes) {
+
+    /** A config without routes. */
+    public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
+                         Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
+                         List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
+                         RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache, ProbeConfig probes) {
+        this(server, adminKey, storagePath, providers, models, teams, budgets, storageSync, rateLimits, adminOff, cache,
+                probes, Map.of());
+    }
 
     /** A config without probes. */
     public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
@@ -72,13 +84,13 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
     /** The same config with other providers (the simulator's address is known only once it started). */
     public GatewayConfig withProviders(Map<String, ProviderConfig> newProviders) {
         return new GatewayConfig(server, adminKey, storagePath, newProviders, models, teams, budgets, storageSync,
-                rateLimits, adminOff, cache, probes);
+                rateLimits, adminOff, cache, probes, routes);
     }
 
     /** The same config with the admin key made or read at start-up. */
     public GatewayConfig withAdminKey(String key) {
         return new GatewayConfig(server, key, storagePath, providers, models, teams, budgets, storageSync, rateLimits,
-                adminOff, cache, probes);
+                adminOff, cache, probes, routes);
     }
 
     public GatewayConfig {
@@ -93,6 +105,7 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
         providers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(providers));
         models = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(models));
         teams = List.copyOf(teams);
+        routes = routes == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(routes));
         for (ModelConfig m : models.values()) {
             if (!providers.containsKey(m.provider())) {
                 throw new ConfigException("models[" + m.name() + "].provider: " + m.provider()
@@ -112,6 +125,18 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
                 }
             }
         }
+        for (RouteConfig route : routes.values()) {
+            if (models.containsKey(route.name())) {
+                throw new ConfigException("routes[" + route.name() + "].name: " + route.name()
+                        + " (expected: a name no model has; it is a model's)");
+            }
+            for (String candidate : route.candidates()) {
+                if (!models.containsKey(candidate)) {
+                    throw new ConfigException("routes[" + route.name() + "].candidates: " + candidate
+                            + " (expected a model listed under models:)");
+                }
+            }
+        }
         Set<String> teamNames = new HashSet<>();
         Set<String> keys = new HashSet<>();
         for (TeamConfig t : teams) {
@@ -123,12 +148,17 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
                     throw new ConfigException("teams[" + t.name() + "].keys: a key is listed twice (expected: unique keys)");
                 }
                 for (String model : k.models()) {
-                    if (!models.containsKey(model)) {
+                    if (!models.containsKey(model) && !routes.containsKey(model)) {
                         throw new ConfigException("teams[" + t.name() + "].keys[].models: " + model
-                                + " (expected a model listed under models:)");
+                                + " (expected a model listed under models: or a route under routes:)");
                     }
                 }
             }
         }
+    }
+
+    /** The route called {@code name}, or {@code null} when no route has that name. */
+    public RouteConfig route(String name) {
+        return routes.get(name);
     }
 }
