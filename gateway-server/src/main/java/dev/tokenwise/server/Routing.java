@@ -35,7 +35,7 @@ final class Routing {
                     : (double) m.price().inputNanosPerMtok() + m.price().outputNanosPerMtok());
         }
         Router router = new Router(config.routes(), weights, RoutePolicy.Settings.DEFAULT_WINDOW,
-                RoutePolicy.Settings.DEFAULT_HALF_LIFE_MILLIS, clockMillis, ThreadLocalRandom::current);
+                RoutePolicy.Settings.DEFAULT_FADE_WINDOW, RoutePolicy.Settings.DEFAULT_HALF_LIFE_MILLIS, clockMillis, ThreadLocalRandom::current);
         if (!config.routes().isEmpty()) {
             var evidence = tasks.routeEvidence(clockMillis.getAsLong() - HISTORY.toMillis(), HISTORY_LIMIT);
             router.rebuild(evidence);

@@ -13,13 +13,16 @@ import java.util.random.RandomGenerator;
  *
  * <p><b>Algorithm</b> (see {@code docs/routing.md}). Each candidate has a Beta posterior of its success rate,
  * {@code Beta(1 + s, 1 + f)}, whose counts are <em>discounted</em>: each new observation of the candidate first
- * multiplies its counts by {@code 1 - 1/window}, and counts also halve every {@code halfLifeMillis} of wall time, so
- * the posterior reflects roughly the last {@code window} tasks and a model that degrades (or improves) is noticed.
+ * multiplies its counts by {@code 1 - 1/window}, each observation of another candidate multiplies them by
+ * {@code 1 - 1/fadeWindow}, and counts also halve every {@code halfLifeMillis} of wall time. So the posterior of the
+ * chosen candidate reflects roughly its last {@code window} tasks (a degradation is noticed), and the evidence of a
+ * candidate seldom tried fades, so that it is tried again (an improvement is noticed).
  * A choice is Thompson sampling under a constraint: draw {@code p_c} from each available candidate's posterior;
  * among those with {@code p_c >= bar}, pick the one with the lowest {@code cost_c / p_c} (expected cost per solved
  * task, {@code cost_c} the candidate's discounted mean cost per task); when none reaches the bar, pick the highest
- * {@code p_c} (the best quality there is). With probability {@code exploration} the task goes instead to another
- * available candidate, uniformly ({@code explore}); otherwise to the choice ({@code exploit}).
+ * {@code p_c} (the best quality there is). With probability {@code exploration} the task goes instead to a candidate
+ * cheaper than the choice, uniformly, or the next dearer one when none is cheaper ({@code explore}); otherwise to the
+ * choice ({@code exploit}).
  *
  * <p>A candidate without a measured cost is priced from its {@code priceWeight} relative to a candidate with one
  * (or by its weight alone when none has one), so a new route starts cheapest-first.
@@ -50,9 +53,10 @@ public final class RoutePolicy {
      * @param window the number of a candidate's most recent observations its posterior mostly reflects
      * @param halfLifeMillis the wall time after which old evidence counts half, {@code > 0}
      */
-    public record Settings(double bar, double exploration, int window, long halfLifeMillis) {
-        /** The window and half-life used unless told otherwise. */
+    public record Settings(double bar, double exploration, int window, int fadeWindow, long halfLifeMillis) {
+        /** The windows and half-life used unless told otherwise. */
         public static final int DEFAULT_WINDOW = 100;
+        public static final int DEFAULT_FADE_WINDOW = 300;
         public static final long DEFAULT_HALF_LIFE_MILLIS = 7L * 24 * 3600 * 1000;
 
         public Settings {
@@ -64,6 +68,9 @@ public final class RoutePolicy {
             }
             if (window < 2) {
                 throw new IllegalArgumentException("window: " + window + " (expected: >= 2)");
+            }
+            if (fadeWindow < window) {
+                throw new IllegalArgumentException("fadeWindow: " + fadeWindow + " (expected: >= window " + window + ")");
             }
             if (halfLifeMillis <= 0) {
                 throw new IllegalArgumentException("halfLifeMillis: " + halfLifeMillis + " (expected: > 0)");
@@ -92,6 +99,7 @@ public final class RoutePolicy {
     private final Settings settings;
     private final LongSupplier clockMillis;
     private final double keep;
+    private final double keepOthers;
     private final AtomicReference<State> state;
 
     /**
@@ -112,6 +120,7 @@ public final class RoutePolicy {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
         this.keep = 1 - 1.0 / settings.window();
+        this.keepOthers = 1 - 1.0 / settings.fadeWindow();
         Evidence[] empty = new Evidence[this.candidates.size()];
         for (int i = 0; i < empty.length; i++) {
             empty[i] = new Evidence(this.candidates.get(i), 0, 0, 0, 0);
@@ -137,10 +146,13 @@ public final class RoutePolicy {
             State before = state.get();
             State now = aged(before, Math.max(before.atMillis(), atMillis));
             Evidence[] next = now.evidence().clone();
-            Evidence e = next[i];
-            next[i] = new Evidence(e.candidate(), e.successes() * keep + (success ? 1 : 0),
-                    e.failures() * keep + (success ? 0 : 1), e.costNanosSum() * keep + Math.max(0, costNanos),
-                    e.costWeight() * keep + 1);
+            for (int j = 0; j < next.length; j++) {
+                Evidence e = next[j];
+                double k = j == i ? keep : keepOthers;
+                next[j] = new Evidence(e.candidate(), e.successes() * k + (j == i && success ? 1 : 0),
+                        e.failures() * k + (j == i && !success ? 1 : 0),
+                        e.costNanosSum() * k + (j == i ? Math.max(0, costNanos) : 0), e.costWeight() * k + (j == i ? 1 : 0));
+            }
             if (state.compareAndSet(before, new State(now.atMillis(), next))) {
                 return;
             }
@@ -166,20 +178,43 @@ public final class RoutePolicy {
         }
         int best = best(evidence, p, open);
         if (settings.exploration() > 0 && random.nextDouble() < settings.exploration()) {
-            int others = 0;
-            for (int i = 0; i < open.length; i++) {
-                others += open[i] && i != best ? 1 : 0;
-            }
-            if (others > 0) {
-                int pick = random.nextInt(others);
-                for (int i = 0; i < open.length; i++) {
-                    if (open[i] && i != best && pick-- == 0) {
-                        return new Choice(candidates.get(i), Reason.EXPLORE);
-                    }
-                }
+            int explored = explorationTarget(best, costs(evidence), open, random);
+            if (explored >= 0) {
+                return new Choice(candidates.get(explored), Reason.EXPLORE);
             }
         }
         return new Choice(candidates.get(best), Reason.EXPLOIT);
+    }
+
+    /**
+     * Where an exploring task goes: uniformly among the available candidates cheaper than the choice (whether one of
+     * them has become good enough is what exploration is for; the choice itself is observed on every other task);
+     * when none is cheaper, to the cheapest dearer one, so that the share is kept and the next candidate's evidence
+     * stays fresh. {@code -1} when the choice is the only available candidate.
+     */
+    private int explorationTarget(int best, double[] cost, boolean[] open, RandomGenerator random) {
+        int cheaper = 0;
+        int nextDearer = -1;
+        for (int i = 0; i < open.length; i++) {
+            if (!open[i] || i == best) {
+                continue;
+            }
+            if (cost[i] < cost[best]) {
+                cheaper++;
+            } else if (nextDearer < 0 || cost[i] < cost[nextDearer]) {
+                nextDearer = i;
+            }
+        }
+        if (cheaper == 0) {
+            return nextDearer;
+        }
+        int pick = random.nextInt(cheaper);
+        for (int i = 0; i < open.length; i++) {
+            if (open[i] && i != best && cost[i] < cost[best] && pick-- == 0) {
+                return i;
+            }
+        }
+        throw new AssertionError("unreachable");
     }
 
     /**

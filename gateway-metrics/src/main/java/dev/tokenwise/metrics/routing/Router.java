@@ -69,11 +69,12 @@ public final class Router implements ModelRouter, UsageSink {
      * @param priceWeights a relative price per model (e.g. input plus output price per million tokens); a missing or
      *     zero weight counts as the cheapest until the model's cost is measured
      * @param window the observations of a candidate its posterior mostly reflects ({@link RoutePolicy.Settings})
+     * @param fadeWindow the route's observations after which a candidate's evidence has faded to {@code 1/e}
      * @param halfLifeMillis the wall time after which old evidence counts half
      * @param random the random source of each choice (a thread's own in production, a seeded one in tests)
      */
-    public Router(Map<String, RouteConfig> routes, Map<String, Double> priceWeights, int window, long halfLifeMillis,
-                  LongSupplier clockMillis, Supplier<RandomGenerator> random) {
+    public Router(Map<String, RouteConfig> routes, Map<String, Double> priceWeights, int window, int fadeWindow,
+                  long halfLifeMillis, LongSupplier clockMillis, Supplier<RandomGenerator> random) {
         this.routes = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(routes));
         this.random = Objects.requireNonNull(random, "random");
         for (RouteConfig r : routes.values()) {
@@ -82,7 +83,7 @@ public final class Router implements ModelRouter, UsageSink {
                 weights[i] = priceWeights.getOrDefault(r.candidates().get(i), 0.0);
             }
             policies.put(r.name(), new RoutePolicy(r.candidates(), weights, new RoutePolicy.Settings(
-                    r.minSuccessRate(), r.exploration(), window, halfLifeMillis), clockMillis));
+                    r.minSuccessRate(), r.exploration(), window, fadeWindow, halfLifeMillis), clockMillis));
             recent.put(r.name(), new ArrayDeque<>(WINDOW));
         }
         this.sticky = Caffeine.newBuilder().maximumSize(MAX_STICKY_TASKS).expireAfterAccess(STICKY_FOR)

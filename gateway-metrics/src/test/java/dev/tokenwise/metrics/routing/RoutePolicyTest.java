@@ -19,7 +19,7 @@ class RoutePolicyTest {
     private RoutePolicy policy(double bar, double exploration) {
         return new RoutePolicy(MODELS, new double[] {1, 10, 100},
                 new RoutePolicy.Settings(bar, exploration, RoutePolicy.Settings.DEFAULT_WINDOW,
-                        RoutePolicy.Settings.DEFAULT_HALF_LIFE_MILLIS), clock::get);
+                        RoutePolicy.Settings.DEFAULT_FADE_WINDOW, RoutePolicy.Settings.DEFAULT_HALF_LIFE_MILLIS), clock::get);
     }
 
     /** Runs {@code tasks} tasks whose candidate succeeds with {@code accuracy}; answers how many went to each. */
@@ -50,8 +50,9 @@ class RoutePolicyTest {
         double[] accuracy = {0.78, 0.93, 0.98};
         run(policy, accuracy, 300);
         int[] later = run(policy, accuracy, 1_000);
-        // Below the bar, cheap gets exploration and the optimistic draws of a posterior near the bar, no more.
-        assertTrue(later[0] <= 0.15 * 1_000, "cheap took " + later[0] + " of 1000");
+        // Below the bar, cheap gets exploration and the optimistic draws of a posterior near the bar (about a fifth
+        // of the tasks, docs/routing.md), which the margin of the chosen model above the bar pays for.
+        assertTrue(later[0] <= 0.25 * 1_000, "cheap took " + later[0] + " of 1000");
         double passRate = (later[0] * accuracy[0] + later[1] * accuracy[1] + later[2] * accuracy[2]) / 1_000;
         assertTrue(passRate >= 0.85, "expected pass rate " + passRate);
         assertEquals("mid", policy.current(m -> true));
@@ -105,6 +106,31 @@ class RoutePolicyTest {
                     clock.get());
         }
         assertEquals(0.2, (double) explored / n, 0.02);
+    }
+
+    @Test
+    void exploresTheCandidatesCheaperThanTheChoiceOrElseTheNextDearerOne() {
+        RoutePolicy policy = policy(0.85, 0.3);
+        run(policy, new double[] {0.55, 0.93, 0.98}, 400);
+        int[] explored = new int[3];
+        for (int t = 0; t < 1_000; t++) {
+            RoutePolicy.Choice c = policy.choose(m -> true, random);
+            if (c.reason() == RoutePolicy.Reason.EXPLORE) {
+                explored[MODELS.indexOf(c.candidate())]++;
+            }
+        }
+        assertTrue(explored[0] > 200 && explored[2] < 0.1 * explored[0], java.util.Arrays.toString(explored));
+        // With the cheapest model chosen, exploration goes to the next one up.
+        RoutePolicy cheapIsGood = policy(0.85, 0.3);
+        run(cheapIsGood, new double[] {0.97, 0.97, 0.98}, 400);
+        explored = new int[3];
+        for (int t = 0; t < 1_000; t++) {
+            RoutePolicy.Choice c = cheapIsGood.choose(m -> true, random);
+            if (c.reason() == RoutePolicy.Reason.EXPLORE) {
+                explored[MODELS.indexOf(c.candidate())]++;
+            }
+        }
+        assertTrue(explored[1] > 200 && explored[2] < 0.1 * explored[1], java.util.Arrays.toString(explored));
     }
 
     @Test

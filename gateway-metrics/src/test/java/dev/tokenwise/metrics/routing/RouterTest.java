@@ -37,7 +37,7 @@ class RouterTest {
             byName.put(r.name(), r);
         }
         return new Router(byName, PRICES, RoutePolicy.Settings.DEFAULT_WINDOW,
-                RoutePolicy.Settings.DEFAULT_HALF_LIFE_MILLIS, clock::get, () -> random);
+                RoutePolicy.Settings.DEFAULT_FADE_WINDOW, RoutePolicy.Settings.DEFAULT_HALF_LIFE_MILLIS, clock::get, () -> random);
     }
 
     private static TaskSummary task(String taskId, String model, long costNanos) {
