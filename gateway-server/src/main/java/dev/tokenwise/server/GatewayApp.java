@@ -394,7 +394,7 @@ public final class GatewayApp implements AutoCloseable {
         lines.add("Tokenwise is ready.");
         lines.add("  Listening:  " + base + "  (point OpenAI clients at " + base + "/v1)");
         if (config.adminKey() == null) {
-            lines.add("  Dashboard:  off (admin.key is off)");
+            lines.add("  Dashboard:  " + base + "/dashboard  (team keys only: admin.key is off)");
         } else {
             lines.add("  Dashboard:  " + base + "/dashboard");
             lines.add("  Admin key:  " + (adminKeyFile == null ? "the one set in the config (admin.key)"

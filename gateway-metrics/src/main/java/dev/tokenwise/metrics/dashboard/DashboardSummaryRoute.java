@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * {@code GET /api/v1/dashboard/summary?range=24h|7d|30d}: what the dashboard's spend charts show, in one
  * answer: each team's spend against its budget this period, spend per team over time, spend and tokens per
  * model, and what the caches saved (the response cache's savings and hit rates per team and model, the providers'
- * prompt caches' savings). Admin key only (401 without a key, 403 with another).
+ * prompt caches' savings). The admin key sees every team; a team's key sees its own team only, as if no other team
+ * existed (its figures, its budget, its models, and no other team's name); no key is a 401.
  *
  * <p>Hundreds of teams or models stay readable: {@value #TOP_TEAMS} teams (alternately the closest to their limit
  * and the biggest spenders), the {@value #TOP_SERIES} biggest spenders over time and the {@value #TOP_MODELS}
@@ -114,22 +115,18 @@ public final class DashboardSummaryRoute extends GetRoute {
 
     @Override
     public CompletableFuture<Response> handle(Request request) {
-        requireAdmin(request.principal());
-        Range range = Range.of(request.queryParam("range"));
-        return CompletableFuture.supplyAsync(() -> Response.json(200, summary(range)), executor);
-    }
-
-    /** 401 without a key, 403 with a key that is not the admin key. */
-    static void requireAdmin(Principal principal) {
+        Principal principal = request.principal();
         if (principal == null) {
-            throw new GatewayException(ErrorType.INVALID_API_KEY, "missing or invalid API key (the dashboard needs the admin key)");
+            throw new GatewayException(ErrorType.INVALID_API_KEY,
+                    "missing or invalid API key (the dashboard needs the admin key or a team's key)");
         }
-        if (!principal.admin()) {
-            throw new GatewayException(ErrorType.FORBIDDEN, "the dashboard needs the admin key, not a team's key");
-        }
+        Range range = Range.of(request.queryParam("range"));
+        String team = principal.admin() ? null : principal.team();
+        return CompletableFuture.supplyAsync(() -> Response.json(200, summary(range, team)), executor);
     }
 
-    byte[] summary(Range range) {
+    /** The summary of every team ({@code team} null, for the admin key) or of {@code team} alone. */
+    byte[] summary(Range range, String team) {
         long now = clockMillis.getAsLong();
         long from = Math.floorDiv(now - range.lengthMillis, range.bucketMillis) * range.bucketMillis + range.bucketMillis;
         List<LedgerReader.Totals> teams;
@@ -139,25 +136,32 @@ public final class DashboardSummaryRoute extends GetRoute {
         List<LedgerReader.HitRate> teamHits;
         List<LedgerReader.HitRate> modelHits;
         try {
-            teams = reader.totals(false, from);
-            models = reader.totals(true, from);
-            overTime = reader.spendOverTime(from, range.bucketMillis);
-            savings = reader.savingsOverTime(from, range.bucketMillis);
-            teamHits = reader.hitRates(false, from);
-            modelHits = reader.hitRates(true, from);
+            teams = reader.totals(false, from, team);
+            models = reader.totals(true, from, team);
+            overTime = reader.spendOverTime(from, range.bucketMillis, team);
+            savings = reader.savingsOverTime(from, range.bucketMillis, team);
+            teamHits = reader.hitRates(false, from, team);
+            modelHits = reader.hitRates(true, from, team);
         } catch (SQLException | RuntimeException e) {
             log.error("Dashboard summary query on the ledger failed", e);
             throw new GatewayException(ErrorType.UNAVAILABLE, "the usage ledger cannot be read right now");
         }
         Map<String, Budget.Snapshot> budgetByTeam = new HashMap<>();
         for (Budget.Snapshot s : budgets.get()) {
-            budgetByTeam.put(s.holder(), s);
+            if (team == null || team.equals(s.holder())) {
+                budgetByTeam.put(s.holder(), s);
+            }
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream(4096);
         try (JsonGenerator g = JSON.createGenerator(out)) {
             g.writeStartObject();
             g.writeStringField("generated_at", Instant.ofEpochMilli(now).toString());
             g.writeStringField("range", range.label);
+            if (team == null) {
+                g.writeNullField("team");
+            } else {
+                g.writeStringField("team", team);
+            }
             g.writeStringField("from", Instant.ofEpochMilli(from).toString());
             g.writeNumberField("bucket_seconds", range.bucketMillis / 1000);
             g.writeNumberField("soft_threshold_percent", softThresholdPercent);

@@ -22,11 +22,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code GET /api/v1/requests?limit=50&team=&model=}: the most recent calls committed to the ledger, newest
- * first, each with its id (the full record is at {@code /api/v1/requests/{id}}).
+ * {@code GET /api/v1/requests?limit=50&team=&model=&after=}: the most recent calls committed to the ledger, newest
+ * first, each with its id (the full record is at {@code /api/v1/requests/{id}}), and a {@code cursor}.
  *
  * <ul>
  *   <li>{@code limit}: 1 to 500, default 50.</li>
+ *   <li>{@code after}: a {@code cursor} from an earlier answer: the calls written since, oldest first (in the order
+ *       they were written), with the cursor to ask for the next ones. Polling with it follows every call once, with
+ *       no gap ({@code tokenwise tail}).</li>
  *   <li>{@code team}, {@code model}: optional filters.</li>
  *   <li>The admin key sees every call; another key only the calls it made itself (as for
  *       {@code /api/v1/requests/{id}}); no key is a 401.</li>
@@ -60,25 +63,27 @@ public final class RecentCallsRoute extends GetRoute {
     public CompletableFuture<Response> handle(Request request) {
         Principal principal = request.requirePrincipal();
         int limit = limit(request.queryParam("limit"));
+        long after = after(request.queryParam("after"));
         String team = emptyToNull(request.queryParam("team"));
         String model = emptyToNull(request.queryParam("model"));
         String keyId = null;
         if (!principal.admin()) {
             if (team != null && !team.equals(principal.team())) {
-                return CompletableFuture.completedFuture(Response.json(200, toJson(List.of())));
+                return CompletableFuture.completedFuture(Response.json(200, toJson(List.of(), Math.max(after, 0))));
             }
             team = principal.team();
             keyId = principal.keyId();
         }
         String teamFilter = team;
         String keyFilter = keyId;
-        return CompletableFuture.supplyAsync(() -> query(limit, teamFilter, keyFilter, model), executor)
-                .thenApply(calls -> Response.json(200, toJson(calls)));
+        return CompletableFuture.supplyAsync(() -> query(limit, teamFilter, keyFilter, model, after), executor)
+                .thenApply(page -> Response.json(200, toJson(page.calls(), page.cursor())));
     }
 
-    private List<LedgerReader.Call> query(int limit, String team, String keyId, String model) {
+    private LedgerReader.Page query(int limit, String team, String keyId, String model, long after) {
         try {
-            return reader.recent(limit, team, keyId, model);
+            return after < 0 ? reader.recentPage(limit, team, keyId, model)
+                    : reader.following(after, limit, team, keyId, model);
         } catch (SQLException | RuntimeException e) {
             log.error("Listing recent calls from the ledger failed", e);
             throw new GatewayException(ErrorType.UNAVAILABLE, "the usage ledger cannot be read right now");
@@ -101,11 +106,27 @@ public final class RecentCallsRoute extends GetRoute {
                 + MAX_LIMIT + ")");
     }
 
+    /** The {@code after} cursor, or -1 for the newest calls. */
+    static long after(String value) {
+        if (value == null || value.isEmpty()) {
+            return -1;
+        }
+        try {
+            long cursor = Long.parseLong(value);
+            if (cursor >= 0) {
+                return cursor;
+            }
+        } catch (NumberFormatException ignored) {
+            // answered below
+        }
+        throw new GatewayException(ErrorType.BAD_REQUEST, "after: " + value + " (expected: a cursor, a whole number from 0)");
+    }
+
     private static String emptyToNull(String s) {
         return s == null || s.isEmpty() ? null : s;
     }
 
-    static byte[] toJson(List<LedgerReader.Call> calls) {
+    static byte[] toJson(List<LedgerReader.Call> calls, long cursor) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(64 + calls.size() * 400);
         try (JsonGenerator g = JSON.createGenerator(out)) {
             g.writeStartObject();
@@ -133,6 +154,7 @@ public final class RecentCallsRoute extends GetRoute {
                 g.writeEndObject();
             }
             g.writeEndArray();
+            g.writeNumberField("cursor", cursor);
             g.writeEndObject();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
