@@ -216,4 +216,54 @@ class RoutingEndToEndTest {
             assertEquals(ROUTE, all.path("data").get(0).path("name").asText());
         }
     }
+
+    @Test
+    void skipsACandidateWhoseProviderIsDownForNewTasksAndFallsBackMeanwhile() throws Exception {
+        int closedPort;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            closedPort = socket.getLocalPort();
+        }
+        String yaml = """
+                server: {host: 127.0.0.1, port: 0}
+                admin: {key: %s}
+                storage: {path: %s}
+                pricing: {catalog: ../config/prices.yaml}
+                providers:
+                  sim: {type: simulator, chunk_delay_ms: 0, first_token_delay_ms: 0}
+                  dead: {type: openai, base_url: "http://127.0.0.1:%d/v1", api_key: sk-dead, max_retries: 0,
+                         breaker_failures: 2, breaker_cooldown_ms: 600000}
+                models:
+                  - {name: dead-cheap, provider: dead, price: {input_per_mtok: 0.01, output_per_mtok: 0.01}}
+                  - {name: sim-mid, provider: sim, price: {input_per_mtok: 1.00, output_per_mtok: 4.00}}
+                routes:
+                  - {name: auto-value, candidates: [dead-cheap, sim-mid], min_success_rate: 0.5, exploration: 0}
+                teams:
+                  - name: demo
+                    keys: [{key: tw-test-key, name: demo-key}]
+                """.formatted(TestGateway.ADMIN_KEY, TestGateway.freshLedgerPath(), closedPort);
+        try (TestGateway gateway = TestGateway.fromYaml(yaml)) {
+            int fellBack = 0;
+            for (int i = 0; i < 60; i++) {
+                HttpResponse<String> r = gateway.post("/v1/chat/completions", "tw-test-key",
+                        "{\"model\": \"auto-value\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
+                        "X-Task-Id", "task-" + i);
+                // The dead candidate's calls fall back to the other candidate, as a fallback chain does.
+                assertEquals(200, r.statusCode(), r.body());
+                JsonNode record = gateway.record(r);
+                assertEquals("sim-mid", record.path("model").asText());
+                assertEquals(ROUTE, record.path("requested_model").asText());
+                if (record.path("attempts").asInt() > 1) {
+                    fellBack++;
+                    assertTrue(fellBack <= 2, "a new task was given to the dead candidate after its breaker opened: "
+                            + record);
+                }
+            }
+            assertEquals(2, fellBack, "the breaker opens after two failures");
+            // No new task went to the dead candidate once its breaker was open: the breaker refused nothing.
+            JsonNode dead = TestGateway.JSON.readTree(gateway.get("/healthz", TestGateway.ADMIN_KEY).body())
+                    .path("providers").path("dead");
+            assertEquals("open", dead.path("circuit").asText(), dead.toString());
+            assertEquals(0, dead.path("refused_by_breaker").asInt(), dead.toString());
+        }
+    }
 }
