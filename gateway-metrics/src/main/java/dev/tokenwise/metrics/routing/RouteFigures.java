@@ -24,7 +24,20 @@ import java.util.function.Predicate;
  */
 public record RouteFigures(RouteConfig config, String current, List<Candidate> candidates, long tasks,
                            double successRate, long costNanos, double costPerSolvedNanos, String dearest,
-                           double dearestCostPerSolvedNanos, double savedNanos) {
+                           double dearestCostPerSolvedNanos, double savedNanos, List<Slice> timeline) {
+
+    /** The most slices of {@link #timeline}. */
+    static final int SLICES = 10;
+
+    /**
+     * A run of consecutive judged tasks of the window, for the split over time: the window cut into up to
+     * {@link #SLICES} runs of equal length, oldest first.
+     *
+     * @param toMillis when the run's last task was judged
+     * @param tasks per candidate (in candidate order), its tasks in the run
+     */
+    public record Slice(long fromMillis, long toMillis, long[] tasks, long solved, long costNanos) {
+    }
 
     /**
      * One candidate's figures.
@@ -81,7 +94,31 @@ public record RouteFigures(RouteConfig config, String current, List<Candidate> c
         return new RouteFigures(config, policy.current(available), candidates, window.size(),
                 window.isEmpty() ? Double.NaN : (double) allSolved / window.size(), allCost,
                 allSolved == 0 ? Double.NaN : (double) allCost / allSolved, dearest, dearestCps,
-                allSolved * dearestCps - allCost);
+                allSolved * dearestCps - allCost, timeline(config, window));
+    }
+
+    private static List<Slice> timeline(RouteConfig config, List<Router.Judged> window) {
+        List<Slice> slices = new ArrayList<>();
+        if (window.isEmpty()) {
+            return slices;
+        }
+        int per = (window.size() + SLICES - 1) / SLICES;
+        for (int start = 0; start < window.size(); start += per) {
+            List<Router.Judged> run = window.subList(start, Math.min(window.size(), start + per));
+            long[] tasks = new long[config.candidates().size()];
+            long solved = 0;
+            long cost = 0;
+            for (Router.Judged j : run) {
+                int i = config.candidates().indexOf(j.model());
+                if (i >= 0) {
+                    tasks[i]++;
+                }
+                solved += j.success() ? 1 : 0;
+                cost += j.costNanos();
+            }
+            slices.add(new Slice(run.get(0).atMillis(), run.get(run.size() - 1).atMillis(), tasks, solved, cost));
+        }
+        return slices;
     }
 
     /** The lower end of the 95 % Wilson score interval of {@code k} successes in {@code n}. */

@@ -26,7 +26,8 @@ import java.util.function.Predicate;
  * tasks): each efficiency route's settings, current choice, per-candidate figures over its recent window
  * ({@code tasks, success_rate, success_rate_low, cost_per_solved_usd, share}, and the policy's
  * {@code posterior_success_rate}, {@code estimated_cost_per_solved_usd}) and what it saved against the dearest
- * candidate. Answered from memory on the event loop.
+ * candidate, and the window's split over time ({@code timeline}: up to 10 runs of consecutive tasks, each with its
+ * tasks per candidate, successes and cost). Answered from memory on the event loop.
  */
 public final class RoutesRoute implements ApiRoute {
     private static final String PATH = "/api/v1/routes";
@@ -110,6 +111,21 @@ public final class RoutesRoute implements ApiRoute {
         usd(g, "saved_usd", f.savedNanos());
         double share = f.costPerSolvedNanos() / f.dearestCostPerSolvedNanos();
         rate(g, "saved_share", Double.isFinite(share) ? 1 - share : Double.NaN);
+        g.writeArrayFieldStart("timeline");
+        for (RouteFigures.Slice slice : f.timeline()) {
+            g.writeStartObject();
+            g.writeStringField("from", java.time.Instant.ofEpochMilli(slice.fromMillis()).toString());
+            g.writeStringField("to", java.time.Instant.ofEpochMilli(slice.toMillis()).toString());
+            g.writeObjectFieldStart("tasks");
+            for (int i = 0; i < slice.tasks().length; i++) {
+                g.writeNumberField(r.candidates().get(i), slice.tasks()[i]);
+            }
+            g.writeEndObject();
+            g.writeNumberField("solved", slice.solved());
+            usd(g, "cost_usd", slice.costNanos());
+            g.writeEndObject();
+        }
+        g.writeEndArray();
         g.writeArrayFieldStart("candidates");
         for (RouteFigures.Candidate c : f.candidates()) {
             g.writeStartObject();
