@@ -3,6 +3,7 @@ package dev.tokenwise.server;
 import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.config.ModelConfig;
 import dev.tokenwise.core.proxy.ProviderHealth;
+import dev.tokenwise.core.spi.ProviderStats;
 import dev.tokenwise.metrics.ledger.TaskLedger;
 import dev.tokenwise.metrics.routing.RoutePolicy;
 import dev.tokenwise.metrics.routing.Router;
@@ -53,7 +54,7 @@ final class Routing {
                 return false;
             }
             ProviderHealth h = health.get().get(m.provider());
-            return h == null || h.state() != ProviderHealth.State.OPEN;
+            return h == null || h.state() != ProviderStats.BreakerState.OPEN;
         };
     }
 }

@@ -23,6 +23,8 @@ import java.util.Set;
  * @param adminOff {@code true} when the file says {@code admin: {key: off}}: no admin API, no key made
  * @param cache the exact response cache
  * @param probes the scheduled probes, or {@code null} when there are none
+ * @param telemetry the export of spans ({@link TelemetryConfig#OFF} by default)
+ * @param logging the access log ({@link LoggingConfig#DEFAULT} by default)
  * @param routes the efficiency routes by name, in config order; a route's name is never a model's, and its candidates
  *     are models
  */
@@ -30,15 +32,25 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
                             Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
                             List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
                             RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache, ProbeConfig probes,
-                            Map<String, RouteConfig> routes) {
+                            TelemetryConfig telemetry, LoggingConfig logging, Map<String, RouteConfig> routes) {
 
     /** A config without routes. */
     public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
                          Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
                          List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
+                         RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache, ProbeConfig probes,
+                         TelemetryConfig telemetry, LoggingConfig logging) {
+        this(server, adminKey, storagePath, providers, models, teams, budgets, storageSync, rateLimits, adminOff, cache,
+                probes, telemetry, logging, Map.of());
+    }
+
+    /** A config without span export, with the default access log. */
+    public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
+                         Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
+                         List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
                          RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache, ProbeConfig probes) {
         this(server, adminKey, storagePath, providers, models, teams, budgets, storageSync, rateLimits, adminOff, cache,
-                probes, Map.of());
+                probes, TelemetryConfig.OFF, LoggingConfig.DEFAULT);
     }
 
     /** A config without probes. */
@@ -84,13 +96,13 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
     /** The same config with other providers (the simulator's address is known only once it started). */
     public GatewayConfig withProviders(Map<String, ProviderConfig> newProviders) {
         return new GatewayConfig(server, adminKey, storagePath, newProviders, models, teams, budgets, storageSync,
-                rateLimits, adminOff, cache, probes, routes);
+                rateLimits, adminOff, cache, probes, telemetry, logging, routes);
     }
 
     /** The same config with the admin key made or read at start-up. */
     public GatewayConfig withAdminKey(String key) {
         return new GatewayConfig(server, key, storagePath, providers, models, teams, budgets, storageSync, rateLimits,
-                adminOff, cache, probes, routes);
+                adminOff, cache, probes, telemetry, logging, routes);
     }
 
     public GatewayConfig {
@@ -99,6 +111,8 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
         Objects.requireNonNull(storageSync, "storage.sync");
         rateLimits = rateLimits == null ? RateLimitConfig.NONE : rateLimits;
         cache = cache == null ? CacheConfig.DISABLED : cache;
+        telemetry = telemetry == null ? TelemetryConfig.OFF : telemetry;
+        logging = logging == null ? LoggingConfig.DEFAULT : logging;
         if (adminKey != null && adminKey.isBlank() || adminOff) {
             adminKey = null;
         }

@@ -21,6 +21,7 @@ import dev.tokenwise.core.spi.AdmissionStage;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.ModelRouter;
 import dev.tokenwise.core.spi.ProviderAdapter;
+import dev.tokenwise.core.spi.ProviderStats;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -258,6 +259,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
                 }
                 HttpHeaders forwarded = HeaderFilter.ALREADY_VALIDATED.newHeaders();
                 HeaderFilter.copyRequestHeaders(request.headers(), forwarded);
+                admission.decorateUpstream(forwarded);
                 upstreamRequest = UpstreamRequests.build(deployment, endpoint, upstreamBody, forwarded, ctx.alloc());
                 UpstreamRequests fallbacks = pristine == null ? null
                         : new UpstreamRequests(endpoint, pristine, forwarded, stream, proxy.json());
@@ -466,7 +468,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             return false;
         }
         ProviderHealth health = proxy.health().get(d.provider().name());
-        return health == null || health.state() != ProviderHealth.State.OPEN;
+        return health == null || health.state() != ProviderStats.BreakerState.OPEN;
     }
 
     private KeyRegistry.KeyEntry authenticate(FullHttpRequest request) {

@@ -1,25 +1,17 @@
 package dev.tokenwise.metrics.dashboard;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Money;
-import dev.tokenwise.core.spi.GetRoute;
+import dev.tokenwise.metrics.api.LedgerRoute;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.math.BigDecimal;
-import java.sql.SQLException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * {@code GET /api/v1/requests?limit=50&team=&model=&after=}: the most recent calls committed to the ledger, newest
@@ -37,31 +29,24 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The query runs on the executor given to the constructor, never on the event loop.
  */
-public final class RecentCallsRoute extends GetRoute {
-    private static final Logger log = LoggerFactory.getLogger(RecentCallsRoute.class);
+public final class RecentCallsRoute extends LedgerRoute {
     static final String PATH = "/api/v1/requests";
     static final int DEFAULT_LIMIT = 50;
     static final int MAX_LIMIT = 500;
-    private static final JsonFactory JSON = new JsonFactory();
 
     private final LedgerReader reader;
-    private final Executor executor;
 
     public RecentCallsRoute(SqliteLedger ledger, Executor executor) {
         this(new LedgerReader(ledger.file(), 5_000), executor);
     }
 
     RecentCallsRoute(LedgerReader reader, Executor executor) {
-        super(PATH);
+        super(PATH, executor);
         this.reader = Objects.requireNonNull(reader, "reader");
-        this.executor = Objects.requireNonNull(executor, "executor");
     }
 
-
-
     @Override
-    public CompletableFuture<Response> handle(Request request) {
-        Principal principal = request.requirePrincipal();
+    protected CompletableFuture<Response> answer(Request request, Principal principal) {
         int limit = limit(request.queryParam("limit"));
         long after = after(request.queryParam("after"));
         String team = emptyToNull(request.queryParam("team"));
@@ -76,18 +61,9 @@ public final class RecentCallsRoute extends GetRoute {
         }
         String teamFilter = team;
         String keyFilter = keyId;
-        return CompletableFuture.supplyAsync(() -> query(limit, teamFilter, keyFilter, model, after), executor)
-                .thenApply(page -> Response.json(200, toJson(page.calls(), page.cursor())));
-    }
-
-    private LedgerReader.Page query(int limit, String team, String keyId, String model, long after) {
-        try {
-            return after < 0 ? reader.recentPage(limit, team, keyId, model)
-                    : reader.following(after, limit, team, keyId, model);
-        } catch (SQLException | RuntimeException e) {
-            log.error("Listing recent calls from the ledger failed", e);
-            throw new GatewayException(ErrorType.UNAVAILABLE, "the usage ledger cannot be read right now");
-        }
+        return read(() -> after < 0 ? reader.recentPage(limit, teamFilter, keyFilter, model)
+                        : reader.following(after, limit, teamFilter, keyFilter, model),
+                page -> toJson(page.calls(), page.cursor()));
     }
 
     static int limit(String value) {
@@ -127,8 +103,7 @@ public final class RecentCallsRoute extends GetRoute {
     }
 
     static byte[] toJson(List<LedgerReader.Call> calls, long cursor) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(64 + calls.size() * 400);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
+        return json(64 + calls.size() * 400, g -> {
             g.writeStartObject();
             g.writeArrayFieldStart("data");
             for (LedgerReader.Call c : calls) {
@@ -156,9 +131,6 @@ public final class RecentCallsRoute extends GetRoute {
             g.writeEndArray();
             g.writeNumberField("cursor", cursor);
             g.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
+        });
     }
 }
