@@ -693,6 +693,77 @@
     });
   }
 
+  /**
+   * Each efficiency route: a line of figures (current choice, pass rate, cost per solved task, saving against the
+   * dearest candidate) and its split over time, the share of each candidate in consecutive runs of its recent tasks.
+   * {@code routes} is null for a team key (the figures are the admin key's).
+   */
+  function renderRoutes(routes) {
+    var card = $('card-routes');
+    card.hidden = routes === null;
+    if (routes === null) { dropCharts('routes'); return; }
+    var data = routes.data || [];
+    $('routes-sub').textContent = 'Each route sends a task to the cheapest candidate that credibly meets its success bar'
+      + ' (docs/routing.md); figures over its last ' + routes.window + ' judged tasks.';
+    if (!data.length) {
+      empty('card-routes', 'routes', 'No efficiency routes are configured (routes: in the configuration, see docs/routing.md).');
+      body('card-routes').firstChild.className = 'empty compact';
+      return;
+    }
+    var b = layout('card-routes', 'routes:' + data.map(function (r) { return r.name; }).join(','), function (holder) {
+      data.forEach(function (r) {
+        holder.appendChild(el('div', { className: 'route', 'data-route': r.name },
+          el('p', { className: 'route-figures' })));
+      });
+    });
+    data.forEach(function (r) {
+      var block = b.querySelector('[data-route="' + r.name + '"]');
+      var saved = r.saved_share === null ? '' : ' · saved ' + usd(r.saved_usd) + ' (' + pct(r.saved_share)
+        + ' per solved task) against always ' + r.dearest;
+      block.querySelector('.route-figures').textContent = r.name + ': now ' + r.current + ' · bar '
+        + pct(r.min_success_rate) + ' · ' + r.tasks + ' tasks, pass rate '
+        + (r.success_rate === null ? '–' : pct(r.success_rate)) + ' · ' + usd(r.cost_per_solved_usd)
+        + ' per solved task' + saved;
+      var slices = r.timeline || [];
+      if (!slices.length) {
+        dropCharts('routes-' + r.name);
+        var none = block.querySelector('.empty') || block.appendChild(el('p', { className: 'empty compact' }));
+        none.textContent = 'No judged task yet: outcomes of tasks (or calls without a task) teach the route.';
+        return;
+      }
+      var stale = block.querySelector('.empty');
+      if (stale) { stale.remove(); }
+      chart('routes-' + r.name, block, {
+        type: 'bar',
+        data: {
+          labels: slices.map(function (s) { return new Date(Date.parse(s.to)).toLocaleTimeString(); }),
+          datasets: r.candidates.map(function (c, i) {
+            return {
+              label: c.model,
+              data: slices.map(function (s) {
+                var total = 0;
+                Object.keys(s.tasks).forEach(function (m) { total += s.tasks[m]; });
+                return total ? (s.tasks[c.model] || 0) / total : 0;
+              }),
+              backgroundColor: color(i)
+            };
+          })
+        },
+        options: {
+          scales: {
+            x: { stacked: true, grid: { display: false } },
+            y: { stacked: true, min: 0, max: 1, ticks: { callback: function (v) { return Math.round(v * 100) + '%'; } },
+              grid: { color: '#eef0f5' } }
+          },
+          plugins: {
+            legend: { position: 'bottom' },
+            tooltip: { callbacks: { label: function (item) { return item.dataset.label + ': ' + pct(item.raw); } } }
+          }
+        }
+      }, 200);
+    });
+  }
+
   function renderCalls(calls) {
     var data = calls.data || [];
     if (!data.length) {
@@ -786,7 +857,12 @@
         }),
         soft('/api/v1/alerts', []),
         soft('/api/v1/requests?limit=50', { data: [] }),
-        soft('/api/v1/probes', { enabled: false, models: [] })
+        soft('/api/v1/probes', { enabled: false, models: [] }),
+        // Route figures are the admin key's: a team's view does not ask for them, and hides the card.
+        summary.team ? Promise.resolve(null) : api('/api/v1/routes').catch(function (e) {
+          if (e.status !== 403) { failures.push('/api/v1/routes: ' + e.message); }
+          return null;
+        })
       ]).then(function (parts) {
         var banner = $('banner');
         banner.hidden = !failures.length;
@@ -800,6 +876,7 @@
         renderLatency(parts[1]);
         renderAlerts(parts[2]);
         renderProbes(parts[4]);
+        renderRoutes(parts[5]);
         renderCalls(parts[3]);
         document.body.setAttribute('data-loaded', summary.generated_at);
         setStatus('updated ' + new Date().toLocaleTimeString());

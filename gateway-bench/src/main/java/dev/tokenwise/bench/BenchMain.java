@@ -74,6 +74,8 @@ public final class BenchMain {
 
             drift     measure the drift detector on simulated traffic: false alarms per model and year, detection delay
                 drift [MODEL_YEARS [INCIDENTS]]          default 100 and 200 (docs/efficiency.md)
+            routing   measure the efficiency routing policy against the oracle over seeded runs (docs/routing.md)
+                routing [RUNS [TASKS]]                   default 50 and 2000
 
             jmh       run the JMH micro-benchmarks; every argument goes to JMH (org.openjdk.jmh.Main)
                 jmh -l                                   list them
@@ -101,12 +103,13 @@ public final class BenchMain {
                 case "mock" -> mock(new Args(rest, Set.of()), System.out);
                 case "load" -> load(new Args(rest, Set.of("histogram", "progress")), System.out);
                 case "drift" -> dev.tokenwise.bench.drift.DriftSimulation.main(rest.toArray(new String[0]));
+                case "routing" -> dev.tokenwise.bench.routing.RoutingSimulation.main(rest.toArray(new String[0]));
                 case "soak" -> {
                     if (!SoakCommand.run(new Args(rest, Set.of("keep-temp")), System.out)) {
                         System.exit(1);
                     }
                 }
-                default -> throw new IllegalArgumentException("unknown command: " + args[0] + " (expected: compare, mock, load, soak, drift or jmh)");
+                default -> throw new IllegalArgumentException("unknown command: " + args[0] + " (expected: compare, mock, load, soak, drift, routing or jmh)");
             }
         } catch (IllegalArgumentException e) {
             System.err.println("tokenwise-bench: " + e.getMessage());

@@ -55,6 +55,8 @@ import java.util.function.Supplier;
 import dev.tokenwise.metrics.ledger.Ledger;
 import dev.tokenwise.metrics.ledger.PostgresLedger;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
+import dev.tokenwise.metrics.routing.Router;
+import dev.tokenwise.metrics.routing.RoutesRoute;
 import dev.tokenwise.server.admin.AdminRoutes;
 import dev.tokenwise.server.admin.RateLimitDirectory;
 import dev.tokenwise.server.admin.TeamDirectory;
@@ -259,6 +261,10 @@ public final class GatewayApp implements AutoCloseable {
             meters.bindLatency(latency);
             sinks.add(meters);
             sinks.add(latency);
+            // Efficiency routes: rebuilt from the ledger, then taught by routed calls and by every outcome reported.
+            Router router = Routing.router(running, ledger.tasks(), System::currentTimeMillis);
+            sinks.add(router);
+            efficiency.onOutcome(router::outcome);
             if (running.logging().access()) {
                 AccessLog accessLog = new AccessLog(running.logging().format(), System.out);
                 sinks.add(accessLog);
@@ -296,7 +302,9 @@ public final class GatewayApp implements AutoCloseable {
                     new RecentCallsRoute(store, apiPool),
                     new DashboardSummaryRoute(store, teamBudgets, running.budgets().softThresholdPercent(), apiPool),
                     new DashboardRoute(),
-                    new AdminRoutes(running, directory, rateLimits, apiPool));
+                    new AdminRoutes(running, directory, rateLimits, apiPool),
+                    new RoutesRoute(router, Routing.available(running,
+                            () -> started.get() == null ? Map.of() : started.get().providerHealth())));
             // The response cache: the second admission stage, after the rate limits (a hit counts as a request) and
             // before the budget (a hit reserves and costs nothing).
             List<AdmissionStage> stages = new ArrayList<>();
@@ -312,7 +320,7 @@ public final class GatewayApp implements AutoCloseable {
                 meters.bindResponseCache(cache);
             }
             GatewayServer server = GatewayServer.start(running, adapters, counter, accounting, budgets, keys, routes,
-                    strict ? store::whenCommitted : null, new LearntCalibration(efficiency), stages);
+                    strict ? store::whenCommitted : null, new LearntCalibration(efficiency), stages, router);
             started.set(server);
             meters.bindProviders(server.providerHealth()).bindUpstreamPool(server.upstreamPool());
             if (running.adminKey() == null) {

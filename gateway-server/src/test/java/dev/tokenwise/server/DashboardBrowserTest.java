@@ -359,6 +359,38 @@ class DashboardBrowserTest {
     }
 
     @Test
+    void drawsEachRoutesSplitOverTimeAndItsSavings() throws Exception {
+        try (TestGateway gateway = TestGateway.start("""
+                providers:
+                  sim: {type: simulator, chunk_delay_ms: 0, first_token_delay_ms: 0}
+                models:
+                  - {name: sim-small, provider: sim, price: {input_per_mtok: 0.10, output_per_mtok: 0.40}}
+                  - {name: sim-large, provider: sim, price: {input_per_mtok: 10.00, output_per_mtok: 40.00}}
+                routes:
+                  - {name: auto-value, candidates: [sim-small, sim-large], min_success_rate: 0.8}
+                """, TEAMS)) {
+            for (int i = 0; i < 30; i++) {
+                chat(gateway, "tw-growth-key", "auto-value", false, "routed-" + i, "question " + i, 50);
+            }
+            gateway.flushLedger(); // an outcome needs its task's calls booked
+            for (int i = 0; i < 30; i++) {
+                outcome(gateway, "tw-growth-key", "routed-" + i, i % 10 != 0);
+            }
+            signIn(gateway);
+            String card = driver.findElement(By.id("card-routes")).getText();
+            assertTrue(card.contains("auto-value: now "), card);
+            assertTrue(card.contains("30 tasks, pass rate 90.0%"), card);
+            assertTrue(card.contains("against always sim-large"), card);
+            List<List<Object>> routes = canvases().stream().filter(c -> "routes-auto-value".equals(c.get(0))).toList();
+            assertEquals(1, routes.size(), "the route's chart: " + canvases());
+            assertTrue(((Number) routes.get(0).get(3)).longValue() > 500, "a blank canvas: " + routes);
+            screenshot("dashboard-routes.png");
+            List<String> errors = consoleErrors();
+            assertTrue(errors.isEmpty(), "browser console errors: " + errors);
+        }
+    }
+
+    @Test
     void staysReadableWithHundredsOfTeams() throws Exception {
         StringBuilder teams = new StringBuilder("teams:\n");
         int n = 150;

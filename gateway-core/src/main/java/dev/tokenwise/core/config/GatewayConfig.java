@@ -25,6 +25,8 @@ import java.util.Set;
  * @param probes the scheduled probes, or {@code null} when there are none
  * @param telemetry the export of spans ({@link TelemetryConfig#OFF} by default)
  * @param logging the access log ({@link LoggingConfig#DEFAULT} by default)
+ * @param routes the efficiency routes by name, in config order; a route's name is never a model's, and its candidates
+ *     are models
  * @param storage the PostgreSQL ledger ({@code storage.url}) and the retention of records
  *     ({@link StorageConfig#DEFAULT} by default: the SQLite file, records kept forever)
  */
@@ -32,16 +34,27 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
                             Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
                             List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
                             RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache, ProbeConfig probes,
-                            TelemetryConfig telemetry, LoggingConfig logging, StorageConfig storage) {
+                            TelemetryConfig telemetry, LoggingConfig logging, Map<String, RouteConfig> routes,
+                            StorageConfig storage) {
 
     /** A config with the ledger in the SQLite file at {@code storagePath}, records kept forever. */
     public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
                          Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
                          List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
                          RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache, ProbeConfig probes,
+                         TelemetryConfig telemetry, LoggingConfig logging, Map<String, RouteConfig> routes) {
+        this(server, adminKey, storagePath, providers, models, teams, budgets, storageSync, rateLimits, adminOff, cache,
+                probes, telemetry, logging, routes, StorageConfig.DEFAULT);
+    }
+
+    /** A config without routes. */
+    public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
+                         Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
+                         List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
+                         RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache, ProbeConfig probes,
                          TelemetryConfig telemetry, LoggingConfig logging) {
         this(server, adminKey, storagePath, providers, models, teams, budgets, storageSync, rateLimits, adminOff, cache,
-                probes, telemetry, logging, StorageConfig.DEFAULT);
+                probes, telemetry, logging, Map.of());
     }
 
     /** A config without span export, with the default access log. */
@@ -96,13 +109,13 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
     /** The same config with other providers (the simulator's address is known only once it started). */
     public GatewayConfig withProviders(Map<String, ProviderConfig> newProviders) {
         return new GatewayConfig(server, adminKey, storagePath, newProviders, models, teams, budgets, storageSync,
-                rateLimits, adminOff, cache, probes, telemetry, logging, storage);
+                rateLimits, adminOff, cache, probes, telemetry, logging, routes, storage);
     }
 
     /** The same config with the admin key made or read at start-up. */
     public GatewayConfig withAdminKey(String key) {
         return new GatewayConfig(server, key, storagePath, providers, models, teams, budgets, storageSync, rateLimits,
-                adminOff, cache, probes, telemetry, logging, storage);
+                adminOff, cache, probes, telemetry, logging, routes, storage);
     }
 
     public GatewayConfig {
@@ -113,13 +126,14 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
         cache = cache == null ? CacheConfig.DISABLED : cache;
         telemetry = telemetry == null ? TelemetryConfig.OFF : telemetry;
         logging = logging == null ? LoggingConfig.DEFAULT : logging;
-        storage = storage == null ? StorageConfig.DEFAULT : storage;
         if (adminKey != null && adminKey.isBlank() || adminOff) {
             adminKey = null;
         }
         providers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(providers));
         models = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(models));
         teams = List.copyOf(teams);
+        routes = routes == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(routes));
+        storage = storage == null ? StorageConfig.DEFAULT : storage;
         for (ModelConfig m : models.values()) {
             if (!providers.containsKey(m.provider())) {
                 throw new ConfigException("models[" + m.name() + "].provider: " + m.provider()
@@ -139,6 +153,18 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
                 }
             }
         }
+        for (RouteConfig route : routes.values()) {
+            if (models.containsKey(route.name())) {
+                throw new ConfigException("routes[" + route.name() + "].name: " + route.name()
+                        + " (expected: a name no model has; it is a model's)");
+            }
+            for (String candidate : route.candidates()) {
+                if (!models.containsKey(candidate)) {
+                    throw new ConfigException("routes[" + route.name() + "].candidates: " + candidate
+                            + " (expected a model listed under models:)");
+                }
+            }
+        }
         Set<String> teamNames = new HashSet<>();
         Set<String> keys = new HashSet<>();
         for (TeamConfig t : teams) {
@@ -150,12 +176,17 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
                     throw new ConfigException("teams[" + t.name() + "].keys: a key is listed twice (expected: unique keys)");
                 }
                 for (String model : k.models()) {
-                    if (!models.containsKey(model)) {
+                    if (!models.containsKey(model) && !routes.containsKey(model)) {
                         throw new ConfigException("teams[" + t.name() + "].keys[].models: " + model
-                                + " (expected a model listed under models:)");
+                                + " (expected a model listed under models: or a route under routes:)");
                     }
                 }
             }
         }
+    }
+
+    /** The route called {@code name}, or {@code null} when no route has that name. */
+    public RouteConfig route(String name) {
+        return routes.get(name);
     }
 }

@@ -48,6 +48,9 @@ package dev.tokenwise.core.model;
  *     ({@link ModelPrice#promptCacheSavedNanos(TokenUsage, ServiceTier)})
  * @param promptPrefixHash a hash of the first bytes of the prompt's text ({@link TokenCount#prefixHash}), {@code 0}
  *     when the prompt is shorter or it was not computed; read by analytics while the record is delivered, not stored
+ * @param route the efficiency route the client called (then {@code requestedModel} is the route too, and {@code model}
+ *     the candidate that answered), {@code null} for a call to a model
+ * @param routeReason why the route chose its candidate: {@code exploit} or {@code explore}; {@code null} without a route
  */
 public record UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
                           boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
@@ -57,7 +60,7 @@ public record UsageRecord(String id, String team, String keyId, String model, St
                           long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
                           int attempts, int flags, String priceVersion, int requestFeatures, long inputTextBytes,
                           long rejectedPredictionTokens, CacheStatus cache, long savedNanos, long promptCacheSavedNanos,
-                          long promptPrefixHash) {
+                          long promptPrefixHash, String route, String routeReason) {
 
     public UsageRecord {
         if (requestedModel == null) {
@@ -161,6 +164,8 @@ public record UsageRecord(String id, String team, String keyId, String model, St
             b.savedNanos = savedNanos;
             b.promptCacheSavedNanos = promptCacheSavedNanos;
             b.promptPrefixHash = promptPrefixHash;
+            b.route = route;
+            b.routeReason = routeReason;
         return b;
     }
 
@@ -203,6 +208,8 @@ public record UsageRecord(String id, String team, String keyId, String model, St
         private long savedNanos;
         private long promptCacheSavedNanos;
         private long promptPrefixHash;
+        private String route;
+        private String routeReason;
 
         private Builder() {
         }
@@ -377,8 +384,18 @@ public record UsageRecord(String id, String team, String keyId, String model, St
             return this;
         }
 
+        public Builder route(String route) {
+            this.route = route;
+            return this;
+        }
+
+        public Builder routeReason(String routeReason) {
+            this.routeReason = routeReason;
+            return this;
+        }
+
         public UsageRecord build() {
-            return new UsageRecord(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider, localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason, createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash, requestedModel, attempts, flags, priceVersion, requestFeatures, inputTextBytes, rejectedPredictionTokens, cache, savedNanos, promptCacheSavedNanos, promptPrefixHash);
+            return new UsageRecord(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider, localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason, createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash, requestedModel, attempts, flags, priceVersion, requestFeatures, inputTextBytes, rejectedPredictionTokens, cache, savedNanos, promptCacheSavedNanos, promptPrefixHash, route, routeReason);
         }
     }
 }

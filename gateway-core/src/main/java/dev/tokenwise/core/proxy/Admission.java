@@ -29,6 +29,13 @@ final class Admission {
         this.requestId = requestId;
     }
 
+    /** Holds {@code lease} (taken before the stages run: a route's choice) until the call ends; {@code null} is none. */
+    void hold(AdmissionStage.Lease lease) {
+        if (lease != null && lease != AdmissionStage.Lease.NONE) {
+            leases.add(lease);
+        }
+    }
+
     /** Runs {@code stages} in order; if one refuses, what the earlier ones took is given back and the refusal thrown. */
     void run(List<AdmissionStage> stages, AdmissionStage.Call call) {
         for (AdmissionStage stage : stages) {

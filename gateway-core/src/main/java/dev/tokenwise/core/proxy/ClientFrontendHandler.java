@@ -19,7 +19,9 @@ import dev.tokenwise.core.model.RecordFlag;
 import dev.tokenwise.core.model.TokenCount;
 import dev.tokenwise.core.spi.AdmissionStage;
 import dev.tokenwise.core.spi.ApiRoute;
+import dev.tokenwise.core.spi.ModelRouter;
 import dev.tokenwise.core.spi.ProviderAdapter;
+import dev.tokenwise.core.spi.ProviderStats;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -185,6 +187,12 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             }
             model = modelNode.textValue();
         }
+        ModelRouter.Routed routed = null;
+        if (proxy.config().route(model) != null) {
+            requireAllowed(key, model);
+            routed = proxy.router().route(model, key.team(), taskId(request), this::takesNewTasks);
+            model = routed.model();
+        }
         Deployment deployment = proxy.deployments().get(model);
         if (deployment == null) {
             throw new GatewayException(ErrorType.MODEL_NOT_FOUND, "model " + model
@@ -194,9 +202,8 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             throw new GatewayException(ErrorType.MODEL_NOT_FOUND, "model " + model + " is unavailable: provider "
                     + deployment.provider().name() + " is disabled (" + deployment.provider().disabledReason() + ")");
         }
-        if (!key.allows(model)) {
-            throw new GatewayException(ErrorType.MODEL_NOT_ALLOWED,
-                    "key " + key.id() + " is not allowed to use model " + model);
+        if (routed == null) {
+            requireAllowed(key, model);
         }
         boolean allowUnpriced = proxy.config().budgets().allowUnpriced();
         if (deployment.model().price() == null && !allowUnpriced && endpoint.billed()) {
@@ -213,7 +220,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         int taskAttempt = taskAttempt(request);
 
         String upstreamModel = deployment.model().upstreamName();
-        List<Deployment> chain = chain(deployment, key);
+        List<Deployment> chain = chain(deployment, key, routed);
         boolean translated = adapter.translates(endpoint);
         ObjectNode pristine = chain.size() > 1 || translated ? body.deepCopy() : null;
         RequestedOutput requested = RequestedOutput.of(body, endpoint);
@@ -230,6 +237,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
 
         // From here on the call holds what admission acquires; every exit before the call starts gives it back.
         Admission admission = new Admission(requestId);
+        admission.hold(routed == null ? null : routed.lease());
         admission.run(proxy.stages(), new AdmissionStage.Call(requestId, key.team(), key.id(), model, endpoint,
                 inputBound, endpoint.billed() ? outputTokensBound(chain, requested) : 0, startNanos, stream,
                 request.headers(), request.content()));
@@ -417,11 +425,12 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
 
     /**
      * The model asked for, then its fallbacks that are enabled, allowed for the key and priced (unless unpriced
-     * models are allowed).
+     * models are allowed); for a route, then the route's other candidates (allowed with the route), so that the
+     * reservation covers the dearest candidate and a failing provider falls back as a chain does.
      */
-    private List<Deployment> chain(Deployment first, KeyRegistry.KeyEntry key) {
+    private List<Deployment> chain(Deployment first, KeyRegistry.KeyEntry key, ModelRouter.Routed routed) {
         List<String> fallbacks = first.model().fallbacks();
-        if (fallbacks.isEmpty()) {
+        if (fallbacks.isEmpty() && routed == null) {
             return List.of(first);
         }
         List<Deployment> chain = new ArrayList<>(1 + fallbacks.size());
@@ -433,7 +442,33 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
                 chain.add(d);
             }
         }
+        if (routed != null) {
+            for (String name : routed.others()) {
+                Deployment d = proxy.deployments().get(name);
+                if (d != null && !chain.contains(d) && d.provider().enabled()
+                        && (d.model().price() != null || proxy.config().budgets().allowUnpriced())) {
+                    chain.add(d);
+                }
+            }
+        }
         return chain;
+    }
+
+    private static void requireAllowed(KeyRegistry.KeyEntry key, String model) {
+        if (!key.allows(model)) {
+            throw new GatewayException(ErrorType.MODEL_NOT_ALLOWED,
+                    "key " + key.id() + " is not allowed to use model " + model);
+        }
+    }
+
+    /** A model a route may give a new task: served, its provider enabled and its breaker not open. */
+    private boolean takesNewTasks(String model) {
+        Deployment d = proxy.deployments().get(model);
+        if (d == null || !d.provider().enabled()) {
+            return false;
+        }
+        ProviderHealth health = proxy.health().get(d.provider().name());
+        return health == null || health.state() != ProviderStats.BreakerState.OPEN;
     }
 
     private KeyRegistry.KeyEntry authenticate(FullHttpRequest request) {

@@ -8,6 +8,7 @@ import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.config.ModelConfig;
 import dev.tokenwise.core.config.ProviderConfig;
 import dev.tokenwise.core.spi.AdmissionStage;
+import dev.tokenwise.core.spi.ModelRouter;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.DurabilityGate;
 import dev.tokenwise.core.spi.TokenCalibration;
@@ -75,6 +76,16 @@ public final class GatewayServer implements AutoCloseable {
                                       KeyRegistry keys, List<ApiRoute> routes, DurabilityGate durability,
                                       TokenCalibration calibration, List<AdmissionStage> stages)
             throws InterruptedException {
+        return start(config, adapters, counter, accounting, budgets, keys, routes, durability, calibration, stages,
+                ModelRouter.NONE);
+    }
+
+    /** Starts the server with admission stages and the {@link ModelRouter} of the config's efficiency routes. */
+    public static GatewayServer start(GatewayConfig config, Map<String, ProviderAdapter> adapters,
+                                      TokenCounter counter, AccountingCore accounting, BudgetBook budgets,
+                                      KeyRegistry keys, List<ApiRoute> routes, DurabilityGate durability,
+                                      TokenCalibration calibration, List<AdmissionStage> stages, ModelRouter router)
+            throws InterruptedException {
         Map<String, Deployment> deployments = new LinkedHashMap<>();
         for (ModelConfig model : config.models().values()) {
             ProviderConfig provider = config.providers().get(model.provider());
@@ -96,7 +107,7 @@ public final class GatewayServer implements AutoCloseable {
         ProxyContext proxy = new ProxyContext(config, java.util.Collections.unmodifiableMap(deployments), keys, counter, accounting, budgets,
                 new UpstreamPool(transport, 60), List.copyOf(routes), new ObjectMapper(), durability,
                 java.util.Collections.unmodifiableMap(health), calibration == null ? TokenCalibration.NONE : calibration,
-                List.copyOf(stages));
+                List.copyOf(stages), router == null ? ModelRouter.NONE : router);
         try {
             Channel listener = new ServerBootstrap()
                     .group(group)

@@ -2,6 +2,7 @@ package dev.tokenwise.core.proxy;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.auth.Principal;
+import dev.tokenwise.core.config.RouteConfig;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import java.io.ByteArrayOutputStream;
@@ -34,6 +35,11 @@ final class ModelList {
                     write(g, d);
                 }
             }
+            for (RouteConfig r : proxy.config().routes().values()) {
+                if (visible(proxy, principal, r.name())) {
+                    writeRoute(g, r);
+                }
+            }
             g.writeEndArray();
             g.writeEndObject();
         } catch (IOException e) {
@@ -49,6 +55,16 @@ final class ModelList {
     static byte[] one(ProxyContext proxy, Principal principal, String path) {
         String id = URLDecoder.decode(path.substring(PATH_PREFIX.length()).replace("+", "%2B"), StandardCharsets.UTF_8);
         Deployment d = proxy.deployments().get(id);
+        RouteConfig route = proxy.config().route(id);
+        if (route != null && visible(proxy, principal, id)) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+            try (JsonGenerator g = proxy.json().getFactory().createGenerator(out)) {
+                writeRoute(g, route);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return out.toByteArray();
+        }
         if (d == null || !visible(proxy, principal, d)) {
             throw new GatewayException(ErrorType.MODEL_NOT_FOUND, "model " + id
                     + " is not served by this gateway (GET /v1/models lists the models it serves)");
@@ -64,14 +80,32 @@ final class ModelList {
 
     /** A model of an enabled provider that the caller's key allows (every one for the admin key). */
     private static boolean visible(ProxyContext proxy, Principal principal, Deployment d) {
-        if (!d.provider().enabled()) {
-            return false;
-        }
+        return d.provider().enabled() && visible(proxy, principal, d.model().name());
+    }
+
+    /** A name the caller's key allows (every one for the admin key). */
+    private static boolean visible(ProxyContext proxy, Principal principal, String name) {
         if (principal != null && !principal.admin()) {
             var key = proxy.keys().byId(principal.keyId());
-            return key == null || key.allows(d.model().name());
+            return key == null || key.allows(name);
         }
         return true;
+    }
+
+    /** An efficiency route, listed like a model, with {@code "route": true} and its candidates. */
+    private static void writeRoute(JsonGenerator g, RouteConfig r) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("id", r.name());
+        g.writeStringField("object", "model");
+        g.writeNumberField("created", CREATED);
+        g.writeStringField("owned_by", "tokenwise-route");
+        g.writeBooleanField("route", true);
+        g.writeArrayFieldStart("candidates");
+        for (String c : r.candidates()) {
+            g.writeString(c);
+        }
+        g.writeEndArray();
+        g.writeEndObject();
     }
 
     private static void write(JsonGenerator g, Deployment d) throws IOException {

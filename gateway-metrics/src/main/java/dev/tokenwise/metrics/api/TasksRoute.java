@@ -114,7 +114,7 @@ public final class TasksRoute implements ApiRoute {
             TaskOutcome outcome = new TaskOutcome(task.team(), taskId, principal.admin() ? null : principal.keyId(),
                     body.success(), body.score(), body.note(), tracker.nowMillis());
             tasks.saveOutcome(outcome);
-            tracker.outcome(outcome);
+            tracker.outcome(outcome, task);
             return Response.json(200, toJson(task.withOutcome(outcome), tracker.nowMillis(),
                     tracker.taskIdle().toMillis()));
         }), executor);

@@ -28,6 +28,8 @@ public final class UsageRecordJson {
         g.writeStringField("key_id", r.keyId());
         g.writeStringField("model", r.model());
         g.writeStringField("requested_model", r.requestedModel());
+        g.writeStringField("route", r.route());
+        g.writeStringField("route_reason", r.routeReason());
         g.writeStringField("provider", r.provider());
         g.writeStringField("endpoint", r.endpoint().clientPath());
         g.writeBooleanField("stream", r.stream());

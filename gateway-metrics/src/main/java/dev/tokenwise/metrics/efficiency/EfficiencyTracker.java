@@ -63,6 +63,8 @@ public final class EfficiencyTracker implements UsageSink {
     private final LongSupplier clockMillis;
     private final BillingAudit audit;
     private final long idleMillis;
+    private final java.util.List<java.util.function.BiConsumer<TaskOutcome, TaskSummary>> outcomeListeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
     private final long retentionMillis;
 
     // Guarded by this.
@@ -145,6 +147,27 @@ public final class EfficiencyTracker implements UsageSink {
         if (retry) {
             retries.increment();
         }
+    }
+
+    /**
+     * Records an outcome (the caller stored it in the ledger) and tells the outcome listeners, with {@code task} the
+     * task it judges as the caller found it (in the ledger or in memory).
+     */
+    public void outcome(TaskOutcome outcome, TaskSummary task) {
+        outcome(outcome);
+        for (java.util.function.BiConsumer<TaskOutcome, TaskSummary> listener : outcomeListeners) {
+            try {
+                listener.accept(outcome, task);
+            } catch (RuntimeException e) {
+                org.slf4j.LoggerFactory.getLogger(EfficiencyTracker.class)
+                        .error("An outcome listener failed on task {}", outcome.taskId(), e);
+            }
+        }
+    }
+
+    /** Adds a listener told of every outcome reported (after start-up, before the first outcome). */
+    public void onOutcome(java.util.function.BiConsumer<TaskOutcome, TaskSummary> listener) {
+        outcomeListeners.add(listener);
     }
 
     /** Records an outcome in the live totals (the caller stores it in the ledger); a task no longer in memory is left out. */

@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
  * {@code usage_records} a view of the two; 4 to 5 adds the record's flags; 5 to 6 adds {@code rate_limits}; 6 to 7 adds
  * the price version and the 1-hour cache writes of each call, and the table of price {@code adjustments}; 7 to 8 adds
  * the billing audit's tables; 8 to 9 adds the response cache's status and savings and the prompt cache's savings; 9 to
- * 10 adds the drift detectors' {@code drift_references}); a new file runs the same steps from version 1. A newer
+ * 10 adds the drift detectors' {@code drift_references}; 10 to 11 adds the efficiency route of each call and the
+ * reason of its choice); a new file runs the same steps from version 1. A newer
  * version than
  * this code knows is refused, so an old gateway never writes into a file a newer one migrated. Documented column
  * by column in {@code docs/storage.md} and, for version 2, {@code docs/efficiency.md}.
@@ -25,7 +26,7 @@ import org.slf4j.LoggerFactory;
 final class LedgerSchema {
     private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
 
-    static final int VERSION = 10;
+    static final int VERSION = 11;
 
     /** {@code usage_records} as version 4 defines it: the rows with their texts joined back. */
     private static final String VIEW_V4 = """
@@ -69,6 +70,19 @@ final class LedgerSchema {
             .replace("LEFT JOIN names price_version ON price_version.id = r.price_version_ref",
                     "LEFT JOIN names price_version ON price_version.id = r.price_version_ref\n"
                             + "    LEFT JOIN names cache ON cache.id = r.cache_ref");
+
+    /**
+     * Version 11's view: version 9's with {@code route} and {@code route_reason} (texts of {@code names}) after
+     * {@code prompt_cache_saved_nanos}.
+     */
+    private static final String VIEW_V11 = VIEW_V9
+            .replace("r.prompt_cache_saved_nanos, r.rowid AS rowid",
+                    "r.prompt_cache_saved_nanos, route.value AS route, route_reason.value AS route_reason,"
+                            + " r.rowid AS rowid")
+            .replace("LEFT JOIN names cache ON cache.id = r.cache_ref",
+                    "LEFT JOIN names cache ON cache.id = r.cache_ref\n"
+                            + "    LEFT JOIN names route ON route.id = r.route_ref\n"
+                            + "    LEFT JOIN names route_reason ON route_reason.id = r.route_reason_ref");
 
     static final List<String> V1 = List.of(
             """
@@ -337,8 +351,20 @@ final class LedgerSchema {
                 PRIMARY KEY (source, model)
             )""");
 
+    /**
+     * Version 11, efficiency routes: the route a call was made to ({@code route_ref}, NULL for a call to a model) and
+     * why the route chose the model that answered ({@code route_reason_ref}: {@code exploit} or {@code explore}), both
+     * texts of {@code names}; the partial index finds a route's calls when the router rebuilds its state at start-up.
+     */
+    static final List<String> V11 = List.of(
+            "ALTER TABLE usage_rows ADD COLUMN route_ref INTEGER",
+            "ALTER TABLE usage_rows ADD COLUMN route_reason_ref INTEGER",
+            "CREATE INDEX usage_rows_route ON usage_rows (route_ref, created_at) WHERE route_ref IS NOT NULL",
+            "DROP VIEW usage_records",
+            VIEW_V11);
+
     /** The migrations from version 1 on, in order: the step at index {@code i} takes version {@code i + 1} to {@code i + 2}. */
-    private static final List<List<String>> STEPS = List.of(V2, V3, V4, V5, V6, V7, V8, V9, V10);
+    private static final List<List<String>> STEPS = List.of(V2, V3, V4, V5, V6, V7, V8, V9, V10, V11);
 
     private LedgerSchema() {
     }

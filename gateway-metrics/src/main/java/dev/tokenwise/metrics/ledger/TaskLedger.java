@@ -288,6 +288,62 @@ public final class TaskLedger {
         });
     }
 
+    // ---- efficiency routes --------------------------------------------------------------------------
+
+    /**
+     * What the efficiency routes learn from since {@code fromMillis}, oldest first: every task with an outcome reported
+     * since then (its last call's model, the cost of all its calls, its outcome), and every call made to a route
+     * without a task since then (its model, its cost, its implicit signal: {@code true} when it ended {@code ok}
+     * without being cut by the output limit or a content filter; calls refused by the provider with a 4xx other
+     * than 429, and calls the client cancelled, are left out: they judge the request or the client, not the model).
+     *
+     * @param limit the most recent pieces of each kind kept
+     */
+    public List<RouteEvidence> routeEvidence(long fromMillis, int limit) {
+        String tasks = "WITH judged AS (SELECT team, task_id, success, score, at FROM task_outcomes WHERE at >= ? "
+                + "ORDER BY at DESC LIMIT ?), "
+                + "calls AS (SELECT u.team, u.task_id, u.model, u.route, u.cost_nanos, ROW_NUMBER() OVER (PARTITION BY u.team, "
+                + "u.task_id ORDER BY u.created_at DESC, u.rowid DESC) AS from_last FROM judged j "
+                + "JOIN usage_records u ON u.task_id = j.task_id AND u.team = j.team) "
+                + "SELECT MAX(CASE WHEN c.from_last = 1 THEN c.model END), j.at, SUM(c.cost_nanos), j.success, j.score, "
+                + "MAX(CASE WHEN c.from_last = 1 THEN c.route END) "
+                + "FROM judged j JOIN calls c ON c.team = j.team AND c.task_id = j.task_id "
+                + "GROUP BY j.team, j.task_id, j.at, j.success, j.score";
+        String calls = "SELECT model, created_at, cost_nanos, CASE WHEN status = 'ok' AND (finish_reason IS NULL OR "
+                + "finish_reason NOT IN ('length', 'max_tokens', 'content_filter')) THEN 1 ELSE 0 END, route "
+                + "FROM usage_records WHERE route IS NOT NULL AND task_id IS NULL AND created_at >= ? "
+                + "AND status <> 'client_cancelled' "
+                + "AND NOT (status = 'upstream_error' AND http_status >= 400 AND http_status < 500 AND http_status <> 429) "
+                + "ORDER BY created_at DESC LIMIT ?";
+        return connections.read("route evidence", c -> {
+            List<RouteEvidence> evidence = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement(tasks)) {
+                ps.setLong(1, fromMillis);
+                ps.setInt(2, limit);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        double score = rs.getDouble(5);
+                        Double scored = rs.wasNull() ? null : score;
+                        evidence.add(new RouteEvidence(rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getInt(4) == 1,
+                                scored, rs.getString(6), true));
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement(calls)) {
+                ps.setLong(1, fromMillis);
+                ps.setInt(2, limit);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        evidence.add(new RouteEvidence(rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getInt(4) == 1,
+                                null, rs.getString(5), false));
+                    }
+                }
+            }
+            evidence.sort(java.util.Comparator.comparingLong(RouteEvidence::atMillis));
+            return evidence;
+        });
+    }
+
     // ---- drift references ---------------------------------------------------------------------------
 
     /** Every stored drift reference. */

@@ -336,7 +336,8 @@ class SqliteLedgerTest {
                     "table api_keys", "index api_keys_team", "table audit_differences",
                     "table audit_inflation", "table drift_references", "table names", "table rate_limits", "table task_outcomes",
                     "table teams", "view usage_records", "table usage_rows", "index usage_rows_created_at",
-                    "index usage_rows_key_created_at", "index usage_rows_task_prompt", "index usage_rows_team_created_at"),
+                    "index usage_rows_key_created_at", "index usage_rows_route", "index usage_rows_task_prompt",
+                    "index usage_rows_team_created_at"),
                     objects);
         }
     }
@@ -538,6 +539,8 @@ class SqliteLedgerTest {
             List<List<Object>> after = rows(s, "SELECT * FROM usage_records WHERE id <> 'req_4' ORDER BY id");
             for (List<Object> row : after) {
                 row.remove(row.size() - 1); // the view's trailing rowid
+                assertNull(row.remove(row.size() - 1), "version 11's route reason is NULL for older rows");
+                assertNull(row.remove(row.size() - 1), "version 11's route is NULL for older rows");
                 assertEquals(0, ((Number) row.remove(row.size() - 1)).longValue(), "version 9's prompt cache savings start at 0");
                 assertEquals(0, ((Number) row.remove(row.size() - 1)).longValue(), "version 9's cache savings start at 0");
                 assertNull(row.remove(row.size() - 1), "version 9's cache status starts unknown");

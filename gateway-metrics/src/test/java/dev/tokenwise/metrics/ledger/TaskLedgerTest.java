@@ -356,6 +356,45 @@ class TaskLedgerTest {
     }
 
     @Test
+    void readsBackWhatRoutesLearnFromTasksWithOutcomesAndRoutedCallsWithoutATaskInOrder() {
+        try (SqliteLedger ledger = SqliteLedger.open(dir.resolve("ledger.db"), Sync.NORMAL)) {
+            // A routed task of two calls whose last call was answered by mid; a task calling premium directly.
+            ledger.accept(call("r1", "a", "a1", "cheap", "t-routed", 0, 1, 10, 10, 0.1, "stop", 1_000).toBuilder()
+                    .route("auto").routeReason("explore").requestedModel("auto").build());
+            ledger.accept(call("r2", "a", "a1", "mid", "t-routed", 0, 2, 10, 10, 1.0, "stop", 2_000).toBuilder()
+                    .route("auto").routeReason("exploit").requestedModel("auto").build());
+            ledger.accept(call("d1", "b", "b1", "premium", "t-direct", 0, 3, 10, 10, 10.0, "stop", 3_000));
+            // Calls to the route without a task: one ok, one cut by the output limit, one refused with a 400.
+            ledger.accept(call("n1", "a", "a1", "mid", null, 0, 4, 10, 10, 1.0, "stop", 4_000).toBuilder()
+                    .route("auto").routeReason("exploit").build());
+            ledger.accept(call("n2", "a", "a1", "mid", null, 0, 5, 10, 10, 1.0, "length", 5_000).toBuilder()
+                    .route("auto").routeReason("exploit").build());
+            ledger.accept(call("n3", "a", "a1", "mid", null, 0, 6, 10, 0, 0, null, 6_000).toBuilder()
+                    .route("auto").routeReason("exploit").status(dev.tokenwise.core.model.CallStatus.UPSTREAM_ERROR)
+                    .httpStatus(400).build());
+            // A call to a model without a task: nothing to learn.
+            ledger.accept(call("m1", "a", "a1", "mid", null, 0, 7, 10, 10, 1.0, "stop", 7_000));
+            assertTrue(ledger.flush(WAIT));
+            ledger.tasks().saveOutcome(new TaskOutcome("b", "t-direct", null, true, 0.9, null, 8_000));
+            ledger.tasks().saveOutcome(new TaskOutcome("a", "t-routed", null, false, null, null, 9_000));
+
+            assertEquals("auto", ledger.find("r2").orElseThrow().route());
+            assertEquals("exploit", ledger.find("r2").orElseThrow().routeReason());
+            assertEquals("auto", ledger.find("r2").orElseThrow().requestedModel());
+            assertEquals(null, ledger.find("d1").orElseThrow().route());
+
+            List<RouteEvidence> evidence = ledger.tasks().routeEvidence(0, 100);
+            assertEquals(List.of(
+                    new RouteEvidence("mid", 4_000, 1_000_000, true, null, "auto", false),
+                    new RouteEvidence("mid", 5_000, 1_000_000, false, null, "auto", false),
+                    new RouteEvidence("premium", 8_000, 10_000_000, true, 0.9, null, true),
+                    new RouteEvidence("mid", 9_000, 1_100_000, false, null, "auto", true)), evidence);
+            assertEquals(3, ledger.tasks().routeEvidence(4_500, 100).size(), "only what was judged since then");
+            assertEquals(2, ledger.tasks().routeEvidence(0, 1).size(), "the most recent of each kind");
+        }
+    }
+
+    @Test
     void refusesOutcomesAfterClose() {
         SqliteLedger ledger = SqliteLedger.open(dir.resolve("ledger.db"), Sync.NORMAL);
         ledger.close();

@@ -16,6 +16,7 @@ import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.config.KeyConfig;
 import dev.tokenwise.core.config.ModelConfig;
 import dev.tokenwise.core.config.ProbeConfig;
+import dev.tokenwise.core.config.RouteConfig;
 import dev.tokenwise.core.config.ProviderConfig;
 import dev.tokenwise.core.config.RateLimitConfig;
 import dev.tokenwise.core.config.RateLimits;
@@ -89,9 +90,11 @@ public final class ConfigLoader {
 
     private static final List<String> TOP_KEYS =
             List.of("server", "admin", "storage", "pricing", "budgets", "providers", "models", "teams", "rate_limits",
-                    "cache", "probes", "telemetry", "logging");
+                    "cache", "probes", "telemetry", "logging", "routes");
     private static final List<String> TELEMETRY_KEYS = List.of("otlp_endpoint", "service_name", "sample_ratio",
             "headers");
+    private static final List<String> ROUTE_KEYS = List.of("name", "candidates", "min_success_rate", "exploration",
+            "metric", "threshold");
     private static final List<String> PROBE_KEYS = List.of("interval_seconds", "models", "tasks_per_run", "suite", "team",
             "reference_runs");
     private static final List<String> CACHE_KEYS = List.of("enabled", "ttl_seconds", "max_mib", "mode", "scope");
@@ -258,7 +261,10 @@ public final class ConfigLoader {
             Map<String, ProviderConfig> providers = providers(root.section("providers"));
             Map<String, ModelConfig> models = models(root, providers, catalog);
             providers = withSkills(providers);
-            List<TeamConfig> teams = teams(root, models);
+            Map<String, RouteConfig> routes = routes(root, models);
+            Map<String, Object> callable = new LinkedHashMap<>(models);
+            callable.putAll(routes);
+            List<TeamConfig> teams = teams(root, callable);
             BudgetSettings budgets = budgets(root.section("budgets"), root.section("pricing"));
             ConfigSection limits = root.section("rate_limits");
             limits.allowOnly(List.of("upstream_max_wait_ms"));
@@ -268,7 +274,7 @@ public final class ConfigLoader {
             ProbeConfig probes = probes(root, models);
             GatewayConfig config = new GatewayConfig(server, adminOff ? null : adminKey, storagePath, providers, models,
                     teams, budgets, storageSync, rateLimits, adminOff, cache(root.section("cache")), probes,
-                    telemetry(root.section("telemetry")), logging(root.section("logging")), storageConfig);
+                    telemetry(root.section("telemetry")), logging(root.section("logging")), routes, storageConfig);
             // Catalog first, then providers, then unpriced models: the order in which one would fix them.
             List<String> all = new ArrayList<>(catalogWarnings);
             disabled.forEach((name, variables) -> all.add(disabledWarning(name, variables, models)));
@@ -281,6 +287,56 @@ public final class ConfigLoader {
                         + " or pricing.allow_unpriced is true");
             }
             return new Loaded(config, all);
+        }
+
+        /**
+         * The {@code routes:} list: each route's name (never a model's, never twice), its candidates (configured
+         * models), its bar, its exploration share and its metric ({@code success}, or {@code score} with a
+         * {@code threshold}).
+         */
+        private Map<String, RouteConfig> routes(ConfigSection root, Map<String, ModelConfig> models) {
+            Map<String, RouteConfig> routes = new LinkedHashMap<>();
+            List<JsonNode> items = root.list("routes");
+            for (int i = 0; i < items.size(); i++) {
+                ConfigSection r = ConfigSection.of(items.get(i), "routes[" + i + "]", env);
+                r.allowOnly(ROUTE_KEYS);
+                String name = r.string("name").orElseThrow(() -> r.missing("name"));
+                if (models.containsKey(name)) {
+                    throw new ConfigException(r.pathOf("name") + ": '" + name
+                            + "' (expected: a name no model has; models: lists it)");
+                }
+                if (routes.containsKey(name)) {
+                    throw new ConfigException(r.pathOf("name") + ": '" + name + "' (expected: unique route names)");
+                }
+                List<String> candidates = new ArrayList<>();
+                List<JsonNode> listed = r.list("candidates");
+                for (int c = 0; c < listed.size(); c++) {
+                    String path = r.pathOf("candidates") + "[" + c + "]";
+                    String model = ConfigSection.scalar(listed.get(c), path, env)
+                            .orElseThrow(() -> new ConfigException(path + ": missing"));
+                    if (!models.containsKey(model)) {
+                        throw new ConfigException(path + ": '" + model + "' (expected one of: "
+                                + String.join(", ", models.keySet()) + ")");
+                    }
+                    candidates.add(model);
+                }
+                if (candidates.isEmpty()) {
+                    throw new ConfigException(r.pathOf("candidates") + ": missing or empty (expected: a list of models)");
+                }
+                String metric = r.string("metric").orElse("success");
+                Double threshold = null;
+                if (metric.equals("score")) {
+                    threshold = fraction(r, "threshold", Double.NaN);
+                } else if (!metric.equals("success")) {
+                    throw new ConfigException(r.pathOf("metric") + ": '" + metric + "' (expected: success or score)");
+                } else if (r.has("threshold")) {
+                    throw new ConfigException(r.pathOf("threshold") + ": set with metric: success (expected: only with"
+                            + " metric: score)");
+                }
+                routes.put(name, new RouteConfig(name, candidates, fraction(r, "min_success_rate", Double.NaN),
+                        fraction(r, "exploration", RouteConfig.DEFAULT_EXPLORATION), threshold));
+            }
+            return routes;
         }
 
         /**
@@ -929,7 +985,7 @@ public final class ConfigLoader {
             }
         }
 
-        private List<TeamConfig> teams(ConfigSection root, Map<String, ModelConfig> models) {
+        private List<TeamConfig> teams(ConfigSection root, Map<String, ?> models) {
             List<TeamConfig> teams = new ArrayList<>();
             Map<String, String> teamPaths = new HashMap<>();
             Map<String, String> keyPaths = new HashMap<>();
@@ -982,7 +1038,7 @@ public final class ConfigLoader {
             return new BudgetConfig(Money.fromUsd(limitUsd), BudgetPeriod.parse(period, b.pathOf("period")));
         }
 
-        private KeyConfig key(ConfigSection k, String team, Map<String, ModelConfig> models,
+        private KeyConfig key(ConfigSection k, String team, Map<String, ?> models,
                               Map<String, String> keyPaths, Map<String, String> keyNames) {
             k.allowOnly(KEY_KEYS);
             if (!k.has("key")) {

@@ -640,7 +640,7 @@ class ConfigLoaderTest {
     @Test
     void rejectsUnknownTopLevelKey() {
         assertEquals("model: unknown key (expected one of: server, admin, storage, pricing, budgets, providers, models, teams,"
-                        + " rate_limits, cache, probes, telemetry, logging)",
+                        + " rate_limits, cache, probes, telemetry, logging, routes)",
                 error("model: []"));
     }
 
@@ -937,6 +937,50 @@ class ConfigLoaderTest {
         Files.writeString(dir.resolve("probe-suite.jsonl"), "{\"id\": \"a\", \"prompt\": \"x\"}\n");
         assertEquals("probes.suite: probe-suite.jsonl line 1: grader: missing (expected: an object with a \"type\")",
                 error(PROVIDERS + models + "probes: {models: [sim-a], team: t, suite: probe-suite.jsonl}"));
+    }
+
+    @Test
+    void readsRoutesCallableByKeysLikeModels() {
+        GatewayConfig config = parse(PROVIDERS + """
+                models: [{name: sim-a, provider: sim}, {name: sim-b, provider: sim}]
+                routes:
+                  - {name: auto, candidates: [sim-a, sim-b], min_success_rate: 0.85, exploration: 0.1}
+                  - {name: graded, candidates: [sim-b], min_success_rate: 0.5, metric: score, threshold: 0.7}
+                teams: [{name: t, keys: [{key: k1, models: [auto]}]}]
+                """);
+        assertEquals(List.of("sim-a", "sim-b"), config.route("auto").candidates());
+        assertEquals(0.85, config.route("auto").minSuccessRate());
+        assertEquals(0.1, config.route("auto").exploration());
+        assertNull(config.route("auto").scoreThreshold());
+        assertEquals(0.05, config.route("graded").exploration());
+        assertEquals(0.7, config.route("graded").scoreThreshold());
+        assertEquals(List.of("auto"), config.teams().get(0).keys().get(0).models());
+    }
+
+    @Test
+    void refusesBadRoutesNamingThePath() {
+        String models = "models: [{name: sim-a, provider: sim}]\n";
+        assertEquals("routes[0].candidates[0]: 'nope' (expected one of: sim-a)",
+                error(PROVIDERS + models + "routes: [{name: r, candidates: [nope], min_success_rate: 0.8}]"));
+        assertEquals("routes[0].name: 'sim-a' (expected: a name no model has; models: lists it)",
+                error(PROVIDERS + models + "routes: [{name: sim-a, candidates: [sim-a], min_success_rate: 0.8}]"));
+        assertEquals("routes[0].candidates: missing or empty (expected: a list of models)",
+                error(PROVIDERS + models + "routes: [{name: r, candidates: [], min_success_rate: 0.8}]"));
+        assertEquals("routes[1].name: 'r' (expected: unique route names)",
+                error(PROVIDERS + models + "routes: [{name: r, candidates: [sim-a], min_success_rate: 0.8},"
+                        + " {name: r, candidates: [sim-a], min_success_rate: 0.8}]"));
+        assertEquals("routes[r].candidates: [sim-a, sim-a] (expected: each model once)",
+                error(PROVIDERS + models + "routes: [{name: r, candidates: [sim-a, sim-a], min_success_rate: 0.8}]"));
+        assertEquals("routes[0].min_success_rate: missing",
+                error(PROVIDERS + models + "routes: [{name: r, candidates: [sim-a]}]"));
+        assertEquals("routes[r].min_success_rate: 1.0 (expected: > 0 and < 1)",
+                error(PROVIDERS + models + "routes: [{name: r, candidates: [sim-a], min_success_rate: 1}]"));
+        assertEquals("routes[0].metric: 'accuracy' (expected: success or score)",
+                error(PROVIDERS + models + "routes: [{name: r, candidates: [sim-a], min_success_rate: 0.8,"
+                        + " metric: accuracy}]"));
+        assertEquals("routes[0].threshold: missing",
+                error(PROVIDERS + models + "routes: [{name: r, candidates: [sim-a], min_success_rate: 0.8,"
+                        + " metric: score}]"));
     }
 
     // ---- telemetry and logging

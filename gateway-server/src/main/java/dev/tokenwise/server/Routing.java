@@ -1,0 +1,60 @@
+package dev.tokenwise.server;
+
+import dev.tokenwise.core.config.GatewayConfig;
+import dev.tokenwise.core.config.ModelConfig;
+import dev.tokenwise.core.proxy.ProviderHealth;
+import dev.tokenwise.core.spi.ProviderStats;
+import dev.tokenwise.metrics.ledger.TaskLedger;
+import dev.tokenwise.metrics.routing.RoutePolicy;
+import dev.tokenwise.metrics.routing.Router;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.LongSupplier;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Builds the efficiency router of a config, its state rebuilt from the ledger's recent evidence. */
+final class Routing {
+    private static final Logger log = LoggerFactory.getLogger(Routing.class);
+    /** How far back the ledger is read at start-up; older evidence would weigh little after the half-life anyway. */
+    static final Duration HISTORY = Duration.ofDays(30);
+    /** The most recent judged tasks (and, apart, calls without a task) read back at start-up. */
+    static final int HISTORY_LIMIT = 20_000;
+
+    private Routing() {
+    }
+
+    static Router router(GatewayConfig config, TaskLedger tasks, LongSupplier clockMillis) {
+        Map<String, Double> weights = new HashMap<>();
+        for (ModelConfig m : config.models().values()) {
+            // A task's cost is roughly input plus output tokens at their prices: their sum orders the candidates.
+            weights.put(m.name(), m.price() == null ? 0.0
+                    : (double) m.price().inputNanosPerMtok() + m.price().outputNanosPerMtok());
+        }
+        Router router = new Router(config.routes(), weights, RoutePolicy.Settings.DEFAULT_WINDOW,
+                RoutePolicy.Settings.DEFAULT_FADE_WINDOW, RoutePolicy.Settings.DEFAULT_HALF_LIFE_MILLIS, clockMillis, ThreadLocalRandom::current);
+        if (!config.routes().isEmpty()) {
+            var evidence = tasks.routeEvidence(clockMillis.getAsLong() - HISTORY.toMillis(), HISTORY_LIMIT);
+            router.rebuild(evidence);
+            log.info("Efficiency routes {}: state rebuilt from {} judged tasks and calls of the ledger",
+                    config.routes().keySet(), evidence.size());
+        }
+        return router;
+    }
+
+    /** Whether a model can take new tasks: its provider is enabled and its breaker not open. */
+    static Predicate<String> available(GatewayConfig config, Supplier<Map<String, ProviderHealth>> health) {
+        return model -> {
+            ModelConfig m = config.models().get(model);
+            if (m == null || !config.providers().get(m.provider()).enabled()) {
+                return false;
+            }
+            ProviderHealth h = health.get().get(m.provider());
+            return h == null || h.state() != ProviderStats.BreakerState.OPEN;
+        };
+    }
+}
