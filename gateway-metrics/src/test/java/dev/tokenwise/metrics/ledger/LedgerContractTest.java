@@ -54,7 +54,8 @@ abstract class LedgerContractTest {
                 .usage(new TokenUsage(100, 20, 7, 50, 10, 3)).usageFromProvider(true).localInputTokens(100)
                 .localOutputTokens(50).finishReason("stop").createdAtMillis(T0 + 1).latencyMicros(40).ttftMicros(40)
                 .promptHash(-7).requestedModel("m-asked").cache(CacheStatus.HIT).savedNanos(2_550)
-                .promptCacheSavedNanos(76_800).priceVersion("2026-11-01").attempts(2).build();
+                .promptCacheSavedNanos(76_800).priceVersion("2026-11-01").attempts(2).route("auto-sim")
+                .routeReason("explore").build();
         UsageRecord bare = UsageRecord.builder().id("req_bare").usage(TokenUsage.of(0, 0)).createdAtMillis(T0 + 2).build();
         try (Ledger ledger = openLedger()) {
             ledger.accept(full);

@@ -67,6 +67,8 @@ class PostgresIndexUseTest {
             ledger.tasks().efficiency(GroupBy.TEAM, dayAgo, NOW, "team-0", NOW - 3_600_000);
             ledger.tasks().driftBuckets(dayAgo, NOW);
             ledger.tasks().priceBuckets(dayAgo, NOW);
+            // the efficiency routes rebuilding their state at start-up
+            ledger.tasks().routeEvidence(dayAgo, 10_000);
             // the billing audit's token inflation check
             ledger.audit().teamInput("model-1", dayAgo, NOW);
             // tokenwise reprice

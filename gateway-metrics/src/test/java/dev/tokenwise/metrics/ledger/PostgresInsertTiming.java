@@ -92,7 +92,7 @@ class PostgresInsertTiming {
                             .append("\t/v1/chat/completions\t0\tok\t200\t").append(r.usage().inputTokens()).append('\t')
                             .append(r.usage().cachedInputTokens()).append("\t0\t").append(r.usage().outputTokens())
                             .append('\t').append(r.usage().reasoningTokens()).append("\t1\t100\t50\t0\t")
-                            .append(r.costNanos()).append("\t\\N\t\\N\tstop\t12345\t11000\t0\t0\t\\N\t1\t0\t0\t\\N\t\\N\t0\t0\t0\n");
+                            .append(r.costNanos()).append("\t\\N\t\\N\tstop\t12345\t11000\t0\t0\t\\N\t1\t0\t0\t\\N\t\\N\t0\t0\t\\N\t\\N\t0\n");
                 }
                 copy.copyIn("COPY " + (staged ? "staged" : "usage_records") + " (" + PostgresBatchInserter.COLUMNS
                         + ") FROM STDIN", new StringReader(text.toString()));
