@@ -154,6 +154,24 @@ class ResilienceTest {
     }
 
     @Test
+    void keepsThePromptsPrefixHashWhenAFallbackAnswers() throws Exception {
+        gateway("", "");
+        upstream.stubFor(post(urlEqualTo("/v1/chat/completions")).willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "application/json").withBody(COMPLETION)));
+        String longChat = CHAT.replace("Hello", "Please review this paragraph. ".repeat(200)); // over 4 KiB of text
+        HttpResponse<String> direct = gateway.post("/v1/chat/completions", "tw-test-key", longChat);
+        HttpResponse<String> fallenBack = gateway.post("/v1/chat/completions", "tw-test-key",
+                longChat.replace("gpt-4o-mini", "house-llm"));
+
+        assertEquals(200, fallenBack.statusCode());
+        String directId = direct.headers().firstValue("x-request-id").orElseThrow();
+        dev.tokenwise.core.model.UsageRecord first = gateway.awaitRecord(r -> r.id().equals(directId));
+        dev.tokenwise.core.model.UsageRecord fallback = gateway.awaitRecord(r -> "house-llm".equals(r.requestedModel()));
+        assertTrue(first.promptPrefixHash() != 0, "a prompt over 4 KiB has a prefix hash");
+        assertEquals(first.promptPrefixHash(), fallback.promptPrefixHash(), "the fallback's recount keeps it");
+    }
+
+    @Test
     void tellsInTheRecordApiWhetherTheLedgerFlaggedACallAsARetry() throws Exception {
         gateway("", "");
         upstream.stubFor(post(urlEqualTo("/v1/chat/completions")).willReturn(aResponse().withStatus(200)

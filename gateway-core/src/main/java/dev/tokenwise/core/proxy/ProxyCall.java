@@ -310,7 +310,7 @@ final class ProxyCall {
         return inputCount.handle((first, error) -> first).thenCompose(first -> proxy.counter()
                 .countInput(model, endpoint, body)
                 .thenApply(c -> first == null ? c : new TokenCount(c.tokens(), c.estimated(), first.contentHash(),
-                        c.bounded(), c.features(), c.textBytes())));
+                        c.bounded(), c.features(), c.textBytes(), c.prefixHash())));
     }
 
     private void acquireAndSend(boolean fresh) {
@@ -1192,17 +1192,27 @@ final class ProxyCall {
                 .ttftMicros(s.ttftMicros).requestedModel(chain.get(0).model().name()).attempts(totalAttempts);
     }
 
-    /** The record of a call whose local counts could not be had: the provider's usage when it can be priced, else none. */
+    /**
+     * The record of a call whose local counts could not all be had: the provider's usage when it can be priced, else
+     * none, and what the input count told when it was taken (the prompt's hashes, features and size), so that the
+     * record of a call that went wrong still says what was asked.
+     */
     private UsageRecord recordWithoutCounts(Settlement s) {
         ModelPrice price = deployment.model().price();
         PricedUsage priced = PricedUsage.of(s, price);
         TokenUsage usage = priced.usage();
         long costNanos = priced.costNanos();
         int recordFlags = priced.flags();
-        return recordOf(s).usage(usage == null ? TokenUsage.ZERO : usage).usageFromProvider(usage != null)
-                .localEstimated(true).costNanos(costNanos).flags(recordFlags).priceVersion(priced.priceVersion())
-                .promptCacheSavedNanos(usage == null || price == null ? 0 : price.promptCacheSavedNanos(usage, s.served))
-                .build();
+        UsageRecord.Builder record = recordOf(s).usage(usage == null ? TokenUsage.ZERO : usage)
+                .usageFromProvider(usage != null).localEstimated(true).costNanos(costNanos).flags(recordFlags)
+                .priceVersion(priced.priceVersion())
+                .promptCacheSavedNanos(usage == null || price == null ? 0 : price.promptCacheSavedNanos(usage, s.served));
+        TokenCount in = inputCount.isDone() && !inputCount.isCompletedExceptionally() ? inputCount.getNow(null) : null;
+        if (in != null) {
+            record.localInputTokens(in.tokens()).promptHash(in.contentHash()).promptPrefixHash(in.prefixHash())
+                    .requestFeatures(in.features()).inputTextBytes(in.textBytes());
+        }
+        return record.build();
     }
 
     /**
