@@ -75,8 +75,6 @@ final class ProxyCall {
     private static final long STRICT_WAIT_SECONDS = 30;
     /** Largest error answer relayed (held whole to take out what it must not tell the client). */
     private static final int MAX_ERROR_BODY = 1024 * 1024;
-    /** A Retry-After longer than this is not waited for: the call falls back or fails instead. */
-    private static final long MAX_RETRY_AFTER_MILLIS = 10_000;
     /** How long after a first sight of an upstream silence it is checked again, with a pass of I/O between. */
     private static final long SILENCE_CONFIRM_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
@@ -88,17 +86,15 @@ final class ProxyCall {
     private final long createdAtMillis;
     private final String team;
     private final String keyId;
-    /** The model asked for, then its fallbacks; {@link #deployment} is the one being tried. */
-    private final List<Deployment> chain;
+    /** Where each attempt goes (the model asked for, then its fallbacks), and when to retry or give up. */
+    private final CallPolicy policy;
     private final UpstreamRequests fallbackRequests;
-    private int chainIndex;
+    /** The deployment being tried: {@link CallPolicy#deployment()}, built into {@link #upstreamRequest}. */
     private Deployment deployment;
-    private ProviderHealth health;
-    private int attemptsOnDeployment;
-    private int totalAttempts;
     /** Draining an error answer (429/5xx) that will be retried instead of relayed. */
     private boolean discarding;
-    private Runnable afterDiscard;
+    /** What follows the answer being drained: {@link CallPolicy.Step#WAIT} (a retry) or {@link CallPolicy.Step#FALL_BACK}. */
+    private CallPolicy.Step recoveryAfterDiscard;
     private final boolean stream;
     private final Endpoint endpoint;
     private final boolean keepAlive;
@@ -111,8 +107,6 @@ final class ProxyCall {
     private ByteBuf upstreamRequest;
     /** The budget reserved for this call, or {@code null} when no budget applies. */
     private final BudgetBook.Reservation reservation;
-    /** How long this call has waited, in all, for its providers' announced rate-limit resets. */
-    private long heldTotalNanos;
     /** What admission acquired for the call (stage leases, the reservation); settled with the record. */
     private final Admission admission;
     /** The {@link RecordFlag}s admission decided (stored context, unpriced), added to the record. */
@@ -167,9 +161,9 @@ final class ProxyCall {
         this.createdAtMillis = createdAtMillis;
         this.team = team;
         this.keyId = keyId;
-        this.chain = chain;
+        this.policy = new CallPolicy(chain, proxy.health(), proxy.config().rateLimits().upstreamMaxWait().toNanos());
         this.fallbackRequests = fallbackRequests;
-        this.deployment = chain.get(0);
+        this.deployment = policy.deployment();
         this.stream = stream;
         this.endpoint = endpoint;
         this.keepAlive = keepAlive;
@@ -198,49 +192,48 @@ final class ProxyCall {
         failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.INTERNAL, "internal error");
     }
 
-    /** One attempt on the current deployment, unless its provider's circuit breaker is open. */
+    /** One attempt on the current deployment, unless {@link CallPolicy#beforeAttempt} sends the call elsewhere. */
     private void attempt() {
         if (done) {
             return;
         }
-        health = proxy.health().get(deployment.provider().name());
-        if (!health.allowRequest()) {
-            if (nextDeployment()) {
-                attempt();
-                return;
+        CallPolicy.Step step = policy.beforeAttempt();
+        switch (step) {
+            case GO -> {
+                resetAttemptState();
+                acquireAndSend(false);
             }
-            failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.UNAVAILABLE, "provider "
-                    + deployment.provider().name() + " is unavailable: its circuit breaker is open after "
-                    + health.consecutiveFailures() + " consecutive failures (next probe in " + health.retryInMillis()
-                    + " ms)");
-            return;
+            case WAIT -> client.executor().schedule(this::attempt, policy.delayNanos(), TimeUnit.NANOSECONDS);
+            case FALL_BACK -> {
+                Deployment refused = deployment;
+                ProviderHealth refusedHealth = policy.health();
+                if (nextDeployment()) {
+                    attempt();
+                } else {
+                    refuse(policy.refusal(), refused, refusedHealth); // no fallback could take the request
+                }
+            }
+            default -> refuse(step, deployment, policy.health());
         }
-        long heldNanos = health.heldForNanos();
-        if (heldNanos > 0) {
-            // The provider said its own limit is reached: wait for its reset when that is short, else go elsewhere.
-            health.onHeld();
-            if (heldTotalNanos + heldNanos <= proxy.config().rateLimits().upstreamMaxWait().toNanos()) {
-                heldTotalNanos += heldNanos; // however often the provider extends its hold, one call waits this long at most
-                client.executor().schedule(this::attempt, heldNanos, TimeUnit.NANOSECONDS);
-                return;
-            }
-            if (nextDeployment()) {
-                attempt();
-                return;
-            }
+    }
+
+    /**
+     * Ends the call before any attempt could go: the breaker of {@code deployment}'s provider is open, or its announced
+     * hold too long ({@code why}).
+     */
+    private void refuse(CallPolicy.Step why, Deployment deployment, ProviderHealth health) {
+        if (why == CallPolicy.Step.REFUSE_HELD) {
+            long heldNanos = policy.delayNanos();
             long seconds = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(heldNanos + TimeUnit.SECONDS.toNanos(1) - 1));
             failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.RATE_LIMITED, "provider "
                     + deployment.provider().name() + " announced that its rate limit is reached; it resets in " + seconds
                     + " s", seconds);
             return;
         }
-        if (attemptsOnDeployment == 0) {
-            health.onFirstAttempt();
-        }
-        attemptsOnDeployment++;
-        totalAttempts++;
-        resetAttemptState();
-        acquireAndSend(false);
+        failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.UNAVAILABLE, "provider "
+                + deployment.provider().name() + " is unavailable: its circuit breaker is open after "
+                + health.consecutiveFailures() + " consecutive failures (next probe in " + health.retryInMillis()
+                + " ms)");
     }
 
     private void resetAttemptState() {
@@ -252,53 +245,62 @@ final class ProxyCall {
     }
 
     /**
-     * After a failure before anything reached the client: a retry on the same provider (backoff with full
-     * jitter, or the provider's Retry-After), else the next fallback, else {@code null} (give up).
-     * Consumes the retry budget when it plans a retry.
+     * After a failure before anything reached the client: what {@link CallPolicy#afterFailure} decides ({@link
+     * CallPolicy.Step#WAIT} for a retry, {@link CallPolicy.Step#FALL_BACK} or {@link CallPolicy.Step#GIVE_UP}).
      */
-    private Runnable planRecovery(long retryAfterMillis) {
-        if (attemptsOnDeployment <= health.resilience().maxRetries() && retryAfterMillis <= MAX_RETRY_AFTER_MILLIS
-                && health.tryRetry()) {
-            long base = health.resilience().retryBackoff().toMillis() << Math.min(10, attemptsOnDeployment - 1);
-            long delay = retryAfterMillis > 0 ? retryAfterMillis
-                    : java.util.concurrent.ThreadLocalRandom.current().nextLong(base + 1);
+    private CallPolicy.Step planRecovery(long retryAfterMillis) {
+        CallPolicy.Step step = policy.afterFailure(retryAfterMillis);
+        if (step == CallPolicy.Step.WAIT) {
             log.info("Retrying {} on provider {} in {} ms (attempt {} of {})", requestId, deployment.provider().name(),
-                    delay, attemptsOnDeployment + 1, health.resilience().maxRetries() + 1);
-            return () -> client.executor().schedule(this::attempt, delay, TimeUnit.MILLISECONDS);
+                    TimeUnit.NANOSECONDS.toMillis(policy.delayNanos()), policy.attemptsOnDeployment() + 1,
+                    policy.health().resilience().maxRetries() + 1);
         }
-        if (chainIndex + 1 < chain.size()) {
-            return () -> {
-                if (nextDeployment()) {
-                    attempt();
-                }
-            };
-        }
-        return null;
+        return step;
     }
 
-    /** Moves to the next fallback model; {@code false} when there is none. */
+    /**
+     * Carries out a recovery {@link #planRecovery} planned: the retry, or the next fallback that can take the request.
+     * {@code false} when no fallback could: the caller ends the call.
+     */
+    private boolean recover(CallPolicy.Step step) {
+        if (step == CallPolicy.Step.WAIT) {
+            client.executor().schedule(this::attempt, policy.delayNanos(), TimeUnit.NANOSECONDS);
+            return true;
+        }
+        if (nextDeployment()) {
+            attempt();
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Moves to the next model of the chain that can take the request, with the request built for it; {@code false}
+     * when there is none.
+     */
     private boolean nextDeployment() {
-        if (fallbackRequests == null || chainIndex + 1 >= chain.size()) {
+        if (fallbackRequests == null) {
             return false;
         }
         Deployment from = deployment;
-        chainIndex++;
-        deployment = chain.get(chainIndex);
-        attemptsOnDeployment = 0;
-        UpstreamRequests.Built built;
-        try {
-            built = fallbackRequests.forFallback(deployment, client.alloc());
-        } catch (RuntimeException e) {
-            // This fallback cannot take the request (e.g. its translation refuses a field): try the next one.
-            log.info("Fallback {} cannot serve {}: {}", deployment.model().name(), requestId, e.getMessage());
-            return nextDeployment();
+        for (Deployment next = policy.advance(); next != null; next = policy.advance()) {
+            UpstreamRequests.Built built;
+            try {
+                built = fallbackRequests.forFallback(next, client.alloc());
+            } catch (RuntimeException e) {
+                // This fallback cannot take the request (e.g. its translation refuses a field): try the next one.
+                log.info("Fallback {} cannot serve {}: {}", next.model().name(), requestId, e.getMessage());
+                continue;
+            }
+            deployment = next;
+            ReferenceCountUtil.release(upstreamRequest);
+            upstreamRequest = built.request();
+            observer = deployment.adapter().observer(endpoint, stream, built.rewrite());
+            inputCount = countFor(deployment.model().name(), fallbackRequests.pristineCopy());
+            log.info("Falling back from {} to {} for {}", from.model().name(), deployment.model().name(), requestId);
+            return true;
         }
-        ReferenceCountUtil.release(upstreamRequest);
-        upstreamRequest = built.request();
-        observer = deployment.adapter().observer(endpoint, stream, built.rewrite());
-        inputCount = countFor(deployment.model().name(), fallbackRequests.pristineCopy());
-        log.info("Falling back from {} to {} for {}", from.model().name(), deployment.model().name(), requestId);
-        return true;
+        return false;
     }
 
     /**
@@ -334,10 +336,9 @@ final class ProxyCall {
         if (!acquired.isSuccess()) {
             Throwable cause = acquired.cause();
             log.warn("Upstream {} unreachable for {}: {}", deployment.provider().name(), requestId, cause.toString());
-            health.onFailure();
-            Runnable recovery = planRecovery(0);
-            if (recovery != null) {
-                recovery.run();
+            policy.health().onFailure();
+            CallPolicy.Step recovery = planRecovery(0);
+            if (recovery != CallPolicy.Step.GIVE_UP && recover(recovery)) {
                 return;
             }
             failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.UPSTREAM_FAILED,
@@ -431,18 +432,18 @@ final class ProxyCall {
         success = status >= 200 && status < 300;
         upstreamKeepAlive = HttpUtil.isKeepAlive(head);
         if (success) {
-            health.onSuccess();
+            policy.health().onSuccess();
         } else if (status >= 500) {
-            health.onFailure();
+            policy.health().onFailure();
         }
-        health.holdFor(UpstreamLimits.holdNanos(status, head.headers(), System.currentTimeMillis()));
+        policy.health().holdFor(UpstreamLimits.holdNanos(status, head.headers(), System.currentTimeMillis()));
         if (status == 429 || status >= 500) {
-            Runnable recovery = planRecovery(retryAfterMillis(head.headers()));
-            if (recovery != null) {
+            CallPolicy.Step recovery = planRecovery(retryAfterMillis(head.headers()));
+            if (recovery != CallPolicy.Step.GIVE_UP) {
                 // Nothing has reached the client: drain this answer, then retry or fall back.
                 log.warn("Provider {} answered {} to {}", deployment.provider().name(), status, requestId);
                 discarding = true;
-                afterDiscard = recovery;
+                recoveryAfterDiscard = recovery;
                 return;
             }
         }
@@ -494,7 +495,7 @@ final class ProxyCall {
         boolean cutShort = cause instanceof PrematureChannelClosureException;
         log.warn("Provider {} sent {} an answer that is not valid HTTP: {}", deployment.provider().name(), requestId,
                 cause == null ? "?" : cause.toString());
-        health.onFailure();
+        policy.health().onFailure();
         failBeforeResponse(cutShort ? CallStatus.UPSTREAM_RESET : CallStatus.UPSTREAM_ERROR, ErrorType.UPSTREAM_FAILED,
                 "provider " + deployment.provider().name() + (cutShort ? " closed the connection inside its answer's head"
                         : " sent an answer that is not valid HTTP"));
@@ -506,7 +507,7 @@ final class ProxyCall {
                 cause == null ? "?" : cause.toString());
         closeUpstream();
         if (!headSent) {
-            health.onFailure();
+            policy.health().onFailure();
             failBeforeResponse(CallStatus.UPSTREAM_RESET, ErrorType.UPSTREAM_FAILED,
                     "provider " + deployment.provider().name() + " broke off its answer");
         } else {
@@ -538,9 +539,7 @@ final class ProxyCall {
                         up.close();
                     }
                 }
-                Runnable recovery = afterDiscard;
-                afterDiscard = null;
-                recovery.run();
+                recoverAfterDiscard();
             }
             return;
         }
@@ -785,6 +784,16 @@ final class ProxyCall {
         client.write(new DefaultHttpContent(translated));
     }
 
+    /** The error answer that was drained is gone: retry or fall back as planned, or fail when no fallback can serve. */
+    private void recoverAfterDiscard() {
+        CallPolicy.Step recovery = recoveryAfterDiscard;
+        recoveryAfterDiscard = null;
+        if (!recover(recovery)) {
+            failBeforeResponse(CallStatus.UPSTREAM_ERROR, ErrorType.UPSTREAM_FAILED, "provider "
+                    + deployment.provider().name() + " answered " + status + " and no fallback could take the request");
+        }
+    }
+
     /** The upstream read batch ended: send what was relayed. */
     void onUpstreamReadComplete() {
         if (!done) {
@@ -807,9 +816,7 @@ final class ProxyCall {
             // The error answer we were draining was cut short: recover as planned.
             discarding = false;
             cancelReadTimeout();
-            Runnable recovery = afterDiscard;
-            afterDiscard = null;
-            recovery.run();
+            recoverAfterDiscard();
             return;
         }
         if (!headSent && status == 0 && !retried && reused && !answerBegan) {
@@ -817,14 +824,14 @@ final class ProxyCall {
             retried = true;
             cancelReadTimeout();
             log.debug("Reused upstream connection closed before answering {}; retrying on a new one", requestId);
-            totalAttempts++;
+            policy.reconnected();
             acquireAndSend(true);
             return;
         }
         if (!headSent) {
             log.warn("Provider {} closed the connection of {} before its answer was relayed: {}",
                     deployment.provider().name(), requestId, cause == null ? "connection closed" : describe(cause));
-            health.onFailure();
+            policy.health().onFailure();
             failBeforeResponse(requestSent || answerBegan ? CallStatus.UPSTREAM_RESET : CallStatus.UPSTREAM_UNREACHABLE,
                     ErrorType.UPSTREAM_FAILED, "provider " + deployment.provider().name()
                             + (status == 0 ? " failed before answering: " : " broke off its answer: ")
@@ -900,7 +907,7 @@ final class ProxyCall {
 
     /**
      * {@code ended}, or {@link CallStatus#UPSTREAM_STREAM_ERROR} when the provider reported an error inside an answer
-     * that began as a success (an error event mid-stream): a failure of the provider, counted by its health.
+     * that began as a success (an error event mid-stream): a failure of the provider, counted by its policy.health().
      */
     private CallStatus afterStreamError(CallStatus ended) {
         String error = null;
@@ -916,9 +923,7 @@ final class ProxyCall {
         }
         log.warn("Provider {} reported an error inside its answer to {}: {}", deployment.provider().name(), requestId,
                 error);
-        if (health != null) {
-            health.onFailure();
-        }
+        policy.health().onFailure();
         return CallStatus.UPSTREAM_STREAM_ERROR;
     }
 
@@ -935,9 +940,7 @@ final class ProxyCall {
     /** One failure of the observer: counted, flagged on the record, and the call goes on without what it would have read. */
     private void observerFailed(String what, RuntimeException e) {
         flags |= RecordFlag.OBSERVER_ERROR.bit();
-        if (health != null) {
-            health.onObserverError();
-        }
+        policy.health().onObserverError();
         log.warn("Could not {} of {} from {}: {}", what, requestId, deployment.provider().name(), e.toString());
     }
 
@@ -1189,7 +1192,7 @@ final class ProxyCall {
                 .provider(deployment.provider().name()).endpoint(endpoint).stream(sse).status(s.callStatus)
                 .httpStatus(s.httpStatus).taskId(taskId).taskAttempt(taskAttempt).finishReason(s.finishReason)
                 .createdAtMillis(createdAtMillis).latencyMicros(s.latencyMicros).upstreamLatencyMicros(s.upstreamMicros)
-                .ttftMicros(s.ttftMicros).requestedModel(chain.get(0).model().name()).attempts(totalAttempts);
+                .ttftMicros(s.ttftMicros).requestedModel(policy.requested().model().name()).attempts(policy.totalAttempts());
     }
 
     /**
