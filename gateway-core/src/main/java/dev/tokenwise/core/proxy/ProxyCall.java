@@ -1,16 +1,11 @@
 package dev.tokenwise.core.proxy;
 
-import dev.tokenwise.core.budget.BudgetBook;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
-import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.RecordFlag;
-import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.model.TokenCount;
-import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
-import dev.tokenwise.core.spi.AdmissionStage;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.ResponseObserver;
 import io.netty.buffer.ByteBuf;
@@ -56,11 +51,11 @@ import org.slf4j.LoggerFactory;
  * in by {@link UpstreamBackendHandler} is owned by the call, which forwards it to the client (the
  * client pipeline then releases it) or releases it. SSE events are forwarded as retained slices.
  *
- * <p>Settlement happens exactly once ({@link #settled}), on completion, upstream failure, timeout or
- * client disconnect, and hands one {@link UsageRecord} to the accounting core. It is total: whatever throws on the
- * way (an observer, the counter, pricing, the budget book), the call is still booked once, with what could be
- * known, and its reservation settled, so that no call stays in flight and no client waits for an end that never
- * comes.
+ * <p>The call has three parts besides itself: its {@link CallPolicy} decides where each attempt goes (retries,
+ * backoff, fallbacks, breakers); the call carries out each attempt (acquire a connection, write, time limits,
+ * release) and relays the answer (client writes, backpressure, translation, body capture); its
+ * {@link CallSettlement} books it exactly once, on completion, upstream failure, timeout or client disconnect, with one
+ * {@link UsageRecord}, whatever throws on the way.
  *
  * <p>What a provider says is not trusted blindly: usage it cannot have meant is billed on the local count
  * ({@link RecordFlag#USAGE_REJECTED}), an answer that is not valid HTTP is a 502, an error answer is held whole and
@@ -83,9 +78,6 @@ final class ProxyCall {
     private final ChannelHandlerContext client;
     private final String requestId;
     private final long startNanos;
-    private final long createdAtMillis;
-    private final String team;
-    private final String keyId;
     /** Where each attempt goes (the model asked for, then its fallbacks), and when to retry or give up. */
     private final CallPolicy policy;
     private final UpstreamRequests fallbackRequests;
@@ -98,19 +90,13 @@ final class ProxyCall {
     private final boolean stream;
     private final Endpoint endpoint;
     private final boolean keepAlive;
-    private final String taskId;
-    private final int taskAttempt;
     /** The request's local count; counted again with a fallback's tokenizer when a fallback is tried. */
     private CompletableFuture<TokenCount> inputCount;
     private ResponseObserver observer;
     /** The request's bytes (see {@link UpstreamRequests}). */
     private ByteBuf upstreamRequest;
-    /** The budget reserved for this call, or {@code null} when no budget applies. */
-    private final BudgetBook.Reservation reservation;
-    /** What admission acquired for the call (stage leases, the reservation); settled with the record. */
+    /** What admission acquired for the call: its headers decorate the answer; settled with the record. */
     private final Admission admission;
-    /** The {@link RecordFlag}s admission decided (stored context, unpriced), added to the record. */
-    private final int admissionFlags;
 
     private Channel upstream;
     private boolean retried;
@@ -146,7 +132,8 @@ final class ProxyCall {
     /** The {@link RecordFlag} bits the call has earned so far. */
     private int flags;
     private boolean done;
-    private boolean settled;
+    /** Prices, charges and books the call once, when it ends. */
+    private final CallSettlement settlement;
 
     ProxyCall(ProxyContext proxy, ClientFrontendHandler frontend, ChannelHandlerContext client, String requestId,
               long startNanos, long createdAtMillis, String team, String keyId, List<Deployment> chain,
@@ -158,23 +145,18 @@ final class ProxyCall {
         this.client = client;
         this.requestId = requestId;
         this.startNanos = startNanos;
-        this.createdAtMillis = createdAtMillis;
-        this.team = team;
-        this.keyId = keyId;
         this.policy = new CallPolicy(chain, proxy.health(), proxy.config().rateLimits().upstreamMaxWait().toNanos());
         this.fallbackRequests = fallbackRequests;
         this.deployment = policy.deployment();
         this.stream = stream;
         this.endpoint = endpoint;
         this.keepAlive = keepAlive;
-        this.taskId = taskId;
-        this.taskAttempt = taskAttempt;
         this.inputCount = inputCount;
         this.observer = deployment.adapter().observer(endpoint, stream, rewrite);
         this.upstreamRequest = upstreamRequest;
         this.admission = admission;
-        this.reservation = admission.reservation();
-        this.admissionFlags = admissionFlags;
+        this.settlement = new CallSettlement(proxy, requestId, team, keyId, endpoint, taskId, taskAttempt,
+                createdAtMillis, admission, admissionFlags);
     }
 
     String requestId() {
@@ -875,7 +857,7 @@ final class ProxyCall {
 
     /** As above, telling the client to retry after {@code retryAfterSeconds} when that is positive. */
     private void failBeforeResponse(CallStatus callStatus, ErrorType type, String message, long retryAfterSeconds) {
-        if (settled) {
+        if (settlement.settled()) {
             return;
         }
         done = true;
@@ -978,272 +960,24 @@ final class ProxyCall {
         }
     }
 
-    /**
-     * Books the call once: usage from the provider when it reported any that can be believed, else from the local
-     * counts. Total: whatever throws on the way, one record is booked and the reservation settled.
-     */
+    /** Ends the call's books once ({@link CallSettlement}): its buffers go first, then what it knew is settled. */
     private void settle(CallStatus callStatus, int httpStatus) {
-        if (settled) {
+        if (settlement.settled()) {
             return;
         }
-        settled = true;
         long endNanos = System.nanoTime();
         long latencyMicros = (endNanos - startNanos) / 1000;
         long upstreamMicros = upstreamStartNanos == 0 ? 0
                 : ((upstreamEndNanos == 0 ? endNanos : upstreamEndNanos) - upstreamStartNanos) / 1000;
         long ttftMicros = firstByteNanos == 0 ? 0 : (firstByteNanos - startNanos) / 1000;
-        Settlement settlement = new Settlement(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, null,
-                true, null, flags, null, null, 0);
         try {
             releaseBuffers();
-            settlement = observed(settlement);
-            String text = settlement.outputText;
-            CompletableFuture<TokenCount> outputCount = text == null || text.isEmpty()
-                    ? CompletableFuture.completedFuture(TokenCount.ZERO)
-                    : proxy.counter().countOutput(deployment.model().name(), text);
-            Settlement s = settlement;
-            if (inputCount.isDone() && outputCount.isDone()) {
-                // Both counts were taken on this thread (the usual case): no futures to chain.
-                book(s, outputCount, null);
-            } else {
-                CompletableFuture.allOf(inputCount, outputCount)
-                        .whenComplete((done, error) -> book(s, outputCount, error));
-            }
         } catch (RuntimeException e) {
-            log.error("Could not settle {}; booking it without local counts", requestId, e);
-            charge(recordWithoutCounts(settlement), null);
+            log.error("Could not release the buffers of {}", requestId, e);
         }
-    }
-
-    /**
-     * {@code s} with what the observer read: the usage (when it can be believed), the finish reason and the text
-     * produced (or the part of a body that arrived, when the answer was cut short). A call to the observer that
-     * throws counts as an observer error and adds nothing.
-     */
-    private Settlement observed(Settlement s) {
-        TokenUsage reported = null;
-        long rejectedPrediction = 0;
-        boolean usageFinal = true;
-        String finishReason = null;
-        String text = null;
-        ServiceTier served = null;
-        if (!encoded) {
-            try {
-                reported = observer.usage();
-                if (observer.usageRejected()) {
-                    flags |= RecordFlag.USAGE_REJECTED.bit();
-                    reported = null;
-                }
-                rejectedPrediction = reported == null ? 0
-                        : Math.min(Math.max(0, observer.rejectedPredictionTokens()), reported.outputTokens());
-                usageFinal = observer.usageFinal();
-            } catch (RuntimeException e) {
-                observerFailed("read the usage", e);
-            }
-            try {
-                finishReason = observer.finishReason();
-            } catch (RuntimeException e) {
-                observerFailed("read the finish reason", e);
-            }
-            try {
-                served = observer.serviceTier();
-            } catch (RuntimeException e) {
-                observerFailed("read the service tier", e);
-            }
-            try {
-                text = observer.outputText();
-            } catch (RuntimeException e) {
-                observerFailed("read the text", e);
-            }
-        }
-        if (reported != null && !reported.plausible()) {
-            log.warn("Provider {} reported impossible usage for {}: {}; billed on the local count",
-                    deployment.provider().name(), requestId, reported);
-            flags |= RecordFlag.USAGE_REJECTED.bit();
-            reported = null;
-        }
-        if ((text == null || text.isEmpty()) && partialBody != null) {
-            text = partialBody;
-        }
-        return new Settlement(s.callStatus, s.httpStatus, s.latencyMicros, s.upstreamMicros, s.ttftMicros, reported,
-                usageFinal, finishReason, flags, text, served, reported == null ? 0 : rejectedPrediction);
-    }
-
-    /**
-     * Books the record made from the input count and {@code outputCount}, both complete, or, when a count or the
-     * record failed, one without local counts. Never throws.
-     */
-    private void book(Settlement settlement, CompletableFuture<TokenCount> outputCount, Throwable error) {
-        UsageRecord record = null;
-        if (error == null) {
-            try {
-                record = record(settlement, inputCount.join(), outputCount.join());
-            } catch (RuntimeException e) {
-                error = e;
-            }
-        }
-        if (record == null) {
-            log.error("Could not settle {}; booking it without local counts", requestId, error);
-            charge(recordWithoutCounts(settlement), null);
-            return;
-        }
-        charge(record, delivered(settlement));
-    }
-
-    /** The whole answer the client received, for the admission stages that want it; {@code null} when there is none. */
-    private AdmissionStage.Delivered delivered(Settlement s) {
-        if (s.callStatus != CallStatus.OK || !success || encoded || RecordFlag.OBSERVER_ERROR.in(s.flags)) {
-            return null;
-        }
-        if (sse) {
-            return new AdmissionStage.Delivered(true, null, s.outputText);
-        }
-        return answerBody == null ? null : new AdmissionStage.Delivered(false, answerBody, null);
-    }
-
-    /**
-     * What {@link #settle} knew when the call ended, for the record made once the local counts are in.
-     *
-     * @param usageFinal {@code reported} is the provider's final figure, not a running one ({@link
-     *     ResponseObserver#usageFinal})
-     * @param served the service tier the provider says it served ({@link ResponseObserver#serviceTier}), or {@code null}
-     */
-    private record Settlement(CallStatus callStatus, int httpStatus, long latencyMicros, long upstreamMicros,
-                              long ttftMicros, TokenUsage reported, boolean usageFinal, String finishReason, int flags,
-                              String outputText, ServiceTier served, long rejectedPredictionTokens) {
-        /** This settlement billing {@code usage}, with {@code more} flags. */
-        Settlement billing(TokenUsage usage, int more) {
-            return new Settlement(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, usage, true,
-                    finishReason, flags | more, outputText, served, rejectedPredictionTokens);
-        }
-    }
-
-    /**
-     * The provider's usage, its cost on the tier the provider served and the price version it was charged at, or no
-     * usage (and the flag) when it prices beyond a {@code long}.
-     */
-    private record PricedUsage(TokenUsage usage, long costNanos, int flags, String priceVersion) {
-        static PricedUsage of(Settlement s, ModelPrice price) {
-            if (s.reported == null || price == null) {
-                return new PricedUsage(s.reported, 0, s.flags, null);
-            }
-            try {
-                return new PricedUsage(s.reported, price.costNanos(s.reported, s.served), s.flags,
-                        price.version(s.reported, s.served));
-            } catch (ArithmeticException e) {
-                // Over $9.2 billion: no provider bills that for one call.
-                return new PricedUsage(null, 0, s.flags | RecordFlag.USAGE_REJECTED.bit(), null);
-            }
-        }
-    }
-
-    private UsageRecord record(Settlement s, TokenCount in, TokenCount out) {
-        ModelPrice price = deployment.model().price();
-        String model = deployment.model().name();
-        if (!endpoint.billed()) {
-            // A token count: free upstream, so nothing is billed and nothing is taken as the provider's usage.
-            return recordOf(s).usage(TokenUsage.ZERO).localInputTokens(in.tokens()).localOutputTokens(out.tokens())
-                    .localEstimated(in.estimated() || out.estimated()).promptHash(in.contentHash()).flags(s.flags)
-                    .build();
-        }
-        if (s.reported != null && !s.usageFinal) {
-            // The answer ended before the provider's final usage: bill what was produced, the larger of its running
-            // figure and the local count of what was relayed.
-            long relayed = out.estimated() ? proxy.calibration().output(model, out.tokens()) : out.tokens();
-            s = s.billing(PartialUsage.billed(s.reported, relayed), RecordFlag.PARTIAL_USAGE.bit());
-        }
-        PricedUsage priced = PricedUsage.of(s, price);
-        int recordFlags = priced.flags();
-        if (in.bounded() || out.bounded()) {
-            recordFlags |= RecordFlag.COUNT_BOUNDED.bit();
-        }
-        TokenUsage usage = priced.usage();
-        long costNanos = priced.costNanos();
-        String priceVersion = priced.priceVersion();
-        boolean fromProvider = usage != null;
-        if (!fromProvider) {
-            if (s.callStatus == CallStatus.UPSTREAM_ERROR || !requestSent
-                    || status == 0 && s.callStatus != CallStatus.CLIENT_CANCELLED) {
-                // Providers do not bill rejected requests, requests they never received, nor calls they failed
-                // before answering at all. A client that left may still be billed for what the provider began.
-                usage = TokenUsage.ZERO;
-            } else {
-                // Estimates of inexactly tokenized models are scaled by what the provider usually bills.
-                long input = in.estimated() ? proxy.calibration().input(model, in.tokens()) : in.tokens();
-                long output = out.estimated() ? proxy.calibration().output(model, out.tokens()) : out.tokens();
-                usage = TokenUsage.of(input, output);
-            }
-            costNanos = price == null ? 0 : price.costNanos(usage, s.served);
-            priceVersion = price == null ? null : price.version(usage, s.served);
-        }
-        return recordOf(s).usage(usage).usageFromProvider(fromProvider)
-                .localInputTokens(in.tokens()).localOutputTokens(out.tokens())
-                .localEstimated(in.estimated() || out.estimated()).costNanos(costNanos).promptHash(in.contentHash())
-                .flags(recordFlags).priceVersion(priceVersion).requestFeatures(in.features())
-                .inputTextBytes(in.textBytes()).rejectedPredictionTokens(fromProvider ? s.rejectedPredictionTokens : 0)
-                .promptCacheSavedNanos(price == null ? 0 : price.promptCacheSavedNanos(usage, s.served))
-                .promptPrefixHash(in.prefixHash())
-                .build();
-    }
-
-    /** A record of this call as {@code s} ended it: who, what, how it ended and how long it took. */
-    private UsageRecord.Builder recordOf(Settlement s) {
-        return UsageRecord.builder().id(requestId).team(team).keyId(keyId).model(deployment.model().name())
-                .provider(deployment.provider().name()).endpoint(endpoint).stream(sse).status(s.callStatus)
-                .httpStatus(s.httpStatus).taskId(taskId).taskAttempt(taskAttempt).finishReason(s.finishReason)
-                .createdAtMillis(createdAtMillis).latencyMicros(s.latencyMicros).upstreamLatencyMicros(s.upstreamMicros)
-                .ttftMicros(s.ttftMicros).requestedModel(policy.requested().model().name()).attempts(policy.totalAttempts());
-    }
-
-    /**
-     * The record of a call whose local counts could not all be had: the provider's usage when it can be priced, else
-     * none, and what the input count told when it was taken (the prompt's hashes, features and size), so that the
-     * record of a call that went wrong still says what was asked.
-     */
-    private UsageRecord recordWithoutCounts(Settlement s) {
-        ModelPrice price = deployment.model().price();
-        PricedUsage priced = PricedUsage.of(s, price);
-        TokenUsage usage = priced.usage();
-        long costNanos = priced.costNanos();
-        int recordFlags = priced.flags();
-        UsageRecord.Builder record = recordOf(s).usage(usage == null ? TokenUsage.ZERO : usage)
-                .usageFromProvider(usage != null).localEstimated(true).costNanos(costNanos).flags(recordFlags)
-                .priceVersion(priced.priceVersion())
-                .promptCacheSavedNanos(usage == null || price == null ? 0 : price.promptCacheSavedNanos(usage, s.served));
-        TokenCount in = inputCount.isDone() && !inputCount.isCompletedExceptionally() ? inputCount.getNow(null) : null;
-        if (in != null) {
-            record.localInputTokens(in.tokens()).promptHash(in.contentHash()).promptPrefixHash(in.prefixHash())
-                    .requestFeatures(in.features()).inputTextBytes(in.textBytes());
-        }
-        return record.build();
-    }
-
-    /**
-     * Settles the reservation (or charges the budgets), settles the admission stages (handing them {@code delivered},
-     * the answer the client received, when there is one) and hands the record to the accounting core, whatever fails.
-     */
-    private void charge(UsageRecord record, AdmissionStage.Delivered delivered) {
-        int flags = admissionFlags;
-        if (reservation != null && record.costNanos() > reservation.reservedNanos()) {
-            flags |= RecordFlag.RESERVATION_EXCEEDED.bit(); // settled all the same: the provider billed it
-        }
-        record = record.withFlags(flags);
-        try {
-            if (reservation != null) {
-                proxy.budgets().settle(reservation, record.costNanos());
-            } else {
-                proxy.budgets().charge(team, keyId, record.costNanos());
-            }
-        } catch (RuntimeException e) {
-            log.error("Could not charge the budgets for {}", requestId, e);
-        } finally {
-            UsageRecord booked = record;
-            try {
-                booked = admission.settle(record, delivered);
-            } finally {
-                proxy.accounting().settle(booked);
-            }
-        }
+        settlement.settle(new CallSettlement.Ended(callStatus, httpStatus, deployment, policy.requested().model().name(),
+                policy.totalAttempts(), observer, inputCount, flags, requestSent, status, success, sse, encoded,
+                latencyMicros, upstreamMicros, ttftMicros, partialBody, answerBody));
     }
 
     /** Retry-After in milliseconds (seconds or an HTTP date), 0 when absent or unreadable. */
