@@ -83,8 +83,6 @@ final class ProxyCall {
     private final UpstreamRequests fallbackRequests;
     /** The deployment being tried: {@link CallPolicy#deployment()}, built into {@link #upstreamRequest}. */
     private Deployment deployment;
-    /** Draining an error answer (429/5xx) that will be retried instead of relayed. */
-    private boolean discarding;
     /** What follows the answer being drained: {@link CallPolicy.Step#WAIT} (a retry) or {@link CallPolicy.Step#FALL_BACK}. */
     private CallPolicy.Step recoveryAfterDiscard;
     private final boolean stream;
@@ -107,7 +105,6 @@ final class ProxyCall {
     private long lastUpstreamActivityNanos;
     private ScheduledFuture<?> readTimeoutCheck;
     private boolean requestSent;
-    private boolean headSent;
     private int status;
     private boolean success;
     private boolean sse;
@@ -131,9 +128,22 @@ final class ProxyCall {
     private byte[] answerBody;
     /** The {@link RecordFlag} bits the call has earned so far. */
     private int flags;
-    private boolean done;
+    /** Where the call is: its attempts, draining an answer to retry, relaying, or ended. */
+    private Phase phase = Phase.ATTEMPTING;
     /** Prices, charges and books the call once, when it ends. */
     private final CallSettlement settlement;
+
+    /** The phases of a call, in the order it goes through them (a retry goes back from DISCARDING to ATTEMPTING). */
+    private enum Phase {
+        /** Nothing reached the client yet: connecting, writing, waiting for an answer, or holding an error answer whole. */
+        ATTEMPTING,
+        /** Draining an error answer (429/5xx) that is retried or falls back instead of being relayed. */
+        DISCARDING,
+        /** The answer's head went to the client: no retry or fallback is possible any more. */
+        RELAYING,
+        /** The call ended; what still arrives is released, and its settlement is under way or done. */
+        ENDED
+    }
 
     ProxyCall(ProxyContext proxy, ClientFrontendHandler frontend, ChannelHandlerContext client, String requestId,
               long startNanos, long createdAtMillis, String team, String keyId, List<Deployment> chain,
@@ -176,7 +186,7 @@ final class ProxyCall {
 
     /** One attempt on the current deployment, unless {@link CallPolicy#beforeAttempt} sends the call elsewhere. */
     private void attempt() {
-        if (done) {
+        if (phase == Phase.ENDED) {
             return;
         }
         CallPolicy.Step step = policy.beforeAttempt();
@@ -308,7 +318,7 @@ final class ProxyCall {
     }
 
     private void onAcquired(Future<Channel> acquired) {
-        if (done) {
+        if (phase == Phase.ENDED) {
             // The client left while we were connecting.
             if (acquired.isSuccess()) {
                 acquired.getNow().close();
@@ -353,13 +363,14 @@ final class ProxyCall {
      * upstream's silence is ours, not its, and does not count.
      */
     private void checkReadTimeout() {
-        if (done) {
+        if (phase == Phase.ENDED) {
             return;
         }
         ProviderConfigView limits = limits();
         long now = System.nanoTime();
         long silentNanos = now - lastUpstreamActivityNanos;
-        long silenceLimit = firstByteNanos == 0 && !headSent && status == 0 ? limits.firstByteNanos : limits.readNanos;
+        long silenceLimit = firstByteNanos == 0 && phase != Phase.RELAYING && status == 0 ? limits.firstByteNanos
+                : limits.readNanos;
         boolean totalExceeded = limits.totalNanos > 0 && now - upstreamStartNanos >= limits.totalNanos;
         if (!totalExceeded && (pausedForClient || silentNanos < silenceLimit)) {
             long next = pausedForClient ? silenceLimit : silenceLimit - silentNanos;
@@ -381,7 +392,7 @@ final class ProxyCall {
                 : "sent nothing for " + TimeUnit.NANOSECONDS.toMillis(silentNanos) + " ms";
         log.warn("Upstream {} {} on {}; giving up", deployment.provider().name(), why, requestId);
         closeUpstream();
-        if (!headSent) {
+        if (phase != Phase.RELAYING) {
             failBeforeResponse(CallStatus.UPSTREAM_TIMEOUT, ErrorType.UPSTREAM_TIMEOUT,
                     "provider " + deployment.provider().name() + " " + why);
         } else {
@@ -402,7 +413,7 @@ final class ProxyCall {
     }
 
     void onResponseHead(HttpResponse head) {
-        if (done) {
+        if (phase == Phase.ENDED) {
             return;
         }
         if (head.decoderResult().isFailure()) {
@@ -424,7 +435,7 @@ final class ProxyCall {
             if (recovery != CallPolicy.Step.GIVE_UP) {
                 // Nothing has reached the client: drain this answer, then retry or fall back.
                 log.warn("Provider {} answered {} to {}", deployment.provider().name(), status, requestId);
-                discarding = true;
+                phase = Phase.DISCARDING;
                 recoveryAfterDiscard = recovery;
                 return;
             }
@@ -468,7 +479,7 @@ final class ProxyCall {
             heldErrorHead = out;
             return;
         }
-        headSent = true;
+        phase = Phase.RELAYING;
         client.write(out);
     }
 
@@ -488,7 +499,7 @@ final class ProxyCall {
         log.warn("Provider {} broke off its answer to {}: {}", deployment.provider().name(), requestId,
                 cause == null ? "?" : cause.toString());
         closeUpstream();
-        if (!headSent) {
+        if (phase != Phase.RELAYING) {
             policy.health().onFailure();
             failBeforeResponse(CallStatus.UPSTREAM_RESET, ErrorType.UPSTREAM_FAILED,
                     "provider " + deployment.provider().name() + " broke off its answer");
@@ -498,29 +509,20 @@ final class ProxyCall {
     }
 
     void onResponseContent(HttpContent content) {
-        if (done) {
+        if (phase == Phase.ENDED) {
             content.release();
             return;
         }
-        if (discarding) {
+        if (phase == Phase.DISCARDING) {
             boolean end = content instanceof LastHttpContent;
             if (content.decoderResult().isFailure()) {
                 upstreamKeepAlive = false; // the connection is out of step: never pooled
             }
             content.release();
             if (end) {
-                discarding = false;
+                phase = Phase.ATTEMPTING;
                 cancelReadTimeout();
-                Channel up = upstream;
-                upstream = null;
-                if (up != null) {
-                    up.pipeline().get(UpstreamBackendHandler.class).unbind();
-                    if (upstreamKeepAlive) {
-                        proxy.pool().release(up, deployment.provider().maxIdlePerLoop());
-                    } else {
-                        up.close();
-                    }
-                }
+                releaseUpstream(upstreamKeepAlive);
                 recoverAfterDiscard();
             }
             return;
@@ -652,7 +654,7 @@ final class ProxyCall {
 
     private void finishResponse() {
         upstreamEndNanos = System.nanoTime();
-        done = true;
+        phase = Phase.ENDED;
         cancelReadTimeout();
         if (!sse && success && !encoded && captured != null && captured.isReadable()) {
             try {
@@ -670,16 +672,7 @@ final class ProxyCall {
             finishErrorAnswer();
         }
         releaseBuffers();
-        Channel up = upstream;
-        upstream = null;
-        if (up != null) {
-            up.pipeline().get(UpstreamBackendHandler.class).unbind();
-            if (upstreamKeepAlive) {
-                proxy.pool().release(up, deployment.provider().maxIdlePerLoop());
-            } else {
-                up.close();
-            }
-        }
+        releaseUpstream(upstreamKeepAlive);
         CallStatus callStatus = success ? afterStreamError(CallStatus.OK) : CallStatus.UPSTREAM_ERROR;
         if (proxy.durability() == null) {
             ByteBuf tail = heldTail;
@@ -742,7 +735,6 @@ final class ProxyCall {
         if (status != 204 && status != 304) {
             head.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
         }
-        headSent = true;
         client.write(head);
         heldTail = body.length == 0 ? null : Unpooled.wrappedBuffer(body);
     }
@@ -778,7 +770,7 @@ final class ProxyCall {
 
     /** The upstream read batch ended: send what was relayed. */
     void onUpstreamReadComplete() {
-        if (!done) {
+        if (phase != Phase.ENDED) {
             client.flush();
         }
     }
@@ -790,18 +782,18 @@ final class ProxyCall {
      *     and may have done the work, so it is never sent again
      */
     void onUpstreamClosed(Throwable cause, boolean answerBegan) {
-        if (done) {
+        if (phase == Phase.ENDED) {
             return;
         }
         upstream = null;
-        if (discarding) {
+        if (phase == Phase.DISCARDING) {
             // The error answer we were draining was cut short: recover as planned.
-            discarding = false;
+            phase = Phase.ATTEMPTING;
             cancelReadTimeout();
             recoverAfterDiscard();
             return;
         }
-        if (!headSent && status == 0 && !retried && reused && !answerBegan) {
+        if (phase != Phase.RELAYING && status == 0 && !retried && reused && !answerBegan) {
             // A keep-alive connection the server closed as we reused it: try once on a fresh one.
             retried = true;
             cancelReadTimeout();
@@ -810,7 +802,7 @@ final class ProxyCall {
             acquireAndSend(true);
             return;
         }
-        if (!headSent) {
+        if (phase != Phase.RELAYING) {
             log.warn("Provider {} closed the connection of {} before its answer was relayed: {}",
                     deployment.provider().name(), requestId, cause == null ? "connection closed" : describe(cause));
             policy.health().onFailure();
@@ -831,10 +823,10 @@ final class ProxyCall {
             heldTail.release();
             heldTail = null;
         }
-        if (done) {
+        if (phase == Phase.ENDED) {
             return;
         }
-        done = true;
+        phase = Phase.ENDED;
         cancelReadTimeout();
         closeUpstream();
         keepPartialBody();
@@ -860,7 +852,7 @@ final class ProxyCall {
         if (settlement.settled()) {
             return;
         }
-        done = true;
+        phase = Phase.ENDED;
         heldErrorHead = null;
         cancelReadTimeout();
         closeUpstream();
@@ -876,7 +868,7 @@ final class ProxyCall {
 
     /** Ends a response whose head was already sent: the client sees the connection close mid-body. */
     private void abortStream(CallStatus callStatus) {
-        done = true;
+        phase = Phase.ENDED;
         cancelReadTimeout();
         upstreamEndNanos = System.nanoTime();
         keepPartialBody();
@@ -927,11 +919,24 @@ final class ProxyCall {
     }
 
     private void closeUpstream() {
+        releaseUpstream(false);
+    }
+
+    /**
+     * Ends the attempt's hold on its upstream connection: unbound from this call, then back to the pool when it may
+     * carry another request ({@code reusable}: the answer was read to its end and the provider keeps it alive), else
+     * closed.
+     */
+    private void releaseUpstream(boolean reusable) {
         Channel up = upstream;
         upstream = null;
         if (up != null) {
             up.pipeline().get(UpstreamBackendHandler.class).unbind();
-            up.close();
+            if (reusable) {
+                proxy.pool().release(up, deployment.provider().maxIdlePerLoop());
+            } else {
+                up.close();
+            }
         }
     }
 
