@@ -66,6 +66,17 @@ final class Admission {
         }
     }
 
+    /** Adds every stage's headers to the request sent upstream ({@link AdmissionStage.Lease#decorateUpstream}). */
+    void decorateUpstream(HttpHeaders upstreamHeaders) {
+        for (AdmissionStage.Lease lease : leases) {
+            try {
+                lease.decorateUpstream(upstreamHeaders);
+            } catch (RuntimeException e) {
+                log.warn("Admission lease of {} failed to decorate the upstream request", requestId, e);
+            }
+        }
+    }
+
     /** The first answer a stage has for the call in place of the provider's ({@link AdmissionStage.Lease#answer}), or {@code null}. */
     CompletableFuture<AdmissionStage.Answer> answer() {
         for (AdmissionStage.Lease lease : leases) {
