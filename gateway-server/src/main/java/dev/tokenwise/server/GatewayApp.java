@@ -54,6 +54,8 @@ import dev.tokenwise.metrics.ledger.SqliteLedger;
 import dev.tokenwise.server.admin.AdminRoutes;
 import dev.tokenwise.server.admin.RateLimitDirectory;
 import dev.tokenwise.server.admin.TeamDirectory;
+import dev.tokenwise.server.cluster.RedisBudgets;
+import dev.tokenwise.server.cluster.RedisLink;
 import dev.tokenwise.providers.ProviderAdapters;
 import dev.tokenwise.providers.simulator.SimulatorServer;
 import dev.tokenwise.providers.simulator.SimulatorSettings;
@@ -101,6 +103,8 @@ public final class GatewayApp implements AutoCloseable {
     private static final long DELIVERY_NAP_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
     private static final long STRICT_DELIVERY_NAP_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
     private static final long REAP_EVERY_MILLIS = 1_000;
+    /** Budgets are read back from Redis every this many ticks of its watcher (about once a second). */
+    private static final int CLUSTER_REFRESH_TICKS = 4;
     /** A task with no outcome and no call for this long counts as {@code unknown}. */
     private static final Duration TASK_IDLE = Duration.ofHours(1);
     private static final Duration DRIFT_CHECK_EVERY = Duration.ofMinutes(15);
@@ -123,12 +127,14 @@ public final class GatewayApp implements AutoCloseable {
     /** Where the admin key the gateway made for itself is kept; {@code null} when the config sets one (or none). */
     private final Path adminKeyFile;
     private final ProbeRunner probes;
+    /** The cluster's Redis; {@code null} on a single node. */
+    private final RedisLink redis;
 
     private GatewayApp(GatewayConfig config, List<SimulatorServer> simulators, ExecutorService workers,
                        ExecutorService apiPool, ScheduledExecutorService analytics, SqliteLedger ledger,
                        AccountingCore accounting, BudgetBook budgets,
                        KeyRegistry keys, GatewayServer server, PrometheusMeterRegistry meterRegistry,
-                       Path adminKeyFile, ProbeRunner probes) {
+                       Path adminKeyFile, ProbeRunner probes, RedisLink redis) {
         this.config = config;
         this.simulators = simulators;
         this.workers = workers;
@@ -142,6 +148,7 @@ public final class GatewayApp implements AutoCloseable {
         this.meterRegistry = meterRegistry;
         this.adminKeyFile = adminKeyFile;
         this.probes = probes;
+        this.redis = redis;
     }
 
     /** The demo key of the shipped config, shown in the ready block when a team has it. */
@@ -163,6 +170,7 @@ public final class GatewayApp implements AutoCloseable {
         SqliteLedger ledger = null;
         AccountingCore accounting = null;
         BudgetBook budgets = null;
+        RedisLink redis = null;
         try {
             // Load the encodings now, on this thread, so no first call waits for a vocabulary to load.
             TokenizerTable tokenizers = new TokenizerTable();
@@ -207,6 +215,21 @@ public final class GatewayApp implements AutoCloseable {
             // current period is restored from the ledger into the budgets.
             TeamDirectory directory = TeamDirectory.load(running, ledger, ledger, keys, budgets,
                     System::currentTimeMillis);
+            // Cluster mode: reservations are made against Redis, which every instance shares (docs/cluster.md).
+            RedisBudgets sharedBudgets = null;
+            if (running.cluster().enabled()) {
+                redis = RedisLink.open(running.cluster());
+                sharedBudgets = new RedisBudgets(redis);
+                budgets.shareWith(sharedBudgets);
+                RedisBudgets shared = sharedBudgets;
+                BudgetBook book = budgets;
+                java.util.concurrent.atomic.AtomicInteger ticks = new java.util.concurrent.atomic.AtomicInteger();
+                redis.onTick(() -> {
+                    if (ticks.incrementAndGet() % CLUSTER_REFRESH_TICKS == 0) {
+                        shared.refresh(book); // what the other instances spent, for this one's views and alerts
+                    }
+                });
+            }
             // Rate limits: the first admission stage (before the budget), in memory on the event loops.
             RateLimiter rateLimiter = new RateLimiter(System::nanoTime);
             RateLimitDirectory rateLimits = RateLimitDirectory.load(running, ledger, rateLimiter, directory,
@@ -248,6 +271,16 @@ public final class GatewayApp implements AutoCloseable {
             LatencyBook latency = new LatencyBook(meters::modelLabel, System::currentTimeMillis);
             latency.schedule(analytics, Duration.ofSeconds(1));
             meters.bindLatency(latency);
+            if (redis != null) {
+                RedisLink link = redis;
+                RedisBudgets shared = sharedBudgets;
+                io.micrometer.core.instrument.Gauge.builder("tokenwise.cluster.redis.up", link, l -> l.up() ? 1 : 0)
+                        .description("1 while this instance reaches the cluster's Redis, else 0 (calls with a budget"
+                                + " are refused)").register(meterRegistry);
+                io.micrometer.core.instrument.Gauge.builder("tokenwise.cluster.settlements.pending", shared,
+                        RedisBudgets::pendingSettlements).description("Settlements waiting for Redis to be back")
+                        .register(meterRegistry);
+            }
             sinks.add(meters);
             sinks.add(latency);
             sinks.addAll(extraSinks);
@@ -266,7 +299,8 @@ public final class GatewayApp implements AutoCloseable {
                     probeConfig.team(), probeConfig.referenceRuns());
             java.util.concurrent.atomic.AtomicReference<GatewayServer> started = new java.util.concurrent.atomic.AtomicReference<>();
             List<ApiRoute> routes = List.of(
-                    new HealthRoute(store, accounting, () -> started.get() == null ? Map.of() : started.get().providerHealth()),
+                    new HealthRoute(store, accounting, () -> started.get() == null ? Map.of() : started.get().providerHealth(),
+                            redis),
                     new RequestsRoute(accounting, store::find, apiPool, retryLookup(store, apiPool)),
                     new UsageRoute(store, apiPool),
                     new PricesRoute(prices(running)),
@@ -308,7 +342,7 @@ public final class GatewayApp implements AutoCloseable {
                 throw e;
             }
             return new GatewayApp(running, simulators, workers, apiPool, analytics, ledger, accounting, budgets, keys,
-                    server, meterRegistry, madeAdminKey == null ? null : madeAdminKey.file(), probes);
+                    server, meterRegistry, madeAdminKey == null ? null : madeAdminKey.file(), probes, redis);
         } catch (InterruptedException | RuntimeException e) {
             simulators.forEach(SimulatorServer::close);
             if (accounting != null) {
@@ -318,6 +352,9 @@ public final class GatewayApp implements AutoCloseable {
             }
             if (budgets != null) {
                 budgets.close();
+            }
+            if (redis != null) {
+                redis.close();
             }
             workers.shutdownNow();
             apiPool.shutdownNow();
@@ -431,6 +468,11 @@ public final class GatewayApp implements AutoCloseable {
         return budgets;
     }
 
+    /** The cluster's Redis link, or {@code null} on a single node. */
+    public RedisLink redis() {
+        return redis;
+    }
+
     public KeyRegistry keys() {
         return keys;
     }
@@ -463,6 +505,9 @@ public final class GatewayApp implements AutoCloseable {
         }
         long unwritten = Math.max(0, accounting.dispatcher().offered() - ledger.committedRecords()) + neverSettled;
         meterRegistry.close();
+        if (redis != null) {
+            redis.close();
+        }
         apiPool.shutdown();
         simulators.forEach(SimulatorServer::close);
         workers.shutdown();

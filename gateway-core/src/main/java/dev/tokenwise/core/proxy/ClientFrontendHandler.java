@@ -7,6 +7,7 @@ import dev.tokenwise.core.auth.KeyHashes;
 import dev.tokenwise.core.auth.KeyRegistry;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.budget.BudgetBook;
+import dev.tokenwise.core.budget.SharedBudgets;
 import dev.tokenwise.core.config.BudgetSettings;
 import dev.tokenwise.core.error.ErrorResponses;
 import dev.tokenwise.core.error.ErrorShape;
@@ -233,12 +234,11 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         admission.run(proxy.stages(), new AdmissionStage.Call(requestId, key.team(), key.id(), model, endpoint,
                 inputBound, endpoint.billed() ? outputTokensBound(chain, requested) : 0, startNanos, stream,
                 request.headers(), request.content()));
-        Runnable forward = () -> {
+        java.util.function.Consumer<BudgetBook.Reservation> start = reservation -> {
             ByteBuf upstreamRequest = null;
             boolean begun = false;
             try {
-                admission.reserved(proxy.budgets(), endpoint.billed()
-                        ? reserve(requestId, key, chain, inputBound, requested) : null);
+                admission.reserved(proxy.budgets(), reservation);
                 ByteBuf upstreamBody;
                 if (rewrite.bodyChanged()) {
                     try {
@@ -278,6 +278,15 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
                 }
                 throw e;
             }
+        };
+        Runnable forward = () -> {
+            SharedBudgets shared = proxy.budgets().shared();
+            if (shared != null && endpoint.billed() && budgeted(key)) {
+                reserveShared(shared, request, admission, requestId, key,
+                        worstCaseNanos(chain, inputBound, requested), start, keepAlive);
+                return;
+            }
+            start.accept(endpoint.billed() ? reserve(requestId, key, chain, inputBound, requested) : null);
         };
         CompletableFuture<AdmissionStage.Answer> answer = admission.answer();
         if (answer == null) {
@@ -371,22 +380,106 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
      */
     private BudgetBook.Reservation reserve(String requestId, KeyRegistry.KeyEntry key, List<Deployment> chain,
                                            long inputTokens, RequestedOutput requested) {
-        BudgetBook budgets = proxy.budgets();
-        if (budgets.team(key.team()) == null && budgets.key(key.id()) == null) {
+        if (!budgeted(key)) {
             return null;
         }
+        long worstCaseNanos = worstCaseNanos(chain, inputTokens, requested);
+        BudgetBook.Admission admission = proxy.budgets().reserve(requestId, key.team(), key.id(), worstCaseNanos,
+                proxy.config().budgets().reservationTimeout().toNanos());
+        return reservationOf(admission, worstCaseNanos);
+    }
+
+    /** {@code true} when the key's team or the key itself has a budget. */
+    private boolean budgeted(KeyRegistry.KeyEntry key) {
+        BudgetBook budgets = proxy.budgets();
+        return budgets.team(key.team()) != null || budgets.key(key.id()) != null;
+    }
+
+    /** The worst case of the dearest model of the chain (see {@link #reserve}). */
+    private long worstCaseNanos(List<Deployment> chain, long inputTokens, RequestedOutput requested) {
         long worstCaseNanos = 0;
         for (Deployment d : chain) {
             worstCaseNanos = Math.max(worstCaseNanos, worstCaseNanos(d.model().price(), inputTokens, requested));
         }
-        BudgetBook.Admission admission = budgets.reserve(requestId, key.team(), key.id(), worstCaseNanos,
-                proxy.config().budgets().reservationTimeout().toNanos());
+        return worstCaseNanos;
+    }
+
+    /** The admitted reservation, or the 402 thrown for the budget that refused it. */
+    private static BudgetBook.Reservation reservationOf(BudgetBook.Admission admission, long worstCaseNanos) {
         if (!admission.admitted()) {
             String kind = admission.outcome() == BudgetBook.Outcome.TEAM_EXCEEDED ? "team" : "key";
             throw new GatewayException(ErrorType.BUDGET_EXCEEDED, "budget exceeded: "
                     + BudgetBook.refusal(admission, kind, worstCaseNanos));
         }
         return admission.reservation();
+    }
+
+    /**
+     * Reserves against the budgets shared by the cluster (cluster mode): the call waits for the store's decision
+     * without holding its event loop (the request kept, the connection busy), then starts on its event loop, or is
+     * answered 402 (a budget refused it) or 503 (no decision could be made).
+     */
+    private void reserveShared(SharedBudgets shared, FullHttpRequest request, Admission admission, String requestId,
+                               KeyRegistry.KeyEntry key, long worstCaseNanos,
+                               java.util.function.Consumer<BudgetBook.Reservation> start, boolean keepAlive) {
+        request.retain();
+        CompletableFuture<BudgetBook.Admission> decided;
+        try {
+            decided = shared.reserve(proxy.budgets(), requestId, key.team(), key.id(), worstCaseNanos,
+                    proxy.config().budgets().reservationTimeout().toNanos());
+        } catch (RuntimeException e) {
+            decided = CompletableFuture.failedFuture(e);
+        }
+        decided.whenComplete((reserved, error) -> {
+            try {
+                ctx.executor().execute(() -> resumeReserved(request, admission, reserved, error, worstCaseNanos, start,
+                        requestId, keepAlive));
+            } catch (RejectedExecutionException shuttingDown) {
+                if (reserved != null && reserved.admitted()) {
+                    proxy.budgets().cancel(reserved.reservation());
+                }
+                admission.abort();
+                request.release();
+            }
+        });
+    }
+
+    /** Starts a call the shared budgets decided on, or answers their refusal; releases its request. */
+    private void resumeReserved(FullHttpRequest request, Admission admission, BudgetBook.Admission reserved,
+                                Throwable error, long worstCaseNanos,
+                                java.util.function.Consumer<BudgetBook.Reservation> start, String requestId,
+                                boolean keepAlive) {
+        try {
+            if (error != null) {
+                admission.abort();
+                Throwable cause = error instanceof CompletionException && error.getCause() != null
+                        ? error.getCause() : error;
+                throw cause instanceof GatewayException e ? e
+                        : new GatewayException(ErrorType.BUDGET_UNAVAILABLE, "the shared budget could not be checked");
+            }
+            if (!ctx.channel().isActive()) {
+                if (reserved.admitted()) {
+                    proxy.budgets().cancel(reserved.reservation());
+                }
+                admission.abort(); // the client left while its call waited
+                return;
+            }
+            BudgetBook.Reservation reservation;
+            try {
+                reservation = reservationOf(reserved, worstCaseNanos);
+            } catch (GatewayException refused) {
+                admission.abort();
+                throw refused;
+            }
+            start.accept(reservation); // gives everything back itself when it fails
+        } catch (GatewayException e) {
+            sendError(ctx, e, requestId, keepAlive).addListener(f -> requestFinished());
+        } catch (RuntimeException e) {
+            log.error("Unexpected failure starting {}", requestId, e);
+            sendError(ctx, ErrorType.INTERNAL, "internal error", requestId, false);
+        } finally {
+            request.release();
+        }
     }
 
     /** The most one model's answer to the request may cost (see {@link #reserve}); saturates at {@code Long.MAX_VALUE}. */

@@ -5,6 +5,7 @@ import dev.tokenwise.core.auth.KeyHashes;
 import dev.tokenwise.core.config.BudgetConfig;
 import dev.tokenwise.core.config.BudgetSettings;
 import dev.tokenwise.core.config.CacheConfig;
+import dev.tokenwise.core.config.ClusterConfig;
 import dev.tokenwise.core.config.Resilience;
 import dev.tokenwise.core.config.StorageSync;
 import dev.tokenwise.core.config.BudgetPeriod;
@@ -85,7 +86,7 @@ public final class ConfigLoader {
 
     private static final List<String> TOP_KEYS =
             List.of("server", "admin", "storage", "pricing", "budgets", "providers", "models", "teams", "rate_limits",
-                    "cache", "probes");
+                    "cache", "probes", "cluster", "instance_id");
     private static final List<String> PROBE_KEYS = List.of("interval_seconds", "models", "tasks_per_run", "suite", "team",
             "reference_runs");
     private static final List<String> CACHE_KEYS = List.of("enabled", "ttl_seconds", "max_mib", "mode", "scope");
@@ -223,6 +224,19 @@ public final class ConfigLoader {
             this.catalogLoader = Objects.requireNonNull(catalogLoader, "catalogLoader");
         }
 
+        /** {@code cluster:} and {@code instance_id}. */
+        private ClusterConfig cluster(ConfigSection root) {
+            ConfigSection cluster = root.section("cluster");
+            cluster.allowOnly(List.of("redis_url", "on_redis_down"));
+            String url = cluster.string("redis_url").filter(u -> !u.isBlank()).orElse(null);
+            ClusterConfig.OnRedisDown onDown = cluster.string("on_redis_down")
+                    .map(v -> ClusterConfig.OnRedisDown.parse(v, "cluster.on_redis_down"))
+                    .orElse(ClusterConfig.OnRedisDown.FAIL_CLOSED);
+            String instanceId = root.string("instance_id").filter(i -> !i.isBlank())
+                    .orElseGet(ClusterConfig::defaultInstanceId);
+            return new ClusterConfig(url, onDown, instanceId);
+        }
+
         Loaded read(String yaml) {
             ConfigSection root = ConfigSection.of(YamlTreeReader.read(yaml), "", env);
             root.allowOnly(TOP_KEYS);
@@ -250,7 +264,8 @@ public final class ConfigLoader {
                             RateLimitConfig.NONE.upstreamMaxWait().toMillis(), 0, 600_000)));
             ProbeConfig probes = probes(root, models);
             GatewayConfig config = new GatewayConfig(server, adminOff ? null : adminKey, storagePath, providers, models,
-                    teams, budgets, storageSync, rateLimits, adminOff, cache(root.section("cache")), probes);
+                    teams, budgets, storageSync, rateLimits, adminOff, cache(root.section("cache")), probes,
+                    cluster(root));
             // Catalog first, then providers, then unpriced models: the order in which one would fix them.
             List<String> all = new ArrayList<>(catalogWarnings);
             disabled.forEach((name, variables) -> all.add(disabledWarning(name, variables, models)));
