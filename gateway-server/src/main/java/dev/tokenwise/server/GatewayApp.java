@@ -54,6 +54,7 @@ import dev.tokenwise.metrics.ledger.SqliteLedger;
 import dev.tokenwise.server.admin.AdminRoutes;
 import dev.tokenwise.server.admin.RateLimitDirectory;
 import dev.tokenwise.server.admin.TeamDirectory;
+import dev.tokenwise.server.cluster.AdminFeed;
 import dev.tokenwise.server.cluster.RedisBudgets;
 import dev.tokenwise.server.cluster.RedisLink;
 import dev.tokenwise.providers.ProviderAdapters;
@@ -229,6 +230,9 @@ public final class GatewayApp implements AutoCloseable {
                         shared.refresh(book); // what the other instances spent, for this one's views and alerts
                     }
                 });
+            }
+            if (redis != null) {
+                new AdminFeed(redis, directory, apiPool).start(); // budgets and revocations reach every instance
             }
             // Rate limits: the first admission stage (before the budget), in memory on the event loops.
             RateLimiter rateLimiter = new RateLimiter(System::nanoTime);

@@ -285,4 +285,41 @@ class ClusterEndToEndTest {
         assertEquals(200, status, "the dead instance's reservations came back after the timeout");
         held.forEach(f -> f.cancel(true));
     }
+
+    @Test
+    @Timeout(120)
+    void aBudgetChangeAndARevocationMadeOnOneInstanceHoldOnTheOtherWithinASecond(@TempDir Path dir)
+            throws Exception {
+        String team = "admin";
+        Instance a = start(dir, "a", team, "100", "chunk_delay_ms: 1", 60_000);
+        Instance b = start(dir, "b", team, "100", "chunk_delay_ms: 1", 60_000);
+        assertEquals(200, call(b, CHAT).join().statusCode());
+
+        assertEquals(200, admin(a, "PUT", "/api/v1/teams/" + team + "/budget",
+                "{\"limit_usd\": 0.000001, \"period\": \"daily\"}").statusCode());
+        long changedAt = System.nanoTime();
+        int status;
+        do {
+            status = call(b, CHAT).join().statusCode();
+        } while (status != 402 && System.nanoTime() - changedAt < TimeUnit.SECONDS.toNanos(3));
+        long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - changedAt);
+        assertEquals(402, status, "the new budget holds on the other instance");
+        assertTrue(tookMillis < 1_000, "the new budget held on the other instance after " + tookMillis + " ms");
+
+        assertEquals(200, admin(a, "DELETE", "/api/v1/keys/demo-key", null).statusCode());
+        long revokedAt = System.nanoTime();
+        do {
+            status = call(b, CHAT).join().statusCode();
+        } while (status != 401 && System.nanoTime() - revokedAt < TimeUnit.SECONDS.toNanos(3));
+        tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - revokedAt);
+        assertEquals(401, status, "the revoked key is refused on the other instance");
+        assertTrue(tookMillis < 1_000, "refused on the other instance after " + tookMillis + " ms");
+    }
+
+    private HttpResponse<String> admin(Instance on, String method, String path, String body) throws Exception {
+        return http.send(HttpRequest.newBuilder(on.base.resolve(path)).timeout(Duration.ofSeconds(5))
+                .header("Authorization", "Bearer " + TestGateway.ADMIN_KEY).header("Content-Type", "application/json")
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
 }

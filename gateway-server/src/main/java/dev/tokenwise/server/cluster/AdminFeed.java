@@ -1,0 +1,116 @@
+package dev.tokenwise.server.cluster;
+
+import dev.tokenwise.core.config.BudgetConfig;
+import dev.tokenwise.core.config.BudgetPeriod;
+import dev.tokenwise.server.admin.TeamDirectory;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Admin changes passed between the instances of a cluster through Redis: team budgets and key revocations made on
+ * one instance are written to Redis ({@code tw:admin:budgets}, a hash of team to {@code "NANOS PERIOD"}, and
+ * {@code tw:admin:revoked}, a set of key ids) and a version counter ({@code tw:admin:version}) is incremented. Every
+ * instance reads the counter each tick of its {@link RedisLink} (every {@value RedisLink#TICK_MILLIS} ms) and, when
+ * it moved, reads both and makes the changes it has not made yet: a change reaches every instance within about
+ * a quarter of a second, and one made while an instance was down or cut off reaches it as soon as it is back.
+ */
+public final class AdminFeed implements TeamDirectory.ChangeListener {
+    private static final Logger log = LoggerFactory.getLogger(AdminFeed.class);
+    static final String BUDGETS = "tw:admin:budgets";
+    static final String REVOKED = "tw:admin:revoked";
+    static final String VERSION = "tw:admin:version";
+
+    private final RedisLink redis;
+    private final TeamDirectory directory;
+    private final Executor blocking;
+    /** The version last applied; {@code null} before the first read. */
+    private volatile String applied;
+    private volatile boolean reading;
+
+    /**
+     * @param blocking where changes are made (they write the store): never an event loop
+     */
+    public AdminFeed(RedisLink redis, TeamDirectory directory, Executor blocking) {
+        this.redis = redis;
+        this.directory = directory;
+        this.blocking = blocking;
+    }
+
+    /** Starts passing changes: this directory's to Redis, and Redis's to this directory. */
+    public AdminFeed start() {
+        directory.onChange(this);
+        redis.onTick(this::poll);
+        return this;
+    }
+
+    @Override
+    public void teamBudgetChanged(String team, BudgetConfig budget) {
+        publish(c -> c.hset(BUDGETS, team, budget.limitNanos() + " " + budget.period().label()));
+    }
+
+    @Override
+    public void keyRevoked(String id) {
+        publish(c -> c.sadd(REVOKED, id));
+    }
+
+    private void publish(java.util.function.Consumer<RedisAsyncCommands<String, String>> change) {
+        RedisAsyncCommands<String, String> commands = redis.commands();
+        if (commands == null || !redis.up()) {
+            // Made here and saved; the other instances learn it only once it is set again (see docs/cluster.md).
+            log.warn("Cluster mode: Redis is unreachable, so an admin change made on this instance does not reach the"
+                    + " others");
+            return;
+        }
+        change.accept(commands);
+        commands.incr(VERSION); // after the change, on the same connection: whoever sees the version sees the change
+    }
+
+    /** Reads the version and, when it moved, the changes. */
+    private void poll() {
+        RedisAsyncCommands<String, String> commands = redis.commands();
+        if (commands == null || reading) {
+            return;
+        }
+        reading = true;
+        commands.get(VERSION).toCompletableFuture().thenCompose(version -> {
+            String v = version == null ? "0" : version;
+            if (v.equals(applied)) {
+                return java.util.concurrent.CompletableFuture.completedFuture(null);
+            }
+            return commands.hgetall(BUDGETS).toCompletableFuture().thenCombine(
+                    commands.smembers(REVOKED).toCompletableFuture(),
+                    (budgets, revoked) -> new Changes(v, budgets, revoked));
+        }).thenAcceptAsync(changes -> {
+            if (changes != null) {
+                apply(changes);
+                applied = changes.version;
+            }
+        }, blocking).whenComplete((ok, error) -> {
+            reading = false;
+            if (error != null) {
+                log.debug("Reading the cluster's admin changes failed", error);
+            }
+        });
+    }
+
+    private record Changes(String version, Map<String, String> budgets, Set<String> revoked) {
+    }
+
+    private void apply(Changes changes) {
+        changes.revoked.forEach(directory::applyRevocation);
+        changes.budgets.forEach((team, value) -> {
+            try {
+                String[] parts = value.split(" ");
+                directory.applyTeamBudget(team, new BudgetConfig(Long.parseLong(parts[0]),
+                        BudgetPeriod.parse(parts[1], "budget.period")));
+            } catch (RuntimeException e) {
+                log.warn("Cluster mode: the budget of team {} in Redis ('{}') could not be applied: {}", team, value,
+                        e.toString());
+            }
+        });
+    }
+}
