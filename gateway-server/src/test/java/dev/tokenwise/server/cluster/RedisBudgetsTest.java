@@ -216,4 +216,24 @@ class RedisBudgetsTest {
         }
         assertEquals(0, a.store.pendingSettlements());
     }
+
+    @Test
+    void aBudgetedCallCostsTwoRedisScriptRunsOneToReserveOneToSettle() throws Exception {
+        String team = freshTeam();
+        Instance a = new Instance().team(team, USD);
+        a.book.setKeyBudget(team, "key-1", new BudgetConfig(USD, BudgetPeriod.DAILY), 0);
+        a.book.cancel(a.reserve("warm-up", team, "key-1", 1, TIMEOUT_NANOS).reservation()); // scripts loaded
+        Thread.sleep(200);
+        long before = redis.calls("evalsha") + redis.calls("eval");
+        for (int i = 0; i < 10; i++) {
+            a.book.settle(a.reserve("c" + i, team, "key-1", USD / 100, TIMEOUT_NANOS).reservation(), USD / 200);
+        }
+        long deadline = System.currentTimeMillis() + 3_000;
+        long scripts;
+        do {
+            Thread.sleep(20);
+            scripts = redis.calls("evalsha") + redis.calls("eval") - before;
+        } while (scripts < 20 && System.currentTimeMillis() < deadline);
+        assertEquals(20, scripts, "one script to reserve and one to settle, team and key windows together");
+    }
 }
