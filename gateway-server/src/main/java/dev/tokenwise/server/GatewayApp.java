@@ -57,6 +57,7 @@ import dev.tokenwise.server.admin.TeamDirectory;
 import dev.tokenwise.server.cluster.AdminFeed;
 import dev.tokenwise.server.cluster.RedisBudgets;
 import dev.tokenwise.server.cluster.RedisLink;
+import dev.tokenwise.server.cluster.SharedRequestLimits;
 import dev.tokenwise.providers.ProviderAdapters;
 import dev.tokenwise.providers.simulator.SimulatorServer;
 import dev.tokenwise.providers.simulator.SimulatorSettings;
@@ -323,6 +324,9 @@ public final class GatewayApp implements AutoCloseable {
             // before the budget (a hit reserves and costs nothing).
             List<AdmissionStage> stages = new ArrayList<>();
             stages.add(rateLimiter);
+            if (redis != null) {
+                stages.add(new SharedRequestLimits(rateLimiter, redis)); // requests per minute across the cluster
+            }
             if (running.cache().enabled()) {
                 ResponseCache cache = new ResponseCache(running.cache(), new ObjectMapper());
                 stages.add(cache);

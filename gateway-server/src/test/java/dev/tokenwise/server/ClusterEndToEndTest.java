@@ -74,6 +74,11 @@ class ClusterEndToEndTest {
 
     private Instance start(Path dir, String name, String team, String limitUsd, String simulatorOptions,
                            long reservationTimeoutMs) throws Exception {
+        return start(dir, name, team, limitUsd, simulatorOptions, reservationTimeoutMs, "{}");
+    }
+
+    private Instance start(Path dir, String name, String team, String limitUsd, String simulatorOptions,
+                           long reservationTimeoutMs, String teamRateLimits) throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -96,9 +101,10 @@ class ClusterEndToEndTest {
                 teams:
                   - name: %s
                     budget: {limit_usd: %s, period: daily}
+                    rate_limits: %s
                     keys: [{key: tw-test-key, name: demo-key}]
                 """.formatted(port, TestGateway.ADMIN_KEY, name, redis.url(), ledger, catalog, reservationTimeoutMs,
-                simulatorOptions, team, limitUsd));
+                simulatorOptions, team, limitUsd, teamRateLimits));
         URI base = URI.create("http://127.0.0.1:" + port);
         Process p = GatewayProcess.start(config, dir.resolve(name + ".log"), base);
         processes.add(p);
@@ -321,5 +327,25 @@ class ClusterEndToEndTest {
                 .header("Authorization", "Bearer " + TestGateway.ADMIN_KEY).header("Content-Type", "application/json")
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                         : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    @Timeout(120)
+    void aTeamLimitedToTenRequestsAMinuteGetsTenAcrossBothInstances(@TempDir Path dir) throws Exception {
+        String team = "paced";
+        Instance a = start(dir, "a", team, "100", "chunk_delay_ms: 1", 60_000, "{requests_per_minute: 10}");
+        Instance b = start(dir, "b", team, "100", "chunk_delay_ms: 1", 60_000, "{requests_per_minute: 10}");
+        Map<Integer, Integer> statuses = new ConcurrentHashMap<>();
+        String refusal = null;
+        for (int i = 0; i < 20; i++) {
+            HttpResponse<String> r = call(i % 2 == 0 ? a : b, CHAT).join();
+            statuses.merge(r.statusCode(), 1, Integer::sum);
+            if (r.statusCode() == 429) {
+                refusal = r.body();
+                assertTrue(r.headers().firstValue("retry-after").isPresent(), "Retry-After on a 429");
+            }
+        }
+        assertEquals(Map.of(200, 10, 429, 10), statuses, "ten in the minute across both instances, not ten each");
+        assertTrue(refusal.contains("rate_limit_exceeded") && refusal.contains("across all instances"), refusal);
     }
 }

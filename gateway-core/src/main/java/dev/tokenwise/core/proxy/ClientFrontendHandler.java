@@ -286,7 +286,14 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
                         worstCaseNanos(chain, inputBound, requested), start, keepAlive);
                 return;
             }
-            start.accept(endpoint.billed() ? reserve(requestId, key, chain, inputBound, requested) : null);
+            BudgetBook.Reservation reservation;
+            try {
+                reservation = endpoint.billed() ? reserve(requestId, key, chain, inputBound, requested) : null;
+            } catch (RuntimeException refused) {
+                admission.abort(); // a 402: what the stages took is given back
+                throw refused;
+            }
+            start.accept(reservation);
         };
         CompletableFuture<AdmissionStage.Answer> answer = admission.answer();
         if (answer == null) {
@@ -297,27 +304,52 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         StoredReply reply = new StoredReply(proxy, this, ctx, admission, requestId, key.team(), key.id(), model,
                 endpoint, stream, taskId, taskAttempt, startNanos, keepAlive);
         if (answer.isDone()) {
+            GatewayException refused = refusal(answer);
+            if (refused != null) {
+                admission.abort();
+                throw refused;
+            }
             reply.serveOr(answer.exceptionally(e -> null).join(), forward);
             return;
         }
         request.retain(); // kept, and the connection busy, until the stage has decided
         answer.whenComplete((stored, error) -> {
             try {
-                ctx.executor().execute(() -> resume(request, admission, reply, error == null ? stored : null, forward,
-                        requestId, keepAlive));
+                ctx.executor().execute(() -> resume(request, admission, reply, error == null ? stored : null,
+                        refusal(answer), forward, requestId, keepAlive));
             } catch (RejectedExecutionException shuttingDown) {
                 request.release();
             }
         });
     }
 
-    /** Serves the answer a stage decided on for a call that waited, or forwards the call; releases its request. */
+    /** The refusal a stage's answer failed with, or {@code null} (it did not fail, or failed otherwise). */
+    private static GatewayException refusal(CompletableFuture<AdmissionStage.Answer> answer) {
+        if (!answer.isCompletedExceptionally()) {
+            return null;
+        }
+        try {
+            answer.join();
+            return null;
+        } catch (CompletionException | java.util.concurrent.CancellationException e) {
+            return e.getCause() instanceof GatewayException refused ? refused : null;
+        }
+    }
+
+    /**
+     * Serves the answer a stage decided on for a call that waited, or forwards the call, or answers the refusal a
+     * stage made; releases its request.
+     */
     private void resume(FullHttpRequest request, Admission admission, StoredReply reply, AdmissionStage.Answer stored,
-                        Runnable forward, String requestId, boolean keepAlive) {
+                        GatewayException refused, Runnable forward, String requestId, boolean keepAlive) {
         try {
             if (!ctx.channel().isActive()) {
                 admission.abort(); // the client left while its call waited
                 return;
+            }
+            if (refused != null) {
+                admission.abort();
+                throw refused;
             }
             reply.serveOr(stored, forward);
         } catch (GatewayException e) {
