@@ -131,12 +131,14 @@ public final class GatewayApp implements AutoCloseable {
     private final ProbeRunner probes;
     /** The cluster's Redis; {@code null} on a single node. */
     private final RedisLink redis;
+    /** The budgets shared on it; {@code null} on a single node. */
+    private final RedisBudgets sharedBudgets;
 
     private GatewayApp(GatewayConfig config, List<SimulatorServer> simulators, ExecutorService workers,
                        ExecutorService apiPool, ScheduledExecutorService analytics, SqliteLedger ledger,
                        AccountingCore accounting, BudgetBook budgets,
                        KeyRegistry keys, GatewayServer server, PrometheusMeterRegistry meterRegistry,
-                       Path adminKeyFile, ProbeRunner probes, RedisLink redis) {
+                       Path adminKeyFile, ProbeRunner probes, RedisLink redis, RedisBudgets sharedBudgets) {
         this.config = config;
         this.simulators = simulators;
         this.workers = workers;
@@ -151,6 +153,7 @@ public final class GatewayApp implements AutoCloseable {
         this.adminKeyFile = adminKeyFile;
         this.probes = probes;
         this.redis = redis;
+        this.sharedBudgets = sharedBudgets;
     }
 
     /** The demo key of the shipped config, shown in the ready block when a team has it. */
@@ -231,6 +234,16 @@ public final class GatewayApp implements AutoCloseable {
                         shared.refresh(book); // what the other instances spent, for this one's views and alerts
                     }
                 });
+                if (redis.up()) {
+                    // Redis is authoritative while it is up: this period's spend as it holds it replaces what the
+                    // ledger restored (which knows only this instance's calls).
+                    try {
+                        shared.refresh(book).get(RedisLink.COMMAND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                        log.warn("Cluster mode: this period's spend could not be read from Redis at start-up ({});"
+                                + " it is read again within a second", e.toString());
+                    }
+                }
             }
             if (redis != null) {
                 new AdminFeed(redis, directory, apiPool).start(); // budgets and revocations reach every instance
@@ -350,7 +363,8 @@ public final class GatewayApp implements AutoCloseable {
                 throw e;
             }
             return new GatewayApp(running, simulators, workers, apiPool, analytics, ledger, accounting, budgets, keys,
-                    server, meterRegistry, madeAdminKey == null ? null : madeAdminKey.file(), probes, redis);
+                    server, meterRegistry, madeAdminKey == null ? null : madeAdminKey.file(), probes, redis,
+                    sharedBudgets);
         } catch (InterruptedException | RuntimeException e) {
             simulators.forEach(SimulatorServer::close);
             if (accounting != null) {
@@ -514,6 +528,11 @@ public final class GatewayApp implements AutoCloseable {
         long unwritten = Math.max(0, accounting.dispatcher().offered() - ledger.committedRecords()) + neverSettled;
         meterRegistry.close();
         if (redis != null) {
+            try {
+                sharedBudgets.drain(2_000); // the settlements of the calls that just ended
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             redis.close();
         }
         apiPool.shutdown();

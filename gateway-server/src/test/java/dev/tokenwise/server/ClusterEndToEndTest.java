@@ -67,6 +67,7 @@ class ClusterEndToEndTest {
         if (!redis.running()) {
             redis.restart();
         }
+        redis.command("FLUSHALL"); // each test is a cluster of its own: no budget change or revocation carries over
     }
 
     private record Instance(URI base, Path ledger, Process process) {
@@ -190,6 +191,10 @@ class ClusterEndToEndTest {
         assertEquals(served.size(), found, "every served call is in one ledger");
         assertTrue(booked <= limitNanos, "booked " + booked + " of " + limitNanos + " nano-USD: never a nano over");
         assertEquals(booked, spentA, "Redis's spend is the ledgers' spend");
+
+        // A new instance with an empty ledger of its own takes this period's spend from Redis as it starts.
+        Instance c = start(dir, "c", team, TEN_CALLS_USD, "chunk_delay_ms: 1", 60_000);
+        assertEquals(spentA, spentNanos(c, team), "Redis is authoritative at start-up");
     }
 
     @Test

@@ -49,6 +49,8 @@ public final class RedisBudgets implements SharedBudgets {
     private final Queue<Runnable> pendingSettlements = new ConcurrentLinkedQueue<>();
     private final AtomicInteger pendingCount = new AtomicInteger();
     private final LongAdder droppedSettlements = new LongAdder();
+    /** Settlements sent to Redis and not answered yet. */
+    private final AtomicInteger settling = new AtomicInteger();
     /** Redis's clock minus this process's, as last reported by a script, in milliseconds. */
     private volatile long redisClockOffsetMillis;
 
@@ -199,7 +201,9 @@ public final class RedisBudgets implements SharedBudgets {
             for (Window w : windows) {
                 args.add(Long.toString(Math.max(0, w.budget.snapshot(System.currentTimeMillis()).spentNanos())));
             }
+            settling.incrementAndGet();
             settle.run(keys, args).whenComplete((reply, error) -> {
+                settling.decrementAndGet();
                 if (error != null) {
                     keep(() -> write(actualNanos), error);
                     return;
@@ -228,6 +232,23 @@ public final class RedisBudgets implements SharedBudgets {
             pendingCount.decrementAndGet();
             settlement.run();
         }
+    }
+
+    /**
+     * Waits up to {@code timeoutMillis} for the settlements already sent to be answered (at shutdown, before the
+     * connection closes); returns how many were still unanswered, or waiting for Redis to be back.
+     */
+    public int drain(long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        while (settling.get() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        int left = settling.get() + pendingSettlements();
+        if (left > 0) {
+            log.warn("Cluster mode: {} settlements did not reach Redis before shutdown; their reservations expire"
+                    + " after budgets.reservation_timeout_ms and their spend is in the ledger", left);
+        }
+        return left;
     }
 
     /** Settlements waiting for Redis to be reachable again. */
