@@ -113,10 +113,14 @@ class ClusterEndToEndTest {
     }
 
     private CompletableFuture<HttpResponse<String>> call(Instance on, String body) {
+        return call(on, body, "tw-test-key");
+    }
+
+    private CompletableFuture<HttpResponse<String>> call(Instance on, String body, String key) {
         return http.sendAsync(HttpRequest.newBuilder(on.base.resolve("/v1/chat/completions"))
                 .timeout(Duration.ofSeconds(30))
                 .header("Content-Type", "application/json")
-                .header("Authorization", "Bearer tw-test-key")
+                .header("Authorization", "Bearer " + key)
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
@@ -299,28 +303,39 @@ class ClusterEndToEndTest {
 
     @Test
     @Timeout(120)
-    void aBudgetChangeAndARevocationMadeOnOneInstanceHoldOnTheOtherWithinASecond(@TempDir Path dir)
+    void aKeyABudgetChangeAndARevocationMadeOnOneInstanceHoldOnTheOtherWithinASecond(@TempDir Path dir)
             throws Exception {
         String team = "admin";
         Instance a = start(dir, "a", team, "100", "chunk_delay_ms: 1", 60_000);
         Instance b = start(dir, "b", team, "100", "chunk_delay_ms: 1", 60_000);
         assertEquals(200, call(b, CHAT).join().statusCode());
 
+        HttpResponse<String> created = admin(a, "POST", "/api/v1/teams/" + team + "/keys", "{\"name\": \"ci\"}");
+        assertEquals(201, created.statusCode(), created.body());
+        String secret = TestGateway.JSON.readTree(created.body()).path("key").asText();
+        long createdAt = System.nanoTime();
+        int status;
+        do {
+            status = call(b, CHAT, secret).join().statusCode();
+        } while (status != 200 && System.nanoTime() - createdAt < TimeUnit.SECONDS.toNanos(3));
+        long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - createdAt);
+        assertEquals(200, status, "the key made on one instance works on the other");
+        assertTrue(tookMillis < 1_000, "the new key worked on the other instance after " + tookMillis + " ms");
+
         assertEquals(200, admin(a, "PUT", "/api/v1/teams/" + team + "/budget",
                 "{\"limit_usd\": 0.000001, \"period\": \"daily\"}").statusCode());
         long changedAt = System.nanoTime();
-        int status;
         do {
             status = call(b, CHAT).join().statusCode();
         } while (status != 402 && System.nanoTime() - changedAt < TimeUnit.SECONDS.toNanos(3));
-        long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - changedAt);
+        tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - changedAt);
         assertEquals(402, status, "the new budget holds on the other instance");
         assertTrue(tookMillis < 1_000, "the new budget held on the other instance after " + tookMillis + " ms");
 
-        assertEquals(200, admin(a, "DELETE", "/api/v1/keys/demo-key", null).statusCode());
+        assertEquals(200, admin(a, "DELETE", "/api/v1/keys/ci", null).statusCode());
         long revokedAt = System.nanoTime();
         do {
-            status = call(b, CHAT).join().statusCode();
+            status = call(b, CHAT, secret).join().statusCode();
         } while (status != 401 && System.nanoTime() - revokedAt < TimeUnit.SECONDS.toNanos(3));
         tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - revokedAt);
         assertEquals(401, status, "the revoked key is refused on the other instance");

@@ -129,7 +129,14 @@ public final class TeamDirectory {
             @Override
             public void keyRevoked(String id) {
             }
+
+            @Override
+            public void keyCreated(StoredKey key) {
+            }
         };
+
+        /** Key {@code key} was created (only its hash travels, never its secret). */
+        void keyCreated(StoredKey key);
 
         /** A team was created with, or given, {@code budget}. */
         void teamBudgetChanged(String team, BudgetConfig budget);
@@ -422,7 +429,29 @@ public final class TeamDirectory {
             }
             registry.registerHashed(key.hashHex(), id, team, allowed);
             keys.put(id, key);
+            changes.keyCreated(key);
             return new CreatedKey(view(key), secret);
+        }
+    }
+
+    /**
+     * Makes here a key another instance of the cluster created: saved, its budget set, registered by its hash.
+     * Nothing when this instance knows the id already, or does not know the key's team. Blocking (it writes the
+     * store).
+     */
+    public void applyCreatedKey(StoredKey key) {
+        synchronized (changeLock) {
+            if (keys.containsKey(key.id()) || !teams.containsKey(key.team())) {
+                return;
+            }
+            StoredKey valid = new StoredKey(key.id(), key.team(), key.hashHex(), key.models(), key.budget(),
+                    key.createdAtMillis(), 0);
+            store.saveKey(valid);
+            if (valid.budget() != null) {
+                budgets.setKeyBudget(valid.team(), valid.id(), valid.budget(), 0);
+            }
+            registry.registerHashed(valid.hashHex(), valid.id(), valid.team(), valid.models());
+            keys.put(valid.id(), valid);
         }
     }
 

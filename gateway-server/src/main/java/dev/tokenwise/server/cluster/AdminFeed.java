@@ -2,8 +2,10 @@ package dev.tokenwise.server.cluster;
 
 import dev.tokenwise.core.config.BudgetConfig;
 import dev.tokenwise.core.config.BudgetPeriod;
+import dev.tokenwise.core.spi.TeamStore;
 import dev.tokenwise.server.admin.TeamDirectory;
 import io.lettuce.core.api.async.RedisAsyncCommands;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Executor;
@@ -11,9 +13,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Admin changes passed between the instances of a cluster through Redis: team budgets and key revocations made on
- * one instance are written to Redis ({@code tw:admin:budgets}, a hash of team to {@code "NANOS PERIOD"}, and
- * {@code tw:admin:revoked}, a set of key ids) and a version counter ({@code tw:admin:version}) is incremented. Every
+ * Admin changes passed between the instances of a cluster through Redis: team budgets, keys created and key
+ * revocations made on one instance are written to Redis ({@code tw:admin:budgets}, a hash of team to
+ * {@code "NANOS PERIOD"}; {@code tw:admin:keys}, a hash of key id to its team, the SHA-256 of its secret (never the
+ * secret), models, budget and creation time; {@code tw:admin:revoked}, a set of key ids) and a version counter ({@code tw:admin:version}) is incremented. Every
  * instance reads the counter each tick of its {@link RedisLink} (every {@value RedisLink#TICK_MILLIS} ms) and, when
  * it moved, reads both and makes the changes it has not made yet: a change reaches every instance within about
  * a quarter of a second, and one made while an instance was down or cut off reaches it as soon as it is back.
@@ -22,6 +25,8 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
     private static final Logger log = LoggerFactory.getLogger(AdminFeed.class);
     static final String BUDGETS = "tw:admin:budgets";
     static final String REVOKED = "tw:admin:revoked";
+    /** Keys created through the admin API: id to {@code team TAB sha256 TAB models TAB budget TAB createdAt}. */
+    static final String KEYS = "tw:admin:keys";
     static final String VERSION = "tw:admin:version";
 
     private final RedisLink redis;
@@ -53,6 +58,14 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
     }
 
     @Override
+    public void keyCreated(TeamStore.StoredKey key) {
+        String budget = key.budget() == null ? "-" : key.budget().limitNanos() + " " + key.budget().period().label();
+        String entry = String.join("\t", key.team(), key.hashHex(), String.join(",", key.models()), budget,
+                Long.toString(key.createdAtMillis()));
+        publish(c -> c.hset(KEYS, key.id(), entry));
+    }
+
+    @Override
     public void keyRevoked(String id) {
         publish(c -> c.sadd(REVOKED, id));
     }
@@ -81,9 +94,11 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
             if (v.equals(applied)) {
                 return java.util.concurrent.CompletableFuture.completedFuture(null);
             }
+            var keys = commands.hgetall(KEYS).toCompletableFuture();
             return commands.hgetall(BUDGETS).toCompletableFuture().thenCombine(
                     commands.smembers(REVOKED).toCompletableFuture(),
-                    (budgets, revoked) -> new Changes(v, budgets, revoked));
+                    (budgets, revoked) -> new Changes(v, budgets, revoked, null))
+                    .thenCombine(keys, (changes, created) -> new Changes(v, changes.budgets, changes.revoked, created));
         }).thenAcceptAsync(changes -> {
             if (changes != null) {
                 apply(changes);
@@ -97,11 +112,12 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
         });
     }
 
-    private record Changes(String version, Map<String, String> budgets, Set<String> revoked) {
+    private record Changes(String version, Map<String, String> budgets, Set<String> revoked,
+                           Map<String, String> keys) {
     }
 
     private void apply(Changes changes) {
-        changes.revoked.forEach(directory::applyRevocation);
+        // Teams first (a key needs its team), then keys, then revocations (a key created and revoked ends revoked).
         changes.budgets.forEach((team, value) -> {
             try {
                 String[] parts = value.split(" ");
@@ -112,5 +128,21 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
                         e.toString());
             }
         });
+        changes.keys.forEach((id, value) -> {
+            try {
+                String[] f = value.split("\t", -1);
+                List<String> models = f[2].isEmpty() ? List.of() : List.of(f[2].split(","));
+                BudgetConfig budget = null;
+                if (!f[3].equals("-")) {
+                    String[] b = f[3].split(" ");
+                    budget = new BudgetConfig(Long.parseLong(b[0]), BudgetPeriod.parse(b[1], "budget.period"));
+                }
+                directory.applyCreatedKey(new TeamStore.StoredKey(id, f[0], f[1], models, budget,
+                        Long.parseLong(f[4]), 0));
+            } catch (RuntimeException e) {
+                log.warn("Cluster mode: key {} in Redis could not be applied: {}", id, e.toString());
+            }
+        });
+        changes.revoked.forEach(directory::applyRevocation);
     }
 }
