@@ -245,13 +245,14 @@ public final class GatewayApp implements AutoCloseable {
                     }
                 }
             }
-            if (redis != null) {
-                new AdminFeed(redis, directory, apiPool).start(); // budgets and revocations reach every instance
-            }
             // Rate limits: the first admission stage (before the budget), in memory on the event loops.
             RateLimiter rateLimiter = new RateLimiter(System::nanoTime);
             RateLimitDirectory rateLimits = RateLimitDirectory.load(running, ledger, rateLimiter, directory,
                     System::currentTimeMillis);
+            if (redis != null) {
+                // Budgets, keys, revocations and rate limits set through the admin API reach every instance.
+                new AdminFeed(redis, directory, rateLimits, apiPool).start();
+            }
             // Intelligence efficiency: alerts, per-task tracking (after the ledger, which decides retries),
             // and a drift detector over the ledger's daily buckets.
             PrometheusMeterRegistry meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);

@@ -303,7 +303,7 @@ class ClusterEndToEndTest {
 
     @Test
     @Timeout(120)
-    void aKeyABudgetChangeAndARevocationMadeOnOneInstanceHoldOnTheOtherWithinASecond(@TempDir Path dir)
+    void aKeyABudgetARateLimitAndARevocationMadeOnOneInstanceHoldOnTheOtherWithinASecond(@TempDir Path dir)
             throws Exception {
         String team = "admin";
         Instance a = start(dir, "a", team, "100", "chunk_delay_ms: 1", 60_000);
@@ -331,6 +331,16 @@ class ClusterEndToEndTest {
         tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - changedAt);
         assertEquals(402, status, "the new budget holds on the other instance");
         assertTrue(tookMillis < 1_000, "the new budget held on the other instance after " + tookMillis + " ms");
+
+        assertEquals(200, admin(a, "PUT", "/api/v1/teams/" + team + "/rate_limits",
+                "{\"requests_per_minute\": 1}").statusCode());
+        long limitedAt = System.nanoTime();
+        do {
+            status = call(b, CHAT).join().statusCode();
+        } while (status != 429 && System.nanoTime() - limitedAt < TimeUnit.SECONDS.toNanos(3));
+        tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - limitedAt);
+        assertEquals(429, status, "the new rate limit holds on the other instance");
+        assertTrue(tookMillis < 1_000, "the new rate limit held on the other instance after " + tookMillis + " ms");
 
         assertEquals(200, admin(a, "DELETE", "/api/v1/keys/ci", null).statusCode());
         long revokedAt = System.nanoTime();

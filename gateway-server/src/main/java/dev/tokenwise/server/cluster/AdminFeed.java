@@ -2,7 +2,9 @@ package dev.tokenwise.server.cluster;
 
 import dev.tokenwise.core.config.BudgetConfig;
 import dev.tokenwise.core.config.BudgetPeriod;
+import dev.tokenwise.core.config.RateLimits;
 import dev.tokenwise.core.spi.TeamStore;
+import dev.tokenwise.server.admin.RateLimitDirectory;
 import dev.tokenwise.server.admin.TeamDirectory;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import java.util.List;
@@ -13,8 +15,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Admin changes passed between the instances of a cluster through Redis: team budgets, keys created and key
- * revocations made on one instance are written to Redis ({@code tw:admin:budgets}, a hash of team to
+ * Admin changes passed between the instances of a cluster through Redis: team budgets, keys created, key
+ * revocations and rate limits ({@code tw:admin:rate_limits}) made on one instance are written to Redis ({@code tw:admin:budgets}, a hash of team to
  * {@code "NANOS PERIOD"}; {@code tw:admin:keys}, a hash of key id to its team, the SHA-256 of its secret (never the
  * secret), models, budget and creation time; {@code tw:admin:revoked}, a set of key ids) and a version counter ({@code tw:admin:version}) is incremented. Every
  * instance reads the counter each tick of its {@link RedisLink} (every {@value RedisLink#TICK_MILLIS} ms) and, when
@@ -27,10 +29,13 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
     static final String REVOKED = "tw:admin:revoked";
     /** Keys created through the admin API: id to {@code team TAB sha256 TAB models TAB budget TAB createdAt}. */
     static final String KEYS = "tw:admin:keys";
+    /** Rate limits set through the admin API: {@code team:NAME} or {@code key:ID} to {@code "RPM TPM CONCURRENT"}. */
+    static final String RATE_LIMITS = "tw:admin:rate_limits";
     static final String VERSION = "tw:admin:version";
 
     private final RedisLink redis;
     private final TeamDirectory directory;
+    private final RateLimitDirectory rateLimits;
     private final Executor blocking;
     /** The version last applied; {@code null} before the first read. */
     private volatile String applied;
@@ -39,15 +44,18 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
     /**
      * @param blocking where changes are made (they write the store): never an event loop
      */
-    public AdminFeed(RedisLink redis, TeamDirectory directory, Executor blocking) {
+    public AdminFeed(RedisLink redis, TeamDirectory directory, RateLimitDirectory rateLimits, Executor blocking) {
         this.redis = redis;
         this.directory = directory;
+        this.rateLimits = rateLimits;
         this.blocking = blocking;
     }
 
     /** Starts passing changes: this directory's to Redis, and Redis's to this directory. */
     public AdminFeed start() {
         directory.onChange(this);
+        rateLimits.onChange((kind, name, limits) -> publish(c -> c.hset(RATE_LIMITS, kind + ":" + name,
+                limits.requestsPerMinute() + " " + limits.tokensPerMinute() + " " + limits.concurrentRequests())));
         redis.onTick(this::poll);
         return this;
     }
@@ -95,10 +103,12 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
                 return java.util.concurrent.CompletableFuture.completedFuture(null);
             }
             var keys = commands.hgetall(KEYS).toCompletableFuture();
+            var limits = commands.hgetall(RATE_LIMITS).toCompletableFuture();
             return commands.hgetall(BUDGETS).toCompletableFuture().thenCombine(
                     commands.smembers(REVOKED).toCompletableFuture(),
-                    (budgets, revoked) -> new Changes(v, budgets, revoked, null))
-                    .thenCombine(keys, (changes, created) -> new Changes(v, changes.budgets, changes.revoked, created));
+                    (budgets, revoked) -> new Changes(v, budgets, revoked, null, null))
+                    .thenCombine(keys, (c, created) -> new Changes(v, c.budgets, c.revoked, created, null))
+                    .thenCombine(limits, (c, set) -> new Changes(v, c.budgets, c.revoked, c.keys, set));
         }).thenAcceptAsync(changes -> {
             if (changes != null) {
                 apply(changes);
@@ -113,7 +123,7 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
     }
 
     private record Changes(String version, Map<String, String> budgets, Set<String> revoked,
-                           Map<String, String> keys) {
+                           Map<String, String> keys, Map<String, String> rateLimits) {
     }
 
     private void apply(Changes changes) {
@@ -144,5 +154,15 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
             }
         });
         changes.revoked.forEach(directory::applyRevocation);
+        changes.rateLimits.forEach((holder, value) -> {
+            try {
+                int colon = holder.indexOf(':');
+                String[] f = value.split(" ");
+                rateLimits.applyRemote(holder.substring(0, colon), holder.substring(colon + 1),
+                        new RateLimits(Long.parseLong(f[0]), Long.parseLong(f[1]), Integer.parseInt(f[2])));
+            } catch (RuntimeException e) {
+                log.warn("Cluster mode: the rate limits of {} in Redis could not be applied: {}", holder, e.toString());
+            }
+        });
     }
 }
