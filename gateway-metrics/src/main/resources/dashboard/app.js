@@ -1,7 +1,8 @@
 /*
  * Tokenwise cost dashboard. Plain JavaScript and Chart.js (served by the gateway from its WebJar): no build
- * step, no CDN. Every figure comes from the gateway's JSON API, called with the admin key kept in this tab's
- * sessionStorage (or, when a proxy in front adds the Authorization header, with none of its own).
+ * step, no CDN. Every figure comes from the gateway's JSON API, called with the key kept in this tab's
+ * sessionStorage (or, when a proxy in front adds the Authorization header, with none of its own). With the admin
+ * key the API answers for every team; with a team's key it answers for that team only, and the page says so.
  */
 (function () {
   'use strict';
@@ -741,6 +742,17 @@
     $('controls').hidden = false;
   }
 
+  /** Says whose figures these are: a team's (signed in with its key) or every team's (the admin key). */
+  function showScope(team) {
+    var scope = $('scope');
+    scope.hidden = !team;
+    scope.textContent = team ? 'team ' + team : '';
+    if (team) { document.body.setAttribute('data-team', team); } else { document.body.removeAttribute('data-team'); }
+    $('calls-sub').textContent = team
+      ? 'Newest first: the calls made with your key; the id opens the full record.'
+      : 'Newest first; the id opens the full record.';
+  }
+
   function stopTimer() {
     if (timer) { clearTimeout(timer); timer = null; }
   }
@@ -758,6 +770,7 @@
     setStatus('loading…');
     api('/api/v1/dashboard/summary?range=' + encodeURIComponent(range)).then(function (summary) {
       showDashboard();
+      showScope(summary.team);
       var failures = [];
       function soft(path, fallback) {
         return api(path).catch(function (e) {
@@ -794,7 +807,7 @@
     }).catch(function (e) {
       if (e.status === 401 || e.status === 403) {
         sessionStorage.removeItem(KEY_STORAGE);
-        showLogin(e.status === 401 ? 'That is not the admin key.' : e.message);
+        showLogin(e.status === 401 ? 'That key is not valid on this gateway.' : e.message);
         return;
       }
       setStatus('refresh failed: ' + e.message, true);

@@ -52,6 +52,9 @@ public final class BenchMain {
                                        and an open loop reports what a proxy adds to each event
                 --json FILE            also write the results as JSON
                 --keep-temp            keep generated configurations and logs
+                --otel URL             the gateway exports a span per call to this OTLP/HTTP endpoint (e.g.
+                                       http://127.0.0.1:4318, a collector that answers); default: no export
+                --access-log off       off | text | json: the gateway's access log (off by default, as before it existed)
 
             mock      run the mock upstream until killed
                 --port 8089  --host 127.0.0.1  --threads 1  --chunks 20  --response-delay 0ms  --chunk-delay 0ms
@@ -133,8 +136,13 @@ public final class BenchMain {
                 Path.of(args.string("gateway-jar", GatewayProcess.DEFAULT_JAR)),
                 List.of(args.string("targets", "direct,nginx,gateway,portkey").split(",")),
                 Optional.ofNullable(jsonPath).map(Path::of),
-                args.flag("keep-temp"));
+                args.flag("keep-temp"),
+                Optional.ofNullable(args.string("otel", null)),
+                args.string("access-log", "off"));
         args.checkAllUsed();
+        if (!Set.of("off", "text", "json").contains(settings.accessLog())) {
+            throw new IllegalArgumentException("--access-log: " + settings.accessLog() + " (expected: off, text or json)");
+        }
         for (String target : settings.targets()) {
             if (!Set.of("direct", "nginx", "gateway", "portkey").contains(target)) {
                 throw new IllegalArgumentException("--targets: " + target + " (expected: direct, nginx, gateway, portkey)");

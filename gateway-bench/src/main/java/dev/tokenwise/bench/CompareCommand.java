@@ -34,7 +34,16 @@ final class CompareCommand {
     record Settings(ChatBodies body, int connections, Duration warmup, Duration gatewayWarmup,
                     Duration gatewayWarmupMax, Duration duration, double ratePerSecond,
                     Duration timeout, int clientThreads, Duration prime, MockUpstream.Options mock, Path gatewayJar,
-                    List<String> targets, Optional<Path> json, boolean keepTemp) {
+                    List<String> targets, Optional<Path> json, boolean keepTemp, Optional<String> otel,
+                    String accessLog) {
+        /**
+         * The gateway's config beyond the bench's own: span export to {@code otel} when set, and its access log
+         * ({@code off} unless asked for, so that runs compare with those made before it existed).
+         */
+        String gatewayExtraConfig() {
+            return otel.map(url -> "telemetry: {otlp_endpoint: \"" + url + "\"}\n").orElse("")
+                    + (accessLog.equals("off") ? "logging: {access: false}\n" : "logging: {format: " + accessLog + "}\n");
+        }
     }
 
     private static final String PATH = "/v1/chat/completions";
@@ -156,7 +165,8 @@ final class CompareCommand {
         out.println("gateway: starting " + jar + " on port " + port);
         try {
             boolean cache = settings.body() == ChatBodies.CACHE_HIT;
-            ManagedProcess process = GatewayProcess.start(jar, dir, port, mockPort, cache);
+            ManagedProcess process = GatewayProcess.start(jar, dir, port, mockPort, cache,
+                    settings.gatewayExtraConfig());
             try {
                 // A fresh JVM compiles its hot path under load: give it longer than the others before measuring, at
                 // full speed also before an open loop, whose moderate rate would take minutes to reach as many calls

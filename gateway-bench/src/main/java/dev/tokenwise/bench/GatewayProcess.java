@@ -23,14 +23,18 @@ final class GatewayProcess {
 
     /** Writes the configuration into {@code dir}, starts the gateway and waits for {@code /healthz} to answer 200. */
     static ManagedProcess start(Path jar, Path dir, int port, int upstreamPort) throws IOException, InterruptedException {
-        return start(jar, dir, port, upstreamPort, false);
+        return start(jar, dir, port, upstreamPort, false, "");
     }
 
-    /** As {@link #start(Path, Path, int, int)}, with the response cache on when {@code cache}. */
-    static ManagedProcess start(Path jar, Path dir, int port, int upstreamPort, boolean cache)
+    /**
+     * As {@link #start(Path, Path, int, int)}, with the response cache on when {@code cache}, and {@code extraConfig}
+     * (top-level YAML sections, e.g. {@code telemetry:}) appended to the configuration.
+     */
+    static ManagedProcess start(Path jar, Path dir, int port, int upstreamPort, boolean cache, String extraConfig)
             throws IOException, InterruptedException {
         Path config = dir.resolve("gateway.yaml");
-        Files.writeString(config, config(dir, port, upstreamPort) + (cache ? "cache: {enabled: true}\n" : ""),
+        Files.writeString(config, config(dir, port, upstreamPort) + (cache ? "cache: {enabled: true}\n" : "")
+                        + extraConfig,
                 StandardCharsets.UTF_8);
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         ManagedProcess process = ManagedProcess.start("gateway",

@@ -16,6 +16,8 @@ import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.TokenCounter;
 import dev.tokenwise.core.spi.UsageSink;
+import dev.tokenwise.telemetry.OtlpTracing;
+import io.micrometer.core.instrument.FunctionCounter;
 import dev.tokenwise.core.spi.PriceCatalog;
 import dev.tokenwise.metrics.api.AlertsRoute;
 import dev.tokenwise.metrics.api.DriftRoute;
@@ -133,12 +135,15 @@ public final class GatewayApp implements AutoCloseable {
     private final RedisLink redis;
     /** The budgets shared on it; {@code null} on a single node. */
     private final RedisBudgets sharedBudgets;
+    /** The span export, {@code null} when {@code telemetry} is off. */
+    private final OtlpTracing tracing;
 
     private GatewayApp(GatewayConfig config, List<SimulatorServer> simulators, ExecutorService workers,
                        ExecutorService apiPool, ScheduledExecutorService analytics, SqliteLedger ledger,
                        AccountingCore accounting, BudgetBook budgets,
                        KeyRegistry keys, GatewayServer server, PrometheusMeterRegistry meterRegistry,
-                       Path adminKeyFile, ProbeRunner probes, RedisLink redis, RedisBudgets sharedBudgets) {
+                       Path adminKeyFile, ProbeRunner probes, OtlpTracing tracing, RedisLink redis,
+                       RedisBudgets sharedBudgets) {
         this.config = config;
         this.simulators = simulators;
         this.workers = workers;
@@ -152,6 +157,7 @@ public final class GatewayApp implements AutoCloseable {
         this.meterRegistry = meterRegistry;
         this.adminKeyFile = adminKeyFile;
         this.probes = probes;
+        this.tracing = tracing;
         this.redis = redis;
         this.sharedBudgets = sharedBudgets;
     }
@@ -175,6 +181,7 @@ public final class GatewayApp implements AutoCloseable {
         SqliteLedger ledger = null;
         AccountingCore accounting = null;
         BudgetBook budgets = null;
+        OtlpTracing tracing = null;
         RedisLink redis = null;
         try {
             // Load the encodings now, on this thread, so no first call waits for a vocabulary to load.
@@ -302,6 +309,13 @@ public final class GatewayApp implements AutoCloseable {
             }
             sinks.add(meters);
             sinks.add(latency);
+            if (running.logging().access()) {
+                AccessLog accessLog = new AccessLog(running.logging().format(), System.out);
+                sinks.add(accessLog);
+                FunctionCounter.builder("tokenwise.access_log.dropped", accessLog, AccessLog::dropped)
+                        .description("Access-log lines dropped because standard output did not keep up")
+                        .register(meterRegistry);
+            }
             sinks.addAll(extraSinks);
             accounting = new AccountingCore(sinks, RECORD_QUEUE_CAPACITY, RECENT_RECORDS,
                     strict ? STRICT_DELIVERY_NAP_NANOS : DELIVERY_NAP_NANOS);
@@ -337,6 +351,11 @@ public final class GatewayApp implements AutoCloseable {
             // The response cache: the second admission stage, after the rate limits (a hit counts as a request) and
             // before the budget (a hit reserves and costs nothing).
             List<AdmissionStage> stages = new ArrayList<>();
+            // Spans first, so that a call a later stage refuses has one too.
+            if (running.telemetry().enabled()) {
+                tracing = OtlpTracing.start(running.telemetry(), providerSystems(running), meterRegistry);
+                stages.add(tracing.stage());
+            }
             stages.add(rateLimiter);
             if (redis != null) {
                 stages.add(new SharedRequestLimits(rateLimiter, redis)); // requests per minute across the cluster
@@ -364,7 +383,7 @@ public final class GatewayApp implements AutoCloseable {
                 throw e;
             }
             return new GatewayApp(running, simulators, workers, apiPool, analytics, ledger, accounting, budgets, keys,
-                    server, meterRegistry, madeAdminKey == null ? null : madeAdminKey.file(), probes, redis,
+                    server, meterRegistry, madeAdminKey == null ? null : madeAdminKey.file(), probes, tracing, redis,
                     sharedBudgets);
         } catch (InterruptedException | RuntimeException e) {
             simulators.forEach(SimulatorServer::close);
@@ -376,6 +395,9 @@ public final class GatewayApp implements AutoCloseable {
             if (budgets != null) {
                 budgets.close();
             }
+            if (tracing != null) {
+                tracing.close();
+            }
             if (redis != null) {
                 redis.close();
             }
@@ -384,6 +406,24 @@ public final class GatewayApp implements AutoCloseable {
             analytics.shutdownNow();
             throw e;
         }
+    }
+
+    /**
+     * The GenAI {@code gen_ai.provider.name} of each configured provider: the convention's name for the APIs it
+     * names, {@code tokenwise.simulator} for the built-in simulator.
+     */
+    private static Map<String, String> providerSystems(GatewayConfig config) {
+        Map<String, String> systems = new LinkedHashMap<>();
+        for (ProviderConfig p : config.providers().values()) {
+            systems.put(p.name(), switch (p.type()) {
+                case "anthropic" -> "anthropic";
+                case "azure_openai" -> "azure.ai.openai";
+                case "gemini" -> "gcp.gemini";
+                case "simulator" -> "tokenwise.simulator";
+                default -> "openai";
+            });
+        }
+        return systems;
     }
 
     /** The address the gateway's own clients (the probes) reach it at: loopback when it listens on every address. */
@@ -446,7 +486,7 @@ public final class GatewayApp implements AutoCloseable {
         lines.add("Tokenwise is ready.");
         lines.add("  Listening:  " + base + "  (point OpenAI clients at " + base + "/v1)");
         if (config.adminKey() == null) {
-            lines.add("  Dashboard:  off (admin.key is off)");
+            lines.add("  Dashboard:  " + base + "/dashboard  (team keys only: admin.key is off)");
         } else {
             lines.add("  Dashboard:  " + base + "/dashboard");
             lines.add("  Admin key:  " + (adminKeyFile == null ? "the one set in the config (admin.key)"
@@ -527,6 +567,9 @@ public final class GatewayApp implements AutoCloseable {
             log.error("{} calls were still in flight at shutdown and were never booked", neverSettled);
         }
         long unwritten = Math.max(0, accounting.dispatcher().offered() - ledger.committedRecords()) + neverSettled;
+        if (tracing != null) {
+            tracing.close(); // every call has settled: its span is queued; export what is, briefly
+        }
         meterRegistry.close();
         if (redis != null) {
             try {

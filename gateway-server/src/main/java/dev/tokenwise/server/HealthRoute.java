@@ -4,8 +4,8 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.accounting.AccountingCore;
 import dev.tokenwise.core.auth.Principal;
-import dev.tokenwise.core.proxy.ProviderHealth;
 import dev.tokenwise.core.spi.ApiRoute;
+import dev.tokenwise.core.spi.ProviderStats;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
 import dev.tokenwise.server.cluster.RedisLink;
 import io.netty.handler.codec.http.HttpMethod;
@@ -40,18 +40,18 @@ final class HealthRoute implements ApiRoute {
 
     private final SqliteLedger ledger;
     private final AccountingCore accounting;
-    private final Supplier<Map<String, ProviderHealth>> providers;
+    private final Supplier<? extends Map<String, ? extends ProviderStats>> providers;
     /** The cluster's Redis, or {@code null} on a single node. */
     private final RedisLink redis;
 
     /** @param providers the providers' breakers; empty until the server has started */
-    HealthRoute(SqliteLedger ledger, AccountingCore accounting, Supplier<Map<String, ProviderHealth>> providers) {
+    HealthRoute(SqliteLedger ledger, AccountingCore accounting, Supplier<? extends Map<String, ? extends ProviderStats>> providers) {
         this(ledger, accounting, providers, null);
     }
 
     /** @param redis the cluster's Redis (cluster mode), or {@code null} */
-    HealthRoute(SqliteLedger ledger, AccountingCore accounting, Supplier<Map<String, ProviderHealth>> providers,
-                RedisLink redis) {
+    HealthRoute(SqliteLedger ledger, AccountingCore accounting,
+                Supplier<? extends Map<String, ? extends ProviderStats>> providers, RedisLink redis) {
         this.ledger = ledger;
         this.accounting = accounting;
         this.providers = providers;
@@ -96,7 +96,7 @@ final class HealthRoute implements ApiRoute {
                 g.writeStringField("last_error", ledger.lastError().orElse(null));
                 g.writeEndObject();
                 g.writeObjectFieldStart("providers");
-                for (ProviderHealth p : providers.get().values()) {
+                for (ProviderStats p : providers.get().values()) {
                     g.writeObjectFieldStart(p.provider());
                     g.writeStringField("circuit", p.state().name().toLowerCase(Locale.ROOT));
                     g.writeNumberField("consecutive_failures", p.consecutiveFailures());

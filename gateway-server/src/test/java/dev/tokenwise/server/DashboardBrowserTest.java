@@ -136,10 +136,15 @@ class DashboardBrowserTest {
 
     /** Opens the dashboard, signs in with the admin key and waits until the page has loaded its data. */
     private static void signIn(TestGateway gateway) {
+        signIn(gateway, TestGateway.ADMIN_KEY);
+    }
+
+    /** Opens the dashboard, signs in with {@code secret} and waits until the page has loaded its data. */
+    private static void signIn(TestGateway gateway, String secret) {
         driver.get("http://127.0.0.1:" + gateway.app.port() + "/dashboard");
         WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(20));
         WebElement key = wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("admin-key")));
-        key.sendKeys(TestGateway.ADMIN_KEY);
+        key.sendKeys(secret);
         driver.findElement(By.id("login-submit")).click();
         wait.until(d -> d.findElement(By.tagName("body")).getAttribute("data-loaded") != null);
     }
@@ -245,6 +250,80 @@ class DashboardBrowserTest {
             screenshot("dashboard-record.png");
             driver.findElement(By.cssSelector("#record-dialog button")).click();
 
+            List<String> errors = consoleErrors();
+            assertTrue(errors.isEmpty(), "browser console errors: " + errors);
+        }
+    }
+
+    @Test
+    void showsATeamKeyItsOwnTeamOnlyInThePageAndInEveryAnswerItFetches() throws Exception {
+        try (TestGateway gateway = TestGateway.start(MODELS, TEAMS)) {
+            // research spends until it crosses its soft threshold: an alert support must not see.
+            for (int i = 0; i < 12 && gateway.get("/api/v1/alerts", TestGateway.ADMIN_KEY).body().equals("[]"); i++) {
+                chat(gateway, "tw-research-key", "sim-large", false, "r-" + i, "Review pull request " + i, 60);
+                gateway.awaitSinks();
+            }
+            for (int i = 0; i < 4; i++) {
+                chat(gateway, "tw-support-key", "sim-small", i % 2 == 0, "s-" + i, "Answer ticket " + i, 80);
+                chat(gateway, "tw-growth-key", "sim-small", false, null, "Draft a campaign " + i, 40);
+            }
+            gateway.awaitSinks();
+            gateway.flushLedger();
+            for (int i = 0; i < 4; i++) {
+                outcome(gateway, "tw-support-key", "s-" + i, i != 3);
+            }
+            outcome(gateway, "tw-research-key", "r-0", true);
+            assertTrue(gateway.get("/api/v1/alerts", TestGateway.ADMIN_KEY).body().contains("research"),
+                    "the other team has an open alert");
+
+            signIn(gateway, "tw-support-key");
+            // Every answer the page fetches from now on is kept, then the page loads everything again.
+            ((JavascriptExecutor) driver).executeScript("""
+                    window.__answers = [];
+                    var fetch0 = window.fetch;
+                    window.fetch = function (url, init) {
+                      return fetch0(url, init).then(function (r) {
+                        r.clone().text().then(function (t) { window.__answers.push(String(url) + ' ' + r.status + ' ' + t); });
+                        return r;
+                      });
+                    };""");
+            String loaded = driver.findElement(By.tagName("body")).getAttribute("data-loaded");
+            Thread.sleep(1_100); // generated_at changes from one second to the next
+            driver.findElement(By.id("refresh")).click();
+            WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(20));
+            wait.until(d -> !loaded.equals(d.findElement(By.tagName("body")).getAttribute("data-loaded")));
+            List<WebElement> links = driver.findElements(By.cssSelector("#card-calls a[data-request-id]"));
+            assertEquals(4, links.size(), "the support key's own four calls");
+            links.get(0).click();
+            wait.until(d -> d.findElement(By.id("record-json")).getText().contains("\"cost_usd\""));
+            driver.findElement(By.cssSelector("#record-dialog button")).click();
+            @SuppressWarnings("unchecked")
+            List<String> answers = (List<String>) ((JavascriptExecutor) driver).executeScript("return window.__answers;");
+            for (String route : new String[] {"/api/v1/dashboard/summary", "/api/v1/efficiency", "/api/v1/latency",
+                    "/api/v1/alerts", "/api/v1/requests?limit", "/api/v1/probes", "/api/v1/requests/req_"}) {
+                assertTrue(answers.stream().anyMatch(a -> a.startsWith(route) && a.contains(" 200 ")),
+                        "the page fetched " + route + ": " + answers);
+            }
+            for (String answer : answers) {
+                for (String other : new String[] {"research", "growth"}) {
+                    assertTrue(!answer.contains(other), "an answer names team " + other + ": " + answer);
+                }
+            }
+
+            String text = driver.findElement(By.tagName("body")).getText();
+            assertEquals("support", driver.findElement(By.tagName("body")).getAttribute("data-team"));
+            assertTrue(text.contains("team support"), "the page says whose figures these are:\n" + text);
+            assertTrue(text.contains("sim-small"), text);
+            for (String other : new String[] {"research", "growth"}) {
+                assertTrue(!text.contains(other), "team " + other + " is on support's page:\n" + text);
+            }
+            assertTrue(!text.contains("budget threshold"), "research's alert is not support's:\n" + text);
+            String summary = answers.stream().filter(a -> a.startsWith("/api/v1/dashboard/summary")).findFirst().orElseThrow();
+            assertTrue(summary.contains("\"team\":\"support\",\"requests\":4") && summary.contains("\"period\":\"daily\""),
+                    "support's own spend and budget: " + summary);
+            assertTrue(canvases().stream().anyMatch(c -> "budgets".equals(c.get(0)) && ((Number) c.get(3)).longValue() > 500),
+                    "its budget is drawn: " + canvases());
+            screenshot("dashboard-team.png");
             List<String> errors = consoleErrors();
             assertTrue(errors.isEmpty(), "browser console errors: " + errors);
         }

@@ -125,7 +125,8 @@ class FirstRunTest {
         try {
             assertFalse(Files.exists(dir.resolve("data/admin.key")));
             assertEquals(403, get(off, "/api/v1/teams", "off"), "'off' is no key");
-            assertTrue(waitForLog(off.log(), "Dashboard:").contains("Dashboard:  off (admin.key is off)"));
+            assertTrue(waitForLog(off.log(), "Dashboard:")
+                    .contains("Dashboard:  http://127.0.0.1:" + off.port() + "/dashboard  (team keys only: admin.key is off)"));
         } finally {
             off.stop();
         }

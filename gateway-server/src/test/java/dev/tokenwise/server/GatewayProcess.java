@@ -29,6 +29,15 @@ final class GatewayProcess {
      * {@code log}, and waits for {@code /healthz} to answer 200.
      */
     static Process start(Path config, Path log, URI base, List<String> jvmArgs) throws Exception {
+        return start(config, log, base, jvmArgs, null);
+    }
+
+    /**
+     * The same, in working directory {@code workDir} (where a relative {@code storage.path} and so {@code data/} and
+     * its {@code admin.key} are), or this process's own when {@code null}; without the {@code TOKENWISE_*} variables
+     * of this process, so that none of them chooses a key or a port instead of the configuration.
+     */
+    static Process start(Path config, Path log, URI base, List<String> jvmArgs, Path workDir) throws Exception {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(2)).build();
         String javaBin = ProcessHandle.current().info().command()
@@ -38,7 +47,12 @@ final class GatewayProcess {
         command.addAll(jvmArgs);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"),
                 "dev.tokenwise.server.Main", "--config", config.toString()));
-        Process p = new ProcessBuilder(command)
+        ProcessBuilder builder = new ProcessBuilder(command);
+        if (workDir != null) {
+            builder.directory(workDir.toFile());
+            builder.environment().keySet().removeIf(name -> name.startsWith("TOKENWISE_"));
+        }
+        Process p = builder
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .start();

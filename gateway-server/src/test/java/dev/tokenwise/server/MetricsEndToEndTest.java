@@ -159,7 +159,9 @@ class MetricsEndToEndTest {
         assertEquals(costNanos, demo.get("budget").get("spent_usd").decimalValue().movePointRight(9).longValueExact());
         assertEquals(PLAIN + STREAMED + 1, s.get("totals").get("requests").asInt());
         assertEquals("sim-small", s.get("models").get("shown").get(0).get("model").asText());
-        assertEquals(403, gateway.get("/api/v1/dashboard/summary", "tw-test-key").statusCode());
+        JsonNode team = TestGateway.json(gateway.get("/api/v1/dashboard/summary", "tw-test-key").body());
+        assertEquals("demo", team.get("team").asText(), "a team's key sees its own team");
+        assertEquals(1, team.at("/teams/count").asInt(), team.toString());
     }
 
     @Test

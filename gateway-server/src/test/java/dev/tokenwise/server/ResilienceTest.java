@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.tomakehurst.wiremock.WireMockServer;
 import dev.tokenwise.core.proxy.ProviderHealth;
+import dev.tokenwise.core.spi.ProviderStats;
 import dev.tokenwise.core.testing.LeakDetectingExtension;
 import java.net.ServerSocket;
 import java.net.http.HttpResponse;
@@ -180,7 +181,7 @@ class ResilienceTest {
         assertTrue(refused.body().contains("circuit breaker is open"), refused.body());
         upstream.verify(2, postRequestedFor(urlEqualTo("/v1/chat/completions")));
         ProviderHealth health = gateway.app.server().providerHealth().get("openai");
-        assertEquals(ProviderHealth.State.OPEN, health.state());
+        assertEquals(ProviderStats.BreakerState.OPEN, health.state());
         assertEquals("open", TestGateway.json(gateway.get("/healthz", TestGateway.ADMIN_KEY).body()).at("/providers/openai/circuit").asText(),
                 "the breaker is visible in /healthz");
 
@@ -189,7 +190,7 @@ class ResilienceTest {
                 .withHeader("Content-Type", "application/json").withBody(COMPLETION)));
         Thread.sleep(450);
         assertEquals(200, gateway.post("/v1/chat/completions", "tw-test-key", CHAT).statusCode(), "the probe passes");
-        assertEquals(ProviderHealth.State.CLOSED, health.state());
+        assertEquals(ProviderStats.BreakerState.CLOSED, health.state());
     }
 
     @Test

@@ -156,8 +156,35 @@ class TeamIsolationTest {
         assertEquals(1, recent.get("data").size(), recent.toString());
         assertEquals(yCall, recent.at("/data/0/id").asText());
         assertEquals(0, getJson("/api/v1/requests?team=x", Y_KEY).get("data").size());
-        assertEquals(403, gateway.get("/api/v1/dashboard/summary", Y_KEY).statusCode());
         assertEquals(403, gateway.get("/metrics", Y_KEY).statusCode());
+    }
+
+    /** Every API the dashboard calls, as it calls them. */
+    static final List<String> DASHBOARD_ROUTES = List.of("/api/v1/dashboard/summary?range=24h",
+            "/api/v1/dashboard/summary?range=7d", "/api/v1/dashboard/summary?range=30d",
+            "/api/v1/efficiency?group_by=model", "/api/v1/efficiency?group_by=model&from=2020-01-01T00:00:00Z",
+            "/api/v1/latency?window=15m", "/api/v1/latency?window=all", "/api/v1/alerts", "/api/v1/requests?limit=50",
+            "/api/v1/probes");
+
+    @Test
+    void answersATeamKeyOnEveryRouteTheDashboardCallsWithItsOwnTeamOnly() throws Exception {
+        for (String route : DASHBOARD_ROUTES) {
+            String body = getJson(route, Y_KEY).toString();
+            for (String foreign : new String[] {"\"x\"", "\"x2\"", "x-task", xCalls.get(0)}) {
+                assertFalse(body.contains(foreign), route + " shows team y " + foreign + ": " + body);
+            }
+            assertTrue(getJson(route, TestGateway.ADMIN_KEY).toString().contains(route.contains("requests")
+                    || route.contains("summary") ? "\"x\"" : ""), "the admin sees team x on " + route);
+        }
+        JsonNode summary = getJson("/api/v1/dashboard/summary", Y_KEY);
+        assertEquals("y", summary.get("team").asText());
+        assertEquals(1, summary.at("/totals/requests").asInt(), summary.toString());
+        assertEquals(1, summary.at("/teams/count").asInt(), summary.toString());
+        assertEquals("y", summary.at("/teams/shown/0/team").asText(), summary.toString());
+        assertEquals(1, summary.at("/spend_over_time/series").size(), summary.toString());
+        JsonNode admin = getJson("/api/v1/dashboard/summary", TestGateway.ADMIN_KEY);
+        assertEquals(2, admin.at("/totals/requests").asInt(), admin.toString());
+        assertTrue(admin.get("team").isNull());
     }
 
     private static void assertNotFound(HttpResponse<String> r, String message) throws Exception {

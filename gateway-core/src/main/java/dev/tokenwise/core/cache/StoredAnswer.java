@@ -4,14 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tokenwise.core.json.ChatCompletionJson;
 import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
-import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.AdmissionStage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Set;
 
@@ -29,7 +28,7 @@ import java.util.Set;
 final class StoredAnswer {
     static final String JSON = "application/json";
     static final String EVENT_STREAM = "text/event-stream";
-    static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
+    static final byte[] DONE = ChatCompletionJson.DONE_EVENT;
     /** Finish reasons of a stream that ended as the model meant it to (with {@code length}: at its token cap). */
     private static final Set<String> STREAM_FINISHES = Set.of("stop", "length");
     /** Bytes a cache entry costs besides its arrays (the record, the answers, the map's node). */
@@ -91,7 +90,7 @@ final class StoredAnswer {
                         || !STREAM_FINISHES.contains(record.finishReason())) {
                     return null;
                 }
-                completion = completion(mapper, record, delivered.streamedText());
+                completion = completion(record, delivered.streamedText());
                 json = mapper.writeValueAsBytes(completion);
             } else {
                 if (delivered.body() == null || !(mapper.readTree(delivered.body()) instanceof ObjectNode body)
@@ -122,33 +121,10 @@ final class StoredAnswer {
     }
 
     /** The {@code chat.completion} a stream of one choice spelled. */
-    private static ObjectNode completion(ObjectMapper mapper, UsageRecord record, String text) {
-        ObjectNode c = mapper.createObjectNode();
-        c.put("id", "chatcmpl-" + record.id());
-        c.put("object", "chat.completion");
-        c.put("created", record.createdAtMillis() / 1000);
-        c.put("model", record.model());
-        ObjectNode choice = c.putArray("choices").addObject();
-        choice.put("index", 0);
-        ObjectNode message = choice.putObject("message");
-        message.put("role", "assistant");
-        message.put("content", text);
-        message.putNull("refusal");
-        choice.putNull("logprobs");
-        choice.put("finish_reason", record.finishReason());
-        c.set("usage", usage(mapper, record.usage()));
-        return c;
-    }
-
-    /** OpenAI's {@code usage} object for {@code u}. */
-    static ObjectNode usage(ObjectMapper mapper, TokenUsage u) {
-        ObjectNode usage = mapper.createObjectNode();
-        usage.put("prompt_tokens", u.inputTokens());
-        usage.put("completion_tokens", u.outputTokens());
-        usage.put("total_tokens", u.inputTokens() + u.outputTokens());
-        usage.putObject("prompt_tokens_details").put("cached_tokens", u.cachedInputTokens());
-        usage.putObject("completion_tokens_details").put("reasoning_tokens", u.reasoningTokens());
-        return usage;
+    private static ObjectNode completion(UsageRecord record, String text) {
+        return ChatCompletionJson.completion("chatcmpl-" + record.id(), record.createdAtMillis() / 1000, record.model(),
+                ChatCompletionJson.assistantMessage(text), record.finishReason(),
+                ChatCompletionJson.usage(record.usage()));
     }
 
     /** The entry with {@code completion} also as events: per choice its message, then its finish; then the usage. */
@@ -159,41 +135,41 @@ final class StoredAnswer {
         for (int i = 0; i < choices.size(); i++) {
             JsonNode choice = choices.get(i);
             int index = choice.path("index").asInt(i);
-            ObjectNode first = chunk(mapper, completion);
-            ObjectNode part = first.putArray("choices").addObject();
-            part.put("index", index);
-            part.set("delta", delta(mapper, choice.path("message")));
+            ObjectNode first = chunk(completion);
+            ObjectNode part = ChatCompletionJson.choice(first, index, delta(mapper, choice.path("message")), null);
             JsonNode logprobs = choice.get("logprobs");
-            part.set("logprobs", logprobs == null ? mapper.nullNode() : logprobs);
-            part.putNull("finish_reason");
-            event(events, mapper.writeValueAsBytes(first));
-            ObjectNode last = chunk(mapper, completion);
-            ObjectNode end = last.putArray("choices").addObject();
-            end.put("index", index);
-            end.putObject("delta");
-            end.putNull("logprobs");
-            end.set("finish_reason", choice.get("finish_reason"));
-            event(events, mapper.writeValueAsBytes(last));
+            if (logprobs != null) {
+                part.set("logprobs", logprobs);
+            }
+            ChatCompletionJson.writeEvent(events, mapper.writeValueAsBytes(first));
+            ObjectNode last = chunk(completion);
+            ChatCompletionJson.choice(last, index, mapper.createObjectNode(), null)
+                    .set("finish_reason", choice.get("finish_reason"));
+            ChatCompletionJson.writeEvent(events, mapper.writeValueAsBytes(last));
         }
-        ObjectNode usageChunk = chunk(mapper, completion);
-        usageChunk.putArray("choices");
+        ObjectNode usageChunk = chunk(completion);
         JsonNode usage = completion.get("usage");
-        usageChunk.set("usage", usage != null && usage.isObject() ? usage : usage(mapper, record.usage()));
+        usageChunk.set("usage", usage != null && usage.isObject() ? usage : ChatCompletionJson.usage(record.usage()));
         ByteArrayOutputStream usageEvent = new ByteArrayOutputStream(256);
-        event(usageEvent, mapper.writeValueAsBytes(usageChunk));
+        ChatCompletionJson.writeEvent(usageEvent, mapper.writeValueAsBytes(usageChunk));
         return new StoredAnswer(record, json, events.toByteArray(), usageEvent.toByteArray());
     }
 
-    /** A {@code chat.completion.chunk} with the completion's id, creation time, model and fingerprint. */
-    private static ObjectNode chunk(ObjectMapper mapper, ObjectNode completion) {
-        ObjectNode chunk = mapper.createObjectNode();
+    /**
+     * A {@code chat.completion.chunk} with the completion's id, creation time, model and fingerprint, copied as they
+     * are (a provider's id or fingerprint need not be a string to be replayed as it came).
+     */
+    private static ObjectNode chunk(ObjectNode completion) {
+        ObjectNode chunk = ChatCompletionJson.chunk(null, 0, null, null, null);
         chunk.set("id", completion.get("id"));
-        chunk.put("object", "chat.completion.chunk");
         chunk.set("created", completion.get("created"));
         chunk.set("model", completion.get("model"));
         JsonNode fingerprint = completion.get("system_fingerprint");
         if (fingerprint != null) {
+            // Before "choices", where OpenAI writes it.
+            JsonNode choices = chunk.remove("choices");
             chunk.set("system_fingerprint", fingerprint);
+            chunk.set("choices", choices);
         }
         return chunk;
     }
@@ -220,9 +196,4 @@ final class StoredAnswer {
         return delta;
     }
 
-    private static void event(ByteArrayOutputStream out, byte[] data) {
-        out.writeBytes("data: ".getBytes(StandardCharsets.US_ASCII));
-        out.writeBytes(data);
-        out.writeBytes("\n\n".getBytes(StandardCharsets.US_ASCII));
-    }
 }

@@ -23,21 +23,33 @@ import java.util.Set;
  * @param adminOff {@code true} when the file says {@code admin: {key: off}}: no admin API, no key made
  * @param cache the exact response cache
  * @param probes the scheduled probes, or {@code null} when there are none
+ * @param telemetry the export of spans ({@link TelemetryConfig#OFF} by default)
+ * @param logging the access log ({@link LoggingConfig#DEFAULT} by default)
  * @param cluster cluster mode (budgets shared on Redis), {@link ClusterConfig#NONE} on a single node
  */
 public record GatewayConfig(ServerConfig server, String adminKey, String storagePath,
                             Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
                             List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
                             RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache, ProbeConfig probes,
-                            ClusterConfig cluster) {
+                            TelemetryConfig telemetry, LoggingConfig logging, ClusterConfig cluster) {
 
     /** A single node's config. */
     public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
                          Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
                          List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
+                         RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache, ProbeConfig probes,
+                         TelemetryConfig telemetry, LoggingConfig logging) {
+        this(server, adminKey, storagePath, providers, models, teams, budgets, storageSync, rateLimits, adminOff, cache,
+                probes, telemetry, logging, ClusterConfig.NONE);
+    }
+
+    /** A config without span export, with the default access log. */
+    public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
+                         Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
+                         List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
                          RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache, ProbeConfig probes) {
         this(server, adminKey, storagePath, providers, models, teams, budgets, storageSync, rateLimits, adminOff, cache,
-                probes, ClusterConfig.NONE);
+                probes, TelemetryConfig.OFF, LoggingConfig.DEFAULT);
     }
 
     /** A config without probes. */
@@ -83,13 +95,13 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
     /** The same config with other providers (the simulator's address is known only once it started). */
     public GatewayConfig withProviders(Map<String, ProviderConfig> newProviders) {
         return new GatewayConfig(server, adminKey, storagePath, newProviders, models, teams, budgets, storageSync,
-                rateLimits, adminOff, cache, probes, cluster);
+                rateLimits, adminOff, cache, probes, telemetry, logging, cluster);
     }
 
     /** The same config with the admin key made or read at start-up. */
     public GatewayConfig withAdminKey(String key) {
         return new GatewayConfig(server, key, storagePath, providers, models, teams, budgets, storageSync, rateLimits,
-                adminOff, cache, probes, cluster);
+                adminOff, cache, probes, telemetry, logging, cluster);
     }
 
     public GatewayConfig {
@@ -98,6 +110,8 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
         Objects.requireNonNull(storageSync, "storage.sync");
         rateLimits = rateLimits == null ? RateLimitConfig.NONE : rateLimits;
         cache = cache == null ? CacheConfig.DISABLED : cache;
+        telemetry = telemetry == null ? TelemetryConfig.OFF : telemetry;
+        logging = logging == null ? LoggingConfig.DEFAULT : logging;
         cluster = cluster == null ? ClusterConfig.NONE : cluster;
         if (adminKey != null && adminKey.isBlank() || adminOff) {
             adminKey = null;

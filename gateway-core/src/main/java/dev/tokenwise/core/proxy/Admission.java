@@ -66,6 +66,17 @@ final class Admission {
         }
     }
 
+    /** Adds every stage's headers to the request sent upstream ({@link AdmissionStage.Lease#decorateUpstream}). */
+    void decorateUpstream(HttpHeaders upstreamHeaders) {
+        for (AdmissionStage.Lease lease : leases) {
+            try {
+                lease.decorateUpstream(upstreamHeaders);
+            } catch (RuntimeException e) {
+                log.warn("Admission lease of {} failed to decorate the upstream request", requestId, e);
+            }
+        }
+    }
+
     /**
      * What the stages decided for the call once they have all answered ({@link AdmissionStage.Lease#answer}), or
      * {@code null} when none has an answer to give: the first stage's answer in order of acquisition, else the next

@@ -251,6 +251,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
                 }
                 HttpHeaders forwarded = HeaderFilter.ALREADY_VALIDATED.newHeaders();
                 HeaderFilter.copyRequestHeaders(request.headers(), forwarded);
+                admission.decorateUpstream(forwarded);
                 upstreamRequest = UpstreamRequests.build(deployment, endpoint, upstreamBody, forwarded, ctx.alloc());
                 UpstreamRequests fallbacks = pristine == null ? null
                         : new UpstreamRequests(endpoint, pristine, forwarded, stream, proxy.json());

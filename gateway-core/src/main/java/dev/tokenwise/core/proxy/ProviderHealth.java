@@ -1,6 +1,7 @@
 package dev.tokenwise.core.proxy;
 
 import dev.tokenwise.core.config.Resilience;
+import dev.tokenwise.core.spi.ProviderStats;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -21,12 +22,9 @@ import java.util.function.LongSupplier;
  * first attempt deposits {@code retryBudgetPercent × 10} (capped at {@link #MAX_BUDGET_MILLIS}), every
  * retry withdraws 1000 with a CAS, so retries stay below that share of the provider's traffic over time.
  */
-public final class ProviderHealth {
+public final class ProviderHealth implements ProviderStats {
     /** The bucket starts full: a quiet provider can still retry its first failures. */
     static final long MAX_BUDGET_MILLIS = 10_000;
-
-    /** The breaker's state, for health reports. */
-    public enum State { CLOSED, OPEN, HALF_OPEN }
 
     private final String provider;
     private final Resilience resilience;
@@ -50,6 +48,7 @@ public final class ProviderHealth {
         this.nanoClock = nanoClock;
     }
 
+    @Override
     public String provider() {
         return provider;
     }
@@ -78,6 +77,7 @@ public final class ProviderHealth {
     }
 
     /** Calls held for, or turned away by, the provider's own announced limits. */
+    @Override
     public long heldCalls() {
         return heldCalls.sum();
     }
@@ -130,11 +130,12 @@ public final class ProviderHealth {
         }
     }
 
-    public State state() {
+    @Override
+    public BreakerState state() {
         if (!open.get()) {
-            return State.CLOSED;
+            return BreakerState.CLOSED;
         }
-        return nanoClock.getAsLong() - openUntilNanos.get() >= 0 ? State.HALF_OPEN : State.OPEN;
+        return nanoClock.getAsLong() - openUntilNanos.get() >= 0 ? BreakerState.HALF_OPEN : BreakerState.OPEN;
     }
 
     /** Milliseconds until an open breaker lets a probe through (0 when closed or due). */
@@ -143,14 +144,17 @@ public final class ProviderHealth {
         return open.get() && left > 0 ? TimeUnit.NANOSECONDS.toMillis(left) : 0;
     }
 
+    @Override
     public int consecutiveFailures() {
         return consecutiveFailures.get();
     }
 
+    @Override
     public long retries() {
         return retries.sum();
     }
 
+    @Override
     public long refusedByBreaker() {
         return refusedByBreaker.sum();
     }
@@ -165,10 +169,12 @@ public final class ProviderHealth {
      * call); the calls concerned are billed on the local count and flagged
      * {@link dev.tokenwise.core.model.RecordFlag#OBSERVER_ERROR}.
      */
+    @Override
     public long observerErrors() {
         return observerErrors.sum();
     }
 
+    @Override
     public long timesOpened() {
         return opened.sum();
     }

@@ -13,6 +13,7 @@ import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.AdmissionStage;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.ResponseObserver;
+import dev.tokenwise.core.sse.SseEventSplitter;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.CompositeByteBuf;

@@ -1,5 +1,6 @@
 package dev.tokenwise.core.proxy;
 
+import dev.tokenwise.core.spi.UpstreamPoolStats;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
@@ -35,7 +36,7 @@ import javax.net.ssl.SSLParameters;
  * the server closes removes itself from its deque (the close listener runs on the same loop).
  * Idle channels are closed after {@code idleTimeoutSeconds} without traffic.
  */
-public final class UpstreamPool {
+public final class UpstreamPool implements UpstreamPoolStats {
     private static final AttributeKey<ArrayDeque<Channel>> HOME = AttributeKey.valueOf("tokenwise.pool.home");
     static final AttributeKey<Boolean> REUSED = AttributeKey.valueOf("tokenwise.pool.reused");
 
@@ -155,11 +156,13 @@ public final class UpstreamPool {
      * Connects closed by the transport before they completed and made again (see {@link #acquire}); a
      * racy sum, for tests and diagnosis.
      */
+    @Override
     public long connectsLostBeforeCompleting() {
         return lostConnects.sum();
     }
 
     /** Idle channels across all loops (a racy sum, for meters and tests). */
+    @Override
     public int idleCount() {
         int n = 0;
         for (Map<EventLoop, ArrayDeque<Channel>> byLoop : idle.values()) {

@@ -119,6 +119,14 @@ public interface AdmissionStage {
         default void decorate(HttpHeaders responseHeaders) {
         }
 
+        /**
+         * Adds this stage's headers to the request the call sends upstream (e.g. a {@code traceparent} naming the
+         * gateway's span), once per call, on its event loop, after the client's headers were copied and before any
+         * attempt is built; every attempt and fallback carries them. Never called for a call a stage answers itself.
+         */
+        default void decorateUpstream(HttpHeaders upstreamHeaders) {
+        }
+
         /** The call ended and was booked as {@code record}. */
         default void settle(UsageRecord record) {
         }

@@ -12,6 +12,11 @@ public abstract class GetRoute implements ApiRoute {
         this.path = Objects.requireNonNull(path, "path");
     }
 
+    /** The path this route answers, e.g. {@code /api/v1/usage}. */
+    public final String path() {
+        return path;
+    }
+
     @Override
     public final boolean matches(HttpMethod method, String path) {
         return HttpMethod.GET.equals(method) && matchesPath(path);

@@ -35,6 +35,14 @@ class AdmissionTest {
                 }
 
                 @Override
+                public void decorateUpstream(HttpHeaders upstreamHeaders) {
+                    if (leaseThrows) {
+                        throw new IllegalStateException(name + " broke");
+                    }
+                    upstreamHeaders.add("x-upstream-stage", name);
+                }
+
+                @Override
                 public void settle(UsageRecord record) {
                     events.add(name + " settled");
                     if (leaseThrows) {
@@ -51,6 +59,15 @@ class AdmissionTest {
                 }
             };
         };
+    }
+
+    @Test
+    void everyStageDecoratesTheUpstreamRequestInOrderAndOneThatFailsDoesNotStopTheOthers() {
+        Admission admission = new Admission("req_1");
+        admission.run(List.of(stage("a", false, false), stage("b", false, true), stage("c", false, false)), CALL);
+        HttpHeaders upstream = new DefaultHttpHeaders();
+        admission.decorateUpstream(upstream);
+        assertEquals(List.of("a", "c"), upstream.getAll("x-upstream-stage"));
     }
 
     @Test

@@ -1,14 +1,11 @@
 package dev.tokenwise.metrics.api;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.spi.GetRoute;
 import dev.tokenwise.metrics.efficiency.Alert;
 import dev.tokenwise.metrics.efficiency.AlertBook;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
@@ -27,7 +24,6 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class AlertsRoute extends GetRoute {
     private static final String PATH = "/api/v1/alerts";
-    private static final JsonFactory JSON = new JsonFactory();
 
     private final AlertBook alerts;
 
@@ -35,7 +31,6 @@ public final class AlertsRoute extends GetRoute {
         super(PATH);
         this.alerts = Objects.requireNonNull(alerts, "alerts");
     }
-
 
 
     @Override
@@ -50,8 +45,7 @@ public final class AlertsRoute extends GetRoute {
     }
 
     static byte[] toJson(List<Alert> alerts) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(64 + alerts.size() * 384);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
+        return JsonBody.write(64 + alerts.size() * 384, g -> {
             g.writeStartArray();
             for (Alert a : alerts) {
                 g.writeStartObject();
@@ -67,23 +61,12 @@ public final class AlertsRoute extends GetRoute {
                     g.writeStringField("source", a.source());
                 }
                 g.writeStringField("message", a.message());
-                number(g, "value", a.value());
-                number(g, "threshold", a.threshold());
+                JsonBody.numberOrNull(g, "value", a.value());
+                JsonBody.numberOrNull(g, "threshold", a.threshold());
                 g.writeStringField("since", Instant.ofEpochMilli(a.sinceMillis()).toString());
                 g.writeEndObject();
             }
             g.writeEndArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
-    }
-
-    private static void number(JsonGenerator g, String name, double value) throws IOException {
-        if (Double.isFinite(value)) {
-            g.writeNumberField(name, value);
-        } else {
-            g.writeNullField(name);
-        }
+        });
     }
 }

@@ -1,6 +1,5 @@
 package dev.tokenwise.metrics.api;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -15,9 +14,7 @@ import dev.tokenwise.metrics.efficiency.ProbeMonitor;
 import dev.tokenwise.metrics.ledger.DriftReference;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.QueryStringDecoder;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -49,7 +46,6 @@ public final class DriftRoute implements ApiRoute {
     private static final String ACK = "/acknowledge";
     private static final Set<String> FIELDS = Set.of("source", "from");
     private static final ObjectMapper MAPPER = new ObjectMapper();
-    private static final JsonFactory JSON = new JsonFactory();
 
     private final DriftDetector traffic;
     private final ProbeMonitor probes;
@@ -164,7 +160,7 @@ public final class DriftRoute implements ApiRoute {
                 throw new GatewayException(ErrorType.BAD_REQUEST, "from: " + root.get("from")
                         + " (expected: a date such as 2026-11-20 or an ISO-8601 instant)");
             }
-            from = UsageRoute.bound("from", root.get("from").asText(), nowMillis, false);
+            from = TimeRange.bound("from", root.get("from").asText(), nowMillis, false);
             if (from > nowMillis) {
                 throw new GatewayException(ErrorType.BAD_REQUEST, "from: " + root.get("from").asText()
                         + " (expected: not in the future)");
@@ -174,8 +170,7 @@ public final class DriftRoute implements ApiRoute {
     }
 
     static byte[] toJson(List<DriftDetector.ModelState> states) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
+        return JsonBody.write(1024, g -> {
             g.writeStartObject();
             g.writeArrayFieldStart("data");
             for (DriftDetector.ModelState s : states) {
@@ -197,10 +192,7 @@ public final class DriftRoute implements ApiRoute {
             }
             g.writeEndArray();
             g.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
+        });
     }
 
     static void writeReference(JsonGenerator g, DriftReference ref, long tasks) throws IOException {
@@ -224,22 +216,14 @@ public final class DriftRoute implements ApiRoute {
         g.writeStartObject();
         g.writeStringField("metric", f.metric());
         g.writeStringField("type", f.type().label());
-        number(g, "reference", f.reference());
-        number(g, "recent", f.recent());
-        number(g, "threshold", f.threshold());
-        number(g, "statistic", f.statistic());
-        number(g, "limit", f.limit());
+        JsonBody.numberOrNull(g, "reference", f.reference());
+        JsonBody.numberOrNull(g, "recent", f.recent());
+        JsonBody.numberOrNull(g, "threshold", f.threshold());
+        JsonBody.numberOrNull(g, "statistic", f.statistic());
+        JsonBody.numberOrNull(g, "limit", f.limit());
         g.writeNumberField("samples", f.samples());
         g.writeBooleanField("alarmed", f.alarmed());
         g.writeStringField("message", f.message());
         g.writeEndObject();
-    }
-
-    static void number(JsonGenerator g, String name, double value) throws IOException {
-        if (Double.isFinite(value)) {
-            g.writeNumberField(name, value);
-        } else {
-            g.writeNullField(name);
-        }
     }
 }

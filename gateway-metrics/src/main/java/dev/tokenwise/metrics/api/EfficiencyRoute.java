@@ -1,27 +1,21 @@
 package dev.tokenwise.metrics.api;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
-import dev.tokenwise.core.spi.GetRoute;
 import dev.tokenwise.metrics.efficiency.EfficiencyFigures;
 import dev.tokenwise.metrics.efficiency.EfficiencyTracker;
 import dev.tokenwise.metrics.ledger.EfficiencyTotals;
 import dev.tokenwise.metrics.ledger.GroupBy;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * {@code GET /api/v1/efficiency?group_by=model|team&from=&to=}: what tasks cost per success, per model or team,
@@ -42,50 +36,31 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The query runs on the executor given to the constructor, never on the event loop.
  */
-public final class EfficiencyRoute extends GetRoute {
-    private static final Logger log = LoggerFactory.getLogger(EfficiencyRoute.class);
+public final class EfficiencyRoute extends LedgerRoute {
     private static final String PATH = "/api/v1/efficiency";
-    private static final JsonFactory JSON = new JsonFactory();
 
     private final SqliteLedger ledger;
     private final EfficiencyTracker tracker;
-    private final Executor executor;
 
     /**
      * @param tracker gives the task idle time (pending versus unknown) and the clock
      * @param executor where the ledger is read (a worker pool, not an event loop)
      */
     public EfficiencyRoute(SqliteLedger ledger, EfficiencyTracker tracker, Executor executor) {
-        super(PATH);
+        super(PATH, executor);
         this.ledger = Objects.requireNonNull(ledger, "ledger");
         this.tracker = Objects.requireNonNull(tracker, "tracker");
-        this.executor = Objects.requireNonNull(executor, "executor");
     }
-
-
 
     @Override
-    public CompletableFuture<Response> handle(Request request) {
-        Principal principal = request.requirePrincipal();
+    protected CompletableFuture<Response> answer(Request request, Principal caller) {
         GroupBy groupBy = groupBy(request.queryParam("group_by"));
         TimeRange range = TimeRange.of(request, tracker.nowMillis());
-        long fromMillis = range.fromMillis();
-        long toMillis = range.toMillis();
-        String team = principal.admin() ? null : principal.team();
+        String team = ownTeam(caller);
         long idleMillis = tracker.taskIdle().toMillis();
         long idleBefore = tracker.nowMillis() - idleMillis;
-        return CompletableFuture.supplyAsync(() -> query(groupBy, fromMillis, toMillis, team, idleBefore),
-                        executor)
-                .thenApply(rows -> Response.json(200, toJson(groupBy, fromMillis, toMillis, idleMillis, rows)));
-    }
-
-    private List<EfficiencyTotals> query(GroupBy groupBy, long fromMillis, long toMillis, String team, long idleBefore) {
-        try {
-            return ledger.tasks().efficiency(groupBy, fromMillis, toMillis, team, idleBefore);
-        } catch (RuntimeException e) {
-            log.error("Efficiency query on ledger {} failed", ledger.file(), e);
-            throw new GatewayException(ErrorType.UNAVAILABLE, "the usage ledger cannot be read right now");
-        }
+        return read(() -> ledger.tasks().efficiency(groupBy, range.fromMillis(), range.toMillis(), team, idleBefore),
+                rows -> toJson(groupBy, range.fromMillis(), range.toMillis(), idleMillis, rows));
     }
 
     private static GroupBy groupBy(String value) {
@@ -100,8 +75,7 @@ public final class EfficiencyRoute extends GetRoute {
     }
 
     static byte[] toJson(GroupBy groupBy, long fromMillis, long toMillis, long idleMillis, List<EfficiencyTotals> rows) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(256 + rows.size() * 512);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
+        return json(256 + rows.size() * 512, g -> {
             g.writeStartObject();
             g.writeStringField("group_by", groupBy.label());
             g.writeStringField("from", Instant.ofEpochMilli(fromMillis).toString());
@@ -113,10 +87,7 @@ public final class EfficiencyRoute extends GetRoute {
             }
             g.writeEndArray();
             g.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
+        });
     }
 
     /** One group's figures as a JSON object; {@code groupField} names the group ({@code model} or {@code team}). */
@@ -129,29 +100,21 @@ public final class EfficiencyRoute extends GetRoute {
         g.writeNumberField("failed", t.failed());
         g.writeNumberField("unknown", t.unknown());
         g.writeNumberField("pending", t.pending());
-        number(g, "success_rate", f.successRate());
+        JsonBody.numberOrNull(g, "success_rate", f.successRate());
         g.writeNumberField("calls", t.calls());
-        number(g, "calls_per_task", f.callsPerTask());
+        JsonBody.numberOrNull(g, "calls_per_task", f.callsPerTask());
         g.writeNumberField("retries", t.retries());
-        number(g, "retry_rate", f.retryRate());
-        number(g, "tokens_per_success", f.tokensPerSuccess());
+        JsonBody.numberOrNull(g, "retry_rate", f.retryRate());
+        JsonBody.numberOrNull(g, "tokens_per_success", f.tokensPerSuccess());
         usd(g, "cost_per_success_usd", f.costPerSuccessUsd());
         usd(g, "wasted_cost_usd", f.wastedCostUsd());
         g.writeNumberField("truncated", t.truncated());
-        number(g, "truncation_rate", f.truncationRate());
-        number(g, "mean_output_tokens", f.meanOutputTokens());
+        JsonBody.numberOrNull(g, "truncation_rate", f.truncationRate());
+        JsonBody.numberOrNull(g, "mean_output_tokens", f.meanOutputTokens());
         g.writeNumberField("input_tokens", t.inputTokens());
         g.writeNumberField("output_tokens", t.outputTokens());
         usd(g, "cost_usd", f.costUsd());
         g.writeEndObject();
-    }
-
-    private static void number(JsonGenerator g, String name, double value) throws IOException {
-        if (Double.isNaN(value) || Double.isInfinite(value)) {
-            g.writeNullField(name);
-        } else {
-            g.writeNumberField(name, value);
-        }
     }
 
     private static void usd(JsonGenerator g, String name, BigDecimal usd) throws IOException {

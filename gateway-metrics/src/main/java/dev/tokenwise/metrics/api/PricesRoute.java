@@ -1,14 +1,11 @@
 package dev.tokenwise.metrics.api;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.Rates;
 import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.spi.GetRoute;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -37,7 +34,6 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class PricesRoute extends GetRoute {
     private static final String PATH = "/api/v1/prices";
-    private static final JsonFactory JSON = new JsonFactory();
 
     private final byte[] body;
 
@@ -56,8 +52,7 @@ public final class PricesRoute extends GetRoute {
     }
 
     static byte[] toJson(Map<String, ModelPrice> prices) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(256 + prices.size() * 512);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
+        return JsonBody.write(256 + prices.size() * 512, g -> {
             g.writeStartObject();
             g.writeArrayFieldStart("data");
             for (Map.Entry<String, ModelPrice> e : prices.entrySet()) {
@@ -93,10 +88,7 @@ public final class PricesRoute extends GetRoute {
             }
             g.writeEndArray();
             g.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
+        });
     }
 
     /** The rates of {@code tier} below every threshold, then above each threshold of the price. */

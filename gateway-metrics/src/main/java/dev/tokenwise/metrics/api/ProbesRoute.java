@@ -1,13 +1,8 @@
 package dev.tokenwise.metrics.api;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.spi.GetRoute;
 import dev.tokenwise.metrics.efficiency.DriftFinding;
 import dev.tokenwise.metrics.efficiency.ProbeMonitor;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
@@ -22,7 +17,6 @@ import java.util.concurrent.Executor;
  */
 public final class ProbesRoute extends GetRoute {
     private static final String PATH = "/api/v1/probes";
-    private static final JsonFactory JSON = new JsonFactory();
 
     /** What the probes are configured to do, for the response. */
     public record Settings(long intervalSeconds, int tasksPerRun, String suite, String team, int referenceRuns) {
@@ -48,8 +42,7 @@ public final class ProbesRoute extends GetRoute {
     }
 
     private byte[] toJson(List<ProbeMonitor.Series> series) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(4096);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
+        return JsonBody.write(4096, g -> {
             g.writeStartObject();
             g.writeBooleanField("enabled", probes != null);
             if (settings != null) {
@@ -78,9 +71,9 @@ public final class ProbesRoute extends GetRoute {
                     g.writeNumberField("tasks", r.tasks());
                     g.writeNumberField("solved", r.solved());
                     g.writeNumberField("errors", r.errors());
-                    DriftRoute.number(g, "pass_rate", r.passRate());
-                    DriftRoute.number(g, "tokens_per_solved", r.tokensPerSolved());
-                    DriftRoute.number(g, "mean_output_tokens", r.meanOutputTokens());
+                    JsonBody.numberOrNull(g, "pass_rate", r.passRate());
+                    JsonBody.numberOrNull(g, "tokens_per_solved", r.tokensPerSolved());
+                    JsonBody.numberOrNull(g, "mean_output_tokens", r.meanOutputTokens());
                     g.writeBooleanField("reference", r.reference());
                     g.writeEndObject();
                 }
@@ -89,9 +82,6 @@ public final class ProbesRoute extends GetRoute {
             }
             g.writeEndArray();
             g.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
+        });
     }
 }

@@ -1,7 +1,5 @@
 package dev.tokenwise.metrics.api;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.accounting.AccountingCore;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.error.ErrorType;
@@ -9,9 +7,6 @@ import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.ApiRoute;
 import io.netty.handler.codec.http.HttpMethod;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -29,7 +24,6 @@ import org.slf4j.LoggerFactory;
 public final class RequestsRoute implements ApiRoute {
     private static final Logger log = LoggerFactory.getLogger(RequestsRoute.class);
     private static final String PREFIX = "/api/v1/requests/";
-    private static final JsonFactory JSON = new JsonFactory();
 
     /** How long an answer waits for the ledger to decide a recent call's retry flag before saying {@code null}. */
     static final long RETRY_WAIT_MILLIS = 2_000;
@@ -126,12 +120,8 @@ public final class RequestsRoute implements ApiRoute {
 
     /** The record as JSON, with its {@code retry} flag ({@code null}: not known). */
     static byte[] toJson(UsageRecord r, Boolean retry) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(768);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
+        return JsonBody.write(768, g -> {
             UsageRecordJson.write(g, r, retry);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
+        });
     }
 }

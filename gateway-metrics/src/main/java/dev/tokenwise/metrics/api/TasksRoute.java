@@ -1,7 +1,5 @@
 package dev.tokenwise.metrics.api;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -17,9 +15,7 @@ import dev.tokenwise.metrics.ledger.TaskOutcome;
 import dev.tokenwise.metrics.ledger.TaskSummary;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.QueryStringDecoder;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Iterator;
@@ -67,7 +63,6 @@ public final class TasksRoute implements ApiRoute {
     private static final int MAX_NOTE = 2_000;
     private static final Set<String> FIELDS = Set.of("success", "score", "note");
     private static final ObjectMapper MAPPER = new ObjectMapper();
-    private static final JsonFactory JSON = new JsonFactory();
 
     private final SqliteLedger ledger;
     private final TaskLedger tasks;
@@ -264,8 +259,7 @@ public final class TasksRoute implements ApiRoute {
     }
 
     static byte[] toJson(TaskSummary task, long nowMillis, long idleMillis) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(512);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
+        return JsonBody.write(512, g -> {
             TaskOutcome o = task.outcome();
             g.writeStartObject();
             g.writeStringField("task_id", task.taskId());
@@ -303,9 +297,6 @@ public final class TasksRoute implements ApiRoute {
             g.writeStringField("first_at", Instant.ofEpochMilli(task.firstAtMillis()).toString());
             g.writeStringField("last_at", Instant.ofEpochMilli(task.lastAtMillis()).toString());
             g.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
+        });
     }
 }

@@ -1,32 +1,20 @@
 package dev.tokenwise.metrics.api;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Money;
-import dev.tokenwise.core.spi.GetRoute;
 import dev.tokenwise.metrics.ledger.GroupBy;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
 import dev.tokenwise.metrics.ledger.UsageRow;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.time.Clock;
 import java.time.Instant;
-import java.time.LocalDate;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * {@code GET /api/v1/usage?group_by=team|model|key|day&from=&to=}: usage and cost totals from the ledger.
@@ -44,13 +32,10 @@ import org.slf4j.LoggerFactory;
  * <p>The answer comes from what the ledger has committed: a call is there within milliseconds of settling.
  * The query runs on the executor given to the constructor, never on the event loop.
  */
-public final class UsageRoute extends GetRoute {
-    private static final Logger log = LoggerFactory.getLogger(UsageRoute.class);
+public final class UsageRoute extends LedgerRoute {
     private static final String PATH = "/api/v1/usage";
-    private static final JsonFactory JSON = new JsonFactory();
 
     private final SqliteLedger ledger;
-    private final Executor executor;
     private final Clock clock;
 
     /** A route reading {@code ledger} on {@code executor} (a worker pool, not an event loop). */
@@ -59,33 +44,18 @@ public final class UsageRoute extends GetRoute {
     }
 
     UsageRoute(SqliteLedger ledger, Executor executor, Clock clock) {
-        super(PATH);
+        super(PATH, executor);
         this.ledger = Objects.requireNonNull(ledger, "ledger");
-        this.executor = Objects.requireNonNull(executor, "executor");
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
-
-
     @Override
-    public CompletableFuture<Response> handle(Request request) {
-        Principal principal = request.requirePrincipal();
+    protected CompletableFuture<Response> answer(Request request, Principal caller) {
         GroupBy groupBy = groupBy(request.queryParam("group_by"));
         TimeRange range = TimeRange.of(request, clock.millis());
-        long fromMillis = range.fromMillis();
-        long toMillis = range.toMillis();
-        String team = principal.admin() ? null : principal.team();
-        return CompletableFuture.supplyAsync(() -> query(groupBy, fromMillis, toMillis, team), executor)
-                .thenApply(rows -> Response.json(200, toJson(groupBy, fromMillis, toMillis, rows)));
-    }
-
-    private List<UsageRow> query(GroupBy groupBy, long fromMillis, long toMillis, String team) {
-        try {
-            return ledger.usage(groupBy, fromMillis, toMillis, team);
-        } catch (RuntimeException e) {
-            log.error("Usage query on ledger {} failed", ledger.file(), e);
-            throw new GatewayException(ErrorType.UNAVAILABLE, "the usage ledger cannot be read right now");
-        }
+        String team = ownTeam(caller);
+        return read(() -> ledger.usage(groupBy, range.fromMillis(), range.toMillis(), team),
+                rows -> toJson(groupBy, range.fromMillis(), range.toMillis(), rows));
     }
 
     private static GroupBy groupBy(String value) {
@@ -100,30 +70,8 @@ public final class UsageRoute extends GetRoute {
         return groupBy;
     }
 
-    /** Epoch millis of a {@code from}/{@code to} value; a date in {@code to} means the end of that day. */
-    static long bound(String name, String value, long defaultMillis, boolean endOfDay) {
-        if (value == null || value.isEmpty()) {
-            return defaultMillis;
-        }
-        try {
-            if (value.length() == 10) {
-                LocalDate day = LocalDate.parse(value);
-                return (endOfDay ? day.plusDays(1) : day).atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
-            }
-            try {
-                return Instant.parse(value).toEpochMilli();
-            } catch (DateTimeParseException e) {
-                return OffsetDateTime.parse(value).toInstant().toEpochMilli();
-            }
-        } catch (DateTimeParseException | ArithmeticException e) {
-            throw new GatewayException(ErrorType.BAD_REQUEST, name + ": " + value
-                    + " (expected an ISO-8601 instant such as 2026-11-28T10:15:30Z or a date such as 2026-11-28)");
-        }
-    }
-
     private static byte[] toJson(GroupBy groupBy, long fromMillis, long toMillis, List<UsageRow> rows) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(256 + rows.size() * 256);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
+        return json(256 + rows.size() * 256, g -> {
             g.writeStartObject();
             g.writeStringField("group_by", groupBy.label());
             g.writeStringField("from", Instant.ofEpochMilli(fromMillis).toString());
@@ -160,9 +108,6 @@ public final class UsageRoute extends GetRoute {
             }
             g.writeEndArray();
             g.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
+        });
     }
 }

@@ -1,17 +1,14 @@
 package dev.tokenwise.metrics.dashboard;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.budget.Budget;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Money;
-import dev.tokenwise.core.spi.GetRoute;
+import dev.tokenwise.metrics.api.LedgerRoute;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -28,14 +25,13 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * {@code GET /api/v1/dashboard/summary?range=24h|7d|30d}: what the dashboard's spend charts show, in one
  * answer: each team's spend against its budget this period, spend per team over time, spend and tokens per
  * model, and what the caches saved (the response cache's savings and hit rates per team and model, the providers'
- * prompt caches' savings). Admin key only (401 without a key, 403 with another).
+ * prompt caches' savings). The admin key sees every team; a team's key sees its own team only, as if no other team
+ * existed (its figures, its budget, its models, and no other team's name); no key is a 401.
  *
  * <p>Hundreds of teams or models stay readable: {@value #TOP_TEAMS} teams (alternately the closest to their limit
  * and the biggest spenders), the {@value #TOP_SERIES} biggest spenders over time and the {@value #TOP_MODELS}
@@ -45,8 +41,7 @@ import org.slf4j.LoggerFactory;
  * <p>Budgets come from memory (exact, reservations included); everything else from the ledger, on the
  * executor given to the constructor, never on the event loop.
  */
-public final class DashboardSummaryRoute extends GetRoute {
-    private static final Logger log = LoggerFactory.getLogger(DashboardSummaryRoute.class);
+public final class DashboardSummaryRoute extends LedgerRoute {
     static final String PATH = "/api/v1/dashboard/summary";
     static final int TOP_TEAMS = 12;
     static final int TOP_SERIES = 8;
@@ -54,7 +49,6 @@ public final class DashboardSummaryRoute extends GetRoute {
     /** Teams and models whose cache hit rate is listed: the most looked up. */
     static final int TOP_HIT_RATES = 10;
     private static final long HOUR_MILLIS = 3_600_000L;
-    private static final JsonFactory JSON = new JsonFactory();
 
     /** A range the summary covers: its length and the width of its time buckets. */
     enum Range {
@@ -88,7 +82,6 @@ public final class DashboardSummaryRoute extends GetRoute {
     private final LedgerReader reader;
     private final Supplier<? extends Collection<Budget.Snapshot>> budgets;
     private final int softThresholdPercent;
-    private final Executor executor;
     private final LongSupplier clockMillis;
 
     /**
@@ -102,75 +95,73 @@ public final class DashboardSummaryRoute extends GetRoute {
 
     DashboardSummaryRoute(LedgerReader reader, Supplier<? extends Collection<Budget.Snapshot>> budgets,
                           int softThresholdPercent, Executor executor, LongSupplier clockMillis) {
-        super(PATH);
+        super(PATH, executor);
         this.reader = Objects.requireNonNull(reader, "reader");
         this.budgets = Objects.requireNonNull(budgets, "budgets");
         this.softThresholdPercent = softThresholdPercent;
-        this.executor = Objects.requireNonNull(executor, "executor");
         this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
     }
 
-
+    @Override
+    protected Principal caller(Request request) {
+        Principal principal = request.principal();
+        if (principal == null) {
+            throw new GatewayException(ErrorType.INVALID_API_KEY,
+                    "missing or invalid API key (the dashboard needs the admin key or a team's key)");
+        }
+        return principal;
+    }
 
     @Override
-    public CompletableFuture<Response> handle(Request request) {
-        requireAdmin(request.principal());
+    protected CompletableFuture<Response> answer(Request request, Principal caller) {
         Range range = Range.of(request.queryParam("range"));
-        return CompletableFuture.supplyAsync(() -> Response.json(200, summary(range)), executor);
-    }
-
-    /** 401 without a key, 403 with a key that is not the admin key. */
-    static void requireAdmin(Principal principal) {
-        if (principal == null) {
-            throw new GatewayException(ErrorType.INVALID_API_KEY, "missing or invalid API key (the dashboard needs the admin key)");
-        }
-        if (!principal.admin()) {
-            throw new GatewayException(ErrorType.FORBIDDEN, "the dashboard needs the admin key, not a team's key");
-        }
-    }
-
-    byte[] summary(Range range) {
+        String team = ownTeam(caller);
         long now = clockMillis.getAsLong();
         long from = Math.floorDiv(now - range.lengthMillis, range.bucketMillis) * range.bucketMillis + range.bucketMillis;
-        List<LedgerReader.Totals> teams;
-        List<LedgerReader.Totals> models;
-        List<LedgerReader.BucketSpend> overTime;
-        List<LedgerReader.BucketSavings> savings;
-        List<LedgerReader.HitRate> teamHits;
-        List<LedgerReader.HitRate> modelHits;
-        try {
-            teams = reader.totals(false, from);
-            models = reader.totals(true, from);
-            overTime = reader.spendOverTime(from, range.bucketMillis);
-            savings = reader.savingsOverTime(from, range.bucketMillis);
-            teamHits = reader.hitRates(false, from);
-            modelHits = reader.hitRates(true, from);
-        } catch (SQLException | RuntimeException e) {
-            log.error("Dashboard summary query on the ledger failed", e);
-            throw new GatewayException(ErrorType.UNAVAILABLE, "the usage ledger cannot be read right now");
-        }
+        return read(() -> rows(from, range.bucketMillis, team), rows -> summary(range, team, now, from, rows));
+    }
+
+    /** What the summary reads from the ledger, all from {@code from}, of every team or of {@code team} alone. */
+    private record Rows(List<LedgerReader.Totals> teams, List<LedgerReader.Totals> models,
+                        List<LedgerReader.BucketSpend> overTime, List<LedgerReader.BucketSavings> savings,
+                        List<LedgerReader.HitRate> teamHits, List<LedgerReader.HitRate> modelHits) {
+    }
+
+    private Rows rows(long from, long bucketMillis, String team) throws SQLException {
+        return new Rows(reader.totals(false, from, team), reader.totals(true, from, team),
+                reader.spendOverTime(from, bucketMillis, team), reader.savingsOverTime(from, bucketMillis, team),
+                reader.hitRates(false, from, team), reader.hitRates(true, from, team));
+    }
+
+    /** The summary of every team ({@code team} null, for the admin key) or of {@code team} alone. */
+    private byte[] summary(Range range, String team, long now, long from, Rows rows) {
+        List<LedgerReader.Totals> teams = rows.teams();
+        List<LedgerReader.Totals> models = rows.models();
         Map<String, Budget.Snapshot> budgetByTeam = new HashMap<>();
         for (Budget.Snapshot s : budgets.get()) {
-            budgetByTeam.put(s.holder(), s);
+            if (team == null || team.equals(s.holder())) {
+                budgetByTeam.put(s.holder(), s);
+            }
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream(4096);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
+        return json(4096, g -> {
             g.writeStartObject();
             g.writeStringField("generated_at", Instant.ofEpochMilli(now).toString());
             g.writeStringField("range", range.label);
+            if (team == null) {
+                g.writeNullField("team");
+            } else {
+                g.writeStringField("team", team);
+            }
             g.writeStringField("from", Instant.ofEpochMilli(from).toString());
             g.writeNumberField("bucket_seconds", range.bucketMillis / 1000);
             g.writeNumberField("soft_threshold_percent", softThresholdPercent);
             writeTotals(g, models, teams.size());
             writeTeams(g, teams, budgetByTeam);
-            writeOverTime(g, overTime, teams, from, now, range.bucketMillis);
+            writeOverTime(g, rows.overTime(), teams, from, now, range.bucketMillis);
             writeModels(g, models);
-            writeSavings(g, savings, teamHits, modelHits, from, now, range.bucketMillis);
+            writeSavings(g, rows.savings(), rows.teamHits(), rows.modelHits(), from, now, range.bucketMillis);
             g.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
+        });
     }
 
     private static void writeTotals(JsonGenerator g, List<LedgerReader.Totals> models, int teamCount) throws IOException {

@@ -39,7 +39,7 @@ final class LedgerReader {
     /** A recent call, as the dashboard lists it. */
     record Call(String id, long createdAtMillis, String team, String keyId, String model, String provider,
                 boolean stream, String status, int httpStatus, long inputTokens, long outputTokens, long costNanos,
-                String taskId, String finishReason, long latencyMicros) {
+                String taskId, String finishReason, long latencyMicros, long rowId) {
     }
 
     private final String url;
@@ -57,13 +57,17 @@ final class LedgerReader {
         return DriverManager.getConnection(url, config.toProperties());
     }
 
-    /** Totals per team ({@code byModel} false) or per model, of calls created at or after {@code fromMillis}. */
-    List<Totals> totals(boolean byModel, long fromMillis) throws SQLException {
+    /**
+     * Totals per team ({@code byModel} false) or per model, of calls created at or after {@code fromMillis}, of
+     * {@code team} only unless it is {@code null}.
+     */
+    List<Totals> totals(boolean byModel, long fromMillis, String team) throws SQLException {
         String column = byModel ? "model" : "team";
         String sql = "SELECT " + column + ", COUNT(*), SUM(status <> 'ok'), SUM(input_tokens), SUM(output_tokens), "
-                + "SUM(cost_nanos) FROM usage_records WHERE created_at >= ? GROUP BY " + column;
+                + "SUM(cost_nanos) FROM usage_records WHERE created_at >= ?" + teamFilter(team) + " GROUP BY " + column;
         try (Connection c = open(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setLong(1, fromMillis);
+            bindTeam(ps, 2, team);
             List<Totals> rows = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -76,13 +80,14 @@ final class LedgerReader {
     }
 
     /** Spend per team per bucket of {@code bucketMillis} (aligned to the epoch), from {@code fromMillis}. */
-    List<BucketSpend> spendOverTime(long fromMillis, long bucketMillis) throws SQLException {
-        String sql = "SELECT (created_at / ?) * ?, team, SUM(cost_nanos) FROM usage_records WHERE created_at >= ? "
-                + "GROUP BY 1, 2";
+    List<BucketSpend> spendOverTime(long fromMillis, long bucketMillis, String team) throws SQLException {
+        String sql = "SELECT (created_at / ?) * ?, team, SUM(cost_nanos) FROM usage_records WHERE created_at >= ?"
+                + teamFilter(team) + " GROUP BY 1, 2";
         try (Connection c = open(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setLong(1, bucketMillis);
             ps.setLong(2, bucketMillis);
             ps.setLong(3, fromMillis);
+            bindTeam(ps, 4, team);
             List<BucketSpend> rows = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -94,13 +99,14 @@ final class LedgerReader {
     }
 
     /** What the response cache and the providers' prompt caches saved per bucket of {@code bucketMillis}, from {@code fromMillis}. */
-    List<BucketSavings> savingsOverTime(long fromMillis, long bucketMillis) throws SQLException {
+    List<BucketSavings> savingsOverTime(long fromMillis, long bucketMillis, String team) throws SQLException {
         String sql = "SELECT (created_at / ?) * ?, SUM(saved_nanos), SUM(prompt_cache_saved_nanos) FROM usage_records "
-                + "WHERE created_at >= ? GROUP BY 1";
+                + "WHERE created_at >= ?" + teamFilter(team) + " GROUP BY 1";
         try (Connection c = open(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setLong(1, bucketMillis);
             ps.setLong(2, bucketMillis);
             ps.setLong(3, fromMillis);
+            bindTeam(ps, 4, team);
             List<BucketSavings> rows = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -112,12 +118,13 @@ final class LedgerReader {
     }
 
     /** The response cache's hits and misses per team ({@code byModel} false) or per model, from {@code fromMillis}. */
-    List<HitRate> hitRates(boolean byModel, long fromMillis) throws SQLException {
+    List<HitRate> hitRates(boolean byModel, long fromMillis, String team) throws SQLException {
         String column = byModel ? "model" : "team";
         String sql = "SELECT " + column + ", SUM(cache = 'hit'), SUM(cache = 'miss') FROM usage_records "
-                + "WHERE created_at >= ? AND cache IN ('hit', 'miss') GROUP BY " + column;
+                + "WHERE created_at >= ? AND cache IN ('hit', 'miss')" + teamFilter(team) + " GROUP BY " + column;
         try (Connection c = open(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setLong(1, fromMillis);
+            bindTeam(ps, 2, team);
             List<HitRate> rows = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -125,6 +132,17 @@ final class LedgerReader {
                 }
             }
             return rows;
+        }
+    }
+
+    /** {@code " AND team = ?"} when the query is for one team, else nothing. */
+    private static String teamFilter(String team) {
+        return team == null ? "" : " AND team = ?";
+    }
+
+    private static void bindTeam(PreparedStatement ps, int index, String team) throws SQLException {
+        if (team != null) {
+            ps.setString(index, team);
         }
     }
 
@@ -136,10 +154,59 @@ final class LedgerReader {
      * @param model only this model's calls, or {@code null}
      */
     List<Call> recent(int limit, String team, String keyId, String model) throws SQLException {
+        return calls(limit, team, keyId, model, -1, -1);
+    }
+
+    /** Calls and the cursor to ask for the next ones with: {@code following(cursor, ...)} returns what came after. */
+    record Page(List<Call> calls, long cursor) {
+    }
+
+    /**
+     * The most recent calls, newest first (as {@link #recent}), with a cursor that follows every call written after
+     * this answer: the ledger's last row id, read before the calls are.
+     */
+    Page recentPage(int limit, String team, String keyId, String model) throws SQLException {
+        long last = lastRowId();
+        return new Page(calls(limit, team, keyId, model, -1, last), last);
+    }
+
+    /**
+     * The calls written after {@code cursor}, in the order they were written (oldest first, not by
+     * {@code created_at}: a long call is written after shorter ones that started later), at most {@code limit}, and
+     * the cursor of the next page. Row ids grow with every write and one writer commits them in order, so reading
+     * only up to the last row id seen before the query leaves no gap and repeats nothing from one page to the next.
+     */
+    Page following(long cursor, int limit, String team, String keyId, String model) throws SQLException {
+        long last = lastRowId();
+        if (last <= cursor) {
+            return new Page(List.of(), cursor);
+        }
+        List<Call> calls = calls(limit, team, keyId, model, cursor, last);
+        return new Page(calls, calls.size() == limit ? calls.get(calls.size() - 1).rowId() : last);
+    }
+
+    private long lastRowId() throws SQLException {
+        try (Connection c = open(); PreparedStatement ps = c.prepareStatement("SELECT MAX(rowid) FROM usage_rows");
+             ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? rs.getLong(1) : 0;
+        }
+    }
+
+    /** Newest first when {@code after} is negative, else the rows in {@code (after, upTo]} oldest first. */
+    private List<Call> calls(int limit, String team, String keyId, String model, long after, long upTo)
+            throws SQLException {
         StringBuilder sql = new StringBuilder("SELECT id, created_at, team, key_id, model, provider, stream, status, "
-                + "http_status, input_tokens, output_tokens, cost_nanos, task_id, finish_reason, latency_micros "
+                + "http_status, input_tokens, output_tokens, cost_nanos, task_id, finish_reason, latency_micros, rowid "
                 + "FROM usage_records WHERE 1 = 1");
-        List<String> params = new ArrayList<>();
+        List<Object> params = new ArrayList<>();
+        if (after >= 0) {
+            sql.append(" AND rowid > ?");
+            params.add(after);
+        }
+        if (upTo >= 0) {
+            sql.append(" AND rowid <= ?");
+            params.add(upTo);
+        }
         if (team != null) {
             sql.append(" AND team = ?");
             params.add(team);
@@ -152,11 +219,11 @@ final class LedgerReader {
             sql.append(" AND model = ?");
             params.add(model);
         }
-        sql.append(" ORDER BY created_at DESC, rowid DESC LIMIT ?");
+        sql.append(after >= 0 ? " ORDER BY rowid LIMIT ?" : " ORDER BY created_at DESC, rowid DESC LIMIT ?");
         try (Connection c = open(); PreparedStatement ps = c.prepareStatement(sql.toString())) {
             int i = 1;
-            for (String p : params) {
-                ps.setString(i++, p);
+            for (Object p : params) {
+                ps.setObject(i++, p);
             }
             ps.setInt(i, limit);
             List<Call> rows = new ArrayList<>(limit);
@@ -165,7 +232,7 @@ final class LedgerReader {
                     rows.add(new Call(rs.getString(1), rs.getLong(2), rs.getString(3), rs.getString(4),
                             rs.getString(5), rs.getString(6), rs.getInt(7) != 0, rs.getString(8), rs.getInt(9),
                             rs.getLong(10), rs.getLong(11), rs.getLong(12), rs.getString(13), rs.getString(14),
-                            rs.getLong(15)));
+                            rs.getLong(15), rs.getLong(16)));
                 }
             }
             return rows;

@@ -1,32 +1,27 @@
 package dev.tokenwise.metrics.dashboard;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Money;
-import dev.tokenwise.core.spi.GetRoute;
+import dev.tokenwise.metrics.api.LedgerRoute;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.math.BigDecimal;
-import java.sql.SQLException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * {@code GET /api/v1/requests?limit=50&team=&model=}: the most recent calls committed to the ledger, newest
- * first, each with its id (the full record is at {@code /api/v1/requests/{id}}).
+ * {@code GET /api/v1/requests?limit=50&team=&model=&after=}: the most recent calls committed to the ledger, newest
+ * first, each with its id (the full record is at {@code /api/v1/requests/{id}}), and a {@code cursor}.
  *
  * <ul>
  *   <li>{@code limit}: 1 to 500, default 50.</li>
+ *   <li>{@code after}: a {@code cursor} from an earlier answer: the calls written since, oldest first (in the order
+ *       they were written), with the cursor to ask for the next ones. Polling with it follows every call once, with
+ *       no gap ({@code tokenwise tail}).</li>
  *   <li>{@code team}, {@code model}: optional filters.</li>
  *   <li>The admin key sees every call; another key only the calls it made itself (as for
  *       {@code /api/v1/requests/{id}}); no key is a 401.</li>
@@ -34,55 +29,41 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The query runs on the executor given to the constructor, never on the event loop.
  */
-public final class RecentCallsRoute extends GetRoute {
-    private static final Logger log = LoggerFactory.getLogger(RecentCallsRoute.class);
+public final class RecentCallsRoute extends LedgerRoute {
     static final String PATH = "/api/v1/requests";
     static final int DEFAULT_LIMIT = 50;
     static final int MAX_LIMIT = 500;
-    private static final JsonFactory JSON = new JsonFactory();
 
     private final LedgerReader reader;
-    private final Executor executor;
 
     public RecentCallsRoute(SqliteLedger ledger, Executor executor) {
         this(new LedgerReader(ledger.file(), 5_000), executor);
     }
 
     RecentCallsRoute(LedgerReader reader, Executor executor) {
-        super(PATH);
+        super(PATH, executor);
         this.reader = Objects.requireNonNull(reader, "reader");
-        this.executor = Objects.requireNonNull(executor, "executor");
     }
 
-
-
     @Override
-    public CompletableFuture<Response> handle(Request request) {
-        Principal principal = request.requirePrincipal();
+    protected CompletableFuture<Response> answer(Request request, Principal principal) {
         int limit = limit(request.queryParam("limit"));
+        long after = after(request.queryParam("after"));
         String team = emptyToNull(request.queryParam("team"));
         String model = emptyToNull(request.queryParam("model"));
         String keyId = null;
         if (!principal.admin()) {
             if (team != null && !team.equals(principal.team())) {
-                return CompletableFuture.completedFuture(Response.json(200, toJson(List.of())));
+                return CompletableFuture.completedFuture(Response.json(200, toJson(List.of(), Math.max(after, 0))));
             }
             team = principal.team();
             keyId = principal.keyId();
         }
         String teamFilter = team;
         String keyFilter = keyId;
-        return CompletableFuture.supplyAsync(() -> query(limit, teamFilter, keyFilter, model), executor)
-                .thenApply(calls -> Response.json(200, toJson(calls)));
-    }
-
-    private List<LedgerReader.Call> query(int limit, String team, String keyId, String model) {
-        try {
-            return reader.recent(limit, team, keyId, model);
-        } catch (SQLException | RuntimeException e) {
-            log.error("Listing recent calls from the ledger failed", e);
-            throw new GatewayException(ErrorType.UNAVAILABLE, "the usage ledger cannot be read right now");
-        }
+        return read(() -> after < 0 ? reader.recentPage(limit, teamFilter, keyFilter, model)
+                        : reader.following(after, limit, teamFilter, keyFilter, model),
+                page -> toJson(page.calls(), page.cursor()));
     }
 
     static int limit(String value) {
@@ -101,13 +82,28 @@ public final class RecentCallsRoute extends GetRoute {
                 + MAX_LIMIT + ")");
     }
 
+    /** The {@code after} cursor, or -1 for the newest calls. */
+    static long after(String value) {
+        if (value == null || value.isEmpty()) {
+            return -1;
+        }
+        try {
+            long cursor = Long.parseLong(value);
+            if (cursor >= 0) {
+                return cursor;
+            }
+        } catch (NumberFormatException ignored) {
+            // answered below
+        }
+        throw new GatewayException(ErrorType.BAD_REQUEST, "after: " + value + " (expected: a cursor, a whole number from 0)");
+    }
+
     private static String emptyToNull(String s) {
         return s == null || s.isEmpty() ? null : s;
     }
 
-    static byte[] toJson(List<LedgerReader.Call> calls) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(64 + calls.size() * 400);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
+    static byte[] toJson(List<LedgerReader.Call> calls, long cursor) {
+        return json(64 + calls.size() * 400, g -> {
             g.writeStartObject();
             g.writeArrayFieldStart("data");
             for (LedgerReader.Call c : calls) {
@@ -133,10 +129,8 @@ public final class RecentCallsRoute extends GetRoute {
                 g.writeEndObject();
             }
             g.writeEndArray();
+            g.writeNumberField("cursor", cursor);
             g.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
+        });
     }
 }

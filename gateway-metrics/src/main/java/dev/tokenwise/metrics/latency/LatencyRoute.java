@@ -1,21 +1,16 @@
 package dev.tokenwise.metrics.latency;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
-import dev.tokenwise.core.spi.GetRoute;
+import dev.tokenwise.metrics.api.LedgerRoute;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * {@code GET /api/v1/latency?window=15m}: p50, p90, p99, p99.9 and max of the gateway's overhead, the upstream
@@ -34,40 +29,33 @@ import org.slf4j.LoggerFactory;
  * <p>Reading flips HdrHistogram recorders and merges histograms, or reads the ledger: it runs on the executor
  * given to the constructor, not on the event loop.
  */
-public final class LatencyRoute extends GetRoute {
+public final class LatencyRoute extends LedgerRoute {
     private static final String PATH = "/api/v1/latency";
-    private static final JsonFactory JSON = new JsonFactory();
     static final int DEFAULT_WINDOW_MINUTES = 15;
 
-    private static final Logger log = LoggerFactory.getLogger(LatencyRoute.class);
     private static final long MINUTE_MILLIS = 60_000;
 
     private final LatencyBook book;
     private final SqliteLedger ledger;
-    private final Executor executor;
 
     /**
      * @param ledger where a team key's own calls are read from
      * @param executor where the book and the ledger are read (a worker pool, not an event loop)
      */
     public LatencyRoute(LatencyBook book, SqliteLedger ledger, Executor executor) {
-        super(PATH);
+        super(PATH, executor);
         this.book = Objects.requireNonNull(book, "book");
         this.ledger = Objects.requireNonNull(ledger, "ledger");
-        this.executor = Objects.requireNonNull(executor, "executor");
     }
 
-
-
     @Override
-    public CompletableFuture<Response> handle(Request request) {
-        Principal principal = request.requirePrincipal();
+    protected CompletableFuture<Response> answer(Request request, Principal principal) {
         int window = windowMinutes(request.queryParam("window"));
         if (principal.admin()) {
-            return CompletableFuture.supplyAsync(() -> Response.json(200, toJson(book.report(window))), executor);
+            return read(() -> book.report(window), LatencyRoute::toJson);
         }
         String team = principal.team();
-        return CompletableFuture.supplyAsync(() -> Response.json(200, toJson(teamReport(team, window))), executor);
+        return read(() -> teamReport(team, window), LatencyRoute::toJson);
     }
 
     /** The report of {@code team}'s own calls over the same window as the book's, read from the ledger. */
@@ -75,13 +63,8 @@ public final class LatencyRoute extends GetRoute {
         long from = windowMinutes == 0 ? book.startedAtMillis()
                 : (Math.floorDiv(book.nowMillis(), MINUTE_MILLIS) - windowMinutes) * MINUTE_MILLIS;
         LatencyTally tally = new LatencyTally();
-        try {
-            ledger.timings(team, from, Long.MAX_VALUE, t -> tally.add(t.model(), t.stream(), t.latencyMicros(),
-                    t.upstreamLatencyMicros(), t.ttftMicros()));
-        } catch (RuntimeException e) {
-            log.error("Latency query on ledger {} failed", ledger.file(), e);
-            throw new GatewayException(ErrorType.UNAVAILABLE, "the usage ledger cannot be read right now");
-        }
+        ledger.timings(team, from, Long.MAX_VALUE, t -> tally.add(t.model(), t.stream(), t.latencyMicros(),
+                t.upstreamLatencyMicros(), t.ttftMicros()));
         return tally.report(windowMinutes);
     }
 
@@ -110,8 +93,7 @@ public final class LatencyRoute extends GetRoute {
     }
 
     static byte[] toJson(LatencyBook.Report report) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(512 + report.models().size() * 512);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
+        return json(512 + report.models().size() * 512, g -> {
             g.writeStartObject();
             g.writeStringField("window", report.windowMinutes() == 0 ? "all" : report.windowMinutes() + "m");
             g.writeStringField("unit", "ms");
@@ -123,10 +105,7 @@ public final class LatencyRoute extends GetRoute {
             }
             g.writeEndArray();
             g.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
+        });
     }
 
     private static void model(JsonGenerator g, LatencyBook.ModelLatency m, boolean named) throws IOException {

@@ -7,8 +7,8 @@ import dev.tokenwise.core.model.Money;
 import dev.tokenwise.core.model.RecordFlag;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
-import dev.tokenwise.core.proxy.ProviderHealth;
-import dev.tokenwise.core.proxy.UpstreamPool;
+import dev.tokenwise.core.spi.ProviderStats;
+import dev.tokenwise.core.spi.UpstreamPoolStats;
 import dev.tokenwise.core.spi.UsageSink;
 import dev.tokenwise.metrics.efficiency.AlertBook;
 import dev.tokenwise.metrics.efficiency.AlertType;
@@ -291,25 +291,25 @@ public final class GatewayMeters implements UsageSink {
      * Circuit breaker, retries and response observer failures per provider. {@code tokenwise_provider_circuit_state}
      * is 0 closed, 1 half-open (the next call is a probe), 2 open.
      */
-    public GatewayMeters bindProviders(Map<String, ProviderHealth> providers) {
-        for (ProviderHealth h : providers.values()) {
+    public GatewayMeters bindProviders(Map<String, ? extends ProviderStats> providers) {
+        for (ProviderStats h : providers.values()) {
             Tags tags = Tags.of("provider", h.provider());
             Gauge.builder("tokenwise.provider.circuit.state", h, GatewayMeters::circuitState)
                     .description("Circuit breaker: 0 closed, 1 half-open, 2 open").tags(tags).register(registry);
-            Gauge.builder("tokenwise.provider.consecutive.failures", h, ProviderHealth::consecutiveFailures)
+            Gauge.builder("tokenwise.provider.consecutive.failures", h, ProviderStats::consecutiveFailures)
                     .description("Failures in a row; the breaker opens at the provider's threshold")
                     .tags(tags).register(registry);
-            FunctionCounter.builder("tokenwise.provider.retries", h, ProviderHealth::retries)
+            FunctionCounter.builder("tokenwise.provider.retries", h, ProviderStats::retries)
                     .description("Upstream attempts the gateway retried").tags(tags).register(registry);
-            FunctionCounter.builder("tokenwise.provider.held.calls", h, ProviderHealth::heldCalls)
+            FunctionCounter.builder("tokenwise.provider.held.calls", h, ProviderStats::heldCalls)
                     .description("Calls held for, or turned away by, the provider's own announced rate limit")
                     .tags(tags).register(registry);
-            FunctionCounter.builder("tokenwise.provider.breaker.refused", h, ProviderHealth::refusedByBreaker)
+            FunctionCounter.builder("tokenwise.provider.breaker.refused", h, ProviderStats::refusedByBreaker)
                     .description("Calls refused without trying because the breaker was open").tags(tags)
                     .register(registry);
-            FunctionCounter.builder("tokenwise.provider.breaker.opened", h, ProviderHealth::timesOpened)
+            FunctionCounter.builder("tokenwise.provider.breaker.opened", h, ProviderStats::timesOpened)
                     .description("Times the breaker opened").tags(tags).register(registry);
-            FunctionCounter.builder("tokenwise.observer.errors", h, ProviderHealth::observerErrors)
+            FunctionCounter.builder("tokenwise.observer.errors", h, ProviderStats::observerErrors)
                     .description("Times reading the provider's answer for usage failed; those calls are billed on the local count")
                     .tags(tags).register(registry);
         }
@@ -318,12 +318,12 @@ public final class GatewayMeters implements UsageSink {
 
     /**
      * The upstream connection pool: keep-alive connections waiting for a call, and connects that the transport
-     * closed before they completed and that were made again (see {@link UpstreamPool#acquire}).
+     * closed before they completed and that were made again (see {@link UpstreamPoolStats}).
      */
-    public GatewayMeters bindUpstreamPool(UpstreamPool pool) {
-        Gauge.builder("tokenwise.upstream.connections.idle", pool, UpstreamPool::idleCount)
+    public GatewayMeters bindUpstreamPool(UpstreamPoolStats pool) {
+        Gauge.builder("tokenwise.upstream.connections.idle", pool, UpstreamPoolStats::idleCount)
                 .description("Keep-alive connections to providers waiting in the pool").register(registry);
-        FunctionCounter.builder("tokenwise.upstream.connects.remade", pool, UpstreamPool::connectsLostBeforeCompleting)
+        FunctionCounter.builder("tokenwise.upstream.connects.remade", pool, UpstreamPoolStats::connectsLostBeforeCompleting)
                 .description("Connects closed by the transport before they completed (a stale hang-up) and made again")
                 .register(registry);
         return this;
@@ -355,7 +355,7 @@ public final class GatewayMeters implements UsageSink {
         return this;
     }
 
-    static int circuitState(ProviderHealth h) {
+    static int circuitState(ProviderStats h) {
         return switch (h.state()) {
             case CLOSED -> 0;
             case HALF_OPEN -> 1;

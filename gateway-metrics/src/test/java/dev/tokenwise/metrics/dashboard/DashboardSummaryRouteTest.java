@@ -53,10 +53,14 @@ class DashboardSummaryRouteTest {
     }
 
     private JsonNode summary(String query) throws Exception {
+        return JSON.readTree(summaryText(query, Principal.ADMIN));
+    }
+
+    private String summaryText(String query, Principal principal) throws Exception {
         ApiRoute.Response r = route().handle(new ApiRoute.Request(HttpMethod.GET, DashboardSummaryRoute.PATH,
-                new QueryStringDecoder(query, false).parameters(), new DefaultHttpHeaders(), new byte[0], Principal.ADMIN)).get();
+                new QueryStringDecoder(query, false).parameters(), new DefaultHttpHeaders(), new byte[0], principal)).get();
         assertEquals(200, r.status());
-        return JSON.readTree(r.body());
+        return new String(r.body(), java.nio.charset.StandardCharsets.UTF_8);
     }
 
     private void open(UsageRecord... records) {
@@ -221,16 +225,45 @@ class DashboardSummaryRouteTest {
     }
 
     @Test
-    void isForTheAdminOnlyAndChecksTheRange() {
+    void showsATeamKeyItsOwnTeamOnlyAndNothingOfAnyOtherTeam() throws Exception {
+        open(record("r1", "research", "k1", "sim-large", NOW - 2 * HOUR, 3_000_000_000L),
+                record("r2", "research", "k9", "sim-small", NOW - 10 * 60_000, 500_000_000L).withCache(CacheStatus.MISS),
+                record("r3", "ops", "k2", "ops-only-model", NOW - 5 * 60_000, 250_000_000L).withCache(CacheStatus.HIT),
+                record("r4", "ops", "k2", "sim-small", NOW - 5 * 60_000, 7_000_000_000L));
+        budgets.add(new Budget.Snapshot("research", 10_000_000_000L, BudgetPeriod.DAILY, 0, NOW + HOUR,
+                3_500_000_000L, 0, 6_500_000_000L));
+        budgets.add(new Budget.Snapshot("ops", 20_000_000_000L, BudgetPeriod.MONTHLY, 0, NOW + HOUR,
+                7_250_000_000L, 0, 12_750_000_000L));
+
+        String text = summaryText("range=24h", Principal.key("research", "k1"));
+        JsonNode s = JSON.readTree(text);
+        assertEquals("research", s.get("team").asText(), "the answer says whose it is");
+        assertEquals(2, s.get("totals").get("requests").asInt());
+        assertEquals(3.5, s.get("totals").get("cost_usd").asDouble(), 1e-12, "the whole team's spend, every key");
+        assertEquals(1, s.get("totals").get("teams").asInt());
+        assertEquals(1, s.get("teams").get("count").asInt());
+        JsonNode team = s.get("teams").get("shown").get(0);
+        assertEquals("research", team.get("team").asText());
+        assertEquals(10, team.get("budget").get("limit_usd").asDouble());
+        assertEquals(1, s.get("spend_over_time").get("series").size());
+        assertEquals(List.of("sim-large", "sim-small"), List.of(s.get("models").get("shown").get(0).get("model").asText(),
+                s.get("models").get("shown").get(1).get("model").asText()));
+        assertEquals(0, s.get("savings").get("cache_hits").asInt(), "the other team's cache hit is not counted");
+        assertEquals(1, s.get("savings").get("cache_misses").asInt());
+        for (String foreign : new String[] {"ops", "ops-only-model", "7.25", "12.75", "20", "k2"}) {
+            assertTrue(!text.contains("\"" + foreign + "\"") && !text.contains(":" + foreign + ","),
+                    foreign + " leaks into " + text);
+        }
+        assertTrue(summary("").get("team").isNull(), "the admin's answer covers every team");
+    }
+
+    @Test
+    void answersTheAdminAndTeamKeysAndChecksTheRange() {
         open();
         DashboardSummaryRoute route = route();
         GatewayException none = assertThrows(GatewayException.class, () -> route.handle(new ApiRoute.Request(
                 HttpMethod.GET, DashboardSummaryRoute.PATH, java.util.Map.of(), new DefaultHttpHeaders(), new byte[0], null)));
         assertEquals(ErrorType.INVALID_API_KEY, none.type());
-        GatewayException team = assertThrows(GatewayException.class, () -> route.handle(new ApiRoute.Request(
-                HttpMethod.GET, DashboardSummaryRoute.PATH, java.util.Map.of(), new DefaultHttpHeaders(), new byte[0],
-                Principal.key("research", "k1"))));
-        assertEquals(ErrorType.FORBIDDEN, team.type());
         GatewayException range = assertThrows(GatewayException.class, () -> summary("range=1y"));
         assertEquals("range: 1y (expected: 24h, 7d or 30d)", range.getMessage());
     }

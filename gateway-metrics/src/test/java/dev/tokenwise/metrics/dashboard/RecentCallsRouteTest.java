@@ -93,6 +93,50 @@ class RecentCallsRouteTest {
         assertEquals(40, ids("limit=500", Principal.key("a", "a1")).size());
     }
 
+    private JsonNode answer(String query, Principal principal) throws Exception {
+        ApiRoute.Response r = route.handle(new ApiRoute.Request(HttpMethod.GET, RecentCallsRoute.PATH,
+                new QueryStringDecoder(query, false).parameters(), new DefaultHttpHeaders(), new byte[0], principal)).get();
+        return JSON.readTree(r.body());
+    }
+
+    private static List<String> idsOf(JsonNode answer) {
+        List<String> ids = new ArrayList<>();
+        answer.get("data").forEach(c -> ids.add(c.get("id").asText()));
+        return ids;
+    }
+
+    @Test
+    void followsTheCallsWrittenAfterACursorOldestFirstWithoutGapsOrRepeats() throws Exception {
+        JsonNode latest = answer("limit=2", Principal.ADMIN);
+        assertEquals(List.of("req_79", "req_78"), idsOf(latest));
+        long cursor = latest.get("cursor").asLong();
+        assertEquals(List.of(), idsOf(answer("after=" + cursor, Principal.ADMIN)), "nothing written since");
+        assertEquals(cursor, answer("after=" + cursor, Principal.ADMIN).get("cursor").asLong());
+
+        for (int i = 0; i < 5; i++) {
+            ledger.accept(record("new_" + i, i % 2 == 0 ? "a" : "b", "k", "m1", 1_700_000_000_000L + i, 1));
+        }
+        assertTrue(ledger.flush(Duration.ofSeconds(30)));
+        List<String> seen = new ArrayList<>();
+        JsonNode page = answer("after=" + cursor + "&limit=2", Principal.ADMIN);
+        while (!page.get("data").isEmpty()) {
+            seen.addAll(idsOf(page));
+            cursor = page.get("cursor").asLong();
+            page = answer("after=" + cursor + "&limit=2", Principal.ADMIN);
+        }
+        assertEquals(List.of("new_0", "new_1", "new_2", "new_3", "new_4"), seen,
+                "in the order they were written, though created earlier than the calls before them");
+
+        assertEquals(List.of("new_0", "new_2", "new_4"), idsOf(answer("after=" + latest.get("cursor").asLong()
+                + "&team=a", Principal.ADMIN)));
+        assertEquals(List.of(), idsOf(answer("after=0&team=a", Principal.key("b", "k"))),
+                "a team key never follows another team's calls");
+        for (String bad : new String[] {"-1", "x"}) {
+            GatewayException e = assertThrows(GatewayException.class, () -> ids("after=" + bad, Principal.ADMIN));
+            assertEquals("after: " + bad + " (expected: a cursor, a whole number from 0)", e.getMessage());
+        }
+    }
+
     @Test
     void checksTheLimitAndTheKey() {
         for (String bad : new String[] {"0", "501", "ten"}) {

@@ -62,7 +62,7 @@ final class ChatCompletionStream implements Runnable {
     void start(HttpResponse head) {
         stats.active.incrementAndGet();
         ctx.write(head).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
-        writeEvent(OpenAiJson.roleDelta(), null);
+        writeEvent(SimulatorJson.roleDelta(), null);
         schedule(settings.firstTokenDelay());
     }
 
@@ -90,7 +90,7 @@ final class ChatCompletionStream implements Runnable {
                 content.append(pieces.get(i));
             }
             nextPiece = end;
-            writeEvent(OpenAiJson.contentDelta(content.toString()), null);
+            writeEvent(SimulatorJson.contentDelta(content.toString()), null);
             schedule(settings.chunkDelay());
         } else {
             finish();
@@ -116,14 +116,14 @@ final class ChatCompletionStream implements Runnable {
 
     private void finish() {
         finishing = true;
-        writeEvent(OpenAiJson.emptyDelta(), completion.finishReason());
+        writeEvent(SimulatorJson.emptyDelta(), completion.finishReason());
         if (includeUsage) {
-            ObjectNode usageChunk = OpenAiJson.chunk(id, created, model, null, null, true,
-                    OpenAiJson.chatUsage(completion));
-            ctx.write(new DefaultHttpContent(OpenAiJson.event(ctx.alloc(), usageChunk)))
+            ObjectNode usageChunk = SimulatorJson.chunk(id, created, model, null, null, true,
+                    SimulatorJson.chatUsage(completion));
+            ctx.write(new DefaultHttpContent(SimulatorJson.event(ctx.alloc(), usageChunk)))
                     .addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
         }
-        ByteBuf done = OpenAiJson.done(ctx.alloc().buffer(16));
+        ByteBuf done = SimulatorJson.done(ctx.alloc().buffer(16));
         ctx.writeAndFlush(new DefaultLastHttpContent(done)).addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
                 f.channel().close();
@@ -134,8 +134,8 @@ final class ChatCompletionStream implements Runnable {
     }
 
     private void writeEvent(ObjectNode delta, String finishReason) {
-        ObjectNode chunk = OpenAiJson.chunk(id, created, model, delta, finishReason, includeUsage, null);
-        ctx.writeAndFlush(new DefaultHttpContent(OpenAiJson.event(ctx.alloc(), chunk)))
+        ObjectNode chunk = SimulatorJson.chunk(id, created, model, delta, finishReason, includeUsage, null);
+        ctx.writeAndFlush(new DefaultHttpContent(SimulatorJson.event(ctx.alloc(), chunk)))
                 .addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
     }
 

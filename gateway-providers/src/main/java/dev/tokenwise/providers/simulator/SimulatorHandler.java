@@ -139,13 +139,13 @@ final class SimulatorHandler extends SimpleChannelInboundHandler<FullHttpRequest
             }
         } else if (path.equals(MODELS_PATH)) {
             if (requireMethod(ctx, call, HttpMethod.GET)) {
-                sendJson(ctx, call, HttpResponseStatus.OK, OpenAiJson.models(settings.models()));
+                sendJson(ctx, call, HttpResponseStatus.OK, SimulatorJson.models(settings.models()));
             }
         } else if (path.startsWith(MODELS_PATH + "/")) {
             if (requireMethod(ctx, call, HttpMethod.GET)) {
                 String id = QueryStringDecoder.decodeComponent(path.substring(MODELS_PATH.length() + 1));
                 if (settings.models().contains(id)) {
-                    sendJson(ctx, call, HttpResponseStatus.OK, OpenAiJson.model(id));
+                    sendJson(ctx, call, HttpResponseStatus.OK, SimulatorJson.model(id));
                 } else {
                     sendError(ctx, call, HttpResponseStatus.NOT_FOUND, "The model '" + id + "' does not exist",
                             "invalid_request_error", "model", "model_not_found");
@@ -162,7 +162,7 @@ final class SimulatorHandler extends SimpleChannelInboundHandler<FullHttpRequest
             return true;
         }
         FullHttpResponse response = jsonResponse(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED,
-                OpenAiJson.error("Method " + call.method + " is not allowed for " + call.path + " (expected: "
+                SimulatorJson.error("Method " + call.method + " is not allowed for " + call.path + " (expected: "
                         + allowed + ")", "invalid_request_error", null, "method_not_allowed"));
         response.headers().set(HttpHeaderNames.ALLOW, allowed.name());
         send(ctx, call, response);
@@ -178,7 +178,7 @@ final class SimulatorHandler extends SimpleChannelInboundHandler<FullHttpRequest
             long created = System.currentTimeMillis() / 1000;
             if (!request.stream()) {
                 sendJson(ctx, call, HttpResponseStatus.OK,
-                        OpenAiJson.chatCompletion(id, created, request.model(), completion));
+                        SimulatorJson.chatCompletion(id, created, request.model(), completion));
                 return;
             }
             HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
@@ -203,7 +203,7 @@ final class SimulatorHandler extends SimpleChannelInboundHandler<FullHttpRequest
             for (String input : request.inputs()) {
                 vectors.add(EmbeddingVectors.of(input, request.dimensions()));
             }
-            sendJson(ctx, call, HttpResponseStatus.OK, OpenAiJson.embeddings(request, vectors, tokens));
+            sendJson(ctx, call, HttpResponseStatus.OK, SimulatorJson.embeddings(request, vectors, tokens));
         });
     }
 
@@ -242,13 +242,13 @@ final class SimulatorHandler extends SimpleChannelInboundHandler<FullHttpRequest
 
     private void sendError(ChannelHandlerContext ctx, Call call, HttpResponseStatus status, String message,
                            String type, String param, String code) {
-        sendJson(ctx, call, status, OpenAiJson.error(message, type, param, code));
+        sendJson(ctx, call, status, SimulatorJson.error(message, type, param, code));
     }
 
     private static FullHttpResponse jsonResponse(ChannelHandlerContext ctx, HttpResponseStatus status,
                                                  JsonNode body) {
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-                OpenAiJson.write(ctx.alloc(), body));
+                SimulatorJson.write(ctx.alloc(), body));
         response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
         HttpUtil.setContentLength(response, response.content().readableBytes());
         return response;
@@ -302,7 +302,7 @@ final class SimulatorHandler extends SimpleChannelInboundHandler<FullHttpRequest
                 return new Call(request.method(), path, keepAlive, false, null, false);
             }
             try {
-                JsonNode body = OpenAiJson.parse(request.content());
+                JsonNode body = SimulatorJson.parse(request.content());
                 return new Call(request.method(), path, keepAlive, false, body, body == null || body.isMissingNode());
             } catch (IOException e) {
                 return new Call(request.method(), path, keepAlive, false, null, true);

@@ -1,25 +1,22 @@
 package dev.tokenwise.providers.translate;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tokenwise.core.json.ChatCompletionJson;
 import dev.tokenwise.core.model.TokenUsage;
 import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * Writes OpenAI's chat completion shapes: a whole {@code chat.completion}, and the {@code chat.completion.chunk}
- * events of a stream ({@link Chunks}). Every field OpenAI always sends is written, {@code null} where there is no
- * value, so strict clients (the OpenAI SDKs) accept the answer.
+ * OpenAI chat completions made from another provider's answer: a whole {@code chat.completion} with tool calls, and
+ * the {@code chat.completion.chunk} events of a translated stream ({@link Chunks}). The shapes themselves come from
+ * {@link ChatCompletionJson}, the one writer of OpenAI answers; this class adds what only translation knows (tool
+ * calls, the stream's state).
  */
 public final class OpenAiChatJson {
-    static final ObjectMapper JSON = new ObjectMapper();
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
-    private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
 
     private OpenAiChatJson() {
     }
@@ -34,20 +31,6 @@ public final class OpenAiChatJson {
     }
 
     /**
-     * OpenAI's {@code usage}: {@code prompt_tokens} is all input (cache reads and writes included),
-     * {@code completion_tokens} all output (reasoning included), with the cached and reasoning parts in the details.
-     */
-    public static ObjectNode usage(TokenUsage usage) {
-        ObjectNode u = NODES.objectNode();
-        u.put("prompt_tokens", usage.inputTokens());
-        u.put("completion_tokens", usage.outputTokens());
-        u.put("total_tokens", usage.inputTokens() + usage.outputTokens());
-        u.putObject("prompt_tokens_details").put("cached_tokens", usage.cachedInputTokens());
-        u.putObject("completion_tokens_details").put("reasoning_tokens", usage.reasoningTokens());
-        return u;
-    }
-
-    /**
      * A whole {@code chat.completion} with one choice.
      *
      * @param content the text, or {@code null} when the model produced none (only tool calls)
@@ -55,29 +38,15 @@ public final class OpenAiChatJson {
      */
     public static byte[] completion(String id, long created, String model, String content, List<ToolCall> toolCalls,
                                     String finishReason, TokenUsage usage) {
-        ObjectNode root = NODES.objectNode();
-        root.put("id", id);
-        root.put("object", "chat.completion");
-        root.put("created", created);
-        root.put("model", model);
-        ObjectNode choice = root.putArray("choices").addObject();
-        choice.put("index", 0);
-        ObjectNode message = choice.putObject("message");
-        message.put("role", "assistant");
-        message.put("content", content);
-        message.putNull("refusal");
+        ObjectNode message = ChatCompletionJson.assistantMessage(content);
         if (!toolCalls.isEmpty()) {
             ArrayNode calls = message.putArray("tool_calls");
             for (ToolCall call : toolCalls) {
                 toolCall(calls.addObject().put("id", call.id()).put("type", "function"), call);
             }
         }
-        choice.putNull("logprobs");
-        choice.put("finish_reason", finishReason);
-        if (usage != null) {
-            root.set("usage", usage(usage));
-        }
-        return bytes(root);
+        return ChatCompletionJson.bytes(ChatCompletionJson.completion(id, created, model, message, finishReason,
+                usage == null ? null : ChatCompletionJson.usage(usage)));
     }
 
     private static void toolCall(ObjectNode target, ToolCall call) {
@@ -87,33 +56,11 @@ public final class OpenAiChatJson {
         }
     }
 
-    /** An error event in OpenAI's stream shape, for an error the provider reported mid-stream. */
-    static ObjectNode error(String message, String type) {
-        ObjectNode root = NODES.objectNode();
-        ObjectNode error = root.putObject("error");
-        error.put("message", message);
-        error.put("type", type);
-        error.putNull("param");
-        error.putNull("code");
-        return root;
-    }
-
-    static byte[] bytes(JsonNode node) {
-        try {
-            return JSON.writeValueAsBytes(node);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot write JSON", e); // a tree always serialises
-        }
-    }
-
     /**
      * The events of one translated stream, collected until {@link #drain()}: {@code data: <chunk>} events, the usage
      * chunk ({@code choices: []}) when the client asked for it, and {@code data: [DONE]}. Used on one event loop.
      */
     public static final class Chunks {
-        private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
-        private static final byte[] EVENT_END = "\n\n".getBytes(StandardCharsets.US_ASCII);
-
         private final long created;
         private final boolean includeUsage;
         private final ByteArrayOutputStream out = new ByteArrayOutputStream(256);
@@ -156,8 +103,7 @@ public final class OpenAiChatJson {
                 return;
             }
             started = true;
-            ObjectNode delta = NODES.objectNode().put("role", "assistant").put("content", "");
-            write(chunk(delta, null));
+            write(chunk(ChatCompletionJson.roleDelta(), null));
         }
 
         public void content(String text) {
@@ -165,7 +111,7 @@ public final class OpenAiChatJson {
                 return;
             }
             start();
-            write(chunk(NODES.objectNode().put("content", text), null));
+            write(chunk(ChatCompletionJson.contentDelta(text), null));
         }
 
         /** A tool call's first chunk: its index among the answer's calls, id, name and (maybe partial) arguments. */
@@ -203,17 +149,16 @@ public final class OpenAiChatJson {
             }
             ended = true;
             if (includeUsage && usage != null) {
-                ObjectNode root = head();
-                root.putArray("choices");
-                root.set("usage", usage(usage));
+                ObjectNode root = ChatCompletionJson.chunk(id, created, model, null, null);
+                root.set("usage", ChatCompletionJson.usage(usage));
                 write(root);
             }
-            out.writeBytes(DONE);
+            out.writeBytes(ChatCompletionJson.DONE_EVENT);
         }
 
         /** An error the provider reported mid-stream, as OpenAI sends one: {@code data: {"error": {...}}}. */
         public void error(String message, String type) {
-            write(OpenAiChatJson.error(message, type));
+            write(ChatCompletionJson.error(message, type, null, null));
         }
 
         /** {@code true} once {@link #end} was written: later provider events are not relayed. */
@@ -228,29 +173,14 @@ public final class OpenAiChatJson {
             return bytes;
         }
 
-        private ObjectNode head() {
-            ObjectNode root = NODES.objectNode();
-            root.put("id", id);
-            root.put("object", "chat.completion.chunk");
-            root.put("created", created);
-            root.put("model", model);
-            return root;
-        }
-
         private ObjectNode chunk(ObjectNode delta, String finishReason) {
-            ObjectNode root = head();
-            ObjectNode choice = root.putArray("choices").addObject();
-            choice.put("index", 0);
-            choice.set("delta", delta);
-            choice.putNull("logprobs");
-            choice.put("finish_reason", finishReason);
+            ObjectNode root = ChatCompletionJson.chunk(id, created, model, null, null);
+            ChatCompletionJson.choice(root, 0, delta, finishReason);
             return root;
         }
 
         private void write(JsonNode event) {
-            out.writeBytes(DATA);
-            out.writeBytes(bytes(event));
-            out.writeBytes(EVENT_END);
+            ChatCompletionJson.writeEvent(out, event);
         }
 
     }

@@ -3,7 +3,9 @@ package dev.tokenwise.server.cli;
 import dev.tokenwise.core.config.ConfigException;
 import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.config.ModelConfig;
+import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Money;
+import dev.tokenwise.metrics.api.TimeRange;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
 import dev.tokenwise.providers.pricing.YamlPriceCatalog;
 import dev.tokenwise.server.config.ConfigLoader;
@@ -12,10 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
-import java.time.LocalDate;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -99,11 +97,11 @@ final class RepriceCommand implements TokenwiseCli.Command {
         long fromMillis;
         long toMillis;
         try {
-            fromMillis = bound(from, false);
-            toMillis = bound(to, true);
-        } catch (DateTimeParseException e) {
-            err.println("tokenwise reprice: " + e.getParsedString()
-                    + " (expected an ISO-8601 instant such as 2026-11-28T10:15:30Z or a date such as 2026-11-28)");
+            // The same reading of instants and dates as the usage API's from and to.
+            fromMillis = TimeRange.bound("--from", from, 0, false);
+            toMillis = TimeRange.bound("--to", to, 0, true);
+        } catch (GatewayException e) {
+            err.println("tokenwise reprice: " + e.getMessage());
             return TokenwiseCli.USAGE;
         }
         if (toMillis <= fromMillis) {
@@ -176,18 +174,5 @@ final class RepriceCommand implements TokenwiseCli.Command {
 
     private static String signed(long nanos) {
         return (nanos > 0 ? "+" : "") + usd(nanos);
-    }
-
-    /** Epoch millis of an instant, or of a UTC date's start ({@code endOfDay}: of the next day). */
-    static long bound(String value, boolean endOfDay) {
-        if (value.length() == 10) {
-            LocalDate day = LocalDate.parse(value);
-            return (endOfDay ? day.plusDays(1) : day).atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
-        }
-        try {
-            return Instant.parse(value).toEpochMilli();
-        } catch (DateTimeParseException e) {
-            return OffsetDateTime.parse(value).toInstant().toEpochMilli();
-        }
     }
 }

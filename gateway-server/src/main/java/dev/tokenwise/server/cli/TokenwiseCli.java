@@ -1,20 +1,27 @@
 package dev.tokenwise.server.cli;
 
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * {@code bin/tokenwise SUBCOMMAND [OPTIONS]}: the gateway's commands, run beside (or without) a running gateway. Each subcommand is a {@link Command}; add one to {@link #COMMANDS} to offer it.
+ * {@code bin/tokenwise SUBCOMMAND [OPTIONS]}: the gateway's commands, run beside (or without) a running gateway. Each subcommand is a {@link Command}; add one to {@link #commands} to offer it.
  *
  * <pre>{@code
  * bin/tokenwise --help
+ * bin/tokenwise teams create research --budget 50 --period monthly
+ * bin/tokenwise keys create research --name research-ci
+ * bin/tokenwise tail
  * bin/tokenwise reprice --from 2026-11-01 --to 2026-11-30 [--apply] [--config config/gateway.yaml]
  * bin/tokenwise eval --models sim-small,sim-large --tasks 200
  * }</pre>
  *
- * Exit status: 0 on success, 1 when the command failed, 2 for a usage error (unknown subcommand or option).
+ * The admin subcommands ({@code teams}, {@code keys}, {@code budget}, {@code usage}, {@code alerts}, {@code tail})
+ * talk to a running gateway's API with the admin key ({@link AdminApi}); see {@code docs/cli.md}.
+ *
+ * <p>Exit status: 0 on success, 1 when the command failed, 2 for a usage error (unknown subcommand or option).
  */
 public final class TokenwiseCli {
 
@@ -31,11 +38,18 @@ public final class TokenwiseCli {
     static final int FAILED = 1;
     static final int USAGE = 2;
 
-    private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
-
-    static {
-        COMMANDS.put("reprice", new RepriceCommand());
-        COMMANDS.put("eval", new EvalCommand());
+    /** The subcommands, for a process with environment {@code env} run in {@code workDir}. */
+    private static Map<String, Command> commands(Map<String, String> env, Path workDir) {
+        Map<String, Command> commands = new LinkedHashMap<>();
+        commands.put("teams", new TeamsCommand(env, workDir));
+        commands.put("keys", new KeysCommand(env, workDir));
+        commands.put("budget", new BudgetCommand(env, workDir));
+        commands.put("usage", new UsageCommand(env, workDir));
+        commands.put("alerts", new AlertsCommand(env, workDir));
+        commands.put("tail", new TailCommand(env, workDir));
+        commands.put("reprice", new RepriceCommand());
+        commands.put("eval", new EvalCommand());
+        return commands;
     }
 
     private TokenwiseCli() {
@@ -47,23 +61,32 @@ public final class TokenwiseCli {
 
     /** Runs {@code args} ({@code SUBCOMMAND [OPTIONS]}); returns the exit status. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(args, System.getenv(), Path.of("").toAbsolutePath(), out, err);
+    }
+
+    /**
+     * Runs {@code args} as a process with environment {@code env} (for {@code TOKENWISE_URL},
+     * {@code TOKENWISE_ADMIN_KEY}) whose working directory is {@code workDir} (for {@code data/admin.key}).
+     */
+    public static int run(String[] args, Map<String, String> env, Path workDir, PrintStream out, PrintStream err) {
+        Map<String, Command> commands = commands(env, workDir);
         if (args.length == 0 || "--help".equals(args[0]) || "-h".equals(args[0]) || "help".equals(args[0])) {
-            usage(args.length == 0 ? err : out);
+            usage(commands, args.length == 0 ? err : out);
             return args.length == 0 ? USAGE : OK;
         }
-        Command command = COMMANDS.get(args[0]);
+        Command command = commands.get(args[0]);
         if (command == null) {
             err.println("tokenwise: unknown command: " + args[0]);
-            usage(err);
+            usage(commands, err);
             return USAGE;
         }
         return command.run(Arrays.copyOfRange(args, 1, args.length), out, err);
     }
 
-    private static void usage(PrintStream to) {
+    private static void usage(Map<String, Command> commands, PrintStream to) {
         to.println("usage: tokenwise COMMAND [OPTIONS]   (tokenwise COMMAND --help for its options)");
         to.println();
         to.println("commands:");
-        COMMANDS.forEach((name, command) -> to.printf("  %-10s %s%n", name, command.summary()));
+        commands.forEach((name, command) -> to.printf("  %-10s %s%n", name, command.summary()));
     }
 }

@@ -114,6 +114,31 @@ public final class GatewayClient {
                 .POST(HttpRequest.BodyPublishers.ofString(body.toString())));
     }
 
+    /**
+     * One call to the gateway's JSON API, e.g. {@code api("PUT", "/api/v1/teams/demo/budget", body)}; {@code body}
+     * is sent as JSON when not {@code null}. Path segments must already be percent-encoded ({@link #segment}).
+     */
+    public Answer api(String method, String path, JsonNode body) throws Unreachable {
+        HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve(path)).timeout(timeout);
+        if (body == null) {
+            request.method(method, HttpRequest.BodyPublishers.noBody());
+        } else {
+            request.header("Content-Type", "application/json")
+                    .method(method, HttpRequest.BodyPublishers.ofString(body.toString()));
+        }
+        return send(request);
+    }
+
+    /** {@code value} percent-encoded for one path segment ({@code " "} as {@code %20}, {@code /} as {@code %2F}). */
+    public static String segment(String value) {
+        return URLEncoder.encode(value, StandardCharsets.UTF_8).replace("+", "%20");
+    }
+
+    /** The gateway's address, as given. */
+    public URI base() {
+        return base;
+    }
+
     private Answer send(HttpRequest.Builder request) throws Unreachable {
         request.header("Authorization", "Bearer " + key);
         long start = System.nanoTime();

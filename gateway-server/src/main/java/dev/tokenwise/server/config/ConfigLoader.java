@@ -6,6 +6,8 @@ import dev.tokenwise.core.config.BudgetConfig;
 import dev.tokenwise.core.config.BudgetSettings;
 import dev.tokenwise.core.config.CacheConfig;
 import dev.tokenwise.core.config.ClusterConfig;
+import dev.tokenwise.core.config.LoggingConfig;
+import dev.tokenwise.core.config.TelemetryConfig;
 import dev.tokenwise.core.config.Resilience;
 import dev.tokenwise.core.config.StorageSync;
 import dev.tokenwise.core.config.BudgetPeriod;
@@ -22,6 +24,7 @@ import dev.tokenwise.core.config.TeamConfig;
 import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.Money;
 import dev.tokenwise.core.spi.PriceCatalog;
+import dev.tokenwise.providers.ProviderType;
 import dev.tokenwise.providers.pricing.LiteLlmPriceImport;
 import dev.tokenwise.providers.pricing.YamlPriceCatalog;
 import dev.tokenwise.providers.simulator.SimulatedSkill;
@@ -86,7 +89,9 @@ public final class ConfigLoader {
 
     private static final List<String> TOP_KEYS =
             List.of("server", "admin", "storage", "pricing", "budgets", "providers", "models", "teams", "rate_limits",
-                    "cache", "probes", "cluster", "instance_id");
+                    "cache", "probes", "telemetry", "logging", "cluster", "instance_id");
+    private static final List<String> TELEMETRY_KEYS = List.of("otlp_endpoint", "service_name", "sample_ratio",
+            "headers");
     private static final List<String> PROBE_KEYS = List.of("interval_seconds", "models", "tasks_per_run", "suite", "team",
             "reference_runs");
     private static final List<String> CACHE_KEYS = List.of("enabled", "ttl_seconds", "max_mib", "mode", "scope");
@@ -217,8 +222,12 @@ public final class ConfigLoader {
         /** Disabled providers by name, with the variables their {@code api_key} refers to. */
         private final Map<String, List<String>> disabled = new LinkedHashMap<>();
 
+        /** The environment as given, for the standard {@code OTEL_*} variables. */
+        private final Map<String, String> rawEnv;
+
         Reader(Map<String, String> env, Path baseDir, Function<Path, PriceCatalog> catalogLoader, LocalDate today) {
             this.today = today;
+            this.rawEnv = env;
             this.env = new EnvExpander(env);
             this.baseDir = baseDir;
             this.catalogLoader = Objects.requireNonNull(catalogLoader, "catalogLoader");
@@ -265,6 +274,7 @@ public final class ConfigLoader {
             ProbeConfig probes = probes(root, models);
             GatewayConfig config = new GatewayConfig(server, adminOff ? null : adminKey, storagePath, providers, models,
                     teams, budgets, storageSync, rateLimits, adminOff, cache(root.section("cache")), probes,
+                    telemetry(root.section("telemetry")), logging(root.section("logging")),
                     cluster(root));
             // Catalog first, then providers, then unpriced models: the order in which one would fix them.
             List<String> all = new ArrayList<>(catalogWarnings);
@@ -323,6 +333,113 @@ public final class ConfigLoader {
             return new ProbeConfig(Duration.ofSeconds(p.integer("interval_seconds", 3600, 1, 30L * 86_400)), probed,
                     (int) p.integer("tasks_per_run", ProbeConfig.DEFAULT_TASKS_PER_RUN, 1, 1000), suite, team,
                     (int) p.integer("reference_runs", ProbeConfig.DEFAULT_REFERENCE_RUNS, 2, 1000));
+        }
+
+        /**
+         * {@code telemetry:}, off unless an endpoint is set. Each key the file sets wins; what it leaves unset is read
+         * from the standard variables: {@code OTEL_EXPORTER_OTLP_TRACES_ENDPOINT} (the traces URL as it is), else
+         * {@code OTEL_EXPORTER_OTLP_ENDPOINT} (a base URL, {@code /v1/traces} appended), {@code OTEL_SERVICE_NAME},
+         * {@code OTEL_TRACES_SAMPLER_ARG} and {@code OTEL_EXPORTER_OTLP_TRACES_HEADERS} /
+         * {@code OTEL_EXPORTER_OTLP_HEADERS}. {@code otlp_endpoint: off}, or {@code OTEL_SDK_DISABLED=true}, turns the
+         * export off whatever the variables say.
+         */
+        private TelemetryConfig telemetry(ConfigSection t) {
+            t.allowOnly(TELEMETRY_KEYS);
+            TelemetryConfig d = TelemetryConfig.OFF;
+            Optional<String> configured = t.string("otlp_endpoint");
+            String endpoint;
+            if (configured.isPresent()) {
+                String value = configured.get().trim();
+                if (!value.equalsIgnoreCase("off") && !TelemetryConfig.isHttpUrl(value)) {
+                    throw new ConfigException(t.pathOf("otlp_endpoint") + ": " + t.quoted("otlp_endpoint", value)
+                            + " (expected: an http:// or https:// URL, or off)");
+                }
+                endpoint = value.equalsIgnoreCase("off") ? null : TelemetryConfig.tracesUrl(value);
+            } else if (notBlank(rawEnv.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))) {
+                endpoint = httpUrlVariable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+            } else if (notBlank(rawEnv.get("OTEL_EXPORTER_OTLP_ENDPOINT"))) {
+                endpoint = TelemetryConfig.tracesUrl(httpUrlVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));
+            } else {
+                endpoint = null;
+            }
+            if ("true".equalsIgnoreCase(String.valueOf(rawEnv.get("OTEL_SDK_DISABLED")).trim())) {
+                endpoint = null;
+            }
+            String serviceName = t.string("service_name")
+                    .orElse(notBlank(rawEnv.get("OTEL_SERVICE_NAME")) ? rawEnv.get("OTEL_SERVICE_NAME").trim()
+                            : d.serviceName());
+            double ratio;
+            Optional<BigDecimal> configuredRatio = t.decimal("sample_ratio");
+            if (configuredRatio.isPresent()) {
+                ratio = configuredRatio.get().doubleValue();
+            } else if (notBlank(rawEnv.get("OTEL_TRACES_SAMPLER_ARG"))) {
+                try {
+                    ratio = Double.parseDouble(rawEnv.get("OTEL_TRACES_SAMPLER_ARG").trim());
+                } catch (NumberFormatException e) {
+                    throw new ConfigException("OTEL_TRACES_SAMPLER_ARG: '" + rawEnv.get("OTEL_TRACES_SAMPLER_ARG")
+                            + "' (expected: a number from 0 to 1)");
+                }
+            } else {
+                ratio = d.sampleRatio();
+            }
+            if (!(ratio >= 0 && ratio <= 1)) {
+                throw new ConfigException((configuredRatio.isPresent() ? t.pathOf("sample_ratio")
+                        : "OTEL_TRACES_SAMPLER_ARG") + ": " + ratio + " (expected: from 0 to 1)");
+            }
+            Map<String, String> headers = new LinkedHashMap<>();
+            ConfigSection h = t.section("headers");
+            if (!h.keys().isEmpty()) {
+                for (String name : h.keys()) {
+                    headers.put(name, h.requiredString(name));
+                }
+            } else {
+                String fromEnv = notBlank(rawEnv.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS"))
+                        ? rawEnv.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS") : rawEnv.get("OTEL_EXPORTER_OTLP_HEADERS");
+                if (notBlank(fromEnv)) {
+                    headers.putAll(otlpHeaders(fromEnv));
+                }
+            }
+            return new TelemetryConfig(endpoint, serviceName, ratio, headers);
+        }
+
+        /** The URL variable {@code name} holds, refused unless it is an {@code http(s)} URL. */
+        private String httpUrlVariable(String name) {
+            String value = rawEnv.get(name).trim();
+            if (!TelemetryConfig.isHttpUrl(value)) {
+                throw new ConfigException(name + ": '" + value + "' (expected: an http:// or https:// URL)");
+            }
+            return value;
+        }
+
+        /** {@code OTEL_EXPORTER_OTLP_HEADERS}: {@code name=value} pairs separated by commas, values URL-encoded. */
+        private static Map<String, String> otlpHeaders(String raw) {
+            Map<String, String> headers = new LinkedHashMap<>();
+            for (String pair : raw.split(",")) {
+                if (pair.isBlank()) {
+                    continue;
+                }
+                int eq = pair.indexOf('=');
+                if (eq <= 0) {
+                    // Never echo the value: it is usually a credential.
+                    throw new ConfigException("OTEL_EXPORTER_OTLP_HEADERS: a pair has no name=value form"
+                            + " (expected: name=value,name2=value2)");
+                }
+                headers.put(pair.substring(0, eq).trim(), java.net.URLDecoder.decode(pair.substring(eq + 1).trim(),
+                        StandardCharsets.UTF_8));
+            }
+            return headers;
+        }
+
+        private static boolean notBlank(String value) {
+            return value != null && !value.isBlank();
+        }
+
+        /** {@code logging:}: the access log, one human-readable line per call unless {@code format: json}. */
+        private static LoggingConfig logging(ConfigSection l) {
+            l.allowOnly(List.of("format", "access"));
+            LoggingConfig d = LoggingConfig.DEFAULT;
+            return new LoggingConfig(l.string("format").map(v -> LoggingConfig.Format.parse(v, l.pathOf("format")))
+                    .orElse(d.format()), l.bool("access", d.access()));
         }
 
         /** {@code cache:}: the exact response cache, off unless {@code enabled: true}. */
@@ -386,7 +503,7 @@ public final class ConfigLoader {
             if (text.isEmpty()) {
                 return false;
             }
-            return switch (text.get().toLowerCase(java.util.Locale.ROOT)) {
+            return switch (text.get().toLowerCase(Locale.ROOT)) {
                 case "true" -> true;
                 case "false" -> false;
                 default -> throw new ConfigException(s.pathOf(key) + ": '" + text.get() + "' (expected: true or false)");
@@ -520,7 +637,7 @@ public final class ConfigLoader {
             if (!p.has("api_key") && type.apiKeyRequired()) {
                 // Only OpenAI-compatible local servers run without a key; for a hosted API it is a mistake.
                 throw new ConfigException(p.pathOf("api_key") + ": missing (required for type " + type.label()
-                        + ", e.g. api_key: ${" + type.label().toUpperCase(Locale.ROOT) + "_API_KEY})");
+                        + ", e.g. api_key: ${" + type.keyVariable() + "})");
             }
             if (p.has("api_key")) {
                 apiKey = p.string("api_key").orElse(null);
@@ -555,7 +672,7 @@ public final class ConfigLoader {
 
         /** A type-specific key that must be set, e.g. Azure's {@code api_version}; it is used in URLs, so it is a token. */
         private static String requiredOption(ConfigSection p, String key, ProviderType type) {
-            String example = "api_version".equals(key) ? "2024-10-21" : "a value";
+            String example = ProviderType.API_VERSION.equals(key) ? "2024-10-21" : "a value";
             String value = p.string(key).orElseThrow(() -> new ConfigException(p.pathOf(key)
                     + ": missing (required for type " + type.label() + ", e.g. " + example + ")"));
             if (!value.matches("[A-Za-z0-9._-]+")) {

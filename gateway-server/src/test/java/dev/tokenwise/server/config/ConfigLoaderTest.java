@@ -13,6 +13,8 @@ import dev.tokenwise.core.config.CacheConfig;
 import dev.tokenwise.core.config.ConfigException;
 import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.config.KeyConfig;
+import dev.tokenwise.core.config.LoggingConfig;
+import dev.tokenwise.core.config.TelemetryConfig;
 import dev.tokenwise.core.config.ProviderConfig;
 import dev.tokenwise.core.config.ServerConfig;
 import dev.tokenwise.core.model.ModelPrice;
@@ -663,7 +665,7 @@ class ConfigLoaderTest {
     @Test
     void rejectsUnknownTopLevelKey() {
         assertEquals("model: unknown key (expected one of: server, admin, storage, pricing, budgets, providers, models, teams,"
-                        + " rate_limits, cache, probes, cluster, instance_id)",
+                        + " rate_limits, cache, probes, telemetry, logging, cluster, instance_id)",
                 error("model: []"));
     }
 
@@ -939,5 +941,79 @@ class ConfigLoaderTest {
         Files.writeString(dir.resolve("probe-suite.jsonl"), "{\"id\": \"a\", \"prompt\": \"x\"}\n");
         assertEquals("probes.suite: probe-suite.jsonl line 1: grader: missing (expected: an object with a \"type\")",
                 error(PROVIDERS + models + "probes: {models: [sim-a], team: t, suite: probe-suite.jsonl}"));
+    }
+
+    // ---- telemetry and logging
+
+    @Test
+    void telemetryIsOffUnlessAnEndpointIsSet() {
+        GatewayConfig config = parse("");
+        assertFalse(config.telemetry().enabled());
+        assertEquals(LoggingConfig.DEFAULT, config.logging());
+    }
+
+    @Test
+    void readsEveryTelemetryKeyAndAppendsTheTracesPathToTheBaseUrl() {
+        TelemetryConfig t = parse("""
+                telemetry:
+                  otlp_endpoint: http://collector:4318
+                  service_name: gw-eu
+                  sample_ratio: 0.25
+                  headers: {x-honeycomb-team: secret-team-key}
+                """).telemetry();
+        assertEquals("http://collector:4318/v1/traces", t.tracesEndpoint());
+        assertEquals("gw-eu", t.serviceName());
+        assertEquals(0.25, t.sampleRatio());
+        assertEquals(Map.of("x-honeycomb-team", "secret-team-key"), t.headers());
+        assertFalse(t.toString().contains("secret-team-key"), t.toString());
+    }
+
+    @Test
+    void standardOtelVariablesFillWhatTheFileLeavesUnset() {
+        TelemetryConfig t = parse("", Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel:4318/",
+                "OTEL_SERVICE_NAME", "from-env", "OTEL_TRACES_SAMPLER_ARG", "0.5",
+                "OTEL_EXPORTER_OTLP_HEADERS", "api-key=a%3Db,x-tenant=t1")).telemetry();
+        assertEquals("http://otel:4318/v1/traces", t.tracesEndpoint());
+        assertEquals("from-env", t.serviceName());
+        assertEquals(0.5, t.sampleRatio());
+        assertEquals(Map.of("api-key", "a=b", "x-tenant", "t1"), t.headers());
+        assertEquals("http://traces:9999/custom", parse("", Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel:4318",
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://traces:9999/custom")).telemetry().tracesEndpoint());
+    }
+
+    @Test
+    void theFileWinsOverTheStandardVariables() {
+        TelemetryConfig t = parse("telemetry: {otlp_endpoint: http://file:4318, service_name: file, sample_ratio: 1}",
+                Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318", "OTEL_SERVICE_NAME", "env",
+                        "OTEL_TRACES_SAMPLER_ARG", "0.1")).telemetry();
+        assertEquals("http://file:4318/v1/traces", t.tracesEndpoint());
+        assertEquals("file", t.serviceName());
+        assertEquals(1.0, t.sampleRatio());
+        assertFalse(parse("telemetry: {otlp_endpoint: off}", Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318"))
+                .telemetry().enabled());
+        assertFalse(parse("", Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318", "OTEL_SDK_DISABLED", "true"))
+                .telemetry().enabled());
+    }
+
+    @Test
+    void refusesASampleRatioOutsideZeroToOneAndAnEndpointThatIsNotHttp() {
+        assertEquals("telemetry.sample_ratio: 1.5 (expected: from 0 to 1)",
+                error("telemetry: {otlp_endpoint: http://c:4318, sample_ratio: 1.5}"));
+        assertEquals("OTEL_TRACES_SAMPLER_ARG: 'lots' (expected: a number from 0 to 1)",
+                error("", Map.of("OTEL_TRACES_SAMPLER_ARG", "lots")));
+        assertEquals("telemetry.otlp_endpoint: 'grpc://c:4317' (expected: an http:// or https:// URL, or off)",
+                error("telemetry: {otlp_endpoint: 'grpc://c:4317'}"));
+        assertEquals("telemetry.otlp_endpoint: 'http://a b' (expected: an http:// or https:// URL, or off)",
+                error("telemetry: {otlp_endpoint: 'http://a b'}"));
+        assertEquals("OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' (expected: an http:// or https:// URL)",
+                error("", Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url")));
+        assertTrue(error("telemetry: {sample_rate: 1}").contains("sample_rate"));
+    }
+
+    @Test
+    void readsTheAccessLogFormat() {
+        assertEquals(new LoggingConfig(LoggingConfig.Format.JSON, true), parse("logging: {format: json}").logging());
+        assertEquals(new LoggingConfig(LoggingConfig.Format.TEXT, false), parse("logging: {access: false}").logging());
+        assertEquals("logging.format: 'xml' (expected: text or json)", error("logging: {format: xml}"));
     }
 }

@@ -1,4 +1,4 @@
-package dev.tokenwise.core.proxy;
+package dev.tokenwise.core.sse;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;

@@ -1,4 +1,4 @@
-package dev.tokenwise.core.proxy;
+package dev.tokenwise.bench.jmh;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.ResponseObserver;
+import dev.tokenwise.core.sse.SseEventSplitter;
 import dev.tokenwise.providers.openai.OpenAiAdapter;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -35,8 +36,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * The streaming response path per server-sent event: {@link SseEventSplitter} cutting an upstream byte
  * stream into whole events, and the OpenAI {@link ResponseObserver} reading each event (a Jackson tree per
- * {@code data:} line) for usage, text and finish reason. In this package because the splitter is
- * package-private in gateway-core; the observer is reached through {@link OpenAiAdapter#observer}.
+ * {@code data:} line) for usage, text and finish reason. The observer is reached through
+ * {@link OpenAiAdapter#observer}, as the proxy reaches it.
  *
  * <p>One operation is one stream of {@value #EVENTS} events as OpenAI sends a chat completion with
  * {@code stream_options.include_usage}: a role delta, 20 content deltas, a finish delta (all with

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tokenwise.core.json.ChatCompletionJson;
+import dev.tokenwise.core.model.TokenUsage;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufInputStream;
@@ -20,8 +22,13 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
 
-/** Builds and writes the OpenAI API's JSON objects, field for field in OpenAI's order. */
-final class OpenAiJson {
+/**
+ * The simulator's JSON: chat completions and chunks as OpenAI itself sends them (the shapes from
+ * {@link ChatCompletionJson}, plus the fields only OpenAI's own answers carry: {@code service_tier},
+ * {@code system_fingerprint}, {@code annotations}, zero audio and prediction details), embeddings, the model list,
+ * request parsing, and writing into buffers the caller owns.
+ */
+final class SimulatorJson {
 
     static final String SYSTEM_FINGERPRINT = "tokenwise-simulator";
     static final String OWNER = "tokenwise-simulator";
@@ -34,9 +41,8 @@ final class OpenAiJson {
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
     private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] EVENT_END = "\n\n".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
 
-    private OpenAiJson() {
+    private SimulatorJson() {
     }
 
     /** Parses a request body, rejecting trailing garbage; the buffer stays owned by the caller. */
@@ -47,39 +53,22 @@ final class OpenAiJson {
     }
 
     static ObjectNode chatCompletion(String id, long created, String model, SimulatedCompletion completion) {
-        ObjectNode root = NODES.objectNode();
-        root.put("id", id);
-        root.put("object", "chat.completion");
-        root.put("created", created);
-        root.put("model", model);
-        ObjectNode choice = root.putArray("choices").addObject();
-        choice.put("index", 0);
-        ObjectNode message = choice.putObject("message");
-        message.put("role", "assistant");
-        message.put("content", completion.text());
-        message.putNull("refusal");
+        ObjectNode message = ChatCompletionJson.assistantMessage(completion.text());
         message.putArray("annotations");
-        choice.putNull("logprobs");
-        choice.put("finish_reason", completion.finishReason());
-        root.set("usage", chatUsage(completion));
+        ObjectNode root = ChatCompletionJson.completion(id, created, model, message, completion.finishReason(),
+                chatUsage(completion));
         root.put("service_tier", "default");
         root.put("system_fingerprint", SYSTEM_FINGERPRINT);
         return root;
     }
 
+    /** OpenAI's {@code usage} with the zero details OpenAI itself sends (audio, predictions). */
     static ObjectNode chatUsage(SimulatedCompletion completion) {
-        ObjectNode usage = NODES.objectNode();
-        usage.put("prompt_tokens", completion.promptTokens());
-        usage.put("completion_tokens", completion.completionTokens());
-        usage.put("total_tokens", completion.promptTokens() + completion.completionTokens());
-        ObjectNode prompt = usage.putObject("prompt_tokens_details");
-        prompt.put("cached_tokens", 0);
-        prompt.put("audio_tokens", 0);
-        ObjectNode output = usage.putObject("completion_tokens_details");
-        output.put("reasoning_tokens", 0);
-        output.put("audio_tokens", 0);
-        output.put("accepted_prediction_tokens", 0);
-        output.put("rejected_prediction_tokens", 0);
+        ObjectNode usage = ChatCompletionJson.usage(TokenUsage.of(completion.promptTokens(),
+                completion.completionTokens()));
+        ((ObjectNode) usage.get("prompt_tokens_details")).put("audio_tokens", 0);
+        ((ObjectNode) usage.get("completion_tokens_details")).put("audio_tokens", 0)
+                .put("accepted_prediction_tokens", 0).put("rejected_prediction_tokens", 0);
         return usage;
     }
 
@@ -92,24 +81,9 @@ final class OpenAiJson {
      */
     static ObjectNode chunk(String id, long created, String model, ObjectNode delta, String finishReason,
                             boolean withUsageField, ObjectNode usage) {
-        ObjectNode root = NODES.objectNode();
-        root.put("id", id);
-        root.put("object", "chat.completion.chunk");
-        root.put("created", created);
-        root.put("model", model);
-        root.put("service_tier", "default");
-        root.put("system_fingerprint", SYSTEM_FINGERPRINT);
-        ArrayNode choices = root.putArray("choices");
+        ObjectNode root = ChatCompletionJson.chunk(id, created, model, "default", SYSTEM_FINGERPRINT);
         if (delta != null) {
-            ObjectNode choice = choices.addObject();
-            choice.put("index", 0);
-            choice.set("delta", delta);
-            choice.putNull("logprobs");
-            if (finishReason == null) {
-                choice.putNull("finish_reason");
-            } else {
-                choice.put("finish_reason", finishReason);
-            }
+            ChatCompletionJson.choice(root, 0, delta, finishReason);
         }
         if (withUsageField) {
             root.set("usage", usage == null ? NODES.nullNode() : usage);
@@ -117,16 +91,13 @@ final class OpenAiJson {
         return root;
     }
 
+    /** The first delta, with OpenAI's {@code refusal: null}. */
     static ObjectNode roleDelta() {
-        ObjectNode delta = NODES.objectNode();
-        delta.put("role", "assistant");
-        delta.put("content", "");
-        delta.putNull("refusal");
-        return delta;
+        return ChatCompletionJson.roleDelta().putNull("refusal");
     }
 
     static ObjectNode contentDelta(String content) {
-        return NODES.objectNode().put("content", content);
+        return ChatCompletionJson.contentDelta(content);
     }
 
     static ObjectNode emptyDelta() {
@@ -178,40 +149,31 @@ final class OpenAiJson {
     }
 
     static ObjectNode error(String message, String type, String param, String code) {
-        ObjectNode root = NODES.objectNode();
-        ObjectNode error = root.putObject("error");
-        error.put("message", message);
-        error.put("type", type);
-        error.put("param", param);
-        error.put("code", code);
-        return root;
+        return ChatCompletionJson.error(message, type, param, code);
     }
 
     /** The node as JSON in a new buffer the caller owns. */
     static ByteBuf write(ByteBufAllocator alloc, JsonNode node) {
-        ByteBuf buf = alloc.buffer();
-        boolean written = false;
-        try {
-            MAPPER.writeValue((OutputStream) new ByteBufOutputStream(buf), node);
-            written = true;
-            return buf;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } finally {
-            if (!written) {
-                buf.release();
-            }
-        }
+        return write(alloc, node, false);
     }
 
     /** The node as one server-sent event, {@code data: {...}\n\n}, in a new buffer the caller owns. */
     static ByteBuf event(ByteBufAllocator alloc, JsonNode node) {
+        return write(alloc, node, true);
+    }
+
+    /** The node in a new buffer, framed as an event or not; the buffer is released if writing fails. */
+    private static ByteBuf write(ByteBufAllocator alloc, JsonNode node, boolean asEvent) {
         ByteBuf buf = alloc.buffer();
         boolean written = false;
         try {
-            buf.writeBytes(DATA);
+            if (asEvent) {
+                buf.writeBytes(DATA);
+            }
             MAPPER.writeValue((OutputStream) new ByteBufOutputStream(buf), node);
-            buf.writeBytes(EVENT_END);
+            if (asEvent) {
+                buf.writeBytes(EVENT_END);
+            }
             written = true;
             return buf;
         } catch (IOException e) {
@@ -225,7 +187,7 @@ final class OpenAiJson {
 
     /** {@code data: [DONE]\n\n} appended to {@code buf}. */
     static ByteBuf done(ByteBuf buf) {
-        return buf.writeBytes(DONE);
+        return buf.writeBytes(ChatCompletionJson.DONE_EVENT);
     }
 
     private static String base64(float[] vector) {

@@ -1,4 +1,4 @@
-package dev.tokenwise.core.proxy;
+package dev.tokenwise.core.sse;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -14,11 +14,11 @@ import java.util.function.Consumer;
  * a fresh buffer. Upstreams send event-aligned chunks nearly always, so the common case copies once.
  * Line ends may be {@code \n} or {@code \r\n}. Used on one event loop only.
  */
-final class SseEventSplitter {
+public final class SseEventSplitter {
     private final ByteBufAllocator alloc;
     private ByteBuf cumulation;
 
-    SseEventSplitter(ByteBufAllocator alloc) {
+    public SseEventSplitter(ByteBufAllocator alloc) {
         this.alloc = alloc;
     }
 
@@ -26,7 +26,7 @@ final class SseEventSplitter {
      * Adds {@code bytes} (borrowed, not released here) and hands each completed event to {@code sink},
      * which owns it.
      */
-    void feed(ByteBuf bytes, Consumer<ByteBuf> sink) {
+    public void feed(ByteBuf bytes, Consumer<ByteBuf> sink) {
         if (!bytes.isReadable()) {
             return;
         }
@@ -50,7 +50,7 @@ final class SseEventSplitter {
     }
 
     /** Whatever is left when the stream ends (an unterminated last event), or {@code null}. Ownership passes to the caller. */
-    ByteBuf drain() {
+    public ByteBuf drain() {
         ByteBuf rest = cumulation;
         cumulation = null;
         if (rest != null && !rest.isReadable()) {
@@ -60,7 +60,7 @@ final class SseEventSplitter {
         return rest;
     }
 
-    void release() {
+    public void release() {
         if (cumulation != null) {
             cumulation.release();
             cumulation = null;
