@@ -27,21 +27,23 @@ import java.util.Set;
  * @param logging the access log ({@link LoggingConfig#DEFAULT} by default)
  * @param routes the efficiency routes by name, in config order; a route's name is never a model's, and its candidates
  *     are models
+ * @param cluster cluster mode (budgets shared on Redis), {@link ClusterConfig#NONE} on a single node
  */
 public record GatewayConfig(ServerConfig server, String adminKey, String storagePath,
                             Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
                             List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
                             RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache, ProbeConfig probes,
-                            TelemetryConfig telemetry, LoggingConfig logging, Map<String, RouteConfig> routes) {
+                            TelemetryConfig telemetry, LoggingConfig logging, Map<String, RouteConfig> routes,
+                            ClusterConfig cluster) {
 
-    /** A config without routes. */
+    /** A single node's config without routes. */
     public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
                          Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
                          List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
                          RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache, ProbeConfig probes,
                          TelemetryConfig telemetry, LoggingConfig logging) {
         this(server, adminKey, storagePath, providers, models, teams, budgets, storageSync, rateLimits, adminOff, cache,
-                probes, telemetry, logging, Map.of());
+                probes, telemetry, logging, Map.of(), ClusterConfig.NONE);
     }
 
     /** A config without span export, with the default access log. */
@@ -96,13 +98,13 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
     /** The same config with other providers (the simulator's address is known only once it started). */
     public GatewayConfig withProviders(Map<String, ProviderConfig> newProviders) {
         return new GatewayConfig(server, adminKey, storagePath, newProviders, models, teams, budgets, storageSync,
-                rateLimits, adminOff, cache, probes, telemetry, logging, routes);
+                rateLimits, adminOff, cache, probes, telemetry, logging, routes, cluster);
     }
 
     /** The same config with the admin key made or read at start-up. */
     public GatewayConfig withAdminKey(String key) {
         return new GatewayConfig(server, key, storagePath, providers, models, teams, budgets, storageSync, rateLimits,
-                adminOff, cache, probes, telemetry, logging, routes);
+                adminOff, cache, probes, telemetry, logging, routes, cluster);
     }
 
     public GatewayConfig {
@@ -113,6 +115,7 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
         cache = cache == null ? CacheConfig.DISABLED : cache;
         telemetry = telemetry == null ? TelemetryConfig.OFF : telemetry;
         logging = logging == null ? LoggingConfig.DEFAULT : logging;
+        cluster = cluster == null ? ClusterConfig.NONE : cluster;
         if (adminKey != null && adminKey.isBlank() || adminOff) {
             adminKey = null;
         }
