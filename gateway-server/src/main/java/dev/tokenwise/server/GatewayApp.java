@@ -60,6 +60,10 @@ import dev.tokenwise.metrics.routing.RoutesRoute;
 import dev.tokenwise.server.admin.AdminRoutes;
 import dev.tokenwise.server.admin.RateLimitDirectory;
 import dev.tokenwise.server.admin.TeamDirectory;
+import dev.tokenwise.server.cluster.AdminFeed;
+import dev.tokenwise.server.cluster.RedisBudgets;
+import dev.tokenwise.server.cluster.RedisLink;
+import dev.tokenwise.server.cluster.SharedRequestLimits;
 import dev.tokenwise.providers.ProviderAdapters;
 import dev.tokenwise.providers.simulator.SimulatorServer;
 import dev.tokenwise.providers.simulator.SimulatorSettings;
@@ -107,6 +111,8 @@ public final class GatewayApp implements AutoCloseable {
     private static final long DELIVERY_NAP_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
     private static final long STRICT_DELIVERY_NAP_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
     private static final long REAP_EVERY_MILLIS = 1_000;
+    /** Budgets are read back from Redis every this many ticks of its watcher (about once a second). */
+    private static final int CLUSTER_REFRESH_TICKS = 4;
     /** A task with no outcome and no call for this long counts as {@code unknown}. */
     private static final Duration TASK_IDLE = Duration.ofHours(1);
     private static final Duration DRIFT_CHECK_EVERY = Duration.ofMinutes(15);
@@ -131,6 +137,10 @@ public final class GatewayApp implements AutoCloseable {
     /** Where the admin key the gateway made for itself is kept; {@code null} when the config sets one (or none). */
     private final Path adminKeyFile;
     private final ProbeRunner probes;
+    /** The cluster's Redis; {@code null} on a single node. */
+    private final RedisLink redis;
+    /** The budgets shared on it; {@code null} on a single node. */
+    private final RedisBudgets sharedBudgets;
     /** The span export, {@code null} when {@code telemetry} is off. */
     private final OtlpTracing tracing;
 
@@ -138,7 +148,8 @@ public final class GatewayApp implements AutoCloseable {
                        ExecutorService apiPool, ScheduledExecutorService analytics, Ledger ledger,
                        AccountingCore accounting, BudgetBook budgets,
                        KeyRegistry keys, GatewayServer server, PrometheusMeterRegistry meterRegistry,
-                       Path adminKeyFile, ProbeRunner probes, OtlpTracing tracing) {
+                       Path adminKeyFile, ProbeRunner probes, OtlpTracing tracing, RedisLink redis,
+                       RedisBudgets sharedBudgets) {
         this.config = config;
         this.simulators = simulators;
         this.workers = workers;
@@ -153,6 +164,8 @@ public final class GatewayApp implements AutoCloseable {
         this.adminKeyFile = adminKeyFile;
         this.probes = probes;
         this.tracing = tracing;
+        this.redis = redis;
+        this.sharedBudgets = sharedBudgets;
     }
 
     /** The demo key of the shipped config, shown in the ready block when a team has it. */
@@ -175,6 +188,7 @@ public final class GatewayApp implements AutoCloseable {
         AccountingCore accounting = null;
         BudgetBook budgets = null;
         OtlpTracing tracing = null;
+        RedisLink redis = null;
         try {
             // Load the encodings now, on this thread, so no first call waits for a vocabulary to load.
             TokenizerTable tokenizers = new TokenizerTable();
@@ -218,10 +232,39 @@ public final class GatewayApp implements AutoCloseable {
             // current period is restored from the ledger into the budgets.
             TeamDirectory directory = TeamDirectory.load(running, ledger, ledger, keys, budgets,
                     System::currentTimeMillis);
+            // Cluster mode: reservations are made against Redis, which every instance shares (docs/cluster.md).
+            RedisBudgets sharedBudgets = null;
+            if (running.cluster().enabled()) {
+                redis = RedisLink.open(running.cluster());
+                sharedBudgets = new RedisBudgets(redis);
+                budgets.shareWith(sharedBudgets);
+                RedisBudgets shared = sharedBudgets;
+                BudgetBook book = budgets;
+                java.util.concurrent.atomic.AtomicInteger ticks = new java.util.concurrent.atomic.AtomicInteger();
+                redis.onTick(() -> {
+                    if (ticks.incrementAndGet() % CLUSTER_REFRESH_TICKS == 0) {
+                        shared.refresh(book); // what the other instances spent, for this one's views and alerts
+                    }
+                });
+                if (redis.up()) {
+                    // Redis is authoritative while it is up: this period's spend as it holds it replaces what the
+                    // ledger restored (which knows only this instance's calls).
+                    try {
+                        shared.refresh(book).get(RedisLink.COMMAND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                        log.warn("Cluster mode: this period's spend could not be read from Redis at start-up ({});"
+                                + " it is read again within a second", e.toString());
+                    }
+                }
+            }
             // Rate limits: the first admission stage (before the budget), in memory on the event loops.
             RateLimiter rateLimiter = new RateLimiter(System::nanoTime);
             RateLimitDirectory rateLimits = RateLimitDirectory.load(running, ledger, rateLimiter, directory,
                     System::currentTimeMillis);
+            if (redis != null) {
+                // Budgets, keys, revocations and rate limits set through the admin API reach every instance.
+                new AdminFeed(redis, directory, rateLimits, apiPool).start();
+            }
             // Intelligence efficiency: alerts, per-task tracking (after the ledger, which decides retries),
             // and a drift detector over the ledger's daily buckets.
             PrometheusMeterRegistry meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -259,6 +302,16 @@ public final class GatewayApp implements AutoCloseable {
             LatencyBook latency = new LatencyBook(meters::modelLabel, System::currentTimeMillis);
             latency.schedule(analytics, Duration.ofSeconds(1));
             meters.bindLatency(latency);
+            if (redis != null) {
+                RedisLink link = redis;
+                RedisBudgets shared = sharedBudgets;
+                io.micrometer.core.instrument.Gauge.builder("tokenwise.cluster.redis.up", link, l -> l.up() ? 1 : 0)
+                        .description("1 while this instance reaches the cluster's Redis, else 0 (calls with a budget"
+                                + " are refused)").register(meterRegistry);
+                io.micrometer.core.instrument.Gauge.builder("tokenwise.cluster.settlements.pending", shared,
+                        RedisBudgets::pendingSettlements).description("Settlements waiting for Redis to be back")
+                        .register(meterRegistry);
+            }
             sinks.add(meters);
             sinks.add(latency);
             // Efficiency routes: rebuilt from the ledger, then taught by routed calls and by every outcome reported.
@@ -288,7 +341,8 @@ public final class GatewayApp implements AutoCloseable {
                     probeConfig.team(), probeConfig.referenceRuns());
             java.util.concurrent.atomic.AtomicReference<GatewayServer> started = new java.util.concurrent.atomic.AtomicReference<>();
             List<ApiRoute> routes = List.of(
-                    new HealthRoute(store, accounting, () -> started.get() == null ? Map.of() : started.get().providerHealth()),
+                    new HealthRoute(store, accounting, () -> started.get() == null ? Map.of() : started.get().providerHealth(),
+                            redis),
                     new RequestsRoute(accounting, store::find, apiPool, retryLookup(store, apiPool)),
                     new UsageRoute(store, apiPool),
                     new PricesRoute(prices(running)),
@@ -314,6 +368,9 @@ public final class GatewayApp implements AutoCloseable {
                 stages.add(tracing.stage());
             }
             stages.add(rateLimiter);
+            if (redis != null) {
+                stages.add(new SharedRequestLimits(rateLimiter, redis)); // requests per minute across the cluster
+            }
             if (running.cache().enabled()) {
                 ResponseCache cache = new ResponseCache(running.cache(), new ObjectMapper());
                 stages.add(cache);
@@ -337,7 +394,8 @@ public final class GatewayApp implements AutoCloseable {
                 throw e;
             }
             return new GatewayApp(running, simulators, workers, apiPool, analytics, ledger, accounting, budgets, keys,
-                    server, meterRegistry, madeAdminKey == null ? null : madeAdminKey.file(), probes, tracing);
+                    server, meterRegistry, madeAdminKey == null ? null : madeAdminKey.file(), probes, tracing, redis,
+                    sharedBudgets);
         } catch (InterruptedException | RuntimeException e) {
             simulators.forEach(SimulatorServer::close);
             if (accounting != null) {
@@ -350,6 +408,9 @@ public final class GatewayApp implements AutoCloseable {
             }
             if (tracing != null) {
                 tracing.close();
+            }
+            if (redis != null) {
+                redis.close();
             }
             workers.shutdownNow();
             apiPool.shutdownNow();
@@ -494,6 +555,11 @@ public final class GatewayApp implements AutoCloseable {
         return budgets;
     }
 
+    /** The cluster's Redis link, or {@code null} on a single node. */
+    public RedisLink redis() {
+        return redis;
+    }
+
     public KeyRegistry keys() {
         return keys;
     }
@@ -529,6 +595,14 @@ public final class GatewayApp implements AutoCloseable {
             tracing.close(); // every call has settled: its span is queued; export what is, briefly
         }
         meterRegistry.close();
+        if (redis != null) {
+            try {
+                sharedBudgets.drain(2_000); // the settlements of the calls that just ended
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            redis.close();
+        }
         apiPool.shutdown();
         simulators.forEach(SimulatorServer::close);
         workers.shutdown();

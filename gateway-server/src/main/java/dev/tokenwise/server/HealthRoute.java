@@ -7,6 +7,7 @@ import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.ProviderStats;
 import dev.tokenwise.metrics.ledger.Ledger;
+import dev.tokenwise.server.cluster.RedisLink;
 import io.netty.handler.codec.http.HttpMethod;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -31,7 +32,8 @@ import java.util.function.Supplier;
  *
  * Without the admin key that is all it says. With it, the body also has the ledger's state and last error, why
  * records stopped, the record queue, the calls in flight and each provider's circuit breaker. Reads only
- * in-memory state.
+ * in-memory state. In cluster mode it also names the instance and says whether Redis is reachable ({@code degraded}
+ * while it is not: calls with a budget are refused, the rest are served).
  */
 final class HealthRoute implements ApiRoute {
     private static final JsonFactory JSON = new JsonFactory();
@@ -39,12 +41,21 @@ final class HealthRoute implements ApiRoute {
     private final Ledger ledger;
     private final AccountingCore accounting;
     private final Supplier<? extends Map<String, ? extends ProviderStats>> providers;
+    /** The cluster's Redis, or {@code null} on a single node. */
+    private final RedisLink redis;
 
     /** @param providers the providers' breakers; empty until the server has started */
     HealthRoute(Ledger ledger, AccountingCore accounting, Supplier<? extends Map<String, ? extends ProviderStats>> providers) {
+        this(ledger, accounting, providers, null);
+    }
+
+    /** @param redis the cluster's Redis (cluster mode), or {@code null} */
+    HealthRoute(Ledger ledger, AccountingCore accounting,
+                Supplier<? extends Map<String, ? extends ProviderStats>> providers, RedisLink redis) {
         this.ledger = ledger;
         this.accounting = accounting;
         this.providers = providers;
+        this.redis = redis;
     }
 
     @Override
@@ -61,7 +72,17 @@ final class HealthRoute implements ApiRoute {
         ByteArrayOutputStream out = new ByteArrayOutputStream(256);
         try (JsonGenerator g = JSON.createGenerator(out)) {
             g.writeStartObject();
-            g.writeStringField("status", stopped == null && ledgerHealthy ? "ok" : "degraded");
+            boolean redisUp = redis == null || redis.up();
+            g.writeStringField("status", stopped == null && ledgerHealthy && redisUp ? "ok" : "degraded");
+            if (redis != null) {
+                g.writeStringField("instance_id", redis.config().instanceId());
+                g.writeObjectFieldStart("cluster");
+                g.writeBooleanField("redis_up", redisUp);
+                if (admin) {
+                    g.writeStringField("last_error", redisUp ? null : redis.lastError());
+                }
+                g.writeEndObject();
+            }
             if (admin) {
                 g.writeObjectFieldStart("recording");
                 g.writeBooleanField("flowing", stopped == null);

@@ -155,6 +155,46 @@ class ResilienceTest {
     }
 
     @Test
+    void endsTheCallWhenNoFallbackCanTakeTheRequestInsteadOfLeavingItWaiting() throws Exception {
+        gateway = TestGateway.start("""
+                providers:
+                  dead: {type: openai, base_url: "http://127.0.0.1:%d/v1", api_key: sk-dead, max_retries: 0}
+                  anthropic: {type: anthropic, base_url: "http://127.0.0.1:%d/v1", api_key: sk-ant}
+                models:
+                  - {name: claude, provider: anthropic, price: {input_per_mtok: 3, output_per_mtok: 15}}
+                  - {name: house-llm, provider: dead, price: {input_per_mtok: 1, output_per_mtok: 2}, fallbacks: [claude]}
+                """.formatted(closedPort, upstream.port()));
+        // Anthropic's translation refuses n: 2, so the fallback cannot take this request.
+        HttpResponse<String> response = gateway.post("/v1/chat/completions", "tw-test-key",
+                CHAT.replace("gpt-4o-mini", "house-llm").replace("\"messages\"", "\"n\":2,\"messages\""));
+
+        assertEquals(502, response.statusCode(), response.body());
+        assertTrue(response.body().contains("could not reach provider dead"), response.body());
+        JsonNode record = gateway.record(response);
+        assertEquals("house-llm", record.get("model").asText(), "the record names the model that was tried");
+        assertEquals(1, record.get("attempts").asInt());
+        upstream.verify(0, postRequestedFor(urlEqualTo("/v1/messages")));
+    }
+
+    @Test
+    void keepsThePromptsPrefixHashWhenAFallbackAnswers() throws Exception {
+        gateway("", "");
+        upstream.stubFor(post(urlEqualTo("/v1/chat/completions")).willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "application/json").withBody(COMPLETION)));
+        String longChat = CHAT.replace("Hello", "Please review this paragraph. ".repeat(200)); // over 4 KiB of text
+        HttpResponse<String> direct = gateway.post("/v1/chat/completions", "tw-test-key", longChat);
+        HttpResponse<String> fallenBack = gateway.post("/v1/chat/completions", "tw-test-key",
+                longChat.replace("gpt-4o-mini", "house-llm"));
+
+        assertEquals(200, fallenBack.statusCode());
+        String directId = direct.headers().firstValue("x-request-id").orElseThrow();
+        dev.tokenwise.core.model.UsageRecord first = gateway.awaitRecord(r -> r.id().equals(directId));
+        dev.tokenwise.core.model.UsageRecord fallback = gateway.awaitRecord(r -> "house-llm".equals(r.requestedModel()));
+        assertTrue(first.promptPrefixHash() != 0, "a prompt over 4 KiB has a prefix hash");
+        assertEquals(first.promptPrefixHash(), fallback.promptPrefixHash(), "the fallback's recount keeps it");
+    }
+
+    @Test
     void tellsInTheRecordApiWhetherTheLedgerFlaggedACallAsARetry() throws Exception {
         gateway("", "");
         upstream.stubFor(post(urlEqualTo("/v1/chat/completions")).willReturn(aResponse().withStatus(200)

@@ -136,6 +136,22 @@ public final class Budget {
         w.remainingNanos.addAndGet(-actualNanos);
     }
 
+    /**
+     * Sets the current window's figures to those of a shared store (cluster mode, where this window takes no
+     * reservation itself); {@code false} when the window is not the one starting at {@code periodStartMillis}.
+     * Each figure is set on its own: a reader may see one updated before the other.
+     */
+    boolean mirror(long periodStartMillis, long spentNanos, long reservedNanos, long nowMillis) {
+        Window w = current(nowMillis);
+        if (w.startMillis != periodStartMillis) {
+            return false;
+        }
+        w.spentNanos.add(spentNanos - w.spentNanos.sum());
+        w.reservedNanos.add(reservedNanos - w.reservedNanos.sum());
+        w.remainingNanos.set(limitNanos - spentNanos - reservedNanos);
+        return true;
+    }
+
     /** Changes the limit; the difference applies to what remains this period. */
     public void setLimit(long newLimitNanos, BudgetPeriod newPeriod, long nowMillis) {
         if (newPeriod != period) {

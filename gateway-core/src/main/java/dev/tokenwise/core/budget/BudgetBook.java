@@ -37,9 +37,23 @@ public final class BudgetBook implements AutoCloseable {
         }
     }
 
+    /**
+     * What settles or gives back a reservation held in a {@link SharedBudgets} store rather than in this book; called
+     * once, from any thread, and never blocking.
+     */
+    public interface SharedSettlement {
+        /** Replaces the reservation by the call's actual cost. */
+        void settle(long actualNanos);
+
+        /** Gives the reservation back untouched. */
+        void cancel();
+    }
+
     /** An open reservation of one call. */
     public static final class Reservation {
         private final String requestId;
+        /** Set for a reservation held in a shared store: it settles there, never in this book's windows. */
+        private final SharedSettlement shared;
         private final Budget team;
         private final Budget.Window teamWindow;
         private final Budget key;
@@ -51,6 +65,12 @@ public final class BudgetBook implements AutoCloseable {
 
         Reservation(String requestId, Budget team, Budget.Window teamWindow, Budget key, Budget.Window keyWindow,
                     long reservedNanos, long deadlineNanos) {
+            this(requestId, team, teamWindow, key, keyWindow, reservedNanos, deadlineNanos, null);
+        }
+
+        private Reservation(String requestId, Budget team, Budget.Window teamWindow, Budget key,
+                            Budget.Window keyWindow, long reservedNanos, long deadlineNanos, SharedSettlement shared) {
+            this.shared = shared;
             this.requestId = requestId;
             this.team = team;
             this.teamWindow = teamWindow;
@@ -82,6 +102,8 @@ public final class BudgetBook implements AutoCloseable {
     private final LongAdder reclaimed = new LongAdder();
     private final ScheduledExecutorService reaper;
     private volatile SoftThresholdListener softThresholdListener = (team, keyId, s) -> { };
+    /** Where reservations are made when the budgets are shared by several instances; {@code null} on a single node. */
+    private volatile SharedBudgets shared;
 
     /** Told when a budget's settled spend crosses the soft threshold: once per period and budget. */
     @FunctionalInterface
@@ -147,6 +169,49 @@ public final class BudgetBook implements AutoCloseable {
         map.put(holder, new Budget(team, keyId, budget.limitNanos(), budget.period(), zone, now, spentNanos));
     }
 
+    /**
+     * Makes reservations against {@code store} from now on (cluster mode): this book keeps the limits, which the
+     * store enforces, and mirrors the figures the store reports ({@link #mirror}).
+     */
+    public void shareWith(SharedBudgets store) {
+        this.shared = store;
+    }
+
+    /** The shared store reservations are made against, or {@code null} when the budgets are this process's own. */
+    public SharedBudgets shared() {
+        return shared;
+    }
+
+    /** A reservation a shared store holds; {@link #settle} and {@link #cancel} hand it to {@code settlement}. */
+    public static Reservation sharedReservation(String requestId, long reservedNanos, SharedSettlement settlement) {
+        return new Reservation(requestId, null, null, null, null, reservedNanos, Long.MAX_VALUE,
+                java.util.Objects.requireNonNull(settlement, "settlement"));
+    }
+
+    /**
+     * Sets a budget's figures of the period starting at {@code periodStartMillis} to those a shared store reports
+     * (its settled spend and open reservations across every instance), so that views, metrics and soft-threshold
+     * alerts of this instance see the cluster's spend. Ignored when the budget is unknown or its period differs.
+     */
+    public void mirror(String team, String keyId, long periodStartMillis, long spentNanos, long reservedNanos) {
+        Budget budget = keyId == null ? teams.get(team) : keys.get(keyId);
+        long now = clockMillis.getAsLong();
+        if (budget != null && budget.mirror(periodStartMillis, spentNanos, reservedNanos, now)) {
+            checkSoftThreshold(budget, now);
+        }
+    }
+
+    /** The zone calendar periods are reckoned in. */
+    public ZoneId zone() {
+        return zone;
+    }
+
+    /** Runs {@code action} on every team's and key's budget. */
+    public void forEachBudget(java.util.function.Consumer<Budget> action) {
+        teams.values().forEach(action);
+        keys.values().forEach(action);
+    }
+
     public Budget team(String team) {
         return teams.get(team);
     }
@@ -192,6 +257,10 @@ public final class BudgetBook implements AutoCloseable {
         if (!r.state.compareAndSet(OPEN, CLOSED)) {
             return;
         }
+        if (r.shared != null) {
+            r.shared.cancel();
+            return;
+        }
         open.remove(r.requestId, r);
         if (r.teamWindow != null) {
             Budget.cancel(r.teamWindow, r.reservedNanos);
@@ -203,6 +272,12 @@ public final class BudgetBook implements AutoCloseable {
 
     /** Replaces the reservation by the actual cost, once. Safe from any thread. */
     public void settle(Reservation r, long actualNanos) {
+        if (r.shared != null) {
+            if (r.state.compareAndSet(OPEN, CLOSED)) {
+                r.shared.settle(actualNanos);
+            }
+            return;
+        }
         long now = clockMillis.getAsLong();
         if (r.state.compareAndSet(OPEN, CLOSED)) {
             open.remove(r.requestId, r);

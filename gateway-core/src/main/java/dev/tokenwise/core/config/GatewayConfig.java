@@ -27,6 +27,7 @@ import java.util.Set;
  * @param logging the access log ({@link LoggingConfig#DEFAULT} by default)
  * @param routes the efficiency routes by name, in config order; a route's name is never a model's, and its candidates
  *     are models
+ * @param cluster cluster mode (budgets shared on Redis), {@link ClusterConfig#NONE} on a single node
  * @param storage the PostgreSQL ledger ({@code storage.url}) and the retention of records
  *     ({@link StorageConfig#DEFAULT} by default: the SQLite file, records kept forever)
  */
@@ -35,26 +36,27 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
                             List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
                             RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache, ProbeConfig probes,
                             TelemetryConfig telemetry, LoggingConfig logging, Map<String, RouteConfig> routes,
-                            StorageConfig storage) {
+                            ClusterConfig cluster, StorageConfig storage) {
 
     /** A config with the ledger in the SQLite file at {@code storagePath}, records kept forever. */
     public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
                          Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
                          List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
                          RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache, ProbeConfig probes,
-                         TelemetryConfig telemetry, LoggingConfig logging, Map<String, RouteConfig> routes) {
+                         TelemetryConfig telemetry, LoggingConfig logging, Map<String, RouteConfig> routes,
+                         ClusterConfig cluster) {
         this(server, adminKey, storagePath, providers, models, teams, budgets, storageSync, rateLimits, adminOff, cache,
-                probes, telemetry, logging, routes, StorageConfig.DEFAULT);
+                probes, telemetry, logging, routes, cluster, StorageConfig.DEFAULT);
     }
 
-    /** A config without routes. */
+    /** A single node's config without routes. */
     public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
                          Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
                          List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
                          RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache, ProbeConfig probes,
                          TelemetryConfig telemetry, LoggingConfig logging) {
         this(server, adminKey, storagePath, providers, models, teams, budgets, storageSync, rateLimits, adminOff, cache,
-                probes, telemetry, logging, Map.of());
+                probes, telemetry, logging, Map.of(), ClusterConfig.NONE);
     }
 
     /** A config without span export, with the default access log. */
@@ -109,13 +111,13 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
     /** The same config with other providers (the simulator's address is known only once it started). */
     public GatewayConfig withProviders(Map<String, ProviderConfig> newProviders) {
         return new GatewayConfig(server, adminKey, storagePath, newProviders, models, teams, budgets, storageSync,
-                rateLimits, adminOff, cache, probes, telemetry, logging, routes, storage);
+                rateLimits, adminOff, cache, probes, telemetry, logging, routes, cluster, storage);
     }
 
     /** The same config with the admin key made or read at start-up. */
     public GatewayConfig withAdminKey(String key) {
         return new GatewayConfig(server, key, storagePath, providers, models, teams, budgets, storageSync, rateLimits,
-                adminOff, cache, probes, telemetry, logging, routes, storage);
+                adminOff, cache, probes, telemetry, logging, routes, cluster, storage);
     }
 
     public GatewayConfig {
@@ -126,6 +128,8 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
         cache = cache == null ? CacheConfig.DISABLED : cache;
         telemetry = telemetry == null ? TelemetryConfig.OFF : telemetry;
         logging = logging == null ? LoggingConfig.DEFAULT : logging;
+        cluster = cluster == null ? ClusterConfig.NONE : cluster;
+        storage = storage == null ? StorageConfig.DEFAULT : storage;
         if (adminKey != null && adminKey.isBlank() || adminOff) {
             adminKey = null;
         }
@@ -133,7 +137,6 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
         models = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(models));
         teams = List.copyOf(teams);
         routes = routes == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(routes));
-        storage = storage == null ? StorageConfig.DEFAULT : storage;
         for (ModelConfig m : models.values()) {
             if (!providers.containsKey(m.provider())) {
                 throw new ConfigException("models[" + m.name() + "].provider: " + m.provider()

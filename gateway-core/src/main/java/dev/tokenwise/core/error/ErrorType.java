@@ -26,6 +26,8 @@ public enum ErrorType {
     INTERNAL(500, "server_error", "internal_error"),
     UPSTREAM_FAILED(502, "upstream_error", "upstream_failed"),
     UNAVAILABLE(503, "server_error", "unavailable"),
+    /** A shared budget or rate limit could not be decided (cluster mode, Redis unreachable, {@code fail_closed}). */
+    BUDGET_UNAVAILABLE(503, "budget_unavailable", "budget_unavailable"),
     UPSTREAM_TIMEOUT(504, "upstream_error", "upstream_timeout");
 
     private final int status;

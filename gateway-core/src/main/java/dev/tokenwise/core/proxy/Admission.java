@@ -84,15 +84,23 @@ final class Admission {
         }
     }
 
-    /** The first answer a stage has for the call in place of the provider's ({@link AdmissionStage.Lease#answer}), or {@code null}. */
+    /**
+     * What the stages decided for the call once they have all answered ({@link AdmissionStage.Lease#answer}), or
+     * {@code null} when none has an answer to give: the first stage's answer in order of acquisition, else the next
+     * one's; a stage's refusal (a future failed with a {@link dev.tokenwise.core.error.GatewayException}) fails the
+     * whole, whatever the stages after it answer.
+     */
     CompletableFuture<AdmissionStage.Answer> answer() {
+        CompletableFuture<AdmissionStage.Answer> decided = null;
         for (AdmissionStage.Lease lease : leases) {
             CompletableFuture<AdmissionStage.Answer> answer = lease.answer();
-            if (answer != null) {
-                return answer;
+            if (answer == null) {
+                continue;
             }
+            decided = decided == null ? answer
+                    : decided.thenCompose(first -> first != null ? CompletableFuture.completedFuture(first) : answer);
         }
-        return null;
+        return decided;
     }
 
     /** {@code true} when a stage wants the answer the client receives. */

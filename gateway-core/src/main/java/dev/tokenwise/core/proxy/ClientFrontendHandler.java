@@ -7,6 +7,7 @@ import dev.tokenwise.core.auth.KeyHashes;
 import dev.tokenwise.core.auth.KeyRegistry;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.budget.BudgetBook;
+import dev.tokenwise.core.budget.SharedBudgets;
 import dev.tokenwise.core.config.BudgetSettings;
 import dev.tokenwise.core.error.ErrorResponses;
 import dev.tokenwise.core.error.ErrorShape;
@@ -241,12 +242,11 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         admission.run(proxy.stages(), new AdmissionStage.Call(requestId, key.team(), key.id(), model, endpoint,
                 inputBound, endpoint.billed() ? outputTokensBound(chain, requested) : 0, startNanos, stream,
                 request.headers(), request.content()));
-        Runnable forward = () -> {
+        java.util.function.Consumer<BudgetBook.Reservation> start = reservation -> {
             ByteBuf upstreamRequest = null;
             boolean begun = false;
             try {
-                admission.reserved(proxy.budgets(), endpoint.billed()
-                        ? reserve(requestId, key, chain, inputBound, requested) : null);
+                admission.reserved(proxy.budgets(), reservation);
                 ByteBuf upstreamBody;
                 if (rewrite.bodyChanged()) {
                     try {
@@ -260,7 +260,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
                 HttpHeaders forwarded = HeaderFilter.ALREADY_VALIDATED.newHeaders();
                 HeaderFilter.copyRequestHeaders(request.headers(), forwarded);
                 admission.decorateUpstream(forwarded);
-                upstreamRequest = UpstreamRequests.build(deployment, endpoint, upstreamBody, forwarded, ctx.alloc());
+                upstreamRequest = UpstreamRequests.build(deployment, endpoint, rewrite, upstreamBody, forwarded, ctx.alloc());
                 UpstreamRequests fallbacks = pristine == null ? null
                         : new UpstreamRequests(endpoint, pristine, forwarded, stream, proxy.json());
 
@@ -288,6 +288,22 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
                 throw e;
             }
         };
+        Runnable forward = () -> {
+            SharedBudgets shared = proxy.budgets().shared();
+            if (shared != null && endpoint.billed() && budgeted(key)) {
+                reserveShared(shared, request, admission, requestId, key,
+                        worstCaseNanos(chain, inputBound, requested), start, keepAlive);
+                return;
+            }
+            BudgetBook.Reservation reservation;
+            try {
+                reservation = endpoint.billed() ? reserve(requestId, key, chain, inputBound, requested) : null;
+            } catch (RuntimeException refused) {
+                admission.abort(); // a 402: what the stages took is given back
+                throw refused;
+            }
+            start.accept(reservation);
+        };
         CompletableFuture<AdmissionStage.Answer> answer = admission.answer();
         if (answer == null) {
             forward.run();
@@ -297,27 +313,52 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         StoredReply reply = new StoredReply(proxy, this, ctx, admission, requestId, key.team(), key.id(), model,
                 endpoint, stream, taskId, taskAttempt, startNanos, keepAlive);
         if (answer.isDone()) {
+            GatewayException refused = refusal(answer);
+            if (refused != null) {
+                admission.abort();
+                throw refused;
+            }
             reply.serveOr(answer.exceptionally(e -> null).join(), forward);
             return;
         }
         request.retain(); // kept, and the connection busy, until the stage has decided
         answer.whenComplete((stored, error) -> {
             try {
-                ctx.executor().execute(() -> resume(request, admission, reply, error == null ? stored : null, forward,
-                        requestId, keepAlive));
+                ctx.executor().execute(() -> resume(request, admission, reply, error == null ? stored : null,
+                        refusal(answer), forward, requestId, keepAlive));
             } catch (RejectedExecutionException shuttingDown) {
                 request.release();
             }
         });
     }
 
-    /** Serves the answer a stage decided on for a call that waited, or forwards the call; releases its request. */
+    /** The refusal a stage's answer failed with, or {@code null} (it did not fail, or failed otherwise). */
+    private static GatewayException refusal(CompletableFuture<AdmissionStage.Answer> answer) {
+        if (!answer.isCompletedExceptionally()) {
+            return null;
+        }
+        try {
+            answer.join();
+            return null;
+        } catch (CompletionException | java.util.concurrent.CancellationException e) {
+            return e.getCause() instanceof GatewayException refused ? refused : null;
+        }
+    }
+
+    /**
+     * Serves the answer a stage decided on for a call that waited, or forwards the call, or answers the refusal a
+     * stage made; releases its request.
+     */
     private void resume(FullHttpRequest request, Admission admission, StoredReply reply, AdmissionStage.Answer stored,
-                        Runnable forward, String requestId, boolean keepAlive) {
+                        GatewayException refused, Runnable forward, String requestId, boolean keepAlive) {
         try {
             if (!ctx.channel().isActive()) {
                 admission.abort(); // the client left while its call waited
                 return;
+            }
+            if (refused != null) {
+                admission.abort();
+                throw refused;
             }
             reply.serveOr(stored, forward);
         } catch (GatewayException e) {
@@ -380,22 +421,106 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
      */
     private BudgetBook.Reservation reserve(String requestId, KeyRegistry.KeyEntry key, List<Deployment> chain,
                                            long inputTokens, RequestedOutput requested) {
-        BudgetBook budgets = proxy.budgets();
-        if (budgets.team(key.team()) == null && budgets.key(key.id()) == null) {
+        if (!budgeted(key)) {
             return null;
         }
+        long worstCaseNanos = worstCaseNanos(chain, inputTokens, requested);
+        BudgetBook.Admission admission = proxy.budgets().reserve(requestId, key.team(), key.id(), worstCaseNanos,
+                proxy.config().budgets().reservationTimeout().toNanos());
+        return reservationOf(admission, worstCaseNanos);
+    }
+
+    /** {@code true} when the key's team or the key itself has a budget. */
+    private boolean budgeted(KeyRegistry.KeyEntry key) {
+        BudgetBook budgets = proxy.budgets();
+        return budgets.team(key.team()) != null || budgets.key(key.id()) != null;
+    }
+
+    /** The worst case of the dearest model of the chain (see {@link #reserve}). */
+    private long worstCaseNanos(List<Deployment> chain, long inputTokens, RequestedOutput requested) {
         long worstCaseNanos = 0;
         for (Deployment d : chain) {
             worstCaseNanos = Math.max(worstCaseNanos, worstCaseNanos(d.model().price(), inputTokens, requested));
         }
-        BudgetBook.Admission admission = budgets.reserve(requestId, key.team(), key.id(), worstCaseNanos,
-                proxy.config().budgets().reservationTimeout().toNanos());
+        return worstCaseNanos;
+    }
+
+    /** The admitted reservation, or the 402 thrown for the budget that refused it. */
+    private static BudgetBook.Reservation reservationOf(BudgetBook.Admission admission, long worstCaseNanos) {
         if (!admission.admitted()) {
             String kind = admission.outcome() == BudgetBook.Outcome.TEAM_EXCEEDED ? "team" : "key";
             throw new GatewayException(ErrorType.BUDGET_EXCEEDED, "budget exceeded: "
                     + BudgetBook.refusal(admission, kind, worstCaseNanos));
         }
         return admission.reservation();
+    }
+
+    /**
+     * Reserves against the budgets shared by the cluster (cluster mode): the call waits for the store's decision
+     * without holding its event loop (the request kept, the connection busy), then starts on its event loop, or is
+     * answered 402 (a budget refused it) or 503 (no decision could be made).
+     */
+    private void reserveShared(SharedBudgets shared, FullHttpRequest request, Admission admission, String requestId,
+                               KeyRegistry.KeyEntry key, long worstCaseNanos,
+                               java.util.function.Consumer<BudgetBook.Reservation> start, boolean keepAlive) {
+        request.retain();
+        CompletableFuture<BudgetBook.Admission> decided;
+        try {
+            decided = shared.reserve(proxy.budgets(), requestId, key.team(), key.id(), worstCaseNanos,
+                    proxy.config().budgets().reservationTimeout().toNanos());
+        } catch (RuntimeException e) {
+            decided = CompletableFuture.failedFuture(e);
+        }
+        decided.whenComplete((reserved, error) -> {
+            try {
+                ctx.executor().execute(() -> resumeReserved(request, admission, reserved, error, worstCaseNanos, start,
+                        requestId, keepAlive));
+            } catch (RejectedExecutionException shuttingDown) {
+                if (reserved != null && reserved.admitted()) {
+                    proxy.budgets().cancel(reserved.reservation());
+                }
+                admission.abort();
+                request.release();
+            }
+        });
+    }
+
+    /** Starts a call the shared budgets decided on, or answers their refusal; releases its request. */
+    private void resumeReserved(FullHttpRequest request, Admission admission, BudgetBook.Admission reserved,
+                                Throwable error, long worstCaseNanos,
+                                java.util.function.Consumer<BudgetBook.Reservation> start, String requestId,
+                                boolean keepAlive) {
+        try {
+            if (error != null) {
+                admission.abort();
+                Throwable cause = error instanceof CompletionException && error.getCause() != null
+                        ? error.getCause() : error;
+                throw cause instanceof GatewayException e ? e
+                        : new GatewayException(ErrorType.BUDGET_UNAVAILABLE, "the shared budget could not be checked");
+            }
+            if (!ctx.channel().isActive()) {
+                if (reserved.admitted()) {
+                    proxy.budgets().cancel(reserved.reservation());
+                }
+                admission.abort(); // the client left while its call waited
+                return;
+            }
+            BudgetBook.Reservation reservation;
+            try {
+                reservation = reservationOf(reserved, worstCaseNanos);
+            } catch (GatewayException refused) {
+                admission.abort();
+                throw refused;
+            }
+            start.accept(reservation); // gives everything back itself when it fails
+        } catch (GatewayException e) {
+            sendError(ctx, e, requestId, keepAlive).addListener(f -> requestFinished());
+        } catch (RuntimeException e) {
+            log.error("Unexpected failure starting {}", requestId, e);
+            sendError(ctx, ErrorType.INTERNAL, "internal error", requestId, false);
+        } finally {
+            request.release();
+        }
     }
 
     /** The most one model's answer to the request may cost (see {@link #reserve}); saturates at {@code Long.MAX_VALUE}. */

@@ -1,16 +1,11 @@
 package dev.tokenwise.core.proxy;
 
-import dev.tokenwise.core.budget.BudgetBook;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
-import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.RecordFlag;
-import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.model.TokenCount;
-import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
-import dev.tokenwise.core.spi.AdmissionStage;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.ResponseObserver;
 import dev.tokenwise.core.sse.SseEventSplitter;
@@ -57,11 +52,11 @@ import org.slf4j.LoggerFactory;
  * in by {@link UpstreamBackendHandler} is owned by the call, which forwards it to the client (the
  * client pipeline then releases it) or releases it. SSE events are forwarded as retained slices.
  *
- * <p>Settlement happens exactly once ({@link #settled}), on completion, upstream failure, timeout or
- * client disconnect, and hands one {@link UsageRecord} to the accounting core. It is total: whatever throws on the
- * way (an observer, the counter, pricing, the budget book), the call is still booked once, with what could be
- * known, and its reservation settled, so that no call stays in flight and no client waits for an end that never
- * comes.
+ * <p>The call has three parts besides itself: its {@link CallPolicy} decides where each attempt goes (retries,
+ * backoff, fallbacks, breakers); the call carries out each attempt (acquire a connection, write, time limits,
+ * release) and relays the answer (client writes, backpressure, translation, body capture); its
+ * {@link CallSettlement} books it exactly once, on completion, upstream failure, timeout or client disconnect, with one
+ * {@link UsageRecord}, whatever throws on the way.
  *
  * <p>What a provider says is not trusted blindly: usage it cannot have meant is billed on the local count
  * ({@link RecordFlag#USAGE_REJECTED}), an answer that is not valid HTTP is a 502, an error answer is held whole and
@@ -76,8 +71,6 @@ final class ProxyCall {
     private static final long STRICT_WAIT_SECONDS = 30;
     /** Largest error answer relayed (held whole to take out what it must not tell the client). */
     private static final int MAX_ERROR_BODY = 1024 * 1024;
-    /** A Retry-After longer than this is not waited for: the call falls back or fails instead. */
-    private static final long MAX_RETRY_AFTER_MILLIS = 10_000;
     /** How long after a first sight of an upstream silence it is checked again, with a pass of I/O between. */
     private static final long SILENCE_CONFIRM_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
@@ -86,38 +79,23 @@ final class ProxyCall {
     private final ChannelHandlerContext client;
     private final String requestId;
     private final long startNanos;
-    private final long createdAtMillis;
-    private final String team;
-    private final String keyId;
-    /** The model asked for, then its fallbacks; {@link #deployment} is the one being tried. */
-    private final List<Deployment> chain;
+    /** Where each attempt goes (the model asked for, then its fallbacks), and when to retry or give up. */
+    private final CallPolicy policy;
     private final UpstreamRequests fallbackRequests;
-    private int chainIndex;
+    /** The deployment being tried: {@link CallPolicy#deployment()}, built into {@link #upstreamRequest}. */
     private Deployment deployment;
-    private ProviderHealth health;
-    private int attemptsOnDeployment;
-    private int totalAttempts;
-    /** Draining an error answer (429/5xx) that will be retried instead of relayed. */
-    private boolean discarding;
-    private Runnable afterDiscard;
+    /** What follows the answer being drained: {@link CallPolicy.Step#WAIT} (a retry) or {@link CallPolicy.Step#FALL_BACK}. */
+    private CallPolicy.Step recoveryAfterDiscard;
     private final boolean stream;
     private final Endpoint endpoint;
     private final boolean keepAlive;
-    private final String taskId;
-    private final int taskAttempt;
     /** The request's local count; counted again with a fallback's tokenizer when a fallback is tried. */
     private CompletableFuture<TokenCount> inputCount;
     private ResponseObserver observer;
     /** The request's bytes (see {@link UpstreamRequests}). */
     private ByteBuf upstreamRequest;
-    /** The budget reserved for this call, or {@code null} when no budget applies. */
-    private final BudgetBook.Reservation reservation;
-    /** How long this call has waited, in all, for its providers' announced rate-limit resets. */
-    private long heldTotalNanos;
-    /** What admission acquired for the call (stage leases, the reservation); settled with the record. */
+    /** What admission acquired for the call: its headers decorate the answer; settled with the record. */
     private final Admission admission;
-    /** The {@link RecordFlag}s admission decided (stored context, unpriced), added to the record. */
-    private final int admissionFlags;
 
     private Channel upstream;
     private boolean retried;
@@ -128,7 +106,6 @@ final class ProxyCall {
     private long lastUpstreamActivityNanos;
     private ScheduledFuture<?> readTimeoutCheck;
     private boolean requestSent;
-    private boolean headSent;
     private int status;
     private boolean success;
     private boolean sse;
@@ -152,8 +129,22 @@ final class ProxyCall {
     private byte[] answerBody;
     /** The {@link RecordFlag} bits the call has earned so far. */
     private int flags;
-    private boolean done;
-    private boolean settled;
+    /** Where the call is: its attempts, draining an answer to retry, relaying, or ended. */
+    private Phase phase = Phase.ATTEMPTING;
+    /** Prices, charges and books the call once, when it ends. */
+    private final CallSettlement settlement;
+
+    /** The phases of a call, in the order it goes through them (a retry goes back from DISCARDING to ATTEMPTING). */
+    private enum Phase {
+        /** Nothing reached the client yet: connecting, writing, waiting for an answer, or holding an error answer whole. */
+        ATTEMPTING,
+        /** Draining an error answer (429/5xx) that is retried or falls back instead of being relayed. */
+        DISCARDING,
+        /** The answer's head went to the client: no retry or fallback is possible any more. */
+        RELAYING,
+        /** The call ended; what still arrives is released, and its settlement is under way or done. */
+        ENDED
+    }
 
     ProxyCall(ProxyContext proxy, ClientFrontendHandler frontend, ChannelHandlerContext client, String requestId,
               long startNanos, long createdAtMillis, String team, String keyId, List<Deployment> chain,
@@ -165,23 +156,18 @@ final class ProxyCall {
         this.client = client;
         this.requestId = requestId;
         this.startNanos = startNanos;
-        this.createdAtMillis = createdAtMillis;
-        this.team = team;
-        this.keyId = keyId;
-        this.chain = chain;
+        this.policy = new CallPolicy(chain, proxy.health(), proxy.config().rateLimits().upstreamMaxWait().toNanos());
         this.fallbackRequests = fallbackRequests;
-        this.deployment = chain.get(0);
+        this.deployment = policy.deployment();
         this.stream = stream;
         this.endpoint = endpoint;
         this.keepAlive = keepAlive;
-        this.taskId = taskId;
-        this.taskAttempt = taskAttempt;
         this.inputCount = inputCount;
         this.observer = deployment.adapter().observer(endpoint, stream, rewrite);
         this.upstreamRequest = upstreamRequest;
         this.admission = admission;
-        this.reservation = admission.reservation();
-        this.admissionFlags = admissionFlags;
+        this.settlement = new CallSettlement(proxy, requestId, team, keyId, endpoint, taskId, taskAttempt,
+                createdAtMillis, admission, admissionFlags);
     }
 
     String requestId() {
@@ -199,49 +185,48 @@ final class ProxyCall {
         failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.INTERNAL, "internal error");
     }
 
-    /** One attempt on the current deployment, unless its provider's circuit breaker is open. */
+    /** One attempt on the current deployment, unless {@link CallPolicy#beforeAttempt} sends the call elsewhere. */
     private void attempt() {
-        if (done) {
+        if (phase == Phase.ENDED) {
             return;
         }
-        health = proxy.health().get(deployment.provider().name());
-        if (!health.allowRequest()) {
-            if (nextDeployment()) {
-                attempt();
-                return;
+        CallPolicy.Step step = policy.beforeAttempt();
+        switch (step) {
+            case GO -> {
+                resetAttemptState();
+                acquireAndSend(false);
             }
-            failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.UNAVAILABLE, "provider "
-                    + deployment.provider().name() + " is unavailable: its circuit breaker is open after "
-                    + health.consecutiveFailures() + " consecutive failures (next probe in " + health.retryInMillis()
-                    + " ms)");
-            return;
+            case WAIT -> client.executor().schedule(this::attempt, policy.delayNanos(), TimeUnit.NANOSECONDS);
+            case FALL_BACK -> {
+                Deployment refused = deployment;
+                ProviderHealth refusedHealth = policy.health();
+                if (nextDeployment()) {
+                    attempt();
+                } else {
+                    refuse(policy.refusal(), refused, refusedHealth); // no fallback could take the request
+                }
+            }
+            default -> refuse(step, deployment, policy.health());
         }
-        long heldNanos = health.heldForNanos();
-        if (heldNanos > 0) {
-            // The provider said its own limit is reached: wait for its reset when that is short, else go elsewhere.
-            health.onHeld();
-            if (heldTotalNanos + heldNanos <= proxy.config().rateLimits().upstreamMaxWait().toNanos()) {
-                heldTotalNanos += heldNanos; // however often the provider extends its hold, one call waits this long at most
-                client.executor().schedule(this::attempt, heldNanos, TimeUnit.NANOSECONDS);
-                return;
-            }
-            if (nextDeployment()) {
-                attempt();
-                return;
-            }
+    }
+
+    /**
+     * Ends the call before any attempt could go: the breaker of {@code deployment}'s provider is open, or its announced
+     * hold too long ({@code why}).
+     */
+    private void refuse(CallPolicy.Step why, Deployment deployment, ProviderHealth health) {
+        if (why == CallPolicy.Step.REFUSE_HELD) {
+            long heldNanos = policy.delayNanos();
             long seconds = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(heldNanos + TimeUnit.SECONDS.toNanos(1) - 1));
             failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.RATE_LIMITED, "provider "
                     + deployment.provider().name() + " announced that its rate limit is reached; it resets in " + seconds
                     + " s", seconds);
             return;
         }
-        if (attemptsOnDeployment == 0) {
-            health.onFirstAttempt();
-        }
-        attemptsOnDeployment++;
-        totalAttempts++;
-        resetAttemptState();
-        acquireAndSend(false);
+        failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.UNAVAILABLE, "provider "
+                + deployment.provider().name() + " is unavailable: its circuit breaker is open after "
+                + health.consecutiveFailures() + " consecutive failures (next probe in " + health.retryInMillis()
+                + " ms)");
     }
 
     private void resetAttemptState() {
@@ -253,53 +238,62 @@ final class ProxyCall {
     }
 
     /**
-     * After a failure before anything reached the client: a retry on the same provider (backoff with full
-     * jitter, or the provider's Retry-After), else the next fallback, else {@code null} (give up).
-     * Consumes the retry budget when it plans a retry.
+     * After a failure before anything reached the client: what {@link CallPolicy#afterFailure} decides ({@link
+     * CallPolicy.Step#WAIT} for a retry, {@link CallPolicy.Step#FALL_BACK} or {@link CallPolicy.Step#GIVE_UP}).
      */
-    private Runnable planRecovery(long retryAfterMillis) {
-        if (attemptsOnDeployment <= health.resilience().maxRetries() && retryAfterMillis <= MAX_RETRY_AFTER_MILLIS
-                && health.tryRetry()) {
-            long base = health.resilience().retryBackoff().toMillis() << Math.min(10, attemptsOnDeployment - 1);
-            long delay = retryAfterMillis > 0 ? retryAfterMillis
-                    : java.util.concurrent.ThreadLocalRandom.current().nextLong(base + 1);
+    private CallPolicy.Step planRecovery(long retryAfterMillis) {
+        CallPolicy.Step step = policy.afterFailure(retryAfterMillis);
+        if (step == CallPolicy.Step.WAIT) {
             log.info("Retrying {} on provider {} in {} ms (attempt {} of {})", requestId, deployment.provider().name(),
-                    delay, attemptsOnDeployment + 1, health.resilience().maxRetries() + 1);
-            return () -> client.executor().schedule(this::attempt, delay, TimeUnit.MILLISECONDS);
+                    TimeUnit.NANOSECONDS.toMillis(policy.delayNanos()), policy.attemptsOnDeployment() + 1,
+                    policy.health().resilience().maxRetries() + 1);
         }
-        if (chainIndex + 1 < chain.size()) {
-            return () -> {
-                if (nextDeployment()) {
-                    attempt();
-                }
-            };
-        }
-        return null;
+        return step;
     }
 
-    /** Moves to the next fallback model; {@code false} when there is none. */
+    /**
+     * Carries out a recovery {@link #planRecovery} planned: the retry, or the next fallback that can take the request.
+     * {@code false} when no fallback could: the caller ends the call.
+     */
+    private boolean recover(CallPolicy.Step step) {
+        if (step == CallPolicy.Step.WAIT) {
+            client.executor().schedule(this::attempt, policy.delayNanos(), TimeUnit.NANOSECONDS);
+            return true;
+        }
+        if (nextDeployment()) {
+            attempt();
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Moves to the next model of the chain that can take the request, with the request built for it; {@code false}
+     * when there is none.
+     */
     private boolean nextDeployment() {
-        if (fallbackRequests == null || chainIndex + 1 >= chain.size()) {
+        if (fallbackRequests == null) {
             return false;
         }
         Deployment from = deployment;
-        chainIndex++;
-        deployment = chain.get(chainIndex);
-        attemptsOnDeployment = 0;
-        UpstreamRequests.Built built;
-        try {
-            built = fallbackRequests.forFallback(deployment, client.alloc());
-        } catch (RuntimeException e) {
-            // This fallback cannot take the request (e.g. its translation refuses a field): try the next one.
-            log.info("Fallback {} cannot serve {}: {}", deployment.model().name(), requestId, e.getMessage());
-            return nextDeployment();
+        for (Deployment next = policy.advance(); next != null; next = policy.advance()) {
+            UpstreamRequests.Built built;
+            try {
+                built = fallbackRequests.forFallback(next, client.alloc());
+            } catch (RuntimeException e) {
+                // This fallback cannot take the request (e.g. its translation refuses a field): try the next one.
+                log.info("Fallback {} cannot serve {}: {}", next.model().name(), requestId, e.getMessage());
+                continue;
+            }
+            deployment = next;
+            ReferenceCountUtil.release(upstreamRequest);
+            upstreamRequest = built.request();
+            observer = deployment.adapter().observer(endpoint, stream, built.rewrite());
+            inputCount = countFor(deployment.model().name(), fallbackRequests.pristineCopy());
+            log.info("Falling back from {} to {} for {}", from.model().name(), deployment.model().name(), requestId);
+            return true;
         }
-        ReferenceCountUtil.release(upstreamRequest);
-        upstreamRequest = built.request();
-        observer = deployment.adapter().observer(endpoint, stream, built.rewrite());
-        inputCount = countFor(deployment.model().name(), fallbackRequests.pristineCopy());
-        log.info("Falling back from {} to {} for {}", from.model().name(), deployment.model().name(), requestId);
-        return true;
+        return false;
     }
 
     /**
@@ -311,7 +305,7 @@ final class ProxyCall {
         return inputCount.handle((first, error) -> first).thenCompose(first -> proxy.counter()
                 .countInput(model, endpoint, body)
                 .thenApply(c -> first == null ? c : new TokenCount(c.tokens(), c.estimated(), first.contentHash(),
-                        c.bounded(), c.features(), c.textBytes())));
+                        c.bounded(), c.features(), c.textBytes(), c.prefixHash())));
     }
 
     private void acquireAndSend(boolean fresh) {
@@ -325,7 +319,7 @@ final class ProxyCall {
     }
 
     private void onAcquired(Future<Channel> acquired) {
-        if (done) {
+        if (phase == Phase.ENDED) {
             // The client left while we were connecting.
             if (acquired.isSuccess()) {
                 acquired.getNow().close();
@@ -335,10 +329,9 @@ final class ProxyCall {
         if (!acquired.isSuccess()) {
             Throwable cause = acquired.cause();
             log.warn("Upstream {} unreachable for {}: {}", deployment.provider().name(), requestId, cause.toString());
-            health.onFailure();
-            Runnable recovery = planRecovery(0);
-            if (recovery != null) {
-                recovery.run();
+            policy.health().onFailure();
+            CallPolicy.Step recovery = planRecovery(0);
+            if (recovery != CallPolicy.Step.GIVE_UP && recover(recovery)) {
                 return;
             }
             failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.UPSTREAM_FAILED,
@@ -371,13 +364,14 @@ final class ProxyCall {
      * upstream's silence is ours, not its, and does not count.
      */
     private void checkReadTimeout() {
-        if (done) {
+        if (phase == Phase.ENDED) {
             return;
         }
         ProviderConfigView limits = limits();
         long now = System.nanoTime();
         long silentNanos = now - lastUpstreamActivityNanos;
-        long silenceLimit = firstByteNanos == 0 && !headSent && status == 0 ? limits.firstByteNanos : limits.readNanos;
+        long silenceLimit = firstByteNanos == 0 && phase != Phase.RELAYING && status == 0 ? limits.firstByteNanos
+                : limits.readNanos;
         boolean totalExceeded = limits.totalNanos > 0 && now - upstreamStartNanos >= limits.totalNanos;
         if (!totalExceeded && (pausedForClient || silentNanos < silenceLimit)) {
             long next = pausedForClient ? silenceLimit : silenceLimit - silentNanos;
@@ -399,7 +393,7 @@ final class ProxyCall {
                 : "sent nothing for " + TimeUnit.NANOSECONDS.toMillis(silentNanos) + " ms";
         log.warn("Upstream {} {} on {}; giving up", deployment.provider().name(), why, requestId);
         closeUpstream();
-        if (!headSent) {
+        if (phase != Phase.RELAYING) {
             failBeforeResponse(CallStatus.UPSTREAM_TIMEOUT, ErrorType.UPSTREAM_TIMEOUT,
                     "provider " + deployment.provider().name() + " " + why);
         } else {
@@ -420,7 +414,7 @@ final class ProxyCall {
     }
 
     void onResponseHead(HttpResponse head) {
-        if (done) {
+        if (phase == Phase.ENDED) {
             return;
         }
         if (head.decoderResult().isFailure()) {
@@ -432,18 +426,18 @@ final class ProxyCall {
         success = status >= 200 && status < 300;
         upstreamKeepAlive = HttpUtil.isKeepAlive(head);
         if (success) {
-            health.onSuccess();
+            policy.health().onSuccess();
         } else if (status >= 500) {
-            health.onFailure();
+            policy.health().onFailure();
         }
-        health.holdFor(UpstreamLimits.holdNanos(status, head.headers(), System.currentTimeMillis()));
+        policy.health().holdFor(UpstreamLimits.holdNanos(status, head.headers(), System.currentTimeMillis()));
         if (status == 429 || status >= 500) {
-            Runnable recovery = planRecovery(retryAfterMillis(head.headers()));
-            if (recovery != null) {
+            CallPolicy.Step recovery = planRecovery(retryAfterMillis(head.headers()));
+            if (recovery != CallPolicy.Step.GIVE_UP) {
                 // Nothing has reached the client: drain this answer, then retry or fall back.
                 log.warn("Provider {} answered {} to {}", deployment.provider().name(), status, requestId);
-                discarding = true;
-                afterDiscard = recovery;
+                phase = Phase.DISCARDING;
+                recoveryAfterDiscard = recovery;
                 return;
             }
         }
@@ -486,7 +480,7 @@ final class ProxyCall {
             heldErrorHead = out;
             return;
         }
-        headSent = true;
+        phase = Phase.RELAYING;
         client.write(out);
     }
 
@@ -495,7 +489,7 @@ final class ProxyCall {
         boolean cutShort = cause instanceof PrematureChannelClosureException;
         log.warn("Provider {} sent {} an answer that is not valid HTTP: {}", deployment.provider().name(), requestId,
                 cause == null ? "?" : cause.toString());
-        health.onFailure();
+        policy.health().onFailure();
         failBeforeResponse(cutShort ? CallStatus.UPSTREAM_RESET : CallStatus.UPSTREAM_ERROR, ErrorType.UPSTREAM_FAILED,
                 "provider " + deployment.provider().name() + (cutShort ? " closed the connection inside its answer's head"
                         : " sent an answer that is not valid HTTP"));
@@ -506,8 +500,8 @@ final class ProxyCall {
         log.warn("Provider {} broke off its answer to {}: {}", deployment.provider().name(), requestId,
                 cause == null ? "?" : cause.toString());
         closeUpstream();
-        if (!headSent) {
-            health.onFailure();
+        if (phase != Phase.RELAYING) {
+            policy.health().onFailure();
             failBeforeResponse(CallStatus.UPSTREAM_RESET, ErrorType.UPSTREAM_FAILED,
                     "provider " + deployment.provider().name() + " broke off its answer");
         } else {
@@ -516,32 +510,21 @@ final class ProxyCall {
     }
 
     void onResponseContent(HttpContent content) {
-        if (done) {
+        if (phase == Phase.ENDED) {
             content.release();
             return;
         }
-        if (discarding) {
+        if (phase == Phase.DISCARDING) {
             boolean end = content instanceof LastHttpContent;
             if (content.decoderResult().isFailure()) {
                 upstreamKeepAlive = false; // the connection is out of step: never pooled
             }
             content.release();
             if (end) {
-                discarding = false;
+                phase = Phase.ATTEMPTING;
                 cancelReadTimeout();
-                Channel up = upstream;
-                upstream = null;
-                if (up != null) {
-                    up.pipeline().get(UpstreamBackendHandler.class).unbind();
-                    if (upstreamKeepAlive) {
-                        proxy.pool().release(up, deployment.provider().maxIdlePerLoop());
-                    } else {
-                        up.close();
-                    }
-                }
-                Runnable recovery = afterDiscard;
-                afterDiscard = null;
-                recovery.run();
+                releaseUpstream(upstreamKeepAlive);
+                recoverAfterDiscard();
             }
             return;
         }
@@ -672,7 +655,7 @@ final class ProxyCall {
 
     private void finishResponse() {
         upstreamEndNanos = System.nanoTime();
-        done = true;
+        phase = Phase.ENDED;
         cancelReadTimeout();
         if (!sse && success && !encoded && captured != null && captured.isReadable()) {
             try {
@@ -690,16 +673,7 @@ final class ProxyCall {
             finishErrorAnswer();
         }
         releaseBuffers();
-        Channel up = upstream;
-        upstream = null;
-        if (up != null) {
-            up.pipeline().get(UpstreamBackendHandler.class).unbind();
-            if (upstreamKeepAlive) {
-                proxy.pool().release(up, deployment.provider().maxIdlePerLoop());
-            } else {
-                up.close();
-            }
-        }
+        releaseUpstream(upstreamKeepAlive);
         CallStatus callStatus = success ? afterStreamError(CallStatus.OK) : CallStatus.UPSTREAM_ERROR;
         if (proxy.durability() == null) {
             ByteBuf tail = heldTail;
@@ -762,7 +736,6 @@ final class ProxyCall {
         if (status != 204 && status != 304) {
             head.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
         }
-        headSent = true;
         client.write(head);
         heldTail = body.length == 0 ? null : Unpooled.wrappedBuffer(body);
     }
@@ -786,9 +759,19 @@ final class ProxyCall {
         client.write(new DefaultHttpContent(translated));
     }
 
+    /** The error answer that was drained is gone: retry or fall back as planned, or fail when no fallback can serve. */
+    private void recoverAfterDiscard() {
+        CallPolicy.Step recovery = recoveryAfterDiscard;
+        recoveryAfterDiscard = null;
+        if (!recover(recovery)) {
+            failBeforeResponse(CallStatus.UPSTREAM_ERROR, ErrorType.UPSTREAM_FAILED, "provider "
+                    + deployment.provider().name() + " answered " + status + " and no fallback could take the request");
+        }
+    }
+
     /** The upstream read batch ended: send what was relayed. */
     void onUpstreamReadComplete() {
-        if (!done) {
+        if (phase != Phase.ENDED) {
             client.flush();
         }
     }
@@ -800,32 +783,30 @@ final class ProxyCall {
      *     and may have done the work, so it is never sent again
      */
     void onUpstreamClosed(Throwable cause, boolean answerBegan) {
-        if (done) {
+        if (phase == Phase.ENDED) {
             return;
         }
         upstream = null;
-        if (discarding) {
+        if (phase == Phase.DISCARDING) {
             // The error answer we were draining was cut short: recover as planned.
-            discarding = false;
+            phase = Phase.ATTEMPTING;
             cancelReadTimeout();
-            Runnable recovery = afterDiscard;
-            afterDiscard = null;
-            recovery.run();
+            recoverAfterDiscard();
             return;
         }
-        if (!headSent && status == 0 && !retried && reused && !answerBegan) {
+        if (phase != Phase.RELAYING && status == 0 && !retried && reused && !answerBegan) {
             // A keep-alive connection the server closed as we reused it: try once on a fresh one.
             retried = true;
             cancelReadTimeout();
             log.debug("Reused upstream connection closed before answering {}; retrying on a new one", requestId);
-            totalAttempts++;
+            policy.reconnected();
             acquireAndSend(true);
             return;
         }
-        if (!headSent) {
+        if (phase != Phase.RELAYING) {
             log.warn("Provider {} closed the connection of {} before its answer was relayed: {}",
                     deployment.provider().name(), requestId, cause == null ? "connection closed" : describe(cause));
-            health.onFailure();
+            policy.health().onFailure();
             failBeforeResponse(requestSent || answerBegan ? CallStatus.UPSTREAM_RESET : CallStatus.UPSTREAM_UNREACHABLE,
                     ErrorType.UPSTREAM_FAILED, "provider " + deployment.provider().name()
                             + (status == 0 ? " failed before answering: " : " broke off its answer: ")
@@ -843,10 +824,10 @@ final class ProxyCall {
             heldTail.release();
             heldTail = null;
         }
-        if (done) {
+        if (phase == Phase.ENDED) {
             return;
         }
-        done = true;
+        phase = Phase.ENDED;
         cancelReadTimeout();
         closeUpstream();
         keepPartialBody();
@@ -869,10 +850,10 @@ final class ProxyCall {
 
     /** As above, telling the client to retry after {@code retryAfterSeconds} when that is positive. */
     private void failBeforeResponse(CallStatus callStatus, ErrorType type, String message, long retryAfterSeconds) {
-        if (settled) {
+        if (settlement.settled()) {
             return;
         }
-        done = true;
+        phase = Phase.ENDED;
         heldErrorHead = null;
         cancelReadTimeout();
         closeUpstream();
@@ -888,7 +869,7 @@ final class ProxyCall {
 
     /** Ends a response whose head was already sent: the client sees the connection close mid-body. */
     private void abortStream(CallStatus callStatus) {
-        done = true;
+        phase = Phase.ENDED;
         cancelReadTimeout();
         upstreamEndNanos = System.nanoTime();
         keepPartialBody();
@@ -901,7 +882,7 @@ final class ProxyCall {
 
     /**
      * {@code ended}, or {@link CallStatus#UPSTREAM_STREAM_ERROR} when the provider reported an error inside an answer
-     * that began as a success (an error event mid-stream): a failure of the provider, counted by its health.
+     * that began as a success (an error event mid-stream): a failure of the provider, counted by its policy.health().
      */
     private CallStatus afterStreamError(CallStatus ended) {
         String error = null;
@@ -917,9 +898,7 @@ final class ProxyCall {
         }
         log.warn("Provider {} reported an error inside its answer to {}: {}", deployment.provider().name(), requestId,
                 error);
-        if (health != null) {
-            health.onFailure();
-        }
+        policy.health().onFailure();
         return CallStatus.UPSTREAM_STREAM_ERROR;
     }
 
@@ -936,18 +915,29 @@ final class ProxyCall {
     /** One failure of the observer: counted, flagged on the record, and the call goes on without what it would have read. */
     private void observerFailed(String what, RuntimeException e) {
         flags |= RecordFlag.OBSERVER_ERROR.bit();
-        if (health != null) {
-            health.onObserverError();
-        }
+        policy.health().onObserverError();
         log.warn("Could not {} of {} from {}: {}", what, requestId, deployment.provider().name(), e.toString());
     }
 
     private void closeUpstream() {
+        releaseUpstream(false);
+    }
+
+    /**
+     * Ends the attempt's hold on its upstream connection: unbound from this call, then back to the pool when it may
+     * carry another request ({@code reusable}: the answer was read to its end and the provider keeps it alive), else
+     * closed.
+     */
+    private void releaseUpstream(boolean reusable) {
         Channel up = upstream;
         upstream = null;
         if (up != null) {
             up.pipeline().get(UpstreamBackendHandler.class).unbind();
-            up.close();
+            if (reusable) {
+                proxy.pool().release(up, deployment.provider().maxIdlePerLoop());
+            } else {
+                up.close();
+            }
         }
     }
 
@@ -976,262 +966,24 @@ final class ProxyCall {
         }
     }
 
-    /**
-     * Books the call once: usage from the provider when it reported any that can be believed, else from the local
-     * counts. Total: whatever throws on the way, one record is booked and the reservation settled.
-     */
+    /** Ends the call's books once ({@link CallSettlement}): its buffers go first, then what it knew is settled. */
     private void settle(CallStatus callStatus, int httpStatus) {
-        if (settled) {
+        if (settlement.settled()) {
             return;
         }
-        settled = true;
         long endNanos = System.nanoTime();
         long latencyMicros = (endNanos - startNanos) / 1000;
         long upstreamMicros = upstreamStartNanos == 0 ? 0
                 : ((upstreamEndNanos == 0 ? endNanos : upstreamEndNanos) - upstreamStartNanos) / 1000;
         long ttftMicros = firstByteNanos == 0 ? 0 : (firstByteNanos - startNanos) / 1000;
-        Settlement settlement = new Settlement(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, null,
-                true, null, flags, null, null, 0);
         try {
             releaseBuffers();
-            settlement = observed(settlement);
-            String text = settlement.outputText;
-            CompletableFuture<TokenCount> outputCount = text == null || text.isEmpty()
-                    ? CompletableFuture.completedFuture(TokenCount.ZERO)
-                    : proxy.counter().countOutput(deployment.model().name(), text);
-            Settlement s = settlement;
-            if (inputCount.isDone() && outputCount.isDone()) {
-                // Both counts were taken on this thread (the usual case): no futures to chain.
-                book(s, outputCount, null);
-            } else {
-                CompletableFuture.allOf(inputCount, outputCount)
-                        .whenComplete((done, error) -> book(s, outputCount, error));
-            }
         } catch (RuntimeException e) {
-            log.error("Could not settle {}; booking it without local counts", requestId, e);
-            charge(recordWithoutCounts(settlement), null);
+            log.error("Could not release the buffers of {}", requestId, e);
         }
-    }
-
-    /**
-     * {@code s} with what the observer read: the usage (when it can be believed), the finish reason and the text
-     * produced (or the part of a body that arrived, when the answer was cut short). A call to the observer that
-     * throws counts as an observer error and adds nothing.
-     */
-    private Settlement observed(Settlement s) {
-        TokenUsage reported = null;
-        long rejectedPrediction = 0;
-        boolean usageFinal = true;
-        String finishReason = null;
-        String text = null;
-        ServiceTier served = null;
-        if (!encoded) {
-            try {
-                reported = observer.usage();
-                if (observer.usageRejected()) {
-                    flags |= RecordFlag.USAGE_REJECTED.bit();
-                    reported = null;
-                }
-                rejectedPrediction = reported == null ? 0
-                        : Math.min(Math.max(0, observer.rejectedPredictionTokens()), reported.outputTokens());
-                usageFinal = observer.usageFinal();
-            } catch (RuntimeException e) {
-                observerFailed("read the usage", e);
-            }
-            try {
-                finishReason = observer.finishReason();
-            } catch (RuntimeException e) {
-                observerFailed("read the finish reason", e);
-            }
-            try {
-                served = observer.serviceTier();
-            } catch (RuntimeException e) {
-                observerFailed("read the service tier", e);
-            }
-            try {
-                text = observer.outputText();
-            } catch (RuntimeException e) {
-                observerFailed("read the text", e);
-            }
-        }
-        if (reported != null && !reported.plausible()) {
-            log.warn("Provider {} reported impossible usage for {}: {}; billed on the local count",
-                    deployment.provider().name(), requestId, reported);
-            flags |= RecordFlag.USAGE_REJECTED.bit();
-            reported = null;
-        }
-        if ((text == null || text.isEmpty()) && partialBody != null) {
-            text = partialBody;
-        }
-        return new Settlement(s.callStatus, s.httpStatus, s.latencyMicros, s.upstreamMicros, s.ttftMicros, reported,
-                usageFinal, finishReason, flags, text, served, reported == null ? 0 : rejectedPrediction);
-    }
-
-    /**
-     * Books the record made from the input count and {@code outputCount}, both complete, or, when a count or the
-     * record failed, one without local counts. Never throws.
-     */
-    private void book(Settlement settlement, CompletableFuture<TokenCount> outputCount, Throwable error) {
-        UsageRecord record = null;
-        if (error == null) {
-            try {
-                record = record(settlement, inputCount.join(), outputCount.join());
-            } catch (RuntimeException e) {
-                error = e;
-            }
-        }
-        if (record == null) {
-            log.error("Could not settle {}; booking it without local counts", requestId, error);
-            charge(recordWithoutCounts(settlement), null);
-            return;
-        }
-        charge(record, delivered(settlement));
-    }
-
-    /** The whole answer the client received, for the admission stages that want it; {@code null} when there is none. */
-    private AdmissionStage.Delivered delivered(Settlement s) {
-        if (s.callStatus != CallStatus.OK || !success || encoded || RecordFlag.OBSERVER_ERROR.in(s.flags)) {
-            return null;
-        }
-        if (sse) {
-            return new AdmissionStage.Delivered(true, null, s.outputText);
-        }
-        return answerBody == null ? null : new AdmissionStage.Delivered(false, answerBody, null);
-    }
-
-    /**
-     * What {@link #settle} knew when the call ended, for the record made once the local counts are in.
-     *
-     * @param usageFinal {@code reported} is the provider's final figure, not a running one ({@link
-     *     ResponseObserver#usageFinal})
-     * @param served the service tier the provider says it served ({@link ResponseObserver#serviceTier}), or {@code null}
-     */
-    private record Settlement(CallStatus callStatus, int httpStatus, long latencyMicros, long upstreamMicros,
-                              long ttftMicros, TokenUsage reported, boolean usageFinal, String finishReason, int flags,
-                              String outputText, ServiceTier served, long rejectedPredictionTokens) {
-        /** This settlement billing {@code usage}, with {@code more} flags. */
-        Settlement billing(TokenUsage usage, int more) {
-            return new Settlement(callStatus, httpStatus, latencyMicros, upstreamMicros, ttftMicros, usage, true,
-                    finishReason, flags | more, outputText, served, rejectedPredictionTokens);
-        }
-    }
-
-    /**
-     * The provider's usage, its cost on the tier the provider served and the price version it was charged at, or no
-     * usage (and the flag) when it prices beyond a {@code long}.
-     */
-    private record PricedUsage(TokenUsage usage, long costNanos, int flags, String priceVersion) {
-        static PricedUsage of(Settlement s, ModelPrice price) {
-            if (s.reported == null || price == null) {
-                return new PricedUsage(s.reported, 0, s.flags, null);
-            }
-            try {
-                return new PricedUsage(s.reported, price.costNanos(s.reported, s.served), s.flags,
-                        price.version(s.reported, s.served));
-            } catch (ArithmeticException e) {
-                // Over $9.2 billion: no provider bills that for one call.
-                return new PricedUsage(null, 0, s.flags | RecordFlag.USAGE_REJECTED.bit(), null);
-            }
-        }
-    }
-
-    private UsageRecord record(Settlement s, TokenCount in, TokenCount out) {
-        ModelPrice price = deployment.model().price();
-        String model = deployment.model().name();
-        if (!endpoint.billed()) {
-            // A token count: free upstream, so nothing is billed and nothing is taken as the provider's usage.
-            return recordOf(s).usage(TokenUsage.ZERO).localInputTokens(in.tokens()).localOutputTokens(out.tokens())
-                    .localEstimated(in.estimated() || out.estimated()).promptHash(in.contentHash()).flags(s.flags)
-                    .build();
-        }
-        if (s.reported != null && !s.usageFinal) {
-            // The answer ended before the provider's final usage: bill what was produced, the larger of its running
-            // figure and the local count of what was relayed.
-            long relayed = out.estimated() ? proxy.calibration().output(model, out.tokens()) : out.tokens();
-            s = s.billing(PartialUsage.billed(s.reported, relayed), RecordFlag.PARTIAL_USAGE.bit());
-        }
-        PricedUsage priced = PricedUsage.of(s, price);
-        int recordFlags = priced.flags();
-        if (in.bounded() || out.bounded()) {
-            recordFlags |= RecordFlag.COUNT_BOUNDED.bit();
-        }
-        TokenUsage usage = priced.usage();
-        long costNanos = priced.costNanos();
-        String priceVersion = priced.priceVersion();
-        boolean fromProvider = usage != null;
-        if (!fromProvider) {
-            if (s.callStatus == CallStatus.UPSTREAM_ERROR || !requestSent
-                    || status == 0 && s.callStatus != CallStatus.CLIENT_CANCELLED) {
-                // Providers do not bill rejected requests, requests they never received, nor calls they failed
-                // before answering at all. A client that left may still be billed for what the provider began.
-                usage = TokenUsage.ZERO;
-            } else {
-                // Estimates of inexactly tokenized models are scaled by what the provider usually bills.
-                long input = in.estimated() ? proxy.calibration().input(model, in.tokens()) : in.tokens();
-                long output = out.estimated() ? proxy.calibration().output(model, out.tokens()) : out.tokens();
-                usage = TokenUsage.of(input, output);
-            }
-            costNanos = price == null ? 0 : price.costNanos(usage, s.served);
-            priceVersion = price == null ? null : price.version(usage, s.served);
-        }
-        return recordOf(s).usage(usage).usageFromProvider(fromProvider)
-                .localInputTokens(in.tokens()).localOutputTokens(out.tokens())
-                .localEstimated(in.estimated() || out.estimated()).costNanos(costNanos).promptHash(in.contentHash())
-                .flags(recordFlags).priceVersion(priceVersion).requestFeatures(in.features())
-                .inputTextBytes(in.textBytes()).rejectedPredictionTokens(fromProvider ? s.rejectedPredictionTokens : 0)
-                .promptCacheSavedNanos(price == null ? 0 : price.promptCacheSavedNanos(usage, s.served))
-                .promptPrefixHash(in.prefixHash())
-                .build();
-    }
-
-    /** A record of this call as {@code s} ended it: who, what, how it ended and how long it took. */
-    private UsageRecord.Builder recordOf(Settlement s) {
-        return UsageRecord.builder().id(requestId).team(team).keyId(keyId).model(deployment.model().name())
-                .provider(deployment.provider().name()).endpoint(endpoint).stream(sse).status(s.callStatus)
-                .httpStatus(s.httpStatus).taskId(taskId).taskAttempt(taskAttempt).finishReason(s.finishReason)
-                .createdAtMillis(createdAtMillis).latencyMicros(s.latencyMicros).upstreamLatencyMicros(s.upstreamMicros)
-                .ttftMicros(s.ttftMicros).requestedModel(chain.get(0).model().name()).attempts(totalAttempts);
-    }
-
-    /** The record of a call whose local counts could not be had: the provider's usage when it can be priced, else none. */
-    private UsageRecord recordWithoutCounts(Settlement s) {
-        ModelPrice price = deployment.model().price();
-        PricedUsage priced = PricedUsage.of(s, price);
-        TokenUsage usage = priced.usage();
-        long costNanos = priced.costNanos();
-        int recordFlags = priced.flags();
-        return recordOf(s).usage(usage == null ? TokenUsage.ZERO : usage).usageFromProvider(usage != null)
-                .localEstimated(true).costNanos(costNanos).flags(recordFlags).priceVersion(priced.priceVersion())
-                .promptCacheSavedNanos(usage == null || price == null ? 0 : price.promptCacheSavedNanos(usage, s.served))
-                .build();
-    }
-
-    /**
-     * Settles the reservation (or charges the budgets), settles the admission stages (handing them {@code delivered},
-     * the answer the client received, when there is one) and hands the record to the accounting core, whatever fails.
-     */
-    private void charge(UsageRecord record, AdmissionStage.Delivered delivered) {
-        int flags = admissionFlags;
-        if (reservation != null && record.costNanos() > reservation.reservedNanos()) {
-            flags |= RecordFlag.RESERVATION_EXCEEDED.bit(); // settled all the same: the provider billed it
-        }
-        record = record.withFlags(flags);
-        try {
-            if (reservation != null) {
-                proxy.budgets().settle(reservation, record.costNanos());
-            } else {
-                proxy.budgets().charge(team, keyId, record.costNanos());
-            }
-        } catch (RuntimeException e) {
-            log.error("Could not charge the budgets for {}", requestId, e);
-        } finally {
-            UsageRecord booked = record;
-            try {
-                booked = admission.settle(record, delivered);
-            } finally {
-                proxy.accounting().settle(booked);
-            }
-        }
+        settlement.settle(new CallSettlement.Ended(callStatus, httpStatus, deployment, policy.requested().model().name(),
+                policy.totalAttempts(), observer, inputCount, flags, requestSent, status, success, sse, encoded,
+                latencyMicros, upstreamMicros, ttftMicros, partialBody, answerBody));
     }
 
     /** Retry-After in milliseconds (seconds or an HTTP date), 0 when absent or unreadable. */

@@ -68,7 +68,7 @@ final class UpstreamRequests {
         } catch (JsonProcessingException e) {
             throw new GatewayException(ErrorType.INTERNAL, "could not encode the request for " + deployment.model().name());
         }
-        return new Built(build(deployment, endpoint, bytes, clientHeaders, alloc), rewrite);
+        return new Built(build(deployment, endpoint, rewrite, bytes, clientHeaders, alloc), rewrite);
     }
 
     private static final byte[] POST = "POST ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
@@ -85,10 +85,10 @@ final class UpstreamRequests {
      * {@code Accept-Encoding: identity} and {@code Content-Length}, and the adapter's credentials. The headers the
      * gateway and the adapter set are validated as they are set, as in a request object.
      */
-    static ByteBuf build(Deployment deployment, Endpoint endpoint, ByteBuf body, HttpHeaders forwardedHeaders,
-                         ByteBufAllocator alloc) {
+    static ByteBuf build(Deployment deployment, Endpoint endpoint, ProviderAdapter.Rewrite rewrite, ByteBuf body,
+                         HttpHeaders forwardedHeaders, ByteBufAllocator alloc) {
         String uri = deployment.origin().basePath()
-                + deployment.adapter().upstreamPath(endpoint, deployment.model().upstreamName());
+                + deployment.adapter().upstreamPath(endpoint, deployment.model().upstreamName(), rewrite);
         HttpHeaders headers;
         try {
             checkUri(uri);

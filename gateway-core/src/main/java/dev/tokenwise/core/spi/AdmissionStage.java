@@ -32,7 +32,8 @@ import java.util.concurrent.CompletableFuture;
  * }
  * }</pre>
  *
- * <p>Stages never block: a decision that needs a remote store is not made here (or is made from a local slice).
+ * <p>Stages never block: a decision that needs a remote store is not made here but handed back as the future of
+ * {@link Lease#answer}, failed with the refusal when it refuses.
  *
  * <p>A stage may also answer a call itself ({@link Lease#answer}, a cache hit): the call then goes neither upstream
  * nor through the budget, and is booked as its own call with the record its stage makes of the answer. A stage that
@@ -138,7 +139,9 @@ public interface AdmissionStage {
          * An answer this stage has for the call in place of the provider's: {@code null} (the default) to forward the
          * call as usual; else a future that completes, on any thread, with the answer to serve, or with {@code null}
          * to forward the call after all (e.g. the stage waited for an identical call in flight, whose answer it could
-         * not keep). The call waits for it without holding its event loop.
+         * not keep), or fails with a {@link dev.tokenwise.core.error.GatewayException} to refuse the call (a decision
+         * made remotely, e.g. a rate limit shared by a cluster); a failure of any other kind forwards the call. The
+         * call waits for it without holding its event loop.
          */
         default CompletableFuture<Answer> answer() {
             return null;

@@ -7,6 +7,11 @@ import io.netty.handler.codec.http.HttpHeaders;
 /**
  * What one kind of provider speaks: where a call goes, how it is authorised, how the body is
  * rewritten and how usage is read back. Adapters are stateless and shared by all event loops.
+ *
+ * <p>What an adapter learns about one call as it rewrites the request (the client's name for the model, whether the
+ * call streams) travels with the call: {@link #rewrite} returns it as the {@link Rewrite}'s {@link Rewrite#plan()},
+ * and the gateway hands that same {@link Rewrite} to {@link #upstreamPath(Endpoint, String, Rewrite)} and
+ * {@link #observer} for that call, and to no other. Nothing is kept between the calls, on the adapter or its thread.
  */
 public interface ProviderAdapter {
 
@@ -24,6 +29,14 @@ public interface ProviderAdapter {
     /** The path (and query) to call below the provider's base URL path, e.g. {@code /chat/completions}. */
     String upstreamPath(Endpoint endpoint, String upstreamModel);
 
+    /**
+     * The path of one call whose request {@link #rewrite} returned {@code rewrite}: an adapter whose path depends on
+     * what the rewrite learned (Gemini streams on another URL) overrides this one.
+     */
+    default String upstreamPath(Endpoint endpoint, String upstreamModel, Rewrite rewrite) {
+        return upstreamPath(endpoint, upstreamModel);
+    }
+
     /** Adds the provider's credentials to the upstream request headers. */
     void authorize(HttpHeaders upstreamHeaders);
 
@@ -35,17 +48,29 @@ public interface ProviderAdapter {
      */
     Rewrite rewrite(Endpoint endpoint, ObjectNode body, String upstreamModel, boolean stream);
 
-    /** A fresh observer for one response. */
+    /** A fresh observer for one response, to the call whose request {@link #rewrite} returned {@code rewrite}. */
     ResponseObserver observer(Endpoint endpoint, boolean stream, Rewrite rewrite);
 
     /**
-     * What {@link #rewrite} did.
+     * What {@link #rewrite} did, and what it learned about the call: the call's context for the adapter, handed back
+     * to it with this call's path and observer.
      *
      * @param bodyChanged the body must be re-serialised
      * @param usageEventInjected the gateway asked for a usage event the client did not ask for; the
      *     observer drops it from what the client sees
+     * @param plan the adapter's own facts about the call (immutable; the gateway never reads it), or {@code null}
      */
-    record Rewrite(boolean bodyChanged, boolean usageEventInjected) {
+    record Rewrite(boolean bodyChanged, boolean usageEventInjected, Object plan) {
         public static final Rewrite UNCHANGED = new Rewrite(false, false);
+
+        /** A rewrite without a plan. */
+        public Rewrite(boolean bodyChanged, boolean usageEventInjected) {
+            this(bodyChanged, usageEventInjected, null);
+        }
+
+        /** The plan, when it is a {@code type}; else {@code null} (e.g. a call driven without a rewrite). */
+        public <T> T plan(Class<T> type) {
+            return type.isInstance(plan) ? type.cast(plan) : null;
+        }
     }
 }

@@ -193,4 +193,46 @@ class BudgetBookTest {
             assertNull(book.team("y").keyId());
         }
     }
+
+    @Test
+    void aSharedReservationSettlesInItsStoreOnceAndNeverInTheBook() {
+        try (BudgetBook book = book()) {
+            book.setTeamBudget("demo", new BudgetConfig(1_000, BudgetPeriod.DAILY), 0);
+            List<String> store = new ArrayList<>();
+            BudgetBook.Reservation r = BudgetBook.sharedReservation("r1", 600, new BudgetBook.SharedSettlement() {
+                @Override
+                public void settle(long actualNanos) {
+                    store.add("settled " + actualNanos);
+                }
+
+                @Override
+                public void cancel() {
+                    store.add("cancelled");
+                }
+            });
+            book.settle(r, 400);
+            book.settle(r, 400);
+            book.cancel(r);
+            assertEquals(List.of("settled 400"), store);
+            assertEquals(0, book.team("demo").snapshot(clock.get()).spentNanos(), "the store holds the spend");
+        }
+    }
+
+    @Test
+    void mirrorsTheSharedStoresFiguresIntoTheCurrentWindowOnlyAndAlertsOnThem() {
+        try (BudgetBook book = book()) {
+            book.setTeamBudget("demo", new BudgetConfig(1_000, BudgetPeriod.DAILY), 0);
+            List<String> alerts = new ArrayList<>();
+            book.onSoftThreshold((team, keyId, s) -> alerts.add(team + " " + s.spentNanos()));
+            long today = Periods.startMillis(BudgetPeriod.DAILY, clock.get(), UTC);
+            book.mirror("demo", null, today - 86_400_000L, 999, 1);
+            assertEquals(0, book.team("demo").snapshot(clock.get()).spentNanos(), "another period's figures are ignored");
+            book.mirror("demo", null, today, 850, 100);
+            Budget.Snapshot s = book.team("demo").snapshot(clock.get());
+            assertEquals(850, s.spentNanos());
+            assertEquals(100, s.reservedNanos());
+            assertEquals(50, s.remainingNanos());
+            assertEquals(List.of("demo 850"), alerts);
+        }
+    }
 }

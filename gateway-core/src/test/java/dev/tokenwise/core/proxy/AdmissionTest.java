@@ -110,4 +110,45 @@ class AdmissionTest {
         assertEquals(List.of("a", "b"), headers.getAll("x-stage"));
         assertSame(null, admission.reservation());
     }
+
+    /** A stage whose lease answers {@code answer} (which may fail). */
+    private static AdmissionStage answering(java.util.concurrent.CompletableFuture<AdmissionStage.Answer> answer) {
+        return call -> new AdmissionStage.Lease() {
+            @Override
+            public java.util.concurrent.CompletableFuture<AdmissionStage.Answer> answer() {
+                return answer;
+            }
+        };
+    }
+
+    @Test
+    void aRemoteRefusalOfAnEarlierStageFailsTheAnswerWhateverALaterStageAnswers() {
+        Admission admission = new Admission("req_1");
+        java.util.concurrent.CompletableFuture<AdmissionStage.Answer> remote = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<AdmissionStage.Answer> cached = new java.util.concurrent.CompletableFuture<>();
+        admission.run(List.of(answering(remote), answering(cached)), CALL);
+        java.util.concurrent.CompletableFuture<AdmissionStage.Answer> decided = admission.answer();
+        cached.complete(null);
+        assertEquals(false, decided.isDone(), "waits for the earlier stage");
+        remote.completeExceptionally(new GatewayException(ErrorType.RATE_LIMIT_EXCEEDED, "shared limit"));
+        java.util.concurrent.CompletionException failed =
+                assertThrows(java.util.concurrent.CompletionException.class, decided::join);
+        assertEquals("shared limit", failed.getCause().getMessage());
+    }
+
+    @Test
+    void aLaterStagesAnswerServesOnceTheEarlierStageAdmits() {
+        Admission admission = new Admission("req_1");
+        java.util.concurrent.CompletableFuture<AdmissionStage.Answer> remote = new java.util.concurrent.CompletableFuture<>();
+        AdmissionStage.Answer stored = new AdmissionStage.Answer(
+                UsageRecord.builder().id("req_0").team("team").keyId("key").model("m").provider("p")
+                        .endpoint(Endpoint.CHAT_COMPLETIONS).status(dev.tokenwise.core.model.CallStatus.OK)
+                        .httpStatus(200).build(), "application/json",
+                List.of(new byte[] {'{', '}'}));
+        admission.run(List.of(answering(remote), answering(
+                java.util.concurrent.CompletableFuture.completedFuture(stored))), CALL);
+        java.util.concurrent.CompletableFuture<AdmissionStage.Answer> decided = admission.answer();
+        remote.complete(null);
+        assertSame(stored, decided.join());
+    }
 }

@@ -12,6 +12,7 @@ import dev.tokenwise.core.config.ServerConfig;
 import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.ProviderAdapter;
+import dev.tokenwise.core.spi.TokenCounter;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.time.Duration;
@@ -31,6 +32,12 @@ final class RelayFixture implements AutoCloseable {
     private final BudgetBook budgets;
 
     RelayFixture(int upstreamPort, Duration readTimeout, ProviderAdapter adapter) throws InterruptedException {
+        this(upstreamPort, readTimeout, adapter, new TranslatingRelayTest.WordCounter());
+    }
+
+    /** As above, counting tokens with {@code counter}. */
+    RelayFixture(int upstreamPort, Duration readTimeout, ProviderAdapter adapter, TokenCounter counter)
+            throws InterruptedException {
         ProviderConfig provider = new ProviderConfig("native", "test", URI.create("http://127.0.0.1:" + upstreamPort),
                 null, null, Duration.ofSeconds(2), readTimeout, 8, Map.of());
         ModelConfig model = new ModelConfig("m", "native", "m-native", ModelPrice.of(1_000_000_000L, 2_000_000_000L));
@@ -41,7 +48,7 @@ final class RelayFixture implements AutoCloseable {
         keys.register("tw-key", "k", "team", List.of());
         accounting = new AccountingCore(List.of(records::add), 64, 100);
         budgets = new BudgetBook(ZoneId.of("UTC"), 80, System::currentTimeMillis, 0);
-        gateway = GatewayServer.start(config, Map.of("native", adapter), new TranslatingRelayTest.WordCounter(),
+        gateway = GatewayServer.start(config, Map.of("native", adapter), counter,
                 accounting, budgets, keys, List.of(), null, null);
     }
 

@@ -4,22 +4,28 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpServer;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.RecordFlag;
+import dev.tokenwise.core.model.TokenCount;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.ResponseObserver;
+import dev.tokenwise.core.spi.TokenCounter;
 import dev.tokenwise.core.testing.LeakDetectingExtension;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpHeaders;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -87,6 +93,65 @@ class SettlementTest {
             assertEquals(TokenUsage.of(record.localInputTokens(), record.localOutputTokens()), record.usage());
             assertEquals(record.localInputTokens() * 1000 + record.localOutputTokens() * 2000, record.costNanos());
             assertEquals(0, relay.inFlight());
+        }
+    }
+
+    @Test
+    void keepsTheRequestedModelAttemptsAndPromptHashWhenTheOutputCannotBeCounted() throws Exception {
+        try (RelayFixture relay = new RelayFixture(upstream.getAddress().getPort(), Duration.ofSeconds(5),
+                new Adapter(() -> new Reporting(TokenUsage.of(3, 2))), new HashingCounter(false))) {
+            HttpResponse<String> response = http.send(relay.chatRequest(false), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, response.statusCode());
+
+            UsageRecord record = relay.awaitRecord();
+            assertEquals("m", record.requestedModel());
+            assertEquals(1, record.attempts());
+            assertEquals(PROMPT_HASH, record.promptHash(), "the input was counted: its hash is known");
+            assertEquals(7, record.localInputTokens());
+            assertTrue(record.localEstimated(), "the output has no local count");
+            assertEquals(TokenUsage.of(3, 2), record.usage(), "billed on the provider's usage");
+            assertEquals(0, relay.inFlight());
+        }
+    }
+
+    @Test
+    void keepsTheRequestedModelAttemptsAndPromptHashWhenTheProviderCannotBeReached() throws Exception {
+        int closedPort;
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = socket.getLocalPort();
+        }
+        try (RelayFixture relay = new RelayFixture(closedPort, Duration.ofSeconds(5),
+                new Adapter(() -> new Reporting(null)), new HashingCounter(true))) {
+            HttpResponse<String> response = http.send(relay.chatRequest(false), HttpResponse.BodyHandlers.ofString());
+            assertEquals(502, response.statusCode());
+
+            UsageRecord record = relay.awaitRecord();
+            assertEquals("m", record.requestedModel());
+            assertEquals(3, record.attempts(), "the first attempt and the two retries of the default resilience");
+            assertEquals(PROMPT_HASH, record.promptHash());
+            assertEquals(TokenUsage.ZERO, record.usage(), "a provider never reached bills nothing");
+            assertEquals(0, relay.inFlight());
+        }
+    }
+
+    private static final long PROMPT_HASH = 0x5eed_cafeL;
+
+    /** Counts every prompt as 7 tokens with hash {@link #PROMPT_HASH}; the output too, or fails to count it. */
+    private record HashingCounter(boolean countsOutput) implements TokenCounter {
+        @Override
+        public CompletableFuture<TokenCount> countInput(String model, Endpoint endpoint, JsonNode body) {
+            return CompletableFuture.completedFuture(new TokenCount(7, false, PROMPT_HASH));
+        }
+
+        @Override
+        public CompletableFuture<TokenCount> countOutput(String model, String text) {
+            return countsOutput ? CompletableFuture.completedFuture(new TokenCount(2, false))
+                    : CompletableFuture.failedFuture(new IllegalStateException("tokenizer failed"));
+        }
+
+        @Override
+        public boolean isExact(String model) {
+            return true;
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.tokenwise.core.proxy;
 
+import static dev.tokenwise.core.spi.ProviderAdapter.Rewrite.UNCHANGED;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -103,7 +104,7 @@ class UpstreamRequestsTest {
                 .add("x-api-version", "2024-06-01").add("Accept", "a").add("Accept", "b");
         byte[] body = "{\"model\":\"m\",\"messages\":[]}".getBytes(StandardCharsets.UTF_8);
         ByteBuf bytes = UpstreamRequests.build(deployment("https://api.example.com:8443/v1/", "/chat/completions"),
-                Endpoint.CHAT_COMPLETIONS, Unpooled.wrappedBuffer(body), forwarded, ByteBufAllocator.DEFAULT);
+                Endpoint.CHAT_COMPLETIONS, UNCHANGED, Unpooled.wrappedBuffer(body), forwarded, ByteBufAllocator.DEFAULT);
         FullHttpRequest request = decode(bytes);
         try {
             assertEquals(HttpMethod.POST, request.method());
@@ -129,7 +130,7 @@ class UpstreamRequestsTest {
                 .add("openai-project", "proj-client").add("OpenAI-Beta", "assistants=v2");
         for (boolean forward : new boolean[] {false, true}) {
             ByteBuf bytes = UpstreamRequests.build(deployment("http://127.0.0.1:9000", "/v1/chat/completions", forward),
-                    Endpoint.CHAT_COMPLETIONS, Unpooled.copiedBuffer("{}", StandardCharsets.UTF_8), forwarded,
+                    Endpoint.CHAT_COMPLETIONS, UNCHANGED, Unpooled.copiedBuffer("{}", StandardCharsets.UTF_8), forwarded,
                     ByteBufAllocator.DEFAULT);
             FullHttpRequest request = decode(bytes);
             try {
@@ -151,7 +152,7 @@ class UpstreamRequestsTest {
             String text = "{\"input\":\"" + "w".repeat(size - 12) + "\"}";
             ByteBuf body = Unpooled.copiedBuffer(text, StandardCharsets.UTF_8);
             ByteBuf bytes = UpstreamRequests.build(deployment("http://127.0.0.1:9000", "/v1/embeddings"),
-                    Endpoint.EMBEDDINGS, body, new DefaultHttpHeaders(), ByteBufAllocator.DEFAULT);
+                    Endpoint.EMBEDDINGS, UNCHANGED, body, new DefaultHttpHeaders(), ByteBufAllocator.DEFAULT);
             FullHttpRequest request = decode(bytes);
             try {
                 assertEquals(text, request.content().toString(StandardCharsets.UTF_8), size + " bytes");
@@ -167,7 +168,7 @@ class UpstreamRequestsTest {
     @Test
     void eachAttemptWritesTheSameBytesFromADuplicate() {
         ByteBuf bytes = UpstreamRequests.build(deployment("http://127.0.0.1:9000", "/v1/embeddings"),
-                Endpoint.EMBEDDINGS, Unpooled.copiedBuffer("{}", StandardCharsets.UTF_8), new DefaultHttpHeaders(),
+                Endpoint.EMBEDDINGS, UNCHANGED, Unpooled.copiedBuffer("{}", StandardCharsets.UTF_8), new DefaultHttpHeaders(),
                 ByteBufAllocator.DEFAULT);
         try {
             for (int attempt = 0; attempt < 2; attempt++) {
@@ -191,7 +192,7 @@ class UpstreamRequestsTest {
         for (String path : new String[] {"/models/a b:generate", "/x\r\nHost: evil", "/x\u007f"}) {
             ByteBuf body = Unpooled.copiedBuffer("{}", StandardCharsets.UTF_8);
             assertThrows(IllegalArgumentException.class, () -> UpstreamRequests.build(
-                    deployment("http://127.0.0.1:9000", path), Endpoint.CHAT_COMPLETIONS, body,
+                    deployment("http://127.0.0.1:9000", path), Endpoint.CHAT_COMPLETIONS, UNCHANGED, body,
                     new DefaultHttpHeaders(), ByteBufAllocator.DEFAULT), path);
             assertEquals(0, body.refCnt(), path);
         }
@@ -204,7 +205,7 @@ class UpstreamRequestsTest {
         Deployment withInjecting = new Deployment(d.model(), d.provider(), injecting, d.origin());
         ByteBuf body = Unpooled.copiedBuffer("{}", StandardCharsets.UTF_8);
         assertThrows(IllegalArgumentException.class, () -> UpstreamRequests.build(withInjecting,
-                Endpoint.CHAT_COMPLETIONS, body, new DefaultHttpHeaders(), ByteBufAllocator.DEFAULT));
+                Endpoint.CHAT_COMPLETIONS, UNCHANGED, body, new DefaultHttpHeaders(), ByteBufAllocator.DEFAULT));
         assertEquals(0, body.refCnt());
     }
 }

@@ -35,8 +35,8 @@ import java.util.function.Predicate;
  * {@link EfficiencySettings#taskRetention()}, starts over as a new task in them.
  *
  * <p>Rules (see {@code docs/efficiency.md}): a call is a <em>retry</em> when its {@code X-Task-Attempt} is above 1,
- * when the gateway made more than one upstream attempt for it, or when its task already had a call to the same
- * model with the same prompt hash; it is <em>truncated</em> when
+ * when the gateway made more than one upstream attempt for it, or when its task already had a call asking for the
+ * same model (the model the client named, whichever model answered) with the same prompt hash; it is <em>truncated</em> when
  * its finish reason is {@code length} (or Anthropic's {@code max_tokens}). A task belongs to the model of its last
  * call, with all its calls.
  *
@@ -334,7 +334,7 @@ public final class EfficiencyTracker implements UsageSink {
         boolean add(UsageRecord r, boolean cut) {
             boolean retry = r.taskAttempt() > 1 || r.gatewayRetried();
             if (r.promptHash() != 0) {
-                Prompt prompt = new Prompt(r.model(), r.promptHash());
+                Prompt prompt = new Prompt(r.requestedModel(), r.promptHash());
                 if (prompts.contains(prompt)) {
                     retry = true;
                 } else if (prompts.size() < MAX_PROMPTS_PER_TASK) {

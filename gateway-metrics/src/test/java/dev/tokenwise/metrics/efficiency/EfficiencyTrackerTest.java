@@ -92,6 +92,16 @@ class EfficiencyTrackerTest {
     }
 
     @Test
+    void flagsAsARetryTheSamePromptAskedOfTheSameModelAfterAFallbackAnsweredIt() {
+        UsageRecord fallenBack = call("f1", "a", "a1", "m-fallback", "t", 0, 9, 1, 1, 0, "stop", T0).toBuilder()
+                .requestedModel("m1").build(); // m1's breaker was open: its fallback answered at the first attempt
+        UsageRecord again = call("f2", "a", "a1", "m1", "t", 0, 9, 1, 1, 0, "stop", T0 + 1);
+        tracker.accept(fallenBack);
+        tracker.accept(again);
+        assertEquals(1, tracker.retries(), "the same task asked m1 for the same prompt again, as the ledger decides");
+    }
+
+    @Test
     void movesATaskToTheModelOfItsLastCall() {
         List<UsageRecord> calls = TaskFixture.calls();
         tracker.accept(calls.get(3)); // write-tests on sim-small

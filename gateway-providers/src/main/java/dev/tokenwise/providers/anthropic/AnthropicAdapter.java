@@ -5,7 +5,7 @@ import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.ResponseObserver;
 import dev.tokenwise.providers.translate.AnthropicToChat;
-import dev.tokenwise.providers.translate.CallHandoff;
+import dev.tokenwise.providers.translate.TranslatedCall;
 import dev.tokenwise.providers.translate.ChatToAnthropic;
 import dev.tokenwise.providers.translate.OpenAiChatRequest;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -80,11 +80,9 @@ public final class AnthropicAdapter implements ProviderAdapter {
     public Rewrite rewrite(Endpoint endpoint, ObjectNode body, String upstreamModel, boolean stream) {
         if (endpoint == Endpoint.CHAT_COMPLETIONS) {
             OpenAiChatRequest chat = ChatToAnthropic.translate(body, upstreamModel);
-            CallHandoff.offer(new CallHandoff.Call(chat.model(), upstreamModel, stream,
-                    ChatToAnthropic.jsonObjectMode(chat)));
-            return new Rewrite(true, stream && !chat.includeUsage());
+            return new Rewrite(true, stream && !chat.includeUsage(),
+                    new TranslatedCall(chat.model(), stream, ChatToAnthropic.jsonObjectMode(chat)));
         }
-        CallHandoff.clear();
         if (upstreamModel.equals(body.path("model").asText())) {
             return Rewrite.UNCHANGED;
         }
@@ -97,7 +95,7 @@ public final class AnthropicAdapter implements ProviderAdapter {
         if (endpoint != Endpoint.CHAT_COMPLETIONS) {
             return new AnthropicResponseObserver();
         }
-        CallHandoff.Call call = CallHandoff.take();
+        TranslatedCall call = TranslatedCall.of(rewrite);
         return new AnthropicResponseObserver(new AnthropicToChat(call == null ? null : call.clientModel(),
                 !rewrite.usageEventInjected(), call != null && call.jsonObject()));
     }

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.spi.ProviderAdapter;
 import dev.tokenwise.core.spi.ResponseObserver;
-import dev.tokenwise.providers.translate.CallHandoff;
+import dev.tokenwise.providers.translate.TranslatedCall;
 import dev.tokenwise.providers.translate.ChatToGemini;
 import dev.tokenwise.providers.translate.GeminiToChat;
 import dev.tokenwise.providers.translate.OpenAiChatRequest;
@@ -57,14 +57,14 @@ public final class GeminiAdapter implements ProviderAdapter {
 
     /**
      * {@code /models/{model}:generateContent}, or {@code :streamGenerateContent?alt=sse} for the native stream
-     * endpoint and for a translated chat completion that streams (known from the call's rewrite, see
-     * {@link CallHandoff}); the model id is percent-encoded.
+     * endpoint and for a translated chat completion that streams (known from the call's rewrite, its
+     * {@link TranslatedCall}; without one, a chat completion does not stream); the model id is percent-encoded.
      */
     @Override
-    public String upstreamPath(Endpoint endpoint, String upstreamModel) {
+    public String upstreamPath(Endpoint endpoint, String upstreamModel, Rewrite rewrite) {
         boolean stream = endpoint == Endpoint.GEMINI_STREAM_GENERATE;
         if (endpoint == Endpoint.CHAT_COMPLETIONS) {
-            CallHandoff.Call call = CallHandoff.peek(upstreamModel);
+            TranslatedCall call = TranslatedCall.of(rewrite);
             stream = call != null && call.stream();
         }
         // URLEncoder encodes for forms: a space becomes '+', which a path must carry as %20.
@@ -75,6 +75,12 @@ public final class GeminiAdapter implements ProviderAdapter {
         }
         return "/models/" + model + (stream ? Endpoint.GEMINI_STREAM_GENERATE.upstreamSuffix() + SSE
                 : Endpoint.GEMINI_GENERATE.upstreamSuffix());
+    }
+
+    /** The path of a call without its rewrite: a chat completion's non-streaming URL. */
+    @Override
+    public String upstreamPath(Endpoint endpoint, String upstreamModel) {
+        return upstreamPath(endpoint, upstreamModel, Rewrite.UNCHANGED);
     }
 
     @Override
@@ -93,7 +99,6 @@ public final class GeminiAdapter implements ProviderAdapter {
     @Override
     public Rewrite rewrite(Endpoint endpoint, ObjectNode body, String upstreamModel, boolean stream) {
         if (endpoint == Endpoint.GEMINI_BATCH_EMBED) {
-            CallHandoff.clear();
             boolean changed = false;
             for (JsonNode request : body.path("requests")) {
                 if (request instanceof ObjectNode r && r.has("model")
@@ -105,12 +110,10 @@ public final class GeminiAdapter implements ProviderAdapter {
             return changed ? new Rewrite(true, false) : Rewrite.UNCHANGED;
         }
         if (endpoint != Endpoint.CHAT_COMPLETIONS) {
-            CallHandoff.clear();
             return Rewrite.UNCHANGED;
         }
         OpenAiChatRequest chat = ChatToGemini.translate(body);
-        CallHandoff.offer(new CallHandoff.Call(chat.model(), upstreamModel, stream));
-        return new Rewrite(true, stream && !chat.includeUsage());
+        return new Rewrite(true, stream && !chat.includeUsage(), new TranslatedCall(chat.model(), stream, false));
     }
 
     @Override
@@ -118,7 +121,7 @@ public final class GeminiAdapter implements ProviderAdapter {
         if (endpoint != Endpoint.CHAT_COMPLETIONS) {
             return new GeminiResponseObserver();
         }
-        CallHandoff.Call call = CallHandoff.take();
+        TranslatedCall call = TranslatedCall.of(rewrite);
         return new GeminiResponseObserver(new GeminiToChat(call == null ? null : call.clientModel(),
                 !rewrite.usageEventInjected()));
     }

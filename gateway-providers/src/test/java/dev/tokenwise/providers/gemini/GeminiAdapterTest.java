@@ -91,22 +91,51 @@ class GeminiAdapterTest {
     }
 
     @Test
-    void choosesTheStreamingUrlForATranslatedChatThatStreams() throws Exception {
-        ObjectNode body = (ObjectNode) JSON.readTree("""
+    void choosesEachTranslatedChatsUrlFromItsOwnRewriteWhenCallsInterleave() throws Exception {
+        ObjectNode streamed = (ObjectNode) JSON.readTree("""
                 {"model": "flash", "stream": true, "messages": [{"role": "user", "content": "Hi"}]}""");
-        adapter.rewrite(Endpoint.CHAT_COMPLETIONS, body, "gemini-2.5-flash", true);
-        assertEquals("/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
-                adapter.upstreamPath(Endpoint.CHAT_COMPLETIONS, "gemini-2.5-flash"));
-        adapter.observer(Endpoint.CHAT_COMPLETIONS, true, new ProviderAdapter.Rewrite(true, true));
-
+        ProviderAdapter.Rewrite streaming = adapter.rewrite(Endpoint.CHAT_COMPLETIONS, streamed, "gemini-2.5-flash", true);
         ObjectNode plain = (ObjectNode) JSON.readTree("""
                 {"model": "flash", "messages": [{"role": "user", "content": "Hi"}]}""");
-        adapter.rewrite(Endpoint.CHAT_COMPLETIONS, plain, "gemini-2.5-flash", false);
+        // Another call's rewrite comes between the first call's rewrite and its path.
+        ProviderAdapter.Rewrite whole = adapter.rewrite(Endpoint.CHAT_COMPLETIONS, plain, "gemini-2.5-flash", false);
+
+        assertEquals("/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+                adapter.upstreamPath(Endpoint.CHAT_COMPLETIONS, "gemini-2.5-flash", streaming));
         assertEquals("/models/gemini-2.5-flash:generateContent",
-                adapter.upstreamPath(Endpoint.CHAT_COMPLETIONS, "gemini-2.5-flash"));
-        adapter.observer(Endpoint.CHAT_COMPLETIONS, false, new ProviderAdapter.Rewrite(true, false));
+                adapter.upstreamPath(Endpoint.CHAT_COMPLETIONS, "gemini-2.5-flash", whole));
         assertEquals("/models/gemini-2.5-flash:generateContent",
                 adapter.upstreamPath(Endpoint.CHAT_COMPLETIONS, "gemini-2.5-flash"), "without a rewrite: not streaming");
+    }
+
+    @Test
+    void namesEachCallsModelFromItsOwnRewriteWhenCallsInterleave() throws Exception {
+        ObjectNode first = (ObjectNode) JSON.readTree("{\"model\": \"flash\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}");
+        ProviderAdapter.Rewrite firstRewrite = adapter.rewrite(Endpoint.CHAT_COMPLETIONS, first, "gemini-2.5-flash", false);
+        ObjectNode second = (ObjectNode) JSON.readTree("{\"model\": \"pro\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}");
+        ProviderAdapter.Rewrite secondRewrite = adapter.rewrite(Endpoint.CHAT_COMPLETIONS, second, "gemini-2.5-pro", false);
+
+        assertEquals("pro", wholeAnswerModel(adapter.observer(Endpoint.CHAT_COMPLETIONS, false, secondRewrite)));
+        assertEquals("flash", wholeAnswerModel(adapter.observer(Endpoint.CHAT_COMPLETIONS, false, firstRewrite)));
+    }
+
+    /** The model a translated whole answer names. */
+    private static String wholeAnswerModel(ResponseObserver observer) throws Exception {
+        ByteBuf upstream = Unpooled.copiedBuffer("""
+                {"candidates": [{"content": {"parts": [{"text": "Hi!"}], "role": "model"}, "finishReason": "STOP"}],
+                 "usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 2, "totalTokenCount": 6}}
+                """, StandardCharsets.UTF_8);
+        try {
+            observer.onBody(upstream);
+            ByteBuf translated = observer.translateBody(upstream, ALLOC);
+            try {
+                return JSON.readTree(translated.toString(StandardCharsets.UTF_8)).path("model").asText();
+            } finally {
+                translated.release();
+            }
+        } finally {
+            upstream.release();
+        }
     }
 
     @Test

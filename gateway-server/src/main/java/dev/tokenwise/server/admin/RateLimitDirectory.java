@@ -27,6 +27,44 @@ public final class RateLimitDirectory {
     private final TeamDirectory teams;
     private final LongSupplier clockMillis;
     private final Object changeLock = new Object();
+    /** Told of every change made here (cluster mode passes them on to the other instances). */
+    private volatile ChangeListener changes = (kind, name, limits) -> { };
+
+    /** Rate-limit changes made through this directory that the other instances of a cluster must also make. */
+    @FunctionalInterface
+    public interface ChangeListener {
+        /**
+         * @param kind {@link StoredRateLimits#TEAM} or {@link StoredRateLimits#KEY}
+         */
+        void changed(String kind, String name, RateLimits limits);
+    }
+
+    /** Sends every later change made here to {@code listener}. */
+    public void onChange(ChangeListener listener) {
+        this.changes = Objects.requireNonNull(listener, "listener");
+    }
+
+    /**
+     * Makes here a change another instance of the cluster made, telling no listener: nothing when the team or key is
+     * unknown here or already has these limits. Blocking (it writes the store).
+     */
+    public void applyRemote(String kind, String name, RateLimits limits) {
+        boolean team = StoredRateLimits.TEAM.equals(kind);
+        if (team ? teams.team(name).isEmpty() : teams.key(name).isEmpty()) {
+            return;
+        }
+        if (limits.equals(team ? limiter.team(name) : limiter.key(name))) {
+            return;
+        }
+        synchronized (changeLock) {
+            store.saveRateLimits(new StoredRateLimits(kind, name, limits, clockMillis.getAsLong()));
+            if (team) {
+                limiter.setTeam(name, limits);
+            } else {
+                limiter.setKey(name, limits);
+            }
+        }
+    }
 
     private RateLimitDirectory(TeamStore store, RateLimiter limiter, TeamDirectory teams, LongSupplier clockMillis) {
         this.store = store;
@@ -76,6 +114,7 @@ public final class RateLimitDirectory {
             store.saveRateLimits(new StoredRateLimits(StoredRateLimits.TEAM, team, limits, clockMillis.getAsLong()));
             limiter.setTeam(team, limits);
         }
+        changes.changed(StoredRateLimits.TEAM, team, limits);
         return limits;
     }
 
@@ -86,6 +125,7 @@ public final class RateLimitDirectory {
             store.saveRateLimits(new StoredRateLimits(StoredRateLimits.KEY, keyId, limits, clockMillis.getAsLong()));
             limiter.setKey(keyId, limits);
         }
+        changes.changed(StoredRateLimits.KEY, keyId, limits);
         return limits;
     }
 

@@ -116,6 +116,34 @@ public final class TeamDirectory {
     /** Every key by id, revoked ones included (their ids stay taken). */
     private final Map<String, StoredKey> keys = new ConcurrentHashMap<>();
     private final Object changeLock = new Object();
+    /** Told of every budget change and revocation made here (cluster mode passes them on to the other instances). */
+    private volatile ChangeListener changes = ChangeListener.NONE;
+
+    /** Changes made through this directory that the other instances of a cluster must also make. */
+    public interface ChangeListener {
+        ChangeListener NONE = new ChangeListener() {
+            @Override
+            public void teamBudgetChanged(String team, BudgetConfig budget) {
+            }
+
+            @Override
+            public void keyRevoked(String id) {
+            }
+
+            @Override
+            public void keyCreated(StoredKey key) {
+            }
+        };
+
+        /** Key {@code key} was created (only its hash travels, never its secret). */
+        void keyCreated(StoredKey key);
+
+        /** A team was created with, or given, {@code budget}. */
+        void teamBudgetChanged(String team, BudgetConfig budget);
+
+        /** Key {@code id} was revoked. */
+        void keyRevoked(String id);
+    }
 
     private TeamDirectory(GatewayConfig config, TeamStore store, SpendStore spend, KeyRegistry registry,
                           BudgetBook budgets, LongSupplier clockMillis) {
@@ -278,6 +306,14 @@ public final class TeamDirectory {
      * @throws GatewayException when the name is invalid or already taken
      */
     public TeamView createTeam(String name, BudgetConfig budget) {
+        TeamView created = createTeamHere(name, budget);
+        if (budget != null) {
+            changes.teamBudgetChanged(name, budget);
+        }
+        return created;
+    }
+
+    private TeamView createTeamHere(String name, BudgetConfig budget) {
         checkName(name, "name");
         synchronized (changeLock) {
             if (teams.containsKey(name)) {
@@ -300,6 +336,42 @@ public final class TeamDirectory {
      * @throws GatewayException when the team is unknown
      */
     public TeamView setBudget(String team, BudgetConfig budget) {
+        TeamView changed = setBudgetHere(team, budget);
+        changes.teamBudgetChanged(team, budget);
+        return changed;
+    }
+
+    /** Sends every later change made here to {@code listener}. */
+    public void onChange(ChangeListener listener) {
+        this.changes = Objects.requireNonNull(listener, "listener");
+    }
+
+    /**
+     * Makes here a budget change another instance of the cluster made: creates the team when this instance does not
+     * know it, changes its budget when it differs, and tells no listener. Blocking (it writes the store).
+     */
+    public void applyTeamBudget(String team, BudgetConfig budget) {
+        StoredTeam stored = teams.get(team);
+        if (stored == null) {
+            try {
+                createTeamHere(team, budget);
+            } catch (GatewayException raced) {
+                // created meanwhile
+            }
+        } else if (!budget.equals(stored.budget())) {
+            setBudgetHere(team, budget);
+        }
+    }
+
+    /** Revokes here a key another instance of the cluster revoked (nothing when unknown or revoked already). */
+    public void applyRevocation(String id) {
+        StoredKey key = keys.get(id);
+        if (key != null && !key.revoked()) {
+            revokeHere(id);
+        }
+    }
+
+    private TeamView setBudgetHere(String team, BudgetConfig budget) {
         Objects.requireNonNull(budget, "budget");
         synchronized (changeLock) {
             StoredTeam stored = requireTeam(team);
@@ -357,7 +429,29 @@ public final class TeamDirectory {
             }
             registry.registerHashed(key.hashHex(), id, team, allowed);
             keys.put(id, key);
+            changes.keyCreated(key);
             return new CreatedKey(view(key), secret);
+        }
+    }
+
+    /**
+     * Makes here a key another instance of the cluster created: saved, its budget set, registered by its hash.
+     * Nothing when this instance knows the id already, or does not know the key's team. Blocking (it writes the
+     * store).
+     */
+    public void applyCreatedKey(StoredKey key) {
+        synchronized (changeLock) {
+            if (keys.containsKey(key.id()) || !teams.containsKey(key.team())) {
+                return;
+            }
+            StoredKey valid = new StoredKey(key.id(), key.team(), key.hashHex(), key.models(), key.budget(),
+                    key.createdAtMillis(), 0);
+            store.saveKey(valid);
+            if (valid.budget() != null) {
+                budgets.setKeyBudget(valid.team(), valid.id(), valid.budget(), 0);
+            }
+            registry.registerHashed(valid.hashHex(), valid.id(), valid.team(), valid.models());
+            keys.put(valid.id(), valid);
         }
     }
 
@@ -368,6 +462,12 @@ public final class TeamDirectory {
      * @throws GatewayException when no key has this id (404)
      */
     public KeyView revoke(String id) {
+        KeyView revoked = revokeHere(id);
+        changes.keyRevoked(id);
+        return revoked;
+    }
+
+    private KeyView revokeHere(String id) {
         synchronized (changeLock) {
             StoredKey key = keys.get(id);
             if (key == null) {

@@ -5,6 +5,7 @@ import dev.tokenwise.core.auth.KeyHashes;
 import dev.tokenwise.core.config.BudgetConfig;
 import dev.tokenwise.core.config.BudgetSettings;
 import dev.tokenwise.core.config.CacheConfig;
+import dev.tokenwise.core.config.ClusterConfig;
 import dev.tokenwise.core.config.LoggingConfig;
 import dev.tokenwise.core.config.TelemetryConfig;
 import dev.tokenwise.core.config.StorageConfig;
@@ -90,7 +91,7 @@ public final class ConfigLoader {
 
     private static final List<String> TOP_KEYS =
             List.of("server", "admin", "storage", "pricing", "budgets", "providers", "models", "teams", "rate_limits",
-                    "cache", "probes", "telemetry", "logging", "routes");
+                    "cache", "probes", "telemetry", "logging", "routes", "cluster", "instance_id");
     private static final List<String> TELEMETRY_KEYS = List.of("otlp_endpoint", "service_name", "sample_ratio",
             "headers");
     private static final List<String> ROUTE_KEYS = List.of("name", "candidates", "min_success_rate", "exploration",
@@ -236,6 +237,19 @@ public final class ConfigLoader {
             this.catalogLoader = Objects.requireNonNull(catalogLoader, "catalogLoader");
         }
 
+        /** {@code cluster:} and {@code instance_id}. */
+        private ClusterConfig cluster(ConfigSection root) {
+            ConfigSection cluster = root.section("cluster");
+            cluster.allowOnly(List.of("redis_url", "on_redis_down"));
+            String url = cluster.string("redis_url").filter(u -> !u.isBlank()).orElse(null);
+            ClusterConfig.OnRedisDown onDown = cluster.string("on_redis_down")
+                    .map(v -> ClusterConfig.OnRedisDown.parse(v, "cluster.on_redis_down"))
+                    .orElse(ClusterConfig.OnRedisDown.FAIL_CLOSED);
+            String instanceId = root.string("instance_id").filter(i -> !i.isBlank())
+                    .orElseGet(ClusterConfig::defaultInstanceId);
+            return new ClusterConfig(url, onDown, instanceId);
+        }
+
         Loaded read(String yaml) {
             ConfigSection root = ConfigSection.of(YamlTreeReader.read(yaml), "", env);
             root.allowOnly(TOP_KEYS);
@@ -274,7 +288,8 @@ public final class ConfigLoader {
             ProbeConfig probes = probes(root, models);
             GatewayConfig config = new GatewayConfig(server, adminOff ? null : adminKey, storagePath, providers, models,
                     teams, budgets, storageSync, rateLimits, adminOff, cache(root.section("cache")), probes,
-                    telemetry(root.section("telemetry")), logging(root.section("logging")), routes, storageConfig);
+                    telemetry(root.section("telemetry")), logging(root.section("logging")), routes,
+                    cluster(root), storageConfig);
             // Catalog first, then providers, then unpriced models: the order in which one would fix them.
             List<String> all = new ArrayList<>(catalogWarnings);
             disabled.forEach((name, variables) -> all.add(disabledWarning(name, variables, models)));

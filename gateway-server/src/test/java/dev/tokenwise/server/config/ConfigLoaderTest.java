@@ -115,6 +115,31 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void readsTheClusterKeysWithVariablesAndDefaults() {
+        GatewayConfig single = parse("");
+        assertFalse(single.cluster().enabled());
+        GatewayConfig config = parse("""
+                instance_id: gw-1
+                cluster: {redis_url: "${REDIS_URL}"}
+                """, Map.of("REDIS_URL", "rediss://:s3cret@redis.example:6380/2"));
+        assertTrue(config.cluster().enabled());
+        assertEquals("rediss://:s3cret@redis.example:6380/2", config.cluster().redisUrl());
+        assertEquals(dev.tokenwise.core.config.ClusterConfig.OnRedisDown.FAIL_CLOSED, config.cluster().onRedisDown());
+        assertEquals("gw-1", config.cluster().instanceId());
+        assertTrue(parse("cluster: {redis_url: \"${REDIS_URL:-}\"}").cluster().instanceId().contains("-"),
+                "an unset URL is single-node mode, with the default instance id (host-pid)");
+    }
+
+    @Test
+    void refusesAClusterUrlThatIsNotRedisAndThePolicyItCannotKeepYet() {
+        String url = error("cluster: {redis_url: \"http://:pw@host:6379\"}");
+        assertTrue(url.contains("cluster.redis_url") && !url.contains("pw"), url);
+        String policy = error("cluster: {redis_url: \"redis://host:6379\", on_redis_down: local_share}");
+        assertTrue(policy.contains("cluster.on_redis_down") && policy.contains("not available yet"), policy);
+        assertTrue(error("cluster: {redis_url: \"redis://h:1\", on_redis_down: open}").contains("fail_closed"));
+    }
+
+    @Test
     void appliesDefaultsForAbsentSections() {
         GatewayConfig config = parse("");
         ServerConfig defaults = ServerConfig.defaults();
@@ -640,7 +665,7 @@ class ConfigLoaderTest {
     @Test
     void rejectsUnknownTopLevelKey() {
         assertEquals("model: unknown key (expected one of: server, admin, storage, pricing, budgets, providers, models, teams,"
-                        + " rate_limits, cache, probes, telemetry, logging, routes)",
+                        + " rate_limits, cache, probes, telemetry, logging, routes, cluster, instance_id)",
                 error("model: []"));
     }
 

@@ -1,0 +1,74 @@
+package dev.tokenwise.core.config;
+
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * Cluster mode ({@code cluster:} and {@code instance_id}): several gateway instances share budgets on one Redis.
+ *
+ * @param redisUrl the Redis every instance shares ({@code redis://}, {@code rediss://}, with a password if need
+ *     be); {@code null} on a single node, where budgets live in this process only
+ * @param onRedisDown what a call that needs a shared decision gets while Redis is unreachable
+ * @param instanceId this instance's name in logs and {@code /healthz}
+ */
+public record ClusterConfig(String redisUrl, OnRedisDown onRedisDown, String instanceId) {
+    /** A single node: no Redis. */
+    public static final ClusterConfig NONE = new ClusterConfig(null, OnRedisDown.FAIL_CLOSED, defaultInstanceId());
+
+    /** What a call that needs a shared decision gets while Redis is unreachable. */
+    public enum OnRedisDown {
+        /** 503 {@code budget_unavailable}: no call goes unchecked (the default). */
+        FAIL_CLOSED;
+
+        public static OnRedisDown parse(String value, String key) {
+            String v = value.trim().toLowerCase(Locale.ROOT);
+            if (v.equals("fail_closed")) {
+                return FAIL_CLOSED;
+            }
+            if (v.equals("local_share")) {
+                throw new ConfigException(key + ": 'local_share' is not available yet: it needs budget slices leased"
+                        + " to each instance, which this version does not lease (expected: fail_closed)");
+            }
+            throw new ConfigException(key + ": '" + value + "' (expected: fail_closed)");
+        }
+    }
+
+    public ClusterConfig {
+        Objects.requireNonNull(onRedisDown, "cluster.on_redis_down");
+        Checks.checkNotBlank(instanceId, "instance_id");
+        if (redisUrl != null) {
+            String url = redisUrl.trim();
+            if (!url.startsWith("redis://") && !url.startsWith("rediss://")) {
+                throw new ConfigException("cluster.redis_url: '" + redact(url)
+                        + "' (expected: redis://[:password@]host:port[/db] or rediss://...)");
+            }
+            redisUrl = url;
+        }
+    }
+
+    /** {@code true} when budgets are shared on Redis. */
+    public boolean enabled() {
+        return redisUrl != null;
+    }
+
+    /** The URL without its password, for logs and errors. */
+    public static String redact(String url) {
+        if (url == null) {
+            return null;
+        }
+        int at = url.lastIndexOf('@');
+        int scheme = url.indexOf("://");
+        return at < 0 || scheme < 0 ? url : url.substring(0, scheme + 3) + "***" + url.substring(at);
+    }
+
+    /** The host name and process id, e.g. {@code gw-1-4711}. */
+    public static String defaultInstanceId() {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException | RuntimeException e) {
+            host = "localhost";
+        }
+        return host + "-" + ProcessHandle.current().pid();
+    }
+}

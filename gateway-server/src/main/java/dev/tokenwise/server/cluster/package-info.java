@@ -1,0 +1,9 @@
+/**
+ * Cluster mode: budgets, requests-per-minute limits and admin changes shared by every gateway instance on one Redis.
+ *
+ * <p>Invariants: nothing here blocks an event loop (Lettuce is asynchronous; its answers complete on its own event
+ * loop and are handed back to the call's); every change to a shared budget or limit is one Lua script, timed by
+ * Redis's clock; while Redis is unreachable a call that needs a shared decision is refused (503), never admitted
+ * unchecked; admin changes read from Redis are applied on the API pool, never on an event loop.
+ */
+package dev.tokenwise.server.cluster;

@@ -1,0 +1,381 @@
+package dev.tokenwise.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.tokenwise.core.model.UsageRecord;
+import dev.tokenwise.core.testing.RedisServer;
+import dev.tokenwise.metrics.ledger.SqliteLedger;
+import java.math.BigDecimal;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Cluster mode end to end: real gateway processes (each with its own SQLite ledger and simulator) sharing one real
+ * redis-server.
+ */
+class ClusterEndToEndTest {
+    private static final String CHAT = "{\"model\":\"sim-small\",\"max_tokens\":20,"
+            + "\"messages\":[{\"role\":\"user\",\"content\":\"Count to three.\"}]}";
+    private static final String SLOW_CHAT = "{\"model\":\"sim-small\",\"max_tokens\":20,\"stream\":true,"
+            + "\"messages\":[{\"role\":\"user\",\"content\":\"Count to three.\"}]}";
+    /** About ten calls' worst case: each reserves about $0.000014 (20 output tokens at $0.60/Mtok, plus input). */
+    private static final String TEN_CALLS_USD = "0.00014";
+
+    private static RedisServer redis;
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
+    private final List<Process> processes = new ArrayList<>();
+
+    @BeforeAll
+    static void startRedis() {
+        redis = RedisServer.start();
+    }
+
+    @AfterAll
+    static void stopRedis() {
+        redis.close();
+    }
+
+    @AfterEach
+    void stopGateways() throws InterruptedException {
+        for (Process p : processes) {
+            p.destroyForcibly();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+        if (!redis.running()) {
+            redis.restart();
+        }
+        redis.command("FLUSHALL"); // each test is a cluster of its own: no budget change or revocation carries over
+    }
+
+    private record Instance(URI base, Path ledger, Process process) {
+    }
+
+    private Instance start(Path dir, String name, String team, String limitUsd, String simulatorOptions,
+                           long reservationTimeoutMs) throws Exception {
+        return start(dir, name, team, limitUsd, simulatorOptions, reservationTimeoutMs, "{}");
+    }
+
+    private Instance start(Path dir, String name, String team, String limitUsd, String simulatorOptions,
+                           long reservationTimeoutMs, String teamRateLimits) throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Path ledger = dir.resolve(name + ".db").toAbsolutePath();
+        Path catalog = Path.of("..", "config", "prices.yaml").toAbsolutePath().normalize();
+        Path config = dir.resolve(name + ".yaml");
+        Files.writeString(config, """
+                server: {host: 127.0.0.1, port: %d}
+                admin: {key: %s}
+                instance_id: %s
+                cluster: {redis_url: "%s"}
+                storage: {path: "%s"}
+                pricing: {catalog: "%s"}
+                budgets: {reservation_timeout_ms: %d}
+                providers:
+                  sim: {type: simulator, %s}
+                models:
+                  - {name: sim-small, provider: sim}
+                teams:
+                  - name: %s
+                    budget: {limit_usd: %s, period: daily}
+                    rate_limits: %s
+                    keys: [{key: tw-test-key, name: demo-key}]
+                """.formatted(port, TestGateway.ADMIN_KEY, name, redis.url(), ledger, catalog, reservationTimeoutMs,
+                simulatorOptions, team, limitUsd, teamRateLimits));
+        URI base = URI.create("http://127.0.0.1:" + port);
+        Process p = GatewayProcess.start(config, dir.resolve(name + ".log"), base);
+        processes.add(p);
+        return new Instance(base, ledger, p);
+    }
+
+    private CompletableFuture<HttpResponse<String>> call(Instance on, String body) {
+        return call(on, body, "tw-test-key");
+    }
+
+    private CompletableFuture<HttpResponse<String>> call(Instance on, String body, String key) {
+        return http.sendAsync(HttpRequest.newBuilder(on.base.resolve("/v1/chat/completions"))
+                .timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + key)
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private JsonNode get(Instance on, String path) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(on.base.resolve(path))
+                .timeout(Duration.ofSeconds(5)).header("Authorization", "Bearer " + TestGateway.ADMIN_KEY).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        return TestGateway.JSON.readTree(r.body());
+    }
+
+    private long spentNanos(Instance on, String team) throws Exception {
+        JsonNode spent = get(on, "/api/v1/teams/" + team).path("spent_usd");
+        return spent.decimalValue().movePointRight(9).longValueExact();
+    }
+
+    @Test
+    @Timeout(120)
+    void twoInstancesOnOneRedisNeverSpendANanoPastTheTeamBudgetAndReportTheSameSpend(@TempDir Path dir)
+            throws Exception {
+        String team = "burst";
+        Instance a = start(dir, "a", team, TEN_CALLS_USD, "chunk_delay_ms: 1", 60_000);
+        Instance b = start(dir, "b", team, TEN_CALLS_USD, "chunk_delay_ms: 1", 60_000);
+        List<CompletableFuture<HttpResponse<String>>> burst = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            burst.add(call(i % 2 == 0 ? a : b, CHAT));
+        }
+        List<String> served = new ArrayList<>();
+        Map<Integer, Integer> statuses = new ConcurrentHashMap<>();
+        for (CompletableFuture<HttpResponse<String>> f : burst) {
+            HttpResponse<String> r = f.join();
+            statuses.merge(r.statusCode(), 1, Integer::sum);
+            if (r.statusCode() == 200) {
+                served.add(r.headers().firstValue("x-request-id").orElseThrow());
+            } else {
+                assertEquals(402, r.statusCode(), r.body());
+                assertTrue(r.body().contains("budget_exceeded"), r.body());
+            }
+        }
+        assertTrue(served.size() >= 9, "about ten calls fit the budget: " + statuses);
+        long limitNanos = new BigDecimal(TEN_CALLS_USD).movePointRight(9).longValueExact();
+
+        // Both instances report the cluster's spend (read back from Redis about once a second).
+        long deadline = System.currentTimeMillis() + 5_000;
+        long spentA;
+        long spentB;
+        do {
+            Thread.sleep(100);
+            spentA = spentNanos(a, team);
+            spentB = spentNanos(b, team);
+        } while ((spentA != spentB || spentA == 0) && System.currentTimeMillis() < deadline);
+        assertEquals(spentA, spentB, "both instances report the same spend");
+        assertTrue(spentA <= limitNanos, "spent " + spentA + " of " + limitNanos + " nano-USD");
+
+        // The ledgers (one per instance until they share one) hold every served call; their sum is what Redis holds.
+        for (Instance i : List.of(a, b)) {
+            i.process.destroy();
+            assertTrue(i.process.waitFor(20, TimeUnit.SECONDS), "graceful shutdown");
+        }
+        long booked = 0;
+        int found = 0;
+        for (Instance i : List.of(a, b)) {
+            try (SqliteLedger ledger = SqliteLedger.open(i.ledger, SqliteLedger.Sync.NORMAL)) {
+                for (String id : served) {
+                    Optional<UsageRecord> record = ledger.find(id);
+                    if (record.isPresent()) {
+                        booked += record.get().costNanos();
+                        found++;
+                    }
+                }
+            }
+        }
+        assertEquals(served.size(), found, "every served call is in one ledger");
+        assertTrue(booked <= limitNanos, "booked " + booked + " of " + limitNanos + " nano-USD: never a nano over");
+        assertEquals(booked, spentA, "Redis's spend is the ledgers' spend");
+
+        // A new instance with an empty ledger of its own takes this period's spend from Redis as it starts.
+        Instance c = start(dir, "c", team, TEN_CALLS_USD, "chunk_delay_ms: 1", 60_000);
+        assertEquals(spentA, spentNanos(c, team), "Redis is authoritative at start-up");
+    }
+
+    @Test
+    @Timeout(120)
+    void refusesWithin2sWhileRedisIsDownSaysDegradedAndRecoversWhenItIsBack(@TempDir Path dir) throws Exception {
+        Instance a = start(dir, "a", "down", "100", "chunk_delay_ms: 1", 60_000);
+        assertEquals(200, call(a, CHAT).join().statusCode());
+        assertEquals("ok", get(a, "/healthz").path("status").asText());
+        redis.stop();
+        long started = System.nanoTime();
+        HttpResponse<String> refused = call(a, CHAT).join();
+        long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+        assertEquals(503, refused.statusCode(), refused.body());
+        JsonNode error = TestGateway.JSON.readTree(refused.body()).path("error");
+        assertEquals("budget_unavailable", error.path("type").asText());
+        assertEquals("budget_unavailable", error.path("code").asText());
+        assertTrue(tookMillis < 2_000, "refused after " + tookMillis + " ms");
+        JsonNode health = awaitHealth(a, "degraded");
+        assertEquals("a", health.path("instance_id").asText());
+        assertEquals(false, health.path("cluster").path("redis_up").asBoolean());
+        assertTrue(metrics(a).contains("tokenwise_cluster_redis_up 0.0"), "the metric says Redis is down");
+
+        redis.restart();
+        awaitHealth(a, "ok");
+        long deadline = System.currentTimeMillis() + 5_000;
+        int status;
+        do {
+            status = call(a, CHAT).join().statusCode();
+        } while (status != 200 && System.currentTimeMillis() < deadline);
+        assertEquals(200, status, "calls are admitted again once Redis is back");
+        assertTrue(metrics(a).contains("tokenwise_cluster_redis_up 1.0"));
+        deadline = System.currentTimeMillis() + 3_000;
+        String log;
+        do {
+            Thread.sleep(50);
+            log = Files.readString(dir.resolve("a.log"));
+        } while (!log.contains("is reachable again") && System.currentTimeMillis() < deadline);
+        assertEquals(1, count(log, "is unreachable ("), "one log line says Redis went away:\n" + log);
+        assertEquals(1, count(log, "is reachable again"), "one says it is back");
+    }
+
+    private static int count(String text, String part) {
+        int n = 0;
+        for (int i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
+    private String metrics(Instance on) throws Exception {
+        return http.send(HttpRequest.newBuilder(on.base.resolve("/metrics"))
+                .header("Authorization", "Bearer " + TestGateway.ADMIN_KEY).GET().build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    private JsonNode awaitHealth(Instance on, String status) throws Exception {
+        long deadline = System.currentTimeMillis() + 5_000;
+        JsonNode health;
+        do {
+            health = get(on, "/healthz");
+            if (status.equals(health.path("status").asText())) {
+                return health;
+            }
+            Thread.sleep(50);
+        } while (System.currentTimeMillis() < deadline);
+        fail("/healthz never said " + status + ": " + health);
+        return health;
+    }
+
+    @Test
+    @Timeout(120)
+    void theReservationsOfAKilledInstanceComeBackAfterTheReservationTimeout(@TempDir Path dir) throws Exception {
+        String team = "killed";
+        long timeoutMs = 3_000;
+        Instance a = start(dir, "a", team, TEN_CALLS_USD, "chunk_delay_ms: 1", timeoutMs);
+        // b answers slowly: its calls hold their reservations until it is killed.
+        Instance b = start(dir, "b", team, TEN_CALLS_USD, "first_token_delay_ms: 60000", timeoutMs);
+        List<CompletableFuture<HttpResponse<String>>> held = new ArrayList<>();
+        for (int i = 0; i < 15; i++) {
+            held.add(call(b, SLOW_CHAT));
+        }
+        long deadline = System.currentTimeMillis() + 10_000;
+        HttpResponse<String> refused;
+        do {
+            Thread.sleep(100);
+            refused = call(a, CHAT).join();
+        } while (refused.statusCode() != 402 && System.currentTimeMillis() < deadline);
+        assertEquals(402, refused.statusCode(), "b's open calls hold the whole budget: " + refused.body());
+
+        b.process.destroyForcibly(); // kill -9: its reservations are never settled nor cancelled
+        assertTrue(b.process.waitFor(10, TimeUnit.SECONDS));
+        long killedAt = System.currentTimeMillis();
+        deadline = killedAt + timeoutMs + 5_000;
+        int status;
+        do {
+            Thread.sleep(200);
+            status = call(a, CHAT).join().statusCode();
+        } while (status != 200 && System.currentTimeMillis() < deadline);
+        assertEquals(200, status, "the dead instance's reservations came back after the timeout");
+        held.forEach(f -> f.cancel(true));
+    }
+
+    @Test
+    @Timeout(120)
+    void aKeyABudgetARateLimitAndARevocationMadeOnOneInstanceHoldOnTheOtherWithinASecond(@TempDir Path dir)
+            throws Exception {
+        String team = "admin";
+        Instance a = start(dir, "a", team, "100", "chunk_delay_ms: 1", 60_000);
+        Instance b = start(dir, "b", team, "100", "chunk_delay_ms: 1", 60_000);
+        assertEquals(200, call(b, CHAT).join().statusCode());
+
+        HttpResponse<String> created = admin(a, "POST", "/api/v1/teams/" + team + "/keys", "{\"name\": \"ci\"}");
+        assertEquals(201, created.statusCode(), created.body());
+        String secret = TestGateway.JSON.readTree(created.body()).path("key").asText();
+        long createdAt = System.nanoTime();
+        int status;
+        do {
+            status = call(b, CHAT, secret).join().statusCode();
+        } while (status != 200 && System.nanoTime() - createdAt < TimeUnit.SECONDS.toNanos(3));
+        long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - createdAt);
+        assertEquals(200, status, "the key made on one instance works on the other");
+        assertTrue(tookMillis < 1_000, "the new key worked on the other instance after " + tookMillis + " ms");
+
+        assertEquals(200, admin(a, "PUT", "/api/v1/teams/" + team + "/budget",
+                "{\"limit_usd\": 0.000001, \"period\": \"daily\"}").statusCode());
+        long changedAt = System.nanoTime();
+        do {
+            status = call(b, CHAT).join().statusCode();
+        } while (status != 402 && System.nanoTime() - changedAt < TimeUnit.SECONDS.toNanos(3));
+        tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - changedAt);
+        assertEquals(402, status, "the new budget holds on the other instance");
+        assertTrue(tookMillis < 1_000, "the new budget held on the other instance after " + tookMillis + " ms");
+
+        assertEquals(200, admin(a, "PUT", "/api/v1/teams/" + team + "/rate_limits",
+                "{\"requests_per_minute\": 1}").statusCode());
+        long limitedAt = System.nanoTime();
+        do {
+            status = call(b, CHAT).join().statusCode();
+        } while (status != 429 && System.nanoTime() - limitedAt < TimeUnit.SECONDS.toNanos(3));
+        tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - limitedAt);
+        assertEquals(429, status, "the new rate limit holds on the other instance");
+        assertTrue(tookMillis < 1_000, "the new rate limit held on the other instance after " + tookMillis + " ms");
+
+        assertEquals(200, admin(a, "DELETE", "/api/v1/keys/ci", null).statusCode());
+        long revokedAt = System.nanoTime();
+        do {
+            status = call(b, CHAT, secret).join().statusCode();
+        } while (status != 401 && System.nanoTime() - revokedAt < TimeUnit.SECONDS.toNanos(3));
+        tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - revokedAt);
+        assertEquals(401, status, "the revoked key is refused on the other instance");
+        assertTrue(tookMillis < 1_000, "refused on the other instance after " + tookMillis + " ms");
+    }
+
+    private HttpResponse<String> admin(Instance on, String method, String path, String body) throws Exception {
+        return http.send(HttpRequest.newBuilder(on.base.resolve(path)).timeout(Duration.ofSeconds(5))
+                .header("Authorization", "Bearer " + TestGateway.ADMIN_KEY).header("Content-Type", "application/json")
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    @Timeout(120)
+    void aTeamLimitedToTenRequestsAMinuteGetsTenAcrossBothInstances(@TempDir Path dir) throws Exception {
+        String team = "paced";
+        Instance a = start(dir, "a", team, "100", "chunk_delay_ms: 1", 60_000, "{requests_per_minute: 10}");
+        Instance b = start(dir, "b", team, "100", "chunk_delay_ms: 1", 60_000, "{requests_per_minute: 10}");
+        Map<Integer, Integer> statuses = new ConcurrentHashMap<>();
+        String refusal = null;
+        for (int i = 0; i < 20; i++) {
+            HttpResponse<String> r = call(i % 2 == 0 ? a : b, CHAT).join();
+            statuses.merge(r.statusCode(), 1, Integer::sum);
+            if (r.statusCode() == 429) {
+                refusal = r.body();
+                assertTrue(r.headers().firstValue("retry-after").isPresent(), "Retry-After on a 429");
+            }
+        }
+        assertEquals(Map.of(200, 10, 429, 10), statuses, "ten in the minute across both instances, not ten each");
+        assertTrue(refusal.contains("rate_limit_exceeded") && refusal.contains("across all instances"), refusal);
+    }
+}

@@ -1,0 +1,239 @@
+package dev.tokenwise.server.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.tokenwise.core.budget.BudgetBook;
+import dev.tokenwise.core.config.BudgetConfig;
+import dev.tokenwise.core.config.BudgetPeriod;
+import dev.tokenwise.core.config.ClusterConfig;
+import dev.tokenwise.core.error.ErrorType;
+import dev.tokenwise.core.error.GatewayException;
+import dev.tokenwise.core.testing.RedisServer;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The Redis budget store against a real redis-server: two "instances" are two links, two books, one Redis. */
+class RedisBudgetsTest {
+    private static final long USD = 1_000_000_000L;
+    private static final long TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(60);
+
+    private static RedisServer redis;
+    private final List<AutoCloseable> open = new ArrayList<>();
+    private int teamCounter;
+
+    @BeforeAll
+    static void startRedis() {
+        redis = RedisServer.start();
+    }
+
+    @AfterAll
+    static void stopRedis() {
+        redis.close();
+    }
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (AutoCloseable c : open) {
+            c.close();
+        }
+        if (!redis.running()) {
+            redis.restart();
+        }
+    }
+
+    /** One gateway instance's view: its own book (limits) and its own connection to the shared Redis. */
+    private final class Instance {
+        final BudgetBook book = new BudgetBook(ZoneOffset.UTC, 80, System::currentTimeMillis, 0);
+        final RedisLink link = RedisLink.open(new ClusterConfig(redis.url(), ClusterConfig.OnRedisDown.FAIL_CLOSED,
+                "test-" + open.size()));
+        final RedisBudgets store = new RedisBudgets(link);
+
+        Instance() {
+            open.add(link);
+            open.add(book);
+            book.shareWith(store);
+        }
+
+        Instance team(String team, long limitNanos) {
+            book.setTeamBudget(team, new BudgetConfig(limitNanos, BudgetPeriod.DAILY), 0);
+            return this;
+        }
+
+        BudgetBook.Admission reserve(String id, String team, String key, long nanos, long timeoutNanos) {
+            return store.reserve(book, id, team, key, nanos, timeoutNanos).join();
+        }
+    }
+
+    private String freshTeam() {
+        return "team-" + (++teamCounter) + "-" + System.nanoTime();
+    }
+
+    @Test
+    void twoInstancesNeverReservePastTheTeamLimitTogether() throws Exception {
+        String team = freshTeam();
+        Instance a = new Instance().team(team, USD);
+        Instance b = new Instance().team(team, USD);
+        a.book.cancel(a.reserve("warm-up", team, "k", 1, TIMEOUT_NANOS).reservation());
+        List<CompletableFuture<BudgetBook.Admission>> all = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            Instance on = i % 2 == 0 ? a : b;
+            all.add(on.store.reserve(on.book, "r" + i, team, "k", USD / 10, TIMEOUT_NANOS));
+        }
+        int admitted = 0;
+        for (int i = 0; i < all.size(); i++) {
+            BudgetBook.Admission admission = all.get(i).join();
+            if (admission.admitted()) {
+                admitted++;
+                (i % 2 == 0 ? a : b).book.settle(admission.reservation(), USD / 10 - 7);
+            } else {
+                assertEquals(BudgetBook.Outcome.TEAM_EXCEEDED, admission.outcome());
+            }
+        }
+        assertEquals(10, admitted, "a $1 budget holds exactly ten $0.10 reservations across both instances");
+        long spent = 10 * (USD / 10 - 7);
+        for (Instance i : List.of(a, b)) {
+            awaitSpent(i, team, spent);
+        }
+    }
+
+    private static void awaitSpent(Instance instance, String team, long spentNanos) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 3_000;
+        while (System.currentTimeMillis() < deadline) {
+            instance.store.refresh(instance.book).join();
+            var snapshot = instance.book.team(team).snapshot(System.currentTimeMillis());
+            if (snapshot.spentNanos() == spentNanos && snapshot.reservedNanos() == 0) {
+                return;
+            }
+            Thread.sleep(20);
+        }
+        fail("spent " + instance.book.team(team).snapshot(System.currentTimeMillis()) + ", expected " + spentNanos);
+    }
+
+    @Test
+    void aKeyBudgetRefusesWithoutTakingFromItsTeam() {
+        String team = freshTeam();
+        Instance a = new Instance().team(team, USD);
+        a.book.setKeyBudget(team, "key-1", new BudgetConfig(USD / 4, BudgetPeriod.DAILY), 0);
+        BudgetBook.Admission refused = a.reserve("r1", team, "key-1", USD / 2, TIMEOUT_NANOS);
+        assertEquals(BudgetBook.Outcome.KEY_EXCEEDED, refused.outcome());
+        assertEquals("key-1", refused.refusedBy().holder());
+        BudgetBook.Admission whole = a.reserve("r2", team, "other-key", USD, TIMEOUT_NANOS);
+        assertTrue(whole.admitted(), "the refused call took nothing from the team");
+    }
+
+    @Test
+    void aCancelledReservationGivesItsBudgetBack() throws Exception {
+        String team = freshTeam();
+        Instance a = new Instance().team(team, USD);
+        Instance b = new Instance().team(team, USD);
+        BudgetBook.Admission first = a.reserve("r1", team, null, USD, TIMEOUT_NANOS);
+        assertTrue(first.admitted());
+        assertFalse(b.reserve("r2", team, null, 1, TIMEOUT_NANOS).admitted());
+        a.book.cancel(first.reservation());
+        long deadline = System.currentTimeMillis() + 2_000;
+        while (!b.reserve("r3-" + System.nanoTime(), team, null, USD, TIMEOUT_NANOS).admitted()) {
+            assertTrue(System.currentTimeMillis() < deadline, "the cancelled reservation never came back");
+            Thread.sleep(10);
+        }
+    }
+
+    @Test
+    void reclaimsTheReservationsOfAnInstanceThatDiedAfterTheTimeout() throws Exception {
+        String team = freshTeam();
+        Instance dead = new Instance().team(team, USD);
+        Instance alive = new Instance().team(team, USD);
+        assertTrue(dead.reserve("held", team, null, USD, TimeUnit.MILLISECONDS.toNanos(500)).admitted());
+        dead.link.close(); // it never settles
+        assertFalse(alive.reserve("early", team, null, USD / 10, TIMEOUT_NANOS).admitted());
+        Thread.sleep(600);
+        BudgetBook.Admission after = alive.reserve("late", team, null, USD, TIMEOUT_NANOS);
+        assertTrue(after.admitted(), "the dead instance's reservation was reclaimed after its timeout");
+        assertEquals("1", redis.command("HGET", "tw:{" + team + "}:budget:team:daily:" + periodStart(), "reclaimed"));
+    }
+
+    private static long periodStart() {
+        return dev.tokenwise.core.budget.Periods.startMillis(BudgetPeriod.DAILY, System.currentTimeMillis(),
+                ZoneOffset.UTC);
+    }
+
+    @Test
+    void refusesWithBudgetUnavailableWithinTwoSecondsWhileRedisIsDownThenRecovers() throws Exception {
+        String team = freshTeam();
+        Instance a = new Instance().team(team, USD);
+        assertTrue(a.reserve("before", team, null, 1, TIMEOUT_NANOS).admitted());
+        redis.stop();
+        long started = System.nanoTime();
+        try {
+            a.reserve("during", team, null, 1, TIMEOUT_NANOS);
+            fail("admitted while Redis was down");
+        } catch (CompletionException e) {
+            GatewayException refused = assertInstanceOf(GatewayException.class, e.getCause());
+            assertEquals(ErrorType.BUDGET_UNAVAILABLE, refused.type());
+        }
+        long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+        assertTrue(tookMillis < 2_000, "refused after " + tookMillis + " ms");
+        redis.restart(); // empty: the script must be loaded again, the window seeded again
+        long deadline = System.currentTimeMillis() + 5_000;
+        while (!a.link.up()) {
+            assertTrue(System.currentTimeMillis() < deadline, "never reconnected");
+            Thread.sleep(50);
+        }
+        assertTrue(a.reserve("after", team, null, 1, TIMEOUT_NANOS).admitted());
+    }
+
+    @Test
+    void aSettlementRedisCouldNotTakeIsWrittenOnceItIsBack() throws Exception {
+        String team = freshTeam();
+        Instance a = new Instance().team(team, USD);
+        BudgetBook.Admission admission = a.reserve("r1", team, null, USD / 2, TIMEOUT_NANOS);
+        assertTrue(admission.admitted());
+        redis.stop();
+        a.book.settle(admission.reservation(), USD / 3);
+        long deadline = System.currentTimeMillis() + 3_000;
+        while (a.store.pendingSettlements() == 0) {
+            assertTrue(System.currentTimeMillis() < deadline, "the settlement did not wait");
+            Thread.sleep(20);
+        }
+        redis.restart();
+        deadline = System.currentTimeMillis() + 5_000;
+        String hash = "tw:{" + team + "}:budget:team:daily:" + periodStart();
+        while (!Long.toString(USD / 3).equals(redis.command("HGET", hash, "spent"))) {
+            assertTrue(System.currentTimeMillis() < deadline, "the waiting settlement never landed: "
+                    + redis.command("HGET", hash, "spent"));
+            Thread.sleep(50);
+        }
+        assertEquals(0, a.store.pendingSettlements());
+    }
+
+    @Test
+    void aBudgetedCallCostsTwoRedisScriptRunsOneToReserveOneToSettle() throws Exception {
+        String team = freshTeam();
+        Instance a = new Instance().team(team, USD);
+        a.book.setKeyBudget(team, "key-1", new BudgetConfig(USD, BudgetPeriod.DAILY), 0);
+        a.book.cancel(a.reserve("warm-up", team, "key-1", 1, TIMEOUT_NANOS).reservation()); // scripts loaded
+        Thread.sleep(200);
+        long before = redis.calls("evalsha") + redis.calls("eval");
+        for (int i = 0; i < 10; i++) {
+            a.book.settle(a.reserve("c" + i, team, "key-1", USD / 100, TIMEOUT_NANOS).reservation(), USD / 200);
+        }
+        long deadline = System.currentTimeMillis() + 3_000;
+        long scripts;
+        do {
+            Thread.sleep(20);
+            scripts = redis.calls("evalsha") + redis.calls("eval") - before;
+        } while (scripts < 20 && System.currentTimeMillis() < deadline);
+        assertEquals(20, scripts, "one script to reserve and one to settle, team and key windows together");
+    }
+}
