@@ -318,6 +318,10 @@ public final class GatewayApp implements AutoCloseable {
             Router router = Routing.router(running, ledger.tasks(), System::currentTimeMillis);
             sinks.add(router);
             efficiency.onOutcome(router::outcome);
+            if (running.storage().postgres() && !running.routes().isEmpty()) {
+                Routing.shareThroughLedger(router, ledger.tasks(), analytics, System::currentTimeMillis,
+                        Routing.SHARED_REFRESH);
+            }
             if (running.logging().access()) {
                 AccessLog accessLog = new AccessLog(running.logging().format(), System.out);
                 sinks.add(accessLog);

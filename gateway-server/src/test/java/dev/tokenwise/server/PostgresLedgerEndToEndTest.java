@@ -149,6 +149,46 @@ class PostgresLedgerEndToEndTest {
     }
 
     @Test
+    void twoInstancesOnOneLedgerReachTheSameRoutingPictureFromEachOthersTasks() throws Exception {
+        String yaml = config("url: \"" + server.createDatabase() + "\"")
+                .replace("  - {name: sim-small, provider: sim}", """
+                          - {name: sim-small, provider: sim}
+                          - {name: sim-large, provider: sim}
+                        routes:
+                          - {name: auto, candidates: [sim-small, sim-large], min_success_rate: 0.5}""");
+        try (TestGateway a = TestGateway.fromYaml(yaml); TestGateway b = TestGateway.fromYaml(yaml)) {
+            for (int i = 0; i < 6; i++) {
+                HttpResponse<String> r = a.post("/v1/chat/completions", "tw-test-key", "{\"model\":\"auto\","
+                        + "\"max_tokens\":20,\"messages\":[{\"role\":\"user\",\"content\":\"task " + i + "\"}]}",
+                        "X-Task-Id", "routed-" + i);
+                assertEquals(200, r.statusCode(), r.body());
+                a.awaitSinks();
+                assertEquals(200, a.send("POST", "/api/v1/tasks/routed-" + i + "/outcome", "tw-test-key",
+                        "{\"success\":true}").statusCode());
+            }
+            a.flushLedger();
+            // Instance b served none of these tasks: it learns them from the shared ledger at its next refresh.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Routing.SHARED_REFRESH.toSeconds() + 10);
+            JsonNode seenByB;
+            do {
+                Thread.sleep(250);
+                seenByB = TestGateway.json(b.get("/api/v1/routes/auto", TestGateway.ADMIN_KEY).body());
+            } while (seenByB.path("tasks").asLong() < 6 && System.nanoTime() < deadline);
+            assertEquals(6, seenByB.path("tasks").asLong(), seenByB.toString());
+            JsonNode seenByA = TestGateway.json(a.get("/api/v1/routes/auto", TestGateway.ADMIN_KEY).body());
+            for (int i = 0; i < 2; i++) {
+                JsonNode inA = seenByA.path("candidates").get(i);
+                JsonNode inB = seenByB.path("candidates").get(i);
+                for (String field : List.of("model", "tasks", "solved", "success_rate", "success_rate_low", "share",
+                        "posterior_success_rate")) {
+                    assertEquals(inA.path(field), inB.path(field), field + " of " + inB);
+                }
+            }
+            assertEquals(seenByA.path("current").asText(), seenByB.path("current").asText());
+        }
+    }
+
+    @Test
     void queuesRecordsWhilePostgresIsDownAndWritesThemWhenItIsBack() throws Exception {
         try (TestGateway gateway = TestGateway.fromYaml(config("url: \"" + server.createDatabase() + "\""))) {
             String before = chat(gateway, "tw-test-key", "t", "before").headers().firstValue("x-request-id").orElseThrow();
