@@ -17,10 +17,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.stream.Stream;
 
 /**
@@ -70,22 +74,24 @@ final class CompareCommand {
 
         Path temp = Files.createTempDirectory("tokenwise-bench-");
         List<LoadResult> results = new ArrayList<>();
+        Map<String, ClusterCosts> costs = new LinkedHashMap<>();
         try (MockUpstream mock = MockUpstream.start(settings.mock())) {
             out.println("mock upstream: " + mock.baseUrl());
             prime(mock.port());
-            if (settings.targets().contains("direct")) {
-                results.add(measure("direct", mock.port(), List.of(), settings.warmup()));
-            }
-            if (settings.targets().contains("nginx")) {
-                measureNginx(temp, mock.port()).ifPresent(results::add);
-            }
-            if (settings.targets().contains("gateway")) {
-                measureGateway(temp, mock).ifPresent(results::add);
-            }
-            if (settings.targets().contains("portkey")) {
-                measurePortkey(temp, mock.port()).ifPresent(results::add);
+            // In the order asked for, so that runs can alternate which target goes first.
+            for (String target : settings.targets()) {
+                switch (target) {
+                    case "direct" -> results.add(measure("direct", List.of(mock.port()), List.of(), settings.warmup()));
+                    case "nginx" -> measureNginx(temp, mock.port()).ifPresent(results::add);
+                    case "gateway" -> measureGateway(temp, mock).ifPresent(results::add);
+                    case "cluster" -> measureCluster("cluster", 1, temp, mock, costs).ifPresent(results::add);
+                    case "cluster2" -> measureCluster("cluster2", 2, temp, mock, costs).ifPresent(results::add);
+                    case "portkey" -> measurePortkey(temp, mock.port()).ifPresent(results::add);
+                    default -> throw new IllegalArgumentException("--targets: " + target);
+                }
             }
         } finally {
+            closeClusterStores();
             if (settings.keepTemp()) {
                 out.println("configuration and logs kept in " + temp);
             } else {
@@ -94,8 +100,9 @@ final class CompareCommand {
         }
         out.println();
         printTable(results);
+        printClusterCosts(results, costs);
         if (settings.json().isPresent()) {
-            writeJson(settings.json().get(), results);
+            writeJson(settings.json().get(), results, costs);
             out.println("results written to " + settings.json().get());
         }
     }
@@ -126,7 +133,7 @@ final class CompareCommand {
         try {
             ManagedProcess process = NginxReference.start(nginx.get(), dir, port, mockPort);
             try {
-                return Optional.of(measure("nginx", port, List.of(), settings.warmup()));
+                return Optional.of(measure("nginx", List.of(port), List.of(), settings.warmup()));
             } finally {
                 process.close();
             }
@@ -145,7 +152,7 @@ final class CompareCommand {
         int port = freePort();
         Path dir = Files.createDirectories(temp.resolve("portkey"));
         try (ManagedProcess process = PortkeyReference.start(portkey.get(), dir, port)) {
-            return Optional.of(measure("portkey", port, PortkeyReference.headers(mockPort), settings.warmup()));
+            return Optional.of(measure("portkey", List.of(port), PortkeyReference.headers(mockPort), settings.warmup()));
         } catch (IOException e) {
             out.println("portkey: failed, skipped: " + e.getMessage());
             return Optional.empty();
@@ -165,18 +172,21 @@ final class CompareCommand {
         out.println("gateway: starting " + jar + " on port " + port);
         try {
             boolean cache = settings.body() == ChatBodies.CACHE_HIT;
-            ManagedProcess process = GatewayProcess.start(jar, dir, port, mockPort, cache,
-                    settings.gatewayExtraConfig());
+            ManagedProcess process = clusterComparison()
+                    // The same team budget and rate limit as the cluster targets, kept in memory: what differs is where.
+                    ? GatewayProcess.start(jar, dir, "gateway", port, GatewayProcess.clusterConfig(port, mockPort,
+                            "storage: {path: " + dir.toAbsolutePath().resolve("bench.db") + "}\n", "", "gateway")
+                            + settings.gatewayExtraConfig())
+                    : GatewayProcess.start(jar, dir, port, mockPort, cache, settings.gatewayExtraConfig());
             try {
                 // A fresh JVM compiles its hot path under load: give it longer than the others before measuring, at
                 // full speed also before an open loop, whose moderate rate would take minutes to reach as many calls
                 // (at 1,000 req/s a 15 s run-in still left the p99 several times its steady value).
                 Duration minimum = settings.warmup().compareTo(settings.gatewayWarmup()) > 0 ? settings.warmup()
                         : settings.gatewayWarmup();
-                List<Map.Entry<String, String>> auth = List.of(Map.entry("authorization", "Bearer " + GatewayProcess.API_KEY));
-                warmUntilSteady("gateway", port, auth, minimum);
+                warmUntilSteady("gateway", List.of(port), AUTH, minimum);
                 long servedBefore = mock.requestsServed();
-                LoadResult result = measure("gateway", port, auth, settings.warmup());
+                LoadResult result = measure("gateway", List.of(port), AUTH, settings.warmup());
                 if (cache) {
                     // What the body is for: every measured answer a hit, and the mock left alone meanwhile.
                     out.printf(Locale.ROOT, "gateway: %,d of %,d answers were response cache hits; the mock served %,d"
@@ -190,6 +200,128 @@ final class CompareCommand {
         } catch (IOException e) {
             out.println("gateway: failed, skipped: " + e.getMessage());
             return Optional.empty();
+        }
+    }
+
+    private static final List<Map.Entry<String, String>> AUTH =
+            List.of(Map.entry("authorization", "Bearer " + GatewayProcess.API_KEY));
+
+    private LocalRedis redis;
+    private LocalPostgres postgres;
+
+    /** Whether a cluster target is in this run: then the single-node gateway gets the cluster targets' team limits. */
+    private boolean clusterComparison() {
+        return settings.targets().contains("cluster") || settings.targets().contains("cluster2");
+    }
+
+    /**
+     * {@code instances} gateways in cluster mode on the bench's own Redis and a fresh PostgreSQL database, the load
+     * split between them, and what their calls cost Redis and PostgreSQL (into {@code costs}). Redis and PostgreSQL
+     * are started by the first cluster target and stopped at the end of the run; Redis is emptied before each target.
+     */
+    private Optional<LoadResult> measureCluster(String label, int instances, Path temp, MockUpstream mock,
+                                                Map<String, ClusterCosts> costs) throws IOException, InterruptedException {
+        Path jar = settings.gatewayJar();
+        if (!Files.isRegularFile(jar)) {
+            out.println(label + ": " + jar.toAbsolutePath() + " not found, skipped");
+            return Optional.empty();
+        }
+        Optional<String> missing = startClusterStores(temp);
+        if (missing.isPresent()) {
+            out.println(label + ": skipped, " + missing.get());
+            return Optional.empty();
+        }
+        String database = "bench_" + label;
+        List<ManagedProcess> processes = new ArrayList<>();
+        try {
+            redis.command("FLUSHALL");
+            String storage = "storage: {url: \"" + postgres.createDatabase(database) + "\"}\n";
+            String cluster = "cluster: {redis_url: \"" + redis.url() + "\"}\n";
+            List<Integer> ports = new ArrayList<>();
+            Path dir = Files.createDirectories(temp.resolve(label));
+            long servedAtStart = mock.requestsServed();
+            for (int i = 1; i <= instances; i++) {
+                int port = freePort();
+                String name = label + "-" + i;
+                out.println(name + ": starting " + jar + " on port " + port + " (Redis " + redis.url() + ", PostgreSQL "
+                        + database + ")");
+                processes.add(GatewayProcess.start(jar, dir, name, port, GatewayProcess.clusterConfig(port, mock.port(),
+                        storage, cluster, name) + settings.gatewayExtraConfig()));
+                ports.add(port);
+            }
+            Duration minimum = settings.warmup().compareTo(settings.gatewayWarmup()) > 0 ? settings.warmup()
+                    : settings.gatewayWarmup();
+            warmUntilSteady(label, ports, AUTH, minimum);
+            ClusterCosts.Snapshot before = snapshotWhenLedgerCaughtUp(label, database, mock, servedAtStart);
+            LoadResult result = measure(label, ports, AUTH, settings.warmup());
+            ClusterCosts.Snapshot after = snapshotWhenLedgerCaughtUp(label, database, mock, servedAtStart);
+            ClusterCosts cost = ClusterCosts.between(before, after);
+            costs.put(label, cost);
+            out.printf(Locale.ROOT, "  %s: %,d calls; Redis %.2f commands per call (%s), %.0f B in and %.0f B out per"
+                            + " call; PostgreSQL %.3f rows per call, %.0f B per row, %,.0f rows/s, %.1f rows per commit%n",
+                    label, cost.calls(), cost.perCall(cost.redisCommandCount()), cost.commandsPerCall(),
+                    cost.perCall(cost.redisInputBytes()), cost.perCall(cost.redisOutputBytes()), cost.perCall(cost.rows()),
+                    cost.bytesPerRow(), cost.rowsPerSecond(), cost.rowsPerCommit());
+            return Optional.of(result);
+        } catch (IOException e) {
+            out.println(label + ": failed, skipped: " + e.getMessage());
+            return Optional.empty();
+        } finally {
+            processes.forEach(ManagedProcess::close);
+        }
+    }
+
+    /**
+     * The stores' counters once the ledger holds a row for every call the mock served for this target (the writers
+     * batch every few milliseconds), or after 15 s, saying so, if it does not get there.
+     */
+    private ClusterCosts.Snapshot snapshotWhenLedgerCaughtUp(String label, String database, MockUpstream mock,
+                                                             long servedAtStart) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (true) {
+            long served = mock.requestsServed() - servedAtStart;
+            long rows = ClusterCosts.Snapshot.rows(postgres, database);
+            if (rows >= served) {
+                break;
+            }
+            if (System.nanoTime() - deadline > 0) {
+                out.printf(Locale.ROOT, "%s: the ledger still lacks %,d of %,d rows after 15 s%n", label, served - rows,
+                        served);
+                break;
+            }
+            Thread.sleep(100);
+        }
+        return ClusterCosts.Snapshot.take(mock.requestsServed(), redis, postgres, database);
+    }
+
+    /** Starts Redis and PostgreSQL unless they run; empty when started, else why they cannot be. */
+    private Optional<String> startClusterStores(Path temp) throws IOException, InterruptedException {
+        if (redis == null) {
+            if (!LocalRedis.installed()) {
+                return Optional.of(LocalRedis.BINARY + " is not installed (apt-get install redis-server)");
+            }
+            redis = LocalRedis.start(Files.createDirectories(temp.resolve("redis")));
+            out.println("redis-server: " + redis.url());
+        }
+        if (postgres == null) {
+            Optional<Path> bin = LocalPostgres.findBin();
+            if (bin.isEmpty()) {
+                return Optional.of("PostgreSQL is not installed (apt-get install postgresql, or set TOKENWISE_PG_BIN)");
+            }
+            postgres = LocalPostgres.start(bin.get());
+            out.println("postgresql: started from " + bin.get());
+        }
+        return Optional.empty();
+    }
+
+    private void closeClusterStores() {
+        if (redis != null) {
+            redis.close();
+            redis = null;
+        }
+        if (postgres != null) {
+            postgres.close();
+            postgres = null;
         }
     }
 
@@ -214,19 +346,18 @@ final class CompareCommand {
      * is no more than {@link #STEADY_GAIN} above the one before, or {@code --gateway-warmup-max} is spent. How long a
      * JIT takes to compile the hot path depends on the box: on a slow or busy one a fixed run-in measures the compiler.
      */
-    private void warmUntilSteady(String label, int port, List<Map.Entry<String, String>> extraHeaders, Duration minimum)
-            throws IOException, InterruptedException {
-        URI url = url(port);
+    private void warmUntilSteady(String label, List<Integer> ports, List<Map.Entry<String, String>> extraHeaders,
+                                 Duration minimum) throws IOException, InterruptedException {
         List<Map.Entry<String, String>> headers = headers(extraHeaders);
-        smokeTest(label, url, headers);
+        for (int port : ports) {
+            smokeTest(label, url(port), headers);
+        }
         Duration spent = Duration.ZERO;
         double previous = 0;
         StringBuilder steps = new StringBuilder();
         while (true) {
             Duration step = spent.isZero() ? minimum : WARMUP_STEP;
-            LoadGenerator.Options options = new LoadGenerator.Options(url, "POST", headers, body, settings.connections(),
-                    Duration.ZERO, step, 0, settings.timeout(), settings.clientThreads());
-            double rate = new LoadGenerator(options).run(label + " warm-up").requestsPerSecond();
+            double rate = runSplit(label + " warm-up", ports, headers, Duration.ZERO, step, 0).requestsPerSecond();
             spent = spent.plus(step);
             steps.append(String.format(Locale.ROOT, " %.0f", rate));
             boolean steady = previous > 0 && rate <= previous * (1 + STEADY_GAIN);
@@ -239,17 +370,64 @@ final class CompareCommand {
         }
     }
 
-    private LoadResult measure(String label, int port, List<Map.Entry<String, String>> extraHeaders, Duration warmup)
-            throws IOException, InterruptedException {
-        URI url = url(port);
+    private LoadResult measure(String label, List<Integer> ports, List<Map.Entry<String, String>> extraHeaders,
+                               Duration warmup) throws IOException, InterruptedException {
         List<Map.Entry<String, String>> headers = headers(extraHeaders);
-        smokeTest(label, url, headers);
-        out.printf(Locale.ROOT, "%s: measuring %s ...%n", label, url);
-        LoadGenerator.Options options = new LoadGenerator.Options(url, "POST", headers, body, settings.connections(),
-                warmup, settings.duration(), settings.ratePerSecond(), settings.timeout(), settings.clientThreads());
-        LoadResult result = new LoadGenerator(options).run(label);
+        for (int port : ports) {
+            smokeTest(label, url(port), headers);
+        }
+        out.printf(Locale.ROOT, "%s: measuring %s ...%n", label, ports.stream().map(p -> url(p).toString()).toList());
+        LoadResult result = runSplit(label, ports, headers, warmup, settings.duration(), settings.ratePerSecond());
         out.println("  " + result.summary());
         return result;
+    }
+
+    /**
+     * One load generator per port, side by side over the same window, each with an even share of the connections
+     * (and of the rate, in an open loop), as a load balancer in front of the instances would split them; their
+     * results combined. One port is one generator, as before.
+     */
+    private LoadResult runSplit(String label, List<Integer> ports, List<Map.Entry<String, String>> headers,
+                                Duration warmup, Duration duration, double ratePerSecond)
+            throws IOException, InterruptedException {
+        if (ports.size() == 1) {
+            return new LoadGenerator(new LoadGenerator.Options(url(ports.get(0)), "POST", headers, body,
+                    settings.connections(), warmup, duration, ratePerSecond, settings.timeout(),
+                    settings.clientThreads())).run(label);
+        }
+        int n = ports.size();
+        List<CompletableFuture<LoadResult>> parts = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            // The first instances take the remainder, so that every connection is used.
+            int connections = settings.connections() / n + (i < settings.connections() % n ? 1 : 0);
+            LoadGenerator.Options options = new LoadGenerator.Options(url(ports.get(i)), "POST", headers, body,
+                    Math.max(1, connections), warmup, duration, ratePerSecond / n, settings.timeout(),
+                    settings.clientThreads());
+            String part = label + "#" + (i + 1);
+            parts.add(CompletableFuture.supplyAsync(() -> {
+                try {
+                    return new LoadGenerator(options).run(part);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new CompletionException(e);
+                }
+            }, runnable -> new Thread(runnable, "bench-" + part).start()));
+        }
+        List<LoadResult> results = new ArrayList<>();
+        try {
+            for (CompletableFuture<LoadResult> part : parts) {
+                results.add(part.get());
+            }
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() instanceof CompletionException c && c.getCause() != null ? c.getCause() : e.getCause();
+            if (cause instanceof UncheckedIOException io) {
+                throw io.getCause();
+            }
+            throw new IOException(label + ": load generator failed: " + cause, cause);
+        }
+        return LoadResult.combined(label, results);
     }
 
     /** One request before the load, so a misconfigured target says why instead of producing a table of errors. */
@@ -319,6 +497,35 @@ final class CompareCommand {
         }
     }
 
+    /**
+     * The cluster targets against the single node of the same run (throughput ratio, p50 and p99 added), then what
+     * each call cost Redis and PostgreSQL.
+     */
+    private void printClusterCosts(List<LoadResult> results, Map<String, ClusterCosts> costs) {
+        LoadResult gateway = find(results, "gateway");
+        for (String label : List.of("cluster", "cluster2")) {
+            LoadResult r = find(results, label);
+            if (r != null && gateway != null) {
+                out.printf(Locale.ROOT, "%s vs gateway: %.2fx the throughput, p50 %+.3f ms, p99 %+.3f ms%n", label,
+                        r.requestsPerSecond() / gateway.requestsPerSecond(),
+                        r.percentileMillis(50) - gateway.percentileMillis(50),
+                        r.percentileMillis(99) - gateway.percentileMillis(99));
+            }
+        }
+        if (costs.isEmpty()) {
+            return;
+        }
+        out.println();
+        out.println("| target   |     calls | Redis cmds/call | Redis B in/call | Redis B out/call | PG rows/call | PG B/row "
+                + "|  rows/s | rows/commit | commands per call");
+        out.println("|----------|----------:|----------------:|----------------:|-----------------:|-------------:|---------:"
+                + "|--------:|------------:|------------------");
+        costs.forEach((label, c) -> out.printf(Locale.ROOT,
+                "| %-8s | %9d | %15.2f | %15.0f | %16.0f | %12.3f | %8.0f | %7.0f | %11.1f | %s%n", label, c.calls(),
+                c.perCall(c.redisCommandCount()), c.perCall(c.redisInputBytes()), c.perCall(c.redisOutputBytes()),
+                c.perCall(c.rows()), c.bytesPerRow(), c.rowsPerSecond(), c.rowsPerCommit(), c.commandsPerCall()));
+    }
+
     private static String ratio(LoadResult result, LoadResult reference, boolean byP99) {
         if (reference == null) {
             return "-";
@@ -333,7 +540,7 @@ final class CompareCommand {
         return results.stream().filter(r -> r.label().equals(label)).findFirst().orElse(null);
     }
 
-    private void writeJson(Path file, List<LoadResult> results) throws IOException {
+    private void writeJson(Path file, List<LoadResult> results, Map<String, ClusterCosts> costs) throws IOException {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = json.createObjectNode();
         root.put("body", settings.body().label());
@@ -363,6 +570,21 @@ final class CompareCommand {
             t.put("connection_errors", r.connectionErrors());
             t.put("timeouts", r.timeouts());
             t.put("cache_hits", r.cacheHits());
+            ClusterCosts c = costs.get(r.label());
+            if (c != null) {
+                ObjectNode cost = t.putObject("cluster_costs");
+                cost.put("calls", c.calls());
+                cost.put("seconds", c.seconds());
+                cost.put("redis_commands_per_call", c.perCall(c.redisCommandCount()));
+                ObjectNode commands = cost.putObject("redis_commands");
+                c.redisCommands().forEach(commands::put);
+                cost.put("redis_input_bytes_per_call", c.perCall(c.redisInputBytes()));
+                cost.put("redis_output_bytes_per_call", c.perCall(c.redisOutputBytes()));
+                cost.put("postgres_rows_per_call", c.perCall(c.rows()));
+                cost.put("postgres_bytes_per_row", c.bytesPerRow());
+                cost.put("postgres_rows_per_second", c.rowsPerSecond());
+                cost.put("postgres_rows_per_commit", c.rowsPerCommit());
+            }
         }
         json.writeValue(file.toFile(), root);
     }

@@ -32,14 +32,22 @@ final class GatewayProcess {
      */
     static ManagedProcess start(Path jar, Path dir, int port, int upstreamPort, boolean cache, String extraConfig)
             throws IOException, InterruptedException {
-        Path config = dir.resolve("gateway.yaml");
-        Files.writeString(config, config(dir, port, upstreamPort) + (cache ? "cache: {enabled: true}\n" : "")
-                        + extraConfig,
-                StandardCharsets.UTF_8);
+        return start(jar, dir, "gateway", port, config(dir, port, upstreamPort) + (cache ? "cache: {enabled: true}\n" : "")
+                + extraConfig);
+    }
+
+    /**
+     * Writes {@code config} into {@code dir} as {@code NAME.yaml}, starts the gateway with its log in {@code NAME.log}
+     * and waits for {@code /healthz} on {@code port} to answer 200.
+     */
+    static ManagedProcess start(Path jar, Path dir, String name, int port, String config)
+            throws IOException, InterruptedException {
+        Path file = dir.resolve(name + ".yaml");
+        Files.writeString(file, config, StandardCharsets.UTF_8);
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        ManagedProcess process = ManagedProcess.start("gateway",
-                List.of(java.toString(), "-Xmx256m", "-jar", jar.toString(), "--config", config.toString()),
-                dir.resolve("gateway.log"));
+        ManagedProcess process = ManagedProcess.start(name,
+                List.of(java.toString(), "-Xmx256m", "-jar", jar.toString(), "--config", file.toString()),
+                dir.resolve(name + ".log"));
         try {
             process.awaitHttpOk(URI.create("http://127.0.0.1:" + port + "/healthz"), STARTUP_TIMEOUT);
             return process;
@@ -50,14 +58,31 @@ final class GatewayProcess {
     }
 
     static String config(Path dir, int port, int upstreamPort) {
+        return config(port, upstreamPort, "storage: {path: " + dir.toAbsolutePath().resolve("bench.db") + "}\n", "");
+    }
+
+    /**
+     * The configuration of a cluster comparison: {@code storage} and {@code cluster} sections as given (SQLite and
+     * no cluster for the single node), and the team with a budget and a request rate limit both far above what a
+     * run can use, so that every call makes a budget reservation and a rate-limit decision (in memory on a single
+     * node, on Redis in cluster mode) and none is refused.
+     */
+    static String clusterConfig(int port, int upstreamPort, String storage, String cluster, String instanceId) {
+        return config(port, upstreamPort, storage + cluster + "instance_id: " + instanceId + "\n",
+                "    budget: {limit_usd: 1000000, period: monthly}\n"
+                        + "    rate_limits: {requests_per_minute: 1000000000}\n");
+    }
+
+    private static String config(int port, int upstreamPort, String sections, String teamLimits) {
         return "server: {host: 127.0.0.1, port: " + port + "}\n"
-                + "storage: {path: " + dir.toAbsolutePath().resolve("bench.db") + "}\n"
+                + sections
                 + "providers:\n"
                 + "  mock: {type: openai, base_url: \"http://127.0.0.1:" + upstreamPort + "/v1\", api_key: bench-upstream-key}\n"
                 + "models:\n"
                 + "  - {name: gpt-4o-mini, provider: mock, price: {input_per_mtok: 0.15, output_per_mtok: 0.60}}\n"
                 + "teams:\n"
                 + "  - name: bench\n"
+                + teamLimits
                 + "    keys: [{key: " + API_KEY + "}]\n";
     }
 }

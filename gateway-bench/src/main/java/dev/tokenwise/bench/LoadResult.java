@@ -1,5 +1,6 @@
 package dev.tokenwise.bench;
 
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import org.HdrHistogram.Histogram;
@@ -41,6 +42,41 @@ public record LoadResult(String label, long windowNanos, Histogram latencyMicros
         if (windowNanos <= 0) {
             throw new IllegalArgumentException("windowNanos: " + windowNanos + " (expected: > 0)");
         }
+    }
+
+    /**
+     * The results of load generators run side by side over the same window against several instances, as one: their
+     * histograms and counts added up, the window the longest of theirs.
+     */
+    public static LoadResult combined(String label, List<LoadResult> parts) {
+        if (parts.isEmpty()) {
+            throw new IllegalArgumentException("parts: empty (expected: at least one result)");
+        }
+        Histogram latency = parts.get(0).latencyMicros().copy();
+        Histogram firstByte = parts.get(0).firstByteMicros().copy();
+        Histogram eventDelay = parts.get(0).eventDelayMicros().copy();
+        long window = 0;
+        long succeeded = 0;
+        long non2xx = 0;
+        long connectionErrors = 0;
+        long timeouts = 0;
+        long cacheHits = 0;
+        for (int i = 0; i < parts.size(); i++) {
+            LoadResult part = parts.get(i);
+            if (i > 0) {
+                latency.add(part.latencyMicros());
+                firstByte.add(part.firstByteMicros());
+                eventDelay.add(part.eventDelayMicros());
+            }
+            window = Math.max(window, part.windowNanos());
+            succeeded += part.succeeded();
+            non2xx += part.non2xx();
+            connectionErrors += part.connectionErrors();
+            timeouts += part.timeouts();
+            cacheHits += part.cacheHits();
+        }
+        return new LoadResult(label, window, latency, firstByte, eventDelay, succeeded, non2xx, connectionErrors,
+                timeouts, cacheHits);
     }
 
     /** 2xx responses per second. */
