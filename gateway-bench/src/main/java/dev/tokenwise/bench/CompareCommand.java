@@ -52,6 +52,34 @@ final class CompareCommand {
 
     private static final String PATH = "/v1/chat/completions";
 
+    /**
+     * CPU time spent over a target's measured run (its warm-up inside {@code measure} included), divided by the calls
+     * the mock served meanwhile: by the gateway process(es), and in cluster mode by Redis and PostgreSQL.
+     */
+    record CpuPerCall(long calls, long gatewayNanos, long redisNanos, long postgresNanos) {
+        double gatewayMicros() {
+            return micros(gatewayNanos);
+        }
+
+        double redisMicros() {
+            return micros(redisNanos);
+        }
+
+        double postgresMicros() {
+            return micros(postgresNanos);
+        }
+
+        double totalMicros() {
+            return micros(gatewayNanos + redisNanos + postgresNanos);
+        }
+
+        private double micros(long nanos) {
+            return calls == 0 ? Double.NaN : nanos / 1000.0 / calls;
+        }
+    }
+
+    private final Map<String, CpuPerCall> cpu = new LinkedHashMap<>();
+
     private final Settings settings;
     private final PrintStream out;
     private final RequestBody body;
@@ -186,7 +214,10 @@ final class CompareCommand {
                         : settings.gatewayWarmup();
                 warmUntilSteady("gateway", List.of(port), AUTH, minimum);
                 long servedBefore = mock.requestsServed();
+                long cpuBefore = CpuTime.ofProcess(process.pid());
                 LoadResult result = measure("gateway", List.of(port), AUTH, settings.warmup());
+                cpu.put("gateway", new CpuPerCall(mock.requestsServed() - servedBefore,
+                        CpuTime.ofProcess(process.pid()) - cpuBefore, 0, 0));
                 if (cache) {
                     // What the body is for: every measured answer a hit, and the mock left alone meanwhile.
                     out.printf(Locale.ROOT, "gateway: %,d of %,d answers were response cache hits; the mock served %,d"
@@ -253,7 +284,14 @@ final class CompareCommand {
                     : settings.gatewayWarmup();
             warmUntilSteady(label, ports, AUTH, minimum);
             ClusterCosts.Snapshot before = snapshotWhenLedgerCaughtUp(label, database, mock, servedAtStart);
+            List<Long> pids = processes.stream().map(ManagedProcess::pid).toList();
+            long servedBefore = mock.requestsServed();
+            long gatewayCpu = CpuTime.ofTrees(pids);
+            long redisCpu = CpuTime.ofProcess(redis.pid());
+            long postgresCpu = CpuTime.ofTree(postgres.pid());
             LoadResult result = measure(label, ports, AUTH, settings.warmup());
+            cpu.put(label, new CpuPerCall(mock.requestsServed() - servedBefore, CpuTime.ofTrees(pids) - gatewayCpu,
+                    CpuTime.ofProcess(redis.pid()) - redisCpu, CpuTime.ofTree(postgres.pid()) - postgresCpu));
             ClusterCosts.Snapshot after = snapshotWhenLedgerCaughtUp(label, database, mock, servedAtStart);
             ClusterCosts cost = ClusterCosts.between(before, after);
             costs.put(label, cost);
@@ -512,12 +550,20 @@ final class CompareCommand {
                         r.percentileMillis(99) - gateway.percentileMillis(99));
             }
         }
+        if (!cpu.isEmpty()) {
+            out.println();
+            out.println("CPU per call, µs (user + system, over each target's measured run):");
+            out.println("| target   | gateway(s) | redis-server | postgres | total |");
+            out.println("|----------|-----------:|-------------:|---------:|------:|");
+            cpu.forEach((label, c) -> out.printf(Locale.ROOT, "| %-8s | %10.1f | %12.1f | %8.1f | %5.1f |%n", label,
+                    c.gatewayMicros(), c.redisMicros(), c.postgresMicros(), c.totalMicros()));
+        }
         if (costs.isEmpty()) {
             return;
         }
         out.println();
         out.println("| target   |     calls | Redis cmds/call | Redis B in/call | Redis B out/call | PG rows/call | PG B/row "
-                + "|  rows/s | rows/commit | commands per call");
+                + "|  rows/s | rows/commit | commands per call (those run inside scripts included)");
         out.println("|----------|----------:|----------------:|----------------:|-----------------:|-------------:|---------:"
                 + "|--------:|------------:|------------------");
         costs.forEach((label, c) -> out.printf(Locale.ROOT,
@@ -570,6 +616,12 @@ final class CompareCommand {
             t.put("connection_errors", r.connectionErrors());
             t.put("timeouts", r.timeouts());
             t.put("cache_hits", r.cacheHits());
+            CpuPerCall used = cpu.get(r.label());
+            if (used != null) {
+                t.put("cpu_us_per_call_gateway", used.gatewayMicros());
+                t.put("cpu_us_per_call_redis", used.redisMicros());
+                t.put("cpu_us_per_call_postgres", used.postgresMicros());
+            }
             ClusterCosts c = costs.get(r.label());
             if (c != null) {
                 ObjectNode cost = t.putObject("cluster_costs");

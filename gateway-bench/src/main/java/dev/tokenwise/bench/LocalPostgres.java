@@ -81,6 +81,15 @@ final class LocalPostgres implements AutoCloseable {
         }
     }
 
+    /** The postmaster's pid (its backends are its children), from {@code postmaster.pid}; 0 if unreadable. */
+    long pid() {
+        try {
+            return Long.parseLong(Files.readAllLines(dir.resolve("data").resolve("postmaster.pid")).get(0).strip());
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
     /** Creates database {@code name} and returns its JDBC URL. */
     String createDatabase(String name) throws IOException {
         run(List.of(bin.resolve("createdb").toString(), "-h", "127.0.0.1", "-p", String.valueOf(port), "-U", USER, name),

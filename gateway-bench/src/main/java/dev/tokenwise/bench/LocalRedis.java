@@ -45,6 +45,10 @@ final class LocalRedis implements AutoCloseable {
         return new LocalRedis(process, port);
     }
 
+    long pid() {
+        return process.pid();
+    }
+
     String url() {
         return "redis://127.0.0.1:" + port;
     }

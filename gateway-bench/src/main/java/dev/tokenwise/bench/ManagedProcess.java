@@ -59,6 +59,10 @@ final class ManagedProcess implements AutoCloseable {
         }
     }
 
+    long pid() {
+        return process.pid();
+    }
+
     Path log() {
         return log;
     }
