@@ -43,7 +43,8 @@ public final class BenchMain {
                 --gateway-jar PATH     default gateway-server/target/tokenwise-gateway.jar
                 --targets direct,nginx,gateway,portkey   (portkey when installed: npm install --prefix gateway-bench @portkey-ai/gateway)
                                        measured in the order given; cluster: one gateway on Redis + PostgreSQL, cluster2: two
-                                       on the same Redis + PostgreSQL (the bench starts both stores; needs redis-server, postgresql)
+                                       on the same Redis + PostgreSQL, redis: one on Redis with its ledger on SQLite (the
+                                       bench starts both stores; needs redis-server and postgresql)
                 --timeout 10s          a request slower than this counts as a timeout
                 --prime 2s             unreported closed-loop run against the mock first, to warm this JVM's JIT
                 --client-threads 1     load generator event loop threads
@@ -149,9 +150,9 @@ public final class BenchMain {
             throw new IllegalArgumentException("--access-log: " + settings.accessLog() + " (expected: off, text or json)");
         }
         for (String target : settings.targets()) {
-            if (!Set.of("direct", "nginx", "gateway", "cluster", "cluster2", "portkey").contains(target)) {
+            if (!Set.of("direct", "nginx", "gateway", "redis", "cluster", "cluster2", "portkey").contains(target)) {
                 throw new IllegalArgumentException("--targets: " + target
-                        + " (expected: direct, nginx, gateway, cluster, cluster2, portkey)");
+                        + " (expected: direct, nginx, gateway, redis, cluster, cluster2, portkey)");
             }
         }
         new CompareCommand(settings, out).run();

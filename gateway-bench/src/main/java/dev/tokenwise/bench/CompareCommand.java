@@ -112,8 +112,9 @@ final class CompareCommand {
                     case "direct" -> results.add(measure("direct", List.of(mock.port()), List.of(), settings.warmup()));
                     case "nginx" -> measureNginx(temp, mock.port()).ifPresent(results::add);
                     case "gateway" -> measureGateway(temp, mock).ifPresent(results::add);
-                    case "cluster" -> measureCluster("cluster", 1, temp, mock, costs).ifPresent(results::add);
-                    case "cluster2" -> measureCluster("cluster2", 2, temp, mock, costs).ifPresent(results::add);
+                    case "redis" -> measureCluster("redis", 1, false, temp, mock, costs).ifPresent(results::add);
+                    case "cluster" -> measureCluster("cluster", 1, true, temp, mock, costs).ifPresent(results::add);
+                    case "cluster2" -> measureCluster("cluster2", 2, true, temp, mock, costs).ifPresent(results::add);
                     case "portkey" -> measurePortkey(temp, mock.port()).ifPresent(results::add);
                     default -> throw new IllegalArgumentException("--targets: " + target);
                 }
@@ -242,16 +243,20 @@ final class CompareCommand {
 
     /** Whether a cluster target is in this run: then the single-node gateway gets the cluster targets' team limits. */
     private boolean clusterComparison() {
-        return settings.targets().contains("cluster") || settings.targets().contains("cluster2");
+        return settings.targets().contains("cluster") || settings.targets().contains("cluster2")
+                || settings.targets().contains("redis");
     }
 
     /**
-     * {@code instances} gateways in cluster mode on the bench's own Redis and a fresh PostgreSQL database, the load
-     * split between them, and what their calls cost Redis and PostgreSQL (into {@code costs}). Redis and PostgreSQL
-     * are started by the first cluster target and stopped at the end of the run; Redis is emptied before each target.
+     * {@code instances} gateways in cluster mode on the bench's own Redis and, when {@code postgresLedger}, a fresh
+     * PostgreSQL database (else each its own SQLite file: the {@code redis} target, which tells Redis's share of the
+     * cost from PostgreSQL's), the load split between them, and what their calls cost Redis and PostgreSQL (into
+     * {@code costs}). Redis and PostgreSQL are started by the first cluster target and stopped at the end of the run;
+     * Redis is emptied before each target.
      */
-    private Optional<LoadResult> measureCluster(String label, int instances, Path temp, MockUpstream mock,
-                                                Map<String, ClusterCosts> costs) throws IOException, InterruptedException {
+    private Optional<LoadResult> measureCluster(String label, int instances, boolean postgresLedger, Path temp,
+                                                MockUpstream mock, Map<String, ClusterCosts> costs)
+            throws IOException, InterruptedException {
         Path jar = settings.gatewayJar();
         if (!Files.isRegularFile(jar)) {
             out.println(label + ": " + jar.toAbsolutePath() + " not found, skipped");
@@ -266,7 +271,8 @@ final class CompareCommand {
         List<ManagedProcess> processes = new ArrayList<>();
         try {
             redis.command("FLUSHALL");
-            String storage = "storage: {url: \"" + postgres.createDatabase(database) + "\"}\n";
+            // The database exists either way, so that the snapshots read it (empty for the redis target).
+            String url = postgres.createDatabase(database);
             String cluster = "cluster: {redis_url: \"" + redis.url() + "\"}\n";
             List<Integer> ports = new ArrayList<>();
             Path dir = Files.createDirectories(temp.resolve(label));
@@ -274,8 +280,10 @@ final class CompareCommand {
             for (int i = 1; i <= instances; i++) {
                 int port = freePort();
                 String name = label + "-" + i;
-                out.println(name + ": starting " + jar + " on port " + port + " (Redis " + redis.url() + ", PostgreSQL "
-                        + database + ")");
+                String storage = postgresLedger ? "storage: {url: \"" + url + "\"}\n"
+                        : "storage: {path: " + dir.toAbsolutePath().resolve(name + ".db") + "}\n";
+                out.println(name + ": starting " + jar + " on port " + port + " (Redis " + redis.url() + ", "
+                        + (postgresLedger ? "PostgreSQL " + database : "SQLite") + ")");
                 processes.add(GatewayProcess.start(jar, dir, name, port, GatewayProcess.clusterConfig(port, mock.port(),
                         storage, cluster, name) + settings.gatewayExtraConfig()));
                 ports.add(port);
@@ -283,7 +291,8 @@ final class CompareCommand {
             Duration minimum = settings.warmup().compareTo(settings.gatewayWarmup()) > 0 ? settings.warmup()
                     : settings.gatewayWarmup();
             warmUntilSteady(label, ports, AUTH, minimum);
-            ClusterCosts.Snapshot before = snapshotWhenLedgerCaughtUp(label, database, mock, servedAtStart);
+            long expectRows = postgresLedger ? servedAtStart : Long.MIN_VALUE; // no row to wait for on SQLite
+            ClusterCosts.Snapshot before = snapshotWhenLedgerCaughtUp(label, database, mock, expectRows);
             List<Long> pids = processes.stream().map(ManagedProcess::pid).toList();
             long servedBefore = mock.requestsServed();
             long gatewayCpu = CpuTime.ofTrees(pids);
@@ -292,7 +301,7 @@ final class CompareCommand {
             LoadResult result = measure(label, ports, AUTH, settings.warmup());
             cpu.put(label, new CpuPerCall(mock.requestsServed() - servedBefore, CpuTime.ofTrees(pids) - gatewayCpu,
                     CpuTime.ofProcess(redis.pid()) - redisCpu, CpuTime.ofTree(postgres.pid()) - postgresCpu));
-            ClusterCosts.Snapshot after = snapshotWhenLedgerCaughtUp(label, database, mock, servedAtStart);
+            ClusterCosts.Snapshot after = snapshotWhenLedgerCaughtUp(label, database, mock, expectRows);
             ClusterCosts cost = ClusterCosts.between(before, after);
             costs.put(label, cost);
             out.printf(Locale.ROOT, "  %s: %,d calls; Redis %.2f commands per call (%s), %.0f B in and %.0f B out per"
@@ -311,12 +320,13 @@ final class CompareCommand {
 
     /**
      * The stores' counters once the ledger holds a row for every call the mock served for this target (the writers
-     * batch every few milliseconds), or after 15 s, saying so, if it does not get there.
+     * batch every few milliseconds), or after 15 s, saying so, if it does not get there; at once when
+     * {@code servedAtStart} is {@link Long#MIN_VALUE} (a ledger on SQLite).
      */
     private ClusterCosts.Snapshot snapshotWhenLedgerCaughtUp(String label, String database, MockUpstream mock,
                                                              long servedAtStart) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-        while (true) {
+        while (servedAtStart != Long.MIN_VALUE) {
             long served = mock.requestsServed() - servedAtStart;
             long rows = ClusterCosts.Snapshot.rows(postgres, database);
             if (rows >= served) {
@@ -541,7 +551,7 @@ final class CompareCommand {
      */
     private void printClusterCosts(List<LoadResult> results, Map<String, ClusterCosts> costs) {
         LoadResult gateway = find(results, "gateway");
-        for (String label : List.of("cluster", "cluster2")) {
+        for (String label : List.of("redis", "cluster", "cluster2")) {
             LoadResult r = find(results, label);
             if (r != null && gateway != null) {
                 out.printf(Locale.ROOT, "%s vs gateway: %.2fx the throughput, p50 %+.3f ms, p99 %+.3f ms%n", label,
