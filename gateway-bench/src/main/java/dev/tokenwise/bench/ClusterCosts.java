@@ -32,9 +32,10 @@ record ClusterCosts(long calls, double seconds, Map<String, Long> redisCommands,
     /** The counters at one instant. */
     record Snapshot(long nanos, long callsServed, Map<String, Long> redis, long rows, long tableBytes, long commits) {
 
+        /** The counters now; PostgreSQL's as zeros when {@code database} is {@code null} (a ledger on SQLite). */
         static Snapshot take(long callsServed, LocalRedis redis, LocalPostgres postgres, String database)
                 throws IOException {
-            String[] pg = postgres.query(database, "SELECT (SELECT count(*) FROM usage_records),"
+            String[] pg = database == null ? new String[] {"0", "0", "0"} : postgres.query(database, "SELECT (SELECT count(*) FROM usage_records),"
                     + " pg_total_relation_size('usage_records'),"
                     + " (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database())").split("\\|");
             return new Snapshot(System.nanoTime(), callsServed, redis.info(), Long.parseLong(pg[0]),

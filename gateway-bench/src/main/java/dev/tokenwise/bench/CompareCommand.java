@@ -339,7 +339,8 @@ final class CompareCommand {
             }
             Thread.sleep(100);
         }
-        return ClusterCosts.Snapshot.take(mock.requestsServed(), redis, postgres, database);
+        return ClusterCosts.Snapshot.take(mock.requestsServed(), redis, postgres,
+                servedAtStart == Long.MIN_VALUE ? null : database);
     }
 
     /** Starts Redis and PostgreSQL unless they run; empty when started, else why they cannot be. */
