@@ -31,7 +31,8 @@ import java.util.stream.Stream;
  * {@code compare}: the same load against the mock directly, through nginx and through the gateway, one
  * after the other, then a table of the three. Direct is the ceiling of this machine and load generator;
  * nginx is what plain forwarding costs; the gateway's distance from nginx is what counting, pricing and
- * budgeting cost.
+ * budgeting cost. The cluster targets ({@code redis}, {@code cluster}, {@code cluster2}) put the gateway on a Redis and
+ * a PostgreSQL the bench starts itself, and add what each call cost those stores and the CPU each process spent.
  */
 final class CompareCommand {
     /** What {@code compare} was asked to do. */
@@ -205,7 +206,7 @@ final class CompareCommand {
                     // The same team budget and rate limit as the cluster targets, kept in memory: what differs is where.
                     ? GatewayProcess.start(jar, dir, "gateway", port, GatewayProcess.clusterConfig(port, mockPort,
                             "storage: {path: " + dir.toAbsolutePath().resolve("bench.db") + "}\n", "", "gateway")
-                            + settings.gatewayExtraConfig())
+                            + (cache ? "cache: {enabled: true}\n" : "") + settings.gatewayExtraConfig())
                     : GatewayProcess.start(jar, dir, port, mockPort, cache, settings.gatewayExtraConfig());
             try {
                 // A fresh JVM compiles its hot path under load: give it longer than the others before measuring, at
