@@ -378,4 +378,40 @@ class ClusterEndToEndTest {
         assertEquals(Map.of(200, 10, 429, 10), statuses, "ten in the minute across both instances, not ten each");
         assertTrue(refusal.contains("rate_limit_exceeded") && refusal.contains("across all instances"), refusal);
     }
+
+    @Test
+    @Timeout(120)
+    void aTeamLimitedToNTokensAMinuteGetsNAcrossBothInstances(@TempDir Path dir) throws Exception {
+        String team = "metered";
+        long perMinute = 400;
+        Instance a = start(dir, "a", team, "100", "chunk_delay_ms: 1", 60_000, "{tokens_per_minute: 400}");
+        Instance b = start(dir, "b", team, "100", "chunk_delay_ms: 1", 60_000, "{tokens_per_minute: 400}");
+        long used = 0;
+        int admitted = 0;
+        int refused = 0;
+        String refusal = null;
+        long startedNanos = System.nanoTime();
+        for (int i = 0; i < 40; i++) {
+            HttpResponse<String> r = call(i % 2 == 0 ? a : b, CHAT).join();
+            if (r.statusCode() == 200) {
+                admitted++;
+                used += TestGateway.JSON.readTree(r.body()).path("usage").path("total_tokens").asLong();
+            } else {
+                assertEquals(429, r.statusCode(), r.body());
+                refused++;
+                refusal = r.body();
+            }
+        }
+        // GCRA: a minute's worth at once, then the limit's pace (what flowed back while the calls ran).
+        long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedNanos);
+        long allowed = perMinute + (perMinute * elapsedMs + 59_999) / 60_000;
+        assertTrue(elapsedMs < 20_000, "the calls took " + elapsedMs + " ms");
+        assertTrue(used <= allowed, used + " tokens used across both instances in " + elapsedMs + " ms, limit "
+                + perMinute + " a minute");
+        assertTrue(refused > 0 && admitted > 0, admitted + " admitted, " + refused + " refused");
+        // Each call reserves at most 20 output tokens plus its input bound (well under 100) and settles to what it used:
+        // a shared limit leaves less than one call's reservation unused, two local ones would admit twice as many.
+        assertTrue(used > perMinute - 100, used + " tokens used: the limit was not shared but split");
+        assertTrue(refusal.contains("tokens per minute across all instances"), refusal);
+    }
 }

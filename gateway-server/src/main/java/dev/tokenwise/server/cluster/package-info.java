@@ -1,5 +1,5 @@
 /**
- * Cluster mode: budgets, requests-per-minute limits and admin changes shared by every gateway instance on one Redis.
+ * Cluster mode: budgets, rate limits and admin changes shared by every gateway instance on one Redis.
  *
  * <p>Invariants: nothing here blocks an event loop (Lettuce is asynchronous; its answers complete on its own event
  * loop and are handed back to the call's); every change to a shared budget or limit is one Lua script, timed by
