@@ -581,6 +581,7 @@ public final class GatewayApp implements AutoCloseable {
         meterRegistry.close();
         if (redis != null) {
             try {
+                sharedBudgets.returnSlices(); // every call has ended: what the slices hold goes back to the others
                 sharedBudgets.drain(2_000); // the settlements of the calls that just ended
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
