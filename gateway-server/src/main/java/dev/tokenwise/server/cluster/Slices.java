@@ -93,6 +93,8 @@ final class Slices {
         final List<RedisBudgets.Window> windows;
         final List<String> keys;
         final long timeoutMillis;
+        /** The limits of the windows when the slice was made: a changed limit retires the slice. */
+        final long[] limits;
         final AtomicLong free = new AtomicLong();
         final AtomicInteger inFlight = new AtomicInteger();
         final AtomicBoolean leasing = new AtomicBoolean();
@@ -109,11 +111,20 @@ final class Slices {
             this.book = book;
             this.windows = windows;
             this.timeoutMillis = timeoutMillis;
+            this.limits = limitsOf(windows);
             this.keys = new ArrayList<>(2 * windows.size());
             for (RedisBudgets.Window w : windows) {
                 keys.add(w.hashKey());
                 keys.add(w.openKey());
             }
+        }
+
+        static long[] limitsOf(List<RedisBudgets.Window> windows) {
+            long[] limits = new long[windows.size()];
+            for (int i = 0; i < limits.length; i++) {
+                limits[i] = windows.get(i).budget().limitNanos();
+            }
+            return limits;
         }
 
         boolean tryTake(long nanos) {
@@ -140,6 +151,10 @@ final class Slices {
         }
         String id = id(windows);
         Slice slice = held.get(id);
+        if (slice != null && !java.util.Arrays.equals(slice.limits, Slice.limitsOf(windows))) {
+            retire(slice); // a limit changed (admin API, on any instance): lease again under the new one
+            slice = null;
+        }
         boolean up = redis.up();
         long now = System.currentTimeMillis();
         if (slice != null && (up || localShare && now < slice.heldUntilMillis) && take(slice, worstCaseNanos)) {
@@ -341,6 +356,16 @@ final class Slices {
                 returnFree(slice, false); // another call was refused for want of budget: give back what is free
             }
         });
+    }
+
+    /**
+     * Gives a slice up: what is free goes back now; with calls still in flight against it, their share stays held
+     * until Redis reclaims the slice at its deadline (it is no longer renewed), so they still cannot overspend.
+     */
+    private void retire(Slice slice) {
+        slice.closed = true;
+        held.remove(slice.id, slice);
+        returnFree(slice, slice.inFlight.get() == 0);
     }
 
     /** Gives back every slice (at shutdown). */
