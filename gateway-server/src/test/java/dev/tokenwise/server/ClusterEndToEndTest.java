@@ -80,6 +80,11 @@ class ClusterEndToEndTest {
 
     private Instance start(Path dir, String name, String team, String limitUsd, String simulatorOptions,
                            long reservationTimeoutMs, String teamRateLimits) throws Exception {
+        return start(dir, name, team, limitUsd, simulatorOptions, reservationTimeoutMs, teamRateLimits, "");
+    }
+
+    private Instance start(Path dir, String name, String team, String limitUsd, String simulatorOptions,
+                           long reservationTimeoutMs, String teamRateLimits, String clusterOptions) throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -91,7 +96,7 @@ class ClusterEndToEndTest {
                 server: {host: 127.0.0.1, port: %d}
                 admin: {key: %s}
                 instance_id: %s
-                cluster: {redis_url: "%s"}
+                cluster: {redis_url: "%s"%s}
                 storage: {path: "%s"}
                 pricing: {catalog: "%s"}
                 budgets: {reservation_timeout_ms: %d}
@@ -104,7 +109,7 @@ class ClusterEndToEndTest {
                     budget: {limit_usd: %s, period: daily}
                     rate_limits: %s
                     keys: [{key: tw-test-key, name: demo-key}]
-                """.formatted(port, TestGateway.ADMIN_KEY, name, redis.url(), ledger, catalog, reservationTimeoutMs,
+                """.formatted(port, TestGateway.ADMIN_KEY, name, redis.url(), clusterOptions, ledger, catalog, reservationTimeoutMs,
                 simulatorOptions, team, limitUsd, teamRateLimits));
         URI base = URI.create("http://127.0.0.1:" + port);
         Process p = GatewayProcess.start(config, dir.resolve(name + ".log"), base);
@@ -422,5 +427,59 @@ class ClusterEndToEndTest {
         // a shared limit leaves less than one call's reservation unused, two local ones would admit twice as many.
         assertTrue(used > perMinute - 100, used + " tokens used: the limit was not shared but split");
         assertTrue(refusal.contains("tokens per minute across all instances"), refusal);
+    }
+
+    private long reservedNanos(Instance on, String team) throws Exception {
+        return get(on, "/api/v1/teams/" + team).path("reserved_usd").decimalValue().movePointRight(9).longValueExact();
+    }
+
+    @Test
+    @Timeout(120)
+    void withLocalShareAnInstanceAdmitsWithinTheSliceItHoldsWhileRedisIsDownThenRecovers(@TempDir Path dir)
+            throws Exception {
+        String team = "sharing";
+        Instance a = start(dir, "a", team, "0.0014", "chunk_delay_ms: 1", 60_000, "{}",
+                ", on_redis_down: local_share, lease_percent: 50");
+        assertEquals(200, call(a, CHAT).join().statusCode()); // reserves in Redis and leases a slice behind it
+        long deadline = System.currentTimeMillis() + 5_000;
+        long held;
+        // The slice: half of what was free, far more than the first call's own reservation (a hundredth of the limit).
+        while ((held = reservedNanos(a, team)) < new BigDecimal(TEN_CALLS_USD).movePointRight(9).longValueExact()) {
+            assertTrue(System.currentTimeMillis() < deadline, "no slice leased");
+            Thread.sleep(50);
+        }
+        long spentBefore = spentNanos(a, team);
+        // A slice idle for a second is given back: stop Redis right after a call.
+        assertEquals(200, call(a, CHAT).join().statusCode());
+        redis.stop();
+        int admitted = 0;
+        HttpResponse<String> refused = null;
+        for (int i = 0; i < 400 && refused == null; i++) {
+            HttpResponse<String> r = call(a, CHAT).join();
+            if (r.statusCode() == 200) {
+                admitted++;
+            } else {
+                refused = r;
+            }
+        }
+        assertTrue(admitted > 0, "nothing admitted against the slice held of " + held + ": " + refused.body());
+        assertEquals(503, refused.statusCode(), refused.body());
+        assertTrue(refused.body().contains("budget_unavailable") && refused.body().contains("local_share"),
+                refused.body());
+        long spentDuring = spentNanos(a, team) - spentBefore; // the call before the stop included: the slice paid it
+        assertTrue(spentDuring <= held, "spent " + spentDuring + " nano-USD while Redis was down, the slice held "
+                + held);
+        assertEquals("degraded", get(a, "/healthz").path("status").asText());
+
+        redis.restart();
+        awaitHealth(a, "ok");
+        deadline = System.currentTimeMillis() + 5_000;
+        int status;
+        do {
+            status = call(a, CHAT).join().statusCode();
+        } while (status != 200 && System.currentTimeMillis() < deadline);
+        assertEquals(200, status, "calls are admitted again once Redis is back");
+        long limit = new BigDecimal("0.0014").movePointRight(9).longValueExact();
+        assertTrue(spentNanos(a, team) <= limit, "never past the limit");
     }
 }

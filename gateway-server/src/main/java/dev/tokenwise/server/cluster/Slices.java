@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Slices {
     private static final Logger log = LoggerFactory.getLogger(Slices.class);
-    /** A slice without a call for this long gives back what is free. */
+    /** A slice without a call for this long (since the last one ended) gives back what is free. */
     static final long IDLE_MILLIS = 1_000;
     /** How often a slice's deadline is moved forward (and the {@code short} flag read). */
     static final long RENEW_MILLIS = 1_000;
@@ -259,6 +259,7 @@ final class Slices {
         @Override
         public void settle(long actualNanos) {
             slice.free.addAndGet(worstCaseNanos - actualNanos);
+            slice.lastUsedMillis = System.currentTimeMillis(); // idle counts from the end of the last call
             slice.inFlight.decrementAndGet();
             if (actualNanos != 0) {
                 book(slice, actualNanos);
@@ -268,6 +269,7 @@ final class Slices {
         @Override
         public void cancel() {
             slice.free.addAndGet(worstCaseNanos);
+            slice.lastUsedMillis = System.currentTimeMillis();
             slice.inFlight.decrementAndGet();
         }
     }
