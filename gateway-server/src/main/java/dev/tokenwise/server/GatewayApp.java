@@ -52,6 +52,8 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.Objects;
 import java.util.function.Supplier;
+import dev.tokenwise.metrics.ledger.Ledger;
+import dev.tokenwise.metrics.ledger.PostgresLedger;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
 import dev.tokenwise.metrics.routing.Router;
 import dev.tokenwise.metrics.routing.RoutesRoute;
@@ -114,6 +116,8 @@ public final class GatewayApp implements AutoCloseable {
     /** A task with no outcome and no call for this long counts as {@code unknown}. */
     private static final Duration TASK_IDLE = Duration.ofHours(1);
     private static final Duration DRIFT_CHECK_EVERY = Duration.ofMinutes(15);
+    /** How often records older than {@code storage.retention_days} are looked for and deleted. */
+    static final Duration RETENTION_EVERY = Duration.ofHours(1);
     /** How often the billing audit saves its windows into the ledger (and once more at shutdown). */
     private static final Duration AUDIT_SAVE_EVERY = Duration.ofMinutes(1);
     /** How often token inflation is checked (its documented false-alarm rate assumes this cadence). */
@@ -124,7 +128,7 @@ public final class GatewayApp implements AutoCloseable {
     private final ExecutorService workers;
     private final ExecutorService apiPool;
     private final ScheduledExecutorService analytics;
-    private final SqliteLedger ledger;
+    private final Ledger ledger;
     private final AccountingCore accounting;
     private final BudgetBook budgets;
     private final KeyRegistry keys;
@@ -141,7 +145,7 @@ public final class GatewayApp implements AutoCloseable {
     private final OtlpTracing tracing;
 
     private GatewayApp(GatewayConfig config, List<SimulatorServer> simulators, ExecutorService workers,
-                       ExecutorService apiPool, ScheduledExecutorService analytics, SqliteLedger ledger,
+                       ExecutorService apiPool, ScheduledExecutorService analytics, Ledger ledger,
                        AccountingCore accounting, BudgetBook budgets,
                        KeyRegistry keys, GatewayServer server, PrometheusMeterRegistry meterRegistry,
                        Path adminKeyFile, ProbeRunner probes, OtlpTracing tracing, RedisLink redis,
@@ -180,7 +184,7 @@ public final class GatewayApp implements AutoCloseable {
         ScheduledExecutorService analytics = Executors.newSingleThreadScheduledExecutor(
                 new DefaultThreadFactory("tokenwise-analytics", true));
         List<SimulatorServer> simulators = new ArrayList<>();
-        SqliteLedger ledger = null;
+        Ledger ledger = null;
         AccountingCore accounting = null;
         BudgetBook budgets = null;
         OtlpTracing tracing = null;
@@ -222,8 +226,7 @@ public final class GatewayApp implements AutoCloseable {
             budgets = new BudgetBook(running.budgets().zone(), running.budgets().softThresholdPercent(),
                     System::currentTimeMillis, REAP_EVERY_MILLIS);
             boolean strict = running.storageSync() == StorageSync.STRICT;
-            ledger = SqliteLedger.open(Path.of(running.storagePath()),
-                    strict ? SqliteLedger.Sync.STRICT : SqliteLedger.Sync.NORMAL);
+            ledger = openLedger(running, strict ? SqliteLedger.Sync.STRICT : SqliteLedger.Sync.NORMAL);
             KeyRegistry keys = new KeyRegistry();
             // Teams and keys: the store wins, the config seeds what it does not know; spend of the
             // current period is restored from the ledger into the budgets.
@@ -275,7 +278,7 @@ public final class GatewayApp implements AutoCloseable {
             }
             // The billing audit (and token inflation) resumes from the windows it saved in the ledger.
             PriceCatalog auditPrices = model -> Optional.ofNullable(running.models().get(model)).map(ModelConfig::price);
-            SqliteLedger auditLedger = ledger;
+            Ledger auditLedger = ledger;
             TokenInflation inflation = new TokenInflation(alerts, InflationSettings.DEFAULTS, auditPrices,
                     (model, from, to) -> auditLedger.audit().teamInput(model, from, to), System::currentTimeMillis);
             EfficiencyTracker efficiency = new EfficiencyTracker(alerts, counter::isExact,
@@ -315,6 +318,10 @@ public final class GatewayApp implements AutoCloseable {
             Router router = Routing.router(running, ledger.tasks(), System::currentTimeMillis);
             sinks.add(router);
             efficiency.onOutcome(router::outcome);
+            if (running.storage().postgres() && !running.routes().isEmpty()) {
+                Routing.shareThroughLedger(router, ledger.tasks(), analytics, System::currentTimeMillis,
+                        Routing.SHARED_REFRESH);
+            }
             if (running.logging().access()) {
                 AccessLog accessLog = new AccessLog(running.logging().format(), System.out);
                 sinks.add(accessLog);
@@ -326,7 +333,7 @@ public final class GatewayApp implements AutoCloseable {
             accounting = new AccountingCore(sinks, RECORD_QUEUE_CAPACITY, RECENT_RECORDS,
                     strict ? STRICT_DELIVERY_NAP_NANOS : DELIVERY_NAP_NANOS);
             meters.bindAccounting(accounting);
-            SqliteLedger store = ledger;
+            Ledger store = ledger;
             PriceCatalog listPrices = model -> Optional.ofNullable(running.models().get(model)).map(ModelConfig::price);
             DriftDetector drift = new DriftDetector(store.tasks(), alerts, listPrices, DriftSettings.DEFAULTS);
             drift.schedule(analytics, DRIFT_CHECK_EVERY, System::currentTimeMillis);
@@ -453,7 +460,20 @@ public final class GatewayApp implements AutoCloseable {
      * A call's retry flag as the ledger decided it: read at once when the call is written, else once it is (the
      * record API may be asked for a call settled a few milliseconds ago), up to {@code waitMillis}.
      */
-    private static RequestsRoute.RetryLookup retryLookup(SqliteLedger store, ExecutorService apiPool) {
+    /**
+     * The ledger the config names: PostgreSQL at {@code storage.url}, else the SQLite file at {@code storage.path};
+     * with {@code storage.retention_days}, its retention thread started.
+     */
+    static Ledger openLedger(GatewayConfig config, SqliteLedger.Sync sync) {
+        Ledger ledger = config.storage().postgres() ? PostgresLedger.open(config.storage().url(), sync)
+                : SqliteLedger.open(Path.of(config.storagePath()), sync);
+        if (config.storage().retentionDays() > 0) {
+            ledger.startRetention(config.storage().retentionDays(), RETENTION_EVERY);
+        }
+        return ledger;
+    }
+
+    private static RequestsRoute.RetryLookup retryLookup(Ledger store, ExecutorService apiPool) {
         return (id, waitMillis) -> {
             CompletableFuture<Void> committed = store.whenCommitted(id); // registered first: no commit slips between
             return CompletableFuture.supplyAsync(() -> store.tasks().retry(id), apiPool).thenCompose(found -> {
@@ -531,7 +551,7 @@ public final class GatewayApp implements AutoCloseable {
         return accounting;
     }
 
-    public SqliteLedger ledger() {
+    public Ledger ledger() {
         return ledger;
     }
 

@@ -6,7 +6,7 @@ import dev.tokenwise.core.accounting.AccountingCore;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.ProviderStats;
-import dev.tokenwise.metrics.ledger.SqliteLedger;
+import dev.tokenwise.metrics.ledger.Ledger;
 import dev.tokenwise.server.cluster.RedisLink;
 import io.netty.handler.codec.http.HttpMethod;
 import java.io.ByteArrayOutputStream;
@@ -38,19 +38,19 @@ import java.util.function.Supplier;
 final class HealthRoute implements ApiRoute {
     private static final JsonFactory JSON = new JsonFactory();
 
-    private final SqliteLedger ledger;
+    private final Ledger ledger;
     private final AccountingCore accounting;
     private final Supplier<? extends Map<String, ? extends ProviderStats>> providers;
     /** The cluster's Redis, or {@code null} on a single node. */
     private final RedisLink redis;
 
     /** @param providers the providers' breakers; empty until the server has started */
-    HealthRoute(SqliteLedger ledger, AccountingCore accounting, Supplier<? extends Map<String, ? extends ProviderStats>> providers) {
+    HealthRoute(Ledger ledger, AccountingCore accounting, Supplier<? extends Map<String, ? extends ProviderStats>> providers) {
         this(ledger, accounting, providers, null);
     }
 
     /** @param redis the cluster's Redis (cluster mode), or {@code null} */
-    HealthRoute(SqliteLedger ledger, AccountingCore accounting,
+    HealthRoute(Ledger ledger, AccountingCore accounting,
                 Supplier<? extends Map<String, ? extends ProviderStats>> providers, RedisLink redis) {
         this.ledger = ledger;
         this.accounting = accounting;

@@ -10,7 +10,9 @@ import dev.tokenwise.metrics.routing.Router;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
@@ -24,6 +26,9 @@ final class Routing {
     static final Duration HISTORY = Duration.ofDays(30);
     /** The most recent judged tasks (and, apart, calls without a task) read back at start-up. */
     static final int HISTORY_LIMIT = 20_000;
+    /** How often an instance on a shared ledger refreshes its routes from it. */
+    static final Duration SHARED_REFRESH = Duration.ofSeconds(
+            Long.getLong("tokenwise.routes.shared_refresh_seconds", 10));
 
     private Routing() {
     }
@@ -44,6 +49,23 @@ final class Routing {
                     config.routes().keySet(), evidence.size());
         }
         return router;
+    }
+
+    /**
+     * On a ledger several instances share (PostgreSQL), refreshes the router from it every {@code every}, so that
+     * every instance reaches the picture all instances' outcomes make (within that delay). A refresh that fails is
+     * logged and tried again at the next one; the router meanwhile keeps what it learnt.
+     */
+    static void shareThroughLedger(Router router, TaskLedger tasks, ScheduledExecutorService scheduler,
+                                   LongSupplier clockMillis, Duration every) {
+        scheduler.scheduleWithFixedDelay(() -> {
+            try {
+                router.refresh(tasks.routeEvidence(clockMillis.getAsLong() - HISTORY.toMillis(), HISTORY_LIMIT));
+            } catch (RuntimeException e) {
+                log.warn("Efficiency routes: could not refresh from the shared ledger ({}); trying again in {} s",
+                        e.toString(), every.toSeconds());
+            }
+        }, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Whether a model can take new tasks: its provider is enabled and its breaker not open. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tokenwise.metrics.ledger.GroupBy;
+import dev.tokenwise.metrics.ledger.Ledger;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
 import dev.tokenwise.metrics.ledger.UsageRow;
 import java.io.IOException;
@@ -23,6 +24,7 @@ import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
@@ -39,11 +41,8 @@ class CrashDurabilityTest {
      */
     private static final int CLIENTS = 2;
 
-    private record Completed(String id, long atNanos) {
+    record Completed(String id, long atNanos) {
     }
-
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(2)).build();
 
     /**
      * {@code normal}: every call completed more than 100 ms before the kill is in the ledger;
@@ -53,19 +52,32 @@ class CrashDurabilityTest {
     @ValueSource(strings = {"normal", "strict"})
     @Timeout(60)
     void keepsEveryCallCompletedBeforeAKillNineInTheLedger(String sync, @TempDir Path dir) throws Exception {
+        Path ledgerFile = dir.resolve("ledger.db").toAbsolutePath();
+        killNineUnderLoad(sync, dir, "path: \"" + ledgerFile + "\"",
+                () -> SqliteLedger.open(ledgerFile, SqliteLedger.Sync.NORMAL));
+    }
+
+    /**
+     * Runs a gateway process on the ledger {@code storage} names (the YAML inside {@code storage: {...}}), kills it
+     * with SIGKILL under load, checks that {@code openLedger} finds every call completed before the kill (100 ms
+     * before with {@code sync: normal}), then restarts the gateway and checks that the team's spend is restored from
+     * the ledger.
+     */
+    static void killNineUnderLoad(String sync, Path dir, String storage, Supplier<Ledger> openLedger) throws Exception {
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(2)).build();
         long marginNanos = "strict".equals(sync) ? 0 : MARGIN_NANOS;
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        Path ledgerFile = dir.resolve("ledger.db").toAbsolutePath();
         Path catalog = Path.of("..", "config", "prices.yaml").toAbsolutePath().normalize();
         assertTrue(Files.isRegularFile(catalog), "price catalog at " + catalog);
         Path config = dir.resolve("gateway.yaml");
         Files.writeString(config, """
                 server: {host: 127.0.0.1, port: %d}
                 admin: {key: %s}
-                storage: {path: "%s", sync: %s}
+                storage: {%s, sync: %s}
                 pricing: {catalog: "%s"}
                 providers:
                   sim: {type: simulator, chunk_delay_ms: 1, first_token_delay_ms: 1}
@@ -75,7 +87,7 @@ class CrashDurabilityTest {
                   - name: demo
                     budget: {limit_usd: 1000, period: daily}
                     keys: [{key: tw-test-key, name: demo-key}]
-                """.formatted(port, TestGateway.ADMIN_KEY, ledgerFile, sync, catalog));
+                """.formatted(port, TestGateway.ADMIN_KEY, storage, sync, catalog));
         URI base = URI.create("http://127.0.0.1:" + port);
 
         Process gateway = GatewayProcess.start(config, dir.resolve("gateway-1.log"), base);
@@ -130,7 +142,7 @@ class CrashDurabilityTest {
             int laterFound = 0;
             int later = 0;
             List<String> missing = new ArrayList<>();
-            try (SqliteLedger ledger = SqliteLedger.open(ledgerFile, SqliteLedger.Sync.NORMAL)) {
+            try (Ledger ledger = openLedger.get()) {
                 for (Completed c : all) {
                     boolean found = ledger.find(c.id()).isPresent();
                     if (killedAt - c.atNanos() > marginNanos) {
@@ -148,7 +160,7 @@ class CrashDurabilityTest {
                 List<UsageRow> rows = ledger.usage(GroupBy.TEAM, 0, Long.MAX_VALUE, "demo");
                 expectedCost = rows.isEmpty() ? 0 : rows.get(0).costNanos();
                 assertEquals(expectedCost, ledger.totalCostNanos(), "only team demo spent");
-                System.out.printf("CrashDurabilityTest (" + sync + "): %d calls completed, %d checked (>%d ms before the kill), "
+                System.out.printf("CrashDurabilityTest (" + storage.substring(0, storage.indexOf(':')) + ", " + sync + "): %d calls completed, %d checked (>%d ms before the kill), "
                         + "%d missing; %d later calls, %d of them also in the ledger; ledger rows for demo: %d, cost %d nano-USD%n",
                         all.size(), checked, TimeUnit.NANOSECONDS.toMillis(marginNanos), missing.size(), later, laterFound,
                         rows.isEmpty() ? 0 : rows.get(0).requests(), expectedCost);

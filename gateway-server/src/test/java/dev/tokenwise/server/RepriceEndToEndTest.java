@@ -36,7 +36,7 @@ class RepriceEndToEndTest {
     private static final String CONFIG = """
             server: {host: 127.0.0.1, port: 0}
             admin: {key: %s}
-            storage: {path: %s}
+            storage: {%s}
             providers:
               openai: {type: openai, base_url: "http://127.0.0.1:%d/v1", api_key: sk-upstream}
             models:
@@ -52,6 +52,7 @@ class RepriceEndToEndTest {
     Path dir;
     WireMockServer upstream;
     TestGateway gateway;
+    /** The {@code storage:} entries of the gateway and of the reprice command: one ledger for both. */
     String ledger;
 
     @BeforeEach
@@ -64,9 +65,14 @@ class RepriceEndToEndTest {
                          "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"},
                          "finish_reason": "stop"}], "usage": {"prompt_tokens": 1000, "completion_tokens": 500},
                          "service_tier": "default"}""")));
-        ledger = TestGateway.freshLedgerPath();
+        ledger = storage();
         Path wrong = Files.writeString(dir.resolve("wrong.yaml"), config("25"));
         gateway = new TestGateway(ConfigLoader.load(wrong, Map.of(), YamlPriceCatalog::load));
+    }
+
+    /** A new ledger: a SQLite file here, a PostgreSQL database in {@link PostgresRepriceEndToEndTest}. */
+    String storage() {
+        return "path: " + TestGateway.freshLedgerPath();
     }
 
     private String config(String inputPerMtok) {

@@ -28,13 +28,26 @@ import java.util.Set;
  * @param routes the efficiency routes by name, in config order; a route's name is never a model's, and its candidates
  *     are models
  * @param cluster cluster mode (budgets shared on Redis), {@link ClusterConfig#NONE} on a single node
+ * @param storage the PostgreSQL ledger ({@code storage.url}) and the retention of records
+ *     ({@link StorageConfig#DEFAULT} by default: the SQLite file, records kept forever)
  */
 public record GatewayConfig(ServerConfig server, String adminKey, String storagePath,
                             Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
                             List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
                             RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache, ProbeConfig probes,
                             TelemetryConfig telemetry, LoggingConfig logging, Map<String, RouteConfig> routes,
-                            ClusterConfig cluster) {
+                            ClusterConfig cluster, StorageConfig storage) {
+
+    /** A config with the ledger in the SQLite file at {@code storagePath}, records kept forever. */
+    public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
+                         Map<String, ProviderConfig> providers, Map<String, ModelConfig> models,
+                         List<TeamConfig> teams, BudgetSettings budgets, StorageSync storageSync,
+                         RateLimitConfig rateLimits, boolean adminOff, CacheConfig cache, ProbeConfig probes,
+                         TelemetryConfig telemetry, LoggingConfig logging, Map<String, RouteConfig> routes,
+                         ClusterConfig cluster) {
+        this(server, adminKey, storagePath, providers, models, teams, budgets, storageSync, rateLimits, adminOff, cache,
+                probes, telemetry, logging, routes, cluster, StorageConfig.DEFAULT);
+    }
 
     /** A single node's config without routes. */
     public GatewayConfig(ServerConfig server, String adminKey, String storagePath,
@@ -98,13 +111,13 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
     /** The same config with other providers (the simulator's address is known only once it started). */
     public GatewayConfig withProviders(Map<String, ProviderConfig> newProviders) {
         return new GatewayConfig(server, adminKey, storagePath, newProviders, models, teams, budgets, storageSync,
-                rateLimits, adminOff, cache, probes, telemetry, logging, routes, cluster);
+                rateLimits, adminOff, cache, probes, telemetry, logging, routes, cluster, storage);
     }
 
     /** The same config with the admin key made or read at start-up. */
     public GatewayConfig withAdminKey(String key) {
         return new GatewayConfig(server, key, storagePath, providers, models, teams, budgets, storageSync, rateLimits,
-                adminOff, cache, probes, telemetry, logging, routes, cluster);
+                adminOff, cache, probes, telemetry, logging, routes, cluster, storage);
     }
 
     public GatewayConfig {
@@ -116,6 +129,7 @@ public record GatewayConfig(ServerConfig server, String adminKey, String storage
         telemetry = telemetry == null ? TelemetryConfig.OFF : telemetry;
         logging = logging == null ? LoggingConfig.DEFAULT : logging;
         cluster = cluster == null ? ClusterConfig.NONE : cluster;
+        storage = storage == null ? StorageConfig.DEFAULT : storage;
         if (adminKey != null && adminKey.isBlank() || adminOff) {
             adminKey = null;
         }

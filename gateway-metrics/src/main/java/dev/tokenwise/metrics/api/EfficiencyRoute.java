@@ -8,7 +8,7 @@ import dev.tokenwise.metrics.efficiency.EfficiencyFigures;
 import dev.tokenwise.metrics.efficiency.EfficiencyTracker;
 import dev.tokenwise.metrics.ledger.EfficiencyTotals;
 import dev.tokenwise.metrics.ledger.GroupBy;
-import dev.tokenwise.metrics.ledger.SqliteLedger;
+import dev.tokenwise.metrics.ledger.Ledger;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.time.Instant;
@@ -39,14 +39,14 @@ import java.util.concurrent.Executor;
 public final class EfficiencyRoute extends LedgerRoute {
     private static final String PATH = "/api/v1/efficiency";
 
-    private final SqliteLedger ledger;
+    private final Ledger ledger;
     private final EfficiencyTracker tracker;
 
     /**
      * @param tracker gives the task idle time (pending versus unknown) and the clock
      * @param executor where the ledger is read (a worker pool, not an event loop)
      */
-    public EfficiencyRoute(SqliteLedger ledger, EfficiencyTracker tracker, Executor executor) {
+    public EfficiencyRoute(Ledger ledger, EfficiencyTracker tracker, Executor executor) {
         super(PATH, executor);
         this.ledger = Objects.requireNonNull(ledger, "ledger");
         this.tracker = Objects.requireNonNull(tracker, "tracker");

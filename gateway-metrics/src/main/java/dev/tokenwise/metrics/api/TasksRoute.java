@@ -9,7 +9,7 @@ import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Money;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.metrics.efficiency.EfficiencyTracker;
-import dev.tokenwise.metrics.ledger.SqliteLedger;
+import dev.tokenwise.metrics.ledger.Ledger;
 import dev.tokenwise.metrics.ledger.TaskLedger;
 import dev.tokenwise.metrics.ledger.TaskOutcome;
 import dev.tokenwise.metrics.ledger.TaskSummary;
@@ -64,7 +64,7 @@ public final class TasksRoute implements ApiRoute {
     private static final Set<String> FIELDS = Set.of("success", "score", "note");
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
-    private final SqliteLedger ledger;
+    private final Ledger ledger;
     private final TaskLedger tasks;
     private final EfficiencyTracker tracker;
     private final Executor executor;
@@ -73,7 +73,7 @@ public final class TasksRoute implements ApiRoute {
      * @param tracker the tracker registered as a usage sink (tasks not committed yet, idle time, clock)
      * @param executor where the ledger is read and written (a worker pool, not an event loop)
      */
-    public TasksRoute(SqliteLedger ledger, EfficiencyTracker tracker, Executor executor) {
+    public TasksRoute(Ledger ledger, EfficiencyTracker tracker, Executor executor) {
         this.ledger = Objects.requireNonNull(ledger, "ledger");
         this.tasks = ledger.tasks();
         this.tracker = Objects.requireNonNull(tracker, "tracker");
@@ -126,7 +126,7 @@ public final class TasksRoute implements ApiRoute {
         } catch (GatewayException e) {
             throw e;
         } catch (RuntimeException e) {
-            log.error("Task {}: the ledger {} failed", taskId, ledger.file(), e);
+            log.error("Task {}: the ledger {} failed", taskId, ledger.name(), e);
             throw new GatewayException(ErrorType.UNAVAILABLE, "the usage ledger cannot be read or written right now");
         }
     }

@@ -5,7 +5,7 @@ import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Money;
 import dev.tokenwise.metrics.ledger.GroupBy;
-import dev.tokenwise.metrics.ledger.SqliteLedger;
+import dev.tokenwise.metrics.ledger.Ledger;
 import dev.tokenwise.metrics.ledger.UsageRow;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
@@ -35,15 +35,15 @@ import java.util.concurrent.Executor;
 public final class UsageRoute extends LedgerRoute {
     private static final String PATH = "/api/v1/usage";
 
-    private final SqliteLedger ledger;
+    private final Ledger ledger;
     private final Clock clock;
 
     /** A route reading {@code ledger} on {@code executor} (a worker pool, not an event loop). */
-    public UsageRoute(SqliteLedger ledger, Executor executor) {
+    public UsageRoute(Ledger ledger, Executor executor) {
         this(ledger, executor, Clock.systemUTC());
     }
 
-    UsageRoute(SqliteLedger ledger, Executor executor, Clock clock) {
+    UsageRoute(Ledger ledger, Executor executor, Clock clock) {
         super(PATH, executor);
         this.ledger = Objects.requireNonNull(ledger, "ledger");
         this.clock = Objects.requireNonNull(clock, "clock");

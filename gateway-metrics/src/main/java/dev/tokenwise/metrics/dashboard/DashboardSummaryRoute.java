@@ -7,7 +7,7 @@ import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Money;
 import dev.tokenwise.metrics.api.LedgerRoute;
-import dev.tokenwise.metrics.ledger.SqliteLedger;
+import dev.tokenwise.metrics.ledger.Ledger;
 import java.io.IOException;
 import java.sql.SQLException;
 import java.time.Instant;
@@ -88,9 +88,9 @@ public final class DashboardSummaryRoute extends LedgerRoute {
      * @param budgets a snapshot of every team budget (the holder is the team)
      * @param softThresholdPercent the budgets' soft threshold, drawn on the budget bars
      */
-    public DashboardSummaryRoute(SqliteLedger ledger, Supplier<? extends Collection<Budget.Snapshot>> budgets,
+    public DashboardSummaryRoute(Ledger ledger, Supplier<? extends Collection<Budget.Snapshot>> budgets,
                                  int softThresholdPercent, Executor executor) {
-        this(new LedgerReader(ledger.file(), 5_000), budgets, softThresholdPercent, executor, System::currentTimeMillis);
+        this(new LedgerReader(ledger::openReadConnection), budgets, softThresholdPercent, executor, System::currentTimeMillis);
     }
 
     DashboardSummaryRoute(LedgerReader reader, Supplier<? extends Collection<Budget.Snapshot>> budgets,

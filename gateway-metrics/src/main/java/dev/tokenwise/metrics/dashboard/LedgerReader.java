@@ -12,7 +12,7 @@ import java.util.Objects;
 import org.sqlite.SQLiteConfig;
 
 /**
- * The dashboard's queries on the ledger file, each on a read-only connection of its own that is closed after
+ * The dashboard's queries on the ledger (the same SQL on SQLite and PostgreSQL), each on a read-only connection of its own that is closed after
  * the query: in WAL mode it reads the committed state beside the ledger's writer and can never take the write
  * lock. Blocking: call it from a worker, never from an event loop. Table and columns: {@code docs/storage.md}.
  */
@@ -42,19 +42,29 @@ final class LedgerReader {
                 String taskId, String finishReason, long latencyMicros, long rowId) {
     }
 
-    private final String url;
-    private final int busyTimeoutMillis;
+    /** Where the read connections come from: {@link dev.tokenwise.metrics.ledger.Ledger#openReadConnection}. */
+    interface Connections {
+        Connection open() throws SQLException;
+    }
 
+    private final Connections connections;
+
+    LedgerReader(Connections connections) {
+        this.connections = Objects.requireNonNull(connections, "connections");
+    }
+
+    /** A reader of the SQLite ledger file. */
     LedgerReader(Path file, int busyTimeoutMillis) {
-        this.url = "jdbc:sqlite:" + Objects.requireNonNull(file, "file");
-        this.busyTimeoutMillis = busyTimeoutMillis;
+        this(() -> {
+            SQLiteConfig config = new SQLiteConfig();
+            config.setReadOnly(true);
+            config.setBusyTimeout(busyTimeoutMillis);
+            return DriverManager.getConnection("jdbc:sqlite:" + Objects.requireNonNull(file, "file"), config.toProperties());
+        });
     }
 
     private Connection open() throws SQLException {
-        SQLiteConfig config = new SQLiteConfig();
-        config.setReadOnly(true);
-        config.setBusyTimeout(busyTimeoutMillis);
-        return DriverManager.getConnection(url, config.toProperties());
+        return connections.open();
     }
 
     /**
@@ -63,7 +73,7 @@ final class LedgerReader {
      */
     List<Totals> totals(boolean byModel, long fromMillis, String team) throws SQLException {
         String column = byModel ? "model" : "team";
-        String sql = "SELECT " + column + ", COUNT(*), SUM(status <> 'ok'), SUM(input_tokens), SUM(output_tokens), "
+        String sql = "SELECT " + column + ", COUNT(*), SUM(CASE WHEN status <> 'ok' THEN 1 ELSE 0 END), SUM(input_tokens), SUM(output_tokens), "
                 + "SUM(cost_nanos) FROM usage_records WHERE created_at >= ?" + teamFilter(team) + " GROUP BY " + column;
         try (Connection c = open(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setLong(1, fromMillis);
@@ -120,7 +130,7 @@ final class LedgerReader {
     /** The response cache's hits and misses per team ({@code byModel} false) or per model, from {@code fromMillis}. */
     List<HitRate> hitRates(boolean byModel, long fromMillis, String team) throws SQLException {
         String column = byModel ? "model" : "team";
-        String sql = "SELECT " + column + ", SUM(cache = 'hit'), SUM(cache = 'miss') FROM usage_records "
+        String sql = "SELECT " + column + ", SUM(CASE WHEN cache = 'hit' THEN 1 ELSE 0 END), SUM(CASE WHEN cache = 'miss' THEN 1 ELSE 0 END) FROM usage_records "
                 + "WHERE created_at >= ? AND cache IN ('hit', 'miss')" + teamFilter(team) + " GROUP BY " + column;
         try (Connection c = open(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setLong(1, fromMillis);
@@ -186,9 +196,14 @@ final class LedgerReader {
     }
 
     private long lastRowId() throws SQLException {
-        try (Connection c = open(); PreparedStatement ps = c.prepareStatement("SELECT MAX(rowid) FROM usage_rows");
-             ResultSet rs = ps.executeQuery()) {
-            return rs.next() ? rs.getLong(1) : 0;
+        try (Connection c = open()) {
+            // SQLite: the table under the view (MAX through the view's joins would read every row); PostgreSQL:
+            // usage_records is the table, its rowid indexed.
+            String table = "PostgreSQL".equals(c.getMetaData().getDatabaseProductName()) ? "usage_records" : "usage_rows";
+            try (PreparedStatement ps = c.prepareStatement("SELECT MAX(rowid) FROM " + table);
+                 ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : 0;
+            }
         }
     }
 

@@ -5,7 +5,7 @@ import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Money;
 import dev.tokenwise.metrics.api.LedgerRoute;
-import dev.tokenwise.metrics.ledger.SqliteLedger;
+import dev.tokenwise.metrics.ledger.Ledger;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.List;
@@ -36,8 +36,8 @@ public final class RecentCallsRoute extends LedgerRoute {
 
     private final LedgerReader reader;
 
-    public RecentCallsRoute(SqliteLedger ledger, Executor executor) {
-        this(new LedgerReader(ledger.file(), 5_000), executor);
+    public RecentCallsRoute(Ledger ledger, Executor executor) {
+        this(new LedgerReader(ledger::openReadConnection), executor);
     }
 
     RecentCallsRoute(LedgerReader reader, Executor executor) {

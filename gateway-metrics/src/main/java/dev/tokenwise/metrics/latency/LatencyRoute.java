@@ -5,7 +5,7 @@ import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.metrics.api.LedgerRoute;
-import dev.tokenwise.metrics.ledger.SqliteLedger;
+import dev.tokenwise.metrics.ledger.Ledger;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.util.Objects;
@@ -36,13 +36,13 @@ public final class LatencyRoute extends LedgerRoute {
     private static final long MINUTE_MILLIS = 60_000;
 
     private final LatencyBook book;
-    private final SqliteLedger ledger;
+    private final Ledger ledger;
 
     /**
      * @param ledger where a team key's own calls are read from
      * @param executor where the book and the ledger are read (a worker pool, not an event loop)
      */
-    public LatencyRoute(LatencyBook book, SqliteLedger ledger, Executor executor) {
+    public LatencyRoute(LatencyBook book, Ledger ledger, Executor executor) {
         super(PATH, executor);
         this.book = Objects.requireNonNull(book, "book");
         this.ledger = Objects.requireNonNull(ledger, "ledger");

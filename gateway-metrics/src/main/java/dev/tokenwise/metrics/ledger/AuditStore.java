@@ -64,12 +64,12 @@ public final class AuditStore {
 
     private static final byte FORMAT = 1;
 
-    private final LedgerConnections connections;
+    private final LedgerDatabase connections;
     private Connection writer;
     private boolean closed;
     private Runnable beforeClose;
 
-    AuditStore(LedgerConnections connections) {
+    AuditStore(LedgerDatabase connections) {
         this.connections = connections;
     }
 
@@ -135,29 +135,26 @@ public final class AuditStore {
     public synchronized void save(List<DifferenceRow> differences, List<InflationRow> inflation,
                                   long dropInflationBeforeMillis, long nowMillis) {
         if (closed) {
-            throw new IllegalStateException("ledger " + connections.file() + " is closed");
+            throw new IllegalStateException("ledger " + connections.name() + " is closed");
         }
         try {
-            if (writer == null) {
-                writer = connections.open();
-            }
-            try (Statement s = writer.createStatement()) {
-                LedgerConnections.immediateTransaction(s,
-                        () -> write(differences, inflation, dropInflationBeforeMillis, nowMillis));
-            }
+            writer = LedgerConnections.usable(writer, connections);
+            connections.transaction(writer, () -> write(differences, inflation, dropInflationBeforeMillis, nowMillis));
         } catch (SQLException e) {
             LedgerConnections.closeQuietly(writer);
             writer = null;
-            throw new IllegalStateException("ledger " + connections.file() + ": saving the billing audit failed: "
+            throw new IllegalStateException("ledger " + connections.name() + ": saving the billing audit failed: "
                     + e.getMessage(), e);
         }
     }
 
     private void write(List<DifferenceRow> differences, List<InflationRow> inflation, long dropBefore, long now)
             throws SQLException {
-        try (PreparedStatement ps = writer.prepareStatement("INSERT OR REPLACE INTO audit_differences (model, endpoint, "
+        try (PreparedStatement ps = writer.prepareStatement("INSERT INTO audit_differences (model, endpoint, "
                 + "side, features, exact, baseline_share, baseline_median, samples, saved_at) "
-                + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (model, endpoint, side, features, exact) DO UPDATE SET "
+                + "baseline_share = excluded.baseline_share, baseline_median = excluded.baseline_median, "
+                + "samples = excluded.samples, saved_at = excluded.saved_at")) {
             for (DifferenceRow r : differences) {
                 ByteBuffer samples = ByteBuffer.allocate(1 + 8 * r.diffs().length);
                 samples.put(FORMAT);
@@ -177,8 +174,11 @@ public final class AuditStore {
             }
             ps.executeBatch();
         }
-        try (PreparedStatement ps = writer.prepareStatement("INSERT OR REPLACE INTO audit_inflation (model, hour, calls, "
-                + "tokens, bytes, tokens_sq, bytes_sq, tokens_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+        try (PreparedStatement ps = writer.prepareStatement("INSERT INTO audit_inflation (model, hour, calls, "
+                + "tokens, bytes, tokens_sq, bytes_sq, tokens_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                + "ON CONFLICT (model, hour) DO UPDATE SET calls = excluded.calls, tokens = excluded.tokens, "
+                + "bytes = excluded.bytes, tokens_sq = excluded.tokens_sq, bytes_sq = excluded.bytes_sq, "
+                + "tokens_bytes = excluded.tokens_bytes")) {
             for (InflationRow r : inflation) {
                 ps.setString(1, r.model());
                 ps.setLong(2, r.hourMillis());

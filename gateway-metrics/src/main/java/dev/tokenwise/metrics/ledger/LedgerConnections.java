@@ -43,17 +43,12 @@ import org.sqlite.SQLiteOpenMode;
  * checkpoint left. {@code journal_size_limit} trims a log that
  * a burst made large back to {@link #WAL_SIZE_LIMIT_BYTES} when it starts over.
  */
-final class LedgerConnections implements AutoCloseable {
+final class LedgerConnections implements LedgerDatabase, AutoCloseable {
     private static final int MAX_IDLE_READERS = 4;
     /** How long a checkpoint that restarts the log waits for the writer and for readers still on the log. */
     static final int RESTART_WAIT_MILLIS = 20;
     /** The size a log is trimmed to when it starts over. */
     static final long WAL_SIZE_LIMIT_BYTES = 64L * 1024 * 1024;
-
-    /** Work on a borrowed connection. */
-    interface SqlWork<T> {
-        T apply(Connection connection) throws SQLException;
-    }
 
     private final Path file;
     private final String url;
@@ -128,8 +123,19 @@ final class LedgerConnections implements AutoCloseable {
         return file;
     }
 
+    @Override
+    public String name() {
+        return file.toString();
+    }
+
+    @Override
+    public Dialect dialect() {
+        return Dialect.SQLITE;
+    }
+
     /** A new connection in auto-commit mode with the ledger's pragmas applied. */
-    Connection open() throws SQLException {
+    @Override
+    public Connection open() throws SQLException {
         return open(busyTimeoutMillis);
     }
 
@@ -159,7 +165,8 @@ final class LedgerConnections implements AutoCloseable {
     }
 
     /** Runs {@code work} on a pooled read connection, on the caller's thread. */
-    <T> T read(String what, SqlWork<T> work) {
+    @Override
+    public <T> T read(String what, SqlWork<T> work) {
         if (closed) {
             throw new IllegalStateException("ledger " + file + " is closed");
         }
@@ -201,9 +208,12 @@ final class LedgerConnections implements AutoCloseable {
         }
     }
 
-    /** What runs inside {@link #immediateTransaction}. */
-    interface SqlStep {
-        void run() throws SQLException;
+    /** A {@code BEGIN IMMEDIATE} transaction ({@link #immediateTransaction}). */
+    @Override
+    public void transaction(Connection connection, SqlStep step) throws SQLException {
+        try (Statement s = connection.createStatement()) {
+            immediateTransaction(s, step);
+        }
     }
 
     /**
@@ -223,6 +233,21 @@ final class LedgerConnections implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /**
+     * {@code held} while it still works, else a new connection of {@code db} ({@code held} closed): a connection kept
+     * for rare admin writes may have been cut since its last use (a PostgreSQL restart), and the first write after
+     * that must not fail for it.
+     */
+    static Connection usable(Connection held, LedgerDatabase db) throws SQLException {
+        if (held != null) {
+            if (held.isValid(2)) {
+                return held;
+            }
+            closeQuietly(held);
+        }
+        return db.open();
     }
 
     static void closeQuietly(AutoCloseable closeable) {

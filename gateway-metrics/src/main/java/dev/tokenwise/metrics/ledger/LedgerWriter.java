@@ -1,8 +1,6 @@
 package dev.tokenwise.metrics.ledger;
 
 import dev.tokenwise.core.model.UsageRecord;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,14 +12,13 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The single writer of {@code usage_rows} (and of {@code names}, for a text seen first): a bounded queue drained
- * by one thread in batched transactions.
+ * The single writer of the ledger's records: a bounded queue drained by one thread in batched transactions, each
+ * written by a {@link BatchInserter} (the SQL of one store: {@link SqliteBatchInserter}, {@link PostgresBatchInserter}).
  *
  * <p>Implementation note: {@link #accept} (one dispatcher thread) counts the record in {@code accepted}
  * and then puts it in the queue, blocking only that thread when the queue is full. The writer thread
@@ -51,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * than the stall limit while records waited. A writer that keeps failing and retrying is unhealthy, not stopped.
  */
 final class LedgerWriter {
-    private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
+    private static final Logger log = LoggerFactory.getLogger(Ledger.class);
     private static final long POLL_MILLIS = 100;
     /** The shortest time between the starts of two transactions ({@code storage.sync: normal}). */
     static final long GROUP_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
@@ -61,7 +58,9 @@ final class LedgerWriter {
     /** Tries of one record written on its own before it is left out. */
     static final int RECORD_ATTEMPTS = 3;
 
-    private final LedgerConnections connections;
+    private final BatchInserter inserter;
+    /** The ledger, as log lines and errors name it. */
+    private final String name;
     private final LedgerSettings settings;
     /** Sees each record just before its row is bound: a seam for tests, a no-op otherwise. */
     private final Consumer<UsageRecord> beforeBind;
@@ -85,14 +84,6 @@ final class LedgerWriter {
     private volatile boolean closing;
     private volatile long closeDeadlineNanos;
 
-    // Confined to the writer thread.
-    private Connection connection;
-    private PreparedStatement insert;
-    private PreparedStatement insertValues;
-    private PreparedStatement insertValuesMany;
-    private final NameIds names = new NameIds();
-    /** Rows of calls without a task per execution of {@link #insertValuesMany}. */
-    static final int VALUES_ROWS = 16;
     private long failingSinceNanos;
     private final long groupNanos;
     private long lastCommitNanos = System.nanoTime() - GROUP_NANOS;
@@ -103,10 +94,19 @@ final class LedgerWriter {
     }
 
     LedgerWriter(LedgerConnections connections, LedgerSettings settings, Consumer<UsageRecord> beforeBind) {
+        this(new SqliteBatchInserter(connections), connections.sync() == SqliteLedger.Sync.STRICT, settings, beforeBind);
+    }
+
+    /**
+     * @param strict whether a response's last bytes wait for its commit ({@code storage.sync: strict}): a shorter
+     *               group commit interval
+     */
+    LedgerWriter(BatchInserter inserter, boolean strict, LedgerSettings settings, Consumer<UsageRecord> beforeBind) {
         this.beforeBind = beforeBind;
         this.groupNanos = settings.groupCommitMillis() > 0 ? TimeUnit.MILLISECONDS.toNanos(settings.groupCommitMillis())
-                : connections.sync() == SqliteLedger.Sync.STRICT ? STRICT_GROUP_NANOS : GROUP_NANOS;
-        this.connections = connections;
+                : strict ? STRICT_GROUP_NANOS : GROUP_NANOS;
+        this.inserter = inserter;
+        this.name = inserter.name();
         this.settings = settings;
         this.queue = new ArrayBlockingQueue<>(settings.queueCapacity());
         this.thread = new Thread(this::run, "tokenwise-ledger-writer");
@@ -120,7 +120,7 @@ final class LedgerWriter {
     /** Queues a record; blocks the caller only while the queue is full. Never drops it. */
     void accept(UsageRecord record) {
         if (closing) {
-            throw new IllegalStateException("ledger " + connections.file() + " is closed: record " + record.id()
+            throw new IllegalStateException("ledger " + name + " is closed: record " + record.id()
                     + " was not written");
         }
         accepted.incrementAndGet();
@@ -239,7 +239,7 @@ final class LedgerWriter {
         }
         if (thread.isAlive()) {
             log.error("Usage ledger {}: the writer did not stop within {} ms; {} records not written (last error: {})",
-                    connections.file(), waitMillis, pendingRecords(), lastError);
+                    name, waitMillis, pendingRecords(), lastError);
         }
     }
 
@@ -250,7 +250,7 @@ final class LedgerWriter {
             death = t;
             lastError = "writer thread died: " + t;
             healthy = false;
-            log.error("Usage ledger {}: the writer thread died; {} records not written", connections.file(),
+            log.error("Usage ledger {}: the writer thread died; {} records not written", name,
                     pendingRecords(), t);
             throw t;
         } finally {
@@ -263,7 +263,7 @@ final class LedgerWriter {
         for (String id : commitWaiters.keySet()) {
             CompletableFuture<Void> waiter = commitWaiters.remove(id);
             if (waiter != null) {
-                waiter.completeExceptionally(new IllegalStateException("ledger " + connections.file()
+                waiter.completeExceptionally(new IllegalStateException("ledger " + name
                         + " closed before record " + id + " was committed"));
             }
         }
@@ -298,7 +298,7 @@ final class LedgerWriter {
                 failed(e);
                 if (closing && System.nanoTime() - closeDeadlineNanos >= 0) {
                     log.error("Usage ledger {}: closing with {} records not written after retrying for {} ms (last error: {})",
-                            connections.file(), pendingRecords(), settings.closeTimeoutMillis(), lastError);
+                            name, pendingRecords(), settings.closeTimeoutMillis(), lastError);
                     return;
                 }
                 pause(backoffMillis);
@@ -332,7 +332,7 @@ final class LedgerWriter {
      */
     private void writeOneByOne(List<UsageRecord> batch, Throwable batchFailure) throws SQLException {
         quietly(() -> log.warn("Usage ledger {}: a batch of {} records failed ({}); writing them one by one",
-                connections.file(), batch.size(), batchFailure.toString()));
+                name, batch.size(), batchFailure.toString()));
         while (!batch.isEmpty()) {
             UsageRecord record = batch.get(0);
             Throwable failure = null;
@@ -368,10 +368,10 @@ final class LedgerWriter {
         CompletableFuture<Void> waiter = commitWaiters.remove(record.id());
         if (waiter != null) {
             waiter.completeExceptionally(new IllegalStateException("record " + record.id()
-                    + " could not be written to ledger " + connections.file() + ": " + failure));
+                    + " could not be written to ledger " + name + ": " + failure));
         }
         quietly(() -> log.error("Usage ledger {}: record {} could not be written after {} tries and is left out "
-                + "(team {}, cost {} nano-USD)", connections.file(), record.id(), RECORD_ATTEMPTS, record.team(),
+                + "(team {}, cost {} nano-USD)", name, record.id(), RECORD_ATTEMPTS, record.team(),
                 record.costNanos(), failure));
     }
 
@@ -393,62 +393,7 @@ final class LedgerWriter {
     }
 
     private void write(List<UsageRecord> batch) throws SQLException {
-        if (connection == null) {
-            Connection c = connections.open();
-            try {
-                // Cheap when the schema is there; recreates it if the file was deleted under us.
-                LedgerSchema.ensure(c, connections.file());
-                c.setAutoCommit(false);
-                insert = c.prepareStatement(UsageRecordRows.INSERT);
-                insertValues = c.prepareStatement(UsageRecordRows.insertValues(1));
-                insertValuesMany = c.prepareStatement(UsageRecordRows.insertValues(VALUES_ROWS));
-                names.use(c);
-            } catch (Throwable e) {
-                LedgerConnections.closeQuietly(c);
-                throw e;
-            }
-            connection = c;
-        }
-        // Calls without a task, VALUES_ROWS to a statement; then calls with a task one by one, in order, as each one's
-        // retry flag looks for earlier rows of its task (rows without a task never match that lookup).
-        List<UsageRecord> plain = new ArrayList<>(batch.size());
-        List<UsageRecord> tasks = new ArrayList<>();
-        for (UsageRecord record : batch) {
-            (record.taskId() == null ? plain : tasks).add(record);
-        }
-        int grouped = plain.size() / VALUES_ROWS * VALUES_ROWS;
-        int[] groupCounts;
-        int[] plainCounts;
-        int[] taskCounts;
-        // The whole transaction, as a text new to the names table is inserted while the rows are bound.
-        ReentrantLock turn = connections.writerTurn();
-        turn.lock();
-        try {
-            for (int start = 0; start < grouped; start += VALUES_ROWS) {
-                for (int j = 0; j < VALUES_ROWS; j++) {
-                    beforeBind.accept(plain.get(start + j));
-                    UsageRecordRows.bindValues(insertValuesMany, 1 + j * (UsageRecordRows.COLUMN_COUNT + 1),
-                            plain.get(start + j), names);
-                }
-                insertValuesMany.addBatch();
-            }
-            for (int k = grouped; k < plain.size(); k++) {
-                beforeBind.accept(plain.get(k));
-                UsageRecordRows.bindValues(insertValues, 1, plain.get(k), names);
-                insertValues.addBatch();
-            }
-            for (UsageRecord record : tasks) {
-                beforeBind.accept(record);
-                UsageRecordRows.bind(insert, record, names);
-                insert.addBatch();
-            }
-            groupCounts = grouped > 0 ? insertValuesMany.executeBatch() : new int[0];
-            plainCounts = grouped < plain.size() ? insertValues.executeBatch() : new int[0];
-            taskCounts = tasks.isEmpty() ? new int[0] : insert.executeBatch();
-            connection.commit();
-        } finally {
-            turn.unlock();
-        }
+        inserter.insert(batch, beforeBind);
         lastCommitNanos = System.nanoTime();
         lastProgressNanos = lastCommitNanos;
         if (!healthy) {
@@ -468,24 +413,6 @@ final class LedgerWriter {
                 }
             }
         }
-        for (int g = 0; g < groupCounts.length; g++) {
-            if (groupCounts[g] < VALUES_ROWS) {
-                List<String> ids = plain.subList(g * VALUES_ROWS, (g + 1) * VALUES_ROWS).stream().map(UsageRecord::id).toList();
-                log.warn("Usage ledger {} already holds {} of the records with ids {}: the stored rows were kept",
-                        connections.file(), VALUES_ROWS - groupCounts[g], ids);
-            }
-        }
-        warnKept(plainCounts, plain.subList(grouped, plain.size()));
-        warnKept(taskCounts, tasks);
-    }
-
-    private void warnKept(int[] counts, List<UsageRecord> rows) {
-        for (int i = 0; i < counts.length; i++) {
-            if (counts[i] == 0) {
-                log.warn("Usage ledger {} already holds a record with id {}: the stored row was kept",
-                        connections.file(), rows.get(i).id());
-            }
-        }
     }
 
     private void failed(Exception e) {
@@ -496,9 +423,9 @@ final class LedgerWriter {
             failingSinceNanos = System.nanoTime();
             healthy = false;
             log.warn("Usage ledger {} cannot write ({}): keeping {} records in memory and retrying",
-                    connections.file(), message, pendingRecords());
+                    name, message, pendingRecords());
         } else {
-            log.debug("Usage ledger {} still cannot write: {}", connections.file(), message);
+            log.debug("Usage ledger {} still cannot write: {}", name, message);
         }
     }
 
@@ -507,27 +434,11 @@ final class LedgerWriter {
         healthy = true;
         lastError = null;
         log.info("Usage ledger {} writes again after {} ms of failures ({} records written, {} pending)",
-                connections.file(), failedMillis, written, pendingRecords());
+                name, failedMillis, written, pendingRecords());
     }
 
     private void discardConnection() {
-        if (connection == null) {
-            return;
-        }
-        try {
-            connection.rollback();
-        } catch (SQLException ignored) {
-            // the connection is closed next; SQLite rolls back an open transaction on close anyway
-        }
-        names.forget(); // a text inserted by the failed transaction was rolled back with it
-        LedgerConnections.closeQuietly(insert);
-        LedgerConnections.closeQuietly(insertValues);
-        LedgerConnections.closeQuietly(insertValuesMany);
-        LedgerConnections.closeQuietly(connection);
-        insert = null;
-        insertValues = null;
-        insertValuesMany = null;
-        connection = null;
+        inserter.discard();
     }
 
     private static void pause(long millis) {

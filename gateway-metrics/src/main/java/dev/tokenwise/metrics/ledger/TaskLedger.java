@@ -35,12 +35,12 @@ public final class TaskLedger {
 
     private static final String TRUNCATED = "CASE WHEN u.finish_reason IN ('length', 'max_tokens') THEN 1 ELSE 0 END";
 
-    private final LedgerConnections connections;
+    private final LedgerDatabase connections;
     /** The outcome writer's connection, guarded by {@code this}; opened on first use, dropped after a failure. */
     private Connection writer;
     private volatile boolean closed;
 
-    TaskLedger(LedgerConnections connections) {
+    TaskLedger(LedgerDatabase connections) {
         this.connections = connections;
     }
 
@@ -153,12 +153,10 @@ public final class TaskLedger {
      */
     public synchronized void saveOutcome(TaskOutcome outcome) {
         if (closed) {
-            throw new IllegalStateException("ledger " + connections.file() + " is closed");
+            throw new IllegalStateException("ledger " + connections.name() + " is closed");
         }
         try {
-            if (writer == null) {
-                writer = connections.open();
-            }
+            writer = LedgerConnections.usable(writer, connections);
             try (PreparedStatement ps = writer.prepareStatement("INSERT INTO task_outcomes "
                     + "(team, task_id, key_id, success, score, note, at) VALUES (?, ?, ?, ?, ?, ?, ?) "
                     + "ON CONFLICT (team, task_id) DO UPDATE SET key_id = excluded.key_id, success = excluded.success, "
@@ -179,7 +177,7 @@ public final class TaskLedger {
         } catch (SQLException e) {
             LedgerConnections.closeQuietly(writer);
             writer = null;
-            throw new IllegalStateException("ledger " + connections.file() + ": saving the outcome of task "
+            throw new IllegalStateException("ledger " + connections.name() + ": saving the outcome of task "
                     + outcome.taskId() + " failed: " + e.getMessage(), e);
         }
     }
@@ -204,8 +202,8 @@ public final class TaskLedger {
             default -> throw new IllegalArgumentException("group_by: " + groupBy.label() + " (expected: model or team)");
         };
         String sql = tasksWith(teamFilter) + "SELECT " + column + ", COUNT(*), "
-                + "COALESCE(SUM(success = 1), 0), COALESCE(SUM(success = 0), 0), "
-                + "COALESCE(SUM(success IS NULL AND last_at < ?), 0), COALESCE(SUM(success IS NULL AND last_at >= ?), 0), "
+                + "COALESCE(SUM(CASE WHEN success = 1 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN success = 0 THEN 1 ELSE 0 END), 0), "
+                + "COALESCE(SUM(CASE WHEN success IS NULL AND last_at < ? THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN success IS NULL AND last_at >= ? THEN 1 ELSE 0 END), 0), "
                 + "SUM(calls), SUM(retries), SUM(truncated), SUM(input_tokens), SUM(output_tokens), "
                 + "COALESCE(SUM(CASE WHEN success IS NOT NULL THEN input_tokens + output_tokens END), 0), "
                 + "COALESCE(SUM(CASE WHEN success IS NOT NULL THEN cost_nanos END), 0), "
@@ -237,14 +235,14 @@ public final class TaskLedger {
     public List<DriftBucket> driftBuckets(long fromMillis, long toMillis) {
         String tokens = "(input_tokens + output_tokens)";
         String sql = tasksWith(null) + "SELECT model, last_at / " + DAY_MILLIS + " AS day, COUNT(*), "
-                + "COALESCE(SUM(success IS NOT NULL), 0), COALESCE(SUM(success = 1), 0), "
-                + "SUM(calls), SUM(retries), SUM(truncated), SUM(output_tokens), TOTAL(output_sq), "
-                + "TOTAL(CASE WHEN success IS NOT NULL THEN " + tokens + " END), "
-                + "TOTAL(CASE WHEN success IS NOT NULL THEN CAST(" + tokens + " AS REAL) * " + tokens + " END), "
-                + "TOTAL(CASE WHEN success = 1 THEN " + tokens + " END), "
-                + "TOTAL(CASE WHEN success IS NOT NULL THEN cost_nanos END), "
-                + "TOTAL(CASE WHEN success IS NOT NULL THEN CAST(cost_nanos AS REAL) * cost_nanos END), "
-                + "TOTAL(CASE WHEN success = 1 THEN cost_nanos END) "
+                + "COALESCE(SUM(CASE WHEN success IS NOT NULL THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN success = 1 THEN 1 ELSE 0 END), 0), "
+                + "SUM(calls), SUM(retries), SUM(truncated), SUM(output_tokens), COALESCE(SUM(output_sq), 0.0), "
+                + "COALESCE(SUM(CASE WHEN success IS NOT NULL THEN " + tokens + " END), 0.0), "
+                + "COALESCE(SUM(CASE WHEN success IS NOT NULL THEN CAST(" + tokens + " AS DOUBLE PRECISION) * " + tokens + " END), 0.0), "
+                + "COALESCE(SUM(CASE WHEN success = 1 THEN " + tokens + " END), 0.0), "
+                + "COALESCE(SUM(CASE WHEN success IS NOT NULL THEN cost_nanos END), 0.0), "
+                + "COALESCE(SUM(CASE WHEN success IS NOT NULL THEN CAST(cost_nanos AS DOUBLE PRECISION) * cost_nanos END), 0.0), "
+                + "COALESCE(SUM(CASE WHEN success = 1 THEN cost_nanos END), 0.0) "
                 + "FROM judged GROUP BY model, day ORDER BY model, day";
         return connections.read("drift buckets", c -> {
             try (PreparedStatement ps = c.prepareStatement(sql)) {
@@ -367,12 +365,10 @@ public final class TaskLedger {
     /** Stores a drift reference, replacing the one of the same source and model. */
     public synchronized void saveDriftReference(DriftReference ref) {
         if (closed) {
-            throw new IllegalStateException("ledger " + connections.file() + " is closed");
+            throw new IllegalStateException("ledger " + connections.name() + " is closed");
         }
         try {
-            if (writer == null) {
-                writer = connections.open();
-            }
+            writer = LedgerConnections.usable(writer, connections);
             try (PreparedStatement ps = writer.prepareStatement("INSERT INTO drift_references "
                     + "(source, model, from_ms, to_ms, changed_at, note) VALUES (?, ?, ?, ?, ?, ?) "
                     + "ON CONFLICT (source, model) DO UPDATE SET from_ms = excluded.from_ms, to_ms = excluded.to_ms, "
@@ -388,7 +384,7 @@ public final class TaskLedger {
         } catch (SQLException e) {
             LedgerConnections.closeQuietly(writer);
             writer = null;
-            throw new IllegalStateException("ledger " + connections.file() + ": saving the drift reference of "
+            throw new IllegalStateException("ledger " + connections.name() + ": saving the drift reference of "
                     + ref.model() + " failed: " + e.getMessage(), e);
         }
     }
@@ -433,7 +429,7 @@ public final class TaskLedger {
                 + "tasks AS (SELECT team, task_id, MAX(CASE WHEN from_last = 1 THEN model END) AS model, "
                 + "MAX(created_at) AS last_at, COUNT(*) AS calls, SUM(retry) AS retries, SUM(truncated) AS truncated, "
                 + "SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, SUM(cost_nanos) AS cost_nanos, "
-                + "TOTAL(CAST(output_tokens AS REAL) * output_tokens) AS output_sq "
+                + "COALESCE(SUM(CAST(output_tokens AS DOUBLE PRECISION) * output_tokens), 0.0) AS output_sq "
                 + "FROM calls GROUP BY team, task_id HAVING MAX(created_at) < ?), "
                 + "judged AS (SELECT t.*, o.success AS success FROM tasks t "
                 + "LEFT JOIN task_outcomes o ON o.team = t.team AND o.task_id = t.task_id) ";

@@ -19,7 +19,7 @@ import dev.tokenwise.metrics.efficiency.EfficiencyTracker;
 import dev.tokenwise.metrics.latency.LatencyBook;
 import dev.tokenwise.metrics.ledger.EfficiencyTotals;
 import dev.tokenwise.metrics.ledger.GroupBy;
-import dev.tokenwise.metrics.ledger.SqliteLedger;
+import dev.tokenwise.metrics.ledger.Ledger;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -248,17 +248,19 @@ public final class GatewayMeters implements UsageSink {
     }
 
     /** The ledger's write queue and health. */
-    public GatewayMeters bindLedger(SqliteLedger ledger) {
-        Gauge.builder("tokenwise.ledger.queue.depth", ledger, SqliteLedger::pendingRecords)
+    public GatewayMeters bindLedger(Ledger ledger) {
+        Gauge.builder("tokenwise.ledger.queue.depth", ledger, Ledger::pendingRecords)
                 .description("Records accepted by the ledger and not committed yet").register(registry);
         Gauge.builder("tokenwise.ledger.healthy", ledger, l -> l.healthy() ? 1 : 0)
                 .description("1 while ledger writes succeed, 0 while they fail and records wait in memory")
                 .register(registry);
-        FunctionCounter.builder("tokenwise.ledger.committed.records", ledger, SqliteLedger::committedRecords)
+        FunctionCounter.builder("tokenwise.ledger.committed.records", ledger, Ledger::committedRecords)
                 .description("Records committed to the ledger since start").register(registry);
-        FunctionCounter.builder("tokenwise.ledger.rejected.records", ledger, SqliteLedger::rejectedRecords)
+        FunctionCounter.builder("tokenwise.ledger.rejected.records", ledger, Ledger::rejectedRecords)
                 .description("Records left out of the ledger because writing each failed on its own (logged with its id)")
                 .register(registry);
+        FunctionCounter.builder("tokenwise.ledger.expired.records", ledger, Ledger::expiredRecords)
+                .description("Records deleted from the ledger by storage.retention_days since start").register(registry);
         return this;
     }
 

@@ -136,6 +136,16 @@ public final class RoutePolicy {
         return settings;
     }
 
+    /** A policy with this one's candidates, prices and settings, and no evidence. */
+    RoutePolicy emptyCopy() {
+        return new RoutePolicy(candidates, priceWeights, settings, clockMillis);
+    }
+
+    /** Takes {@code other}'s evidence as its own, in one step (the choices made meanwhile see one or the other). */
+    void adopt(RoutePolicy other) {
+        state.set(other.state.get());
+    }
+
     /** Learns one judged task of {@code candidate} (ignored for a model that is not a candidate). */
     public void observe(String candidate, boolean success, long costNanos, long atMillis) {
         int i = candidates.indexOf(candidate);

@@ -182,6 +182,36 @@ public final class Router implements ModelRouter, UsageSink {
         }
     }
 
+    /**
+     * Replaces what the router learnt with the ledger's evidence, oldest first: how an instance that shares its ledger
+     * with others (PostgreSQL) reaches the picture every instance's outcomes make. What is learnt while the evidence
+     * is replayed is in the ledger too, so the next refresh has it. Sticky tasks keep their candidate.
+     */
+    public void refresh(List<RouteEvidence> evidence) {
+        Router fresh = new Router(this);
+        fresh.rebuild(evidence);
+        for (Map.Entry<String, RoutePolicy> e : policies.entrySet()) {
+            e.getValue().adopt(fresh.policies.get(e.getKey()));
+            Deque<Judged> window = recent.get(e.getKey());
+            List<Judged> replayed = fresh.recent(e.getKey());
+            synchronized (window) {
+                window.clear();
+                window.addAll(replayed);
+            }
+        }
+    }
+
+    /** A router with {@code other}'s routes, prices and settings, and nothing learnt (see {@link #refresh}). */
+    private Router(Router other) {
+        this.routes = other.routes;
+        this.random = other.random;
+        this.sticky = other.sticky;
+        for (Map.Entry<String, RoutePolicy> e : other.policies.entrySet()) {
+            policies.put(e.getKey(), e.getValue().emptyCopy());
+            recent.put(e.getKey(), new ArrayDeque<>(WINDOW));
+        }
+    }
+
     private void remember(String route, Judged judged) {
         Deque<Judged> window = recent.get(route);
         synchronized (window) {

@@ -180,6 +180,39 @@ class RouterTest {
         }
     }
 
+    @Test
+    void refreshedFromASharedLedgerItForgetsItsOwnPictureForTheLedgersAndKeepsItsStickyTasks() {
+        Router other = router(ROUTE);
+        Router self = router(ROUTE);
+        String sticky = self.route("auto", "t", "kept", m -> true).model();
+        // This instance saw only the cheap model fail; the shared ledger holds every instance's tasks.
+        for (int i = 0; i < 50; i++) {
+            clock.incrementAndGet();
+            self.outcome(new TaskOutcome("t", "own" + i, null, false, null, null, clock.get()),
+                    task("own" + i, "cheap", 100_000));
+        }
+        List<RouteEvidence> shared = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            clock.incrementAndGet();
+            String model = i % 2 == 0 ? "cheap" : "mid";
+            boolean success = model.equals("cheap") ? i % 4 != 0 : i % 10 != 1;
+            other.outcome(new TaskOutcome("t", "s" + i, null, success, null, null, clock.get()),
+                    task("s" + i, model, model.equals("cheap") ? 100_000 : 1_000_000));
+            shared.add(new RouteEvidence(model, clock.get(), model.equals("cheap") ? 100_000 : 1_000_000, success,
+                    null, null, true));
+        }
+        self.refresh(shared);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(other.policy("auto").evidence().get(i).meanSuccess(),
+                    self.policy("auto").evidence().get(i).meanSuccess(), 1e-6);
+            assertEquals(other.policy("auto").evidence().get(i).successes()
+                    + other.policy("auto").evidence().get(i).failures(),
+                    self.policy("auto").evidence().get(i).successes() + self.policy("auto").evidence().get(i).failures(),
+                    1e-3, "no trace of what only this instance saw (its 50 failures)");
+        }
+        assertEquals(sticky, self.route("auto", "t", "kept", m -> true).model());
+    }
+
     private static UsageRecord record(String model, String taskId, CallStatus status, int http, String finish) {
         return UsageRecord.builder().id("r").team("t").keyId("k").model(model).provider("p")
                 .endpoint(Endpoint.CHAT_COMPLETIONS).status(status).httpStatus(http).usage(TokenUsage.of(10, 10))

@@ -6,6 +6,8 @@ import dev.tokenwise.core.config.ModelConfig;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Money;
 import dev.tokenwise.metrics.api.TimeRange;
+import dev.tokenwise.metrics.ledger.Ledger;
+import dev.tokenwise.metrics.ledger.PostgresLedger;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
 import dev.tokenwise.providers.pricing.YamlPriceCatalog;
 import dev.tokenwise.server.config.ConfigLoader;
@@ -116,20 +118,22 @@ final class RepriceCommand implements TokenwiseCli.Command {
             return TokenwiseCli.FAILED;
         }
         Path ledgerFile = Path.of(gateway.storagePath());
-        if (!Files.isRegularFile(ledgerFile)) {
+        if (!gateway.storage().postgres() && !Files.isRegularFile(ledgerFile)) {
             err.println("tokenwise reprice: no ledger at " + ledgerFile.toAbsolutePath().normalize()
                     + " (storage.path of " + config + ", relative to the working directory)");
             return TokenwiseCli.FAILED;
         }
         Map<String, ModelConfig> models = gateway.models();
-        try (SqliteLedger ledger = SqliteLedger.open(ledgerFile, SqliteLedger.Sync.NORMAL)) {
+        try (Ledger ledger = gateway.storage().postgres()
+                ? PostgresLedger.open(gateway.storage().url(), SqliteLedger.Sync.NORMAL)
+                : SqliteLedger.open(ledgerFile, SqliteLedger.Sync.NORMAL)) {
             Repricer repricer = new Repricer(model -> {
                 ModelConfig m = models.get(model);
                 return m == null ? null : m.price();
             }, ledger.adjustmentsByRecord(fromMillis, toMillis));
             ledger.forEachRecord(fromMillis, toMillis, repricer::reprice);
             report(out, repricer.lines(), fromMillis, toMillis);
-            List<SqliteLedger.Adjustment> adjustments = repricer.adjustments();
+            List<Ledger.Adjustment> adjustments = repricer.adjustments();
             if (!apply) {
                 out.println(adjustments.isEmpty() ? "Nothing to correct."
                         : "Report only: " + adjustments.size() + " call(s) would be adjusted; run with --apply to write"

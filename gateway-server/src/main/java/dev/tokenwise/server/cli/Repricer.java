@@ -3,7 +3,7 @@ package dev.tokenwise.server.cli;
 import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.ServiceTier;
 import dev.tokenwise.core.model.UsageRecord;
-import dev.tokenwise.metrics.ledger.SqliteLedger;
+import dev.tokenwise.metrics.ledger.Ledger;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -46,7 +46,7 @@ final class Repricer {
     private final Function<String, ModelPrice> currentPrices;
     private final Map<String, Long> applied;
     private final Map<String, Line> lines = new TreeMap<>();
-    private final List<SqliteLedger.Adjustment> adjustments = new ArrayList<>();
+    private final List<Ledger.Adjustment> adjustments = new ArrayList<>();
 
     /**
      * @param currentPrices the price a model is charged at now, {@code null} when it has none
@@ -76,7 +76,7 @@ final class Repricer {
         line.recordedNanos = Math.addExact(line.recordedNanos, recorded);
         line.repricedNanos = Math.addExact(line.repricedNanos, repriced);
         if (repriced != recorded) {
-            adjustments.add(new SqliteLedger.Adjustment(r.id(), r.createdAtMillis(), r.team(), r.keyId(), r.model(),
+            adjustments.add(new Ledger.Adjustment(r.id(), r.createdAtMillis(), r.team(), r.keyId(), r.model(),
                     repriced - recorded, price.version(r.usage(), tier)));
         }
     }
@@ -89,7 +89,7 @@ final class Repricer {
     }
 
     /** One adjustment per call whose re-rated cost differs from what the ledger holds for it. */
-    List<SqliteLedger.Adjustment> adjustments() {
+    List<Ledger.Adjustment> adjustments() {
         return List.copyOf(adjustments);
     }
 }

@@ -8,6 +8,7 @@ import dev.tokenwise.core.config.CacheConfig;
 import dev.tokenwise.core.config.ClusterConfig;
 import dev.tokenwise.core.config.LoggingConfig;
 import dev.tokenwise.core.config.TelemetryConfig;
+import dev.tokenwise.core.config.StorageConfig;
 import dev.tokenwise.core.config.Resilience;
 import dev.tokenwise.core.config.StorageSync;
 import dev.tokenwise.core.config.BudgetPeriod;
@@ -265,7 +266,14 @@ public final class ConfigLoader {
             String adminKey = admin.string("key").orElse(null);
             boolean adminOff = "off".equalsIgnoreCase(adminKey);
             ConfigSection storage = root.section("storage");
-            storage.allowOnly(List.of("path", "sync"));
+            storage.allowOnly(List.of("path", "sync", "url", "retention_days"));
+            String storageUrl = storage.string("url").orElse(null);
+            if (storageUrl != null && !storageUrl.isBlank() && storage.string("path").isPresent()) {
+                throw new ConfigException("storage: both path and url are set (expected one: path for the SQLite file, "
+                        + "url for PostgreSQL)");
+            }
+            StorageConfig storageConfig = new StorageConfig(storageUrl,
+                    (int) storage.integer("retention_days", 0, 0, 36_500));
             String storagePath = storage.string("path").orElse(DEFAULT_STORAGE_PATH);
             StorageSync storageSync = storage.string("sync").map(v -> StorageSync.parse(v, "storage.sync"))
                     .orElse(StorageSync.NORMAL);
@@ -288,7 +296,7 @@ public final class ConfigLoader {
             GatewayConfig config = new GatewayConfig(server, adminOff ? null : adminKey, storagePath, providers, models,
                     teams, budgets, storageSync, rateLimits, adminOff, cache(root.section("cache")), probes,
                     telemetry(root.section("telemetry")), logging(root.section("logging")), routes,
-                    cluster(root));
+                    cluster(root), storageConfig);
             // Catalog first, then providers, then unpriced models: the order in which one would fix them.
             List<String> all = new ArrayList<>(catalogWarnings);
             disabled.forEach((name, variables) -> all.add(disabledWarning(name, variables, models)));

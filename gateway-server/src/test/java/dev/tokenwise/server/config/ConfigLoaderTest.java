@@ -815,6 +815,27 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void readsAPostgresLedgerUrlWithVariablesAndARetention() {
+        GatewayConfig config = parse("storage: {url: \"jdbc:postgresql://${PGHOST}:5432/tokenwise?user=tw&password=${PGPASSWORD}\","
+                + " retention_days: 90}", Map.of("PGHOST", "db.internal", "PGPASSWORD", "s3cret"));
+        assertEquals("jdbc:postgresql://db.internal:5432/tokenwise?user=tw&password=s3cret", config.storage().url());
+        assertTrue(config.storage().postgres());
+        assertEquals(90, config.storage().retentionDays());
+        assertFalse(parse("teams: []").storage().postgres(), "the SQLite file by default");
+        assertEquals(0, parse("teams: []").storage().retentionDays(), "records kept forever by default");
+    }
+
+    @Test
+    void refusesTwoLedgersAnotherDatabaseAndANegativeRetention() {
+        assertEquals("storage: both path and url are set (expected one: path for the SQLite file, url for PostgreSQL)",
+                error("storage: {path: x.db, url: \"jdbc:postgresql://h/db\"}"));
+        assertEquals("storage.url: 'jdbc:mysql://h/db?password=***' (expected: jdbc:postgresql://host:port/database)",
+                error("storage: {url: \"jdbc:mysql://h/db?password=hunter2\"}"));
+        assertTrue(error("storage: {retention_days: -1}").startsWith("storage.retention_days: -1"),
+                error("storage: {retention_days: -1}"));
+    }
+
+    @Test
     void rejectsAnUnknownBudgetZoneNamingIt() {
         assertEquals("budgets.zone: 'Mars/Olympus' (expected: a time zone id such as UTC or Europe/Berlin)",
                 error("budgets: {zone: Mars/Olympus}"));
