@@ -202,8 +202,8 @@ public final class SharedRateLimits implements AdmissionStage {
                         ? error.getCause() : error;
                 redis.failed(cause);
                 throw new GatewayException(ErrorType.BUDGET_UNAVAILABLE, "the shared rate limit cannot be checked:"
-                        + " Redis is unreachable (cluster.on_redis_down: fail_closed refuses such calls until it is"
-                        + " back)");
+                        + " Redis is unreachable (calls of a holder with a rate limit are refused until it is back,"
+                        + " whatever cluster.on_redis_down says: rate limits are not leased)");
             }
             long refusedBy = (Long) reply.get(0);
             if (refusedBy == 0) {
