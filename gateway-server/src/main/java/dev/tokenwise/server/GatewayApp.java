@@ -63,7 +63,7 @@ import dev.tokenwise.server.admin.TeamDirectory;
 import dev.tokenwise.server.cluster.AdminFeed;
 import dev.tokenwise.server.cluster.RedisBudgets;
 import dev.tokenwise.server.cluster.RedisLink;
-import dev.tokenwise.server.cluster.SharedRequestLimits;
+import dev.tokenwise.server.cluster.SharedRateLimits;
 import dev.tokenwise.providers.ProviderAdapters;
 import dev.tokenwise.providers.simulator.SimulatorServer;
 import dev.tokenwise.providers.simulator.SimulatorSettings;
@@ -373,7 +373,7 @@ public final class GatewayApp implements AutoCloseable {
             }
             stages.add(rateLimiter);
             if (redis != null) {
-                stages.add(new SharedRequestLimits(rateLimiter, redis)); // requests per minute across the cluster
+                stages.add(new SharedRateLimits(rateLimiter, redis, running.budgets().reservationTimeout())); // across the cluster
             }
             if (running.cache().enabled()) {
                 ResponseCache cache = new ResponseCache(running.cache(), new ObjectMapper());
@@ -601,6 +601,7 @@ public final class GatewayApp implements AutoCloseable {
         meterRegistry.close();
         if (redis != null) {
             try {
+                sharedBudgets.returnSlices(); // every call has ended: what the slices hold goes back to the others
                 sharedBudgets.drain(2_000); // the settlements of the calls that just ended
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

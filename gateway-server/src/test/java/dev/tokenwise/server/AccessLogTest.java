@@ -42,6 +42,7 @@ class AccessLogTest {
         AccessLog log = new AccessLog(LoggingConfig.Format.JSON, new PrintStream(bytes, true, StandardCharsets.UTF_8));
         log.accept(FALLBACK);
         log.accept(FALLBACK.toBuilder().id("req_def").usage(null).cache(null).flags(0).build());
+        log.close(); // the lines are written by the log's own thread: close waits for them
         String[] lines = bytes.toString(StandardCharsets.UTF_8).split("\n");
         assertEquals(2, lines.length);
         JsonNode n = new ObjectMapper().readTree(lines[0]);

@@ -80,6 +80,11 @@ class ClusterEndToEndTest {
 
     private Instance start(Path dir, String name, String team, String limitUsd, String simulatorOptions,
                            long reservationTimeoutMs, String teamRateLimits) throws Exception {
+        return start(dir, name, team, limitUsd, simulatorOptions, reservationTimeoutMs, teamRateLimits, "");
+    }
+
+    private Instance start(Path dir, String name, String team, String limitUsd, String simulatorOptions,
+                           long reservationTimeoutMs, String teamRateLimits, String clusterOptions) throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -91,7 +96,7 @@ class ClusterEndToEndTest {
                 server: {host: 127.0.0.1, port: %d}
                 admin: {key: %s}
                 instance_id: %s
-                cluster: {redis_url: "%s"}
+                cluster: {redis_url: "%s"%s}
                 storage: {path: "%s"}
                 pricing: {catalog: "%s"}
                 budgets: {reservation_timeout_ms: %d}
@@ -104,7 +109,7 @@ class ClusterEndToEndTest {
                     budget: {limit_usd: %s, period: daily}
                     rate_limits: %s
                     keys: [{key: tw-test-key, name: demo-key}]
-                """.formatted(port, TestGateway.ADMIN_KEY, name, redis.url(), ledger, catalog, reservationTimeoutMs,
+                """.formatted(port, TestGateway.ADMIN_KEY, name, redis.url(), clusterOptions, ledger, catalog, reservationTimeoutMs,
                 simulatorOptions, team, limitUsd, teamRateLimits));
         URI base = URI.create("http://127.0.0.1:" + port);
         Process p = GatewayProcess.start(config, dir.resolve(name + ".log"), base);
@@ -209,7 +214,12 @@ class ClusterEndToEndTest {
         assertEquals("ok", get(a, "/healthz").path("status").asText());
         redis.stop();
         long started = System.nanoTime();
-        HttpResponse<String> refused = call(a, CHAT).join();
+        // A call the instance admits before it notices the connection is gone is admitted against the budget slice
+        // it holds (reserved in Redis: still exact); once it knows, calls are refused.
+        HttpResponse<String> refused;
+        do {
+            refused = call(a, CHAT).join();
+        } while (refused.statusCode() == 200 && System.nanoTime() - started < TimeUnit.SECONDS.toNanos(2));
         long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
         assertEquals(503, refused.statusCode(), refused.body());
         JsonNode error = TestGateway.JSON.readTree(refused.body()).path("error");
@@ -332,6 +342,15 @@ class ClusterEndToEndTest {
         assertEquals(402, status, "the new budget holds on the other instance");
         assertTrue(tookMillis < 1_000, "the new budget held on the other instance after " + tookMillis + " ms");
 
+        // A call the budget refuses gives its request back (as on a single node): lift the budget again so that the
+        // calls below reach the rate limit.
+        assertEquals(200, admin(a, "PUT", "/api/v1/teams/" + team + "/budget",
+                "{\"limit_usd\": 100, \"period\": \"daily\"}").statusCode());
+        long liftedAt = System.nanoTime();
+        do {
+            status = call(b, CHAT).join().statusCode();
+        } while (status != 200 && System.nanoTime() - liftedAt < TimeUnit.SECONDS.toNanos(3));
+        assertEquals(200, status, "the budget lifted again on the other instance");
         assertEquals(200, admin(a, "PUT", "/api/v1/teams/" + team + "/rate_limits",
                 "{\"requests_per_minute\": 1}").statusCode());
         long limitedAt = System.nanoTime();
@@ -377,5 +396,95 @@ class ClusterEndToEndTest {
         }
         assertEquals(Map.of(200, 10, 429, 10), statuses, "ten in the minute across both instances, not ten each");
         assertTrue(refusal.contains("rate_limit_exceeded") && refusal.contains("across all instances"), refusal);
+    }
+
+    @Test
+    @Timeout(120)
+    void aTeamLimitedToNTokensAMinuteGetsNAcrossBothInstances(@TempDir Path dir) throws Exception {
+        String team = "metered";
+        long perMinute = 400;
+        Instance a = start(dir, "a", team, "100", "chunk_delay_ms: 1", 60_000, "{tokens_per_minute: 400}");
+        Instance b = start(dir, "b", team, "100", "chunk_delay_ms: 1", 60_000, "{tokens_per_minute: 400}");
+        long used = 0;
+        int admitted = 0;
+        int refused = 0;
+        String refusal = null;
+        long startedNanos = System.nanoTime();
+        for (int i = 0; i < 40; i++) {
+            HttpResponse<String> r = call(i % 2 == 0 ? a : b, CHAT).join();
+            if (r.statusCode() == 200) {
+                admitted++;
+                used += TestGateway.JSON.readTree(r.body()).path("usage").path("total_tokens").asLong();
+            } else {
+                assertEquals(429, r.statusCode(), r.body());
+                refused++;
+                refusal = r.body();
+            }
+        }
+        // GCRA: a minute's worth at once, then the limit's pace (what flowed back while the calls ran).
+        long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedNanos);
+        long allowed = perMinute + (perMinute * elapsedMs + 59_999) / 60_000;
+        assertTrue(elapsedMs < 20_000, "the calls took " + elapsedMs + " ms");
+        assertTrue(used <= allowed, used + " tokens used across both instances in " + elapsedMs + " ms, limit "
+                + perMinute + " a minute");
+        assertTrue(refused > 0 && admitted > 0, admitted + " admitted, " + refused + " refused");
+        // Each call reserves at most 20 output tokens plus its input bound (well under 100) and settles to what it used:
+        // a shared limit leaves less than one call's reservation unused, two local ones would admit twice as many.
+        assertTrue(used > perMinute - 100, used + " tokens used: the limit was not shared but split");
+        assertTrue(refusal.contains("tokens per minute across all instances"), refusal);
+    }
+
+    private long reservedNanos(Instance on, String team) throws Exception {
+        return get(on, "/api/v1/teams/" + team).path("reserved_usd").decimalValue().movePointRight(9).longValueExact();
+    }
+
+    @Test
+    @Timeout(120)
+    void withLocalShareAnInstanceAdmitsWithinTheSliceItHoldsWhileRedisIsDownThenRecovers(@TempDir Path dir)
+            throws Exception {
+        String team = "sharing";
+        Instance a = start(dir, "a", team, "0.0014", "chunk_delay_ms: 1", 60_000, "{}",
+                ", on_redis_down: local_share, lease_percent: 50");
+        assertEquals(200, call(a, CHAT).join().statusCode()); // reserves in Redis and leases a slice behind it
+        long deadline = System.currentTimeMillis() + 5_000;
+        long held;
+        // The slice: half of what was free, far more than the first call's own reservation (a hundredth of the limit).
+        while ((held = reservedNanos(a, team)) < new BigDecimal(TEN_CALLS_USD).movePointRight(9).longValueExact()) {
+            assertTrue(System.currentTimeMillis() < deadline, "no slice leased");
+            Thread.sleep(50);
+        }
+        long spentBefore = spentNanos(a, team);
+        // A slice idle for a second is given back: stop Redis right after a call.
+        assertEquals(200, call(a, CHAT).join().statusCode());
+        redis.stop();
+        int admitted = 0;
+        HttpResponse<String> refused = null;
+        for (int i = 0; i < 400 && refused == null; i++) {
+            HttpResponse<String> r = call(a, CHAT).join();
+            if (r.statusCode() == 200) {
+                admitted++;
+            } else {
+                refused = r;
+            }
+        }
+        assertTrue(admitted > 0, "nothing admitted against the slice held of " + held + ": " + refused.body());
+        assertEquals(503, refused.statusCode(), refused.body());
+        assertTrue(refused.body().contains("budget_unavailable") && refused.body().contains("local_share"),
+                refused.body());
+        long spentDuring = spentNanos(a, team) - spentBefore; // the call before the stop included: the slice paid it
+        assertTrue(spentDuring <= held, "spent " + spentDuring + " nano-USD while Redis was down, the slice held "
+                + held);
+        assertEquals("degraded", get(a, "/healthz").path("status").asText());
+
+        redis.restart();
+        awaitHealth(a, "ok");
+        deadline = System.currentTimeMillis() + 5_000;
+        int status;
+        do {
+            status = call(a, CHAT).join().statusCode();
+        } while (status != 200 && System.currentTimeMillis() < deadline);
+        assertEquals(200, status, "calls are admitted again once Redis is back");
+        long limit = new BigDecimal("0.0014").movePointRight(9).longValueExact();
+        assertTrue(spentNanos(a, team) <= limit, "never past the limit");
     }
 }

@@ -10,15 +10,31 @@ import java.util.Objects;
  *     be); {@code null} on a single node, where budgets live in this process only
  * @param onRedisDown what a call that needs a shared decision gets while Redis is unreachable
  * @param instanceId this instance's name in logs and {@code /healthz}
+ * @param leasePercent the share of a budget's free amount an instance leases as its slice, to admit calls without
+ *     a Redis round trip ({@code cluster.lease_percent}, 1..50); {@code 0}: no slices, every call reserves in Redis
  */
-public record ClusterConfig(String redisUrl, OnRedisDown onRedisDown, String instanceId) {
+public record ClusterConfig(String redisUrl, OnRedisDown onRedisDown, String instanceId, int leasePercent) {
     /** A single node: no Redis. */
     public static final ClusterConfig NONE = new ClusterConfig(null, OnRedisDown.FAIL_CLOSED, defaultInstanceId());
+    /** The share of a budget's free amount leased as a slice unless configured. */
+    public static final int DEFAULT_LEASE_PERCENT = 10;
+    /** The largest slice: half of what is free, so that a second instance still finds a half. */
+    public static final int MAX_LEASE_PERCENT = 50;
+
+    /** Slices of the default size. */
+    public ClusterConfig(String redisUrl, OnRedisDown onRedisDown, String instanceId) {
+        this(redisUrl, onRedisDown, instanceId, DEFAULT_LEASE_PERCENT);
+    }
 
     /** What a call that needs a shared decision gets while Redis is unreachable. */
     public enum OnRedisDown {
         /** 503 {@code budget_unavailable}: no call goes unchecked (the default). */
-        FAIL_CLOSED;
+        FAIL_CLOSED,
+        /**
+         * Each instance keeps admitting against the budget slices it already holds, and nothing more: the
+         * bounded-risk choice (the bound is the slices held, each at most {@code lease_percent} of what was free).
+         */
+        LOCAL_SHARE;
 
         public static OnRedisDown parse(String value, String key) {
             String v = value.trim().toLowerCase(Locale.ROOT);
@@ -26,16 +42,19 @@ public record ClusterConfig(String redisUrl, OnRedisDown onRedisDown, String ins
                 return FAIL_CLOSED;
             }
             if (v.equals("local_share")) {
-                throw new ConfigException(key + ": 'local_share' is not available yet: it needs budget slices leased"
-                        + " to each instance, which this version does not lease (expected: fail_closed)");
+                return LOCAL_SHARE;
             }
-            throw new ConfigException(key + ": '" + value + "' (expected: fail_closed)");
+            throw new ConfigException(key + ": '" + value + "' (expected: fail_closed or local_share)");
         }
     }
 
     public ClusterConfig {
         Objects.requireNonNull(onRedisDown, "cluster.on_redis_down");
         Checks.checkNotBlank(instanceId, "instance_id");
+        if (leasePercent < 0 || leasePercent > MAX_LEASE_PERCENT) {
+            throw new ConfigException("cluster.lease_percent: " + leasePercent + " (expected: 0..." + MAX_LEASE_PERCENT
+                    + "; 0 turns slices off)");
+        }
         if (redisUrl != null) {
             String url = redisUrl.trim();
             if (!url.startsWith("redis://") && !url.startsWith("rediss://")) {

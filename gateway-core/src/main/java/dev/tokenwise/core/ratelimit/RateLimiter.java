@@ -73,6 +73,12 @@ public final class RateLimiter implements AdmissionStage {
         return h == null ? RateLimits.NONE : h.limits;
     }
 
+    /** The limits of a model (all teams together), {@link RateLimits#NONE} when it has none. */
+    public RateLimits model(String model) {
+        HolderLimits h = models.get(model);
+        return h == null ? RateLimits.NONE : h.limits;
+    }
+
     /** {@code true} when no limit is set anywhere: the stage then costs three map lookups a call. */
     public boolean isEmpty() {
         return teams.isEmpty() && keys.isEmpty() && models.isEmpty();

@@ -20,12 +20,173 @@ final class BudgetScripts {
     }
 
     /**
+     * A Lua function that gives back the expired reservations of window {@code h} (open set {@code z}): a call's
+     * member {@code REQUESTID|NANOS} gives back its nanos; a slice's member {@code slice:...} (no amount: a slice
+     * changes size) gives back what its field in the hash holds, and the field goes.
+     */
+    static final String RECLAIM = """
+            local function RECLAIM(h, z, now)
+              local expired = redis.call('ZRANGEBYSCORE', z, '-inf', now)
+              for _, m in ipairs(expired) do
+                local amount = string.match(m, '|(%d+)$')
+                if not amount then
+                  amount = redis.call('HGET', h, m) or '0'
+                  redis.call('HDEL', h, m)
+                end
+                redis.call('HINCRBY', h, 'reserved', '-' .. amount)
+                redis.call('HINCRBY', h, 'reclaimed', 1)
+              end
+              if #expired > 0 then
+                redis.call('ZREMRANGEBYSCORE', z, '-inf', now)
+              end
+            end
+            """;
+
+    /**
+     * Leases (or tops up) an instance's slice of every window together: {@code percent} of the smallest free amount
+     * ({@code limit - spent - reserved}), at least {@code minimum} when that much is free, nothing while a window
+     * was found short by a refused reservation in the last {@code shortMillis}. The slice is a reservation: its size
+     * is added to {@code reserved} and to the hash field named by the slice, and its member (that name) in the open
+     * set gets the deadline {@code now + timeout}. KEYS: as {@link #RESERVE}. ARGV: slice name, percent, minimum,
+     * timeout millis, short millis, then per holder as {@link #RESERVE} (limit, period start, period end, seed).
+     * Returns {@code {0, now, granted, spent1, reserved1, ...}}, or {@code {-1, now}} when Redis's clock is outside
+     * the period.
+     */
+    static final String LEASE = """
+            """ + RECLAIM + """
+            local t = redis.call('TIME')
+            local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+            local n = #KEYS / 2
+            local free = nil
+            for i = 1, n do
+              local base = 5 + (i - 1) * 4
+              if now < tonumber(ARGV[base + 2]) or now >= tonumber(ARGV[base + 3]) then
+                return {-1, now}
+              end
+            end
+            for i = 1, n do
+              local h = KEYS[2 * i - 1]
+              local base = 5 + (i - 1) * 4
+              if redis.call('EXISTS', h) == 0 then
+                redis.call('HSET', h, 'spent', ARGV[base + 4], 'reserved', '0')
+              end
+              RECLAIM(h, KEYS[2 * i], now)
+              local v = redis.call('HMGET', h, 'spent', 'reserved', 'short')
+              if v[3] and now - tonumber(v[3]) < tonumber(ARGV[5]) then
+                free = 0
+              end
+              local f = tonumber(ARGV[base + 1]) - tonumber(v[1]) - tonumber(v[2])
+              if free == nil or f < free then
+                free = f
+              end
+            end
+            local minimum = tonumber(ARGV[3])
+            local grant = math.floor(free * tonumber(ARGV[2]) / 100)
+            if grant < minimum then
+              grant = free >= minimum and minimum or 0
+            end
+            local reply = {0, now, string.format('%.0f', grant)}
+            for i = 1, n do
+              local h = KEYS[2 * i - 1]
+              local z = KEYS[2 * i]
+              if grant > 0 then
+                redis.call('HINCRBY', h, 'reserved', string.format('%.0f', grant))
+                redis.call('HINCRBY', h, ARGV[1], string.format('%.0f', grant))
+                redis.call('ZADD', z, now + tonumber(ARGV[4]), ARGV[1])
+                local finish = tonumber(ARGV[5 + (i - 1) * 4 + 3])
+                if finish < 9e15 then
+                  redis.call('PEXPIREAT', h, finish + 604800000)
+                  redis.call('PEXPIREAT', z, finish + 604800000)
+                end
+              end
+              local v = redis.call('HMGET', h, 'spent', 'reserved')
+              reply[3 + 2 * i - 1] = v[1]
+              reply[3 + 2 * i] = v[2]
+            end
+            return reply
+            """;
+
+    /**
+     * Books a call admitted against a slice: its actual cost moves from the slice (as far as the slice still holds
+     * it) to {@code spent}. KEYS: as {@link #RESERVE}. ARGV: slice name, actual nanos, then per holder the spend to
+     * seed an absent window with. A slice already reclaimed charges the cost all the same. Returns
+     * {@code {spent1, reserved1, ...}}.
+     */
+    static final String SPEND = """
+            local actual = tonumber(ARGV[2])
+            local reply = {}
+            for i = 1, #KEYS / 2 do
+              local h = KEYS[2 * i - 1]
+              if redis.call('EXISTS', h) == 0 then
+                redis.call('HSET', h, 'spent', ARGV[2 + i], 'reserved', '0')
+              end
+              local held = tonumber(redis.call('HGET', h, ARGV[1]) or '0')
+              local moved = math.min(actual, held)
+              if moved > 0 then
+                redis.call('HINCRBY', h, ARGV[1], string.format('%.0f', -moved))
+                redis.call('HINCRBY', h, 'reserved', string.format('%.0f', -moved))
+              end
+              reply[2 * i - 1] = tostring(redis.call('HINCRBY', h, 'spent', ARGV[2]))
+              reply[2 * i] = redis.call('HGET', h, 'reserved')
+            end
+            return reply
+            """;
+
+    /**
+     * Gives back part of a slice ({@code amount}), or, with {@code close} 1, all of it and its member. KEYS: as
+     * {@link #RESERVE}. ARGV: slice name, amount, close. Returns {@code {spent1, reserved1, ...}}.
+     */
+    static final String GIVE_BACK = """
+            local reply = {}
+            for i = 1, #KEYS / 2 do
+              local h = KEYS[2 * i - 1]
+              local held = tonumber(redis.call('HGET', h, ARGV[1]) or '0')
+              local back = ARGV[3] == '1' and held or math.min(tonumber(ARGV[2]), held)
+              if back > 0 then
+                redis.call('HINCRBY', h, ARGV[1], string.format('%.0f', -back))
+                redis.call('HINCRBY', h, 'reserved', string.format('%.0f', -back))
+              end
+              if ARGV[3] == '1' then
+                redis.call('HDEL', h, ARGV[1])
+                redis.call('ZREM', KEYS[2 * i], ARGV[1])
+              end
+              local v = redis.call('HMGET', h, 'spent', 'reserved')
+              reply[2 * i - 1] = v[1] or '0'
+              reply[2 * i] = v[2] or '0'
+            end
+            return reply
+            """;
+
+    /**
+     * Keeps a slice alive: its member's deadline moves to {@code now + timeout}. KEYS: as {@link #RESERVE}. ARGV:
+     * slice name, timeout millis. Returns {@code {gone, now, short}}: gone 1 when a window no longer holds the slice
+     * (it was reclaimed), short the latest time a reservation was refused for want of budget ({@code 0}: never).
+     */
+    static final String RENEW = """
+            local t = redis.call('TIME')
+            local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+            local gone = 0
+            local short = 0
+            for i = 1, #KEYS / 2 do
+              local h = KEYS[2 * i - 1]
+              if redis.call('HEXISTS', h, ARGV[1]) == 0 then
+                gone = 1
+              else
+                redis.call('ZADD', KEYS[2 * i], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+              end
+              short = math.max(short, tonumber(redis.call('HGET', h, 'short') or '0'))
+            end
+            return {gone, now, short}
+            """;
+
+    /**
      * KEYS: hash, open set of each holder (team first when it has a budget, then the key). ARGV: member, nanos,
      * timeout millis, minus nanos, then per holder: limit, period start, period end, spend to seed an absent window
      * with. Returns {@code {0, now, spent1, reserved1, ...}} when admitted, {@code {i, now, spent, reserved}} when
      * holder i refused it, {@code {-1, now}} when Redis's clock is outside the period the caller computed.
      */
     static final String RESERVE = """
+            """ + BudgetScripts.RECLAIM + """
             local t = redis.call('TIME')
             local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
             local amount = tonumber(ARGV[2])
@@ -44,16 +205,10 @@ final class BudgetScripts {
               if redis.call('EXISTS', h) == 0 then
                 redis.call('HSET', h, 'spent', ARGV[base + 4], 'reserved', '0')
               end
-              local expired = redis.call('ZRANGEBYSCORE', z, '-inf', now)
-              for _, m in ipairs(expired) do
-                redis.call('HINCRBY', h, 'reserved', '-' .. string.match(m, '|(%d+)$'))
-                redis.call('HINCRBY', h, 'reclaimed', 1)
-              end
-              if #expired > 0 then
-                redis.call('ZREMRANGEBYSCORE', z, '-inf', now)
-              end
+              RECLAIM(h, z, now)
               local v = redis.call('HMGET', h, 'spent', 'reserved')
               if tonumber(ARGV[base + 1]) - tonumber(v[1]) - tonumber(v[2]) < amount then
+                redis.call('HSET', h, 'short', now)
                 return {i, now, v[1], v[2]}
               end
               figures[2 * i - 1] = v[1]

@@ -46,6 +46,7 @@ public final class RedisBudgets implements SharedBudgets {
     private final RedisLink redis;
     private final Script reserve;
     private final Script settle;
+    private final Slices slices;
     private final Queue<Runnable> pendingSettlements = new ConcurrentLinkedQueue<>();
     private final AtomicInteger pendingCount = new AtomicInteger();
     private final LongAdder droppedSettlements = new LongAdder();
@@ -58,6 +59,7 @@ public final class RedisBudgets implements SharedBudgets {
         this.redis = redis;
         this.reserve = new Script(redis, BudgetScripts.RESERVE);
         this.settle = new Script(redis, BudgetScripts.SETTLE);
+        this.slices = new Slices(this, redis);
         redis.onUp(this::loadScripts);
         redis.onTick(this::flushPending); // Redis may have come back between two ticks of its watcher
         loadScripts();
@@ -67,10 +69,11 @@ public final class RedisBudgets implements SharedBudgets {
     private void loadScripts() {
         reserve.load();
         settle.load();
+        slices.load();
     }
 
     /** One holder's window in Redis: its budget and the period it was reckoned in. */
-    private record Window(Budget budget, String hashKey, String openKey, long startMillis, long endMillis) {
+    record Window(Budget budget, String hashKey, String openKey, long startMillis, long endMillis) {
     }
 
     @Override
@@ -86,6 +89,16 @@ public final class RedisBudgets implements SharedBudgets {
         List<Window> windows = windows(book, team, keyId, redisNow);
         if (windows.isEmpty()) {
             return CompletableFuture.completedFuture(new BudgetBook.Admission(BudgetBook.Outcome.ADMITTED, null, null));
+        }
+        if (firstTry) {
+            BudgetBook.Reservation local = slices.take(book, requestId, windows, worstCaseNanos, timeoutNanos);
+            if (local != null) {
+                return CompletableFuture.completedFuture(
+                        new BudgetBook.Admission(BudgetBook.Outcome.ADMITTED, local, null));
+            }
+            if (!redis.up() && slices.localShare()) {
+                return CompletableFuture.failedFuture(unavailable(new IllegalStateException("Redis is not connected")));
+            }
         }
         String amount = Long.toString(worstCaseNanos);
         String member = requestId + "|" + amount;
@@ -142,7 +155,7 @@ public final class RedisBudgets implements SharedBudgets {
     }
 
     /** The windows of the team's and the key's budgets (those that exist) in the period containing {@code redisNow}. */
-    private static List<Window> windows(BudgetBook book, String team, String keyId, long redisNow) {
+    static List<Window> windows(BudgetBook book, String team, String keyId, long redisNow) {
         List<Window> windows = new ArrayList<>(2);
         Budget teamBudget = book.team(team);
         String tag = "tw:{" + team + "}:budget:";
@@ -163,7 +176,7 @@ public final class RedisBudgets implements SharedBudgets {
         return new Window(budget, hash, hash + ":open", start, end);
     }
 
-    private static void mirror(BudgetBook book, Window w, long spentNanos, long reservedNanos) {
+    static void mirror(BudgetBook book, Window w, long spentNanos, long reservedNanos) {
         book.mirror(w.budget.team(), w.budget.keyId(), w.startMillis, spentNanos, reservedNanos);
     }
 
@@ -215,8 +228,33 @@ public final class RedisBudgets implements SharedBudgets {
         }
     }
 
+    /** The clock offset to Redis, as last reported by a script, in milliseconds (Redis minus this process). */
+    long redisClockOffsetMillis() {
+        return redisClockOffsetMillis;
+    }
+
+    void redisClockOffsetMillis(long offset) {
+        redisClockOffsetMillis = offset;
+    }
+
+    /** Counts a command whose answer shutdown waits for ({@link #drain}); the returned action uncounts it. */
+    Runnable sending() {
+        settling.incrementAndGet();
+        return settling::decrementAndGet;
+    }
+
+    /** Gives back every slice this instance holds (at shutdown, once its calls have ended). */
+    public void returnSlices() {
+        slices.returnAll();
+    }
+
+    /** The slices this instance holds, for tests and views: their free nanos, summed. */
+    public long sliceFreeNanos() {
+        return slices.freeNanos();
+    }
+
     /** Keeps a settlement Redis could not take, to write it again once Redis is back. */
-    private void keep(Runnable settlement, Throwable error) {
+    void keep(Runnable settlement, Throwable error) {
         if (pendingCount.incrementAndGet() > MAX_PENDING_SETTLEMENTS && pendingSettlements.poll() != null) {
             pendingCount.decrementAndGet();
             droppedSettlements.increment();
@@ -285,19 +323,24 @@ public final class RedisBudgets implements SharedBudgets {
         return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new));
     }
 
-    private static long number(Object value) {
+    static long number(Object value) {
         if (value instanceof Long l) {
             return l;
         }
         return value == null ? 0 : Long.parseLong(value.toString());
     }
 
-    private GatewayException unavailable(Throwable error) {
+    GatewayException unavailable(Throwable error) {
         Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
         if (cause instanceof GatewayException e) {
             return e;
         }
         redis.failed(cause);
+        if (slices.localShare()) {
+            return new GatewayException(ErrorType.BUDGET_UNAVAILABLE, "the shared budget cannot be checked: Redis is"
+                    + " unreachable, and this instance's slice of it does not hold this call (cluster.on_redis_down:"
+                    + " local_share admits only within the slice held)");
+        }
         return new GatewayException(ErrorType.BUDGET_UNAVAILABLE, "the shared budget cannot be checked: Redis is"
                 + " unreachable (cluster.on_redis_down: fail_closed refuses calls with a budget until it is back)");
     }

@@ -1,9 +1,11 @@
 /**
- * Cluster mode: budgets, requests-per-minute limits and admin changes shared by every gateway instance on one Redis.
+ * Cluster mode: budgets, rate limits and admin changes shared by every gateway instance on one Redis.
  *
  * <p>Invariants: nothing here blocks an event loop (Lettuce is asynchronous; its answers complete on its own event
  * loop and are handed back to the call's); every change to a shared budget or limit is one Lua script, timed by
  * Redis's clock; while Redis is unreachable a call that needs a shared decision is refused (503), never admitted
- * unchecked; admin changes read from Redis are applied on the API pool, never on an event loop.
+ * unchecked (with {@code on_redis_down: local_share}, a call that fits in a budget slice this instance already holds
+ * is admitted against it: the slice is reserved in Redis, so it is still checked); the budget slices and the settled
+ * spend never exceed a limit; admin changes read from Redis are applied on the API pool, never on an event loop.
  */
 package dev.tokenwise.server.cluster;

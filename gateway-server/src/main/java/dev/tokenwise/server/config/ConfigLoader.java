@@ -240,14 +240,21 @@ public final class ConfigLoader {
         /** {@code cluster:} and {@code instance_id}. */
         private ClusterConfig cluster(ConfigSection root) {
             ConfigSection cluster = root.section("cluster");
-            cluster.allowOnly(List.of("redis_url", "on_redis_down"));
+            cluster.allowOnly(List.of("redis_url", "on_redis_down", "lease_percent"));
             String url = cluster.string("redis_url").filter(u -> !u.isBlank()).orElse(null);
             ClusterConfig.OnRedisDown onDown = cluster.string("on_redis_down")
                     .map(v -> ClusterConfig.OnRedisDown.parse(v, "cluster.on_redis_down"))
                     .orElse(ClusterConfig.OnRedisDown.FAIL_CLOSED);
             String instanceId = root.string("instance_id").filter(i -> !i.isBlank())
                     .orElseGet(ClusterConfig::defaultInstanceId);
-            return new ClusterConfig(url, onDown, instanceId);
+            int leasePercent = (int) cluster.integer("lease_percent", ClusterConfig.DEFAULT_LEASE_PERCENT, 0,
+                    ClusterConfig.MAX_LEASE_PERCENT);
+            if (onDown == ClusterConfig.OnRedisDown.LOCAL_SHARE && leasePercent == 0) {
+                throw new ConfigException("cluster.on_redis_down: 'local_share' admits against the budget slices an"
+                        + " instance holds, and cluster.lease_percent: 0 leases none (expected: fail_closed, or a"
+                        + " lease_percent of 1.." + ClusterConfig.MAX_LEASE_PERCENT + ")");
+            }
+            return new ClusterConfig(url, onDown, instanceId, leasePercent);
         }
 
         Loaded read(String yaml) {

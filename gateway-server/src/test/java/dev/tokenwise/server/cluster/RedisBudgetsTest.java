@@ -53,14 +53,22 @@ class RedisBudgetsTest {
         }
     }
 
-    /** One gateway instance's view: its own book (limits) and its own connection to the shared Redis. */
+    /**
+     * One gateway instance's view: its own book (limits) and its own connection to the shared Redis. Without slices
+     * unless asked: each reservation is a script run.
+     */
     private final class Instance {
         final BudgetBook book = new BudgetBook(ZoneOffset.UTC, 80, System::currentTimeMillis, 0);
-        final RedisLink link = RedisLink.open(new ClusterConfig(redis.url(), ClusterConfig.OnRedisDown.FAIL_CLOSED,
-                "test-" + open.size()));
-        final RedisBudgets store = new RedisBudgets(link);
+        final RedisLink link;
+        final RedisBudgets store;
 
         Instance() {
+            this(0, ClusterConfig.OnRedisDown.FAIL_CLOSED);
+        }
+
+        Instance(int leasePercent, ClusterConfig.OnRedisDown onRedisDown) {
+            link = RedisLink.open(new ClusterConfig(redis.url(), onRedisDown, "test-" + open.size(), leasePercent));
+            store = new RedisBudgets(link);
             open.add(link);
             open.add(book);
             book.shareWith(store);
@@ -235,5 +243,164 @@ class RedisBudgetsTest {
             scripts = redis.calls("evalsha") + redis.calls("eval") - before;
         } while (scripts < 20 && System.currentTimeMillis() < deadline);
         assertEquals(20, scripts, "one script to reserve and one to settle, team and key windows together");
+    }
+
+    /** Waits until the instance holds a slice with at least {@code nanos} free. */
+    private static void awaitSlice(Instance instance, long nanos) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 3_000;
+        while (instance.store.sliceFreeNanos() < nanos) {
+            assertTrue(System.currentTimeMillis() < deadline, "no slice leased: " + instance.store.sliceFreeNanos());
+            Thread.sleep(10);
+        }
+    }
+
+    private static long hashField(String team, String field) {
+        String v = redis.command("HGET", "tw:{" + team + "}:budget:team:daily:" + periodStart(), field);
+        return v == null || v.isEmpty() ? 0 : Long.parseLong(v);
+    }
+
+    @Test
+    void slicedInstancesNeverReservePastTheTeamLimitTogetherAndGiveTheirSlicesBackWhenIdle() throws Exception {
+        String team = freshTeam();
+        Instance a = new Instance(25, ClusterConfig.OnRedisDown.FAIL_CLOSED).team(team, USD);
+        Instance b = new Instance(25, ClusterConfig.OnRedisDown.FAIL_CLOSED).team(team, USD);
+        List<CompletableFuture<BudgetBook.Admission>> all = new ArrayList<>();
+        List<Instance> by = new ArrayList<>();
+        for (int round = 0; round < 40; round++) {
+            for (int i = 0; i < 10; i++) {
+                Instance on = i % 2 == 0 ? a : b;
+                all.add(on.store.reserve(on.book, "r" + round + "-" + i, team, null, USD / 100, TIMEOUT_NANOS));
+                by.add(on);
+            }
+            Thread.sleep(5); // slices are leased in the background
+        }
+        long settled = 0;
+        int admitted = 0;
+        for (int i = 0; i < all.size(); i++) {
+            BudgetBook.Admission admission = all.get(i).join();
+            if (admission.admitted()) {
+                admitted++;
+                by.get(i).book.settle(admission.reservation(), USD / 100 - 3);
+                settled += USD / 100 - 3;
+            }
+            assertTrue(hashField(team, "spent") + hashField(team, "reserved") <= USD, "past the limit in Redis");
+        }
+        assertTrue(admitted <= 100, admitted + " calls of $0.01 admitted on a $1 budget");
+        assertTrue(a.store.sliceFreeNanos() + b.store.sliceFreeNanos() > 0 || admitted == 100, "slices were used");
+        long deadline = System.currentTimeMillis() + 5_000;
+        while (hashField(team, "reserved") != 0 || hashField(team, "spent") != settled) {
+            assertTrue(System.currentTimeMillis() < deadline, "idle slices not given back: spent "
+                    + hashField(team, "spent") + " of " + settled + ", reserved " + hashField(team, "reserved"));
+            Thread.sleep(50);
+        }
+        assertTrue(settled <= USD);
+        BudgetBook.Admission rest = b.reserve("rest", team, null, USD - settled, TIMEOUT_NANOS);
+        assertTrue(rest.admitted(), "what no call spent is whole again once the slices are back");
+    }
+
+    @Test
+    void aCallAdmittedAgainstASliceCostsOneScriptRunInsteadOfTwo() throws Exception {
+        String team = freshTeam();
+        Instance plain = new Instance().team(team, USD);
+        plain.book.setKeyBudget(team, "key-1", new BudgetConfig(USD, BudgetPeriod.DAILY), 0);
+        String sliced = freshTeam();
+        Instance leasing = new Instance(10, ClusterConfig.OnRedisDown.FAIL_CLOSED).team(sliced, USD);
+        leasing.book.setKeyBudget(sliced, "key-1", new BudgetConfig(USD, BudgetPeriod.DAILY), 0);
+        int calls = 100;
+        long withoutSlices = scriptsFor(plain, team, calls);
+        long withSlices = scriptsFor(leasing, sliced, calls);
+        System.out.printf("Redis script runs for %d budgeted calls: %d without slices, %d with slices%n", calls,
+                withoutSlices, withSlices);
+        assertEquals(2L * calls, withoutSlices, "one to reserve and one to settle");
+        assertTrue(withSlices <= calls + 10, withSlices + " script runs with slices, at most one per call and a few"
+                + " leases and renewals");
+    }
+
+    /** The script runs (EVALSHA and EVAL, from INFO commandstats) that {@code calls} reserved and settled calls cost. */
+    private long scriptsFor(Instance on, String team, int calls) throws Exception {
+        on.book.cancel(on.reserve("warm-up", team, "key-1", 1, TIMEOUT_NANOS).reservation()); // scripts loaded
+        Thread.sleep(300);
+        long before = redis.calls("evalsha") + redis.calls("eval");
+        for (int i = 0; i < calls; i++) {
+            BudgetBook.Admission admission = on.reserve("c" + i, team, "key-1", USD / 1000, TIMEOUT_NANOS);
+            assertTrue(admission.admitted());
+            on.book.settle(admission.reservation(), USD / 2000);
+        }
+        long deadline = System.currentTimeMillis() + 3_000;
+        long last = -1;
+        long scripts = 0;
+        while (System.currentTimeMillis() < deadline) {
+            Thread.sleep(100);
+            scripts = redis.calls("evalsha") + redis.calls("eval") - before;
+            if (scripts == last && on.store.pendingSettlements() == 0) {
+                break;
+            }
+            last = scripts;
+        }
+        return scripts;
+    }
+
+    @Test
+    void theSliceOfAnInstanceThatDiedComesBackAfterTheTimeoutLessWhatItsCallsBooked() throws Exception {
+        String team = freshTeam();
+        Instance dead = new Instance(50, ClusterConfig.OnRedisDown.FAIL_CLOSED).team(team, USD);
+        Instance alive = new Instance().team(team, USD);
+        long timeout = TimeUnit.MILLISECONDS.toNanos(800);
+        dead.book.cancel(dead.reserve("warm-up", team, null, USD / 100, timeout).reservation());
+        awaitSlice(dead, USD / 2);
+        for (int i = 0; i < 3; i++) {
+            BudgetBook.Admission admission = dead.reserve("c" + i, team, null, USD / 100, timeout);
+            assertTrue(admission.admitted());
+            dead.book.settle(admission.reservation(), USD / 200);
+        }
+        long deadline = System.currentTimeMillis() + 3_000;
+        while (hashField(team, "spent") != 3 * USD / 200) {
+            assertTrue(System.currentTimeMillis() < deadline, "not booked: " + hashField(team, "spent"));
+            Thread.sleep(20);
+        }
+        dead.link.close(); // killed: its slice is neither renewed nor given back
+        long rest = USD - 3 * USD / 200;
+        assertFalse(alive.reserve("early", team, null, rest, TIMEOUT_NANOS).admitted(), "the slice is still held");
+        Thread.sleep(900);
+        assertTrue(alive.reserve("late", team, null, rest, TIMEOUT_NANOS).admitted(),
+                "the dead instance's slice came back, less what its calls booked");
+        assertFalse(alive.reserve("over", team, null, 1, TIMEOUT_NANOS).admitted(), "not a nano-USD more");
+    }
+
+    @Test
+    void localShareAdmitsExactlyWithinTheHeldSliceWhileRedisIsDownThenRecovers() throws Exception {
+        String team = freshTeam();
+        Instance a = new Instance(10, ClusterConfig.OnRedisDown.LOCAL_SHARE).team(team, USD);
+        a.book.cancel(a.reserve("warm-up", team, null, USD / 100, TIMEOUT_NANOS).reservation());
+        awaitSlice(a, USD / 10);
+        Thread.sleep(100);
+        long held = a.store.sliceFreeNanos();
+        redis.stop();
+        int admitted = 0;
+        GatewayException refusal = null;
+        List<BudgetBook.Reservation> open = new ArrayList<>();
+        for (int i = 0; i < 30 && refusal == null; i++) {
+            try {
+                BudgetBook.Admission admission = a.reserve("d" + i, team, null, USD / 100, TIMEOUT_NANOS);
+                assertTrue(admission.admitted());
+                open.add(admission.reservation());
+                admitted++;
+            } catch (CompletionException e) {
+                refusal = assertInstanceOf(GatewayException.class, e.getCause());
+            }
+        }
+        assertEquals(held / (USD / 100), admitted, "exactly what the held slice holds");
+        assertEquals(ErrorType.BUDGET_UNAVAILABLE, refusal.type());
+        assertTrue(refusal.getMessage().contains("local_share"), refusal.getMessage());
+        for (BudgetBook.Reservation r : open) {
+            a.book.settle(r, USD / 100);
+        }
+        redis.restart();
+        long deadline = System.currentTimeMillis() + 5_000;
+        while (!a.link.up()) {
+            assertTrue(System.currentTimeMillis() < deadline, "never reconnected");
+            Thread.sleep(50);
+        }
+        assertTrue(a.reserve("after", team, null, USD / 100, TIMEOUT_NANOS).admitted(), "recovered");
     }
 }

@@ -126,16 +126,22 @@ class ConfigLoaderTest {
         assertEquals("rediss://:s3cret@redis.example:6380/2", config.cluster().redisUrl());
         assertEquals(dev.tokenwise.core.config.ClusterConfig.OnRedisDown.FAIL_CLOSED, config.cluster().onRedisDown());
         assertEquals("gw-1", config.cluster().instanceId());
+        assertEquals(dev.tokenwise.core.config.ClusterConfig.DEFAULT_LEASE_PERCENT, config.cluster().leasePercent());
+        var shared = parse("cluster: {redis_url: \"redis://h:1\", on_redis_down: local_share, lease_percent: 25}")
+                .cluster();
+        assertEquals(dev.tokenwise.core.config.ClusterConfig.OnRedisDown.LOCAL_SHARE, shared.onRedisDown());
+        assertEquals(25, shared.leasePercent());
         assertTrue(parse("cluster: {redis_url: \"${REDIS_URL:-}\"}").cluster().instanceId().contains("-"),
                 "an unset URL is single-node mode, with the default instance id (host-pid)");
     }
 
     @Test
-    void refusesAClusterUrlThatIsNotRedisAndThePolicyItCannotKeepYet() {
+    void refusesAClusterUrlThatIsNotRedisAndLocalShareWithoutSlices() {
         String url = error("cluster: {redis_url: \"http://:pw@host:6379\"}");
         assertTrue(url.contains("cluster.redis_url") && !url.contains("pw"), url);
-        String policy = error("cluster: {redis_url: \"redis://host:6379\", on_redis_down: local_share}");
-        assertTrue(policy.contains("cluster.on_redis_down") && policy.contains("not available yet"), policy);
+        String policy = error("cluster: {redis_url: \"redis://host:6379\", on_redis_down: local_share, lease_percent: 0}");
+        assertTrue(policy.contains("cluster.on_redis_down") && policy.contains("leases none"), policy);
+        assertTrue(error("cluster: {redis_url: \"redis://h:1\", lease_percent: 51}").contains("cluster.lease_percent"));
         assertTrue(error("cluster: {redis_url: \"redis://h:1\", on_redis_down: open}").contains("fail_closed"));
     }
 
