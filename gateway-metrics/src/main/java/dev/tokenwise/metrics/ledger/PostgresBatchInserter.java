@@ -1,11 +1,9 @@
 package dev.tokenwise.metrics.ledger;
 
-import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Types;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -78,13 +76,13 @@ final class PostgresBatchInserter implements BatchInserter {
         for (UsageRecord record : plain) {
             beforeBind.accept(record);
             int i = bindColumns(insertValues, record);
-            insertValues.setInt(i, retriedByAttempt(record) ? 1 : 0);
+            insertValues.setInt(i, UsageRecordRows.retriedByAttempt(record) ? 1 : 0);
             insertValues.addBatch();
         }
         for (UsageRecord record : tasks) {
             beforeBind.accept(record);
             int i = bindColumns(insertTask, record);
-            insertTask.setInt(i++, retriedByAttempt(record) ? 1 : 0);
+            insertTask.setInt(i++, UsageRecordRows.retriedByAttempt(record) ? 1 : 0);
             insertTask.setLong(i++, record.promptHash());
             insertTask.setString(i++, record.taskId());
             insertTask.setString(i++, record.team());
@@ -109,56 +107,9 @@ final class PostgresBatchInserter implements BatchInserter {
         }
     }
 
-    private static boolean retriedByAttempt(UsageRecord r) {
-        return r.taskAttempt() > 1 || r.gatewayRetried();
-    }
-
-    /** Binds the columns of {@link #COLUMNS} but {@code retry}; returns the next parameter's index. */
+    /** Binds the columns of {@link #COLUMNS} but {@code retry}, names as text; returns the next parameter's index. */
     private static int bindColumns(PreparedStatement ps, UsageRecord r) throws SQLException {
-        TokenUsage u = r.usage();
-        int i = 1;
-        ps.setString(i++, r.id());
-        ps.setLong(i++, r.createdAtMillis());
-        ps.setString(i++, r.team());
-        ps.setString(i++, r.keyId());
-        ps.setString(i++, r.model());
-        ps.setString(i++, r.provider());
-        ps.setString(i++, r.endpoint() == null ? null : r.endpoint().clientPath());
-        ps.setInt(i++, r.stream() ? 1 : 0);
-        ps.setString(i++, r.status() == null ? null : r.status().label());
-        ps.setInt(i++, r.httpStatus());
-        ps.setLong(i++, u.inputTokens());
-        ps.setLong(i++, u.cachedInputTokens());
-        ps.setLong(i++, u.cacheWriteTokens());
-        ps.setLong(i++, u.outputTokens());
-        ps.setLong(i++, u.reasoningTokens());
-        ps.setInt(i++, r.usageFromProvider() ? 1 : 0);
-        ps.setLong(i++, r.localInputTokens());
-        ps.setLong(i++, r.localOutputTokens());
-        ps.setInt(i++, r.localEstimated() ? 1 : 0);
-        ps.setLong(i++, r.costNanos());
-        ps.setString(i++, r.taskId());
-        if (r.taskAttempt() > 0) {
-            ps.setInt(i++, r.taskAttempt());
-        } else {
-            ps.setNull(i++, Types.INTEGER);
-        }
-        ps.setString(i++, r.finishReason());
-        ps.setLong(i++, r.latencyMicros());
-        ps.setLong(i++, r.upstreamLatencyMicros());
-        ps.setLong(i++, r.ttftMicros());
-        ps.setLong(i++, r.promptHash());
-        ps.setString(i++, r.requestedModel());
-        ps.setInt(i++, r.attempts());
-        ps.setInt(i++, r.flags());
-        ps.setLong(i++, u.cacheWrite1hTokens());
-        ps.setString(i++, r.priceVersion());
-        ps.setString(i++, r.cache() == null ? null : r.cache().label());
-        ps.setLong(i++, r.savedNanos());
-        ps.setLong(i++, r.promptCacheSavedNanos());
-        ps.setString(i++, r.route());
-        ps.setString(i++, r.routeReason());
-        return i;
+        return UsageRecordRows.bindColumns(ps, 1, r, PreparedStatement::setString);
     }
 
     @Override

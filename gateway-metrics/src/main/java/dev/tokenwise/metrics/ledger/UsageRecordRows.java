@@ -93,25 +93,31 @@ final class UsageRecordRows {
         ps.setInt(i, retriedByAttempt(r) ? 1 : 0);
     }
 
-    private static boolean retriedByAttempt(UsageRecord r) {
+    static boolean retriedByAttempt(UsageRecord r) {
         return r.taskAttempt() > 1 || r.gatewayRetried();
     }
 
+    /** How a store writes a name column: SQLite as the id of the name in its names table, PostgreSQL as text. */
+    @FunctionalInterface
+    interface NameColumn {
+        void set(PreparedStatement ps, int index, String name) throws SQLException;
+    }
+
     /**
-     * Binds the {@code usage_rows} columns of the {@link #COLUMNS} from parameter {@code i}; returns the next
-     * parameter's index.
+     * Binds the record's columns of the {@link #COLUMNS} but {@code retry}, from parameter {@code i}, the names as
+     * {@code names} writes them; returns the next parameter's index. Both stores bind a record here.
      */
-    private static int bindColumns(PreparedStatement ps, int i, UsageRecord r, NameIds names) throws SQLException {
+    static int bindColumns(PreparedStatement ps, int i, UsageRecord r, NameColumn names) throws SQLException {
         TokenUsage u = r.usage();
         ps.setString(i++, r.id());
         ps.setLong(i++, r.createdAtMillis());
-        setRef(ps, i++, names.id(r.team()));
-        setRef(ps, i++, names.id(r.keyId()));
-        setRef(ps, i++, names.id(r.model()));
-        setRef(ps, i++, names.id(r.provider()));
-        setRef(ps, i++, names.id(r.endpoint() == null ? null : r.endpoint().clientPath()));
+        names.set(ps, i++, r.team());
+        names.set(ps, i++, r.keyId());
+        names.set(ps, i++, r.model());
+        names.set(ps, i++, r.provider());
+        names.set(ps, i++, r.endpoint() == null ? null : r.endpoint().clientPath());
         ps.setInt(i++, r.stream() ? 1 : 0);
-        setRef(ps, i++, names.id(r.status() == null ? null : r.status().label()));
+        names.set(ps, i++, r.status() == null ? null : r.status().label());
         ps.setInt(i++, r.httpStatus());
         ps.setLong(i++, u.inputTokens());
         ps.setLong(i++, u.cachedInputTokens());
@@ -129,22 +135,27 @@ final class UsageRecordRows {
         } else {
             ps.setNull(i++, Types.INTEGER);
         }
-        setRef(ps, i++, names.id(r.finishReason()));
+        names.set(ps, i++, r.finishReason());
         ps.setLong(i++, r.latencyMicros());
         ps.setLong(i++, r.upstreamLatencyMicros());
         ps.setLong(i++, r.ttftMicros());
         ps.setLong(i++, r.promptHash());
-        setRef(ps, i++, names.id(r.requestedModel()));
+        names.set(ps, i++, r.requestedModel());
         ps.setInt(i++, r.attempts());
         ps.setInt(i++, r.flags());
         ps.setLong(i++, u.cacheWrite1hTokens());
-        setRef(ps, i++, names.id(r.priceVersion()));
-        setRef(ps, i++, names.id(r.cache() == null ? null : r.cache().label()));
+        names.set(ps, i++, r.priceVersion());
+        names.set(ps, i++, r.cache() == null ? null : r.cache().label());
         ps.setLong(i++, r.savedNanos());
         ps.setLong(i++, r.promptCacheSavedNanos());
-        setRef(ps, i++, names.id(r.route()));
-        setRef(ps, i++, names.id(r.routeReason()));
+        names.set(ps, i++, r.route());
+        names.set(ps, i++, r.routeReason());
         return i;
+    }
+
+    /** Binds the {@code usage_rows} columns from parameter {@code i}, names as their ids; returns the next index. */
+    private static int bindColumns(PreparedStatement ps, int i, UsageRecord r, NameIds names) throws SQLException {
+        return bindColumns(ps, i, r, (statement, index, name) -> setRef(statement, index, names.id(name)));
     }
 
     private static void setRef(PreparedStatement ps, int i, Long id) throws SQLException {
