@@ -57,7 +57,8 @@ public final class BenchMain {
                 --keep-temp            keep generated configurations and logs
                 --otel URL             the gateway exports a span per call to this OTLP/HTTP endpoint (e.g.
                                        http://127.0.0.1:4318, a collector that answers); default: no export
-                --access-log off       off | text | json: the gateway's access log (off by default, as before it existed)
+                --access-log off       off | text | json: the gateway's access log (off by default, as before it existed);
+                                       absent: no logging section (for a gateway jar older than it)
 
             mock      run the mock upstream until killed
                 --port 8089  --host 127.0.0.1  --threads 1  --chunks 20  --response-delay 0ms  --chunk-delay 0ms
@@ -146,8 +147,8 @@ public final class BenchMain {
                 Optional.ofNullable(args.string("otel", null)),
                 args.string("access-log", "off"));
         args.checkAllUsed();
-        if (!Set.of("off", "text", "json").contains(settings.accessLog())) {
-            throw new IllegalArgumentException("--access-log: " + settings.accessLog() + " (expected: off, text or json)");
+        if (!Set.of("off", "text", "json", "absent").contains(settings.accessLog())) {
+            throw new IllegalArgumentException("--access-log: " + settings.accessLog() + " (expected: off, text, json or absent)");
         }
         for (String target : settings.targets()) {
             if (!Set.of("direct", "nginx", "gateway", "redis", "cluster", "cluster2", "portkey").contains(target)) {

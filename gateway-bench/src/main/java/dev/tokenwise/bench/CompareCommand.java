@@ -43,11 +43,16 @@ final class CompareCommand {
                     String accessLog) {
         /**
          * The gateway's config beyond the bench's own: span export to {@code otel} when set, and its access log
-         * ({@code off} unless asked for, so that runs compare with those made before it existed).
+         * ({@code off} unless asked for, so that runs compare with those made before it existed; {@code absent} writes no
+         * logging section at all, which a jar older than that section needs).
          */
         String gatewayExtraConfig() {
             return otel.map(url -> "telemetry: {otlp_endpoint: \"" + url + "\"}\n").orElse("")
-                    + (accessLog.equals("off") ? "logging: {access: false}\n" : "logging: {format: " + accessLog + "}\n");
+                    + switch (accessLog) {
+                        case "off" -> "logging: {access: false}\n";
+                        case "absent" -> ""; // for a gateway jar older than the logging section
+                        default -> "logging: {format: " + accessLog + "}\n";
+                    };
         }
     }
 
