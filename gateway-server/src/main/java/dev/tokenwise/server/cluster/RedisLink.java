@@ -9,6 +9,7 @@ import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.metrics.CommandLatencyRecorder;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
 import io.lettuce.core.resource.DefaultClientResources;
@@ -53,7 +54,10 @@ public final class RedisLink implements AutoCloseable {
 
     private RedisLink(ClusterConfig config) {
         this.config = config;
+        // No per-command latency histograms: Lettuce records them whenever LatencyUtils is on the classpath, nothing
+        // reads them, and recording costs CPU on every script run.
         this.resources = DefaultClientResources.builder().ioThreadPoolSize(1).computationThreadPoolSize(1)
+                .commandLatencyRecorder(CommandLatencyRecorder.disabled())
                 .reconnectDelay(Delay.constant(RECONNECT_DELAY)).build();
         RedisURI uri = RedisURI.create(config.redisUrl());
         uri.setTimeout(COMMAND_TIMEOUT);
@@ -162,6 +166,10 @@ public final class RedisLink implements AutoCloseable {
     /** A command failed: remembered for {@code /healthz}. */
     void failed(Throwable cause) {
         lastError = cause.toString();
+    }
+
+    ClientResources resources() {
+        return resources;
     }
 
     public ClusterConfig config() {

@@ -21,6 +21,17 @@ class RedisLinkTest {
     }
 
     @Test
+    void recordsNoPerCommandLatencies() throws Exception {
+        // Lettuce times every command into a histogram when LatencyUtils is on the classpath (it is); nothing reads
+        // those histograms here, and recording them costs gateway CPU on every script run.
+        try (RedisServer redis = RedisServer.start();
+             RedisLink link = RedisLink.open(new ClusterConfig(redis.url(), ClusterConfig.OnRedisDown.FAIL_CLOSED,
+                     "test"))) {
+            assertFalse(link.resources().commandLatencyRecorder().isEnabled());
+        }
+    }
+
+    @Test
     void noticesRedisGoingAwayAndComingBackAndRunsWhatWaitsForIt() throws Exception {
         try (RedisServer redis = RedisServer.start();
              RedisLink link = RedisLink.open(new ClusterConfig(redis.url(), ClusterConfig.OnRedisDown.FAIL_CLOSED,
