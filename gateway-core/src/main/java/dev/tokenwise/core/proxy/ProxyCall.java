@@ -13,7 +13,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpContent;
@@ -29,8 +28,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.PrematureChannelClosureException;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.UnknownHostException;
@@ -53,8 +50,8 @@ import org.slf4j.LoggerFactory;
  * client pipeline then releases it) or releases it. SSE events are forwarded as retained slices.
  *
  * <p>The call has three parts besides itself: its {@link CallPolicy} decides where each attempt goes (retries,
- * backoff, fallbacks, breakers); the call carries out each attempt (acquire a connection, write, time limits,
- * release) and relays the answer (client writes, backpressure, translation, body capture); its
+ * backoff, fallbacks, breakers); one {@link UpstreamExchange} per attempt carries it out (acquire a connection, write,
+ * time limits, release); the call relays the answer (client writes, backpressure, translation, body capture); its
  * {@link CallSettlement} books it exactly once, on completion, upstream failure, timeout or client disconnect, with one
  * {@link UsageRecord}, whatever throws on the way.
  *
@@ -71,8 +68,6 @@ final class ProxyCall {
     private static final long STRICT_WAIT_SECONDS = 30;
     /** Largest error answer relayed (held whole to take out what it must not tell the client). */
     private static final int MAX_ERROR_BODY = 1024 * 1024;
-    /** How long after a first sight of an upstream silence it is checked again, with a pass of I/O between. */
-    private static final long SILENCE_CONFIRM_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     private final ProxyContext proxy;
     private final ClientFrontendHandler frontend;
@@ -97,14 +92,12 @@ final class ProxyCall {
     /** What admission acquired for the call: its headers decorate the answer; settled with the record. */
     private final Admission admission;
 
-    private Channel upstream;
+    /** The current (or last) attempt: its connection, its time limits and their one release. */
+    private UpstreamExchange exchange;
     private boolean retried;
-    private boolean reused;
     private long upstreamStartNanos;
     private long upstreamEndNanos;
     private long firstByteNanos;
-    private long lastUpstreamActivityNanos;
-    private ScheduledFuture<?> readTimeoutCheck;
     private boolean requestSent;
     private int status;
     private boolean success;
@@ -113,10 +106,6 @@ final class ProxyCall {
     private CompositeByteBuf relayedEvents;
     private ByteBuf captured;
     private boolean captureOverflowed;
-    private boolean upstreamKeepAlive;
-    private boolean pausedForClient;
-    /** The {@code lastUpstreamActivityNanos} at which the limit was last seen passed; new activity outdates it. */
-    private long silenceSeenSince;
     /** The last piece of a relayed body, sent as the end of the response (held until durable in strict sync). */
     private ByteBuf heldTail;
     /** The head of an error answer, written once its whole body is in and cleaned (see {@link #finishErrorAnswer}). */
@@ -231,7 +220,6 @@ final class ProxyCall {
 
     private void resetAttemptState() {
         requestSent = false;
-        reused = false;
         retried = false;
         status = 0;
         success = false;
@@ -308,109 +296,52 @@ final class ProxyCall {
                         c.bounded(), c.features(), c.textBytes(), c.prefixHash())));
     }
 
+    /** A new {@link UpstreamExchange} for this attempt ({@code fresh}: on a new connection, never a pooled one). */
     private void acquireAndSend(boolean fresh) {
-        Future<Channel> acquired = proxy.pool().acquire(deployment.origin(), client.channel().eventLoop(),
-                (int) deployment.provider().connectTimeout().toMillis(), fresh);
-        if (acquired.isDone()) {
-            onAcquired(acquired);
-        } else {
-            acquired.addListener(f -> onAcquired(acquired));
-        }
+        exchange = new UpstreamExchange(this, proxy, client, deployment, requestId);
+        exchange.open(upstreamRequest, fresh);
     }
 
-    private void onAcquired(Future<Channel> acquired) {
-        if (phase == Phase.ENDED) {
-            // The client left while we were connecting.
-            if (acquired.isSuccess()) {
-                acquired.getNow().close();
-            }
-            return;
-        }
-        if (!acquired.isSuccess()) {
-            Throwable cause = acquired.cause();
-            log.warn("Upstream {} unreachable for {}: {}", deployment.provider().name(), requestId, cause.toString());
-            policy.health().onFailure();
-            CallPolicy.Step recovery = planRecovery(0);
-            if (recovery != CallPolicy.Step.GIVE_UP && recover(recovery)) {
-                return;
-            }
-            failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.UPSTREAM_FAILED,
-                    "could not reach provider " + deployment.provider().name() + ": " + reason(cause));
-            return;
-        }
-        upstream = acquired.getNow();
-        reused = Boolean.TRUE.equals(upstream.attr(UpstreamPool.REUSED).get());
-        upstream.pipeline().get(UpstreamBackendHandler.class).bind(this);
-        upstreamStartNanos = System.nanoTime();
-        lastUpstreamActivityNanos = upstreamStartNanos;
-        ProviderConfigView limits = limits();
-        scheduleReadTimeout(limits.totalNanos > 0 ? Math.min(limits.firstByteNanos, limits.totalNanos) : limits.firstByteNanos);
-        upstream.writeAndFlush(upstreamRequest.retainedDuplicate()).addListener(f -> {
-            if (f.isSuccess()) {
-                requestSent = true;
-            }
-            // A failed write closes the channel; onUpstreamClosed decides about a retry.
-        });
+    /** Whether the call ended: what its exchange still hears of is then dropped. */
+    boolean ended() {
+        return phase == Phase.ENDED;
     }
 
-    private void scheduleReadTimeout(long delayNanos) {
-        readTimeoutCheck = client.executor().schedule(this::checkReadTimeout, delayNanos, TimeUnit.NANOSECONDS);
+    /** The exchange has its connection, bound to this call, at {@code nanos}; its request is being written. */
+    void onConnected(long nanos) {
+        upstreamStartNanos = nanos;
     }
 
-    /**
-     * The upstream's time limits, checked by one rescheduled task per call: before the first byte the
-     * first-byte timeout (default: the read timeout), after it the read timeout between pieces, and over
-     * everything the total timeout when one is set. While reading is paused for a slow client, the
-     * upstream's silence is ours, not its, and does not count.
-     */
-    private void checkReadTimeout() {
-        if (phase == Phase.ENDED) {
+    /** The request reached the provider's socket. */
+    void onRequestWritten() {
+        requestSent = true;
+    }
+
+    /** Whether the provider has sent nothing of an answer yet: its first-byte timeout applies, not the read timeout. */
+    boolean awaitingFirstByte() {
+        return firstByteNanos == 0 && phase != Phase.RELAYING && status == 0;
+    }
+
+    /** The exchange could not get a connection: retry or fall back as the policy says, or fail. */
+    void onAcquireFailed(Throwable cause) {
+        log.warn("Upstream {} unreachable for {}: {}", deployment.provider().name(), requestId, cause.toString());
+        policy.health().onFailure();
+        CallPolicy.Step recovery = planRecovery(0);
+        if (recovery != CallPolicy.Step.GIVE_UP && recover(recovery)) {
             return;
         }
-        ProviderConfigView limits = limits();
-        long now = System.nanoTime();
-        long silentNanos = now - lastUpstreamActivityNanos;
-        long silenceLimit = firstByteNanos == 0 && phase != Phase.RELAYING && status == 0 ? limits.firstByteNanos
-                : limits.readNanos;
-        boolean totalExceeded = limits.totalNanos > 0 && now - upstreamStartNanos >= limits.totalNanos;
-        if (!totalExceeded && (pausedForClient || silentNanos < silenceLimit)) {
-            long next = pausedForClient ? silenceLimit : silenceLimit - silentNanos;
-            if (limits.totalNanos > 0) {
-                next = Math.min(next, limits.totalNanos - (now - upstreamStartNanos));
-            }
-            scheduleReadTimeout(Math.max(1, next));
-            return;
-        }
-        if (!totalExceeded && silenceSeenSince != lastUpstreamActivityNanos) {
-            // This check runs among the loop's tasks, after its I/O. If the loop itself was held up (a GC
-            // pause, a starved CPU), what the provider sent meanwhile is still unread in the socket. So a
-            // silence counts only once it has outlasted one more pass of I/O.
-            silenceSeenSince = lastUpstreamActivityNanos;
-            scheduleReadTimeout(SILENCE_CONFIRM_NANOS);
-            return;
-        }
-        String why = totalExceeded ? "took longer than its total limit of " + TimeUnit.NANOSECONDS.toMillis(limits.totalNanos) + " ms"
-                : "sent nothing for " + TimeUnit.NANOSECONDS.toMillis(silentNanos) + " ms";
-        log.warn("Upstream {} {} on {}; giving up", deployment.provider().name(), why, requestId);
-        closeUpstream();
+        failBeforeResponse(CallStatus.UPSTREAM_UNREACHABLE, ErrorType.UPSTREAM_FAILED,
+                "could not reach provider " + deployment.provider().name() + ": " + reason(cause));
+    }
+
+    /** The exchange gave up on a silent or too slow provider ({@code why}); its connection is closed. */
+    void onUpstreamTimeout(String why) {
         if (phase != Phase.RELAYING) {
             failBeforeResponse(CallStatus.UPSTREAM_TIMEOUT, ErrorType.UPSTREAM_TIMEOUT,
                     "provider " + deployment.provider().name() + " " + why);
         } else {
             abortStream(CallStatus.UPSTREAM_TIMEOUT);
         }
-    }
-
-    /** The current deployment's time limits in nanoseconds. */
-    private ProviderConfigView limits() {
-        var provider = deployment.provider();
-        long read = provider.readTimeout().toNanos();
-        var firstByte = provider.resilience().firstByteTimeout();
-        return new ProviderConfigView(read, firstByte == null ? read : firstByte.toNanos(),
-                provider.resilience().totalTimeout().toNanos());
-    }
-
-    private record ProviderConfigView(long readNanos, long firstByteNanos, long totalNanos) {
     }
 
     void onResponseHead(HttpResponse head) {
@@ -421,10 +352,10 @@ final class ProxyCall {
             refuseMalformedAnswer(head.decoderResult().cause());
             return;
         }
-        lastUpstreamActivityNanos = System.nanoTime();
+        exchange.touch();
         status = head.status().code();
         success = status >= 200 && status < 300;
-        upstreamKeepAlive = HttpUtil.isKeepAlive(head);
+        exchange.answerHead(HttpUtil.isKeepAlive(head));
         if (success) {
             policy.health().onSuccess();
         } else if (status >= 500) {
@@ -499,7 +430,7 @@ final class ProxyCall {
     private void answerBroken(Throwable cause) {
         log.warn("Provider {} broke off its answer to {}: {}", deployment.provider().name(), requestId,
                 cause == null ? "?" : cause.toString());
-        closeUpstream();
+        exchange.close();
         if (phase != Phase.RELAYING) {
             policy.health().onFailure();
             failBeforeResponse(CallStatus.UPSTREAM_RESET, ErrorType.UPSTREAM_FAILED,
@@ -517,13 +448,12 @@ final class ProxyCall {
         if (phase == Phase.DISCARDING) {
             boolean end = content instanceof LastHttpContent;
             if (content.decoderResult().isFailure()) {
-                upstreamKeepAlive = false; // the connection is out of step: never pooled
+                exchange.outOfStep(); // never pooled
             }
             content.release();
             if (end) {
                 phase = Phase.ATTEMPTING;
-                cancelReadTimeout();
-                releaseUpstream(upstreamKeepAlive);
+                exchange.releaseAfterAnswer();
                 recoverAfterDiscard();
             }
             return;
@@ -533,9 +463,9 @@ final class ProxyCall {
             answerBroken(content.decoderResult().cause());
             return;
         }
-        lastUpstreamActivityNanos = System.nanoTime();
+        long now = exchange.touch();
         if (firstByteNanos == 0 && content.content().isReadable()) {
-            firstByteNanos = lastUpstreamActivityNanos;
+            firstByteNanos = now;
         }
         boolean last = content instanceof LastHttpContent;
         try {
@@ -577,8 +507,7 @@ final class ProxyCall {
             // system call carries everything that arrived together.
             if (!client.channel().isWritable()) {
                 // The client is slower than the provider: stop reading upstream until it catches up.
-                pausedForClient = true;
-                upstream.config().setAutoRead(false);
+                exchange.pauseReading();
             }
         }
     }
@@ -656,7 +585,6 @@ final class ProxyCall {
     private void finishResponse() {
         upstreamEndNanos = System.nanoTime();
         phase = Phase.ENDED;
-        cancelReadTimeout();
         if (!sse && success && !encoded && captured != null && captured.isReadable()) {
             try {
                 observer.onBody(captured);
@@ -673,7 +601,7 @@ final class ProxyCall {
             finishErrorAnswer();
         }
         releaseBuffers();
-        releaseUpstream(upstreamKeepAlive);
+        exchange.releaseAfterAnswer();
         CallStatus callStatus = success ? afterStreamError(CallStatus.OK) : CallStatus.UPSTREAM_ERROR;
         if (proxy.durability() == null) {
             ByteBuf tail = heldTail;
@@ -786,18 +714,16 @@ final class ProxyCall {
         if (phase == Phase.ENDED) {
             return;
         }
-        upstream = null;
+        exchange.close();
         if (phase == Phase.DISCARDING) {
             // The error answer we were draining was cut short: recover as planned.
             phase = Phase.ATTEMPTING;
-            cancelReadTimeout();
             recoverAfterDiscard();
             return;
         }
-        if (phase != Phase.RELAYING && status == 0 && !retried && reused && !answerBegan) {
+        if (phase != Phase.RELAYING && status == 0 && !retried && exchange.reused() && !answerBegan) {
             // A keep-alive connection the server closed as we reused it: try once on a fresh one.
             retried = true;
-            cancelReadTimeout();
             log.debug("Reused upstream connection closed before answering {}; retrying on a new one", requestId);
             policy.reconnected();
             acquireAndSend(true);
@@ -828,7 +754,6 @@ final class ProxyCall {
             return;
         }
         phase = Phase.ENDED;
-        cancelReadTimeout();
         closeUpstream();
         keepPartialBody();
         releaseBuffers();
@@ -836,11 +761,8 @@ final class ProxyCall {
     }
 
     void onClientWritable() {
-        if (upstream != null && pausedForClient && client.channel().isWritable()) {
-            pausedForClient = false;
-            // The upstream was silent because we stopped reading it; its read timeout starts again now.
-            lastUpstreamActivityNanos = System.nanoTime();
-            upstream.config().setAutoRead(true);
+        if (exchange != null && client.channel().isWritable()) {
+            exchange.resumeReading();
         }
     }
 
@@ -855,7 +777,6 @@ final class ProxyCall {
         }
         phase = Phase.ENDED;
         heldErrorHead = null;
-        cancelReadTimeout();
         closeUpstream();
         releaseBuffers();
         upstreamEndNanos = System.nanoTime();
@@ -870,7 +791,7 @@ final class ProxyCall {
     /** Ends a response whose head was already sent: the client sees the connection close mid-body. */
     private void abortStream(CallStatus callStatus) {
         phase = Phase.ENDED;
-        cancelReadTimeout();
+        closeUpstream(); // already closed by whoever ended the answer; this only makes sure
         upstreamEndNanos = System.nanoTime();
         keepPartialBody();
         releaseBuffers();
@@ -919,32 +840,10 @@ final class ProxyCall {
         log.warn("Could not {} of {} from {}: {}", what, requestId, deployment.provider().name(), e.toString());
     }
 
+    /** Ends the current attempt's hold on its connection without reusing it ({@link UpstreamExchange#close}). */
     private void closeUpstream() {
-        releaseUpstream(false);
-    }
-
-    /**
-     * Ends the attempt's hold on its upstream connection: unbound from this call, then back to the pool when it may
-     * carry another request ({@code reusable}: the answer was read to its end and the provider keeps it alive), else
-     * closed.
-     */
-    private void releaseUpstream(boolean reusable) {
-        Channel up = upstream;
-        upstream = null;
-        if (up != null) {
-            up.pipeline().get(UpstreamBackendHandler.class).unbind();
-            if (reusable) {
-                proxy.pool().release(up, deployment.provider().maxIdlePerLoop());
-            } else {
-                up.close();
-            }
-        }
-    }
-
-    private void cancelReadTimeout() {
-        if (readTimeoutCheck != null) {
-            readTimeoutCheck.cancel(false);
-            readTimeoutCheck = null;
+        if (exchange != null) {
+            exchange.close();
         }
     }
 

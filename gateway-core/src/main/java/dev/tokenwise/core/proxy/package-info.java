@@ -2,8 +2,10 @@
  * The Netty reverse proxy: the client frontend, admission, the upstream exchange and the relay of each call, the
  * connection pool and the provider health it keeps. One call has three parts: its
  * {@link dev.tokenwise.core.proxy.CallPolicy policy} decides where each attempt goes (retries, backoff, fallbacks,
- * breakers) and holds no channel; {@link dev.tokenwise.core.proxy.ProxyCall} carries out each attempt and relays the
- * answer; its {@link dev.tokenwise.core.proxy.CallSettlement settlement} prices, charges and books it once.
+ * breakers) and holds no channel; one {@link dev.tokenwise.core.proxy.UpstreamExchange exchange} per attempt owns that
+ * attempt's connection and timers (acquire, write, timeouts, one release: back to the pool or closed);
+ * {@link dev.tokenwise.core.proxy.ProxyCall} coordinates the attempts and relays the answer; its
+ * {@link dev.tokenwise.core.proxy.CallSettlement settlement} prices, charges and books it once.
  *
  * <p>Threading: a call's upstream channel is registered on its client channel's event loop, so a call never crosses
  * threads on the hot path: its state and the pool's per-loop idle deques are touched by one thread and need no lock;
