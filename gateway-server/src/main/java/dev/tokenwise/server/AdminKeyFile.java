@@ -6,10 +6,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.AclEntry;
+import java.nio.file.attribute.AclEntryPermission;
+import java.nio.file.attribute.AclEntryType;
+import java.nio.file.attribute.AclFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
 import java.security.SecureRandom;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -50,6 +56,7 @@ final class AdminKeyFile {
                 Files.createFile(file, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
             } catch (UnsupportedOperationException notPosix) {
                 Files.createFile(file);
+                restrictToOwner(file); // a file system with ACLs instead of POSIX modes (Windows)
             } catch (FileAlreadyExistsException raced) {
                 return readOrCreate(file); // another process made it first: use that one
             }
@@ -58,6 +65,26 @@ final class AdminKeyFile {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read or write the admin key file " + file, e);
         }
+    }
+
+    /**
+     * Leaves {@code file} (just made, still empty) readable and writable by its owner only through its ACL; where the
+     * file system has neither POSIX modes nor ACLs the file is removed and the start refused, rather than a key kept
+     * where others may read it.
+     */
+    private static void restrictToOwner(Path file) throws IOException {
+        AclFileAttributeView acl = Files.getFileAttributeView(file, AclFileAttributeView.class);
+        if (acl == null) {
+            Files.deleteIfExists(file);
+            throw new IllegalStateException("cannot keep " + file + " readable by its owner only on this file system:"
+                    + " set admin.key in the config (or TOKENWISE_ADMIN_KEY)");
+        }
+        UserPrincipal owner = Files.getOwner(file);
+        acl.setAcl(List.of(AclEntry.newBuilder().setType(AclEntryType.ALLOW).setPrincipal(owner)
+                .setPermissions(AclEntryPermission.READ_DATA, AclEntryPermission.WRITE_DATA,
+                        AclEntryPermission.APPEND_DATA, AclEntryPermission.READ_ATTRIBUTES,
+                        AclEntryPermission.WRITE_ATTRIBUTES, AclEntryPermission.READ_ACL, AclEntryPermission.WRITE_ACL,
+                        AclEntryPermission.DELETE, AclEntryPermission.SYNCHRONIZE).build()));
     }
 
     private static String newKey() {

@@ -17,29 +17,38 @@ final class LedgerRetention implements AutoCloseable {
     static final int BATCH_ROWS = 1_000;
     static final long DAY_MILLIS = 86_400_000L;
 
-    private final Ledger ledger;
+    /** What the thread calls: {@link Ledger#deleteBefore} of the ledger it serves. */
+    @FunctionalInterface
+    interface Deletion {
+        long deleteBefore(long beforeMillis, int batchSize);
+    }
+
+    private final String name;
+    private final Deletion deletion;
     private final long retentionMillis;
     private final long everyMillis;
     private final Thread thread;
     private volatile boolean closing;
     private volatile Throwable death;
 
-    private LedgerRetention(Ledger ledger, int retentionDays, Duration every) {
+    private LedgerRetention(String name, Deletion deletion, int retentionDays, Duration every) {
         if (retentionDays <= 0) {
             throw new IllegalArgumentException("retentionDays: " + retentionDays + " (expected: > 0)");
         }
         if (every.isNegative() || every.isZero()) {
             throw new IllegalArgumentException("every: " + every + " (expected: > 0)");
         }
-        this.ledger = ledger;
+        this.name = name;
+        this.deletion = deletion;
         this.retentionMillis = retentionDays * DAY_MILLIS;
         this.everyMillis = every.toMillis();
         this.thread = new Thread(this::run, "tokenwise-ledger-retention");
         this.thread.setDaemon(true);
     }
 
-    static LedgerRetention start(Ledger ledger, int retentionDays, Duration every) {
-        LedgerRetention retention = new LedgerRetention(ledger, retentionDays, every);
+    /** Starts deleting, with {@code name} (the ledger's) in its log lines. */
+    static LedgerRetention start(String name, Deletion deletion, int retentionDays, Duration every) {
+        LedgerRetention retention = new LedgerRetention(name, deletion, retentionDays, every);
         retention.thread.start();
         return retention;
     }
@@ -49,13 +58,13 @@ final class LedgerRetention implements AutoCloseable {
             while (!closing) {
                 long before = System.currentTimeMillis() - retentionMillis;
                 try {
-                    long deleted = ledger.deleteBefore(before, BATCH_ROWS);
+                    long deleted = deletion.deleteBefore(before, BATCH_ROWS);
                     if (deleted > 0) {
-                        log.info("Usage ledger {}: deleted {} records older than the retention", ledger.name(), deleted);
+                        log.info("Usage ledger {}: deleted {} records older than the retention", name, deleted);
                     }
                 } catch (IllegalStateException e) {
                     if (!closing) {
-                        log.warn("Usage ledger {}: deleting old records failed, trying again in {} ms: {}", ledger.name(),
+                        log.warn("Usage ledger {}: deleting old records failed, trying again in {} ms: {}", name,
                                 everyMillis, e.getMessage());
                     }
                 }
@@ -69,7 +78,7 @@ final class LedgerRetention implements AutoCloseable {
             // closing
         } catch (Throwable t) {
             death = t;
-            log.error("Usage ledger {}: the retention thread died", ledger.name(), t);
+            log.error("Usage ledger {}: the retention thread died", name, t);
         }
     }
 

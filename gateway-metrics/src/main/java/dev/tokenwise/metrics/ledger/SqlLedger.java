@@ -607,7 +607,7 @@ abstract class SqlLedger implements Ledger {
         if (retention != null) {
             throw new IllegalStateException("ledger " + name() + ": retention already started");
         }
-        retention = LedgerRetention.start(this, retentionDays, every);
+        retention = LedgerRetention.start(name(), this::deleteBefore, retentionDays, every);
     }
 
     // ---- lifecycle ----------------------------------------------------------------------------------

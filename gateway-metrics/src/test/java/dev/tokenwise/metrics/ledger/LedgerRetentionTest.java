@@ -3,7 +3,6 @@ package dev.tokenwise.metrics.ledger;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.reflect.Proxy;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -11,27 +10,21 @@ import org.junit.jupiter.api.Test;
 /** The retention thread: failures it retries, and a death it reports. */
 class LedgerRetentionTest {
 
-    /** A ledger whose {@code deleteBefore} does {@code delete}; nothing else of it is used by the retention thread. */
-    private static Ledger ledger(Runnable delete) {
-        return (Ledger) Proxy.newProxyInstance(Ledger.class.getClassLoader(), new Class<?>[] {Ledger.class},
-                (proxy, method, args) -> switch (method.getName()) {
-                    case "deleteBefore" -> {
-                        delete.run();
-                        yield 0L;
-                    }
-                    case "name" -> "test-ledger";
-                    default -> throw new UnsupportedOperationException(method.getName());
-                });
+    /** The deletion of a ledger, doing {@code delete}: the only part of a ledger the retention thread calls. */
+    private static LedgerRetention start(Runnable delete, Duration every) {
+        return LedgerRetention.start("test-ledger", (beforeMillis, batchSize) -> {
+            delete.run();
+            return 0L;
+        }, 30, every);
     }
 
     @Test
     void triesAgainAtTheNextIntervalWhenADeletionFails() throws Exception {
         AtomicInteger tries = new AtomicInteger();
-        Ledger failing = ledger(() -> {
+        try (LedgerRetention retention = start(() -> {
             tries.incrementAndGet();
             throw new IllegalStateException("database away");
-        });
-        try (LedgerRetention retention = LedgerRetention.start(failing, 30, Duration.ofMillis(20))) {
+        }, Duration.ofMillis(20))) {
             long deadline = System.nanoTime() + 5_000_000_000L;
             while (tries.get() < 3 && System.nanoTime() < deadline) {
                 Thread.sleep(5);
@@ -43,10 +36,9 @@ class LedgerRetentionTest {
 
     @Test
     void saysItStoppedWhenItsThreadDies() throws Exception {
-        Ledger dying = ledger(() -> {
+        try (LedgerRetention retention = start(() -> {
             throw new InternalError("test: the JVM in doubt");
-        });
-        try (LedgerRetention retention = LedgerRetention.start(dying, 30, Duration.ofHours(1))) {
+        }, Duration.ofHours(1))) {
             long deadline = System.nanoTime() + 5_000_000_000L;
             while (retention.stoppedReason() == null && System.nanoTime() < deadline) {
                 Thread.sleep(5);
