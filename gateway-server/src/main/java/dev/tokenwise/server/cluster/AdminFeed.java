@@ -40,6 +40,8 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
     /** The version last applied; {@code null} before the first read. */
     private volatile String applied;
     private volatile boolean reading;
+    /** The last failure to read or apply the changes, logged once (a Redis outage says so in its own log line). */
+    private volatile String lastFailure;
 
     /**
      * @param blocking where changes are made (they write the store): never an event loop
@@ -116,9 +118,13 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
             }
         }, blocking).whenComplete((ok, error) -> {
             reading = false;
-            if (error != null) {
-                log.debug("Reading the cluster's admin changes failed", error);
+            String failure = error == null ? null : error.toString();
+            if (failure != null && !failure.equals(lastFailure)) {
+                // Changes not applied here (a revocation among them) are tried again at the next read: say so once.
+                log.warn("Cluster mode: the admin changes in Redis could not be read or applied, trying again: {}",
+                        failure);
             }
+            lastFailure = failure;
         });
     }
 
