@@ -243,9 +243,12 @@ public final class RedisBudgets implements SharedBudgets {
         return settling::decrementAndGet;
     }
 
-    /** Gives back every slice this instance holds (at shutdown, once its calls have ended). */
-    public void returnSlices() {
-        slices.returnAll();
+    /**
+     * Gives back every slice this instance holds (at shutdown, once its calls have ended), after their last bookings
+     * are in Redis (waited for up to a second).
+     */
+    public void returnSlices() throws InterruptedException {
+        slices.returnAll(1_000);
     }
 
     /** The slices this instance holds, for tests and views: their free nanos, summed. */
@@ -291,7 +294,7 @@ public final class RedisBudgets implements SharedBudgets {
 
     /** Settlements waiting for Redis to be reachable again. */
     public int pendingSettlements() {
-        return Math.max(0, pendingCount.get());
+        return Math.max(0, pendingCount.get()) + slices.unflushedSlices();
     }
 
     /** Settlements dropped because too many waited (their spend is in the ledger, not in Redis). */

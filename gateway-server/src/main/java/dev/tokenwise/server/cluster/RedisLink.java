@@ -47,6 +47,7 @@ public final class RedisLink implements AutoCloseable {
     private final ScheduledExecutorService watcher;
     private final List<Runnable> onUp = new CopyOnWriteArrayList<>();
     private final List<Runnable> onTick = new CopyOnWriteArrayList<>();
+    private final List<Runnable> beforeClose = new CopyOnWriteArrayList<>();
     private volatile StatefulRedisConnection<String, String> connection;
     private volatile String lastError;
     private volatile boolean wasUp;
@@ -141,9 +142,26 @@ public final class RedisLink implements AutoCloseable {
         onUp.add(action);
     }
 
+    /** Runs {@code action} (on the closing thread) when the link closes, before the connection does. */
+    public void beforeClose(Runnable action) {
+        beforeClose.add(action);
+    }
+
     /** Runs {@code action} (on the watcher thread, without blocking) every tick while Redis is reachable. */
     public void onTick(Runnable action) {
         onTick.add(action);
+    }
+
+    /**
+     * Runs {@code action} on the watcher thread in {@code delayMillis} (a batch of bookings; never blocks). Dropped
+     * once the link is closed.
+     */
+    void schedule(Runnable action, long delayMillis) {
+        try {
+            watcher.schedule(() -> runQuietly(action), delayMillis, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            log.debug("Cluster mode: a task after close was dropped");
+        }
     }
 
     /** The asynchronous commands, or {@code null} before the first connection. */
@@ -178,6 +196,9 @@ public final class RedisLink implements AutoCloseable {
 
     @Override
     public void close() {
+        if (up()) {
+            beforeClose.forEach(RedisLink::runQuietly);
+        }
         closed = true;
         watcher.shutdownNow();
         StatefulRedisConnection<String, String> c = connection;

@@ -5,6 +5,7 @@ import dev.tokenwise.core.config.ClusterConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -21,16 +22,23 @@ import org.slf4j.LoggerFactory;
  * window's {@code reserved} and in a hash field named after the slice ({@code slice:INSTANCE:KEY}), and its member
  * in the open set has a deadline in Redis time that this instance moves forward about once a second while it holds
  * the slice ({@link BudgetScripts#RENEW}). Locally the slice is one {@link AtomicLong} of free nanos: a call is
- * admitted by one compare-and-set that takes its worst case from it, and when it ends its actual cost is booked in
- * Redis ({@link BudgetScripts#SPEND}: {@code spent} grows and the slice shrinks by it, sent without waiting) and
- * its unused worst case goes back to the local slice.
+ * admitted by one compare-and-set that takes its worst case from it, and when it ends its unused worst case goes
+ * back to the local slice and its actual cost is added to the slice's <em>unbooked</em> nanos. Those are booked in
+ * Redis by one {@link BudgetScripts#SPEND} per slice at most every {@link #FLUSH_MILLIS} ({@code spent} grows and the
+ * slice shrinks by the sum of the calls that ended meanwhile, sent without waiting): at a few thousand calls a
+ * second that is one script run for dozens of calls.
  *
  * <p>Invariant: Redis's field for a slice is always at least the local free amount plus the worst cases of the
- * calls admitted against it and not yet booked (a lease adds to the local amount only once Redis has granted it; a
- * give-back takes from the local amount before it is sent; a booking lowers Redis's field only after the call's
- * worst case was given back locally). Since Redis admits a lease only within {@code limit - spent - reserved} of
- * every window, the slices plus the settled spend never exceed a limit: zero overspend, as long as a call costs at
- * most its worst case (as on a single node).
+ * calls admitted against it and not yet ended, plus its unbooked nanos, plus the bookings sent and not yet answered
+ * (a lease adds to the local amount only once Redis has granted it; a give-back takes from the local amount before
+ * it is sent; a call that ends moves its worst case to the free amount and its unbooked nanos, whose sum it leaves
+ * unchanged; a booking lowers Redis's field by what it took from the unbooked nanos only when it runs). Since Redis
+ * admits a lease only within {@code limit - spent - reserved} of every window, the slices plus the settled spend
+ * never exceed a limit: zero overspend, as long as a call costs at most its worst case (as on a single node).
+ * Deferring a booking by a few milliseconds cannot overspend, because what it moves is already held by the slice; the
+ * one step that could break the invariant is giving back the <em>whole</em> field (closing the slice), so a slice is
+ * closed only once no call is in flight against it, nothing is unbooked and no booking is unanswered
+ * ({@link #settled}); until then it stays held (renewed) and only its free amount goes back.
  *
  * <p>Tops up in the background when the slice runs below a quarter of what was last granted, or when a call does
  * not fit (that call reserves in Redis directly); gives back what is free after a second without calls, when
@@ -46,6 +54,12 @@ final class Slices {
     static final long RENEW_MILLIS = 1_000;
     /** A refusal this recent makes slices give back what is free, and no new slice is leased. */
     static final long SHORT_MILLIS = 2_000;
+    /**
+     * The longest a call's actual cost waits before it is booked in Redis (one {@link BudgetScripts#SPEND} for every
+     * call of a slice that ended in that time). Also the bound of what an instance killed with {@code kill -9} leaves
+     * unbooked in Redis: the costs of its calls that ended in its last few milliseconds (they are in its ledger).
+     */
+    static final long FLUSH_MILLIS = 5;
 
     private final RedisBudgets budgets;
     private final RedisLink redis;
@@ -56,6 +70,12 @@ final class Slices {
     private final RedisBudgets.Script giveBack;
     private final RedisBudgets.Script renew;
     private final Map<String, Slice> held = new ConcurrentHashMap<>();
+    /** Slices given up (a limit changed) that wait for their calls and bookings before they are closed. */
+    private final Set<Slice> retiring = ConcurrentHashMap.newKeySet();
+    /** Numbers this instance's slices, so that no two of them share a field in Redis. */
+    private final AtomicLong generation = new AtomicLong();
+    /** Slices whose booking Redis could not take: their unbooked nanos are booked again by the next tick. */
+    private final Set<Slice> unflushed = ConcurrentHashMap.newKeySet();
 
     Slices(RedisBudgets budgets, RedisLink redis) {
         this.budgets = budgets;
@@ -98,6 +118,12 @@ final class Slices {
         final AtomicLong free = new AtomicLong();
         final AtomicInteger inFlight = new AtomicInteger();
         final AtomicBoolean leasing = new AtomicBoolean();
+        /** Actual costs of ended calls not yet sent to Redis: added before the call stops counting as in flight. */
+        final AtomicLong unbooked = new AtomicLong();
+        /** A flush of the unbooked nanos is scheduled. */
+        final AtomicBoolean flushScheduled = new AtomicBoolean();
+        /** Bookings taken from {@link #unbooked} and not yet answered by Redis. */
+        final AtomicInteger booking = new AtomicInteger();
         volatile long lastGrant;
         volatile long lastUsedMillis = System.currentTimeMillis();
         volatile long lastRenewMillis = System.currentTimeMillis();
@@ -166,8 +192,9 @@ final class Slices {
         }
         if (up) {
             if (slice == null) {
+                // Named apart from every earlier slice of these windows: a retired one may still hold its field.
                 slice = held.computeIfAbsent(id, i -> new Slice(i, "slice:" + redis.config().instanceId() + ":"
-                        + Long.toHexString(i.hashCode() & 0xffffffffL), book, windows,
+                        + Long.toHexString(i.hashCode() & 0xffffffffL) + ":" + generation.incrementAndGet(), book, windows,
                         Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos))));
             }
             slice.lastUsedMillis = now;
@@ -260,10 +287,14 @@ final class Slices {
         public void settle(long actualNanos) {
             slice.free.addAndGet(worstCaseNanos - actualNanos);
             slice.lastUsedMillis = System.currentTimeMillis(); // idle counts from the end of the last call
-            slice.inFlight.decrementAndGet();
             if (actualNanos != 0) {
-                book(slice, actualNanos);
+                // Before the call stops counting in flight: whoever sees no call in flight sees its cost unbooked.
+                slice.unbooked.addAndGet(actualNanos);
+                if (slice.flushScheduled.compareAndSet(false, true)) {
+                    redis.schedule(() -> flush(slice), FLUSH_MILLIS);
+                }
             }
+            slice.inFlight.decrementAndGet();
         }
 
         @Override
@@ -274,26 +305,67 @@ final class Slices {
         }
     }
 
-    /** Moves a call's actual cost from the slice to {@code spent} in Redis (kept until Redis is back if need be). */
-    private void book(Slice slice, long actualNanos) {
+    /**
+     * Books in Redis the actual costs of the calls of {@code slice} that ended since the last flush: one
+     * {@link BudgetScripts#SPEND} moves their sum from the slice to {@code spent}. When Redis cannot take it, the sum
+     * goes back to the unbooked nanos and the next tick while Redis is reachable tries again.
+     */
+    private void flush(Slice slice) {
+        slice.flushScheduled.set(false); // before the nanos are taken: a call ending after this schedules another
+        slice.booking.incrementAndGet(); // before the nanos are taken: see settled()
+        long nanos = slice.unbooked.getAndSet(0);
+        if (nanos == 0) {
+            slice.booking.decrementAndGet();
+            return;
+        }
         List<String> args = new ArrayList<>(2 + slice.windows.size());
         args.add(slice.name);
-        args.add(Long.toString(actualNanos));
+        args.add(Long.toString(nanos));
         for (RedisBudgets.Window w : slice.windows) {
             args.add(Long.toString(Math.max(0, w.budget().snapshot(System.currentTimeMillis()).spentNanos())));
         }
         Runnable sent = budgets.sending();
         spend.run(slice.keys, args).whenComplete((reply, error) -> {
-            sent.run();
-            if (error != null) {
-                budgets.keep(() -> book(slice, actualNanos), error);
-                return;
-            }
-            for (int i = 0; i < slice.windows.size(); i++) {
-                RedisBudgets.mirror(slice.book, slice.windows.get(i), RedisBudgets.number(reply.get(2 * i)),
-                        RedisBudgets.number(reply.get(2 * i + 1)));
+            try {
+                if (error != null) {
+                    slice.unbooked.addAndGet(nanos); // still held by the slice in Redis: booked again later
+                    unflushed.add(slice);
+                    log.debug("A booking waits for Redis: {}", error.toString());
+                    return;
+                }
+                for (int i = 0; i < slice.windows.size(); i++) {
+                    RedisBudgets.mirror(slice.book, slice.windows.get(i), RedisBudgets.number(reply.get(2 * i)),
+                            RedisBudgets.number(reply.get(2 * i + 1)));
+                }
+            } finally {
+                slice.booking.decrementAndGet();
+                sent.run();
             }
         });
+    }
+
+    /**
+     * {@code true} when the whole of the slice's field in Redis may be given back: no call is in flight against it,
+     * nothing is unbooked and no booking is unanswered. Read in that order, each counter changing only before the
+     * next one is released (a call adds its cost to the unbooked nanos before it stops counting in flight; a flush
+     * counts its booking before it takes the unbooked nanos), so none of them can be missed between two reads once
+     * the slice is closed to new calls.
+     */
+    private static boolean settled(Slice slice) {
+        return slice.inFlight.get() == 0 && slice.unbooked.get() == 0 && slice.booking.get() == 0;
+    }
+
+    /** Slices whose booking failed: booked again (called each tick, while Redis is reachable). */
+    private void flushUnflushed() {
+        for (Slice slice : unflushed) {
+            unflushed.remove(slice);
+            flush(slice);
+        }
+    }
+
+    /** Bookings not yet taken by Redis because it was unreachable. */
+    int unflushedSlices() {
+        return unflushed.size();
     }
 
     /** Gives back what is free in {@code slice} (all of it, and the slice's member, with {@code close}). */
@@ -320,19 +392,28 @@ final class Slices {
 
     /** Every tick while Redis is reachable: idle slices give back, held ones are renewed and read the short flag. */
     private void tick() {
+        flushUnflushed();
         long now = System.currentTimeMillis();
         for (Slice slice : held.values()) {
             if (slice.inFlight.get() == 0 && now - slice.lastUsedMillis > IDLE_MILLIS && !slice.leasing.get()) {
                 slice.closed = true;
-                if (slice.inFlight.get() == 0) {
+                if (settled(slice)) {
                     held.remove(slice.id, slice);
                     returnFree(slice, true);
                     continue;
                 }
-                slice.closed = false; // a call came in meanwhile: keep it
+                slice.closed = false; // a call came in meanwhile, or its bookings are not all in Redis: keep it
             }
             if (now - slice.lastRenewMillis >= RENEW_MILLIS) {
                 renew(slice, now);
+            }
+        }
+        for (Slice slice : retiring) {
+            if (settled(slice)) {
+                retiring.remove(slice);
+                returnFree(slice, true);
+            } else if (now - slice.lastRenewMillis >= RENEW_MILLIS) {
+                renew(slice, now); // still holds what its calls may spend
             }
         }
     }
@@ -348,8 +429,10 @@ final class Slices {
             long redisNow = RedisBudgets.number(reply.get(1));
             if (RedisBudgets.number(reply.get(0)) == 1) {
                 // Reclaimed (this instance was unreachable past the deadline): nothing more is admitted against it.
+                // Its calls' costs are still booked (SPEND charges them without a slice to take them from).
                 slice.closed = true;
                 held.remove(slice.id, slice);
+                retiring.remove(slice);
                 slice.free.set(0);
                 return;
             }
@@ -361,21 +444,36 @@ final class Slices {
     }
 
     /**
-     * Gives a slice up: what is free goes back now; with calls still in flight against it, their share stays held
-     * until Redis reclaims the slice at its deadline (it is no longer renewed), so they still cannot overspend.
+     * Gives a slice up: what is free goes back now; what its calls in flight and its unbooked costs hold stays held
+     * (renewed) until they are booked, and then the tick closes the slice.
      */
     private void retire(Slice slice) {
         slice.closed = true;
         held.remove(slice.id, slice);
-        returnFree(slice, slice.inFlight.get() == 0);
+        retiring.add(slice);
+        returnFree(slice, false);
     }
 
-    /** Gives back every slice (at shutdown). */
-    void returnAll() {
-        for (Slice slice : held.values()) {
+    /**
+     * Gives back every slice (at shutdown, once the calls have ended): books what is unbooked, waits up to
+     * {@code timeoutMillis} for those bookings to be answered, then closes each slice whose bookings are all in
+     * Redis; a slice whose bookings are not gives back its free amount only (Redis reclaims the rest at its deadline).
+     */
+    void returnAll(long timeoutMillis) throws InterruptedException {
+        List<Slice> all = new ArrayList<>(held.values());
+        all.addAll(retiring);
+        for (Slice slice : all) {
             slice.closed = true;
             held.remove(slice.id, slice);
-            returnFree(slice, true);
+            retiring.remove(slice);
+            flush(slice);
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        for (Slice slice : all) {
+            while (!settled(slice) && System.nanoTime() < deadline) {
+                Thread.sleep(2);
+            }
+            returnFree(slice, settled(slice));
         }
     }
 
