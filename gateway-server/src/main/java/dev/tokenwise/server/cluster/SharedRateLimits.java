@@ -9,10 +9,14 @@ import dev.tokenwise.core.spi.AdmissionStage;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +36,18 @@ import org.slf4j.LoggerFactory;
  * its slot, and, when it never went upstream (a later stage refused it), its request and all its tokens. That give
  * back is sent without waiting for it; lost while Redis is down, it errs on the strict side (what was taken stays
  * taken for the minute, a slot until its deadline).
+ *
+ * <p>Request blocks: a call whose holders have only request limits (no tokens per minute, no concurrent calls), each
+ * of at least {@link #MIN_LEASED_RPM} a minute, is admitted against a block of requests this instance took from the
+ * shared GCRA in one script run ({@link #LEASE}: as many requests as {@code TAKE} would admit one after another at
+ * that instant, at most 1 % of the smallest limit's minute and {@link #MAX_BLOCK}), by one compare-and-set, with no
+ * round trip and nothing to give back when it ends. What a block holds unused is given back to the GCRA
+ * ({@link #RETURN}) {@link #BLOCK_MILLIS} after it was first taken, and at shutdown. The bound: every request
+ * admitted anywhere was taken from the shared GCRA, so the instances together never admit more than the limit; a
+ * request may be admitted up to about {@link #BLOCK_MILLIS} (a little more for one a refused later stage gave back)
+ * after the GCRA counted it; and while an instance holds unused requests, another may be refused that they would have
+ * served (at most 1 % of the minute per instance and holder set, for at most about a second). Smaller limits (a
+ * team limited to 10 requests a minute) are never leased: each call takes its request in Redis.
  *
  * <p>All rate-limit keys share one hash tag ({@code tw:{rate}:...}): a model's limit covers every team, so the keys
  * one script touches cannot be grouped by team on a Redis Cluster.
@@ -131,13 +147,68 @@ public final class SharedRateLimits implements AdmissionStage {
             end
             return {}
             """;
+    /**
+     * Takes a block of requests from holders' request GCRAs: as many as {@link #TAKE} would admit one after another
+     * now, at most {@code ARGV[1]}. KEYS: per holder, its requests' theoretical arrival time. ARGV: the most wanted,
+     * then per holder its requests interval and capacity (microseconds). Returns {@code {granted}}.
+     */
+    static final String LEASE = """
+            local t = redis.call('TIME')
+            local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+            local grant = tonumber(ARGV[1])
+            local tats = {}
+            for i = 1, #KEYS do
+              local ri, rc = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+              local tat = math.max(tonumber(redis.call('GET', KEYS[i]) or '0'), now)
+              tats[i] = tat
+              local fit = math.floor((now + rc - tat) / ri)
+              if fit < grant then
+                grant = fit
+              end
+            end
+            if grant < 1 then
+              return {0}
+            end
+            for i = 1, #KEYS do
+              local ri, rc = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+              redis.call('SET', KEYS[i], string.format('%.0f', tats[i] + grant * ri), 'PX', math.floor(rc / 1000) + 1000)
+            end
+            return {grant}
+            """;
+
+    /**
+     * Gives unused requests of a block back to the holders' GCRAs. KEYS: as {@link #LEASE}. ARGV: how many, then per
+     * holder as {@link #LEASE}. A state Redis has already forgotten is left alone. Returns {@code {}}.
+     */
+    static final String RETURN = """
+            for i = 1, #KEYS do
+              if redis.call('EXISTS', KEYS[i]) == 1 then
+                redis.call('INCRBY', KEYS[i], string.format('%.0f', -tonumber(ARGV[1]) * tonumber(ARGV[2 * i])))
+              end
+            end
+            return {}
+            """;
     private static final long MINUTE_MICROS = TimeUnit.MINUTES.toMicros(1);
+    /** The smallest request limit leased in blocks: below it every call takes its request in Redis. */
+    static final long MIN_LEASED_RPM = 200;
+    /** The largest block of requests an instance takes at once. */
+    static final long MAX_BLOCK = 1_000;
+    /** How long after it was first taken a block's unused requests are given back. */
+    static final long BLOCK_MILLIS = 1_000;
+    /** After Redis granted no request to a block, how long calls take their requests in Redis before it is tried again. */
+    static final long EMPTY_BACKOFF_MILLIS = 50;
+    /** A holder set's block not used for this long is forgotten (once empty). */
+    static final long FORGET_MILLIS = 10_000;
+    private static final CompletableFuture<Answer> ADMITTED = CompletableFuture.completedFuture(null);
 
     private final RateLimiter limits;
     private final RedisLink redis;
     private final long slotTimeoutMillis;
     private final RedisBudgets.Script take;
     private final RedisBudgets.Script giveBack;
+    private final RedisBudgets.Script lease;
+    private final RedisBudgets.Script giveBackBlock;
+    private final Map<List<Holder>, Block> blocks = new ConcurrentHashMap<>();
 
     /**
      * @param limits where the limits are set (config and admin API)
@@ -149,10 +220,14 @@ public final class SharedRateLimits implements AdmissionStage {
         this.slotTimeoutMillis = Math.max(1, slotTimeout.toMillis());
         this.take = new RedisBudgets.Script(redis, TAKE);
         this.giveBack = new RedisBudgets.Script(redis, GIVE_BACK);
-        redis.onUp(take::load);
-        redis.onUp(giveBack::load);
-        take.load();
-        giveBack.load();
+        this.lease = new RedisBudgets.Script(redis, LEASE);
+        this.giveBackBlock = new RedisBudgets.Script(redis, RETURN);
+        for (RedisBudgets.Script script : List.of(take, giveBack, lease, giveBackBlock)) {
+            redis.onUp(script::load);
+            script.load();
+        }
+        redis.onTick(this::tick);
+        redis.beforeClose(this::returnBlocks);
     }
 
     private record Holder(String name, RateLimits limits) {
@@ -162,6 +237,12 @@ public final class SharedRateLimits implements AdmissionStage {
 
         long tokensInterval() {
             return limits.tokensPerMinute() == 0 ? 0 : Math.max(1, MINUTE_MICROS / limits.tokensPerMinute());
+        }
+
+        /** Only a request limit, large enough to be leased in blocks. */
+        boolean leasable() {
+            return limits.tokensPerMinute() == 0 && limits.concurrentRequests() == 0
+                    && limits.requestsPerMinute() >= MIN_LEASED_RPM;
         }
     }
 
@@ -174,6 +255,13 @@ public final class SharedRateLimits implements AdmissionStage {
         add(holders, "model " + call.model(), limits.model(call.model()));
         if (holders.isEmpty()) {
             return Lease.NONE;
+        }
+        Block block = blockFor(holders);
+        if (block != null) {
+            if (block.tryTake()) {
+                return block.admitted();
+            }
+            block.topUp(); // this call takes its request in Redis, the next ones from the block
         }
         long tokens = Math.max(0, call.inputTokensBound()) + Math.max(0, call.outputTokensBound());
         List<String> keys = new ArrayList<>(3 * holders.size());
@@ -203,7 +291,7 @@ public final class SharedRateLimits implements AdmissionStage {
                 redis.failed(cause);
                 throw new GatewayException(ErrorType.BUDGET_UNAVAILABLE, "the shared rate limit cannot be checked:"
                         + " Redis is unreachable (calls of a holder with a rate limit are refused until it is back,"
-                        + " whatever cluster.on_redis_down says: rate limits are not leased)");
+                        + " whatever cluster.on_redis_down says: blocks of requests are not used without Redis)");
             }
             long refusedBy = (Long) reply.get(0);
             if (refusedBy == 0) {
@@ -212,7 +300,192 @@ public final class SharedRateLimits implements AdmissionStage {
             throw refusal(holders.get((int) refusedBy - 1), (Long) reply.get(1),
                     Long.parseLong(reply.get(2).toString()), tokens);
         });
-        return new Taken(decided, keys, perHolder, call.requestId(), tokens);
+        return new Taken(decided, holders, keys, perHolder, call.requestId(), tokens);
+    }
+
+    /** The block of requests of these holders (made on first use), or {@code null} when they are not leased. */
+    private Block blockFor(List<Holder> holders) {
+        for (Holder h : holders) {
+            if (!h.leasable()) {
+                return null;
+            }
+        }
+        if (!redis.up()) {
+            return null; // no decision without Redis: the direct take refuses with 503
+        }
+        Block block = blocks.get(holders);
+        return block != null ? block : blocks.computeIfAbsent(List.copyOf(holders), Block::new);
+    }
+
+    /**
+     * Requests of one holder set taken from the shared GCRA ahead of the calls that use them.
+     *
+     * <p>Implementation note: {@code free} is the only count; a call takes one by compare-and-set, a call a later
+     * stage refused puts its one back, a lease adds what Redis granted, and the give-back takes all of it with
+     * {@code getAndSet(0)} before it is sent: so each request Redis granted is used by at most one call or given back
+     * once, never both.
+     */
+    private final class Block {
+        final List<Holder> holders;
+        final List<String> keys;
+        final List<String> perHolder;
+        final long size;
+        final AtomicLong free = new AtomicLong();
+        final AtomicBoolean leasing = new AtomicBoolean();
+        /** When the oldest requests of {@link #free} were taken (0: none held). */
+        volatile long takenMillis;
+        volatile long lastUsedMillis = System.currentTimeMillis();
+        volatile boolean forgotten;
+        /** After a lease Redis granted nothing (the limit is spent), none is tried before this time. */
+        volatile long noLeaseUntilMillis;
+        private final Lease admitted;
+
+        Block(List<Holder> holders) {
+            this.holders = holders;
+            this.keys = new ArrayList<>(holders.size());
+            this.perHolder = new ArrayList<>(2 * holders.size());
+            long smallest = Long.MAX_VALUE;
+            for (Holder h : holders) {
+                keys.add("tw:{rate}:" + h.name.replace(' ', ':') + ":rpm");
+                perHolder.add(Long.toString(h.requestsInterval()));
+                perHolder.add(Long.toString(h.requestsInterval() * h.limits.requestsPerMinute()));
+                smallest = Math.min(smallest, h.limits.requestsPerMinute());
+            }
+            this.size = Math.min(MAX_BLOCK, smallest / 100);
+            this.admitted = new Lease() {
+                @Override
+                public CompletableFuture<Answer> answer() {
+                    return ADMITTED;
+                }
+
+                @Override
+                public void settle(UsageRecord record) {
+                    // the request was used; a request limit has nothing else to give back
+                }
+
+                @Override
+                public void abort() {
+                    free.incrementAndGet(); // never went upstream: as on a single node, its request comes back
+                    if (forgotten) {
+                        giveBack();
+                    }
+                }
+            };
+        }
+
+        boolean tryTake() {
+            lastUsedMillis = System.currentTimeMillis();
+            for (;;) {
+                long f = free.get();
+                if (f <= 0) {
+                    return false;
+                }
+                if (free.compareAndSet(f, f - 1)) {
+                    if (f - 1 < size / 2) {
+                        topUp();
+                    }
+                    return true;
+                }
+            }
+        }
+
+        Lease admitted() {
+            return admitted;
+        }
+
+        /** Takes another block from Redis in the background, unless one is on its way. */
+        void topUp() {
+            if (forgotten || System.currentTimeMillis() < noLeaseUntilMillis || !leasing.compareAndSet(false, true)) {
+                return;
+            }
+            List<String> args = new ArrayList<>(1 + perHolder.size());
+            args.add(Long.toString(size));
+            args.addAll(perHolder);
+            long sentMillis = System.currentTimeMillis();
+            lease.run(keys, args).whenComplete((reply, error) -> {
+                try {
+                    if (error != null) {
+                        log.debug("A block of requests was not leased: {}", error.toString());
+                        return;
+                    }
+                    long granted = RedisBudgets.number(reply.get(0));
+                    if (granted == 0) {
+                        // Spent: calls take their request in Redis (and are refused there, with Retry-After) for a while.
+                        noLeaseUntilMillis = System.currentTimeMillis() + EMPTY_BACKOFF_MILLIS;
+                    }
+                    if (granted > 0) {
+                        if (takenMillis == 0) {
+                            takenMillis = sentMillis;
+                        }
+                        free.addAndGet(granted);
+                        if (forgotten) {
+                            giveBack(); // forgotten while the lease was on its way
+                        }
+                    }
+                } finally {
+                    leasing.set(false);
+                }
+            });
+        }
+
+        /** Gives what is free back to the shared GCRA. */
+        CompletionStage<List<Object>> giveBack() {
+            takenMillis = 0;
+            long unused = free.getAndSet(0);
+            if (unused <= 0) {
+                free.addAndGet(unused);
+                return CompletableFuture.completedFuture(List.of());
+            }
+            List<String> args = new ArrayList<>(1 + perHolder.size());
+            args.add(Long.toString(unused));
+            args.addAll(perHolder);
+            return giveBackBlock.run(keys, args).whenComplete((reply, error) -> {
+                if (error != null) {
+                    log.debug("Unused requests not given back (the limit stays stricter for up to a minute): {}",
+                            error.toString());
+                }
+            });
+        }
+    }
+
+    /** Requests this instance holds in blocks, unused (for tests and views). */
+    long heldRequests() {
+        long sum = 0;
+        for (Block block : blocks.values()) {
+            sum += block.free.get();
+        }
+        return sum;
+    }
+
+    /** Every tick while Redis is reachable: blocks held for {@link #BLOCK_MILLIS} give back what is unused. */
+    private void tick() {
+        long now = System.currentTimeMillis();
+        for (Block block : blocks.values()) {
+            long taken = block.takenMillis;
+            if (taken != 0 && now - taken >= BLOCK_MILLIS) {
+                block.giveBack();
+            }
+            if (now - block.lastUsedMillis > FORGET_MILLIS && !block.leasing.get()) {
+                block.forgotten = true;
+                blocks.remove(block.holders, block);
+                block.giveBack();
+            }
+        }
+    }
+
+    /** Gives every block's unused requests back (at shutdown), waiting up to half a second for Redis to take them. */
+    private void returnBlocks() {
+        List<CompletableFuture<?>> sent = new ArrayList<>();
+        for (Block block : blocks.values()) {
+            block.forgotten = true;
+            sent.add(block.giveBack().toCompletableFuture());
+        }
+        blocks.clear();
+        try {
+            CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get(500, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            log.debug("Unused requests not all given back at shutdown: {}", e.toString());
+        }
     }
 
     private static void add(List<Holder> holders, String name, RateLimits limits) {
@@ -237,18 +510,23 @@ public final class SharedRateLimits implements AdmissionStage {
         };
     }
 
-    /** What one call took in Redis, given back once when it ends (after the take itself has answered). */
+    /**
+     * What one call took in Redis, given back once when it ends (after the take itself has answered). A give-back
+     * that would change nothing (request limits only, and the request was used) is not sent.
+     */
     private final class Taken implements Lease {
         private final CompletableFuture<Answer> decided;
+        private final List<Holder> holders;
         private final List<String> keys;
         private final List<String> perHolder;
         private final String member;
         private final long tokens;
         private final AtomicBoolean ended = new AtomicBoolean();
 
-        Taken(CompletableFuture<Answer> decided, List<String> keys, List<String> perHolder, String member,
-              long tokens) {
+        Taken(CompletableFuture<Answer> decided, List<Holder> holders, List<String> keys, List<String> perHolder,
+              String member, long tokens) {
             this.decided = decided;
+            this.holders = holders;
             this.keys = keys;
             this.perHolder = perHolder;
             this.member = member;
@@ -274,7 +552,7 @@ public final class SharedRateLimits implements AdmissionStage {
         }
 
         private void end(long unusedTokens, boolean requestToo) {
-            if (!ended.compareAndSet(false, true)) {
+            if (!ended.compareAndSet(false, true) || !givesBackAnything(unusedTokens, requestToo)) {
                 return;
             }
             decided.whenComplete((admitted, refused) -> {
@@ -292,6 +570,18 @@ public final class SharedRateLimits implements AdmissionStage {
                     }
                 });
             });
+        }
+
+        /** Whether {@link #GIVE_BACK} would change anything for these holders. */
+        private boolean givesBackAnything(long unusedTokens, boolean requestToo) {
+            for (Holder h : holders) {
+                if (requestToo && h.limits.requestsPerMinute() > 0
+                        || unusedTokens != 0 && h.limits.tokensPerMinute() > 0
+                        || h.limits.concurrentRequests() > 0) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 }

@@ -152,4 +152,82 @@ class SharedRateLimitsTest {
         refused(a.admit(call("t", 60))); // its tokens do not fit: its request is not taken either
         admitted(a.admit(call("t", 40)));
     }
+
+    @Test
+    void twoInstancesLeasingBlocksOfALargeRequestLimitNeverAdmitMoreThanItTogether() throws Exception {
+        SharedRateLimits a = instance("t", new RateLimits(1_000, 0, 0), Duration.ofMinutes(1));
+        SharedRateLimits b = instance("t", new RateLimits(1_000, 0, 0), Duration.ofMinutes(1));
+        long scriptsBefore = redis.calls("evalsha") + redis.calls("eval");
+        long startNanos = System.nanoTime();
+        int admitted = 0;
+        long scriptsForTheFirst900 = 0;
+        for (int i = 0; i < 1_500; i++) {
+            if (i == 900) {
+                scriptsForTheFirst900 = redis.calls("evalsha") + redis.calls("eval") - scriptsBefore;
+            }
+            AdmissionStage.Lease lease = (i % 2 == 0 ? a : b).admit(call("t", 10));
+            try {
+                lease.answer().join();
+                admitted++;
+                lease.settle(null);
+            } catch (CompletionException e) {
+                assertEquals(ErrorType.RATE_LIMIT_EXCEEDED, assertInstanceOf(GatewayException.class, e.getCause()).type());
+            }
+        }
+        long elapsedMillis = (System.nanoTime() - startNanos) / 1_000_000;
+        long scripts = redis.calls("evalsha") + redis.calls("eval") - scriptsBefore;
+        System.out.printf("1,500 calls on a limit of 1,000 a minute: %d admitted in %d ms, %d script runs (%d for the"
+                + " first 900)%n", admitted, elapsedMillis, scripts, scriptsForTheFirst900);
+        // The shared GCRA admits 1,000 at once and one more each 60 ms: no block can add to that.
+        assertTrue(admitted <= 1_000 + elapsedMillis / 60 + 1, admitted + " admitted in " + elapsedMillis + " ms");
+        // Each instance may hold one block of 10 unused while the other is refused.
+        assertTrue(admitted >= 1_000 - 2 * 10, admitted + " admitted");
+        assertTrue(scriptsForTheFirst900 < 250, scriptsForTheFirst900 + " script runs for the first 900 calls:"
+                + " requests were taken in blocks of 10 (one take per call would be 900)");
+    }
+
+    @Test
+    void aBlocksUnusedRequestsGoBackToTheSharedLimitAfterASecond() throws Exception {
+        SharedRateLimits a = instance("t", new RateLimits(1_000, 0, 0), Duration.ofMinutes(1));
+        String tat = "tw:{rate}:team:t:rpm";
+        admitted(a.admit(call("t", 10))); // taken in Redis itself; a block of 10 is leased behind it
+        long deadline = System.currentTimeMillis() + 3_000;
+        while (a.heldRequests() == 0) {
+            assertTrue(System.currentTimeMillis() < deadline, "no block leased");
+            Thread.sleep(5);
+        }
+        admitted(a.admit(call("t", 10))); // from the block
+        long held = a.heldRequests();
+        assertEquals(9, held);
+        long before = Long.parseLong(redis.command("GET", tat));
+        deadline = System.currentTimeMillis() + 3_000;
+        while (a.heldRequests() != 0) {
+            assertTrue(System.currentTimeMillis() < deadline, "the block was never given back");
+            Thread.sleep(20);
+        }
+        long after = before;
+        while (after == before && System.currentTimeMillis() < deadline) {
+            Thread.sleep(10);
+            after = Long.parseLong(redis.command("GET", tat));
+        }
+        assertEquals(before - 9 * 60_000, after, "nine requests of 60 ms each given back to the shared limit");
+    }
+
+    @Test
+    void aSmallRequestLimitIsTakenInRedisByEveryCallAndNeedsNoGiveBack() throws Exception {
+        SharedRateLimits a = instance("t", new RateLimits(10, 0, 0), Duration.ofMinutes(1));
+        SharedRateLimits b = instance("t", new RateLimits(10, 0, 0), Duration.ofMinutes(1));
+        admitted(a.admit(call("t", 10))).settle(null); // scripts loaded
+        Thread.sleep(100);
+        long before = redis.calls("evalsha") + redis.calls("eval");
+        for (int i = 0; i < 9; i++) {
+            admitted((i % 2 == 0 ? a : b).admit(call("t", 10))).settle(null);
+        }
+        GatewayException e = refused(b.admit(call("t", 10)));
+        assertTrue(e.getMessage().contains("10 requests per minute across all instances"), e.getMessage());
+        Thread.sleep(100);
+        assertEquals(10, redis.calls("evalsha") + redis.calls("eval") - before,
+                "one take per call (ten), no give-back: a used request has nothing to give back");
+        assertEquals(0, a.heldRequests() + b.heldRequests(), "10 a minute is never leased");
+    }
 }
