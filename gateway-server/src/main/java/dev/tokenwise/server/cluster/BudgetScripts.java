@@ -126,7 +126,7 @@ final class BudgetScripts {
                 redis.call('HINCRBY', h, ARGV[1], string.format('%.0f', -moved))
                 redis.call('HINCRBY', h, 'reserved', string.format('%.0f', -moved))
               end
-              reply[2 * i - 1] = tostring(redis.call('HINCRBY', h, 'spent', ARGV[2]))
+              reply[2 * i - 1] = redis.call('HINCRBY', h, 'spent', ARGV[2])
               reply[2 * i] = redis.call('HGET', h, 'reserved')
             end
             return reply
@@ -220,7 +220,7 @@ final class BudgetScripts {
               local z = KEYS[2 * i]
               local base = 4 + (i - 1) * 4
               reply[2 + 2 * i - 1] = figures[2 * i - 1]
-              reply[2 + 2 * i] = tostring(redis.call('HINCRBY', h, 'reserved', ARGV[2]))
+              reply[2 + 2 * i] = redis.call('HINCRBY', h, 'reserved', ARGV[2])
               redis.call('ZADD', z, now + tonumber(ARGV[3]), ARGV[1])
               local finish = tonumber(ARGV[base + 3])
               if finish < 9e15 then
@@ -249,7 +249,7 @@ final class BudgetScripts {
               if redis.call('ZREM', z, ARGV[1]) == 1 then
                 redis.call('HINCRBY', h, 'reserved', ARGV[2])
               end
-              reply[2 * i - 1] = tostring(redis.call('HINCRBY', h, 'spent', ARGV[3]))
+              reply[2 * i - 1] = redis.call('HINCRBY', h, 'spent', ARGV[3])
               reply[2 * i] = redis.call('HGET', h, 'reserved')
             end
             return reply

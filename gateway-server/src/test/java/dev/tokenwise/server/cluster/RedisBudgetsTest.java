@@ -442,4 +442,30 @@ class RedisBudgetsTest {
             Thread.sleep(50);
         }
     }
+
+    @Test
+    void aBudgetOfAMillionDollarsReservesWhileASliceHoldsATenthOfIt() throws Exception {
+        String team = freshTeam();
+        Instance a = new Instance(10, ClusterConfig.OnRedisDown.FAIL_CLOSED).team(team, 1_000_000 * USD);
+        // The first call leases a slice ($100,000: 10^14 nano-USD reserved) and reserves in Redis behind it: the
+        // figures the script returns are integers, not Lua's 14-digit rendering of them ("1.0000000001e+14").
+        BudgetBook.Admission first = a.reserve("first", team, null, USD, TIMEOUT_NANOS);
+        assertTrue(first.admitted());
+        a.book.settle(first.reservation(), USD);
+        awaitSlice(a, 100_000 * USD);
+        Instance b = new Instance().team(team, 1_000_000 * USD);
+        BudgetBook.Admission big = b.reserve("big", team, null, 200_000 * USD, TIMEOUT_NANOS);
+        assertTrue(big.admitted());
+        b.book.settle(big.reservation(), 200_000 * USD);
+        long deadline = System.currentTimeMillis() + 3_000;
+        while (hashField(team, "spent") != 200_001 * USD) {
+            assertTrue(System.currentTimeMillis() < deadline, "spent " + hashField(team, "spent"));
+            Thread.sleep(20);
+        }
+        while (b.book.team(team).snapshot(System.currentTimeMillis()).spentNanos() != 200_001 * USD) {
+            assertTrue(System.currentTimeMillis() < deadline, "the settlement's reply was not mirrored into the book: "
+                    + b.book.team(team).snapshot(System.currentTimeMillis()));
+            Thread.sleep(5); // no refresh here: the figure comes from the settlement's own reply
+        }
+    }
 }
