@@ -471,12 +471,6 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         } catch (RuntimeException e) {
             decided = CompletableFuture.failedFuture(e);
         }
-        if (decided.isDone() && ctx.executor().inEventLoop()) { // decided at once (a budget slice): no task hop
-            BudgetBook.Admission reserved = decided.exceptionally(e -> null).join();
-            Throwable error = decided.isCompletedExceptionally() ? decided.handle((r, e) -> e).join() : null;
-            resumeReserved(request, admission, reserved, error, worstCaseNanos, start, requestId, keepAlive);
-            return;
-        }
         decided.whenComplete((reserved, error) -> {
             try {
                 ctx.executor().execute(() -> resumeReserved(request, admission, reserved, error, worstCaseNanos, start,
