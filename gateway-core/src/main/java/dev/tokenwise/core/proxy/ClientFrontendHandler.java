@@ -241,7 +241,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         admission.hold(routed == null ? null : routed.lease());
         admission.run(proxy.stages(), new AdmissionStage.Call(requestId, key.team(), key.id(), model, endpoint,
                 inputBound, endpoint.billed() ? outputTokensBound(chain, requested) : 0, startNanos, stream,
-                request.headers(), request.content()));
+                request.headers(), request.content(), requested.maxOutputTokens()));
         java.util.function.Consumer<BudgetBook.Reservation> start = reservation -> {
             ByteBuf upstreamRequest = null;
             boolean begun = false;
