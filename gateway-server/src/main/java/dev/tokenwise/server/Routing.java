@@ -10,12 +10,14 @@ import dev.tokenwise.metrics.routing.Router;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,6 +32,13 @@ final class Routing {
     static final Duration SHARED_REFRESH = Duration.ofSeconds(
             Long.getLong("tokenwise.routes.shared_refresh_seconds", 10));
 
+    /**
+     * A fixed seed for the routers' random draws ({@code -Dtokenwise.routes.seed=N}), so that a replay of the same
+     * outcomes in the same order chooses the same way: for experiments and tests. Unset in production, where every
+     * event loop draws from its own {@link ThreadLocalRandom}.
+     */
+    static final String SEED_PROPERTY = "tokenwise.routes.seed";
+
     private Routing() {
     }
 
@@ -41,7 +50,7 @@ final class Routing {
                     : (double) m.price().inputNanosPerMtok() + m.price().outputNanosPerMtok());
         }
         Router router = new Router(config.routes(), weights, RoutePolicy.Settings.DEFAULT_WINDOW,
-                RoutePolicy.Settings.DEFAULT_FADE_WINDOW, RoutePolicy.Settings.DEFAULT_HALF_LIFE_MILLIS, clockMillis, ThreadLocalRandom::current);
+                RoutePolicy.Settings.DEFAULT_FADE_WINDOW, RoutePolicy.Settings.DEFAULT_HALF_LIFE_MILLIS, clockMillis, random());
         if (!config.routes().isEmpty()) {
             var evidence = tasks.routeEvidence(clockMillis.getAsLong() - HISTORY.toMillis(), HISTORY_LIMIT);
             router.rebuild(evidence);
@@ -49,6 +58,16 @@ final class Routing {
                     config.routes().keySet(), evidence.size());
         }
         return router;
+    }
+
+    /** The routers' source of draws: seeded and shared when {@link #SEED_PROPERTY} is set (Random is thread-safe). */
+    private static Supplier<RandomGenerator> random() {
+        Long seed = Long.getLong(SEED_PROPERTY);
+        if (seed == null) {
+            return ThreadLocalRandom::current;
+        }
+        RandomGenerator seeded = new Random(seed);
+        return () -> seeded;
     }
 
     /**

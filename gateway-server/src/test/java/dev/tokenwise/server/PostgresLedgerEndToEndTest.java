@@ -39,7 +39,12 @@ class PostgresLedgerEndToEndTest {
     }
 
     private static String config(String storage) {
+        return config(storage, "");
+    }
+
+    private static String config(String storage, String instanceId) {
         return """
+                %s
                 server: {host: 127.0.0.1, port: 0, max_request_bytes: 65536, max_header_bytes: 8192}
                 admin: {key: %s}
                 storage: {%s}
@@ -49,7 +54,8 @@ class PostgresLedgerEndToEndTest {
                 models:
                   - {name: sim-small, provider: sim}
                 %s
-                """.formatted(TestGateway.ADMIN_KEY, storage, TestGateway.DEFAULT_TEAMS);
+                """.formatted(instanceId.isEmpty() ? "" : "instance_id: " + instanceId, TestGateway.ADMIN_KEY, storage,
+                TestGateway.DEFAULT_TEAMS);
     }
 
     private static HttpResponse<String> chat(TestGateway gateway, String key, String task, String prompt) throws Exception {
@@ -123,16 +129,24 @@ class PostgresLedgerEndToEndTest {
     }
 
     @Test
-    void twoInstancesWriteOneLedgerAndANewInstanceRestoresTheSpendFromIt() throws Exception {
+    void twoInstancesWriteOneLedgerEachRecordNamingItsInstanceAndANewInstanceRestoresTheSpendFromIt() throws Exception {
         String storage = "url: \"" + server.createDatabase() + "\"";
         long spent = 0;
-        try (TestGateway a = TestGateway.fromYaml(config(storage)); TestGateway b = TestGateway.fromYaml(config(storage))) {
+        String lastOfB = null;
+        try (TestGateway a = TestGateway.fromYaml(config(storage, "gw-a"));
+             TestGateway b = TestGateway.fromYaml(config(storage, "gw-b"))) {
             for (int i = 0; i < 3; i++) {
-                spent += a.record(chat(a, "tw-test-key", "t-a", "from a " + i)).get("cost_nanos").asLong();
-                spent += b.record(chat(b, "tw-test-key", "t-b", "from b " + i)).get("cost_nanos").asLong();
+                JsonNode ofA = a.record(chat(a, "tw-test-key", "t-a", "from a " + i));
+                assertEquals("gw-a", ofA.path("instance_id").asText(), ofA.toString());
+                spent += ofA.get("cost_nanos").asLong();
+                JsonNode ofB = b.record(chat(b, "tw-test-key", "t-b", "from b " + i));
+                spent += ofB.get("cost_nanos").asLong();
+                lastOfB = ofB.get("id").asText();
             }
             a.flushLedger();
             b.flushLedger();
+            // A call B served, read from the shared ledger through A: it names the instance that served it.
+            assertEquals("gw-b", a.record(lastOfB).path("instance_id").asText());
             // Either instance's usage API reads the one ledger: both instances' calls.
             for (TestGateway g : List.of(a, b)) {
                 JsonNode usage = TestGateway.json(g.get("/api/v1/usage?group_by=team", "tw-test-key")

@@ -51,6 +51,8 @@ package dev.tokenwise.core.model;
  * @param route the efficiency route the client called (then {@code requestedModel} is the route too, and {@code model}
  *     the candidate that answered), {@code null} for a call to a model
  * @param routeReason why the route chose its candidate: {@code exploit} or {@code explore}; {@code null} without a route
+ * @param instance the {@code instance_id} of the gateway instance that served the call; {@code null} for records
+ *     written before instances were kept
  */
 public record UsageRecord(String id, String team, String keyId, String model, String provider, Endpoint endpoint,
                           boolean stream, CallStatus status, int httpStatus, TokenUsage usage,
@@ -60,7 +62,7 @@ public record UsageRecord(String id, String team, String keyId, String model, St
                           long upstreamLatencyMicros, long ttftMicros, long promptHash, String requestedModel,
                           int attempts, int flags, String priceVersion, int requestFeatures, long inputTextBytes,
                           long rejectedPredictionTokens, CacheStatus cache, long savedNanos, long promptCacheSavedNanos,
-                          long promptPrefixHash, String route, String routeReason) {
+                          long promptPrefixHash, String route, String routeReason, String instance) {
 
     public UsageRecord {
         if (requestedModel == null) {
@@ -166,6 +168,7 @@ public record UsageRecord(String id, String team, String keyId, String model, St
             b.promptPrefixHash = promptPrefixHash;
             b.route = route;
             b.routeReason = routeReason;
+            b.instance = instance;
         return b;
     }
 
@@ -210,6 +213,7 @@ public record UsageRecord(String id, String team, String keyId, String model, St
         private long promptPrefixHash;
         private String route;
         private String routeReason;
+        private String instance;
 
         private Builder() {
         }
@@ -394,8 +398,13 @@ public record UsageRecord(String id, String team, String keyId, String model, St
             return this;
         }
 
+        public Builder instance(String instance) {
+            this.instance = instance;
+            return this;
+        }
+
         public UsageRecord build() {
-            return new UsageRecord(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider, localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason, createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash, requestedModel, attempts, flags, priceVersion, requestFeatures, inputTextBytes, rejectedPredictionTokens, cache, savedNanos, promptCacheSavedNanos, promptPrefixHash, route, routeReason);
+            return new UsageRecord(id, team, keyId, model, provider, endpoint, stream, status, httpStatus, usage, usageFromProvider, localInputTokens, localOutputTokens, localEstimated, costNanos, taskId, taskAttempt, finishReason, createdAtMillis, latencyMicros, upstreamLatencyMicros, ttftMicros, promptHash, requestedModel, attempts, flags, priceVersion, requestFeatures, inputTextBytes, rejectedPredictionTokens, cache, savedNanos, promptCacheSavedNanos, promptPrefixHash, route, routeReason, instance);
         }
     }
 }

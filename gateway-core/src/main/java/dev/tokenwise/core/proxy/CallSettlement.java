@@ -308,7 +308,8 @@ final class CallSettlement {
                 .provider(e.deployment.provider().name()).endpoint(endpoint).stream(e.sse).status(e.callStatus)
                 .httpStatus(e.httpStatus).taskId(taskId).taskAttempt(taskAttempt).finishReason(o.finishReason)
                 .createdAtMillis(createdAtMillis).latencyMicros(e.latencyMicros).upstreamLatencyMicros(e.upstreamMicros)
-                .ttftMicros(e.ttftMicros).requestedModel(e.requestedModel).attempts(e.attempts);
+                .ttftMicros(e.ttftMicros).requestedModel(e.requestedModel).attempts(e.attempts)
+                .instance(proxy.config().cluster().instanceId());
     }
 
     /**

@@ -139,6 +139,7 @@ final class StoredReply {
                 .latencyMicros((now - startNanos) / 1000).ttftMicros((writtenNanos - startNanos) / 1000)
                 .promptHash(original.promptHash()).requestedModel(requestedModel)
                 .cache(CacheStatus.HIT).savedNanos(original.costNanos())
+                .instance(proxy.config().cluster().instanceId())
                 .build();
         UsageRecord booked = record;
         try {

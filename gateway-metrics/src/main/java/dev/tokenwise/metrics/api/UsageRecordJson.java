@@ -31,6 +31,7 @@ public final class UsageRecordJson {
         g.writeStringField("route", r.route());
         g.writeStringField("route_reason", r.routeReason());
         g.writeStringField("provider", r.provider());
+        g.writeStringField("instance_id", r.instance());
         g.writeStringField("endpoint", r.endpoint().clientPath());
         g.writeBooleanField("stream", r.stream());
         g.writeStringField("status", r.status().label());

@@ -164,7 +164,7 @@ final class LedgerReader {
      * @param model only this model's calls, or {@code null}
      */
     List<Call> recent(int limit, String team, String keyId, String model) throws SQLException {
-        return calls(limit, team, keyId, model, -1, -1);
+        return calls(limit, team, keyId, model, -1, -1, -1);
     }
 
     /** Calls and the cursor to ask for the next ones with: {@code following(cursor, ...)} returns what came after. */
@@ -173,55 +173,105 @@ final class LedgerReader {
 
     /**
      * The most recent calls, newest first (as {@link #recent}), with a cursor that follows every call written after
-     * this answer: the ledger's last row id, read before the calls are.
+     * this answer. SQLite: the ledger's last row id, read before the calls are. PostgreSQL: see {@link #following}.
      */
     Page recentPage(int limit, String team, String keyId, String model) throws SQLException {
+        if (postgres()) {
+            long horizon = transactionHorizon();
+            return new Page(calls(limit, team, keyId, model, -1, -1, horizon), transactionCursor(horizon, 0));
+        }
         long last = lastRowId();
-        return new Page(calls(limit, team, keyId, model, -1, last), last);
+        return new Page(calls(limit, team, keyId, model, -1, last, -1), last);
     }
+
+    /** In a PostgreSQL cursor, the bits of the count of rows of its transaction already returned. */
+    private static final int ROWS_BITS = 24;
 
     /**
      * The calls written after {@code cursor}, in the order they were written (oldest first, not by
      * {@code created_at}: a long call is written after shorter ones that started later), at most {@code limit}, and
-     * the cursor of the next page. Row ids grow with every write and one writer commits them in order, so reading
-     * only up to the last row id seen before the query leaves no gap and repeats nothing from one page to the next.
+     * the cursor of the next page.
+     *
+     * <p>SQLite: row ids grow with every write and its one writer commits them in order, so reading only up to the
+     * last row id seen before the query leaves no gap and repeats nothing from one page to the next.
+     *
+     * <p>PostgreSQL: every instance's writer commits batches at once, so a batch that took lower row ids can commit
+     * after one with higher ones, and a row-id cursor would step over it for good. There rows are read in the order of
+     * the transactions that wrote them ({@code txid}, then row id), and only below the oldest transaction still
+     * running ({@code txid_snapshot_xmin}): those have all ended, so no row can still appear among them. The cursor
+     * says how far: every row of a transaction below {@code t}, and the first {@code n} rows of {@code t}
+     * ({@code t << 24 | n}). A transaction left open elsewhere on the database holds the feed back until it ends.
      */
     Page following(long cursor, int limit, String team, String keyId, String model) throws SQLException {
-        long last = lastRowId();
-        if (last <= cursor) {
+        if (!postgres()) {
+            long last = lastRowId();
+            if (last <= cursor) {
+                return new Page(List.of(), cursor);
+            }
+            List<Call> calls = calls(limit, team, keyId, model, cursor, last, -1);
+            return new Page(calls, calls.size() == limit ? calls.get(calls.size() - 1).rowId() : last);
+        }
+        long horizon = transactionHorizon();
+        long from = cursor >>> ROWS_BITS;
+        long seen = cursor & ((1L << ROWS_BITS) - 1);
+        if (from >= horizon) {
             return new Page(List.of(), cursor);
         }
-        List<Call> calls = calls(limit, team, keyId, model, cursor, last);
-        return new Page(calls, calls.size() == limit ? calls.get(calls.size() - 1).rowId() : last);
-    }
-
-    private long lastRowId() throws SQLException {
-        try (Connection c = open()) {
-            // SQLite: the table under the view (MAX through the view's joins would read every row); PostgreSQL:
-            // usage_records is the table, its rowid indexed.
-            String table = "PostgreSQL".equals(c.getMetaData().getDatabaseProductName()) ? "usage_records" : "usage_rows";
-            try (PreparedStatement ps = c.prepareStatement("SELECT MAX(rowid) FROM " + table);
-                 ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getLong(1) : 0;
+        StringBuilder sql = new StringBuilder(CALL_COLUMNS + ", txid FROM usage_records WHERE txid >= ? AND txid < ?");
+        List<Object> params = new ArrayList<>(List.of(from, horizon));
+        filters(sql, params, team, keyId, model);
+        sql.append(" ORDER BY txid, rowid OFFSET ? LIMIT ?");
+        params.add(seen);
+        params.add(limit);
+        List<Call> calls = new ArrayList<>(Math.min(limit, 1024));
+        long lastTransaction = from;
+        long ofLast = seen;
+        try (Connection c = open(); PreparedStatement ps = prepare(c, sql, params); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                calls.add(call(rs));
+                long t = rs.getLong(17);
+                ofLast = t == lastTransaction ? ofLast + 1 : 1;
+                lastTransaction = t;
             }
         }
+        if (calls.size() < limit) {
+            return new Page(calls, transactionCursor(horizon, 0)); // everything below the horizon is read
+        }
+        return new Page(calls, transactionCursor(lastTransaction, ofLast));
     }
 
-    /** Newest first when {@code after} is negative, else the rows in {@code (after, upTo]} oldest first. */
-    private List<Call> calls(int limit, String team, String keyId, String model, long after, long upTo)
-            throws SQLException {
-        StringBuilder sql = new StringBuilder("SELECT id, created_at, team, key_id, model, provider, stream, status, "
-                + "http_status, input_tokens, output_tokens, cost_nanos, task_id, finish_reason, latency_micros, rowid "
-                + "FROM usage_records WHERE 1 = 1");
-        List<Object> params = new ArrayList<>();
-        if (after >= 0) {
-            sql.append(" AND rowid > ?");
-            params.add(after);
+    private static long transactionCursor(long transaction, long rowsRead) {
+        if (rowsRead >= 1L << ROWS_BITS) {
+            throw new IllegalStateException("transaction " + transaction + " wrote more than " + (1L << ROWS_BITS)
+                    + " records");
         }
-        if (upTo >= 0) {
-            sql.append(" AND rowid <= ?");
-            params.add(upTo);
+        return transaction << ROWS_BITS | rowsRead;
+    }
+
+    private volatile Boolean postgres;
+
+    /** Whether the ledger is on PostgreSQL (asked of the first connection, then remembered). */
+    private boolean postgres() throws SQLException {
+        Boolean p = postgres;
+        if (p == null) {
+            try (Connection c = open()) {
+                p = "PostgreSQL".equals(c.getMetaData().getDatabaseProductName());
+            }
+            postgres = p;
         }
+        return p;
+    }
+
+    /** PostgreSQL: the oldest transaction still running; every transaction below it has ended. */
+    private long transactionHorizon() throws SQLException {
+        try (Connection c = open(); PreparedStatement ps = c.prepareStatement(
+                "SELECT txid_snapshot_xmin(txid_current_snapshot())"); ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private static void filters(StringBuilder sql, List<Object> params, String team, String keyId, String model) {
         if (team != null) {
             sql.append(" AND team = ?");
             params.add(team);
@@ -234,23 +284,64 @@ final class LedgerReader {
             sql.append(" AND model = ?");
             params.add(model);
         }
+    }
+
+    private static PreparedStatement prepare(Connection c, CharSequence sql, List<Object> params) throws SQLException {
+        PreparedStatement ps = c.prepareStatement(sql.toString());
+        int i = 1;
+        for (Object p : params) {
+            ps.setObject(i++, p);
+        }
+        return ps;
+    }
+
+    private long lastRowId() throws SQLException {
+        try (Connection c = open();
+             // The table under the view: MAX through the view's joins would read every row.
+             PreparedStatement ps = c.prepareStatement("SELECT MAX(rowid) FROM usage_rows");
+             ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? rs.getLong(1) : 0;
+        }
+    }
+
+    private static final String CALL_COLUMNS = "SELECT id, created_at, team, key_id, model, provider, stream, status, "
+            + "http_status, input_tokens, output_tokens, cost_nanos, task_id, finish_reason, latency_micros, rowid";
+
+    /**
+     * Newest first when {@code after} is negative, else the rows in {@code (after, upTo]} by row id, oldest first
+     * (SQLite); on PostgreSQL only rows of transactions below {@code below} when it is set.
+     */
+    private List<Call> calls(int limit, String team, String keyId, String model, long after, long upTo, long below)
+            throws SQLException {
+        StringBuilder sql = new StringBuilder(CALL_COLUMNS + " FROM usage_records WHERE 1 = 1");
+        List<Object> params = new ArrayList<>();
+        if (after >= 0) {
+            sql.append(" AND rowid > ?");
+            params.add(after);
+        }
+        if (upTo >= 0) {
+            sql.append(" AND rowid <= ?");
+            params.add(upTo);
+        }
+        if (below >= 0) {
+            sql.append(" AND txid < ?");
+            params.add(below);
+        }
+        filters(sql, params, team, keyId, model);
         sql.append(after >= 0 ? " ORDER BY rowid LIMIT ?" : " ORDER BY created_at DESC, rowid DESC LIMIT ?");
-        try (Connection c = open(); PreparedStatement ps = c.prepareStatement(sql.toString())) {
-            int i = 1;
-            for (Object p : params) {
-                ps.setObject(i++, p);
-            }
-            ps.setInt(i, limit);
+        params.add(limit);
+        try (Connection c = open(); PreparedStatement ps = prepare(c, sql, params); ResultSet rs = ps.executeQuery()) {
             List<Call> rows = new ArrayList<>(limit);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    rows.add(new Call(rs.getString(1), rs.getLong(2), rs.getString(3), rs.getString(4),
-                            rs.getString(5), rs.getString(6), rs.getInt(7) != 0, rs.getString(8), rs.getInt(9),
-                            rs.getLong(10), rs.getLong(11), rs.getLong(12), rs.getString(13), rs.getString(14),
-                            rs.getLong(15), rs.getLong(16)));
-                }
+            while (rs.next()) {
+                rows.add(call(rs));
             }
             return rows;
         }
+    }
+
+    private static Call call(ResultSet rs) throws SQLException {
+        return new Call(rs.getString(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getString(5),
+                rs.getString(6), rs.getInt(7) != 0, rs.getString(8), rs.getInt(9), rs.getLong(10), rs.getLong(11),
+                rs.getLong(12), rs.getString(13), rs.getString(14), rs.getLong(15), rs.getLong(16));
     }
 }

@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
 final class LedgerSchema {
     private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
 
-    static final int VERSION = 11;
+    static final int VERSION = 12;
 
     /** {@code usage_records} as version 4 defines it: the rows with their texts joined back. */
     private static final String VIEW_V4 = """
@@ -363,8 +363,25 @@ final class LedgerSchema {
             "DROP VIEW usage_records",
             VIEW_V11);
 
+    /**
+     * Version 12's view: version 11's with {@code instance_id} (a text of {@code names}: the gateway instance that
+     * served the call) after {@code route_reason}.
+     */
+    private static final String VIEW_V12 = VIEW_V11
+            .replace("route_reason.value AS route_reason, r.rowid AS rowid",
+                    "route_reason.value AS route_reason, instance.value AS instance_id, r.rowid AS rowid")
+            .replace("LEFT JOIN names route_reason ON route_reason.id = r.route_reason_ref",
+                    "LEFT JOIN names route_reason ON route_reason.id = r.route_reason_ref\n"
+                            + "    LEFT JOIN names instance ON instance.id = r.instance_ref");
+
+    /** Version 12, instances: the {@code instance_id} of the gateway that served a call ({@code instance_ref}). */
+    static final List<String> V12 = List.of(
+            "ALTER TABLE usage_rows ADD COLUMN instance_ref INTEGER",
+            "DROP VIEW usage_records",
+            VIEW_V12);
+
     /** The migrations from version 1 on, in order: the step at index {@code i} takes version {@code i + 1} to {@code i + 2}. */
-    private static final List<List<String>> STEPS = List.of(V2, V3, V4, V5, V6, V7, V8, V9, V10, V11);
+    private static final List<List<String>> STEPS = List.of(V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12);
 
     private LedgerSchema() {
     }

@@ -26,8 +26,8 @@ final class PostgresBatchInserter implements BatchInserter {
             + "usage_from_provider, local_input_tokens, local_output_tokens, local_estimated, cost_nanos, "
             + "task_id, task_attempt, finish_reason, latency_micros, upstream_latency_micros, ttft_micros, prompt_hash, "
             + "requested_model, attempts, flags, cache_write_1h_tokens, price_version, cache, saved_nanos, "
-            + "prompt_cache_saved_nanos, route, route_reason, retry";
-    private static final int COLUMN_COUNT = 38;
+            + "prompt_cache_saved_nanos, route, route_reason, instance_id, retry";
+    private static final int COLUMN_COUNT = 39;
 
     static final String INSERT_VALUES = "INSERT INTO usage_records (" + COLUMNS + ") VALUES ("
             + "?, ".repeat(COLUMN_COUNT - 1) + "?) ON CONFLICT (id) DO NOTHING";

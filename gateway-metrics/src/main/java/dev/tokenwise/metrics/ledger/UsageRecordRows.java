@@ -29,7 +29,10 @@ final class UsageRecordRows {
             + "usage_from_provider, local_input_tokens, local_output_tokens, local_estimated, cost_nanos, "
             + "task_id, task_attempt, finish_reason, latency_micros, upstream_latency_micros, ttft_micros, prompt_hash, "
             + "requested_model, attempts, flags, cache_write_1h_tokens, price_version, cache, saved_nanos, "
-            + "prompt_cache_saved_nanos, route, route_reason";
+            + "prompt_cache_saved_nanos, route, route_reason, instance_id";
+
+    /** Columns of {@link #COLUMNS}. */
+    static final int COLUMN_COUNT = 38;
 
     /** The columns of {@code usage_rows} that {@link #COLUMNS} come from, in the same order. */
     private static final String ROW_COLUMNS = "id, created_at, team_ref, key_ref, model_ref, provider_ref, endpoint_ref, "
@@ -37,7 +40,7 @@ final class UsageRecordRows {
             + "reasoning_tokens, usage_from_provider, local_input_tokens, local_output_tokens, local_estimated, "
             + "cost_nanos, task_id, task_attempt, finish_reason_ref, latency_micros, upstream_latency_micros, ttft_micros, "
             + "prompt_hash, requested_model_ref, attempts, flags, cache_write_1h_tokens, price_version_ref, cache_ref, "
-            + "saved_nanos, prompt_cache_saved_nanos, route_ref, route_reason_ref";
+            + "saved_nanos, prompt_cache_saved_nanos, route_ref, route_reason_ref, instance_ref";
 
     /** Parameters: retry by attempt (0/1), task id, prompt hash, task id, team id, model id, prompt hash. */
     private static final String RETRY = "CASE WHEN ? = 1 THEN 1 WHEN ? IS NULL OR ? = 0 THEN 0 ELSE EXISTS ("
@@ -50,10 +53,7 @@ final class UsageRecordRows {
      * fail forever on its own rows; the writer logs every row the database already had.
      */
     static final String INSERT = "INSERT OR IGNORE INTO usage_rows (" + ROW_COLUMNS + ", retry) SELECT "
-            + "?, ".repeat(37) + RETRY;
-
-    /** Columns of {@link #COLUMNS}. */
-    static final int COLUMN_COUNT = 37;
+            + "?, ".repeat(COLUMN_COUNT) + RETRY;
 
     /**
      * Rows of calls without a task in one statement: their retry flag depends on nothing else in the table, so
@@ -150,6 +150,7 @@ final class UsageRecordRows {
         ps.setLong(i++, r.promptCacheSavedNanos());
         names.set(ps, i++, r.route());
         names.set(ps, i++, r.routeReason());
+        names.set(ps, i++, r.instance());
         return i;
     }
 
@@ -188,6 +189,7 @@ final class UsageRecordRows {
                 .priceVersion(rs.getString("price_version")).cache(CacheStatus.ofLabel(rs.getString("cache")))
                 .savedNanos(rs.getLong("saved_nanos")).promptCacheSavedNanos(rs.getLong("prompt_cache_saved_nanos"))
                 .route(rs.getString("route")).routeReason(rs.getString("route_reason"))
+                .instance(rs.getString("instance_id"))
                 .build();
     }
 }

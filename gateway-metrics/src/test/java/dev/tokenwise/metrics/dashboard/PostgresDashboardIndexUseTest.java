@@ -50,8 +50,9 @@ class PostgresDashboardIndexUseTest {
             reader.recent(50, "team-3", null, null);
             reader.recent(50, "team-3", "key-3", "model-3");
             LedgerReader.Page page = reader.recentPage(50, null, null, null);
-            reader.following(page.cursor() - 100, 50, null, null, null);
-            reader.following(page.cursor() - 100, 50, "team-3", null, null);
+            reader.following(page.cursor(), 50, null, null, null);
+            reader.following(0, 50, null, null, null); // from the first transaction on
+            reader.following(0, 50, "team-3", null, null);
         }
         PostgresPlans.assertNoSequentialScanOfRecords(server.log().substring(logFrom), 15);
     }

@@ -46,7 +46,7 @@ abstract class LedgerContractTest {
     abstract Ledger openLedger();
 
     @Test
-    void readsBackEveryColumnOfARecordWithItsFlagsAndCacheFields() {
+    void readsBackEveryColumnOfARecordWithItsFlagsCacheFieldsAndInstance() {
         int flags = RecordFlag.USAGE_REJECTED.bit() | RecordFlag.RESERVATION_EXCEEDED.bit();
         UsageRecord full = TestRecords.fullRecord("req_full", T0).withFlags(flags);
         UsageRecord hit = UsageRecord.builder().id("req_hit").team("a").keyId("k").model("m").provider("sim")
@@ -55,7 +55,7 @@ abstract class LedgerContractTest {
                 .localOutputTokens(50).finishReason("stop").createdAtMillis(T0 + 1).latencyMicros(40).ttftMicros(40)
                 .promptHash(-7).requestedModel("m-asked").cache(CacheStatus.HIT).savedNanos(2_550)
                 .promptCacheSavedNanos(76_800).priceVersion("2026-11-01").attempts(2).route("auto-sim")
-                .routeReason("explore").build();
+                .routeReason("explore").instance("gw-b").build();
         UsageRecord bare = UsageRecord.builder().id("req_bare").usage(TokenUsage.of(0, 0)).createdAtMillis(T0 + 2).build();
         try (Ledger ledger = openLedger()) {
             ledger.accept(full);

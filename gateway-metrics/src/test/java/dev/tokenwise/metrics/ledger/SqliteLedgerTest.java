@@ -539,6 +539,7 @@ class SqliteLedgerTest {
             List<List<Object>> after = rows(s, "SELECT * FROM usage_records WHERE id <> 'req_4' ORDER BY id");
             for (List<Object> row : after) {
                 row.remove(row.size() - 1); // the view's trailing rowid
+                assertNull(row.remove(row.size() - 1), "version 12's instance is NULL for older rows");
                 assertNull(row.remove(row.size() - 1), "version 11's route reason is NULL for older rows");
                 assertNull(row.remove(row.size() - 1), "version 11's route is NULL for older rows");
                 assertEquals(0, ((Number) row.remove(row.size() - 1)).longValue(), "version 9's prompt cache savings start at 0");

@@ -32,6 +32,6 @@ public final class TestRecords {
                 .usage(new TokenUsage(1_000, 300, 200, 400, 150)).localInputTokens(990).localOutputTokens(401)
                 .localEstimated(true).costNanos(123_456_789L).taskId("task-42").taskAttempt(3).finishReason("length")
                 .createdAtMillis(createdAtMillis).latencyMicros(1_500_000).upstreamLatencyMicros(1_400_000)
-                .ttftMicros(250_000).build();
+                .ttftMicros(250_000).instance("gw-a").build();
     }
 }

@@ -93,12 +93,15 @@ public final class JtokkitTokenCounter implements TokenCounter {
             new java.util.concurrent.ConcurrentHashMap<>();
     private final long hashSeed;
 
-    /** A counter with its own {@link TokenizerTable} and {@link #DEFAULT_CACHE_ENTRIES} cache entries. */
+    /**
+     * A counter on the process's shared encodings ({@link TokenizerTable#TokenizerTable()}) with
+     * {@link #DEFAULT_CACHE_ENTRIES} cache entries.
+     */
     public JtokkitTokenCounter(Executor workerPool) {
         this(new TokenizerTable(), workerPool, DEFAULT_CACHE_ENTRIES);
     }
 
-    /** A counter with its own {@link TokenizerTable}. */
+    /** A counter on the process's shared encodings ({@link TokenizerTable#TokenizerTable()}). */
     public JtokkitTokenCounter(Executor workerPool, long cacheEntries) {
         this(new TokenizerTable(), workerPool, cacheEntries);
     }

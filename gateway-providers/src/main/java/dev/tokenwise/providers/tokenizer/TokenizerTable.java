@@ -60,16 +60,27 @@ public final class TokenizerTable {
             .sorted(Comparator.comparingInt((Rule r) -> r.prefix().length()).reversed())
             .toList();
 
-    private final EncodingRegistry registry;
-    private final Map<EncodingType, Encoding> loaded = new ConcurrentHashMap<>();
+    /**
+     * The encodings of the process, loaded once and shared by every table: an encoding is immutable and safe to use
+     * from many threads, and holds some 20 MB of merge tables, which each gateway of a process (tests and benchmarks
+     * run several) would otherwise load again.
+     */
+    private static final Map<EncodingType, Encoding> SHARED = new ConcurrentHashMap<>();
+    private static final EncodingRegistry SHARED_REGISTRY = Encodings.newLazyEncodingRegistry();
 
-    /** A table backed by a new lazy jtokkit registry. */
+    private final EncodingRegistry registry;
+    private final Map<EncodingType, Encoding> loaded;
+
+    /** A table backed by the process's shared lazy jtokkit registry. */
     public TokenizerTable() {
-        this(Encodings.newLazyEncodingRegistry());
+        this.registry = SHARED_REGISTRY;
+        this.loaded = SHARED;
     }
 
+    /** A table backed by its own registry (tests that count loads). */
     TokenizerTable(EncodingRegistry registry) {
         this.registry = Objects.requireNonNull(registry, "registry");
+        this.loaded = new ConcurrentHashMap<>();
     }
 
     /** The encoding for {@code model}; never {@code null} (unknown or {@code null} models get the estimate). */

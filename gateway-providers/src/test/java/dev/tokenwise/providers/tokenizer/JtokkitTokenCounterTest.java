@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.knuddels.jtokkit.Encodings;
 import com.knuddels.jtokkit.api.EncodingType;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.RequestFeature;
@@ -387,7 +388,8 @@ class JtokkitTokenCounterTest {
     @Test
     void loadsAMissingEncodingOnTheWorker() {
         QueueingExecutor pool = new QueueingExecutor();
-        JtokkitTokenCounter cold = new JtokkitTokenCounter(pool, 100);
+        // A table with a registry of its own: the process's shared encodings may already be loaded by other tests.
+        JtokkitTokenCounter cold = new JtokkitTokenCounter(new TokenizerTable(Encodings.newLazyEncodingRegistry()), pool, 100);
 
         CompletableFuture<TokenCount> future = cold.countOutput("gpt-4", "hello world");
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.knuddels.jtokkit.Encodings;
 import com.knuddels.jtokkit.api.EncodingType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -80,13 +81,20 @@ class TokenizerTableTest {
 
     @Test
     void loadsEncodingsOnlyWhenAsked() {
-        TokenizerTable fresh = new TokenizerTable();
+        TokenizerTable fresh = new TokenizerTable(Encodings.newLazyEncodingRegistry());
         assertFalse(fresh.isLoaded(EncodingType.CL100K_BASE));
 
         assertEquals("cl100k_base", fresh.encoding(EncodingType.CL100K_BASE).getName());
 
         assertTrue(fresh.isLoaded(EncodingType.CL100K_BASE));
         assertFalse(fresh.isLoaded(EncodingType.O200K_BASE));
+    }
+
+    @Test
+    void everyTableOfTheProcessSharesOneCopyOfEachEncoding() {
+        // About 20 MB each: several gateways in one process (tests, benchmarks) must not hold a copy each.
+        assertSame(new TokenizerTable().encoding(EncodingType.CL100K_BASE),
+                new TokenizerTable().encoding(EncodingType.CL100K_BASE));
     }
 
     @ParameterizedTest
