@@ -56,7 +56,8 @@ public final class BenchMain {
                 --json FILE            also write the results as JSON
                 --keep-temp            keep generated configurations and logs
                 --otel URL             the gateway exports a span per call to this OTLP/HTTP endpoint (e.g.
-                                       http://127.0.0.1:4318, a collector that answers); default: no export
+                                       http://127.0.0.1:4318, a collector that answers); sink: to a receiver the bench
+                                       runs itself, answering 200 to every export; default: no export
                 --access-log off       off | text | json: the gateway's access log (off by default, as before it existed);
                                        absent: no logging section (for a gateway jar older than it)
 

@@ -41,13 +41,17 @@ final class CompareCommand {
                     Duration timeout, int clientThreads, Duration prime, MockUpstream.Options mock, Path gatewayJar,
                     List<String> targets, Optional<Path> json, boolean keepTemp, Optional<String> otel,
                     String accessLog) {
+        /** {@code --otel sink}: the bench runs its own OTLP receiver ({@link OtlpSink}) and exports to it. */
+        static final String OTEL_SINK = "sink";
+
         /**
-         * The gateway's config beyond the bench's own: span export to {@code otel} when set, and its access log
-         * ({@code off} unless asked for, so that runs compare with those made before it existed; {@code absent} writes no
-         * logging section at all, which a jar older than that section needs).
+         * The gateway's config beyond the bench's own: span export to {@code otel} when set ({@code sinkEndpoint} for
+         * {@link #OTEL_SINK}), and its access log ({@code off} unless asked for, so that runs compare with those made
+         * before it existed; {@code absent} writes no logging section at all, which a jar older than that section needs).
          */
-        String gatewayExtraConfig() {
-            return otel.map(url -> "telemetry: {otlp_endpoint: \"" + url + "\"}\n").orElse("")
+        String gatewayExtraConfig(String sinkEndpoint) {
+            return otel.map(url -> "telemetry: {otlp_endpoint: \""
+                            + (url.equals(OTEL_SINK) ? sinkEndpoint : url) + "\"}\n").orElse("")
                     + switch (accessLog) {
                         case "off" -> "logging: {access: false}\n";
                         case "absent" -> ""; // for a gateway jar older than the logging section
@@ -85,6 +89,8 @@ final class CompareCommand {
     }
 
     private final Map<String, CpuPerCall> cpu = new LinkedHashMap<>();
+    /** The bench's own OTLP receiver, for {@code --otel sink}; {@code null} otherwise. */
+    private OtlpSink sink;
 
     private final Settings settings;
     private final PrintStream out;
@@ -109,6 +115,10 @@ final class CompareCommand {
         Path temp = Files.createTempDirectory("tokenwise-bench-");
         List<LoadResult> results = new ArrayList<>();
         Map<String, ClusterCosts> costs = new LinkedHashMap<>();
+        if (settings.otel().filter(Settings.OTEL_SINK::equals).isPresent()) {
+            sink = OtlpSink.start();
+            out.println("otlp sink: " + sink.endpoint() + " (answers 200 to every export)");
+        }
         try (MockUpstream mock = MockUpstream.start(settings.mock())) {
             out.println("mock upstream: " + mock.baseUrl());
             prime(mock.port());
@@ -126,6 +136,9 @@ final class CompareCommand {
                 }
             }
         } finally {
+            if (sink != null) {
+                sink.close();
+            }
             closeClusterStores();
             if (settings.keepTemp()) {
                 out.println("configuration and logs kept in " + temp);
@@ -211,8 +224,8 @@ final class CompareCommand {
                     // The same team budget and rate limit as the cluster targets, kept in memory: what differs is where.
                     ? GatewayProcess.start(jar, dir, "gateway", port, GatewayProcess.clusterConfig(port, mockPort,
                             "storage: {path: " + dir.toAbsolutePath().resolve("bench.db") + "}\n", "", "gateway")
-                            + (cache ? "cache: {enabled: true}\n" : "") + settings.gatewayExtraConfig())
-                    : GatewayProcess.start(jar, dir, port, mockPort, cache, settings.gatewayExtraConfig());
+                            + (cache ? "cache: {enabled: true}\n" : "") + settings.gatewayExtraConfig(sinkEndpoint()))
+                    : GatewayProcess.start(jar, dir, port, mockPort, cache, settings.gatewayExtraConfig(sinkEndpoint()));
             try {
                 // A fresh JVM compiles its hot path under load: give it longer than the others before measuring, at
                 // full speed also before an open loop, whose moderate rate would take minutes to reach as many calls
@@ -222,9 +235,17 @@ final class CompareCommand {
                 warmUntilSteady("gateway", List.of(port), AUTH, minimum);
                 long servedBefore = mock.requestsServed();
                 long cpuBefore = CpuTime.ofProcess(process.pid());
+                long exportsBefore = sink == null ? 0 : sink.exports();
+                long exportedBytesBefore = sink == null ? 0 : sink.bytes();
                 LoadResult result = measure("gateway", List.of(port), AUTH, settings.warmup());
-                cpu.put("gateway", new CpuPerCall(mock.requestsServed() - servedBefore,
-                        CpuTime.ofProcess(process.pid()) - cpuBefore, 0, 0));
+                long calls = mock.requestsServed() - servedBefore;
+                cpu.put("gateway", new CpuPerCall(calls, CpuTime.ofProcess(process.pid()) - cpuBefore, 0, 0));
+                if (sink != null && calls > 0) {
+                    long exports = sink.exports() - exportsBefore;
+                    out.printf(Locale.ROOT, "gateway: %,d span exports received while measured, %.0f bytes of OTLP a"
+                            + " call, %.0f calls an export%n", exports,
+                            (sink.bytes() - exportedBytesBefore) / (double) calls, exports == 0 ? 0.0 : calls / (double) exports);
+                }
                 if (cache) {
                     // What the body is for: every measured answer a hit, and the mock left alone meanwhile.
                     out.printf(Locale.ROOT, "gateway: %,d of %,d answers were response cache hits; the mock served %,d"
@@ -239,6 +260,10 @@ final class CompareCommand {
             out.println("gateway: failed, skipped: " + e.getMessage());
             return Optional.empty();
         }
+    }
+
+    private String sinkEndpoint() {
+        return sink == null ? null : sink.endpoint();
     }
 
     private static final List<Map.Entry<String, String>> AUTH =
@@ -291,7 +316,7 @@ final class CompareCommand {
                 out.println(name + ": starting " + jar + " on port " + port + " (Redis " + redis.url() + ", "
                         + (postgresLedger ? "PostgreSQL " + database : "SQLite") + ")");
                 processes.add(GatewayProcess.start(jar, dir, name, port, GatewayProcess.clusterConfig(port, mock.port(),
-                        storage, cluster, name) + settings.gatewayExtraConfig()));
+                        storage, cluster, name) + settings.gatewayExtraConfig(sinkEndpoint())));
                 ports.add(port);
             }
             Duration minimum = settings.warmup().compareTo(settings.gatewayWarmup()) > 0 ? settings.warmup()

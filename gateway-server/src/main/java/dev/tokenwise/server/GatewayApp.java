@@ -346,7 +346,8 @@ public final class GatewayApp implements AutoCloseable {
             java.util.concurrent.atomic.AtomicReference<GatewayServer> started = new java.util.concurrent.atomic.AtomicReference<>();
             List<ApiRoute> routes = List.of(
                     new HealthRoute(store, accounting, () -> started.get() == null ? Map.of() : started.get().providerHealth(),
-                            redis),
+                            redis, java.util.stream.Stream.of(budgets.reaper(), redis == null ? null : redis.watcher())
+                                    .filter(java.util.Objects::nonNull).toList()),
                     new RequestsRoute(accounting, store::find, apiPool, retryLookup(store, apiPool)),
                     new UsageRoute(store, apiPool),
                     new PricesRoute(prices(running)),

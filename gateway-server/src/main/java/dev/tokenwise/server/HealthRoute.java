@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenwise.core.accounting.AccountingCore;
 import dev.tokenwise.core.auth.Principal;
+import dev.tokenwise.core.health.PeriodicTask;
 import dev.tokenwise.core.spi.ApiRoute;
 import dev.tokenwise.core.spi.ProviderStats;
 import dev.tokenwise.metrics.ledger.Ledger;
@@ -12,6 +13,7 @@ import io.netty.handler.codec.http.HttpMethod;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -27,7 +29,9 @@ import java.util.function.Supplier;
  *       is a full disk.</li>
  *   <li>{@code 503 {"status":"degraded"}}: records no longer flow (a background thread that books them died or
  *       is stuck, see {@link AccountingCore#recordingStopped}); the gateway refuses calls until they do, so it is
- *       not a gateway to send calls to.</li>
+ *       not a gateway to send calls to. Also while a background task that keeps the budgets right fails (the
+ *       reaper of expired reservations; in cluster mode the Redis watcher that renews budget slices and applies
+ *       admin changes): the admin view names it under {@code background}.</li>
  * </ul>
  *
  * Without the admin key that is all it says. With it, the body also has the ledger's state and last error, why
@@ -43,6 +47,7 @@ final class HealthRoute implements ApiRoute {
     private final Supplier<? extends Map<String, ? extends ProviderStats>> providers;
     /** The cluster's Redis, or {@code null} on a single node. */
     private final RedisLink redis;
+    private final List<PeriodicTask> background;
 
     /** @param providers the providers' breakers; empty until the server has started */
     HealthRoute(Ledger ledger, AccountingCore accounting, Supplier<? extends Map<String, ? extends ProviderStats>> providers) {
@@ -52,10 +57,18 @@ final class HealthRoute implements ApiRoute {
     /** @param redis the cluster's Redis (cluster mode), or {@code null} */
     HealthRoute(Ledger ledger, AccountingCore accounting,
                 Supplier<? extends Map<String, ? extends ProviderStats>> providers, RedisLink redis) {
+        this(ledger, accounting, providers, redis, List.of());
+    }
+
+    /** @param background the periodic tasks that keep the budgets right; one failing takes health down */
+    HealthRoute(Ledger ledger, AccountingCore accounting,
+                Supplier<? extends Map<String, ? extends ProviderStats>> providers, RedisLink redis,
+                List<PeriodicTask> background) {
         this.ledger = ledger;
         this.accounting = accounting;
         this.providers = providers;
         this.redis = redis;
+        this.background = List.copyOf(background);
     }
 
     @Override
@@ -67,13 +80,15 @@ final class HealthRoute implements ApiRoute {
     public CompletableFuture<Response> handle(Request request) {
         String stopped = accounting.recordingStopped();
         boolean ledgerHealthy = ledger.healthy();
+        boolean backgroundFailing = background.stream().anyMatch(t -> t.failure() != null);
         Principal principal = request.principal();
         boolean admin = principal != null && principal.admin();
         ByteArrayOutputStream out = new ByteArrayOutputStream(256);
         try (JsonGenerator g = JSON.createGenerator(out)) {
             g.writeStartObject();
             boolean redisUp = redis == null || redis.up();
-            g.writeStringField("status", stopped == null && ledgerHealthy && redisUp ? "ok" : "degraded");
+            g.writeStringField("status", stopped == null && ledgerHealthy && redisUp && !backgroundFailing ? "ok"
+                    : "degraded");
             if (redis != null) {
                 g.writeStringField("instance_id", redis.config().instanceId());
                 g.writeObjectFieldStart("cluster");
@@ -105,6 +120,11 @@ final class HealthRoute implements ApiRoute {
                     g.writeEndObject();
                 }
                 g.writeEndObject();
+                g.writeObjectFieldStart("background");
+                for (PeriodicTask t : background) {
+                    g.writeStringField(t.name(), t.failure() == null ? "ok" : t.failure());
+                }
+                g.writeEndObject();
                 g.writeNumberField("records_queued", accounting.dispatcher().depth());
                 g.writeNumberField("calls_in_flight", accounting.inFlightCount());
             }
@@ -112,6 +132,7 @@ final class HealthRoute implements ApiRoute {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return CompletableFuture.completedFuture(Response.json(stopped == null ? 200 : 503, out.toByteArray()));
+        return CompletableFuture.completedFuture(Response.json(stopped == null && !backgroundFailing ? 200 : 503,
+                out.toByteArray()));
     }
 }

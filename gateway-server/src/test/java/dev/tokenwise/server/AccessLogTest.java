@@ -9,6 +9,7 @@ import dev.tokenwise.core.config.LoggingConfig;
 import dev.tokenwise.core.model.CacheStatus;
 import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
+import dev.tokenwise.core.model.Money;
 import dev.tokenwise.core.model.RecordFlag;
 import dev.tokenwise.core.model.TokenUsage;
 import dev.tokenwise.core.model.UsageRecord;
@@ -17,6 +18,8 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -102,5 +105,73 @@ class AccessLogTest {
         long lines = out.lines().count();
         assertEquals(100, lines + log.dropped(), out);
         assertTrue(out.lines().allMatch(l -> l.contains(" call req_") && l.endsWith("flags=usage_rejected")), out);
+    }
+
+    @Test
+    void writesCostsAndTimesExactlyAsMoneyAndInstantDo() {
+        long[] costs = {0, 1, 9, 10, 100, 30_600, 999_999_999, 1_000_000_000, 1_000_000_001, 1_500_000_000,
+                10_000_000_000L, 123_456_789_000L, Long.MAX_VALUE, -30_600, Long.MIN_VALUE};
+        for (long nanos : costs) {
+            StringBuilder text = new StringBuilder();
+            AccessLog.appendUsd(nanos, 2, text, new StringBuilder());
+            assertEquals(Money.format(nanos), "$" + text, "text of " + nanos);
+            StringBuilder json = new StringBuilder();
+            AccessLog.appendUsd(nanos, 0, json, new StringBuilder());
+            assertEquals(Money.toUsd(nanos).toPlainString(), json.toString(), "json of " + nanos);
+        }
+        for (long millis : new long[] {1_765_102_502_000L, 1_765_102_502_001L, 1_765_102_502_010L,
+                1_765_102_502_100L, 1_765_102_502_999L, 0, -1}) {
+            String line = AccessLog.text(FALLBACK.toBuilder().createdAtMillis(millis).build());
+            assertEquals(Instant.ofEpochMilli(millis) + " call", line.substring(0, line.indexOf(" call") + 5));
+        }
+    }
+
+    @Test
+    void aLineReachesTheOutputSoonWithoutWaitingForMoreOrForClose() throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        AccessLog log = new AccessLog(LoggingConfig.Format.TEXT, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        try {
+            log.accept(FALLBACK);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (bytes.size() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(AccessLog.text(FALLBACK), bytes.toString(StandardCharsets.UTF_8));
+        } finally {
+            log.close();
+        }
+    }
+
+    @Test
+    void linesQueuedTogetherGoOutInOneWriteRatherThanOnePerLine() {
+        AtomicInteger writes = new AtomicInteger();
+        ByteArrayOutputStream written = new ByteArrayOutputStream();
+        OutputStream counting = new OutputStream() {
+            @Override
+            public void write(int b) {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public synchronized void write(byte[] b, int off, int len) {
+                writes.incrementAndGet();
+                written.write(b, off, len);
+            }
+        };
+        AccessLog log = new AccessLog(LoggingConfig.Format.TEXT, new PrintStream(counting, false, StandardCharsets.UTF_8));
+        long started = System.nanoTime();
+        for (int i = 0; i < 500; i++) {
+            log.accept(FALLBACK.toBuilder().id("req_" + i).build());
+        }
+        long offeringMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+        log.close();
+        String out;
+        synchronized (counting) {
+            out = written.toString(StandardCharsets.UTF_8);
+        }
+        assertEquals(500, out.lines().count());
+        // About 100 KB: one write per flush interval that passed while they were queued, and the last at close.
+        long allowed = 2 + offeringMillis / AccessLog.FLUSH_MILLIS;
+        assertTrue(writes.get() <= allowed, writes.get() + " writes for 500 lines (expected: at most " + allowed + ")");
     }
 }

@@ -85,6 +85,13 @@ class ClusterEndToEndTest {
 
     private Instance start(Path dir, String name, String team, String limitUsd, String simulatorOptions,
                            long reservationTimeoutMs, String teamRateLimits, String clusterOptions) throws Exception {
+        return start(dir, name, team, limitUsd, simulatorOptions, reservationTimeoutMs, teamRateLimits, clusterOptions,
+                List.of());
+    }
+
+    private Instance start(Path dir, String name, String team, String limitUsd, String simulatorOptions,
+                           long reservationTimeoutMs, String teamRateLimits, String clusterOptions, List<String> jvmArgs)
+            throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -112,7 +119,7 @@ class ClusterEndToEndTest {
                 """.formatted(port, TestGateway.ADMIN_KEY, name, redis.url(), clusterOptions, ledger, catalog, reservationTimeoutMs,
                 simulatorOptions, team, limitUsd, teamRateLimits));
         URI base = URI.create("http://127.0.0.1:" + port);
-        Process p = GatewayProcess.start(config, dir.resolve(name + ".log"), base);
+        Process p = GatewayProcess.start(config, dir.resolve(name + ".log"), base, jvmArgs);
         processes.add(p);
         return new Instance(base, ledger, p);
     }
@@ -443,8 +450,10 @@ class ClusterEndToEndTest {
     void withLocalShareAnInstanceAdmitsWithinTheSliceItHoldsWhileRedisIsDownThenRecovers(@TempDir Path dir)
             throws Exception {
         String team = "sharing";
+        // The slice is held for 30 s without calls (1 s by default), so that a loaded machine's pauses between the
+        // steps below do not see it given back before Redis stops.
         Instance a = start(dir, "a", team, "0.0014", "chunk_delay_ms: 1", 60_000, "{}",
-                ", on_redis_down: local_share, lease_percent: 50");
+                ", on_redis_down: local_share, lease_percent: 50", List.of("-Dtokenwise.cluster.slice_idle_ms=30000"));
         assertEquals(200, call(a, CHAT).join().statusCode()); // reserves in Redis and leases a slice behind it
         long deadline = System.currentTimeMillis() + 5_000;
         long held;
@@ -454,7 +463,6 @@ class ClusterEndToEndTest {
             Thread.sleep(50);
         }
         long spentBefore = spentNanos(a, team);
-        // A slice idle for a second is given back: stop Redis right after a call.
         assertEquals(200, call(a, CHAT).join().statusCode());
         redis.stop();
         int admitted = 0;

@@ -50,7 +50,7 @@ class CrashDurabilityTest {
      */
     @ParameterizedTest(name = "storage.sync {0}")
     @ValueSource(strings = {"normal", "strict"})
-    @Timeout(60)
+    @Timeout(90)
     void keepsEveryCallCompletedBeforeAKillNineInTheLedger(String sync, @TempDir Path dir) throws Exception {
         Path ledgerFile = dir.resolve("ledger.db").toAbsolutePath();
         killNineUnderLoad(sync, dir, "path: \"" + ledgerFile + "\"",
@@ -125,7 +125,12 @@ class CrashDurabilityTest {
                 client.start();
                 clients.add(client);
             }
+            // Two seconds of load, longer (up to 30 s) until 200 calls have completed: a loaded machine is slow.
             Thread.sleep(2_000);
+            long loadDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(28);
+            while (completed.size() < 200 && System.nanoTime() < loadDeadline) {
+                Thread.sleep(100);
+            }
             long killedAt = System.nanoTime();
             gateway.toHandle().destroyForcibly();
             assertTrue(gateway.waitFor(10, TimeUnit.SECONDS), "the killed gateway exits");

@@ -46,6 +46,8 @@ class HealthRouteTest {
             assertTrue(details.at("/ledger").has("last_error"), admin.body());
             assertEquals("closed", details.at("/providers/sim/circuit").asText(), admin.body());
             assertTrue(details.has("records_queued") && details.has("calls_in_flight"), admin.body());
+            // The periodic tasks that keep the budgets right, each with its last failure or ok (PeriodicTaskTest).
+            assertEquals("ok", details.at("/background/budget-reaper").asText(), admin.body());
         }
     }
 

@@ -33,7 +33,7 @@ class PostgresCrashDurabilityTest {
 
     @ParameterizedTest(name = "storage.sync {0}")
     @ValueSource(strings = {"normal", "strict"})
-    @Timeout(90)
+    @Timeout(120)
     void keepsEveryCallCompletedBeforeAKillNineInPostgres(String sync, @TempDir Path dir) throws Exception {
         String url = server.createDatabase();
         CrashDurabilityTest.killNineUnderLoad(sync, dir, "url: \"" + url + "\"",

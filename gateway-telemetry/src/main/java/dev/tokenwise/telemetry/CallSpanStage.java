@@ -1,17 +1,13 @@
 package dev.tokenwise.telemetry;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.AdmissionStage;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufInputStream;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanBuilder;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
@@ -20,7 +16,6 @@ import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.TextMapGetter;
 import io.opentelemetry.context.propagation.TextMapSetter;
 import io.opentelemetry.sdk.common.Clock;
-import java.io.IOException;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -30,8 +25,8 @@ import java.util.concurrent.TimeUnit;
  * Makes one span of each call the gateway admits: started at admission (backdated to the request's arrival),
  * continuing the client's W3C {@code traceparent}, named upstream as the parent of the provider call, and ended when
  * the call settles, at the moment its last byte reached the client, with the GenAI semantic-convention attributes
- * of its {@link UsageRecord}. Prompts and answers are never read into a span: from the request body only its
- * output-token cap is.
+ * of its {@link UsageRecord}. Prompts and answers are never read into a span: of the request body, only the
+ * output-token cap the gateway read from it ({@link Call#maxOutputTokens}) is.
  *
  * <p>Admission costs a span start (two random ids and a sampling decision) on the event loop; ending hands the span
  * to the SDK's batch processor, whose bounded queue drops rather than waits when the exporter falls behind.
@@ -57,7 +52,7 @@ final class CallSpanStage implements AdmissionStage {
     static final AttributeKey<Long> ATTEMPTS = AttributeKey.longKey("tokenwise.attempts");
     static final AttributeKey<String> STATUS = AttributeKey.stringKey("tokenwise.status");
 
-    private static final JsonFactory JSON = new JsonFactory();
+    private static final String TRACEPARENT = "traceparent";
     private static final W3CTraceContextPropagator W3C = W3CTraceContextPropagator.getInstance();
 
     private final Tracer tracer;
@@ -76,25 +71,26 @@ final class CallSpanStage implements AdmissionStage {
 
     @Override
     public Lease admit(Call call) {
-        Context parent = call.headers() == null ? Context.root()
-                : W3C.extract(Context.root(), call.headers(), HeadersGetter.INSTANCE);
         // The span starts when the request arrived, not now: admission comes after parsing and routing.
         long startEpochNanos = clock.now() - Math.max(0, System.nanoTime() - call.nowNanos());
         String operation = operation(call.endpoint());
-        Span span = tracer.spanBuilder(operation + " " + call.model())
-                .setParent(parent)
+        SpanBuilder builder = tracer.spanBuilder(operation + " " + call.model())
                 .setSpanKind(SpanKind.SERVER)
-                .setStartTimestamp(startEpochNanos, TimeUnit.NANOSECONDS)
-                .startSpan();
+                .setStartTimestamp(startEpochNanos, TimeUnit.NANOSECONDS);
+        if (call.headers() != null && call.headers().contains(TRACEPARENT)) {
+            builder.setParent(W3C.extract(Context.root(), call.headers(), HeadersGetter.INSTANCE));
+        } else {
+            builder.setNoParent(); // a root span, without reading the thread's current context
+        }
+        Span span = builder.startSpan();
         if (span.isRecording()) {
             span.setAttribute(OPERATION, operation);
             span.setAttribute(REQUEST_MODEL, call.model());
             span.setAttribute(TEAM, call.team());
             span.setAttribute(KEY_ID, call.keyId());
             span.setAttribute(REQUEST_ID, call.requestId());
-            long maxTokens = maxTokens(call.body());
-            if (maxTokens >= 0) {
-                span.setAttribute(MAX_TOKENS, maxTokens);
+            if (call.maxOutputTokens() > 0) {
+                span.setAttribute(MAX_TOKENS, call.maxOutputTokens());
             }
         }
         return new CallSpan(span, startEpochNanos);
@@ -177,46 +173,6 @@ final class CallSpanStage implements AdmissionStage {
             case GEMINI_GENERATE, GEMINI_STREAM_GENERATE -> "generate_content";
             default -> "chat";
         };
-    }
-
-    /**
-     * The output-token cap the request sets ({@code max_tokens}, {@code max_completion_tokens},
-     * {@code max_output_tokens}, or Gemini's {@code generationConfig.maxOutputTokens}), or {@code -1}. Reads the
-     * borrowed body through a duplicate, so neither its indexes nor its reference count change; no text is kept.
-     */
-    static long maxTokens(ByteBuf body) {
-        if (body == null || !body.isReadable()) {
-            return -1;
-        }
-        // The cast picks createParser(InputStream): a ByteBufInputStream is also a DataInput.
-        try (JsonParser p = JSON.createParser((java.io.InputStream) new ByteBufInputStream(body.duplicate()))) {
-            if (p.nextToken() != JsonToken.START_OBJECT) {
-                return -1;
-            }
-            long found = -1;
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String name = p.currentName();
-                JsonToken value = p.nextToken();
-                if (value == JsonToken.VALUE_NUMBER_INT && (name.equals("max_tokens")
-                        || name.equals("max_completion_tokens") || name.equals("max_output_tokens"))) {
-                    found = p.getLongValue();
-                } else if (value == JsonToken.START_OBJECT && name.equals("generationConfig")) {
-                    while (p.nextToken() == JsonToken.FIELD_NAME) {
-                        String inner = p.currentName();
-                        if (p.nextToken() == JsonToken.VALUE_NUMBER_INT && inner.equals("maxOutputTokens")) {
-                            found = p.getLongValue();
-                        } else {
-                            p.skipChildren();
-                        }
-                    }
-                } else {
-                    p.skipChildren();
-                }
-            }
-            return found;
-        } catch (IOException | RuntimeException e) {
-            return -1; // the gateway parsed the body already; a cap it cannot read is simply not exported
-        }
     }
 
     private enum HeadersGetter implements TextMapGetter<HttpHeaders> {

@@ -37,8 +37,17 @@ import org.slf4j.LoggerFactory;
 public final class OtlpTracing implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(OtlpTracing.class);
     private static final String SCOPE = "dev.tokenwise.gateway";
-    /** The spans the processor holds before it drops: about 200 KiB of spans waiting. */
-    static final int QUEUE_SPANS = 2048;
+    /**
+     * The spans the processor holds before it drops (at a KiB or two a span, some 10 MiB at most): four exports'
+     * worth, so that spans keep queueing while one export is on its way.
+     */
+    static final int QUEUE_SPANS = 8192;
+    /**
+     * The spans sent in one export, at most. Measured per span at about 13,000 calls/s: the processor, the
+     * marshaller and the JDK HTTP client spent about 8.5 µs of CPU with 512-span exports, 6.2 µs with 1,024 and 4.8 µs
+     * with 2,048 (the HTTP request and the export's scheduling cost per export, not per span).
+     */
+    static final int EXPORT_BATCH_SPANS = 2048;
 
     private final SdkTracerProvider tracerProvider;
     private final SdkMeterProvider sdkMeters;
@@ -82,7 +91,7 @@ public final class OtlpTracing implements AutoCloseable {
         config.headers().forEach(exporter::addHeader);
         BatchSpanProcessor processor = BatchSpanProcessor.builder(exporter.build())
                 .setMaxQueueSize(queueSpans)
-                .setMaxExportBatchSize(Math.min(512, queueSpans))
+                .setMaxExportBatchSize(Math.min(EXPORT_BATCH_SPANS, queueSpans))
                 .setScheduleDelay(scheduleDelay)
                 .setExporterTimeout(Duration.ofSeconds(15))
                 .setMeterProvider(() -> sdkMeters)
@@ -91,7 +100,9 @@ public final class OtlpTracing implements AutoCloseable {
         SdkTracerProvider tracerProvider = SdkTracerProvider.builder()
                 .setResource(Resource.getDefault().merge(Resource.create(Attributes.of(
                         io.opentelemetry.api.common.AttributeKey.stringKey("service.name"), config.serviceName()))))
-                .setSampler(Sampler.parentBased(Sampler.traceIdRatioBased(config.sampleRatio())))
+                // At 1.0, always on: a ratio sampler would read each new trace id for a decision known in advance.
+                .setSampler(Sampler.parentBased(config.sampleRatio() >= 1.0 ? Sampler.alwaysOn()
+                        : Sampler.traceIdRatioBased(config.sampleRatio())))
                 .addSpanProcessor(processor)
                 .build();
         CallSpanStage stage = new CallSpanStage(tracerProvider.get(SCOPE), Clock.getDefault(), providerSystems);

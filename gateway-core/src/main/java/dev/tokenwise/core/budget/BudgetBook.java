@@ -1,13 +1,13 @@
 package dev.tokenwise.core.budget;
 
 import dev.tokenwise.core.config.BudgetConfig;
+import dev.tokenwise.core.health.PeriodicTask;
 import dev.tokenwise.core.model.Money;
 import java.time.ZoneId;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
@@ -101,6 +101,7 @@ public final class BudgetBook implements AutoCloseable {
     private final LongSupplier clockMillis;
     private final LongAdder reclaimed = new LongAdder();
     private final ScheduledExecutorService reaper;
+    private final PeriodicTask reaperTask;
     private volatile SoftThresholdListener softThresholdListener = (team, keyId, s) -> { };
     /** Where reservations are made when the budgets are shared by several instances; {@code null} on a single node. */
     private volatile SharedBudgets shared;
@@ -129,11 +130,17 @@ public final class BudgetBook implements AutoCloseable {
                 t.setDaemon(true);
                 return t;
             });
-            reaper.scheduleWithFixedDelay(() -> reclaimExpired(System.nanoTime()), reapEveryMillis, reapEveryMillis,
-                    TimeUnit.MILLISECONDS);
+            this.reaperTask = PeriodicTask.every(reaper, reapEveryMillis, "budget-reaper",
+                    () -> reclaimExpired(System.nanoTime()));
         } else {
             this.reaper = null;
+            this.reaperTask = null;
         }
+    }
+
+    /** The task that reclaims expired reservations ({@code /healthz} reports its failure), {@code null} without one. */
+    public PeriodicTask reaper() {
+        return reaperTask;
     }
 
     /** Called once per period and budget when its settled spend crosses the soft threshold. */

@@ -215,7 +215,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         admission.hold(target.routed() == null ? null : target.routed().lease());
         admission.run(proxy.stages(), new AdmissionStage.Call(requestId, key.team(), key.id(), model, endpoint,
                 inputBound, endpoint.billed() ? budget.outputTokensBound(chain, requested) : 0, startNanos, stream,
-                request.headers(), request.content()));
+                request.headers(), request.content(), requested.maxOutputTokens()));
         java.util.function.Consumer<BudgetBook.Reservation> start = reservation -> {
             ByteBuf upstreamRequest = null;
             boolean begun = false;

@@ -60,9 +60,21 @@ public interface AdmissionStage {
      * @param headers the client's request headers (read them during {@link #admit} only)
      * @param body the client's request body as it sent it, a strict JSON object (borrowed: read it during
      *     {@link #admit} only, never retain or release it); {@code null} when not given
+     * @param maxOutputTokens the largest output cap the request names ({@code max_tokens},
+     *     {@code max_completion_tokens}, {@code max_output_tokens}, Gemini's {@code maxOutputTokens}), as the gateway
+     *     read it from the body; {@code 0} when it names none
      */
     record Call(String requestId, String team, String keyId, String model, Endpoint endpoint, long inputTokensBound,
-                long outputTokensBound, long nowNanos, boolean stream, HttpHeaders headers, ByteBuf body) {
+                long outputTokensBound, long nowNanos, boolean stream, HttpHeaders headers, ByteBuf body,
+                long maxOutputTokens) {
+
+        /** A call whose request names no output cap. */
+        public Call(String requestId, String team, String keyId, String model, Endpoint endpoint,
+                    long inputTokensBound, long outputTokensBound, long nowNanos, boolean stream, HttpHeaders headers,
+                    ByteBuf body) {
+            this(requestId, team, keyId, model, endpoint, inputTokensBound, outputTokensBound, nowNanos, stream, headers,
+                    body, 0);
+        }
 
         /** A call seen without its request's headers and body. */
         public Call(String requestId, String team, String keyId, String model, Endpoint endpoint,

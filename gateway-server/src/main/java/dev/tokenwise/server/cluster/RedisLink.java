@@ -1,6 +1,7 @@
 package dev.tokenwise.server.cluster;
 
 import dev.tokenwise.core.config.ClusterConfig;
+import dev.tokenwise.core.health.PeriodicTask;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
@@ -15,6 +16,7 @@ import io.lettuce.core.resource.Delay;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
@@ -45,6 +47,7 @@ public final class RedisLink implements AutoCloseable {
     private final ClientResources resources;
     private final RedisClient client;
     private final ScheduledExecutorService watcher;
+    private PeriodicTask watcherTask;
     private final List<Runnable> onUp = new CopyOnWriteArrayList<>();
     private final List<Runnable> onTick = new CopyOnWriteArrayList<>();
     private volatile StatefulRedisConnection<String, String> connection;
@@ -86,7 +89,7 @@ public final class RedisLink implements AutoCloseable {
             log.warn("Cluster mode: Redis {} is unreachable ({}); instance {} refuses calls with a budget until it is"
                     + " back", ClusterConfig.redact(config.redisUrl()), link.lastError, config.instanceId());
         }
-        link.watcher.scheduleWithFixedDelay(link::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+        link.watcherTask = PeriodicTask.every(link.watcher, TICK_MILLIS, "redis-watcher", link::tick);
         return link;
     }
 
@@ -98,42 +101,55 @@ public final class RedisLink implements AutoCloseable {
         }
     }
 
+    /**
+     * One tick of the watcher: connects when never connected, notices Redis going and coming back, and runs the
+     * periodic actions (slice renewals, the admin feed). An action that throws does not keep the others from running;
+     * the tick then fails as a whole, which {@link #watcher()} reports to {@code /healthz}.
+     */
     private void tick() {
         if (closed) {
             return;
         }
-        try {
-            if (connection == null) {
-                tryConnect(); // never connected yet: Lettuce reconnects by itself only once it has
-            }
-            boolean up = up();
-            if (up != wasUp) {
-                wasUp = up;
-                if (up) {
-                    log.warn("Cluster mode: Redis {} is reachable again; shared budgets are enforced again",
-                            ClusterConfig.redact(config.redisUrl()));
-                    lastError = null;
-                    onUp.forEach(RedisLink::runQuietly);
-                } else {
-                    log.warn("Cluster mode: Redis {} is unreachable ({}); calls with a budget are refused (503"
-                            + " budget_unavailable) until it is back", ClusterConfig.redact(config.redisUrl()),
-                            lastError == null ? "connection lost" : lastError);
-                }
-            }
+        if (connection == null) {
+            tryConnect(); // never connected yet: Lettuce reconnects by itself only once it has
+        }
+        boolean up = up();
+        List<RuntimeException> failed = new ArrayList<>(0);
+        if (up != wasUp) {
+            wasUp = up;
             if (up) {
-                onTick.forEach(RedisLink::runQuietly);
+                log.warn("Cluster mode: Redis {} is reachable again; shared budgets are enforced again",
+                        ClusterConfig.redact(config.redisUrl()));
+                lastError = null;
+                onUp.forEach(action -> run(action, failed));
+            } else {
+                log.warn("Cluster mode: Redis {} is unreachable ({}); calls with a budget are refused (503"
+                        + " budget_unavailable) until it is back", ClusterConfig.redact(config.redisUrl()),
+                        lastError == null ? "connection lost" : lastError);
             }
-        } catch (RuntimeException e) {
-            log.debug("Redis watcher tick failed", e);
+        }
+        if (up) {
+            onTick.forEach(action -> run(action, failed));
+        }
+        if (!failed.isEmpty()) {
+            IllegalStateException e = new IllegalStateException(failed.size() + " cluster task(s) failed: "
+                    + failed.get(0), failed.get(0));
+            failed.stream().skip(1).forEach(e::addSuppressed);
+            throw e;
         }
     }
 
-    private static void runQuietly(Runnable action) {
+    private static void run(Runnable action, List<RuntimeException> failed) {
         try {
             action.run();
         } catch (RuntimeException e) {
-            log.warn("Cluster mode: a Redis task failed", e);
+            failed.add(e);
         }
+    }
+
+    /** The watcher's periodic task: its {@link PeriodicTask#failure()} is the last tick's, reported by {@code /healthz}. */
+    public PeriodicTask watcher() {
+        return watcherTask;
     }
 
     /** Runs {@code action} (on the watcher thread, without blocking) each time Redis is reachable again. */
