@@ -340,6 +340,7 @@ final class AccessLog implements UsageSink {
                 g.writeNumberField("attempts", r.attempts());
                 g.writeStringField("task_id", r.taskId());
                 g.writeStringField("finish_reason", r.finishReason());
+                g.writeStringField("instance_id", r.instance());
                 g.writeArrayFieldStart("flags");
                 for (RecordFlag flag : RecordFlag.values()) {
                     if (flag.in(r.flags())) {

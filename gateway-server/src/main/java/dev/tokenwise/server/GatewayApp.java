@@ -369,7 +369,8 @@ public final class GatewayApp implements AutoCloseable {
             List<AdmissionStage> stages = new ArrayList<>();
             // Spans first, so that a call a later stage refuses has one too.
             if (running.telemetry().enabled()) {
-                tracing = OtlpTracing.start(running.telemetry(), providerSystems(running), meterRegistry);
+                tracing = OtlpTracing.start(running.telemetry(), providerSystems(running), meterRegistry,
+                        running.cluster().instanceId());
                 stages.add(tracing.stage());
             }
             stages.add(rateLimiter);

@@ -89,7 +89,7 @@ class AccessLogEndToEndTest {
             JsonNode n = json.readTree(line);
             for (String field : List.of("time", "request_id", "team", "key_id", "model", "requested_model", "status",
                     "http_status", "input_tokens", "output_tokens", "cost_usd", "latency_ms", "cache", "attempts",
-                    "flags")) {
+                    "instance_id", "flags")) {
                 assertTrue(n.has(field), field + " missing from " + line);
             }
             assertEquals("demo", n.get("team").asText());

@@ -145,7 +145,7 @@ class TelemetryEndToEndTest {
     }
 
     private TestGateway exporting() throws InterruptedException {
-        return gateway("telemetry: {otlp_endpoint: \"" + receiver.base() + "\", service_name: gw-test}");
+        return gateway("telemetry: {otlp_endpoint: \"" + receiver.base() + "\", service_name: gw-test}\ninstance_id: gw-7");
     }
 
     private HttpResponse<String> chat(String... headers) throws Exception {
@@ -194,8 +194,10 @@ class TelemetryEndToEndTest {
         assertEquals(record.id(), a.get("tokenwise.request_id").getStringValue());
         assertEquals(200, a.get("http.response.status_code").getIntValue());
         assertEquals(io.opentelemetry.proto.trace.v1.Status.StatusCode.STATUS_CODE_UNSET, span.getStatus().getCode());
-        assertEquals("gw-test", attributes(ExportTraceServiceRequest.parseFrom(receiver.bodies.get(0))
-                .getResourceSpans(0).getResource().getAttributesList()).get("service.name").getStringValue());
+        var resource = attributes(ExportTraceServiceRequest.parseFrom(receiver.bodies.get(0))
+                .getResourceSpans(0).getResource().getAttributesList());
+        assertEquals("gw-test", resource.get("service.name").getStringValue());
+        assertEquals("gw-7", resource.get("service.instance.id").getStringValue());
 
         // The span lasts exactly as the record says, from the request's arrival.
         assertEquals(record.latencyMicros() * 1000, span.getEndTimeUnixNano() - span.getStartTimeUnixNano());

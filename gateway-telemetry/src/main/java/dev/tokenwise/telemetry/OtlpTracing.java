@@ -4,6 +4,7 @@ import dev.tokenwise.core.config.TelemetryConfig;
 import dev.tokenwise.core.spi.AdmissionStage;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
 import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporterBuilder;
@@ -67,14 +68,22 @@ public final class OtlpTracing implements AutoCloseable {
      *
      * @param providerSystems the {@code gen_ai.provider.name} of each configured provider, by its config name
      * @param registry where the dropped and failed span counters are registered; {@code null} for none
+     * @param instanceId the gateway's {@code instance_id}, the resource's {@code service.instance.id}; {@code null}
+     *     for none
      */
     public static OtlpTracing start(TelemetryConfig config, Map<String, String> providerSystems,
-                                    MeterRegistry registry) {
-        return start(config, providerSystems, registry, QUEUE_SPANS, Duration.ofSeconds(1));
+                                    MeterRegistry registry, String instanceId) {
+        return start(config, providerSystems, registry, instanceId, QUEUE_SPANS, Duration.ofSeconds(1));
     }
 
     static OtlpTracing start(TelemetryConfig config, Map<String, String> providerSystems, MeterRegistry registry,
                              int queueSpans, Duration scheduleDelay) {
+        return start(config, providerSystems, registry, null, queueSpans, scheduleDelay);
+    }
+
+    private static OtlpTracing start(TelemetryConfig config, Map<String, String> providerSystems,
+                                     MeterRegistry registry, String instanceId, int queueSpans,
+                                     Duration scheduleDelay) {
         if (!config.enabled()) {
             throw new IllegalArgumentException("telemetry.otlp_endpoint: not set (expected: an OTLP/HTTP endpoint)");
         }
@@ -98,8 +107,10 @@ public final class OtlpTracing implements AutoCloseable {
                 .setInternalTelemetryVersion(InternalTelemetryVersion.LATEST)
                 .build();
         SdkTracerProvider tracerProvider = SdkTracerProvider.builder()
-                .setResource(Resource.getDefault().merge(Resource.create(Attributes.of(
-                        io.opentelemetry.api.common.AttributeKey.stringKey("service.name"), config.serviceName()))))
+                .setResource(Resource.getDefault().merge(Resource.create(instanceId == null
+                        ? Attributes.of(AttributeKey.stringKey("service.name"), config.serviceName())
+                        : Attributes.of(AttributeKey.stringKey("service.name"), config.serviceName(),
+                                AttributeKey.stringKey("service.instance.id"), instanceId))))
                 // At 1.0, always on: a ratio sampler would read each new trace id for a decision known in advance.
                 .setSampler(Sampler.parentBased(config.sampleRatio() >= 1.0 ? Sampler.alwaysOn()
                         : Sampler.traceIdRatioBased(config.sampleRatio())))
