@@ -1,12 +1,15 @@
 package dev.tokenwise.core.proxy;
 
 import dev.tokenwise.core.budget.BudgetBook;
+import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.AdmissionStage;
 import io.netty.handler.codec.http.HttpHeaders;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -101,6 +104,19 @@ final class Admission {
                     : decided.thenCompose(first -> first != null ? CompletableFuture.completedFuture(first) : answer);
         }
         return decided;
+    }
+
+    /** The refusal a stage's {@link #answer} failed with, or {@code null} (it did not fail, or failed otherwise). */
+    static GatewayException refusal(CompletableFuture<AdmissionStage.Answer> answer) {
+        if (!answer.isCompletedExceptionally()) {
+            return null;
+        }
+        try {
+            answer.join();
+            return null;
+        } catch (CompletionException | CancellationException e) {
+            return e.getCause() instanceof GatewayException refused ? refused : null;
+        }
     }
 
     /** {@code true} when a stage wants the answer the client receives. */

@@ -3,26 +3,20 @@ package dev.tokenwise.core.proxy;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.tokenwise.core.auth.KeyHashes;
 import dev.tokenwise.core.auth.KeyRegistry;
 import dev.tokenwise.core.auth.Principal;
 import dev.tokenwise.core.budget.BudgetBook;
-import dev.tokenwise.core.budget.SharedBudgets;
-import dev.tokenwise.core.config.BudgetSettings;
 import dev.tokenwise.core.error.ErrorResponses;
 import dev.tokenwise.core.error.ErrorShape;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.json.ChatBodyReader;
 import dev.tokenwise.core.model.Endpoint;
-import dev.tokenwise.core.model.ModelPrice;
 import dev.tokenwise.core.model.RecordFlag;
 import dev.tokenwise.core.model.TokenCount;
 import dev.tokenwise.core.spi.AdmissionStage;
 import dev.tokenwise.core.spi.ApiRoute;
-import dev.tokenwise.core.spi.ModelRouter;
 import dev.tokenwise.core.spi.ProviderAdapter;
-import dev.tokenwise.core.spi.ProviderStats;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -49,7 +43,6 @@ import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -58,8 +51,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The client end of every connection: authenticates, validates and routes each request, then either
- * starts a {@link ProxyCall} or answers from a local {@link ApiRoute}.
+ * The client end of every connection: HTTP framing (one request at a time, pipelining, the gateway's own answers and
+ * errors), authentication ({@link Credentials}), parsing and dispatch. A proxied call is resolved to where it may go
+ * ({@link CallTarget}), admitted ({@link Admission}: the {@link dev.tokenwise.core.spi.AdmissionStage}s, then the
+ * budget, {@link BudgetAdmission}) and started as a {@link ProxyCall}, or answered by a stage ({@link StoredReply});
+ * anything else is answered locally or by an {@link ApiRoute}.
  *
  * <p>One request per connection is in progress at a time. A request that arrives while another is in
  * progress (HTTP/1.1 pipelining) waits in order, and the channel stops reading (autoRead off) until the
@@ -69,8 +65,6 @@ import org.slf4j.LoggerFactory;
 final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ClientFrontendHandler.class);
     static final AsciiString REQUEST_ID = AsciiString.cached("x-request-id");
-    private static final AsciiString X_API_KEY = AsciiString.cached("x-api-key");
-    private static final AsciiString X_GOOG_API_KEY = AsciiString.cached("x-goog-api-key");
     private static final AsciiString X_TASK_ID = AsciiString.cached("x-task-id");
     private static final AsciiString X_TASK_ATTEMPT = AsciiString.cached("x-task-attempt");
     private static final int MAX_TASK_ID_LENGTH = 128;
@@ -84,6 +78,8 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
     private boolean requestTimedOut;
     private ProxyCall current;
     private ChannelHandlerContext ctx;
+    /** Reserves each billed call's worst case before it goes upstream. */
+    private BudgetAdmission budget;
     /** The shape of the gateway's own errors for the request in progress: the API its route belongs to. */
     private ErrorShape shape = ErrorShape.OPENAI;
 
@@ -94,6 +90,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        this.budget = new BudgetAdmission(proxy, this, ctx);
     }
 
     @Override
@@ -169,7 +166,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         if (!HttpMethod.POST.equals(request.method())) {
             throw GatewayException.methodNotAllowed(request.method().name(), endpoint.clientPath(), "POST");
         }
-        KeyRegistry.KeyEntry key = authenticate(request);
+        KeyRegistry.KeyEntry key = Credentials.authenticate(proxy, request.headers());
         proxy.accounting().requireRecording(); // a call that could not be booked is not served (503)
         ObjectNode body = parseBody(request.content(), endpoint);
         String model;
@@ -188,45 +185,21 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             }
             model = modelNode.textValue();
         }
-        ModelRouter.Routed routed = null;
-        if (proxy.config().route(model) != null) {
-            requireAllowed(key, model);
-            routed = proxy.router().route(model, key.team(), taskId(request), this::takesNewTasks);
-            model = routed.model();
-        }
-        Deployment deployment = proxy.deployments().get(model);
-        if (deployment == null) {
-            throw new GatewayException(ErrorType.MODEL_NOT_FOUND, "model " + model
-                    + " is not served by this gateway (GET /v1/models lists the models it serves)");
-        }
-        if (!deployment.provider().enabled()) {
-            throw new GatewayException(ErrorType.MODEL_NOT_FOUND, "model " + model + " is unavailable: provider "
-                    + deployment.provider().name() + " is disabled (" + deployment.provider().disabledReason() + ")");
-        }
-        if (routed == null) {
-            requireAllowed(key, model);
-        }
-        boolean allowUnpriced = proxy.config().budgets().allowUnpriced();
-        if (deployment.model().price() == null && !allowUnpriced && endpoint.billed()) {
-            throw new GatewayException(ErrorType.MODEL_NOT_PRICED, "model " + model + " has no price, so no budget can"
-                    + " hold its calls: add it to the price catalog (or set pricing.allow_unpriced: true)");
-        }
+        CallTarget target = CallTarget.resolve(proxy, key, model, endpoint, request);
+        model = target.model();
+        Deployment deployment = target.deployment();
         ProviderAdapter adapter = deployment.adapter();
-        if (!adapter.supports(endpoint)) {
-            throw new GatewayException(ErrorType.BAD_REQUEST, "model " + model + " (provider "
-                    + deployment.provider().name() + ") does not serve " + endpoint.clientPath());
-        }
         boolean stream = endpoint.alwaysStreams() || booleanField(body, "stream");
         String taskId = taskId(request);
         int taskAttempt = taskAttempt(request);
 
         String upstreamModel = deployment.model().upstreamName();
-        List<Deployment> chain = chain(deployment, key, routed);
+        List<Deployment> chain = target.chain();
         boolean translated = adapter.translates(endpoint);
         ObjectNode pristine = chain.size() > 1 || translated ? body.deepCopy() : null;
         RequestedOutput requested = RequestedOutput.of(body, endpoint);
         int admissionFlags = (requested.storedContext() ? RecordFlag.STORED_CONTEXT.bit() : 0)
-                | (unpriced(chain) ? RecordFlag.UNPRICED.bit() : 0);
+                | (target.unpriced() ? RecordFlag.UNPRICED.bit() : 0);
         ProviderAdapter.Rewrite rewrite = adapter.rewrite(endpoint, body, upstreamModel, stream);
         // Counted after the rewrite: the counter may read the body on a worker thread, so nothing may change it
         // now. A translated call is counted as the client sent it (the pristine copy, never rewritten).
@@ -234,13 +207,14 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         // request, with no tokens.
         CompletableFuture<TokenCount> inputCount = !endpoint.billed() ? CompletableFuture.completedFuture(TokenCount.ZERO)
                 : proxy.counter().countInput(model, endpoint, translated ? pristine : body);
-        long inputBound = endpoint.billed() ? inputTokensBound(inputCount, request.content().readableBytes()) : 0;
+        long inputBound = endpoint.billed()
+                ? BudgetAdmission.inputTokensBound(inputCount, request.content().readableBytes()) : 0;
 
         // From here on the call holds what admission acquires; every exit before the call starts gives it back.
         Admission admission = new Admission(requestId);
-        admission.hold(routed == null ? null : routed.lease());
+        admission.hold(target.routed() == null ? null : target.routed().lease());
         admission.run(proxy.stages(), new AdmissionStage.Call(requestId, key.team(), key.id(), model, endpoint,
-                inputBound, endpoint.billed() ? outputTokensBound(chain, requested) : 0, startNanos, stream,
+                inputBound, endpoint.billed() ? budget.outputTokensBound(chain, requested) : 0, startNanos, stream,
                 request.headers(), request.content(), requested.maxOutputTokens()));
         java.util.function.Consumer<BudgetBook.Reservation> start = reservation -> {
             ByteBuf upstreamRequest = null;
@@ -289,20 +263,11 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
             }
         };
         Runnable forward = () -> {
-            SharedBudgets shared = proxy.budgets().shared();
-            if (shared != null && endpoint.billed() && budgeted(key)) {
-                reserveShared(shared, request, admission, requestId, key,
-                        worstCaseNanos(chain, inputBound, requested), start, keepAlive);
-                return;
+            if (endpoint.billed()) {
+                budget.reserve(request, admission, requestId, keepAlive, key, chain, inputBound, requested, start);
+            } else {
+                start.accept(null); // a token count: nothing to reserve
             }
-            BudgetBook.Reservation reservation;
-            try {
-                reservation = endpoint.billed() ? reserve(requestId, key, chain, inputBound, requested) : null;
-            } catch (RuntimeException refused) {
-                admission.abort(); // a 402: what the stages took is given back
-                throw refused;
-            }
-            start.accept(reservation);
         };
         CompletableFuture<AdmissionStage.Answer> answer = admission.answer();
         if (answer == null) {
@@ -313,7 +278,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         StoredReply reply = new StoredReply(proxy, this, ctx, admission, requestId, key.team(), key.id(), model,
                 endpoint, stream, taskId, taskAttempt, startNanos, keepAlive);
         if (answer.isDone()) {
-            GatewayException refused = refusal(answer);
+            GatewayException refused = Admission.refusal(answer);
             if (refused != null) {
                 admission.abort();
                 throw refused;
@@ -325,24 +290,11 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         answer.whenComplete((stored, error) -> {
             try {
                 ctx.executor().execute(() -> resume(request, admission, reply, error == null ? stored : null,
-                        refusal(answer), forward, requestId, keepAlive));
+                        Admission.refusal(answer), forward, requestId, keepAlive));
             } catch (RejectedExecutionException shuttingDown) {
                 request.release();
             }
         });
-    }
-
-    /** The refusal a stage's answer failed with, or {@code null} (it did not fail, or failed otherwise). */
-    private static GatewayException refusal(CompletableFuture<AdmissionStage.Answer> answer) {
-        if (!answer.isCompletedExceptionally()) {
-            return null;
-        }
-        try {
-            answer.join();
-            return null;
-        } catch (CompletionException | java.util.concurrent.CancellationException e) {
-            return e.getCause() instanceof GatewayException refused ? refused : null;
-        }
     }
 
     /**
@@ -361,278 +313,24 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
                 throw refused;
             }
             reply.serveOr(stored, forward);
-        } catch (GatewayException e) {
-            sendError(ctx, e, requestId, keepAlive).addListener(f -> requestFinished());
         } catch (RuntimeException e) {
-            log.error("Unexpected failure resuming {}", requestId, e);
-            sendError(ctx, ErrorType.INTERNAL, "internal error", requestId, false);
+            admissionFailed(e, requestId, keepAlive);
         } finally {
             request.release();
         }
     }
 
     /**
-     * An upper bound of the input tokens a provider may bill for the request: the exact count when it is already
-     * known (cached or short text), else the body's size in bytes. No BPE tokenizer produces more tokens than UTF-8
-     * bytes, so that bound is safe (estimated parts such as images may count more than their bytes, hence the maximum
-     * of both).
+     * A call that waited during its admission (for an identical call, or for the shared budgets) failed when it
+     * resumed: a refusal is answered as such and the connection reads on; anything else is a 500 and the close.
      */
-    private static long inputTokensBound(CompletableFuture<TokenCount> inputCount, int bodyBytes) {
-        TokenCount counted = inputCount.getNow(null);
-        return counted == null ? bodyBytes
-                : counted.estimated() ? Math.max(bodyBytes, counted.tokens()) : counted.tokens();
-    }
-
-    /** The most output tokens any model of the chain may bill for the request: its cap times its choices. */
-    private long outputTokensBound(List<Deployment> chain, RequestedOutput requested) {
-        long cap = 0;
-        for (Deployment d : chain) {
-            cap = Math.max(cap, outputCap(d.model().price(), requested));
-        }
-        return cap * requested.choices(); // at most 10^8 x 128
-    }
-
-    /** The request's largest output cap, else the model's catalog cap, else {@code budgets.default_max_output_tokens}. */
-    private long outputCap(ModelPrice price, RequestedOutput requested) {
-        return requested.maxOutputTokens() > 0 ? requested.maxOutputTokens()
-                : price != null && price.maxOutputTokens() > 0 ? price.maxOutputTokens()
-                : proxy.config().budgets().defaultMaxOutputTokens();
-    }
-
-    /**
-     * Reserves the worst-case cost of the call from the team's and key's budgets, or answers 402 by
-     * throwing. Returns {@code null} when no budget applies (holders without budgets).
-     *
-     * <p>The worst case of one model is {@code (input + stored context) x input price + cap x choices x output
-     * price}, for the dearest model of the chain (a fallback may answer):
-     * <ul>
-     *   <li>input: {@link #inputTokensBound};</li>
-     *   <li>stored context: {@code budgets.stored_context_tokens} when the provider adds context it keeps
-     *       ({@link RequestedOutput#storedContext});</li>
-     *   <li>cap: the largest output cap the request names, else the model's catalog cap, else
-     *       {@code budgets.default_max_output_tokens}; each of the {@link RequestedOutput#choices} may write it;</li>
-     *   <li>prices: those of the dearest input-size tier the input can reach and of the dearest service tier the call
-     *       can be served on: the one the request pins with {@code service_tier} or standard, any tier the model
-     *       has a price for when it pins none ({@link ModelPrice#worstCaseNanos(long, long, dev.tokenwise.core.model.ServiceTier)});</li>
-     *   <li>a model without a price (allowed by {@code pricing.allow_unpriced}) reserves
-     *       {@code pricing.unpriced_reserve_usd}.</li>
-     * </ul>
-     * A worst case beyond the range of a {@code long} is refused like any other that does not fit.
-     */
-    private BudgetBook.Reservation reserve(String requestId, KeyRegistry.KeyEntry key, List<Deployment> chain,
-                                           long inputTokens, RequestedOutput requested) {
-        if (!budgeted(key)) {
-            return null;
-        }
-        long worstCaseNanos = worstCaseNanos(chain, inputTokens, requested);
-        BudgetBook.Admission admission = proxy.budgets().reserve(requestId, key.team(), key.id(), worstCaseNanos,
-                proxy.config().budgets().reservationTimeout().toNanos());
-        return reservationOf(admission, worstCaseNanos);
-    }
-
-    /** {@code true} when the key's team or the key itself has a budget. */
-    private boolean budgeted(KeyRegistry.KeyEntry key) {
-        BudgetBook budgets = proxy.budgets();
-        return budgets.team(key.team()) != null || budgets.key(key.id()) != null;
-    }
-
-    /** The worst case of the dearest model of the chain (see {@link #reserve}). */
-    private long worstCaseNanos(List<Deployment> chain, long inputTokens, RequestedOutput requested) {
-        long worstCaseNanos = 0;
-        for (Deployment d : chain) {
-            worstCaseNanos = Math.max(worstCaseNanos, worstCaseNanos(d.model().price(), inputTokens, requested));
-        }
-        return worstCaseNanos;
-    }
-
-    /** The admitted reservation, or the 402 thrown for the budget that refused it. */
-    private static BudgetBook.Reservation reservationOf(BudgetBook.Admission admission, long worstCaseNanos) {
-        if (!admission.admitted()) {
-            String kind = admission.outcome() == BudgetBook.Outcome.TEAM_EXCEEDED ? "team" : "key";
-            throw new GatewayException(ErrorType.BUDGET_EXCEEDED, "budget exceeded: "
-                    + BudgetBook.refusal(admission, kind, worstCaseNanos));
-        }
-        return admission.reservation();
-    }
-
-    /**
-     * Reserves against the budgets shared by the cluster (cluster mode): the call waits for the store's decision
-     * without holding its event loop (the request kept, the connection busy), then starts on its event loop, or is
-     * answered 402 (a budget refused it) or 503 (no decision could be made).
-     */
-    private void reserveShared(SharedBudgets shared, FullHttpRequest request, Admission admission, String requestId,
-                               KeyRegistry.KeyEntry key, long worstCaseNanos,
-                               java.util.function.Consumer<BudgetBook.Reservation> start, boolean keepAlive) {
-        request.retain();
-        CompletableFuture<BudgetBook.Admission> decided;
-        try {
-            decided = shared.reserve(proxy.budgets(), requestId, key.team(), key.id(), worstCaseNanos,
-                    proxy.config().budgets().reservationTimeout().toNanos());
-        } catch (RuntimeException e) {
-            decided = CompletableFuture.failedFuture(e);
-        }
-        decided.whenComplete((reserved, error) -> {
-            try {
-                ctx.executor().execute(() -> resumeReserved(request, admission, reserved, error, worstCaseNanos, start,
-                        requestId, keepAlive));
-            } catch (RejectedExecutionException shuttingDown) {
-                if (reserved != null && reserved.admitted()) {
-                    proxy.budgets().cancel(reserved.reservation());
-                }
-                admission.abort();
-                request.release();
-            }
-        });
-    }
-
-    /** Starts a call the shared budgets decided on, or answers their refusal; releases its request. */
-    private void resumeReserved(FullHttpRequest request, Admission admission, BudgetBook.Admission reserved,
-                                Throwable error, long worstCaseNanos,
-                                java.util.function.Consumer<BudgetBook.Reservation> start, String requestId,
-                                boolean keepAlive) {
-        try {
-            if (error != null) {
-                admission.abort();
-                Throwable cause = error instanceof CompletionException && error.getCause() != null
-                        ? error.getCause() : error;
-                throw cause instanceof GatewayException e ? e
-                        : new GatewayException(ErrorType.BUDGET_UNAVAILABLE, "the shared budget could not be checked");
-            }
-            if (!ctx.channel().isActive()) {
-                if (reserved.admitted()) {
-                    proxy.budgets().cancel(reserved.reservation());
-                }
-                admission.abort(); // the client left while its call waited
-                return;
-            }
-            BudgetBook.Reservation reservation;
-            try {
-                reservation = reservationOf(reserved, worstCaseNanos);
-            } catch (GatewayException refused) {
-                admission.abort();
-                throw refused;
-            }
-            start.accept(reservation); // gives everything back itself when it fails
-        } catch (GatewayException e) {
-            sendError(ctx, e, requestId, keepAlive).addListener(f -> requestFinished());
-        } catch (RuntimeException e) {
+    void admissionFailed(RuntimeException e, String requestId, boolean keepAlive) {
+        if (e instanceof GatewayException refused) {
+            sendError(ctx, refused, requestId, keepAlive).addListener(f -> requestFinished());
+        } else {
             log.error("Unexpected failure starting {}", requestId, e);
             sendError(ctx, ErrorType.INTERNAL, "internal error", requestId, false);
-        } finally {
-            request.release();
         }
-    }
-
-    /** The most one model's answer to the request may cost (see {@link #reserve}); saturates at {@code Long.MAX_VALUE}. */
-    private long worstCaseNanos(ModelPrice price, long inputTokens, RequestedOutput requested) {
-        BudgetSettings settings = proxy.config().budgets();
-        if (price == null) {
-            return settings.unpricedReserveNanos();
-        }
-        long cap = outputCap(price, requested);
-        try {
-            long input = Math.addExact(inputTokens, requested.storedContext() ? settings.storedContextTokens() : 0);
-            return price.worstCaseNanos(input, Math.multiplyExact(cap, requested.choices()), requested.serviceTier());
-        } catch (ArithmeticException beyondLong) {
-            return Long.MAX_VALUE;
-        }
-    }
-
-    /** {@code true} when a model of the chain has no price (only reached when unpriced models are allowed). */
-    private static boolean unpriced(List<Deployment> chain) {
-        for (Deployment d : chain) {
-            if (d.model().price() == null) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /**
-     * The model asked for, then its fallbacks that are enabled, allowed for the key and priced (unless unpriced
-     * models are allowed); for a route, then the route's other candidates (allowed with the route), so that the
-     * reservation covers the dearest candidate and a failing provider falls back as a chain does.
-     */
-    private List<Deployment> chain(Deployment first, KeyRegistry.KeyEntry key, ModelRouter.Routed routed) {
-        List<String> fallbacks = first.model().fallbacks();
-        if (fallbacks.isEmpty() && routed == null) {
-            return List.of(first);
-        }
-        List<Deployment> chain = new ArrayList<>(1 + fallbacks.size());
-        chain.add(first);
-        for (String name : fallbacks) {
-            Deployment d = proxy.deployments().get(name);
-            if (d != null && d.provider().enabled() && key.allows(name)
-                    && (d.model().price() != null || proxy.config().budgets().allowUnpriced())) {
-                chain.add(d);
-            }
-        }
-        if (routed != null) {
-            for (String name : routed.others()) {
-                Deployment d = proxy.deployments().get(name);
-                if (d != null && !chain.contains(d) && d.provider().enabled()
-                        && (d.model().price() != null || proxy.config().budgets().allowUnpriced())) {
-                    chain.add(d);
-                }
-            }
-        }
-        return chain;
-    }
-
-    private static void requireAllowed(KeyRegistry.KeyEntry key, String model) {
-        if (!key.allows(model)) {
-            throw new GatewayException(ErrorType.MODEL_NOT_ALLOWED,
-                    "key " + key.id() + " is not allowed to use model " + model);
-        }
-    }
-
-    /** A model a route may give a new task: served, its provider enabled and its breaker not open. */
-    private boolean takesNewTasks(String model) {
-        Deployment d = proxy.deployments().get(model);
-        if (d == null || !d.provider().enabled()) {
-            return false;
-        }
-        ProviderHealth health = proxy.health().get(d.provider().name());
-        return health == null || health.state() != ProviderStats.BreakerState.OPEN;
-    }
-
-    private KeyRegistry.KeyEntry authenticate(FullHttpRequest request) {
-        String secret = presentedKey(request);
-        if (secret == null) {
-            throw new GatewayException(ErrorType.INVALID_API_KEY,
-                    "missing API key: send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'");
-        }
-        KeyRegistry.KeyEntry key = proxy.keys().find(secret);
-        if (key == null) {
-            throw new GatewayException(ErrorType.INVALID_API_KEY, "invalid API key");
-        }
-        return key;
-    }
-
-    private Principal principal(FullHttpRequest request) {
-        String secret = presentedKey(request);
-        if (secret == null) {
-            return null;
-        }
-        String adminKey = proxy.config().adminKey();
-        if (adminKey != null && KeyHashes.secretEquals(secret, adminKey)) {
-            return Principal.ADMIN;
-        }
-        KeyRegistry.KeyEntry key = proxy.keys().find(secret);
-        return key == null ? null : Principal.key(key.team(), key.id());
-    }
-
-    private static String presentedKey(FullHttpRequest request) {
-        String authorization = request.headers().get(HttpHeaderNames.AUTHORIZATION);
-        if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            String key = authorization.substring(7).trim();
-            return key.isEmpty() ? null : key;
-        }
-        String apiKey = request.headers().get(X_API_KEY);
-        if (apiKey == null || apiKey.isBlank()) {
-            apiKey = request.headers().get(X_GOOG_API_KEY); // Gemini clients
-        }
-        return apiKey == null || apiKey.isBlank() ? null : apiKey.trim();
     }
 
     private ObjectNode parseBody(ByteBuf content, Endpoint endpoint) {
@@ -671,7 +369,8 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
         return node.booleanValue();
     }
 
-    private static String taskId(FullHttpRequest request) {
+    /** The call's {@code X-Task-Id}, or {@code null}; a 400 when it is not 1 to 128 printable characters. */
+    static String taskId(FullHttpRequest request) {
         String taskId = request.headers().get(X_TASK_ID);
         if (taskId == null) {
             return null;
@@ -708,26 +407,17 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
 
     private void handleLocal(FullHttpRequest request, String path, String query, boolean keepAlive) {
         HttpMethod method = request.method();
-        if (path.startsWith(ModelList.PATH_PREFIX) && path.length() > ModelList.PATH_PREFIX.length()) {
+        boolean oneModel = path.startsWith(ModelList.PATH_PREFIX) && path.length() > ModelList.PATH_PREFIX.length();
+        if (oneModel || "/v1/models".equals(path)) {
             if (!HttpMethod.GET.equals(method)) {
                 throw GatewayException.methodNotAllowed(method.name(), path, "GET");
             }
-            Principal principal = principal(request);
+            Principal principal = Credentials.principal(proxy, request.headers());
             if (principal == null) {
-                authenticate(request); // throws the precise 401
+                Credentials.authenticate(proxy, request.headers()); // throws the precise 401
             }
-            writeLocal(ApiRoute.Response.json(200, ModelList.one(proxy, principal, path)), keepAlive);
-            return;
-        }
-        if ("/v1/models".equals(path)) {
-            if (!HttpMethod.GET.equals(method)) {
-                throw GatewayException.methodNotAllowed(method.name(), "/v1/models", "GET");
-            }
-            Principal principal = principal(request);
-            if (principal == null) {
-                authenticate(request); // throws the precise 401
-            }
-            writeLocal(ApiRoute.Response.json(200, ModelList.json(proxy, principal)), keepAlive);
+            writeLocal(ApiRoute.Response.json(200, oneModel ? ModelList.one(proxy, principal, path)
+                    : ModelList.json(proxy, principal)), keepAlive);
             return;
         }
         java.util.Set<String> allowed = new java.util.LinkedHashSet<>();
@@ -737,7 +427,7 @@ final class ClientFrontendHandler extends ChannelInboundHandlerAdapter {
                 request.content().getBytes(request.content().readerIndex(), body);
                 ApiRoute.Request apiRequest = new ApiRoute.Request(method, path,
                         new QueryStringDecoder(query, false).parameters(), request.headers().copy(), body,
-                        principal(request));
+                        Credentials.principal(proxy, request.headers()));
                 CompletableFuture<ApiRoute.Response> answer;
                 try {
                     answer = route.handle(apiRequest);

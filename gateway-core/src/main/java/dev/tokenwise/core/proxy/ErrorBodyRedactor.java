@@ -53,4 +53,30 @@ final class ErrorBodyRedactor {
         Matcher m = pattern.matcher(text);
         return m.find() ? m.replaceAll(REDACTED) : text;
     }
+
+    /**
+     * What a client may read of a connection failure: its kind, never its message, which names the provider's
+     * address ("Connection refused: /10.0.3.7:8443").
+     */
+    static String reason(Throwable cause) {
+        if (cause instanceof io.netty.channel.ConnectTimeoutException) {
+            return "connect timed out";
+        }
+        if (cause instanceof java.net.ConnectException) {
+            return "connection refused";
+        }
+        if (cause instanceof java.net.UnknownHostException) {
+            return "host name not found";
+        }
+        if (cause instanceof javax.net.ssl.SSLException || cause instanceof io.netty.handler.ssl.SslHandshakeTimeoutException) {
+            return "TLS failed";
+        }
+        if (cause instanceof java.nio.channels.ClosedChannelException) {
+            return "connection closed";
+        }
+        if (cause instanceof java.io.IOException) {
+            return "connection failed";
+        }
+        return "unexpected " + cause.getClass().getSimpleName();
+    }
 }

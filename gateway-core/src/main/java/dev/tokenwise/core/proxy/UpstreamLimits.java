@@ -1,5 +1,6 @@
 package dev.tokenwise.core.proxy;
 
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import java.time.DateTimeException;
 import java.time.OffsetDateTime;
@@ -26,7 +27,7 @@ final class UpstreamLimits {
     static long holdNanos(int status, HttpHeaders headers, long nowMillis) {
         long hold = 0;
         if (status == 429) {
-            hold = TimeUnit.MILLISECONDS.toNanos(ProxyCall.retryAfterMillis(headers));
+            hold = TimeUnit.MILLISECONDS.toNanos(retryAfterMillis(headers));
             if (hold == 0) {
                 hold = Math.max(reset(headers, "x-ratelimit-reset-requests", nowMillis),
                         reset(headers, "x-ratelimit-reset-tokens", nowMillis));
@@ -115,5 +116,24 @@ final class UpstreamLimits {
             total += (long) (amount * unitNanos);
         }
         return total;
+    }
+
+    /** Retry-After in milliseconds (seconds or an HTTP date), 0 when absent or unreadable. */
+    static long retryAfterMillis(HttpHeaders headers) {
+        String value = headers.get(HttpHeaderNames.RETRY_AFTER);
+        if (value == null || value.isBlank()) {
+            return 0;
+        }
+        try {
+            return Math.max(0, Long.parseLong(value.trim()) * 1000);
+        } catch (NumberFormatException notSeconds) {
+            try {
+                long at = java.time.ZonedDateTime.parse(value.trim(),
+                        java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME).toInstant().toEpochMilli();
+                return Math.max(0, at - System.currentTimeMillis());
+            } catch (java.time.DateTimeException notADate) {
+                return 0;
+            }
+        }
     }
 }

@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
 import dev.tokenwise.core.model.Endpoint;
+import dev.tokenwise.core.model.TokenCount;
 import dev.tokenwise.core.spi.ProviderAdapter;
+import dev.tokenwise.core.spi.TokenCounter;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
@@ -18,6 +20,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Builds upstream requests. The first attempt of a call forwards the client's bytes when the adapter
@@ -52,12 +55,25 @@ final class UpstreamRequests {
     record Built(ByteBuf request, ProviderAdapter.Rewrite rewrite) {
     }
 
-    /** The request for a fallback deployment. */
     /** A copy of the client's body as it came, for whoever needs one of their own (e.g. the counter). */
     ObjectNode pristineCopy() {
         return pristineBody.deepCopy();
     }
 
+    /**
+     * The input counted again by {@code counter} for {@code model}, a fallback now tried (its tokenizer may be another,
+     * or exact where the first was not), keeping the {@code first} count's content hash: the prompt is the same, and
+     * the retry flag compares the hashes of calls that asked for the same model. Counts a copy of the pristine body.
+     */
+    CompletableFuture<TokenCount> recount(String model, CompletableFuture<TokenCount> first, TokenCounter counter) {
+        ObjectNode body = pristineCopy();
+        return first.handle((counted, error) -> counted).thenCompose(counted -> counter
+                .countInput(model, endpoint, body)
+                .thenApply(c -> counted == null ? c : new TokenCount(c.tokens(), c.estimated(), counted.contentHash(),
+                        c.bounded(), c.features(), c.textBytes(), c.prefixHash())));
+    }
+
+    /** The request for a fallback deployment. */
     Built forFallback(Deployment deployment, ByteBufAllocator alloc) {
         ObjectNode body = pristineBody.deepCopy();
         ProviderAdapter.Rewrite rewrite = deployment.adapter().rewrite(endpoint, body,

@@ -33,11 +33,11 @@ class ErrorBodyRedactorTest {
 
     @Test
     void namesNoAddressInWhatAClientReadsOfAConnectionFailure() {
-        assertEquals("connection refused", ProxyCall.reason(new java.net.ConnectException(
+        assertEquals("connection refused", ErrorBodyRedactor.reason(new java.net.ConnectException(
                 "finishConnect(..) failed: Connection refused: /10.0.3.7:8443")));
-        assertEquals("connect timed out", ProxyCall.reason(new io.netty.channel.ConnectTimeoutException(
+        assertEquals("connect timed out", ErrorBodyRedactor.reason(new io.netty.channel.ConnectTimeoutException(
                 "connection timed out after 2000 ms: /10.0.3.7:8443")));
-        assertEquals("host name not found", ProxyCall.reason(new java.net.UnknownHostException("internal.example")));
-        assertEquals("connection failed", ProxyCall.reason(new java.io.IOException("recvAddress(..) failed: Connection reset by peer")));
+        assertEquals("host name not found", ErrorBodyRedactor.reason(new java.net.UnknownHostException("internal.example")));
+        assertEquals("connection failed", ErrorBodyRedactor.reason(new java.io.IOException("recvAddress(..) failed: Connection reset by peer")));
     }
 }
