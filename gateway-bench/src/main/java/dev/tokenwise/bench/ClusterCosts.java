@@ -89,8 +89,11 @@ record ClusterCosts(long calls, double seconds, Map<String, Long> redisCommands,
     /** Each command's calls per call, e.g. {@code evalsha 2.00, get 0.01}. */
     String commandsPerCall() {
         StringBuilder text = new StringBuilder();
-        redisCommands.forEach((name, count) -> text.append(text.isEmpty() ? "" : ", ")
-                .append(String.format(java.util.Locale.ROOT, "%s %.3f", name, perCall(count))));
+        // The most used first, then by name: Map.copyOf's order changes from one JVM to the next.
+        redisCommands.entrySet().stream()
+                .sorted(Map.Entry.<String, Long>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
+                .forEach(e -> text.append(text.isEmpty() ? "" : ", ")
+                        .append(String.format(java.util.Locale.ROOT, "%s %.3f", e.getKey(), perCall(e.getValue()))));
         return text.toString();
     }
 }
