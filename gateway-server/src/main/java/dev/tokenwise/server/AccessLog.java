@@ -84,7 +84,7 @@ final class AccessLog implements UsageSink {
         }
     }
 
-    /** Lines dropped so far because standard output did not keep up. */
+    /** Lines dropped so far: standard output did not keep up, or (a bug) a batch could not be formatted. */
     long dropped() {
         return dropped.sum();
     }
@@ -92,30 +92,38 @@ final class AccessLog implements UsageSink {
     private void writeLines() {
         List<UsageRecord> batch = new ArrayList<>(BATCH_LINES);
         Lines lines = new Lines(format);
-        try {
-            while (true) {
-                boolean last = closing; // read before draining: what was queued before close() is written
-                records.drainTo(batch, BATCH_LINES);
-                if (!batch.isEmpty()) {
+        boolean failedBefore = false;
+        while (true) {
+            boolean last = closing; // read before draining: what was queued before close() is written
+            records.drainTo(batch, BATCH_LINES);
+            if (!batch.isEmpty()) {
+                try {
                     for (UsageRecord record : batch) {
                         lines.append(record);
                     }
-                    batch.clear();
                     lines.writeTo(out);
+                } catch (RuntimeException e) {
+                    // One record the formatter cannot take costs its batch (counted as dropped), never the log: the
+                    // half-written buffers are thrown away and the next batch starts clean.
+                    dropped.add(batch.size());
+                    lines = new Lines(format);
+                    if (!failedBefore) {
+                        failedBefore = true;
+                        log.error("Access log: a batch of {} lines could not be written; they are dropped",
+                                batch.size(), e);
+                    }
                 }
-                if (last && records.isEmpty()) {
-                    return;
-                }
-                if (records.size() < wakeAt) {
-                    LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(FLUSH_MILLIS));
-                }
-                if (Thread.interrupted()) {
-                    return;
-                }
+                batch.clear();
             }
-        } catch (RuntimeException e) {
-            // A formatting bug must not stop the books; the lines it takes with it are lost, as on a dead stdout.
-            log.error("Access log stopped; further lines are dropped", e);
+            if (last && records.isEmpty()) {
+                return;
+            }
+            if (records.size() < wakeAt) {
+                LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(FLUSH_MILLIS));
+            }
+            if (Thread.interrupted()) {
+                return;
+            }
         }
     }
 

@@ -193,10 +193,7 @@ public final class RateLimiter implements AdmissionStage {
 
         @Override
         public void settle(UsageRecord record) {
-            // A call answered from the response cache counts as a request, but used no provider's tokens.
-            long used = record == null || record.usage() == null ? tokens
-                    : record.cacheHit() ? 0 : record.usage().inputTokens() + record.usage().outputTokens();
-            end(tokens - used, false);
+            end(tokens - tokensUsed(record, tokens), false);
         }
 
         @Override
@@ -231,5 +228,17 @@ public final class RateLimiter implements AdmissionStage {
         }
         long seconds = (millis + 999) / 1000;
         return seconds < 60 ? seconds + "s" : seconds / 60 + "m" + seconds % 60 + "s";
+    }
+
+    /**
+     * The tokens a settled call used against a tokens-per-minute limit, of the {@code reserved} it was admitted with:
+     * its billed input and output; none for a call answered from the response cache (it counts as a request, but used
+     * no provider's tokens); all it reserved when the record has no usage.
+     */
+    public static long tokensUsed(UsageRecord record, long reserved) {
+        if (record == null || record.usage() == null) {
+            return reserved;
+        }
+        return record.cacheHit() ? 0 : record.usage().inputTokens() + record.usage().outputTokens();
     }
 }

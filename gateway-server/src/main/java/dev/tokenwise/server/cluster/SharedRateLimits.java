@@ -540,10 +540,7 @@ public final class SharedRateLimits implements AdmissionStage {
 
         @Override
         public void settle(UsageRecord record) {
-            // As single-node: a call answered from the response cache counts as a request but used no tokens.
-            long used = record == null || record.usage() == null ? tokens
-                    : record.cacheHit() ? 0 : record.usage().inputTokens() + record.usage().outputTokens();
-            end(tokens - used, false);
+            end(tokens - RateLimiter.tokensUsed(record, tokens), false); // as single-node
         }
 
         @Override
