@@ -104,54 +104,117 @@ final class UsageRecordRows {
     }
 
     /**
+     * Where a record's columns go, in the order of {@link #COLUMNS}: a statement's parameters, or a line of
+     * {@code COPY} text ({@link PostgresCopyText}). {@link #columns} is the one definition of what each column holds.
+     */
+    interface ColumnSink {
+        /** A name column: a team, a model, a status... (SQLite stores the id of the name in its names table). */
+        void name(String value) throws SQLException;
+
+        /** A text column that is not a name (the record's id, its task id); {@code null} is NULL. */
+        void text(String value) throws SQLException;
+
+        void bigint(long value) throws SQLException;
+
+        void integer(int value) throws SQLException;
+
+        /** NULL in an integer column. */
+        void nullInteger() throws SQLException;
+    }
+
+    /** Hands the record's columns of {@link #COLUMNS} to {@code out}, in order. Both stores write a record here. */
+    static void columns(UsageRecord r, ColumnSink out) throws SQLException {
+        TokenUsage u = r.usage();
+        out.text(r.id());
+        out.bigint(r.createdAtMillis());
+        out.name(r.team());
+        out.name(r.keyId());
+        out.name(r.model());
+        out.name(r.provider());
+        out.name(r.endpoint() == null ? null : r.endpoint().clientPath());
+        out.integer(r.stream() ? 1 : 0);
+        out.name(r.status() == null ? null : r.status().label());
+        out.integer(r.httpStatus());
+        out.bigint(u.inputTokens());
+        out.bigint(u.cachedInputTokens());
+        out.bigint(u.cacheWriteTokens());
+        out.bigint(u.outputTokens());
+        out.bigint(u.reasoningTokens());
+        out.integer(r.usageFromProvider() ? 1 : 0);
+        out.bigint(r.localInputTokens());
+        out.bigint(r.localOutputTokens());
+        out.integer(r.localEstimated() ? 1 : 0);
+        out.bigint(r.costNanos());
+        out.text(r.taskId());
+        if (r.taskAttempt() > 0) {
+            out.integer(r.taskAttempt());
+        } else {
+            out.nullInteger();
+        }
+        out.name(r.finishReason());
+        out.bigint(r.latencyMicros());
+        out.bigint(r.upstreamLatencyMicros());
+        out.bigint(r.ttftMicros());
+        out.bigint(r.promptHash());
+        out.name(r.requestedModel());
+        out.integer(r.attempts());
+        out.integer(r.flags());
+        out.bigint(u.cacheWrite1hTokens());
+        out.name(r.priceVersion());
+        out.name(r.cache() == null ? null : r.cache().label());
+        out.bigint(r.savedNanos());
+        out.bigint(r.promptCacheSavedNanos());
+        out.name(r.route());
+        out.name(r.routeReason());
+        out.name(r.instance());
+    }
+
+    /**
      * Binds the record's columns of the {@link #COLUMNS} but {@code retry}, from parameter {@code i}, the names as
-     * {@code names} writes them; returns the next parameter's index. Both stores bind a record here.
+     * {@code names} writes them; returns the next parameter's index.
      */
     static int bindColumns(PreparedStatement ps, int i, UsageRecord r, NameColumn names) throws SQLException {
-        TokenUsage u = r.usage();
-        ps.setString(i++, r.id());
-        ps.setLong(i++, r.createdAtMillis());
-        names.set(ps, i++, r.team());
-        names.set(ps, i++, r.keyId());
-        names.set(ps, i++, r.model());
-        names.set(ps, i++, r.provider());
-        names.set(ps, i++, r.endpoint() == null ? null : r.endpoint().clientPath());
-        ps.setInt(i++, r.stream() ? 1 : 0);
-        names.set(ps, i++, r.status() == null ? null : r.status().label());
-        ps.setInt(i++, r.httpStatus());
-        ps.setLong(i++, u.inputTokens());
-        ps.setLong(i++, u.cachedInputTokens());
-        ps.setLong(i++, u.cacheWriteTokens());
-        ps.setLong(i++, u.outputTokens());
-        ps.setLong(i++, u.reasoningTokens());
-        ps.setInt(i++, r.usageFromProvider() ? 1 : 0);
-        ps.setLong(i++, r.localInputTokens());
-        ps.setLong(i++, r.localOutputTokens());
-        ps.setInt(i++, r.localEstimated() ? 1 : 0);
-        ps.setLong(i++, r.costNanos());
-        ps.setString(i++, r.taskId());
-        if (r.taskAttempt() > 0) {
-            ps.setInt(i++, r.taskAttempt());
-        } else {
-            ps.setNull(i++, Types.INTEGER);
+        Parameters parameters = new Parameters(ps, i, names);
+        columns(r, parameters);
+        return parameters.next;
+    }
+
+    /** A statement's parameters as a {@link ColumnSink}, from a first index on. */
+    private static final class Parameters implements ColumnSink {
+        private final PreparedStatement ps;
+        private final NameColumn names;
+        private int next;
+
+        Parameters(PreparedStatement ps, int first, NameColumn names) {
+            this.ps = ps;
+            this.next = first;
+            this.names = names;
         }
-        names.set(ps, i++, r.finishReason());
-        ps.setLong(i++, r.latencyMicros());
-        ps.setLong(i++, r.upstreamLatencyMicros());
-        ps.setLong(i++, r.ttftMicros());
-        ps.setLong(i++, r.promptHash());
-        names.set(ps, i++, r.requestedModel());
-        ps.setInt(i++, r.attempts());
-        ps.setInt(i++, r.flags());
-        ps.setLong(i++, u.cacheWrite1hTokens());
-        names.set(ps, i++, r.priceVersion());
-        names.set(ps, i++, r.cache() == null ? null : r.cache().label());
-        ps.setLong(i++, r.savedNanos());
-        ps.setLong(i++, r.promptCacheSavedNanos());
-        names.set(ps, i++, r.route());
-        names.set(ps, i++, r.routeReason());
-        names.set(ps, i++, r.instance());
-        return i;
+
+        @Override
+        public void name(String value) throws SQLException {
+            names.set(ps, next++, value);
+        }
+
+        @Override
+        public void text(String value) throws SQLException {
+            ps.setString(next++, value);
+        }
+
+        @Override
+        public void bigint(long value) throws SQLException {
+            ps.setLong(next++, value);
+        }
+
+        @Override
+        public void integer(int value) throws SQLException {
+            ps.setInt(next++, value);
+        }
+
+        @Override
+        public void nullInteger() throws SQLException {
+            ps.setNull(next++, Types.INTEGER);
+        }
     }
 
     /** Binds the {@code usage_rows} columns from parameter {@code i}, names as their ids; returns the next index. */
