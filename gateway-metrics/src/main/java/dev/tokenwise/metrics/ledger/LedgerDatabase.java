@@ -38,15 +38,18 @@ interface LedgerDatabase {
 
     /** The few places where the SQL of the two stores differs. */
     enum Dialect {
-        SQLITE("strftime('%Y-%m-%d', created_at / 1000, 'unixepoch')", "usage_rows"),
-        POSTGRESQL("to_char(to_timestamp(created_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')", "usage_records");
+        SQLITE("strftime('%Y-%m-%d', created_at / 1000, 'unixepoch')", "usage_rows", "rowid"),
+        // No index on rowid in PostgreSQL (V5__cheaper_rows.sql): its rows are found by their primary key.
+        POSTGRESQL("to_char(to_timestamp(created_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')", "usage_records", "id");
 
         private final String dayOfCreatedAt;
         private final String recordsTable;
+        private final String recordsKey;
 
-        Dialect(String dayOfCreatedAt, String recordsTable) {
+        Dialect(String dayOfCreatedAt, String recordsTable, String recordsKey) {
             this.dayOfCreatedAt = dayOfCreatedAt;
             this.recordsTable = recordsTable;
+            this.recordsKey = recordsKey;
         }
 
         /** The UTC day ({@code YYYY-MM-DD}) of a row's {@code created_at}. */
@@ -57,6 +60,11 @@ interface LedgerDatabase {
         /** The table the records are stored in (in SQLite, {@code usage_records} is a view of {@code usage_rows}). */
         String recordsTable() {
             return recordsTable;
+        }
+
+        /** The indexed column that finds one row of {@link #recordsTable} (deletes of old rows go by it). */
+        String recordsKey() {
+            return recordsKey;
         }
     }
 }

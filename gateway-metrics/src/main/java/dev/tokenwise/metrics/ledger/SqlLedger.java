@@ -564,7 +564,8 @@ abstract class SqlLedger implements Ledger {
             throw new IllegalArgumentException("batchSize: " + batchSize + " (expected: > 0)");
         }
         String table = db.dialect().recordsTable();
-        String records = "DELETE FROM " + table + " WHERE rowid IN (SELECT rowid FROM " + table
+        String key = db.dialect().recordsKey();
+        String records = "DELETE FROM " + table + " WHERE " + key + " IN (SELECT " + key + " FROM " + table
                 + " WHERE created_at < ? LIMIT ?)";
         String adjustments = "DELETE FROM adjustments WHERE id IN (SELECT id FROM adjustments WHERE created_at < ? LIMIT ?)";
         if (closed.get()) {
