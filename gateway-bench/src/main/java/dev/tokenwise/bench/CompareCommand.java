@@ -64,9 +64,20 @@ final class CompareCommand {
 
     /**
      * CPU time spent over a target's measured run (its warm-up inside {@code measure} included), divided by the calls
-     * the mock served meanwhile: by the gateway process(es), and in cluster mode by Redis and PostgreSQL.
+     * the mock served meanwhile: by the gateway process(es), and in cluster mode by Redis and PostgreSQL. PostgreSQL's
+     * is also divided by the rows written in the same window ({@code postgresRows}): a writer that falls behind writes
+     * fewer rows than there were calls, and the rest (and their CPU) after the window.
      */
-    record CpuPerCall(long calls, long gatewayNanos, long redisNanos, long postgresNanos) {
+    record CpuPerCall(long calls, long gatewayNanos, long redisNanos, long postgresNanos, long postgresRows) {
+        CpuPerCall(long calls, long gatewayNanos, long redisNanos, long postgresNanos) {
+            this(calls, gatewayNanos, redisNanos, postgresNanos, 0);
+        }
+
+        /** PostgreSQL's CPU per row written in the window, in µs; NaN without rows. */
+        double postgresMicrosPerRow() {
+            return postgresRows == 0 ? Double.NaN : postgresNanos / 1000.0 / postgresRows;
+        }
+
         double gatewayMicros() {
             return micros(gatewayNanos);
         }
@@ -330,8 +341,12 @@ final class CompareCommand {
             long redisCpu = CpuTime.ofProcess(redis.pid());
             long postgresCpu = CpuTime.ofTree(postgres.pid());
             LoadResult result = measure(label, ports, AUTH, settings.warmup());
-            cpu.put(label, new CpuPerCall(mock.requestsServed() - servedBefore, CpuTime.ofTrees(pids) - gatewayCpu,
-                    CpuTime.ofProcess(redis.pid()) - redisCpu, CpuTime.ofTree(postgres.pid()) - postgresCpu));
+            long calls = mock.requestsServed() - servedBefore;
+            long gatewayUsed = CpuTime.ofTrees(pids) - gatewayCpu;
+            long redisUsed = CpuTime.ofProcess(redis.pid()) - redisCpu;
+            long postgresUsed = CpuTime.ofTree(postgres.pid()) - postgresCpu; // before the count below costs it more
+            long rowsWritten = postgresLedger ? ClusterCosts.Snapshot.rows(postgres, database) - before.rows() : 0;
+            cpu.put(label, new CpuPerCall(calls, gatewayUsed, redisUsed, postgresUsed, rowsWritten));
             ClusterCosts.Snapshot after = snapshotWhenLedgerCaughtUp(label, database, mock, expectRows);
             ClusterCosts cost = ClusterCosts.between(before, after);
             costs.put(label, cost);
@@ -595,10 +610,12 @@ final class CompareCommand {
         if (!cpu.isEmpty()) {
             out.println();
             out.println("CPU per call, µs (user + system, over each target's measured run):");
-            out.println("| target   | gateway(s) | redis-server | postgres | total |");
-            out.println("|----------|-----------:|-------------:|---------:|------:|");
-            cpu.forEach((label, c) -> out.printf(Locale.ROOT, "| %-8s | %10.1f | %12.1f | %8.1f | %5.1f |%n", label,
-                    c.gatewayMicros(), c.redisMicros(), c.postgresMicros(), c.totalMicros()));
+            out.println("| target   | gateway(s) | redis-server | postgres | total | postgres per row written |");
+            out.println("|----------|-----------:|-------------:|---------:|------:|-------------------------:|");
+            cpu.forEach((label, c) -> out.printf(Locale.ROOT, "| %-8s | %10.1f | %12.1f | %8.1f | %5.1f | %24s |%n",
+                    label, c.gatewayMicros(), c.redisMicros(), c.postgresMicros(), c.totalMicros(),
+                    c.postgresRows() == 0 ? "-" : String.format(Locale.ROOT, "%.1f (%,d rows)",
+                            c.postgresMicrosPerRow(), c.postgresRows())));
         }
         if (costs.isEmpty()) {
             return;
@@ -663,6 +680,10 @@ final class CompareCommand {
                 t.put("cpu_us_per_call_gateway", used.gatewayMicros());
                 t.put("cpu_us_per_call_redis", used.redisMicros());
                 t.put("cpu_us_per_call_postgres", used.postgresMicros());
+                if (used.postgresRows() > 0) {
+                    t.put("cpu_us_per_row_postgres", used.postgresMicrosPerRow());
+                    t.put("postgres_rows_in_window", used.postgresRows());
+                }
             }
             ClusterCosts c = costs.get(r.label());
             if (c != null) {
