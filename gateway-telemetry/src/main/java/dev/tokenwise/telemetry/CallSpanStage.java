@@ -1,167 +1,137 @@
 package dev.tokenwise.telemetry;
 
-import dev.tokenwise.core.model.CallStatus;
 import dev.tokenwise.core.model.Endpoint;
 import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.AdmissionStage;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
-import io.opentelemetry.api.trace.SpanBuilder;
-import io.opentelemetry.api.trace.SpanKind;
-import io.opentelemetry.api.trace.StatusCode;
-import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.TextMapGetter;
-import io.opentelemetry.context.propagation.TextMapSetter;
 import io.opentelemetry.sdk.common.Clock;
-import java.util.List;
-import java.util.Locale;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Makes one span of each call the gateway admits: started at admission (backdated to the request's arrival),
  * continuing the client's W3C {@code traceparent}, named upstream as the parent of the provider call, and ended when
  * the call settles, at the moment its last byte reached the client, with the GenAI semantic-convention attributes
- * of its {@link UsageRecord}. Prompts and answers are never read into a span: of the request body, only the
- * output-token cap the gateway read from it ({@link Call#maxOutputTokens}) is.
+ * of its {@link UsageRecord} ({@link CallSpanData}). Prompts and answers are never read into a span: of the request
+ * body, only the output-token cap the gateway read from it ({@link Call#maxOutputTokens}) is.
  *
- * <p>Admission costs a span start (two random ids and a sampling decision) on the event loop; ending hands the span
- * to the SDK's batch processor, whose bounded queue drops rather than waits when the exporter falls behind.
+ * <p>No span object of the OpenTelemetry SDK is made on the event loop: admission draws the span's ids (three random
+ * longs), decides its sampling and notes its start; settling hands the lease itself, with the call's record, to a
+ * bounded queue ({@link SpanExportQueue#offer}), whose thread builds the exported {@link CallSpanData} and sends it.
+ * When the queue is full the span is dropped and counted; the call never waits.
  */
 final class CallSpanStage implements AdmissionStage {
-    static final AttributeKey<String> OPERATION = AttributeKey.stringKey("gen_ai.operation.name");
-    static final AttributeKey<String> PROVIDER = AttributeKey.stringKey("gen_ai.provider.name");
-    static final AttributeKey<String> REQUEST_MODEL = AttributeKey.stringKey("gen_ai.request.model");
-    static final AttributeKey<String> RESPONSE_MODEL = AttributeKey.stringKey("gen_ai.response.model");
-    static final AttributeKey<Long> INPUT_TOKENS = AttributeKey.longKey("gen_ai.usage.input_tokens");
-    static final AttributeKey<Long> OUTPUT_TOKENS = AttributeKey.longKey("gen_ai.usage.output_tokens");
-    static final AttributeKey<Long> MAX_TOKENS = AttributeKey.longKey("gen_ai.request.max_tokens");
-    static final AttributeKey<List<String>> FINISH_REASONS = AttributeKey.stringArrayKey("gen_ai.response.finish_reasons");
-    static final AttributeKey<Long> HTTP_STATUS = AttributeKey.longKey("http.response.status_code");
-    static final AttributeKey<String> ERROR_TYPE = AttributeKey.stringKey("error.type");
-    static final AttributeKey<String> TEAM = AttributeKey.stringKey("tokenwise.team");
-    static final AttributeKey<String> KEY_ID = AttributeKey.stringKey("tokenwise.key_id");
-    static final AttributeKey<String> REQUEST_ID = AttributeKey.stringKey("tokenwise.request_id");
-    static final AttributeKey<String> PROVIDER_CONFIG_NAME = AttributeKey.stringKey("tokenwise.provider");
-    static final AttributeKey<Double> COST_USD = AttributeKey.doubleKey("tokenwise.cost_usd");
-    static final AttributeKey<String> TASK_ID = AttributeKey.stringKey("tokenwise.task_id");
-    static final AttributeKey<String> CACHE = AttributeKey.stringKey("tokenwise.cache");
-    static final AttributeKey<Long> ATTEMPTS = AttributeKey.longKey("tokenwise.attempts");
-    static final AttributeKey<String> STATUS = AttributeKey.stringKey("tokenwise.status");
-
     private static final String TRACEPARENT = "traceparent";
     private static final W3CTraceContextPropagator W3C = W3CTraceContextPropagator.getInstance();
 
-    private final Tracer tracer;
+    private final SpanExportQueue sink;
     private final Clock clock;
-    private final Map<String, String> providerSystems;
+    /** Root calls whose trace id's random part is below this are sampled (the SDK's TraceIdRatioBased rule). */
+    private final long sampledBelow;
 
     /**
-     * @param providerSystems the GenAI {@code gen_ai.provider.name} of each configured provider, by its name in the
-     *     config (a provider missing from it is exported under its config name)
+     * @param sink where ended spans go
+     * @param sampleRatio the share of calls without a client's trace that are exported (a client's trace is
+     *     followed as its {@code traceparent}'s sampled flag says)
      */
-    CallSpanStage(Tracer tracer, Clock clock, Map<String, String> providerSystems) {
-        this.tracer = tracer;
+    CallSpanStage(SpanExportQueue sink, Clock clock, double sampleRatio) {
+        if (!(sampleRatio >= 0 && sampleRatio <= 1)) {
+            throw new IllegalArgumentException("sampleRatio: " + sampleRatio + " (expected: 0 to 1)");
+        }
+        this.sink = sink;
         this.clock = clock;
-        this.providerSystems = Map.copyOf(providerSystems);
+        this.sampledBelow = sampleRatio >= 1 ? Long.MAX_VALUE : (long) (sampleRatio * Long.MAX_VALUE);
     }
 
     @Override
     public Lease admit(Call call) {
         // The span starts when the request arrived, not now: admission comes after parsing and routing.
         long startEpochNanos = clock.now() - Math.max(0, System.nanoTime() - call.nowNanos());
-        String operation = operation(call.endpoint());
-        SpanBuilder builder = tracer.spanBuilder(operation + " " + call.model())
-                .setSpanKind(SpanKind.SERVER)
-                .setStartTimestamp(startEpochNanos, TimeUnit.NANOSECONDS);
+        SpanContext parent = null;
         if (call.headers() != null && call.headers().contains(TRACEPARENT)) {
-            builder.setParent(W3C.extract(Context.root(), call.headers(), HeadersGetter.INSTANCE));
+            SpanContext extracted = Span.fromContext(W3C.extract(Context.root(), call.headers(),
+                    HeadersGetter.INSTANCE)).getSpanContext();
+            parent = extracted.isValid() ? extracted : null; // a malformed traceparent starts a new trace
+        }
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        long traceIdHigh;
+        long traceIdLow;
+        boolean sampled;
+        if (parent != null) {
+            traceIdHigh = TraceIds.high(parent.getTraceId());
+            traceIdLow = TraceIds.low(parent.getTraceId());
+            sampled = parent.isSampled();
         } else {
-            builder.setNoParent(); // a root span, without reading the thread's current context
+            traceIdHigh = random.nextLong();
+            do {
+                traceIdLow = random.nextLong();
+            } while (traceIdLow == 0);
+            sampled = Math.abs(traceIdLow) < sampledBelow;
         }
-        Span span = builder.startSpan();
-        if (span.isRecording()) {
-            span.setAttribute(OPERATION, operation);
-            span.setAttribute(REQUEST_MODEL, call.model());
-            span.setAttribute(TEAM, call.team());
-            span.setAttribute(KEY_ID, call.keyId());
-            span.setAttribute(REQUEST_ID, call.requestId());
-            if (call.maxOutputTokens() > 0) {
-                span.setAttribute(MAX_TOKENS, call.maxOutputTokens());
-            }
-        }
-        return new CallSpan(span, startEpochNanos);
+        long spanId;
+        do {
+            spanId = random.nextLong();
+        } while (spanId == 0);
+        return new CallSpan(call, parent, traceIdHigh, traceIdLow, spanId, sampled, startEpochNanos);
     }
 
-    /** The span of one admitted call. */
-    private final class CallSpan implements Lease {
-        private final Span span;
-        private final long startEpochNanos;
+    /**
+     * The span of one admitted call, from admission to its end; once ended, it waits in the export queue and is read
+     * by the export thread only (the queue's hand-off publishes its fields).
+     */
+    final class CallSpan implements Lease {
+        final Call call;
+        /** The client's span, or {@code null} for a root span. */
+        final SpanContext parent;
+        final long traceIdHigh;
+        final long traceIdLow;
+        final long spanId;
+        final boolean sampled;
+        final long startEpochNanos;
+        /** Set when the span ends: the call's record, or {@code null} for a call that never went upstream. */
+        UsageRecord record;
+        long endEpochNanos;
 
-        CallSpan(Span span, long startEpochNanos) {
-            this.span = span;
+        CallSpan(Call call, SpanContext parent, long traceIdHigh, long traceIdLow, long spanId, boolean sampled,
+                 long startEpochNanos) {
+            this.call = call;
+            this.parent = parent;
+            this.traceIdHigh = traceIdHigh;
+            this.traceIdLow = traceIdLow;
+            this.spanId = spanId;
+            this.sampled = sampled;
             this.startEpochNanos = startEpochNanos;
         }
 
         @Override
         public void decorateUpstream(HttpHeaders upstreamHeaders) {
             // Replaces the client's traceparent (copied with its other headers): the provider call's parent is this span.
-            W3C.inject(Context.root().with(span), upstreamHeaders, HeadersSetter.INSTANCE);
+            upstreamHeaders.set(TRACEPARENT, TraceIds.traceparent(traceIdHigh, traceIdLow, spanId, sampled));
         }
 
         @Override
         public void settle(UsageRecord record) {
-            if (span.isRecording()) {
-                describe(record);
-            }
             long latencyNanos = record.latencyMicros() * 1000;
-            if (latencyNanos > 0) {
-                span.end(startEpochNanos + latencyNanos, TimeUnit.NANOSECONDS);
-            } else {
-                span.end();
-            }
+            end(record, latencyNanos > 0 ? startEpochNanos + latencyNanos : clock.now());
         }
 
         @Override
         public void abort() {
             // Refused by a later stage or by the budget, or the client left while the call waited: nothing upstream.
-            span.setStatus(StatusCode.ERROR, "not forwarded");
-            span.setAttribute(ERROR_TYPE, "not_forwarded");
-            span.end();
+            end(null, clock.now());
         }
 
-        private void describe(UsageRecord record) {
-            span.setAttribute(RESPONSE_MODEL, record.model());
-            if (record.provider() != null) {
-                span.setAttribute(PROVIDER, providerSystems.getOrDefault(record.provider(), record.provider()));
-                span.setAttribute(PROVIDER_CONFIG_NAME, record.provider());
+        private void end(UsageRecord record, long endEpochNanos) {
+            if (!sampled) {
+                return;
             }
-            if (record.usage() != null) {
-                span.setAttribute(INPUT_TOKENS, record.usage().inputTokens());
-                span.setAttribute(OUTPUT_TOKENS, record.usage().outputTokens());
-            }
-            if (record.finishReason() != null) {
-                span.setAttribute(FINISH_REASONS, List.of(record.finishReason()));
-            }
-            span.setAttribute(HTTP_STATUS, record.httpStatus());
-            span.setAttribute(COST_USD, record.costNanos() / 1e9);
-            if (record.taskId() != null) {
-                span.setAttribute(TASK_ID, record.taskId());
-            }
-            if (record.cache() != null) {
-                span.setAttribute(CACHE, record.cache().name().toLowerCase(Locale.ROOT));
-            }
-            span.setAttribute(ATTEMPTS, record.attempts());
-            if (record.status() != null) {
-                span.setAttribute(STATUS, record.status().label());
-                if (record.status() != CallStatus.OK) {
-                    span.setAttribute(ERROR_TYPE, record.status().label());
-                    span.setStatus(StatusCode.ERROR, record.status().label());
-                }
-            }
+            this.record = record;
+            this.endEpochNanos = endEpochNanos;
+            sink.offer(this);
         }
     }
 
@@ -186,17 +156,6 @@ final class CallSpanStage implements AdmissionStage {
         @Override
         public String get(HttpHeaders carrier, String key) {
             return carrier == null ? null : carrier.get(key);
-        }
-    }
-
-    private enum HeadersSetter implements TextMapSetter<HttpHeaders> {
-        INSTANCE;
-
-        @Override
-        public void set(HttpHeaders carrier, String key, String value) {
-            if (carrier != null) {
-                carrier.set(key, value);
-            }
         }
     }
 }
