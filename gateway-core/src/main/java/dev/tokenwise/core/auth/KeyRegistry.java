@@ -31,7 +31,22 @@ public final class KeyRegistry {
         }
     }
 
-    private final Map<String, KeyEntry> byHash = new ConcurrentHashMap<>();
+    /** A SHA-256 as four longs: a map key that hashes and compares without making a hex string at every call. */
+    private record Digest(long a, long b, long c, long d) {
+        private static final java.lang.invoke.VarHandle LONGS =
+                java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.BIG_ENDIAN);
+
+        static Digest of(byte[] sha256) {
+            return new Digest((long) LONGS.get(sha256, 0), (long) LONGS.get(sha256, 8), (long) LONGS.get(sha256, 16),
+                    (long) LONGS.get(sha256, 24));
+        }
+
+        static Digest ofHex(String hashHex) {
+            return of(java.util.HexFormat.of().parseHex(hashHex));
+        }
+    }
+
+    private final Map<Digest, KeyEntry> byHash = new ConcurrentHashMap<>();
     private final Map<String, KeyEntry> byId = new ConcurrentHashMap<>();
 
     /** Adds a key given in plain text; only its hash is kept. */
@@ -46,7 +61,7 @@ public final class KeyRegistry {
         if (previous != null && !previous.hashHex().equals(hashHex)) {
             throw new IllegalArgumentException("key id " + id + " is already used by another key");
         }
-        byHash.put(hashHex, entry);
+        byHash.put(Digest.ofHex(hashHex), entry);
         byId.put(id, entry);
         return entry;
     }
@@ -57,7 +72,7 @@ public final class KeyRegistry {
         if (entry == null) {
             return false;
         }
-        byHash.remove(entry.hashHex());
+        byHash.remove(Digest.ofHex(entry.hashHex()));
         return true;
     }
 
@@ -66,7 +81,7 @@ public final class KeyRegistry {
         if (secret == null || secret.isEmpty()) {
             return null;
         }
-        return byHash.get(KeyHashes.sha256Hex(secret));
+        return byHash.get(Digest.of(KeyHashes.sha256(secret)));
     }
 
     public KeyEntry byId(String id) {

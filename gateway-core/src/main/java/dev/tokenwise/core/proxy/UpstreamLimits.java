@@ -2,6 +2,7 @@ package dev.tokenwise.core.proxy;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
 import java.time.DateTimeException;
 import java.time.OffsetDateTime;
 import java.util.concurrent.TimeUnit;
@@ -16,6 +17,16 @@ final class UpstreamLimits {
     /** The longest hold a provider can impose: a provider announcing an hour is not believed past this. */
     static final long MAX_HOLD_NANOS = TimeUnit.MINUTES.toNanos(5);
 
+    // Names as AsciiString constants: a header lookup by one hashes it once, not at every call.
+    private static final AsciiString OPENAI_RESET_REQUESTS = AsciiString.cached("x-ratelimit-reset-requests");
+    private static final AsciiString OPENAI_RESET_TOKENS = AsciiString.cached("x-ratelimit-reset-tokens");
+    private static final AsciiString OPENAI_REMAINING_REQUESTS = AsciiString.cached("x-ratelimit-remaining-requests");
+    private static final AsciiString OPENAI_REMAINING_TOKENS = AsciiString.cached("x-ratelimit-remaining-tokens");
+    private static final AsciiString ANTHROPIC_REMAINING_REQUESTS = AsciiString.cached("anthropic-ratelimit-requests-remaining");
+    private static final AsciiString ANTHROPIC_RESET_REQUESTS = AsciiString.cached("anthropic-ratelimit-requests-reset");
+    private static final AsciiString ANTHROPIC_REMAINING_TOKENS = AsciiString.cached("anthropic-ratelimit-tokens-remaining");
+    private static final AsciiString ANTHROPIC_RESET_TOKENS = AsciiString.cached("anthropic-ratelimit-tokens-reset");
+
     private UpstreamLimits() {
     }
 
@@ -29,36 +40,36 @@ final class UpstreamLimits {
         if (status == 429) {
             hold = TimeUnit.MILLISECONDS.toNanos(retryAfterMillis(headers));
             if (hold == 0) {
-                hold = Math.max(reset(headers, "x-ratelimit-reset-requests", nowMillis),
-                        reset(headers, "x-ratelimit-reset-tokens", nowMillis));
+                hold = Math.max(reset(headers, OPENAI_RESET_REQUESTS, nowMillis),
+                        reset(headers, OPENAI_RESET_TOKENS, nowMillis));
             }
             if (hold == 0) {
                 hold = TimeUnit.SECONDS.toNanos(1); // a 429 that names no reset: a short pause all the same
             }
         } else {
-            if (exhausted(headers, "x-ratelimit-remaining-requests")) {
-                hold = Math.max(hold, reset(headers, "x-ratelimit-reset-requests", nowMillis));
+            if (exhausted(headers, OPENAI_REMAINING_REQUESTS)) {
+                hold = Math.max(hold, reset(headers, OPENAI_RESET_REQUESTS, nowMillis));
             }
-            if (exhausted(headers, "x-ratelimit-remaining-tokens")) {
-                hold = Math.max(hold, reset(headers, "x-ratelimit-reset-tokens", nowMillis));
+            if (exhausted(headers, OPENAI_REMAINING_TOKENS)) {
+                hold = Math.max(hold, reset(headers, OPENAI_RESET_TOKENS, nowMillis));
             }
-            if (exhausted(headers, "anthropic-ratelimit-requests-remaining")) {
-                hold = Math.max(hold, reset(headers, "anthropic-ratelimit-requests-reset", nowMillis));
+            if (exhausted(headers, ANTHROPIC_REMAINING_REQUESTS)) {
+                hold = Math.max(hold, reset(headers, ANTHROPIC_RESET_REQUESTS, nowMillis));
             }
-            if (exhausted(headers, "anthropic-ratelimit-tokens-remaining")) {
-                hold = Math.max(hold, reset(headers, "anthropic-ratelimit-tokens-reset", nowMillis));
+            if (exhausted(headers, ANTHROPIC_REMAINING_TOKENS)) {
+                hold = Math.max(hold, reset(headers, ANTHROPIC_RESET_TOKENS, nowMillis));
             }
         }
         return Math.min(hold, MAX_HOLD_NANOS);
     }
 
-    private static boolean exhausted(HttpHeaders headers, String name) {
+    private static boolean exhausted(HttpHeaders headers, CharSequence name) {
         String value = headers.get(name);
         return value != null && value.trim().equals("0");
     }
 
     /** A reset header as nanoseconds from now: a duration ({@code 20ms}, {@code 1.5s}, {@code 6m0s}) or a timestamp. */
-    static long reset(HttpHeaders headers, String name, long nowMillis) {
+    static long reset(HttpHeaders headers, CharSequence name, long nowMillis) {
         String value = headers.get(name);
         if (value == null || value.isBlank()) {
             return 0;

@@ -1,7 +1,5 @@
 package dev.tokenwise.metrics.efficiency;
 
-import java.util.Arrays;
-
 /**
  * The last calls' differences between provider and local token counts of one model, side (input or output) and
  * group of request features: per call {@code provider − local} in tokens and the same relative to the local count
@@ -12,8 +10,8 @@ import java.util.Arrays;
  * share of differing calls of its first {@code baselineCalls} calls. A finding is a shift from it.
  *
  * <p>Implementation note: not thread-safe; its owner ({@link BillingAudit}) guards it with its monitor. The window is
- * a ring of two {@code int} arrays; the medians are taken by sorting a copy, which the audit does only every few
- * calls (a thousand ints sort in microseconds).
+ * a ring of two {@code int} arrays; the medians are taken by selection in a copy, which the audit does only every
+ * few calls.
  */
 final class DifferenceWindow {
 
@@ -30,6 +28,9 @@ final class DifferenceWindow {
     private int next;
     private int size;
     private int differing;
+    /** Working space of {@link #figures}, made at its first use. */
+    private int[] scratch;
+    private int[] picked;
     /** Samples since the last evaluation. */
     int sinceCheck;
     /** Set by every sample, cleared when the window is saved. */
@@ -104,25 +105,39 @@ final class DifferenceWindow {
         if (size == 0) {
             return new Figures(0, 0, 0, 0, 0, 0, 0);
         }
-        int[] d = new int[size];
-        int[] r = new int[size];
-        int[] nd = new int[differing];
-        int[] nr = new int[differing];
+        if (scratch == null) {
+            scratch = new int[diffs.length];
+        }
+        long medianTokens = 0;
+        long medianPpm = 0;
+        // More than half the calls not differing puts a 0 in the middle of both sorted columns (a call with no
+        // difference has no relative one either): their medians are 0 without looking.
+        if (2 * differing >= size) {
+            medianTokens = median(diffs, size, scratch);
+            medianPpm = median(relativePpm, size, scratch);
+        }
+        long differingTokens = 0;
+        long differingPpm = 0;
+        if (differing > 0) {
+            differingTokens = median(differingOnly(diffs), differing, scratch);
+            differingPpm = median(differingOnly(relativePpm), differing, scratch);
+        }
+        return new Figures(size, differing, (double) differing / size, medianTokens, medianPpm / 1e6,
+                differingTokens, differingPpm / 1e6);
+    }
+
+    /** The values of {@code column} at the calls that differ, in the first {@link #differing} slots of the result. */
+    private int[] differingOnly(int[] column) {
+        if (picked == null) {
+            picked = new int[diffs.length];
+        }
         int k = 0;
         for (int i = 0; i < size; i++) {
-            d[i] = diffs[i];
-            r[i] = relativePpm[i];
             if (diffs[i] != 0) {
-                nd[k] = diffs[i];
-                nr[k++] = relativePpm[i];
+                picked[k++] = column[i];
             }
         }
-        Arrays.sort(d);
-        Arrays.sort(r);
-        Arrays.sort(nd);
-        Arrays.sort(nr);
-        return new Figures(size, differing, (double) differing / size, median(d), median(r) / 1e6,
-                differing == 0 ? 0 : median(nd), differing == 0 ? 0 : median(nr) / 1e6);
+        return picked;
     }
 
     /** The samples oldest first: differences in tokens. */
@@ -144,10 +159,60 @@ final class DifferenceWindow {
         return out;
     }
 
-    /** The median of sorted values: the mean of the two middle ones for an even count, rounded towards zero. */
-    private static long median(int[] sorted) {
-        int n = sorted.length;
-        return n % 2 == 1 ? sorted[n / 2] : ((long) sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    /**
+     * The median of the first {@code n} values of {@code values} (the mean of the two middle ones for an even count,
+     * rounded towards zero), as sorting them would give, by selection in {@code work} (linear time on average, where a
+     * sort of a full window every few calls was the audit's largest cost per call).
+     */
+    static long median(int[] values, int n, int[] work) {
+        System.arraycopy(values, 0, work, 0, n);
+        int upper = select(work, n, n / 2);
+        if (n % 2 == 1) {
+            return upper;
+        }
+        // After selecting n/2, everything before it is no larger: the lower middle is their largest.
+        int lower = work[0];
+        for (int i = 1; i < n / 2; i++) {
+            lower = Math.max(lower, work[i]);
+        }
+        return ((long) lower + upper) / 2;
+    }
+
+    /** Reorders {@code a[0..n)} so that {@code a[k]} holds the value a sort would put there, and returns it. */
+    private static int select(int[] a, int n, int k) {
+        int lo = 0;
+        int hi = n - 1;
+        while (hi > lo) {
+            // Median of three as the pivot, then a three-way partition (windows hold many equal values).
+            int mid = (lo + hi) >>> 1;
+            int pivot = Math.max(Math.min(a[lo], a[mid]), Math.min(Math.max(a[lo], a[mid]), a[hi]));
+            int lt = lo;
+            int gt = hi;
+            int i = lo;
+            while (i <= gt) {
+                if (a[i] < pivot) {
+                    swap(a, lt++, i++);
+                } else if (a[i] > pivot) {
+                    swap(a, i, gt--);
+                } else {
+                    i++;
+                }
+            }
+            if (k < lt) {
+                hi = lt - 1;
+            } else if (k > gt) {
+                lo = gt + 1;
+            } else {
+                return pivot;
+            }
+        }
+        return a[k];
+    }
+
+    private static void swap(int[] a, int i, int j) {
+        int t = a[i];
+        a[i] = a[j];
+        a[j] = t;
     }
 
     /**

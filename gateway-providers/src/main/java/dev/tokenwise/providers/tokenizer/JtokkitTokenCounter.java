@@ -396,14 +396,22 @@ public final class JtokkitTokenCounter implements TokenCounter {
      * {@link TokenCount#PREFIX_BYTES} bytes, and nothing for a shorter prompt.
      */
     private long prefixHash(PromptPlan plan) {
-        PromptPrefix prefix = new PromptPrefix();
         RawArrayNode raw = plan.rawMessages;
-        if (raw != null) {
-            int n = raw.rawSize();
-            if (n > 0) {
-                int start = raw.elementStart(0);
-                prefix.add(raw.source(), start, raw.elementEnd(n - 1) - start);
-            }
+        int rawBytes = 0;
+        if (raw != null && raw.rawSize() > 0) {
+            rawBytes = raw.elementEnd(raw.rawSize() - 1) - raw.elementStart(0);
+        }
+        // A char is at most three bytes of UTF-8: a prompt that cannot fill the prefix has no hash, and most do not.
+        long mostBytes = rawBytes;
+        for (Piece piece : plan.pieces) {
+            mostBytes += 3 * piece.chars;
+        }
+        if (mostBytes < TokenCount.PREFIX_BYTES) {
+            return 0;
+        }
+        PromptPrefix prefix = PromptPrefix.reset();
+        if (rawBytes > 0) {
+            prefix.add(raw.source(), raw.elementStart(0), rawBytes);
         }
         for (Piece piece : plan.pieces) {
             for (String text : piece.texts) {

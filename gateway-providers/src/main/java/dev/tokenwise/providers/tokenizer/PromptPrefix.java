@@ -9,8 +9,21 @@ import dev.tokenwise.core.model.TokenCount;
  * is what finds the prefix a timestamp near its start keeps a provider from caching.
  */
 final class PromptPrefix {
+    /** One per thread, reused: a prefix is read and hashed within one call of {@link #reset}'s caller. */
+    private static final ThreadLocal<PromptPrefix> CURRENT = ThreadLocal.withInitial(PromptPrefix::new);
+
     private final byte[] bytes = new byte[TokenCount.PREFIX_BYTES];
     private int length;
+
+    private PromptPrefix() {
+    }
+
+    /** The calling thread's prefix, emptied. */
+    static PromptPrefix reset() {
+        PromptPrefix prefix = CURRENT.get();
+        prefix.length = 0;
+        return prefix;
+    }
 
     /** Adds up to what is left of the prefix from {@code b}. */
     void add(byte[] b, int off, int len) {

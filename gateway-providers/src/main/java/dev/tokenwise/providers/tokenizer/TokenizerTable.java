@@ -68,8 +68,12 @@ public final class TokenizerTable {
     private static final Map<EncodingType, Encoding> SHARED = new ConcurrentHashMap<>();
     private static final EncodingRegistry SHARED_REGISTRY = Encodings.newLazyEncodingRegistry();
 
+    /** Model names whose facts are kept; a name past them is worked out at each call. */
+    private static final int MAX_KNOWN_MODELS = 4096;
+
     private final EncodingRegistry registry;
     private final Map<EncodingType, Encoding> loaded;
+    private final Map<String, ModelFacts> known = new ConcurrentHashMap<>();
 
     /** A table backed by the process's shared lazy jtokkit registry. */
     public TokenizerTable() {
@@ -85,16 +89,7 @@ public final class TokenizerTable {
 
     /** The encoding for {@code model}; never {@code null} (unknown or {@code null} models get the estimate). */
     public Resolution resolve(String model) {
-        String id = baseModelId(model);
-        if (id == null) {
-            return ESTIMATE;
-        }
-        for (Rule rule : RULES) {
-            if (id.startsWith(rule.prefix())) {
-                return rule.resolution();
-            }
-        }
-        return ESTIMATE;
+        return facts(model).resolution();
     }
 
     /** {@code true} when the table has the model's own tokenizer. */
@@ -109,13 +104,44 @@ public final class TokenizerTable {
      * the o-series) may render tools otherwise: their counts with tools stay estimates.
      */
     public boolean toolRenderingProven(String model) {
-        String id = baseModelId(model);
-        if (id == null || !isExact(model)) {
-            return false;
+        return facts(model).toolRenderingProven();
+    }
+
+    /** What the table knows of a model, worked out once per name (a call asks several times; names are few). */
+    private ModelFacts facts(String model) {
+        if (model == null) {
+            return ModelFacts.NONE;
         }
-        return id.startsWith("gpt-4o") || id.startsWith("gpt-3.5-turbo") || id.equals("gpt-4")
-                || id.startsWith("gpt-4-") && !id.startsWith("gpt-4-turbo") && !id.contains("preview")
-                && !id.contains("vision");
+        ModelFacts facts = known.get(model);
+        if (facts == null) {
+            facts = ModelFacts.of(baseModelId(model));
+            if (known.size() < MAX_KNOWN_MODELS) {
+                known.put(model, facts);
+            }
+        }
+        return facts;
+    }
+
+    private record ModelFacts(Resolution resolution, boolean toolRenderingProven) {
+        static final ModelFacts NONE = new ModelFacts(ESTIMATE, false);
+
+        static ModelFacts of(String id) {
+            if (id == null) {
+                return NONE;
+            }
+            Resolution resolution = ESTIMATE;
+            for (Rule rule : RULES) {
+                if (id.startsWith(rule.prefix())) {
+                    resolution = rule.resolution();
+                    break;
+                }
+            }
+            boolean proven = resolution.exact() && (id.startsWith("gpt-4o") || id.startsWith("gpt-3.5-turbo")
+                    || id.equals("gpt-4")
+                    || id.startsWith("gpt-4-") && !id.startsWith("gpt-4-turbo") && !id.contains("preview")
+                    && !id.contains("vision"));
+            return new ModelFacts(resolution, proven);
+        }
     }
 
     /** The encoding itself, loading it on first use (slow: never call this on an event loop unless {@link #isLoaded}). */

@@ -514,6 +514,9 @@ class JtokkitTokenCounterTest {
         String shortBody = "{\"messages\":[{\"role\":\"user\",\"content\":\"" + "x".repeat(3_000) + "\"}]}";
         assertEquals(0, settle(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, readAsBytes(shortBody))).prefixHash(),
                 "under 4 KB: too short for a provider's prompt cache");
+        String wide = "{\"messages\":[{\"role\":\"user\",\"content\":\"" + "\u20ac".repeat(1_400) + "\"}]}";
+        assertTrue(settle(counter.countInput("gpt-4o", Endpoint.CHAT_COMPLETIONS, JSON.readTree(wide))).prefixHash() != 0,
+                "1,400 characters of three bytes each fill the 4 KB prefix");
         assertEquals(0, settle(counter.countInput("text-embedding-3-small", Endpoint.EMBEDDINGS,
                 parse("{\"input\":\"" + "y".repeat(9_000) + "\"}"))).prefixHash(), "no prompt cache for embeddings");
         assertEquals(0, settle(counter.countOutput("gpt-4o", "z".repeat(9_000))).prefixHash());

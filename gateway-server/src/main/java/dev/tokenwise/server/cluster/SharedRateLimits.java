@@ -1,5 +1,6 @@
 package dev.tokenwise.server.cluster;
 
+import dev.tokenwise.core.config.ClusterConfig;
 import dev.tokenwise.core.config.RateLimits;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
@@ -48,6 +49,12 @@ import org.slf4j.LoggerFactory;
  * after the GCRA counted it; and while an instance holds unused requests, another may be refused that they would have
  * served (at most 1 % of the minute per instance and holder set, for at most about a second). Smaller limits (a
  * team limited to 10 requests a minute) are never leased: each call takes its request in Redis.
+ *
+ * <p>While Redis is unreachable, under {@code cluster.on_redis_down: local_share}, calls keep taking from the block
+ * this instance holds, and nothing more: those requests were counted in the shared GCRA when they were taken, so the
+ * instances together still admit no more than the limit; the only loosening is the time, as a block taken just before
+ * Redis went may be used after its second (at most one block, 1 % of the minute, per instance and holder set). Under
+ * {@code fail_closed} a block is not used without Redis, and every call with a rate limit is refused with 503.
  *
  * <p>All rate-limit keys share one hash tag ({@code tw:{rate}:...}): a model's limit covers every team, so the keys
  * one script touches cannot be grouped by team on a Redis Cluster.
@@ -209,6 +216,8 @@ public final class SharedRateLimits implements AdmissionStage {
     private final RedisBudgets.Script lease;
     private final RedisBudgets.Script giveBackBlock;
     private final Map<List<Holder>, Block> blocks = new ConcurrentHashMap<>();
+    /** {@code cluster.on_redis_down: local_share}: a block's requests are used while Redis is unreachable. */
+    private final boolean localShare;
 
     /**
      * @param limits where the limits are set (config and admin API)
@@ -218,6 +227,7 @@ public final class SharedRateLimits implements AdmissionStage {
         this.limits = limits;
         this.redis = redis;
         this.slotTimeoutMillis = Math.max(1, slotTimeout.toMillis());
+        this.localShare = redis.config().onRedisDown() == ClusterConfig.OnRedisDown.LOCAL_SHARE;
         this.take = new RedisBudgets.Script(redis, TAKE);
         this.giveBack = new RedisBudgets.Script(redis, GIVE_BACK);
         this.lease = new RedisBudgets.Script(redis, LEASE);
@@ -261,7 +271,9 @@ public final class SharedRateLimits implements AdmissionStage {
             if (block.tryTake()) {
                 return block.admitted();
             }
-            block.topUp(); // this call takes its request in Redis, the next ones from the block
+            if (redis.up()) {
+                block.topUp(); // this call takes its request in Redis, the next ones from the block
+            }
         }
         long tokens = Math.max(0, call.inputTokensBound()) + Math.max(0, call.outputTokensBound());
         List<String> keys = new ArrayList<>(3 * holders.size());
@@ -290,8 +302,8 @@ public final class SharedRateLimits implements AdmissionStage {
                         ? error.getCause() : error;
                 redis.failed(cause);
                 throw new GatewayException(ErrorType.BUDGET_UNAVAILABLE, "the shared rate limit cannot be checked:"
-                        + " Redis is unreachable (calls of a holder with a rate limit are refused until it is back,"
-                        + " whatever cluster.on_redis_down says: blocks of requests are not used without Redis)");
+                        + " Redis is unreachable (calls of a holder with a rate limit are refused until it is back"
+                        + (localShare ? ", once the requests this instance took before are used)" : ")"));
             }
             long refusedBy = (Long) reply.get(0);
             if (refusedBy == 0) {
@@ -311,7 +323,10 @@ public final class SharedRateLimits implements AdmissionStage {
             }
         }
         if (!redis.up()) {
-            return null; // no decision without Redis: the direct take refuses with 503
+            // Without Redis: under local_share the requests this instance already took stay its own to use (they
+            // count in the shared limit already); under fail_closed, or once they are used, the direct take refuses
+            // with 503. No new block is made.
+            return localShare ? blocks.get(holders) : null;
         }
         Block block = blocks.get(holders);
         return block != null ? block : blocks.computeIfAbsent(List.copyOf(holders), Block::new);

@@ -48,11 +48,18 @@ class SharedRateLimitsTest {
     }
 
     private SharedRateLimits instance(String team, RateLimits teamLimits, Duration slotTimeout) {
+        return instance(team, teamLimits, slotTimeout, ClusterConfig.OnRedisDown.FAIL_CLOSED);
+    }
+
+    private RedisLink lastLink;
+
+    private SharedRateLimits instance(String team, RateLimits teamLimits, Duration slotTimeout,
+                                      ClusterConfig.OnRedisDown onRedisDown) {
         RateLimiter limits = new RateLimiter(System::nanoTime);
         limits.setTeam(team, teamLimits);
-        RedisLink link = RedisLink.open(new ClusterConfig(redis.url(), ClusterConfig.OnRedisDown.FAIL_CLOSED,
-                "test-" + open.size()));
+        RedisLink link = RedisLink.open(new ClusterConfig(redis.url(), onRedisDown, "test-" + open.size()));
         open.add(link);
+        lastLink = link;
         return new SharedRateLimits(limits, link, slotTimeout);
     }
 
@@ -229,5 +236,52 @@ class SharedRateLimitsTest {
         assertEquals(10, redis.calls("evalsha") + redis.calls("eval") - before,
                 "one take per call (ten), no give-back: a used request has nothing to give back");
         assertEquals(0, a.heldRequests() + b.heldRequests(), "10 a minute is never leased");
+    }
+
+    @Test
+    void underLocalShareAnInstanceKeepsTakingTheRequestsItHoldsWhileRedisIsDownAndNothingMore() throws Exception {
+        SharedRateLimits a = instance("t", new RateLimits(1_000, 0, 0), Duration.ofMinutes(1),
+                ClusterConfig.OnRedisDown.LOCAL_SHARE);
+        int held = holdABlockThenStopRedis(a);
+        try {
+            for (int i = 0; i < held; i++) {
+                admitted(a.admit(call("t", 10))).settle(null);
+            }
+            GatewayException e = refused(a.admit(call("t", 10)));
+            assertEquals(ErrorType.BUDGET_UNAVAILABLE, e.type());
+            assertTrue(e.getMessage().contains("once the requests this instance took before are used"), e.getMessage());
+        } finally {
+            redis.restart();
+        }
+    }
+
+    @Test
+    void underFailClosedTheRequestsAnInstanceHoldsAreNotUsedWhileRedisIsDown() throws Exception {
+        SharedRateLimits a = instance("t", new RateLimits(1_000, 0, 0), Duration.ofMinutes(1));
+        int held = holdABlockThenStopRedis(a);
+        try {
+            assertTrue(held > 0);
+            assertEquals(ErrorType.BUDGET_UNAVAILABLE, refused(a.admit(call("t", 10))).type());
+        } finally {
+            redis.restart();
+        }
+    }
+
+    /** Admits one call (a block is leased behind it), stops Redis before the block's second is up, waits for the link. */
+    private int holdABlockThenStopRedis(SharedRateLimits stage) throws Exception {
+        admitted(stage.admit(call("t", 10))).settle(null);
+        long deadline = System.currentTimeMillis() + 3_000;
+        while (stage.heldRequests() == 0) {
+            assertTrue(System.currentTimeMillis() < deadline, "no block leased");
+            Thread.sleep(2);
+        }
+        redis.stop();
+        int held = (int) stage.heldRequests();
+        while (lastLink.up()) {
+            assertTrue(System.currentTimeMillis() < deadline + 2_000, "the link never saw Redis go");
+            Thread.sleep(5);
+        }
+        assertEquals(held, stage.heldRequests(), "the block was given back before Redis stopped: the test was too slow");
+        return held;
     }
 }
