@@ -217,6 +217,46 @@ class AdminCliEndToEndTest {
     }
 
     @Test
+    void setsReplacesAndClearsAKeysOwnBudgetAfterTheKeyWasMade() throws Exception {
+        ok("teams", "create", "keyed", "--budget", "10", "--period", "daily");
+        String secret = ok("keys", "create", "keyed", "--name", "keyed-ci", "-q").out().strip();
+        assertEquals(200, chat(secret, "sim-small", false));
+
+        assertEquals("key keyed-ci of team keyed: budget $0.000001 daily (what it spent this period counts)\n",
+                ok("budget", "set", "--key", "keyed-ci", "0.000001", "--period", "daily").out());
+        assertEquals(402, chat(secret, "sim-small", false), "what it spent already is past the new limit");
+        JsonNode replaced = ok("budget", "set", "--key", "keyed-ci", "2", "--json").json();
+        assertEquals("keyed-ci", replaced.get("id").asText());
+        assertEquals("monthly", replaced.at("/budget/period").asText(), "the period defaults to monthly");
+        assertTrue(replaced.get("key") == null, "no secret: " + replaced);
+        assertEquals(200, chat(secret, "sim-small", false));
+        assertTrue(ok("keys", "list").out().lines()
+                .anyMatch(l -> l.matches("keyed-ci +keyed +all +\\$2\\.00 monthly +\\S+ +active")));
+
+        assertEquals("key keyed-ci of team keyed: no budget of its own, it spends within its team's\n",
+                ok("budget", "clear", "--key", "keyed-ci").out());
+        assertTrue(ok("budget", "clear", "--key", "keyed-ci", "--json").json().get("budget").isNull());
+        assertTrue(ok("keys", "list").out().lines().anyMatch(l -> l.matches("keyed-ci +keyed +all +none +\\S+ +active")),
+                ok("keys", "list").out());
+
+        Run noKey = admin("budget", "set", "--key", "nosuch", "1");
+        assertEquals(1, noKey.status());
+        assertEquals("tokenwise budget: 404 not_found: no key nosuch\n", noKey.err());
+        ok("keys", "revoke", "keyed-ci");
+        Run revoked = admin("budget", "clear", "--key", "keyed-ci");
+        assertEquals(1, revoked.status());
+        assertTrue(revoked.err().startsWith("tokenwise budget: 409 conflict: key keyed-ci is revoked"), revoked.err());
+        assertEquals(1, revoked.err().lines().count(), revoked.err());
+        for (String[] bad : new String[][] {{"budget", "clear"}, {"budget", "clear", "--key", "x", "--period", "daily"},
+                {"budget", "set", "--key", "x"}, {"budget", "set", "--key", "x", "lots"}, {"budget", "raise", "x"}}) {
+            Run run = admin(bad);
+            assertEquals(2, run.status(), String.join(" ", bad) + " " + run.err());
+            assertTrue(run.err().lines().skip(1).findFirst().orElse("").startsWith("usage: tokenwise budget"),
+                    "the usage follows: " + run.err());
+        }
+    }
+
+    @Test
     void failsWithOneClearLineAndANonZeroStatus() throws Exception {
         int closedPort;
         try (ServerSocket s = new ServerSocket(0)) {

@@ -320,7 +320,7 @@ class ClusterEndToEndTest {
 
     @Test
     @Timeout(120)
-    void aKeyABudgetARateLimitAndARevocationMadeOnOneInstanceHoldOnTheOtherWithinASecond(@TempDir Path dir)
+    void aKeyABudgetAKeysBudgetARateLimitAndARevocationMadeOnOneInstanceHoldOnTheOtherWithinASecond(@TempDir Path dir)
             throws Exception {
         String team = "admin";
         Instance a = start(dir, "a", team, "100", "chunk_delay_ms: 1", 60_000);
@@ -358,6 +358,27 @@ class ClusterEndToEndTest {
             status = call(b, CHAT).join().statusCode();
         } while (status != 200 && System.nanoTime() - liftedAt < TimeUnit.SECONDS.toNanos(3));
         assertEquals(200, status, "the budget lifted again on the other instance");
+
+        // A key's own budget, set after the key was made, then removed.
+        assertEquals(200, admin(a, "PUT", "/api/v1/keys/ci/budget",
+                "{\"limit_usd\": 0.000001, \"period\": \"daily\"}").statusCode());
+        long keyCappedAt = System.nanoTime();
+        do {
+            status = call(b, CHAT, secret).join().statusCode();
+        } while (status != 402 && System.nanoTime() - keyCappedAt < TimeUnit.SECONDS.toNanos(3));
+        tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - keyCappedAt);
+        assertEquals(402, status, "the key's new budget holds on the other instance");
+        assertTrue(tookMillis < 1_000, "the key's new budget held on the other instance after " + tookMillis + " ms");
+        assertEquals(200, call(b, CHAT).join().statusCode(), "while its team still has money");
+        assertEquals(200, admin(a, "DELETE", "/api/v1/keys/ci/budget", null).statusCode());
+        long keyUncappedAt = System.nanoTime();
+        do {
+            status = call(b, CHAT, secret).join().statusCode();
+        } while (status != 200 && System.nanoTime() - keyUncappedAt < TimeUnit.SECONDS.toNanos(3));
+        tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - keyUncappedAt);
+        assertEquals(200, status, "the key's budget removed on the other instance");
+        assertTrue(tookMillis < 1_000, "the key's budget was removed on the other instance after " + tookMillis + " ms");
+
         assertEquals(200, admin(a, "PUT", "/api/v1/teams/" + team + "/rate_limits",
                 "{\"requests_per_minute\": 1}").statusCode());
         long limitedAt = System.nanoTime();

@@ -67,6 +67,12 @@ public interface TeamStore {
     /** Inserts or replaces a key (by id). */
     void saveKey(StoredKey key);
 
+    /**
+     * Sets or removes ({@code null}) the budget of a valid key, leaving the rest of its row alone; returns {@code false}
+     * when no such valid key exists.
+     */
+    boolean saveKeyBudget(String id, BudgetConfig budget);
+
     /** Marks a key revoked; returns {@code false} when no such valid key exists. */
     boolean revokeKey(String id, long atMillis);
 }

@@ -496,6 +496,18 @@ abstract class SqlLedger implements Ledger {
     }
 
     @Override
+    public synchronized boolean saveKeyBudget(String id, BudgetConfig budget) {
+        return admin("save the budget of key " + id, c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "UPDATE api_keys SET limit_nanos = ?, period = ? WHERE id = ? AND revoked_at IS NULL")) {
+                bindBudget(ps, 1, budget);
+                ps.setString(3, id);
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    @Override
     public synchronized boolean revokeKey(String id, long atMillis) {
         return admin("revoke key " + id, c -> {
             try (PreparedStatement ps = c.prepareStatement(

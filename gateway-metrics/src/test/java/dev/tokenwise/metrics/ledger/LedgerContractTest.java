@@ -253,6 +253,27 @@ abstract class LedgerContractTest {
     }
 
     @Test
+    void setsAndRemovesTheBudgetOfAValidKeyOnlyLeavingTheRestOfItsRow() {
+        try (Ledger ledger = openLedger()) {
+            BudgetConfig weekly = new BudgetConfig(3_000_000_000L, BudgetPeriod.WEEKLY);
+            ledger.saveKey(new StoredKey("key-1", "research", "ab12", List.of("sim-small"), null, T0, 0));
+            ledger.saveKey(new StoredKey("key-2", "research", "cd34", List.of(), weekly, T0 + 1, 0));
+            assertTrue(ledger.revokeKey("key-2", T0 + 5));
+
+            assertTrue(ledger.saveKeyBudget("key-1", weekly));
+            assertEquals(List.of(new StoredKey("key-1", "research", "ab12", List.of("sim-small"), weekly, T0, 0)),
+                    ledger.keys().subList(0, 1));
+            assertTrue(ledger.saveKeyBudget("key-1", null));
+            assertEquals(new StoredKey("key-1", "research", "ab12", List.of("sim-small"), null, T0, 0),
+                    ledger.keys().get(0));
+            assertFalse(ledger.saveKeyBudget("key-2", null), "a revoked key");
+            assertFalse(ledger.saveKeyBudget("key-9", weekly), "an unknown key");
+            assertEquals(new StoredKey("key-2", "research", "cd34", List.of(), weekly, T0 + 1, T0 + 5),
+                    ledger.keys().get(1), "a revoked key's row is left alone");
+        }
+    }
+
+    @Test
     void keepsTheBillingAuditsWindowsAndBucketsAndTeamInput() {
         try (Ledger ledger = openLedger()) {
             ledger.accept(record("r1", "a", "k", "m", T0, 10));

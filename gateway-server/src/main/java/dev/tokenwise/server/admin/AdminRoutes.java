@@ -34,6 +34,8 @@ import java.util.concurrent.Executor;
  * POST   /api/v1/teams/{team}/keys     {"name"?, "models"?, "budget"?} -> 201, the secret shown once
  * GET    /api/v1/keys                  all keys, never a secret or a hash
  * DELETE /api/v1/keys/{id}             revokes at once
+ * PUT    /api/v1/keys/{id}/budget      {"limit_usd", "period"}: the key's own budget, inside its team's
+ * DELETE /api/v1/keys/{id}/budget      removes it: the key spends only within its team's budget
  * </pre>
  *
  * <p>Without a key the answer is 401, with a team key 403, and 403 for everyone while {@code admin.key} is not
@@ -58,6 +60,7 @@ public final class AdminRoutes implements ApiRoute {
         TEAM_RATE_LIMITS(HttpMethod.GET, HttpMethod.PUT),
         KEYS(HttpMethod.GET),
         KEY(HttpMethod.DELETE),
+        KEY_BUDGET(HttpMethod.PUT, HttpMethod.DELETE),
         KEY_RATE_LIMITS(HttpMethod.GET, HttpMethod.PUT);
 
         private final List<HttpMethod> methods;
@@ -110,6 +113,10 @@ public final class AdminRoutes implements ApiRoute {
             if (id.endsWith("/rate_limits")) {
                 id = id.substring(0, id.length() - "/rate_limits".length());
                 return id.isEmpty() || id.indexOf('/') >= 0 ? null : new Target(Resource.KEY_RATE_LIMITS, id);
+            }
+            if (id.endsWith("/budget")) {
+                id = id.substring(0, id.length() - "/budget".length());
+                return id.isEmpty() || id.indexOf('/') >= 0 ? null : new Target(Resource.KEY_BUDGET, id);
             }
             return id.isEmpty() || id.indexOf('/') >= 0 ? null : new Target(Resource.KEY, id);
         }
@@ -172,6 +179,7 @@ public final class AdminRoutes implements ApiRoute {
             }
             case KEYS -> listKeys();
             case KEY -> revoke(decode(target.segment()));
+            case KEY_BUDGET -> setKeyBudget(decode(target.segment()), method, request);
             case KEY_RATE_LIMITS -> {
                 String key = decode(target.segment());
                 yield rateLimitsResponse("key", key, HttpMethod.PUT.equals(method)
@@ -231,6 +239,18 @@ public final class AdminRoutes implements ApiRoute {
             g.writeEndArray();
             g.writeEndObject();
         }));
+    }
+
+    private Response setKeyBudget(String id, HttpMethod method, Request request) {
+        BudgetConfig budget = null;
+        if (HttpMethod.PUT.equals(method)) {
+            budget = AdminJson.budget(AdminJson.object(request.body(), false, BUDGET_FIELDS), "");
+        } else if (request.body().length > 0) {
+            throw new GatewayException(ErrorType.BAD_REQUEST, "request body: DELETE " + request.path()
+                    + " takes none (to set a budget: PUT with {\"limit_usd\", \"period\"})");
+        }
+        KeyView key = directory.setKeyBudget(id, budget);
+        return Response.json(200, AdminJson.write(g -> AdminJson.writeKey(g, key, null)));
     }
 
     private Response revoke(String id) {

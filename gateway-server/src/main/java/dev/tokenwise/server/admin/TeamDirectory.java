@@ -133,6 +133,10 @@ public final class TeamDirectory {
             @Override
             public void keyCreated(StoredKey key) {
             }
+
+            @Override
+            public void keyBudgetChanged(String id, BudgetConfig budget) {
+            }
         };
 
         /** Key {@code key} was created (only its hash travels, never its secret). */
@@ -143,6 +147,9 @@ public final class TeamDirectory {
 
         /** Key {@code id} was revoked. */
         void keyRevoked(String id);
+
+        /** Key {@code id} was given {@code budget}, or had its budget removed when it is {@code null}. */
+        void keyBudgetChanged(String id, BudgetConfig budget);
     }
 
     private TeamDirectory(GatewayConfig config, TeamStore store, SpendStore spend, KeyRegistry registry,
@@ -488,6 +495,62 @@ public final class TeamDirectory {
             keys.put(id, revoked);
             log.info("Key {} of team {} revoked", id, key.team());
             return view(revoked);
+        }
+    }
+
+    /**
+     * Sets, replaces or removes a key's own budget (inside its team's). What the key spent this period still counts
+     * against the new limit: a replaced budget keeps its books, a new one restores the period's spend from the ledger.
+     * Without a budget the key spends only within its team's.
+     *
+     * @param budget its new budget, or {@code null} to remove it
+     * @throws GatewayException when no key has this id (404) or the key is revoked (409)
+     */
+    public KeyView setKeyBudget(String id, BudgetConfig budget) {
+        KeyView changed = setKeyBudgetHere(id, budget);
+        changes.keyBudgetChanged(id, budget);
+        return changed;
+    }
+
+    /**
+     * Makes here a key budget change another instance of the cluster made, telling no listener: nothing when the key
+     * is unknown, revoked, or has that budget already. Blocking (it writes the store).
+     */
+    public void applyKeyBudget(String id, BudgetConfig budget) {
+        StoredKey key = keys.get(id);
+        if (key != null && !key.revoked() && !Objects.equals(key.budget(), budget)) {
+            try {
+                setKeyBudgetHere(id, budget);
+            } catch (GatewayException raced) {
+                // revoked meanwhile
+            }
+        }
+    }
+
+    private KeyView setKeyBudgetHere(String id, BudgetConfig budget) {
+        synchronized (changeLock) {
+            StoredKey key = keys.get(id);
+            if (key == null) {
+                throw new GatewayException(ErrorType.NOT_FOUND, "no key " + id);
+            }
+            if (key.revoked()) {
+                throw AdminErrors.conflict("key " + id + " is revoked: a revoked key has no budget to change");
+            }
+            long now = clockMillis.getAsLong();
+            // A key without a budget until now has no books in memory: restore this period's spend from the ledger
+            // (read first, so that a failed read changes nothing).
+            long spentNanos = budget != null && budgets.key(id) == null
+                    ? spend.keySpentNanos(id, periodStart(budget, now)) : 0;
+            if (!store.saveKeyBudget(id, budget)) {
+                throw AdminErrors.conflict("key " + id + " is revoked in the store: a revoked key has no budget"
+                        + " to change");
+            }
+            budgets.setKeyBudget(key.team(), id, budget, spentNanos);
+            StoredKey changed = new StoredKey(key.id(), key.team(), key.hashHex(), key.models(), budget,
+                    key.createdAtMillis(), 0);
+            keys.put(id, changed);
+            log.info("Key {} of team {}: budget {}", id, key.team(), describe(budget));
+            return view(changed);
         }
     }
 

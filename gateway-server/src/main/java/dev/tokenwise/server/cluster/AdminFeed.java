@@ -15,10 +15,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Admin changes passed between the instances of a cluster through Redis: team budgets, keys created, key
- * revocations and rate limits ({@code tw:admin:rate_limits}) made on one instance are written to Redis ({@code tw:admin:budgets}, a hash of team to
+ * Admin changes passed between the instances of a cluster through Redis: team budgets, keys created, key budgets,
+ * key revocations and rate limits ({@code tw:admin:rate_limits}) made on one instance are written to Redis ({@code tw:admin:budgets}, a hash of team to
  * {@code "NANOS PERIOD"}; {@code tw:admin:keys}, a hash of key id to its team, the SHA-256 of its secret (never the
- * secret), models, budget and creation time; {@code tw:admin:revoked}, a set of key ids) and a version counter ({@code tw:admin:version}) is incremented. Every
+ * secret), models, budget and creation time; {@code tw:admin:key_budgets}, a hash of key id to {@code "NANOS PERIOD"}
+ * or {@code "-"} once removed, which wins over the budget the key was created with; {@code tw:admin:revoked}, a set
+ * of key ids) and a version counter ({@code tw:admin:version}) is incremented. Every
  * instance reads the counter each tick of its {@link RedisLink} (every {@value RedisLink#TICK_MILLIS} ms) and, when
  * it moved, reads both and makes the changes it has not made yet: a change reaches every instance within about
  * a quarter of a second, and one made while an instance was down or cut off reaches it as soon as it is back.
@@ -31,6 +33,8 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
     static final String KEYS = "tw:admin:keys";
     /** Rate limits set through the admin API: {@code team:NAME} or {@code key:ID} to {@code "RPM TPM CONCURRENT"}. */
     static final String RATE_LIMITS = "tw:admin:rate_limits";
+    /** Key budgets set or removed after the key was made: id to {@code "NANOS PERIOD"}, or {@code "-"} for none. */
+    static final String KEY_BUDGETS = "tw:admin:key_budgets";
     static final String VERSION = "tw:admin:version";
 
     private final RedisLink redis;
@@ -76,6 +80,11 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
     }
 
     @Override
+    public void keyBudgetChanged(String id, BudgetConfig budget) {
+        publish(c -> c.hset(KEY_BUDGETS, id, budget == null ? "-" : budget.limitNanos() + " " + budget.period().label()));
+    }
+
+    @Override
     public void keyRevoked(String id) {
         publish(c -> c.sadd(REVOKED, id));
     }
@@ -106,11 +115,14 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
             }
             var keys = commands.hgetall(KEYS).toCompletableFuture();
             var limits = commands.hgetall(RATE_LIMITS).toCompletableFuture();
+            var keyBudgets = commands.hgetall(KEY_BUDGETS).toCompletableFuture();
             return commands.hgetall(BUDGETS).toCompletableFuture().thenCombine(
                     commands.smembers(REVOKED).toCompletableFuture(),
-                    (budgets, revoked) -> new Changes(v, budgets, revoked, null, null))
-                    .thenCombine(keys, (c, created) -> new Changes(v, c.budgets, c.revoked, created, null))
-                    .thenCombine(limits, (c, set) -> new Changes(v, c.budgets, c.revoked, c.keys, set));
+                    (budgets, revoked) -> new Changes(v, budgets, revoked, null, null, null))
+                    .thenCombine(keys, (c, created) -> new Changes(v, c.budgets, c.revoked, created, null, null))
+                    .thenCombine(limits, (c, set) -> new Changes(v, c.budgets, c.revoked, c.keys, set, null))
+                    .thenCombine(keyBudgets, (c, set) -> new Changes(v, c.budgets, c.revoked, c.keys, c.rateLimits,
+                            set));
         }).thenAcceptAsync(changes -> {
             if (changes != null) {
                 apply(changes);
@@ -129,11 +141,19 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
     }
 
     private record Changes(String version, Map<String, String> budgets, Set<String> revoked,
-                           Map<String, String> keys, Map<String, String> rateLimits) {
+                           Map<String, String> keys, Map<String, String> rateLimits,
+                           Map<String, String> keyBudgets) {
+    }
+
+    /** A budget as {@code "NANOS PERIOD"}. */
+    private static BudgetConfig budget(String value) {
+        String[] parts = value.split(" ");
+        return new BudgetConfig(Long.parseLong(parts[0]), BudgetPeriod.parse(parts[1], "budget.period"));
     }
 
     private void apply(Changes changes) {
-        // Teams first (a key needs its team), then keys, then revocations (a key created and revoked ends revoked).
+        // Teams first (a key needs its team), then keys, then their later budgets (which win over the one a key was
+        // created with), then revocations (a key created and revoked ends revoked).
         changes.budgets.forEach((team, value) -> {
             try {
                 String[] parts = value.split(" ");
@@ -157,6 +177,14 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
                         Long.parseLong(f[4]), 0));
             } catch (RuntimeException e) {
                 log.warn("Cluster mode: key {} in Redis could not be applied: {}", id, e.toString());
+            }
+        });
+        changes.keyBudgets.forEach((id, value) -> {
+            try {
+                directory.applyKeyBudget(id, value.equals("-") ? null : budget(value));
+            } catch (RuntimeException e) {
+                log.warn("Cluster mode: the budget of key {} in Redis ('{}') could not be applied: {}", id, value,
+                        e.toString());
             }
         });
         changes.revoked.forEach(directory::applyRevocation);

@@ -390,6 +390,109 @@ class AdminRoutesTest {
     }
 
     @Test
+    void setsReplacesAndRemovesAKeysBudgetStoringItAndApplyingItAtOnce() throws Exception {
+        Answer set = admin(HttpMethod.PUT, "/api/v1/keys/demo-key/budget", "{\"limit_usd\":2.5,\"period\":\"daily\"}");
+
+        assertEquals(200, set.status(), set.text());
+        assertEquals("demo-key", set.json().get("id").asText());
+        assertEquals("demo", set.json().get("team").asText());
+        assertEquals(new BigDecimal("2.5"), set.json().at("/budget/limit_usd").decimalValue());
+        assertEquals("daily", set.json().at("/budget/period").asText());
+        assertFalse(set.json().get("revoked").asBoolean());
+        assertNull(set.json().get("key"), "never the secret");
+        assertFalse(set.text().contains(KeyHashes.sha256Hex("tw-test-key")), "never the hash");
+        assertEquals(2_500_000_000L, budgets.key("demo-key").limitNanos());
+        assertEquals(2_500_000_000L, store.key("demo-key").budget().limitNanos());
+        JsonNode listed = null;
+        for (JsonNode k : admin(HttpMethod.GET, "/api/v1/keys", null).json().get("data")) {
+            if (k.get("id").asText().equals("demo-key")) {
+                listed = k;
+            }
+        }
+        assertEquals(set.json(), listed, "the answer is the key as the list shows it");
+
+        Answer replaced = admin(HttpMethod.PUT, "/api/v1/keys/demo-key/budget",
+                "{\"limit_usd\":1,\"period\":\"weekly\"}");
+        assertEquals(200, replaced.status(), replaced.text());
+        assertEquals("weekly", replaced.json().at("/budget/period").asText());
+        assertEquals(1_000_000_000L, budgets.key("demo-key").limitNanos());
+        assertEquals("weekly", store.key("demo-key").budget().period().label());
+
+        Answer removed = admin(HttpMethod.DELETE, "/api/v1/keys/demo-key/budget", null);
+        assertEquals(200, removed.status(), removed.text());
+        assertTrue(removed.json().get("budget").isNull(), removed.text());
+        assertNull(budgets.key("demo-key"), "the key spends within its team's budget only");
+        assertNull(store.key("demo-key").budget());
+        assertTrue(keys.find("tw-test-key") != null, "the key still works");
+        assertEquals(200, admin(HttpMethod.DELETE, "/api/v1/keys/demo-key/budget", null).status(),
+                "removing no budget changes nothing");
+    }
+
+    @Test
+    void aKeysNewBudgetCountsWhatItSpentThisPeriodAndRefusesWhileItsTeamStillHasMoney() throws Exception {
+        spend.keyNanos.put("demo-key", 900_000_000L); // $0.90 spent today, before the key had a budget of its own
+
+        Answer set = admin(HttpMethod.PUT, "/api/v1/keys/demo-key/budget", "{\"limit_usd\":1,\"period\":\"daily\"}");
+
+        assertEquals(200, set.status(), set.text());
+        assertTrue(spend.asked.contains("key demo-key from " + (NOW_MILLIS - 12 * 3_600_000L)), spend.asked.toString());
+        assertEquals(100_000_000L, budgets.key("demo-key").snapshot(NOW_MILLIS).remainingNanos());
+        BudgetBook.Admission refused = budgets.reserve("r1", "demo", "demo-key", 200_000_000L,
+                TimeUnit.MINUTES.toNanos(1));
+        assertEquals(BudgetBook.Outcome.KEY_EXCEEDED, refused.outcome(), "the team has $5 left, the key $0.10");
+        BudgetBook.Admission fits = budgets.reserve("r2", "demo", "demo-key", 50_000_000L, TimeUnit.MINUTES.toNanos(1));
+        assertTrue(fits.admitted());
+        budgets.settle(fits.reservation(), 50_000_000L);
+
+        Answer raised = admin(HttpMethod.PUT, "/api/v1/keys/demo-key/budget", "{\"limit_usd\":2,\"period\":\"daily\"}");
+        assertEquals(200, raised.status(), raised.text());
+        assertEquals(950_000_000L, budgets.key("demo-key").snapshot(NOW_MILLIS).spentNanos(),
+                "a replaced budget keeps the period's books");
+        assertEquals(1_050_000_000L, budgets.key("demo-key").snapshot(NOW_MILLIS).remainingNanos());
+    }
+
+    @Test
+    void refusesKeyBudgetsOfUnknownOrRevokedKeysAndBadBodiesChangingNothing() throws Exception {
+        admin(HttpMethod.POST, "/api/v1/teams/demo/keys", "{\"name\":\"gone\",\"budget\":{\"limit_usd\":1,\"period\":\"daily\"}}");
+        admin(HttpMethod.DELETE, "/api/v1/keys/gone", null);
+        String body = "{\"limit_usd\":3,\"period\":\"daily\"}";
+
+        Answer unknown = admin(HttpMethod.PUT, "/api/v1/keys/nope/budget", body);
+        assertEquals(404, unknown.status(), unknown.text());
+        assertEquals("no key nope", unknown.errorMessage());
+        assertEquals(404, admin(HttpMethod.DELETE, "/api/v1/keys/nope/budget", null).status());
+        Answer revoked = admin(HttpMethod.PUT, "/api/v1/keys/gone/budget", body);
+        assertEquals(409, revoked.status(), revoked.text());
+        assertTrue(revoked.errorMessage().startsWith("key gone is revoked"), revoked.errorMessage());
+        assertEquals(409, admin(HttpMethod.DELETE, "/api/v1/keys/gone/budget", null).status());
+        assertEquals(1_000_000_000L, store.key("gone").budget().limitNanos(), "a revoked key's row is left alone");
+
+        String path = "/api/v1/keys/demo-key/budget";
+        Map<String, String> bad = new java.util.LinkedHashMap<>();
+        bad.put("", "request body: missing");
+        bad.put("{", "not valid JSON");
+        bad.put("{\"limit_usd\":5}", "period: missing");
+        bad.put("{\"period\":\"daily\"}", "limit_usd: missing");
+        bad.put("{\"limit_usd\":-1,\"period\":\"daily\"}", "limit_usd: -1 (expected: >= 0)");
+        bad.put("{\"limit_usd\":\"5\",\"period\":\"daily\"}", "limit_usd: expected a number, got a string");
+        bad.put("{\"limit_usd\":5,\"period\":\"hourly\"}", "period: 'hourly'");
+        bad.put("{\"limit_usd\":0.0000000001,\"period\":\"daily\"}", "at most 9 decimals");
+        bad.put("{\"limit_usd\":5,\"period\":\"daily\",\"budget\":1}", "budget: unknown field");
+        for (Map.Entry<String, String> c : bad.entrySet()) {
+            Answer a = admin(HttpMethod.PUT, path, c.getKey());
+            assertEquals(400, a.status(), c + " -> " + a.text());
+            assertEquals("invalid_request", a.json().path("error").path("code").asText());
+            assertTrue(a.errorMessage().contains(c.getValue()), c + " -> " + a.errorMessage());
+        }
+        Answer deleteWithBody = admin(HttpMethod.DELETE, path, body);
+        assertEquals(400, deleteWithBody.status(), deleteWithBody.text());
+        assertTrue(deleteWithBody.errorMessage().startsWith("request body: DELETE " + path + " takes none"),
+                deleteWithBody.errorMessage());
+        assertNull(budgets.key("demo-key"), "no bad request changed anything");
+        assertNull(store.key("demo-key").budget());
+    }
+
+    @Test
     void matchesOnlyItsOwnPathsAndMethods() {
         assertTrue(routes.matches(HttpMethod.GET, "/api/v1/teams"));
         assertTrue(routes.matches(HttpMethod.POST, "/api/v1/teams"));
@@ -398,6 +501,11 @@ class AdminRoutesTest {
         assertTrue(routes.matches(HttpMethod.POST, "/api/v1/teams/demo/keys"));
         assertTrue(routes.matches(HttpMethod.GET, "/api/v1/keys"));
         assertTrue(routes.matches(HttpMethod.DELETE, "/api/v1/keys/demo-key"));
+        assertTrue(routes.matches(HttpMethod.PUT, "/api/v1/keys/demo-key/budget"));
+        assertTrue(routes.matches(HttpMethod.DELETE, "/api/v1/keys/demo-key/budget"));
+        assertFalse(routes.matches(HttpMethod.GET, "/api/v1/keys/demo-key/budget"));
+        assertTrue(routes.matchesPath("/api/v1/keys/demo-key/budget"), "so a wrong method gets 405");
+        assertFalse(routes.matchesPath("/api/v1/keys//budget"));
 
         assertFalse(routes.matches(HttpMethod.DELETE, "/api/v1/teams"));
         assertFalse(routes.matches(HttpMethod.POST, "/api/v1/teams/demo/budget"));
@@ -417,6 +525,8 @@ class AdminRoutesTest {
         admin(HttpMethod.POST, "/api/v1/teams", "{\"name\":\"research\"}");
         admin(HttpMethod.PUT, "/api/v1/teams/research/budget", "{\"limit_usd\":1,\"period\":\"daily\"}");
         admin(HttpMethod.POST, "/api/v1/teams/research/keys", "{}");
+        admin(HttpMethod.PUT, "/api/v1/keys/demo-key/budget", "{\"limit_usd\":1,\"period\":\"daily\"}");
+        admin(HttpMethod.DELETE, "/api/v1/keys/demo-key/budget", null);
         admin(HttpMethod.DELETE, "/api/v1/keys/demo-key", null);
 
         assertEquals(java.util.Set.of(WORKER), store.callerThreads);

@@ -56,6 +56,17 @@ final class InMemoryTeamStore implements TeamStore {
     }
 
     @Override
+    public synchronized boolean saveKeyBudget(String id, dev.tokenwise.core.config.BudgetConfig budget) {
+        called();
+        StoredKey k = keys.get(id);
+        if (k == null || k.revoked()) {
+            return false;
+        }
+        keys.put(id, new StoredKey(k.id(), k.team(), k.hashHex(), k.models(), budget, k.createdAtMillis(), 0));
+        return true;
+    }
+
+    @Override
     public synchronized boolean revokeKey(String id, long atMillis) {
         called();
         StoredKey k = keys.get(id);

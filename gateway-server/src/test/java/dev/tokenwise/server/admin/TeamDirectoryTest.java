@@ -209,6 +209,69 @@ class TeamDirectoryTest {
     }
 
     @Test
+    void aKeyBudgetSetOrClearedThroughTheApiSurvivesARestartAndWinsOverTheConfig() {
+        GatewayConfig capped = AdminFixtures.config("""
+                teams:
+                  - name: demo
+                    budget: {limit_usd: 5, period: daily}
+                    keys: [{key: tw-test-key, name: demo-key, budget: {limit_usd: 1, period: daily}}]
+                """);
+        Gateway first = new Gateway(capped);
+        assertEquals(USD, first.budgets.key("demo-key").limitNanos());
+        first.directory.setKeyBudget("demo-key", null);
+        CreatedKey created = first.directory.createKey("demo", "ci", null, null);
+        first.directory.setKeyBudget("ci", new BudgetConfig(3 * USD, BudgetPeriod.WEEKLY));
+
+        Gateway second = new Gateway(capped);
+
+        assertNull(second.budgets.key("demo-key"), "the API removed the config's $1: it stays removed");
+        assertNull(second.directory.key("demo-key").orElseThrow().budget());
+        assertEquals(3 * USD, second.budgets.key(created.id()).limitNanos());
+        assertEquals(BudgetPeriod.WEEKLY, second.budgets.key(created.id()).period());
+        assertEquals(new BudgetConfig(3 * USD, BudgetPeriod.WEEKLY), second.directory.key("ci").orElseThrow().budget());
+    }
+
+    @Test
+    void aKeyBudgetChangeIsToldToTheListenerAndAnotherInstancesIsAppliedSilently() {
+        Gateway g = start();
+        List<String> told = new ArrayList<>();
+        g.directory.onChange(new TeamDirectory.ChangeListener() {
+            @Override
+            public void keyCreated(StoredKey key) {
+            }
+
+            @Override
+            public void teamBudgetChanged(String team, BudgetConfig budget) {
+            }
+
+            @Override
+            public void keyRevoked(String id) {
+            }
+
+            @Override
+            public void keyBudgetChanged(String id, BudgetConfig budget) {
+                told.add(id + " " + budget);
+            }
+        });
+        BudgetConfig half = new BudgetConfig(USD / 2, BudgetPeriod.DAILY);
+
+        g.directory.setKeyBudget("demo-key", half);
+        g.directory.setKeyBudget("demo-key", null);
+        assertEquals(List.of("demo-key " + half, "demo-key null"), told);
+
+        spend.keyNanos.put("demo-key", USD / 4);
+        g.directory.applyKeyBudget("demo-key", half);
+        g.directory.applyKeyBudget("nobody", half);
+        assertEquals(2, told.size(), "a change made elsewhere is not passed on again");
+        assertEquals(USD / 4, g.budgets.key("demo-key").snapshot(NOW_MILLIS).remainingNanos(),
+                "what the key spent this period counts");
+        assertEquals(half, store.key("demo-key").budget());
+        g.directory.applyKeyBudget("demo-key", null);
+        assertNull(g.budgets.key("demo-key"));
+        assertNull(store.key("demo-key").budget());
+    }
+
+    @Test
     void revokeTakesEffectAtOnceAndPersists() {
         Gateway g = start();
         CreatedKey created = g.directory.createKey("demo", null, null, null);
