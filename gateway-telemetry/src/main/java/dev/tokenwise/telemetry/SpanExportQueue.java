@@ -117,7 +117,7 @@ final class SpanExportQueue implements AutoCloseable {
                 }
                 try {
                     batch.add(toData.apply(span));
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | StackOverflowError e) { // one bad record must not end the thread
                     dropped.increment();
                     log.warn("Could not make the span of a call; it is not exported", e);
                 }
@@ -159,7 +159,7 @@ final class SpanExportQueue implements AutoCloseable {
             } else {
                 failed.add(n);
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) { // an exporter that throws must not end the thread
             failed.add(n);
             log.warn("Span export failed", e);
         }
