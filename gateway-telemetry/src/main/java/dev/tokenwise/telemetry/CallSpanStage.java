@@ -9,19 +9,20 @@ import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.TextMapGetter;
-import io.opentelemetry.sdk.common.Clock;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Makes one span of each call the gateway admits: started at admission (backdated to the request's arrival),
  * continuing the client's W3C {@code traceparent}, named upstream as the parent of the provider call, and ended when
  * the call settles, at the moment its last byte reached the client, with the GenAI semantic-convention attributes
- * of its {@link UsageRecord} ({@link CallSpanData}). Prompts and answers are never read into a span: of the request
+ * of its {@link UsageRecord} ({@link OtlpSpanEncoder}). Prompts and answers are never read into a span: of the request
  * body, only the output-token cap the gateway read from it ({@link Call#maxOutputTokens}) is.
  *
- * <p>No span object of the OpenTelemetry SDK is made on the event loop: admission draws the span's ids (three random
+ * <p>No span object is made on the event loop: admission draws the span's ids (three random
  * longs), decides its sampling and notes its start; settling hands the lease itself, with the call's record, to a
- * bounded queue ({@link SpanExportQueue#offer}), whose thread builds the exported {@link CallSpanData} and sends it.
+ * bounded queue ({@link SpanExportQueue#offer}), whose thread encodes the exported span and sends it.
  * When the queue is full the span is dropped and counted; the call never waits.
  */
 final class CallSpanStage implements AdmissionStage {
@@ -50,7 +51,7 @@ final class CallSpanStage implements AdmissionStage {
     @Override
     public Lease admit(Call call) {
         // The span starts when the request arrived, not now: admission comes after parsing and routing.
-        long startEpochNanos = clock.now() - Math.max(0, System.nanoTime() - call.nowNanos());
+        long startEpochNanos = epochNanos(clock) - Math.max(0, System.nanoTime() - call.nowNanos());
         SpanContext parent = null;
         if (call.headers() != null && call.headers().contains(TRACEPARENT)) {
             SpanContext extracted = Span.fromContext(W3C.extract(Context.root(), call.headers(),
@@ -116,13 +117,13 @@ final class CallSpanStage implements AdmissionStage {
         @Override
         public void settle(UsageRecord record) {
             long latencyNanos = record.latencyMicros() * 1000;
-            end(record, latencyNanos > 0 ? startEpochNanos + latencyNanos : clock.now());
+            end(record, latencyNanos > 0 ? startEpochNanos + latencyNanos : epochNanos(clock));
         }
 
         @Override
         public void abort() {
             // Refused by a later stage or by the budget, or the client left while the call waited: nothing upstream.
-            end(null, clock.now());
+            end(null, epochNanos(clock));
         }
 
         private void end(UsageRecord record, long endEpochNanos) {
@@ -133,6 +134,11 @@ final class CallSpanStage implements AdmissionStage {
             this.endEpochNanos = endEpochNanos;
             sink.offer(this);
         }
+    }
+
+    private static long epochNanos(Clock clock) {
+        Instant now = clock.instant();
+        return now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }
 
     /** The GenAI operation of an endpoint. */

@@ -1,34 +1,28 @@
 package dev.tokenwise.telemetry;
 
 import io.netty.util.internal.PlatformDependent;
-import io.opentelemetry.sdk.common.CompletableResultCode;
-import io.opentelemetry.sdk.trace.data.SpanData;
-import io.opentelemetry.sdk.trace.export.SpanExporter;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Ended call spans on their way to an OpenTelemetry {@link SpanExporter}: a bounded queue that event loops offer to
- * without ever waiting, and one thread of its own that turns what is queued into {@link SpanData} and hands it to the
- * exporter in batches.
+ * Ended call spans on their way to an OTLP/HTTP endpoint: a bounded queue that event loops offer to without ever
+ * waiting, and one thread of its own that encodes what is queued ({@link OtlpSpanEncoder}) and posts it in batches
+ * ({@link OtlpHttpSender}).
  *
  * <p>Implementation note: the queue is a fixed-size lock-free multi-producer single-consumer queue; an
  * {@link #offer} that finds it full drops the span and counts it ({@link #dropped}), so a slow or absent endpoint
  * costs a call one failed offer. The thread does not wake per span (a wake-up costs more than a span): while spans
- * are waiting for their batch to fill it naps 10 ms at a time and sends a batch when it holds
+ * are waiting for their batch to fill it naps 10 ms at a time, encoding what came, and sends a batch when it holds
  * {@code batchSpans}, or when its oldest span has waited {@code scheduleDelay}; with nothing queued it sleeps for the
  * schedule delay, after announcing it (a volatile flag read by producers after their offer), so that the next offer
- * wakes it. It waits for each export's result (up to the exporter's timeout and a margin) before the next, and counts
- * the spans of an export that failed or did not finish in time ({@link #failed}). The spans queued while an export
- * hangs stay bounded by the queue: a batch in flight plus the queue's capacity. A span is read by the thread only
- * after the queue handed it over, which publishes what the producer wrote into it.
+ * wakes it. It waits for each export's result (the sender's timeout, retries included) before the next, and counts
+ * the spans of an export that failed ({@link #failed}). The spans queued while an export hangs stay bounded by the
+ * queue: a batch in flight plus the queue's capacity. A span is read by the thread only after the queue handed it
+ * over, which publishes what the producer wrote into it.
  */
 final class SpanExportQueue implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SpanExportQueue.class);
@@ -36,11 +30,10 @@ final class SpanExportQueue implements AutoCloseable {
     private static final long CLOSE_WAIT_MILLIS = 5_000;
 
     private final Queue<CallSpanStage.CallSpan> queue;
-    private final SpanExporter exporter;
-    private final Function<CallSpanStage.CallSpan, SpanData> toData;
+    private final OtlpSpanEncoder encoder;
+    private final OtlpHttpSender sender;
     private final int batchSpans;
     private final long scheduleDelayNanos;
-    private final long exportWaitNanos;
     private final LongAdder dropped = new LongAdder();
     private final LongAdder failed = new LongAdder();
     private final LongAdder exported = new LongAdder();
@@ -51,14 +44,14 @@ final class SpanExportQueue implements AutoCloseable {
     /**
      * Starts the export thread.
      *
-     * @param toData makes the exported span of an ended call (on the export thread)
+     * @param encoder encodes the spans (on the export thread only)
+     * @param sender posts the encoded batches, and is closed with the queue
      * @param queueSpans the spans that may wait, at most; more are dropped
      * @param batchSpans the spans sent in one export, at most
      * @param scheduleDelayNanos the longest a span waits for its batch to fill
-     * @param exportWaitNanos how long an export may take before its spans count as failed
      */
-    SpanExportQueue(SpanExporter exporter, Function<CallSpanStage.CallSpan, SpanData> toData, int queueSpans,
-                    int batchSpans, long scheduleDelayNanos, long exportWaitNanos) {
+    SpanExportQueue(OtlpSpanEncoder encoder, OtlpHttpSender sender, int queueSpans, int batchSpans,
+                    long scheduleDelayNanos) {
         if (queueSpans <= 0) {
             throw new IllegalArgumentException("queueSpans: " + queueSpans + " (expected: > 0)");
         }
@@ -69,11 +62,10 @@ final class SpanExportQueue implements AutoCloseable {
             throw new IllegalArgumentException("scheduleDelayNanos: " + scheduleDelayNanos + " (expected: > 0)");
         }
         this.queue = PlatformDependent.newFixedMpscQueue(queueSpans);
-        this.exporter = exporter;
-        this.toData = toData;
+        this.encoder = encoder;
+        this.sender = sender;
         this.batchSpans = batchSpans;
         this.scheduleDelayNanos = scheduleDelayNanos;
-        this.exportWaitNanos = exportWaitNanos;
         this.thread = new Thread(this::run, "tokenwise-span-export");
         this.thread.setDaemon(true);
         this.thread.start();
@@ -107,35 +99,35 @@ final class SpanExportQueue implements AutoCloseable {
     }
 
     private void run() {
-        List<SpanData> batch = new ArrayList<>(batchSpans);
+        encoder.begin();
         long oldestNanos = 0;
         while (true) {
             CallSpanStage.CallSpan span;
-            while (batch.size() < batchSpans && (span = queue.poll()) != null) {
-                if (batch.isEmpty()) {
+            while (encoder.spans() < batchSpans && (span = queue.poll()) != null) {
+                if (encoder.spans() == 0) {
                     oldestNanos = System.nanoTime();
                 }
                 try {
-                    batch.add(toData.apply(span));
+                    encoder.add(span);
                 } catch (RuntimeException | StackOverflowError e) { // one bad record must not end the thread
                     dropped.increment();
-                    log.warn("Could not make the span of a call; it is not exported", e);
+                    log.warn("Could not encode the span of a call; it is not exported", e);
                 }
             }
+            int batch = encoder.spans();
             boolean closed = closing;
-            if (!batch.isEmpty() && (batch.size() >= batchSpans || closed
-                    || System.nanoTime() - oldestNanos >= scheduleDelayNanos)) {
+            if (batch > 0 && (batch >= batchSpans || closed || System.nanoTime() - oldestNanos >= scheduleDelayNanos)) {
                 if (!export(batch)) {
                     dropped.add(queue.size()); // interrupted at close: what is left is not sent
                     return;
                 }
-                batch = new ArrayList<>(batchSpans); // the exporter may still read the last one's list
+                encoder.begin();
                 continue;
             }
             if (closed && queue.isEmpty()) {
                 return;
             }
-            if (batch.isEmpty()) {
+            if (batch == 0) {
                 sleeping = true;
                 if (queue.isEmpty() && !closing) {
                     LockSupport.parkNanos(this, scheduleDelayNanos);
@@ -148,27 +140,28 @@ final class SpanExportQueue implements AutoCloseable {
         }
     }
 
-    /** Sends one batch and waits for its result; {@code false} when the thread was interrupted meanwhile. */
-    private boolean export(List<SpanData> batch) {
-        int n = batch.size();
+    /** Sends the encoded batch and waits for its result; {@code false} when the thread was interrupted meanwhile. */
+    private boolean export(int spans) {
         try {
-            CompletableResultCode result = exporter.export(batch);
-            result.join(exportWaitNanos, TimeUnit.NANOSECONDS);
-            if (result.isSuccess()) {
-                exported.add(n);
+            OtlpSpanEncoder.Request request = encoder.finish();
+            if (sender.send(request.array(), request.offset(), request.length())) {
+                exported.add(spans);
             } else {
-                failed.add(n);
+                failed.add(spans);
             }
-        } catch (RuntimeException | LinkageError e) { // an exporter that throws must not end the thread
-            failed.add(n);
+        } catch (InterruptedException e) {
+            failed.add(spans);
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException | LinkageError e) { // a sender that throws must not end the thread
+            failed.add(spans);
             log.warn("Span export failed", e);
         }
         return !Thread.currentThread().isInterrupted();
     }
 
     /**
-     * Sends what is queued, waiting up to 5 s for the endpoint, then shuts the exporter down; an export still hanging
-     * then is abandoned (its spans count as failed, those queued behind it as dropped).
+     * Sends what is queued, waiting up to 5 s for the endpoint, then closes the sender; an export still hanging then
+     * is abandoned (its spans count as failed, those queued behind it as dropped).
      */
     @Override
     public void close() {
@@ -183,7 +176,7 @@ final class SpanExportQueue implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            exporter.shutdown().join(1, TimeUnit.SECONDS);
+            sender.close();
         }
     }
 }

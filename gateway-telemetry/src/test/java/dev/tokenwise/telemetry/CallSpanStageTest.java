@@ -12,17 +12,16 @@ import dev.tokenwise.core.model.UsageRecord;
 import dev.tokenwise.core.spi.AdmissionStage;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.opentelemetry.api.trace.StatusCode;
-import io.opentelemetry.sdk.common.Clock;
-import io.opentelemetry.sdk.common.CompletableResultCode;
-import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
-import io.opentelemetry.sdk.resources.Resource;
-import io.opentelemetry.sdk.trace.data.SpanData;
-import io.opentelemetry.sdk.trace.export.SpanExporter;
-import java.util.Collection;
+import io.opentelemetry.proto.common.v1.AnyValue;
+import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.trace.v1.Span;
+import io.opentelemetry.proto.trace.v1.Status;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -31,79 +30,71 @@ class CallSpanStageTest {
     private static final String CLIENT_TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
     private static final String UNSAMPLED_TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
 
-    private final List<SpanData> exported = new CopyOnWriteArrayList<>();
-    private final SpanExportQueue queue = new SpanExportQueue(new SpanExporter() {
-        @Override
-        public CompletableResultCode export(Collection<SpanData> spans) {
-            exported.addAll(spans);
-            return CompletableResultCode.ofSuccess();
-        }
+    private final OtlpReceiver receiver;
+    private final SpanExportQueue queue;
 
-        @Override
-        public CompletableResultCode flush() {
-            return CompletableResultCode.ofSuccess();
-        }
-
-        @Override
-        public CompletableResultCode shutdown() {
-            return CompletableResultCode.ofSuccess();
-        }
-    }, span -> CallSpanData.of(span, Map.of("openai", "openai"), Resource.empty(),
-            InstrumentationScopeInfo.create("test")), 64, 64, TimeUnit.MILLISECONDS.toNanos(5),
-            TimeUnit.SECONDS.toNanos(5));
+    CallSpanStageTest() throws Exception {
+        receiver = new OtlpReceiver();
+        queue = new SpanExportQueue(new OtlpSpanEncoder(Map.of("service.name", "test"), Map.of("openai", "openai")),
+                new OtlpHttpSender(receiver.url(), Map.of(), Duration.ofSeconds(10), Duration.ofSeconds(5)), 64, 64,
+                TimeUnit.MILLISECONDS.toNanos(5));
+    }
 
     @AfterEach
     void close() {
         queue.close();
+        receiver.close();
     }
 
     @Test
     void exportsTheOutputCapTheGatewayReadAndNoneWhenTheRequestNamesNone() throws Exception {
-        SpanData capped = callWith(new CallSpanStage(queue, Clock.getDefault(), 1.0), null, 77, null);
-        assertEquals(77L, capped.getAttributes().get(CallSpanData.MAX_TOKENS));
-        SpanData uncapped = callWith(new CallSpanStage(queue, Clock.getDefault(), 1.0), null, 0, null);
-        assertNull(uncapped.getAttributes().get(CallSpanData.MAX_TOKENS));
+        Span capped = callWith(new CallSpanStage(queue, Clock.systemUTC(), 1.0), null, 77, null);
+        assertEquals(77L, attributes(capped).get("gen_ai.request.max_tokens").getIntValue());
+        Span uncapped = callWith(new CallSpanStage(queue, Clock.systemUTC(), 1.0), null, 0, null);
+        assertNull(attributes(uncapped).get("gen_ai.request.max_tokens"));
     }
 
     @Test
     void aCallWithoutTraceparentIsARootSpanAndOneWithItContinuesTheClientsTrace() throws Exception {
-        CallSpanStage stage = new CallSpanStage(queue, Clock.getDefault(), 1.0);
+        CallSpanStage stage = new CallSpanStage(queue, Clock.systemUTC(), 1.0);
         HttpHeaders upstream = new DefaultHttpHeaders();
-        SpanData root = callWith(stage, new DefaultHttpHeaders().add("x-request-id", "r"), 0, upstream);
-        assertFalse(root.getParentSpanContext().isValid());
-        assertEquals("00-" + root.getTraceId() + "-" + root.getSpanId() + "-01", upstream.get("traceparent"));
-        SpanData child = callWith(stage, new DefaultHttpHeaders().add("TraceParent", CLIENT_TRACEPARENT), 0, upstream);
-        assertEquals("0af7651916cd43dd8448eb211c80319c", child.getTraceId());
-        assertEquals("b7ad6b7169203331", child.getParentSpanId());
-        assertEquals("00-0af7651916cd43dd8448eb211c80319c-" + child.getSpanId() + "-01", upstream.get("traceparent"));
+        Span root = callWith(stage, new DefaultHttpHeaders().add("x-request-id", "r"), 0, upstream);
+        assertTrue(root.getParentSpanId().isEmpty());
+        assertEquals("00-" + hex(root.getTraceId()) + "-" + hex(root.getSpanId()) + "-01", upstream.get("traceparent"));
+        Span child = callWith(stage, new DefaultHttpHeaders().add("TraceParent", CLIENT_TRACEPARENT), 0, upstream);
+        assertEquals("0af7651916cd43dd8448eb211c80319c", hex(child.getTraceId()));
+        assertEquals("b7ad6b7169203331", hex(child.getParentSpanId()));
+        assertEquals("00-0af7651916cd43dd8448eb211c80319c-" + hex(child.getSpanId()) + "-01",
+                upstream.get("traceparent"));
     }
 
     @Test
     void aSpanCarriesTheRecordsAttributesAndItsStatus() throws Exception {
-        SpanData span = callWith(new CallSpanStage(queue, Clock.getDefault(), 1.0), null, 0, null);
-        assertEquals("chat", span.getAttributes().get(CallSpanData.OPERATION));
-        assertEquals("openai", span.getAttributes().get(CallSpanData.PROVIDER));
-        assertEquals(12L, span.getAttributes().get(CallSpanData.INPUT_TOKENS));
-        assertEquals(48L, span.getAttributes().get(CallSpanData.OUTPUT_TOKENS));
-        assertEquals(30_600 / 1e9, span.getAttributes().get(CallSpanData.COST_USD));
-        assertEquals("ok", span.getAttributes().get(CallSpanData.STATUS));
-        assertEquals(1_000_000, span.getEndEpochNanos() - span.getStartEpochNanos());
-        assertEquals(StatusCode.UNSET, span.getStatus().getStatusCode());
-        assertEquals(span.getAttributes().size(), span.getAttributes().asMap().size());
+        Span span = callWith(new CallSpanStage(queue, Clock.systemUTC(), 1.0), null, 0, null);
+        Map<String, AnyValue> a = attributes(span);
+        assertEquals("chat", a.get("gen_ai.operation.name").getStringValue());
+        assertEquals("openai", a.get("gen_ai.provider.name").getStringValue());
+        assertEquals(12L, a.get("gen_ai.usage.input_tokens").getIntValue());
+        assertEquals(48L, a.get("gen_ai.usage.output_tokens").getIntValue());
+        assertEquals(30_600 / 1e9, a.get("tokenwise.cost_usd").getDoubleValue());
+        assertEquals("ok", a.get("tokenwise.status").getStringValue());
+        assertEquals(1_000_000, span.getEndTimeUnixNano() - span.getStartTimeUnixNano());
+        assertEquals(Status.StatusCode.STATUS_CODE_UNSET, span.getStatus().getCode());
+        assertEquals(span.getAttributesCount(), a.size(), "each attribute once");
     }
 
     @Test
     void aCallThatNeverWentUpstreamIsAnErrorSpan() throws Exception {
-        CallSpanStage stage = new CallSpanStage(queue, Clock.getDefault(), 1.0);
+        CallSpanStage stage = new CallSpanStage(queue, Clock.systemUTC(), 1.0);
         stage.admit(call(null, 0)).abort();
-        SpanData span = await(1).get(0);
-        assertEquals(StatusCode.ERROR, span.getStatus().getStatusCode());
-        assertEquals("not_forwarded", span.getAttributes().get(CallSpanData.ERROR_TYPE));
+        Span span = receiver.awaitSpans(1).get(0);
+        assertEquals(Status.StatusCode.STATUS_CODE_ERROR, span.getStatus().getCode());
+        assertEquals("not_forwarded", attributes(span).get("error.type").getStringValue());
     }
 
     @Test
     void followsAClientsUnsampledTraceExportingNothingAndSayingSoUpstream() throws Exception {
-        CallSpanStage stage = new CallSpanStage(queue, Clock.getDefault(), 1.0);
+        CallSpanStage stage = new CallSpanStage(queue, Clock.systemUTC(), 1.0);
         HttpHeaders upstream = new DefaultHttpHeaders();
         AdmissionStage.Lease lease = stage.admit(call(new DefaultHttpHeaders().add("traceparent",
                 UNSAMPLED_TRACEPARENT), 0));
@@ -112,12 +103,12 @@ class CallSpanStageTest {
         assertTrue(upstream.get("traceparent").matches("00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-00"),
                 upstream.get("traceparent"));
         Thread.sleep(100); // twenty schedule delays
-        assertEquals(List.of(), exported);
+        assertEquals(List.of(), receiver.spans());
     }
 
     @Test
     void atSampleRatioZeroARootCallIsNotExportedYetItsTraceGoesUpstream() throws Exception {
-        CallSpanStage stage = new CallSpanStage(queue, Clock.getDefault(), 0.0);
+        CallSpanStage stage = new CallSpanStage(queue, Clock.systemUTC(), 0.0);
         HttpHeaders upstream = new DefaultHttpHeaders();
         for (int i = 0; i < 20; i++) {
             AdmissionStage.Lease lease = stage.admit(call(null, 0));
@@ -127,7 +118,7 @@ class CallSpanStageTest {
                     upstream.get("traceparent"));
         }
         Thread.sleep(100);
-        assertEquals(List.of(), exported);
+        assertEquals(List.of(), receiver.spans());
     }
 
     private static AdmissionStage.Call call(HttpHeaders headers, long maxOutputTokens) {
@@ -142,25 +133,28 @@ class CallSpanStageTest {
                 .createdAtMillis(System.currentTimeMillis()).latencyMicros(1_000).attempts(1).build();
     }
 
-    private SpanData callWith(CallSpanStage stage, HttpHeaders headers, long maxOutputTokens, HttpHeaders upstream)
-            throws InterruptedException {
-        int before = exported.size();
+    private Span callWith(CallSpanStage stage, HttpHeaders headers, long maxOutputTokens, HttpHeaders upstream)
+            throws Exception {
+        int before = receiver.spans().size();
         AdmissionStage.Lease lease = stage.admit(call(headers, maxOutputTokens));
         if (upstream != null) {
             lease.decorateUpstream(upstream);
         }
         lease.settle(record());
-        SpanData span = await(before + 1).get(before);
+        Span span = receiver.awaitSpans(before + 1).get(before);
         assertEquals("chat gpt-4o-mini", span.getName());
         return span;
     }
 
-    private List<SpanData> await(int n) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (exported.size() < n && System.nanoTime() < deadline) {
-            Thread.sleep(5);
+    private static Map<String, AnyValue> attributes(Span span) {
+        Map<String, AnyValue> map = new HashMap<>();
+        for (KeyValue kv : span.getAttributesList()) {
+            map.put(kv.getKey(), kv.getValue());
         }
-        assertTrue(exported.size() >= n, "exported " + exported.size() + " of " + n);
-        return exported;
+        return map;
+    }
+
+    private static String hex(com.google.protobuf.ByteString bytes) {
+        return HexFormat.of().formatHex(bytes.toByteArray());
     }
 }
