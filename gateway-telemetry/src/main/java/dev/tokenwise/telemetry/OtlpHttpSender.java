@@ -62,7 +62,7 @@ final class OtlpHttpSender implements AutoCloseable {
         AtomicInteger threads = new AtomicInteger();
         this.executor = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(),
                 r -> {
-                    Thread t = new Thread(r, "tokenwise-span-export-http-" + threads.incrementAndGet());
+                    Thread t = new Thread(r, "tokenwise-otlp-http-" + threads.incrementAndGet());
                     t.setDaemon(true);
                     return t;
                 });
