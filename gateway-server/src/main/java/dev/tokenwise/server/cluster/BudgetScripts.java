@@ -21,10 +21,16 @@ final class BudgetScripts {
 
     /**
      * A Lua function that gives back the expired reservations of window {@code h} (open set {@code z}): a call's
-     * member {@code REQUESTID|NANOS} gives back its nanos; a slice's member {@code slice:...} (no amount: a slice
-     * changes size) gives back what its field in the hash holds, and the field goes.
+     * member {@code REQUESTID|INSTANCE|NANOS} gives back its nanos; a slice's member {@code slice:INSTANCE:...} (no
+     * amount: a slice changes size) gives back what its field in the hash holds, and the field goes. The instance that
+     * held it is added to the set {@code <h>:unreconciled} (its count in the field {@code unreconciled}): it may have
+     * died with costs not yet booked, which {@link #RECONCILE} books from a shared ledger. (The set is named after
+     * {@code h}, so it shares its hash slot on a Redis Cluster.)
      */
     static final String RECLAIM = """
+            local function OWNER(m)
+              return string.match(m, '^slice:(.+):%x+:%d+$') or string.match(m, '^[^|]*|(.+)|%d+$')
+            end
             local function RECLAIM(h, z, now)
               local expired = redis.call('ZRANGEBYSCORE', z, '-inf', now)
               for _, m in ipairs(expired) do
@@ -35,6 +41,16 @@ final class BudgetScripts {
                 end
                 redis.call('HINCRBY', h, 'reserved', '-' .. amount)
                 redis.call('HINCRBY', h, 'reclaimed', 1)
+                local owner = OWNER(m)
+                if owner then
+                  local u = h .. ':unreconciled'
+                  redis.call('SADD', u, owner)
+                  redis.call('HSET', h, 'unreconciled', redis.call('SCARD', u))
+                  local ttl = redis.call('PTTL', h)
+                  if ttl > 0 then
+                    redis.call('PEXPIRE', u, ttl)
+                  end
+                end
               end
               if #expired > 0 then
                 redis.call('ZREMRANGEBYSCORE', z, '-inf', now)
@@ -109,11 +125,13 @@ final class BudgetScripts {
     /**
      * Books a call admitted against a slice: its actual cost moves from the slice (as far as the slice still holds
      * it) to {@code spent}. KEYS: as {@link #RESERVE}. ARGV: slice name, actual nanos, then per holder the spend to
-     * seed an absent window with. A slice already reclaimed charges the cost all the same. Returns
+     * seed an absent window with. A slice already reclaimed charges the cost all the same. The cost is also added to
+     * the instance's field {@code booked:INSTANCE}, what {@link #RECONCILE} compares with the ledger. Returns
      * {@code {spent1, reserved1, ...}}.
      */
     static final String SPEND = """
             local actual = tonumber(ARGV[2])
+            local booked = 'booked:' .. (string.match(ARGV[1], '^slice:(.+):%x+:%d+$') or '?')
             local reply = {}
             for i = 1, #KEYS / 2 do
               local h = KEYS[2 * i - 1]
@@ -126,6 +144,7 @@ final class BudgetScripts {
                 redis.call('HINCRBY', h, ARGV[1], string.format('%.0f', -moved))
                 redis.call('HINCRBY', h, 'reserved', string.format('%.0f', -moved))
               end
+              redis.call('HINCRBY', h, booked, ARGV[2])
               reply[2 * i - 1] = redis.call('HINCRBY', h, 'spent', ARGV[2])
               reply[2 * i] = redis.call('HGET', h, 'reserved')
             end
@@ -180,7 +199,8 @@ final class BudgetScripts {
             """;
 
     /**
-     * KEYS: hash, open set of each holder (team first when it has a budget, then the key). ARGV: member, nanos,
+     * KEYS: hash, open set of each holder (team first when it has a budget, then the key). ARGV: member
+     * ({@code REQUESTID|INSTANCE|NANOS}), nanos,
      * timeout millis, minus nanos, then per holder: limit, period start, period end, spend to seed an absent window
      * with. Returns {@code {0, now, spent1, reserved1, ...}} when admitted, {@code {i, now, spent, reserved}} when
      * holder i refused it, {@code {-1, now}} when Redis's clock is outside the period the caller computed.
@@ -235,10 +255,12 @@ final class BudgetScripts {
     /**
      * Settles (or, with actual {@code 0}, cancels) a reservation. KEYS: as {@link #RESERVE}. ARGV: member, minus
      * nanos reserved, actual nanos, then per holder the spend to seed an absent window with (Redis restarted empty
-     * while the call ran). A reservation already reclaimed is charged its actual cost all the same. Returns
+     * while the call ran). A reservation already reclaimed is charged its actual cost all the same. The cost is also
+     * added to the instance's field {@code booked:INSTANCE} (the instance named in the member). Returns
      * {@code {spent1, reserved1, ...}}.
      */
     static final String SETTLE = """
+            local owner = string.match(ARGV[1], '^[^|]*|(.+)|%d+$')
             local reply = {}
             for i = 1, #KEYS / 2 do
               local h = KEYS[2 * i - 1]
@@ -249,9 +271,39 @@ final class BudgetScripts {
               if redis.call('ZREM', z, ARGV[1]) == 1 then
                 redis.call('HINCRBY', h, 'reserved', ARGV[2])
               end
+              if owner and ARGV[3] ~= '0' then
+                redis.call('HINCRBY', h, 'booked:' .. owner, ARGV[3])
+              end
               reply[2 * i - 1] = redis.call('HINCRBY', h, 'spent', ARGV[3])
               reply[2 * i] = redis.call('HGET', h, 'reserved')
             end
             return reply
+            """;
+
+    /**
+     * Books what a dead instance spent in a window and never booked, from a shared ledger: adds
+     * {@code max(0, ledger - booked:INSTANCE)} to {@code spent} and to {@code booked:INSTANCE}, and takes the instance
+     * out of {@code <h>:unreconciled}. Idempotent: once the instance is out of the set nothing more is added, and even
+     * while it is in, a second run finds {@code booked} equal to the ledger's figure. KEYS: the window's hash, its
+     * {@code unreconciled} set. ARGV: instance, the instance's spend in the window according to the ledger. Returns
+     * {@code {added, spent, reserved}}; added {@code -1} when the instance was not (or no longer) to reconcile.
+     */
+    static final String RECONCILE = """
+            local h = KEYS[1]
+            local added = -1
+            if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
+              local field = 'booked:' .. ARGV[1]
+              local missing = tonumber(ARGV[2]) - tonumber(redis.call('HGET', h, field) or '0')
+              added = 0
+              if missing > 0 then
+                added = missing
+                redis.call('HINCRBY', h, field, string.format('%.0f', missing))
+                redis.call('HINCRBY', h, 'spent', string.format('%.0f', missing))
+              end
+              redis.call('SREM', KEYS[2], ARGV[1])
+              redis.call('HSET', h, 'unreconciled', redis.call('SCARD', KEYS[2]))
+            end
+            local v = redis.call('HMGET', h, 'spent', 'reserved')
+            return {string.format('%.0f', added), v[1] or '0', v[2] or '0'}
             """;
 }
