@@ -23,8 +23,11 @@ import org.slf4j.LoggerFactory;
  * {@code <hash>:unreconciled}. When {@link RedisBudgets#refresh} finds a window with such an instance, this class
  * reads the instance's spend in that window from the ledger (on {@code executor}: a database round trip, never on
  * the Redis thread nor an event loop) and runs {@link BudgetScripts#RECONCILE}, which adds
- * {@code max(0, ledger - booked)} to {@code spent} and takes the instance out of the set, atomically: running it
- * twice, or on two instances at once, adds the difference once.
+ * {@code max(0, ledger - booked)} to {@code spent}, gives back what the reclaim held of the instance's slice and
+ * reservations, and takes the instance out of the set, atomically: running it twice, or on two instances at once,
+ * adds the difference once. Until then the reclaimed amounts stay held (counted in {@code reserved}), and since a
+ * slice's field is never less than what its calls spent and have not booked, nobody can reserve those costs in the
+ * meantime: zero overspend, not merely eventual exactness.
  *
  * <p>It errs on counting too much, never too little: an instance that was only cut off from Redis (its slice
  * reclaimed while it lived) books its late costs when it is back, on top of what was reconciled for it. No call pays
@@ -98,7 +101,7 @@ public final class Reconciler {
                 .thenCompose(figures -> {
                     List<CompletableFuture<?>> runs = new ArrayList<>(figures.size());
                     for (String[] f : figures) {
-                        runs.add(reconcile.run(List.of(w.hashKey(), set), List.of(f[0], f[1])).toCompletableFuture()
+                        runs.add(reconcile.run(List.of(w.hashKey(), w.openKey(), set), List.of(f[0], f[1])).toCompletableFuture()
                                 .thenAccept(reply -> booked(book, w, f[0], reply)));
                     }
                     return CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new));

@@ -119,6 +119,7 @@ public final class RedisBudgets implements SharedBudgets {
             args.add(Long.toString(w.endMillis));
             args.add(Long.toString(Math.max(0, w.budget.snapshot(System.currentTimeMillis()).spentNanos())));
         }
+        args.add(holdsDead());
         return reserve.run(keys, args).toCompletableFuture().handle((reply, error) -> {
             if (error != null) {
                 throw unavailable(error);
@@ -240,6 +241,14 @@ public final class RedisBudgets implements SharedBudgets {
         this.reconciler = new Reconciler(redis, ledger, executor);
         reconciler.load();
         redis.onUp(reconciler::load);
+    }
+
+    /**
+     * {@code "1"} when this instance reconciles from a shared ledger: what a reserve or lease script reclaims from
+     * dead instances is then held until they are reconciled (see {@link BudgetScripts#RECLAIM}); else {@code "0"}.
+     */
+    String holdsDead() {
+        return reconciler != null ? "1" : "0";
     }
 
     /** Windows reconciled, instances whose unbooked spend was booked from the ledger, and nanos so added. */

@@ -244,6 +244,7 @@ final class Slices {
             args.add(Long.toString(w.endMillis()));
             args.add(Long.toString(Math.max(0, w.budget().snapshot(System.currentTimeMillis()).spentNanos())));
         }
+        args.add(budgets.holdsDead());
         long sentMillis = System.currentTimeMillis();
         Runnable sent = budgets.sending();
         lease.run(slice.keys, args).whenComplete((reply, error) -> {

@@ -386,7 +386,8 @@ class RedisBudgetsTest {
      * Two instances die with costs not yet in Redis, both in the shared ledger: one's slice bookings wait (a long
      * {@code booking_delay_ms}), the other's settlement of a call reserved directly never reached Redis. Once their
      * slice and reservation are reclaimed, Redis lacks those costs until a live instance reconciles the window from
-     * the ledger; two live instances reconciling at once, and again, add them once.
+     * the ledger, and what their slice and reservation held stays held meanwhile; two live instances reconciling at
+     * once, and again, add them once.
      */
     @Test
     void whatAKilledInstanceHadNotBookedIsBookedFromTheSharedLedgerOnceAndOnlyOnce() throws Exception {
@@ -417,18 +418,19 @@ class RedisBudgetsTest {
             assertTrue(ledger.flush(Duration.ofSeconds(10)));
             assertEquals(0, hashField(team, "spent"), "nothing was booked before the kill");
 
-            Thread.sleep(900);
-            alive.book.cancel(alive.reserve("probe", team, null, 1, TIMEOUT_NANOS).reservation()); // reclaims both
-            assertEquals(2, hashField(team, "reclaimed"), "the slice and the reservation came back");
-            assertEquals(0, hashField(team, "spent"), "without the ledger, Redis gives their spend back as free");
-            assertEquals(2, hashField(team, "unreconciled"), "both dead instances are named");
-
             long owed = 3 * (USD / 200) + USD / 300;
             alive.store.reconcileFrom(ledger::instanceSpentNanos, executor);
             other.store.reconcileFrom(ledger::instanceSpentNanos, executor);
+            Thread.sleep(900);
+            assertFalse(alive.reserve("held", team, null, USD - owed, TIMEOUT_NANOS).admitted(),
+                    "what the dead instances held is held until they are reconciled"); // this script reclaims both
+            assertEquals(2, hashField(team, "reclaimed"), "the slice and the reservation were reclaimed");
+            assertEquals(0, hashField(team, "spent"), "Redis lacks their spend until the ledger's is booked");
+            assertEquals(2, hashField(team, "unreconciled"), "both dead instances are named");
             CompletableFuture.allOf(alive.store.refresh(alive.book), other.store.refresh(other.book)).join();
             long deadline = System.currentTimeMillis() + 5_000;
-            while (hashField(team, "spent") != owed || hashField(team, "unreconciled") != 0) {
+            while (hashField(team, "spent") != owed || hashField(team, "reserved") != 0
+                    || hashField(team, "unreconciled") != 0) {
                 assertTrue(System.currentTimeMillis() < deadline, "not reconciled: spent " + hashField(team, "spent")
                         + " of " + owed + ", " + hashField(team, "unreconciled") + " left");
                 Thread.sleep(20);
