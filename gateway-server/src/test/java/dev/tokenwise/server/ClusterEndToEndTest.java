@@ -399,6 +399,48 @@ class ClusterEndToEndTest {
         assertTrue(tookMillis < 1_000, "refused on the other instance after " + tookMillis + " ms");
     }
 
+    @Test
+    @Timeout(120)
+    void aRevocationAndABudgetMadeWhileRedisIsDownHoldOnTheOtherInstanceOnceRedisIsBack(@TempDir Path dir)
+            throws Exception {
+        String team = "outage";
+        Instance a = start(dir, "a", team, "100", "chunk_delay_ms: 1", 60_000);
+        Instance b = start(dir, "b", team, "100", "chunk_delay_ms: 1", 60_000);
+        HttpResponse<String> created = admin(a, "POST", "/api/v1/teams/" + team + "/keys", "{\"name\": \"ops\"}");
+        assertEquals(201, created.statusCode(), created.body());
+        String secret = TestGateway.JSON.readTree(created.body()).path("key").asText();
+        long deadline = System.currentTimeMillis() + 5_000;
+        int status;
+        do {
+            status = call(b, CHAT, secret).join().statusCode();
+        } while (status != 200 && System.currentTimeMillis() < deadline);
+        assertEquals(200, status, "the key made on one instance works on the other");
+
+        redis.stop(); // a restart without persistence: Redis comes back empty, its version counter at 0 again
+        awaitHealth(a, "degraded");
+        assertEquals(200, admin(a, "DELETE", "/api/v1/keys/ops", null).statusCode(),
+                "the admin API takes a revocation while Redis is down");
+        assertEquals(200, admin(a, "PUT", "/api/v1/teams/" + team + "/budget",
+                "{\"limit_usd\": 0.000001, \"period\": \"daily\"}").statusCode());
+        assertEquals(401, call(a, CHAT, secret).join().statusCode(), "refused at once where it was revoked");
+
+        redis.restart();
+        awaitHealth(a, "ok");
+        awaitHealth(b, "ok");
+        long backAt = System.nanoTime();
+        do {
+            status = call(b, CHAT, secret).join().statusCode();
+        } while (status != 401 && System.nanoTime() - backAt < TimeUnit.SECONDS.toNanos(5));
+        long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - backAt);
+        assertEquals(401, status, "the key revoked while Redis was down is refused on the other instance");
+        assertTrue(tookMillis < 2_000, "refused on the other instance " + tookMillis + " ms after Redis was back");
+        deadline = System.currentTimeMillis() + 3_000;
+        do {
+            status = call(b, CHAT).join().statusCode();
+        } while (status != 402 && System.currentTimeMillis() < deadline);
+        assertEquals(402, status, "the budget set while Redis was down holds on the other instance");
+    }
+
     private HttpResponse<String> admin(Instance on, String method, String path, String body) throws Exception {
         return http.send(HttpRequest.newBuilder(on.base.resolve(path)).timeout(Duration.ofSeconds(5))
                 .header("Authorization", "Bearer " + TestGateway.ADMIN_KEY).header("Content-Type", "application/json")
