@@ -449,6 +449,39 @@ class RedisBudgetsTest {
         }
     }
 
+    /**
+     * While no instance can reconcile a dead one (its ledger query fails, as when PostgreSQL is unreachable), what the
+     * reclaim held goes back at the hold's deadline, and the instance stays named, to be reconciled once the ledger
+     * answers.
+     */
+    @Test
+    void aHoldNobodyCanReconcileGoesBackAtItsDeadlineAndTheInstanceStaysNamed() throws Exception {
+        ExecutorService executor = Executors.newSingleThreadExecutor();
+        try {
+            String team = freshTeam();
+            long timeout = TimeUnit.MILLISECONDS.toNanos(800);
+            Instance dead = new Instance(50, ClusterConfig.OnRedisDown.FAIL_CLOSED).team(team, USD);
+            Instance alive = new Instance().team(team, USD);
+            alive.store.reconcileFrom((instance, t, key, from, to) -> {
+                throw new IllegalStateException("the ledger is unreachable");
+            }, executor);
+            dead.book.cancel(dead.reserve("warm-up", team, null, USD / 100, timeout).reservation());
+            awaitSlice(dead, USD / 2);
+            dead.link.close();
+            Thread.sleep(900);
+            assertFalse(alive.reserve("held", team, null, USD, timeout).admitted(), "reclaimed, and held");
+            assertEquals(1, hashField(team, "unreconciled"));
+            alive.store.refresh(alive.book).join();
+            Thread.sleep(200);
+            assertEquals(1, hashField(team, "unreconciled"), "a failed reconcile leaves the instance named");
+            Thread.sleep(700);
+            assertTrue(alive.reserve("back", team, null, USD, timeout).admitted(), "the hold went back at its deadline");
+            assertEquals(1, hashField(team, "unreconciled"), "still to reconcile once the ledger answers");
+        } finally {
+            executor.shutdownNow();
+        }
+    }
+
     private static UsageRecord record(String id, String team, String instance, long costNanos) {
         return UsageRecord.builder().id(id + "-" + System.nanoTime()).team(team).keyId("k").model("m").provider("p")
                 .endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.OK).httpStatus(200)
