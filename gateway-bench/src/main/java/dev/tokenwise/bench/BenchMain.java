@@ -60,6 +60,8 @@ public final class BenchMain {
                                        runs itself, answering 200 to every export; default: no export
                 --access-log off       off | text | json: the gateway's access log (off by default, as before it existed);
                                        absent: no logging section (for a gateway jar older than it)
+    --workers 0            N > 0: the gateway's event loops (server.io_threads) and nginx's worker processes, both N;
+                           0: the defaults, one event loop per core for the gateway, one worker for nginx
 
             mock      run the mock upstream until killed
                 --port 8089  --host 127.0.0.1  --threads 1  --chunks 20  --response-delay 0ms  --chunk-delay 0ms
@@ -146,8 +148,12 @@ public final class BenchMain {
                 Optional.ofNullable(jsonPath).map(Path::of),
                 args.flag("keep-temp"),
                 Optional.ofNullable(args.string("otel", null)),
-                args.string("access-log", "off"));
+                args.string("access-log", "off"),
+                args.integer("workers", 0));
         args.checkAllUsed();
+        if (settings.workers() < 0) {
+            throw new IllegalArgumentException("--workers: " + settings.workers() + " (expected: 0 or more)");
+        }
         if (!Set.of("off", "text", "json", "absent").contains(settings.accessLog())) {
             throw new IllegalArgumentException("--access-log: " + settings.accessLog() + " (expected: off, text, json or absent)");
         }

@@ -40,7 +40,16 @@ final class CompareCommand {
                     Duration gatewayWarmupMax, Duration duration, double ratePerSecond,
                     Duration timeout, int clientThreads, Duration prime, MockUpstream.Options mock, Path gatewayJar,
                     List<String> targets, Optional<Path> json, boolean keepTemp, Optional<String> otel,
-                    String accessLog) {
+                    String accessLog, int workers) {
+        /**
+         * {@code config} (a gateway configuration whose first line is its {@code server} section) with
+         * {@code io_threads} set to {@code --workers} when that was given, else unchanged (one event loop per core).
+         */
+        String withWorkers(String config) {
+            return workers > 0 ? config.replaceFirst("^server: \\{([^}]*)\\}", "server: {$1, io_threads: " + workers + "}")
+                    : config;
+        }
+
         /** {@code --otel sink}: the bench runs its own OTLP receiver ({@link OtlpSink}) and exports to it. */
         static final String OTEL_SINK = "sink";
 
@@ -190,7 +199,8 @@ final class CompareCommand {
         int port = freePort();
         Path dir = Files.createDirectories(temp.resolve("nginx"));
         try {
-            ManagedProcess process = NginxReference.start(nginx.get(), dir, port, mockPort);
+            ManagedProcess process = NginxReference.start(nginx.get(), dir, port, mockPort,
+                    settings.workers() > 0 ? settings.workers() : 1);
             try {
                 return Optional.of(measure("nginx", List.of(port), List.of(), settings.warmup()));
             } finally {
@@ -233,10 +243,13 @@ final class CompareCommand {
             boolean cache = settings.body() == ChatBodies.CACHE_HIT;
             ManagedProcess process = clusterComparison()
                     // The same team budget and rate limit as the cluster targets, kept in memory: what differs is where.
-                    ? GatewayProcess.start(jar, dir, "gateway", port, GatewayProcess.clusterConfig(port, mockPort,
-                            "storage: {path: " + dir.toAbsolutePath().resolve("bench.db") + "}\n", "", "gateway")
-                            + (cache ? "cache: {enabled: true}\n" : "") + settings.gatewayExtraConfig(sinkEndpoint()))
-                    : GatewayProcess.start(jar, dir, port, mockPort, cache, settings.gatewayExtraConfig(sinkEndpoint()));
+                    ? GatewayProcess.start(jar, dir, "gateway", port, settings.withWorkers(GatewayProcess.clusterConfig(
+                            port, mockPort, "storage: {path: " + dir.toAbsolutePath().resolve("bench.db") + "}\n", "",
+                            "gateway") + (cache ? "cache: {enabled: true}\n" : "")
+                            + settings.gatewayExtraConfig(sinkEndpoint())))
+                    : GatewayProcess.start(jar, dir, "gateway", port, settings.withWorkers(GatewayProcess.config(dir,
+                            port, mockPort) + (cache ? "cache: {enabled: true}\n" : "")
+                            + settings.gatewayExtraConfig(sinkEndpoint())));
             try {
                 // A fresh JVM compiles its hot path under load: give it longer than the others before measuring, at
                 // full speed also before an open loop, whose moderate rate would take minutes to reach as many calls
@@ -326,8 +339,9 @@ final class CompareCommand {
                         : "storage: {path: " + dir.toAbsolutePath().resolve(name + ".db") + "}\n";
                 out.println(name + ": starting " + jar + " on port " + port + " (Redis " + redis.url() + ", "
                         + (postgresLedger ? "PostgreSQL " + database : "SQLite") + ")");
-                processes.add(GatewayProcess.start(jar, dir, name, port, GatewayProcess.clusterConfig(port, mock.port(),
-                        storage, cluster, name) + settings.gatewayExtraConfig(sinkEndpoint())));
+                processes.add(GatewayProcess.start(jar, dir, name, port, settings.withWorkers(
+                        GatewayProcess.clusterConfig(port, mock.port(), storage, cluster, name)
+                                + settings.gatewayExtraConfig(sinkEndpoint()))));
                 ports.add(port);
             }
             Duration minimum = settings.warmup().compareTo(settings.gatewayWarmup()) > 0 ? settings.warmup()

@@ -21,21 +21,6 @@ final class GatewayProcess {
     private GatewayProcess() {
     }
 
-    /** Writes the configuration into {@code dir}, starts the gateway and waits for {@code /healthz} to answer 200. */
-    static ManagedProcess start(Path jar, Path dir, int port, int upstreamPort) throws IOException, InterruptedException {
-        return start(jar, dir, port, upstreamPort, false, "");
-    }
-
-    /**
-     * As {@link #start(Path, Path, int, int)}, with the response cache on when {@code cache}, and {@code extraConfig}
-     * (top-level YAML sections, e.g. {@code telemetry:}) appended to the configuration.
-     */
-    static ManagedProcess start(Path jar, Path dir, int port, int upstreamPort, boolean cache, String extraConfig)
-            throws IOException, InterruptedException {
-        return start(jar, dir, "gateway", port, config(dir, port, upstreamPort) + (cache ? "cache: {enabled: true}\n" : "")
-                + extraConfig);
-    }
-
     /**
      * Writes {@code config} into {@code dir} as {@code NAME.yaml}, starts the gateway with its log in {@code NAME.log}
      * and waits for {@code /healthz} on {@code port} to answer 200.

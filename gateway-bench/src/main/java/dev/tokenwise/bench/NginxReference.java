@@ -40,9 +40,10 @@ final class NginxReference {
     }
 
     /** Writes the configuration into {@code dir}, starts nginx and waits until it listens. */
-    static ManagedProcess start(Path nginx, Path dir, int port, int upstreamPort) throws IOException, InterruptedException {
+    static ManagedProcess start(Path nginx, Path dir, int port, int upstreamPort, int workers)
+            throws IOException, InterruptedException {
         Path conf = dir.resolve("nginx.conf");
-        Files.writeString(conf, config(dir, port, upstreamPort), StandardCharsets.UTF_8);
+        Files.writeString(conf, config(dir, port, upstreamPort, workers), StandardCharsets.UTF_8);
         Path errorLog = dir.resolve("nginx-error.log");
         // -e: 1.19.5+ opens this error log instead of the compiled-in one before reading the configuration.
         return ManagedProcess.startListening("nginx",
@@ -50,11 +51,11 @@ final class NginxReference {
                 dir.resolve("nginx-stdout.log"), port, Duration.ofSeconds(10));
     }
 
-    static String config(Path dir, int port, int upstreamPort) {
+    static String config(Path dir, int port, int upstreamPort, int workers) {
         boolean root = ProcessHandle.current().info().user().map("root"::equals).orElse(false);
         String d = dir.toAbsolutePath().toString();
         return (root ? "user root;\n" : "")
-                + "worker_processes 1;\n"
+                + "worker_processes " + workers + ";\n"
                 + "daemon off;\n"
                 + "pid " + d + "/nginx.pid;\n"
                 + "error_log " + d + "/nginx-error.log warn;\n"

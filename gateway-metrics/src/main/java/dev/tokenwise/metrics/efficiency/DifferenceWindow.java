@@ -116,9 +116,10 @@ final class DifferenceWindow {
             medianTokens = median(diffs, size, scratch);
             medianPpm = median(relativePpm, size, scratch);
         }
-        long differingTokens = 0;
-        long differingPpm = 0;
-        if (differing > 0) {
+        long differingTokens = medianTokens;
+        long differingPpm = medianPpm;
+        // When every call differs, the calls that differ are the window: the same medians.
+        if (differing > 0 && differing < size) {
             differingTokens = median(differingOnly(diffs), differing, scratch);
             differingPpm = median(differingOnly(relativePpm), differing, scratch);
         }

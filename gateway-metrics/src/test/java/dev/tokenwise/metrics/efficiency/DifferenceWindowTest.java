@@ -38,7 +38,9 @@ class DifferenceWindowTest {
             int differingPercent = random.nextInt(101);
             for (int i = 0; i < calls; i++) {
                 long local = 1 + random.nextInt(5_000);
-                long provider = random.nextInt(100) < differingPercent ? local + random.nextInt(-40, 41) : local;
+                long provider = round % 5 == 0 // every call differs (the window is its differing calls)
+                        ? local + (random.nextBoolean() ? 1 : -1) * (1 + random.nextInt(40))
+                        : random.nextInt(100) < differingPercent ? local + random.nextInt(-40, 41) : local;
                 window.add(provider, local);
             }
             int[] d = window.diffs();

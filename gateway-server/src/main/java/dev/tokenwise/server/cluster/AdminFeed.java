@@ -7,10 +7,13 @@ import dev.tokenwise.core.spi.TeamStore;
 import dev.tokenwise.server.admin.RateLimitDirectory;
 import dev.tokenwise.server.admin.TeamDirectory;
 import io.lettuce.core.api.async.RedisAsyncCommands;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Executor;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,6 +27,11 @@ import org.slf4j.LoggerFactory;
  * instance reads the counter each tick of its {@link RedisLink} (every {@value RedisLink#TICK_MILLIS} ms) and, when
  * it moved, reads both and makes the changes it has not made yet: a change reaches every instance within about
  * a quarter of a second, and one made while an instance was down or cut off reaches it as soon as it is back.
+ *
+ * <p>A change made on this instance while Redis is unreachable is made here at once and held, in order, until Redis
+ * answers again: the first tick after that writes the held changes (before reading the others'), so they reach every
+ * instance a quarter of a second after Redis is back. A change whose writing fails is held again. Only a change
+ * held by an instance that stops before Redis is back is lost to the others (it is in that instance's store).
  */
 public final class AdminFeed implements TeamDirectory.ChangeListener {
     private static final Logger log = LoggerFactory.getLogger(AdminFeed.class);
@@ -46,6 +54,10 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
     private volatile boolean reading;
     /** The last failure to read or apply the changes, logged once (a Redis outage says so in its own log line). */
     private volatile String lastFailure;
+    /** Changes made here and not yet written to Redis, oldest first; guarded by itself. */
+    private final ArrayDeque<Consumer<RedisAsyncCommands<String, String>>> held = new ArrayDeque<>();
+    /** Whether changes are being written ({@link #writeHeld}); guarded by {@link #held}. */
+    private boolean writing;
 
     /**
      * @param blocking where changes are made (they write the store): never an event loop
@@ -62,6 +74,9 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
         directory.onChange(this);
         rateLimits.onChange((kind, name, limits) -> publish(c -> c.hset(RATE_LIMITS, kind + ":" + name,
                 limits.requestsPerMinute() + " " + limits.tokensPerMinute() + " " + limits.concurrentRequests())));
+        // Redis may come back without its data (a restart without persistence), its version counted from 0 again and
+        // equal by chance to the one applied here: read everything again after every outage.
+        redis.onUp(() -> applied = null);
         redis.onTick(this::poll);
         return this;
     }
@@ -89,24 +104,67 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
         publish(c -> c.sadd(REVOKED, id));
     }
 
-    private void publish(java.util.function.Consumer<RedisAsyncCommands<String, String>> change) {
-        RedisAsyncCommands<String, String> commands = redis.commands();
-        if (commands == null || !redis.up()) {
-            // Made here and saved; the other instances learn it only once it is set again (see docs/cluster.md).
-            log.warn("Cluster mode: Redis is unreachable, so an admin change made on this instance does not reach the"
-                    + " others");
-            return;
+    private void publish(Consumer<RedisAsyncCommands<String, String>> change) {
+        synchronized (held) {
+            held.addLast(change);
         }
-        change.accept(commands);
-        commands.incr(VERSION); // after the change, on the same connection: whoever sees the version sees the change
+        if (!writeHeld()) {
+            log.warn("Cluster mode: Redis is unreachable; an admin change made on this instance is held and reaches the"
+                    + " others once Redis is back");
+        }
     }
 
-    /** Reads the version and, when it moved, the changes. */
+    /**
+     * Writes the held changes, in order, then increments the version (on the same connection: whoever sees the
+     * version sees the changes); when the version's increment fails, they are held again, ahead of any made since.
+     *
+     * @return false when Redis is unreachable (nothing written)
+     */
+    private boolean writeHeld() {
+        RedisAsyncCommands<String, String> commands = redis.commands();
+        if (commands == null || !redis.up()) {
+            return false;
+        }
+        List<Consumer<RedisAsyncCommands<String, String>>> batch;
+        synchronized (held) {
+            if (writing || held.isEmpty()) {
+                return true;
+            }
+            writing = true;
+            batch = new ArrayList<>(held);
+            held.clear();
+        }
+        try {
+            batch.forEach(change -> change.accept(commands));
+            commands.incr(VERSION).toCompletableFuture().whenComplete((version, error) -> {
+                synchronized (held) {
+                    writing = false;
+                    if (error != null) {
+                        for (int i = batch.size() - 1; i >= 0; i--) {
+                            held.addFirst(batch.get(i)); // each change sets a value: writing it twice is harmless
+                        }
+                    }
+                }
+            });
+        } catch (RuntimeException e) {
+            synchronized (held) {
+                writing = false;
+                for (int i = batch.size() - 1; i >= 0; i--) {
+                    held.addFirst(batch.get(i));
+                }
+            }
+            throw e;
+        }
+        return true;
+    }
+
+    /** Writes the changes held here, then reads the version and, when it moved, the changes. */
     private void poll() {
         RedisAsyncCommands<String, String> commands = redis.commands();
         if (commands == null || reading) {
             return;
         }
+        writeHeld();
         reading = true;
         commands.get(VERSION).toCompletableFuture().thenCompose(version -> {
             String v = version == null ? "0" : version;
