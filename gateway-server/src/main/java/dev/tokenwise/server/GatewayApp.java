@@ -237,6 +237,11 @@ public final class GatewayApp implements AutoCloseable {
             if (running.cluster().enabled()) {
                 redis = RedisLink.open(running.cluster());
                 sharedBudgets = new RedisBudgets(redis);
+                if (running.storage().postgres()) {
+                    // A shared ledger holds every instance's calls: what a killed instance had not yet booked in
+                    // Redis is booked from it (docs/cluster.md, "Instance killed"). Ledger reads run on apiPool.
+                    sharedBudgets.reconcileFrom(ledger::instanceSpentNanos, apiPool);
+                }
                 budgets.shareWith(sharedBudgets);
                 RedisBudgets shared = sharedBudgets;
                 BudgetBook book = budgets;
@@ -310,6 +315,10 @@ public final class GatewayApp implements AutoCloseable {
                                 + " are refused)").register(meterRegistry);
                 io.micrometer.core.instrument.Gauge.builder("tokenwise.cluster.settlements.pending", shared,
                         RedisBudgets::pendingSettlements).description("Settlements waiting for Redis to be back")
+                        .register(meterRegistry);
+                FunctionCounter.builder("tokenwise.cluster.reconciled.nanos", shared,
+                        b -> b.reconciled().addedNanos()).description("Nano-USD of dead instances' spend booked in"
+                        + " Redis from the shared ledger (they had ended and not been booked when the instance stopped)")
                         .register(meterRegistry);
             }
             sinks.add(meters);

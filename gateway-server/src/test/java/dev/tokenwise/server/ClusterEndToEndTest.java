@@ -6,7 +6,11 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tokenwise.core.model.UsageRecord;
+import dev.tokenwise.core.budget.Periods;
+import dev.tokenwise.core.config.BudgetPeriod;
+import dev.tokenwise.core.testing.PostgresServer;
 import dev.tokenwise.core.testing.RedisServer;
+import dev.tokenwise.metrics.ledger.PostgresLedger;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
 import java.math.BigDecimal;
 import java.net.ServerSocket;
@@ -17,6 +21,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -92,6 +97,14 @@ class ClusterEndToEndTest {
     private Instance start(Path dir, String name, String team, String limitUsd, String simulatorOptions,
                            long reservationTimeoutMs, String teamRateLimits, String clusterOptions, List<String> jvmArgs)
             throws Exception {
+        return start(dir, name, team, limitUsd, simulatorOptions, reservationTimeoutMs, teamRateLimits, clusterOptions,
+                jvmArgs, null);
+    }
+
+    /** With {@code storage} (e.g. {@code {url: "jdbc:postgresql:..."}}) instead of a SQLite file of its own. */
+    private Instance start(Path dir, String name, String team, String limitUsd, String simulatorOptions,
+                           long reservationTimeoutMs, String teamRateLimits, String clusterOptions, List<String> jvmArgs,
+                           String storage) throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -104,7 +117,7 @@ class ClusterEndToEndTest {
                 admin: {key: %s}
                 instance_id: %s
                 cluster: {redis_url: "%s"%s}
-                storage: {path: "%s"}
+                storage: %s
                 pricing: {catalog: "%s"}
                 budgets: {reservation_timeout_ms: %d}
                 providers:
@@ -116,7 +129,8 @@ class ClusterEndToEndTest {
                     budget: {limit_usd: %s, period: daily}
                     rate_limits: %s
                     keys: [{key: tw-test-key, name: demo-key}]
-                """.formatted(port, TestGateway.ADMIN_KEY, name, redis.url(), clusterOptions, ledger, catalog, reservationTimeoutMs,
+                """.formatted(port, TestGateway.ADMIN_KEY, name, redis.url(), clusterOptions,
+                storage != null ? storage : "{path: \"" + ledger + "\"}", catalog, reservationTimeoutMs,
                 simulatorOptions, team, limitUsd, teamRateLimits));
         URI base = URI.create("http://127.0.0.1:" + port);
         Process p = GatewayProcess.start(config, dir.resolve(name + ".log"), base, jvmArgs);
@@ -316,6 +330,82 @@ class ClusterEndToEndTest {
         } while (status != 200 && System.currentTimeMillis() < deadline);
         assertEquals(200, status, "the dead instance's reservations came back after the timeout");
         held.forEach(f -> f.cancel(true));
+    }
+
+    /**
+     * The gap a {@code kill -9} leaves, closed from the shared ledger: instance a books its slice's calls late (a
+     * minute of {@code booking_delay_ms}), serves calls, and is killed before any of them is booked in Redis. After
+     * the reservation timeout its slice comes back to the team; b books a's spend from PostgreSQL, so Redis's spend
+     * for the team is the ledger's, and b's calls stop (402) before the ledger passes the limit.
+     */
+    @Test
+    @Timeout(180)
+    void whatAKilledInstanceHadNotBookedInRedisIsBookedFromTheSharedLedgerSoTheBudgetHolds(@TempDir Path dir)
+            throws Exception {
+        String team = "reconciled";
+        long timeoutMs = 2_000;
+        long limitNanos = new BigDecimal(TEN_CALLS_USD).movePointRight(9).longValueExact();
+        try (PostgresServer postgres = PostgresServer.start()) {
+            String url = postgres.createDatabase();
+            String storage = "{url: \"" + url + "\"}";
+            Instance a = start(dir, "a", team, TEN_CALLS_USD, "chunk_delay_ms: 1", timeoutMs, "{}",
+                    ", lease_percent: 50, booking_delay_ms: 60000", List.of(), storage);
+            Instance b = start(dir, "b", team, TEN_CALLS_USD, "chunk_delay_ms: 1", timeoutMs, "{}", "", List.of(),
+                    storage);
+            for (int i = 0; i < 5; i++) {
+                HttpResponse<String> r = call(a, CHAT).join();
+                assertEquals(200, r.statusCode(), r.body());
+                Thread.sleep(50); // the first call's lease is in place for the next ones
+            }
+            String window = "tw:{" + team + "}:budget:team:daily:"
+                    + Periods.startMillis(BudgetPeriod.DAILY, System.currentTimeMillis(), ZoneOffset.UTC);
+            long bookedBeforeKill = redisSpent(window);
+            Thread.sleep(500); // every call completed more than 100 ms before the kill is in PostgreSQL
+            a.process.destroyForcibly(); // kill -9: its slice's bookings never leave
+            assertTrue(a.process.waitFor(10, TimeUnit.SECONDS));
+            long aSpent;
+            try (PostgresLedger ledger = PostgresLedger.open(url, SqliteLedger.Sync.NORMAL)) {
+                aSpent = ledger.teamSpentNanos(team, 0);
+            }
+            assertTrue(aSpent > bookedBeforeKill, "a's calls against its slice were not booked in Redis before the kill:"
+                    + " ledger " + aSpent + ", Redis " + bookedBeforeKill);
+
+            Thread.sleep(timeoutMs + 500); // a's slice is past its deadline: b's next script reclaims it
+            int served = 0;
+            HttpResponse<String> last = null;
+            for (int i = 0; i < 40; i++) {
+                last = call(b, CHAT).join();
+                if (last.statusCode() != 200) {
+                    break;
+                }
+                served++;
+                Thread.sleep(150); // b's refresh (once a second) reconciles a's spend meanwhile
+            }
+            assertEquals(402, last.statusCode(), "b stops once the team's budget is spent: " + last.body());
+            assertTrue(last.body().contains("budget_exceeded"), last.body());
+
+            long deadline = System.currentTimeMillis() + 10_000;
+            long ledgerSpent;
+            long redisSpent;
+            do {
+                Thread.sleep(200);
+                try (PostgresLedger ledger = PostgresLedger.open(url, SqliteLedger.Sync.NORMAL)) {
+                    ledgerSpent = ledger.teamSpentNanos(team, 0);
+                }
+                redisSpent = redisSpent(window);
+            } while (ledgerSpent != redisSpent && System.currentTimeMillis() < deadline);
+            assertEquals(ledgerSpent, redisSpent, "Redis's spend for the team is the shared ledger's (b served "
+                    + served + " calls)");
+            assertTrue(ledgerSpent <= limitNanos, "spent " + ledgerSpent + " of " + limitNanos
+                    + " nano-USD: never a nano over");
+            b.process.destroy();
+            assertTrue(b.process.waitFor(20, TimeUnit.SECONDS), "graceful shutdown");
+        }
+    }
+
+    private static long redisSpent(String window) {
+        String v = redis.command("HGET", window, "spent");
+        return v == null || v.isEmpty() ? 0 : Long.parseLong(v);
     }
 
     @Test

@@ -12,18 +12,31 @@ import java.util.Objects;
  * @param instanceId this instance's name in logs and {@code /healthz}
  * @param leasePercent the share of a budget's free amount an instance leases as its slice, to admit calls without
  *     a Redis round trip ({@code cluster.lease_percent}, 1..50); {@code 0}: no slices, every call reserves in Redis
+ * @param bookingDelayMillis the longest the actual costs of a slice's calls wait before one script books them in
+ *     Redis ({@code cluster.booking_delay_ms}, 1..60000): longer books more calls per script run, and leaves Redis
+ *     behind the ledger for longer (an instance killed meanwhile is reconciled from a shared ledger, docs/cluster.md)
  */
-public record ClusterConfig(String redisUrl, OnRedisDown onRedisDown, String instanceId, int leasePercent) {
+public record ClusterConfig(String redisUrl, OnRedisDown onRedisDown, String instanceId, int leasePercent,
+                            long bookingDelayMillis) {
     /** A single node: no Redis. */
     public static final ClusterConfig NONE = new ClusterConfig(null, OnRedisDown.FAIL_CLOSED, defaultInstanceId());
     /** The share of a budget's free amount leased as a slice unless configured. */
     public static final int DEFAULT_LEASE_PERCENT = 10;
     /** The largest slice: half of what is free, so that a second instance still finds a half. */
     public static final int MAX_LEASE_PERCENT = 50;
+    /** How long the costs of a slice's calls wait to be booked in Redis unless configured. */
+    public static final long DEFAULT_BOOKING_DELAY_MILLIS = 5;
+    /** The longest configurable booking delay. */
+    public static final long MAX_BOOKING_DELAY_MILLIS = 60_000;
 
     /** Slices of the default size. */
     public ClusterConfig(String redisUrl, OnRedisDown onRedisDown, String instanceId) {
         this(redisUrl, onRedisDown, instanceId, DEFAULT_LEASE_PERCENT);
+    }
+
+    /** Bookings after the default delay. */
+    public ClusterConfig(String redisUrl, OnRedisDown onRedisDown, String instanceId, int leasePercent) {
+        this(redisUrl, onRedisDown, instanceId, leasePercent, DEFAULT_BOOKING_DELAY_MILLIS);
     }
 
     /** What a call that needs a shared decision gets while Redis is unreachable. */
@@ -54,6 +67,10 @@ public record ClusterConfig(String redisUrl, OnRedisDown onRedisDown, String ins
         if (leasePercent < 0 || leasePercent > MAX_LEASE_PERCENT) {
             throw new ConfigException("cluster.lease_percent: " + leasePercent + " (expected: 0..." + MAX_LEASE_PERCENT
                     + "; 0 turns slices off)");
+        }
+        if (bookingDelayMillis < 1 || bookingDelayMillis > MAX_BOOKING_DELAY_MILLIS) {
+            throw new ConfigException("cluster.booking_delay_ms: " + bookingDelayMillis + " (expected: 1..."
+                    + MAX_BOOKING_DELAY_MILLIS + ")");
         }
         if (redisUrl != null) {
             String url = redisUrl.trim();

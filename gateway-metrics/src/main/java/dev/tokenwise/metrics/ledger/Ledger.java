@@ -36,6 +36,13 @@ import java.util.function.Consumer;
  */
 public interface Ledger extends UsageSink, SpendStore, TeamStore, AutoCloseable {
 
+    /**
+     * What the calls served by instance {@code instanceId} cost, of the team (with {@code keyId} {@code null}) or of
+     * the key, created in {@code [fromMillis, toMillis)}, adjustments left out. Cluster mode reads it from a shared
+     * ledger to book what an instance that died had not yet booked in Redis.
+     */
+    long instanceSpentNanos(String instanceId, String team, String keyId, long fromMillis, long toMillis);
+
     /** The ledger as log lines and errors name it: the SQLite file, or the PostgreSQL URL without its password. */
     String name();
 

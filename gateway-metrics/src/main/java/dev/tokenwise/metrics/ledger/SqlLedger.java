@@ -173,6 +173,32 @@ abstract class SqlLedger implements Ledger {
                 fromMillis);
     }
 
+    /**
+     * What the calls served by instance {@code instanceId} cost, of the team (with {@code keyId} {@code null}) or of
+     * the key, created in {@code [fromMillis, toMillis)}: the ledger's side of reconciling a dead instance's spend
+     * with the shared budget's (docs/cluster.md). Adjustments are left out: they are not booked against a budget.
+     * Served by the index on {@code (team, created_at)} or {@code (key_id, created_at)}.
+     */
+    @Override
+    public long instanceSpentNanos(String instanceId, String team, String keyId, long fromMillis, long toMillis) {
+        String sql = keyId == null
+                ? "SELECT COALESCE(SUM(cost_nanos), 0) FROM usage_records WHERE team = ? AND created_at >= ?"
+                        + " AND created_at < ? AND instance_id = ?"
+                : "SELECT COALESCE(SUM(cost_nanos), 0) FROM usage_records WHERE key_id = ? AND created_at >= ?"
+                        + " AND created_at < ? AND instance_id = ?";
+        return db.read("instance spend", c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setString(1, keyId == null ? team : keyId);
+                ps.setLong(2, fromMillis);
+                ps.setLong(3, toMillis);
+                ps.setString(4, instanceId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? rs.getLong(1) : 0L;
+                }
+            }
+        });
+    }
+
     private long sum(String what, String recordsSql, String adjustmentsSql, String holder, long fromMillis) {
         return db.read(what, c -> {
             long total = 0;

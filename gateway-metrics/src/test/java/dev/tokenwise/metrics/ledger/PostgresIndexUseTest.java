@@ -48,6 +48,9 @@ class PostgresIndexUseTest {
             // budgets restored at start-up
             ledger.teamSpentNanos("team-3", monthStart);
             ledger.keySpentNanos("key-3", monthStart);
+            // cluster mode: a dead instance's spend in a team's and a key's window, reconciled with Redis
+            ledger.instanceSpentNanos("gw-1", "team-3", null, monthStart, NOW);
+            ledger.instanceSpentNanos("gw-1", "team-3", "key-3", monthStart, NOW);
             // GET /api/v1/requests/{id}
             ledger.find("fill-123");
             ledger.tasks().retry("fill-123");

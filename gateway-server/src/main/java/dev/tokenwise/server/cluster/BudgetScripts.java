@@ -21,20 +21,54 @@ final class BudgetScripts {
 
     /**
      * A Lua function that gives back the expired reservations of window {@code h} (open set {@code z}): a call's
-     * member {@code REQUESTID|NANOS} gives back its nanos; a slice's member {@code slice:...} (no amount: a slice
-     * changes size) gives back what its field in the hash holds, and the field goes.
+     * member {@code REQUESTID|INSTANCE|NANOS} gives back its nanos; a slice's member {@code slice:INSTANCE:...} (no
+     * amount: a slice changes size) gives back what its field in the hash holds, and the field goes. The instance that
+     * held it is added to the set {@code <h>:unreconciled} (its count in the field {@code unreconciled}): it may have
+     * died with costs not yet booked, which {@link #RECONCILE} books from a shared ledger. (The set is named after
+     * {@code h}, so it shares its hash slot on a Redis Cluster.)
+     *
+     * <p>With {@code hold} above 0 (the caller's instances reconcile from a shared ledger), what was reclaimed is not
+     * given back yet: it moves to the field {@code held:INSTANCE} (still counted in {@code reserved}, member
+     * {@code held:INSTANCE} in the open set, deadline {@code now + hold}), so that nobody can reserve the costs the dead
+     * instance had not booked before {@link #RECONCILE} books them and gives the rest back. A hold still there at its
+     * deadline (no instance could reconcile: the ledger unreachable) is given back like a slice.
      */
     static final String RECLAIM = """
-            local function RECLAIM(h, z, now)
+            local function OWNER(m)
+              return string.match(m, '^slice:(.+):%x+:%d+$') or string.match(m, '^[^|]*|(.+)|%d+$')
+            end
+            local function RECLAIM(h, z, now, hold)
               local expired = redis.call('ZRANGEBYSCORE', z, '-inf', now)
               for _, m in ipairs(expired) do
-                local amount = string.match(m, '|(%d+)$')
-                if not amount then
+                local amount = nil
+                local owner = nil
+                if string.sub(m, 1, 5) == 'held:' then
                   amount = redis.call('HGET', h, m) or '0'
                   redis.call('HDEL', h, m)
+                else
+                  amount = string.match(m, '|(%d+)$')
+                  if not amount then
+                    amount = redis.call('HGET', h, m) or '0'
+                    redis.call('HDEL', h, m)
+                  end
+                  owner = OWNER(m)
                 end
-                redis.call('HINCRBY', h, 'reserved', '-' .. amount)
+                if owner and hold > 0 then
+                  redis.call('HINCRBY', h, 'held:' .. owner, amount)
+                  redis.call('ZADD', z, 'GT', now + hold, 'held:' .. owner)
+                else
+                  redis.call('HINCRBY', h, 'reserved', '-' .. amount)
+                end
                 redis.call('HINCRBY', h, 'reclaimed', 1)
+                if owner then
+                  local u = h .. ':unreconciled'
+                  redis.call('SADD', u, owner)
+                  redis.call('HSET', h, 'unreconciled', redis.call('SCARD', u))
+                  local ttl = redis.call('PTTL', h)
+                  if ttl > 0 then
+                    redis.call('PEXPIRE', u, ttl)
+                  end
+                end
               end
               if #expired > 0 then
                 redis.call('ZREMRANGEBYSCORE', z, '-inf', now)
@@ -48,7 +82,8 @@ final class BudgetScripts {
      * was found short by a refused reservation in the last {@code shortMillis}. The slice is a reservation: its size
      * is added to {@code reserved} and to the hash field named by the slice, and its member (that name) in the open
      * set gets the deadline {@code now + timeout}. KEYS: as {@link #RESERVE}. ARGV: slice name, percent, minimum,
-     * timeout millis, short millis, then per holder as {@link #RESERVE} (limit, period start, period end, seed).
+     * timeout millis, short millis, then per holder as {@link #RESERVE} (limit, period start, period end, seed), then
+     * optionally {@code 1} to hold what {@link #RECLAIM} takes from dead instances until they are reconciled.
      * Returns {@code {0, now, granted, spent1, reserved1, ...}}, or {@code {-1, now}} when Redis's clock is outside
      * the period.
      */
@@ -70,7 +105,7 @@ final class BudgetScripts {
               if redis.call('EXISTS', h) == 0 then
                 redis.call('HSET', h, 'spent', ARGV[base + 4], 'reserved', '0')
               end
-              RECLAIM(h, KEYS[2 * i], now)
+              RECLAIM(h, KEYS[2 * i], now, tonumber(ARGV[5 + 4 * n + 1] or '0') > 0 and tonumber(ARGV[4]) or 0)
               local v = redis.call('HMGET', h, 'spent', 'reserved', 'short')
               if v[3] and now - tonumber(v[3]) < tonumber(ARGV[5]) then
                 free = 0
@@ -109,11 +144,13 @@ final class BudgetScripts {
     /**
      * Books a call admitted against a slice: its actual cost moves from the slice (as far as the slice still holds
      * it) to {@code spent}. KEYS: as {@link #RESERVE}. ARGV: slice name, actual nanos, then per holder the spend to
-     * seed an absent window with. A slice already reclaimed charges the cost all the same. Returns
+     * seed an absent window with. A slice already reclaimed charges the cost all the same. The cost is also added to
+     * the instance's field {@code booked:INSTANCE}, what {@link #RECONCILE} compares with the ledger. Returns
      * {@code {spent1, reserved1, ...}}.
      */
     static final String SPEND = """
             local actual = tonumber(ARGV[2])
+            local booked = 'booked:' .. (string.match(ARGV[1], '^slice:(.+):%x+:%d+$') or '?')
             local reply = {}
             for i = 1, #KEYS / 2 do
               local h = KEYS[2 * i - 1]
@@ -126,6 +163,7 @@ final class BudgetScripts {
                 redis.call('HINCRBY', h, ARGV[1], string.format('%.0f', -moved))
                 redis.call('HINCRBY', h, 'reserved', string.format('%.0f', -moved))
               end
+              redis.call('HINCRBY', h, booked, ARGV[2])
               reply[2 * i - 1] = redis.call('HINCRBY', h, 'spent', ARGV[2])
               reply[2 * i] = redis.call('HGET', h, 'reserved')
             end
@@ -180,9 +218,11 @@ final class BudgetScripts {
             """;
 
     /**
-     * KEYS: hash, open set of each holder (team first when it has a budget, then the key). ARGV: member, nanos,
+     * KEYS: hash, open set of each holder (team first when it has a budget, then the key). ARGV: member
+     * ({@code REQUESTID|INSTANCE|NANOS}), nanos,
      * timeout millis, minus nanos, then per holder: limit, period start, period end, spend to seed an absent window
-     * with. Returns {@code {0, now, spent1, reserved1, ...}} when admitted, {@code {i, now, spent, reserved}} when
+     * with, then optionally {@code 1} to hold what {@link #RECLAIM} takes from dead instances until they are reconciled.
+     * Returns {@code {0, now, spent1, reserved1, ...}} when admitted, {@code {i, now, spent, reserved}} when
      * holder i refused it, {@code {-1, now}} when Redis's clock is outside the period the caller computed.
      */
     static final String RESERVE = """
@@ -205,7 +245,7 @@ final class BudgetScripts {
               if redis.call('EXISTS', h) == 0 then
                 redis.call('HSET', h, 'spent', ARGV[base + 4], 'reserved', '0')
               end
-              RECLAIM(h, z, now)
+              RECLAIM(h, z, now, tonumber(ARGV[4 + 4 * n + 1] or '0') > 0 and tonumber(ARGV[3]) or 0)
               local v = redis.call('HMGET', h, 'spent', 'reserved')
               if tonumber(ARGV[base + 1]) - tonumber(v[1]) - tonumber(v[2]) < amount then
                 redis.call('HSET', h, 'short', now)
@@ -235,10 +275,12 @@ final class BudgetScripts {
     /**
      * Settles (or, with actual {@code 0}, cancels) a reservation. KEYS: as {@link #RESERVE}. ARGV: member, minus
      * nanos reserved, actual nanos, then per holder the spend to seed an absent window with (Redis restarted empty
-     * while the call ran). A reservation already reclaimed is charged its actual cost all the same. Returns
+     * while the call ran). A reservation already reclaimed is charged its actual cost all the same. The cost is also
+     * added to the instance's field {@code booked:INSTANCE} (the instance named in the member). Returns
      * {@code {spent1, reserved1, ...}}.
      */
     static final String SETTLE = """
+            local owner = string.match(ARGV[1], '^[^|]*|(.+)|%d+$')
             local reply = {}
             for i = 1, #KEYS / 2 do
               local h = KEYS[2 * i - 1]
@@ -249,9 +291,47 @@ final class BudgetScripts {
               if redis.call('ZREM', z, ARGV[1]) == 1 then
                 redis.call('HINCRBY', h, 'reserved', ARGV[2])
               end
+              if owner and ARGV[3] ~= '0' then
+                redis.call('HINCRBY', h, 'booked:' .. owner, ARGV[3])
+              end
               reply[2 * i - 1] = redis.call('HINCRBY', h, 'spent', ARGV[3])
               reply[2 * i] = redis.call('HGET', h, 'reserved')
             end
             return reply
+            """;
+
+    /**
+     * Books what a dead instance spent in a window and never booked, from a shared ledger: adds
+     * {@code max(0, ledger - booked:INSTANCE)} to {@code spent} and to {@code booked:INSTANCE}, gives back what
+     * {@link #RECLAIM} held of the instance's reservations ({@code held:INSTANCE}), and takes the instance out of
+     * {@code <h>:unreconciled}, in one step: nobody could reserve the unbooked costs meanwhile. Idempotent: once the
+     * instance is out of the set nothing more is added, and even while it is in, a second run finds {@code booked}
+     * equal to the ledger's figure. KEYS: the window's hash, its open set, its {@code unreconciled} set. ARGV:
+     * instance, the instance's spend in the window according to the ledger. Returns {@code {added, spent, reserved}};
+     * added {@code -1} when the instance was not (or no longer) to reconcile.
+     */
+    static final String RECONCILE = """
+            local h = KEYS[1]
+            local added = -1
+            if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then
+              local field = 'booked:' .. ARGV[1]
+              local missing = tonumber(ARGV[2]) - tonumber(redis.call('HGET', h, field) or '0')
+              added = 0
+              if missing > 0 then
+                added = missing
+                redis.call('HINCRBY', h, field, string.format('%.0f', missing))
+                redis.call('HINCRBY', h, 'spent', string.format('%.0f', missing))
+              end
+              local held = redis.call('HGET', h, 'held:' .. ARGV[1])
+              if held and tonumber(held) > 0 then
+                redis.call('HINCRBY', h, 'reserved', '-' .. held)
+              end
+              redis.call('HDEL', h, 'held:' .. ARGV[1])
+              redis.call('ZREM', KEYS[2], 'held:' .. ARGV[1])
+              redis.call('SREM', KEYS[3], ARGV[1])
+              redis.call('HSET', h, 'unreconciled', redis.call('SCARD', KEYS[3]))
+            end
+            local v = redis.call('HMGET', h, 'spent', 'reserved')
+            return {string.format('%.0f', added), v[1] or '0', v[2] or '0'}
             """;
 }

@@ -54,6 +54,8 @@ public final class RedisBudgets implements SharedBudgets {
     private final AtomicInteger settling = new AtomicInteger();
     /** Redis's clock minus this process's, as last reported by a script, in milliseconds. */
     private volatile long redisClockOffsetMillis;
+    /** Books the unbooked spend of dead instances from a shared ledger; {@code null} without one. */
+    private volatile Reconciler reconciler;
 
     public RedisBudgets(RedisLink redis) {
         this.redis = redis;
@@ -101,7 +103,8 @@ public final class RedisBudgets implements SharedBudgets {
             }
         }
         String amount = Long.toString(worstCaseNanos);
-        String member = requestId + "|" + amount;
+        // The instance in the member: reclaimed, it names whose spend the ledger may have to make good (RECONCILE).
+        String member = requestId + "|" + redis.config().instanceId() + "|" + amount;
         List<String> keys = new ArrayList<>(4);
         List<String> args = new ArrayList<>(4 + 4 * windows.size());
         args.add(member);
@@ -116,6 +119,7 @@ public final class RedisBudgets implements SharedBudgets {
             args.add(Long.toString(w.endMillis));
             args.add(Long.toString(Math.max(0, w.budget.snapshot(System.currentTimeMillis()).spentNanos())));
         }
+        args.add(holdsDead());
         return reserve.run(keys, args).toCompletableFuture().handle((reply, error) -> {
             if (error != null) {
                 throw unavailable(error);
@@ -228,6 +232,31 @@ public final class RedisBudgets implements SharedBudgets {
         }
     }
 
+    /**
+     * Makes Redis's spend exact again after an instance died with costs not yet booked: each {@link #refresh} that
+     * finds a window with instances to reconcile reads their spend from {@code ledger} (on {@code executor}, never on
+     * the Redis thread) and books what Redis misses. Only for a ledger every instance writes to (PostgreSQL).
+     */
+    public void reconcileFrom(Reconciler.InstanceSpend ledger, java.util.concurrent.Executor executor) {
+        this.reconciler = new Reconciler(redis, ledger, executor);
+        reconciler.load();
+        redis.onUp(reconciler::load);
+    }
+
+    /**
+     * {@code "1"} when this instance reconciles from a shared ledger: what a reserve or lease script reclaims from
+     * dead instances is then held until they are reconciled (see {@link BudgetScripts#RECLAIM}); else {@code "0"}.
+     */
+    String holdsDead() {
+        return reconciler != null ? "1" : "0";
+    }
+
+    /** Windows reconciled, instances whose unbooked spend was booked from the ledger, and nanos so added. */
+    public Reconciler.Counts reconciled() {
+        Reconciler r = reconciler;
+        return r == null ? new Reconciler.Counts(0, 0) : r.counts();
+    }
+
     /** The clock offset to Redis, as last reported by a script, in milliseconds (Redis minus this process). */
     long redisClockOffsetMillis() {
         return redisClockOffsetMillis;
@@ -317,11 +346,17 @@ public final class RedisBudgets implements SharedBudgets {
             String prefix = "tw:{" + budget.team() + "}:budget:"
                     + (budget.keyId() == null ? "team:" : "key:" + budget.keyId() + ":");
             Window w = window(book, budget, prefix, redisNow);
-            reads.add(commands.hmget(w.hashKey, "spent", "reserved").toCompletableFuture().thenAccept(values -> {
-                if (values.get(0).hasValue() && values.get(1).hasValue()) {
-                    mirror(book, w, Long.parseLong(values.get(0).getValue()), Long.parseLong(values.get(1).getValue()));
-                }
-            }));
+            reads.add(commands.hmget(w.hashKey, "spent", "reserved", "unreconciled").toCompletableFuture()
+                    .thenAccept(values -> {
+                        if (values.get(0).hasValue() && values.get(1).hasValue()) {
+                            mirror(book, w, Long.parseLong(values.get(0).getValue()),
+                                    Long.parseLong(values.get(1).getValue()));
+                        }
+                        Reconciler r = reconciler;
+                        if (r != null && values.get(2).hasValue() && !"0".equals(values.get(2).getValue())) {
+                            r.reconcile(book, w); // an instance died with costs Redis may not have: from the ledger
+                        }
+                    }));
         });
         return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new));
     }

@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * the slice ({@link BudgetScripts#RENEW}). Locally the slice is one {@link AtomicLong} of free nanos: a call is
  * admitted by one compare-and-set that takes its worst case from it, and when it ends its unused worst case goes
  * back to the local slice and its actual cost is added to the slice's <em>unbooked</em> nanos. Those are booked in
- * Redis by one {@link BudgetScripts#SPEND} per slice at most every {@link #FLUSH_MILLIS} ({@code spent} grows and the
+ * Redis by one {@link BudgetScripts#SPEND} per slice at most every {@link #flushMillis} ({@code spent} grows and the
  * slice shrinks by the sum of the calls that ended meanwhile, sent without waiting): at a few thousand calls a
  * second that is one script run for dozens of calls.
  *
@@ -57,17 +57,18 @@ final class Slices {
     static final long RENEW_MILLIS = 1_000;
     /** A refusal this recent makes slices give back what is free, and no new slice is leased. */
     static final long SHORT_MILLIS = 2_000;
-    /**
-     * The longest a call's actual cost waits before it is booked in Redis (one {@link BudgetScripts#SPEND} for every
-     * call of a slice that ended in that time). Also the bound of what an instance killed with {@code kill -9} leaves
-     * unbooked in Redis: the costs of its calls that ended in its last few milliseconds (they are in its ledger).
-     */
-    static final long FLUSH_MILLIS = 5;
 
     private final RedisBudgets budgets;
     private final RedisLink redis;
     private final int percent;
     private final boolean localShare;
+    /**
+     * The longest a call's actual cost waits before it is booked in Redis (one {@link BudgetScripts#SPEND} for every
+     * call of a slice that ended in that time; {@code cluster.booking_delay_ms}, 5 ms unless configured). Also what an
+     * instance killed with {@code kill -9} leaves unbooked in Redis: the costs of its calls that ended in its last
+     * few milliseconds, which {@link Reconciler} books from a shared ledger once its slice is reclaimed.
+     */
+    private final long flushMillis;
     private final RedisBudgets.Script lease;
     private final RedisBudgets.Script spend;
     private final RedisBudgets.Script giveBack;
@@ -86,6 +87,7 @@ final class Slices {
         ClusterConfig config = redis.config();
         this.percent = config.leasePercent();
         this.localShare = config.onRedisDown() == ClusterConfig.OnRedisDown.LOCAL_SHARE;
+        this.flushMillis = config.bookingDelayMillis();
         this.lease = new RedisBudgets.Script(redis, BudgetScripts.LEASE);
         this.spend = new RedisBudgets.Script(redis, BudgetScripts.SPEND);
         this.giveBack = new RedisBudgets.Script(redis, BudgetScripts.GIVE_BACK);
@@ -242,6 +244,7 @@ final class Slices {
             args.add(Long.toString(w.endMillis()));
             args.add(Long.toString(Math.max(0, w.budget().snapshot(System.currentTimeMillis()).spentNanos())));
         }
+        args.add(budgets.holdsDead());
         long sentMillis = System.currentTimeMillis();
         Runnable sent = budgets.sending();
         lease.run(slice.keys, args).whenComplete((reply, error) -> {
@@ -294,7 +297,7 @@ final class Slices {
                 // Before the call stops counting in flight: whoever sees no call in flight sees its cost unbooked.
                 slice.unbooked.addAndGet(actualNanos);
                 if (slice.flushScheduled.compareAndSet(false, true)) {
-                    redis.schedule(() -> flush(slice), FLUSH_MILLIS);
+                    redis.schedule(() -> flush(slice), flushMillis);
                 }
             }
             slice.inFlight.decrementAndGet();

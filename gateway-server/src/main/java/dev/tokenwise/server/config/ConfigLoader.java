@@ -240,7 +240,7 @@ public final class ConfigLoader {
         /** {@code cluster:} and {@code instance_id}. */
         private ClusterConfig cluster(ConfigSection root) {
             ConfigSection cluster = root.section("cluster");
-            cluster.allowOnly(List.of("redis_url", "on_redis_down", "lease_percent"));
+            cluster.allowOnly(List.of("redis_url", "on_redis_down", "lease_percent", "booking_delay_ms"));
             String url = cluster.string("redis_url").filter(u -> !u.isBlank()).orElse(null);
             ClusterConfig.OnRedisDown onDown = cluster.string("on_redis_down")
                     .map(v -> ClusterConfig.OnRedisDown.parse(v, "cluster.on_redis_down"))
@@ -254,7 +254,9 @@ public final class ConfigLoader {
                         + " instance holds, and cluster.lease_percent: 0 leases none (expected: fail_closed, or a"
                         + " lease_percent of 1.." + ClusterConfig.MAX_LEASE_PERCENT + ")");
             }
-            return new ClusterConfig(url, onDown, instanceId, leasePercent);
+            long bookingDelayMillis = cluster.integer("booking_delay_ms", ClusterConfig.DEFAULT_BOOKING_DELAY_MILLIS, 1,
+                    ClusterConfig.MAX_BOOKING_DELAY_MILLIS);
+            return new ClusterConfig(url, onDown, instanceId, leasePercent, bookingDelayMillis);
         }
 
         Loaded read(String yaml) {

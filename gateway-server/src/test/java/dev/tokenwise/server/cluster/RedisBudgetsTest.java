@@ -12,12 +12,22 @@ import dev.tokenwise.core.config.BudgetPeriod;
 import dev.tokenwise.core.config.ClusterConfig;
 import dev.tokenwise.core.error.ErrorType;
 import dev.tokenwise.core.error.GatewayException;
+import dev.tokenwise.core.model.CallStatus;
+import dev.tokenwise.core.model.Endpoint;
+import dev.tokenwise.core.model.TokenUsage;
+import dev.tokenwise.core.model.UsageRecord;
+import dev.tokenwise.core.testing.PostgresServer;
 import dev.tokenwise.core.testing.RedisServer;
+import dev.tokenwise.metrics.ledger.PostgresLedger;
+import dev.tokenwise.metrics.ledger.SqliteLedger;
+import java.time.Duration;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -67,7 +77,12 @@ class RedisBudgetsTest {
         }
 
         Instance(int leasePercent, ClusterConfig.OnRedisDown onRedisDown) {
-            link = RedisLink.open(new ClusterConfig(redis.url(), onRedisDown, "test-" + open.size(), leasePercent));
+            this(leasePercent, onRedisDown, ClusterConfig.DEFAULT_BOOKING_DELAY_MILLIS);
+        }
+
+        Instance(int leasePercent, ClusterConfig.OnRedisDown onRedisDown, long bookingDelayMillis) {
+            link = RedisLink.open(new ClusterConfig(redis.url(), onRedisDown, "test-" + open.size(), leasePercent,
+                    bookingDelayMillis));
             store = new RedisBudgets(link);
             open.add(link);
             open.add(book);
@@ -365,6 +380,113 @@ class RedisBudgetsTest {
         assertTrue(alive.reserve("late", team, null, rest, TIMEOUT_NANOS).admitted(),
                 "the dead instance's slice came back, less what its calls booked");
         assertFalse(alive.reserve("over", team, null, 1, TIMEOUT_NANOS).admitted(), "not a nano-USD more");
+    }
+
+    /**
+     * Two instances die with costs not yet in Redis, both in the shared ledger: one's slice bookings wait (a long
+     * {@code booking_delay_ms}), the other's settlement of a call reserved directly never reached Redis. Once their
+     * slice and reservation are reclaimed, Redis lacks those costs until a live instance reconciles the window from
+     * the ledger, and what their slice and reservation held stays held meanwhile; two live instances reconciling at
+     * once, and again, add them once.
+     */
+    @Test
+    void whatAKilledInstanceHadNotBookedIsBookedFromTheSharedLedgerOnceAndOnlyOnce() throws Exception {
+        ExecutorService executor = Executors.newFixedThreadPool(2);
+        try (PostgresServer postgres = PostgresServer.start();
+             PostgresLedger ledger = PostgresLedger.open(postgres.createDatabase(), SqliteLedger.Sync.NORMAL)) {
+            String team = freshTeam();
+            long timeout = TimeUnit.MILLISECONDS.toNanos(800);
+            Instance sliced = new Instance(50, ClusterConfig.OnRedisDown.FAIL_CLOSED, 60_000).team(team, USD);
+            Instance direct = new Instance().team(team, USD);
+            Instance alive = new Instance().team(team, USD);
+            Instance other = new Instance().team(team, USD);
+            sliced.book.cancel(sliced.reserve("warm-up", team, null, USD / 100, timeout).reservation());
+            awaitSlice(sliced, USD / 2);
+            for (int i = 0; i < 3; i++) {
+                BudgetBook.Admission admission = sliced.reserve("s" + i, team, null, USD / 100, timeout);
+                assertTrue(admission.admitted());
+                sliced.book.settle(admission.reservation(), USD / 200);
+                ledger.accept(record("s" + i, team, sliced.link.config().instanceId(), USD / 200));
+            }
+            BudgetBook.Admission reserved = direct.reserve("d", team, null, USD / 100, timeout);
+            assertTrue(reserved.admitted());
+            assertTrue(ledger.flush(Duration.ofSeconds(10)));
+            sliced.link.close(); // killed before a booking left: its slice is neither renewed nor given back
+            direct.link.close();
+            // Its call ended and is in the ledger; its settlement never reached Redis.
+            ledger.accept(record("d", team, direct.link.config().instanceId(), USD / 300));
+            assertTrue(ledger.flush(Duration.ofSeconds(10)));
+            assertEquals(0, hashField(team, "spent"), "nothing was booked before the kill");
+
+            long owed = 3 * (USD / 200) + USD / 300;
+            alive.store.reconcileFrom(ledger::instanceSpentNanos, executor);
+            other.store.reconcileFrom(ledger::instanceSpentNanos, executor);
+            Thread.sleep(900);
+            assertFalse(alive.reserve("held", team, null, USD - owed, TIMEOUT_NANOS).admitted(),
+                    "what the dead instances held is held until they are reconciled"); // this script reclaims both
+            assertEquals(2, hashField(team, "reclaimed"), "the slice and the reservation were reclaimed");
+            assertEquals(0, hashField(team, "spent"), "Redis lacks their spend until the ledger's is booked");
+            assertEquals(2, hashField(team, "unreconciled"), "both dead instances are named");
+            CompletableFuture.allOf(alive.store.refresh(alive.book), other.store.refresh(other.book)).join();
+            long deadline = System.currentTimeMillis() + 5_000;
+            while (hashField(team, "spent") != owed || hashField(team, "reserved") != 0
+                    || hashField(team, "unreconciled") != 0) {
+                assertTrue(System.currentTimeMillis() < deadline, "not reconciled: spent " + hashField(team, "spent")
+                        + " of " + owed + ", " + hashField(team, "unreconciled") + " left");
+                Thread.sleep(20);
+            }
+            alive.store.refresh(alive.book).join();
+            other.store.refresh(other.book).join();
+            Thread.sleep(200);
+            assertEquals(owed, hashField(team, "spent"), "a second reconcile adds nothing");
+            assertEquals(owed, alive.store.reconciled().addedNanos() + other.store.reconciled().addedNanos(),
+                    "added once between both live instances");
+            assertFalse(alive.reserve("over", team, null, USD - owed + 1, TIMEOUT_NANOS).admitted(),
+                    "not a nano-USD past the limit");
+            assertTrue(alive.reserve("rest", team, null, USD - owed, TIMEOUT_NANOS).admitted());
+        } finally {
+            executor.shutdownNow();
+        }
+    }
+
+    /**
+     * While no instance can reconcile a dead one (its ledger query fails, as when PostgreSQL is unreachable), what the
+     * reclaim held goes back at the hold's deadline, and the instance stays named, to be reconciled once the ledger
+     * answers.
+     */
+    @Test
+    void aHoldNobodyCanReconcileGoesBackAtItsDeadlineAndTheInstanceStaysNamed() throws Exception {
+        ExecutorService executor = Executors.newSingleThreadExecutor();
+        try {
+            String team = freshTeam();
+            long timeout = TimeUnit.MILLISECONDS.toNanos(800);
+            Instance dead = new Instance(50, ClusterConfig.OnRedisDown.FAIL_CLOSED).team(team, USD);
+            Instance alive = new Instance().team(team, USD);
+            alive.store.reconcileFrom((instance, t, key, from, to) -> {
+                throw new IllegalStateException("the ledger is unreachable");
+            }, executor);
+            dead.book.cancel(dead.reserve("warm-up", team, null, USD / 100, timeout).reservation());
+            awaitSlice(dead, USD / 2);
+            dead.link.close();
+            Thread.sleep(900);
+            assertFalse(alive.reserve("held", team, null, USD, timeout).admitted(), "reclaimed, and held");
+            assertEquals(1, hashField(team, "unreconciled"));
+            alive.store.refresh(alive.book).join();
+            Thread.sleep(200);
+            assertEquals(1, hashField(team, "unreconciled"), "a failed reconcile leaves the instance named");
+            Thread.sleep(700);
+            assertTrue(alive.reserve("back", team, null, USD, timeout).admitted(), "the hold went back at its deadline");
+            assertEquals(1, hashField(team, "unreconciled"), "still to reconcile once the ledger answers");
+        } finally {
+            executor.shutdownNow();
+        }
+    }
+
+    private static UsageRecord record(String id, String team, String instance, long costNanos) {
+        return UsageRecord.builder().id(id + "-" + System.nanoTime()).team(team).keyId("k").model("m").provider("p")
+                .endpoint(Endpoint.CHAT_COMPLETIONS).status(CallStatus.OK).httpStatus(200)
+                .usage(TokenUsage.of(10, 10)).costNanos(costNanos).createdAtMillis(System.currentTimeMillis())
+                .instance(instance).build();
     }
 
     @Test

@@ -136,6 +136,18 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void readsTheBookingDelayOfSlicesAndRefusesOneOutOfRange() {
+        assertEquals(dev.tokenwise.core.config.ClusterConfig.DEFAULT_BOOKING_DELAY_MILLIS,
+                parse("cluster: {redis_url: \"redis://h:1\"}").cluster().bookingDelayMillis());
+        assertEquals(250, parse("cluster: {redis_url: \"redis://h:1\", booking_delay_ms: 250}").cluster()
+                .bookingDelayMillis());
+        assertTrue(error("cluster: {redis_url: \"redis://h:1\", booking_delay_ms: 0}")
+                .contains("cluster.booking_delay_ms"));
+        assertTrue(error("cluster: {redis_url: \"redis://h:1\", booking_delay_ms: 60001}")
+                .contains("cluster.booking_delay_ms"));
+    }
+
+    @Test
     void refusesAClusterUrlThatIsNotRedisAndLocalShareWithoutSlices() {
         String url = error("cluster: {redis_url: \"http://:pw@host:6379\"}");
         assertTrue(url.contains("cluster.redis_url") && !url.contains("pw"), url);
