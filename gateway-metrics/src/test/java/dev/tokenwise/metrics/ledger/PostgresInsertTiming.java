@@ -28,7 +28,7 @@ import org.postgresql.copy.CopyManager;
  * it started, those that ended meanwhile included: the checkpointer, the WAL writer, autovacuum...), and rows a second
  * of the one connection. The variants: the writer's text {@code COPY}; binary {@code COPY}; the schema without one
  * index at a time (which part of a row each index costs); without the {@code txid} default; the {@code rowid}
- * sequence with a cache; smaller and larger batches (a commit's fixed share); and pgjdbc's rewritten multi-row
+ * sequence with a cache; smaller and larger batches (a commit's fixed share); wider rows; and pgjdbc's rewritten multi-row
  * {@code INSERT ... ON CONFLICT DO NOTHING} (the writer's way until 2026-12-08). Asserts nothing about speed.
  *
  * <pre>
@@ -43,8 +43,14 @@ class PostgresInsertTiming {
     /** How a variant writes a batch. */
     enum Way { TEXT_COPY, BINARY_COPY, INSERT }
 
-    /** A variant: how it writes, the SQL run on the fresh schema first, the batch size. */
-    record Variant(Way way, String setup, int batch) {
+    /**
+     * A variant: how it writes, the SQL run on the fresh schema first, the batch size, and bytes of
+     * {@code instance_id} (a column no index holds) added to each row, for what a row's width costs.
+     */
+    record Variant(Way way, String setup, int batch, int widerBy) {
+        Variant(Way way, String setup, int batch) {
+            this(way, setup, batch, 0);
+        }
     }
 
     static Map<String, Variant> variants() {
@@ -67,6 +73,7 @@ class PostgresInsertTiming {
         v.put("rowid_cache", new Variant(Way.TEXT_COPY, "ALTER SEQUENCE usage_records_rowid_seq CACHE 1000", BATCH));
         v.put("batch50", new Variant(Way.TEXT_COPY, "", 50));
         v.put("batch500", new Variant(Way.TEXT_COPY, "", 500));
+        v.put("wider_by_120", new Variant(Way.TEXT_COPY, "", BATCH, 120));
         return v;
     }
 
@@ -98,13 +105,15 @@ class PostgresInsertTiming {
         }
     }
 
-    private static List<UsageRecord> batch(int b, int size) {
+    private static List<UsageRecord> batch(int b, Variant variant) {
+        int size = variant.batch();
+        String instance = variant.widerBy() == 0 ? null : "i".repeat(variant.widerBy());
         List<UsageRecord> records = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {
             long n = (long) b * size + i;
             long at = 1_700_000_000_000L + n / 60;
             records.add(TestRecords.record(String.format(Locale.ROOT, "req_%012x%012x", at, n * 7919L),
-                    "team-" + n % 7, "key-" + n % 31, "sim-small", at, 1_234));
+                    "team-" + n % 7, "key-" + n % 31, "sim-small", at, 1_234).toBuilder().instance(instance).build());
         }
         return records;
     }
@@ -130,7 +139,7 @@ class PostgresInsertTiming {
                 backend = rs.getLong(1);
             }
             long postmaster = parent(backend);
-            write(c, variant, batch(-1, variant.batch())); // warms the connection and the caches
+            write(c, variant, batch(-1, variant)); // warms the connection and the caches
             try (Statement s = c.createStatement()) {
                 s.execute("CHECKPOINT"); // no dirty buffers of an earlier variant for this one to write out
             }
@@ -143,7 +152,7 @@ class PostgresInsertTiming {
             long sizeBefore = size(c);
             long start = System.nanoTime();
             for (int b = 0; b < batches; b++) {
-                write(c, variant, batch(b, variant.batch()));
+                write(c, variant, batch(b, variant));
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             double written = (double) batches * variant.batch();
