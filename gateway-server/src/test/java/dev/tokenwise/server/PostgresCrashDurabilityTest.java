@@ -4,10 +4,9 @@ import dev.tokenwise.core.testing.PostgresServer;
 import dev.tokenwise.metrics.ledger.PostgresLedger;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -17,25 +16,14 @@ import org.junit.jupiter.params.provider.ValueSource;
  * gateway restores the team's spend from it.
  */
 class PostgresCrashDurabilityTest {
-    static PostgresServer server;
-
-    @BeforeAll
-    static void startServer() {
-        server = PostgresServer.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        if (server != null) {
-            server.close();
-        }
-    }
+    @RegisterExtension
+    static final PostgresServer.PerClass postgres = new PostgresServer.PerClass();
 
     @ParameterizedTest(name = "storage.sync {0}")
     @ValueSource(strings = {"normal", "strict"})
     @Timeout(120)
     void keepsEveryCallCompletedBeforeAKillNineInPostgres(String sync, @TempDir Path dir) throws Exception {
-        String url = server.createDatabase();
+        String url = postgres.server().createDatabase();
         CrashDurabilityTest.killNineUnderLoad(sync, dir, "url: \"" + url + "\"",
                 () -> PostgresLedger.open(url, SqliteLedger.Sync.NORMAL));
     }

@@ -13,10 +13,9 @@ import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A gateway with {@code storage.url} on a real PostgreSQL: the ledger's APIs answer as on SQLite, and records made
@@ -24,19 +23,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(LeakDetectingExtension.class)
 class PostgresLedgerEndToEndTest {
-    static PostgresServer server;
-
-    @BeforeAll
-    static void startServer() {
-        server = PostgresServer.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        if (server != null) {
-            server.close();
-        }
-    }
+    @RegisterExtension
+    static final PostgresServer.PerClass postgres = new PostgresServer.PerClass();
 
     private static String config(String storage) {
         return config(storage, "");
@@ -117,9 +105,9 @@ class PostgresLedgerEndToEndTest {
             onSqlite = answers(sqlite);
         }
         List<JsonNode> onPostgres;
-        try (TestGateway postgres = TestGateway.fromYaml(config("url: \"" + server.createDatabase() + "\""))) {
-            assertTrue(postgres.app.ledger() instanceof PostgresLedger, "storage.url opens the PostgreSQL ledger");
-            onPostgres = answers(postgres);
+        try (TestGateway onServer = TestGateway.fromYaml(config("url: \"" + postgres.server().createDatabase() + "\""))) {
+            assertTrue(onServer.app.ledger() instanceof PostgresLedger, "storage.url opens the PostgreSQL ledger");
+            onPostgres = answers(onServer);
         }
         assertEquals(onSqlite.size(), onPostgres.size());
         for (int i = 0; i < onSqlite.size(); i++) {
@@ -130,7 +118,7 @@ class PostgresLedgerEndToEndTest {
 
     @Test
     void twoInstancesWriteOneLedgerEachRecordNamingItsInstanceAndANewInstanceRestoresTheSpendFromIt() throws Exception {
-        String storage = "url: \"" + server.createDatabase() + "\"";
+        String storage = "url: \"" + postgres.server().createDatabase() + "\"";
         long spent = 0;
         String lastOfB = null;
         try (TestGateway a = TestGateway.fromYaml(config(storage, "gw-a"));
@@ -164,7 +152,7 @@ class PostgresLedgerEndToEndTest {
 
     @Test
     void twoInstancesOnOneLedgerReachTheSameRoutingPictureFromEachOthersTasks() throws Exception {
-        String yaml = config("url: \"" + server.createDatabase() + "\"")
+        String yaml = config("url: \"" + postgres.server().createDatabase() + "\"")
                 .replace("  - {name: sim-small, provider: sim}", """
                           - {name: sim-small, provider: sim}
                           - {name: sim-large, provider: sim}
@@ -204,11 +192,11 @@ class PostgresLedgerEndToEndTest {
 
     @Test
     void queuesRecordsWhilePostgresIsDownAndWritesThemWhenItIsBack() throws Exception {
-        try (TestGateway gateway = TestGateway.fromYaml(config("url: \"" + server.createDatabase() + "\""))) {
+        try (TestGateway gateway = TestGateway.fromYaml(config("url: \"" + postgres.server().createDatabase() + "\""))) {
             String before = chat(gateway, "tw-test-key", "t", "before").headers().firstValue("x-request-id").orElseThrow();
             gateway.flushLedger();
             List<String> during = new ArrayList<>();
-            server.stop();
+            postgres.server().stop();
             try {
                 for (int i = 0; i < 20; i++) {
                     // Calls are answered while the database is away: the request path never waits for it.
@@ -233,7 +221,7 @@ class PostgresLedgerEndToEndTest {
                 assertTrue(metrics.contains("tokenwise_ledger_queue_depth 20.0"), "queue depth metric");
                 Thread.sleep(2_000); // a few seconds down in all
             } finally {
-                server.startAgain();
+                postgres.server().startAgain();
             }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (gateway.app.ledger().pendingRecords() > 0 && System.nanoTime() < deadline) {

@@ -1,27 +1,15 @@
 package dev.tokenwise.server;
 
 import dev.tokenwise.core.testing.PostgresServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@code tokenwise reprice} on a gateway whose ledger is on PostgreSQL ({@code storage.url}): the same behaviour. */
 class PostgresRepriceEndToEndTest extends RepriceEndToEndTest {
-    static PostgresServer server;
-
-    @BeforeAll
-    static void startServer() {
-        server = PostgresServer.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        if (server != null) {
-            server.close();
-        }
-    }
+    @RegisterExtension
+    static final PostgresServer.PerClass postgres = new PostgresServer.PerClass();
 
     @Override
     String storage() {
-        return "url: \"" + server.createDatabase() + "\"";
+        return "url: \"" + postgres.server().createDatabase() + "\"";
     }
 }

@@ -13,6 +13,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A real PostgreSQL server for tests, in a temporary directory, on a free port: {@code initdb} once, then
@@ -25,10 +28,8 @@ import java.util.stream.Stream;
  * fail, they are never skipped.
  *
  * <pre>{@code
- * static PostgresServer pg;
- * @BeforeAll static void start() { pg = PostgresServer.start(); }
- * @AfterAll static void stop() { pg.close(); }
- * @Test void something() { String url = pg.createDatabase(); ... }
+ * @RegisterExtension static final PostgresServer.PerClass postgres = new PostgresServer.PerClass();
+ * @Test void something() { String url = postgres.server().createDatabase(); ... }
  * }</pre>
  */
 public final class PostgresServer implements AutoCloseable {
@@ -238,6 +239,37 @@ public final class PostgresServer implements AutoCloseable {
             });
         } catch (IOException ignored) {
             // already gone
+        }
+    }
+
+    /**
+     * One server for a test class, as a JUnit extension: started before the class's first test (and before its own
+     * {@code @BeforeAll} methods), stopped after its last, whatever happened in between.
+     */
+    public static final class PerClass implements BeforeAllCallback, AfterAllCallback {
+        private volatile PostgresServer server;
+
+        @Override
+        public void beforeAll(ExtensionContext context) {
+            server = PostgresServer.start();
+        }
+
+        @Override
+        public void afterAll(ExtensionContext context) {
+            PostgresServer s = server;
+            server = null;
+            if (s != null) {
+                s.close();
+            }
+        }
+
+        /** The class's server; only between its first and last test. */
+        public PostgresServer server() {
+            PostgresServer s = server;
+            if (s == null) {
+                throw new IllegalStateException("the PostgreSQL server of this test class is not running");
+            }
+            return s;
         }
     }
 }

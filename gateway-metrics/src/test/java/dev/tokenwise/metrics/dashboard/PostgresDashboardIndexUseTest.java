@@ -6,9 +6,9 @@ import dev.tokenwise.metrics.ledger.PostgresLedger;
 import dev.tokenwise.metrics.ledger.PostgresPlans;
 import dev.tokenwise.metrics.ledger.SqliteLedger;
 import java.time.Instant;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The dashboard's queries on a PostgreSQL ledger of 300,000 rows over 30 days read {@code usage_records} through an
@@ -16,25 +16,18 @@ import org.junit.jupiter.api.Test;
  */
 class PostgresDashboardIndexUseTest {
     static final long NOW = Instant.parse("2026-11-28T10:00:00Z").toEpochMilli();
-    static PostgresServer server;
+    @RegisterExtension
+    static final PostgresServer.PerClass postgres = new PostgresServer.PerClass();
     static String url;
 
     @BeforeAll
     static void fill() throws Exception {
-        server = PostgresServer.start();
-        url = PostgresPlans.filledDatabase(server, 300_000, NOW);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
+        url = PostgresPlans.filledDatabase(postgres.server(), 300_000, NOW);
     }
 
     @Test
     void readsTheLastDayAndTheRecentCallsThroughAnIndex() throws Exception {
-        int logFrom = server.log().length();
+        int logFrom = postgres.server().log().length();
         try (Ledger ledger = PostgresLedger.open(url, SqliteLedger.Sync.NORMAL)) {
             LedgerReader reader = new LedgerReader(ledger::openReadConnection);
             long dayAgo = NOW - 86_400_000L;
@@ -54,6 +47,6 @@ class PostgresDashboardIndexUseTest {
             reader.following(0, 50, null, null, null); // from the first transaction on
             reader.following(0, 50, "team-3", null, null);
         }
-        PostgresPlans.assertNoSequentialScanOfRecords(server.log().substring(logFrom), 15);
+        PostgresPlans.assertNoSequentialScanOfRecords(postgres.server().log().substring(logFrom), 15);
     }
 }

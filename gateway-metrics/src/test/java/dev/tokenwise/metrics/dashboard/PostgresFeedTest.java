@@ -11,28 +11,16 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The live feed on a PostgreSQL ledger several instances write: a batch that took lower row ids but commits after one
  * with higher ids is still followed, once, in pages of any size.
  */
 class PostgresFeedTest {
-    static PostgresServer server;
-
-    @BeforeAll
-    static void start() {
-        server = PostgresServer.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
-    }
+    @RegisterExtension
+    static final PostgresServer.PerClass postgres = new PostgresServer.PerClass();
 
     private static void insert(Connection c, String id, String team) throws Exception {
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO usage_records (id, created_at, team, key_id, model, "
@@ -61,7 +49,7 @@ class PostgresFeedTest {
 
     @Test
     void followsABatchThatCommitsAfterALaterOneOnceWhateverThePageSize() throws Exception {
-        String url = server.createDatabase();
+        String url = postgres.server().createDatabase();
         try (Ledger ledger = PostgresLedger.open(url, SqliteLedger.Sync.NORMAL);
              Connection slow = DriverManager.getConnection(url); Connection fast = DriverManager.getConnection(url)) {
             LedgerReader reader = new LedgerReader(ledger::openReadConnection);

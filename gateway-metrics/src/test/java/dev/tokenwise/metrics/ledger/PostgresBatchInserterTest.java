@@ -15,9 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The PostgreSQL writer's batches ({@code COPY} for calls without a task) against a real server: a batch retried after
@@ -26,24 +25,13 @@ import org.junit.jupiter.api.Test;
  * connection lost; the database is the real one.
  */
 class PostgresBatchInserterTest {
-    static PostgresServer server;
-
-    @BeforeAll
-    static void startServer() {
-        server = PostgresServer.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        if (server != null) {
-            server.close();
-        }
-    }
+    @RegisterExtension
+    static final PostgresServer.PerClass postgres = new PostgresServer.PerClass();
 
     @Test
     void writesABatchRetriedAfterACommitReportedFailedThatLandedExactlyOnceWithoutTrippingOverItsOwnRows()
             throws Exception {
-        String url = server.createDatabase();
+        String url = postgres.server().createDatabase();
         PostgresLedger.open(url, SqliteLedger.Sync.NORMAL).close(); // the schema
         AtomicBoolean loseNextCommit = new AtomicBoolean(true);
         List<UsageRecord> batch = batch("lost", 300);
@@ -55,14 +43,14 @@ class PostgresBatchInserterTest {
             assertEquals("08006", lost.getSQLState());
             assertEquals(301, count(connections, "lost"), "the commit landed although it was reported failed");
             inserter.discard();
-            int logFrom = server.log().length();
+            int logFrom = postgres.server().log().length();
 
             inserter.insert(batch, r -> { }); // the writer's retry of the same batch
 
             assertEquals(301, count(connections, "lost"));
-            assertFalse(server.log().substring(logFrom).contains("duplicate key"),
+            assertFalse(postgres.server().log().substring(logFrom).contains("duplicate key"),
                     "the retry asked which rows were stored rather than failing on them: "
-                            + server.log().substring(logFrom));
+                            + postgres.server().log().substring(logFrom));
             inserter.insert(batch("after", 10), r -> { });
             assertEquals(10, count(connections, "after"));
             inserter.discard();
@@ -71,7 +59,7 @@ class PostgresBatchInserterTest {
 
     @Test
     void keepsRowsTheTableAlreadyHoldsAndTheFirstOfTwoWithOneIdAndWritesTheRestOfTheBatch() throws Exception {
-        String url = server.createDatabase();
+        String url = postgres.server().createDatabase();
         PostgresLedger.open(url, SqliteLedger.Sync.NORMAL).close();
         try (PostgresConnections connections = new PostgresConnections(url)) {
             PostgresBatchInserter inserter = new PostgresBatchInserter(connections, c -> c);
@@ -92,7 +80,7 @@ class PostgresBatchInserterTest {
 
     @Test
     void writesNamesWithTabsNewlinesAndBackslashesAsTheyAre() throws Exception {
-        String url = server.createDatabase();
+        String url = postgres.server().createDatabase();
         PostgresLedger.open(url, SqliteLedger.Sync.NORMAL).close();
         String team = "a\tb\\N\nc\r\\d é";
         try (PostgresConnections connections = new PostgresConnections(url)) {

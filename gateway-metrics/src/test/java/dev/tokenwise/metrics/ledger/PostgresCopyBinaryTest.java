@@ -10,9 +10,8 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.postgresql.PGConnection;
 
 /**
@@ -21,19 +20,8 @@ import org.postgresql.PGConnection;
  * extremes of a long included, and the same as from the writer's text {@code COPY}.
  */
 class PostgresCopyBinaryTest {
-    static PostgresServer server;
-
-    @BeforeAll
-    static void startServer() {
-        server = PostgresServer.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        if (server != null) {
-            server.close();
-        }
-    }
+    @RegisterExtension
+    static final PostgresServer.PerClass postgres = new PostgresServer.PerClass();
 
     static List<UsageRecord> records() {
         UsageRecord full = TestRecords.fullRecord("req_full", 1_700_000_000_123L);
@@ -59,7 +47,7 @@ class PostgresCopyBinaryTest {
     }
 
     private static String write(List<UsageRecord> records, boolean binary) throws Exception {
-        String url = server.createDatabase();
+        String url = postgres.server().createDatabase();
         PostgresLedger.open(url, SqliteLedger.Sync.NORMAL).close(); // the schema
         try (Connection c = DriverManager.getConnection(url)) {
             byte[] bytes;

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tokenwise.core.testing.PostgresServer;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Every query the ledger's APIs make finds its rows of {@code usage_records} through an index on PostgreSQL, never by
@@ -19,25 +19,18 @@ class PostgresIndexUseTest {
     static final long DAY = 86_400_000L;
     static final long NOW = TaskFixture.T0 + 30 * DAY;
 
-    static PostgresServer server;
+    @RegisterExtension
+    static final PostgresServer.PerClass postgres = new PostgresServer.PerClass();
     static String url;
 
     @BeforeAll
     static void fill() throws Exception {
-        server = PostgresServer.start();
-        url = PostgresPlans.filledDatabase(server, ROWS, NOW);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
+        url = PostgresPlans.filledDatabase(postgres.server(), ROWS, NOW);
     }
 
     @Test
     void findsTheRowsOfEveryQueryThroughAnIndex() throws Exception {
-        int logFrom = server.log().length();
+        int logFrom = postgres.server().log().length();
         long dayAgo = NOW - DAY;
         long monthStart = NOW - 20 * DAY;
         try (Ledger ledger = PostgresLedger.open(url, SqliteLedger.Sync.NORMAL)) {
@@ -80,6 +73,6 @@ class PostgresIndexUseTest {
             // storage.retention_days
             ledger.deleteBefore(NOW - 29 * DAY, 1_000);
         }
-        PostgresPlans.assertNoSequentialScanOfRecords(server.log().substring(logFrom), 25);
+        PostgresPlans.assertNoSequentialScanOfRecords(postgres.server().log().substring(logFrom), 25);
     }
 }

@@ -8,25 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.tokenwise.core.spi.TeamStore.StoredTeam;
 import dev.tokenwise.core.testing.PostgresServer;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The ledger contract on a real PostgreSQL: one server for the class, a new database per test. */
 class PostgresLedgerContractTest extends LedgerContractTest {
-    static PostgresServer server;
-
-    @BeforeAll
-    static void startServer() {
-        server = PostgresServer.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        if (server != null) {
-            server.close();
-        }
-    }
+    @RegisterExtension
+    static final PostgresServer.PerClass postgres = new PostgresServer.PerClass();
 
     @Test
     void savesAdminChangesOutcomesAndTheAuditRightAfterPostgresComesBack() {
@@ -35,8 +23,8 @@ class PostgresLedgerContractTest extends LedgerContractTest {
             ledger.saveTeam(new StoredTeam("t", null, 1));
             ledger.tasks().saveOutcome(new TaskOutcome("t", "task", null, true, null, null, 1));
             ledger.audit().save(List.of(), List.of(), 0, 1);
-            server.stop();
-            server.startAgain();
+            postgres.server().stop();
+            postgres.server().startAgain();
             ledger.saveTeam(new StoredTeam("t", null, 2));
             ledger.tasks().saveOutcome(new TaskOutcome("t", "task", null, false, null, null, 2));
             ledger.audit().save(List.of(), List.of(new AuditStore.InflationRow("m", 1, 1, 1, 1, 1, 1, 1)), 0, 2);
@@ -62,6 +50,6 @@ class PostgresLedgerContractTest extends LedgerContractTest {
 
     @Override
     Ledger openLedger() {
-        return PostgresLedger.open(server.createDatabase(), SqliteLedger.Sync.NORMAL);
+        return PostgresLedger.open(postgres.server().createDatabase(), SqliteLedger.Sync.NORMAL);
     }
 }
