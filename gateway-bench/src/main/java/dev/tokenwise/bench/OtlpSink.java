@@ -11,22 +11,24 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * A receiver of OTLP/HTTP exports for {@code compare --otel sink}: on one event loop thread of its own, it takes every
- * {@code POST} whole and answers {@code 200} with an empty body (an empty {@code ExportTraceServiceResponse}: all
+ * A receiver of OTLP/HTTP exports for {@code compare --otel sink}: on one event loop thread of its own, it reads every
+ * {@code POST} (counting its bytes as they come, never gathering them) and answers {@code 200} with an empty body (an empty {@code ExportTraceServiceResponse}: all
  * accepted), as a collector that keeps up does. It counts the exports and their bytes, so that a run says how many
  * bytes each call's span cost on the wire; it does not decode them (the gateway's tests do).
  */
@@ -56,8 +58,7 @@ final class OtlpSink implements AutoCloseable {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
-                            ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(64 * 1024 * 1024),
-                                    new Receiver(exports, bytes));
+                            ch.pipeline().addLast(new HttpServerCodec(), new Receiver(exports, bytes));
                         }
                     })
                     .bind("127.0.0.1", 0).sync().channel();
@@ -89,9 +90,15 @@ final class OtlpSink implements AutoCloseable {
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
-    private static final class Receiver extends SimpleChannelInboundHandler<FullHttpRequest> {
+    /**
+     * Counts each export's bytes as they arrive and answers once its last part did, without gathering the body: a
+     * collector on another machine costs this one nothing, so the sink should cost as little as it can.
+     */
+    private static final class Receiver extends SimpleChannelInboundHandler<HttpObject> {
         private final LongAdder exports;
         private final LongAdder bytes;
+        private boolean post;
+        private boolean keepAlive;
 
         Receiver(LongAdder exports, LongAdder bytes) {
             this.exports = exports;
@@ -99,17 +106,24 @@ final class OtlpSink implements AutoCloseable {
         }
 
         @Override
-        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-            boolean post = request.method().equals(HttpMethod.POST);
+        protected void channelRead0(ChannelHandlerContext ctx, HttpObject message) {
+            if (message instanceof HttpRequest request) {
+                post = request.method().equals(HttpMethod.POST);
+                keepAlive = HttpUtil.isKeepAlive(request);
+            }
+            if (message instanceof HttpContent content && post) {
+                bytes.add(content.content().readableBytes());
+            }
+            if (!(message instanceof LastHttpContent)) {
+                return;
+            }
             if (post) {
                 exports.increment();
-                bytes.add(request.content().readableBytes());
             }
             FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                     post ? HttpResponseStatus.OK : HttpResponseStatus.METHOD_NOT_ALLOWED, Unpooled.EMPTY_BUFFER);
             response.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/x-protobuf");
             HttpUtil.setContentLength(response, 0);
-            boolean keepAlive = HttpUtil.isKeepAlive(request);
             HttpUtil.setKeepAlive(response, keepAlive);
             var written = ctx.writeAndFlush(response);
             if (!keepAlive) {
