@@ -1,17 +1,14 @@
 package dev.tokenwise.server;
 
+import static dev.tokenwise.server.LedgerAndAdminEndToEndTest.CHAT;
+import static dev.tokenwise.server.LedgerAndAdminEndToEndTest.config;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.tokenwise.core.config.GatewayConfig;
 import dev.tokenwise.core.testing.LeakDetectingExtension;
-import dev.tokenwise.providers.pricing.YamlPriceCatalog;
-import dev.tokenwise.server.config.ConfigLoader;
 import java.math.BigDecimal;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -22,27 +19,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(LeakDetectingExtension.class)
 class KeyBudgetEndToEndTest {
-    private static final String CHAT = "{\"model\":\"sim-small\",\"max_tokens\":20,"
-            + "\"messages\":[{\"role\":\"user\",\"content\":\"Count to three.\"}]}";
     private static final String BUDGET = "/api/v1/keys/demo-key/budget";
-
-    private static GatewayConfig config(String ledger) {
-        String yaml = """
-                server: {host: 127.0.0.1, port: 0}
-                admin: {key: %s}
-                storage: {path: %s}
-                pricing: {catalog: ../config/prices.yaml}
-                providers:
-                  sim: {type: simulator, chunk_delay_ms: 1, first_token_delay_ms: 1}
-                models:
-                  - {name: sim-small, provider: sim}
-                teams:
-                  - name: demo
-                    budget: {limit_usd: 5, period: daily}
-                    keys: [{key: tw-test-key, name: demo-key}]
-                """.formatted(TestGateway.ADMIN_KEY, ledger);
-        return ConfigLoader.parse(yaml, Path.of("."), Map.of(), YamlPriceCatalog::load);
-    }
 
     /** A daily budget of {@code nanos}, as the API's body. */
     private static String daily(long nanos) {

@@ -20,7 +20,8 @@ class LedgerAndAdminEndToEndTest {
     static final String CHAT = "{\"model\":\"sim-small\",\"max_tokens\":20,"
             + "\"messages\":[{\"role\":\"user\",\"content\":\"Count to three.\"}]}";
 
-    private static GatewayConfig config(String ledger) {
+    /** A gateway with team demo (daily budget $5, key demo-key) on the simulator, its ledger at {@code ledger}. */
+    static GatewayConfig config(String ledger) {
         String yaml = """
                 server: {host: 127.0.0.1, port: 0}
                 admin: {key: %s}

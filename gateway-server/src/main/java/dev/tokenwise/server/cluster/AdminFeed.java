@@ -137,25 +137,25 @@ public final class AdminFeed implements TeamDirectory.ChangeListener {
         try {
             batch.forEach(change -> change.accept(commands));
             commands.incr(VERSION).toCompletableFuture().whenComplete((version, error) -> {
-                synchronized (held) {
-                    writing = false;
-                    if (error != null) {
-                        for (int i = batch.size() - 1; i >= 0; i--) {
-                            held.addFirst(batch.get(i)); // each change sets a value: writing it twice is harmless
-                        }
-                    }
-                }
+                written(batch, error == null);
             });
         } catch (RuntimeException e) {
-            synchronized (held) {
-                writing = false;
-                for (int i = batch.size() - 1; i >= 0; i--) {
-                    held.addFirst(batch.get(i));
-                }
-            }
+            written(batch, false);
             throw e;
         }
         return true;
+    }
+
+    /** Ends the writing of {@code batch}; when it failed, holds it again ahead of any change made since. */
+    private void written(List<Consumer<RedisAsyncCommands<String, String>>> batch, boolean ok) {
+        synchronized (held) {
+            writing = false;
+            if (!ok) {
+                for (int i = batch.size() - 1; i >= 0; i--) {
+                    held.addFirst(batch.get(i)); // each change sets a value: writing it twice is harmless
+                }
+            }
+        }
     }
 
     /** Writes the changes held here, then reads the version and, when it moved, the changes. */
